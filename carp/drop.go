@@ -1,0 +1,155 @@
+package carp
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+)
+
+// Level is the syslog level at which ucarp reports an event.
+type Level uint8
+
+// Levels, lowest first. LevelNone means ucarp says nothing.
+const (
+	LevelNone Level = iota
+	LevelDebug
+	LevelInfo
+	LevelWarning
+	LevelError
+)
+
+var levelNames = [...]string{"NONE", "DEBUG", "INFO", "WARNING", "ERROR"}
+
+func (l Level) String() string {
+	if int(l) < len(levelNames) {
+		return levelNames[l]
+	}
+	return "Level(" + strconv.Itoa(int(l)) + ")"
+}
+
+// DropReason says why a received packet was not accepted as an advert.
+// The reasons are listed in the order in which ucarp tests them
+// (src/carp.c packethandler); a packet is dropped for the first one that
+// applies.
+type DropReason uint8
+
+// Drop reasons.
+const (
+	// DropNone: the packet is a valid advert for this vhid.
+	DropNone DropReason = iota
+	// DropTooShort: no room for an IPv4 header (ucarp: caplen <= 34). Silent.
+	DropTooShort
+	// DropOwnSource: sent from our own --srcip. Silent.
+	DropOwnSource
+	// DropNotIPv4: the IP version is not 4. ucarp parses such a packet as
+	// IPv4 anyway and drops it at the protocol test. Silent.
+	DropNotIPv4
+	// DropNotCARP: the IP protocol is not 112. Silent.
+	DropNotCARP
+	// DropBogusSize: too short for the IP header and 36 CARP bytes. DEBUG.
+	DropBogusSize
+	// DropBadTTL: IP TTL other than 255. WARNING.
+	DropBadTTL
+	// DropBadVersion: CARP version other than 2. WARNING.
+	DropBadVersion
+	// DropOtherVHID: another vhid. DEBUG.
+	DropOtherVHID
+	// DropOtherGroup: IP destination other than our group. DEBUG.
+	DropOtherGroup
+	// DropBadChecksum: the IPv4 header and CARP checksums do not add up. WARNING.
+	DropBadChecksum
+	// DropBadDigest: the HMAC does not match: other password, vhid or
+	// virtual address. WARNING.
+	DropBadDigest
+
+	// NumDropReasons is the number of reasons, DropNone included, for
+	// arrays of counters indexed by reason.
+	NumDropReasons
+)
+
+var dropNames = [...]string{
+	DropNone:        "accepted",
+	DropTooShort:    "too-short",
+	DropOwnSource:   "own-source",
+	DropNotIPv4:     "not-ipv4",
+	DropNotCARP:     "not-carp",
+	DropBogusSize:   "bogus-size",
+	DropBadTTL:      "bad-ttl",
+	DropBadVersion:  "bad-version",
+	DropOtherVHID:   "other-vhid",
+	DropOtherGroup:  "other-group",
+	DropBadChecksum: "bad-checksum",
+	DropBadDigest:   "bad-digest",
+}
+
+var dropLevels = [...]Level{
+	DropBogusSize:   LevelDebug,
+	DropBadTTL:      LevelWarning,
+	DropBadVersion:  LevelWarning,
+	DropOtherVHID:   LevelDebug,
+	DropOtherGroup:  LevelDebug,
+	DropBadChecksum: LevelWarning,
+	DropBadDigest:   LevelWarning,
+	NumDropReasons:  LevelNone,
+}
+
+// String is a short name for counters and metrics, such as "bad-digest".
+func (r DropReason) String() string {
+	if int(r) < len(dropNames) {
+		return dropNames[r]
+	}
+	return "DropReason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// Level is the level at which ucarp logs a drop for this reason.
+func (r DropReason) Level() Level {
+	if int(r) < len(dropLevels) {
+		return dropLevels[r]
+	}
+	return LevelNone
+}
+
+// Drop is the outcome of checking one received packet: the reason, and
+// the details that ucarp prints for it.
+type Drop struct {
+	Reason DropReason
+	// Value is the TTL (DropBadTTL), the CARP version (DropBadVersion),
+	// the vhid (DropOtherVHID) or the captured length (DropBogusSize).
+	Value int
+	// HeaderLen is the IPv4 header length, for DropBogusSize.
+	HeaderLen int
+	// Dst is the destination, for DropOtherGroup.
+	Dst netip.Addr
+	// Want and Got are the first bytes of the expected and received
+	// digests, for DropBadDigest.
+	Want, Got [4]byte
+}
+
+// Accepted reports whether the packet is a valid advert.
+func (d Drop) Accepted() bool { return d.Reason == DropNone }
+
+// Level is the level at which ucarp logs this drop.
+func (d Drop) Level() Level { return d.Reason.Level() }
+
+// String is ucarp's log text for the drop, without the level prefix, or
+// a short description for the drops ucarp does not log.
+func (d Drop) String() string {
+	switch d.Reason {
+	case DropBogusSize:
+		return fmt.Sprintf("Bogus size: caplen=[%d], ip_len=[%d] ch_len=[%d]", d.Value, d.HeaderLen, HeaderLen)
+	case DropBadTTL:
+		return fmt.Sprintf("Bad TTL: [%d]", d.Value)
+	case DropBadVersion:
+		return fmt.Sprintf("Bad version: [%d]", d.Value)
+	case DropOtherVHID:
+		return fmt.Sprintf("Ignoring vhid: [%d]", d.Value)
+	case DropOtherGroup:
+		return fmt.Sprintf("Ignoring different multicast ip: [%s]", d.Dst)
+	case DropBadChecksum:
+		return "Bad IP checksum"
+	case DropBadDigest:
+		return fmt.Sprintf("Bad digest - md2=[%02x%02x%02x%02x...] md=[%02x%02x%02x%02x...] - Check vhid, password and virtual IP address",
+			d.Want[0], d.Want[1], d.Want[2], d.Want[3], d.Got[0], d.Got[1], d.Got[2], d.Got[3])
+	}
+	return d.Reason.String()
+}

@@ -1,0 +1,689 @@
+package carp
+
+import (
+	"errors"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// State is the CARP state of one vhid.
+//
+//	                 master-down timer expired, or an advert that is
+//	      Start      preemptible (-P) or "going to time out"
+//	INIT ───────► BACKUP ─────────────────────────────────────► MASTER
+//	  ▲             ▲  ◄──────────────────────────────────────────┘
+//	  │             │    preferred master heard, demotion (SIGUSR2),
+//	  │  Release    │    carrier lost
+//	  └─────────────┴───────────────────────────────────────────── (any)
+//
+// A node always starts as BACKUP and waits one dead interval: there is no
+// INIT → MASTER path, as in ucarp since 1.3.
+type State uint8
+
+// States, numbered as ucarp numbers them.
+const (
+	Init State = iota
+	Backup
+	Master
+)
+
+var stateNames = [...]string{"INIT", "BACKUP", "MASTER"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Timer names one of the machine's timers.
+type Timer uint8
+
+// Timers.
+const (
+	// TimerAdvert: a MASTER's next advert.
+	TimerAdvert Timer = iota
+	// TimerMasterDown: a BACKUP's dead timer; when it expires the master
+	// is considered gone.
+	TimerMasterDown
+	// TimerHold: the end of a demotion, after which a BACKUP contends again.
+	TimerHold
+
+	NumTimers
+)
+
+var timerNames = [...]string{"advert", "master-down", "hold"}
+
+func (t Timer) String() string {
+	if int(t) < len(timerNames) {
+		return timerNames[t]
+	}
+	return "Timer(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Reason says why the state changed, for logs and for the scripts'
+// CARP_REASON variable.
+type Reason uint8
+
+// Reasons.
+const (
+	ReasonNone Reason = iota
+	// ReasonStart: the daemon started (INIT → BACKUP).
+	ReasonStart
+	// ReasonMasterDown: no advert was heard for the dead interval.
+	ReasonMasterDown
+	// ReasonPreempt: with -P, a master that advertises more slowly was heard.
+	ReasonPreempt
+	// ReasonTimeOut: the master advertises so slowly that it is bound to
+	// time out (a bow-out advert, for instance).
+	ReasonTimeOut
+	// ReasonPreferredMaster: a master that advertises faster, or equally
+	// fast from a lower address, was heard.
+	ReasonPreferredMaster
+	// ReasonDemote: a demotion was requested (SIGUSR2).
+	ReasonDemote
+	// ReasonCarrierLost: the interface lost its carrier.
+	ReasonCarrierLost
+	// ReasonShutdown: the daemon is stopping.
+	ReasonShutdown
+)
+
+var reasonNames = [...]string{
+	ReasonNone:            "none",
+	ReasonStart:           "start",
+	ReasonMasterDown:      "master-down",
+	ReasonPreempt:         "preempt",
+	ReasonTimeOut:         "master-timing-out",
+	ReasonPreferredMaster: "preferred-master",
+	ReasonDemote:          "demote",
+	ReasonCarrierLost:     "carrier-lost",
+	ReasonShutdown:        "shutdown",
+}
+
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "Reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// EventKind is the kind of an Event.
+type EventKind uint8
+
+// Event kinds.
+const (
+	// EventStart starts the machine: INIT → BACKUP.
+	EventStart EventKind = iota + 1
+	// EventAdvert: a valid advert for this vhid was received.
+	EventAdvert
+	// EventTimer: a timer armed by an ActionArmTimer is due.
+	EventTimer
+	// EventSendResult: the outcome of an ActionSendAdvert.
+	EventSendResult
+	// EventLinkDown: the interface lost its carrier.
+	EventLinkDown
+	// EventLinkUp: the carrier is back.
+	EventLinkUp
+	// EventDemote: give up MASTER for the hold time (SIGUSR2).
+	EventDemote
+	// EventRelease: the daemon is stopping.
+	EventRelease
+)
+
+var eventNames = [...]string{"", "start", "advert", "timer", "send-result", "link-down", "link-up", "demote", "release"}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && k != 0 {
+		return eventNames[k]
+	}
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Event is an input of the machine. Only the fields of its Kind are used.
+type Event struct {
+	Kind EventKind
+	// EventAdvert: the sender and the advert's fields.
+	Src     netip.Addr
+	AdvBase uint8
+	AdvSkew uint8
+	Counter uint64
+	// EventTimer: which timer.
+	Timer Timer
+	// EventSendResult: the send failed.
+	SendFailed bool
+	// EventRelease: run the down script (ucarp's -z).
+	RunDownScript bool
+}
+
+// AdvertEvent is the event for a valid advert h received from src.
+func AdvertEvent(src netip.Addr, h *Header) Event {
+	return Event{Kind: EventAdvert, Src: src, AdvBase: h.AdvBase, AdvSkew: h.AdvSkew, Counter: h.Counter}
+}
+
+// TimerEvent is the event for timer t being due.
+func TimerEvent(t Timer) Event { return Event{Kind: EventTimer, Timer: t} }
+
+// SendResultEvent is the outcome of sending an advert.
+func SendResultEvent(failed bool) Event { return Event{Kind: EventSendResult, SendFailed: failed} }
+
+// ReleaseEvent is the event for a stopping daemon; runDownScript is -z.
+func ReleaseEvent(runDownScript bool) Event {
+	return Event{Kind: EventRelease, RunDownScript: runDownScript}
+}
+
+// Script names a script.
+type Script uint8
+
+// Scripts.
+const (
+	ScriptUp Script = iota + 1
+	ScriptDown
+)
+
+func (s Script) String() string {
+	switch s {
+	case ScriptUp:
+		return "up"
+	case ScriptDown:
+		return "down"
+	}
+	return "Script(" + strconv.Itoa(int(s)) + ")"
+}
+
+// ActionKind is the kind of an Action.
+type ActionKind uint8
+
+// Action kinds.
+const (
+	// ActionSendAdvert: sign Advert and send it. Report the outcome with
+	// a SendResultEvent.
+	ActionSendAdvert ActionKind = iota + 1
+	// ActionRunScript: run Script for the transition From → To, Reason.
+	ActionRunScript
+	// ActionAddVIP: add the virtual address (when the daemon manages it).
+	ActionAddVIP
+	// ActionRemoveVIP: remove the virtual address (when the daemon manages it).
+	ActionRemoveVIP
+	// ActionAnnounce: send a gratuitous ARP for the virtual address.
+	ActionAnnounce
+	// ActionArmTimer: deliver TimerEvent(Timer) at At.
+	ActionArmTimer
+	// ActionStopTimer: Timer is no longer needed.
+	ActionStopTimer
+	// ActionLog: log Msg at Level.
+	ActionLog
+)
+
+var actionNames = [...]string{"", "send-advert", "run-script", "add-vip", "remove-vip", "announce", "arm-timer", "stop-timer", "log"}
+
+func (k ActionKind) String() string {
+	if int(k) < len(actionNames) && k != 0 {
+		return actionNames[k]
+	}
+	return "ActionKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Action is an output of the machine. The caller carries them out in
+// order: scripts one at a time, and an ActionAnnounce that follows an
+// ActionRunScript after that script has ended, as ucarp does.
+type Action struct {
+	Kind ActionKind
+	// ActionSendAdvert: the advert, without its digest.
+	Advert Header
+	// ActionArmTimer, ActionStopTimer.
+	Timer Timer
+	At    time.Time
+	// ActionRunScript; and ActionLog for MsgSwitchState.
+	Script Script
+	From   State
+	To     State
+	Reason Reason
+	// ActionLog.
+	Level Level
+	Msg   Message
+	Arg   int
+	Arg2  int
+}
+
+// Config is the configuration of one vhid.
+type Config struct {
+	VHID      uint8
+	AdvBase   uint8
+	AdvSkew   uint8
+	DeadRatio uint32
+	// Preempt is -P: take over from masters that advertise more slowly.
+	Preempt bool
+	// Neutral is -n: no down script on the first INIT → BACKUP.
+	Neutral bool
+	// Src is this node's --srcip, for the equal-interval tie-break.
+	Src netip.Addr
+	// ManageVIP: the daemon adds and removes the virtual address itself,
+	// so giving up MASTER always releases it.
+	ManageVIP bool
+	// DownScript: a down script is configured. Without ManageVIP, only
+	// the down script releases the virtual address.
+	DownScript bool
+	// DemoteHold is how long a demotion keeps the node out of the
+	// election; ucarp's is 3 s, the default.
+	DemoteHold time.Duration
+	// Random returns the random counters sent while no advert has been
+	// heard. It must not be nil.
+	Random func() uint64
+}
+
+// DefaultDemoteHold is ucarp's demotion time (sleep(3) after SIGUSR2).
+const DefaultDemoteHold = 3 * time.Second
+
+const (
+	// sendErrorsMax and sendSuccessMin are CARP_SENDAD_MAX_ERRORS and
+	// CARP_SENDAD_MIN_SUCCESS.
+	sendErrorsMax  = 3
+	sendSuccessMin = 3
+	// suppressSkew is CARP_BULK_UPDATE_MIN_DELAY: the skew advertised
+	// while send errors suppress preemption.
+	suppressSkew = 240
+	// delayedARPAdverts is the number of adverts after a takeover at which
+	// the second gratuitous ARP goes out.
+	delayedARPAdverts = 2
+)
+
+// Machine is the CARP state machine of one vhid, as ucarp 1.5.2 runs it
+// (src/carp.c), with a bow-out advert added when the node gives up the
+// virtual address on purpose. It does no I/O and reads no clock: every
+// input is an Event with the current time, every output an Action.
+type Machine struct {
+	cfg      Config
+	srcKey   uint32
+	state    State
+	timers   [NumTimers]time.Time
+	counter  Counter
+	linkDown bool
+	held     bool
+
+	// delayedARP is ucarp's sc_delayed_arp: -1 when idle, else the number
+	// of adverts left before the delayed gratuitous ARP.
+	delayedARP int
+
+	// sendErrors, sendSuccess and suppress are ucarp's sc_sendad_errors,
+	// sc_sendad_success and carp_suppress_preempt.
+	sendErrors  int
+	sendSuccess int
+	suppress    int
+}
+
+// Configuration errors, each with ucarp's message where it has one.
+var (
+	errVHID      = errors.New("carp: vhid must be between 1 and 255")
+	errTimeBase  = errors.New("carp: advbase and advskew cannot both be zero")
+	errDeadRatio = errors.New("carp: dead ratio cannot be zero")
+	errSrc       = errors.New("carp: source address must be IPv4")
+	errRandom    = errors.New("carp: Config.Random is nil")
+)
+
+// NewMachine returns a machine in state INIT.
+func NewMachine(cfg Config) (*Machine, error) {
+	switch {
+	case cfg.VHID == 0:
+		return nil, errVHID
+	case cfg.AdvBase == 0 && cfg.AdvSkew == 0:
+		return nil, errTimeBase
+	case cfg.DeadRatio == 0:
+		return nil, errDeadRatio
+	case !cfg.Src.Is4():
+		return nil, errSrc
+	case cfg.Random == nil:
+		return nil, errRandom
+	}
+	if cfg.DemoteHold <= 0 {
+		cfg.DemoteHold = DefaultDemoteHold
+	}
+	return &Machine{cfg: cfg, srcKey: tieBreakKey(cfg.Src), delayedARP: -1}, nil
+}
+
+// State is the current state.
+func (m *Machine) State() State { return m.state }
+
+// Deadline is when timer t is due; zero when it is not armed.
+func (m *Machine) Deadline(t Timer) time.Time { return m.timers[t] }
+
+// Suppressed reports whether send errors currently suppress preemption
+// (adverts carry advskew 240).
+func (m *Machine) Suppressed() bool { return m.suppress > 0 }
+
+// Demoted reports whether a demotion holds the node out of the election.
+func (m *Machine) Demoted() bool { return m.held }
+
+// CarrierLost reports whether the machine is waiting for the carrier.
+func (m *Machine) CarrierLost() bool { return m.linkDown }
+
+// Config returns the configuration.
+func (m *Machine) Config() Config { return m.cfg }
+
+// Handle applies ev at time now, appends the resulting actions to out and
+// returns it. With an out of sufficient capacity it does not allocate.
+func (m *Machine) Handle(now time.Time, ev Event, out []Action) []Action {
+	switch ev.Kind {
+	case EventStart:
+		return m.start(now, out)
+	case EventAdvert:
+		return m.advert(now, ev, out)
+	case EventTimer:
+		return m.timer(now, ev.Timer, out)
+	case EventSendResult:
+		return m.sendResult(now, ev.SendFailed, out)
+	case EventLinkDown:
+		return m.carrierLost(out)
+	case EventLinkUp:
+		return m.carrierBack(now, out)
+	case EventDemote:
+		return m.demote(now, out)
+	case EventRelease:
+		return m.release(ev.RunDownScript, out)
+	}
+	return out
+}
+
+func (m *Machine) start(now time.Time, out []Action) []Action {
+	if m.state != Init {
+		return out
+	}
+	out = m.setState(Backup, ReasonStart, out)
+	if !m.linkDown {
+		out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+	}
+	return out
+}
+
+// localSkew is the skew this node advertises and compares with: its own,
+// or 240 while send errors suppress preemption.
+func (m *Machine) localSkew() uint8 {
+	if m.suppress > 0 && m.cfg.AdvSkew < suppressSkew {
+		return suppressSkew
+	}
+	return m.cfg.AdvSkew
+}
+
+func (m *Machine) deadInterval() time.Duration {
+	return DeadInterval(m.cfg.AdvBase, m.cfg.DeadRatio, m.cfg.AdvSkew)
+}
+
+func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
+	if m.state == Init || m.linkDown || !ev.Src.Is4() {
+		return out
+	}
+	m.counter.Adopt(ev.Counter)
+	local := interval{uint64(m.cfg.AdvBase), skewMicros(m.localSkew())}
+	remote := interval{uint64(ev.AdvBase), skewMicros(ev.AdvSkew)}
+	out = append(out, Action{Kind: ActionLog, Level: LevelDebug, Msg: MsgCompareIntervals,
+		Arg: int(local.sec), Arg2: int(remote.sec)})
+
+	switch m.state {
+	case Master:
+		c := local.cmp(remote)
+		peer := tieBreakKey(ev.Src)
+		switch {
+		case c > 0 || c == 0 && peer < m.srcKey:
+			// "To be really sure the new master knows that it has to
+			// reassert control of the VIP": one more advert first.
+			out = m.sendAdvert(now, false, out)
+			out = m.setState(Backup, ReasonPreferredMaster, out)
+			out = m.stop(TimerAdvert, out)
+			out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+			out = m.log(LevelWarning, MsgPreferredMaster, out)
+		case c < 0 || c == 0 && peer > m.srcKey:
+			out = append(out, Action{Kind: ActionAnnounce})
+			m.delayedARP = delayedARPAdverts
+			out = m.log(LevelWarning, MsgNonPreferredMaster, out)
+		}
+	case Backup:
+		if m.held {
+			return out
+		}
+		if m.cfg.Preempt && local.cmp(remote) < 0 {
+			out = m.masterDown(now, ReasonPreempt, out)
+			return m.log(LevelWarning, MsgPreemption, out)
+		}
+		dead := interval{uint64(m.cfg.AdvBase) * uint64(m.cfg.DeadRatio), local.usec}
+		if dead.cmp(remote) < 0 {
+			out = m.masterDown(now, ReasonTimeOut, out)
+			return m.log(LevelWarning, MsgGoingToTimeOut, out)
+		}
+		out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+	}
+	return out
+}
+
+func (m *Machine) timer(now time.Time, t Timer, out []Action) []Action {
+	if t >= NumTimers {
+		return out
+	}
+	at := m.timers[t]
+	if at.IsZero() || now.Before(at) {
+		return out // stopped, or re-armed later since
+	}
+	m.timers[t] = time.Time{}
+	switch t {
+	case TimerMasterDown:
+		if m.state == Backup && !m.held && !m.linkDown {
+			out = m.masterDown(now, ReasonMasterDown, out)
+		}
+	case TimerAdvert:
+		if m.state == Master {
+			out = m.sendAdvert(now, true, out)
+		}
+	case TimerHold:
+		m.held = false
+		out = m.log(LevelInfo, MsgDemotionOver, out)
+		if m.state == Backup && !m.linkDown {
+			out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+		}
+	}
+	return out
+}
+
+// masterDown is ucarp's carp_master_down: BACKUP → MASTER, an advert at
+// once, and the delayed gratuitous ARP two adverts later.
+func (m *Machine) masterDown(now time.Time, reason Reason, out []Action) []Action {
+	if m.state != Backup {
+		return out
+	}
+	out = m.stop(TimerMasterDown, out)
+	out = m.setState(Master, reason, out)
+	out = m.sendAdvert(now, true, out)
+	m.delayedARP = delayedARPAdverts
+	return out
+}
+
+// sendAdvert is ucarp's carp_send_ad: an advert with the next counter,
+// the delayed-ARP countdown, and, when schedule is set, the next advert.
+func (m *Machine) sendAdvert(now time.Time, schedule bool, out []Action) []Action {
+	skew := m.localSkew()
+	out = append(out, Action{Kind: ActionSendAdvert, Advert: m.header(m.cfg.AdvBase, skew)})
+	if m.delayedARP > 0 {
+		m.delayedARP--
+	}
+	if m.delayedARP == 0 {
+		if m.state == Master {
+			out = append(out, Action{Kind: ActionAnnounce})
+		}
+		m.delayedARP = -1
+	}
+	if schedule {
+		out = m.arm(TimerAdvert, now.Add(AdvertInterval(m.cfg.AdvBase, skew)), out)
+	}
+	return out
+}
+
+func (m *Machine) header(advbase, advskew uint8) Header {
+	return Header{
+		Version: Version,
+		Type:    TypeAdvertisement,
+		VHID:    m.cfg.VHID,
+		AdvBase: advbase,
+		AdvSkew: advskew,
+		AuthLen: AuthLen,
+		Counter: m.counter.Next(m.cfg.Random),
+	}
+}
+
+// bowOut sends the advert that makes every peer, ucarp included, take
+// over at once: its interval (255 s + 255/256) is longer than any peer's
+// advbase*deadratio, so the peer's "going to time out" rule fires.
+func (m *Machine) bowOut(out []Action) []Action {
+	out = append(out, Action{Kind: ActionSendAdvert, Advert: m.header(BowOut, BowOut)})
+	return m.log(LevelDebug, MsgBowOut, out)
+}
+
+// releases reports whether leaving MASTER takes the virtual address away,
+// so that a bow-out advert is right: never while the address stays.
+func (m *Machine) releases(runDownScript bool) bool {
+	return m.cfg.ManageVIP || runDownScript && m.cfg.DownScript
+}
+
+func (m *Machine) sendResult(now time.Time, failed bool, out []Action) []Action {
+	if failed {
+		if m.sendErrors < int(^uint(0)>>1) {
+			m.sendErrors++
+		}
+		if m.sendErrors == sendErrorsMax {
+			out = append(out, Action{Kind: ActionLog, Level: LevelError, Msg: MsgWriteErrors,
+				Arg: m.suppress, Arg2: sendErrorsMax})
+			m.suppress++
+			if m.suppress == 1 && m.state == Master {
+				out = m.sendAdvert(now, true, out)
+			}
+		}
+		m.sendSuccess = 0
+		return out
+	}
+	if m.sendErrors >= sendErrorsMax {
+		m.sendSuccess++
+		if m.sendSuccess >= sendSuccessMin && m.suppress > 0 {
+			m.suppress--
+			m.sendErrors = 0
+			if m.suppress == 0 {
+				out = m.log(LevelInfo, MsgSuppressionOver, out)
+			}
+		}
+	} else {
+		m.sendErrors = 0
+	}
+	return out
+}
+
+func (m *Machine) carrierLost(out []Action) []Action {
+	if m.linkDown {
+		return out
+	}
+	m.linkDown = true
+	m.held = false
+	out = m.log(LevelWarning, MsgCarrierLost, out)
+	if m.state == Master {
+		// No bow-out: nothing can be sent without a carrier.
+		out = m.setState(Backup, ReasonCarrierLost, out)
+	}
+	return m.stopAll(out)
+}
+
+func (m *Machine) carrierBack(now time.Time, out []Action) []Action {
+	if !m.linkDown {
+		return out
+	}
+	m.linkDown = false
+	out = m.log(LevelInfo, MsgCarrierBack, out)
+	if m.state == Backup {
+		out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+	}
+	return out
+}
+
+// demote is SIGUSR2: a MASTER gives up the address, bows out, and stays
+// out of the election for the hold time; ucarp sleeps 3 s instead, deaf
+// and mute. A BACKUP ignores it, as in ucarp.
+func (m *Machine) demote(now time.Time, out []Action) []Action {
+	if m.state != Master {
+		return out
+	}
+	if m.releases(true) {
+		out = m.bowOut(out)
+	}
+	out = m.log(LevelInfo, MsgDemoted, out)
+	out = m.setState(Backup, ReasonDemote, out)
+	out = m.stop(TimerAdvert, out)
+	m.held = true
+	return m.arm(TimerHold, now.Add(m.cfg.DemoteHold), out)
+}
+
+// release is the daemon's exit. A MASTER bows out when the address really
+// goes away, runs the down script with -z, and removes the address it
+// manages. The machine returns to INIT.
+func (m *Machine) release(runDownScript bool, out []Action) []Action {
+	if m.state == Master {
+		if m.releases(runDownScript) {
+			out = m.bowOut(out)
+		}
+		if runDownScript {
+			out = append(out, Action{Kind: ActionRunScript, Script: ScriptDown, From: Master, To: Init, Reason: ReasonShutdown})
+		}
+		if m.cfg.ManageVIP {
+			out = append(out, Action{Kind: ActionRemoveVIP})
+		}
+	}
+	m.state = Init
+	m.held = false
+	return m.stopAll(out)
+}
+
+// setState is ucarp's carp_set_state with the daemon's own address
+// management around the scripts: the address is added before the up
+// script and removed after the down script.
+func (m *Machine) setState(to State, reason Reason, out []Action) []Action {
+	from := m.state
+	if from == to {
+		return out
+	}
+	out = append(out, Action{Kind: ActionLog, Level: LevelWarning, Msg: MsgSwitchState, From: from, To: to, Reason: reason})
+	switch to {
+	case Backup:
+		if from != Init || !m.cfg.Neutral {
+			out = append(out, Action{Kind: ActionRunScript, Script: ScriptDown, From: from, To: to, Reason: reason})
+		}
+		if from == Master && m.cfg.ManageVIP {
+			out = append(out, Action{Kind: ActionRemoveVIP})
+		}
+	case Master:
+		if m.cfg.ManageVIP {
+			out = append(out, Action{Kind: ActionAddVIP})
+		}
+		out = append(out,
+			Action{Kind: ActionRunScript, Script: ScriptUp, From: from, To: to, Reason: reason},
+			Action{Kind: ActionAnnounce})
+	}
+	m.state = to
+	return out
+}
+
+func (m *Machine) arm(t Timer, at time.Time, out []Action) []Action {
+	m.timers[t] = at
+	return append(out, Action{Kind: ActionArmTimer, Timer: t, At: at})
+}
+
+func (m *Machine) stop(t Timer, out []Action) []Action {
+	if m.timers[t].IsZero() {
+		return out
+	}
+	m.timers[t] = time.Time{}
+	return append(out, Action{Kind: ActionStopTimer, Timer: t})
+}
+
+func (m *Machine) stopAll(out []Action) []Action {
+	for t := range NumTimers {
+		out = m.stop(t, out)
+	}
+	return out
+}
+
+func (m *Machine) log(level Level, msg Message, out []Action) []Action {
+	return append(out, Action{Kind: ActionLog, Level: level, Msg: msg})
+}

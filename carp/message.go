@@ -1,0 +1,54 @@
+package carp
+
+import "strconv"
+
+// Message identifies a log line that the state machine asks for. Its
+// String is the text, in ucarp's wording where ucarp has the same event;
+// a "%s" or "%d" in it stands for the Action's fields as each Message's
+// comment says.
+type Message uint8
+
+// Messages.
+const (
+	// MsgSwitchState: "Switching to state: %s" with Action.To.
+	MsgSwitchState Message = iota + 1
+	MsgPreferredMaster
+	MsgNonPreferredMaster
+	MsgPreemption
+	MsgGoingToTimeOut
+	// MsgWriteErrors: "write() error #%d/%d" with Arg (the suppression
+	// count before it grows) and Arg2 (the error threshold, 3).
+	MsgWriteErrors
+	// MsgCompareIntervals: "sc_tv(local) = [%d] ch_tv(remote) = [%d]"
+	// with Arg and Arg2, the two intervals' seconds.
+	MsgCompareIntervals
+	MsgBowOut
+	MsgDemoted
+	MsgDemotionOver
+	MsgCarrierLost
+	MsgCarrierBack
+	MsgSuppressionOver
+)
+
+var messageTexts = [...]string{
+	MsgSwitchState:        "Switching to state: %s",
+	MsgPreferredMaster:    "Preferred master advertised: going back to BACKUP state",
+	MsgNonPreferredMaster: "Non-preferred master advertising: reasserting control of VIP with another gratuitous arp",
+	MsgPreemption:         "Putting MASTER down - preemption",
+	MsgGoingToTimeOut:     "Putting MASTER DOWN (going to time out)",
+	MsgWriteErrors:        "write() error #%d/%d",
+	MsgCompareIntervals:   "sc_tv(local) = [%d] ch_tv(remote) = [%d]",
+	MsgBowOut:             "Bow-out advert sent (advbase 255, advskew 255): peers take over at once",
+	MsgDemoted:            "Demoted: leaving MASTER, not contending for the hold time",
+	MsgDemotionOver:       "Demotion over: contending again",
+	MsgCarrierLost:        "Carrier lost: leaving the election until it is back",
+	MsgCarrierBack:        "Carrier back: starting a new election",
+	MsgSuppressionOver:    "Adverts are sent again: send-error suppression over",
+}
+
+func (m Message) String() string {
+	if int(m) < len(messageTexts) && messageTexts[m] != "" {
+		return messageTexts[m]
+	}
+	return "Message(" + strconv.Itoa(int(m)) + ")"
+}

@@ -1,0 +1,83 @@
+package carp
+
+import (
+	"net/netip"
+)
+
+// Validator applies ucarp's acceptance rules to received IPv4 packets.
+type Validator struct {
+	src   [4]byte
+	group [4]byte
+	vhid  uint8
+	auth  *Auth
+}
+
+// NewValidator returns a Validator for the adverts of vhid sent to group,
+// signed as auth signs them. Packets from src, our own --srcip, are
+// ignored, as ucarp ignores them.
+func NewValidator(src, group netip.Addr, vhid uint8, auth *Auth) *Validator {
+	return &Validator{src: src.As4(), group: group.As4(), vhid: vhid, auth: auth}
+}
+
+// Check decodes the IPv4 packet b into h and applies ucarp's tests in
+// ucarp's order (src/carp.c packethandler):
+//
+//  1. too short for an IPv4 header: ignored
+//  2. from our own source address: ignored
+//  3. not IPv4, or not protocol 112: ignored
+//  4. shorter than the IP header plus 36 bytes: "Bogus size" (DEBUG)
+//  5. TTL not 255: "Bad TTL" (WARNING)
+//  6. CARP version not 2: "Bad version" (WARNING)
+//  7. another vhid: "Ignoring vhid" (DEBUG)
+//  8. another destination than our group: "Ignoring different multicast ip" (DEBUG)
+//  9. the IPv4 header and the 36 CARP bytes do not sum to zero: "Bad IP checksum" (WARNING)
+//  10. wrong HMAC: "Bad digest" (WARNING)
+//
+// Like ucarp it does not test the CARP type, authlen or demote byte, the
+// IPv4 total length, fragmentation, or trailing bytes. b must be the packet
+// as it was on the wire, header included. Check never fails on any input:
+// every rejected packet is a Drop with a reason.
+func (v *Validator) Check(b []byte, h *Header) Drop {
+	if len(b) <= IPv4HeaderLen {
+		return Drop{Reason: DropTooShort}
+	}
+	if [4]byte(b[12:16]) == v.src {
+		return Drop{Reason: DropOwnSource}
+	}
+	if b[0]>>4 != 4 {
+		return Drop{Reason: DropNotIPv4}
+	}
+	if b[9] != IPProtocol {
+		return Drop{Reason: DropNotCARP}
+	}
+	hl := int(b[0]&0x0f) * 4
+	if hl < IPv4HeaderLen || len(b) < hl+HeaderLen {
+		return Drop{Reason: DropBogusSize, Value: len(b), HeaderLen: hl}
+	}
+	ch := b[hl : hl+HeaderLen]
+	if ttl := b[8]; ttl != TTL {
+		return Drop{Reason: DropBadTTL, Value: int(ttl)}
+	}
+	if ver := ch[0] >> 4; ver != Version {
+		return Drop{Reason: DropBadVersion, Value: int(ver)}
+	}
+	if ch[1] != v.vhid {
+		return Drop{Reason: DropOtherVHID, Value: int(ch[1])}
+	}
+	if dst := [4]byte(b[16:20]); dst != v.group {
+		return Drop{Reason: DropOtherGroup, Dst: netip.AddrFrom4(dst)}
+	}
+	if Checksum(b[:hl+HeaderLen]) != 0 {
+		return Drop{Reason: DropBadChecksum}
+	}
+	_ = h.UnmarshalBinary(ch) // cannot fail: ch has HeaderLen bytes
+	if want, ok := v.auth.Verify(h); !ok {
+		return Drop{Reason: DropBadDigest, Want: [4]byte(want[:4]), Got: [4]byte(h.Digest[:4])}
+	}
+	return Drop{}
+}
+
+// Source returns the IPv4 source address of a packet that Check accepted.
+func Source(b []byte) netip.Addr {
+	return netip.AddrFrom4([4]byte(b[12:16]))
+}

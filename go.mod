@@ -1,0 +1,3 @@
+module github.com/ucarp-go/ucarp
+
+go 1.26.8
