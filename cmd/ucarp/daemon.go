@@ -1,0 +1,539 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/platform"
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+// Daemon timers beyond the machine's own (carp.Timer values come first).
+const (
+	timerAnnounce  = int(carp.NumTimers) + iota // the next repeated gratuitous ARP
+	timerReconcile                              // the next check of the managed address
+	timerFlush                                  // report rate-limited log lines
+	numTimers
+)
+
+// deps is everything the daemon loop talks to; main wires the real ones,
+// tests wire fakes.
+type deps struct {
+	cfg     *config
+	log     *logger
+	mac     net.HardwareAddr
+	conn    platform.CARPConn
+	arp     platform.FrameConn // nil: no gratuitous ARP
+	addrs   vip.System         // nil: the daemon does not manage the address
+	link    <-chan platform.LinkState
+	addrChg <-chan struct{} // address changes on the interface; may be nil
+	signals <-chan os.Signal
+	initial platform.LinkState
+	random  func() uint64
+	runner  *runner
+	ready   func(state string) // called once the node is BACKUP and listening
+	notify  func(status string)
+}
+
+// received is one packet handed over by the reader.
+type received struct {
+	drop carp.Drop
+	hdr  carp.Header
+	src  netip.Addr
+	err  error
+}
+
+// stats are the daemon's counters, reported on SIGUSR1.
+type stats struct {
+	sent, sendErrors, valid         uint64
+	drops                           [carp.NumDropReasons]uint64
+	garps, garpErrors, transitions  uint64
+	scripts, scriptFails, scriptTOs uint64
+	readErrors                      uint64
+}
+
+// exitPlan is a shutdown in progress.
+type exitPlan struct {
+	code    int
+	reraise os.Signal // re-raised after cleanup, for the exit status ucarp has without -z
+	forced  bool      // a second signal: skip the remaining scripts
+}
+
+type daemon struct {
+	deps
+	m     *carp.Machine
+	auth  *carp.Auth
+	vips  *vip.Manager
+	garp  []byte
+	rx    chan received
+	timer *time.Timer
+
+	deadlines    [numTimers]time.Time
+	pending      []carp.Event
+	feeding      bool
+	out          []carp.Action
+	effects      []carp.Action // scripts and what must follow them, in order
+	announceLeft int
+	carrierDown  bool
+	wasUp        bool
+	exit         *exitPlan
+	buf          []byte
+	stats        stats
+	limits       [carp.NumDropReasons]rateLimit
+}
+
+func newDaemon(d deps) (*daemon, error) {
+	c := d.cfg
+	vaddr := c.vip.Addr()
+	auth, err := carp.NewAuth(c.password, c.vhid, []netip.Addr{vaddr})
+	if err != nil {
+		return nil, err
+	}
+	m, err := carp.NewMachine(carp.Config{
+		VHID: c.vhid, AdvBase: c.advbase, AdvSkew: c.advskew, DeadRatio: c.deadratio,
+		Preempt: c.preempt, Neutral: c.neutral, Src: c.src,
+		ManageVIP: d.addrs != nil, DownScript: c.downscript != "",
+		Random: d.random,
+	})
+	if err != nil {
+		return nil, err
+	}
+	dm := &daemon{deps: d, m: m, auth: auth, rx: make(chan received, 256), buf: make([]byte, 0, carp.PacketLen)}
+	if d.addrs != nil {
+		dm.vips = vip.NewManager(d.addrs, c.vip, vip.Label(c.iface, c.vhid))
+	}
+	if d.arp != nil && len(d.mac) == 6 {
+		if dm.garp, err = vip.GratuitousARP(d.mac, vaddr); err != nil {
+			return nil, err
+		}
+	}
+	return dm, nil
+}
+
+// run is the daemon's loop. It returns the exit code, unless the daemon
+// must die by a signal (exitPlan.reraise), which the caller re-raises.
+func (d *daemon) run() *exitPlan {
+	now := time.Now()
+	d.timer = time.NewTimer(time.Hour)
+	defer d.timer.Stop()
+	go d.read(carp.NewValidator(d.cfg.src, d.cfg.group, d.cfg.vhid, mustAuth(d.cfg)))
+
+	d.wasUp = d.initial.Up
+	if !d.initial.Up || !d.initial.Running && !d.cfg.ignoreIf {
+		if !d.initial.Up {
+			d.log.Warnf("Interface [%s] is down: waiting for it to come up", d.cfg.iface)
+		}
+		d.carrierDown = true
+		d.feed(carp.Event{Kind: carp.EventLinkDown})
+	}
+	d.feed(carp.Event{Kind: carp.EventStart})
+	if d.vips != nil {
+		d.deadlines[timerReconcile] = now.Add(d.reconcileInterval())
+	}
+	if d.ready != nil {
+		d.ready(d.m.State().String())
+	}
+	for {
+		if d.exit != nil && len(d.effects) == 0 && !d.runner.busy() {
+			return d.exit
+		}
+		d.arm()
+		select {
+		case r := <-d.rx:
+			d.onPacket(r)
+		case <-d.timer.C:
+			d.fire(time.Now())
+		case sig := <-d.signals:
+			d.onSignal(sig)
+		case st, ok := <-d.link:
+			if !ok {
+				d.link = nil
+				continue
+			}
+			d.onLink(st)
+		case <-d.addrChg:
+			d.reconcile()
+		case res := <-d.runner.done:
+			d.onScriptDone(res)
+		}
+	}
+}
+
+func mustAuth(c *config) *carp.Auth {
+	a, err := carp.NewAuth(c.password, c.vhid, []netip.Addr{c.vip.Addr()})
+	if err != nil {
+		panic(err) // newDaemon built the same one
+	}
+	return a
+}
+
+// read is the receiving goroutine: it checks every packet with its own
+// validator (ucarp's checks, HMAC included) and hands the outcome to the
+// loop at once.
+func (d *daemon) read(v *carp.Validator) {
+	b := make([]byte, 2048)
+	backoff := time.Millisecond
+	for {
+		n, err := d.conn.ReadPacket(b)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			d.rx <- received{err: err}
+			time.Sleep(backoff) // e.g. ENETDOWN while the link is down
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = time.Millisecond
+		var r received
+		r.drop = v.Check(b[:n], &r.hdr)
+		if r.drop.Accepted() {
+			r.src = carp.Source(b[:n])
+		}
+		d.rx <- r
+	}
+}
+
+// arm sets the loop's timer to the earliest deadline.
+func (d *daemon) arm() {
+	var next time.Time
+	for _, t := range d.deadlines {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if next.IsZero() {
+		d.timer.Stop()
+		return
+	}
+	d.timer.Reset(time.Until(next))
+}
+
+func (d *daemon) fire(now time.Time) {
+	for i, t := range d.deadlines {
+		if t.IsZero() || t.After(now) {
+			continue
+		}
+		d.deadlines[i] = time.Time{}
+		switch {
+		case i < int(carp.NumTimers):
+			d.feed(carp.TimerEvent(carp.Timer(i)))
+		case i == timerAnnounce:
+			d.announceOnce(now)
+		case i == timerReconcile:
+			d.reconcile()
+			d.deadlines[timerReconcile] = now.Add(d.reconcileInterval())
+		case i == timerFlush:
+			d.flushLimits(now)
+		}
+	}
+}
+
+// feed hands an event to the machine and carries out its actions. Events
+// that the actions cause (send results) are queued and fed in turn.
+func (d *daemon) feed(ev carp.Event) {
+	d.pending = append(d.pending, ev)
+	if d.feeding {
+		return
+	}
+	d.feeding = true
+	defer func() { d.feeding = false }()
+	for len(d.pending) > 0 {
+		ev := d.pending[0]
+		d.pending = d.pending[1:]
+		now := time.Now()
+		before := d.m.State()
+		d.out = d.m.Handle(now, ev, d.out[:0])
+		for _, a := range d.out {
+			d.apply(now, a)
+		}
+		if after := d.m.State(); after != before {
+			d.onTransition(before, after)
+		}
+	}
+	d.pump()
+}
+
+func (d *daemon) apply(now time.Time, a carp.Action) {
+	switch a.Kind {
+	case carp.ActionSendAdvert:
+		err := d.send(a.Advert)
+		d.pending = append(d.pending, carp.SendResultEvent(err != nil))
+	case carp.ActionArmTimer:
+		d.deadlines[a.Timer] = a.At
+	case carp.ActionStopTimer:
+		d.deadlines[a.Timer] = time.Time{}
+	case carp.ActionLog:
+		d.logAction(a)
+	case carp.ActionRunScript, carp.ActionAddVIP, carp.ActionRemoveVIP, carp.ActionAnnounce:
+		d.effects = append(d.effects, a)
+	}
+}
+
+// send signs and sends an advert with a random IP ID, as ucarp.
+func (d *daemon) send(h carp.Header) error {
+	d.log.Debugf("-> carp_send_ad()")
+	d.auth.Sign(&h)
+	p := carp.NewPacket(d.cfg.src, d.cfg.group, uint16(d.random()), h)
+	d.buf, _ = p.AppendBinary(d.buf[:0])
+	if err := d.conn.WritePacket(d.buf); err != nil {
+		d.stats.sendErrors++
+		d.log.Warnf("write() has failed: %s", strerror(err))
+		return err
+	}
+	d.stats.sent++
+	d.log.Debugf("* advertisement injected *")
+	return nil
+}
+
+// pump carries out the queued effects in order. A script blocks the
+// effects behind it (the gratuitous ARP after the up script, the address
+// removal after the down script) until it ends, but never the loop.
+func (d *daemon) pump() {
+	for len(d.effects) > 0 && !d.runner.busy() {
+		a := d.effects[0]
+		d.effects = d.effects[1:]
+		switch a.Kind {
+		case carp.ActionRunScript:
+			if d.exit != nil && d.exit.forced {
+				continue
+			}
+			if job, ok := d.scriptJob(a); ok {
+				d.stats.scripts++
+				if res, started := d.runner.start(job); !started {
+					d.onScriptResult(res)
+				}
+			}
+		case carp.ActionAddVIP:
+			d.acquire()
+		case carp.ActionRemoveVIP:
+			d.release()
+		case carp.ActionAnnounce:
+			if d.m.State() == carp.Master {
+				d.announce(time.Now())
+			}
+		}
+	}
+}
+
+func (d *daemon) scriptJob(a carp.Action) (scriptJob, bool) {
+	path := d.cfg.downscript
+	if a.Script == carp.ScriptUp {
+		path = d.cfg.upscript
+	}
+	if path == "" {
+		return scriptJob{}, false
+	}
+	return scriptJob{
+		path: path,
+		args: d.cfg.scriptArgs(),
+		env: []string{
+			"CARP_STATE=" + a.To.String(),
+			"CARP_PREVIOUS_STATE=" + a.From.String(),
+			fmt.Sprintf("CARP_VHID=%d", d.cfg.vhid),
+			"CARP_INTERFACE=" + d.cfg.iface,
+			"CARP_VIP=" + d.cfg.vip.Addr().String(),
+			"CARP_REASON=" + a.Reason.String(),
+		},
+	}, true
+}
+
+func (d *daemon) onScriptDone(res scriptResult) {
+	d.onScriptResult(res)
+	d.pump()
+}
+
+func (d *daemon) onScriptResult(res scriptResult) {
+	d.runner.logResult(res)
+	switch {
+	case res.timedOut:
+		d.stats.scriptTOs++
+	case res.state == nil || !res.state.Success():
+		d.stats.scriptFails++
+	}
+}
+
+func (d *daemon) onTransition(from, to carp.State) {
+	d.stats.transitions++
+	if to != carp.Master {
+		d.announceLeft = 0
+		d.deadlines[timerAnnounce] = time.Time{}
+	}
+	if d.notify != nil {
+		d.notify(fmt.Sprintf("%s on %s id %d", to, d.cfg.iface, d.cfg.vhid))
+	}
+}
+
+func (d *daemon) logAction(a carp.Action) {
+	level := carpLevel(a.Level)
+	switch a.Msg {
+	case carp.MsgSwitchState:
+		if a.To == carp.Init {
+			level = levelInfo
+		}
+		d.log.logf(level, a.Msg.String(), a.To)
+	case carp.MsgWriteErrors, carp.MsgCompareIntervals:
+		d.log.logf(level, a.Msg.String(), a.Arg, a.Arg2)
+	case carp.MsgCarrierLost, carp.MsgCarrierBack:
+		d.log.logf(level, "[%s] %s", d.cfg.iface, a.Msg)
+	default:
+		d.log.logf(level, "%s", a.Msg)
+	}
+}
+
+// announce sends the gratuitous ARP, and schedules the repeats that
+// --garp-count asks for.
+func (d *daemon) announce(now time.Time) {
+	if d.garp == nil || d.cfg.garpCount == 0 {
+		return
+	}
+	d.announceLeft = d.cfg.garpCount
+	d.announceOnce(now)
+}
+
+func (d *daemon) announceOnce(now time.Time) {
+	if d.announceLeft <= 0 || d.m.State() != carp.Master {
+		return
+	}
+	d.announceLeft--
+	if err := d.arp.WriteFrame(d.garp); err != nil {
+		d.stats.garpErrors++
+		d.log.Errorf("write() in garp: %s", strerror(err))
+	} else {
+		d.stats.garps++
+	}
+	if d.announceLeft > 0 {
+		d.deadlines[timerAnnounce] = now.Add(d.cfg.garpInterval)
+	}
+}
+
+func (d *daemon) onPacket(r received) {
+	if r.err != nil {
+		d.stats.readErrors++
+		if d.stats.readErrors == 1 || d.stats.readErrors%1000 == 0 {
+			d.log.Debugf("read error #%d: %s", d.stats.readErrors, strerror(r.err))
+		}
+		return
+	}
+	d.stats.drops[r.drop.Reason]++
+	if !r.drop.Accepted() {
+		d.logDrop(r.drop)
+		return
+	}
+	if d.exit != nil {
+		return
+	}
+	d.stats.valid++
+	d.feed(carp.AdvertEvent(r.src, &r.hdr))
+}
+
+func (d *daemon) onSignal(sig os.Signal) {
+	switch sig {
+	case syscall.SIGUSR1:
+		state := "MASTER"
+		if d.m.State() == carp.Backup {
+			state = "BACKUP"
+		}
+		d.log.Infof("%s on %s id %d", state, d.cfg.iface, d.cfg.vhid)
+		d.log.Infof("%s", d.statsLine())
+	case syscall.SIGUSR2:
+		d.log.Debugf("Caught signal (USR2) considering going down")
+		d.feed(carp.Event{Kind: carp.EventDemote})
+	default: // TERM, INT, QUIT, HUP
+		if d.exit != nil {
+			d.log.Warnf("Signal %v while stopping: stopping the running script and exiting now", sig)
+			d.exit.forced = true
+			d.runner.kill()
+			return
+		}
+		if d.cfg.shutdown {
+			down := d.cfg.downscript
+			if down == "" {
+				down = "(null)"
+			}
+			d.log.Debugf("sighandler_exit(): Calling [%s] and exiting", down)
+			d.stop(&exitPlan{}, true)
+			return
+		}
+		// Without -z ucarp dies of the signal at once: no down script. The
+		// address the daemon added itself is removed all the same.
+		d.stop(&exitPlan{reraise: sig}, false)
+	}
+}
+
+// stop releases the machine and ends the loop once the effects are done.
+func (d *daemon) stop(p *exitPlan, runDownScript bool) {
+	if d.notify != nil {
+		d.notify("STOPPING")
+	}
+	d.exit = p
+	d.feed(carp.ReleaseEvent(runDownScript))
+	for i := range d.deadlines {
+		d.deadlines[i] = time.Time{}
+	}
+}
+
+func (d *daemon) onLink(st platform.LinkState) {
+	if d.exit != nil {
+		return
+	}
+	switch {
+	case st.Gone:
+		d.log.Errorf("Interface [%s] is gone: exiting", d.cfg.iface)
+		d.stop(&exitPlan{code: 2}, d.cfg.shutdown)
+		return
+	case !st.Up:
+		if d.wasUp {
+			// ucarp's words when ifdown takes the interface down; Debian's
+			// ifupdown hook relies on the exit that follows.
+			d.log.Errorf("exiting: pfds[0].revents = 8")
+			d.log.Infof("Interface [%s] was set down administratively", d.cfg.iface)
+			d.stop(&exitPlan{}, d.cfg.shutdown)
+			return
+		}
+	default:
+		d.wasUp = true
+	}
+	if d.cfg.ignoreIf {
+		if st.Up && d.carrierDown {
+			d.carrierDown = false
+			d.feed(carp.Event{Kind: carp.EventLinkUp})
+		}
+		return
+	}
+	running := st.Up && st.Running
+	switch {
+	case !running && !d.carrierDown:
+		d.carrierDown = true
+		d.feed(carp.Event{Kind: carp.EventLinkDown})
+	case running && d.carrierDown:
+		d.carrierDown = false
+		d.feed(carp.Event{Kind: carp.EventLinkUp})
+	}
+}
+
+func (d *daemon) statsLine() string {
+	var drops []string
+	var dropped uint64
+	for r := carp.DropReason(1); r < carp.NumDropReasons; r++ {
+		if n := d.stats.drops[r]; n > 0 {
+			dropped += n
+			drops = append(drops, fmt.Sprintf("%s %d", r, n))
+		}
+	}
+	s := &d.stats
+	line := fmt.Sprintf("Counters: adverts sent %d (errors %d), valid adverts received %d, packets dropped %d",
+		s.sent, s.sendErrors, s.valid, dropped)
+	if len(drops) > 0 {
+		line += " (" + strings.Join(drops, ", ") + ")"
+	}
+	return line + fmt.Sprintf(", gratuitous ARPs %d (errors %d), transitions %d, scripts %d (failed %d, timed out %d)",
+		s.garps, s.garpErrors, s.transitions, s.scripts, s.scriptFails, s.scriptTOs)
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// daemonEnv tells a re-executed child that it is the daemon of a -B start,
+// and on which descriptor it reports its start-up.
+const daemonEnv = "UCARP_GO_DAEMON_STATUS_FD"
+
+var statusPipe *os.File
+
+// isDaemonChild reports whether this process is the background daemon of
+// a -B start, and takes the status descriptor it reports on.
+func isDaemonChild() bool {
+	v, ok := os.LookupEnv(daemonEnv)
+	if !ok {
+		return false
+	}
+	os.Unsetenv(daemonEnv) // the scripts must not see it
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return false
+	}
+	syscall.CloseOnExec(fd)
+	statusPipe = os.NewFile(uintptr(fd), "daemon-status")
+	return true
+}
+
+func daemonReady() {
+	if statusPipe != nil {
+		fmt.Fprintln(statusPipe, "READY")
+		statusPipe.Close()
+		statusPipe = nil
+	}
+}
+
+func daemonFailed(code int, msg string) {
+	if statusPipe != nil {
+		fmt.Fprintf(statusPipe, "FAIL %d %s\n", code, strings.ReplaceAll(msg, "\n", " "))
+		statusPipe.Close()
+		statusPipe = nil
+	}
+}
+
+// daemonize is -B. Go cannot fork, so the daemon is this program run
+// again in a new session, with / as working directory and /dev/null as
+// stdin, stdout and stderr. Unlike ucarp, the caller waits until the
+// daemon is listening: it exits 0 then, or with the daemon's exit code
+// and its error on stderr when start-up fails.
+func daemonize(log *logger) exitPlan {
+	fail := func(format string, args ...any) exitPlan {
+		log.Errorf(format, args...)
+		return exitPlan{code: exitStartup}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fail("Unable to get in background: [%s]", strerror(err))
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fail("Unable to get in background: [pipe: %s]", strerror(err))
+	}
+	defer r.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		w.Close()
+		return fail("Unable to detach: /dev/null can't be duplicated")
+	}
+	p, err := os.StartProcess(exe, os.Args, &os.ProcAttr{
+		Dir:   "/",
+		Env:   append(os.Environ(), daemonEnv+"=3"),
+		Files: []*os.File{null, null, null, w},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	w.Close()
+	null.Close()
+	if err != nil {
+		return fail("Unable to get in background: [fork: %s]", strerror(err))
+	}
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	line = strings.TrimSpace(line)
+	switch {
+	case line == "READY":
+		p.Release()
+		return exitPlan{code: 0}
+	case strings.HasPrefix(line, "FAIL "):
+		p.Wait()
+		codeText, msg, _ := strings.Cut(strings.TrimPrefix(line, "FAIL "), " ")
+		code, err := strconv.Atoi(codeText)
+		if err != nil || code == 0 {
+			code = exitStartup
+		}
+		// The daemon already logged it to syslog; the caller sees it here.
+		fmt.Fprintf(os.Stderr, "ucarp: %s\n", msg)
+		return exitPlan{code: code}
+	}
+	st, _ := p.Wait()
+	fmt.Fprintf(os.Stderr, "ucarp: the daemon ended during start-up (%v)\n", st)
+	return exitPlan{code: exitStartup}
+}

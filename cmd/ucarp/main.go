@@ -1,0 +1,211 @@
+// Command ucarp is a userland CARP daemon, a drop-in replacement for
+// ucarp 1.5.2: same options, exit codes, log lines, script arguments and
+// wire format. See the README for what it does better.
+package main
+
+import (
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/platform"
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+// Exit codes, as ucarp's.
+const (
+	exitUsage   = 0 // help, usage, and a clean exit
+	exitArgs    = 1 // a bad command line
+	exitStartup = 2 // the daemon could not start (or, here, could not go on)
+)
+
+func main() {
+	plan := run()
+	if plan.reraise != nil {
+		reraise(plan.reraise)
+	}
+	os.Exit(plan.code)
+}
+
+func run() exitPlan {
+	closeInheritedDescriptors()
+	prog := os.Args[0]
+	child := isDaemonChild()
+
+	// Until the command line is read, messages go to syslog as glibc's
+	// syslog(3) sends them before openlog: program name, no pid, user.
+	log := newLogger(os.Stdout, os.Stderr, newSyslog(filepath.Base(prog), 0, facilities["user"]))
+	if child {
+		// The parent has parsed and reported the command line already.
+		log = newLogger(io.Discard, io.Discard, nil)
+	}
+	res := parseCommandLine(prog, os.Args[1:], os.Getenv("POSIXLY_CORRECT") != "", log, os.Stdout)
+	if res.done {
+		return exitPlan{code: res.exit}
+	}
+	cfg := res.cfg
+	if child {
+		log = newLogger(io.Discard, io.Discard, nil)
+		log.SetConsole(consoleNone)
+	}
+	log.SetDebug(cfg.debug)
+	if cfg.noSyslog {
+		log.SetSyslog(nil)
+	} else {
+		log.SetSyslog(newSyslog("ucarp", os.Getpid(), cfg.facility))
+	}
+	return start(cfg, log, child)
+}
+
+// start opens everything the daemon needs, in ucarp's order where ucarp
+// has one, then runs the loop. Start-up failures exit 2, as ucarp's.
+func start(cfg *config, log *logger, child bool) exitPlan {
+	report := func(code int, format string, args ...any) exitPlan {
+		msg := fmt.Sprintf(format, args...)
+		log.Errorf("%s", msg)
+		if child {
+			daemonFailed(code, msg)
+		}
+		return exitPlan{code: code}
+	}
+	if len(cfg.password) > carp.MaxPasswordLen {
+		return report(exitStartup, "Password too long")
+	}
+	if len(cfg.iface) >= 16 {
+		return report(exitStartup, "Interface name too long")
+	}
+	sys, err := platform.New(cfg.iface)
+	switch {
+	case errors.Is(err, platform.ErrNotSupported):
+		return report(exitStartup, "ucarp-go is not supported on this operating system: %s", err)
+	case err != nil:
+		log.Errorf("Unable to get hardware info about an interface: %s", strerror(err))
+		return report(exitStartup, "Unable to find MAC address of [%s]", cfg.iface)
+	}
+	manage := cfg.managesVIP()
+	if err := sys.CheckPrivileges(manage); err != nil {
+		return report(exitStartup, "%s", err)
+	}
+	if cfg.daemonize && !child {
+		return daemonize(log)
+	}
+
+	ifi := sys.Interface()
+	if len(ifi.HardwareAddr) == 6 {
+		log.Infof("Local advertised ethernet address is [%s]", ifi.HardwareAddr)
+	} else {
+		log.Warnf("Interface [%s] has no Ethernet address: no gratuitous ARP will be sent", cfg.iface)
+	}
+	if !cfg.nomcast && !sys.Local(cfg.src) {
+		// ucarp joins the group on the interface that holds --srcip, and
+		// fails exactly so when no interface does.
+		log.Errorf("Source address %s is not configured on any interface", cfg.src)
+		return report(exitStartup, "Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", strerror(syscall.ENODEV), int(syscall.ENODEV))
+	}
+	conn, err := sys.OpenCARP(platform.CARPOptions{Src: cfg.src, Group: cfg.group, Broadcast: cfg.nomcast})
+	switch {
+	case errors.Is(err, platform.ErrJoin):
+		return report(exitStartup, "Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", strerror(err), errnoOf(err))
+	case err != nil:
+		return report(exitStartup, "Error opening socket for interface [%s]: %s", cfg.iface, strerror(err))
+	}
+	defer conn.Close()
+	var arp platform.FrameConn
+	if len(ifi.HardwareAddr) == 6 {
+		if arp, err = sys.OpenARP(); err != nil {
+			return report(exitStartup, "Unable to open interface [%s]: %s", cfg.iface, strerror(err))
+		}
+		if arp != nil {
+			defer arp.Close()
+		}
+	}
+
+	done := make(chan struct{})
+	defer close(done)
+	initial, err := sys.LinkState()
+	if err != nil {
+		return report(exitStartup, "%s", err)
+	}
+	link, err := sys.WatchLink(done)
+	if err != nil {
+		return report(exitStartup, "%s", err)
+	}
+	var addrs vip.System
+	var addrChg <-chan struct{}
+	if manage {
+		addrs = sys.Addresses()
+		if addrChg, err = sys.WatchAddresses(done); err != nil {
+			return report(exitStartup, "%s", err)
+		}
+		// A copy left by a killed predecessor goes before the first election.
+		m := vip.NewManager(addrs, cfg.vip, vip.Label(cfg.iface, cfg.vhid))
+		if removed, err := m.Release(); err != nil {
+			return report(exitStartup, "Unable to remove a stale virtual address: %s", err)
+		} else if removed {
+			log.Warnf("Removed %s left on %s by a previous run", cfg.vip, cfg.iface)
+		}
+	}
+
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	rng := newRand()
+	d, err := newDaemon(deps{
+		cfg: cfg, log: log, mac: ifi.HardwareAddr, conn: conn, arp: arp, addrs: addrs,
+		link: link, addrChg: addrChg, signals: sigs, initial: initial,
+		random: rng.Uint64, runner: newRunner(log, cfg.scriptTimeout),
+		notify: func(status string) { sdNotify(status) },
+	})
+	if err != nil {
+		return report(exitStartup, "%s", err)
+	}
+	if cfg.pidfile != "" {
+		if err := writePidfile(cfg.pidfile); err != nil {
+			return report(exitStartup, "Unable to write the pid file: %s", err)
+		}
+		defer removePidfile(cfg.pidfile)
+	}
+	d.ready = func(state string) {
+		if child {
+			daemonReady()
+		}
+		sdReady(fmt.Sprintf("%s on %s id %d", state, cfg.iface, cfg.vhid))
+	}
+	plan := d.run()
+	return *plan
+}
+
+// newRand is the source of counters and IP IDs: ChaCha8 seeded from the
+// system's random generator, as ucarp uses arc4random.
+func newRand() *rand.Rand {
+	var seed [32]byte
+	if _, err := crand.Read(seed[:]); err != nil {
+		binary.LittleEndian.PutUint64(seed[:], uint64(os.Getpid()))
+	}
+	return rand.New(rand.NewChaCha8(seed))
+}
+
+// defaultInterface is what ucarp's pcap_lookupdev returns: the first
+// interface that is up and is not a loopback.
+func defaultInterface() (string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return "", err
+	}
+	for _, ifi := range ifs {
+		if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagLoopback == 0 {
+			return ifi.Name, nil
+		}
+	}
+	return "", errors.New("no interface")
+}

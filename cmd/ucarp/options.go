@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ucarp's long options in the order of its table (src/ucarp_p.h), which is
+// the order in which getopt lists ambiguous possibilities, then ours.
+var optionTable = []option{
+	{long: "interface", short: 'i', hasArg: true},
+	{long: "srcip", short: 's', hasArg: true},
+	{long: "mcastip", short: 'm', hasArg: true}, // ucarp forgot 'm' in its optstring; here -m works
+	{long: "vhid", short: 'v', hasArg: true},
+	{long: "pass", short: 'p', hasArg: true},
+	{long: "preempt", short: 'P'},
+	{long: "neutral", short: 'n'},
+	{long: "addr", short: 'a', hasArg: true},
+	{long: "help", short: 'h'},
+	{long: "advbase", short: 'b', hasArg: true},
+	{long: "advskew", short: 'k', hasArg: true},
+	{long: "upscript", short: 'u', hasArg: true},
+	{long: "downscript", short: 'd', hasArg: true},
+	{long: "deadratio", short: 'r', hasArg: true},
+	{long: "debug", short: 'D'},
+	{long: "shutdown", short: 'z'},
+	{long: "facility", short: 'f', hasArg: true},
+	{long: "daemonize", short: 'B'},
+	{long: "ignoreifstate", short: 'S'},
+	{long: "nomcast", short: 'M'},
+	{long: "passfile", short: 'o', hasArg: true},
+	{long: "xparam", short: 'x', hasArg: true},
+
+	{long: "pidfile", hasArg: true, ext: true},
+	{long: "script-timeout", hasArg: true, ext: true},
+	{long: "manage-vip", ext: true},
+	{long: "no-manage-vip", ext: true},
+	{long: "garp-count", hasArg: true, ext: true},
+	{long: "garp-interval", hasArg: true, ext: true},
+	{long: "version", ext: true},
+}
+
+// manageMode says who adds and removes the virtual address.
+type manageMode int
+
+const (
+	// manageAuto: the daemon when no up or down script is given.
+	manageAuto manageMode = iota
+	manageOn
+	manageOff
+)
+
+// config is the validated command line.
+type config struct {
+	iface      string
+	src        netip.Addr
+	group      netip.Addr
+	vhid       uint8
+	password   []byte
+	preempt    bool
+	neutral    bool
+	vip        netip.Prefix
+	vipArg     string // the address as given to --addr, without /prefix: the scripts' $2
+	advbase    uint8
+	advskew    uint8
+	upscript   string
+	downscript string
+	deadratio  uint32
+	debug      bool
+	shutdown   bool // -z
+	daemonize  bool
+	ignoreIf   bool
+	nomcast    bool
+	facility   int  // syslog facility code (already shifted), see facilities
+	noSyslog   bool // -f none
+	xparam     *string
+
+	pidfile       string
+	scriptTimeout time.Duration
+	manage        manageMode
+	garpCount     int
+	garpInterval  time.Duration
+}
+
+// managesVIP reports whether the daemon adds and removes the address.
+func (c *config) managesVIP() bool {
+	switch c.manage {
+	case manageOn:
+		return true
+	case manageOff:
+		return false
+	}
+	return c.upscript == "" && c.downscript == ""
+}
+
+// scriptArgs are the arguments ucarp passes to its scripts.
+func (c *config) scriptArgs() []string {
+	args := []string{c.iface, c.vipArg}
+	if c.xparam != nil {
+		args = append(args, *c.xparam)
+	}
+	return args
+}
+
+// parseResult says how parsing ended: with a config, or with an exit code.
+type parseResult struct {
+	cfg  *config
+	exit int
+	done bool // exit now with code exit
+}
+
+// syslog facilities, as glibc's facilitynames names them (<syslog.h>).
+var facilities = map[string]int{
+	"auth": 4 << 3, "authpriv": 10 << 3, "cron": 9 << 3, "daemon": 3 << 3, "ftp": 11 << 3,
+	"kern": 0 << 3, "lpr": 6 << 3, "mail": 2 << 3, "mark": 24 << 3, "news": 7 << 3,
+	"security": 4 << 3, "syslog": 5 << 3, "user": 1 << 3, "uucp": 8 << 3,
+	"local0": 16 << 3, "local1": 17 << 3, "local2": 18 << 3, "local3": 19 << 3,
+	"local4": 20 << 3, "local5": 21 << 3, "local6": 22 << 3, "local7": 23 << 3,
+}
+
+// defaultGroup is ucarp's multicast group.
+var defaultGroup = netip.MustParseAddr("224.0.0.18")
+
+// parseCommandLine reads args as ucarp does (src/ucarp.c main): options take
+// effect in the order given, so the first bad one decides the message; a
+// getopt error or -h prints the usage and exits 0; then the checks run in
+// ucarp's order and exit 1. Messages go to log; the usage to stdout.
+func parseCommandLine(prog string, args []string, posix bool, log *logger, stdout io.Writer) parseResult {
+	if len(args) == 0 {
+		usage(stdout)
+		return parseResult{done: true}
+	}
+	c := &config{group: defaultGroup, advbase: 1, deadratio: 3, facility: facilities["daemon"], garpCount: 1,
+		garpInterval: time.Second}
+	opts, _, gerr := getoptLong(prog, args, optionTable, posix)
+	fail := parseResult{exit: 1, done: true}
+	for _, p := range opts {
+		v := p.value
+		switch p.opt.long {
+		case "help":
+			usage(stdout)
+			return parseResult{done: true}
+		case "version":
+			fmt.Fprintln(stdout, versionLine())
+			return parseResult{done: true}
+		case "interface":
+			c.iface = v
+		case "srcip", "mcastip":
+			a, err := netip.ParseAddr(v)
+			if err != nil || !a.Is4() {
+				log.Errorf("Invalid address: [%s]", v)
+				return fail
+			}
+			if p.opt.long == "srcip" {
+				c.src = a
+			} else {
+				c.group = a
+			}
+		case "vhid":
+			if u, _ := strtoul(v); u > 255 || strtol(v) < 1 {
+				log.Errorf("vhid must be between 1 and 255.")
+				return fail
+			}
+			u, _ := strtoul(v)
+			c.vhid = uint8(u)
+		case "pass":
+			c.password = []byte(v)
+		case "passfile":
+			pw, err := readPassfile(v, log)
+			if err != nil {
+				log.Errorf("%s", err)
+				return fail
+			}
+			c.password = pw
+		case "preempt":
+			c.preempt = true
+		case "neutral":
+			c.neutral = true
+		case "addr":
+			pfx, arg, ok := parseVIP(v)
+			if !ok {
+				log.Errorf("Invalid address: [%s]", v)
+				return fail
+			}
+			c.vip, c.vipArg = pfx, arg
+		case "advbase":
+			c.advbase = byteOption(log, p.name, v)
+		case "advskew":
+			c.advskew = byteOption(log, p.name, v)
+		case "upscript":
+			c.upscript = v
+		case "downscript":
+			c.downscript = v
+		case "deadratio":
+			u, _ := strtoul(v)
+			c.deadratio = uint32(u)
+		case "debug":
+			c.debug = true
+			log.SetDebug(true)
+		case "shutdown":
+			c.shutdown = true
+		case "daemonize":
+			c.daemonize = true
+			log.SetConsole(consoleErrors)
+		case "ignoreifstate":
+			c.ignoreIf = true
+		case "nomcast":
+			c.nomcast = true
+		case "facility":
+			if strings.EqualFold(v, "none") {
+				c.noSyslog = true
+			} else if f, ok := facilities[strings.ToLower(v)]; ok {
+				c.facility = f
+			} else {
+				log.Errorf("Unknown syslog facility: [%s]", v)
+			}
+		case "xparam":
+			x := v
+			c.xparam = &x
+		case "pidfile":
+			c.pidfile = v
+		case "script-timeout":
+			secs, err := strconv.ParseFloat(v, 64)
+			if err != nil || secs <= 0 || secs > 86400*365 {
+				log.Errorf("Invalid script timeout: [%s] (seconds, more than 0)", v)
+				return fail
+			}
+			c.scriptTimeout = time.Duration(secs * float64(time.Second))
+		case "manage-vip":
+			c.manage = manageOn
+		case "no-manage-vip":
+			c.manage = manageOff
+		case "garp-count":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100 {
+				log.Errorf("Invalid gratuitous ARP count: [%s] (0 to 100)", v)
+				return fail
+			}
+			c.garpCount = n
+		case "garp-interval":
+			ms, err := strconv.Atoi(v)
+			if err != nil || ms < 1 || ms > 60000 {
+				log.Errorf("Invalid gratuitous ARP interval: [%s] (milliseconds, 1 to 60000)", v)
+				return fail
+			}
+			c.garpInterval = time.Duration(ms) * time.Millisecond
+		}
+	}
+	if gerr != nil {
+		// glibc prints getopt's diagnostics on stderr, even for daemons.
+		fmt.Fprintln(log.Stderr(), gerr)
+		usage(stdout)
+		return parseResult{done: true}
+	}
+	return validate(c, log)
+}
+
+// validate makes ucarp's checks in ucarp's order, then ours.
+func validate(c *config, log *logger) parseResult {
+	fail := parseResult{exit: 1, done: true}
+	if c.iface == "" {
+		name, err := defaultInterface()
+		if err != nil {
+			log.Errorf("You must supply a network interface")
+			return fail
+		}
+		c.iface = name
+		log.Infof("Using [%s] as a network interface", name)
+	}
+	switch {
+	case c.vhid == 0:
+		log.Errorf("You must supply a valid virtual host id")
+		return fail
+	case len(c.password) == 0:
+		log.Errorf("You must supply a password")
+		return fail
+	case c.advbase == 0 && c.advskew == 0:
+		log.Errorf("You must supply an advertisement time base")
+		return fail
+	case !c.src.IsValid() || c.src.IsUnspecified():
+		log.Errorf("You must supply a persistent source address")
+		return fail
+	case !c.vip.IsValid() || c.vip.Addr().IsUnspecified():
+		log.Errorf("You must supply a virtual host address")
+		return fail
+	}
+	if c.upscript == "" {
+		log.Warnf("Warning: no script called when going up")
+	}
+	if c.downscript == "" {
+		log.Warnf("Warning: no script called when going down")
+	}
+	if c.deadratio == 0 {
+		log.Errorf("Dead ratio can't be zero")
+		return fail
+	}
+	if c.advbase == 255 && c.advskew == 255 {
+		log.Warnf("advbase 255 with advskew 255 is the bow-out advert: every peer will take over from this node at once")
+	}
+	if c.managesVIP() && c.upscript == "" && c.downscript == "" {
+		log.Infof("No up or down script: the daemon adds and removes %s on %s itself", c.vip, c.iface)
+	}
+	return parseResult{cfg: c}
+}
+
+// byteOption reads -b and -k as ucarp does, (unsigned char) strtoul(arg,
+// NULL, 0), so 256 is 0, 300 is 44 and -1 is 255; it warns when that is
+// not the number written, because it surprises people.
+func byteOption(log *logger, name, v string) uint8 {
+	u, rest := strtoul(v)
+	b := uint8(u)
+	if u > 255 || rest != "" || strings.ContainsRune(v, '-') {
+		log.Warnf("%s [%s] is read as %d, as ucarp reads it (a number modulo 256)", name, v, b)
+	}
+	return b
+}
+
+// parseVIP reads --addr: an IPv4 address, or ADDRESS/PREFIX. The scripts
+// receive the address as written, without the prefix length.
+func parseVIP(v string) (netip.Prefix, string, bool) {
+	addr, bits, hasBits := strings.Cut(v, "/")
+	a, err := netip.ParseAddr(addr)
+	if err != nil || !a.Is4() {
+		return netip.Prefix{}, "", false
+	}
+	n := 32
+	if hasBits {
+		if n, err = strconv.Atoi(bits); err != nil || n < 0 || n > 32 || bits == "" || bits[0] == '+' {
+			return netip.Prefix{}, "", false
+		}
+	}
+	return netip.PrefixFrom(a, n), addr, true
+}
+
+// maxPassfileLine is ucarp's fgets buffer: at most 511 bytes are read.
+const maxPassfileLine = 511
+
+// readPassfile reads the first line of a password file as ucarp does: at
+// most 511 bytes, only the first "\n" removed (a "\r" stays), the password
+// ending at a NUL byte. It warns when others can read the file.
+func readPassfile(path string, log *logger) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("unable to open passfile %s for reading: %s", path, strerror(err))
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o044 != 0 {
+		log.Warnf("Warning: passfile [%s] can be read by other users (mode %04o): chmod 600 it", path, fi.Mode().Perm())
+	}
+	buf := make([]byte, maxPassfileLine)
+	n, err := io.ReadFull(f, buf)
+	switch {
+	case n == 0 && (err == nil || errors.Is(err, io.EOF)):
+		return nil, fmt.Errorf("error reading passfile %s: unexpected end of file", path)
+	case n == 0 || err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, fmt.Errorf("error reading passfile %s: %s", path, strerror(err))
+	}
+	line := buf[:n]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	if i := bytes.IndexByte(line, 0); i >= 0 {
+		line = line[:i]
+	}
+	return line, nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+)
+
+// Rate limit of the log lines about dropped packets, per reason: a burst
+// of limitBurst lines, then one per limitEvery. A peer with a wrong
+// password, which sends one advert a second, is logged every time, as
+// ucarp logs it; a flood of forged packets cannot fill the disk. What was
+// left out is counted and reported.
+const (
+	limitBurst = 10
+	limitEvery = time.Second
+)
+
+type rateLimit struct {
+	tokens     float64
+	last       time.Time
+	suppressed uint64
+}
+
+func (l *rateLimit) allow(now time.Time) bool {
+	if l.last.IsZero() {
+		l.tokens = limitBurst
+	} else {
+		l.tokens = min(limitBurst, l.tokens+float64(now.Sub(l.last))/float64(limitEvery))
+	}
+	l.last = now
+	if l.tokens >= 1 {
+		l.tokens--
+		return true
+	}
+	l.suppressed++
+	return false
+}
+
+// logDrop logs a dropped packet with ucarp's words, rate-limited.
+func (d *daemon) logDrop(drop carp.Drop) {
+	level := drop.Level()
+	if level == carp.LevelNone {
+		return
+	}
+	l := carpLevel(level)
+	if l < levelInfo && !d.cfg.debug {
+		return
+	}
+	now := time.Now()
+	lim := &d.limits[drop.Reason]
+	if !lim.allow(now) {
+		if d.deadlines[timerFlush].IsZero() {
+			d.deadlines[timerFlush] = now.Add(10 * time.Second)
+		}
+		return
+	}
+	d.log.logf(l, "%s", drop)
+}
+
+// flushLimits reports the lines left out since the last report.
+func (d *daemon) flushLimits(now time.Time) {
+	for r := range d.limits {
+		lim := &d.limits[r]
+		if lim.suppressed == 0 {
+			continue
+		}
+		d.log.logf(carpLevel(carp.DropReason(r).Level()), "%d more packets dropped as %s in the last seconds (log lines rate-limited)",
+			lim.suppressed, carp.DropReason(r))
+		lim.suppressed = 0
+		d.deadlines[timerFlush] = now.Add(10 * time.Second)
+	}
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// syslogPaths are the local syslog sockets, tried in order.
+var syslogPaths = []string{"/dev/log", "/var/run/log", "/var/run/syslog"}
+
+// syslogWriter sends messages to the local syslog daemon the way glibc's
+// syslog(3) does: "<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE" over a
+// datagram socket, a stream socket if that is refused. It reconnects once
+// when a write fails (syslogd restarted) and otherwise drops the line, so
+// that logging can never block or stop the daemon.
+type syslogWriter struct {
+	mu       sync.Mutex
+	paths    []string
+	ident    string
+	pid      int // 0: no "[pid]", as before ucarp's openlog
+	facility int
+	conn     net.Conn
+	now      func() time.Time
+}
+
+func newSyslog(ident string, pid, facility int, paths ...string) *syslogWriter {
+	if len(paths) == 0 {
+		paths = syslogPaths
+	}
+	return &syslogWriter{paths: paths, ident: ident, pid: pid, facility: facility, now: time.Now}
+}
+
+func (w *syslogWriter) connect() {
+	for _, p := range w.paths {
+		for _, network := range []string{"unixgram", "unix"} {
+			if c, err := net.DialTimeout(network, p, time.Second); err == nil {
+				w.conn = c
+				return
+			}
+		}
+	}
+}
+
+func (w *syslogWriter) write(severity int, msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	tag := w.ident
+	if w.pid != 0 {
+		tag = fmt.Sprintf("%s[%d]", w.ident, w.pid)
+	}
+	line := fmt.Sprintf("<%d>%s %s: %s", w.facility|severity, w.now().Format(time.Stamp), tag, msg)
+	for attempt := 0; attempt < 2; attempt++ {
+		if w.conn == nil {
+			w.connect()
+			if w.conn == nil {
+				return
+			}
+		}
+		w.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := w.conn.Write([]byte(line)); err == nil {
+			return
+		}
+		w.conn.Close()
+		w.conn = nil
+	}
+}
+
+// Close closes the connection.
+func (w *syslogWriter) Close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conn != nil {
+		w.conn.Close()
+		w.conn = nil
+	}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"io"
+)
+
+// version is set at build time: go build -ldflags "-X main.version=1.2.3".
+var version = "0.1.0-dev"
+
+// bugURL is where the help sends bug reports.
+const bugURL = "https://github.com/ucarp-go/ucarp/issues"
+
+func versionLine() string {
+	return "ucarp-go " + version + " (drop-in for ucarp 1.5.2)"
+}
+
+// ucarpOptionsHelp is ucarp 1.5.2's option list, verbatim.
+const ucarpOptionsHelp = `--interface=<if> (-i <if>): bind interface <if>
+--srcip=<ip> (-s <ip>): source (real) IP address of that host
+--mcast=<ip> (-m <ip>): multicast group IP address (default 224.0.0.18)
+--vhid=<id> (-v <id>): virtual IP identifier (1-255)
+--pass=<pass> (-p <pass>): password
+--passfile=<file> (-o <file>): read password from file
+--preempt (-P): becomes a master as soon as possible
+--neutral (-n): don't run downscript at start if backup
+--addr=<ip> (-a <ip>): virtual shared IP address
+--help (-h): summary of command-line options
+--advbase=<seconds> (-b <seconds>): advertisement frequency
+--advskew=<skew> (-k <skew>): advertisement skew (0-255)
+--upscript=<file> (-u <file>): run <file> to become a master
+--downscript=<file> (-d <file>): run <file> to become a backup
+--deadratio=<ratio> (-r <ratio>): ratio to consider a host as dead
+--debug (-D): enable debug output
+--shutdown (-z): call shutdown script at exit
+--daemonize (-B): run in background
+--ignoreifstate (-S): ignore interface state (down, no carrier)
+--nomcast (-M): use broadcast (instead of multicast) advertisements
+--facility=<facility> (-f): set syslog facility (default=daemon)
+--xparam=<value> (-x): extra parameter to send to up/down scripts
+`
+
+// extensionsHelp lists the options that ucarp does not have.
+const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix length (default /32)
+--manage-vip: add and remove the virtual address here, even with scripts
+--no-manage-vip: leave the virtual address to the scripts, as ucarp
+--script-timeout=<seconds>: stop a script that runs longer (default: none)
+--pidfile=<file>: write the daemon's pid to <file>
+--garp-count=<n>: gratuitous ARPs on each takeover (default 1)
+--garp-interval=<ms>: time between them (default 1000)
+--version: print the version and exit
+`
+
+const sampleHelp = `
+Sample usage:
+
+Manage the 10.1.1.252 shared virtual address on interface eth0, with
+1 as a virtual address idenfitier, mypassword as a password, and
+10.1.1.1 as a real permanent address for this host.
+Call /etc/vip-up.sh when the host becomes a master, and
+/etc/vip-down.sh when the virtual IP address has to be disabled.
+
+ucarp --interface=eth0 --srcip=10.1.1.1 --vhid=1 --pass=mypassword \
+      --addr=10.1.1.252 \
+      --upscript=/etc/vip-up.sh --downscript=/etc/vip-down.sh
+
+
+`
+
+// usage prints the help in ucarp's layout: an empty line, the version
+// line, an empty line, ucarp's options, ours, the sample, the bug address.
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "\n%s\n\n%s%s%sPlease report bugs to %s.\n\n", versionLine(), ucarpOptionsHelp, extensionsHelp, sampleHelp, bugURL)
+}

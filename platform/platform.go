@@ -1,0 +1,99 @@
+// Package platform is what the daemon needs from the operating system for
+// one network interface: its identity and link state, the socket that
+// carries CARP adverts, the socket that sends gratuitous ARP, and the
+// management of its addresses. New returns the implementation of the
+// running OS (platform_linux.go, platform_freebsd.go); other systems get
+// ErrNotSupported.
+package platform
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"runtime"
+
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+// ErrNotSupported is returned by New on systems without an implementation.
+var ErrNotSupported = errors.New("platform: not supported on " + runtime.GOOS)
+
+// ErrJoin wraps the failure to join the multicast group, so that the
+// daemon can print ucarp's "Can't do IP_ADD_MEMBERSHIP" line.
+var ErrJoin = errors.New("platform: cannot join the multicast group")
+
+// ErrNoInterface wraps the failure to find the interface.
+var ErrNoInterface = errors.New("platform: no such interface")
+
+// LinkState is the state of the interface.
+type LinkState struct {
+	Up      bool // administratively up (IFF_UP)
+	Running bool // up with a carrier (IFF_RUNNING)
+	Gone    bool // the interface was removed
+}
+
+// CARPOptions configures the advert socket.
+type CARPOptions struct {
+	// Src is --srcip, Group is --mcast.
+	Src, Group netip.Addr
+	// Broadcast is --nomcast: adverts go to the Ethernet broadcast address
+	// (the IP destination is still Group) and no group is joined.
+	Broadcast bool
+}
+
+// CARPConn sends and receives adverts on one interface.
+type CARPConn interface {
+	// ReadPacket reads the next IPv4 packet of protocol 112 received on
+	// the interface into b, IPv4 header included and in network byte
+	// order, and returns its length.
+	ReadPacket(b []byte) (int, error)
+	// WritePacket sends the IPv4 packet pkt (header included). The source
+	// address and IP ID in the header are kept as they are.
+	WritePacket(pkt []byte) error
+	Close() error
+}
+
+// FrameConn sends raw Ethernet frames on one interface.
+type FrameConn interface {
+	WriteFrame(frame []byte) error
+	Close() error
+}
+
+// OS is the operating system's side of the daemon for one interface.
+type OS interface {
+	// Interface is the interface, with its index and MAC.
+	Interface() *net.Interface
+	// LinkState reads the interface's current state.
+	LinkState() (LinkState, error)
+	// WatchLink delivers a LinkState on every change of the interface,
+	// until done is closed. It never polls.
+	WatchLink(done <-chan struct{}) (<-chan LinkState, error)
+	// OpenCARP opens the advert socket.
+	OpenCARP(o CARPOptions) (CARPConn, error)
+	// OpenARP opens the socket that sends gratuitous ARP.
+	OpenARP() (FrameConn, error)
+	// Addresses manages the interface's addresses.
+	Addresses() vip.System
+	// WatchAddresses signals every change of the interface's addresses,
+	// until done is closed; nil when the system cannot tell.
+	WatchAddresses(done <-chan struct{}) (<-chan struct{}, error)
+	// CheckPrivileges says which privilege is missing: raw sockets always,
+	// address management when manageVIP.
+	CheckPrivileges(manageVIP bool) error
+	// Local reports whether a is configured on any interface of the host.
+	Local(a netip.Addr) bool
+}
+
+// interfaceAddrs lists the IPv4 and IPv6 addresses of the host.
+func local(a netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, x := range addrs {
+		if p, err := netip.ParsePrefix(x.String()); err == nil && p.Addr() == a {
+			return true
+		}
+	}
+	return false
+}

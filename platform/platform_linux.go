@@ -1,0 +1,372 @@
+package platform
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mdlayher/packet"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/net/bpf"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+type linuxOS struct {
+	ifi *net.Interface
+}
+
+// New returns the Linux implementation for the interface named ifname.
+func New(ifname string) (OS, error) {
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNoInterface, ifname, unwrapOpError(err))
+	}
+	return &linuxOS{ifi: ifi}, nil
+}
+
+func unwrapOpError(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return oe.Err
+	}
+	return err
+}
+
+func (l *linuxOS) Interface() *net.Interface { return l.ifi }
+
+func (l *linuxOS) Local(a netip.Addr) bool { return local(a) }
+
+func linkStateOf(flags uint32) LinkState {
+	return LinkState{Up: flags&unix.IFF_UP != 0, Running: flags&unix.IFF_RUNNING != 0}
+}
+
+func (l *linuxOS) LinkState() (LinkState, error) {
+	link, err := netlink.LinkByIndex(l.ifi.Index)
+	if err != nil {
+		var lnf netlink.LinkNotFoundError
+		if errors.As(err, &lnf) {
+			return LinkState{Gone: true}, nil
+		}
+		return LinkState{}, fmt.Errorf("platform: reading the state of %s: %w", l.ifi.Name, err)
+	}
+	return linkStateOf(link.Attrs().RawFlags), nil
+}
+
+// WatchLink subscribes to rtnetlink link messages. If the subscription
+// fails (a socket overrun), the state is read afresh and the
+// subscription renewed, so no change is missed.
+func (l *linuxOS) WatchLink(done <-chan struct{}) (<-chan LinkState, error) {
+	out := make(chan LinkState, 16)
+	subscribe := func() (chan netlink.LinkUpdate, error) {
+		ch := make(chan netlink.LinkUpdate, 64)
+		err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{
+			ListExisting:  true,
+			ErrorCallback: func(error) {},
+		})
+		return ch, err
+	}
+	ch, err := subscribe()
+	if err != nil {
+		return nil, fmt.Errorf("platform: subscribing to link changes: %w", err)
+	}
+	go func() {
+		defer close(out)
+		for {
+			for u := range ch {
+				if int(u.Index) != l.ifi.Index {
+					continue
+				}
+				st := linkStateOf(u.Flags)
+				st.Gone = u.Header.Type == unix.RTM_DELLINK
+				select {
+				case out <- st:
+				case <-done:
+					return
+				}
+			}
+			// The subscription ended: stopped, or lost on an error.
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if ch, err = subscribe(); err != nil {
+				continue // the next round tries again
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (l *linuxOS) WatchAddresses(done <-chan struct{}) (<-chan struct{}, error) {
+	out := make(chan struct{}, 1)
+	subscribe := func() (chan netlink.AddrUpdate, error) {
+		ch := make(chan netlink.AddrUpdate, 64)
+		err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}})
+		return ch, err
+	}
+	ch, err := subscribe()
+	if err != nil {
+		return nil, fmt.Errorf("platform: subscribing to address changes: %w", err)
+	}
+	signal := func() {
+		select {
+		case out <- struct{}{}:
+		default:
+		}
+	}
+	go func() {
+		for {
+			for u := range ch {
+				if u.LinkIndex == l.ifi.Index {
+					signal()
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			signal() // changes may have been lost: look again
+			if ch, err = subscribe(); err != nil {
+				continue
+			}
+		}
+	}()
+	return out, nil
+}
+
+func (l *linuxOS) Addresses() vip.System { return linuxAddrs{ifi: l.ifi} }
+
+type linuxAddrs struct{ ifi *net.Interface }
+
+func (a linuxAddrs) link() (netlink.Link, error) {
+	link, err := netlink.LinkByIndex(a.ifi.Index)
+	if err != nil {
+		return nil, fmt.Errorf("platform: %s: %w", a.ifi.Name, err)
+	}
+	return link, nil
+}
+
+func (a linuxAddrs) Addresses() ([]vip.Address, error) {
+	link, err := a.link()
+	if err != nil {
+		return nil, err
+	}
+	list, err := netlink.AddrList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return nil, fmt.Errorf("platform: listing the addresses of %s: %w", a.ifi.Name, err)
+	}
+	out := make([]vip.Address, 0, len(list))
+	for _, x := range list {
+		ip, ok := netip.AddrFromSlice(x.IP.To4())
+		if !ok {
+			continue
+		}
+		ones, _ := x.Mask.Size()
+		out = append(out, vip.Address{Prefix: netip.PrefixFrom(ip, ones), Label: x.Label})
+	}
+	return out, nil
+}
+
+func toNetlink(v vip.Address) *netlink.Addr {
+	p := v.Prefix
+	return &netlink.Addr{
+		IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)},
+		Label: v.Label,
+	}
+}
+
+func (a linuxAddrs) AddAddress(v vip.Address) error {
+	link, err := a.link()
+	if err != nil {
+		return err
+	}
+	if err := netlink.AddrAdd(link, toNetlink(v)); err != nil {
+		return fmt.Errorf("platform: adding %s to %s: %w", v.Prefix, a.ifi.Name, err)
+	}
+	return nil
+}
+
+func (a linuxAddrs) DeleteAddress(v vip.Address) error {
+	link, err := a.link()
+	if err != nil {
+		return err
+	}
+	if err := netlink.AddrDel(link, toNetlink(v)); err != nil {
+		return fmt.Errorf("platform: removing %s from %s: %w", v.Prefix, a.ifi.Name, err)
+	}
+	return nil
+}
+
+// Capabilities, as numbered in <linux/capability.h>.
+const (
+	capNetAdmin = 12
+	capNetRaw   = 13
+)
+
+// CheckPrivileges reads the effective capabilities from /proc/self/status.
+func (l *linuxOS) CheckPrivileges(manageVIP bool) error {
+	eff, err := effectiveCaps()
+	if err != nil {
+		return nil // cannot tell: let the sockets say
+	}
+	var missing []string
+	if eff&(1<<capNetRaw) == 0 {
+		missing = append(missing, "CAP_NET_RAW (to send and receive adverts and gratuitous ARP)")
+	}
+	if manageVIP && eff&(1<<capNetAdmin) == 0 {
+		missing = append(missing, "CAP_NET_ADMIN (to add and remove the virtual address)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing capability %s: run as root, or grant it (systemd AmbientCapabilities=, setcap)", strings.Join(missing, " and "))
+	}
+	return nil
+}
+
+func effectiveCaps() (uint64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "CapEff:"); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	return 0, errors.New("no CapEff line")
+}
+
+func bindToDevice(fd int, ifi *net.Interface) error {
+	return unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name)
+}
+
+// fixHeader: Linux hands raw sockets the header exactly as received.
+func fixHeader([]byte, *ipv4.Header) {}
+
+func (l *linuxOS) OpenCARP(o CARPOptions) (CARPConn, error) {
+	if o.Broadcast {
+		return openPacketConn(l.ifi)
+	}
+	return openIPConn(l.ifi, o)
+}
+
+// packetConn carries adverts for --nomcast: like ucarp, it sends the
+// Ethernet frame itself, to ff:ff:ff:ff:ff:ff, with the IP destination
+// still the group; but from the NIC's own MAC. It receives every IPv4
+// frame of protocol 112 on the interface, which is how ucarp peers'
+// broadcast adverts arrive without any group membership.
+type packetConn struct {
+	ifi *net.Interface
+	c   *packet.Conn
+	buf []byte
+}
+
+// ethernet header length and the offset of the IPv4 protocol byte in a frame.
+const (
+	ethLen      = 14
+	ipProtoByte = ethLen + 9
+)
+
+func openPacketConn(ifi *net.Interface) (*packetConn, error) {
+	c, err := packet.Listen(ifi, packet.Raw, unix.ETH_P_IP, nil)
+	if err != nil {
+		return nil, fmt.Errorf("platform: packet socket on %s: %w", ifi.Name, err)
+	}
+	prog, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: ipProtoByte, Size: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 112, SkipFalse: 1},
+		bpf.RetConstant{Val: 0xffff},
+		bpf.RetConstant{Val: 0},
+	})
+	if err == nil {
+		err = c.SetBPF(prog)
+	}
+	if err == nil {
+		err = ignoreOutgoing(c)
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("platform: packet socket on %s: %w", ifi.Name, err)
+	}
+	return &packetConn{ifi: ifi, c: c, buf: make([]byte, 0, 1514)}, nil
+}
+
+func ignoreOutgoing(c *packet.Conn) error {
+	sc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := sc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+func (p *packetConn) ReadPacket(b []byte) (int, error) {
+	for {
+		n, _, err := p.c.ReadFrom(b)
+		if err != nil {
+			return 0, err
+		}
+		if n <= ethLen {
+			continue
+		}
+		return copy(b, b[ethLen:n]), nil
+	}
+}
+
+func (p *packetConn) WritePacket(pkt []byte) error {
+	broadcast := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	p.buf = append(p.buf[:0], broadcast...)
+	p.buf = append(p.buf, p.ifi.HardwareAddr...)
+	p.buf = append(p.buf, 0x08, 0x00)
+	p.buf = append(p.buf, pkt...)
+	_, err := p.c.WriteTo(p.buf, &packet.Addr{HardwareAddr: broadcast})
+	return err
+}
+
+func (p *packetConn) Close() error { return p.c.Close() }
+
+// arpConn sends gratuitous ARP frames; it never reads, and a filter keeps
+// the kernel from queueing received ARP on it.
+type arpConn struct {
+	c *packet.Conn
+}
+
+func (l *linuxOS) OpenARP() (FrameConn, error) {
+	c, err := packet.Listen(l.ifi, packet.Raw, unix.ETH_P_ARP, nil)
+	if err != nil {
+		return nil, fmt.Errorf("platform: ARP socket on %s: %w", l.ifi.Name, err)
+	}
+	prog, _ := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
+	if err := c.SetBPF(prog); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("platform: ARP socket on %s: %w", l.ifi.Name, err)
+	}
+	return &arpConn{c: c}, nil
+}
+
+func (a *arpConn) WriteFrame(frame []byte) error {
+	if len(frame) < ethLen {
+		return errors.New("platform: frame shorter than an Ethernet header")
+	}
+	_, err := a.c.WriteTo(frame, &packet.Addr{HardwareAddr: net.HardwareAddr(frame[:6])})
+	return err
+}
+
+func (a *arpConn) Close() error { return a.c.Close() }

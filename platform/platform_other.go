@@ -1,0 +1,6 @@
+//go:build !linux
+
+package platform
+
+// New fails on systems that have no implementation yet.
+func New(string) (OS, error) { return nil, ErrNotSupported }
