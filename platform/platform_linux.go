@@ -28,17 +28,10 @@ type linuxOS struct {
 func New(ifname string) (OS, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrNoInterface, ifname, unwrapOpError(err))
+		// ucarp reports SIOCGIFHWADDR's errno: ENODEV, "No such device".
+		return nil, fmt.Errorf("%w: %s: %w", ErrNoInterface, ifname, unix.ENODEV)
 	}
 	return &linuxOS{ifi: ifi}, nil
-}
-
-func unwrapOpError(err error) error {
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return oe.Err
-	}
-	return err
 }
 
 func (l *linuxOS) Interface() *net.Interface { return l.ifi }

@@ -33,12 +33,14 @@ func strtoul(s string) (v uint64, rest string) {
 // [LONG_MIN, LONG_MAX].
 func strtol(s string) int64 {
 	neg, digits, base, _ := scanNumber(s)
+	const limit = math.MaxInt64 + 1 // saturate here, before anything can wrap
 	var v uint64
 	for _, c := range []byte(digits) {
-		v = v*uint64(base) + uint64(digitValue(c))
-		if v > math.MaxInt64+1 {
-			v = math.MaxInt64 + 1
+		if v > (limit-uint64(digitValue(c)))/uint64(base) {
+			v = limit
+			continue
 		}
+		v = v*uint64(base) + uint64(digitValue(c))
 	}
 	switch {
 	case neg && v >= math.MaxInt64+1:

@@ -122,7 +122,7 @@ func lookupLong(prog, name, arg string, table []option) (*option, error) {
 			return matches[0], nil
 		case len(matches) > 1:
 			var b strings.Builder
-			fmt.Fprintf(&b, "%s: option '--%s' is ambiguous; possibilities:", prog, name)
+			fmt.Fprintf(&b, "%s: option '%s' is ambiguous; possibilities:", prog, arg) // glibc echoes "=value" too
 			for _, m := range matches {
 				fmt.Fprintf(&b, " '--%s'", m.long)
 			}

@@ -81,7 +81,8 @@ func start(cfg *config, log *logger, child bool) exitPlan {
 		return report(exitStartup, "Password too long")
 	}
 	if len(cfg.iface) >= 16 {
-		return report(exitStartup, "Interface name too long")
+		log.Errorf("Interface name too long")
+		return report(exitStartup, "Unable to find MAC address of [%s]", cfg.iface)
 	}
 	sys, err := platform.New(cfg.iface)
 	switch {

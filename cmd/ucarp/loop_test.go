@@ -1,0 +1,585 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/platform"
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+// fakeConn is an in-memory advert socket: packets written are recorded
+// with the (fake) time, packets to receive are pushed on in.
+type fakeConn struct {
+	in     chan []byte
+	mu     sync.Mutex
+	sent   []sentPacket
+	fail   bool
+	closed chan struct{}
+}
+
+type sentPacket struct {
+	at time.Time
+	h  carp.Header
+}
+
+func newFakeConn() *fakeConn {
+	return &fakeConn{in: make(chan []byte, 1024), closed: make(chan struct{})}
+}
+
+func (c *fakeConn) ReadPacket(b []byte) (int, error) {
+	select {
+	case p := <-c.in:
+		return copy(b, p), nil
+	case <-c.closed:
+		return 0, net.ErrClosed
+	}
+}
+
+func (c *fakeConn) WritePacket(pkt []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fail {
+		return syscall.ENETUNREACH
+	}
+	var p carp.Packet
+	if err := p.UnmarshalBinary(pkt); err != nil {
+		panic(err)
+	}
+	c.sent = append(c.sent, sentPacket{time.Now(), p.Header})
+	return nil
+}
+
+func (c *fakeConn) Close() error { close(c.closed); return nil }
+
+func (c *fakeConn) adverts() []sentPacket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.sent)
+}
+
+type fakeFrames struct {
+	mu  sync.Mutex
+	at  []time.Time
+	buf [][]byte
+}
+
+func (f *fakeFrames) WriteFrame(b []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.at = append(f.at, time.Now())
+	f.buf = append(f.buf, slices.Clone(b))
+	return nil
+}
+func (f *fakeFrames) Close() error { return nil }
+func (f *fakeFrames) times() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.at)
+}
+
+type fakeAddrs struct {
+	mu    sync.Mutex
+	addrs []vip.Address
+}
+
+func (f *fakeAddrs) Addresses() ([]vip.Address, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.addrs), nil
+}
+func (f *fakeAddrs) AddAddress(a vip.Address) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.addrs = append(f.addrs, a)
+	return nil
+}
+func (f *fakeAddrs) DeleteAddress(a vip.Address) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.addrs = slices.DeleteFunc(f.addrs, func(b vip.Address) bool { return b == a })
+	return nil
+}
+func (f *fakeAddrs) has(p string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.ContainsFunc(f.addrs, func(a vip.Address) bool { return a.Prefix.String() == p })
+}
+func (f *fakeAddrs) flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.addrs = nil
+}
+
+// harness is one daemon inside a synctest bubble.
+type harness struct {
+	t       *testing.T
+	d       *daemon
+	conn    *fakeConn
+	arp     *fakeFrames
+	addrs   *fakeAddrs
+	link    chan platform.LinkState
+	addrChg chan struct{}
+	sigs    chan os.Signal
+	logs    *syncBuffer
+	t0      time.Time
+	plan    *exitPlan
+	done    chan struct{}
+	peer    *carp.Auth
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+func (s *syncBuffer) count(sub string) int { return strings.Count(s.String(), sub) }
+
+var (
+	loopSrc  = netip.MustParseAddr("198.51.100.12")
+	loopPeer = netip.MustParseAddr("198.51.100.11")
+	loopVIP  = netip.MustParsePrefix("198.51.100.100/32")
+)
+
+// startHarness starts a daemon with advbase 1, advskew 100, deadratio 3
+// (dead time 3.390625 s, advert every 1.390625 s), managing the address.
+func startHarness(t *testing.T, edit func(c *config)) *harness {
+	c := &config{iface: "eth0", src: loopSrc, group: defaultGroup, vhid: 1, password: []byte("carplab"),
+		vip: loopVIP, vipArg: "198.51.100.100", advbase: 1, advskew: 100, deadratio: 3, garpCount: 1,
+		garpInterval: time.Second, debug: true}
+	if edit != nil {
+		edit(c)
+	}
+	logs := &syncBuffer{}
+	log := newLogger(logs, logs, nil)
+	log.SetDebug(c.debug)
+	h := &harness{t: t, conn: newFakeConn(), arp: &fakeFrames{}, addrs: &fakeAddrs{},
+		link: make(chan platform.LinkState, 16), addrChg: make(chan struct{}, 1), sigs: make(chan os.Signal, 64),
+		logs: logs, t0: time.Now(), done: make(chan struct{})}
+	var addrs vip.System
+	if c.managesVIP() {
+		addrs = h.addrs
+	}
+	seq := uint64(0)
+	d, err := newDaemon(deps{cfg: c, log: log, mac: net.HardwareAddr{2, 0, 0, 0, 0, 0x0c}, conn: h.conn, arp: h.arp,
+		addrs: addrs, link: h.link, addrChg: h.addrChg, signals: h.sigs, initial: platform.LinkState{Up: true, Running: true},
+		random: func() uint64 { seq++; return seq }, runner: newRunner(log, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.d = d
+	h.peer, _ = carp.NewAuth([]byte("carplab"), 1, []netip.Addr{loopVIP.Addr()})
+	go func() {
+		h.plan = d.run()
+		h.conn.Close()
+		close(h.done)
+	}()
+	synctest.Wait()
+	return h
+}
+
+// close stops the daemon if the test has not, so that the bubble ends
+// with no goroutine left.
+func (h *harness) close() {
+	if h.stopped() {
+		return
+	}
+	h.sigs <- syscall.SIGTERM
+	synctest.Wait()
+	if !h.stopped() {
+		h.t.Fatal("the daemon did not stop on SIGTERM")
+	}
+}
+
+// at sleeps until t0+d on the fake clock and lets the daemon settle.
+func (h *harness) at(d time.Duration) {
+	h.t.Helper()
+	if wait := time.Until(h.t0.Add(d)); wait > 0 {
+		time.Sleep(wait)
+	}
+	synctest.Wait()
+}
+
+func (h *harness) state() carp.State {
+	synctest.Wait()
+	return h.d.m.State()
+}
+
+// receive delivers an advert from the peer.
+func (h *harness) receive(advbase, advskew uint8, edit func(p *carp.Packet)) {
+	hd := carp.Header{Version: 2, Type: 1, VHID: 1, AdvBase: advbase, AdvSkew: advskew, AuthLen: 7, Counter: 500}
+	h.peer.Sign(&hd)
+	p := carp.NewPacket(loopPeer, defaultGroup, 9, hd)
+	if edit != nil {
+		edit(&p)
+	}
+	b, _ := p.MarshalBinary()
+	h.conn.in <- b
+	synctest.Wait()
+}
+
+func (h *harness) offsets(ts []time.Time) []time.Duration {
+	var out []time.Duration
+	for _, t := range ts {
+		out = append(out, t.Sub(h.t0))
+	}
+	return out
+}
+
+func (h *harness) advertTimes() []time.Duration {
+	var ts []time.Time
+	for _, s := range h.conn.adverts() {
+		ts = append(ts, s.at)
+	}
+	return h.offsets(ts)
+}
+
+func (h *harness) stopped() bool {
+	select {
+	case <-h.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func us(n int64) time.Duration { return time.Duration(n) * time.Microsecond }
+
+func TestLoopTakeoverAndAdverts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		if h.state() != carp.Backup {
+			t.Fatalf("state %v", h.state())
+		}
+		h.at(us(3_390_624))
+		if h.state() != carp.Backup {
+			t.Fatal("took over early")
+		}
+		h.at(10 * time.Second)
+		want := []time.Duration{us(3_390_625), us(4_781_250), us(6_171_875), us(7_562_500), us(8_953_125)}
+		if got := h.advertTimes(); !slices.Equal(got, want) {
+			t.Fatalf("adverts at %v, want %v", got, want)
+		}
+		// Gratuitous ARP at the takeover and two adverts later.
+		if got := h.offsets(h.arp.times()); !slices.Equal(got, []time.Duration{us(3_390_625), us(6_171_875)}) {
+			t.Fatalf("gratuitous ARP at %v", got)
+		}
+		if !h.addrs.has("198.51.100.100/32") {
+			t.Fatal("address not added")
+		}
+		if h.logs.count("[WARNING] Switching to state: MASTER") != 1 {
+			t.Fatalf("logs:\n%s", h.logs)
+		}
+	})
+}
+
+func TestLoopPreferredMasterAndBowOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		h.at(4 * time.Second) // MASTER since 3.390625 s
+		h.receive(1, 0, nil)  // a faster master
+		if h.state() != carp.Backup || h.addrs.has("198.51.100.100/32") {
+			t.Fatalf("state %v, address kept %v", h.state(), h.addrs.has("198.51.100.100/32"))
+		}
+		ads := h.conn.adverts()
+		if last := ads[len(ads)-1]; last.at.Sub(h.t0) != 4*time.Second || last.h.Counter != 501 {
+			t.Fatalf("no extra advert on stepping down: %+v", last)
+		}
+		if !strings.Contains(h.logs.String(), "[WARNING] Preferred master advertised: going back to BACKUP state") {
+			t.Fatalf("logs:\n%s", h.logs)
+		}
+		// Nothing is heard any more: MASTER again after the dead time.
+		h.at(4*time.Second + us(3_390_625))
+		if h.state() != carp.Master {
+			t.Fatal("no takeover after the peer went silent")
+		}
+	})
+}
+
+func TestLoopSignals(t *testing.T) {
+	t.Run("USR1 status line", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startHarness(t, nil)
+			defer h.close()
+			h.sigs <- syscall.SIGUSR1
+			h.at(4 * time.Second)
+			h.sigs <- syscall.SIGUSR1
+			synctest.Wait()
+			logs := h.logs.String()
+			if !strings.Contains(logs, "[INFO] BACKUP on eth0 id 1\n") || !strings.Contains(logs, "[INFO] MASTER on eth0 id 1\n") ||
+				!strings.Contains(logs, "[INFO] Counters: adverts sent 1 (errors 0)") {
+				t.Fatalf("logs:\n%s", logs)
+			}
+		})
+	})
+	t.Run("USR2 hands over with a bow-out and comes back", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startHarness(t, nil)
+			defer h.close()
+			h.at(4 * time.Second)
+			h.sigs <- syscall.SIGUSR2
+			synctest.Wait()
+			ads := h.conn.adverts()
+			if last := ads[len(ads)-1].h; last.AdvBase != 255 || last.AdvSkew != 255 || h.state() != carp.Backup {
+				t.Fatalf("last advert %+v, state %v", last, h.state())
+			}
+			if h.addrs.has("198.51.100.100/32") {
+				t.Fatal("address kept")
+			}
+			// Held 3 s, then a dead time: back at 4 + 3 + 3.390625 s.
+			h.at(10*time.Second + us(390_624))
+			if h.state() != carp.Backup {
+				t.Fatal("back too early")
+			}
+			h.at(10*time.Second + us(390_625))
+			if h.state() != carp.Master {
+				t.Fatal("not back after the hold and the dead time")
+			}
+		})
+	})
+	t.Run("TERM with -z: bow-out, address removed, exit 0", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startHarness(t, func(c *config) { c.shutdown = true })
+			defer h.close()
+			h.at(4 * time.Second)
+			h.sigs <- syscall.SIGTERM
+			synctest.Wait()
+			if !h.stopped() || h.plan.code != 0 || h.plan.reraise != nil {
+				t.Fatalf("stopped %v plan %+v", h.stopped(), h.plan)
+			}
+			ads := h.conn.adverts()
+			if last := ads[len(ads)-1].h; last.AdvBase != 255 || h.addrs.has("198.51.100.100/32") {
+				t.Fatalf("last advert %+v, address %v", last, h.addrs.has("198.51.100.100/32"))
+			}
+			if !strings.Contains(h.logs.String(), "[DEBUG] sighandler_exit(): Calling [(null)] and exiting") {
+				t.Fatalf("logs:\n%s", h.logs)
+			}
+		})
+	})
+	t.Run("TERM without -z: the managed address is removed, the signal re-raised", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startHarness(t, nil)
+			defer h.close()
+			h.at(4 * time.Second)
+			h.sigs <- syscall.SIGTERM
+			synctest.Wait()
+			if !h.stopped() || h.plan.reraise != syscall.SIGTERM || h.addrs.has("198.51.100.100/32") {
+				t.Fatalf("stopped %v plan %+v", h.stopped(), h.plan)
+			}
+		})
+	})
+	t.Run("TERM without -z, scripts own the address: no bow-out", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startHarness(t, func(c *config) { c.manage = manageOff })
+			defer h.close()
+			h.at(4 * time.Second)
+			n := len(h.conn.adverts())
+			h.sigs <- syscall.SIGTERM
+			synctest.Wait()
+			if !h.stopped() || len(h.conn.adverts()) != n {
+				t.Fatalf("stopped %v, %d adverts after TERM", h.stopped(), len(h.conn.adverts())-n)
+			}
+		})
+	})
+	t.Run("a burst of signals is handled in order, none lost", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startHarness(t, func(c *config) { c.shutdown = true })
+			defer h.close()
+			h.at(4 * time.Second)
+			for range 20 {
+				h.sigs <- syscall.SIGUSR1
+			}
+			h.sigs <- syscall.SIGUSR2
+			h.sigs <- syscall.SIGUSR1
+			h.sigs <- syscall.SIGTERM
+			synctest.Wait()
+			if n := h.logs.count("[INFO] MASTER on eth0 id 1"); n != 20 {
+				t.Fatalf("%d status lines before the demotion", n)
+			}
+			if h.logs.count("[INFO] BACKUP on eth0 id 1") != 1 || !h.stopped() {
+				t.Fatalf("logs:\n%s", h.logs)
+			}
+		})
+	})
+}
+
+func TestLoopForgedAndMalformed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, func(c *config) { c.debug = false })
+		defer h.close()
+		h.at(4 * time.Second)
+		wrong, _ := carp.NewAuth([]byte("wrong"), 1, []netip.Addr{loopVIP.Addr()})
+		// 10,000 forged adverts with a better skew and the wrong password,
+		// plus malformed ones, within one second.
+		for i := range 10000 {
+			switch i % 5 {
+			case 0:
+				h.receive(1, 0, func(p *carp.Packet) { wrong.Sign(&p.Header) })
+			case 1:
+				h.receive(1, 0, func(p *carp.Packet) { p.TTL = 254 })
+			case 2:
+				h.conn.in <- []byte{0x45, 0, 0, 20}
+			case 3:
+				h.receive(1, 0, func(p *carp.Packet) { p.Header.VHID = 2 })
+			case 4:
+				h.receive(1, 0, func(p *carp.Packet) { p.Header.Version = 3 })
+			}
+			if i%1000 == 999 {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		h.at(6 * time.Second)
+		if h.state() != carp.Master {
+			t.Fatal("forged adverts took the address away")
+		}
+		s := h.d.stats
+		if s.drops[carp.DropBadDigest] != 2000 || s.drops[carp.DropBadTTL] != 2000 || s.drops[carp.DropTooShort] != 2000 ||
+			s.drops[carp.DropOtherVHID] != 2000 || s.drops[carp.DropBadVersion] != 2000 || s.valid != 0 {
+			t.Fatalf("drops %v valid %d", s.drops, s.valid)
+		}
+		// Rate-limited: a burst of 10 and about one a second per reason.
+		if n := h.logs.count("Bad digest"); n < 10 || n > 14 {
+			t.Fatalf("%d Bad digest lines", n)
+		}
+		h.at(20 * time.Second)
+		if !strings.Contains(h.logs.String(), "more packets dropped as bad-digest") {
+			t.Fatalf("no report of the lines left out:\n%s", h.logs)
+		}
+	})
+}
+
+func TestLoopCarrierAndInterface(t *testing.T) {
+	t.Run("carrier lost and back", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startHarness(t, nil)
+			defer h.close()
+			h.at(4 * time.Second)
+			h.link <- platform.LinkState{Up: true, Running: false}
+			synctest.Wait()
+			if h.state() != carp.Backup || h.addrs.has("198.51.100.100/32") {
+				t.Fatal("MASTER kept the address without a carrier")
+			}
+			n := len(h.conn.adverts())
+			h.sigs <- syscall.SIGUSR1 // answered at once without a carrier
+			synctest.Wait()
+			if !strings.Contains(h.logs.String(), "[INFO] BACKUP on eth0 id 1") {
+				t.Fatal("USR1 not answered")
+			}
+			h.at(30 * time.Second)
+			if len(h.conn.adverts()) != n || h.state() != carp.Backup {
+				t.Fatal("contended without a carrier")
+			}
+			h.link <- platform.LinkState{Up: true, Running: true}
+			h.at(30*time.Second + us(3_390_625))
+			if h.state() != carp.Master {
+				t.Fatal("no election after the carrier came back")
+			}
+		})
+	})
+	t.Run("administratively down: exit 0 as ucarp", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startHarness(t, func(c *config) { c.shutdown = true })
+			defer h.close()
+			h.at(4 * time.Second)
+			h.link <- platform.LinkState{}
+			synctest.Wait()
+			if !h.stopped() || h.plan.code != 0 || !strings.Contains(h.logs.String(), "[ERROR] exiting: pfds[0].revents = 8") {
+				t.Fatalf("plan %+v logs:\n%s", h.plan, h.logs)
+			}
+		})
+	})
+	t.Run("interface gone: non-zero exit", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startHarness(t, nil)
+			defer h.close()
+			h.link <- platform.LinkState{Gone: true}
+			synctest.Wait()
+			if !h.stopped() || h.plan.code != 2 || !strings.Contains(h.logs.String(), "[ERROR] Interface [eth0] is gone: exiting") {
+				t.Fatalf("plan %+v", h.plan)
+			}
+		})
+	})
+	t.Run("-S ignores the carrier", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startHarness(t, func(c *config) { c.ignoreIf = true })
+			defer h.close()
+			h.at(4 * time.Second)
+			h.link <- platform.LinkState{Up: true, Running: false}
+			h.at(10 * time.Second)
+			if h.state() != carp.Master {
+				t.Fatal("-S: carrier loss was not ignored")
+			}
+		})
+	})
+}
+
+func TestLoopReconcile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		h.at(4 * time.Second)
+		garps := len(h.arp.times())
+		h.addrs.flush() // "ip addr flush" by someone else
+		h.addrChg <- struct{}{}
+		synctest.Wait()
+		if !h.addrs.has("198.51.100.100/32") || len(h.arp.times()) != garps+1 {
+			t.Fatalf("address back %v, gratuitous ARPs %d", h.addrs.has("198.51.100.100/32"), len(h.arp.times())-garps)
+		}
+		// Without an address event, within one advert interval.
+		h.addrs.flush()
+		h.at(4*time.Second + us(1_390_625) + time.Millisecond)
+		if !h.addrs.has("198.51.100.100/32") {
+			t.Fatal("not put back within one interval")
+		}
+		// A BACKUP removes our labelled copy.
+		h.receive(1, 0, nil)
+		h.addrs.AddAddress(vip.Address{Prefix: loopVIP, Label: "eth0:ucarp"})
+		h.addrChg <- struct{}{}
+		synctest.Wait()
+		if h.addrs.has("198.51.100.100/32") {
+			t.Fatal("BACKUP kept our copy")
+		}
+		if !strings.Contains(h.logs.String(), "was removed from eth0 by someone else: adding it back") {
+			t.Fatalf("logs:\n%s", h.logs)
+		}
+	})
+}
+
+func TestLoopSendErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		h.at(4 * time.Second)
+		h.conn.mu.Lock()
+		h.conn.fail = true
+		h.conn.mu.Unlock()
+		h.at(9 * time.Second)
+		logs := h.logs.String()
+		if !strings.Contains(logs, "[WARNING] write() has failed: Network is unreachable") ||
+			!strings.Contains(logs, "[ERROR] write() error #0/3") || !h.d.m.Suppressed() {
+			t.Fatalf("suppressed %v, logs:\n%s", h.d.m.Suppressed(), logs)
+		}
+	})
+}

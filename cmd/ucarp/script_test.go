@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// writeScript writes an executable shell script.
+func writeScript(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// waitResult waits for the end of a run, at most d.
+func waitResult(t *testing.T, r *runner, d time.Duration) scriptResult {
+	t.Helper()
+	select {
+	case res := <-r.done:
+		return res
+	case <-time.After(d):
+		t.Fatalf("no script result within %v", d)
+	}
+	return scriptResult{}
+}
+
+func testRunner(t *testing.T, timeout time.Duration) (*runner, *bytes.Buffer) {
+	var logs bytes.Buffer
+	log := newLogger(&logs, &logs, nil)
+	log.s.now = func() time.Time { return time.Time{} }
+	r := newRunner(log, timeout)
+	r.stdout, r.stderr = os.Stderr, os.Stderr
+	return r, &logs
+}
+
+func TestScriptArgumentsEnvironmentAndDescriptors(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	// A descriptor without close-on-exec, as a caller might leave open:
+	// closeInheritedDescriptors (run at start) must keep it from the script.
+	fd, err := syscall.Open(filepath.Join(dir, "leak"), syscall.O_CREAT|syscall.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	closeInheritedDescriptors()
+
+	script := writeScript(t, dir, "up.sh", `
+{
+  echo "argc=$#"
+  for a in "$@"; do echo "arg=[$a]"; done
+  env | grep '^CARP_' | sort
+  echo "stdin=[$(cat)]"
+  ls /proc/self/fd | tr '\n' ' '; echo
+} > `+out+`
+`)
+	r, logs := testRunner(t, 0)
+	job := scriptJob{path: script, args: []string{"eth0", "198.51.100.100", ""},
+		env: []string{"CARP_STATE=MASTER", "CARP_PREVIOUS_STATE=BACKUP", "CARP_VHID=7", "CARP_INTERFACE=eth0",
+			"CARP_VIP=198.51.100.100", "CARP_REASON=master-down"}}
+	if _, started := r.start(job); !started {
+		t.Fatal("not started")
+	}
+	res := waitResult(t, r, 10*time.Second)
+	r.logResult(res)
+	b, _ := os.ReadFile(out)
+	got := strings.Split(strings.TrimSpace(string(b)), "\n")
+	want := []string{
+		"argc=3", "arg=[eth0]", "arg=[198.51.100.100]", "arg=[]", // -x "" gives an empty third argument, as ucarp
+		"CARP_INTERFACE=eth0", "CARP_PREVIOUS_STATE=BACKUP", "CARP_REASON=master-down", "CARP_STATE=MASTER",
+		"CARP_VHID=7", "CARP_VIP=198.51.100.100",
+		"stdin=[]",
+	}
+	if !slices.Equal(got[:len(want)], want) {
+		t.Fatalf("script saw\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// ls holds 0, 1, 2 and the directory it reads: nothing of ours.
+	if fds := strings.Fields(got[len(want)]); !slices.Equal(fds, []string{"0", "1", "2", "3"}) {
+		t.Fatalf("descriptors in the script: %v", fds)
+	}
+	if !strings.Contains(logs.String(), "[WARNING] Spawning ["+script+" eth0 198.51.100.100 ]") ||
+		!strings.Contains(logs.String(), "exited with status 0") {
+		t.Fatalf("logs:\n%s", logs)
+	}
+}
+
+func TestScriptWithoutXparam(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	script := writeScript(t, dir, "down.sh", `echo "$# $1 $2" > `+out+"\n")
+	r, logs := testRunner(t, 0)
+	r.start(scriptJob{path: script, args: []string{"eth1", "10.0.0.1"}})
+	waitResult(t, r, 10*time.Second)
+	if b, _ := os.ReadFile(out); string(b) != "2 eth1 10.0.0.1\n" {
+		t.Fatalf("got %q", b)
+	}
+	if !strings.Contains(logs.String(), "Spawning ["+script+" eth1 10.0.0.1]") {
+		t.Fatalf("logs %s", logs)
+	}
+}
+
+func TestScriptExitStatusLogged(t *testing.T) {
+	dir := t.TempDir()
+	r, logs := testRunner(t, 0)
+	r.start(scriptJob{path: writeScript(t, dir, "fail.sh", "exit 3\n"), args: []string{"eth0", "x"}})
+	r.logResult(waitResult(t, r, 10*time.Second))
+	if !strings.Contains(logs.String(), "[WARNING] Script [") || !strings.Contains(logs.String(), "exited with status 3") {
+		t.Fatalf("logs %s", logs)
+	}
+}
+
+func TestScriptCannotExec(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "plain")
+	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
+	r, logs := testRunner(t, 0)
+	for _, path := range []string{notExec, filepath.Join(dir, "missing"), "relative-without-slash"} {
+		res, started := r.start(scriptJob{path: path, args: []string{"eth0", "1.2.3.4", "x"}})
+		if started || res.err == nil || r.busy() {
+			t.Fatalf("%s: started %v err %v", path, started, res.err)
+		}
+	}
+	for _, want := range []string{
+		"[ERROR] Unable to exec " + notExec + " eth0 1.2.3.4 x: Permission denied",
+		"[ERROR] Unable to exec " + filepath.Join(dir, "missing") + " eth0 1.2.3.4 x: No such file or directory",
+		// No PATH search: a bare name is relative to the working directory, as execl.
+		"[ERROR] Unable to exec relative-without-slash eth0 1.2.3.4 x: No such file or directory",
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("missing %q in\n%s", want, logs)
+		}
+	}
+}
+
+func TestScriptTimeout(t *testing.T) {
+	dir := t.TempDir()
+	child := filepath.Join(dir, "child.pid")
+	t.Run("SIGTERM ends the script and its children", func(t *testing.T) {
+		r, logs := testRunner(t, 300*time.Millisecond)
+		begin := time.Now()
+		r.start(scriptJob{path: writeScript(t, dir, "hang.sh", "sleep 60 & echo $! > "+child+"\nwait\n"), args: []string{"eth0", "x"}})
+		res := waitResult(t, r, 10*time.Second)
+		r.logResult(res)
+		if !res.timedOut || time.Since(begin) > 5*time.Second {
+			t.Fatalf("timed out %v after %v", res.timedOut, time.Since(begin))
+		}
+		if !strings.Contains(logs.String(), "sending SIGTERM") || !strings.Contains(logs.String(), "timed out after") {
+			t.Fatalf("logs %s", logs)
+		}
+		b, _ := os.ReadFile(child)
+		pid := strings.TrimSpace(string(b))
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if _, err := os.Stat("/proc/" + pid); err != nil {
+				break // the background child died with the group
+			}
+			if st, _ := os.ReadFile("/proc/" + pid + "/stat"); strings.Contains(string(st), ") Z ") {
+				break // a zombie waiting for init: dead
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("child %s survived the timeout", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	t.Run("SIGKILL when SIGTERM is ignored", func(t *testing.T) {
+		r, logs := testRunner(t, 200*time.Millisecond)
+		r.grace = 300 * time.Millisecond
+		r.start(scriptJob{path: writeScript(t, dir, "stubborn.sh", "trap '' TERM\nsleep 60 &\nwait\nsleep 60\n"), args: []string{"eth0", "x"}})
+		res := waitResult(t, r, 10*time.Second)
+		r.logResult(res)
+		if !res.timedOut || !strings.Contains(logs.String(), "sending SIGKILL") || !strings.Contains(logs.String(), "killed by signal KILL") {
+			t.Fatalf("timed out %v, logs %s", res.timedOut, logs)
+		}
+	})
+}
