@@ -173,10 +173,15 @@ func (a linuxAddrs) Addresses() ([]vip.Address, error) {
 
 func toNetlink(v vip.Address) *netlink.Addr {
 	p := v.Prefix
-	return &netlink.Addr{
+	a := &netlink.Addr{
 		IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)},
 		Label: v.Label,
 	}
+	if v.Lifetime > 0 {
+		secs := int((v.Lifetime + time.Second - 1) / time.Second)
+		a.ValidLft, a.PreferedLft = secs, secs
+	}
+	return a
 }
 
 func (a linuxAddrs) AddAddress(v vip.Address) error {
@@ -184,7 +189,8 @@ func (a linuxAddrs) AddAddress(v vip.Address) error {
 	if err != nil {
 		return err
 	}
-	if err := netlink.AddrAdd(link, toNetlink(v)); err != nil {
+	// Replace: adds the address, or renews the lifetime of the one there.
+	if err := netlink.AddrReplace(link, toNetlink(v)); err != nil {
 		return fmt.Errorf("platform: adding %s to %s: %w", v.Prefix, a.ifi.Name, err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/mdlayher/arp"
 )
@@ -14,13 +15,17 @@ import (
 type Address struct {
 	Prefix netip.Prefix
 	Label  string
+	// Lifetime, when not zero, makes the kernel remove the address by
+	// itself unless it is added again within that time (Linux valid_lft).
+	Lifetime time.Duration
 }
 
 // System is what the OS offers to manage the addresses of one interface.
 type System interface {
 	// Addresses lists the IPv4 addresses of the interface.
 	Addresses() ([]Address, error)
-	// AddAddress adds a with its label.
+	// AddAddress adds a with its label, or renews its lifetime when it is
+	// already there.
 	AddAddress(a Address) error
 	// DeleteAddress removes a.
 	DeleteAddress(a Address) error
@@ -47,9 +52,11 @@ type Manager struct {
 	want Address
 }
 
-// NewManager manages prefix p on sys, with label (see Label).
-func NewManager(sys System, p netip.Prefix, label string) *Manager {
-	return &Manager{sys: sys, want: Address{Prefix: p, Label: label}}
+// NewManager manages prefix p on sys, with label (see Label). With a
+// lifetime, the address vanishes by itself when Refresh stops being
+// called: a killed or frozen daemon leaves no stale address.
+func NewManager(sys System, p netip.Prefix, label string, lifetime time.Duration) *Manager {
+	return &Manager{sys: sys, want: Address{Prefix: p, Label: label, Lifetime: lifetime}}
 }
 
 // Address is the managed address.
@@ -102,6 +109,16 @@ func (m *Manager) Acquire() (added bool, err error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// Refresh renews the lifetime of our copy of the address, if it has one
+// and is there; it reports the state it found.
+func (m *Manager) Refresh() (State, error) {
+	s, err := m.Check()
+	if err != nil || !s.Ours || m.want.Lifetime == 0 {
+		return s, err
+	}
+	return s, m.sys.AddAddress(m.want)
 }
 
 // Release removes the daemon's copy of the address; removed is false when

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestGratuitousARP(t *testing.T) {
@@ -65,23 +66,24 @@ type fakeSystem struct {
 func (f *fakeSystem) Addresses() ([]Address, error) { return slices.Clone(f.addrs), f.err }
 func (f *fakeSystem) AddAddress(a Address) error {
 	f.calls = append(f.calls, "add "+a.Prefix.String()+" "+a.Label)
-	f.addrs = append(f.addrs, a)
+	if !slices.ContainsFunc(f.addrs, func(b Address) bool { return b.Prefix == a.Prefix && b.Label == a.Label }) {
+		f.addrs = append(f.addrs, Address{Prefix: a.Prefix, Label: a.Label})
+	}
 	return f.err
 }
 func (f *fakeSystem) DeleteAddress(a Address) error {
 	f.calls = append(f.calls, "del "+a.Prefix.String()+" "+a.Label)
-	f.addrs = slices.DeleteFunc(f.addrs, func(b Address) bool { return b == a })
+	f.addrs = slices.DeleteFunc(f.addrs, func(b Address) bool { return b.Prefix == a.Prefix && b.Label == a.Label })
 	return f.err
 }
 
 func TestManager(t *testing.T) {
 	vip := netip.MustParsePrefix("198.51.100.100/32")
-	own := Address{vip, "eth0:ucarp"}
-	host := Address{netip.MustParsePrefix("198.51.100.11/24"), "eth0"}
+	host := Address{Prefix: netip.MustParsePrefix("198.51.100.11/24"), Label: "eth0"}
 
 	t.Run("acquire and release", func(t *testing.T) {
 		f := &fakeSystem{addrs: []Address{host}}
-		m := NewManager(f, vip, "eth0:ucarp")
+		m := NewManager(f, vip, "eth0:ucarp", 0)
 		if added, err := m.Acquire(); !added || err != nil {
 			t.Fatalf("acquire: %v %v", added, err)
 		}
@@ -99,8 +101,8 @@ func TestManager(t *testing.T) {
 		}
 	})
 	t.Run("an address configured by someone else is never removed", func(t *testing.T) {
-		f := &fakeSystem{addrs: []Address{host, {vip, "eth0"}}}
-		m := NewManager(f, vip, "eth0:ucarp")
+		f := &fakeSystem{addrs: []Address{host, {Prefix: vip, Label: "eth0"}}}
+		m := NewManager(f, vip, "eth0:ucarp", 0)
 		if s, _ := m.Check(); !s.Present || s.Ours {
 			t.Fatalf("state %+v", s)
 		}
@@ -115,22 +117,40 @@ func TestManager(t *testing.T) {
 		}
 	})
 	t.Run("other prefix length is someone else's", func(t *testing.T) {
-		f := &fakeSystem{addrs: []Address{{netip.MustParsePrefix("198.51.100.100/24"), "eth0:ucarp"}}}
-		if s, _ := NewManager(f, vip, "eth0:ucarp").Check(); !s.Present || s.Ours {
+		f := &fakeSystem{addrs: []Address{{Prefix: netip.MustParsePrefix("198.51.100.100/24"), Label: "eth0:ucarp"}}}
+		if s, _ := NewManager(f, vip, "eth0:ucarp", 0).Check(); !s.Present || s.Ours {
 			t.Fatalf("state %+v", s)
 		}
 	})
 	t.Run("without labels the address is the mark", func(t *testing.T) {
-		f := &fakeSystem{addrs: []Address{{vip, ""}}}
-		if s, _ := NewManager(f, vip, "").Check(); !s.Ours {
+		f := &fakeSystem{addrs: []Address{{Prefix: vip}}}
+		if s, _ := NewManager(f, vip, "", 0).Check(); !s.Ours {
 			t.Fatalf("state %+v", s)
 		}
-		_ = own
+	})
+	t.Run("refresh renews only our copy, only with a lifetime", func(t *testing.T) {
+		f := &fakeSystem{}
+		m := NewManager(f, vip, "eth0:ucarp", 4*time.Second)
+		m.Refresh() // absent: nothing
+		m.Acquire()
+		f.calls = nil
+		if s, err := m.Refresh(); !s.Ours || err != nil || len(f.calls) != 1 {
+			t.Fatalf("state %+v err %v calls %q", s, err, f.calls)
+		}
+		f.addrs = []Address{{Prefix: vip, Label: "eth0"}}
+		f.calls = nil
+		if m.Refresh(); len(f.calls) != 0 {
+			t.Fatalf("refreshed someone else's address: %q", f.calls)
+		}
+		f.addrs = []Address{{Prefix: vip, Label: "eth0:ucarp"}}
+		if NewManager(f, vip, "eth0:ucarp", 0).Refresh(); len(f.calls) != 0 {
+			t.Fatalf("refresh without a lifetime: %q", f.calls)
+		}
 	})
 	t.Run("errors are returned", func(t *testing.T) {
 		boom := errors.New("boom")
 		f := &fakeSystem{err: boom}
-		m := NewManager(f, vip, "eth0:ucarp")
+		m := NewManager(f, vip, "eth0:ucarp", 0)
 		if _, err := m.Acquire(); !errors.Is(err, boom) {
 			t.Fatal(err)
 		}

@@ -107,7 +107,7 @@ func newDaemon(d deps) (*daemon, error) {
 	}
 	dm := &daemon{deps: d, m: m, auth: auth, rx: make(chan received, 256), buf: make([]byte, 0, carp.PacketLen)}
 	if d.addrs != nil {
-		dm.vips = vip.NewManager(d.addrs, c.vip, vip.Label(c.iface, c.vhid))
+		dm.vips = vip.NewManager(d.addrs, c.vip, vip.Label(c.iface, c.vhid), vipLifetime(c))
 	}
 	if d.arp != nil && len(d.mac) == 6 {
 		if dm.garp, err = vip.GratuitousARP(d.mac, vaddr); err != nil {
@@ -159,7 +159,7 @@ func (d *daemon) run() *exitPlan {
 			}
 			d.onLink(st)
 		case <-d.addrChg:
-			d.reconcile()
+			d.reconcile(false)
 		case res := <-d.runner.done:
 			d.onScriptDone(res)
 		}
@@ -228,7 +228,7 @@ func (d *daemon) fire(now time.Time) {
 		case i == timerAnnounce:
 			d.announceOnce(now)
 		case i == timerReconcile:
-			d.reconcile()
+			d.reconcile(true)
 			d.deadlines[timerReconcile] = now.Add(d.reconcileInterval())
 		case i == timerFlush:
 			d.flushLimits(now)

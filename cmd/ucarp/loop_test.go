@@ -89,8 +89,9 @@ func (f *fakeFrames) times() []time.Time {
 }
 
 type fakeAddrs struct {
-	mu    sync.Mutex
-	addrs []vip.Address
+	mu        sync.Mutex
+	addrs     []vip.Address
+	refreshes int
 }
 
 func (f *fakeAddrs) Addresses() ([]vip.Address, error) {
@@ -98,17 +99,32 @@ func (f *fakeAddrs) Addresses() ([]vip.Address, error) {
 	defer f.mu.Unlock()
 	return slices.Clone(f.addrs), nil
 }
+// sameAddr matches addresses as the kernel does: address, prefix, label.
+func sameAddr(a vip.Address) func(vip.Address) bool {
+	return func(b vip.Address) bool { return a.Prefix == b.Prefix && a.Label == b.Label }
+}
+
 func (f *fakeAddrs) AddAddress(a vip.Address) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.refreshes++
+	if i := slices.IndexFunc(f.addrs, sameAddr(a)); i >= 0 {
+		f.addrs[i] = a
+		return nil
+	}
 	f.addrs = append(f.addrs, a)
 	return nil
 }
 func (f *fakeAddrs) DeleteAddress(a vip.Address) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.addrs = slices.DeleteFunc(f.addrs, func(b vip.Address) bool { return b == a })
+	f.addrs = slices.DeleteFunc(f.addrs, sameAddr(a))
 	return nil
+}
+func (f *fakeAddrs) adds() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.refreshes
 }
 func (f *fakeAddrs) has(p string) bool {
 	f.mu.Lock()
@@ -563,6 +579,32 @@ func TestLoopReconcile(t *testing.T) {
 		}
 		if !strings.Contains(h.logs.String(), "was removed from eth0 by someone else: adding it back") {
 			t.Fatalf("logs:\n%s", h.logs)
+		}
+	})
+}
+
+// TestLoopLifetime checks that a MASTER renews its address's lifetime once
+// per advert interval, from the timer only: the renewal causes address
+// events, which must not cause renewals in turn.
+func TestLoopLifetime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		h.at(4 * time.Second)
+		if got := h.addrs.addrs[0].Lifetime; got != 4*time.Second {
+			t.Fatalf("lifetime %v, want the dead interval 3.39 s rounded up", got)
+		}
+		before := h.addrs.adds()
+		for range 50 {
+			h.addrChg <- struct{}{}
+			synctest.Wait()
+		}
+		if h.addrs.adds() != before {
+			t.Fatal("address events renewed the lifetime")
+		}
+		h.at(4*time.Second + 10*us(1_390_625))
+		if n := h.addrs.adds() - before; n < 9 || n > 11 {
+			t.Fatalf("%d renewals in 10 advert intervals", n)
 		}
 	})
 }

@@ -148,7 +148,7 @@ func start(cfg *config, log *logger, child bool) exitPlan {
 			return report(exitStartup, "%s", err)
 		}
 		// A copy left by a killed predecessor goes before the first election.
-		m := vip.NewManager(addrs, cfg.vip, vip.Label(cfg.iface, cfg.vhid))
+		m := vip.NewManager(addrs, cfg.vip, vip.Label(cfg.iface, cfg.vhid), 0)
 		if removed, err := m.Release(); err != nil {
 			return report(exitStartup, "Unable to remove a stale virtual address: %s", err)
 		} else if removed {

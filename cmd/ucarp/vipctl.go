@@ -35,12 +35,23 @@ func (d *daemon) release() {
 // reconcile puts the managed address right when someone else changed it:
 // a MASTER whose address was removed (a network reload, "ip addr flush")
 // adds it back and announces it; a BACKUP that carries our copy removes it.
-// It waits while transitions are being carried out.
-func (d *daemon) reconcile() {
-	if d.vips == nil || d.exit != nil || len(d.effects) > 0 || d.runner.busy() {
+// It waits while transitions are being carried out. On the timer (tick),
+// a MASTER also renews the address's lifetime; never on address events,
+// which the renewal itself causes.
+func (d *daemon) reconcile(tick bool) {
+	if d.vips == nil || d.exit != nil {
 		return
 	}
-	st, err := d.vips.Check()
+	var st vip.State
+	var err error
+	if tick && d.m.State() == carp.Master {
+		st, err = d.vips.Refresh() // even while a script runs: the address must not expire
+	} else {
+		st, err = d.vips.Check()
+	}
+	if len(d.effects) > 0 || d.runner.busy() {
+		return
+	}
 	if err != nil {
 		d.log.Errorf("Unable to read the addresses of %s: %s", d.cfg.iface, err)
 		return
@@ -58,6 +69,14 @@ func (d *daemon) reconcile() {
 			d.release()
 		}
 	}
+}
+
+// vipLifetime is how long the managed address outlives the daemon's last
+// renewal: the dead interval (when a peer takes over), at least two renewal
+// periods, in whole seconds (the kernel's unit), at least 2 s.
+func vipLifetime(c *config) time.Duration {
+	d := max(carp.DeadInterval(c.advbase, c.deadratio, c.advskew), 2*carp.AdvertInterval(c.advbase, c.advskew), 2*time.Second)
+	return (d + time.Second - 1).Truncate(time.Second)
 }
 
 // reconcileInterval is one advert interval, the bound the daemon promises

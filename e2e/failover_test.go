@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ucarp-go/ucarp/internal/lab"
+)
+
+// pair starts ours on h1 (advskew 0) and h2 (advskew 100) and waits until
+// h1 holds the VIP.
+func pair(t *testing.T, l *lab.Lab, c1, c2 lab.CARP) (*lab.Proc, *lab.Proc) {
+	t.Helper()
+	p1 := start(t, l.Hosts[0], "ucarp", c1)
+	p2 := start(t, l.Hosts[1], "ucarp", c2)
+	waitMasters(t, l, 10*time.Second, l.Hosts[0])
+	return p1, p2
+}
+
+func TestConvergeToOneMaster(t *testing.T) {
+	l := newLab(t, 3)
+	for i, h := range l.Hosts {
+		start(t, h, "ucarp", ours(lab.CARP{AdvSkew: 50 * i}))
+	}
+	waitMasters(t, l, 10*time.Second, l.Hosts[0])
+	holdMasters(t, l, 3*time.Second, l.Hosts[0])
+	answersARP(t, l, l.Hosts[0])
+}
+
+func TestHardFailover(t *testing.T) {
+	l := newLab(t, 2)
+	p1, p2 := pair(t, l, ours(lab.CARP{}), ours(lab.CARP{AdvSkew: 100}))
+	ping, err := l.Observer.Ping(vip, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ping.Stop()
+	before := time.Now()
+	if !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
+		t.Fatal("the VIP does not answer before the fault")
+	}
+	// The master's cable is pulled and it dies; from then on it can answer nothing.
+	l.Hosts[0].CutLink()
+	fault := time.Now()
+	p1.Kill()
+	waitMasters(t, l, 10*time.Second, l.Hosts[1])
+	if !lab.Eventually(10*time.Second, func() bool { return ping.Replied(fault) }) {
+		t.Fatal("pings did not resume after the takeover")
+	}
+	took, _ := p2.LastLogTime("Switching to state: MASTER")
+	first, _ := ping.FirstReplyAfter(fault)
+	t.Logf("h2 MASTER %v after the fault, first reply after %v", took.Sub(fault).Round(time.Millisecond), first.Sub(fault).Round(time.Millisecond))
+	answersARP(t, l, l.Hosts[1])
+}
+
+func TestGracefulStopBowsOut(t *testing.T) {
+	l := newLab(t, 2)
+	p1, p2 := pair(t, l, ours(lab.CARP{Shutdown: true}), ours(lab.CARP{AdvSkew: 100}))
+	stop := time.Now()
+	p1.Signal(syscall.SIGTERM)
+	if st, ok := p1.Wait(5 * time.Second); !ok || st.ExitCode() != 0 {
+		t.Fatalf("exit %v (ended %v)", st, ok)
+	}
+	waitMasters(t, l, 5*time.Second, l.Hosts[1])
+	took, _ := p2.LastLogTime("Switching to state: MASTER")
+	// At once, through the "going to time out" rule: not after 3.39 s.
+	if d := took.Sub(stop); d > time.Second || p2.Count("Putting MASTER DOWN (going to time out)") != 1 {
+		t.Fatalf("h2 took over %v after the stop; log:\n%s", d, p2.Log())
+	}
+	t.Logf("h2 MASTER %v after SIGTERM", took.Sub(stop).Round(time.Microsecond))
+}
+
+func TestPreemptionBringsBackPreferred(t *testing.T) {
+	l := newLab(t, 2)
+	p1, _ := pair(t, l, ours(lab.CARP{Preempt: true}), ours(lab.CARP{AdvSkew: 100}))
+	p1.Kill()
+	waitMasters(t, l, 10*time.Second, l.Hosts[1])
+	p1 = start(t, l.Hosts[0], "ucarp-again", ours(lab.CARP{Preempt: true}))
+	waitMasters(t, l, 10*time.Second, l.Hosts[0])
+	if !p1.WaitLog("Putting MASTER down - preemption", 1, 5*time.Second) {
+		t.Fatal("no preemption line")
+	}
+	holdMasters(t, l, 2*time.Second, l.Hosts[0])
+}
+
+func TestDemotionHandsOver(t *testing.T) {
+	l := newLab(t, 2)
+	p1, p2 := pair(t, l, ours(lab.CARP{}), ours(lab.CARP{AdvSkew: 100}))
+	p1.Signal(syscall.SIGUSR2)
+	waitMasters(t, l, 3*time.Second, l.Hosts[1])
+	if p2.Count("Putting MASTER DOWN (going to time out)") != 1 {
+		t.Fatalf("h2 did not take over through the bow-out:\n%s", p2.Log())
+	}
+	// h1 advertises faster, but without -P it leaves h2 in place.
+	holdMasters(t, l, 5*time.Second, l.Hosts[1])
+}
+
+func TestNomcast(t *testing.T) {
+	l := newLab(t, 2)
+	cap, err := l.Capture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, _ := pair(t, l, ours(lab.CARP{Nomcast: true}), ours(lab.CARP{AdvSkew: 100, Nomcast: true}))
+	p1.Kill()
+	waitMasters(t, l, 10*time.Second, l.Hosts[1])
+	var adverts int
+	for _, f := range cap.Stop() {
+		if !f.IsCARP() {
+			continue
+		}
+		adverts++
+		p, _ := f.Advert()
+		if f.Data[0] != 0xff || p.Dst != lab.VIP && p.Dst.String() != "224.0.0.18" {
+			t.Fatalf("advert to %x / %v", f.Data[:6], p.Dst)
+		}
+		if src := f.Source().String(); src != l.Hosts[0].MAC.String() && src != l.Hosts[1].MAC.String() {
+			t.Fatalf("advert from %s, not a NIC MAC", src)
+		}
+	}
+	if adverts == 0 {
+		t.Fatal("no advert captured")
+	}
+}
+
+func TestOtherMulticastGroup(t *testing.T) {
+	l := newLab(t, 2)
+	group := []string{"--mcast=239.192.0.1"}
+	cap, err := l.Capture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, _ := pair(t, l, ours(lab.CARP{Extra: group}), ours(lab.CARP{AdvSkew: 100, Extra: group}))
+	holdMasters(t, l, 2*time.Second, l.Hosts[0])
+	p1.Kill()
+	waitMasters(t, l, 10*time.Second, l.Hosts[1])
+	for _, f := range cap.Stop() {
+		if p, err := f.Advert(); err == nil && (p.Dst.String() != "239.192.0.1" || f.Data[3] != 0x40) {
+			t.Fatalf("advert to %v via %x", p.Dst, f.Data[:6])
+		}
+	}
+}
+
+func TestWrongPasswordGivesTwoMasters(t *testing.T) {
+	l := newLab(t, 2)
+	p1 := start(t, l.Hosts[0], "ucarp", ours(lab.CARP{}))
+	start(t, l.Hosts[1], "ucarp", ours(lab.CARP{AdvSkew: 100, Pass: "other"}))
+	waitMasters(t, l, 10*time.Second, l.Hosts[0], l.Hosts[1])
+	if !p1.WaitLog("[WARNING] Bad digest - md2=[", 1, 5*time.Second) ||
+		!strings.Contains(p1.Log(), "...] - Check vhid, password and virtual IP address") {
+		t.Fatalf("no Bad digest warning:\n%s", p1.Log())
+	}
+}

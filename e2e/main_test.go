@@ -1,0 +1,128 @@
+// Package e2e runs the real binaries in the namespace lab: ours against
+// ours, and ours against Debian's ucarp. The tests need root; without it
+// they skip and say why. CI runs them as root, through make test.
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ucarp-go/ucarp/internal/lab"
+)
+
+var oursBin string
+
+func TestMain(m *testing.M) {
+	if lab.Check() == nil {
+		dir, err := os.MkdirTemp("", "ucarp-e2e-")
+		if err != nil {
+			panic(err)
+		}
+		if oursBin, err = lab.BuildOurs(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer os.RemoveAll(dir)
+	}
+	os.Exit(m.Run())
+}
+
+// newLab builds a lab for one test; on failure the daemons' logs are
+// printed before everything is removed.
+func newLab(t *testing.T, hosts int) *lab.Lab {
+	t.Helper()
+	if err := lab.Check(); err != nil {
+		t.Skipf("skipped: %v; CI runs these tests as root", err)
+	}
+	l, err := lab.New(lab.Options{Hosts: hosts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range l.Procs() {
+				t.Logf("---- %s/%s (pid %d) %v\n%s", p.Host.Name, p.Name, p.Pid(), p.Argv, p.Log())
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return l
+}
+
+// needUcarp skips when Debian's ucarp, the interop peer, is missing;
+// make test installs it.
+func needUcarp(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(lab.DebianUcarp); err != nil {
+		t.Skipf("skipped: %s is not installed (make test installs Debian's ucarp package)", lab.DebianUcarp)
+	}
+}
+
+func ours(c lab.CARP) lab.CARP {
+	c.Bin = oursBin
+	return c
+}
+
+func theirs(c lab.CARP) lab.CARP {
+	c.Bin = lab.DebianUcarp
+	c.Scripts = true
+	return c
+}
+
+func start(t *testing.T, h *lab.Host, name string, c lab.CARP) *lab.Proc {
+	t.Helper()
+	p, err := h.StartCARP(name, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func names(hs []*lab.Host) []string {
+	var s []string
+	for _, h := range hs {
+		s = append(s, h.Name)
+	}
+	return s
+}
+
+// waitMasters waits until exactly the hosts want hold the VIP.
+func waitMasters(t *testing.T, l *lab.Lab, timeout time.Duration, want ...*lab.Host) {
+	t.Helper()
+	if !lab.Eventually(timeout, func() bool { return slices.Equal(names(l.Masters()), names(want)) }) {
+		t.Fatalf("VIP holders %v after %v, want %v", names(l.Masters()), timeout, names(want))
+	}
+}
+
+// holdMasters checks that exactly want hold the VIP during d.
+func holdMasters(t *testing.T, l *lab.Lab, d time.Duration, want ...*lab.Host) {
+	t.Helper()
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if got := names(l.Masters()); !slices.Equal(got, names(want)) {
+			t.Fatalf("VIP holders %v, want %v", got, names(want))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// answersARP checks that the observer's ARP for the VIP is answered by
+// exactly h.
+func answersARP(t *testing.T, l *lab.Lab, h *lab.Host) {
+	t.Helper()
+	macs, err := l.Observer.WhoHas(lab.VIP, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(macs) != 1 || macs[0].String() != h.MAC.String() {
+		t.Fatalf("ARP for the VIP answered by %v, want only %s (%v)", macs, h.Name, h.MAC)
+	}
+}
+
+var vip = lab.VIP
+

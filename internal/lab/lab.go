@@ -1,0 +1,387 @@
+// Package lab builds a small LAN of hosts in Linux network namespaces for
+// end-to-end tests, interop tests, benchmarks and the demo: a switch
+// namespace with a bridge, N hosts and an observer, each joined to the
+// bridge by a veth pair, all with addresses from 198.51.100.0/24 (TEST-NET-2).
+// Nothing is connected to the host's own network.
+//
+// A Lab starts daemons in its hosts, kills them, cuts links, captures
+// frames on the bridge, pings and ARPs from the observer. Close kills every
+// process it started, by PID, then every process left in its namespaces,
+// and deletes the namespaces; New also removes what a crashed earlier run
+// left behind. Every wait is bounded by a deadline.
+//
+// It needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) and iproute2.
+package lab
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// Prefix starts the name of every namespace a lab creates; the creating
+// process's pid follows, so that leftovers of dead runs can be recognised.
+const Prefix = "ucl"
+
+// Addresses of the lab.
+var (
+	// VIP is the virtual address the tests share.
+	VIP = netip.MustParseAddr("198.51.100.100")
+	// ObserverAddr is the observer's address.
+	ObserverAddr = netip.MustParseAddr("198.51.100.2")
+)
+
+// HostAddr is the address of host i (1-based): 198.51.100.10+i.
+func HostAddr(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)}) }
+
+// MACOf is the MAC the lab gives the host with address a: 02:00:00:00:00:<last octet>.
+func MACOf(a netip.Addr) net.HardwareAddr {
+	b := a.As4()
+	return net.HardwareAddr{2, 0, 0, 0, 0, b[3]}
+}
+
+var serial atomic.Int32
+
+// Lab is one LAN.
+type Lab struct {
+	Name     string
+	Hosts    []*Host
+	Observer *Host
+	Dir      string // logs and scripts
+
+	sw    string
+	mu    sync.Mutex
+	procs []*Proc
+	log   func(format string, args ...any)
+}
+
+// Host is one namespace on the LAN.
+type Host struct {
+	Name   string
+	NS     string
+	Addr   netip.Addr
+	MAC    net.HardwareAddr
+	IfName string // the host's interface: eth0
+	lab    *Lab
+	port   string // the bridge port, in the switch namespace
+}
+
+// Options configure New.
+type Options struct {
+	Hosts int // number of hosts besides the observer (default 2)
+	// Log receives progress lines (nil: silent).
+	Log func(format string, args ...any)
+}
+
+// Check returns why the lab cannot run here, or nil.
+func Check() error {
+	if os.Geteuid() != 0 {
+		return errors.New("the namespace lab needs root (ip netns, veth, bridge)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return errors.New("the namespace lab needs iproute2's ip command")
+	}
+	return nil
+}
+
+// New builds a lab. On error nothing is left behind.
+func New(o Options) (l *Lab, err error) {
+	if err := Check(); err != nil {
+		return nil, err
+	}
+	if o.Hosts == 0 {
+		o.Hosts = 2
+	}
+	if o.Log == nil {
+		o.Log = func(string, ...any) {}
+	}
+	sweep()
+	name := fmt.Sprintf("%s%dx%d", Prefix, os.Getpid(), serial.Add(1))
+	dir, err := os.MkdirTemp("", name+"-")
+	if err != nil {
+		return nil, err
+	}
+	l = &Lab{Name: name, Dir: dir, sw: name + "-sw", log: o.Log}
+	defer func() {
+		if err != nil {
+			l.Close()
+			l = nil
+		}
+	}()
+	if err := l.ip("netns", "add", l.sw); err != nil {
+		return nil, err
+	}
+	// The bridge floods every multicast frame: no snooping to get wrong.
+	if err := l.ipn(l.sw, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"); err != nil {
+		return nil, err
+	}
+	if err := l.ipn(l.sw, "link", "set", "br0", "up"); err != nil {
+		return nil, err
+	}
+	for i := 1; i <= o.Hosts; i++ {
+		h, err := l.addHost(fmt.Sprintf("h%d", i), HostAddr(i))
+		if err != nil {
+			return nil, err
+		}
+		l.Hosts = append(l.Hosts, h)
+	}
+	if l.Observer, err = l.addHost("obs", ObserverAddr); err != nil {
+		return nil, err
+	}
+	o.Log("lab %s: %d hosts and an observer on bridge br0 (198.51.100.0/24)", name, o.Hosts)
+	return l, nil
+}
+
+func (l *Lab) addHost(name string, addr netip.Addr) (*Host, error) {
+	h := &Host{Name: name, NS: l.Name + "-" + name, Addr: addr, MAC: MACOf(addr), IfName: "eth0", lab: l, port: "p-" + name}
+	steps := [][]string{
+		{"netns", "add", h.NS},
+		{"-n", l.sw, "link", "add", h.port, "type", "veth", "peer", "name", "eth0", "netns", h.NS},
+		{"-n", l.sw, "link", "set", h.port, "master", "br0", "up"},
+		{"-n", h.NS, "link", "set", "eth0", "address", h.MAC.String()},
+		{"-n", h.NS, "addr", "add", addr.String() + "/24", "dev", "eth0"},
+		{"-n", h.NS, "link", "set", "lo", "up"},
+		{"-n", h.NS, "link", "set", "eth0", "up"},
+	}
+	for _, s := range steps {
+		if err := l.ip(s...); err != nil {
+			return nil, err
+		}
+	}
+	// No IPv6 chatter on the bridge: captures hold only what we study.
+	_ = exec.Command("ip", "netns", "exec", h.NS, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1").Run()
+	return h, nil
+}
+
+func (l *Lab) ip(args ...string) error {
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("lab: ip %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+func (l *Lab) ipn(ns string, args ...string) error {
+	return l.ip(append([]string{"-n", ns}, args...)...)
+}
+
+// Procs lists the processes the lab started.
+func (l *Lab) Procs() []*Proc {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*Proc{}, l.procs...)
+}
+
+// Namespaces lists the lab's namespaces, switch first.
+func (l *Lab) Namespaces() []string {
+	ns := []string{l.sw}
+	for _, h := range l.all() {
+		ns = append(ns, h.NS)
+	}
+	return ns
+}
+
+func (l *Lab) all() []*Host {
+	hs := append([]*Host{}, l.Hosts...)
+	if l.Observer != nil {
+		hs = append(hs, l.Observer)
+	}
+	return hs
+}
+
+// Close stops every process of the lab and deletes its namespaces and
+// directory. It is safe to call twice.
+func (l *Lab) Close() error {
+	l.mu.Lock()
+	procs := l.procs
+	l.procs = nil
+	l.mu.Unlock()
+	for _, p := range procs {
+		p.Kill()
+	}
+	var errs []error
+	for _, ns := range l.Namespaces() {
+		if err := deleteNamespace(ns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if l.Dir != "" && os.Getenv("LAB_KEEP") == "" {
+		os.RemoveAll(l.Dir)
+	}
+	return errors.Join(errs...)
+}
+
+// deleteNamespace kills whatever still runs in ns, by PID, and deletes it.
+func deleteNamespace(ns string) error {
+	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err != nil {
+		return nil
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, _ := exec.Command("ip", "netns", "pids", ns).Output()
+		pids := strings.Fields(string(out))
+		if len(pids) == 0 || time.Now().After(deadline) {
+			break
+		}
+		for _, p := range pids {
+			if pid, err := strconv.Atoi(p); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+		return fmt.Errorf("lab: deleting %s: %v: %s", ns, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+var leftover = regexp.MustCompile(`^` + Prefix + `(\d+)x\d+-`)
+
+// sweep deletes the namespaces of labs whose creating process is gone.
+func sweep() {
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		m := leftover.FindStringSubmatch(f[0])
+		if m == nil {
+			continue
+		}
+		pid, _ := strconv.Atoi(m[1])
+		if pid == os.Getpid() || syscall.Kill(pid, 0) == nil {
+			continue // a live lab
+		}
+		deleteNamespace(f[0])
+	}
+}
+
+// Do runs fn with the calling thread in the host's namespace: sockets
+// opened by fn stay in that namespace.
+func (h *Host) Do(fn func() error) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return err
+	}
+	defer orig.Close()
+	target, err := netns.GetFromName(h.NS)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if err := netns.Set(target); err != nil {
+		return err
+	}
+	defer netns.Set(orig)
+	return fn()
+}
+
+// Exec runs a command in the host's namespace and returns its output.
+func (h *Host) Exec(argv ...string) (string, error) {
+	out, err := exec.Command("ip", append([]string{"netns", "exec", h.NS}, argv...)...).CombinedOutput()
+	return string(out), err
+}
+
+// netlink is a netlink handle in the host's namespace.
+func (h *Host) netlink() (*netlink.Handle, error) {
+	ns, err := netns.GetFromName(h.NS)
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Close()
+	return netlink.NewHandleAt(ns)
+}
+
+// HasAddr reports whether a is configured on the host's eth0.
+func (h *Host) HasAddr(a netip.Addr) bool {
+	nh, err := h.netlink()
+	if err != nil {
+		return false
+	}
+	defer nh.Close()
+	link, err := nh.LinkByName(h.IfName)
+	if err != nil {
+		return false
+	}
+	addrs, err := nh.AddrList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return false
+	}
+	for _, x := range addrs {
+		if ip, ok := netip.AddrFromSlice(x.IP.To4()); ok && ip == a {
+			return true
+		}
+	}
+	return false
+}
+
+// Labels returns the labels of address a on eth0 (empty when absent).
+func (h *Host) Labels(a netip.Addr) []string {
+	nh, err := h.netlink()
+	if err != nil {
+		return nil
+	}
+	defer nh.Close()
+	link, err := nh.LinkByName(h.IfName)
+	if err != nil {
+		return nil
+	}
+	addrs, _ := nh.AddrList(link, netlink.FAMILY_V4)
+	var labels []string
+	for _, x := range addrs {
+		if ip, ok := netip.AddrFromSlice(x.IP.To4()); ok && ip == a {
+			labels = append(labels, x.Label)
+		}
+	}
+	return labels
+}
+
+// CutLink takes the host's bridge port down: the host loses its carrier
+// and is cut from the LAN, as when a cable is pulled.
+func (h *Host) CutLink() error { return h.lab.ipn(h.lab.sw, "link", "set", h.port, "down") }
+
+// RestoreLink plugs the cable back.
+func (h *Host) RestoreLink() error { return h.lab.ipn(h.lab.sw, "link", "set", h.port, "up") }
+
+// SetLink sets the host's own eth0 administratively up or down (ifdown).
+func (h *Host) SetLink(up bool) error {
+	state := "down"
+	if up {
+		state = "up"
+	}
+	return h.lab.ipn(h.NS, "link", "set", h.IfName, state)
+}
+
+// Eventually polls cond every 5 ms until it holds or the deadline passes.
+func Eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,124 @@
+package lab
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func needLab(t *testing.T) {
+	t.Helper()
+	if err := Check(); err != nil {
+		t.Skipf("skipped: %v (CI runs as root)", err)
+	}
+}
+
+func nsExists(name string) bool {
+	_, err := os.Stat("/run/netns/" + name)
+	return err == nil
+}
+
+// TestLabLifecycle checks that a lab builds its LAN, reaches across it,
+// and leaves nothing behind: processes killed by PID, namespaces deleted.
+func TestLabLifecycle(t *testing.T) {
+	needLab(t)
+	l, err := New(Options{Hosts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if len(l.Namespaces()) != 4 {
+		t.Fatalf("namespaces %v", l.Namespaces())
+	}
+	// The observer reaches h1 across the bridge.
+	p, err := l.Observer.Ping(l.Hosts[0].Addr, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if !Eventually(5*time.Second, func() bool { return p.Replied(start) }) {
+		t.Fatal("no ping reply from h1")
+	}
+	p.Stop()
+	macs, err := l.Observer.WhoHas(l.Hosts[1].Addr, 500*time.Millisecond)
+	if err != nil || len(macs) != 1 || macs[0].String() != MACOf(HostAddr(2)).String() {
+		t.Fatalf("ARP for h2: %v %v", macs, err)
+	}
+	// Nothing leaves the lab: the hosts have no route out of 198.51.100.0/24.
+	if out, _ := l.Hosts[0].Exec("ip", "route"); strings.Contains(out, "default") {
+		t.Fatalf("a default route in the lab: %s", out)
+	}
+	proc, err := l.Hosts[0].Start("sleeper", "sleep", "600")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A process the lab did not start, left in a namespace.
+	stray := exec.Command("ip", "netns", "exec", l.Hosts[1].NS, "sleep", "600")
+	if err := stray.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go stray.Wait()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := proc.Wait(time.Second); !ok {
+		t.Fatal("the lab's process survived Close")
+	}
+	if syscall.Kill(stray.Process.Pid, 0) == nil && !strings.Contains(procState(stray.Process.Pid), "Z") {
+		t.Fatal("a stray process survived Close")
+	}
+	for _, ns := range l.Namespaces() {
+		if nsExists(ns) {
+			t.Fatalf("namespace %s survived Close", ns)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func procState(pid int) string {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) {
+		return string(b[i+2 : i+3])
+	}
+	return ""
+}
+
+// TestSweep checks that the namespaces of a dead lab are removed by the
+// next New.
+func TestSweep(t *testing.T) {
+	needLab(t)
+	// A pid that cannot be alive: beyond pid_max.
+	dead := Prefix + "4194305x1-sw"
+	if out, err := exec.Command("ip", "netns", "add", dead).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	l, err := New(Options{Hosts: 1})
+	if err != nil {
+		exec.Command("ip", "netns", "del", dead).Run()
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if nsExists(dead) {
+		exec.Command("ip", "netns", "del", dead).Run()
+		t.Fatal("a dead lab's namespace was not swept")
+	}
+	if !nsExists(l.Namespaces()[0]) {
+		t.Fatal("the live lab was swept")
+	}
+}
+
+func TestEventuallyIsBounded(t *testing.T) {
+	start := time.Now()
+	if Eventually(50*time.Millisecond, func() bool { return false }) {
+		t.Fatal("false condition held")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %v", d)
+	}
+}

@@ -1,0 +1,276 @@
+package lab
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/packet"
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+
+	"github.com/ucarp-go/ucarp/carp"
+)
+
+// Pinger sends ICMP echo requests at a fixed interval from a host and
+// records the replies.
+type Pinger struct {
+	Interval time.Duration
+
+	c    *icmp.PacketConn
+	id   int
+	stop chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	sent []time.Time // by sequence number
+	got  map[int]time.Time
+}
+
+// Ping starts pinging target every interval from h.
+func (h *Host) Ping(target netip.Addr, interval time.Duration) (*Pinger, error) {
+	var c *icmp.PacketConn
+	if err := h.Do(func() (err error) {
+		c, err = icmp.ListenPacket("ip4:icmp", h.Addr.String())
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("lab: ping socket in %s: %w", h.Name, err)
+	}
+	p := &Pinger{Interval: interval, c: c, id: (os.Getpid() ^ int(serial.Add(1))<<8) & 0xffff,
+		stop: make(chan struct{}), got: map[int]time.Time{}}
+	dst := &net.IPAddr{IP: target.AsSlice()}
+	p.wg.Add(2)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for seq := 0; ; seq++ {
+			msg := icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: p.id, Seq: seq & 0xffff, Data: []byte("carplab")}}
+			b, _ := msg.Marshal(nil)
+			p.mu.Lock()
+			p.sent = append(p.sent, time.Now())
+			p.mu.Unlock()
+			c.WriteTo(b, dst)
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	go func() {
+		defer p.wg.Done()
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			now := time.Now()
+			m, err := icmp.ParseMessage(1, buf[:n])
+			if err != nil || m.Type != ipv4.ICMPTypeEchoReply {
+				continue
+			}
+			if e, ok := m.Body.(*icmp.Echo); ok && e.ID == p.id {
+				p.mu.Lock()
+				if _, dup := p.got[e.Seq]; !dup {
+					p.got[e.Seq] = now
+				}
+				p.mu.Unlock()
+			}
+		}
+	}()
+	return p, nil
+}
+
+// Stop stops pinging.
+func (p *Pinger) Stop() {
+	select {
+	case <-p.stop:
+		return
+	default:
+	}
+	close(p.stop)
+	p.c.Close()
+	p.wg.Wait()
+}
+
+// Replied reports whether any request sent after t has been answered.
+func (p *Pinger) Replied(after time.Time) bool {
+	_, ok := p.FirstReplyAfter(after)
+	return ok
+}
+
+// FirstReplyAfter is the arrival time of the first reply to a request
+// sent after t.
+func (p *Pinger) FirstReplyAfter(t time.Time) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var first time.Time
+	for seq, at := range p.got {
+		if seq < len(p.sent) && p.sent[seq].After(t) && (first.IsZero() || at.Before(first)) {
+			first = at
+		}
+	}
+	return first, !first.IsZero()
+}
+
+// Lost counts the requests sent in [from, to) that got no reply.
+func (p *Pinger) Lost(from, to time.Time) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for seq, at := range p.sent {
+		if !at.Before(from) && at.Before(to) {
+			if _, ok := p.got[seq&0xffff]; !ok {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// WhoHas sends an ARP request for ip from h and returns every distinct
+// MAC that answers within wait: more than one means two hosts claim ip.
+func (h *Host) WhoHas(ip netip.Addr, wait time.Duration) ([]net.HardwareAddr, error) {
+	var c *packet.Conn
+	var ifi *net.Interface
+	if err := h.Do(func() (err error) {
+		if ifi, err = net.InterfaceByName(h.IfName); err != nil {
+			return err
+		}
+		c, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("lab: ARP socket in %s: %w", h.Name, err)
+	}
+	defer c.Close()
+	req, err := arp.NewPacket(arp.OperationRequest, h.MAC, h.Addr, net.HardwareAddr{0, 0, 0, 0, 0, 0}, ip)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := req.MarshalBinary()
+	frame := append(append(append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, h.MAC...), 0x08, 0x06), body...)
+	if _, err := c.WriteTo(frame, &packet.Addr{HardwareAddr: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}); err != nil {
+		return nil, err
+	}
+	var macs []net.HardwareAddr
+	deadline := time.Now().Add(wait)
+	buf := make([]byte, 1500)
+	for {
+		c.SetReadDeadline(deadline)
+		n, _, err := c.ReadFrom(buf)
+		if err != nil {
+			break
+		}
+		var p arp.Packet
+		if n < 14 || p.UnmarshalBinary(buf[14:n]) != nil {
+			continue
+		}
+		if p.Operation == arp.OperationReply && p.SenderIP == ip &&
+			!slices.ContainsFunc(macs, func(m net.HardwareAddr) bool { return m.String() == p.SenderHardwareAddr.String() }) {
+			macs = append(macs, p.SenderHardwareAddr)
+		}
+	}
+	return macs, nil
+}
+
+// Frame is one captured Ethernet frame.
+type Frame struct {
+	At   time.Time
+	Data []byte
+}
+
+// IsCARP reports whether the frame is an IPv4 packet of protocol 112.
+func (f Frame) IsCARP() bool {
+	return len(f.Data) >= 34 && binary.BigEndian.Uint16(f.Data[12:14]) == 0x0800 && f.Data[23] == carp.IPProtocol
+}
+
+// Advert decodes a CARP frame.
+func (f Frame) Advert() (carp.Packet, error) {
+	var p carp.Packet
+	if !f.IsCARP() {
+		return p, errors.New("lab: not a CARP frame")
+	}
+	err := p.UnmarshalBinary(f.Data[14:])
+	return p, err
+}
+
+// IsGARPFor reports whether the frame is a gratuitous ARP request for ip:
+// sender and target both ip.
+func (f Frame) IsGARPFor(ip netip.Addr) bool {
+	if len(f.Data) < 42 || binary.BigEndian.Uint16(f.Data[12:14]) != 0x0806 {
+		return false
+	}
+	var p arp.Packet
+	if p.UnmarshalBinary(f.Data[14:]) != nil {
+		return false
+	}
+	return p.Operation == arp.OperationRequest && p.SenderIP == ip && p.TargetIP == ip
+}
+
+// Source is the Ethernet source address.
+func (f Frame) Source() net.HardwareAddr { return net.HardwareAddr(f.Data[6:12]) }
+
+// Capture records the frames that cross the bridge: every broadcast and
+// multicast frame (all adverts and gratuitous ARPs) and what is sent to
+// the bridge itself.
+type Capture struct {
+	c      *packet.Conn
+	mu     sync.Mutex
+	frames []Frame
+	done   chan struct{}
+}
+
+// Capture starts capturing on the bridge.
+func (l *Lab) Capture() (*Capture, error) {
+	sw := &Host{Name: "switch", NS: l.sw, IfName: "br0", lab: l}
+	var c *packet.Conn
+	if err := sw.Do(func() error {
+		ifi, err := net.InterfaceByName("br0")
+		if err != nil {
+			return err
+		}
+		c, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ALL, nil)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("lab: capture socket: %w", err)
+	}
+	cp := &Capture{c: c, done: make(chan struct{})}
+	go func() {
+		defer close(cp.done)
+		buf := make([]byte, 2048)
+		for {
+			n, _, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			f := Frame{At: time.Now(), Data: slices.Clone(buf[:n])}
+			cp.mu.Lock()
+			cp.frames = append(cp.frames, f)
+			cp.mu.Unlock()
+		}
+	}()
+	return cp, nil
+}
+
+// Frames returns the frames captured so far.
+func (c *Capture) Frames() []Frame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.frames)
+}
+
+// Stop ends the capture and returns every frame.
+func (c *Capture) Stop() []Frame {
+	c.c.Close()
+	<-c.done
+	return c.Frames()
+}
