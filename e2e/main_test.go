@@ -125,4 +125,3 @@ func answersARP(t *testing.T, l *lab.Lab, h *lab.Host) {
 }
 
 var vip = lab.VIP
-

@@ -99,6 +99,7 @@ func (f *fakeAddrs) Addresses() ([]vip.Address, error) {
 	defer f.mu.Unlock()
 	return slices.Clone(f.addrs), nil
 }
+
 // sameAddr matches addresses as the kernel does: address, prefix, label.
 func sameAddr(a vip.Address) func(vip.Address) bool {
 	return func(b vip.Address) bool { return a.Prefix == b.Prefix && a.Label == b.Label }
