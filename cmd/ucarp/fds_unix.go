@@ -30,14 +30,17 @@ func closeInheritedDescriptors() {
 	}
 }
 
-// reraise ends the process by sig with its default action, which is how
-// ucarp ends on TERM, INT, QUIT or HUP without -z.
+// reraise ends the process by sig with the kernel's default action, which
+// is how ucarp ends on TERM, INT, QUIT or HUP without -z: the parent sees
+// "killed by signal". signal.Reset is not enough: it hands SIGQUIT back to
+// Go's own handler, which dumps goroutines and exits 2.
 func reraise(sig os.Signal) {
 	s, ok := sig.(syscall.Signal)
 	if !ok {
 		os.Exit(1)
 	}
 	signal.Reset(s)
+	setDefaultAction(s)
 	syscall.Kill(os.Getpid(), s)
 	time.Sleep(100 * time.Millisecond) // the signal is delivered; if it is ignored:
 	os.Exit(128 + int(s))

@@ -109,3 +109,9 @@ func (l *Lab) Masters() []*Host {
 	}
 	return hs
 }
+
+// WithExtra returns c with more arguments.
+func (c CARP) WithExtra(args ...string) CARP {
+	c.Extra = append(append([]string{}, c.Extra...), args...)
+	return c
+}

@@ -1,0 +1,224 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ucarp-go/ucarp/internal/lab"
+)
+
+// slowScripts writes an up script that records its call, sleeps, and adds
+// the VIP, and a down script that records and removes it.
+func slowScripts(t *testing.T, l *lab.Lab, sleep string) (up, down, record string) {
+	record = filepath.Join(l.Dir, "calls")
+	up = filepath.Join(l.Dir, "slow-up.sh")
+	down = filepath.Join(l.Dir, "slow-down.sh")
+	os.WriteFile(up, []byte(fmt.Sprintf(`#!/bin/sh
+echo "up $* state=$CARP_STATE prev=$CARP_PREVIOUS_STATE reason=$CARP_REASON start $(date +%%s.%%N)" >> %s
+sleep %s
+ip addr add "$2"/32 dev "$1"
+echo "up end $(date +%%s.%%N)" >> %s
+`, record, sleep, record)), 0o755)
+	os.WriteFile(down, []byte(fmt.Sprintf(`#!/bin/sh
+echo "down $* state=$CARP_STATE reason=$CARP_REASON" >> %s
+ip addr del "$2"/32 dev "$1" 2>/dev/null
+exit 0
+`, record)), 0o755)
+	return up, down, record
+}
+
+func readFile(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+// TestScriptsDoNotFreezeTheDaemon: while a slow up script runs, the new
+// MASTER keeps advertising on time; its gratuitous ARP follows the script,
+// as ucarp's does.
+func TestScriptsDoNotFreezeTheDaemon(t *testing.T) {
+	l := newLab(t, 1)
+	up, down, record := slowScripts(t, l, "4")
+	capture, err := l.Capture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, l.Hosts[0], "ucarp", ours(lab.CARP{Extra: []string{"--upscript=" + up, "--downscript=" + down, "--xparam=extra"}}))
+	if !p.WaitLog("Switching to state: MASTER", 1, 10*time.Second) || !lab.Eventually(10*time.Second, func() bool {
+		return strings.Contains(readFile(record), "up end")
+	}) {
+		t.Fatalf("no takeover with the script done:\n%s", p.Log())
+	}
+	master, _ := p.LastLogTime("Switching to state: MASTER")
+	frames := capture.Stop()
+	var adverts []time.Time
+	var garp time.Time
+	for _, f := range frames {
+		if f.IsCARP() && !f.At.Before(master) {
+			adverts = append(adverts, f.At)
+		}
+		if garp.IsZero() && f.IsGARPFor(vip) {
+			garp = f.At
+		}
+	}
+	// One advert at the takeover and one a second during the 4 s script.
+	if len(adverts) < 4 {
+		t.Fatalf("%d adverts during the script", len(adverts))
+	}
+	for i := 1; i < 4; i++ {
+		if gap := adverts[i].Sub(adverts[i-1]); gap < 900*time.Millisecond || gap > 1100*time.Millisecond {
+			t.Fatalf("advert %d came %v after the previous one", i, gap)
+		}
+	}
+	if garp.Sub(master) < 3900*time.Millisecond {
+		t.Fatalf("gratuitous ARP %v after the takeover: before the up script ended", garp.Sub(master))
+	}
+	calls := readFile(record)
+	if !strings.Contains(calls, "up eth0 198.51.100.100 extra state=MASTER prev=BACKUP reason=master-down") ||
+		!strings.Contains(calls, "down eth0 198.51.100.100 extra state=BACKUP reason=start") {
+		t.Fatalf("script calls:\n%s", calls)
+	}
+	if !strings.Contains(p.Log(), "Script ["+up+" eth0 198.51.100.100 extra] exited with status 0") {
+		t.Fatalf("exit status not logged:\n%s", p.Log())
+	}
+}
+
+// TestSignalsWhileAScriptRuns: signals during a long script are answered
+// at once; different signals close together all take effect (ucarp keeps
+// one pending signal and lets a later one overwrite it); and a TERM with -z
+// stops the daemon. (Identical signals sent faster than they can be taken
+// are merged by the kernel, as POSIX standard signals are not queued: no
+// program can count those, so the test spaces them.)
+func TestSignalsWhileAScriptRuns(t *testing.T) {
+	l := newLab(t, 1)
+	up, down, record := slowScripts(t, l, "30")
+	p := start(t, l.Hosts[0], "ucarp", ours(lab.CARP{Shutdown: true,
+		Extra: []string{"--upscript=" + up, "--downscript=" + down, "--script-timeout=60"}}))
+	if !lab.Eventually(10*time.Second, func() bool { return strings.Contains(readFile(record), "up eth0") }) {
+		t.Fatalf("the up script did not start:\n%s", p.Log())
+	}
+	for i := 1; i <= 10; i++ {
+		p.Signal(syscall.SIGUSR1)
+		if !p.WaitLog("[INFO] MASTER on eth0 id 1", i, 2*time.Second) {
+			t.Fatalf("USR1 #%d not answered while the script runs:\n%s", i, p.Log())
+		}
+	}
+	// A demotion and a status request together: both take effect.
+	p.Signal(syscall.SIGUSR2)
+	p.Signal(syscall.SIGUSR1)
+	if !p.WaitLog("Demoted: leaving MASTER", 1, 2*time.Second) || !p.WaitLog(" on eth0 id 1", 11, 2*time.Second) {
+		t.Fatalf("USR2 and USR1 sent together:\n%s", p.Log())
+	}
+	p.Signal(syscall.SIGTERM)
+	// The up script is still running: the down script waits for it. A
+	// second TERM ends the wait.
+	time.Sleep(100 * time.Millisecond) // give the first TERM a head start; the second must come after it
+	p.Signal(syscall.SIGTERM)
+	st, ok := p.Wait(5 * time.Second)
+	if !ok || st.ExitCode() != 0 {
+		t.Fatalf("exit %v (ended %v):\n%s", st, ok, p.Log())
+	}
+	if !strings.Contains(p.Log(), "while stopping: stopping the running script and exiting now") {
+		t.Fatalf("log:\n%s", p.Log())
+	}
+}
+
+// TestExitSignals: with -z, TERM, INT, QUIT and HUP run the down script
+// of a MASTER and exit 0; without -z the process dies of the signal, as
+// ucarp's does, and only the address the daemon added itself is removed.
+func TestExitSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP} {
+		for _, z := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%v/-z=%v", sig, z), func(t *testing.T) {
+				t.Parallel()
+				l := newLab(t, 1)
+				up, down := l.Scripts()
+				c := ours(lab.CARP{Shutdown: z, Extra: []string{"--upscript=" + up, "--downscript=" + down}})
+				p := start(t, l.Hosts[0], "ucarp", c)
+				waitMasters(t, l, 10*time.Second, l.Hosts[0])
+				p.Signal(sig)
+				st, ok := p.Wait(5 * time.Second)
+				if !ok {
+					t.Fatal("did not exit")
+				}
+				calls := readFile(filepath.Join(l.Dir, "scripts.log"))
+				downs := strings.Count(calls, "down ")
+				if z {
+					if st.ExitCode() != 0 || downs != 2 || l.Hosts[0].HasAddr(vip) {
+						t.Fatalf("exit %v, %d down calls, address kept %v", st, downs, l.Hosts[0].HasAddr(vip))
+					}
+					return
+				}
+				ws := st.Sys().(syscall.WaitStatus)
+				if !ws.Signaled() || ws.Signal() != sig || downs != 1 || !l.Hosts[0].HasAddr(vip) {
+					t.Fatalf("status %v, %d down calls, address kept %v", st, downs, l.Hosts[0].HasAddr(vip))
+				}
+			})
+		}
+	}
+	t.Run("managed address removed without -z", func(t *testing.T) {
+		l := newLab(t, 1)
+		p := start(t, l.Hosts[0], "ucarp", ours(lab.CARP{}))
+		waitMasters(t, l, 10*time.Second, l.Hosts[0])
+		p.Signal(syscall.SIGTERM)
+		st, _ := p.Wait(5 * time.Second)
+		if ws := st.Sys().(syscall.WaitStatus); !ws.Signaled() || l.Hosts[0].HasAddr(vip) {
+			t.Fatalf("status %v, address kept %v", st, l.Hosts[0].HasAddr(vip))
+		}
+	})
+}
+
+// TestDaemonize: -B returns once the daemon listens, in its own session,
+// with / as working directory and nothing on the terminal; the pid file
+// names it and goes away with it. A failed start is reported to the caller.
+func TestDaemonize(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	pidfile := filepath.Join(l.Dir, "ucarp.pid")
+	c := ours(lab.CARP{Extra: []string{"--daemonize", "--pidfile=" + pidfile}})
+	out, err := h.Exec(c.Args(h)...)
+	if err != nil || out != "" {
+		t.Fatalf("-B: %v, output %q", err, out)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(readFile(pidfile)))
+	if err != nil {
+		t.Fatalf("pid file: %v", err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	if sid, _ := unix.Getsid(pid); sid != pid {
+		t.Fatalf("session %d, want its own (%d)", sid, pid)
+	}
+	if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd != "/" {
+		t.Fatalf("cwd %q", cwd)
+	}
+	for fd := 0; fd <= 2; fd++ {
+		if target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", pid, fd)); target != "/dev/null" {
+			t.Fatalf("fd %d is %s", fd, target)
+		}
+	}
+	waitMasters(t, l, 10*time.Second, h)
+	syscall.Kill(pid, syscall.SIGTERM)
+	if !lab.Eventually(5*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }) {
+		t.Fatal("the daemon did not stop")
+	}
+	if _, err := os.Stat(pidfile); err == nil {
+		t.Fatal("pid file left behind")
+	}
+
+	// A start-up failure in the background reaches the caller.
+	bad := ours(lab.CARP{Extra: []string{"--daemonize", "--mcast=198.51.100.50"}})
+	cmd := exec.Command("ip", append([]string{"netns", "exec", h.NS}, bad.Args(h)...)...)
+	output, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 ||
+		!strings.Contains(string(output), "Can't do IP_ADD_MEMBERSHIP errno=Invalid argument (22)") {
+		t.Fatalf("failed -B start: %v, %q", err, output)
+	}
+}
