@@ -84,7 +84,7 @@ type OS interface {
 	Local(a netip.Addr) bool
 }
 
-// interfaceAddrs lists the IPv4 and IPv6 addresses of the host.
+// local reports whether a is configured on any interface of the host.
 func local(a netip.Addr) bool {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {

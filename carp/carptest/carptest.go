@@ -73,7 +73,6 @@ type Node struct {
 	val       *carp.Validator
 	down      bool
 	sendFails bool
-	buf       []byte
 	out       []carp.Action
 
 	// Transitions, Adverts, Announces and Drops record what happened.

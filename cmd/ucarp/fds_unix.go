@@ -14,11 +14,7 @@ import (
 // process inherited as close-on-exec, so that none reaches the scripts
 // (ucarp leaks its sockets to them). Go opens its own descriptors so.
 func closeInheritedDescriptors() {
-	for _, dir := range []string{"/proc/self/fd", "/dev/fd"} {
-		f, err := os.Open(dir)
-		if err != nil {
-			continue
-		}
+	if f, err := os.Open("/proc/self/fd"); err == nil {
 		names, _ := f.Readdirnames(-1)
 		f.Close()
 		for _, n := range names {
@@ -27,6 +23,16 @@ func closeInheritedDescriptors() {
 			}
 		}
 		return
+	}
+	// Without /proc (FreeBSD's /dev/fd lists only 0-2 unless fdescfs is
+	// mounted), walk the descriptor table; fcntl on a closed one is harmless.
+	var lim syscall.Rlimit
+	n := uint64(1024)
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+		n = min(uint64(lim.Cur), 1<<16)
+	}
+	for fd := 3; fd < int(n); fd++ {
+		syscall.CloseOnExec(fd)
 	}
 }
 

@@ -127,6 +127,8 @@ func start(cfg *config, log *logger, child bool) exitPlan {
 		}
 		if arp != nil {
 			defer arp.Close()
+		} else {
+			log.Infof("Gratuitous ARP is left to the kernel, which announces the address when it is added")
 		}
 	}
 

@@ -1,3 +1,5 @@
+//go:build linux
+
 package lab
 
 import (
@@ -100,6 +102,19 @@ func (p *Pinger) Stop() {
 	close(p.stop)
 	p.c.Close()
 	p.wg.Wait()
+}
+
+// Sent counts the requests sent in [from, to).
+func (p *Pinger) Sent(from, to time.Time) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, at := range p.sent {
+		if !at.Before(from) && at.Before(to) {
+			n++
+		}
+	}
+	return n
 }
 
 // Replied reports whether any request sent after t has been answered.

@@ -1,0 +1,225 @@
+//go:build linux
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ucarp-go/ucarp/internal/lab"
+)
+
+// TestAddressMovesWithoutScripts: no script at all; the daemons add and
+// remove the labelled address themselves and the observer's ARP follows.
+func TestAddressMovesWithoutScripts(t *testing.T) {
+	l := newLab(t, 2)
+	p1, _ := pair(t, l, ours(lab.CARP{}), ours(lab.CARP{AdvSkew: 100}))
+	if labels := l.Hosts[0].Labels(vip); !slices.Equal(labels, []string{"eth0:ucarp"}) {
+		t.Fatalf("labels %v", labels)
+	}
+	answersARP(t, l, l.Hosts[0])
+	p1.Signal(syscall.SIGINT) // no -z: the managed address still goes
+	waitMasters(t, l, 5*time.Second, l.Hosts[1])
+	answersARP(t, l, l.Hosts[1])
+}
+
+// TestCarrierLossHandsOver: the master's cable is pulled (its veth peer
+// down). It gives the address up at once, and the backup takes over
+// within its dead time.
+func TestCarrierLossHandsOver(t *testing.T) {
+	l := newLab(t, 2)
+	p1, p2 := pair(t, l, ours(lab.CARP{}), ours(lab.CARP{AdvSkew: 100}))
+	cut := time.Now()
+	l.Hosts[0].CutLink()
+	if !lab.Eventually(time.Second, func() bool { return !l.Hosts[0].HasAddr(vip) }) {
+		t.Fatal("the master kept the address without a carrier")
+	}
+	waitMasters(t, l, 5*time.Second, l.Hosts[1])
+	took, _ := p2.LastLogTime("Switching to state: MASTER")
+	if d := took.Sub(cut); d > 3390625*time.Microsecond+200*time.Millisecond {
+		t.Fatalf("takeover %v after the cut: longer than the dead time", d)
+	}
+	if p1.Count("[WARNING] [eth0] Carrier lost") != 1 {
+		t.Fatalf("log:\n%s", p1.Log())
+	}
+	// The cable back: a new election, and h1 (advskew 0, no -P) stays BACKUP.
+	l.Hosts[0].RestoreLink()
+	if !p1.WaitLog("Carrier back: starting a new election", 1, 5*time.Second) {
+		t.Fatalf("log:\n%s", p1.Log())
+	}
+	holdMasters(t, l, 5*time.Second, l.Hosts[1])
+}
+
+// TestExternalRemovalIsRepaired: someone removes the VIP from the master
+// (ip addr del, or a flush by label): it is back within one advert
+// interval and announced again.
+func TestExternalRemovalIsRepaired(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	p := start(t, h, "ucarp", ours(lab.CARP{}))
+	waitMasters(t, l, 10*time.Second, h)
+	capture, err := l.Capture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, cmd := range [][]string{
+		{"ip", "addr", "del", vip.String() + "/32", "dev", "eth0"},
+		{"ip", "addr", "flush", "dev", "eth0", "label", "eth0:ucarp"},
+	} {
+		if out, err := h.Exec(cmd...); err != nil {
+			t.Fatalf("%v: %v %s", cmd, err, out)
+		}
+		removed := time.Now()
+		if !lab.Eventually(time.Second, func() bool { return h.HasAddr(vip) }) {
+			t.Fatalf("%v: not back within one advert interval", cmd)
+		}
+		t.Logf("%s: back after %v", strings.Join(cmd[:3], " "), time.Since(removed).Round(time.Millisecond))
+		if !p.WaitLog("was removed from eth0 by someone else: adding it back", i+1, time.Second) {
+			t.Fatalf("log:\n%s", p.Log())
+		}
+	}
+	// The daemon logs a repair before it sends the gratuitous ARP: wait
+	// for the frames themselves.
+	garps := func() int {
+		n := 0
+		for _, f := range capture.Frames() {
+			if f.IsGARPFor(vip) {
+				n++
+			}
+		}
+		return n
+	}
+	if !lab.Eventually(2*time.Second, func() bool { return garps() >= 2 }) {
+		t.Fatalf("%d gratuitous ARPs after the repairs", garps())
+	}
+	capture.Stop()
+}
+
+// TestKillAndRestartNeverTwoAnswers: SIGKILL of the master, then its
+// restart: once converged, one host answers ARP for the VIP, never two.
+// The killed daemon's address expires by itself (its kernel lifetime), and
+// the restarted daemon removes any copy left before its first election.
+func TestKillAndRestartNeverTwoAnswers(t *testing.T) {
+	l := newLab(t, 2)
+	p1, _ := pair(t, l, ours(lab.CARP{}), ours(lab.CARP{AdvSkew: 100}))
+	p1.Kill()
+	waitMasters(t, l, 10*time.Second, l.Hosts[1])
+	answersARP(t, l, l.Hosts[1])
+	p1 = start(t, l.Hosts[0], "again", ours(lab.CARP{}))
+	if !p1.WaitLog("Switching to state: BACKUP", 1, 5*time.Second) {
+		t.Fatal("no restart")
+	}
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); {
+		answersARP(t, l, l.Hosts[1])
+	}
+}
+
+// TestStaleAndForeignCopies: a labelled copy left by a killed predecessor
+// is removed before the first election; a BACKUP removes a labelled copy
+// that appears; a copy configured by the administrator (no label) is left
+// alone, with a warning.
+func TestStaleAndForeignCopies(t *testing.T) {
+	l := newLab(t, 2)
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	add := func(h *lab.Host, label string) {
+		t.Helper()
+		if out, err := h.Exec("ip", "addr", "add", vip.String()+"/32", "dev", "eth0", "label", label); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+	}
+	add(h1, "eth0:ucarp")
+	p1 := start(t, h1, "ucarp", ours(lab.CARP{AdvSkew: 100}))
+	if !p1.WaitLog("left on eth0 by a previous run", 1, 5*time.Second) || h1.HasAddr(vip) {
+		t.Fatalf("stale copy not removed:\n%s", p1.Log())
+	}
+	waitMasters(t, l, 10*time.Second, h1)
+	p2 := start(t, h2, "ucarp", ours(lab.CARP{AdvSkew: 200}))
+	if !p2.WaitLog("Switching to state: BACKUP", 1, 5*time.Second) {
+		t.Fatal("h2 did not start")
+	}
+	add(h2, "eth0:ucarp")
+	if !lab.Eventually(2*time.Second, func() bool { return !h2.HasAddr(vip) }) {
+		t.Fatal("a BACKUP kept a labelled copy")
+	}
+	add(h2, "eth0")
+	// Two reconcile intervals and a few address events later, it is still there.
+	if lab.Eventually(3*time.Second, func() bool { return !h2.HasAddr(vip) }) {
+		t.Fatal("the administrator's copy was removed")
+	}
+}
+
+// TestAdminDownExitsAsUcarp: "ip link set eth0 down" (what ifdown does)
+// makes ucarp exit 0, running the down script with -z; ours does the same.
+func TestAdminDownExitsAsUcarp(t *testing.T) {
+	impls := map[string]func(lab.CARP) lab.CARP{"ours": func(c lab.CARP) lab.CARP {
+		c = ours(c)
+		c.Scripts = true
+		return c
+	}}
+	if _, err := exec.LookPath(lab.DebianUcarp); err == nil {
+		impls["ucarp"] = theirs
+	}
+	for name, impl := range impls {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t, 1)
+			h := l.Hosts[0]
+			p := start(t, h, "ucarp", impl(lab.CARP{Shutdown: true}))
+			waitMasters(t, l, 10*time.Second, h)
+			h.SetLink(false)
+			st, ok := p.Wait(5 * time.Second)
+			if !ok || st.ExitCode() != 0 {
+				t.Fatalf("%s: exit %v (ended %v)", name, st, ok)
+			}
+			if !strings.Contains(p.Log(), "[ERROR] exiting: pfds[0].revents = 8") {
+				t.Fatalf("%s: log:\n%s", name, p.Log())
+			}
+			if calls := readFile(l.Dir + "/scripts.log"); strings.Count(calls, "down ") != 2 {
+				t.Fatalf("%s: script calls:\n%s", name, calls)
+			}
+		})
+	}
+}
+
+// TestLeastPrivilege runs the daemon as nobody with only CAP_NET_RAW and
+// CAP_NET_ADMIN: it works; without CAP_NET_ADMIN it says so and exits 2.
+func TestLeastPrivilege(t *testing.T) {
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("skipped: setpriv (util-linux) is missing")
+	}
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	setpriv := func(caps string) []string {
+		return []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			"--inh-caps=-all," + caps, "--ambient-caps=-all," + caps, "--bounding-set=-all," + caps, "--"}
+	}
+	p, err := h.Start("nobody", append(setpriv("+net_raw,+net_admin"), ours(lab.CARP{}).Args(h)...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitMasters(t, l, 10*time.Second, h)
+	if status, _ := readProcStatus(p.Pid()); !strings.Contains(status, "Uid:\t65534") {
+		t.Fatalf("not running as nobody:\n%s", status)
+	}
+	p.Kill()
+
+	p, err = h.Start("no-admin", append(setpriv("+net_raw"), ours(lab.CARP{}).Args(h)...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok := p.Wait(5 * time.Second)
+	if !ok || st.ExitCode() != 2 || !strings.Contains(p.Log(), "missing capability CAP_NET_ADMIN (to add and remove the virtual address)") {
+		t.Fatalf("exit %v:\n%s", st, p.Log())
+	}
+}
+
+func readProcStatus(pid int) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	return string(b), err
+}

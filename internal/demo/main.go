@@ -1,0 +1,151 @@
+//go:build linux
+
+// Command demo shows a VIP failing over and coming back between two hosts
+// in network namespaces: make demo runs it as root.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ucarp-go/ucarp/internal/lab"
+)
+
+func main() {
+	bin := flag.String("ucarp", "bin/ucarp", "the daemon to run")
+	flag.Parse()
+	if err := lab.Check(); err != nil {
+		fmt.Fprintf(os.Stderr, "demo: %v\nRun it as root: sudo make demo\n", err)
+		os.Exit(1)
+	}
+	if err := run(*bin); err != nil {
+		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+var t0 = time.Now()
+
+func say(format string, args ...any) {
+	fmt.Printf("[%6.2fs] %s\n", time.Since(t0).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func run(bin string) (err error) {
+	l, err := lab.New(lab.Options{Hosts: 2})
+	if err != nil {
+		return err
+	}
+	// Clean up on return and on Ctrl-C.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-stop
+		say("interrupted: cleaning up")
+		l.Close()
+		os.Exit(130)
+	}()
+	defer func() {
+		say("cleaning up: processes stopped, namespaces deleted")
+		if cerr := l.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	h1, h2, obs := l.Hosts[0], l.Hosts[1], l.Observer
+	say("lab: h1 %s, h2 %s and an observer %s on one bridge; the VIP is %s", h1.Addr, h2.Addr, obs.Addr, lab.VIP)
+	preferred := lab.CARP{Bin: bin, Preempt: true, Shutdown: true}
+	backup := lab.CARP{Bin: bin, AdvSkew: 100, Shutdown: true}
+	say("h1: %s", strings.Join(preferred.Args(h1), " "))
+	say("h2: %s", strings.Join(backup.Args(h2), " "))
+	p1, err := h1.StartCARP("ucarp", preferred)
+	if err != nil {
+		return err
+	}
+	if _, err := h2.StartCARP("ucarp", backup); err != nil {
+		return err
+	}
+	if !lab.Eventually(10*time.Second, func() bool { return h1.HasAddr(lab.VIP) }) {
+		return fmt.Errorf("h1 did not become MASTER:\n%s", p1.Log())
+	}
+	say("h1 is MASTER after its dead time (3 s): it added %s to eth0 and announced it", lab.VIP)
+	if err := showOwner(l); err != nil {
+		return err
+	}
+
+	ping, err := obs.Ping(lab.VIP, 20*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer ping.Stop()
+	begin := time.Now()
+	if !lab.Eventually(5*time.Second, func() bool { return ping.Replied(begin) }) {
+		return fmt.Errorf("the VIP does not answer pings")
+	}
+	say("the observer pings %s every 20 ms", lab.VIP)
+
+	say("pulling h1's cable and killing its daemon (SIGKILL)...")
+	h1.CutLink()
+	fault := time.Now()
+	p1.Kill()
+	if !lab.Eventually(10*time.Second, func() bool { return ping.Replied(fault) }) {
+		return fmt.Errorf("the VIP did not come back on h2")
+	}
+	first, _ := ping.FirstReplyAfter(fault)
+	say("h2 took over: the VIP answers again %.2f s after the fault (h2's dead time: 3.39 s), %d pings lost",
+		first.Sub(fault).Seconds(), ping.Lost(fault, first))
+	if err := showOwner(l); err != nil {
+		return err
+	}
+
+	say("plugging h1 back and restarting its daemon (--preempt)...")
+	h1.RestoreLink()
+	back := time.Now()
+	if p1, err = h1.StartCARP("ucarp-again", preferred); err != nil {
+		return err
+	}
+	if !lab.Eventually(10*time.Second, func() bool { return h1.HasAddr(lab.VIP) && !h2.HasAddr(lab.VIP) }) {
+		return fmt.Errorf("h1 did not take the VIP back:\n%s", p1.Log())
+	}
+	say("h1 preempted h2 %.2f s after its restart (it waits for one advert from h2)", time.Since(back).Seconds())
+	if err := showOwner(l); err != nil {
+		return err
+	}
+
+	say("stopping h1 gracefully (SIGTERM with -z)...")
+	stopAt := time.Now()
+	p1.Signal(syscall.SIGTERM)
+	if !lab.Eventually(5*time.Second, func() bool { return h2.HasAddr(lab.VIP) && !h1.HasAddr(lab.VIP) }) {
+		return fmt.Errorf("h2 did not take over after the graceful stop")
+	}
+	say("h2 took over %.0f ms later: h1's bow-out advert told it to, instead of a 3.39 s dead time",
+		float64(time.Since(stopAt).Microseconds())/1000)
+	if err := showOwner(l); err != nil {
+		return err
+	}
+	ping.Stop()
+	end := time.Now()
+	say("pings lost in the whole demo: %d of %d", ping.Lost(begin, end), ping.Sent(begin, end))
+	return nil
+}
+
+func showOwner(l *lab.Lab) error {
+	macs, err := l.Observer.WhoHas(lab.VIP, 300*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	for _, m := range macs {
+		for _, h := range l.Hosts {
+			if h.MAC.String() == m.String() {
+				say("  the observer's ARP for %s is answered by %s (%s)", lab.VIP, h.Name, m)
+			}
+		}
+	}
+	if len(macs) != 1 {
+		return fmt.Errorf("%d hosts answer ARP for the VIP", len(macs))
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+package platform
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+// Runner runs an operating-system command. Tests replace it to check the
+// exact argument lists.
+type Runner interface {
+	Run(name string, args ...string) error
+}
+
+// ExecRunner runs commands with LC_ALL=C, so that their messages are the
+// same everywhere; a failure carries the command line and its output.
+type ExecRunner struct{}
+
+// Run implements Runner.
+func (ExecRunner) Run(name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("platform: %s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// ifconfigAddrs manages an interface's addresses with ifconfig(8), as the
+// BSD examples of ucarp do: "ifconfig <if> alias <vip> netmask <mask>" and
+// "ifconfig <if> -alias <vip>". BSD addresses have neither labels nor
+// lifetimes: the address itself marks the daemon's copy.
+type ifconfigAddrs struct {
+	ifname string
+	run    Runner
+	list   func() ([]vip.Address, error)
+}
+
+func (a ifconfigAddrs) Addresses() ([]vip.Address, error) { return a.list() }
+
+func (a ifconfigAddrs) AddAddress(v vip.Address) error {
+	as, err := a.list()
+	if err != nil {
+		return err
+	}
+	for _, x := range as {
+		if x.Prefix == v.Prefix {
+			return nil // there already; nothing to renew without lifetimes
+		}
+	}
+	mask := net.IP(net.CIDRMask(v.Prefix.Bits(), 32)).String()
+	return a.run.Run("ifconfig", a.ifname, "alias", v.Prefix.Addr().String(), "netmask", mask)
+}
+
+func (a ifconfigAddrs) DeleteAddress(v vip.Address) error {
+	return a.run.Run("ifconfig", a.ifname, "-alias", v.Prefix.Addr().String())
+}

@@ -1,0 +1,200 @@
+package platform
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+type freebsdOS struct {
+	ifi *net.Interface
+	run Runner
+}
+
+// New returns the FreeBSD implementation for the interface named ifname.
+func New(ifname string) (OS, error) {
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNoInterface, ifname, unix.ENODEV)
+	}
+	return &freebsdOS{ifi: ifi, run: ExecRunner{}}, nil
+}
+
+func (f *freebsdOS) Interface() *net.Interface { return f.ifi }
+
+func (f *freebsdOS) Local(a netip.Addr) bool { return local(a) }
+
+func (f *freebsdOS) LinkState() (LinkState, error) {
+	ifi, err := net.InterfaceByIndex(f.ifi.Index)
+	if err != nil {
+		return LinkState{Gone: true}, nil
+	}
+	return LinkState{Up: ifi.Flags&net.FlagUp != 0, Running: ifi.Flags&net.FlagRunning != 0}, nil
+}
+
+// routeSocket opens a routing socket whose reads go through the runtime's
+// poller, so that closing it ends a pending read.
+func routeSocket() (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_ROUTE, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.AF_UNSPEC)
+	if err != nil {
+		return nil, fmt.Errorf("platform: routing socket: %w", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "route"), nil
+}
+
+// watch reads the routing socket until done and hands each message to fn.
+func watch(done <-chan struct{}, fn func(rtMessage)) error {
+	f, err := routeSocket()
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-done
+		f.Close()
+	}()
+	go func() {
+		buf := make([]byte, 16<<10)
+		for {
+			n, err := f.Read(buf)
+			if err != nil {
+				if errors.Is(err, os.ErrClosed) {
+					return
+				}
+				continue // ENOBUFS: messages were lost; the next ones tell the state
+			}
+			msgs, _ := parseRoutingMessages(buf[:n])
+			for _, m := range msgs {
+				fn(m)
+			}
+		}
+	}()
+	return nil
+}
+
+func (f *freebsdOS) WatchLink(done <-chan struct{}) (<-chan LinkState, error) {
+	out := make(chan LinkState, 16)
+	err := watch(done, func(m rtMessage) {
+		if m.Index != f.ifi.Index {
+			return
+		}
+		var st LinkState
+		switch {
+		case m.Type == rtmIfInfo:
+			st = linkStateOfFlags(m.Flags)
+		case m.Type == rtmIfAnnounce && m.What == ifanDeparture:
+			st = LinkState{Gone: true}
+		default:
+			return
+		}
+		select {
+		case out <- st:
+		case <-done:
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (f *freebsdOS) WatchAddresses(done <-chan struct{}) (<-chan struct{}, error) {
+	out := make(chan struct{}, 1)
+	err := watch(done, func(m rtMessage) {
+		if (m.Type == rtmNewAddr || m.Type == rtmDelAddr) && m.Index == f.ifi.Index {
+			select {
+			case out <- struct{}{}:
+			default:
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (f *freebsdOS) Addresses() vip.System {
+	return ifconfigAddrs{ifname: f.ifi.Name, run: f.run, list: interfaceAddrs(f.ifi.Index)}
+}
+
+func (f *freebsdOS) CheckPrivileges(bool) error {
+	if os.Geteuid() != 0 {
+		return errors.New("must run as root on FreeBSD (raw sockets, ifconfig)")
+	}
+	return nil
+}
+
+func (f *freebsdOS) OpenCARP(o CARPOptions) (CARPConn, error) {
+	if o.Broadcast {
+		return nil, errors.New("platform: --nomcast needs bpf(4) on FreeBSD, which is not implemented yet")
+	}
+	return openIPConn(f.ifi, o)
+}
+
+// OpenARP returns no socket: FreeBSD's kernel sends a gratuitous ARP
+// itself when an address is added to an Ethernet interface (arp_ifinit),
+// so the announcement goes out when the address is added.
+func (f *freebsdOS) OpenARP() (FrameConn, error) { return nil, nil }
+
+// bindToDevice: FreeBSD has no SO_BINDTODEVICE; received packets are
+// filtered by the interface that IP_RECVIF reports.
+func bindToDevice(int, *net.Interface) error { return nil }
+
+// fixHeader rewrites the header as it was on the wire: FreeBSD before 11
+// handed raw sockets ip_len and ip_off in host order (x/net/ipv4 knows
+// which, and h holds the true values). The checksum is recomputed only
+// if something changed.
+func fixHeader(b []byte, h *ipv4.Header) {
+	if len(b) < ipv4.HeaderLen {
+		return
+	}
+	var want [4]byte
+	binary.BigEndian.PutUint16(want[0:2], uint16(h.TotalLen))
+	binary.BigEndian.PutUint16(want[2:4], uint16(int(h.Flags)<<13|h.FragOff))
+	if [2]byte(b[2:4]) == [2]byte(want[0:2]) && [2]byte(b[6:8]) == [2]byte(want[2:4]) {
+		return
+	}
+	copy(b[2:4], want[0:2])
+	copy(b[6:8], want[2:4])
+	b[10], b[11] = 0, 0
+	binary.BigEndian.PutUint16(b[10:12], carp.Checksum(b[:h.Len]))
+}
+
+// interfaceAddrs lists the IPv4 addresses of ifi as the standard library
+// reads them (a sysctl on the BSDs).
+func interfaceAddrs(index int) func() ([]vip.Address, error) {
+	return func() ([]vip.Address, error) {
+		ifi, err := net.InterfaceByIndex(index)
+		if err != nil {
+			return nil, fmt.Errorf("platform: interface %d: %w", index, err)
+		}
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			return nil, fmt.Errorf("platform: addresses of %s: %w", ifi.Name, err)
+		}
+		var out []vip.Address
+		for _, x := range addrs {
+			n, ok := x.(*net.IPNet)
+			if !ok || n.IP.To4() == nil {
+				continue
+			}
+			ip, _ := netip.AddrFromSlice(n.IP.To4())
+			ones, _ := n.Mask.Size()
+			out = append(out, vip.Address{Prefix: netip.PrefixFrom(ip, ones)})
+		}
+		return out, nil
+	}
+}
