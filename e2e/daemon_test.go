@@ -229,3 +229,36 @@ func TestDaemonize(t *testing.T) {
 		t.Fatalf("failed -B start: %v, %q", err, output)
 	}
 }
+
+// TestScriptsRunInOrder: a preferred master appears while h1's up script
+// still runs; h1 steps down at once (its adverts say so), but its down
+// script starts only after the up script has ended, then the address goes.
+func TestScriptsRunInOrder(t *testing.T) {
+	l := newLab(t, 2)
+	up, down, record := slowScripts(t, l, "3")
+	p1 := start(t, l.Hosts[0], "ucarp", ours(lab.CARP{AdvSkew: 100, Extra: []string{"--upscript=" + up, "--downscript=" + down}}))
+	if !lab.Eventually(10*time.Second, func() bool { return strings.Contains(readFile(record), "up eth0") }) {
+		t.Fatalf("no up script:\n%s", p1.Log())
+	}
+	start(t, l.Hosts[1], "ucarp", ours(lab.CARP{Preempt: true}))
+	if !p1.WaitLog("Preferred master advertised", 1, 5*time.Second) {
+		t.Fatalf("h1 did not step down:\n%s", p1.Log())
+	}
+	stepDown, _ := p1.LastLogTime("Switching to state: BACKUP")
+	downCalls := func() int { return strings.Count("\n"+readFile(record), "\ndown ") }
+	if !lab.Eventually(10*time.Second, func() bool { return downCalls() == 2 }) {
+		t.Fatalf("no down script after the up script:\n%s", readFile(record))
+	}
+	lines := strings.Split(strings.TrimSpace(readFile(record)), "\n")
+	// down (start), up, up end, down (step-down): strictly in that order.
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "down ") || !strings.HasPrefix(lines[1], "up eth0") ||
+		!strings.HasPrefix(lines[2], "up end") || !strings.HasPrefix(lines[3], "down ") ||
+		!strings.Contains(lines[3], "reason=preferred-master") {
+		t.Fatalf("script calls:\n%s", readFile(record))
+	}
+	upEnd, _ := strconv.ParseFloat(strings.Fields(lines[2])[2], 64)
+	if float64(stepDown.UnixNano())/1e9 > upEnd {
+		t.Fatal("h1 stepped down only after its up script: the loop waited for it")
+	}
+	waitMasters(t, l, 5*time.Second, l.Hosts[1])
+}

@@ -155,3 +155,51 @@ func TestWrongPasswordGivesTwoMasters(t *testing.T) {
 		t.Fatalf("no Bad digest warning:\n%s", p1.Log())
 	}
 }
+
+// TestAdvertOnTheWire checks our adverts as captured on the bridge: ucarp's
+// IPv4 fields (TOS 0x10, DF, TTL 255, protocol 112, --srcip, a random IP
+// ID), the group's multicast MAC, and the NIC's own MAC as source.
+func TestAdvertOnTheWire(t *testing.T) {
+	l := newLab(t, 1)
+	capture, err := l.Capture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, l.Hosts[0], "ucarp", ours(lab.CARP{VHID: 42, AdvSkew: 7}))
+	if !lab.Eventually(10*time.Second, func() bool {
+		n := 0
+		for _, f := range capture.Frames() {
+			if f.IsCARP() {
+				n++
+			}
+		}
+		return n >= 3
+	}) {
+		t.Fatal("fewer than 3 adverts")
+	}
+	ids := map[uint16]bool{}
+	for _, f := range capture.Stop() {
+		if !f.IsCARP() {
+			continue
+		}
+		p, err := f.Advert()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Source().String() != l.Hosts[0].MAC.String() || f.Data[0] != 0x01 || f.Data[5] != 0x12 {
+			t.Fatalf("Ethernet %x -> %x", f.Data[6:12], f.Data[:6])
+		}
+		if p.TOS != 0x10 || p.Flags != 0x4000 || p.TTL != 255 || p.Protocol != 112 || p.Src != l.Hosts[0].Addr ||
+			p.Dst.String() != "224.0.0.18" || p.Length != 56 || len(f.Data) != 70 {
+			t.Fatalf("IPv4 fields %+v, frame of %d bytes", p, len(f.Data))
+		}
+		h := p.Header
+		if h.Version != 2 || h.Type != 1 || h.VHID != 42 || h.AdvSkew != 7 || h.AdvBase != 1 || h.AuthLen != 7 || h.Demote != 0 {
+			t.Fatalf("CARP header %+v", h)
+		}
+		ids[p.ID] = true
+	}
+	if len(ids) < 3 {
+		t.Fatalf("IP IDs %v: not random", ids)
+	}
+}

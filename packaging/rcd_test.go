@@ -1,5 +1,3 @@
-// Package packaging holds the tests of the service files: the FreeBSD
-// rc.d script, the systemd units, the SysV script and the Debian hooks.
 package packaging
 
 import (

@@ -1,7 +1,5 @@
 //go:build linux
 
-// Command demo shows a VIP failing over and coming back between two hosts
-// in network namespaces: make demo runs it as root.
 package main
 
 import (

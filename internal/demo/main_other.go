@@ -1,6 +1,5 @@
 //go:build !linux
 
-// Command demo needs Linux network namespaces.
 package main
 
 import (
