@@ -124,3 +124,8 @@ func answersARP(t *testing.T, l *lab.Lab, h *lab.Host) {
 }
 
 var vip = lab.VIP
+
+func readProc(pid int, name string) (string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, name))
+	return string(b), err
+}

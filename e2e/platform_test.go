@@ -3,10 +3,8 @@
 package e2e
 
 import (
-	"os"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -219,7 +217,4 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 }
 
-func readProcStatus(pid int) (string, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	return string(b), err
-}
+func readProcStatus(pid int) (string, error) { return readProc(pid, "status") }
