@@ -21,6 +21,7 @@ type ipConn struct {
 	ifi *net.Interface
 	c   net.PacketConn
 	rc  *ipv4.RawConn
+	sc  syscall.RawConn
 }
 
 func openIPConn(ifi *net.Interface, o CARPOptions) (*ipConn, error) {
@@ -41,6 +42,7 @@ func (ic *ipConn) setup(o CARPOptions) error {
 	if err != nil {
 		return err
 	}
+	ic.sc = sc
 	var serr error
 	if err := sc.Control(func(fd uintptr) { serr = bindToDevice(int(fd), ic.ifi) }); err != nil {
 		return err
@@ -69,28 +71,6 @@ func (ic *ipConn) setup(o CARPOptions) error {
 		return fmt.Errorf("%w %v on %s: %w", ErrJoin, o.Group, ic.ifi.Name, err)
 	}
 	return nil
-}
-
-// ReadPacket implements CARPConn.
-func (ic *ipConn) ReadPacket(b []byte) (int, error) {
-	for {
-		h, p, cm, err := ic.rc.ReadFrom(b)
-		if err != nil {
-			// Socket errors carry an errno; x/net/ipv4's own parse errors
-			// (a header it cannot slice) do not, and only lose that packet.
-			var errno syscall.Errno
-			if errors.Is(err, net.ErrClosed) || errors.As(err, &errno) {
-				return 0, err
-			}
-			continue
-		}
-		if cm != nil && cm.IfIndex != 0 && cm.IfIndex != ic.ifi.Index {
-			continue
-		}
-		n := h.Len + len(p)
-		fixHeader(b[:n], h)
-		return n, nil
-	}
 }
 
 // WritePacket implements CARPConn. The header is rebuilt field by field so

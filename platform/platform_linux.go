@@ -14,7 +14,6 @@ import (
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/net/bpf"
-	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
 	"github.com/ucarp-go/ucarp/vip"
@@ -251,14 +250,15 @@ func bindToDevice(fd int, ifi *net.Interface) error {
 	return unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name)
 }
 
-// fixHeader: Linux hands raw sockets the header exactly as received.
-func fixHeader([]byte, *ipv4.Header) {}
-
 func (l *linuxOS) OpenCARP(o CARPOptions) (CARPConn, error) {
 	if o.Broadcast {
 		return openPacketConn(l.ifi)
 	}
-	return openIPConn(l.ifi, o)
+	ic, err := openIPConn(l.ifi, o)
+	if err != nil {
+		return nil, err
+	}
+	return &batchConn{ipConn: ic}, nil
 }
 
 // packetConn carries adverts for --nomcast: like ucarp, it sends the
@@ -271,12 +271,6 @@ type packetConn struct {
 	c   *packet.Conn
 	buf []byte
 }
-
-// ethernet header length and the offset of the IPv4 protocol byte in a frame.
-const (
-	ethLen      = 14
-	ipProtoByte = ethLen + 9
-)
 
 func openPacketConn(ifi *net.Interface) (*packetConn, error) {
 	c, err := packet.Listen(ifi, packet.Raw, unix.ETH_P_IP, nil)
@@ -369,3 +363,53 @@ func (a *arpConn) WriteFrame(frame []byte) error {
 }
 
 func (a *arpConn) Close() error { return a.c.Close() }
+
+// batchConn is the Linux advert socket: the raw socket, read a batch at a
+// time. bufs holds the packets of the last wake-up, batch[next:] are still
+// to be returned.
+type batchConn struct {
+	*ipConn
+	bufs  [batchSize][1500]byte
+	batch [][]byte
+	next  int
+}
+
+const batchSize = 32
+
+// ReadPacket implements CARPConn. The socket is bound to the interface and
+// a raw socket's read returns the packet with its header, as received: a
+// plain read(2), with nothing to parse or allocate, is all it takes. When
+// packets come faster than one at a time (a flood), one wake-up reads up
+// to a batch of them, and the next calls take them from the batch.
+func (ic *batchConn) ReadPacket(b []byte) (int, error) {
+	if ic.next < len(ic.batch) {
+		p := ic.batch[ic.next]
+		ic.next++
+		return copy(b, p), nil
+	}
+	ic.batch, ic.next = ic.batch[:0], 0
+	var rerr error
+	err := ic.sc.Read(func(fd uintptr) bool {
+		for len(ic.batch) < batchSize {
+			i := len(ic.batch)
+			n, err := unix.Read(int(fd), ic.bufs[i][:])
+			if err != nil {
+				if len(ic.batch) > 0 && err == unix.EAGAIN {
+					return true
+				}
+				rerr = err
+				return err != unix.EAGAIN
+			}
+			ic.batch = append(ic.batch, ic.bufs[i][:n])
+		}
+		return true
+	})
+	if err != nil {
+		return 0, err
+	}
+	if rerr != nil {
+		return 0, &net.OpError{Op: "read", Net: "ip4:112", Err: rerr}
+	}
+	ic.next = 1
+	return copy(b, ic.batch[0]), nil
+}

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,18 +44,19 @@ type deps struct {
 	notify  func(status string)
 }
 
-// received is one packet handed over by the reader.
+// received is what the reader hands to the loop: a valid advert, or a
+// read error. Dropped packets are counted and logged by the reader itself,
+// so that a flood costs no work in the loop.
 type received struct {
-	drop carp.Drop
-	hdr  carp.Header
-	src  netip.Addr
-	err  error
+	hdr carp.Header
+	src netip.Addr
+	err error
 }
 
-// stats are the daemon's counters, reported on SIGUSR1.
+// stats are the loop's counters, reported on SIGUSR1; the reader keeps the
+// drops (daemon.drops).
 type stats struct {
 	sent, sendErrors, valid         uint64
-	drops                           [carp.NumDropReasons]uint64
 	garps, garpErrors, transitions  uint64
 	scripts, scriptFails, scriptTOs uint64
 	readErrors                      uint64
@@ -69,10 +72,13 @@ type exitPlan struct {
 type daemon struct {
 	deps
 	m     *carp.Machine
-	auth  *carp.Auth
+	auth  *carp.Auth      // the loop's, to sign
+	val   *carp.Validator // the reader's (an Auth is not safe for concurrent use)
 	vips  *vip.Manager
 	garp  []byte
 	rx    chan received
+	done  chan struct{} // closed when the loop returns: the reader stops
+	query chan func()   // functions run inside the loop: status queries
 	timer *time.Timer
 
 	deadlines    [numTimers]time.Time
@@ -86,7 +92,12 @@ type daemon struct {
 	exit         *exitPlan
 	buf          []byte
 	stats        stats
-	limits       [carp.NumDropReasons]rateLimit
+
+	// The reader's: dropped packets by reason, and the rate limit of their
+	// log lines (also read by the loop's periodic report).
+	drops  [carp.NumDropReasons]atomic.Uint64
+	limMu  sync.Mutex
+	limits [carp.NumDropReasons]rateLimit
 }
 
 func newDaemon(d deps) (*daemon, error) {
@@ -105,7 +116,13 @@ func newDaemon(d deps) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	dm := &daemon{deps: d, m: m, auth: auth, rx: make(chan received, 256), buf: make([]byte, 0, carp.PacketLen)}
+	readAuth, err := carp.NewAuth(c.password, c.vhid, []netip.Addr{vaddr})
+	if err != nil {
+		return nil, err
+	}
+	dm := &daemon{deps: d, m: m, auth: auth, val: carp.NewValidator(c.src, c.group, c.vhid, readAuth),
+		rx: make(chan received, 256), done: make(chan struct{}), query: make(chan func()),
+		buf: make([]byte, 0, carp.PacketLen)}
 	if d.addrs != nil {
 		dm.vips = vip.NewManager(d.addrs, c.vip, vip.Label(c.iface, c.vhid), vipLifetime(c))
 	}
@@ -123,7 +140,8 @@ func (d *daemon) run() *exitPlan {
 	now := time.Now()
 	d.timer = time.NewTimer(time.Hour)
 	defer d.timer.Stop()
-	go d.read(carp.NewValidator(d.cfg.src, d.cfg.group, d.cfg.vhid, mustAuth(d.cfg)))
+	defer close(d.done)
+	go d.read()
 
 	d.wasUp = d.initial.Up
 	if !d.initial.Up || !d.initial.Running && !d.cfg.ignoreIf {
@@ -137,6 +155,7 @@ func (d *daemon) run() *exitPlan {
 	if d.vips != nil {
 		d.deadlines[timerReconcile] = now.Add(d.reconcileInterval())
 	}
+	d.deadlines[timerFlush] = now.Add(flushEvery)
 	if d.ready != nil {
 		d.ready(d.m.State().String())
 	}
@@ -162,42 +181,59 @@ func (d *daemon) run() *exitPlan {
 			d.reconcile(false)
 		case res := <-d.runner.done:
 			d.onScriptDone(res)
+		case f := <-d.query:
+			f()
 		}
 	}
 }
 
-func mustAuth(c *config) *carp.Auth {
-	a, err := carp.NewAuth(c.password, c.vhid, []netip.Addr{c.vip.Addr()})
-	if err != nil {
-		panic(err) // newDaemon built the same one
+// inLoop runs f inside the loop, which owns the machine and the counters,
+// and waits for it; once the loop has returned, f runs at once.
+func (d *daemon) inLoop(f func()) {
+	ran := make(chan struct{})
+	select {
+	case d.query <- func() { f(); close(ran) }:
+		<-ran
+	case <-d.done:
+		f()
 	}
-	return a
 }
 
 // read is the receiving goroutine: it checks every packet with its own
 // validator (ucarp's checks, HMAC included) and hands the outcome to the
 // loop at once.
-func (d *daemon) read(v *carp.Validator) {
+func (d *daemon) read() {
 	b := make([]byte, 2048)
 	backoff := time.Millisecond
+	hand := func(r received) bool {
+		select {
+		case d.rx <- r:
+			return true
+		case <-d.done:
+			return false
+		}
+	}
 	for {
 		n, err := d.conn.ReadPacket(b)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, net.ErrClosed) || !hand(received{err: err}) {
 				return
 			}
-			d.rx <- received{err: err}
 			time.Sleep(backoff) // e.g. ENETDOWN while the link is down
 			backoff = min(2*backoff, time.Second)
 			continue
 		}
 		backoff = time.Millisecond
 		var r received
-		r.drop = v.Check(b[:n], &r.hdr)
-		if r.drop.Accepted() {
-			r.src = carp.Source(b[:n])
+		if drop := d.val.Check(b[:n], &r.hdr); !drop.Accepted() {
+			d.drops[drop.Reason].Add(1)
+			d.logDrop(drop)
+			continue
 		}
-		d.rx <- r
+		r.src = carp.Source(b[:n])
+		if !hand(r) {
+			return
+		}
 	}
 }
 
@@ -231,7 +267,8 @@ func (d *daemon) fire(now time.Time) {
 			d.reconcile(true)
 			d.deadlines[timerReconcile] = now.Add(d.reconcileInterval())
 		case i == timerFlush:
-			d.flushLimits(now)
+			d.flushLimits()
+			d.deadlines[timerFlush] = now.Add(flushEvery)
 		}
 	}
 }
@@ -422,11 +459,6 @@ func (d *daemon) onPacket(r received) {
 		}
 		return
 	}
-	d.stats.drops[r.drop.Reason]++
-	if !r.drop.Accepted() {
-		d.logDrop(r.drop)
-		return
-	}
 	if d.exit != nil {
 		return
 	}
@@ -523,7 +555,7 @@ func (d *daemon) statsLine() string {
 	var drops []string
 	var dropped uint64
 	for r := carp.DropReason(1); r < carp.NumDropReasons; r++ {
-		if n := d.stats.drops[r]; n > 0 {
+		if n := d.drops[r].Load(); n > 0 {
 			dropped += n
 			drops = append(drops, fmt.Sprintf("%s %d", r, n))
 		}

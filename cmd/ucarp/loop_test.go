@@ -237,9 +237,10 @@ func (h *harness) at(d time.Duration) {
 	synctest.Wait()
 }
 
-func (h *harness) state() carp.State {
+func (h *harness) state() (s carp.State) {
 	synctest.Wait()
-	return h.d.m.State()
+	h.d.inLoop(func() { s = h.d.m.State() })
+	return s
 }
 
 // receive delivers an advert from the peer.
@@ -471,10 +472,12 @@ func TestLoopForgedAndMalformed(t *testing.T) {
 		if h.state() != carp.Master {
 			t.Fatal("forged adverts took the address away")
 		}
-		s := h.d.stats
-		if s.drops[carp.DropBadDigest] != 2000 || s.drops[carp.DropBadTTL] != 2000 || s.drops[carp.DropTooShort] != 2000 ||
-			s.drops[carp.DropOtherVHID] != 2000 || s.drops[carp.DropBadVersion] != 2000 || s.valid != 0 {
-			t.Fatalf("drops %v valid %d", s.drops, s.valid)
+		drops := func(r carp.DropReason) uint64 { return h.d.drops[r].Load() }
+		var valid uint64
+		h.d.inLoop(func() { valid = h.d.stats.valid })
+		if drops(carp.DropBadDigest) != 2000 || drops(carp.DropBadTTL) != 2000 || drops(carp.DropTooShort) != 2000 ||
+			drops(carp.DropOtherVHID) != 2000 || drops(carp.DropBadVersion) != 2000 || valid != 0 {
+			t.Fatalf("drops %v valid %d", &h.d.drops, valid)
 		}
 		// Rate-limited: a burst of 10 and about one a second per reason.
 		if n := h.logs.count("Bad digest"); n < 10 || n > 14 {
@@ -592,7 +595,10 @@ func TestLoopLifetime(t *testing.T) {
 		h := startHarness(t, nil)
 		defer h.close()
 		h.at(4 * time.Second)
-		if got := h.addrs.addrs[0].Lifetime; got != 4*time.Second {
+		h.addrs.mu.Lock()
+		got := h.addrs.addrs[0].Lifetime
+		h.addrs.mu.Unlock()
+		if got != 4*time.Second {
 			t.Fatalf("lifetime %v, want the dead interval 3.39 s rounded up", got)
 		}
 		before := h.addrs.adds()
@@ -620,9 +626,11 @@ func TestLoopSendErrors(t *testing.T) {
 		h.conn.mu.Unlock()
 		h.at(9 * time.Second)
 		logs := h.logs.String()
+		var suppressed bool
+		h.d.inLoop(func() { suppressed = h.d.m.Suppressed() })
 		if !strings.Contains(logs, "[WARNING] write() has failed: Network is unreachable") ||
-			!strings.Contains(logs, "[ERROR] write() error #0/3") || !h.d.m.Suppressed() {
-			t.Fatalf("suppressed %v, logs:\n%s", h.d.m.Suppressed(), logs)
+			!strings.Contains(logs, "[ERROR] write() error #0/3") || !suppressed {
+			t.Fatalf("suppressed %v, logs:\n%s", suppressed, logs)
 		}
 	})
 }

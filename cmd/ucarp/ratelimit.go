@@ -14,6 +14,7 @@ import (
 const (
 	limitBurst = 10
 	limitEvery = time.Second
+	flushEvery = 10 * time.Second // how often the lines left out are reported
 )
 
 type rateLimit struct {
@@ -37,7 +38,8 @@ func (l *rateLimit) allow(now time.Time) bool {
 	return false
 }
 
-// logDrop logs a dropped packet with ucarp's words, rate-limited.
+// logDrop logs a dropped packet with ucarp's words, rate-limited. The
+// reader calls it.
 func (d *daemon) logDrop(drop carp.Drop) {
 	level := drop.Level()
 	if level == carp.LevelNone {
@@ -47,27 +49,27 @@ func (d *daemon) logDrop(drop carp.Drop) {
 	if l < levelInfo && !d.cfg.debug {
 		return
 	}
-	now := time.Now()
-	lim := &d.limits[drop.Reason]
-	if !lim.allow(now) {
-		if d.deadlines[timerFlush].IsZero() {
-			d.deadlines[timerFlush] = now.Add(10 * time.Second)
-		}
-		return
+	d.limMu.Lock()
+	ok := d.limits[drop.Reason].allow(time.Now())
+	d.limMu.Unlock()
+	if ok {
+		d.log.logf(l, "%s", drop)
 	}
-	d.log.logf(l, "%s", drop)
 }
 
-// flushLimits reports the lines left out since the last report.
-func (d *daemon) flushLimits(now time.Time) {
+// flushLimits reports the lines left out since the last report; the
+// loop calls it every flushEvery.
+func (d *daemon) flushLimits() {
+	var left [carp.NumDropReasons]uint64
+	d.limMu.Lock()
 	for r := range d.limits {
-		lim := &d.limits[r]
-		if lim.suppressed == 0 {
-			continue
+		left[r], d.limits[r].suppressed = d.limits[r].suppressed, 0
+	}
+	d.limMu.Unlock()
+	for r, n := range left {
+		if n > 0 {
+			d.log.logf(carpLevel(carp.DropReason(r).Level()), "%d more packets dropped as %s in the last %v (log lines rate-limited)",
+				n, carp.DropReason(r), flushEvery)
 		}
-		d.log.logf(carpLevel(carp.DropReason(r).Level()), "%d more packets dropped as %s in the last seconds (log lines rate-limited)",
-			lim.suppressed, carp.DropReason(r))
-		lim.suppressed = 0
-		d.deadlines[timerFlush] = now.Add(10 * time.Second)
 	}
 }
