@@ -16,6 +16,10 @@ var ErrNotSupported = errors.New("platform: not supported on " + runtime.GOOS)
 // daemon can print ucarp's "Can't do IP_ADD_MEMBERSHIP" line.
 var ErrJoin = errors.New("platform: cannot join the multicast group")
 
+// ErrNoARP wraps the failure to open the socket for gratuitous ARP where
+// the daemon can do without it (FreeBSD, whose kernel announces addresses).
+var ErrNoARP = errors.New("platform: gratuitous ARP cannot be sent")
+
 // ErrNoInterface wraps the failure to find the interface.
 var ErrNoInterface = errors.New("platform: no such interface")
 
@@ -91,3 +95,10 @@ func local(a netip.Addr) bool {
 	}
 	return false
 }
+
+// The Ethernet header length, and the offset of the IPv4 protocol byte in
+// a frame.
+const (
+	ethLen      = 14
+	ipProtoByte = ethLen + 9
+)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"syscall"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
@@ -137,17 +138,27 @@ func (f *freebsdOS) CheckPrivileges(bool) error {
 	return nil
 }
 
+// OpenCARP: a raw IPv4 socket, or with --nomcast bpf(4), which sends
+// ucarp's broadcast frame and receives those of ucarp peers without any
+// group membership.
 func (f *freebsdOS) OpenCARP(o CARPOptions) (CARPConn, error) {
 	if o.Broadcast {
-		return nil, errors.New("platform: --nomcast needs bpf(4) on FreeBSD, which is not implemented yet")
+		return openBPF(f.ifi, carpFilter)
 	}
 	return openIPConn(f.ifi, o)
 }
 
-// OpenARP returns no socket: FreeBSD's kernel sends a gratuitous ARP
-// itself when an address is added to an Ethernet interface (arp_ifinit),
-// so the announcement goes out when the address is added.
-func (f *freebsdOS) OpenARP() (FrameConn, error) { return nil, nil }
+// OpenARP opens bpf(4) to send gratuitous ARP: the delayed repeat and
+// the reassertion that ucarp sends. FreeBSD's kernel also sends one
+// itself when an address is added. Without /dev/bpf (a jail), only the
+// kernel's is sent: the error wraps ErrNoARP.
+func (f *freebsdOS) OpenARP() (FrameConn, error) {
+	c, err := openBPF(f.ifi, noFrames)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoARP, err)
+	}
+	return c, nil
+}
 
 // bindToDevice: FreeBSD has no SO_BINDTODEVICE; received packets are
 // filtered by the interface that IP_RECVIF reports.
@@ -196,5 +207,32 @@ func interfaceAddrs(index int) func() ([]vip.Address, error) {
 			out = append(out, vip.Address{Prefix: netip.PrefixFrom(ip, ones)})
 		}
 		return out, nil
+	}
+}
+
+// ReadPacket implements CARPConn. FreeBSD has no SO_BINDTODEVICE: the
+// interface comes from IP_RECVIF, through x/net/ipv4.
+func (ic *ipConn) ReadPacket(b []byte) (int, error) { return ic.readPacketRaw(b) }
+
+// readPacketRaw reads with x/net/ipv4, which parses the header and the
+// control message that says on which interface the packet came.
+func (ic *ipConn) readPacketRaw(b []byte) (int, error) {
+	for {
+		h, p, cm, err := ic.rc.ReadFrom(b)
+		if err != nil {
+			// Socket errors carry an errno; x/net/ipv4's own parse errors
+			// (a header it cannot slice) do not, and only lose that packet.
+			var errno syscall.Errno
+			if errors.Is(err, net.ErrClosed) || errors.As(err, &errno) {
+				return 0, err
+			}
+			continue
+		}
+		if cm != nil && cm.IfIndex != 0 && cm.IfIndex != ic.ifi.Index {
+			continue
+		}
+		n := h.Len + len(p)
+		fixHeader(b[:n], h)
+		return n, nil
 	}
 }
