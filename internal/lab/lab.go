@@ -216,11 +216,11 @@ func (l *Lab) Close() error {
 	return errors.Join(errs...)
 }
 
-// deleteNamespace kills whatever still runs in ns, by PID, and deletes it.
-func deleteNamespace(ns string) error {
-	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err != nil {
-		return nil
-	}
+// KillAll kills, by PID, every process in h's namespace: a host's death.
+// (keepalived's VRRP child leaves its parent's process group.)
+func (h *Host) KillAll() { killNamespace(h.NS) }
+
+func killNamespace(ns string) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		out, _ := exec.Command("ip", "netns", "pids", ns).Output()
@@ -235,6 +235,14 @@ func deleteNamespace(ns string) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// deleteNamespace kills whatever still runs in ns, by PID, and deletes it.
+func deleteNamespace(ns string) error {
+	if _, err := os.Stat(filepath.Join("/run/netns", ns)); err != nil {
+		return nil
+	}
+	killNamespace(ns)
 	if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
 		return fmt.Errorf("lab: deleting %s: %v: %s", ns, err, bytes.TrimSpace(out))
 	}
@@ -373,4 +381,36 @@ func Eventually(timeout time.Duration, cond func() bool) bool {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// Sandbox is a private mount namespace inside a host's network namespace:
+// a long-lived process that holds it, and commands run in it with
+// nsenter. Mounts made there (a tmpfs over /run, a test's own
+// /etc/network) never reach the machine.
+type Sandbox struct {
+	Host *Host
+	proc *Proc
+}
+
+// Sandbox starts a sandbox in h; setup is shell run in it first (mounts).
+func (h *Host) Sandbox(setup string) (*Sandbox, error) {
+	p, err := h.Start("sandbox", "unshare", "--mount", "--propagation", "private", "sh", "-c", setup+"\nexec sleep 100000")
+	if err != nil {
+		return nil, err
+	}
+	// The setup is done when sleep has replaced the shell.
+	if !Eventually(5*time.Second, func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.Pid()))
+		return strings.TrimSpace(string(b)) == "sleep"
+	}) {
+		p.Kill()
+		return nil, fmt.Errorf("lab: sandbox setup in %s failed: %s", h.Name, p.Log())
+	}
+	return &Sandbox{Host: h, proc: p}, nil
+}
+
+// Exec runs argv in the sandbox and returns its combined output.
+func (s *Sandbox) Exec(argv ...string) (string, error) {
+	out, err := exec.Command("nsenter", append([]string{"-t", strconv.Itoa(s.proc.Pid()), "-m", "-n", "--"}, argv...)...).CombinedOutput()
+	return string(out), err
 }

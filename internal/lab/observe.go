@@ -208,6 +208,14 @@ func (f Frame) IsCARP() bool {
 	return len(f.Data) >= 34 && binary.BigEndian.Uint16(f.Data[12:14]) == 0x0800 && f.Data[23] == carp.IPProtocol
 }
 
+// IPv4Source is the source of an IPv4 frame (zero otherwise).
+func (f Frame) IPv4Source() netip.Addr {
+	if len(f.Data) < 34 || binary.BigEndian.Uint16(f.Data[12:14]) != 0x0800 {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom4([4]byte(f.Data[26:30]))
+}
+
 // Advert decodes a CARP frame.
 func (f Frame) Advert() (carp.Packet, error) {
 	var p carp.Packet
