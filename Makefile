@@ -10,18 +10,32 @@ GO          ?= go
 PREFIX      ?= /usr
 DESTDIR     ?=
 BINDIR      ?= $(PREFIX)/sbin
-VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+MANDIR      ?= $(PREFIX)/share/man
+LIBEXECDIR  ?= $(PREFIX)/libexec
+UNITDIR     ?= /lib/systemd/system
+# A version that Debian, RPM and humans accept: the tag, or the next
+# release with the commit (0.1.0~git1a2b3c4).
+BASE_VERSION := 0.1.0
+VERSION     ?= $(shell git describe --tags --exact-match 2>/dev/null | sed 's/^v//' || true)
+ifeq ($(VERSION),)
+VERSION     := $(BASE_VERSION)~git$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+endif
+ARCH        ?= $(shell $(GO) env GOARCH)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
+# Packages get a hardened binary (PIE, full RELRO), as Debian asks of daemons.
+PKG_LDFLAGS := $(LDFLAGS) -linkmode=external -extldflags '-Wl,-z,relro,-z,now'
 GOBIN       := $(shell $(GO) env GOPATH)/bin
 STATICCHECK := $(GOBIN)/staticcheck
+NFPM        := $(GOBIN)/nfpm
 FUZZTIME    ?= 30s
 
 # Debian packages the tests need, installed only when missing: ucarp is the
-# interop peer (never overwrite /usr/sbin/ucarp with ours), iproute2 builds
-# the lab, util-linux's setpriv runs the least-privilege test.
-DEB_DEPS ?= ucarp iproute2 util-linux
+# interop peer (never overwrite /usr/sbin/ucarp with ours) and brings
+# ifupdown; iproute2 builds the lab; util-linux (setpriv, unshare, nsenter);
+# debootstrap, lintian, rpm, man-db and systemd check the packages.
+DEB_DEPS ?= ucarp ifupdown iproute2 util-linux debootstrap lintian rpm man-db systemd
 
-.PHONY: all build demo test unit lint deps fuzz bench clean install uninstall
+.PHONY: all build demo test unit lint deps fuzz bench clean install uninstall man deb rpm
 
 all: build
 
@@ -36,8 +50,11 @@ demo: build
 # Everything CI runs: .ci/run is "make test".
 test: deps lint unit
 
+# The race detector covers the tests' own goroutines and the daemon's loop,
+# reader and script runner in cmd/ucarp; the end-to-end tests run the daemon
+# built normally.
 unit:
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -race -timeout 30m ./...
 
 deps:
 	@missing=""; for p in $(DEB_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -64,7 +81,9 @@ lint: $(STATICCHECK)
 		GOOS=freebsd GOARCH=$$arch $(STATICCHECK) ./... && \
 		GOOS=freebsd GOARCH=$$arch $(GO) test -count=1 -exec=true ./... >/dev/null || exit 1; \
 	done
-	for f in packaging/freebsd/ucarp scripts/*.sh; do sh -n $$f || exit 1; done
+	for f in packaging/freebsd/ucarp packaging/sysv/ucarp packaging/libexec/ucarp-instance \
+		packaging/debian/if-up.d/ucarp packaging/debian/if-down.d/ucarp packaging/debian/vip-up \
+		packaging/debian/vip-down packaging/scripts/* scripts/*.sh; do sh -n $$f || exit 1; done
 
 # Longer fuzzing than the seed runs of make test.
 fuzz:
@@ -72,14 +91,52 @@ fuzz:
 		$(GO) test ./carp -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; done
 	$(GO) test ./platform -run XXX -fuzz '^FuzzRoutingMessages$$' -fuzztime $(FUZZTIME)
 
-bench:
+# Benchmarks: the protocol package, then (as root) the lab benchmark that
+# runs ours, Debian's ucarp and keepalived side by side and writes
+# docs/BENCHMARKS.md. About 35 minutes with BENCH_RUNS=10.
+BENCH_DEPS ?= ucarp keepalived util-linux
+BENCH_RUNS ?= 10
+bench: build
 	$(GO) test -run XXX -bench . -benchmem ./carp
+	@if [ "$$(id -u)" != 0 ]; then echo "the lab benchmark needs root: sudo make bench"; exit 1; fi
+	$(MAKE) deps DEB_DEPS="$(BENCH_DEPS)"
+	$(GO) run ./internal/labbench -ucarp bin/ucarp -runs $(BENCH_RUNS) -out docs/BENCHMARKS.md
 
-install: build
+# Packages: dist/ucarp-go_VERSION-1_ARCH.deb and dist/ucarp-go-VERSION-1.ARCH.rpm,
+# built with nfpm from packaging/nfpm.yaml.
+$(NFPM):
+	$(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+
+man: build/ucarp.8.gz
+
+build/ucarp.8.gz: packaging/ucarp.8
+	mkdir -p build
+	gzip -9n < $< > $@
+
+build/README.md.gz: README.md
+	mkdir -p build
+	gzip -9n < $< > $@
+
+build/changelog.Debian.gz: packaging/debian/changelog.in
+	mkdir -p build
+	sed -e 's/@VERSION@/$(VERSION)/' -e "s/@DATE@/$$(date -R -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s))/" $< | gzip -9n > $@
+
+deb rpm: man build/README.md.gz build/changelog.Debian.gz $(NFPM)
+	$(GO) build -trimpath -buildmode=pie -ldflags "$(PKG_LDFLAGS)" -o bin/ucarp ./cmd/ucarp
+	mkdir -p dist
+	VERSION='$(VERSION)' ARCH='$(ARCH)' $(NFPM) package -f packaging/nfpm.yaml -p $@ -t dist/
+
+install: build man
 	install -D -m 0755 bin/ucarp $(DESTDIR)$(BINDIR)/ucarp
+	install -D -m 0644 build/ucarp.8.gz $(DESTDIR)$(MANDIR)/man8/ucarp.8.gz
+	install -D -m 0755 packaging/libexec/ucarp-instance $(DESTDIR)$(LIBEXECDIR)/ucarp-go/ucarp-instance
+	install -D -m 0644 packaging/systemd/ucarp@.service $(DESTDIR)$(UNITDIR)/ucarp@.service
+	install -D -m 0644 packaging/systemd/ucarp.service $(DESTDIR)$(UNITDIR)/ucarp.service
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/ucarp
+	rm -f $(DESTDIR)$(BINDIR)/ucarp $(DESTDIR)$(MANDIR)/man8/ucarp.8.gz \
+		$(DESTDIR)$(LIBEXECDIR)/ucarp-go/ucarp-instance \
+		$(DESTDIR)$(UNITDIR)/ucarp@.service $(DESTDIR)$(UNITDIR)/ucarp.service
 
 clean:
-	rm -rf bin dist
+	rm -rf bin build dist

@@ -1,0 +1,230 @@
+//go:build linux
+
+package packaging
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: needs root (chroot, mounts); CI runs as root")
+	}
+}
+
+func need(t *testing.T, cmds ...string) {
+	t.Helper()
+	for _, c := range cmds {
+		if _, err := exec.LookPath(c); err != nil {
+			t.Skipf("skipped: %s is not installed (make test installs it)", c)
+		}
+	}
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// make runs a target of the project's Makefile.
+func make(t *testing.T, args ...string) {
+	t.Helper()
+	run(t, "make", append([]string{"-C", "..", "--no-print-directory"}, args...)...)
+}
+
+// TestManPage renders ucarp.8 with man's warnings on, and checks that it
+// documents every option of --help, the signals, the scripts' environment
+// and the configuration files.
+func TestManPage(t *testing.T) {
+	need(t, "man")
+	cmd := exec.Command("man", "--warnings", "-l", "ucarp.8")
+	cmd.Env = append(os.Environ(), "MANWIDTH=80", "LC_ALL=C") // plain ASCII; MAN_KEEP_FORMATTING set to anything keeps overstrikes
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || stderr.Len() != 0 {
+		t.Fatalf("man -l: %v\n%s", err, stderr.String())
+	}
+	page := stdout.String()
+	bin := filepath.Join(t.TempDir(), "ucarp")
+	run(t, "go", "build", "-o", bin, "../cmd/ucarp")
+	help, _ := exec.Command(bin, "--help").Output()
+	opts := regexp.MustCompile(`--[a-z-]+|\(-[a-zA-Z]`).FindAllString(string(help), -1)
+	if len(opts) < 40 {
+		t.Fatalf("only %d options in --help", len(opts))
+	}
+	for _, o := range opts {
+		o = strings.TrimPrefix(o, "(")
+		if o == "--mcast" {
+			o = "--mcast=" // listed with its value
+		}
+		if !strings.Contains(page, o) {
+			t.Errorf("the man page does not document %s", o)
+		}
+	}
+	for _, s := range []string{"SIGUSR1", "SIGUSR2", "SIGTERM", "SIGHUP", "CARP_STATE", "CARP_PREVIOUS_STATE", "CARP_VHID",
+		"CARP_INTERFACE", "CARP_VIP", "CARP_REASON", "/etc/ucarp/NAME.conf", "vip-common.conf", "if-up.d/ucarp",
+		"/usr/share/ucarp/vip-up", "DIFFERENCES FROM UCARP", "EXIT STATUS"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("the man page does not mention %s", s)
+		}
+	}
+}
+
+// TestRPMPackage builds the .rpm and checks what it provides and replaces.
+func TestRPMPackage(t *testing.T) {
+	need(t, "rpm")
+	make(t, "rpm")
+	rpms, _ := filepath.Glob("../dist/*.rpm")
+	if len(rpms) == 0 {
+		t.Fatal("no rpm built")
+	}
+	pkg := rpms[len(rpms)-1]
+	for query, want := range map[string]string{
+		"--provides":  "ucarp",
+		"--conflicts": "ucarp",
+		"--obsoletes": "ucarp",
+		"-l":          "/usr/sbin/ucarp\n",
+	} {
+		if out := run(t, "rpm", "-qp", query, pkg); !strings.Contains(out, want) {
+			t.Errorf("rpm -qp %s: %q does not hold %q", query, out, want)
+		}
+	}
+	files := run(t, "rpm", "-qpl", pkg)
+	for _, f := range []string{"/usr/lib/systemd/system/ucarp@.service", "/usr/libexec/ucarp-go/ucarp-instance",
+		"/etc/init.d/ucarp", "/usr/share/man/man8/ucarp.8.gz"} {
+		if !strings.Contains(files, f+"\n") {
+			t.Errorf("rpm lacks %s", f)
+		}
+	}
+	if conf := run(t, "rpm", "-qpc", pkg); !strings.Contains(conf, "/etc/init.d/ucarp") {
+		t.Errorf("config files: %q", conf)
+	}
+}
+
+// debRoot is a Debian bookworm root made by debootstrap, kept outside the
+// repository between runs.
+func debRoot(t *testing.T) string {
+	dir := os.Getenv("UCARP_DEBOOTSTRAP_CACHE")
+	if dir == "" {
+		dir = "/var/cache/ucarp-go-test/bookworm"
+	}
+	if _, err := os.Stat(filepath.Join(dir, "usr/bin/apt-get")); err == nil {
+		return dir
+	}
+	os.RemoveAll(dir)
+	os.MkdirAll(filepath.Dir(dir), 0o755)
+	t.Logf("debootstrap into %s (once)", dir)
+	run(t, "debootstrap", "--variant=minbase", "bookworm", dir, "http://deb.debian.org/debian")
+	return dir
+}
+
+// TestDebPackage builds the .deb, checks it with lintian, installs it in a
+// throw-away Debian root where Debian's ucarp package is installed, and
+// checks that it replaced it: ucarp --help runs, dpkg -L lists what the
+// README says, the conffiles are marked, nothing was enabled, and
+// systemd-analyze verify accepts the installed units.
+func TestDebPackage(t *testing.T) {
+	needRoot(t)
+	need(t, "debootstrap", "lintian", "systemd-analyze")
+	make(t, "deb")
+	debs, _ := filepath.Glob("../dist/*.deb")
+	if len(debs) == 0 {
+		t.Fatal("no deb built")
+	}
+	deb, _ := filepath.Abs(debs[len(debs)-1])
+	if out, err := exec.Command("lintian", "--fail-on", "error", "--tag-display-limit", "0", deb).CombinedOutput(); err != nil {
+		t.Fatalf("lintian: %v\n%s", err, out)
+	} else {
+		t.Logf("lintian (no error):\n%s", out)
+	}
+
+	base := debRoot(t)
+	tmp := t.TempDir()
+	root := filepath.Join(tmp, "root")
+	for _, d := range []string{"upper", "work", "root"} {
+		os.MkdirAll(filepath.Join(tmp, d), 0o755)
+	}
+	run(t, "mount", "-t", "overlay", "overlay", "-o",
+		"lowerdir="+base+",upperdir="+filepath.Join(tmp, "upper")+",workdir="+filepath.Join(tmp, "work"), root)
+	var mounts = []string{root}
+	t.Cleanup(func() {
+		slices.Reverse(mounts)
+		for _, m := range mounts {
+			if err := exec.Command("umount", m).Run(); err != nil {
+				exec.Command("umount", "-l", m).Run()
+			}
+		}
+	})
+	run(t, "mount", "-t", "proc", "proc", filepath.Join(root, "proc"))
+	mounts = append(mounts, filepath.Join(root, "proc"))
+	run(t, "mount", "--bind", "/dev", filepath.Join(root, "dev"))
+	mounts = append(mounts, filepath.Join(root, "dev"))
+	resolv, _ := os.ReadFile("/etc/resolv.conf")
+	os.WriteFile(filepath.Join(root, "etc/resolv.conf"), resolv, 0o644)
+	// No service starts in the chroot.
+	os.WriteFile(filepath.Join(root, "usr/sbin/policy-rc.d"), []byte("#!/bin/sh\nexit 101\n"), 0o755)
+	chroot := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("chroot", append([]string{root}, args...)...)
+		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C"}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("chroot %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	chroot("apt-get", "update", "-q")
+	// A server root: systemd (for systemd-analyze verify) and Debian's ucarp.
+	chroot("apt-get", "install", "-y", "-q", "--no-install-recommends", "systemd", "ucarp")
+	if out := chroot("ucarp", "--help"); !strings.Contains(out, "ucarp 1.5.2") {
+		t.Fatalf("Debian's ucarp is not installed in the root:\n%s", out)
+	}
+	run(t, "cp", deb, filepath.Join(root, "tmp", "ucarp-go.deb"))
+	chroot("apt-get", "install", "-y", "-q", "--no-install-recommends", "/tmp/ucarp-go.deb")
+
+	status := chroot("dpkg-query", "-W", "-f=${Package} ${db:Status-Abbrev}\n", "ucarp", "ucarp-go")
+	if !strings.Contains(status, "ucarp-go ii") || strings.Contains(status, "ucarp ii") {
+		t.Fatalf("packages after install:\n%s", status)
+	}
+	if out := chroot("ucarp", "--help"); !strings.Contains(out, "ucarp-go") || !strings.Contains(out, "--interface=<if>") {
+		t.Fatalf("ucarp --help in the root:\n%s", out)
+	}
+	files := chroot("dpkg", "-L", "ucarp-go")
+	for _, f := range []string{"/usr/sbin/ucarp", "/lib/systemd/system/ucarp@.service", "/lib/systemd/system/ucarp.service",
+		"/usr/libexec/ucarp-go/ucarp-instance", "/etc/init.d/ucarp", "/etc/network/if-up.d/ucarp", "/etc/network/if-down.d/ucarp",
+		"/usr/share/ucarp/vip-up", "/usr/share/ucarp/vip-down", "/usr/share/man/man8/ucarp.8.gz",
+		"/usr/share/doc/ucarp-go/copyright", "/usr/share/doc/ucarp-go/examples/example.conf",
+		"/usr/share/doc/ucarp-go/examples/unrestricted.conf", "/usr/share/doc/ucarp-go/examples/vip-001.conf"} {
+		if !strings.Contains(files, f+"\n") {
+			t.Errorf("dpkg -L ucarp-go lacks %s", f)
+		}
+	}
+	conffiles := chroot("dpkg-query", "-W", "-f=${Conffiles}", "ucarp-go")
+	for _, f := range []string{"/etc/init.d/ucarp", "/etc/network/if-up.d/ucarp", "/etc/network/if-down.d/ucarp"} {
+		if !strings.Contains(conffiles, f) {
+			t.Errorf("%s is not a conffile: %q", f, conffiles)
+		}
+	}
+	// Nothing enabled by surprise.
+	for _, glob := range []string{"etc/systemd/system/*.wants/ucarp*", "etc/rc?.d/*ucarp*"} {
+		if m, _ := filepath.Glob(filepath.Join(root, glob)); len(m) > 0 {
+			t.Errorf("enabled at install: %v", m)
+		}
+	}
+	out, err := exec.Command("systemd-analyze", "verify", "--root="+root, "ucarp@lan.service", "ucarp.service").CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) != 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
