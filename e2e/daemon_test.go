@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -261,4 +262,41 @@ func TestScriptsRunInOrder(t *testing.T) {
 		t.Fatal("h1 stepped down only after its up script: the loop waited for it")
 	}
 	waitMasters(t, l, 5*time.Second, l.Hosts[1])
+}
+
+// TestSystemdNotify: under systemd (Type=notify) the daemon reports ready
+// once it listens, as BACKUP, then its state, then that it stops.
+func TestSystemdNotify(t *testing.T) {
+	l := newLab(t, 1)
+	sock := filepath.Join(l.Dir, "notify")
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	h := l.Hosts[0]
+	p, err := h.StartEnv("ucarp", []string{"NOTIFY_SOCKET=" + sock}, ours(lab.CARP{Shutdown: true}).Args(h)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 512)
+	next := func() string {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("no notification: %v\n%s", err, p.Log())
+		}
+		return string(buf[:n])
+	}
+	if got, want := next(), fmt.Sprintf("READY=1\nMAINPID=%d\nSTATUS=BACKUP on eth0 id 1", p.Pid()); got != want {
+		t.Fatalf("first notification %q, want %q", got, want)
+	}
+	if got := next(); got != "STATUS=MASTER on eth0 id 1" {
+		t.Fatalf("notification %q", got)
+	}
+	p.Signal(syscall.SIGTERM)
+	if got := next(); got != "STOPPING=1" {
+		t.Fatalf("notification %q", got)
+	}
 }

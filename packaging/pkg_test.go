@@ -38,8 +38,8 @@ func run(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-// make runs a target of the project's Makefile.
-func make(t *testing.T, args ...string) {
+// makeTarget runs a target of the project's Makefile.
+func makeTarget(t *testing.T, args ...string) {
 	t.Helper()
 	run(t, "make", append([]string{"-C", "..", "--no-print-directory"}, args...)...)
 }
@@ -85,7 +85,7 @@ func TestManPage(t *testing.T) {
 // TestRPMPackage builds the .rpm and checks what it provides and replaces.
 func TestRPMPackage(t *testing.T) {
 	need(t, "rpm")
-	make(t, "rpm")
+	makeTarget(t, "rpm")
 	rpms, _ := filepath.Glob("../dist/*.rpm")
 	if len(rpms) == 0 {
 		t.Fatal("no rpm built")
@@ -138,7 +138,7 @@ func debRoot(t *testing.T) string {
 func TestDebPackage(t *testing.T) {
 	needRoot(t)
 	need(t, "debootstrap", "lintian", "systemd-analyze")
-	make(t, "deb")
+	makeTarget(t, "deb")
 	debs, _ := filepath.Glob("../dist/*.deb")
 	if len(debs) == 0 {
 		t.Fatal("no deb built")

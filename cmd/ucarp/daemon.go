@@ -403,7 +403,9 @@ func (d *daemon) onTransition(from, to carp.State) {
 		d.announceLeft = 0
 		d.deadlines[timerAnnounce] = time.Time{}
 	}
-	if d.notify != nil {
+	// Start and stop have their own notifications (READY=1 with the
+	// status, STOPPING=1).
+	if d.notify != nil && from != carp.Init && to != carp.Init {
 		d.notify(fmt.Sprintf("%s on %s id %d", to, d.cfg.iface, d.cfg.vhid))
 	}
 }

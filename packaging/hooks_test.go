@@ -1,0 +1,176 @@
+package packaging
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// debianHook is the if-up.d hook of Debian's ucarp package, the reference.
+const debianHook = "/etc/network/if-up.d/ucarp"
+
+// runHook runs an if-up.d hook with ifupdown's variables and a stub daemon
+// (its path substituted for /usr/sbin/ucarp, its pid directory for
+// /run/ucarp) that records its arguments, one per line. It returns them,
+// nil if the hook started nothing.
+func runHook(t *testing.T, hook string, vars map[string]string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	args := filepath.Join(dir, "args")
+	stub := filepath.Join(dir, "ucarp")
+	os.WriteFile(stub, []byte("#!/bin/sh\nfor a; do printf '%s\\n' \"$a\"; done > "+args+"\n"), 0o755)
+	b, err := os.ReadFile(hook)
+	if err != nil {
+		t.Skipf("skipped: %v", err)
+	}
+	s := strings.Replace(string(b), "UCARP=/usr/sbin/ucarp", "UCARP="+stub, 1)
+	s = strings.Replace(s, "RUNDIR=/run/ucarp", "RUNDIR="+dir, 1)
+	script := filepath.Join(dir, "hook")
+	os.WriteFile(script, []byte(s), 0o755)
+	cmd := exec.Command("sh", script)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "MODE=start", "PHASE=post-up", "IFACE=eth0", "IF_ADDRESS=192.0.2.11"}
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("hook: %v\n%s", err, out)
+	}
+	out, err := os.ReadFile(args)
+	if err != nil {
+		return nil
+	}
+	got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	for i, a := range got {
+		got[i] = strings.ReplaceAll(a, dir, "$RUNDIR")
+	}
+	return got
+}
+
+var debianStanzas = map[string]string{
+	"IF_UCARP_VID": "3", "IF_UCARP_VIP": "192.0.2.100", "IF_UCARP_PASSWORD": "secret",
+	"IF_UCARP_UPSCRIPT": "/etc/ucarp/up", "IF_UCARP_DOWNSCRIPT": "/etc/ucarp/down",
+	"IF_UCARP_ADVSKEW": "50", "IF_UCARP_ADVBASE": "2", "IF_UCARP_MASTER": "yes",
+	"IF_UCARP_DEADRATIO": "4", "IF_UCARP_NOMCAST": "true", "IF_UCARP_XPARAM": "x1",
+}
+
+func with(base map[string]string, kv ...string) map[string]string {
+	m := map[string]string{}
+	for k, v := range base {
+		m[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(m, kv[i])
+		} else {
+			m[kv[i]] = kv[i+1]
+		}
+	}
+	return m
+}
+
+func TestIfUpHook(t *testing.T) {
+	ours := filepath.Join("debian", "if-up.d", "ucarp")
+	pidfile := "--pidfile=$RUNDIR/ifup-eth0.pid"
+	tests := []struct {
+		name string
+		vars map[string]string
+		want []string
+	}{
+		{"Debian's 11 stanzas", debianStanzas, []string{"-i", "eth0", "-s", "192.0.2.11", "-B", "-z", "-v", "3", "-p", "secret",
+			"-a", "192.0.2.100", "-u", "/etc/ucarp/up", "-d", "/etc/ucarp/down", "-P", "-k", "50", "-b", "2", "-r", "4", "-M", "-x", "x1", pidfile}},
+		{"defaults: Debian's scripts", map[string]string{"IF_UCARP_VID": "3", "IF_UCARP_VIP": "192.0.2.100", "IF_UCARP_PASSWORD": "secret"},
+			[]string{"-i", "eth0", "-s", "192.0.2.11", "-B", "-z", "-v", "3", "-p", "secret", "-a", "192.0.2.100",
+				"-u", "/usr/share/ucarp/vip-up", "-d", "/usr/share/ucarp/vip-down", pidfile}},
+		{"values with spaces and quotes stay whole", with(debianStanzas, "IF_UCARP_PASSWORD", "two words'\"", "IF_UCARP_XPARAM", "a b"),
+			[]string{"-i", "eth0", "-s", "192.0.2.11", "-B", "-z", "-v", "3", "-p", "two words'\"", "-a", "192.0.2.100",
+				"-u", "/etc/ucarp/up", "-d", "/etc/ucarp/down", "-P", "-k", "50", "-b", "2", "-r", "4", "-M", "-x", "a b", pidfile}},
+		{"passfile instead of password", with(debianStanzas, "IF_UCARP_PASSWORD", "", "IF_UCARP_PASSFILE", "/etc/ucarp/p",
+			"IF_UCARP_MASTER", "", "IF_UCARP_NOMCAST", "", "IF_UCARP_ADVSKEW", "", "IF_UCARP_ADVBASE", "", "IF_UCARP_DEADRATIO", "",
+			"IF_UCARP_XPARAM", ""),
+			[]string{"-i", "eth0", "-s", "192.0.2.11", "-B", "-z", "-v", "3", "-o", "/etc/ucarp/p", "-a", "192.0.2.100",
+				"-u", "/etc/ucarp/up", "-d", "/etc/ucarp/down", pidfile}},
+		{"ucarp-go's stanzas", with(debianStanzas, "IF_UCARP_NEUTRAL", "yes", "IF_UCARP_FACILITY", "local3", "IF_UCARP_IGNOREIFSTATE", "on"),
+			[]string{"-i", "eth0", "-s", "192.0.2.11", "-B", "-z", "-v", "3", "-p", "secret", "-a", "192.0.2.100",
+				"-u", "/etc/ucarp/up", "-d", "/etc/ucarp/down", "-P", "-k", "50", "-b", "2", "-r", "4", "-M", "-x", "x1",
+				"-n", "-f", "local3", "-S", pidfile}},
+		{"no vid: nothing", with(debianStanzas, "IF_UCARP_VID", ""), nil},
+		{"no password: nothing", with(debianStanzas, "IF_UCARP_PASSWORD", ""), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := runHook(t, ours, tt.vars); !slices.Equal(got, tt.want) {
+				t.Fatalf("argv\n %q\nwant\n %q", got, tt.want)
+			}
+		})
+	}
+	// Debian's boolean test: false when the value starts with no, off,
+	// false or 0; true otherwise.
+	for v, on := range map[string]bool{"yes": true, "true": true, "on": true, "1": true, "Y": true,
+		"no": false, "off": false, "false": false, "0": false, "nope": false, "offline": false, "01": false} {
+		got := runHook(t, ours, with(debianStanzas, "IF_UCARP_MASTER", v))
+		if slices.Contains(got, "-P") != on {
+			t.Errorf("ucarp-master %q: -P %v, want %v", v, !on, on)
+		}
+	}
+}
+
+// TestIfUpHookAsDebian runs Debian's hook and ours on the same stanzas:
+// ours gives the same arguments, plus its pid file.
+func TestIfUpHookAsDebian(t *testing.T) {
+	if _, err := os.Stat(debianHook); err != nil {
+		t.Skipf("skipped: Debian's ucarp is not installed (make test installs it)")
+	}
+	for _, vars := range []map[string]string{
+		debianStanzas,
+		with(debianStanzas, "IF_UCARP_MASTER", "off", "IF_UCARP_NOMCAST", "0"),
+		{"IF_UCARP_VID": "9", "IF_UCARP_VIP": "192.0.2.9", "IF_UCARP_PASSWORD": "pw"},
+	} {
+		theirs := runHook(t, debianHook, vars)
+		ours := runHook(t, filepath.Join("debian", "if-up.d", "ucarp"), vars)
+		if len(ours) == 0 || !slices.Equal(ours[:len(ours)-1], theirs) {
+			t.Errorf("stanzas %v:\n ours   %q\n Debian %q", vars, ours, theirs)
+		}
+	}
+}
+
+// TestIfDownHook: the hook sends TERM to the daemon of the interface and
+// waits for it; without a pid file it does nothing.
+func TestIfDownHook(t *testing.T) {
+	dir := t.TempDir()
+	b, _ := os.ReadFile(filepath.Join("debian", "if-down.d", "ucarp"))
+	hook := filepath.Join(dir, "hook")
+	os.WriteFile(hook, []byte(strings.Replace(string(b), "RUNDIR=/run/ucarp", "RUNDIR="+dir, 1)), 0o755)
+	daemon := exec.Command("sleep", "60")
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan *os.ProcessState, 1)
+	go func() { daemon.Wait(); ended <- daemon.ProcessState }()
+	pidfile := filepath.Join(dir, "ifup-eth0.pid")
+	os.WriteFile(pidfile, []byte(strconv.Itoa(daemon.Process.Pid)+"\n"), 0o644)
+	for _, iface := range []string{"eth0:ucarp", "eth0"} { // the alias has no daemon
+		cmd := exec.Command("sh", hook)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "IFACE=" + iface, "MODE=stop", "PHASE=pre-down"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v %s", iface, err, out)
+		}
+	}
+	select {
+	case st := <-ended:
+		if ws := st.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+			t.Fatalf("daemon ended with %v", st)
+		}
+	case <-time.After(5 * time.Second):
+		daemon.Process.Kill()
+		t.Fatal("the daemon was not stopped")
+	}
+	if _, err := os.Stat(pidfile); err == nil {
+		t.Fatal("pid file left")
+	}
+}
