@@ -197,13 +197,7 @@ func (l *Lab) all() []*Host {
 // Close stops every process of the lab and deletes its namespaces and
 // directory. It is safe to call twice.
 func (l *Lab) Close() error {
-	l.mu.Lock()
-	procs := l.procs
-	l.procs = nil
-	l.mu.Unlock()
-	for _, p := range procs {
-		p.Kill()
-	}
+	l.killProcs()
 	var errs []error
 	for _, ns := range l.Namespaces() {
 		if err := deleteNamespace(ns); err != nil {
@@ -234,6 +228,17 @@ func killNamespace(ns string) {
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// killProcs kills every process the lab started, and forgets them.
+func (l *Lab) killProcs() {
+	l.mu.Lock()
+	procs := l.procs
+	l.procs = nil
+	l.mu.Unlock()
+	for _, p := range procs {
+		p.Kill()
 	}
 }
 
@@ -310,27 +315,7 @@ func (h *Host) netlink() (*netlink.Handle, error) {
 }
 
 // HasAddr reports whether a is configured on the host's eth0.
-func (h *Host) HasAddr(a netip.Addr) bool {
-	nh, err := h.netlink()
-	if err != nil {
-		return false
-	}
-	defer nh.Close()
-	link, err := nh.LinkByName(h.IfName)
-	if err != nil {
-		return false
-	}
-	addrs, err := nh.AddrList(link, netlink.FAMILY_V4)
-	if err != nil {
-		return false
-	}
-	for _, x := range addrs {
-		if ip, ok := netip.AddrFromSlice(x.IP.To4()); ok && ip == a {
-			return true
-		}
-	}
-	return false
-}
+func (h *Host) HasAddr(a netip.Addr) bool { return len(h.Labels(a)) > 0 }
 
 // Labels returns the labels of address a on eth0 (empty when absent).
 func (h *Host) Labels(a netip.Addr) []string {

@@ -113,13 +113,7 @@ func (w *AddrWatch) Events() []AddrEvent {
 // every partition and removes the VIP from every host, so that the next
 // run starts from a clean LAN.
 func (l *Lab) Reset() {
-	l.mu.Lock()
-	procs := l.procs
-	l.procs = nil
-	l.mu.Unlock()
-	for _, p := range procs {
-		p.Kill()
-	}
+	l.killProcs()
 	for _, h := range l.Hosts {
 		h.KillAll()
 		h.RestoreLink()
