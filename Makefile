@@ -89,7 +89,9 @@ lint: $(STATICCHECK)
 fuzz:
 	for t in FuzzPacket FuzzHeader FuzzValidator FuzzMachine; do \
 		$(GO) test ./carp -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; done
-	$(GO) test ./platform -run XXX -fuzz '^FuzzRoutingMessages$$' -fuzztime $(FUZZTIME)
+	for t in FuzzRoutingMessages FuzzBPFRecords; do \
+		$(GO) test ./platform -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; done
+	$(GO) test ./cmd/ucarp -run XXX -fuzz '^FuzzCommandLine$$' -fuzztime $(FUZZTIME)
 
 # Benchmarks: the protocol package, then (as root) the lab benchmark that
 # runs ours, Debian's ucarp and keepalived side by side and writes
