@@ -124,3 +124,26 @@ func TestEventuallyIsBounded(t *testing.T) {
 		t.Fatalf("took %v", d)
 	}
 }
+
+// TestUnwrapSeq checks that echo replies map to the request they answer,
+// also once the 16-bit sequence field has wrapped.
+func TestUnwrapSeq(t *testing.T) {
+	for _, c := range []struct{ last, low, want int }{
+		{0, 0, 0},
+		{5, 3, 3},
+		{65535, 65535, 65535},
+		{65536, 0, 65536},
+		{65540, 65535, 65535}, // late reply to the request before the wrap
+		{70000, 70000 & 0xffff, 70000},
+		{200000, 3, 196611},
+	} {
+		if got := unwrapSeq(c.last, c.low); got != c.want {
+			t.Errorf("unwrapSeq(%d, %d) = %d, want %d", c.last, c.low, got, c.want)
+		}
+	}
+	for _, c := range []struct{ last, low int }{{-1, 0}, {5, 7}} {
+		if got := unwrapSeq(c.last, c.low); got >= 0 {
+			t.Errorf("unwrapSeq(%d, %d) = %d, want negative: no such request", c.last, c.low, got)
+		}
+	}
+}

@@ -32,8 +32,8 @@ type Pinger struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 	mu   sync.Mutex
-	sent []time.Time // by sequence number
-	got  map[int]time.Time
+	sent []time.Time       // by sequence number
+	got  map[int]time.Time // by sequence number, unwrapped from the 16-bit echo field
 }
 
 // Ping starts pinging target every interval from h.
@@ -82,8 +82,9 @@ func (h *Host) Ping(target netip.Addr, interval time.Duration) (*Pinger, error) 
 			}
 			if e, ok := m.Body.(*icmp.Echo); ok && e.ID == p.id {
 				p.mu.Lock()
-				if _, dup := p.got[e.Seq]; !dup {
-					p.got[e.Seq] = now
+				seq := unwrapSeq(len(p.sent)-1, e.Seq)
+				if _, dup := p.got[seq]; !dup && seq >= 0 {
+					p.got[seq] = now
 				}
 				p.mu.Unlock()
 			}
@@ -104,13 +105,25 @@ func (p *Pinger) Stop() {
 	p.wg.Wait()
 }
 
+// unwrapSeq maps the 16-bit sequence number of an echo reply to the
+// latest request sent (last is its index) with those low bits; it is
+// negative when no request had them.
+func unwrapSeq(last, low int) int {
+	return last - (last-low)&0xffff
+}
+
 // Sent counts the requests sent in [from, to).
 func (p *Pinger) Sent(from, to time.Time) int {
+	return p.count(from, to, func(int) bool { return true })
+}
+
+// count counts the requests sent in [from, to) for which keep is true.
+func (p *Pinger) count(from, to time.Time, keep func(seq int) bool) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := 0
-	for _, at := range p.sent {
-		if !at.Before(from) && at.Before(to) {
+	for seq, at := range p.sent {
+		if !at.Before(from) && at.Before(to) && keep(seq) {
 			n++
 		}
 	}
@@ -139,17 +152,7 @@ func (p *Pinger) FirstReplyAfter(t time.Time) (time.Time, bool) {
 
 // Lost counts the requests sent in [from, to) that got no reply.
 func (p *Pinger) Lost(from, to time.Time) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for seq, at := range p.sent {
-		if !at.Before(from) && at.Before(to) {
-			if _, ok := p.got[seq&0xffff]; !ok {
-				n++
-			}
-		}
-	}
-	return n
+	return p.count(from, to, func(seq int) bool { _, ok := p.got[seq]; return !ok })
 }
 
 // WhoHas sends an ARP request for ip from h and returns every distinct
