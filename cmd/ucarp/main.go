@@ -26,21 +26,30 @@ const (
 	exitStartup = 2 // the daemon could not start (or, here, could not go on)
 )
 
+// daemonSignals are the signals the loop acts on.
+var daemonSignals = []os.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP}
+
 func main() {
+	// Before anything else: a signal sent while the daemon starts (a USR1
+	// from a monitoring script, a USR2 from an operator, a TERM) waits in
+	// this channel until the loop takes it, instead of being dropped by
+	// the runtime (USR1, USR2) or ending the process at once (TERM).
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs, daemonSignals...)
 	if os.Getenv("GOMAXPROCS") == "" {
 		// One goroutine at a time has work here, and little: a single P
 		// spares the scheduler's spinning and wake-ups (a sixth less CPU
 		// under a flood of packets). Blocking calls still hand it over.
 		runtime.GOMAXPROCS(1)
 	}
-	plan := run()
+	plan := run(sigs)
 	if plan.reraise != nil {
 		reraise(plan.reraise)
 	}
 	os.Exit(plan.code)
 }
 
-func run() exitPlan {
+func run(sigs chan os.Signal) exitPlan {
 	closeInheritedDescriptors()
 	prog := os.Args[0]
 	child := isDaemonChild()
@@ -67,12 +76,12 @@ func run() exitPlan {
 	} else {
 		log.SetSyslog(newSyslog("ucarp", os.Getpid(), cfg.facility))
 	}
-	return start(cfg, log, child)
+	return start(cfg, log, child, sigs)
 }
 
 // start opens everything the daemon needs, in ucarp's order where ucarp
 // has one, then runs the loop. Start-up failures exit 2, as ucarp's.
-func start(cfg *config, log *logger, child bool) exitPlan {
+func start(cfg *config, log *logger, child bool, sigs chan os.Signal) exitPlan {
 	report := func(code int, format string, args ...any) exitPlan {
 		msg := fmt.Sprintf(format, args...)
 		log.Errorf("%s", msg)
@@ -101,7 +110,7 @@ func start(cfg *config, log *logger, child bool) exitPlan {
 		return report(exitStartup, "%s", err)
 	}
 	if cfg.daemonize && !child {
-		return daemonize(log)
+		return daemonize(log, sigs)
 	}
 
 	ifi := sys.Interface()
@@ -162,10 +171,6 @@ func start(cfg *config, log *logger, child bool) exitPlan {
 			log.Warnf("Removed %s left on %s by a previous run", cfg.vip, cfg.iface)
 		}
 	}
-
-	sigs := make(chan os.Signal, 64)
-	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 
 	rng := newRand()
 	d, err := newDaemon(deps{

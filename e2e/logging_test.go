@@ -1,0 +1,127 @@
+//go:build linux
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ucarp-go/ucarp/internal/lab"
+)
+
+// direct is the daemon started straight in a host's namespace, without
+// the "ip netns exec" of lab.Start: its pid is the daemon's from the fork
+// on, so that a signal sent at once reaches the daemon and not ip(8).
+type direct struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startDirect(t *testing.T, h *lab.Host, env []string, stdout, stderr *os.File, argv ...string) *direct {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The fork happens on the thread that Do moved into the namespace.
+	if err := h.Do(cmd.Start); err != nil {
+		t.Fatal(err)
+	}
+	d := &direct{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(d.done)
+	}()
+	t.Cleanup(func() {
+		syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+		<-d.done
+	})
+	return d
+}
+
+func (d *direct) pid() int { return d.cmd.Process.Pid }
+
+func (d *direct) exited() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestEarlySignals: USR1, USR2 and TERM sent while the daemon is still
+// starting (here: reading its passfile, a FIFO that the test holds) are
+// kept until the loop takes them: USR1 is answered, USR2 demotes, TERM
+// with -z stops the daemon cleanly. (Before the Go runtime's first steps,
+// a few milliseconds after execve, the kernel's default action applies
+// to any Go program; no code of ours runs then.)
+func TestEarlySignals(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		want string
+	}{
+		{syscall.SIGUSR1, "[INFO] BACKUP on eth0 id 1"},
+		{syscall.SIGUSR2, "[DEBUG] Caught signal (USR2) considering going down"},
+		{syscall.SIGTERM, "[DEBUG] sighandler_exit(): Calling [(null)] and exiting"},
+	} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			fifo := filepath.Join(dir, "pass")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := os.Create(filepath.Join(dir, "out"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			c := ours(lab.CARP{Shutdown: true}).WithExtra("--passfile="+fifo, "--debug")
+			d := startDirect(t, h, nil, out, out, c.Args(h)...)
+			// Opening the FIFO for writing returns once the daemon opened it
+			// for reading: it is reading its command line.
+			opened := make(chan *os.File, 1)
+			go func() {
+				f, _ := os.OpenFile(fifo, os.O_WRONLY, 0)
+				opened <- f
+			}()
+			var w *os.File
+			select {
+			case w = <-opened:
+			case <-time.After(10 * time.Second):
+				os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0) // unblock the opener
+				t.Fatal("the daemon never opened its passfile")
+			}
+			if w == nil {
+				t.Fatal("opening the FIFO failed")
+			}
+			syscall.Kill(d.pid(), tc.sig)
+			w.WriteString("carplab\n")
+			w.Close()
+			log := func() string { b, _ := os.ReadFile(out.Name()); return string(b) }
+			if !lab.Eventually(5*time.Second, func() bool { return strings.Contains(log(), tc.want) || d.exited() }) ||
+				!strings.Contains(log(), tc.want) {
+				t.Fatalf("%v sent during start-up was lost (%v):\n%s", tc.sig, d.cmd.ProcessState, log())
+			}
+			if tc.sig == syscall.SIGTERM {
+				select {
+				case <-d.done:
+				case <-time.After(5 * time.Second):
+					t.Fatal("TERM with -z: the daemon did not stop")
+				}
+				if st := d.cmd.ProcessState; !st.Exited() || st.ExitCode() != 0 {
+					t.Fatalf("TERM with -z: %v, want exit 0", st)
+				}
+			} else if d.exited() {
+				t.Fatalf("the daemon ended: %v\n%s", d.cmd.ProcessState, log())
+			}
+		})
+	}
+}
