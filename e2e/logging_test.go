@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/internal/lab"
+	"golang.org/x/sys/unix"
 )
 
 // direct is the daemon started straight in a host's namespace, without
@@ -124,4 +125,36 @@ func TestEarlySignals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStalledConsole: the daemon's stdout and stderr go to a pipe that
+// nobody reads (a stalled journald, a terminal paused with Ctrl-S): once
+// the pipe is full every write to it blocks, and the daemon must go on
+// advertising all the same, or its peer takes over.
+func TestStalledConsole(t *testing.T) {
+	l := newLab(t, 2)
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// The smallest pipe (a page) fills after a few dozen lines.
+	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 4096); err != nil {
+		t.Fatal(err)
+	}
+	// Advertising every 78 ms with -D: two lines per advert.
+	startDirect(t, h1, nil, w, w, ours(lab.CARP{AdvBase: -1, AdvSkew: 20}).WithExtra("--debug").Args(h1)...)
+	w.Close()
+	start(t, h2, "ucarp", ours(lab.CARP{AdvBase: -1, AdvSkew: 100}))
+	waitMasters(t, l, 10*time.Second, h1)
+	full := func() bool {
+		n, err := unix.IoctlGetInt(int(r.Fd()), unix.TIOCINQ)
+		return err == nil && n > 4096-200
+	}
+	if !lab.Eventually(10*time.Second, full) {
+		t.Fatal("the pipe never filled")
+	}
+	// h2's dead time is 3 x 100/256 s = 1.17 s.
+	holdMasters(t, l, 4*time.Second, h1)
 }

@@ -116,10 +116,12 @@ wait:
 			code = exitStartup
 		}
 		// The daemon already logged it to syslog; the caller sees it here.
+		log.Flush(flushTimeout)
 		fmt.Fprintf(os.Stderr, "ucarp: %s\n", msg)
 		return exitPlan{code: code}
 	}
 	st, _ := p.Wait()
+	log.Flush(flushTimeout)
 	fmt.Fprintf(os.Stderr, "ucarp: the daemon ended during start-up (%v)\n", st)
 	return exitPlan{code: exitStartup}
 }

@@ -42,14 +42,16 @@ func main() {
 		// under a flood of packets). Blocking calls still hand it over.
 		runtime.GOMAXPROCS(1)
 	}
-	plan := run(sigs)
+	plan, log := run(sigs)
+	// Nothing logged is lost at exit, unless a destination is stalled.
+	log.Flush(flushTimeout)
 	if plan.reraise != nil {
 		reraise(plan.reraise)
 	}
 	os.Exit(plan.code)
 }
 
-func run(sigs chan os.Signal) exitPlan {
+func run(sigs chan os.Signal) (exitPlan, *logger) {
 	closeInheritedDescriptors()
 	prog := os.Args[0]
 	child := isDaemonChild()
@@ -63,7 +65,7 @@ func run(sigs chan os.Signal) exitPlan {
 	}
 	res := parseCommandLine(prog, os.Args[1:], os.Getenv("POSIXLY_CORRECT") != "", log, os.Stdout)
 	if res.done {
-		return exitPlan{code: res.exit}
+		return exitPlan{code: res.exit}, log
 	}
 	cfg := res.cfg
 	if child {
@@ -76,7 +78,9 @@ func run(sigs chan os.Signal) exitPlan {
 	} else {
 		log.SetSyslog(newSyslog("ucarp", os.Getpid(), cfg.facility))
 	}
-	return start(cfg, log, child, sigs)
+	// From here on no log line waits for its destination.
+	log.Async()
+	return start(cfg, log, child, sigs), log
 }
 
 // start opens everything the daemon needs, in ucarp's order where ucarp

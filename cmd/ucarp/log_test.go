@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// stalled is a console that blocks every write until released, as a
+// stalled journald, a terminal paused with Ctrl-S or a full pipe does.
+type stalled struct {
+	release chan struct{}
+	mu      sync.Mutex
+	b       bytes.Buffer
+}
+
+func newStalled() *stalled { return &stalled{release: make(chan struct{})} }
+
+func (s *stalled) Write(p []byte) (int, error) {
+	<-s.release
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *stalled) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// inTime runs f and fails if it has not returned within d.
+func inTime(t *testing.T, d time.Duration, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		f()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s blocked for %v", what, d)
+	}
+}
+
+// TestLogNeverBlocks: a stalled console blocks no log call; once it
+// drains, the lines come out in order, and the ones a full queue dropped
+// are counted where they were lost.
+func TestLogNeverBlocks(t *testing.T) {
+	con := newStalled()
+	l := newLogger(con, con, nil)
+	l.s.now = func() time.Time { return time.Date(2026, 11, 21, 20, 58, 14, 588131000, time.Local) }
+	l.s.startQueues(4)
+	inTime(t, 5*time.Second, "logging to a stalled console", func() { l.Infof("line 1") })
+	// Wait until the writer holds line 1, blocked.
+	q := l.s.consoleQ
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		q.mu.Lock()
+		taken := q.busy && len(q.lines) == 0
+		q.mu.Unlock()
+		if taken {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the writer never took line 1")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	inTime(t, 5*time.Second, "logging to a stalled console", func() {
+		for i := 2; i <= 10; i++ {
+			l.Infof("line %d", i)
+		}
+	})
+	if l.Flush(50 * time.Millisecond) {
+		t.Fatal("Flush reported a stalled console as written")
+	}
+	close(con.release)
+	if !l.Flush(5 * time.Second) {
+		t.Fatal("Flush timed out on a working console")
+	}
+	l.Warnf("after")
+	l.Flush(5 * time.Second)
+	// The writer took line 1 and blocked on it; 2-5 filled the queue; 6-10
+	// were dropped.
+	const ts = "2026-11-21T20:58:14.588131: "
+	var want strings.Builder
+	for i := 1; i <= 5; i++ {
+		fmt.Fprintf(&want, "%s[INFO] line %d\n", ts, i)
+	}
+	want.WriteString(ts + "[WARNING] 5 log lines dropped\n" + ts + "[WARNING] after\n")
+	if got := con.String(); got != want.String() {
+		t.Fatalf("console:\n%s\nwant:\n%s", got, want.String())
+	}
+}
+
+// TestLogTimestampIsTheEvent: a queued line keeps the time it was logged.
+func TestLogTimestampIsTheEvent(t *testing.T) {
+	con := newStalled()
+	l := newLogger(con, con, nil)
+	at := time.Date(2026, 11, 21, 20, 58, 14, 1000, time.Local)
+	l.s.now = func() time.Time { return at }
+	l.Async()
+	inTime(t, 5*time.Second, "logging to a stalled console", func() { l.Infof("event") })
+	at = at.Add(time.Hour)
+	close(con.release)
+	l.Flush(5 * time.Second)
+	if got := con.String(); got != "2026-11-21T20:58:14.000001: [INFO] event\n" {
+		t.Fatalf("console %q", got)
+	}
+}
+
+// TestSyslogStallBlocksNothing: a syslog daemon that reads nothing (its
+// socket buffer full) blocks neither the log calls nor the console.
+func TestSyslogStallBlocksNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	srv, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var out syncBuffer
+	l := newLogger(&out, &out, newSyslog("ucarp", 1, facilities["daemon"], path))
+	l.Async()
+	inTime(t, 5*time.Second, "logging to a stalled syslog", func() {
+		for i := 0; i < 3000; i++ { // more than the socket's queue of datagrams
+			l.Infof("line %d", i)
+		}
+	})
+	// The console has its own queue: it does not wait for syslog.
+	if !l.s.consoleQ.flush(time.Now().Add(5*time.Second)) || !strings.Contains(out.String(), "[INFO] line 2999\n") {
+		t.Fatal("the console waited for syslog")
+	}
+	// Syslog reads again: the lines its full queue dropped are counted.
+	buf := make([]byte, 512)
+	srv.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		n, err := srv.Read(buf)
+		if err != nil {
+			t.Fatalf("no count of dropped lines in syslog: %v", err)
+		}
+		if strings.Contains(string(buf[:n]), "ucarp[1]: [WARNING] ") && strings.HasSuffix(string(buf[:n]), " log lines dropped") {
+			break
+		}
+	}
+}
