@@ -158,3 +158,39 @@ func TestStalledConsole(t *testing.T) {
 	// h2's dead time is 3 x 100/256 s = 1.17 s.
 	holdMasters(t, l, 4*time.Second, h1)
 }
+
+// TestConsoleReaderGone: "ucarp ... | logger" whose logger has exited:
+// the daemon must not die of SIGPIPE (leaving a host that no longer
+// advertises), but go on without that stream.
+func TestConsoleReaderGone(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // the reader is gone before the first line
+	errs, err := os.Create(filepath.Join(l.Dir, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errs.Close()
+	d := startDirect(t, h, nil, w, errs, ours(lab.CARP{Shutdown: true}).Args(h)...)
+	w.Close()
+	waitMasters(t, l, 10*time.Second, h)
+	stderr := func() string { b, _ := os.ReadFile(errs.Name()); return string(b) }
+	if d.exited() || !strings.Contains(stderr(), "[WARNING] Switching to state: MASTER") {
+		t.Fatalf("daemon %v, stderr:\n%s", d.cmd.ProcessState, stderr())
+	}
+	syscall.Kill(d.pid(), syscall.SIGUSR1) // answered on the broken stdout
+	holdMasters(t, l, 500*time.Millisecond, h)
+	syscall.Kill(d.pid(), syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the daemon did not stop")
+	}
+	if st := d.cmd.ProcessState; !st.Exited() || st.ExitCode() != 0 {
+		t.Fatalf("%v, want exit 0 (-z)\n%s", st, stderr())
+	}
+}

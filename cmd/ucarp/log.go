@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -75,12 +78,31 @@ type sink struct {
 	mu      sync.Mutex
 	debug   bool
 	console consoleMode
-	stdout  io.Writer
-	stderr  io.Writer
+	stdout  *guard
+	stderr  *guard
 	syslog  *syslogWriter
 	now     func() time.Time
 
 	consoleQ, syslogQ *outQueue // nil until startQueues
+}
+
+// guard is a console stream that stops being written once its reader has
+// gone (EPIPE): main catches SIGPIPE, so such a write fails instead of
+// killing the daemon, and the daemon goes on without that stream.
+type guard struct {
+	w    io.Writer
+	gone atomic.Bool
+}
+
+func (g *guard) Write(b []byte) (int, error) {
+	if g.gone.Load() {
+		return len(b), nil
+	}
+	n, err := g.w.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		g.gone.Store(true)
+	}
+	return n, err
 }
 
 // handler is the slog.Handler over a sink.
@@ -309,7 +331,7 @@ type logger struct {
 }
 
 func newLogger(stdout, stderr io.Writer, sys *syslogWriter) *logger {
-	s := &sink{stdout: stdout, stderr: stderr, syslog: sys, now: time.Now}
+	s := &sink{stdout: &guard{w: stdout}, stderr: &guard{w: stderr}, syslog: sys, now: time.Now}
 	return &logger{Logger: slog.New(&handler{s: s}), s: s}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -148,5 +149,27 @@ func TestSyslogStallBlocksNothing(t *testing.T) {
 		if strings.Contains(string(buf[:n]), "ucarp[1]: [WARNING] ") && strings.HasSuffix(string(buf[:n]), " log lines dropped") {
 			break
 		}
+	}
+}
+
+// TestBrokenConsole: a console whose reader has gone (EPIPE) is no longer
+// written; the other destinations go on.
+func TestBrokenConsole(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r.Close()
+	var errs syncBuffer
+	l := newLogger(w, &errs, nil)
+	l.Infof("to a broken pipe")
+	if !l.s.stdout.gone.Load() {
+		t.Fatal("EPIPE did not retire stdout")
+	}
+	l.Infof("again")
+	l.Errorf("still on stderr")
+	if !strings.HasSuffix(errs.String(), "[ERROR] still on stderr\n") {
+		t.Fatalf("stderr %q", errs.String())
 	}
 }

@@ -42,6 +42,10 @@ func main() {
 		// under a flood of packets). Blocking calls still hand it over.
 		runtime.GOMAXPROCS(1)
 	}
+	// A console whose reader has gone must not end the daemon: with
+	// SIGPIPE caught, a write to it fails with EPIPE instead (see guard).
+	// Caught rather than ignored, since scripts would inherit SIG_IGN.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	plan, log := run(sigs)
 	// Nothing logged is lost at exit, unless a destination is stalled.
 	log.Flush(flushTimeout)
