@@ -83,6 +83,10 @@ type sink struct {
 	syslog  *syslogWriter
 	now     func() time.Time
 
+	// Streams that are the systemd journal, which gets syslog's copy of
+	// every line already: their console copy is left out while syslog is on.
+	journalOut, journalErr bool
+
 	consoleQ, syslogQ *outQueue // nil until startQueues
 }
 
@@ -148,9 +152,16 @@ func (s *sink) write(l slog.Level, msg string) {
 	if s.console == consoleNone || s.console == consoleErrors && l < levelError {
 		return
 	}
-	w := s.stdout
+	w, journal := s.stdout, s.journalOut
 	if l >= levelWarning {
-		w = s.stderr
+		w, journal = s.stderr, s.journalErr
+	}
+	if journal && s.syslog != nil && !s.syslog.down.Load() {
+		// Syslog's copy reaches the journal with the facility and the
+		// "ucarp" identifier that admins filter on (journalctl -t ucarp);
+		// the console copy would only repeat it. While syslog cannot be
+		// reached, the console copy is the one kept.
+		return
 	}
 	s.out(s.consoleQ, w, s.consoleLine(prefix, msg))
 }
@@ -383,6 +394,13 @@ type closer struct{ w *syslogWriter }
 func (c closer) Write([]byte) (int, error) {
 	c.w.Close()
 	return 0, nil
+}
+
+// SetJournal says which console streams are the systemd journal.
+func (l *logger) SetJournal(out, err bool) {
+	l.s.mu.Lock()
+	l.s.journalOut, l.s.journalErr = out, err
+	l.s.mu.Unlock()
 }
 
 // Async makes every later line go through the queues (see sink).

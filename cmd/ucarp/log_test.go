@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -171,5 +172,79 @@ func TestBrokenConsole(t *testing.T) {
 	l.Errorf("still on stderr")
 	if !strings.HasSuffix(errs.String(), "[ERROR] still on stderr\n") {
 		t.Fatalf("stderr %q", errs.String())
+	}
+}
+
+// TestJournalStreams: $JOURNAL_STREAM names the stream by device and
+// inode; only a descriptor that is that stream matches.
+func TestJournalStreams(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	other, err := os.Create(filepath.Join(t.TempDir(), "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(w.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	env := fmt.Sprintf("%d:%d", uint64(st.Dev), uint64(st.Ino))
+	if out, errs := journalStreams(env, w, other); !out || errs {
+		t.Fatalf("stdout %v stderr %v, want true false", out, errs)
+	}
+	if out, errs := journalStreams(env, other, w); out || !errs {
+		t.Fatalf("stdout %v stderr %v, want false true", out, errs)
+	}
+	for _, bad := range []string{"", "1", "x:y", fmt.Sprintf("%d:%d", uint64(st.Dev), uint64(st.Ino)+1)} {
+		if out, errs := journalStreams(bad, w, w); out || errs {
+			t.Fatalf("JOURNAL_STREAM=%q matched", bad)
+		}
+	}
+}
+
+// TestJournalOnce: when the console is the journal, a line goes there once,
+// through syslog (with its facility and identifier); the console copy is
+// kept when syslog is off (-f none) or cannot be reached.
+func TestJournalOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	srv, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var journal, other syncBuffer
+	l := newLogger(&journal, &other, newSyslog("ucarp", 7, facilities["daemon"], path))
+	l.SetJournal(true, false)
+	l.Infof("once")
+	l.Warnf("on stderr")
+	buf := make([]byte, 512)
+	srv.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for _, want := range []string{"ucarp[7]: [INFO] once", "ucarp[7]: [WARNING] on stderr"} {
+		n, err := srv.Read(buf)
+		if err != nil || !strings.HasSuffix(string(buf[:n]), want) {
+			t.Fatalf("syslog %q %v, want %q", buf[:n], err, want)
+		}
+	}
+	if journal.String() != "" || !strings.Contains(other.String(), "[WARNING] on stderr") {
+		t.Fatalf("journal stream %q, other stream %q", journal.String(), other.String())
+	}
+	// Syslog unreachable: after the first line it could not deliver, the
+	// console copy comes back.
+	l.SetSyslog(newSyslog("ucarp", 7, facilities["daemon"], filepath.Join(t.TempDir(), "none")))
+	l.Infof("lost to syslog")
+	l.Infof("kept")
+	if !strings.Contains(journal.String(), "[INFO] kept") {
+		t.Fatalf("journal stream %q", journal.String())
+	}
+	// -f none.
+	l.SetSyslog(nil)
+	l.Infof("no syslog")
+	if !strings.Contains(journal.String(), "[INFO] no syslog") {
+		t.Fatalf("journal stream %q", journal.String())
 	}
 }

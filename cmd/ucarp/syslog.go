@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,7 @@ type syslogWriter struct {
 	facility int
 	conn     net.Conn
 	now      func() time.Time
+	down     atomic.Bool // the last line could not be delivered
 }
 
 func newSyslog(ident string, pid, facility int, paths ...string) *syslogWriter {
@@ -63,16 +65,19 @@ func (w *syslogWriter) Write(line []byte) (int, error) {
 		if w.conn == nil {
 			w.connect()
 			if w.conn == nil {
+				w.down.Store(true)
 				return len(line), nil
 			}
 		}
 		w.conn.SetWriteDeadline(time.Now().Add(time.Second))
 		if _, err := w.conn.Write(line); err == nil {
+			w.down.Store(false)
 			return len(line), nil
 		}
 		w.conn.Close()
 		w.conn = nil
 	}
+	w.down.Store(true)
 	return len(line), nil
 }
 
