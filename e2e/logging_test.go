@@ -3,9 +3,11 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -192,5 +194,63 @@ func TestConsoleReaderGone(t *testing.T) {
 	}
 	if st := d.cmd.ProcessState; !st.Exited() || st.ExitCode() != 0 {
 		t.Fatalf("%v, want exit 0 (-z)\n%s", st, stderr())
+	}
+}
+
+// zombies lists the zombie children of pid.
+func zombies(pid int) []int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var zs []int
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // state ppid ...
+		if len(f) > 1 && f[0] == "Z" && f[1] == strconv.Itoa(pid) {
+			n, _ := strconv.Atoi(strings.Fields(s)[0])
+			zs = append(zs, n)
+		}
+	}
+	return zs
+}
+
+// TestReapsOrphansAsPID1: run as a container's init (PID 1 of its own pid
+// namespace), the daemon reaps the orphans that its scripts leave (here,
+// children that outlive them), without taking the scripts' own exit
+// status, which it still logs.
+func TestReapsOrphansAsPID1(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	script := filepath.Join(l.Dir, "orphans.sh")
+	// Three children that outlive the script and end after it.
+	body := "#!/bin/sh\nfor i in 1 2 3; do ( sleep 0.2 & ); done\nexit 3\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := ours(lab.CARP{}).WithExtra("--upscript="+script, "--downscript="+script)
+	p, err := h.Start("ucarp", append([]string{"unshare", "--pid", "--mount-proc", "--kill-child"}, c.Args(h)...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The daemon is unshare's child: PID 1 inside, some pid outside.
+	var daemon int
+	if !lab.Eventually(5*time.Second, func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", p.Pid(), p.Pid()))
+		daemon, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return daemon != 0
+	}) {
+		t.Fatalf("no daemon under unshare:\n%s", p.Log())
+	}
+	want := fmt.Sprintf("Script [%s eth0 %s] exited with status 3", script, vip)
+	if !p.WaitLog(want, 2, 10*time.Second) { // the down script at start, the up script
+		t.Fatalf("the scripts' status was not logged twice:\n%s", p.Log())
+	}
+	if !lab.Eventually(5*time.Second, func() bool { return len(zombies(daemon)) == 0 }) {
+		t.Fatalf("zombies under the daemon: %v\n%s", zombies(daemon), p.Log())
+	}
+	if strings.Contains(p.Log(), "no child processes") {
+		t.Fatalf("a script's status was taken:\n%s", p.Log())
 	}
 }

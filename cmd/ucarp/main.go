@@ -85,6 +85,7 @@ func run(sigs chan os.Signal) (exitPlan, *logger) {
 	}
 	// From here on no log line waits for its destination.
 	log.Async()
+	reapOrphans(log)
 	return start(cfg, log, child, sigs), log
 }
 
