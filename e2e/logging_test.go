@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -252,5 +253,73 @@ func TestReapsOrphansAsPID1(t *testing.T) {
 	}
 	if strings.Contains(p.Log(), "no child processes") {
 		t.Fatalf("a script's status was taken:\n%s", p.Log())
+	}
+}
+
+// TestJournalOnce: under systemd, stdout and stderr are the journal (the
+// stream that $JOURNAL_STREAM names) and so is syslog: each line goes
+// there once, through syslog. Without syslog (-f none) the console copy
+// stays. The daemon runs in a private mount namespace whose syslog socket
+// (/var/run/log, /run being a fresh tmpfs) is the test's.
+func TestJournalOnce(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	sock := filepath.Join(l.Dir, "syslog")
+	srv, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, tc := range []struct {
+		name   string
+		extra  []string
+		syslog bool
+	}{
+		{"syslog", nil, true},
+		{"no syslog", []string{"--facility=none"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			journal, err := os.Create(filepath.Join(t.TempDir(), "journal"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer journal.Close()
+			var st syscall.Stat_t
+			if err := syscall.Fstat(int(journal.Fd()), &st); err != nil {
+				t.Fatal(err)
+			}
+			env := []string{fmt.Sprintf("JOURNAL_STREAM=%d:%d", uint64(st.Dev), uint64(st.Ino))}
+			setup := fmt.Sprintf("mount -t tmpfs none /run && touch /run/log && mount --bind %s /run/log && exec \"$@\"", sock)
+			argv := append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c", setup, "sh"},
+				ours(lab.CARP{}).WithExtra(tc.extra...).Args(h)...)
+			d := startDirect(t, h, env, journal, journal, argv...)
+			const line = "[WARNING] Switching to state: BACKUP"
+			console := func() string { b, _ := os.ReadFile(journal.Name()); return string(b) }
+			if tc.syslog {
+				buf := make([]byte, 1024)
+				srv.SetReadDeadline(time.Now().Add(10 * time.Second))
+				for {
+					n, err := srv.Read(buf)
+					if err != nil {
+						t.Fatalf("no line through syslog: %v\n%s", err, console())
+					}
+					if strings.HasSuffix(string(buf[:n]), fmt.Sprintf("ucarp[%d]: %s", d.pid(), line)) {
+						break
+					}
+				}
+				// The daemon writes its queues out before it exits.
+				syscall.Kill(d.pid(), syscall.SIGTERM)
+				select {
+				case <-d.done:
+				case <-time.After(5 * time.Second):
+					t.Fatal("the daemon did not stop")
+				}
+				if c := console(); strings.Contains(c, line) {
+					t.Fatalf("the line reached the journal twice:\n%s", c)
+				}
+			} else if !lab.Eventually(10*time.Second, func() bool { return strings.Contains(console(), line) }) {
+				t.Fatalf("without syslog the console copy is missing:\n%s", console())
+			}
+		})
 	}
 }

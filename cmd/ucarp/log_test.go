@@ -233,6 +233,9 @@ func TestJournalOnce(t *testing.T) {
 	if journal.String() != "" || !strings.Contains(other.String(), "[WARNING] on stderr") {
 		t.Fatalf("journal stream %q, other stream %q", journal.String(), other.String())
 	}
+	if !syslogReachable(filepath.Join(t.TempDir(), "none"), path) || syslogReachable(filepath.Join(t.TempDir(), "none")) {
+		t.Fatal("syslogReachable is wrong")
+	}
 	// Syslog unreachable: after the first line it could not deliver, the
 	// console copy comes back.
 	l.SetSyslog(newSyslog("ucarp", 7, facilities["daemon"], filepath.Join(t.TempDir(), "none")))

@@ -63,7 +63,11 @@ func run(sigs chan os.Signal) (exitPlan, *logger) {
 	// Until the command line is read, messages go to syslog as glibc's
 	// syslog(3) sends them before openlog: program name, no pid, user.
 	log := newLogger(os.Stdout, os.Stderr, newSyslog(filepath.Base(prog), 0, facilities["user"]))
-	log.SetJournal(journalStreams(os.Getenv("JOURNAL_STREAM"), os.Stdout, os.Stderr))
+	// Under systemd, syslog's copy of a line is the journal's (see sink);
+	// without a syslog daemon to take it, the console's is.
+	if out, errs := journalStreams(os.Getenv("JOURNAL_STREAM"), os.Stdout, os.Stderr); (out || errs) && syslogReachable() {
+		log.SetJournal(out, errs)
+	}
 	if child {
 		// The parent has parsed and reported the command line already.
 		log = newLogger(io.Discard, io.Discard, nil)

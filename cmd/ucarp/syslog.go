@@ -46,6 +46,18 @@ func (w *syslogWriter) connect() {
 	}
 }
 
+// syslogReachable reports whether a syslog daemon listens on one of the
+// paths (default: syslogPaths).
+func syslogReachable(paths ...string) bool {
+	w := newSyslog("", 0, 0, paths...)
+	w.connect()
+	if w.conn == nil {
+		return false
+	}
+	w.conn.Close()
+	return true
+}
+
 // format renders a message as its syslog line, stamped now: the time of
 // the event, not of its delivery.
 func (w *syslogWriter) format(severity int, msg string) []byte {
