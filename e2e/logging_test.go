@@ -147,7 +147,7 @@ func TestStalledConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Advertising every 78 ms with -D: two lines per advert.
-	startDirect(t, h1, nil, w, w, ours(lab.CARP{AdvBase: -1, AdvSkew: 20}).WithExtra("--debug").Args(h1)...)
+	d := startDirect(t, h1, nil, w, w, ours(lab.CARP{AdvBase: -1, AdvSkew: 20}).WithExtra("--debug").Args(h1)...)
 	w.Close()
 	start(t, h2, "ucarp", ours(lab.CARP{AdvBase: -1, AdvSkew: 100}))
 	waitMasters(t, l, 10*time.Second, h1)
@@ -160,6 +160,16 @@ func TestStalledConsole(t *testing.T) {
 	}
 	// h2's dead time is 3 x 100/256 s = 1.17 s.
 	holdMasters(t, l, 4*time.Second, h1)
+	// At exit the daemon waits for its console for 2 s, not forever.
+	syscall.Kill(d.pid(), syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the daemon did not exit with its console stalled")
+	}
+	if ws := d.cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Fatalf("%v, want killed by TERM as ucarp", d.cmd.ProcessState)
+	}
 }
 
 // TestConsoleReaderGone: "ucarp ... | logger" whose logger has exited:
