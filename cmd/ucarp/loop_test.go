@@ -181,6 +181,12 @@ var (
 // startHarness starts a daemon with advbase 1, advskew 100, deadratio 3
 // (dead time 3.390625 s, advert every 1.390625 s), managing the address.
 func startHarness(t *testing.T, edit func(c *config)) *harness {
+	return startHarnessWith(t, edit, nil)
+}
+
+// startHarnessWith is startHarness with a script runner of the test's
+// (nil: the real one, with no timeout).
+func startHarnessWith(t *testing.T, edit func(c *config), run scripts) *harness {
 	c := &config{iface: "eth0", src: loopSrc, group: defaultGroup, vhid: 1, password: []byte("carplab"),
 		vip: loopVIP, vipArg: "198.51.100.100", advbase: 1, advskew: 100, deadratio: 3, garpCount: 1,
 		garpInterval: time.Second, debug: true}
@@ -197,10 +203,13 @@ func startHarness(t *testing.T, edit func(c *config)) *harness {
 	if c.managesVIP() {
 		addrs = h.addrs
 	}
+	if run == nil {
+		run = newRunner(log, 0)
+	}
 	seq := uint64(0)
 	d, err := newDaemon(deps{cfg: c, log: log, mac: net.HardwareAddr{2, 0, 0, 0, 0, 0x0c}, conn: h.conn, arp: h.arp,
 		addrs: addrs, link: h.link, addrChg: h.addrChg, signals: h.sigs, initial: platform.LinkState{Up: true, Running: true},
-		random: func() uint64 { seq++; return seq }, runner: newRunner(log, 0)})
+		random: func() uint64 { seq++; return seq }, runner: run})
 	if err != nil {
 		t.Fatal(err)
 	}

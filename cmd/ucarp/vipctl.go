@@ -49,7 +49,7 @@ func (d *daemon) reconcile(tick bool) {
 	} else {
 		st, err = d.vips.Check()
 	}
-	if len(d.effects) > 0 || d.runner.busy() {
+	if !d.effects.idle() || d.runner.busy() {
 		return
 	}
 	if err != nil {
