@@ -112,6 +112,7 @@ type daemon struct {
 	answers      rateLimit
 	answering    bool
 	announceLeft int
+	current      uint64 // the number of the last script started
 	carrierDown  bool
 	wasUp        bool
 	exit         *exitPlan
@@ -388,6 +389,8 @@ func (d *daemon) pump() {
 			}
 			if job, ok := d.scriptJob(a); ok {
 				d.stats.scripts++
+				job.seq = d.stats.scripts
+				d.current = job.seq
 				if res, started := d.runner.start(job); !started {
 					d.onScriptResult(res)
 				}
@@ -439,7 +442,7 @@ func (d *daemon) onScriptDone(res scriptResult) {
 // bow-out so that a peer takes over at once. The down script and the
 // address removal follow once the up script has ended.
 func (d *daemon) onScriptOverdue(job scriptJob) {
-	if job.script != carp.ScriptUp || d.exit != nil || d.m.State() != carp.Master || !d.effects.flightHolds() {
+	if job.seq != d.current || !d.runner.busy() || job.script != carp.ScriptUp || d.exit != nil || d.m.State() != carp.Master || !d.effects.flightHolds() {
 		return
 	}
 	d.log.Errorf("Up script [%s] did not finish within %v: giving up MASTER so that a peer takes over",

@@ -19,6 +19,7 @@ type scriptJob struct {
 	script carp.Script
 	args   []string // ucarp's: interface, address as given, and xparam when given
 	env    []string // CARP_* variables, added to the daemon's environment
+	seq    uint64   // the loop's number of the run
 }
 
 // privateEnv are variables of the daemon's environment that scripts do
