@@ -159,7 +159,7 @@ func TestChaosFloodAtBackup(t *testing.T) {
 	if !lab.Eventually(6*time.Second, func() bool { return l.Hosts[1].HasAddr(vip) }) {
 		t.Fatal("no takeover under the flood")
 	}
-	took, _ := p2.LastLogTime("Switching to state: MASTER")
+	took := p2.MustLastLogTime(t, "Switching to state: MASTER")
 	if d := took.Sub(cut); d > 3390625*time.Microsecond+200*time.Millisecond {
 		t.Fatalf("takeover %v after the cut, under the flood", d)
 	}
@@ -181,7 +181,7 @@ func TestChaosHangingUpScript(t *testing.T) {
 	if !p.WaitLog("timed out after", 1, 15*time.Second) {
 		t.Fatalf("the hanging script was not ended:\n%s", p.Log())
 	}
-	master, _ := p.LastLogTime("Switching to state: MASTER")
+	master := p.MustLastLogTime(t, "Switching to state: MASTER")
 	var adverts []time.Time
 	for _, f := range capture.Stop() {
 		if f.IsCARP() && !f.At.Before(master) {

@@ -66,7 +66,7 @@ func TestGracefulStopBowsOut(t *testing.T) {
 		t.Fatalf("exit %v (ended %v)", st, ok)
 	}
 	waitMasters(t, l, 5*time.Second, l.Hosts[1])
-	took, _ := p2.LastLogTime("Switching to state: MASTER")
+	took := p2.MustLastLogTime(t, "Switching to state: MASTER")
 	// At once, through the "going to time out" rule: not after 3.39 s.
 	if d := took.Sub(stop); d > time.Second || p2.Count("Putting MASTER DOWN (going to time out)") != 1 {
 		t.Fatalf("h2 took over %v after the stop; log:\n%s", d, p2.Log())
