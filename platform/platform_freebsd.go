@@ -66,22 +66,7 @@ func watch(done <-chan struct{}, fn func(rtMessage)) error {
 		<-done
 		f.Close()
 	}()
-	go func() {
-		buf := make([]byte, 16<<10)
-		for {
-			n, err := f.Read(buf)
-			if err != nil {
-				if errors.Is(err, os.ErrClosed) {
-					return
-				}
-				continue // ENOBUFS: messages were lost; the next ones tell the state
-			}
-			msgs, _ := parseRoutingMessages(buf[:n])
-			for _, m := range msgs {
-				fn(m)
-			}
-		}
-	}()
+	go readRoutingSocket(done, f.Read, fn)
 	return nil
 }
 
