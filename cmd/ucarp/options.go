@@ -331,7 +331,11 @@ func byteOption(log *logger, name, v string) uint8 {
 }
 
 // parseVIP reads --addr: an IPv4 address, or ADDRESS/PREFIX. The scripts
-// receive the address as written, without the prefix length.
+// receive the address as written, without the prefix length. The prefix
+// length is written in decimal without sign or leading zero, 1 to 32: a
+// /0 would put a default-route-like prefix on the interface. ucarp refuses
+// every ADDRESS/PREFIX as an invalid address (inet_pton), so what we
+// refuse gets its message and exit code.
 func parseVIP(v string) (netip.Prefix, string, bool) {
 	addr, bits, hasBits := strings.Cut(v, "/")
 	a, err := netip.ParseAddr(addr)
@@ -340,7 +344,7 @@ func parseVIP(v string) (netip.Prefix, string, bool) {
 	}
 	n := 32
 	if hasBits {
-		if n, err = strconv.Atoi(bits); err != nil || n < 0 || n > 32 || bits == "" || bits[0] == '+' {
+		if n, err = strconv.Atoi(bits); err != nil || n < 1 || n > 32 || bits != strconv.Itoa(n) {
 			return netip.Prefix{}, "", false
 		}
 	}
