@@ -32,15 +32,15 @@ func TestHungUpScriptHandsOver(t *testing.T) {
 	if !p1.WaitLog("Switching to state: MASTER", 1, 10*time.Second) {
 		t.Fatalf("the preferred host never became MASTER:\n%s", p1.Log())
 	}
-	master := lastLogTime(t, p1, "Switching to state: MASTER")
+	master := p1.MustLastLogTime(t, "Switching to state: MASTER")
 	if !lab.Eventually(timeout+3*time.Second, func() bool { return l.Hosts[1].HasAddr(vip) }) {
 		t.Fatalf("the peer never took over from the MASTER whose up script hangs; holders %v", names(l.Masters()))
 	}
-	gaveUp := lastLogTime(t, p1, "giving up MASTER")
+	gaveUp := p1.MustLastLogTime(t, "giving up MASTER")
 	if d := gaveUp.Sub(master); d < timeout || d > timeout+500*time.Millisecond {
 		t.Errorf("gave up %v after becoming MASTER, script timeout %v", d, timeout)
 	}
-	took := lastLogTime(t, p2, "Switching to state: MASTER")
+	took := p2.MustLastLogTime(t, "Switching to state: MASTER")
 	if d := took.Sub(gaveUp); d < 0 || d > 200*time.Millisecond {
 		t.Errorf("the peer took over %v after the bow-out: it should be at once", d)
 	}
@@ -50,15 +50,4 @@ func TestHungUpScriptHandsOver(t *testing.T) {
 		t.Fatalf("the hung script was not stopped:\n%s", p1.Log())
 	}
 	holdMasters(t, l, 4*time.Second, l.Hosts[1])
-}
-
-// lastLogTime is the time of the last line of p that contains s; the test
-// fails when there is none.
-func lastLogTime(t *testing.T, p *lab.Proc, s string) time.Time {
-	t.Helper()
-	at, ok := p.LastLogTime(s)
-	if !ok {
-		t.Fatalf("no %q in the log of %s:\n%s", s, p.Name, p.Log())
-	}
-	return at
 }

@@ -96,18 +96,17 @@ func TestScriptArgumentsEnvironmentAndDescriptors(t *testing.T) {
 // scrubbedFromScripts are variables of the daemon's environment that must
 // not reach a script: systemd's notification socket (a script could report
 // for the daemon), socket activation (descriptors the script does not
-// have), and the password that Debian's ifupdown exports from the
-// ucarp-password stanza.
-var scrubbedFromScripts = []string{"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "IF_UCARP_PASSWORD"}
+// have) and watchdog, the password that Debian's ifupdown exports from the
+// ucarp-password stanza, and the status descriptor of a -B start.
+var scrubbedFromScripts = []string{"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+	"WATCHDOG_PID", "WATCHDOG_USEC", "IF_UCARP_PASSWORD", "UCARP_GO_DAEMON_STATUS_FD"}
 
 // TestScriptEnvironmentIsScrubbed checks the whole environment a script
 // receives, as its kernel saw it at exec (/proc/PID/environ, before the
 // shell adds anything): the daemon's own, without scrubbedFromScripts, with
 // the CARP_* variables of the run replacing any the daemon inherited.
-//
-// RED ON PURPOSE until script.go scrubs the environment (issue 12): today
-// scripts get append(os.Environ(), job.env...), so NOTIFY_SOCKET,
-// IF_UCARP_PASSWORD and LISTEN_* leak. Do not skip it: make it green.
+// Before issue 12, scripts got append(os.Environ(), job.env...), and every
+// one of these leaked.
 func TestScriptEnvironmentIsScrubbed(t *testing.T) {
 	for _, k := range scrubbedFromScripts {
 		t.Setenv(k, "from-the-daemon-"+k)
