@@ -172,3 +172,35 @@ func alive(pid string) bool {
 	i := strings.LastIndexByte(string(b), ')')
 	return i > 0 && i+2 < len(b) && b[i+2] != 'Z'
 }
+
+// TestRHELInstanceAgainstUcarp is a rolling replacement on RHEL: h1 still
+// runs ucarp 1.5.2 as RHEL's script starts it for /etc/ucarp/vip-010.conf
+// (--vhid=010, which ucarp reads as octal 8), h2 already runs ucarp@010 of
+// this package from the same files. They must see each other's adverts:
+// one MASTER, not two.
+func TestRHELInstanceAgainstUcarp(t *testing.T) {
+	needUcarp(t)
+	l := newLab(t, 2)
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	argv := theirs(lab.CARP{Preempt: true, Shutdown: true}).Args(h1)
+	for i, a := range argv {
+		if a == "--vhid=1" {
+			argv[i] = "--vhid=010"
+		}
+	}
+	if _, err := h1.Start("rhel-ucarp", argv...); err != nil {
+		t.Fatal(err)
+	}
+	waitMasters(t, l, 10*time.Second, h1)
+
+	conf := filepath.Join(l.Dir, "etc-ucarp")
+	os.MkdirAll(conf, 0o700)
+	os.WriteFile(filepath.Join(conf, "vip-common.conf"), []byte("PASSWORD=\"carplab\"\nBIND_INTERFACE=\"eth0\"\nOPTIONS=\"--shutdown --advskew=100\"\n"), 0o600)
+	os.WriteFile(filepath.Join(conf, "vip-010.conf"), []byte(fmt.Sprintf("SOURCE_ADDRESS=%s\nVIP_ADDRESS=%s\n", h2.Addr, lab.VIP)), 0o600)
+	if _, err := h2.StartEnv("ucarp@010", []string{"UCARP_CONFDIR=" + conf, "UCARP_RUNDIR=" + filepath.Join(l.Dir, "run-ucarp"),
+		"UCARP_DAEMON=" + oursBin}, "sh", repoFile("packaging", "libexec", "ucarp-instance"), "010"); err != nil {
+		t.Fatal(err)
+	}
+	// h2's dead time is 3.4 s: with another vhid it would take the address.
+	holdMasters(t, l, 6*time.Second, h1)
+}
