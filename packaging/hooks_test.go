@@ -140,27 +140,45 @@ func TestIfUpHookAsDebian(t *testing.T) {
 }
 
 // TestIfDownHook: the hook sends TERM to the daemon of the interface and
-// waits for it; without a pid file it does nothing.
+// waits for it; without a pid file it does nothing. A stale pid file,
+// whose pid now belongs to an unrelated process, is removed and that
+// process left alone.
 func TestIfDownHook(t *testing.T) {
 	dir := t.TempDir()
 	b, _ := os.ReadFile(filepath.Join("debian", "if-down.d", "ucarp"))
 	hook := filepath.Join(dir, "hook")
 	os.WriteFile(hook, []byte(strings.Replace(string(b), "RUNDIR=/run/ucarp", "RUNDIR="+dir, 1)), 0o755)
-	daemon := exec.Command("sleep", "60")
+	pidfile := filepath.Join(dir, "ifup-eth0.pid")
+	ifdown := func(ifaces ...string) {
+		t.Helper()
+		for _, iface := range ifaces {
+			cmd := exec.Command("sh", hook)
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "IFACE=" + iface, "MODE=stop", "PHASE=pre-down"}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v %s", iface, err, out)
+			}
+		}
+	}
+
+	other := startUnrelated(t)
+	os.WriteFile(pidfile, []byte(strconv.Itoa(other.Process.Pid)+"\n"), 0o644)
+	ifdown("eth0")
+	if !running(other.Process.Pid) {
+		t.Fatal("the hook killed an unrelated process named by a stale pid file")
+	}
+	if _, err := os.Stat(pidfile); err == nil {
+		t.Fatal("stale pid file left")
+	}
+
+	// The daemon, as if-up.d started it: --pidfile=FILE on its command line.
+	daemon := exec.Command("sh", "-c", "while :; do sleep 1; done", "ucarp", "--pidfile="+pidfile)
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
 	}
 	ended := make(chan *os.ProcessState, 1)
 	go func() { daemon.Wait(); ended <- daemon.ProcessState }()
-	pidfile := filepath.Join(dir, "ifup-eth0.pid")
 	os.WriteFile(pidfile, []byte(strconv.Itoa(daemon.Process.Pid)+"\n"), 0o644)
-	for _, iface := range []string{"eth0:ucarp", "eth0"} { // the alias has no daemon
-		cmd := exec.Command("sh", hook)
-		cmd.Env = []string{"PATH=/usr/bin:/bin", "IFACE=" + iface, "MODE=stop", "PHASE=pre-down"}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v %s", iface, err, out)
-		}
-	}
+	ifdown("eth0:ucarp", "eth0") // the alias has no daemon
 	select {
 	case st := <-ended:
 		if ws := st.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
