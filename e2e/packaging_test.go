@@ -137,12 +137,20 @@ iface eth0:ucarp inet static
 		t.Fatalf("the address was not added by ifup eth0:ucarp: labels %v", labels)
 	}
 	answersARP(t, l, l.Hosts[0])
-	// The daemon runs with Debian's command line.
+	// The daemon runs with Debian's command line, but for the password,
+	// which is in a private file: neither on the command line nor in the
+	// environment (which its scripts inherit).
 	out, _ := boxes[0].Exec("sh", "-c", "tr '\\0' ' ' < /proc/$(cat /run/ucarp/ifup-eth0.pid)/cmdline")
-	want := fmt.Sprintf("%s -i eth0 -s %s -B -z -v 1 -p carplab -a %s -u /usr/share/ucarp/vip-up -d /usr/share/ucarp/vip-down -P -k 0 -b 1 --pidfile=/run/ucarp/ifup-eth0.pid",
+	want := fmt.Sprintf("%s -i eth0 -s %s -B -z -v 1 -o /run/ucarp/ifup-eth0.pass -a %s -u /usr/share/ucarp/vip-up -d /usr/share/ucarp/vip-down -P -k 0 -b 1 --pidfile=/run/ucarp/ifup-eth0.pid",
 		oursBin, l.Hosts[0].Addr, lab.VIP)
 	if strings.TrimSpace(out) != want {
 		t.Fatalf("command line\n %q\nwant\n %q", strings.TrimSpace(out), want)
+	}
+	if env, _ := boxes[0].Exec("sh", "-c", "tr '\\0' '\\n' < /proc/$(cat /run/ucarp/ifup-eth0.pid)/environ"); env == "" || strings.Contains(env, "carplab") {
+		t.Fatalf("the daemon's environment holds the password:\n%s", env)
+	}
+	if out, _ := boxes[0].Exec("stat", "-c", "%a", "/run/ucarp", "/run/ucarp/ifup-eth0.pass"); out != "700\n600\n" {
+		t.Fatalf("modes of the run directory and the password file: %q, want 700 and 600", out)
 	}
 
 	pidText, _ := boxes[0].Exec("cat", "/run/ucarp/ifup-eth0.pid")
