@@ -96,9 +96,15 @@ func TestIfUpHook(t *testing.T) {
 		{"defaults: Debian's scripts", map[string]string{"IF_UCARP_VID": "3", "IF_UCARP_VIP": "192.0.2.100", "IF_UCARP_PASSWORD": "secret"},
 			[]string{"-i", "eth0", "-s", "192.0.2.11", "-B", "-z", "-v", "3", "-o", passfile, "-a", "192.0.2.100",
 				"-u", "/usr/share/ucarp/vip-up", "-d", "/usr/share/ucarp/vip-down", pidfile}},
-		{"values with spaces and quotes stay whole", with(debianStanzas, "IF_UCARP_PASSWORD", "two words'\"", "IF_UCARP_XPARAM", "a b"),
+		{"values with spaces and quotes stay whole", with(debianStanzas, "IF_UCARP_PASSWORD", "quotes'\"", "IF_UCARP_XPARAM", "a b"),
 			[]string{"-i", "eth0", "-s", "192.0.2.11", "-B", "-z", "-v", "3", "-o", passfile, "-a", "192.0.2.100",
 				"-u", "/etc/ucarp/up", "-d", "/etc/ucarp/down", "-P", "-k", "50", "-b", "2", "-r", "4", "-M", "-x", "a b", pidfile}},
+		// Debian's -p $IF_UCARP_PASSWORD is unquoted: the password is the
+		// first word, the others more arguments (never globbed here).
+		{"a password with spaces: its first word, as Debian's", with(debianStanzas, "IF_UCARP_PASSWORD", " two  words *", "IF_UCARP_XPARAM", ""),
+			[]string{"-i", "eth0", "-s", "192.0.2.11", "-B", "-z", "-v", "3", "-o", passfile, "words", "*", "-a", "192.0.2.100",
+				"-u", "/etc/ucarp/up", "-d", "/etc/ucarp/down", "-P", "-k", "50", "-b", "2", "-r", "4", "-M", pidfile}},
+		{"a blank password: nothing", with(debianStanzas, "IF_UCARP_PASSWORD", "   "), nil},
 		{"passfile instead of password", with(debianStanzas, "IF_UCARP_PASSWORD", "", "IF_UCARP_PASSFILE", "/etc/ucarp/p",
 			"IF_UCARP_MASTER", "", "IF_UCARP_NOMCAST", "", "IF_UCARP_ADVSKEW", "", "IF_UCARP_ADVBASE", "", "IF_UCARP_DEADRATIO", "",
 			"IF_UCARP_XPARAM", ""),
@@ -152,10 +158,11 @@ func checkPassword(t *testing.T, dir string, vars map[string]string) {
 		}
 		return
 	}
+	want := strings.Fields(pass)[0] + "\n"
 	b, err := os.ReadFile(pf)
 	st, _ := os.Stat(pf)
-	if err != nil || string(b) != pass+"\n" || st.Mode().Perm() != 0o600 {
-		t.Errorf("password file: %q %v (%v), want %q, mode 600", b, err, st, pass+"\n")
+	if err != nil || string(b) != want || st.Mode().Perm() != 0o600 {
+		t.Errorf("password file: %q %v (%v), want %q, mode 600", b, err, st, want)
 	}
 	if st, _ := os.Stat(dir); st.Mode().Perm() != 0o700 {
 		t.Errorf("pid directory mode %o, want 700", st.Mode().Perm())
@@ -173,6 +180,7 @@ func TestIfUpHookAsDebian(t *testing.T) {
 		debianStanzas,
 		with(debianStanzas, "IF_UCARP_MASTER", "off", "IF_UCARP_NOMCAST", "0"),
 		{"IF_UCARP_VID": "9", "IF_UCARP_VIP": "192.0.2.9", "IF_UCARP_PASSWORD": "pw"},
+		{"IF_UCARP_VID": "9", "IF_UCARP_VIP": "192.0.2.9", "IF_UCARP_PASSWORD": "two words"},
 	} {
 		theirs := runHook(t, debianHook, vars)
 		ours, dir := runHookIn(t, filepath.Join("debian", "if-up.d", "ucarp"), vars)
