@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func needRoot(t *testing.T) {
@@ -36,6 +37,25 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// built is the package that make just built for glob: the newest file,
+// not the last name, since dist/ keeps the packages of earlier commits
+// and their versions (0.1.0~gitHASH) do not sort by age.
+func built(t *testing.T, glob string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("..", "dist", glob))
+	var newest string
+	var at time.Time
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && (newest == "" || st.ModTime().After(at)) {
+			newest, at = f, st.ModTime()
+		}
+	}
+	if newest == "" {
+		t.Fatalf("no %s built", glob)
+	}
+	return newest
 }
 
 // makeTarget runs a target of the project's Makefile.
@@ -86,11 +106,7 @@ func TestManPage(t *testing.T) {
 func TestRPMPackage(t *testing.T) {
 	need(t, "rpm")
 	makeTarget(t, "rpm")
-	rpms, _ := filepath.Glob("../dist/*.rpm")
-	if len(rpms) == 0 {
-		t.Fatal("no rpm built")
-	}
-	pkg := rpms[len(rpms)-1]
+	pkg := built(t, "*.rpm")
 	for query, want := range map[string]string{
 		"--provides":  "ucarp",
 		"--conflicts": "ucarp",
@@ -139,11 +155,7 @@ func TestDebPackage(t *testing.T) {
 	needRoot(t)
 	need(t, "debootstrap", "lintian", "systemd-analyze")
 	makeTarget(t, "deb")
-	debs, _ := filepath.Glob("../dist/*.deb")
-	if len(debs) == 0 {
-		t.Fatal("no deb built")
-	}
-	deb, _ := filepath.Abs(debs[len(debs)-1])
+	deb, _ := filepath.Abs(built(t, "*.deb"))
 	if out, err := exec.Command("lintian", "--fail-on", "error", "--tag-display-limit", "0", deb).CombinedOutput(); err != nil {
 		t.Fatalf("lintian: %v\n%s", err, out)
 	} else {
@@ -262,15 +274,10 @@ func TestConfDirMode(t *testing.T) {
 	// The packages themselves.
 	need(t, "dpkg-deb", "rpm")
 	makeTarget(t, "deb", "rpm")
-	debs, _ := filepath.Glob("../dist/*.deb")
-	rpms, _ := filepath.Glob("../dist/*.rpm")
-	if len(debs) == 0 || len(rpms) == 0 {
-		t.Fatal("no package built")
-	}
-	if out := run(t, "dpkg-deb", "-c", debs[len(debs)-1]); !regexp.MustCompile(`(?m)^drwx------ root/root .* \./etc/ucarp/$`).MatchString(out) {
+	if out := run(t, "dpkg-deb", "-c", built(t, "*.deb")); !regexp.MustCompile(`(?m)^drwx------ root/root .* \./etc/ucarp/$`).MatchString(out) {
 		t.Errorf("deb: /etc/ucarp is not 0700:\n%s", out)
 	}
-	if out := run(t, "rpm", "-qplv", rpms[len(rpms)-1]); !regexp.MustCompile(`(?m)^drwx------ .* /etc/ucarp$`).MatchString(out) {
+	if out := run(t, "rpm", "-qplv", built(t, "*.rpm")); !regexp.MustCompile(`(?m)^drwx------ .* /etc/ucarp$`).MatchString(out) {
 		t.Errorf("rpm: /etc/ucarp is not 0700:\n%s", out)
 	}
 }
