@@ -10,25 +10,80 @@ import (
 	"github.com/mdlayher/arp"
 )
 
+// ProtoCARP is the address protocol (Linux IFA_PROTO, "proto 112" in
+// iproute2) that marks the daemon's copy of the address. Linux keeps 0
+// for "unspecified" and 1-3 for its own (loopback, router advertisement,
+// link-local); 112 is CARP's IP protocol number, which no other program
+// is known to use here.
+const ProtoCARP uint8 = 112
+
+// Mark is how a System tells the daemon's copy of an address from one
+// that someone else configured.
+type Mark int
+
+const (
+	// MarkProto: by the address protocol ProtoCARP (Linux 5.18 and later),
+	// whatever the label; the label is still set where it fits.
+	MarkProto Mark = iota
+	// MarkLabel: by the label (Linux before 5.18, which ignores the
+	// protocol). Where the label does not fit (see Label), by the address
+	// and prefix length alone, as MarkNone.
+	MarkLabel
+	// MarkNone: by the address and prefix length alone (FreeBSD, whose
+	// aliases carry neither labels nor protocols).
+	MarkNone
+)
+
+func (m Mark) String() string {
+	switch m {
+	case MarkProto:
+		return "protocol"
+	case MarkLabel:
+		return "label"
+	case MarkNone:
+		return "none"
+	}
+	return fmt.Sprintf("Mark(%d)", int(m))
+}
+
 // Address is an address configured on the interface, with its label
-// ("" where the system has none).
+// ("" where the system has none) and protocol (0 where it has none).
 type Address struct {
 	Prefix netip.Prefix
 	Label  string
+	Proto  uint8
 	// Lifetime, when not zero, makes the kernel remove the address by
 	// itself unless it is added again within that time (Linux valid_lft).
 	Lifetime time.Duration
 }
 
+func (a Address) String() string {
+	s := a.Prefix.String()
+	if a.Label != "" {
+		s += " label " + a.Label
+	}
+	if a.Proto != 0 {
+		s += fmt.Sprintf(" proto %d", a.Proto)
+	}
+	return s
+}
+
 // System is what the OS offers to manage the addresses of one interface.
+// An address is identified, as the Linux kernel does for IPv4, by its
+// address and prefix length: there is at most one of each pair, whatever
+// its label or protocol.
 type System interface {
 	// Addresses lists the IPv4 addresses of the interface.
 	Addresses() ([]Address, error)
-	// AddAddress adds a with its label, or renews its lifetime when it is
-	// already there.
+	// AddAddress adds a with its label, protocol and lifetime; when an
+	// address with the same prefix is there already, it gives it a's
+	// protocol and lifetime in place (its label stays).
 	AddAddress(a Address) error
-	// DeleteAddress removes a.
+	// DeleteAddress removes the address with a's prefix and, when a has
+	// one, a's label; it fails when there is none.
 	DeleteAddress(a Address) error
+	// Mark says how the daemon's copy can be told apart.
+	Mark() Mark
 }
 
 // maxLabel is the longest Linux address label (IFNAMSIZ - 1).

@@ -64,6 +64,7 @@ type fakeSystem struct {
 }
 
 func (f *fakeSystem) Addresses() ([]Address, error) { return slices.Clone(f.addrs), f.err }
+func (f *fakeSystem) Mark() Mark                    { return MarkLabel }
 func (f *fakeSystem) AddAddress(a Address) error {
 	f.calls = append(f.calls, "add "+a.Prefix.String()+" "+a.Label)
 	if !slices.ContainsFunc(f.addrs, func(b Address) bool { return b.Prefix == a.Prefix && b.Label == a.Label }) {
