@@ -167,6 +167,30 @@ func TestStaleAndForeignCopies(t *testing.T) {
 	answersARP(t, l, h2)
 }
 
+// TestSecondDaemonSameVHID: a second daemon for the same interface and
+// vhid in the same network namespace (ucarp@010 beside ucarp@10, or one
+// started by hand) exits 2 at start, and never touches the first's address.
+func TestSecondDaemonSameVHID(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	p1 := start(t, h, "first", ours(lab.CARP{}))
+	waitMasters(t, l, 10*time.Second, h)
+	p2 := start(t, h, "second", ours(lab.CARP{AdvSkew: 100}))
+	st, ok := p2.Wait(5 * time.Second)
+	if !ok || st.ExitCode() != 2 || !strings.Contains(p2.Log(), "Another ucarp-go already manages vhid 1 on eth0") {
+		t.Fatalf("second daemon: exit %v (ended %v):\n%s", st, ok, p2.Log())
+	}
+	// The first's address never went: not even for the repair interval.
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if !h.HasAddr(vip) {
+			t.Fatal("the first daemon's address went")
+		}
+	}
+	if p1.Count("by someone else") != 0 {
+		t.Fatalf("log:\n%s", p1.Log())
+	}
+}
+
 // TestAdminDownExitsAsUcarp: "ip link set eth0 down" (what ifdown does)
 // makes ucarp exit 0, running the down script with -z; ours does the same.
 func TestAdminDownExitsAsUcarp(t *testing.T) {

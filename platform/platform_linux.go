@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -508,4 +509,25 @@ func (ic *batchConn) ReadPacket(b []byte) (int, error) {
 	}
 	ic.next = 1
 	return copy(b, ic.batch[0]), nil
+}
+
+// Lock takes the lock called name for the life of the process, in the
+// current network namespace: it binds an abstract unix socket of that
+// name (abstract names belong to a network namespace, need no file, and
+// the kernel frees them when the socket is closed, at the latest when the
+// process exits, however it dies). The socket is close-on-exec, so that
+// scripts do not inherit the lock. ErrLocked: another process holds it.
+func Lock(name string) (io.Closer, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("platform: lock %s: %w", name, err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: "@" + name}); err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.EADDRINUSE) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, name)
+		}
+		return nil, fmt.Errorf("platform: lock %s: %w", name, err)
+	}
+	return os.NewFile(uintptr(fd), "@"+name), nil
 }

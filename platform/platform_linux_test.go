@@ -2,6 +2,7 @@ package platform
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"runtime"
@@ -300,4 +301,33 @@ func TestAddressMark(t *testing.T) {
 			t.Errorf("addressMark(%q) = %v, want %v", tt.release, got, tt.want)
 		}
 	}
+}
+
+// TestLock: a second holder in the same network namespace is refused
+// while the first holds the lock, and gets it once the first closes it;
+// another namespace has its own names.
+func TestLock(t *testing.T) {
+	name := fmt.Sprintf("ucarp-go-test/%d", os.Getpid())
+	l, err := Lock(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(name); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second lock: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		inThrowawayNamespace(t, func() {
+			other, err := Lock(name)
+			if err != nil {
+				t.Fatalf("another namespace: %v", err)
+			}
+			other.Close()
+		})
+	}
+	l.Close()
+	l, err = Lock(name)
+	if err != nil {
+		t.Fatalf("after close: %v", err)
+	}
+	l.Close()
 }

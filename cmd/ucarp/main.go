@@ -150,6 +150,16 @@ func start(cfg *config, log *logger, child bool) exitPlan {
 	var addrs vip.System
 	var addrChg <-chan struct{}
 	if manage {
+		// One daemon per (interface, vhid) in a network namespace manages
+		// the address: a second one would remove the first's live copy.
+		lock, err := platform.Lock(fmt.Sprintf("ucarp-go/%d/%d", ifi.Index, cfg.vhid))
+		switch {
+		case errors.Is(err, platform.ErrLocked):
+			return report(exitStartup, "Another ucarp-go already manages vhid %d on %s (%s): not starting", cfg.vhid, cfg.iface, err)
+		case err != nil:
+			return report(exitStartup, "%s", err)
+		}
+		defer lock.Close()
 		addrs = sys.Addresses()
 		if addrChg, err = sys.WatchAddresses(done); err != nil {
 			return report(exitStartup, "%s", err)
