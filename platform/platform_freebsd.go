@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"syscall"
 
 	"golang.org/x/net/ipv4"
@@ -235,4 +237,24 @@ func (ic *ipConn) readPacketRaw(b []byte, f *recvifFilter) (int, error) {
 		fixHeader(b[:n], h)
 		return n, nil
 	}
+}
+
+// Lock takes the lock called name for the life of the process: flock(2)
+// on /var/run/ucarp-go.<name>.lock ("/" in name becomes "_"), which the
+// kernel releases when the process exits. FreeBSD has no abstract
+// sockets; a VNET jail with its own /var/run has its own locks.
+func Lock(name string) (io.Closer, error) {
+	path := "/var/run/ucarp-go." + strings.ReplaceAll(name, "/", "_") + ".lock"
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("platform: lock %s: %w", name, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, name)
+		}
+		return nil, fmt.Errorf("platform: lock %s: %w", name, err)
+	}
+	return f, nil
 }
