@@ -39,7 +39,7 @@ func TestCarrierLossHandsOver(t *testing.T) {
 		t.Fatal("the master kept the address without a carrier")
 	}
 	waitMasters(t, l, 5*time.Second, l.Hosts[1])
-	took, _ := p2.LastLogTime("Switching to state: MASTER")
+	took := p2.MustLastLogTime(t, "Switching to state: MASTER")
 	if d := took.Sub(cut); d > 3390625*time.Microsecond+200*time.Millisecond {
 		t.Fatalf("takeover %v after the cut: longer than the dead time", d)
 	}
