@@ -118,7 +118,6 @@ type fakeRunner struct {
 	runs    []fakeRun
 	done    chan scriptResult
 	late    chan scriptJob
-	maxSeen int
 }
 
 type fakeRun struct {
