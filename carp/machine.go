@@ -239,7 +239,8 @@ type Action struct {
 	From   State
 	To     State
 	Reason Reason
-	// ActionLog.
+	// ActionLog; and ActionAnnounce with MsgNonPreferredMaster when it
+	// answers the advert of a master that this one outranks.
 	Level Level
 	Msg   Message
 	Arg   int
@@ -432,7 +433,9 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 			out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
 			out = m.log(LevelWarning, MsgPreferredMaster, out)
 		case c < 0 || c == 0 && peer > m.srcKey:
-			out = append(out, Action{Kind: ActionAnnounce})
+			// An answer, which the caller may rate-limit with its line:
+			// anyone who captured an advert can make as many.
+			out = append(out, Action{Kind: ActionAnnounce, Msg: MsgNonPreferredMaster})
 			m.delayedARP = delayedARPAdverts
 			out = m.log(LevelWarning, MsgNonPreferredMaster, out)
 		}

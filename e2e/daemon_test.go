@@ -61,7 +61,7 @@ func TestScriptsDoNotFreezeTheDaemon(t *testing.T) {
 	}) {
 		t.Fatalf("no takeover with the script done:\n%s", p.Log())
 	}
-	master, _ := p.LastLogTime("Switching to state: MASTER")
+	master := p.MustLastLogTime(t, "Switching to state: MASTER")
 	// The gratuitous ARP follows the script's end: wait for it.
 	lab.Eventually(2*time.Second, func() bool {
 		return slices.ContainsFunc(capture.Frames(), func(f lab.Frame) bool { return f.IsGARPFor(vip) })
@@ -245,7 +245,7 @@ func TestScriptsRunInOrder(t *testing.T) {
 	if !p1.WaitLog("Preferred master advertised", 1, 5*time.Second) {
 		t.Fatalf("h1 did not step down:\n%s", p1.Log())
 	}
-	stepDown, _ := p1.LastLogTime("Switching to state: BACKUP")
+	stepDown := p1.MustLastLogTime(t, "Switching to state: BACKUP")
 	downCalls := func() int { return strings.Count("\n"+readFile(record), "\ndown ") }
 	if !lab.Eventually(10*time.Second, func() bool { return downCalls() == 2 }) {
 		t.Fatalf("no down script after the up script:\n%s", readFile(record))

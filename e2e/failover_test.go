@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/internal/lab"
 )
 
@@ -31,9 +32,26 @@ func TestConvergeToOneMaster(t *testing.T) {
 	answersARP(t, l, l.Hosts[0])
 }
 
+// TestHardFailover: the master's cable is pulled and it is killed. The
+// backup must take over after its dead interval (advbase*deadratio +
+// advskew/256 s, ucarp's rule) counted from the master's last advert: not
+// before, which would be a premature takeover, and not much after. The
+// margin is for a loaded CI machine, not a speed target (benchmarks
+// measure speed).
 func TestHardFailover(t *testing.T) {
+	const (
+		advbase, deadratio, advskew = 1, 3, 100
+		// The advert's arrival is stamped by the test's capture reader,
+		// possibly a little after the backup received it.
+		early = 100 * time.Millisecond
+		late  = time.Second
+	)
 	l := newLab(t, 2)
-	p1, p2 := pair(t, l, ours(lab.CARP{}), ours(lab.CARP{AdvSkew: 100}))
+	capture, err := l.Capture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, p2 := pair(t, l, ours(lab.CARP{AdvBase: advbase}), ours(lab.CARP{AdvBase: advbase, AdvSkew: advskew}))
 	ping, err := l.Observer.Ping(vip, 20*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
@@ -44,16 +62,37 @@ func TestHardFailover(t *testing.T) {
 		t.Fatal("the VIP does not answer before the fault")
 	}
 	// The master's cable is pulled and it dies; from then on it can answer nothing.
-	l.Hosts[0].CutLink()
+	if err := l.Hosts[0].CutLink(); err != nil {
+		t.Fatal(err)
+	}
 	fault := time.Now()
 	p1.Kill()
 	waitMasters(t, l, 10*time.Second, l.Hosts[1])
 	if !lab.Eventually(10*time.Second, func() bool { return ping.Replied(fault) }) {
 		t.Fatal("pings did not resume after the takeover")
 	}
-	took, _ := p2.LastLogTime("Switching to state: MASTER")
+	took := p2.MustLastLogTime(t, "Switching to state: MASTER")
 	first, _ := ping.FirstReplyAfter(fault)
-	t.Logf("h2 MASTER %v after the fault, first reply after %v", took.Sub(fault).Round(time.Millisecond), first.Sub(fault).Round(time.Millisecond))
+	// h1's last advert on the bridge: nothing of h1's crosses it after the cut.
+	var last time.Time
+	for _, f := range capture.Stop() {
+		if f.IsCARP() && f.IPv4Source() == l.Hosts[0].Addr {
+			last = f.At
+		}
+	}
+	if last.IsZero() || last.After(fault) {
+		t.Fatalf("h1's last advert captured at %v, the fault at %v", last, fault)
+	}
+	dead := carp.DeadInterval(advbase, deadratio, advskew)
+	silence := took.Sub(last)
+	t.Logf("h2 MASTER %v after h1's last advert (dead interval %v), %v after the fault; first reply %v after the takeover",
+		silence.Round(time.Millisecond), dead, took.Sub(fault).Round(time.Millisecond), first.Sub(took).Round(time.Millisecond))
+	if silence < dead-early || silence > dead+late {
+		t.Fatalf("h2 took over %v after h1's last advert, want its dead interval %v (-%v, +%v)", silence, dead, early, late)
+	}
+	if d := first.Sub(took); d > late {
+		t.Fatalf("the VIP answered %v after the takeover", d)
+	}
 	answersARP(t, l, l.Hosts[1])
 }
 
@@ -66,7 +105,7 @@ func TestGracefulStopBowsOut(t *testing.T) {
 		t.Fatalf("exit %v (ended %v)", st, ok)
 	}
 	waitMasters(t, l, 5*time.Second, l.Hosts[1])
-	took, _ := p2.LastLogTime("Switching to state: MASTER")
+	took := p2.MustLastLogTime(t, "Switching to state: MASTER")
 	// At once, through the "going to time out" rule: not after 3.39 s.
 	if d := took.Sub(stop); d > time.Second || p2.Count("Putting MASTER DOWN (going to time out)") != 1 {
 		t.Fatalf("h2 took over %v after the stop; log:\n%s", d, p2.Log())

@@ -122,7 +122,7 @@ func TestInteropBowOut(t *testing.T) {
 		t.Fatalf("ucarp did not take over through the bow-out:\n%s", p2.Log())
 	}
 	waitMasters(t, l, 5*time.Second, l.Hosts[1])
-	took, _ := p2.LastLogTime("Switching to state: MASTER")
+	took := p2.MustLastLogTime(t, "Switching to state: MASTER")
 	// ucarp reads packets up to 1 s late (libpcap); its dead time is 3.39 s.
 	if d := took.Sub(stop); d > 1500*time.Millisecond {
 		t.Fatalf("ucarp took over %v after the stop", d)

@@ -14,19 +14,26 @@ import (
 
 var oursBin string
 
+// TestMain builds the daemon into a temporary directory and removes it
+// before exiting: os.Exit runs no deferred call.
 func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
 	if lab.Check() == nil {
 		dir, err := os.MkdirTemp("", "ucarp-e2e-")
 		if err != nil {
-			panic(err)
-		}
-		if oursBin, err = lab.BuildOurs(dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+			return 1
 		}
 		defer os.RemoveAll(dir)
+		if oursBin, err = lab.BuildOurs(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
-	os.Exit(m.Run())
+	return m.Run()
 }
 
 // newLab builds a lab for one test; on failure the daemons' logs are

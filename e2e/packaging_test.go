@@ -137,12 +137,20 @@ iface eth0:ucarp inet static
 		t.Fatalf("the address was not added by ifup eth0:ucarp: labels %v", labels)
 	}
 	answersARP(t, l, l.Hosts[0])
-	// The daemon runs with Debian's command line.
+	// The daemon runs with Debian's command line, but for the password,
+	// which is in a private file: neither on the command line nor in the
+	// environment (which its scripts inherit).
 	out, _ := boxes[0].Exec("sh", "-c", "tr '\\0' ' ' < /proc/$(cat /run/ucarp/ifup-eth0.pid)/cmdline")
-	want := fmt.Sprintf("%s -i eth0 -s %s -B -z -v 1 -p carplab -a %s -u /usr/share/ucarp/vip-up -d /usr/share/ucarp/vip-down -P -k 0 -b 1 --pidfile=/run/ucarp/ifup-eth0.pid",
+	want := fmt.Sprintf("%s -i eth0 -s %s -B -z -v 1 -o /run/ucarp/ifup-eth0.pass -a %s -u /usr/share/ucarp/vip-up -d /usr/share/ucarp/vip-down -P -k 0 -b 1 --pidfile=/run/ucarp/ifup-eth0.pid",
 		oursBin, l.Hosts[0].Addr, lab.VIP)
 	if strings.TrimSpace(out) != want {
 		t.Fatalf("command line\n %q\nwant\n %q", strings.TrimSpace(out), want)
+	}
+	if env, _ := boxes[0].Exec("sh", "-c", "tr '\\0' '\\n' < /proc/$(cat /run/ucarp/ifup-eth0.pid)/environ"); env == "" || strings.Contains(env, "carplab") {
+		t.Fatalf("the daemon's environment holds the password:\n%s", env)
+	}
+	if out, _ := boxes[0].Exec("stat", "-c", "%a", "/run/ucarp", "/run/ucarp/ifup-eth0.pass"); out != "700\n600\n" {
+		t.Fatalf("modes of the run directory and the password file: %q, want 700 and 600", out)
 	}
 
 	pidText, _ := boxes[0].Exec("cat", "/run/ucarp/ifup-eth0.pid")
@@ -171,4 +179,36 @@ func alive(pid string) bool {
 	}
 	i := strings.LastIndexByte(string(b), ')')
 	return i > 0 && i+2 < len(b) && b[i+2] != 'Z'
+}
+
+// TestRHELInstanceAgainstUcarp is a rolling replacement on RHEL: h1 still
+// runs ucarp 1.5.2 as RHEL's script starts it for /etc/ucarp/vip-010.conf
+// (--vhid=010, which ucarp reads as octal 8), h2 already runs ucarp@010 of
+// this package from the same files. They must see each other's adverts:
+// one MASTER, not two.
+func TestRHELInstanceAgainstUcarp(t *testing.T) {
+	needUcarp(t)
+	l := newLab(t, 2)
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	argv := theirs(lab.CARP{Preempt: true, Shutdown: true}).Args(h1)
+	for i, a := range argv {
+		if a == "--vhid=1" {
+			argv[i] = "--vhid=010"
+		}
+	}
+	if _, err := h1.Start("rhel-ucarp", argv...); err != nil {
+		t.Fatal(err)
+	}
+	waitMasters(t, l, 10*time.Second, h1)
+
+	conf := filepath.Join(l.Dir, "etc-ucarp")
+	os.MkdirAll(conf, 0o700)
+	os.WriteFile(filepath.Join(conf, "vip-common.conf"), []byte("PASSWORD=\"carplab\"\nBIND_INTERFACE=\"eth0\"\nOPTIONS=\"--shutdown --advskew=100\"\n"), 0o600)
+	os.WriteFile(filepath.Join(conf, "vip-010.conf"), []byte(fmt.Sprintf("SOURCE_ADDRESS=%s\nVIP_ADDRESS=%s\n", h2.Addr, lab.VIP)), 0o600)
+	if _, err := h2.StartEnv("ucarp@010", []string{"UCARP_CONFDIR=" + conf, "UCARP_RUNDIR=" + filepath.Join(l.Dir, "run-ucarp"),
+		"UCARP_DAEMON=" + oursBin}, "sh", repoFile("packaging", "libexec", "ucarp-instance"), "010"); err != nil {
+		t.Fatal(err)
+	}
+	// h2's dead time is 3.4 s: with another vhid it would take the address.
+	holdMasters(t, l, 6*time.Second, h1)
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func needRoot(t *testing.T) {
@@ -36,6 +37,25 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// built is the package that make just built for glob: the newest file,
+// not the last name, since dist/ keeps the packages of earlier commits
+// and their versions (0.1.0~gitHASH) do not sort by age.
+func built(t *testing.T, glob string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join("..", "dist", glob))
+	var newest string
+	var at time.Time
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && (newest == "" || st.ModTime().After(at)) {
+			newest, at = f, st.ModTime()
+		}
+	}
+	if newest == "" {
+		t.Fatalf("no %s built", glob)
+	}
+	return newest
 }
 
 // makeTarget runs a target of the project's Makefile.
@@ -86,11 +106,7 @@ func TestManPage(t *testing.T) {
 func TestRPMPackage(t *testing.T) {
 	need(t, "rpm")
 	makeTarget(t, "rpm")
-	rpms, _ := filepath.Glob("../dist/*.rpm")
-	if len(rpms) == 0 {
-		t.Fatal("no rpm built")
-	}
-	pkg := rpms[len(rpms)-1]
+	pkg := built(t, "*.rpm")
 	for query, want := range map[string]string{
 		"--provides":  "ucarp",
 		"--conflicts": "ucarp",
@@ -139,11 +155,7 @@ func TestDebPackage(t *testing.T) {
 	needRoot(t)
 	need(t, "debootstrap", "lintian", "systemd-analyze")
 	makeTarget(t, "deb")
-	debs, _ := filepath.Glob("../dist/*.deb")
-	if len(debs) == 0 {
-		t.Fatal("no deb built")
-	}
-	deb, _ := filepath.Abs(debs[len(debs)-1])
+	deb, _ := filepath.Abs(built(t, "*.deb"))
 	if out, err := exec.Command("lintian", "--fail-on", "error", "--tag-display-limit", "0", deb).CombinedOutput(); err != nil {
 		t.Fatalf("lintian: %v\n%s", err, out)
 	} else {
@@ -217,6 +229,9 @@ func TestDebPackage(t *testing.T) {
 			t.Errorf("%s is not a conffile: %q", f, conffiles)
 		}
 	}
+	if mode := strings.TrimSpace(chroot("stat", "-c", "%a", "/etc/ucarp")); mode != "700" {
+		t.Errorf("/etc/ucarp is %s, want 700: it holds passwords", mode)
+	}
 	// Nothing enabled by surprise.
 	for _, glob := range []string{"etc/systemd/system/*.wants/ucarp*", "etc/rc?.d/*ucarp*"} {
 		if m, _ := filepath.Glob(filepath.Join(root, glob)); len(m) > 0 {
@@ -226,5 +241,43 @@ func TestDebPackage(t *testing.T) {
 	out, err := exec.Command("systemd-analyze", "verify", "--root="+root, "ucarp@lan.service", "ucarp.service").CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) != 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestConfDirMode: /etc/ucarp holds passwords, so the packages ship it
+// 0700 as RHEL does, and the Debian postinst tightens the 0755 of an
+// upgraded installation (dpkg keeps an existing directory's mode), but
+// not on a fresh install nor a mode the administrator chose.
+func TestConfDirMode(t *testing.T) {
+	for _, tt := range []struct {
+		args       []string
+		mode, want os.FileMode
+	}{
+		{[]string{"configure", "0.1.0~git1a2b3c4"}, 0o755, 0o700},
+		{[]string{"configure", ""}, 0o755, 0o755},
+		{[]string{"configure", "0.1.0~git1a2b3c4"}, 0o750, 0o750},
+		{[]string{"abort-upgrade", "0.1.0"}, 0o755, 0o755},
+	} {
+		root := t.TempDir()
+		dir := filepath.Join(root, "etc", "ucarp")
+		os.MkdirAll(dir, 0o755)
+		os.Chmod(dir, tt.mode)
+		cmd := exec.Command("sh", append([]string{filepath.Join("scripts", "postinst")}, tt.args...)...)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "DPKG_ROOT=" + root}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("postinst %q: %v\n%s", tt.args, err, out)
+		}
+		if st, _ := os.Stat(dir); st.Mode().Perm() != tt.want {
+			t.Errorf("postinst %q on a %o directory: %o, want %o", tt.args, tt.mode, st.Mode().Perm(), tt.want)
+		}
+	}
+	// The packages themselves.
+	need(t, "dpkg-deb", "rpm")
+	makeTarget(t, "deb", "rpm")
+	if out := run(t, "dpkg-deb", "-c", built(t, "*.deb")); !regexp.MustCompile(`(?m)^drwx------ root/root .* \./etc/ucarp/$`).MatchString(out) {
+		t.Errorf("deb: /etc/ucarp is not 0700:\n%s", out)
+	}
+	if out := run(t, "rpm", "-qplv", built(t, "*.rpm")); !regexp.MustCompile(`(?m)^drwx------ .* /etc/ucarp$`).MatchString(out) {
+		t.Errorf("rpm: /etc/ucarp is not 0700:\n%s", out)
 	}
 }

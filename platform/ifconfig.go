@@ -44,6 +44,10 @@ type ifconfigAddrs struct {
 
 func (a ifconfigAddrs) Addresses() ([]vip.Address, error) { return a.list() }
 
+// Mark: an alias carries neither label nor protocol, so any alias with
+// the managed address and prefix length counts as the daemon's.
+func (a ifconfigAddrs) Mark() vip.Mark { return vip.MarkNone }
+
 func (a ifconfigAddrs) AddAddress(v vip.Address) error {
 	as, err := a.list()
 	if err != nil {

@@ -20,6 +20,9 @@ var ErrJoin = errors.New("platform: cannot join the multicast group")
 // the daemon can do without it (FreeBSD, whose kernel announces addresses).
 var ErrNoARP = errors.New("platform: gratuitous ARP cannot be sent")
 
+// ErrLocked means that another process holds the lock (see Lock).
+var ErrLocked = errors.New("platform: locked by another process")
+
 // ErrNoInterface wraps the failure to find the interface.
 var ErrNoInterface = errors.New("platform: no such interface")
 

@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"syscall"
 
 	"golang.org/x/net/ipv4"
@@ -66,22 +68,7 @@ func watch(done <-chan struct{}, fn func(rtMessage)) error {
 		<-done
 		f.Close()
 	}()
-	go func() {
-		buf := make([]byte, 16<<10)
-		for {
-			n, err := f.Read(buf)
-			if err != nil {
-				if errors.Is(err, os.ErrClosed) {
-					return
-				}
-				continue // ENOBUFS: messages were lost; the next ones tell the state
-			}
-			msgs, _ := parseRoutingMessages(buf[:n])
-			for _, m := range msgs {
-				fn(m)
-			}
-		}
-	}()
+	go readRoutingSocket(done, f.Read, fn)
 	return nil
 }
 
@@ -145,8 +132,25 @@ func (f *freebsdOS) OpenCARP(o CARPOptions) (CARPConn, error) {
 	if o.Broadcast {
 		return openBPF(f.ifi, carpFilter)
 	}
-	return openIPConn(f.ifi, o)
+	ic, err := openIPConn(f.ifi, o)
+	if err != nil {
+		return nil, err
+	}
+	return &recvifConn{ipConn: ic}, nil
 }
+
+// recvifConn is the raw advert socket on FreeBSD: it receives from every
+// interface and keeps what IP_RECVIF places on ours. Its Drops counts the
+// rest.
+type recvifConn struct {
+	*ipConn
+	recvifFilter
+}
+
+var _ DropCounter = (*recvifConn)(nil)
+
+// ReadPacket implements CARPConn.
+func (c *recvifConn) ReadPacket(b []byte) (int, error) { return c.readPacketRaw(b, &c.recvifFilter) }
 
 // OpenARP opens bpf(4) to send gratuitous ARP: the delayed repeat and
 // the reassertion that ucarp sends. FreeBSD's kernel also sends one
@@ -210,13 +214,11 @@ func interfaceAddrs(index int) func() ([]vip.Address, error) {
 	}
 }
 
-// ReadPacket implements CARPConn. FreeBSD has no SO_BINDTODEVICE: the
-// interface comes from IP_RECVIF, through x/net/ipv4.
-func (ic *ipConn) ReadPacket(b []byte) (int, error) { return ic.readPacketRaw(b) }
-
 // readPacketRaw reads with x/net/ipv4, which parses the header and the
-// control message that says on which interface the packet came.
-func (ic *ipConn) readPacketRaw(b []byte) (int, error) {
+// control message that says on which interface the packet came: FreeBSD
+// has no SO_BINDTODEVICE. A packet that f does not keep, from another
+// interface or from none reported, is dropped and counted.
+func (ic *ipConn) readPacketRaw(b []byte, f *recvifFilter) (int, error) {
 	for {
 		h, p, cm, err := ic.rc.ReadFrom(b)
 		if err != nil {
@@ -228,11 +230,31 @@ func (ic *ipConn) readPacketRaw(b []byte) (int, error) {
 			}
 			continue
 		}
-		if cm != nil && cm.IfIndex != 0 && cm.IfIndex != ic.ifi.Index {
+		if !f.keep(cm, ic.ifi.Index) {
 			continue
 		}
 		n := h.Len + len(p)
 		fixHeader(b[:n], h)
 		return n, nil
 	}
+}
+
+// Lock takes the lock called name for the life of the process: flock(2)
+// on /var/run/ucarp-go.<name>.lock ("/" in name becomes "_"), which the
+// kernel releases when the process exits. FreeBSD has no abstract
+// sockets; a VNET jail with its own /var/run has its own locks.
+func Lock(name string) (io.Closer, error) {
+	path := "/var/run/ucarp-go." + strings.ReplaceAll(name, "/", "_") + ".lock"
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("platform: lock %s: %w", name, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, name)
+		}
+		return nil, fmt.Errorf("platform: lock %s: %w", name, err)
+	}
+	return f, nil
 }

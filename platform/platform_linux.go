@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
@@ -137,70 +139,165 @@ func (l *linuxOS) WatchAddresses(done <-chan struct{}) (<-chan struct{}, error) 
 	return out, nil
 }
 
-func (l *linuxOS) Addresses() vip.System { return linuxAddrs{ifi: l.ifi} }
-
-type linuxAddrs struct{ ifi *net.Interface }
-
-func (a linuxAddrs) link() (netlink.Link, error) {
-	link, err := netlink.LinkByIndex(a.ifi.Index)
-	if err != nil {
-		return nil, fmt.Errorf("platform: %s: %w", a.ifi.Name, err)
-	}
-	return link, nil
+func (l *linuxOS) Addresses() vip.System {
+	return linuxAddrs{ifi: l.ifi, mark: addressMark(kernelRelease())}
 }
 
-func (a linuxAddrs) Addresses() ([]vip.Address, error) {
-	link, err := a.link()
-	if err != nil {
-		return nil, err
+// linuxAddrs manages addresses through rtnetlink messages of its own:
+// vishvananda/netlink has no field for the address protocol (IFA_PROTO)
+// that marks the daemon's copy.
+type linuxAddrs struct {
+	ifi  *net.Interface
+	mark vip.Mark
+}
+
+// ifaProto is IFA_PROTO (Linux 5.18), which x/sys/unix does not name:
+// a u8 that says who added the address. Older kernels ignore it.
+const ifaProto = 11
+
+// kernelRelease is uname -r.
+func kernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
 	}
-	list, err := netlink.AddrList(link, netlink.FAMILY_V4)
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// addressMark is MarkProto from Linux 5.18 (which keeps IFA_PROTO), else
+// MarkLabel. A distribution kernel that backported IFA_PROTO to an older
+// version gets MarkLabel, which is safe: the label is still set.
+func addressMark(release string) vip.Mark {
+	var major, minor int
+	if _, err := fmt.Sscanf(release, "%d.%d", &major, &minor); err != nil {
+		return vip.MarkLabel
+	}
+	if major > 5 || major == 5 && minor >= 18 {
+		return vip.MarkProto
+	}
+	return vip.MarkLabel
+}
+
+func (a linuxAddrs) Mark() vip.Mark { return a.mark }
+
+func (a linuxAddrs) Addresses() ([]vip.Address, error) {
+	req := nl.NewNetlinkRequest(unix.RTM_GETADDR, unix.NLM_F_DUMP)
+	req.AddData(nl.NewIfAddrmsg(unix.AF_INET))
+	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWADDR)
 	if err != nil {
 		return nil, fmt.Errorf("platform: listing the addresses of %s: %w", a.ifi.Name, err)
 	}
-	out := make([]vip.Address, 0, len(list))
-	for _, x := range list {
-		ip, ok := netip.AddrFromSlice(x.IP.To4())
-		if !ok {
-			continue
+	var out []vip.Address
+	for _, m := range msgs {
+		if v, ok := parseAddr(m, a.ifi.Index); ok {
+			out = append(out, v)
 		}
-		ones, _ := x.Mask.Size()
-		out = append(out, vip.Address{Prefix: netip.PrefixFrom(ip, ones), Label: x.Label})
 	}
 	return out, nil
 }
 
-func toNetlink(v vip.Address) *netlink.Addr {
-	p := v.Prefix
-	a := &netlink.Addr{
-		IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)},
-		Label: v.Label,
+// parseAddr decodes an RTM_NEWADDR message for interface index.
+func parseAddr(m []byte, index int) (vip.Address, bool) {
+	if len(m) < unix.SizeofIfAddrmsg {
+		return vip.Address{}, false
 	}
-	if v.Lifetime > 0 {
-		secs := int((v.Lifetime + time.Second - 1) / time.Second)
-		a.ValidLft, a.PreferedLft = secs, secs
+	msg := nl.DeserializeIfAddrmsg(m)
+	if int(msg.Index) != index || msg.Family != unix.AF_INET {
+		return vip.Address{}, false
 	}
-	return a
+	attrs, err := nl.ParseRouteAttr(m[msg.Len():])
+	if err != nil {
+		return vip.Address{}, false
+	}
+	var v vip.Address
+	var local, address netip.Addr
+	for _, at := range attrs {
+		switch at.Attr.Type {
+		case unix.IFA_LOCAL:
+			local, _ = netip.AddrFromSlice(at.Value)
+		case unix.IFA_ADDRESS:
+			address, _ = netip.AddrFromSlice(at.Value)
+		case unix.IFA_LABEL:
+			v.Label = unix.ByteSliceToString(at.Value)
+		case ifaProto:
+			if len(at.Value) == 1 {
+				v.Proto = at.Value[0]
+			}
+		case unix.IFA_CACHEINFO:
+			if len(at.Value) >= unix.SizeofIfaCacheinfo {
+				if ci := nl.DeserializeIfaCacheInfo(at.Value); ci.Valid != forever {
+					v.Lifetime = time.Duration(ci.Valid) * time.Second
+				}
+			}
+		}
+	}
+	if !local.IsValid() {
+		local = address
+	}
+	if !local.Is4() {
+		return vip.Address{}, false
+	}
+	v.Prefix = netip.PrefixFrom(local, int(msg.Prefixlen))
+	return v, true
 }
 
-func (a linuxAddrs) AddAddress(v vip.Address) error {
-	link, err := a.link()
-	if err != nil {
-		return err
+// forever is the lifetime of an address that never expires.
+const forever = 0xffffffff
+
+// addrRequest builds an RTM_NEWADDR or RTM_DELADDR message for v, as
+// iproute2 builds "ip addr add|replace|del".
+func (a linuxAddrs) addrRequest(typ uint16, flags int, v vip.Address) *nl.NetlinkRequest {
+	req := nl.NewNetlinkRequest(int(typ), flags|unix.NLM_F_ACK)
+	msg := nl.NewIfAddrmsg(unix.AF_INET)
+	msg.Index = uint32(a.ifi.Index)
+	msg.Prefixlen = uint8(v.Prefix.Bits())
+	req.AddData(msg)
+	ip := v.Prefix.Addr().AsSlice()
+	req.AddData(nl.NewRtAttr(unix.IFA_LOCAL, ip))
+	req.AddData(nl.NewRtAttr(unix.IFA_ADDRESS, ip))
+	if v.Label != "" {
+		req.AddData(nl.NewRtAttr(unix.IFA_LABEL, nl.ZeroTerminated(v.Label)))
 	}
-	// Replace: adds the address, or renews the lifetime of the one there.
-	if err := netlink.AddrReplace(link, toNetlink(v)); err != nil {
+	if typ == unix.RTM_DELADDR {
+		return req
+	}
+	if v.Prefix.Bits() < 31 {
+		brd := v.Prefix.Masked().Addr().As4()
+		for i, m := range net.CIDRMask(v.Prefix.Bits(), 32) {
+			brd[i] |= ^m
+		}
+		req.AddData(nl.NewRtAttr(unix.IFA_BROADCAST, brd[:]))
+	}
+	if v.Proto != 0 {
+		req.AddData(nl.NewRtAttr(ifaProto, []byte{v.Proto}))
+	}
+	if v.Lifetime > 0 {
+		secs := uint32((v.Lifetime + time.Second - 1) / time.Second)
+		ci := &nl.IfaCacheInfo{IfaCacheinfo: unix.IfaCacheinfo{Prefered: secs, Valid: secs}}
+		req.AddData(nl.NewRtAttr(unix.IFA_CACHEINFO, ci.Serialize()))
+	}
+	return req
+}
+
+// add adds v as "ip addr add" does: EEXIST when its prefix is there.
+func (a linuxAddrs) add(v vip.Address) error {
+	if _, err := a.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, v).Execute(unix.NETLINK_ROUTE, 0); err != nil {
+		return fmt.Errorf("platform: adding %s to %s: %w", v.Prefix, a.ifi.Name, err)
+	}
+	return nil
+}
+
+// AddAddress replaces: it adds the address, or gives the one there v's
+// protocol and lifetime (the kernel keeps its label).
+func (a linuxAddrs) AddAddress(v vip.Address) error {
+	if _, err := a.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v).Execute(unix.NETLINK_ROUTE, 0); err != nil {
 		return fmt.Errorf("platform: adding %s to %s: %w", v.Prefix, a.ifi.Name, err)
 	}
 	return nil
 }
 
 func (a linuxAddrs) DeleteAddress(v vip.Address) error {
-	link, err := a.link()
-	if err != nil {
-		return err
-	}
-	if err := netlink.AddrDel(link, toNetlink(v)); err != nil {
+	if _, err := a.addrRequest(unix.RTM_DELADDR, 0, v).Execute(unix.NETLINK_ROUTE, 0); err != nil {
 		return fmt.Errorf("platform: removing %s from %s: %w", v.Prefix, a.ifi.Name, err)
 	}
 	return nil
@@ -412,4 +509,25 @@ func (ic *batchConn) ReadPacket(b []byte) (int, error) {
 	}
 	ic.next = 1
 	return copy(b, ic.batch[0]), nil
+}
+
+// Lock takes the lock called name for the life of the process, in the
+// current network namespace: it binds an abstract unix socket of that
+// name (abstract names belong to a network namespace, need no file, and
+// the kernel frees them when the socket is closed, at the latest when the
+// process exits, however it dies). The socket is close-on-exec, so that
+// scripts do not inherit the lock. ErrLocked: another process holds it.
+func Lock(name string) (io.Closer, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("platform: lock %s: %w", name, err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: "@" + name}); err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.EADDRINUSE) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, name)
+		}
+		return nil, fmt.Errorf("platform: lock %s: %w", name, err)
+	}
+	return os.NewFile(uintptr(fd), "@"+name), nil
 }

@@ -1,10 +1,13 @@
 package platform
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"runtime"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/ucarp-go/ucarp/vip"
+	"github.com/ucarp-go/ucarp/vip/viptest"
 )
 
 // inThrowawayNamespace runs fn on a thread moved into a new, unnamed
@@ -186,4 +190,144 @@ func TestLinuxPrivileges(t *testing.T) {
 	if full := caps&(1<<capNetRaw) != 0 && caps&(1<<capNetAdmin) != 0; full != (err == nil) {
 		t.Fatalf("caps %x, error %v", caps, err)
 	}
+}
+
+// TestFakeAgreesWithKernel runs one table of address operations against
+// the kernel, in a throw-away namespace, and against viptest.Addrs, and
+// checks that they agree on every result and every table: the fake that
+// the daemon's tests use must follow the kernel's rules.
+func TestFakeAgreesWithKernel(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		sys, err := New("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		kernel := sys.Addresses().(linuxAddrs)
+		fake := viptest.New("eth0")
+		fake.NoProto = kernel.Mark() != vip.MarkProto
+		if fake.Mark() != kernel.Mark() {
+			t.Fatalf("marks: fake %v, kernel %v", fake.Mark(), kernel.Mark())
+		}
+		p32 := netip.MustParsePrefix("198.51.100.100/32")
+		p24 := netip.MustParsePrefix("198.51.100.100/24")
+		other := netip.MustParsePrefix("198.51.100.101/32")
+		ours := vip.Address{Prefix: p32, Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 30 * time.Second}
+		type op struct {
+			name string
+			do   string // add ("ip addr add"), replace (AddAddress), del
+			a    vip.Address
+		}
+		for _, o := range []op{
+			{"vip-up's copy: no label, no protocol", "add", vip.Address{Prefix: p32}},
+			{"ours on top: the address is taken", "add", ours},
+			{"same with no label", "add", vip.Address{Prefix: p32, Proto: vip.ProtoCARP}},
+			{"replace takes it over in place, label kept", "replace", ours},
+			{"the same address with another prefix length is another address", "add", vip.Address{Prefix: p24, Label: "eth0:old"}},
+			{"delete with a label that does not match", "del", vip.Address{Prefix: p32, Label: "eth0:ucarp"}},
+			{"delete with the label it has", "del", vip.Address{Prefix: p32, Label: "eth0"}},
+			{"delete the other prefix length without a label", "del", vip.Address{Prefix: p24}},
+			{"delete what is not there", "del", vip.Address{Prefix: p24}},
+			{"replace adds what is not there", "replace", vip.Address{Prefix: other, Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 30 * time.Second}},
+			{"replace without a protocol or lifetime clears both, label kept", "replace", vip.Address{Prefix: other, Label: "eth0:x"}},
+			{"replace sets the protocol back and a lifetime", "replace", vip.Address{Prefix: other, Proto: vip.ProtoCARP, Lifetime: 30 * time.Second}},
+			{"delete by address, whatever the protocol", "del", vip.Address{Prefix: other, Label: "eth0:ucarp"}},
+		} {
+			run := func(s vip.System, add func(vip.Address) error) error {
+				switch o.do {
+				case "add":
+					return add(o.a)
+				case "replace":
+					return s.AddAddress(o.a)
+				}
+				return s.DeleteAddress(o.a)
+			}
+			kerr := run(kernel, kernel.add)
+			ferr := run(fake, fake.Add)
+			if errno(kerr) != errno(ferr) {
+				t.Fatalf("%s: kernel %v, fake %v", o.name, kerr, ferr)
+			}
+			k, err := kernel.Addresses()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, _ := fake.Addresses()
+			if ks, fs := table(k), table(f); !slices.Equal(ks, fs) {
+				t.Fatalf("%s: kernel %q, fake %q", o.name, ks, fs)
+			}
+			t.Logf("%s: %v: %q", o.name, kerr, table(k))
+		}
+	})
+}
+
+// errno is the errno an error carries, 0 for none and -1 for another.
+func errno(err error) syscall.Errno {
+	var e syscall.Errno
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &e):
+		return e
+	}
+	return ^syscall.Errno(0)
+}
+
+// table is the address table in a comparable form: sorted, with
+// "lifetime" for a lifetime of any length (the kernel's counts down).
+func table(as []vip.Address) []string {
+	var s []string
+	for _, a := range as {
+		x := a.String()
+		if a.Lifetime > 0 {
+			x += " lifetime"
+		}
+		s = append(s, x)
+	}
+	slices.Sort(s)
+	return s
+}
+
+func TestAddressMark(t *testing.T) {
+	for _, tt := range []struct {
+		release string
+		want    vip.Mark
+	}{
+		{"6.18.44-fc-v1045", vip.MarkProto},
+		{"5.18.0", vip.MarkProto},
+		{"5.17.15-1-default", vip.MarkLabel},
+		{"4.18.0-553.el8_10.x86_64", vip.MarkLabel},
+		{"", vip.MarkLabel},
+	} {
+		if got := addressMark(tt.release); got != tt.want {
+			t.Errorf("addressMark(%q) = %v, want %v", tt.release, got, tt.want)
+		}
+	}
+}
+
+// TestLock: a second holder in the same network namespace is refused
+// while the first holds the lock, and gets it once the first closes it;
+// another namespace has its own names.
+func TestLock(t *testing.T) {
+	name := fmt.Sprintf("ucarp-go-test/%d", os.Getpid())
+	l, err := Lock(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(name); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second lock: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		inThrowawayNamespace(t, func() {
+			other, err := Lock(name)
+			if err != nil {
+				t.Fatalf("another namespace: %v", err)
+			}
+			other.Close()
+		})
+	}
+	l.Close()
+	l, err = Lock(name)
+	if err != nil {
+		t.Fatalf("after close: %v", err)
+	}
+	l.Close()
 }

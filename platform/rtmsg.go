@@ -3,6 +3,8 @@ package platform
 import (
 	"encoding/binary"
 	"errors"
+	"os"
+	"time"
 )
 
 // FreeBSD routing-socket messages, decoded by hand from the fixed headers
@@ -88,4 +90,60 @@ func parseRoutingMessages(b []byte) ([]rtMessage, error) {
 // linkStateOfFlags turns BSD interface flags into a LinkState.
 func linkStateOfFlags(flags int) LinkState {
 	return LinkState{Up: flags&iffUp != 0, Running: flags&iffRunning != 0}
+}
+
+// The wait after a failed read of a routing socket: it doubles from
+// routeRetryMin with each failure in a row, up to routeRetryMax, and
+// starts over after a good read.
+const (
+	routeRetryMin = 10 * time.Millisecond
+	routeRetryMax = time.Second
+)
+
+// routeReadRetry decides what follows a failed read of a routing socket,
+// the failures-th in a row (from 1): stop when the socket was closed (the
+// watch is over), else wait before reading again. One ENOBUFS (messages
+// lost when the socket buffer overflowed; the next ones tell the state)
+// costs 10 ms; an error that persists cannot make the reader spin, and is
+// retried at most once a second.
+func routeReadRetry(err error, failures int) (stop bool, wait time.Duration) {
+	if errors.Is(err, os.ErrClosed) {
+		return true, 0
+	}
+	wait = routeRetryMin
+	for i := 1; i < failures && wait < routeRetryMax; i++ {
+		wait *= 2
+	}
+	return false, min(wait, routeRetryMax)
+}
+
+// readRoutingSocket reads a routing socket with read until done is closed
+// or the socket is, and hands each message to fn; failed reads are
+// retried as routeReadRetry says.
+func readRoutingSocket(done <-chan struct{}, read func([]byte) (int, error), fn func(rtMessage)) {
+	buf := make([]byte, 16<<10)
+	failures := 0
+	for {
+		n, err := read(buf)
+		if err != nil {
+			failures++
+			stop, wait := routeReadRetry(err, failures)
+			if stop {
+				return
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-done:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			continue
+		}
+		failures = 0
+		msgs, _ := parseRoutingMessages(buf[:n])
+		for _, m := range msgs {
+			fn(m)
+		}
+	}
 }

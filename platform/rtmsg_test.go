@@ -2,8 +2,14 @@ package platform
 
 import (
 	"encoding/binary"
+	"fmt"
+	"io/fs"
+	"os"
 	"slices"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // The messages below are laid out as FreeBSD 14 on amd64 and arm64 sends
@@ -101,6 +107,97 @@ func FuzzRoutingMessages(f *testing.F) {
 		msgs, _ := parseRoutingMessages(b)
 		if len(msgs) > len(b)/4 {
 			t.Fatalf("%d messages from %d bytes", len(msgs), len(b))
+		}
+	})
+}
+
+func TestRouteReadRetry(t *testing.T) {
+	enobufs := &os.PathError{Op: "read", Path: "route", Err: syscall.ENOBUFS}
+	closed := &fs.PathError{Op: "read", Path: "route", Err: os.ErrClosed}
+	for _, tc := range []struct {
+		name     string
+		err      error
+		failures int
+		stop     bool
+		wait     time.Duration
+	}{
+		{"closed socket: the watch is over", closed, 1, true, 0},
+		{"closed after errors", closed, 7, true, 0},
+		{"one ENOBUFS", enobufs, 1, false, 10 * time.Millisecond},
+		{"second in a row", enobufs, 2, false, 20 * time.Millisecond},
+		{"fifth in a row", enobufs, 5, false, 160 * time.Millisecond},
+		{"seventh in a row", enobufs, 7, false, 640 * time.Millisecond},
+		{"eighth reaches the bound", enobufs, 8, false, time.Second},
+		{"bounded, no overflow", syscall.EIO, 1 << 20, false, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stop, wait := routeReadRetry(tc.err, tc.failures)
+			if stop != tc.stop || wait != tc.wait {
+				t.Fatalf("stop %v wait %v, want %v %v", stop, wait, tc.stop, tc.wait)
+			}
+		})
+	}
+}
+
+// TestReadRoutingSocketDoesNotSpin: a read error that persists is retried
+// with a backoff, not in a busy loop; closing done ends the reader during
+// a wait, a closed socket ends it at once, and messages after errors still
+// reach fn.
+func TestReadRoutingSocketDoesNotSpin(t *testing.T) {
+	t.Run("persistent error", func(t *testing.T) {
+		var reads atomic.Int64
+		done, ended := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(ended)
+			readRoutingSocket(done, func([]byte) (int, error) {
+				reads.Add(1)
+				return 0, &os.PathError{Op: "read", Path: "route", Err: syscall.EIO}
+			}, func(rtMessage) { t.Error("a message from a failing socket") })
+		}()
+		deadline := time.Now().Add(5 * time.Second)
+		for reads.Load() < 4 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		// 10+20+40 ms of backoff before the 4th read: a spinning reader
+		// would have made millions of reads by now.
+		if n := reads.Load(); n < 4 || n > 6 {
+			t.Fatalf("%d reads", n)
+		}
+		close(done)
+		select {
+		case <-ended:
+		case <-time.After(2 * time.Second):
+			t.Fatal("the reader did not stop when done was closed")
+		}
+	})
+	t.Run("errors, a message, then a closed socket", func(t *testing.T) {
+		script := []func(b []byte) (int, error){
+			func([]byte) (int, error) { return 0, syscall.ENOBUFS },
+			func([]byte) (int, error) { return 0, syscall.ENOBUFS },
+			func(b []byte) (int, error) { return copy(b, ifInfo(3, iffUp|iffRunning)), nil },
+			func([]byte) (int, error) { return 0, fmt.Errorf("read route: %w", os.ErrClosed) },
+		}
+		var got []rtMessage
+		reads := 0
+		ended := make(chan struct{})
+		go func() {
+			defer close(ended)
+			readRoutingSocket(make(chan struct{}), func(b []byte) (int, error) {
+				if reads == len(script) {
+					t.Error("read after the socket was closed")
+					return 0, os.ErrClosed
+				}
+				reads++
+				return script[reads-1](b)
+			}, func(m rtMessage) { got = append(got, m) })
+		}()
+		select {
+		case <-ended:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the reader did not stop on a closed socket")
+		}
+		if want := []rtMessage{{Type: rtmIfInfo, Index: 3, Flags: iffUp | iffRunning}}; !slices.Equal(got, want) {
+			t.Fatalf("messages %+v, want %+v", got, want)
 		}
 	})
 }

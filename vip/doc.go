@@ -1,15 +1,24 @@
 // Package vip owns the virtual address: it adds and removes it through an
-// OS-specific System, recognises the copies it added by their label, and
-// builds the gratuitous ARP frames that announce a takeover.
+// OS-specific System, tells the copy it added from copies that someone else
+// configured, and builds the gratuitous ARP frames that announce a takeover.
 //
-// # Labels
+// # Marks
 //
-// On Linux the daemon adds the address with the label "<if>:ucarp" (the
-// ifupdown alias convention), so that it can tell its own copy from one an
-// administrator configured: it only ever removes an address that carries
-// its label. Labels are at most 15 bytes; for long interface names the
-// label is shortened (see Label). On systems without labels (FreeBSD), the
-// address itself is the mark.
+// On Linux 5.18 and later the daemon's copy carries the address protocol
+// ProtoCARP (IFA_PROTO 112), whatever the interface name; it also carries
+// the label "<if>:ucarp" (the ifupdown alias convention) where that fits in
+// 15 bytes (see Label), for administrators and ucarp-era tools. Older
+// kernels ignore the protocol: the label is then the mark (MarkLabel), or
+// for long interface names the address alone. FreeBSD aliases carry
+// neither (MarkNone).
+//
+// # Who holds the address
+//
+// Every copy of the address answers ARP for it, whoever added it, so a
+// MASTER holds it and nobody else: Acquire takes over a copy someone else
+// configured, Release removes every copy, and RemoveOurs (at start-up)
+// only the daemon's own. viptest is a System in memory with the kernel's
+// rules.
 //
 // # Announcements
 //

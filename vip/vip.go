@@ -1,7 +1,6 @@
 package vip
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -10,25 +9,80 @@ import (
 	"github.com/mdlayher/arp"
 )
 
+// ProtoCARP is the address protocol (Linux IFA_PROTO, "proto 112" in
+// iproute2) that marks the daemon's copy of the address. Linux keeps 0
+// for "unspecified" and 1-3 for its own (loopback, router advertisement,
+// link-local); 112 is CARP's IP protocol number, which no other program
+// is known to use here.
+const ProtoCARP uint8 = 112
+
+// Mark is how a System tells the daemon's copy of an address from one
+// that someone else configured.
+type Mark int
+
+const (
+	// MarkProto: by the address protocol ProtoCARP (Linux 5.18 and later),
+	// whatever the label; the label is still set where it fits.
+	MarkProto Mark = iota
+	// MarkLabel: by the label (Linux before 5.18, which ignores the
+	// protocol). Where the label does not fit (see Label), by the address
+	// and prefix length alone, as MarkNone.
+	MarkLabel
+	// MarkNone: by the address and prefix length alone (FreeBSD, whose
+	// aliases carry neither labels nor protocols).
+	MarkNone
+)
+
+func (m Mark) String() string {
+	switch m {
+	case MarkProto:
+		return "protocol"
+	case MarkLabel:
+		return "label"
+	case MarkNone:
+		return "none"
+	}
+	return fmt.Sprintf("Mark(%d)", int(m))
+}
+
 // Address is an address configured on the interface, with its label
-// ("" where the system has none).
+// ("" where the system has none) and protocol (0 where it has none).
 type Address struct {
 	Prefix netip.Prefix
 	Label  string
+	Proto  uint8
 	// Lifetime, when not zero, makes the kernel remove the address by
 	// itself unless it is added again within that time (Linux valid_lft).
 	Lifetime time.Duration
 }
 
+func (a Address) String() string {
+	s := a.Prefix.String()
+	if a.Label != "" {
+		s += " label " + a.Label
+	}
+	if a.Proto != 0 {
+		s += fmt.Sprintf(" proto %d", a.Proto)
+	}
+	return s
+}
+
 // System is what the OS offers to manage the addresses of one interface.
+// An address is identified, as the Linux kernel does for IPv4, by its
+// address and prefix length: there is at most one of each pair, whatever
+// its label or protocol.
 type System interface {
 	// Addresses lists the IPv4 addresses of the interface.
 	Addresses() ([]Address, error)
-	// AddAddress adds a with its label, or renews its lifetime when it is
-	// already there.
+	// AddAddress adds a with its label, protocol and lifetime; when an
+	// address with the same prefix is there already, it gives it a's
+	// protocol and lifetime in place (its label stays).
 	AddAddress(a Address) error
-	// DeleteAddress removes a.
+	// DeleteAddress removes the address with a's prefix and, when a has
+	// one, a's label; it fails when there is none.
 	DeleteAddress(a Address) error
+	// Mark says how the daemon's copy can be told apart.
+	Mark() Mark
 }
 
 // maxLabel is the longest Linux address label (IFNAMSIZ - 1).
@@ -36,7 +90,8 @@ const maxLabel = 15
 
 // Label is the label the daemon gives the address it adds on ifname:
 // "<if>:ucarp", or "<if>:<vhid>" when that is too long, or "" when even
-// that does not fit (the address alone then marks it).
+// that does not fit (the protocol alone then marks it, or before Linux
+// 5.18 the address alone).
 func Label(ifname string, vhid uint8) string {
 	for _, l := range []string{ifname + ":ucarp", fmt.Sprintf("%s:%d", ifname, vhid)} {
 		if len(l) <= maxLabel {
@@ -47,6 +102,12 @@ func Label(ifname string, vhid uint8) string {
 }
 
 // Manager adds and removes one virtual address.
+//
+// Every copy of the address on the interface (any prefix length, label or
+// protocol) answers ARP for it, so the rule is: a MASTER holds it, nobody
+// else does. Acquire takes over a copy someone else configured with the
+// same prefix length; Release removes every copy. Only RemoveOurs, for a
+// copy left by a killed predecessor, looks at the mark alone.
 type Manager struct {
 	sys  System
 	want Address
@@ -56,82 +117,151 @@ type Manager struct {
 // lifetime, the address vanishes by itself when Refresh stops being
 // called: a killed or frozen daemon leaves no stale address.
 func NewManager(sys System, p netip.Prefix, label string, lifetime time.Duration) *Manager {
-	return &Manager{sys: sys, want: Address{Prefix: p, Label: label, Lifetime: lifetime}}
+	return &Manager{sys: sys, want: Address{Prefix: p, Label: label, Proto: ProtoCARP, Lifetime: lifetime}}
 }
 
 // Address is the managed address.
 func (m *Manager) Address() Address { return m.want }
 
-// State says whether the address is on the interface and whether it is
-// the daemon's own copy (same prefix, our label).
+// Mark is how the daemon's copy is told apart on this system.
+func (m *Manager) Mark() Mark { return m.sys.Mark() }
+
+// State is what the interface holds of the address.
 type State struct {
-	Present bool // the address is on the interface, with any prefix length or label
-	Ours    bool // and it is our copy
+	Present bool      // a copy of the address is on the interface: any prefix length, label or protocol
+	Held    bool      // a copy with the managed prefix length is there, ours or not: what a MASTER needs
+	Ours    bool      // that copy carries the daemon's mark
+	Foreign []Address // the copies without the daemon's mark
 }
 
-// Check looks the address up.
-func (m *Manager) Check() (State, error) {
+// Ours says whether a, a copy of the address, carries the daemon's mark.
+func (m *Manager) Ours(a Address) bool {
+	if a.Prefix != m.want.Prefix {
+		return false
+	}
+	switch m.sys.Mark() {
+	case MarkProto:
+		return a.Proto == ProtoCARP
+	case MarkLabel:
+		return m.want.Label == "" || a.Label == m.want.Label
+	}
+	return true
+}
+
+// copies lists the copies of the address, and the state they make.
+func (m *Manager) copies() ([]Address, State, error) {
 	as, err := m.sys.Addresses()
 	if err != nil {
-		return State{}, err
+		return nil, State{}, err
 	}
 	var s State
+	var cs []Address
 	for _, a := range as {
 		if a.Prefix.Addr() != m.want.Prefix.Addr() {
 			continue
 		}
+		cs = append(cs, a)
 		s.Present = true
-		if a.Prefix.Bits() == m.want.Prefix.Bits() && (m.want.Label == "" || a.Label == m.want.Label) {
+		if a.Prefix == m.want.Prefix {
+			s.Held = true
+		}
+		if m.Ours(a) {
 			s.Ours = true
+		} else {
+			s.Foreign = append(s.Foreign, a)
 		}
 	}
-	return s, nil
+	return cs, s, nil
 }
 
-// ErrForeign means the address is configured on the interface by someone
-// else (another label or prefix length): the daemon leaves it alone.
-var ErrForeign = errors.New("vip: the address is configured by someone else")
+// Check looks the address up.
+func (m *Manager) Check() (State, error) {
+	_, s, err := m.copies()
+	return s, err
+}
 
-// Acquire makes sure the address is on the interface; added is true when
-// it had to be added. An address configured by someone else counts as
-// present and gives ErrForeign.
-func (m *Manager) Acquire() (added bool, err error) {
+// heldForeign is the copy with the managed prefix when it is not ours.
+func (m *Manager) heldForeign(s State) []Address {
+	for _, a := range s.Foreign {
+		if a.Prefix == m.want.Prefix {
+			return []Address{a}
+		}
+	}
+	return nil
+}
+
+// Acquire makes the address the daemon's on the interface. added is true
+// when it had to be added. A copy that someone else configured with the
+// same prefix length is taken over in place (given the daemon's protocol
+// and lifetime, never removed, so the address does not blink): took holds
+// it as it was. Copies with another prefix length are left: they answer
+// for this host, which is the MASTER; Release removes them.
+func (m *Manager) Acquire() (added bool, took []Address, err error) {
 	s, err := m.Check()
 	switch {
 	case err != nil:
-		return false, err
+		return false, nil, err
 	case s.Ours:
-		return false, nil
-	case s.Present:
-		return false, ErrForeign
+		return false, nil, nil
 	}
+	took = m.heldForeign(s)
 	if err := m.sys.AddAddress(m.want); err != nil {
-		return false, err
+		return false, nil, err
 	}
-	return true, nil
+	return !s.Held, took, nil
 }
 
-// Refresh renews the lifetime of our copy of the address, if it has one
-// and is there; it reports the state it found.
-func (m *Manager) Refresh() (State, error) {
-	s, err := m.Check()
-	if err != nil || !s.Ours || m.want.Lifetime == 0 {
-		return s, err
+// Refresh renews the lifetime of the copy with the managed prefix, which a
+// MASTER holds whoever configured it, and reports the state it found.
+// took is a copy someone else configured that the renewal has just marked
+// as the daemon's; it stays empty where the mark cannot be changed in
+// place (MarkLabel), since then every renewal would report it again.
+func (m *Manager) Refresh() (s State, took []Address, err error) {
+	s, err = m.Check()
+	if err != nil || !s.Held || m.want.Lifetime == 0 {
+		return s, nil, err
 	}
-	return s, m.sys.AddAddress(m.want)
+	if m.sys.Mark() == MarkProto {
+		took = m.heldForeign(s)
+	}
+	return s, took, m.sys.AddAddress(m.want)
 }
 
-// Release removes the daemon's copy of the address; removed is false when
-// there was none. A copy configured by someone else is left alone.
-func (m *Manager) Release() (removed bool, err error) {
-	s, err := m.Check()
-	if err != nil || !s.Ours {
+// Release removes every copy of the address from the interface: the
+// daemon's, and any that someone else configured, which would otherwise
+// answer ARP beside the MASTER's. removed lists what was removed.
+func (m *Manager) Release() (removed []Address, err error) {
+	cs, _, err := m.copies()
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range cs {
+		if err := m.sys.DeleteAddress(a); err != nil {
+			return removed, err
+		}
+		removed = append(removed, a)
+	}
+	return removed, nil
+}
+
+// RemoveOurs removes the daemon's own copy only (one left by a killed
+// predecessor, before the first election); removed is false when there
+// was none.
+func (m *Manager) RemoveOurs() (removed bool, err error) {
+	cs, _, err := m.copies()
+	if err != nil {
 		return false, err
 	}
-	if err := m.sys.DeleteAddress(m.want); err != nil {
-		return false, err
+	for _, a := range cs {
+		if !m.Ours(a) {
+			continue
+		}
+		if err := m.sys.DeleteAddress(a); err != nil {
+			return false, err
+		}
+		removed = true
 	}
-	return true, nil
+	return removed, nil
 }
 
 // GratuitousARP is ucarp's announcement of ip from mac: an Ethernet

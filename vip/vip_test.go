@@ -1,4 +1,4 @@
-package vip
+package vip_test
 
 import (
 	"encoding/hex"
@@ -8,6 +8,9 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ucarp-go/ucarp/vip"
+	"github.com/ucarp-go/ucarp/vip/viptest"
 )
 
 func TestGratuitousARP(t *testing.T) {
@@ -26,7 +29,7 @@ func TestGratuitousARP(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mac, _ := net.ParseMAC(tt.mac)
-			got, err := GratuitousARP(mac, netip.MustParseAddr(tt.ip))
+			got, err := vip.GratuitousARP(mac, netip.MustParseAddr(tt.ip))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -35,7 +38,7 @@ func TestGratuitousARP(t *testing.T) {
 			}
 		})
 	}
-	if _, err := GratuitousARP(net.HardwareAddr{1, 2, 3}, netip.MustParseAddr("10.0.0.1")); err == nil {
+	if _, err := vip.GratuitousARP(net.HardwareAddr{1, 2, 3}, netip.MustParseAddr("10.0.0.1")); err == nil {
 		t.Fatal("3-byte MAC accepted")
 	}
 }
@@ -50,111 +53,183 @@ func TestLabel(t *testing.T) {
 		{"enp0s31f6a", "enp0s31f6a:42"},
 		{"wlxd0c0bf2f1b2a", ""},
 	} {
-		if got := Label(tt.ifname, 42); got != tt.want {
+		if got := vip.Label(tt.ifname, 42); got != tt.want {
 			t.Errorf("Label(%q) = %q, want %q", tt.ifname, got, tt.want)
 		}
 	}
 }
 
-// fakeSystem is an in-memory interface.
-type fakeSystem struct {
-	addrs []Address
-	err   error
-	calls []string
-}
+var (
+	vipPrefix = netip.MustParsePrefix("198.51.100.100/32")
+	host      = vip.Address{Prefix: netip.MustParsePrefix("198.51.100.11/24")}
+	// admin is the copy RHEL's vip-up adds: "ip addr add VIP/32 dev eth0".
+	admin = vip.Address{Prefix: vipPrefix}
+)
 
-func (f *fakeSystem) Addresses() ([]Address, error) { return slices.Clone(f.addrs), f.err }
-func (f *fakeSystem) AddAddress(a Address) error {
-	f.calls = append(f.calls, "add "+a.Prefix.String()+" "+a.Label)
-	if !slices.ContainsFunc(f.addrs, func(b Address) bool { return b.Prefix == a.Prefix && b.Label == a.Label }) {
-		f.addrs = append(f.addrs, Address{Prefix: a.Prefix, Label: a.Label})
+func newAddrs(t *testing.T, as ...vip.Address) *viptest.Addrs {
+	t.Helper()
+	f := viptest.New("eth0")
+	for _, a := range as {
+		if err := f.Add(a); err != nil {
+			t.Fatal(err)
+		}
 	}
-	return f.err
-}
-func (f *fakeSystem) DeleteAddress(a Address) error {
-	f.calls = append(f.calls, "del "+a.Prefix.String()+" "+a.Label)
-	f.addrs = slices.DeleteFunc(f.addrs, func(b Address) bool { return b.Prefix == a.Prefix && b.Label == a.Label })
-	return f.err
+	f.Calls()
+	return f
 }
 
 func TestManager(t *testing.T) {
-	vip := netip.MustParsePrefix("198.51.100.100/32")
-	host := Address{Prefix: netip.MustParsePrefix("198.51.100.11/24"), Label: "eth0"}
-
 	t.Run("acquire and release", func(t *testing.T) {
-		f := &fakeSystem{addrs: []Address{host}}
-		m := NewManager(f, vip, "eth0:ucarp", 0)
-		if added, err := m.Acquire(); !added || err != nil {
-			t.Fatalf("acquire: %v %v", added, err)
+		f := newAddrs(t, host)
+		m := vip.NewManager(f, vipPrefix, "eth0:ucarp", 0)
+		if added, took, err := m.Acquire(); !added || took != nil || err != nil {
+			t.Fatalf("acquire: %v %v %v", added, took, err)
 		}
-		if added, err := m.Acquire(); added || err != nil {
+		if added, _, err := m.Acquire(); added || err != nil {
 			t.Fatalf("second acquire: %v %v", added, err)
 		}
-		if removed, err := m.Release(); !removed || err != nil {
+		if removed, err := m.Release(); len(removed) != 1 || err != nil {
 			t.Fatalf("release: %v %v", removed, err)
 		}
-		if removed, err := m.Release(); removed || err != nil {
+		if removed, err := m.Release(); removed != nil || err != nil {
 			t.Fatalf("second release: %v %v", removed, err)
 		}
-		if want := []string{"add 198.51.100.100/32 eth0:ucarp", "del 198.51.100.100/32 eth0:ucarp"}; !slices.Equal(f.calls, want) {
-			t.Fatalf("calls %q", f.calls)
+		if want := []string{"replace 198.51.100.100/32 label eth0:ucarp proto 112", "del 198.51.100.100/32 label eth0:ucarp proto 112"}; !slices.Equal(f.Calls(), want) {
+			t.Fatal("calls differ")
 		}
 	})
-	t.Run("an address configured by someone else is never removed", func(t *testing.T) {
-		f := &fakeSystem{addrs: []Address{host, {Prefix: vip, Label: "eth0"}}}
-		m := NewManager(f, vip, "eth0:ucarp", 0)
-		if s, _ := m.Check(); !s.Present || s.Ours {
-			t.Fatalf("state %+v", s)
+	t.Run("a foreign copy is someone else's, whatever the label", func(t *testing.T) {
+		for _, label := range []string{"eth0", "eth0:ucarp"} { // vip-up's copy, an ifup eth0:ucarp copy
+			f := newAddrs(t, host, vip.Address{Prefix: vipPrefix, Label: label})
+			s, err := vip.NewManager(f, vipPrefix, "eth0:ucarp", 0).Check()
+			if err != nil || !s.Present || !s.Held || s.Ours || len(s.Foreign) != 1 {
+				t.Fatalf("%s: state %+v %v", label, s, err)
+			}
 		}
-		if _, err := m.Acquire(); !errors.Is(err, ErrForeign) {
-			t.Fatalf("acquire: %v", err)
+	})
+	t.Run("a long interface name has no label but still a mark", func(t *testing.T) {
+		// Label("wlxd0c0bf2f1b2a", 1) is "": before, any copy counted as ours.
+		f := viptest.New("wlxd0c0bf2f1b2a")
+		f.Add(admin)
+		m := vip.NewManager(f, vipPrefix, "", 4*time.Second)
+		if s, _ := m.Check(); s.Ours {
+			t.Fatalf("the administrator's copy counts as ours: %+v", s)
 		}
-		if removed, err := m.Release(); removed || err != nil {
+		if removed, err := m.RemoveOurs(); removed || err != nil {
+			t.Fatalf("start-up removal took the administrator's copy: %v %v", removed, err)
+		}
+	})
+	t.Run("a MASTER takes a foreign copy over in place", func(t *testing.T) {
+		f := newAddrs(t, host, admin)
+		m := vip.NewManager(f, vipPrefix, "eth0:ucarp", 4*time.Second)
+		added, took, err := m.Acquire()
+		if added || err != nil || len(took) != 1 || took[0].Label != "eth0" {
+			t.Fatalf("acquire: %v %v %v", added, took, err)
+		}
+		if calls := f.Calls(); len(calls) != 1 || calls[0][:7] != "replace" {
+			t.Fatalf("not taken over in place: %q", calls)
+		}
+		if s, _ := m.Check(); !s.Ours {
+			t.Fatalf("not ours after the takeover: %+v", s)
+		}
+		// So that stepping down removes it: only the new MASTER answers.
+		if removed, err := m.Release(); len(removed) != 1 || err != nil || f.Has(vipPrefix.Addr()) {
 			t.Fatalf("release: %v %v", removed, err)
 		}
-		if len(f.calls) != 0 {
-			t.Fatalf("calls %q", f.calls)
+	})
+	t.Run("release removes every copy, foreign included", func(t *testing.T) {
+		f := newAddrs(t, host, admin, vip.Address{Prefix: netip.MustParsePrefix("198.51.100.100/24"), Label: "eth0:old"})
+		m := vip.NewManager(f, vipPrefix, "eth0:ucarp", 0)
+		if removed, err := m.Release(); len(removed) != 2 || err != nil {
+			t.Fatalf("release: %v %v", removed, err)
+		}
+		if as, _ := f.Addresses(); !slices.Equal(as, []vip.Address{{Prefix: host.Prefix, Label: "eth0"}}) {
+			t.Fatalf("left %v", as)
+		}
+	})
+	t.Run("start-up removes only our stale copy", func(t *testing.T) {
+		f := newAddrs(t, admin)
+		m := vip.NewManager(f, vipPrefix, "eth0:ucarp", 0)
+		if removed, err := m.RemoveOurs(); removed || err != nil || !f.Has(vipPrefix.Addr()) {
+			t.Fatalf("foreign: %v %v", removed, err)
+		}
+		f = newAddrs(t)
+		m.Acquire()
+		if removed, err := m.RemoveOurs(); !removed || err != nil || f.Has(vipPrefix.Addr()) {
+			t.Fatalf("ours: %v %v", removed, err)
+		}
+	})
+	t.Run("before Linux 5.18 the label marks our copy", func(t *testing.T) {
+		f := newAddrs(t, admin)
+		f.NoProto = true
+		m := vip.NewManager(f, vipPrefix, "eth0:ucarp", 4*time.Second)
+		if s, _ := m.Check(); s.Ours || !s.Held {
+			t.Fatalf("state %+v", s)
+		}
+		if _, took, _ := m.Acquire(); len(took) != 1 {
+			t.Fatalf("took %v", took)
+		}
+		// The kernel keeps the label: the copy stays foreign by its mark,
+		// but a MASTER renews it without reporting it at every renewal.
+		if s, took, err := m.Refresh(); !s.Held || s.Ours || took != nil || err != nil || f.Adds() != 2 {
+			t.Fatalf("refresh %+v %v %v, %d adds", s, took, err, f.Adds())
+		}
+		f = newAddrs(t, vip.Address{Prefix: vipPrefix, Label: "eth0:ucarp"})
+		f.NoProto = true
+		if s, _ := vip.NewManager(f, vipPrefix, "eth0:ucarp", 0).Check(); !s.Ours {
+			t.Fatalf("state %+v", s)
 		}
 	})
 	t.Run("other prefix length is someone else's", func(t *testing.T) {
-		f := &fakeSystem{addrs: []Address{{Prefix: netip.MustParsePrefix("198.51.100.100/24"), Label: "eth0:ucarp"}}}
-		if s, _ := NewManager(f, vip, "eth0:ucarp", 0).Check(); !s.Present || s.Ours {
+		f := newAddrs(t, vip.Address{Prefix: netip.MustParsePrefix("198.51.100.100/24"), Label: "eth0:ucarp", Proto: vip.ProtoCARP})
+		if s, _ := vip.NewManager(f, vipPrefix, "eth0:ucarp", 0).Check(); !s.Present || s.Held || s.Ours {
 			t.Fatalf("state %+v", s)
 		}
 	})
-	t.Run("without labels the address is the mark", func(t *testing.T) {
-		f := &fakeSystem{addrs: []Address{{Prefix: vip}}}
-		if s, _ := NewManager(f, vip, "", 0).Check(); !s.Ours {
+	t.Run("without labels or protocols the address is the mark", func(t *testing.T) {
+		f := newAddrs(t, admin)
+		f.NoLabels = true
+		if s, _ := vip.NewManager(f, vipPrefix, "eth0:ucarp", 0).Check(); !s.Ours {
 			t.Fatalf("state %+v", s)
 		}
 	})
-	t.Run("refresh renews only our copy, only with a lifetime", func(t *testing.T) {
-		f := &fakeSystem{}
-		m := NewManager(f, vip, "eth0:ucarp", 4*time.Second)
+	t.Run("refresh renews the held copy, only with a lifetime", func(t *testing.T) {
+		f := newAddrs(t)
+		m := vip.NewManager(f, vipPrefix, "eth0:ucarp", 4*time.Second)
 		m.Refresh() // absent: nothing
+		if f.Adds() != 0 {
+			t.Fatal("refresh added the address")
+		}
 		m.Acquire()
-		f.calls = nil
-		if s, err := m.Refresh(); !s.Ours || err != nil || len(f.calls) != 1 {
-			t.Fatalf("state %+v err %v calls %q", s, err, f.calls)
+		if s, took, err := m.Refresh(); !s.Ours || took != nil || err != nil || f.Adds() != 2 {
+			t.Fatalf("state %+v took %v err %v adds %d", s, took, err, f.Adds())
 		}
-		f.addrs = []Address{{Prefix: vip, Label: "eth0"}}
-		f.calls = nil
-		if m.Refresh(); len(f.calls) != 0 {
-			t.Fatalf("refreshed someone else's address: %q", f.calls)
+		// A copy configured while MASTER (after a removal) is taken over.
+		f.Flush()
+		f.Add(admin)
+		if s, took, _ := m.Refresh(); s.Ours || len(took) != 1 {
+			t.Fatalf("state %+v took %v", s, took)
 		}
-		f.addrs = []Address{{Prefix: vip, Label: "eth0:ucarp"}}
-		if NewManager(f, vip, "eth0:ucarp", 0).Refresh(); len(f.calls) != 0 {
-			t.Fatalf("refresh without a lifetime: %q", f.calls)
+		if s, _ := m.Check(); !s.Ours {
+			t.Fatalf("not taken over: %+v", s)
+		}
+		f = newAddrs(t, vip.Address{Prefix: vipPrefix, Proto: vip.ProtoCARP})
+		if vip.NewManager(f, vipPrefix, "eth0:ucarp", 0).Refresh(); f.Adds() != 0 {
+			t.Fatal("refresh without a lifetime")
 		}
 	})
 	t.Run("errors are returned", func(t *testing.T) {
 		boom := errors.New("boom")
-		f := &fakeSystem{err: boom}
-		m := NewManager(f, vip, "eth0:ucarp", 0)
-		if _, err := m.Acquire(); !errors.Is(err, boom) {
+		f := newAddrs(t)
+		f.Fail(boom)
+		m := vip.NewManager(f, vipPrefix, "eth0:ucarp", 0)
+		if _, _, err := m.Acquire(); !errors.Is(err, boom) {
 			t.Fatal(err)
 		}
 		if _, err := m.Release(); !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		if _, err := m.RemoveOurs(); !errors.Is(err, boom) {
 			t.Fatal(err)
 		}
 	})

@@ -219,10 +219,16 @@ func cliCases() []cliCase {
 			stderr: []string{"[ERROR] vhid must be between 1 and 255."}},
 		{name: "address with a prefix", args: with("-i", "nosuch0", "-a", "198.51.100.2/24"), code: 2,
 			stderr: []string{"[ERROR] Unable to find MAC address of [nosuch0]"}},
-		{name: "bad prefix", args: []string{"-a", "198.51.100.2/33"}, code: 1, stderr: []string{"[ERROR] Invalid address: [198.51.100.2/33]"}},
+		// A prefix length is our extension; ucarp refuses every one with
+		// this line, and so do we when it is absurd.
+		{name: "bad prefix", args: []string{"-a", "198.51.100.2/33"}, code: 1, ucarp: true, stderr: []string{"[ERROR] Invalid address: [198.51.100.2/33]"}},
+		{name: "prefix /0", args: with("-i", "nosuch0", "-a", "198.51.100.2/0"), code: 1, ucarp: true,
+			stderr: []string{"[ERROR] Invalid address: [198.51.100.2/0]"}, absent: []string{"[ERROR] Unable to find MAC address of [nosuch0]"}},
+		{name: "negative prefix", args: []string{"--addr=198.51.100.2/-1"}, code: 1, ucarp: true,
+			stderr: []string{"[ERROR] Invalid address: [198.51.100.2/-1]"}},
 		{name: "--version", args: []string{"--version"}, stdout: []string{versionLine()}},
-		{name: "extension by prefix", args: []string{"--script-t=0"}, code: 1,
-			stderr: []string{"[ERROR] Invalid script timeout: [0] (seconds, more than 0)"}},
+		{name: "extension by prefix", args: []string{"--script-t=-1"}, code: 1,
+			stderr: []string{"[ERROR] Invalid script timeout: [-1] (seconds; 0 for none)"}},
 		{name: "ucarp prefix wins over extension: --no", args: []string{"--no", "--no-manage", "-i", "lo"}, code: 1,
 			stderr: []string{"[ERROR] You must supply a valid virtual host id"}},
 		{name: "bad gratuitous ARP count", args: []string{"--garp-count=x"}, code: 1,
@@ -341,4 +347,44 @@ func equalLines(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestParseVIP: the prefix lengths --addr accepts, 1 to 32 in plain
+// decimal, and the absurd ones it refuses (a /0 VIP would install a
+// default-route-like prefix).
+func TestParseVIP(t *testing.T) {
+	for _, tc := range []struct {
+		in, want, arg string // want "" when refused
+	}{
+		{"198.51.100.2", "198.51.100.2/32", "198.51.100.2"},
+		{"198.51.100.2/24", "198.51.100.2/24", "198.51.100.2"},
+		{"198.51.100.2/1", "198.51.100.2/1", "198.51.100.2"},
+		{"198.51.100.2/32", "198.51.100.2/32", "198.51.100.2"},
+		{"198.51.100.2/0", "", ""},
+		{"198.51.100.2/00", "", ""},
+		{"198.51.100.2/-0", "", ""},
+		{"198.51.100.2/-1", "", ""},
+		{"198.51.100.2/33", "", ""},
+		{"198.51.100.2/4294967320", "", ""}, // 2^32+24: no wrap-around
+		{"198.51.100.2/+24", "", ""},
+		{"198.51.100.2/024", "", ""},
+		{"198.51.100.2/ 24", "", ""},
+		{"198.51.100.2/", "", ""},
+		{"198.51.100.2/24/24", "", ""},
+		{"0x01.2.3.4/24", "", ""},
+		{"2001:db8::1/64", "", ""},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			p, arg, ok := parseVIP(tc.in)
+			if tc.want == "" {
+				if ok {
+					t.Fatalf("accepted as %v", p)
+				}
+				return
+			}
+			if !ok || p.String() != tc.want || arg != tc.arg {
+				t.Fatalf("got %v %q %v, want %s %q", p, arg, ok, tc.want, tc.arg)
+			}
+		})
+	}
 }

@@ -39,9 +39,26 @@ type deps struct {
 	signals <-chan os.Signal
 	initial platform.LinkState
 	random  func() uint64
-	runner  *runner
+	runner  scripts
 	ready   func(state string) // called once the node is BACKUP and listening
 	notify  func(status string)
+}
+
+// scripts runs the up and down scripts, one at a time, without blocking
+// the loop; *runner is the real one.
+type scripts interface {
+	// start runs job; a job that cannot be started is returned at once
+	// with started false.
+	start(job scriptJob) (res scriptResult, started bool)
+	busy() bool
+	// kill stops the running script at once.
+	kill()
+	logResult(res scriptResult)
+	// results delivers the end of each started job.
+	results() <-chan scriptResult
+	// overdue delivers a running job that has outlived the script
+	// timeout, when the runner starts to stop it.
+	overdue() <-chan scriptJob
 }
 
 // received is what the reader hands to the loop: a valid advert, or a
@@ -60,6 +77,9 @@ type stats struct {
 	garps, garpErrors, transitions  uint64
 	scripts, scriptFails, scriptTOs uint64
 	readErrors                      uint64
+	// Adverts of a master that this MASTER outranks, and how many of them
+	// were answered with a gratuitous ARP (the others were rate-limited).
+	nonPreferred, answered uint64
 }
 
 // exitPlan is a shutdown in progress.
@@ -81,12 +101,18 @@ type daemon struct {
 	query chan func()   // functions run inside the loop: status queries
 	timer *time.Timer
 
-	deadlines    [numTimers]time.Time
-	pending      []carp.Event
-	feeding      bool
-	out          []carp.Action
-	effects      []carp.Action // scripts and what must follow them, in order
+	deadlines [numTimers]time.Time
+	pending   []carp.Event
+	feeding   bool
+	out       []carp.Action
+	effects   effects
+	// answers rate-limits the gratuitous ARP and the log line with which
+	// a MASTER answers the adverts of a master it outranks; answering is
+	// whether the answer to the advert being handled goes out.
+	answers      rateLimit
+	answering    bool
 	announceLeft int
+	current      uint64 // the number of the last script started
 	carrierDown  bool
 	wasUp        bool
 	exit         *exitPlan
@@ -160,7 +186,7 @@ func (d *daemon) run() *exitPlan {
 		d.ready(d.m.State().String())
 	}
 	for {
-		if d.exit != nil && len(d.effects) == 0 && !d.runner.busy() {
+		if d.exit != nil && d.effects.idle() && !d.runner.busy() {
 			return d.exit
 		}
 		d.arm()
@@ -179,8 +205,10 @@ func (d *daemon) run() *exitPlan {
 			d.onLink(st)
 		case <-d.addrChg:
 			d.reconcile(false)
-		case res := <-d.runner.done:
+		case res := <-d.runner.results():
 			d.onScriptDone(res)
+		case job := <-d.runner.overdue():
+			d.onScriptOverdue(job)
 		case f := <-d.query:
 			f()
 		}
@@ -291,6 +319,7 @@ func (d *daemon) feed(ev carp.Event) {
 		for _, a := range d.out {
 			d.apply(now, a)
 		}
+		d.effects.commit(d.runner.busy())
 		if after := d.m.State(); after != before {
 			d.onTransition(before, after)
 		}
@@ -308,9 +337,23 @@ func (d *daemon) apply(now time.Time, a carp.Action) {
 	case carp.ActionStopTimer:
 		d.deadlines[a.Timer] = time.Time{}
 	case carp.ActionLog:
+		if a.Msg == carp.MsgNonPreferredMaster && !d.answering {
+			return // the answer is rate-limited, and so is its line
+		}
 		d.logAction(a)
-	case carp.ActionRunScript, carp.ActionAddVIP, carp.ActionRemoveVIP, carp.ActionAnnounce:
-		d.effects = append(d.effects, a)
+	case carp.ActionAnnounce:
+		if a.Msg == carp.MsgNonPreferredMaster {
+			// An answer to a master this one outranks: a replayed or
+			// rewritten advert costs at most this, at the drops' rate.
+			d.stats.nonPreferred++
+			if d.answering = d.answers.allow(now); !d.answering {
+				return
+			}
+			d.stats.answered++
+		}
+		d.effects.add(a)
+	case carp.ActionRunScript, carp.ActionAddVIP, carp.ActionRemoveVIP:
+		d.effects.add(a)
 	}
 }
 
@@ -334,9 +377,11 @@ func (d *daemon) send(h carp.Header) error {
 // effects behind it (the gratuitous ARP after the up script, the address
 // removal after the down script) until it ends, but never the loop.
 func (d *daemon) pump() {
-	for len(d.effects) > 0 && !d.runner.busy() {
-		a := d.effects[0]
-		d.effects = d.effects[1:]
+	for !d.runner.busy() {
+		a, ok := d.effects.next()
+		if !ok {
+			return
+		}
 		switch a.Kind {
 		case carp.ActionRunScript:
 			if d.exit != nil && d.exit.forced {
@@ -344,6 +389,8 @@ func (d *daemon) pump() {
 			}
 			if job, ok := d.scriptJob(a); ok {
 				d.stats.scripts++
+				job.seq = d.stats.scripts
+				d.current = job.seq
 				if res, started := d.runner.start(job); !started {
 					d.onScriptResult(res)
 				}
@@ -369,8 +416,9 @@ func (d *daemon) scriptJob(a carp.Action) (scriptJob, bool) {
 		return scriptJob{}, false
 	}
 	return scriptJob{
-		path: path,
-		args: d.cfg.scriptArgs(),
+		path:   path,
+		script: a.Script,
+		args:   d.cfg.scriptArgs(),
 		env: []string{
 			"CARP_STATE=" + a.To.String(),
 			"CARP_PREVIOUS_STATE=" + a.From.String(),
@@ -385,6 +433,21 @@ func (d *daemon) scriptJob(a carp.Action) (scriptJob, bool) {
 func (d *daemon) onScriptDone(res scriptResult) {
 	d.onScriptResult(res)
 	d.pump()
+}
+
+// onScriptOverdue is a script that outlived --script-timeout; the runner
+// is stopping it. An up script that hangs leaves a MASTER that advertises
+// without the address its script was to bring up (ucarp would freeze
+// instead, and its peer would take over): the MASTER gives up, with a
+// bow-out so that a peer takes over at once. The down script and the
+// address removal follow once the up script has ended.
+func (d *daemon) onScriptOverdue(job scriptJob) {
+	if job.seq != d.current || !d.runner.busy() || job.script != carp.ScriptUp || d.exit != nil || d.m.State() != carp.Master || !d.effects.flightHolds() {
+		return
+	}
+	d.log.Errorf("Up script [%s] did not finish within %v: giving up MASTER so that a peer takes over",
+		job.describe(), d.cfg.scriptTimeout)
+	d.feed(carp.Event{Kind: carp.EventDemote})
 }
 
 func (d *daemon) onScriptResult(res scriptResult) {
@@ -568,6 +631,8 @@ func (d *daemon) statsLine() string {
 	if len(drops) > 0 {
 		line += " (" + strings.Join(drops, ", ") + ")"
 	}
-	return line + fmt.Sprintf(", gratuitous ARPs %d (errors %d), transitions %d, scripts %d (failed %d, timed out %d)",
-		s.garps, s.garpErrors, s.transitions, s.scripts, s.scriptFails, s.scriptTOs)
+	return line + fmt.Sprintf(", gratuitous ARPs %d (errors %d), transitions %d, scripts %d (failed %d, timed out %d)"+
+		", steps superseded %d, adverts of lesser masters %d (answered %d)",
+		s.garps, s.garpErrors, s.transitions, s.scripts, s.scriptFails, s.scriptTOs,
+		d.effects.superseded, s.nonPreferred, s.answered)
 }

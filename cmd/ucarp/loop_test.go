@@ -16,6 +16,7 @@ import (
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
+	"github.com/ucarp-go/ucarp/vip/viptest"
 )
 
 // fakeConn is an in-memory advert socket: packets written are recorded
@@ -88,63 +89,13 @@ func (f *fakeFrames) times() []time.Time {
 	return slices.Clone(f.at)
 }
 
-type fakeAddrs struct {
-	mu        sync.Mutex
-	addrs     []vip.Address
-	refreshes int
-}
-
-func (f *fakeAddrs) Addresses() ([]vip.Address, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.addrs), nil
-}
-
-// sameAddr matches addresses as the kernel does: address, prefix, label.
-func sameAddr(a vip.Address) func(vip.Address) bool {
-	return func(b vip.Address) bool { return a.Prefix == b.Prefix && a.Label == b.Label }
-}
-
-func (f *fakeAddrs) AddAddress(a vip.Address) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.refreshes++
-	if i := slices.IndexFunc(f.addrs, sameAddr(a)); i >= 0 {
-		f.addrs[i] = a
-		return nil
-	}
-	f.addrs = append(f.addrs, a)
-	return nil
-}
-func (f *fakeAddrs) DeleteAddress(a vip.Address) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.addrs = slices.DeleteFunc(f.addrs, sameAddr(a))
-	return nil
-}
-func (f *fakeAddrs) adds() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.refreshes
-}
-func (f *fakeAddrs) has(p string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.ContainsFunc(f.addrs, func(a vip.Address) bool { return a.Prefix.String() == p })
-}
-func (f *fakeAddrs) flush() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.addrs = nil
-}
-
 // harness is one daemon inside a synctest bubble.
 type harness struct {
 	t       *testing.T
 	d       *daemon
 	conn    *fakeConn
 	arp     *fakeFrames
-	addrs   *fakeAddrs
+	addrs   *viptest.Addrs
 	link    chan platform.LinkState
 	addrChg chan struct{}
 	sigs    chan os.Signal
@@ -181,6 +132,12 @@ var (
 // startHarness starts a daemon with advbase 1, advskew 100, deadratio 3
 // (dead time 3.390625 s, advert every 1.390625 s), managing the address.
 func startHarness(t *testing.T, edit func(c *config)) *harness {
+	return startHarnessWith(t, edit, nil)
+}
+
+// startHarnessWith is startHarness with a script runner of the test's
+// (nil: the real one, with no timeout).
+func startHarnessWith(t *testing.T, edit func(c *config), run scripts) *harness {
 	c := &config{iface: "eth0", src: loopSrc, group: defaultGroup, vhid: 1, password: []byte("carplab"),
 		vip: loopVIP, vipArg: "198.51.100.100", advbase: 1, advskew: 100, deadratio: 3, garpCount: 1,
 		garpInterval: time.Second, debug: true}
@@ -190,17 +147,20 @@ func startHarness(t *testing.T, edit func(c *config)) *harness {
 	logs := &syncBuffer{}
 	log := newLogger(logs, logs, nil)
 	log.SetDebug(c.debug)
-	h := &harness{t: t, conn: newFakeConn(), arp: &fakeFrames{}, addrs: &fakeAddrs{},
+	h := &harness{t: t, conn: newFakeConn(), arp: &fakeFrames{}, addrs: viptest.New("eth0"),
 		link: make(chan platform.LinkState, 16), addrChg: make(chan struct{}, 1), sigs: make(chan os.Signal, 64),
 		logs: logs, t0: time.Now(), done: make(chan struct{})}
 	var addrs vip.System
 	if c.managesVIP() {
 		addrs = h.addrs
 	}
+	if run == nil {
+		run = newRunner(log, 0)
+	}
 	seq := uint64(0)
 	d, err := newDaemon(deps{cfg: c, log: log, mac: net.HardwareAddr{2, 0, 0, 0, 0, 0x0c}, conn: h.conn, arp: h.arp,
 		addrs: addrs, link: h.link, addrChg: h.addrChg, signals: h.sigs, initial: platform.LinkState{Up: true, Running: true},
-		random: func() uint64 { seq++; return seq }, runner: newRunner(log, 0)})
+		random: func() uint64 { seq++; return seq }, runner: run})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +263,7 @@ func TestLoopTakeoverAndAdverts(t *testing.T) {
 		if got := h.offsets(h.arp.times()); !slices.Equal(got, []time.Duration{us(3_390_625), us(6_171_875)}) {
 			t.Fatalf("gratuitous ARP at %v", got)
 		}
-		if !h.addrs.has("198.51.100.100/32") {
+		if !h.addrs.Has(loopVIP.Addr()) {
 			t.Fatal("address not added")
 		}
 		if h.logs.count("[WARNING] Switching to state: MASTER") != 1 {
@@ -318,8 +278,8 @@ func TestLoopPreferredMasterAndBowOut(t *testing.T) {
 		defer h.close()
 		h.at(4 * time.Second) // MASTER since 3.390625 s
 		h.receive(1, 0, nil)  // a faster master
-		if h.state() != carp.Backup || h.addrs.has("198.51.100.100/32") {
-			t.Fatalf("state %v, address kept %v", h.state(), h.addrs.has("198.51.100.100/32"))
+		if h.state() != carp.Backup || h.addrs.Has(loopVIP.Addr()) {
+			t.Fatalf("state %v, address kept %v", h.state(), h.addrs.Has(loopVIP.Addr()))
 		}
 		ads := h.conn.adverts()
 		if last := ads[len(ads)-1]; last.at.Sub(h.t0) != 4*time.Second || last.h.Counter != 501 {
@@ -363,7 +323,7 @@ func TestLoopSignals(t *testing.T) {
 			if last := ads[len(ads)-1].h; last.AdvBase != 255 || last.AdvSkew != 255 || h.state() != carp.Backup {
 				t.Fatalf("last advert %+v, state %v", last, h.state())
 			}
-			if h.addrs.has("198.51.100.100/32") {
+			if h.addrs.Has(loopVIP.Addr()) {
 				t.Fatal("address kept")
 			}
 			// Held 3 s, then a dead time: back at 4 + 3 + 3.390625 s.
@@ -388,8 +348,8 @@ func TestLoopSignals(t *testing.T) {
 				t.Fatalf("stopped %v plan %+v", h.stopped(), h.plan)
 			}
 			ads := h.conn.adverts()
-			if last := ads[len(ads)-1].h; last.AdvBase != 255 || h.addrs.has("198.51.100.100/32") {
-				t.Fatalf("last advert %+v, address %v", last, h.addrs.has("198.51.100.100/32"))
+			if last := ads[len(ads)-1].h; last.AdvBase != 255 || h.addrs.Has(loopVIP.Addr()) {
+				t.Fatalf("last advert %+v, address %v", last, h.addrs.Has(loopVIP.Addr()))
 			}
 			if !strings.Contains(h.logs.String(), "[DEBUG] sighandler_exit(): Calling [(null)] and exiting") {
 				t.Fatalf("logs:\n%s", h.logs)
@@ -403,7 +363,7 @@ func TestLoopSignals(t *testing.T) {
 			h.at(4 * time.Second)
 			h.sigs <- syscall.SIGTERM
 			synctest.Wait()
-			if !h.stopped() || h.plan.reraise != syscall.SIGTERM || h.addrs.has("198.51.100.100/32") {
+			if !h.stopped() || h.plan.reraise != syscall.SIGTERM || h.addrs.Has(loopVIP.Addr()) {
 				t.Fatalf("stopped %v plan %+v", h.stopped(), h.plan)
 			}
 		})
@@ -498,7 +458,7 @@ func TestLoopCarrierAndInterface(t *testing.T) {
 			h.at(4 * time.Second)
 			h.link <- platform.LinkState{Up: true, Running: false}
 			synctest.Wait()
-			if h.state() != carp.Backup || h.addrs.has("198.51.100.100/32") {
+			if h.state() != carp.Backup || h.addrs.Has(loopVIP.Addr()) {
 				t.Fatal("MASTER kept the address without a carrier")
 			}
 			n := len(h.conn.adverts())
@@ -561,16 +521,16 @@ func TestLoopReconcile(t *testing.T) {
 		defer h.close()
 		h.at(4 * time.Second)
 		garps := len(h.arp.times())
-		h.addrs.flush() // "ip addr flush" by someone else
+		h.addrs.Flush() // "ip addr flush" by someone else
 		h.addrChg <- struct{}{}
 		synctest.Wait()
-		if !h.addrs.has("198.51.100.100/32") || len(h.arp.times()) != garps+1 {
-			t.Fatalf("address back %v, gratuitous ARPs %d", h.addrs.has("198.51.100.100/32"), len(h.arp.times())-garps)
+		if !h.addrs.Has(loopVIP.Addr()) || len(h.arp.times()) != garps+1 {
+			t.Fatalf("address back %v, gratuitous ARPs %d", h.addrs.Has(loopVIP.Addr()), len(h.arp.times())-garps)
 		}
 		// Without an address event, within one advert interval.
-		h.addrs.flush()
+		h.addrs.Flush()
 		h.at(4*time.Second + us(1_390_625) + time.Millisecond)
-		if !h.addrs.has("198.51.100.100/32") {
+		if !h.addrs.Has(loopVIP.Addr()) {
 			t.Fatal("not put back within one interval")
 		}
 		// A BACKUP removes our labelled copy.
@@ -578,7 +538,7 @@ func TestLoopReconcile(t *testing.T) {
 		h.addrs.AddAddress(vip.Address{Prefix: loopVIP, Label: "eth0:ucarp"})
 		h.addrChg <- struct{}{}
 		synctest.Wait()
-		if h.addrs.has("198.51.100.100/32") {
+		if h.addrs.Has(loopVIP.Addr()) {
 			t.Fatal("BACKUP kept our copy")
 		}
 		if !strings.Contains(h.logs.String(), "was removed from eth0 by someone else: adding it back") {
@@ -595,22 +555,21 @@ func TestLoopLifetime(t *testing.T) {
 		h := startHarness(t, nil)
 		defer h.close()
 		h.at(4 * time.Second)
-		h.addrs.mu.Lock()
-		got := h.addrs.addrs[0].Lifetime
-		h.addrs.mu.Unlock()
+		as, _ := h.addrs.Addresses()
+		got := as[0].Lifetime
 		if got != 4*time.Second {
 			t.Fatalf("lifetime %v, want the dead interval 3.39 s rounded up", got)
 		}
-		before := h.addrs.adds()
+		before := h.addrs.Adds()
 		for range 50 {
 			h.addrChg <- struct{}{}
 			synctest.Wait()
 		}
-		if h.addrs.adds() != before {
+		if h.addrs.Adds() != before {
 			t.Fatal("address events renewed the lifetime")
 		}
 		h.at(4*time.Second + 10*us(1_390_625))
-		if n := h.addrs.adds() - before; n < 9 || n > 11 {
+		if n := h.addrs.Adds() - before; n < 9 || n > 11 {
 			t.Fatalf("%d renewals in 10 advert intervals", n)
 		}
 	})

@@ -173,13 +173,35 @@ func start(cfg *config, log *logger, child bool, sigs chan os.Signal) exitPlan {
 	var addrs vip.System
 	var addrChg <-chan struct{}
 	if manage {
+		// One daemon per (interface, vhid) in a network namespace manages
+		// the address: a second one would remove the first's live copy.
+		lock, err := platform.Lock(fmt.Sprintf("ucarp-go/%d/%d", ifi.Index, cfg.vhid))
+		switch {
+		case errors.Is(err, platform.ErrLocked):
+			return report(exitStartup, "Another ucarp-go already manages vhid %d on %s (%s): not starting", cfg.vhid, cfg.iface, err)
+		case err != nil:
+			return report(exitStartup, "%s", err)
+		}
+		defer lock.Close()
 		addrs = sys.Addresses()
 		if addrChg, err = sys.WatchAddresses(done); err != nil {
 			return report(exitStartup, "%s", err)
 		}
-		// A copy left by a killed predecessor goes before the first election.
-		m := vip.NewManager(addrs, cfg.vip, vip.Label(cfg.iface, cfg.vhid), 0)
-		if removed, err := m.Release(); err != nil {
+		label := vip.Label(cfg.iface, cfg.vhid)
+		switch addrs.Mark() {
+		case vip.MarkLabel:
+			if label == "" {
+				log.Warnf("This kernel has no address protocol (IFA_PROTO, Linux 5.18) and %s is too long for a label: any copy of %s counts as the daemon's", cfg.iface, cfg.vip)
+			} else {
+				log.Infof("This kernel has no address protocol (IFA_PROTO, Linux 5.18): the daemon's copy of %s is told by its label %s", cfg.vip, label)
+			}
+		case vip.MarkNone:
+			log.Infof("Addresses carry no label or protocol here: any copy of %s counts as the daemon's", cfg.vip)
+		}
+		// A copy left by a killed predecessor goes before the first election;
+		// one someone else configured is for the first state to decide.
+		m := vip.NewManager(addrs, cfg.vip, label, 0)
+		if removed, err := m.RemoveOurs(); err != nil {
 			return report(exitStartup, "Unable to remove a stale virtual address: %s", err)
 		} else if removed {
 			log.Warnf("Removed %s left on %s by a previous run", cfg.vip, cfg.iface)

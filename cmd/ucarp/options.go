@@ -125,6 +125,13 @@ var facilities = map[string]int{
 	"local4": 20 << 3, "local5": 21 << 3, "local6": 22 << 3, "local7": 23 << 3,
 }
 
+// defaultScriptTimeout is how long an up or down script may run before it
+// is stopped (and a MASTER whose up script hangs gives up). ucarp has no
+// timeout, but it freezes while a script runs, so that a peer takes over
+// after the dead interval (3 s by default): real scripts end well within
+// this.
+const defaultScriptTimeout = 30 * time.Second
+
 // defaultGroup is ucarp's multicast group.
 var defaultGroup = netip.MustParseAddr("224.0.0.18")
 
@@ -138,7 +145,8 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 		return parseResult{done: true}
 	}
 	c := &config{group: defaultGroup, advbase: 1, deadratio: 3, facility: facilities["daemon"], garpCount: 1,
-		garpInterval: time.Second}
+		scriptTimeout: defaultScriptTimeout,
+		garpInterval:  time.Second}
 	opts, _, gerr := getoptLong(prog, args, optionTable, posix)
 	fail := parseResult{exit: 1, done: true}
 	for _, p := range opts {
@@ -228,8 +236,8 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 			c.pidfile = v
 		case "script-timeout":
 			secs, err := strconv.ParseFloat(v, 64)
-			if err != nil || secs <= 0 || secs > 86400*365 {
-				log.Errorf("Invalid script timeout: [%s] (seconds, more than 0)", v)
+			if err != nil || !(secs >= 0) || secs > 86400*365 {
+				log.Errorf("Invalid script timeout: [%s] (seconds; 0 for none)", v)
 				return fail
 			}
 			c.scriptTimeout = time.Duration(secs * float64(time.Second))
@@ -323,7 +331,11 @@ func byteOption(log *logger, name, v string) uint8 {
 }
 
 // parseVIP reads --addr: an IPv4 address, or ADDRESS/PREFIX. The scripts
-// receive the address as written, without the prefix length.
+// receive the address as written, without the prefix length. The prefix
+// length is written in decimal without sign or leading zero, 1 to 32: a
+// /0 would put a default-route-like prefix on the interface. ucarp refuses
+// every ADDRESS/PREFIX as an invalid address (inet_pton), so what we
+// refuse gets its message and exit code.
 func parseVIP(v string) (netip.Prefix, string, bool) {
 	addr, bits, hasBits := strings.Cut(v, "/")
 	a, err := netip.ParseAddr(addr)
@@ -332,7 +344,7 @@ func parseVIP(v string) (netip.Prefix, string, bool) {
 	}
 	n := 32
 	if hasBits {
-		if n, err = strconv.Atoi(bits); err != nil || n < 0 || n > 32 || bits == "" || bits[0] == '+' {
+		if n, err = strconv.Atoi(bits); err != nil || n < 1 || n > 32 || bits != strconv.Itoa(n) {
 			return netip.Prefix{}, "", false
 		}
 	}

@@ -66,6 +66,11 @@ func (d *daemon) flushLimits() {
 		left[r], d.limits[r].suppressed = d.limits[r].suppressed, 0
 	}
 	d.limMu.Unlock()
+	if n := d.answers.suppressed; n > 0 {
+		d.answers.suppressed = 0
+		d.log.Warnf("%d more adverts of a non-preferred master left unanswered in the last %v (gratuitous ARP and log line rate-limited)",
+			n, flushEvery)
+	}
 	for r, n := range left {
 		if n > 0 {
 			d.log.logf(carpLevel(carp.DropReason(r).Level()), "%d more packets dropped as %s in the last %v (log lines rate-limited)",

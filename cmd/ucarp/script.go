@@ -5,16 +5,41 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
 )
 
 // scriptJob is one run of an up or down script.
 type scriptJob struct {
-	path string
-	args []string // ucarp's: interface, address as given, and xparam when given
-	env  []string // CARP_* variables, added to the daemon's environment
+	path   string
+	script carp.Script
+	args   []string // ucarp's: interface, address as given, and xparam when given
+	env    []string // CARP_* variables, added to the daemon's environment
+	seq    uint64   // the loop's number of the run
+}
+
+// privateEnv are variables of the daemon's environment that scripts do
+// not get: systemd's, which are meant for the daemon alone (a script that
+// wrote to NOTIFY_SOCKET would speak for the daemon), and the password
+// that Debian's ifupdown exports for its stanza.
+var privateEnv = []string{"NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES",
+	"WATCHDOG_PID", "WATCHDOG_USEC", "IF_UCARP_PASSWORD", daemonEnv}
+
+// scriptEnv is the environment of a script: the daemon's, less
+// privateEnv, plus the job's CARP_* variables.
+func scriptEnv(environ, extra []string) []string {
+	env := make([]string, 0, len(environ)+len(extra))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(privateEnv, name) {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
 }
 
 // describe is ucarp's rendering of a run: "script iface vip[ xparam]".
@@ -44,6 +69,7 @@ type runner struct {
 	stdout  *os.File
 	stderr  *os.File
 	done    chan scriptResult
+	late    chan scriptJob
 
 	mu      sync.Mutex
 	running *exec.Cmd
@@ -52,8 +78,11 @@ type runner struct {
 
 func newRunner(log *logger, timeout time.Duration) *runner {
 	return &runner{log: log, timeout: timeout, grace: 5 * time.Second, stdout: os.Stdout, stderr: os.Stderr,
-		done: make(chan scriptResult, 1)}
+		done: make(chan scriptResult, 1), late: make(chan scriptJob, 1)}
 }
+
+func (r *runner) results() <-chan scriptResult { return r.done }
+func (r *runner) overdue() <-chan scriptJob    { return r.late }
 
 // busy reports whether a script is running.
 func (r *runner) busy() bool {
@@ -69,7 +98,7 @@ func (r *runner) start(job scriptJob) (res scriptResult, started bool) {
 	cmd := &exec.Cmd{
 		Path:   job.path,
 		Args:   append([]string{job.path}, job.args...),
-		Env:    append(os.Environ(), job.env...),
+		Env:    scriptEnv(os.Environ(), job.env),
 		Stdout: r.stdout,
 		Stderr: r.stderr,
 	}
@@ -93,6 +122,10 @@ func (r *runner) start(job scriptJob) (res scriptResult, started bool) {
 				tmu.Unlock()
 				r.log.Errorf("Script [%s] still running after %v: sending SIGTERM", job.describe(), r.timeout)
 				r.signal(cmd, "TERM")
+				select {
+				case r.late <- job:
+				default: // one job at a time: the loop has not read the last one yet
+				}
 			}),
 			time.AfterFunc(r.timeout+r.grace, func() {
 				r.log.Errorf("Script [%s] still running %v after SIGTERM: sending SIGKILL", job.describe(), r.grace)

@@ -93,6 +93,67 @@ func TestScriptArgumentsEnvironmentAndDescriptors(t *testing.T) {
 	}
 }
 
+// scrubbedFromScripts are variables of the daemon's environment that must
+// not reach a script: systemd's notification socket (a script could report
+// for the daemon), socket activation (descriptors the script does not
+// have) and watchdog, the password that Debian's ifupdown exports from the
+// ucarp-password stanza, and the status descriptor of a -B start.
+var scrubbedFromScripts = []string{"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+	"WATCHDOG_PID", "WATCHDOG_USEC", "IF_UCARP_PASSWORD", "UCARP_GO_DAEMON_STATUS_FD"}
+
+// TestScriptEnvironmentIsScrubbed checks the whole environment a script
+// receives, as its kernel saw it at exec (/proc/PID/environ, before the
+// shell adds anything): the daemon's own, without scrubbedFromScripts, with
+// the CARP_* variables of the run replacing any the daemon inherited.
+// Before issue 12, scripts got append(os.Environ(), job.env...), and every
+// one of these leaked.
+func TestScriptEnvironmentIsScrubbed(t *testing.T) {
+	for _, k := range scrubbedFromScripts {
+		t.Setenv(k, "from-the-daemon-"+k)
+	}
+	t.Setenv("UCARP_TEST_ORDINARY", "an ordinary variable, passed on") // what is not scrubbed stays
+	t.Setenv("CARP_STATE", "stale")                                    // replaced by the run's, not duplicated
+	carp := []string{"CARP_STATE=MASTER", "CARP_PREVIOUS_STATE=BACKUP", "CARP_VHID=7", "CARP_INTERFACE=eth0",
+		"CARP_VIP=198.51.100.100", "CARP_REASON=master-down"}
+	var want []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(scrubbedFromScripts, k) && !strings.HasPrefix(k, "CARP_") {
+			want = append(want, kv)
+		}
+	}
+	want = append(want, carp...)
+	slices.Sort(want)
+
+	dir := t.TempDir()
+	out := filepath.Join(dir, "environ")
+	script := writeScript(t, dir, "up.sh", "cat /proc/$$/environ > "+out+"\n")
+	r, logs := testRunner(t, 0)
+	if _, started := r.start(scriptJob{path: script, args: []string{"eth0", "198.51.100.100"}, env: carp}); !started {
+		t.Fatalf("not started:\n%s", logs)
+	}
+	waitResult(t, r, 10*time.Second)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+	slices.Sort(got)
+	if slices.Equal(got, want) {
+		return
+	}
+	for _, kv := range got {
+		if !slices.Contains(want, kv) {
+			t.Errorf("the script received %q", kv)
+		}
+	}
+	for _, kv := range want {
+		if !slices.Contains(got, kv) {
+			t.Errorf("the script did not receive %q", kv)
+		}
+	}
+}
+
 func TestScriptWithoutXparam(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")

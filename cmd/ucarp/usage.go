@@ -44,7 +44,7 @@ const ucarpOptionsHelp = `--interface=<if> (-i <if>): bind interface <if>
 const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix length (default /32)
 --manage-vip: add and remove the virtual address here, even with scripts
 --no-manage-vip: leave the virtual address to the scripts, as ucarp
---script-timeout=<seconds>: stop a script that runs longer (default: none)
+--script-timeout=<seconds>: stop a script that runs longer (default 30, 0: none)
 --pidfile=<file>: write the daemon's pid to <file>
 --garp-count=<n>: gratuitous ARPs on each takeover (default 1)
 --garp-interval=<ms>: time between them (default 1000)

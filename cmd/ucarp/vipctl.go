@@ -1,43 +1,68 @@
 package main
 
 import (
-	"errors"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/vip"
 )
 
-// acquire adds the managed address (before the up script).
+// acquire makes the managed address the daemon's (before the up script).
+// A copy someone else configured is taken over, so that it goes when this
+// host steps down.
 func (d *daemon) acquire() {
-	added, err := d.vips.Acquire()
+	added, took, err := d.vips.Acquire()
 	switch {
-	case errors.Is(err, vip.ErrForeign):
-		d.log.Warnf("Virtual address %s is already on %s, configured by someone else: left as it is", d.cfg.vip.Addr(), d.cfg.iface)
 	case err != nil:
 		d.log.Errorf("Unable to add the virtual address: %s", err)
 	case added:
 		d.log.Infof("Added %s to %s", d.cfg.vip, d.cfg.iface)
 	}
+	d.tookOver(took)
 }
 
-// release removes the managed address (after the down script).
+func (d *daemon) tookOver(took []vip.Address) {
+	for _, a := range took {
+		d.log.Warnf("Virtual address %s was on %s, configured by someone else (%s): taken over, it goes when this host stops being MASTER", d.cfg.vip.Addr(), d.cfg.iface, a)
+	}
+}
+
+// release removes every copy of the address (after the down script): only
+// the MASTER may answer ARP for it. A copy someone else configured is
+// named in a WARNING.
 func (d *daemon) release() {
-	removed, err := d.vips.Release()
-	switch {
-	case err != nil:
+	var removed []vip.Address
+	var err error
+	if d.cfg.vip.Addr() == d.cfg.src {
+		// The virtual address is the host's own source address: removing a
+		// copy someone else configured would cut the host off.
+		var ours bool
+		if ours, err = d.vips.RemoveOurs(); ours {
+			removed = []vip.Address{d.vips.Address()}
+		}
+	} else {
+		removed, err = d.vips.Release()
+	}
+	for _, a := range removed {
+		if d.vips.Ours(a) {
+			d.log.Infof("Removed %s from %s", d.cfg.vip, d.cfg.iface)
+		} else {
+			d.log.Warnf("Removed %s from %s, configured by someone else: only the MASTER may hold the virtual address", a, d.cfg.iface)
+		}
+	}
+	if err != nil {
 		d.log.Errorf("Unable to remove the virtual address: %s", err)
-	case removed:
-		d.log.Infof("Removed %s from %s", d.cfg.vip, d.cfg.iface)
 	}
 }
 
 // reconcile puts the managed address right when someone else changed it:
 // a MASTER whose address was removed (a network reload, "ip addr flush")
-// adds it back and announces it; a BACKUP that carries our copy removes it.
-// It waits while transitions are being carried out. On the timer (tick),
-// a MASTER also renews the address's lifetime; never on address events,
-// which the renewal itself causes.
+// adds it back and announces it; a host that is not MASTER removes every
+// copy, its own or one someone else configured ("ip addr add" by an old
+// vip-up script), which would answer ARP beside the MASTER. It waits while
+// transitions are being carried out. On the timer (tick), a MASTER also
+// renews the address's lifetime, taking over a copy someone else added;
+// never on address events, which the renewal itself causes.
 func (d *daemon) reconcile(tick bool) {
 	if d.vips == nil || d.exit != nil {
 		return
@@ -45,11 +70,13 @@ func (d *daemon) reconcile(tick bool) {
 	var st vip.State
 	var err error
 	if tick && d.m.State() == carp.Master {
-		st, err = d.vips.Refresh() // even while a script runs: the address must not expire
+		var took []vip.Address
+		st, took, err = d.vips.Refresh() // even while a script runs: the address must not expire
+		d.tookOver(took)
 	} else {
 		st, err = d.vips.Check()
 	}
-	if len(d.effects) > 0 || d.runner.busy() {
+	if !d.effects.idle() || d.runner.busy() {
 		return
 	}
 	if err != nil {
@@ -58,14 +85,18 @@ func (d *daemon) reconcile(tick bool) {
 	}
 	switch d.m.State() {
 	case carp.Master:
-		if !st.Present {
-			d.log.Warnf("Virtual address %s was removed from %s by someone else: adding it back", d.cfg.vip, d.cfg.iface)
+		if !st.Held {
+			if !st.Present {
+				d.log.Warnf("Virtual address %s was removed from %s by someone else: adding it back", d.cfg.vip, d.cfg.iface)
+			}
 			d.acquire()
 			d.announce(time.Now())
 		}
 	case carp.Backup, carp.Init:
 		if st.Ours {
 			d.log.Warnf("Virtual address %s is on %s while %s: removing it", d.cfg.vip, d.cfg.iface, d.m.State())
+		}
+		if st.Present {
 			d.release()
 		}
 	}

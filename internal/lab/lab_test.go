@@ -3,8 +3,10 @@
 package lab
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -145,5 +147,35 @@ func TestUnwrapSeq(t *testing.T) {
 		if got := unwrapSeq(c.last, c.low); got >= 0 {
 			t.Errorf("unwrapSeq(%d, %d) = %d, want negative: no such request", c.last, c.low, got)
 		}
+	}
+}
+
+// fatalRecorder is a Fataler that records instead of ending the test.
+type fatalRecorder struct{ msg string }
+
+func (f *fatalRecorder) Helper() {}
+func (f *fatalRecorder) Fatalf(format string, args ...any) {
+	if f.msg == "" {
+		f.msg = fmt.Sprintf(format, args...)
+	}
+}
+
+// TestMustLastLogTime: the time of the last matching line, and a fatal
+// error, never a zero time, when no line matches.
+func TestMustLastLogTime(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "h1-ucarp.log")
+	os.WriteFile(log, []byte("2026-01-02T03:04:05.000001: [WARNING] Switching to state: MASTER\n"+
+		"2026-01-02T03:04:06.500000: [WARNING] Switching to state: BACKUP\n"+
+		"2026-01-02T03:04:07.250000: [WARNING] Switching to state: MASTER\n"), 0o600)
+	p := &Proc{Host: &Host{Name: "h1"}, Name: "ucarp", LogPath: log}
+
+	var f fatalRecorder
+	got := p.MustLastLogTime(&f, "Switching to state: MASTER")
+	if want := time.Date(2026, 1, 2, 3, 4, 7, 250000000, time.Local); f.msg != "" || !got.Equal(want) {
+		t.Fatalf("got %v (fatal %q), want %v", got, f.msg, want)
+	}
+	p.MustLastLogTime(&f, "Switching to state: INIT")
+	if !strings.Contains(f.msg, `no line with "Switching to state: INIT"`) || !strings.Contains(f.msg, "state: BACKUP") {
+		t.Fatalf("a missing line gave %q", f.msg)
 	}
 }

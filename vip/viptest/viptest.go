@@ -1,0 +1,178 @@
+// Package viptest is an in-memory vip.System that follows the rules of the
+// Linux kernel's IPv4 address table, as platform's TestFakeAgreesWithKernel
+// checks them against a real kernel:
+//
+//   - an address is identified by its address and prefix length: the same
+//     address with another prefix length is another address;
+//   - a plain add (Add, what "ip addr add" does) of an address that is
+//     there fails with EEXIST, whatever the label;
+//   - AddAddress (NLM_F_REPLACE, "ip addr replace") of an address that is
+//     there updates its lifetime and protocol in place and keeps its label;
+//   - an address added without a label is labelled with the interface name;
+//   - a delete matches the address and prefix length and, when given, the
+//     label (the protocol is not looked at); it fails with EADDRNOTAVAIL
+//     when nothing matches.
+//
+// Not modelled: primary and secondary addresses (deleting a primary also
+// deletes the secondaries of its subnet unless promote_secondaries is
+// set), the order of the kernel's list, lifetimes counting down.
+package viptest
+
+import (
+	"net/netip"
+	"slices"
+	"sync"
+	"syscall"
+
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+// Addrs is the address table of one interface.
+type Addrs struct {
+	// Name is the interface's name, the label of an address added
+	// without one.
+	Name string
+	// NoProto is a kernel before 5.18: the protocol is ignored (and the
+	// Mark is MarkLabel).
+	NoProto bool
+	// NoLabels is FreeBSD: no labels, no protocols (MarkNone).
+	NoLabels bool
+
+	mu    sync.Mutex
+	list  []vip.Address
+	err   error
+	calls []string
+	adds  int
+}
+
+// New returns an empty table for the interface ifname.
+func New(ifname string) *Addrs { return &Addrs{Name: ifname} }
+
+// Mark implements vip.System.
+func (f *Addrs) Mark() vip.Mark {
+	switch {
+	case f.NoLabels:
+		return vip.MarkNone
+	case f.NoProto:
+		return vip.MarkLabel
+	}
+	return vip.MarkProto
+}
+
+// Fail makes every later call return err (nil: succeed again).
+func (f *Addrs) Fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+// Addresses implements vip.System.
+func (f *Addrs) Addresses() ([]vip.Address, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	return slices.Clone(f.list), nil
+}
+
+// stored is a as the kernel keeps it.
+func (f *Addrs) stored(a vip.Address) vip.Address {
+	switch {
+	case f.NoLabels:
+		a.Label, a.Proto = "", 0
+	case a.Label == "":
+		a.Label = f.Name
+	}
+	if f.NoProto {
+		a.Proto = 0
+	}
+	return a
+}
+
+func (f *Addrs) index(p netip.Prefix) int {
+	return slices.IndexFunc(f.list, func(b vip.Address) bool { return b.Prefix == p })
+}
+
+// Add adds a as "ip addr add" does (NLM_F_EXCL): EEXIST when an address
+// with its prefix is there. Tests use it to play the administrator.
+func (f *Addrs) Add(a vip.Address) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "add "+a.String())
+	if f.err != nil {
+		return f.err
+	}
+	if f.index(a.Prefix) >= 0 {
+		return syscall.EEXIST
+	}
+	f.list = append(f.list, f.stored(a))
+	return nil
+}
+
+// AddAddress implements vip.System: "ip addr replace".
+func (f *Addrs) AddAddress(a vip.Address) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "replace "+a.String())
+	f.adds++
+	if f.err != nil {
+		return f.err
+	}
+	s := f.stored(a)
+	if i := f.index(a.Prefix); i >= 0 {
+		f.list[i].Proto, f.list[i].Lifetime = s.Proto, s.Lifetime
+		return nil
+	}
+	f.list = append(f.list, s)
+	return nil
+}
+
+// DeleteAddress implements vip.System.
+func (f *Addrs) DeleteAddress(a vip.Address) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "del "+a.String())
+	if f.err != nil {
+		return f.err
+	}
+	i := slices.IndexFunc(f.list, func(b vip.Address) bool {
+		return b.Prefix == a.Prefix && (a.Label == "" || f.NoLabels || b.Label == a.Label)
+	})
+	if i < 0 {
+		return syscall.EADDRNOTAVAIL
+	}
+	f.list = slices.Delete(f.list, i, i+1)
+	return nil
+}
+
+// Flush removes every address, as "ip addr flush" does.
+func (f *Addrs) Flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.list = nil
+}
+
+// Has reports whether any copy of a is there (any prefix length).
+func (f *Addrs) Has(a netip.Addr) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.ContainsFunc(f.list, func(b vip.Address) bool { return b.Prefix.Addr() == a })
+}
+
+// Calls lists the calls made so far ("add", "replace", "del" and the
+// address), and forgets them.
+func (f *Addrs) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
+}
+
+// Adds counts the calls of AddAddress (additions and renewals).
+func (f *Addrs) Adds() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.adds
+}
