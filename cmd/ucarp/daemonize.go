@@ -53,7 +53,7 @@ func daemonFailed(code int, msg string) {
 // stdin, stdout and stderr. Unlike ucarp, the caller waits until the
 // daemon is listening: it exits 0 then, or with the daemon's exit code
 // and its error on stderr when start-up fails.
-func daemonize(log *logger) exitPlan {
+func daemonize(log *logger, sigs <-chan os.Signal) exitPlan {
 	fail := func(format string, args ...any) exitPlan {
 		log.Errorf(format, args...)
 		return exitPlan{code: exitStartup}
@@ -83,8 +83,27 @@ func daemonize(log *logger) exitPlan {
 	if err != nil {
 		return fail("Unable to get in background: [fork: %s]", strerror(err))
 	}
-	line, _ := bufio.NewReader(r).ReadString('\n')
-	line = strings.TrimSpace(line)
+	status := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		status <- strings.TrimSpace(line)
+	}()
+	var line string
+wait:
+	for {
+		select {
+		case line = <-status:
+			break wait
+		case sig := <-sigs:
+			// An exit signal ends the caller while it waits, as before it
+			// caught them; the daemon, in its own session, goes on. USR1
+			// and USR2 are meant for the daemon: ignored here.
+			if sig != syscall.SIGUSR1 && sig != syscall.SIGUSR2 {
+				p.Release()
+				return exitPlan{reraise: sig}
+			}
+		}
+	}
 	switch {
 	case line == "READY":
 		p.Release()
@@ -97,10 +116,12 @@ func daemonize(log *logger) exitPlan {
 			code = exitStartup
 		}
 		// The daemon already logged it to syslog; the caller sees it here.
+		log.Flush(flushTimeout)
 		fmt.Fprintf(os.Stderr, "ucarp: %s\n", msg)
 		return exitPlan{code: code}
 	}
 	st, _ := p.Wait()
+	log.Flush(flushTimeout)
 	fmt.Fprintf(os.Stderr, "ucarp: the daemon ended during start-up (%v)\n", st)
 	return exitPlan{code: exitStartup}
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -61,15 +64,49 @@ const (
 // (YYYY-MM-DDTHH:MM:SS.uuuuuu: [LEVEL] message, WARNING and ERROR on
 // stderr, INFO and DEBUG on stdout, one write per line so that nothing is
 // lost at exit), and syslog.
+//
+// A line is formatted when it is logged, with the time of the event. Until
+// startQueues, it is also written then (the command line's messages);
+// after, it is handed to a bounded queue per destination, console and
+// syslog, each written by its own goroutine, so that no destination can
+// block the loop: not a stalled journald or syslogd, a terminal paused
+// with Ctrl-S, or a pipe that nobody reads. A full queue drops lines and
+// counts them; "N log lines dropped" takes their place as soon as there is
+// room. Lines keep their order in each destination; flush waits, with a
+// deadline, for the queues to be written before the process exits.
 type sink struct {
 	mu      sync.Mutex
 	debug   bool
 	console consoleMode
-	stdout  io.Writer
-	stderr  io.Writer
+	stdout  *guard
+	stderr  *guard
 	syslog  *syslogWriter
 	now     func() time.Time
-	buf     []byte
+
+	// Streams that are the systemd journal, which gets syslog's copy of
+	// every line already: their console copy is left out while syslog is on.
+	journalOut, journalErr bool
+
+	consoleQ, syslogQ *outQueue // nil until startQueues
+}
+
+// guard is a console stream that stops being written once its reader has
+// gone (EPIPE): main catches SIGPIPE, so such a write fails instead of
+// killing the daemon, and the daemon goes on without that stream.
+type guard struct {
+	w    io.Writer
+	gone atomic.Bool
+}
+
+func (g *guard) Write(b []byte) (int, error) {
+	if g.gone.Load() {
+		return len(b), nil
+	}
+	n, err := g.w.Write(b)
+	if errors.Is(err, syscall.EPIPE) {
+		g.gone.Store(true)
+	}
+	return n, err
 }
 
 // handler is the slog.Handler over a sink.
@@ -110,21 +147,191 @@ func (s *sink) write(l slog.Level, msg string) {
 	defer s.mu.Unlock()
 	prefix, severity := levelPrefix(l)
 	if s.syslog != nil {
-		s.syslog.write(severity, prefix+msg)
+		s.out(s.syslogQ, s.syslog, s.syslog.format(severity, prefix+msg))
 	}
 	if s.console == consoleNone || s.console == consoleErrors && l < levelError {
 		return
 	}
-	w := s.stdout
+	w, journal := s.stdout, s.journalOut
 	if l >= levelWarning {
-		w = s.stderr
+		w, journal = s.stderr, s.journalErr
 	}
-	s.buf = s.now().AppendFormat(s.buf[:0], "2006-01-02T15:04:05.000000")
-	s.buf = append(s.buf, ": "...)
-	s.buf = append(s.buf, prefix...)
-	s.buf = append(s.buf, msg...)
-	s.buf = append(s.buf, '\n')
-	w.Write(s.buf)
+	if journal && s.syslog != nil && !s.syslog.down.Load() {
+		// Syslog's copy reaches the journal with the facility and the
+		// "ucarp" identifier that admins filter on (journalctl -t ucarp);
+		// the console copy would only repeat it. While syslog cannot be
+		// reached, the console copy is the one kept.
+		return
+	}
+	s.out(s.consoleQ, w, s.consoleLine(prefix, msg))
+}
+
+// consoleLine is ucarp's console line, stamped now.
+func (s *sink) consoleLine(prefix, msg string) []byte {
+	b := make([]byte, 0, len("2006-01-02T15:04:05.000000: ")+len(prefix)+len(msg)+1)
+	b = s.now().AppendFormat(b, "2006-01-02T15:04:05.000000")
+	b = append(b, ": "...)
+	b = append(b, prefix...)
+	b = append(b, msg...)
+	return append(b, '\n')
+}
+
+// out writes a line at once, or queues it once the queues run.
+func (s *sink) out(q *outQueue, w io.Writer, line []byte) {
+	if q == nil {
+		w.Write(line)
+		return
+	}
+	q.push(outLine{w: w, b: line})
+}
+
+// Queue sizes: far more than the daemon logs in a burst (a transition is
+// a handful of lines, a debug advert two), and at most a few hundred KiB.
+const (
+	queueLines   = 1000
+	flushTimeout = 2 * time.Second
+)
+
+// startQueues makes every later line go through the queues.
+func (s *sink) startQueues(size int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.consoleQ != nil {
+		return
+	}
+	s.consoleQ = newOutQueue(size, func(n int) outLine {
+		// The sink's lock is held: this runs inside push, or the writer
+		// calls it with only the queue's lock, where now and stderr are
+		// read-only.
+		return outLine{w: s.stderr, b: s.consoleLine("[WARNING] ", fmt.Sprintf("%d log lines dropped", n))}
+	})
+	s.syslogQ = newOutQueue(size, func(n int) outLine {
+		return outLine{w: nil, b: []byte(fmt.Sprintf("[WARNING] %d log lines dropped", n))}
+	})
+}
+
+// flush waits until both queues are written, or the deadline passes; it
+// reports whether they were.
+func (s *sink) flush(timeout time.Duration) bool {
+	s.mu.Lock()
+	cq, sq := s.consoleQ, s.syslogQ
+	s.mu.Unlock()
+	if cq == nil {
+		return true
+	}
+	deadline := time.Now().Add(timeout)
+	return cq.flush(deadline) && sq.flush(deadline)
+}
+
+// outLine is a formatted line and where it goes.
+type outLine struct {
+	w io.Writer
+	b []byte
+}
+
+// outQueue is a bounded FIFO of lines, written by one goroutine.
+type outQueue struct {
+	mu      sync.Mutex
+	lines   []outLine
+	max     int
+	dropped int
+	lastW   io.Writer // where the last dropped line went
+	busy    bool      // the writer holds a line
+	wake    chan struct{}
+	waiters []chan struct{}
+	notice  func(n int) outLine
+}
+
+func newOutQueue(max int, notice func(n int) outLine) *outQueue {
+	q := &outQueue{max: max, wake: make(chan struct{}, 1), notice: notice}
+	go q.run()
+	return q
+}
+
+// push queues a line, or counts it as dropped when the queue is full.
+func (q *outQueue) push(l outLine) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.noteDrops()
+	if len(q.lines) >= q.max || q.dropped > 0 {
+		q.dropped++
+		q.lastW = l.w
+		return
+	}
+	q.lines = append(q.lines, l)
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// noteDrops queues the count of dropped lines where they would have been,
+// once there is room; q.mu is held.
+func (q *outQueue) noteDrops() {
+	if q.dropped == 0 || len(q.lines) >= q.max {
+		return
+	}
+	n := q.notice(q.dropped)
+	if n.w == nil {
+		n.w = q.lastW
+		if sw, ok := q.lastW.(*syslogWriter); ok {
+			// Syslog's notice is formatted by the writer it goes to.
+			n.b = sw.format(4, string(n.b))
+		}
+	}
+	q.lines = append(q.lines, n)
+	q.dropped = 0
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *outQueue) run() {
+	for range q.wake {
+		for {
+			q.mu.Lock()
+			if len(q.lines) == 0 {
+				q.busy = false
+				for _, w := range q.waiters {
+					close(w)
+				}
+				q.waiters = nil
+				q.mu.Unlock()
+				break
+			}
+			l := q.lines[0]
+			q.lines[0] = outLine{}
+			q.lines = q.lines[1:]
+			q.busy = true
+			q.mu.Unlock()
+			l.w.Write(l.b)
+			q.mu.Lock()
+			q.noteDrops()
+			q.mu.Unlock()
+		}
+	}
+}
+
+// flush waits until the queue is empty and written, or the deadline.
+func (q *outQueue) flush(deadline time.Time) bool {
+	q.mu.Lock()
+	q.noteDrops()
+	if len(q.lines) == 0 && !q.busy {
+		q.mu.Unlock()
+		return true
+	}
+	done := make(chan struct{})
+	q.waiters = append(q.waiters, done)
+	q.mu.Unlock()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // logger is the daemon's one *slog.Logger with printf helpers, and the
@@ -135,7 +342,7 @@ type logger struct {
 }
 
 func newLogger(stdout, stderr io.Writer, sys *syslogWriter) *logger {
-	s := &sink{stdout: stdout, stderr: stderr, syslog: sys, now: time.Now}
+	s := &sink{stdout: &guard{w: stdout}, stderr: &guard{w: stderr}, syslog: sys, now: time.Now}
 	return &logger{Logger: slog.New(&handler{s: s}), s: s}
 }
 
@@ -168,13 +375,40 @@ func (l *logger) SetConsole(m consoleMode) {
 // SetSyslog replaces the syslog writer; nil turns syslog off.
 func (l *logger) SetSyslog(w *syslogWriter) {
 	l.s.mu.Lock()
-	old := l.s.syslog
+	old, q := l.s.syslog, l.s.syslogQ
 	l.s.syslog = w
+	if old != nil && old != w && q != nil {
+		// Closed after the lines queued for it.
+		q.push(outLine{w: closer{old}})
+		old = nil
+	}
 	l.s.mu.Unlock()
 	if old != nil && old != w {
 		old.Close()
 	}
 }
+
+// closer closes a syslog writer when the queue reaches it.
+type closer struct{ w *syslogWriter }
+
+func (c closer) Write([]byte) (int, error) {
+	c.w.Close()
+	return 0, nil
+}
+
+// SetJournal says which console streams are the systemd journal.
+func (l *logger) SetJournal(out, err bool) {
+	l.s.mu.Lock()
+	l.s.journalOut, l.s.journalErr = out, err
+	l.s.mu.Unlock()
+}
+
+// Async makes every later line go through the queues (see sink).
+func (l *logger) Async() { l.s.startQueues(queueLines) }
+
+// Flush waits at most timeout for the queued lines to be written, and
+// reports whether they were.
+func (l *logger) Flush(timeout time.Duration) bool { return l.s.flush(timeout) }
 
 // Stderr is where getopt diagnostics go.
 func (l *logger) Stderr() io.Writer { return l.s.stderr }

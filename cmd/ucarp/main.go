@@ -26,21 +26,36 @@ const (
 	exitStartup = 2 // the daemon could not start (or, here, could not go on)
 )
 
+// daemonSignals are the signals the loop acts on.
+var daemonSignals = []os.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP}
+
 func main() {
+	// Before anything else: a signal sent while the daemon starts (a USR1
+	// from a monitoring script, a USR2 from an operator, a TERM) waits in
+	// this channel until the loop takes it, instead of being dropped by
+	// the runtime (USR1, USR2) or ending the process at once (TERM).
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs, daemonSignals...)
 	if os.Getenv("GOMAXPROCS") == "" {
 		// One goroutine at a time has work here, and little: a single P
 		// spares the scheduler's spinning and wake-ups (a sixth less CPU
 		// under a flood of packets). Blocking calls still hand it over.
 		runtime.GOMAXPROCS(1)
 	}
-	plan := run()
+	// A console whose reader has gone must not end the daemon: with
+	// SIGPIPE caught, a write to it fails with EPIPE instead (see guard).
+	// Caught rather than ignored, since scripts would inherit SIG_IGN.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	plan, log := run(sigs)
+	// Nothing logged is lost at exit, unless a destination is stalled.
+	log.Flush(flushTimeout)
 	if plan.reraise != nil {
 		reraise(plan.reraise)
 	}
 	os.Exit(plan.code)
 }
 
-func run() exitPlan {
+func run(sigs chan os.Signal) (exitPlan, *logger) {
 	closeInheritedDescriptors()
 	prog := os.Args[0]
 	child := isDaemonChild()
@@ -48,13 +63,18 @@ func run() exitPlan {
 	// Until the command line is read, messages go to syslog as glibc's
 	// syslog(3) sends them before openlog: program name, no pid, user.
 	log := newLogger(os.Stdout, os.Stderr, newSyslog(filepath.Base(prog), 0, facilities["user"]))
+	// Under systemd, syslog's copy of a line is the journal's (see sink);
+	// without a syslog daemon to take it, the console's is.
+	if out, errs := journalStreams(os.Getenv("JOURNAL_STREAM"), os.Stdout, os.Stderr); (out || errs) && syslogReachable() {
+		log.SetJournal(out, errs)
+	}
 	if child {
 		// The parent has parsed and reported the command line already.
 		log = newLogger(io.Discard, io.Discard, nil)
 	}
 	res := parseCommandLine(prog, os.Args[1:], os.Getenv("POSIXLY_CORRECT") != "", log, os.Stdout)
 	if res.done {
-		return exitPlan{code: res.exit}
+		return exitPlan{code: res.exit}, log
 	}
 	cfg := res.cfg
 	if child {
@@ -67,12 +87,15 @@ func run() exitPlan {
 	} else {
 		log.SetSyslog(newSyslog("ucarp", os.Getpid(), cfg.facility))
 	}
-	return start(cfg, log, child)
+	// From here on no log line waits for its destination.
+	log.Async()
+	reapOrphans(log)
+	return start(cfg, log, child, sigs), log
 }
 
 // start opens everything the daemon needs, in ucarp's order where ucarp
 // has one, then runs the loop. Start-up failures exit 2, as ucarp's.
-func start(cfg *config, log *logger, child bool) exitPlan {
+func start(cfg *config, log *logger, child bool, sigs chan os.Signal) exitPlan {
 	report := func(code int, format string, args ...any) exitPlan {
 		msg := fmt.Sprintf(format, args...)
 		log.Errorf("%s", msg)
@@ -101,7 +124,7 @@ func start(cfg *config, log *logger, child bool) exitPlan {
 		return report(exitStartup, "%s", err)
 	}
 	if cfg.daemonize && !child {
-		return daemonize(log)
+		return daemonize(log, sigs)
 	}
 
 	ifi := sys.Interface()
@@ -184,10 +207,6 @@ func start(cfg *config, log *logger, child bool) exitPlan {
 			log.Warnf("Removed %s left on %s by a previous run", cfg.vip, cfg.iface)
 		}
 	}
-
-	sigs := make(chan os.Signal, 64)
-	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 
 	rng := newRand()
 	d, err := newDaemon(deps{

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,8 +14,9 @@ var syslogPaths = []string{"/dev/log", "/var/run/log", "/var/run/syslog"}
 // syslogWriter sends messages to the local syslog daemon the way glibc's
 // syslog(3) does: "<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE" over a
 // datagram socket, a stream socket if that is refused. It reconnects once
-// when a write fails (syslogd restarted) and otherwise drops the line, so
-// that logging can never block or stop the daemon.
+// when a write fails (syslogd restarted) and otherwise drops the line.
+// A write may wait up to a second per attempt: the daemon's logger calls
+// it from its writer goroutine, never from the loop (see outQueue).
 type syslogWriter struct {
 	mu       sync.Mutex
 	paths    []string
@@ -23,6 +25,7 @@ type syslogWriter struct {
 	facility int
 	conn     net.Conn
 	now      func() time.Time
+	down     atomic.Bool // the last line could not be delivered
 }
 
 func newSyslog(ident string, pid, facility int, paths ...string) *syslogWriter {
@@ -43,28 +46,56 @@ func (w *syslogWriter) connect() {
 	}
 }
 
-func (w *syslogWriter) write(severity int, msg string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+// syslogReachable reports whether a syslog daemon listens on one of the
+// paths (default: syslogPaths).
+func syslogReachable(paths ...string) bool {
+	w := newSyslog("", 0, 0, paths...)
+	w.connect()
+	if w.conn == nil {
+		return false
+	}
+	w.conn.Close()
+	return true
+}
+
+// format renders a message as its syslog line, stamped now: the time of
+// the event, not of its delivery.
+func (w *syslogWriter) format(severity int, msg string) []byte {
 	tag := w.ident
 	if w.pid != 0 {
 		tag = fmt.Sprintf("%s[%d]", w.ident, w.pid)
 	}
-	line := fmt.Sprintf("<%d>%s %s: %s", w.facility|severity, w.now().Format(time.Stamp), tag, msg)
+	return fmt.Appendf(nil, "<%d>%s %s: %s", w.facility|severity, w.now().Format(time.Stamp), tag, msg)
+}
+
+// Write sends one formatted line; it never fails, a line that cannot be
+// delivered is dropped.
+func (w *syslogWriter) Write(line []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for attempt := 0; attempt < 2; attempt++ {
 		if w.conn == nil {
 			w.connect()
 			if w.conn == nil {
-				return
+				w.down.Store(true)
+				return len(line), nil
 			}
 		}
 		w.conn.SetWriteDeadline(time.Now().Add(time.Second))
-		if _, err := w.conn.Write([]byte(line)); err == nil {
-			return
+		if _, err := w.conn.Write(line); err == nil {
+			w.down.Store(false)
+			return len(line), nil
 		}
 		w.conn.Close()
 		w.conn = nil
 	}
+	w.down.Store(true)
+	return len(line), nil
+}
+
+// write formats and sends a message at once.
+func (w *syslogWriter) write(severity int, msg string) {
+	w.Write(w.format(severity, msg))
 }
 
 // Close closes the connection.
