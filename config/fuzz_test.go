@@ -7,11 +7,15 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	toml "github.com/pelletier/go-toml/v2"
 )
 
 // FuzzParse checks that Parse never panics, that every problem it reports
 // is an *Error of the file, and that a parse that succeeds gives groups
-// that each pass the rules of the format. Seeds: testdata/fuzz/FuzzParse
+// that each pass the rules of the format, and that re-encode to the same
+// groups. Seeds: testdata/fuzz/FuzzParse
 // and the example file.
 func FuzzParse(f *testing.F) {
 	if data, err := os.ReadFile("testdata/three-groups.toml"); err == nil {
@@ -67,7 +71,71 @@ func FuzzParse(f *testing.F) {
 			}
 			ids[g.ID()], names[g.Name] = true, true
 		}
+		reencode(t, file, read)
 	})
+}
+
+// reencode writes file back as TOML with every key of every group spelled
+// out, parses that, and checks that it gives the same groups: every field
+// of a Group has a key that sets it.
+func reencode(t *testing.T, file *File, read ReadFileFunc) {
+	groups := make([]map[string]any, 0, len(file.Groups))
+	for _, g := range file.Groups {
+		if !utf8.Valid(g.Password) {
+			return // a passfile may hold what a TOML string cannot
+		}
+		m := map[string]any{
+			"interface": g.Interface, "srcip": g.SrcIP.String(), "mcastip": g.McastIP.String(),
+			"vhid": g.VHID, "pass": string(g.Password), "advbase": g.AdvBase, "advskew": g.AdvSkew,
+			"deadratio": g.DeadRatio, "preempt": g.Preempt, "neutral": g.Neutral, "nomcast": g.NoMcast,
+			"shutdown": g.Shutdown, "ignoreifstate": g.IgnoreIfState,
+			"script-timeout": g.ScriptTimeout.Seconds(), "garp-count": g.GARPCount,
+			"garp-interval": g.GARPInterval.Milliseconds(),
+		}
+		m["addr"] = g.AddrArg
+		if g.Addr.Bits() != 32 {
+			m["addr"] = g.Addr.String()
+		}
+		for k, v := range map[string]string{"name": g.Name, "upscript": g.UpScript, "downscript": g.DownScript} {
+			if v != "" {
+				m[k] = v
+			}
+		}
+		if g.XParam != nil {
+			m["xparam"] = *g.XParam
+		}
+		if g.ManageVIP != nil {
+			m["manage-vip"] = *g.ManageVIP
+		}
+		groups = append(groups, m)
+	}
+	doc := map[string]any{"facility": file.Facility, "debug": file.Debug, "group": groups}
+	if file.PIDFile != "" {
+		doc["pidfile"] = file.PIDFile
+	}
+	data, err := toml.Marshal(doc)
+	if err != nil {
+		t.Fatalf("Marshal: %v", err)
+	}
+	again, err := Parse(file.Path, data, read)
+	if err != nil {
+		t.Fatalf("Parse of the re-encoded file: %v\n%s", err, data)
+	}
+	for i := range again.Groups {
+		g, h := file.Groups[i], again.Groups[i]
+		g.Line, h.Line = 0, 0
+		// A duration of a whole number of nanoseconds survives
+		// float64 seconds only to a nanosecond.
+		if d := g.ScriptTimeout - h.ScriptTimeout; d >= -1 && d <= 1 {
+			h.ScriptTimeout = g.ScriptTimeout
+		}
+		if !reflect.DeepEqual(g, h) {
+			t.Fatalf("re-encoded group differs:\n got %+v\nwant %+v\n%s", h, g, data)
+		}
+	}
+	if len(again.Groups) != len(file.Groups) || again.Facility != file.Facility || again.Debug != file.Debug || again.PIDFile != file.PIDFile {
+		t.Fatalf("re-encoded file differs: %+v\n%s", again, data)
+	}
 }
 
 // invalid says what breaks the rules of the format in g, or "".
