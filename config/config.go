@@ -214,23 +214,23 @@ func (r *reader) file(doc map[string]any) *File {
 	for i, t := range tables {
 		first := len(r.errs)
 		s := r.table(t, i)
-		g, ok := r.group(i, s, def)
-		label := groupLabel(i, s, def)
-		if ok {
-			if prev := byID[g.ID()]; prev != nil {
+		g := r.group(i, s, def)
+		if id, ok := groupID(s, def); ok {
+			if prev := byID[id]; prev != nil {
 				r.errorf(g.Line, "", "", "the same interface and vhid as %s at line %d", groupLabel0(prev), prev.Line)
 			} else {
-				byID[g.ID()] = &g
+				byID[id] = &g
 			}
-			if g.Name != "" {
-				if prev := byName[g.Name]; prev != nil {
-					r.errorf(s.lines["name"], "", "name", "%q is also the name of the group at line %d", g.Name, prev.Line)
-				} else {
-					byName[g.Name] = &g
-				}
-			}
-			f.Groups = append(f.Groups, g)
 		}
+		if s.name.set {
+			if prev := byName[g.Name]; prev != nil {
+				r.errorf(s.lines["name"], "", "name", "%q is also the name of the group at line %d", g.Name, prev.Line)
+			} else {
+				byName[g.Name] = &g
+			}
+		}
+		f.Groups = append(f.Groups, g)
+		label := groupLabel(i, s, def)
 		for _, e := range r.errs[first:] {
 			e.Group = label
 		}
@@ -380,10 +380,9 @@ func (r *reader) readPassfile(name string) passfile {
 }
 
 // group merges the keys of group i over the defaults and checks what
-// needs more than one key. ok is false when the group has a problem, which
-// is then in r.errs.
-func (r *reader) group(i int, s, def *settings) (Group, bool) {
-	first := len(r.errs)
+// needs more than one key. The problems go to r.errs; the group is
+// meaningful only when the file has none.
+func (r *reader) group(i int, s, def *settings) Group {
 	gl := r.ix.groupLine(i)
 	line := func(key string) int {
 		if l, ok := s.lines[key]; ok {
@@ -461,7 +460,7 @@ func (r *reader) group(i int, s, def *settings) (Group, bool) {
 		}
 		r.errorf(line(key), "", key, "advbase 255 with advskew 255 is the bow-out advert: every peer would take over from this group at once")
 	}
-	return g, len(r.errs) == first
+	return g
 }
 
 // groupLabel names group i in messages: `group "web" (eth0 vhid 3)`, or
@@ -472,11 +471,24 @@ func groupLabel(i int, s, def *settings) string {
 	if s.name.set {
 		label = fmt.Sprintf("group %q", s.name.val)
 	}
-	iface, vhid := s.iface.or(def.iface), s.vhid.or(def.vhid)
-	if iface.set && vhid.set && !(s.has("interface") && !s.iface.set) && !(s.has("vhid") && !s.vhid.set) {
-		label += fmt.Sprintf(" (%s)", ID{iface.val, vhid.val})
+	if id, ok := groupID(s, def); ok {
+		label += fmt.Sprintf(" (%s)", id)
 	}
 	return label
+}
+
+// groupID returns the interface and vhid of a group, and whether both are
+// known: written with a valid value, in the group or at the top. A bad
+// value in the group does not fall back on the default.
+func groupID(s, def *settings) (ID, bool) {
+	iface, vhid := s.iface, s.vhid
+	if !s.has("interface") {
+		iface = def.iface
+	}
+	if !s.has("vhid") {
+		vhid = def.vhid
+	}
+	return ID{iface.val, vhid.val}, iface.set && vhid.set
 }
 
 // groupLabel0 names a valid group.

@@ -215,6 +215,15 @@ func TestErrors(t *testing.T) {
 			[]string{`u.conf:8: group #2 (eth0 vhid 3): the same interface and vhid as group "a" at line 5`}},
 		{"duplicate names", minimal + "[[group]]\nname = \"a\"\nvhid = 3\n[[group]]\nname = \"a\"\nvhid = 4\n",
 			[]string{`u.conf:9: group "a" (eth0 vhid 4): name: "a" is also the name of the group at line 5`}},
+		{"no duplicate from a missing or bad interface", "srcip = \"192.0.2.11\"\npass = \"x\"\naddr = \"192.0.2.100\"\n" +
+			"[[group]]\nvhid = 3\n[[group]]\nvhid = 3\n[[group]]\nvhid = 3\ninterface = \"eth0\"\n[[group]]\nvhid = 3\ninterface = 0\n",
+			[]string{
+				`u.conf:4: group #1: interface: missing: every group names its interface`,
+				`u.conf:6: group #2: interface: missing: every group names its interface`,
+				`u.conf:13: group #4: interface: must be a string, not an integer`,
+			}},
+		{"a bad interface does not fall back on the default", minimal + "[[group]]\nvhid = 3\n[[group]]\nvhid = 3\ninterface = \"a b\"\n",
+			[]string{`u.conf:9: group #2: interface: "a b" is not an interface name`}},
 		{"neither pass nor passfile", "interface = \"eth0\"\nsrcip = \"192.0.2.11\"\naddr = \"192.0.2.100\"\n[[group]]\nvhid = 3\n",
 			[]string{`u.conf:4: group #1 (eth0 vhid 3): pass: missing: write pass or passfile`}},
 		{"both pass and passfile", minimal + "[[group]]\nvhid = 3\npass = \"a\"\npassfile = \"/etc/ucarp/cluster.pass\"\n",
