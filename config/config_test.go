@@ -188,6 +188,11 @@ func TestErrors(t *testing.T) {
 				`u.conf:7: group #1 (eth0 vhid 3): advskw: unknown key (did you mean "advskew"?)`,
 				`u.conf:8: group #1 (eth0 vhid 3): script_timeout: unknown key (did you mean "script-timeout"?)`,
 			}},
+		{"[[groups]]", minimal + "[[groups]]\nvhid = 3\n",
+			[]string{
+				`u.conf: no [[group]]: the file configures no group`,
+				`u.conf:5: groups: unknown key (did you mean "group"?)`,
+			}},
 		{"unknown key, no hint", "colour = \"red\"\n" + minimal + "[[group]]\nvhid = 3\n",
 			[]string{`u.conf:1: colour: unknown key`}},
 		{"mcast is mcastip", minimal + "[[group]]\nvhid = 3\nmcast = \"239.1.1.1\"\n",

@@ -335,7 +335,7 @@ func setFacility(s *settings, v any) string {
 
 // unknownKey says that key is not a key of the file, with a hint when one
 // is cheap: what to write for a command-line-only option, or the key that
-// is a close misspelling (script_timeout, advskw, vhdi).
+// is a close misspelling (script_timeout, advskw, vhdi, [[groups]]).
 func unknownKey(key string) string {
 	if hint, ok := notKeys[key]; ok {
 		return hint
@@ -352,8 +352,9 @@ func unknownKey(key string) string {
 	return "unknown key"
 }
 
+// sortedKeys returns the keys of the file, and group, in order.
 func sortedKeys() []string {
-	ks := make([]string, 0, len(keys))
+	ks := []string{"group"}
 	for k := range keys {
 		ks = append(ks, k)
 	}
