@@ -1,0 +1,500 @@
+package config
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	toml "github.com/pelletier/go-toml/v2"
+
+	"github.com/ucarp-go/ucarp/carp"
+)
+
+// ID identifies a group in a process: one vhid per interface.
+type ID struct {
+	Interface string
+	VHID      uint8
+}
+
+// String formats id as "eth0 vhid 3".
+func (id ID) String() string { return fmt.Sprintf("%s vhid %d", id.Interface, id.VHID) }
+
+// Group is one validated CARP group: what the command line configures for
+// one process, with the same names, defaults and meaning.
+type Group struct {
+	Name          string       // name; optional, unique in the file
+	Interface     string       // interface
+	SrcIP         netip.Addr   // srcip: this host's IPv4 address
+	McastIP       netip.Addr   // mcastip; default 224.0.0.18
+	VHID          uint8        // vhid, 1-255
+	Password      []byte       // pass, or the first line of passfile; 1-19 bytes
+	Addr          netip.Prefix // addr; /32 unless a prefix length is written
+	AddrArg       string       // addr as written, without the prefix: the scripts' second argument
+	AdvBase       uint8        // advbase; default 1
+	AdvSkew       uint8        // advskew; default 0; not both 0
+	DeadRatio     uint32       // deadratio; default 3
+	Preempt       bool         // preempt
+	Neutral       bool         // neutral
+	NoMcast       bool         // nomcast
+	Shutdown      bool         // shutdown
+	IgnoreIfState bool         // ignoreifstate
+	UpScript      string       // upscript; absolute path or empty
+	DownScript    string       // downscript; absolute path or empty
+	XParam        *string      // xparam, the scripts' third argument; nil when not written
+	ScriptTimeout time.Duration
+	ManageVIP     *bool // manage-vip; nil: see ManagesVIP
+	GARPCount     int   // garp-count, 0-100; default 1
+	GARPInterval  time.Duration
+	Line          int // the line of the file that opens the group
+}
+
+// ID returns the group's identity.
+func (g Group) ID() ID { return ID{g.Interface, g.VHID} }
+
+// ManagesVIP reports whether the daemon adds and removes the address
+// itself: as manage-vip says, or, when it is not written, when the group
+// has no script.
+func (g Group) ManagesVIP() bool {
+	if g.ManageVIP != nil {
+		return *g.ManageVIP
+	}
+	return g.UpScript == "" && g.DownScript == ""
+}
+
+// ScriptArgs returns the arguments of the group's scripts, as ucarp passes
+// them: interface, address as written, and xparam if written.
+func (g Group) ScriptArgs() []string {
+	args := []string{g.Interface, g.AddrArg}
+	if g.XParam != nil {
+		args = append(args, *g.XParam)
+	}
+	return args
+}
+
+// File is a validated config file.
+type File struct {
+	Path     string
+	Facility string // facility: a syslog facility name in lower case, or "none"; default "daemon"
+	Debug    bool   // debug
+	PIDFile  string // pidfile; empty for none
+	Groups   []Group
+}
+
+// ReadFileFunc reads a password file: its contents (at least the first
+// 511 bytes, the most that is used) and its mode. Parse reads every
+// passfile through it, so that tests need no real files.
+type ReadFileFunc func(name string) (data []byte, mode fs.FileMode, err error)
+
+// Defaults of the command line.
+const (
+	DefaultAdvBase       = 1
+	DefaultDeadRatio     = 3
+	DefaultScriptTimeout = 30 * time.Second
+	DefaultGARPCount     = 1
+	DefaultGARPInterval  = time.Second
+	DefaultFacility      = "daemon"
+)
+
+// DefaultMcastIP is ucarp's multicast group.
+var DefaultMcastIP = netip.AddrFrom4([4]byte{224, 0, 0, 18})
+
+// maxPassfileLine is ucarp's fgets buffer: at most 511 bytes are read.
+const maxPassfileLine = 511
+
+// Load reads and parses the file at path, and the password files it
+// names, from the operating system.
+func Load(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: errorText(err), Err: err}
+	}
+	return Parse(path, data, ReadOSFile)
+}
+
+// ReadOSFile is the ReadFileFunc of Load: it reads the first 511 bytes of
+// name and stats it.
+func ReadOSFile(name string) ([]byte, fs.FileMode, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxPassfileLine))
+	return data, fi.Mode(), err
+}
+
+// errorText is the cause of a path error without its path, which the
+// message already names.
+func errorText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Parse reads the config file data, named path in messages. It returns
+// every problem of the file at once, as an errors.Join of *Error values in
+// the order of their lines, or a File whose groups are all valid.
+func Parse(path string, data []byte, readFile ReadFileFunc) (*File, error) {
+	var doc map[string]any
+	if err := toml.Unmarshal(data, &doc); err != nil {
+		return nil, syntaxError(path, err)
+	}
+	r := &reader{path: path, ix: indexLines(data), readFile: readFile, passfiles: map[string]passfile{}}
+	f := r.file(doc)
+	if len(r.errs) > 0 {
+		slices.SortStableFunc(r.errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
+		errs := make([]error, len(r.errs))
+		for i, e := range r.errs {
+			errs[i] = e
+		}
+		return nil, errors.Join(errs...)
+	}
+	return f, nil
+}
+
+// syntaxError turns go-toml's error, which carries a position, into an
+// *Error.
+func syntaxError(path string, err error) error {
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, _ := de.Position()
+		return &Error{File: path, Line: line, Key: strings.Join(de.Key(), "."),
+			Msg: strings.TrimPrefix(de.Error(), "toml: "), Err: err}
+	}
+	return &Error{File: path, Msg: strings.TrimPrefix(err.Error(), "toml: "), Err: err}
+}
+
+// reader holds what Parse needs while it walks a decoded file.
+type reader struct {
+	path      string
+	ix        *lineIndex
+	readFile  ReadFileFunc
+	passfiles map[string]passfile // each file is read once, however many groups name it
+	errs      []*Error
+}
+
+type passfile struct {
+	password []byte
+	msg      string
+}
+
+func (r *reader) errorf(line int, group, key, format string, args ...any) *Error {
+	e := &Error{File: r.path, Line: line, Group: group, Key: key, Msg: fmt.Sprintf(format, args...)}
+	r.errs = append(r.errs, e)
+	return e
+}
+
+// file reads the top level, then each group over it.
+func (r *reader) file(doc map[string]any) *File {
+	def := r.table(doc, top)
+	f := &File{Path: r.path, Facility: DefaultFacility, Debug: def.debug.val, PIDFile: def.pidfile.val}
+	if def.facility.set {
+		f.Facility = def.facility.val
+	}
+	tables, ok := r.groupTables(doc)
+	if !ok {
+		return f
+	}
+	byID := map[ID]*Group{}
+	byName := map[string]*Group{}
+	for i, t := range tables {
+		first := len(r.errs)
+		s := r.table(t, i)
+		g := r.group(i, s, def)
+		if id, ok := groupID(s, def); ok {
+			if prev := byID[id]; prev != nil {
+				r.errorf(g.Line, "", "", "the same interface and vhid as %s at line %d", groupLabel0(prev), prev.Line)
+			} else {
+				byID[id] = &g
+			}
+		}
+		if s.name.set {
+			if prev := byName[g.Name]; prev != nil {
+				r.errorf(s.lines["name"], "", "name", "%q is also the name of the group at line %d", g.Name, prev.Line)
+			} else {
+				byName[g.Name] = &g
+			}
+		}
+		f.Groups = append(f.Groups, g)
+		label := groupLabel(i, s, def)
+		for _, e := range r.errs[first:] {
+			e.Group = label
+		}
+	}
+	return f
+}
+
+// groupTables returns the [[group]] tables of the file.
+func (r *reader) groupTables(doc map[string]any) ([]map[string]any, bool) {
+	v, ok := doc["group"]
+	if !ok {
+		r.errorf(0, "", "", "no [[group]]: the file configures no group")
+		return nil, false
+	}
+	arr, ok := v.([]any)
+	var tables []map[string]any
+	for _, t := range arr {
+		m, isTable := t.(map[string]any)
+		if !isTable {
+			ok = false
+			break
+		}
+		tables = append(tables, m)
+	}
+	if !ok || len(tables) == 0 {
+		r.errorf(r.ix.line(top, "group"), "", "group", "must be an array of tables: write each group as a [[group]] table")
+		return nil, false
+	}
+	return tables, true
+}
+
+// table reads the keys of one table: the top level, or group i.
+func (r *reader) table(m map[string]any, i int) *settings {
+	s := &settings{lines: map[string]int{}}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		if i == top && k == "group" {
+			continue
+		}
+		line := r.ix.line(i, k)
+		if line == 0 {
+			line = r.ix.groupLine(i)
+		}
+		s.lines[k] = line
+		def, known := keys[k]
+		switch {
+		case !known:
+			r.errorf(line, "", k, "%s", unknownKey(k))
+		case def.scope == groupOnly && i == top:
+			r.errorf(line, "", k, "a name labels one group: write it inside a [[group]]")
+		case def.scope == topOnly && i != top:
+			r.errorf(line, "", k, "process-wide: write it at the top of the file, before the first [[group]]")
+		case k == "passfile" && m["pass"] != nil:
+			p, pf := line, r.ix.line(i, "pass")
+			key := "passfile"
+			if pf > p {
+				p, key = pf, "pass"
+			}
+			r.errorf(p, "", key, "pass and passfile are both written: keep one")
+		case k == "pass" && m["passfile"] != nil:
+		default:
+			if msg := def.set(r, s, m[k]); msg != "" {
+				r.errorf(line, "", k, "%s", msg)
+			}
+		}
+	}
+	return s
+}
+
+func (r *reader) setPass(s *settings, v any) string {
+	str, ok := v.(string)
+	if !ok {
+		return wrongType("a string", v)
+	}
+	if msg := checkPassword([]byte(str)); msg != "" {
+		return msg
+	}
+	s.password.val, s.password.set, s.passKey = []byte(str), true, "pass"
+	return ""
+}
+
+func checkPassword(pw []byte) string {
+	switch {
+	case len(pw) == 0:
+		return "the password is empty"
+	case len(pw) > carp.MaxPasswordLen:
+		return fmt.Sprintf("the password is %d bytes long: at most %d", len(pw), carp.MaxPasswordLen)
+	}
+	return ""
+}
+
+// setPassfile reads the password as ucarp's -o does: the first line of the
+// file, at most 511 bytes, only the first "\n" removed (a "\r" stays), and
+// ending at a NUL byte. Where the command line only warns about a file
+// that others can read, a config file rejects it: a new format can be
+// strict from its first day, and a password that others can read lets
+// them take over every address of the group.
+func (r *reader) setPassfile(s *settings, v any) string {
+	name, ok := v.(string)
+	if !ok {
+		return wrongType("a string", v)
+	}
+	if msg := absPath(name); msg != "" {
+		return msg
+	}
+	p, ok := r.passfiles[name]
+	if !ok {
+		p = r.readPassfile(name)
+		r.passfiles[name] = p
+	}
+	if p.msg != "" {
+		return p.msg
+	}
+	s.password.val, s.password.set, s.passKey = p.password, true, "passfile"
+	return ""
+}
+
+func (r *reader) readPassfile(name string) passfile {
+	if r.readFile == nil {
+		return passfile{msg: fmt.Sprintf("cannot read %s: no way to read files", name)}
+	}
+	data, mode, err := r.readFile(name)
+	if err != nil {
+		return passfile{msg: fmt.Sprintf("cannot read %s: %s", name, errorText(err))}
+	}
+	if mode.IsRegular() && mode.Perm()&0o077 != 0 {
+		return passfile{msg: fmt.Sprintf("%s can be read or changed by group or others (mode %04o): chmod 600 it", name, mode.Perm())}
+	}
+	if len(data) == 0 {
+		return passfile{msg: fmt.Sprintf("%s is empty", name)}
+	}
+	line := data[:min(len(data), maxPassfileLine)]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	if i := bytes.IndexByte(line, 0); i >= 0 {
+		line = line[:i]
+	}
+	if msg := checkPassword(line); msg != "" {
+		return passfile{msg: fmt.Sprintf("%s: %s", name, msg)}
+	}
+	return passfile{password: bytes.Clone(line)}
+}
+
+// group merges the keys of group i over the defaults and checks what
+// needs more than one key. The problems go to r.errs; the group is
+// meaningful only when the file has none.
+func (r *reader) group(i int, s, def *settings) Group {
+	gl := r.ix.groupLine(i)
+	line := func(key string) int {
+		if l, ok := s.lines[key]; ok {
+			return l
+		}
+		return gl
+	}
+	// written reports whether key is in the group or the defaults: one
+	// with a bad value was reported already, and is not missing.
+	written := func(key string) bool { return s.has(key) || def.has(key) }
+	missing := func(key, what string) {
+		if !written(key) {
+			r.errorf(gl, "", key, "missing: %s", what)
+		}
+	}
+	missing("interface", "every group names its interface")
+	missing("vhid", "the virtual host id, 1-255")
+	if !written("pass") && !written("passfile") {
+		r.errorf(gl, "", "pass", "missing: write pass or passfile")
+	}
+	missing("srcip", "this host's own address, the source of its adverts")
+	missing("addr", "the virtual address")
+
+	g := Group{
+		Name:          s.name.val,
+		Interface:     s.iface.or(def.iface).val,
+		SrcIP:         s.src.or(def.src).val,
+		McastIP:       s.mcast.or(def.mcast).or(setting[netip.Addr]{DefaultMcastIP, true}).val,
+		VHID:          s.vhid.or(def.vhid).val,
+		AdvBase:       s.advbase.or(def.advbase).or(setting[uint8]{DefaultAdvBase, true}).val,
+		AdvSkew:       s.advskew.or(def.advskew).val,
+		DeadRatio:     s.deadratio.or(def.deadratio).or(setting[uint32]{DefaultDeadRatio, true}).val,
+		Preempt:       s.preempt.or(def.preempt).val,
+		Neutral:       s.neutral.or(def.neutral).val,
+		NoMcast:       s.nomcast.or(def.nomcast).val,
+		Shutdown:      s.shutdown.or(def.shutdown).val,
+		IgnoreIfState: s.ignoreIf.or(def.ignoreIf).val,
+		UpScript:      s.upscript.or(def.upscript).val,
+		DownScript:    s.downscript.or(def.downscript).val,
+		ScriptTimeout: s.scriptTimeout.or(def.scriptTimeout).or(setting[time.Duration]{DefaultScriptTimeout, true}).val,
+		GARPCount:     s.garpCount.or(def.garpCount).or(setting[int]{DefaultGARPCount, true}).val,
+		GARPInterval:  s.garpInterval.or(def.garpInterval).or(setting[time.Duration]{DefaultGARPInterval, true}).val,
+		Line:          gl,
+	}
+	// pass and passfile are one setting: either, in a group, overrides
+	// either at the top.
+	if s.has("pass") || s.has("passfile") {
+		g.Password = s.password.val
+	} else {
+		g.Password = def.password.val
+	}
+	addr := s.addr
+	addrArg := s.addrArg
+	if !s.has("addr") {
+		addr, addrArg = def.addr, def.addrArg
+	}
+	g.Addr, g.AddrArg = addr.val, addrArg
+	if x := s.xparam.or(def.xparam); x.set {
+		g.XParam = &x.val
+	}
+	if m := s.manage.or(def.manage); m.set {
+		g.ManageVIP = &m.val
+	}
+	switch {
+	case g.AdvBase == 0 && g.AdvSkew == 0:
+		key := "advbase"
+		if !s.has(key) && s.has("advskew") {
+			key = "advskew"
+		}
+		r.errorf(line(key), "", key, "advbase and advskew cannot both be 0")
+	case g.AdvBase == 255 && g.AdvSkew == 255:
+		key := "advskew"
+		if !s.has(key) && s.has("advbase") {
+			key = "advbase"
+		}
+		r.errorf(line(key), "", key, "advbase 255 with advskew 255 is the bow-out advert: every peer would take over from this group at once")
+	}
+	return g
+}
+
+// groupLabel names group i in messages: `group "web" (eth0 vhid 3)`, or
+// `group #2 (eth0 vhid 3)` when it has no name, without the parenthesis
+// when its interface or vhid is missing or bad.
+func groupLabel(i int, s, def *settings) string {
+	label := fmt.Sprintf("group #%d", i+1)
+	if s.name.set {
+		label = fmt.Sprintf("group %q", s.name.val)
+	}
+	if id, ok := groupID(s, def); ok {
+		label += fmt.Sprintf(" (%s)", id)
+	}
+	return label
+}
+
+// groupID returns the interface and vhid of a group, and whether both are
+// known: written with a valid value, in the group or at the top. A bad
+// value in the group does not fall back on the default.
+func groupID(s, def *settings) (ID, bool) {
+	iface, vhid := s.iface, s.vhid
+	if !s.has("interface") {
+		iface = def.iface
+	}
+	if !s.has("vhid") {
+		vhid = def.vhid
+	}
+	return ID{iface.val, vhid.val}, iface.set && vhid.set
+}
+
+// groupLabel0 names a valid group.
+func groupLabel0(g *Group) string {
+	if g.Name != "" {
+		return fmt.Sprintf("group %q", g.Name)
+	}
+	return "the group"
+}

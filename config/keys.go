@@ -1,0 +1,388 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// scope says where a key may be written.
+type scope int
+
+const (
+	anywhere  scope = iota // at the top (a default) or in a group
+	groupOnly              // name: one group's label
+	topOnly                // facility, debug, pidfile: the process's
+)
+
+// keyDef is one key of the file: where it may be written and how its value
+// is read into a table's settings. set returns what is wrong, or "".
+type keyDef struct {
+	scope scope
+	set   func(r *reader, s *settings, v any) string
+}
+
+// keys are the keys of the file: every long option of the command line
+// that configures a group or the process, with the same name, plus name.
+// mcastip is the long option's full name (--mcast is only its getopt
+// abbreviation), so it is the key; "mcast" is answered with a hint.
+var keys = map[string]keyDef{
+	"name":      {groupOnly, func(_ *reader, s *settings, v any) string { return setString(&s.name, v, nonEmpty) }},
+	"interface": {anywhere, func(_ *reader, s *settings, v any) string { return setString(&s.iface, v, ifName) }},
+	"srcip": {anywhere, func(_ *reader, s *settings, v any) string {
+		return setAddr(&s.src, v, "the address of this host")
+	}},
+	"mcastip": {anywhere, func(_ *reader, s *settings, v any) string { return setAddr(&s.mcast, v, "a multicast group") }},
+	"vhid":    {anywhere, func(_ *reader, s *settings, v any) string { return setUint8(&s.vhid, v, 1) }},
+	"pass":    {anywhere, func(r *reader, s *settings, v any) string { return r.setPass(s, v) }},
+	"passfile": {anywhere, func(r *reader, s *settings, v any) string {
+		return r.setPassfile(s, v)
+	}},
+	"addr":          {anywhere, func(_ *reader, s *settings, v any) string { return setVIP(s, v) }},
+	"advbase":       {anywhere, func(_ *reader, s *settings, v any) string { return setUint8(&s.advbase, v, 0) }},
+	"advskew":       {anywhere, func(_ *reader, s *settings, v any) string { return setUint8(&s.advskew, v, 0) }},
+	"deadratio":     {anywhere, func(_ *reader, s *settings, v any) string { return setDeadratio(s, v) }},
+	"preempt":       {anywhere, func(_ *reader, s *settings, v any) string { return setBool(&s.preempt, v) }},
+	"neutral":       {anywhere, func(_ *reader, s *settings, v any) string { return setBool(&s.neutral, v) }},
+	"upscript":      {anywhere, func(_ *reader, s *settings, v any) string { return setString(&s.upscript, v, absPath) }},
+	"downscript":    {anywhere, func(_ *reader, s *settings, v any) string { return setString(&s.downscript, v, absPath) }},
+	"xparam":        {anywhere, func(_ *reader, s *settings, v any) string { return setString(&s.xparam, v, nil) }},
+	"nomcast":       {anywhere, func(_ *reader, s *settings, v any) string { return setBool(&s.nomcast, v) }},
+	"shutdown":      {anywhere, func(_ *reader, s *settings, v any) string { return setBool(&s.shutdown, v) }},
+	"ignoreifstate": {anywhere, func(_ *reader, s *settings, v any) string { return setBool(&s.ignoreIf, v) }},
+	"script-timeout": {anywhere, func(_ *reader, s *settings, v any) string {
+		return setScriptTimeout(s, v)
+	}},
+	"manage-vip":    {anywhere, func(_ *reader, s *settings, v any) string { return setBool(&s.manage, v) }},
+	"garp-count":    {anywhere, func(_ *reader, s *settings, v any) string { return setInt(&s.garpCount, v, 0, 100) }},
+	"garp-interval": {anywhere, func(_ *reader, s *settings, v any) string { return setGARPInterval(s, v) }},
+	"facility":      {topOnly, func(_ *reader, s *settings, v any) string { return setFacility(s, v) }},
+	"debug":         {topOnly, func(_ *reader, s *settings, v any) string { return setBool(&s.debug, v) }},
+	"pidfile":       {topOnly, func(_ *reader, s *settings, v any) string { return setString(&s.pidfile, v, absPath) }},
+}
+
+// notKeys are options of the command line that have no key, and what to
+// write instead.
+var notKeys = map[string]string{
+	"mcast":         `the key is "mcastip", the long option's full name`,
+	"no-manage-vip": `write manage-vip = false`,
+	"daemonize":     `not a config key: daemonizing is the command line's (-B), and a service manager's`,
+	"help":          `not a config key`,
+	"version":       `not a config key`,
+}
+
+// facilities are the syslog facility names of glibc's <syslog.h>, and
+// "none", which turns syslog off.
+var facilities = []string{
+	"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "mark", "news",
+	"security", "syslog", "user", "uucp",
+	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7", "none",
+}
+
+// setting is one valid value of one table.
+type setting[T any] struct {
+	val T
+	set bool
+}
+
+// or returns s if it was written, else def: a group's key overrides the
+// default written at the top.
+func (s setting[T]) or(def setting[T]) setting[T] {
+	if s.set {
+		return s
+	}
+	return def
+}
+
+// settings are the keys written in one table: the top level, or one group.
+type settings struct {
+	name, iface                  setting[string]
+	src, mcast                   setting[netip.Addr]
+	vhid, advbase, advskew       setting[uint8]
+	password                     setting[[]byte] // from pass or passfile, whichever was written
+	passKey                      string          // which of the two
+	addr                         setting[netip.Prefix]
+	addrArg                      string
+	deadratio                    setting[uint32]
+	preempt, neutral, nomcast    setting[bool]
+	shutdown, ignoreIf, manage   setting[bool]
+	upscript, downscript, xparam setting[string]
+	scriptTimeout, garpInterval  setting[time.Duration]
+	garpCount                    setting[int]
+	facility, pidfile            setting[string]
+	debug                        setting[bool]
+
+	lines map[string]int // every key written in the table, valid or not, and its line
+}
+
+// has reports whether key was written in the table, even with a bad value.
+func (s *settings) has(key string) bool {
+	_, ok := s.lines[key]
+	return ok
+}
+
+// typeName names the TOML type of a decoded value, for messages.
+func typeName(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a float"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "a table"
+	}
+	return "a date or time"
+}
+
+func wrongType(want string, v any) string {
+	return fmt.Sprintf("must be %s, not %s", want, typeName(v))
+}
+
+func setString(dst *setting[string], v any, check func(string) string) string {
+	s, ok := v.(string)
+	if !ok {
+		return wrongType("a string", v)
+	}
+	if check != nil {
+		if msg := check(s); msg != "" {
+			return msg
+		}
+	}
+	dst.val, dst.set = s, true
+	return ""
+}
+
+func nonEmpty(s string) string {
+	if s == "" {
+		return "must not be empty"
+	}
+	return ""
+}
+
+// maxIfName is IFNAMSIZ-1 on Linux and FreeBSD.
+const maxIfName = 15
+
+func ifName(s string) string {
+	switch {
+	case s == "":
+		return "must not be empty"
+	case len(s) > maxIfName:
+		return fmt.Sprintf("%q is longer than %d bytes", s, maxIfName)
+	case strings.ContainsAny(s, "/ \t\n\x00"):
+		return fmt.Sprintf("%q is not an interface name", s)
+	}
+	return ""
+}
+
+// absPath: a daemon started by a service manager has no meaningful working
+// directory, so paths in the file are absolute.
+func absPath(s string) string {
+	if !filepath.IsAbs(s) {
+		return fmt.Sprintf("%q is not an absolute path", s)
+	}
+	return ""
+}
+
+func setBool(dst *setting[bool], v any) string {
+	b, ok := v.(bool)
+	if !ok {
+		return wrongType("true or false", v)
+	}
+	dst.val, dst.set = b, true
+	return ""
+}
+
+// integer returns v if it is a TOML integer in [lo, hi].
+func integer(v any, lo, hi int64) (int64, string) {
+	n, ok := v.(int64)
+	if !ok {
+		return 0, wrongType("an integer", v)
+	}
+	if n < lo || n > hi {
+		return 0, fmt.Sprintf("%d is out of range %d-%d", n, lo, hi)
+	}
+	return n, ""
+}
+
+func setUint8(dst *setting[uint8], v any, lo int64) string {
+	n, msg := integer(v, lo, 255)
+	if msg == "" {
+		dst.val, dst.set = uint8(n), true
+	}
+	return msg
+}
+
+func setInt(dst *setting[int], v any, lo, hi int64) string {
+	n, msg := integer(v, lo, hi)
+	if msg == "" {
+		dst.val, dst.set = int(n), true
+	}
+	return msg
+}
+
+func setDeadratio(s *settings, v any) string {
+	n, msg := integer(v, 1, math.MaxUint32)
+	if msg == "" {
+		s.deadratio.val, s.deadratio.set = uint32(n), true
+	}
+	return msg
+}
+
+func setGARPInterval(s *settings, v any) string {
+	n, msg := integer(v, 1, 60000)
+	if msg == "" {
+		s.garpInterval.val, s.garpInterval.set = time.Duration(n)*time.Millisecond, true
+	}
+	return msg
+}
+
+// maxScriptTimeout is the command line's bound: a year.
+const maxScriptTimeout = 86400 * 365
+
+func setScriptTimeout(s *settings, v any) string {
+	var secs float64
+	switch n := v.(type) {
+	case int64:
+		secs = float64(n)
+	case float64:
+		secs = n
+	default:
+		return wrongType("a number of seconds", v)
+	}
+	if !(secs >= 0) || secs > maxScriptTimeout {
+		return fmt.Sprintf("%v is out of range 0-%d (seconds; 0 for none)", v, maxScriptTimeout)
+	}
+	s.scriptTimeout.val, s.scriptTimeout.set = time.Duration(secs*float64(time.Second)), true
+	return ""
+}
+
+func setAddr(dst *setting[netip.Addr], v any, what string) string {
+	str, ok := v.(string)
+	if !ok {
+		return wrongType("a string", v)
+	}
+	a, err := netip.ParseAddr(str)
+	if err != nil || !a.Is4() {
+		return fmt.Sprintf("%q is not an IPv4 address", str)
+	}
+	if a.IsUnspecified() {
+		return fmt.Sprintf("%s cannot be %s", what, str)
+	}
+	dst.val, dst.set = a, true
+	return ""
+}
+
+// setVIP reads addr as --addr: an IPv4 address, or ADDRESS/PREFIX; the
+// scripts receive the address as written, without the prefix length.
+func setVIP(s *settings, v any) string {
+	str, ok := v.(string)
+	if !ok {
+		return wrongType("a string", v)
+	}
+	pfx, arg, ok := parseVIP(str)
+	if !ok {
+		return fmt.Sprintf("%q is not an IPv4 address or ADDRESS/PREFIX (prefix 0-32)", str)
+	}
+	if pfx.Addr().IsUnspecified() {
+		return "the virtual address cannot be " + arg
+	}
+	s.addr.val, s.addr.set, s.addrArg = pfx, true, arg
+	return ""
+}
+
+// parseVIP is the command line's: an IPv4 address, or ADDRESS/PREFIX with
+// a decimal prefix length 0-32.
+func parseVIP(v string) (netip.Prefix, string, bool) {
+	addr, bits, hasBits := strings.Cut(v, "/")
+	a, err := netip.ParseAddr(addr)
+	if err != nil || !a.Is4() {
+		return netip.Prefix{}, "", false
+	}
+	n := 32
+	if hasBits {
+		if n, err = strconv.Atoi(bits); err != nil || n < 0 || n > 32 || bits == "" || bits[0] == '+' {
+			return netip.Prefix{}, "", false
+		}
+	}
+	return netip.PrefixFrom(a, n), addr, true
+}
+
+func setFacility(s *settings, v any) string {
+	str, ok := v.(string)
+	if !ok {
+		return wrongType("a string", v)
+	}
+	name := strings.ToLower(str)
+	for _, f := range facilities {
+		if f == name {
+			s.facility.val, s.facility.set = name, true
+			return ""
+		}
+	}
+	return fmt.Sprintf("unknown syslog facility %q (one of %s)", str, strings.Join(facilities, ", "))
+}
+
+// unknownKey says that key is not a key of the file, with a hint when one
+// is cheap: what to write for a command-line-only option, or the key that
+// is a close misspelling (script_timeout, advskw, vhdi, [[groups]]).
+func unknownKey(key string) string {
+	if hint, ok := notKeys[key]; ok {
+		return hint
+	}
+	best, bestDist := "", 3
+	for _, k := range sortedKeys() {
+		if d := distance(strings.ReplaceAll(strings.ToLower(key), "_", "-"), k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if best != "" && bestDist <= len(key)/3+1 {
+		return fmt.Sprintf("unknown key (did you mean %q?)", best)
+	}
+	return "unknown key"
+}
+
+// sortedKeys returns the keys of the file, and group, in order.
+func sortedKeys() []string {
+	ks := []string{"group"}
+	for k := range keys {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// distance is the Levenshtein distance between a and b, for "did you
+// mean"; keys are short and few, so the plain table is enough.
+func distance(a, b string) int {
+	if len(a) > 64 {
+		return len(a)
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
