@@ -44,6 +44,8 @@ func TestHungUpScriptHandsOver(t *testing.T) {
 	if d := took.Sub(gaveUp); d < 0 || d > 200*time.Millisecond {
 		t.Errorf("the peer took over %v after the bow-out: it should be at once", d)
 	}
+	t.Logf("MASTER gave up %v after its takeover (script timeout %v); the peer took over %v later",
+		gaveUp.Sub(master), timeout, took.Sub(gaveUp))
 	// The hung script is stopped, the host stays BACKUP (no -P), and the
 	// peer alone holds the address.
 	if !p1.WaitLog("timed out after", 1, 10*time.Second) {
