@@ -506,16 +506,3 @@ func TestIntervals(t *testing.T) {
 		}
 	}
 }
-
-func TestStringers(t *testing.T) {
-	for _, s := range []fmt.Stringer{State(9), Timer(9), Reason(99), EventKind(99), Script(9), ActionKind(99), Message(99), Level(9)} {
-		if !strings.Contains(s.String(), "(") {
-			t.Errorf("%T: %q", s, s)
-		}
-	}
-	for m := MsgSwitchState; m <= MsgSuppressionOver; m++ {
-		if strings.HasPrefix(m.String(), "Message(") {
-			t.Errorf("message %d has no text", m)
-		}
-	}
-}
