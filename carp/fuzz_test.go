@@ -16,7 +16,7 @@ func addVectorSeeds(f *testing.F) {
 		"ffffffffffff00005e0000ff080045100038ffff4000ff70ef20ac100002e000001221ffff0700010a27ffffffffffffffff6140df59f2f6904e0649713d24ea515ffc2126ff",
 	} {
 		b := mustHex(f, frame)
-		f.Add(b[EthernetHeaderLen:])
+		f.Add(b[ethernetHeaderLen:])
 	}
 }
 
