@@ -236,7 +236,7 @@ type Machine struct {
 	srcKey   uint32
 	state    State
 	timers   [NumTimers]time.Time
-	counter  Counter
+	counter  advertCounter
 	linkDown bool
 	held     bool
 
@@ -351,7 +351,7 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 	if m.state == Init || m.linkDown || !ev.Src.Is4() {
 		return out
 	}
-	m.counter.Adopt(ev.Counter)
+	m.counter.adopt(ev.Counter)
 	local := interval{uint64(m.cfg.AdvBase), skewMicros(m.localSkew())}
 	remote := interval{uint64(ev.AdvBase), skewMicros(ev.AdvSkew)}
 	out = append(out, Action{Kind: ActionLog, Level: LevelDebug, Msg: MsgCompareIntervals,
@@ -464,7 +464,7 @@ func (m *Machine) header(advbase, advskew uint8) Header {
 		AdvBase: advbase,
 		AdvSkew: advskew,
 		AuthLen: AuthLen,
-		Counter: m.counter.Next(m.cfg.Random),
+		Counter: m.counter.next(m.cfg.Random),
 	}
 }
 

@@ -214,11 +214,11 @@ func TestVectorsMessage(t *testing.T) {
 		}
 		t.Run(v.name, func(t *testing.T) {
 			vip := netip.MustParseAddr(v.vip)
-			m := UcarpMessage(v.vhid, vip, v.counter)
+			m := ucarpMessage(v.vhid, vip, v.counter)
 			if got := hex.EncodeToString(m[:]); got != v.message {
 				t.Fatalf("ucarp message %s, want %s", got, v.message)
 			}
-			if got := hex.EncodeToString(BSDMessage(v.vhid, []netip.Addr{vip}, v.counter)); got != v.message {
+			if got := hex.EncodeToString(bsdMessage(v.vhid, []netip.Addr{vip}, v.counter)); got != v.message {
 				t.Fatalf("BSD message %s, want %s", got, v.message)
 			}
 		})
@@ -242,7 +242,7 @@ func TestDigestCrossChecks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := a.Sum(5)
+			d := a.sum(5)
 			if got := hex.EncodeToString(d[:]); !strings.HasPrefix(got, tt.want) {
 				t.Fatalf("digest %s, want prefix %s", got, tt.want)
 			}
