@@ -283,19 +283,6 @@ func NewMachine(cfg Config) (*Machine, error) {
 // State is the current state.
 func (m *Machine) State() State { return m.state }
 
-// Deadline is when timer t is due; zero when it is not armed.
-func (m *Machine) Deadline(t Timer) time.Time { return m.timers[t] }
-
-// Suppressed reports whether send errors currently suppress preemption
-// (adverts carry advskew 240).
-func (m *Machine) Suppressed() bool { return m.suppress > 0 }
-
-// Demoted reports whether a demotion holds the node out of the election.
-func (m *Machine) Demoted() bool { return m.held }
-
-// CarrierLost reports whether the machine is waiting for the carrier.
-func (m *Machine) CarrierLost() bool { return m.linkDown }
-
 // Config returns the configuration.
 func (m *Machine) Config() Config { return m.cfg }
 

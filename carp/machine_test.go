@@ -288,7 +288,7 @@ func TestSendErrorSuppression(t *testing.T) {
 		{"10.046875s", ok, []string{"INFO Adverts are sent again: send-error suppression over"}, Master},
 		{"11.984375s", TimerEvent(TimerAdvert), []string{"send 1/100 #1006", "arm advert @13.375s"}, Master},
 	})
-	if m.Suppressed() {
+	if m.suppress > 0 {
 		t.Fatal("still suppressed")
 	}
 
@@ -402,7 +402,7 @@ func TestRelease(t *testing.T) {
 				t.Fatalf("state %v", m.State())
 			}
 			for tm := range NumTimers {
-				if !m.Deadline(tm).IsZero() {
+				if !m.timers[tm].IsZero() {
 					t.Fatalf("timer %v still armed", tm)
 				}
 			}

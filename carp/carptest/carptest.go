@@ -108,9 +108,6 @@ func (nd *Node) reset() {
 // State is the node's current state.
 func (nd *Node) State() carp.State { return nd.m.State() }
 
-// Machine is the node's state machine.
-func (nd *Node) Machine() *carp.Machine { return nd.m }
-
 // Start feeds the start event now.
 func (nd *Node) Start() { nd.handle(carp.Event{Kind: carp.EventStart}) }
 
