@@ -26,6 +26,7 @@ LDFLAGS     := -s -w -X main.version=$(VERSION)
 PKG_LDFLAGS := $(LDFLAGS) -linkmode=external -extldflags '-Wl,-z,relro,-z,now'
 GOBIN       := $(shell $(GO) env GOPATH)/bin
 STATICCHECK := $(GOBIN)/staticcheck
+STRINGER    := $(GOBIN)/stringer
 NFPM        := $(GOBIN)/nfpm
 FUZZTIME    ?= 30s
 
@@ -68,11 +69,21 @@ deps:
 $(STATICCHECK):
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
+# The String methods of carp's enumerations (go generate ./carp/...).
+$(STRINGER):
+	$(GO) install golang.org/x/tools/cmd/stringer@v0.52.0
+
 # Lint once per OS, for Linux and for FreeBSD on amd64 and arm64; compile
-# the FreeBSD tests (-exec=true builds them without running them).
-lint: $(STATICCHECK)
+# the FreeBSD tests (-exec=true builds them without running them). The
+# generated files must be what go generate makes of the sources: it runs
+# in a copy, so that lint never writes to the tree.
+lint: $(STATICCHECK) $(STRINGER)
 	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	cp go.mod go.sum "$$tmp" && cp -R carp "$$tmp/carp" && \
+	(cd "$$tmp" && PATH="$(GOBIN):$$PATH" $(GO) generate ./carp/...) || exit 1; \
+	diff -r -u carp "$$tmp/carp" || { echo "generated files are stale: go generate ./carp/..."; exit 1; }
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	for arch in amd64 arm64; do \

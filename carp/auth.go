@@ -15,9 +15,10 @@ import (
 // longer passwords to the same 19 bytes.
 const MaxPasswordLen = 19
 
-// ErrPasswordTooLong is returned for a password of more than 19 bytes;
-// ucarp logs "Password too long" and exits with code 2.
-var ErrPasswordTooLong = errors.New("carp: password too long")
+// errPasswordTooLong is returned for a password of more than 19 bytes;
+// ucarp logs "Password too long" and exits with code 2 (the daemon checks
+// MaxPasswordLen itself, to say so before anything else).
+var errPasswordTooLong = errors.New("carp: password too long")
 
 var errNoAddress = errors.New("carp: at least one virtual address is needed")
 
@@ -28,7 +29,7 @@ var errNoAddress = errors.New("carp: at least one virtual address is needed")
 //	version(2) || type(1) || vhid || IPv4 addresses ascending || IPv6 addresses ascending || counter
 //
 // the message of the BSD kernels (FreeBSD carp_hmac_prepare). For one IPv4
-// address this is ucarp's 15-byte message, see UcarpMessage.
+// address this is ucarp's 15-byte message (src/carp.c carp_hmac_prepare).
 //
 // An Auth keeps scratch buffers so that signing allocates nothing; it is
 // not safe for concurrent use.
@@ -43,7 +44,7 @@ type Auth struct {
 // addrs, keyed with password.
 func NewAuth(password []byte, vhid uint8, addrs []netip.Addr) (*Auth, error) {
 	if len(password) > MaxPasswordLen {
-		return nil, ErrPasswordTooLong
+		return nil, errPasswordTooLong
 	}
 	if len(addrs) == 0 {
 		return nil, errNoAddress
@@ -54,15 +55,11 @@ func NewAuth(password []byte, vhid uint8, addrs []netip.Addr) (*Auth, error) {
 	}, nil
 }
 
-// BSDMessage is the message the BSD kernels sign (FreeBSD
-// carp_hmac_prepare and carp_hmac_generate): version, type, vhid, the IPv4
-// addresses in ascending numeric order, the IPv6 addresses in ascending
-// order, each address once and without its zone, then the counter.
-func BSDMessage(vhid uint8, addrs []netip.Addr, counter uint64) []byte {
-	return binary.BigEndian.AppendUint64(bsdPrefix(vhid, addrs), counter)
-}
-
-// bsdPrefix is BSDMessage without the counter: what Auth hashes once.
+// bsdPrefix is the message the BSD kernels sign (FreeBSD
+// carp_hmac_prepare and carp_hmac_generate) without its counter, what Auth
+// hashes once: version, type, vhid, the IPv4 addresses in ascending
+// numeric order, the IPv6 addresses in ascending order, each address once
+// and without its zone. The counter follows.
 func bsdPrefix(vhid uint8, addrs []netip.Addr) []byte {
 	sorted := make([]netip.Addr, 0, len(addrs))
 	for _, a := range addrs {
@@ -77,20 +74,8 @@ func bsdPrefix(vhid uint8, addrs []netip.Addr) []byte {
 	return m
 }
 
-// UcarpMessage is the 15-byte message ucarp 1.5.2 signs (src/carp.c
-// carp_hmac_prepare and carp_hmac_generate): version, type, vhid, the one
-// virtual IPv4 address and the counter as on the wire.
-func UcarpMessage(vhid uint8, vip netip.Addr, counter uint64) [15]byte {
-	var m [15]byte
-	m[0], m[1], m[2] = Version, TypeAdvertisement, vhid
-	a := vip.As4()
-	copy(m[3:7], a[:])
-	binary.BigEndian.PutUint64(m[7:], counter)
-	return m
-}
-
-// Sum returns the digest of an advert that carries counter.
-func (a *Auth) Sum(counter uint64) [DigestLen]byte {
+// sum returns the digest of an advert that carries counter.
+func (a *Auth) sum(counter uint64) [DigestLen]byte {
 	a.mac.Reset()
 	a.mac.Write(a.prefix)
 	binary.BigEndian.PutUint64(a.in[:], counter)
@@ -101,13 +86,13 @@ func (a *Auth) Sum(counter uint64) [DigestLen]byte {
 
 // Sign sets h.Digest for h.Counter.
 func (a *Auth) Sign(h *Header) {
-	h.Digest = a.Sum(h.Counter)
+	h.Digest = a.sum(h.Counter)
 }
 
-// Verify reports whether h carries the digest expected for its counter,
+// verify reports whether h carries the digest expected for its counter,
 // and returns the expected digest (ucarp's md2) for the log line.
 // The comparison is constant-time.
-func (a *Auth) Verify(h *Header) (want [DigestLen]byte, ok bool) {
-	want = a.Sum(h.Counter)
+func (a *Auth) verify(h *Header) (want [DigestLen]byte, ok bool) {
+	want = a.sum(h.Counter)
 	return want, hmac.Equal(want[:], h.Digest[:])
 }

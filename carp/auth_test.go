@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"net/netip"
@@ -11,13 +12,33 @@ import (
 	"testing"
 )
 
+// ucarpMessage is the 15-byte message ucarp 1.5.2 signs (src/carp.c
+// carp_hmac_prepare and carp_hmac_generate): version, type, vhid, the one
+// virtual IPv4 address and the counter as on the wire.
+func ucarpMessage(vhid uint8, vip netip.Addr, counter uint64) [15]byte {
+	var m [15]byte
+	m[0], m[1], m[2] = Version, TypeAdvertisement, vhid
+	a := vip.As4()
+	copy(m[3:7], a[:])
+	binary.BigEndian.PutUint64(m[7:], counter)
+	return m
+}
+
+// bsdMessage is the message the BSD kernels sign (FreeBSD
+// carp_hmac_prepare and carp_hmac_generate): version, type, vhid, the IPv4
+// addresses in ascending numeric order, the IPv6 addresses in ascending
+// order, each address once and without its zone, then the counter.
+func bsdMessage(vhid uint8, addrs []netip.Addr, counter uint64) []byte {
+	return binary.BigEndian.AppendUint64(bsdPrefix(vhid, addrs), counter)
+}
+
 func TestPasswordLength(t *testing.T) {
 	vip := []netip.Addr{testVIP}
 	if _, err := NewAuth([]byte(strings.Repeat("x", 19)), 1, vip); err != nil {
 		t.Fatalf("19 bytes: %v", err)
 	}
-	if _, err := NewAuth([]byte(strings.Repeat("x", 20)), 1, vip); !errors.Is(err, ErrPasswordTooLong) {
-		t.Fatalf("20 bytes: %v, want ErrPasswordTooLong", err)
+	if _, err := NewAuth([]byte(strings.Repeat("x", 20)), 1, vip); !errors.Is(err, errPasswordTooLong) {
+		t.Fatalf("20 bytes: %v, want errPasswordTooLong", err)
 	}
 	if _, err := NewAuth([]byte("x"), 1, nil); err == nil {
 		t.Fatal("no address: no error")
@@ -39,8 +60,8 @@ func TestSingleAddressForms(t *testing.T) {
 		{7, "0.0.0.1", 1 << 63},
 	} {
 		vip := netip.MustParseAddr(tt.vip)
-		u := UcarpMessage(tt.vhid, vip, tt.counter)
-		b := BSDMessage(tt.vhid, []netip.Addr{vip}, tt.counter)
+		u := ucarpMessage(tt.vhid, vip, tt.counter)
+		b := bsdMessage(tt.vhid, []netip.Addr{vip}, tt.counter)
 		if !bytes.Equal(u[:], b) {
 			t.Errorf("%v: ucarp %x, BSD %x", tt, u, b)
 		}
@@ -51,7 +72,7 @@ func TestSingleAddressForms(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := a.Sum(tt.counter); !bytes.Equal(got[:], want) {
+		if got := a.sum(tt.counter); !bytes.Equal(got[:], want) {
 			t.Errorf("%v: Auth %x, HMAC of ucarp message %x", tt, got, want)
 		}
 	}
@@ -82,7 +103,7 @@ func TestBSDMessageOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := hex.EncodeToString(BSDMessage(5, tt.in, 0x0102030405060708))
+			got := hex.EncodeToString(bsdMessage(5, tt.in, 0x0102030405060708))
 			if want := tt.want + "0102030405060708"; got != want {
 				t.Fatalf("got  %s\nwant %s", got, want)
 			}
@@ -94,11 +115,11 @@ func TestVerify(t *testing.T) {
 	a := testAuth(t, "carplab")
 	h := Header{Counter: 99}
 	a.Sign(&h)
-	if want, ok := a.Verify(&h); !ok || want != h.Digest {
+	if want, ok := a.verify(&h); !ok || want != h.Digest {
 		t.Fatal("own signature rejected")
 	}
 	h.Counter++
-	if _, ok := a.Verify(&h); ok {
+	if _, ok := a.verify(&h); ok {
 		t.Fatal("changed counter accepted")
 	}
 }
@@ -107,25 +128,25 @@ func TestCounter(t *testing.T) {
 	seq := []uint64{7, 1000, 3}
 	i := 0
 	random := func() uint64 { v := seq[i%len(seq)]; i++; return v }
-	var c Counter
+	var c advertCounter
 	// Alone: a fresh random value every time.
 	for _, want := range []uint64{7, 1000, 3} {
-		if got := c.Next(random); got != want {
+		if got := c.next(random); got != want {
 			t.Fatalf("alone: %d, want %d", got, want)
 		}
 	}
 	// After a valid advert: adopt, then increment.
-	c.Adopt(0x430d)
-	if got := c.Next(random); got != 0x430e {
+	c.adopt(0x430d)
+	if got := c.next(random); got != 0x430e {
 		t.Fatalf("after adopt: %#x", got)
 	}
-	c.Adopt(0x430f) // the peer's next advert
-	if got := c.Next(random); got != 0x4310 {
+	c.adopt(0x430f) // the peer's next advert
+	if got := c.next(random); got != 0x4310 {
 		t.Fatalf("shared sequence: %#x", got)
 	}
 	// Wrap.
-	c.Adopt(^uint64(0))
-	if got := c.Next(random); got != 0 {
+	c.adopt(^uint64(0))
+	if got := c.next(random); got != 0 {
 		t.Fatalf("wrap: %d", got)
 	}
 	if i != 3 {

@@ -73,10 +73,10 @@ func BenchmarkMachineStep(b *testing.B) {
 func BenchmarkMasterAdvert(b *testing.B) {
 	m := newTestMachine(b, nil)
 	m.Handle(t0, Event{Kind: EventStart}, nil)
-	m.Handle(m.Deadline(TimerMasterDown), TimerEvent(TimerMasterDown), nil)
+	m.Handle(m.timers[TimerMasterDown], TimerEvent(TimerMasterDown), nil)
 	out := make([]Action, 0, 16)
 	b.ReportAllocs()
 	for b.Loop() {
-		out = m.Handle(m.Deadline(TimerAdvert), TimerEvent(TimerAdvert), out[:0])
+		out = m.Handle(m.timers[TimerAdvert], TimerEvent(TimerAdvert), out[:0])
 	}
 }

@@ -1,6 +1,6 @@
 package carp
 
-// Counter is the 64-bit advert counter, kept as ucarp keeps it
+// advertCounter is the 64-bit advert counter, kept as ucarp keeps it
 // (src/carp.c carp_prepare_ad):
 //
 //   - until a valid advert has been heard, every advert carries a fresh
@@ -13,14 +13,14 @@ package carp
 // Peers that hear each other therefore share one increasing sequence.
 // Neither ucarp nor FreeBSD rejects any counter: it is no replay
 // protection, and this package does not pretend it is.
-type Counter struct {
+type advertCounter struct {
 	value uint64
 	heard bool
 }
 
-// Next returns the counter for the next advert; random supplies fresh
+// next returns the counter for the next advert; random supplies fresh
 // values while nothing has been heard.
-func (c *Counter) Next(random func() uint64) uint64 {
+func (c *advertCounter) next(random func() uint64) uint64 {
 	if !c.heard {
 		c.value = random()
 	} else {
@@ -29,8 +29,8 @@ func (c *Counter) Next(random func() uint64) uint64 {
 	return c.value
 }
 
-// Adopt records the counter of a valid advert.
-func (c *Counter) Adopt(v uint64) {
+// adopt records the counter of a valid advert.
+func (c *advertCounter) adopt(v uint64) {
 	c.value = v
 	c.heard = true
 }

@@ -3,29 +3,22 @@ package carp
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 )
+
+//go:generate stringer -type=Level,DropReason -linecomment -output=drop_string.go
 
 // Level is the syslog level at which ucarp reports an event.
 type Level uint8
 
-// Levels, lowest first. LevelNone means ucarp says nothing.
+// Levels, lowest first. LevelNone means ucarp says nothing. The line
+// comments are the names that String returns (go generate).
 const (
-	LevelNone Level = iota
-	LevelDebug
-	LevelInfo
-	LevelWarning
-	LevelError
+	LevelNone    Level = iota // NONE
+	LevelDebug                // DEBUG
+	LevelInfo                 // INFO
+	LevelWarning              // WARNING
+	LevelError                // ERROR
 )
-
-var levelNames = [...]string{"NONE", "DEBUG", "INFO", "WARNING", "ERROR"}
-
-func (l Level) String() string {
-	if int(l) < len(levelNames) {
-		return levelNames[l]
-	}
-	return "Level(" + strconv.Itoa(int(l)) + ")"
-}
 
 // DropReason says why a received packet was not accepted as an advert.
 // The reasons are listed in the order in which ucarp tests them
@@ -33,54 +26,40 @@ func (l Level) String() string {
 // applies.
 type DropReason uint8
 
-// Drop reasons.
+// Drop reasons. The line comments are the names that String returns,
+// short names for counters and metrics (go generate).
 const (
 	// DropNone: the packet is a valid advert for this vhid.
-	DropNone DropReason = iota
+	DropNone DropReason = iota // accepted
 	// DropTooShort: no room for an IPv4 header (ucarp: caplen <= 34). Silent.
-	DropTooShort
+	DropTooShort // too-short
 	// DropOwnSource: sent from our own --srcip. Silent.
-	DropOwnSource
+	DropOwnSource // own-source
 	// DropNotIPv4: the IP version is not 4. ucarp parses such a packet as
 	// IPv4 anyway and drops it at the protocol test. Silent.
-	DropNotIPv4
+	DropNotIPv4 // not-ipv4
 	// DropNotCARP: the IP protocol is not 112. Silent.
-	DropNotCARP
+	DropNotCARP // not-carp
 	// DropBogusSize: too short for the IP header and 36 CARP bytes. DEBUG.
-	DropBogusSize
+	DropBogusSize // bogus-size
 	// DropBadTTL: IP TTL other than 255. WARNING.
-	DropBadTTL
+	DropBadTTL // bad-ttl
 	// DropBadVersion: CARP version other than 2. WARNING.
-	DropBadVersion
+	DropBadVersion // bad-version
 	// DropOtherVHID: another vhid. DEBUG.
-	DropOtherVHID
+	DropOtherVHID // other-vhid
 	// DropOtherGroup: IP destination other than our group. DEBUG.
-	DropOtherGroup
+	DropOtherGroup // other-group
 	// DropBadChecksum: the IPv4 header and CARP checksums do not add up. WARNING.
-	DropBadChecksum
+	DropBadChecksum // bad-checksum
 	// DropBadDigest: the HMAC does not match: other password, vhid or
 	// virtual address. WARNING.
-	DropBadDigest
+	DropBadDigest // bad-digest
 
 	// NumDropReasons is the number of reasons, DropNone included, for
 	// arrays of counters indexed by reason.
 	NumDropReasons
 )
-
-var dropNames = [...]string{
-	DropNone:        "accepted",
-	DropTooShort:    "too-short",
-	DropOwnSource:   "own-source",
-	DropNotIPv4:     "not-ipv4",
-	DropNotCARP:     "not-carp",
-	DropBogusSize:   "bogus-size",
-	DropBadTTL:      "bad-ttl",
-	DropBadVersion:  "bad-version",
-	DropOtherVHID:   "other-vhid",
-	DropOtherGroup:  "other-group",
-	DropBadChecksum: "bad-checksum",
-	DropBadDigest:   "bad-digest",
-}
 
 var dropLevels = [...]Level{
 	DropBogusSize:   LevelDebug,
@@ -91,14 +70,6 @@ var dropLevels = [...]Level{
 	DropBadChecksum: LevelWarning,
 	DropBadDigest:   LevelWarning,
 	NumDropReasons:  LevelNone,
-}
-
-// String is a short name for counters and metrics, such as "bad-digest".
-func (r DropReason) String() string {
-	if int(r) < len(dropNames) {
-		return dropNames[r]
-	}
-	return "DropReason(" + strconv.Itoa(int(r)) + ")"
 }
 
 // Level is the level at which ucarp logs a drop for this reason.

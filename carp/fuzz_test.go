@@ -16,7 +16,7 @@ func addVectorSeeds(f *testing.F) {
 		"ffffffffffff00005e0000ff080045100038ffff4000ff70ef20ac100002e000001221ffff0700010a27ffffffffffffffff6140df59f2f6904e0649713d24ea515ffc2126ff",
 	} {
 		b := mustHex(f, frame)
-		f.Add(b[EthernetHeaderLen:])
+		f.Add(b[ethernetHeaderLen:])
 	}
 }
 
@@ -144,7 +144,7 @@ func FuzzMachine(f *testing.F) {
 				ev = Event{Kind: EventStart}
 			case 1:
 				ev = TimerEvent(Timer(arg % uint8(NumTimers)))
-				if d := m.Deadline(ev.Timer); !d.IsZero() && arg&0x80 != 0 {
+				if d := m.timers[ev.Timer]; !d.IsZero() && arg&0x80 != 0 {
 					now = d // fire exactly on time
 				}
 			case 2:
@@ -219,19 +219,19 @@ func checkInvariants(t *testing.T, m *Machine, now time.Time, before State, ev E
 	} else if (switches == 1) != (before != after) {
 		t.Fatalf("%v: state %v->%v with %d switch logs", ev.Kind, before, after, switches)
 	}
-	adv := m.Deadline(TimerAdvert)
+	adv := m.timers[TimerAdvert]
 	if after == Master && adv.IsZero() {
 		t.Fatalf("%v: MASTER without an armed advert timer", ev.Kind)
 	}
 	if after != Master && !adv.IsZero() {
 		t.Fatalf("%v: %v with an advert timer", ev.Kind, after)
 	}
-	md := m.Deadline(TimerMasterDown)
-	waiting := after == Backup && !m.Demoted() && !m.CarrierLost()
+	md := m.timers[TimerMasterDown]
+	waiting := after == Backup && !m.held && !m.linkDown
 	if waiting != !md.IsZero() {
-		t.Fatalf("%v: %v (demoted %v, carrier lost %v) with dead timer %v", ev.Kind, after, m.Demoted(), m.CarrierLost(), md)
+		t.Fatalf("%v: %v (demoted %v, carrier lost %v) with dead timer %v", ev.Kind, after, m.held, m.linkDown, md)
 	}
-	if m.Demoted() == m.Deadline(TimerHold).IsZero() {
-		t.Fatalf("%v: demoted %v with hold timer %v", ev.Kind, m.Demoted(), m.Deadline(TimerHold))
+	if m.held == m.timers[TimerHold].IsZero() {
+		t.Fatalf("%v: demoted %v with hold timer %v", ev.Kind, m.held, m.timers[TimerHold])
 	}
 }

@@ -3,9 +3,10 @@ package carp
 import (
 	"errors"
 	"net/netip"
-	"strconv"
 	"time"
 )
+
+//go:generate stringer -type=State,Timer,Reason,EventKind,Script,ActionKind -linecomment -output=machine_string.go
 
 // State is the CARP state of one vhid.
 //
@@ -21,124 +22,80 @@ import (
 // INIT → MASTER path, as in ucarp since 1.3.
 type State uint8
 
-// States, numbered as ucarp numbers them.
+// States, numbered as ucarp numbers them; the line comments are the
+// names that String returns (go generate), as ucarp prints them.
 const (
-	Init State = iota
-	Backup
-	Master
+	Init   State = iota // INIT
+	Backup              // BACKUP
+	Master              // MASTER
 )
-
-var stateNames = [...]string{"INIT", "BACKUP", "MASTER"}
-
-func (s State) String() string {
-	if int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return "State(" + strconv.Itoa(int(s)) + ")"
-}
 
 // Timer names one of the machine's timers.
 type Timer uint8
 
-// Timers.
+// Timers. The line comments are the names that String returns.
 const (
 	// TimerAdvert: a MASTER's next advert.
-	TimerAdvert Timer = iota
+	TimerAdvert Timer = iota // advert
 	// TimerMasterDown: a BACKUP's dead timer; when it expires the master
 	// is considered gone.
-	TimerMasterDown
+	TimerMasterDown // master-down
 	// TimerHold: the end of a demotion, after which a BACKUP contends again.
-	TimerHold
+	TimerHold // hold
 
 	NumTimers
 )
-
-var timerNames = [...]string{"advert", "master-down", "hold"}
-
-func (t Timer) String() string {
-	if int(t) < len(timerNames) {
-		return timerNames[t]
-	}
-	return "Timer(" + strconv.Itoa(int(t)) + ")"
-}
 
 // Reason says why the state changed, for logs and for the scripts'
 // CARP_REASON variable.
 type Reason uint8
 
-// Reasons.
+// Reasons. The line comments are the names that String returns, the
+// values of CARP_REASON.
 const (
-	ReasonNone Reason = iota
+	ReasonNone Reason = iota // none
 	// ReasonStart: the daemon started (INIT → BACKUP).
-	ReasonStart
+	ReasonStart // start
 	// ReasonMasterDown: no advert was heard for the dead interval.
-	ReasonMasterDown
+	ReasonMasterDown // master-down
 	// ReasonPreempt: with -P, a master that advertises more slowly was heard.
-	ReasonPreempt
+	ReasonPreempt // preempt
 	// ReasonTimeOut: the master advertises so slowly that it is bound to
 	// time out (a bow-out advert, for instance).
-	ReasonTimeOut
+	ReasonTimeOut // master-timing-out
 	// ReasonPreferredMaster: a master that advertises faster, or equally
 	// fast from a lower address, was heard.
-	ReasonPreferredMaster
+	ReasonPreferredMaster // preferred-master
 	// ReasonDemote: a demotion was requested (SIGUSR2).
-	ReasonDemote
+	ReasonDemote // demote
 	// ReasonCarrierLost: the interface lost its carrier.
-	ReasonCarrierLost
+	ReasonCarrierLost // carrier-lost
 	// ReasonShutdown: the daemon is stopping.
-	ReasonShutdown
+	ReasonShutdown // shutdown
 )
-
-var reasonNames = [...]string{
-	ReasonNone:            "none",
-	ReasonStart:           "start",
-	ReasonMasterDown:      "master-down",
-	ReasonPreempt:         "preempt",
-	ReasonTimeOut:         "master-timing-out",
-	ReasonPreferredMaster: "preferred-master",
-	ReasonDemote:          "demote",
-	ReasonCarrierLost:     "carrier-lost",
-	ReasonShutdown:        "shutdown",
-}
-
-func (r Reason) String() string {
-	if int(r) < len(reasonNames) {
-		return reasonNames[r]
-	}
-	return "Reason(" + strconv.Itoa(int(r)) + ")"
-}
 
 // EventKind is the kind of an Event.
 type EventKind uint8
 
-// Event kinds.
+// Event kinds. The line comments are the names that String returns.
 const (
 	// EventStart starts the machine: INIT → BACKUP.
-	EventStart EventKind = iota + 1
+	EventStart EventKind = iota + 1 // start
 	// EventAdvert: a valid advert for this vhid was received.
-	EventAdvert
+	EventAdvert // advert
 	// EventTimer: a timer armed by an ActionArmTimer is due.
-	EventTimer
+	EventTimer // timer
 	// EventSendResult: the outcome of an ActionSendAdvert.
-	EventSendResult
+	EventSendResult // send-result
 	// EventLinkDown: the interface lost its carrier.
-	EventLinkDown
+	EventLinkDown // link-down
 	// EventLinkUp: the carrier is back.
-	EventLinkUp
+	EventLinkUp // link-up
 	// EventDemote: give up MASTER for the hold time (SIGUSR2).
-	EventDemote
+	EventDemote // demote
 	// EventRelease: the daemon is stopping.
-	EventRelease
+	EventRelease // release
 )
-
-var eventNames = [...]string{"", "start", "advert", "timer", "send-result", "link-down", "link-up", "demote", "release"}
-
-func (k EventKind) String() string {
-	if int(k) < len(eventNames) && k != 0 {
-		return eventNames[k]
-	}
-	return "EventKind(" + strconv.Itoa(int(k)) + ")"
-}
 
 // Event is an input of the machine. Only the fields of its Kind are used.
 type Event struct {
@@ -175,54 +132,35 @@ func ReleaseEvent(runDownScript bool) Event {
 // Script names a script.
 type Script uint8
 
-// Scripts.
+// Scripts. The line comments are the names that String returns.
 const (
-	ScriptUp Script = iota + 1
-	ScriptDown
+	ScriptUp   Script = iota + 1 // up
+	ScriptDown                   // down
 )
-
-func (s Script) String() string {
-	switch s {
-	case ScriptUp:
-		return "up"
-	case ScriptDown:
-		return "down"
-	}
-	return "Script(" + strconv.Itoa(int(s)) + ")"
-}
 
 // ActionKind is the kind of an Action.
 type ActionKind uint8
 
-// Action kinds.
+// Action kinds. The line comments are the names that String returns.
 const (
 	// ActionSendAdvert: sign Advert and send it. Report the outcome with
 	// a SendResultEvent.
-	ActionSendAdvert ActionKind = iota + 1
+	ActionSendAdvert ActionKind = iota + 1 // send-advert
 	// ActionRunScript: run Script for the transition From → To, Reason.
-	ActionRunScript
+	ActionRunScript // run-script
 	// ActionAddVIP: add the virtual address (when the daemon manages it).
-	ActionAddVIP
+	ActionAddVIP // add-vip
 	// ActionRemoveVIP: remove the virtual address (when the daemon manages it).
-	ActionRemoveVIP
+	ActionRemoveVIP // remove-vip
 	// ActionAnnounce: send a gratuitous ARP for the virtual address.
-	ActionAnnounce
+	ActionAnnounce // announce
 	// ActionArmTimer: deliver TimerEvent(Timer) at At.
-	ActionArmTimer
+	ActionArmTimer // arm-timer
 	// ActionStopTimer: Timer is no longer needed.
-	ActionStopTimer
+	ActionStopTimer // stop-timer
 	// ActionLog: log Msg at Level.
-	ActionLog
+	ActionLog // log
 )
-
-var actionNames = [...]string{"", "send-advert", "run-script", "add-vip", "remove-vip", "announce", "arm-timer", "stop-timer", "log"}
-
-func (k ActionKind) String() string {
-	if int(k) < len(actionNames) && k != 0 {
-		return actionNames[k]
-	}
-	return "ActionKind(" + strconv.Itoa(int(k)) + ")"
-}
 
 // Action is an output of the machine. The caller carries them out in
 // order: scripts one at a time, and an ActionAnnounce that follows an
@@ -298,7 +236,7 @@ type Machine struct {
 	srcKey   uint32
 	state    State
 	timers   [NumTimers]time.Time
-	counter  Counter
+	counter  advertCounter
 	linkDown bool
 	held     bool
 
@@ -344,19 +282,6 @@ func NewMachine(cfg Config) (*Machine, error) {
 
 // State is the current state.
 func (m *Machine) State() State { return m.state }
-
-// Deadline is when timer t is due; zero when it is not armed.
-func (m *Machine) Deadline(t Timer) time.Time { return m.timers[t] }
-
-// Suppressed reports whether send errors currently suppress preemption
-// (adverts carry advskew 240).
-func (m *Machine) Suppressed() bool { return m.suppress > 0 }
-
-// Demoted reports whether a demotion holds the node out of the election.
-func (m *Machine) Demoted() bool { return m.held }
-
-// CarrierLost reports whether the machine is waiting for the carrier.
-func (m *Machine) CarrierLost() bool { return m.linkDown }
 
 // Config returns the configuration.
 func (m *Machine) Config() Config { return m.cfg }
@@ -413,7 +338,7 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 	if m.state == Init || m.linkDown || !ev.Src.Is4() {
 		return out
 	}
-	m.counter.Adopt(ev.Counter)
+	m.counter.adopt(ev.Counter)
 	local := interval{uint64(m.cfg.AdvBase), skewMicros(m.localSkew())}
 	remote := interval{uint64(ev.AdvBase), skewMicros(ev.AdvSkew)}
 	out = append(out, Action{Kind: ActionLog, Level: LevelDebug, Msg: MsgCompareIntervals,
@@ -526,7 +451,7 @@ func (m *Machine) header(advbase, advskew uint8) Header {
 		AdvBase: advbase,
 		AdvSkew: advskew,
 		AuthLen: AuthLen,
-		Counter: m.counter.Next(m.cfg.Random),
+		Counter: m.counter.next(m.cfg.Random),
 	}
 }
 

@@ -114,27 +114,3 @@ func (p *Packet) UnmarshalBinary(b []byte) error {
 	p.Options = b[IPv4HeaderLen:hl]
 	return p.Header.UnmarshalBinary(b[hl:])
 }
-
-// MulticastMAC is the Ethernet address that carries IPv4 multicast group g:
-// 01:00:5e followed by the low 23 bits of the group.
-func MulticastMAC(g netip.Addr) [6]byte {
-	a := g.As4()
-	return [6]byte{0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]}
-}
-
-// BroadcastMAC is the Ethernet broadcast address, the destination of
-// adverts sent with --nomcast.
-var BroadcastMAC = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-
-// EtherTypeIPv4 is the Ethernet type of IPv4.
-const EtherTypeIPv4 = 0x0800
-
-// EthernetHeaderLen is the length of an Ethernet II header.
-const EthernetHeaderLen = 14
-
-// AppendEthernet appends an Ethernet II header for an IPv4 payload to b.
-func AppendEthernet(b []byte, dst, src [6]byte) []byte {
-	b = append(b, dst[:]...)
-	b = append(b, src[:]...)
-	return binary.BigEndian.AppendUint16(b, EtherTypeIPv4)
-}

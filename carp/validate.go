@@ -71,7 +71,7 @@ func (v *Validator) Check(b []byte, h *Header) Drop {
 		return Drop{Reason: DropBadChecksum}
 	}
 	_ = h.UnmarshalBinary(ch) // cannot fail: ch has HeaderLen bytes
-	if want, ok := v.auth.Verify(h); !ok {
+	if want, ok := v.auth.verify(h); !ok {
 		return Drop{Reason: DropBadDigest, Want: [4]byte(want[:4]), Got: [4]byte(h.Digest[:4])}
 	}
 	return Drop{}

@@ -3,6 +3,7 @@ package carp
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"net/netip"
 	"os"
@@ -94,6 +95,27 @@ func vectors(t *testing.T) []vector {
 	}
 }
 
+// The Ethernet header of ucarp's frames, for the vectors: the adverts
+// themselves are IP packets, framed by the platform.
+const ethernetHeaderLen = 14
+
+// multicastMAC is the Ethernet address that carries IPv4 multicast group
+// g: 01:00:5e followed by the low 23 bits of the group.
+func multicastMAC(g netip.Addr) [6]byte {
+	a := g.As4()
+	return [6]byte{0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]}
+}
+
+// broadcastMAC is the destination of adverts sent with --nomcast.
+func broadcastMAC() [6]byte { return [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff} }
+
+// appendEthernet appends an Ethernet II header for an IPv4 payload to b.
+func appendEthernet(b []byte, dst, src [6]byte) []byte {
+	b = append(b, dst[:]...)
+	b = append(b, src[:]...)
+	return binary.BigEndian.AppendUint16(b, 0x0800)
+}
+
 // ucarpFrame builds the frame as ucarp does, with its pseudo-MAC
 // 00:00:5e:00:00:<vhid> as Ethernet source.
 func ucarpFrame(t *testing.T, v vector) []byte {
@@ -107,11 +129,11 @@ func ucarpFrame(t *testing.T, v vector) []byte {
 		AdvSkew: v.advskew, AuthLen: AuthLen, Counter: v.counter}
 	auth.Sign(&h)
 	p := NewPacket(src, group, v.id, h)
-	dst := MulticastMAC(group)
+	dst := multicastMAC(group)
 	if v.nomcast {
-		dst = BroadcastMAC
+		dst = broadcastMAC()
 	}
-	b := AppendEthernet(nil, dst, [6]byte{0, 0, 0x5e, 0, 0, v.vhid})
+	b := appendEthernet(nil, dst, [6]byte{0, 0, 0x5e, 0, 0, v.vhid})
 	b, err = p.AppendBinary(b)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +156,7 @@ func TestVectorsDecode(t *testing.T) {
 	for _, v := range vectors(t) {
 		t.Run(v.name, func(t *testing.T) {
 			frame := mustHex(t, v.frame)
-			pkt := frame[EthernetHeaderLen:]
+			pkt := frame[ethernetHeaderLen:]
 			var p Packet
 			if err := p.UnmarshalBinary(pkt); err != nil {
 				t.Fatal(err)
@@ -192,11 +214,11 @@ func TestVectorsMessage(t *testing.T) {
 		}
 		t.Run(v.name, func(t *testing.T) {
 			vip := netip.MustParseAddr(v.vip)
-			m := UcarpMessage(v.vhid, vip, v.counter)
+			m := ucarpMessage(v.vhid, vip, v.counter)
 			if got := hex.EncodeToString(m[:]); got != v.message {
 				t.Fatalf("ucarp message %s, want %s", got, v.message)
 			}
-			if got := hex.EncodeToString(BSDMessage(v.vhid, []netip.Addr{vip}, v.counter)); got != v.message {
+			if got := hex.EncodeToString(bsdMessage(v.vhid, []netip.Addr{vip}, v.counter)); got != v.message {
 				t.Fatalf("BSD message %s, want %s", got, v.message)
 			}
 		})
@@ -220,7 +242,7 @@ func TestDigestCrossChecks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := a.Sum(5)
+			d := a.sum(5)
 			if got := hex.EncodeToString(d[:]); !strings.HasPrefix(got, tt.want) {
 				t.Fatalf("digest %s, want prefix %s", got, tt.want)
 			}

@@ -10,10 +10,10 @@ import (
 )
 
 // Epoch is the simulated time at which every Network starts.
-var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+func Epoch() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
 
-// Group is the multicast group of the simulated LAN.
-var Group = netip.MustParseAddr("224.0.0.18")
+// group is the multicast group of the simulated LAN.
+var group = netip.AddrFrom4([4]byte{224, 0, 0, 18})
 
 // Network is a simulated LAN.
 type Network struct {
@@ -29,14 +29,14 @@ type Network struct {
 
 // New returns an empty network at Epoch.
 func New() *Network {
-	return &Network{Latency: 100 * time.Microsecond, now: Epoch, cut: map[[2]*Node]bool{}}
+	return &Network{Latency: 100 * time.Microsecond, now: Epoch(), cut: map[[2]*Node]bool{}}
 }
 
 // Now is the simulated time.
 func (n *Network) Now() time.Time { return n.now }
 
 // Since is the simulated time elapsed since Epoch.
-func (n *Network) Since() time.Duration { return n.now.Sub(Epoch) }
+func (n *Network) Since() time.Duration { return n.now.Sub(Epoch()) }
 
 // Transition is one state change of a node.
 type Transition struct {
@@ -102,14 +102,11 @@ func (nd *Node) reset() {
 	if nd.auth, err = carp.NewAuth([]byte(nd.password), nd.cfg.VHID, []netip.Addr{nd.vip}); err != nil {
 		panic(err)
 	}
-	nd.val = carp.NewValidator(nd.Addr, Group, nd.cfg.VHID, nd.auth)
+	nd.val = carp.NewValidator(nd.Addr, group, nd.cfg.VHID, nd.auth)
 }
 
 // State is the node's current state.
 func (nd *Node) State() carp.State { return nd.m.State() }
-
-// Machine is the node's state machine.
-func (nd *Node) Machine() *carp.Machine { return nd.m }
 
 // Start feeds the start event now.
 func (nd *Node) Start() { nd.handle(carp.Event{Kind: carp.EventStart}) }
@@ -247,7 +244,7 @@ func (nd *Node) send(h carp.Header) {
 	if nd.sendFails {
 		return
 	}
-	p := carp.NewPacket(nd.Addr, Group, uint16(len(nd.Adverts)), h)
+	p := carp.NewPacket(nd.Addr, group, uint16(len(nd.Adverts)), h)
 	pkt, err := p.AppendBinary(nil)
 	if err != nil {
 		panic(fmt.Sprintf("carptest: encoding %+v: %v", p, err))

@@ -13,39 +13,48 @@ import (
 // and on which descriptor it reports its start-up.
 const daemonEnv = "UCARP_GO_DAEMON_STATUS_FD"
 
-var statusPipe *os.File
+// statusPipe is how the background daemon of a -B start tells the
+// process that started it (and waits in daemonize) how its start-up
+// went: one line, READY or FAIL with the exit code and the message. A nil
+// *statusPipe is a daemon that was not started by -B; its methods do
+// nothing.
+type statusPipe struct {
+	f *os.File // nil once the line is written
+}
 
-// isDaemonChild reports whether this process is the background daemon of
-// a -B start, and takes the status descriptor it reports on.
-func isDaemonChild() bool {
+// daemonChild returns the status pipe of the background daemon of a -B
+// start, taken from the descriptor its parent named, or nil when this
+// process is not one.
+func daemonChild() *statusPipe {
 	v, ok := os.LookupEnv(daemonEnv)
 	if !ok {
-		return false
+		return nil
 	}
 	os.Unsetenv(daemonEnv) // the scripts must not see it
 	fd, err := strconv.Atoi(v)
 	if err != nil || fd < 3 {
-		return false
+		return nil
 	}
 	syscall.CloseOnExec(fd)
-	statusPipe = os.NewFile(uintptr(fd), "daemon-status")
-	return true
+	return &statusPipe{f: os.NewFile(uintptr(fd), "daemon-status")}
 }
 
-func daemonReady() {
-	if statusPipe != nil {
-		fmt.Fprintln(statusPipe, "READY")
-		statusPipe.Close()
-		statusPipe = nil
-	}
+// ready reports that the daemon listens: its parent exits 0.
+func (p *statusPipe) ready() { p.report("READY") }
+
+// failed reports a start-up failure: its parent prints msg and exits code.
+func (p *statusPipe) failed(code int, msg string) {
+	p.report(fmt.Sprintf("FAIL %d %s", code, strings.ReplaceAll(msg, "\n", " ")))
 }
 
-func daemonFailed(code int, msg string) {
-	if statusPipe != nil {
-		fmt.Fprintf(statusPipe, "FAIL %d %s\n", code, strings.ReplaceAll(msg, "\n", " "))
-		statusPipe.Close()
-		statusPipe = nil
+// report writes the one line, once.
+func (p *statusPipe) report(line string) {
+	if p == nil || p.f == nil {
+		return
 	}
+	fmt.Fprintln(p.f, line)
+	p.f.Close()
+	p.f = nil
 }
 
 // daemonize is -B. Go cannot fork, so the daemon is this program run

@@ -58,7 +58,8 @@ func main() {
 func run(sigs chan os.Signal) (exitPlan, *logger) {
 	closeInheritedDescriptors()
 	prog := os.Args[0]
-	child := isDaemonChild()
+	status := daemonChild()
+	child := status != nil
 
 	// Until the command line is read, messages go to syslog as glibc's
 	// syslog(3) sends them before openlog: program name, no pid, user.
@@ -90,18 +91,17 @@ func run(sigs chan os.Signal) (exitPlan, *logger) {
 	// From here on no log line waits for its destination.
 	log.Async()
 	reapOrphans(log)
-	return start(cfg, log, child, sigs), log
+	return start(cfg, log, status, sigs), log
 }
 
 // start opens everything the daemon needs, in ucarp's order where ucarp
 // has one, then runs the loop. Start-up failures exit 2, as ucarp's.
-func start(cfg *config, log *logger, child bool, sigs chan os.Signal) exitPlan {
+// status is nil unless this is the background daemon of a -B start.
+func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal) exitPlan {
 	report := func(code int, format string, args ...any) exitPlan {
 		msg := fmt.Sprintf(format, args...)
 		log.Errorf("%s", msg)
-		if child {
-			daemonFailed(code, msg)
-		}
+		status.failed(code, msg)
 		return exitPlan{code: code}
 	}
 	if len(cfg.password) > carp.MaxPasswordLen {
@@ -123,7 +123,7 @@ func start(cfg *config, log *logger, child bool, sigs chan os.Signal) exitPlan {
 	if err := sys.CheckPrivileges(manage); err != nil {
 		return report(exitStartup, "%s", err)
 	}
-	if cfg.daemonize && !child {
+	if cfg.daemonize && status == nil {
 		return daemonize(log, sigs)
 	}
 
@@ -225,9 +225,7 @@ func start(cfg *config, log *logger, child bool, sigs chan os.Signal) exitPlan {
 		defer removePidfile(cfg.pidfile)
 	}
 	d.ready = func(state string) {
-		if child {
-			daemonReady()
-		}
+		status.ready()
 		sdReady(fmt.Sprintf("%s on %s id %d", state, cfg.iface, cfg.vhid))
 	}
 	plan := d.run()
