@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"github.com/ucarp-go/ucarp/internal/syserr"
 	"os"
 	"strconv"
 	"strings"
@@ -69,11 +70,11 @@ func daemonize(log *logger, sigs <-chan os.Signal) exitPlan {
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return fail("Unable to get in background: [%s]", strerror(err))
+		return fail("Unable to get in background: [%s]", syserr.Strerror(err))
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return fail("Unable to get in background: [pipe: %s]", strerror(err))
+		return fail("Unable to get in background: [pipe: %s]", syserr.Strerror(err))
 	}
 	defer r.Close()
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
@@ -90,7 +91,7 @@ func daemonize(log *logger, sigs <-chan os.Signal) exitPlan {
 	w.Close()
 	null.Close()
 	if err != nil {
-		return fail("Unable to get in background: [fork: %s]", strerror(err))
+		return fail("Unable to get in background: [fork: %s]", syserr.Strerror(err))
 	}
 	status := make(chan string, 1)
 	go func() {

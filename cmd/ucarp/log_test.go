@@ -265,3 +265,22 @@ func TestJournalOnce(t *testing.T) {
 		t.Fatalf("journal stream %q", journal.String())
 	}
 }
+
+// syncBuffer is a bytes.Buffer that a logger's writer goroutines and the
+// test can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

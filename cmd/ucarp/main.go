@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/group"
+	"github.com/ucarp-go/ucarp/internal/syserr"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
 )
@@ -116,7 +118,7 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal) ex
 	case errors.Is(err, platform.ErrNotSupported):
 		return report(exitStartup, "ucarp-go is not supported on this operating system: %s", err)
 	case err != nil:
-		log.Errorf("Unable to get hardware info about an interface: %s", strerror(err))
+		log.Errorf("Unable to get hardware info about an interface: %s", syserr.Strerror(err))
 		return report(exitStartup, "Unable to find MAC address of [%s]", cfg.iface)
 	}
 	manage := cfg.managesVIP()
@@ -137,14 +139,14 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal) ex
 		// ucarp joins the group on the interface that holds --srcip, and
 		// fails exactly so when no interface does.
 		log.Errorf("Source address %s is not configured on any interface", cfg.src)
-		return report(exitStartup, "Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", strerror(syscall.ENODEV), int(syscall.ENODEV))
+		return report(exitStartup, "Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", syserr.Strerror(syscall.ENODEV), int(syscall.ENODEV))
 	}
 	conn, err := sys.OpenCARP(platform.CARPOptions{Src: cfg.src, Group: cfg.group, Broadcast: cfg.nomcast})
 	switch {
 	case errors.Is(err, platform.ErrJoin):
-		return report(exitStartup, "Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", strerror(err), errnoOf(err))
+		return report(exitStartup, "Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", syserr.Strerror(err), syserr.Errno(err))
 	case err != nil:
-		return report(exitStartup, "Error opening socket for interface [%s]: %s", cfg.iface, strerror(err))
+		return report(exitStartup, "Error opening socket for interface [%s]: %s", cfg.iface, syserr.Strerror(err))
 	}
 	defer conn.Close()
 	var arp platform.FrameConn
@@ -154,7 +156,7 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal) ex
 		case errors.Is(err, platform.ErrNoARP):
 			log.Warnf("Gratuitous ARP is left to the kernel, which announces the address when it is added: %s", err)
 		case err != nil:
-			return report(exitStartup, "Unable to open interface [%s]: %s", cfg.iface, strerror(err))
+			return report(exitStartup, "Unable to open interface [%s]: %s", cfg.iface, syserr.Strerror(err))
 		default:
 			defer arp.Close()
 		}
@@ -209,11 +211,14 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal) ex
 	}
 
 	rng := newRand()
-	d, err := newDaemon(deps{
-		cfg: cfg, log: log, mac: ifi.HardwareAddr, conn: conn, arp: arp, addrs: addrs,
-		link: link, addrChg: addrChg, signals: sigs, initial: initial,
-		random: rng.Uint64, runner: newRunner(log, cfg.scriptTimeout),
-		notify: func(status string) { sdNotify(status) },
+	g, err := group.New(cfg.groupConfig(), group.Deps{
+		Log: log.Logger, MAC: ifi.HardwareAddr, Conn: conn, ARP: arp, Addrs: addrs,
+		Link: link, AddrChanged: addrChg, Initial: initial, Random: rng.Uint64,
+		Notify: func(status string) { sdNotify(status) },
+		Ready: func(state string) {
+			status.ready()
+			sdReady(fmt.Sprintf("%s on %s id %d", state, cfg.iface, cfg.vhid))
+		},
 	})
 	if err != nil {
 		return report(exitStartup, "%s", err)
@@ -224,12 +229,31 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal) ex
 		}
 		defer removePidfile(cfg.pidfile)
 	}
-	d.ready = func(state string) {
-		status.ready()
-		sdReady(fmt.Sprintf("%s on %s id %d", state, cfg.iface, cfg.vhid))
+	go handleSignals(g, sigs)
+	end := g.Run()
+	return exitPlan{code: end.Code, reraise: end.Reraise}
+}
+
+// handleSignals gives the group ucarp's signals: USR1 reports, USR2
+// demotes, and TERM, INT, QUIT and HUP stop.
+func handleSignals(g *group.Group, sigs <-chan os.Signal) {
+	for sig := range sigs {
+		switch sig {
+		case syscall.SIGUSR1:
+			g.Report()
+		case syscall.SIGUSR2:
+			g.Demote()
+		default:
+			g.Stop(sig)
+		}
 	}
-	plan := d.run()
-	return *plan
+}
+
+// exitPlan is how the process ends: an exit code, or a signal to die of
+// (re-raised after cleanup, for the exit status ucarp has without -z).
+type exitPlan struct {
+	code    int
+	reraise os.Signal
 }
 
 // newRand is the source of counters and IP IDs: ChaCha8 seeded from the

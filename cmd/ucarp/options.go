@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/ucarp-go/ucarp/group"
+	"github.com/ucarp-go/ucarp/internal/syserr"
 	"io"
 	"net/netip"
 	"os"
@@ -89,6 +91,15 @@ type config struct {
 	garpInterval  time.Duration
 }
 
+// groupConfig is the group that the command line configures.
+func (c *config) groupConfig() group.Config {
+	return group.Config{Interface: c.iface, Src: c.src, Mcast: c.group, VHID: c.vhid, Password: c.password,
+		Addr: c.vip, AddrArg: c.vipArg, AdvBase: c.advbase, AdvSkew: c.advskew, DeadRatio: c.deadratio,
+		Preempt: c.preempt, Neutral: c.neutral, UpScript: c.upscript, DownScript: c.downscript, XParam: c.xparam,
+		Shutdown: c.shutdown, IgnoreIfState: c.ignoreIf, ScriptTimeout: c.scriptTimeout,
+		GARPCount: c.garpCount, GARPInterval: c.garpInterval}
+}
+
 // managesVIP reports whether the daemon adds and removes the address.
 func (c *config) managesVIP() bool {
 	switch c.manage {
@@ -125,13 +136,6 @@ var facilities = map[string]int{
 	"local4": 20 << 3, "local5": 21 << 3, "local6": 22 << 3, "local7": 23 << 3,
 }
 
-// defaultScriptTimeout is how long an up or down script may run before it
-// is stopped (and a MASTER whose up script hangs gives up). ucarp has no
-// timeout, but it freezes while a script runs, so that a peer takes over
-// after the dead interval (3 s by default): real scripts end well within
-// this.
-const defaultScriptTimeout = 30 * time.Second
-
 // defaultGroup is ucarp's multicast group.
 var defaultGroup = netip.MustParseAddr("224.0.0.18")
 
@@ -145,7 +149,7 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 		return parseResult{done: true}
 	}
 	c := &config{group: defaultGroup, advbase: 1, deadratio: 3, facility: facilities["daemon"], garpCount: 1,
-		scriptTimeout: defaultScriptTimeout,
+		scriptTimeout: group.DefaultScriptTimeout,
 		garpInterval:  time.Second}
 	opts, _, gerr := getoptLong(prog, args, optionTable, posix)
 	fail := parseResult{exit: 1, done: true}
@@ -360,7 +364,7 @@ const maxPassfileLine = 511
 func readPassfile(path string, log *logger) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("unable to open passfile %s for reading: %s", path, strerror(err))
+		return nil, fmt.Errorf("unable to open passfile %s for reading: %s", path, syserr.Strerror(err))
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o044 != 0 {
@@ -372,7 +376,7 @@ func readPassfile(path string, log *logger) ([]byte, error) {
 	case n == 0 && (err == nil || errors.Is(err, io.EOF)):
 		return nil, fmt.Errorf("error reading passfile %s: unexpected end of file", path)
 	case n == 0 || err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, fmt.Errorf("error reading passfile %s: %s", path, strerror(err))
+		return nil, fmt.Errorf("error reading passfile %s: %s", path, syserr.Strerror(err))
 	}
 	line := buf[:n]
 	if i := bytes.IndexByte(line, '\n'); i >= 0 {

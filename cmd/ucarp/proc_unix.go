@@ -4,7 +4,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -36,48 +35,6 @@ func journalStreams(env string, stdout, stderr *os.File) (out, err bool) {
 		return uint64(st.Dev) == d && uint64(st.Ino) == i
 	}
 	return is(stdout), is(stderr)
-}
-
-// setProcessGroup puts a script in its own process group, so that a
-// timeout ends the script and every child it started. As PID 1, the
-// reaper also tells a script by it (see reapOrphans).
-func setProcessGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-}
-
-func killProcessGroup(cmd *exec.Cmd, sig string) {
-	s := syscall.SIGTERM
-	if sig == "KILL" {
-		s = syscall.SIGKILL
-	}
-	if cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, s)
-	}
-}
-
-// signaled reports the name of the signal that ended a process.
-func signaled(ps *os.ProcessState) (string, bool) {
-	ws, ok := ps.Sys().(syscall.WaitStatus)
-	if !ok || !ws.Signaled() {
-		return "", false
-	}
-	return signalName(ws.Signal()), true
-}
-
-func signalName(s syscall.Signal) string {
-	switch s {
-	case syscall.SIGTERM:
-		return "TERM"
-	case syscall.SIGKILL:
-		return "KILL"
-	case syscall.SIGINT:
-		return "INT"
-	case syscall.SIGHUP:
-		return "HUP"
-	case syscall.SIGQUIT:
-		return "QUIT"
-	}
-	return s.String()
 }
 
 // reapOrphans makes a daemon that runs as PID 1 (a container's init) do

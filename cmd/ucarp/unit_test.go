@@ -6,8 +6,11 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestStrtoul(t *testing.T) {
@@ -135,5 +138,21 @@ func TestFacilities(t *testing.T) {
 		if facilities[name] != code {
 			t.Errorf("%s = %d, want %d", name, facilities[name], code)
 		}
+	}
+}
+
+// TestCloseInheritedDescriptors: a descriptor the daemon inherited
+// without close-on-exec, as a careless caller leaves one, is marked so at
+// start: no script gets it (ucarp leaks its sockets to scripts).
+func TestCloseInheritedDescriptors(t *testing.T) {
+	fd, err := syscall.Open(filepath.Join(t.TempDir(), "leak"), syscall.O_CREAT|syscall.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	closeInheritedDescriptors()
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	if err != nil || flags&unix.FD_CLOEXEC == 0 {
+		t.Fatalf("descriptor %d: flags %#x, %v: not close-on-exec", fd, flags, err)
 	}
 }

@@ -1,7 +1,11 @@
-package main
+package group
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -92,7 +96,7 @@ func (f *fakeFrames) times() []time.Time {
 // harness is one daemon inside a synctest bubble.
 type harness struct {
 	t       *testing.T
-	d       *daemon
+	d       *Group
 	conn    *fakeConn
 	arp     *fakeFrames
 	addrs   *viptest.Addrs
@@ -101,7 +105,7 @@ type harness struct {
 	sigs    chan os.Signal
 	logs    *syncBuffer
 	t0      time.Time
-	plan    *exitPlan
+	plan    *Exit
 	done    chan struct{}
 	peer    *carp.Auth
 }
@@ -123,6 +127,69 @@ func (s *syncBuffer) String() string {
 }
 func (s *syncBuffer) count(sub string) int { return strings.Count(s.String(), sub) }
 
+// textHandler writes "[LEVEL] message" lines, ucarp's words without the
+// console's timestamp.
+type textHandler struct {
+	w     io.Writer
+	debug bool
+}
+
+func (h textHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo || h.debug
+}
+func (h textHandler) Handle(_ context.Context, r slog.Record) error {
+	name := map[slog.Level]string{slog.LevelDebug: "DEBUG", slog.LevelInfo: "INFO", slog.LevelWarn: "WARNING", slog.LevelError: "ERROR"}[r.Level]
+	_, err := fmt.Fprintf(h.w, "[%s] %s\n", name, r.Message)
+	return err
+}
+func (h textHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h textHandler) WithGroup(string) slog.Handler      { return h }
+
+// testLog is a logger that writes to w, with DEBUG lines when debug.
+func testLog(w io.Writer, debug bool) logger { return logger{slog.New(textHandler{w, debug})} }
+
+// manageMode says who manages the address in a harness.
+type manageMode int
+
+const (
+	manageAuto manageMode = iota // the group, when no script is given
+	manageOn
+	manageOff
+)
+
+// testConfig is a group's Config and the harness's own settings.
+type testConfig struct {
+	Config
+	manage manageMode
+	debug  bool
+}
+
+func (c *testConfig) managesVIP() bool {
+	return c.manage == manageOn || c.manage == manageAuto && c.UpScript == "" && c.DownScript == ""
+}
+
+var defaultGroup = netip.MustParseAddr("224.0.0.18")
+
+// handleSignals maps ucarp's signals to the group's methods, as
+// cmd/ucarp does.
+func handleSignals(g *Group, sigs <-chan os.Signal, done <-chan struct{}) {
+	for {
+		select {
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGUSR1:
+				g.Report()
+			case syscall.SIGUSR2:
+				g.Demote()
+			default:
+				g.Stop(sig)
+			}
+		case <-done:
+			return
+		}
+	}
+}
+
 var (
 	loopSrc  = netip.MustParseAddr("198.51.100.12")
 	loopPeer = netip.MustParseAddr("198.51.100.11")
@@ -131,22 +198,21 @@ var (
 
 // startHarness starts a daemon with advbase 1, advskew 100, deadratio 3
 // (dead time 3.390625 s, advert every 1.390625 s), managing the address.
-func startHarness(t *testing.T, edit func(c *config)) *harness {
+func startHarness(t *testing.T, edit func(c *testConfig)) *harness {
 	return startHarnessWith(t, edit, nil)
 }
 
 // startHarnessWith is startHarness with a script runner of the test's
 // (nil: the real one, with no timeout).
-func startHarnessWith(t *testing.T, edit func(c *config), run scripts) *harness {
-	c := &config{iface: "eth0", src: loopSrc, group: defaultGroup, vhid: 1, password: []byte("carplab"),
-		vip: loopVIP, vipArg: "198.51.100.100", advbase: 1, advskew: 100, deadratio: 3, garpCount: 1,
-		garpInterval: time.Second, debug: true}
+func startHarnessWith(t *testing.T, edit func(c *testConfig), run scripts) *harness {
+	c := &testConfig{Config: Config{Interface: "eth0", Src: loopSrc, Mcast: defaultGroup, VHID: 1, Password: []byte("carplab"),
+		Addr: loopVIP, AddrArg: "198.51.100.100", AdvBase: 1, AdvSkew: 100, DeadRatio: 3, GARPCount: 1,
+		GARPInterval: time.Second}, debug: true}
 	if edit != nil {
 		edit(c)
 	}
 	logs := &syncBuffer{}
-	log := newLogger(logs, logs, nil)
-	log.SetDebug(c.debug)
+	log := testLog(logs, c.debug)
 	h := &harness{t: t, conn: newFakeConn(), arp: &fakeFrames{}, addrs: viptest.New("eth0"),
 		link: make(chan platform.LinkState, 16), addrChg: make(chan struct{}, 1), sigs: make(chan os.Signal, 64),
 		logs: logs, t0: time.Now(), done: make(chan struct{})}
@@ -158,19 +224,20 @@ func startHarnessWith(t *testing.T, edit func(c *config), run scripts) *harness 
 		run = newRunner(log, 0)
 	}
 	seq := uint64(0)
-	d, err := newDaemon(deps{cfg: c, log: log, mac: net.HardwareAddr{2, 0, 0, 0, 0, 0x0c}, conn: h.conn, arp: h.arp,
-		addrs: addrs, link: h.link, addrChg: h.addrChg, signals: h.sigs, initial: platform.LinkState{Up: true, Running: true},
-		random: func() uint64 { seq++; return seq }, runner: run})
+	d, err := New(c.Config, Deps{Log: log.Logger, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 0x0c}, Conn: h.conn, ARP: h.arp,
+		Addrs: addrs, Link: h.link, AddrChanged: h.addrChg, Initial: platform.LinkState{Up: true, Running: true},
+		Random: func() uint64 { seq++; return seq }, scripts: run})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.d = d
 	h.peer, _ = carp.NewAuth([]byte("carplab"), 1, []netip.Addr{loopVIP.Addr()})
 	go func() {
-		h.plan = d.run()
+		h.plan = d.Run()
 		h.conn.Close()
 		close(h.done)
 	}()
+	go handleSignals(d, h.sigs, h.done)
 	synctest.Wait()
 	return h
 }
@@ -339,12 +406,12 @@ func TestLoopSignals(t *testing.T) {
 	})
 	t.Run("TERM with -z: bow-out, address removed, exit 0", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			h := startHarness(t, func(c *config) { c.shutdown = true })
+			h := startHarness(t, func(c *testConfig) { c.Shutdown = true })
 			defer h.close()
 			h.at(4 * time.Second)
 			h.sigs <- syscall.SIGTERM
 			synctest.Wait()
-			if !h.stopped() || h.plan.code != 0 || h.plan.reraise != nil {
+			if !h.stopped() || h.plan.Code != 0 || h.plan.Reraise != nil {
 				t.Fatalf("stopped %v plan %+v", h.stopped(), h.plan)
 			}
 			ads := h.conn.adverts()
@@ -363,14 +430,14 @@ func TestLoopSignals(t *testing.T) {
 			h.at(4 * time.Second)
 			h.sigs <- syscall.SIGTERM
 			synctest.Wait()
-			if !h.stopped() || h.plan.reraise != syscall.SIGTERM || h.addrs.Has(loopVIP.Addr()) {
+			if !h.stopped() || h.plan.Reraise != syscall.SIGTERM || h.addrs.Has(loopVIP.Addr()) {
 				t.Fatalf("stopped %v plan %+v", h.stopped(), h.plan)
 			}
 		})
 	})
 	t.Run("TERM without -z, scripts own the address: no bow-out", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			h := startHarness(t, func(c *config) { c.manage = manageOff })
+			h := startHarness(t, func(c *testConfig) { c.manage = manageOff })
 			defer h.close()
 			h.at(4 * time.Second)
 			n := len(h.conn.adverts())
@@ -383,7 +450,7 @@ func TestLoopSignals(t *testing.T) {
 	})
 	t.Run("a burst of signals is handled in order, none lost", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			h := startHarness(t, func(c *config) { c.shutdown = true })
+			h := startHarness(t, func(c *testConfig) { c.Shutdown = true })
 			defer h.close()
 			h.at(4 * time.Second)
 			for range 20 {
@@ -405,7 +472,7 @@ func TestLoopSignals(t *testing.T) {
 
 func TestLoopForgedAndMalformed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := startHarness(t, func(c *config) { c.debug = false })
+		h := startHarness(t, func(c *testConfig) { c.debug = false })
 		defer h.close()
 		h.at(4 * time.Second)
 		wrong, _ := carp.NewAuth([]byte("wrong"), 1, []netip.Addr{loopVIP.Addr()})
@@ -480,12 +547,12 @@ func TestLoopCarrierAndInterface(t *testing.T) {
 	})
 	t.Run("administratively down: exit 0 as ucarp", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			h := startHarness(t, func(c *config) { c.shutdown = true })
+			h := startHarness(t, func(c *testConfig) { c.Shutdown = true })
 			defer h.close()
 			h.at(4 * time.Second)
 			h.link <- platform.LinkState{}
 			synctest.Wait()
-			if !h.stopped() || h.plan.code != 0 || !strings.Contains(h.logs.String(), "[ERROR] exiting: pfds[0].revents = 8") {
+			if !h.stopped() || h.plan.Code != 0 || !strings.Contains(h.logs.String(), "[ERROR] exiting: pfds[0].revents = 8") {
 				t.Fatalf("plan %+v logs:\n%s", h.plan, h.logs)
 			}
 		})
@@ -496,14 +563,14 @@ func TestLoopCarrierAndInterface(t *testing.T) {
 			defer h.close()
 			h.link <- platform.LinkState{Gone: true}
 			synctest.Wait()
-			if !h.stopped() || h.plan.code != 2 || !strings.Contains(h.logs.String(), "[ERROR] Interface [eth0] is gone: exiting") {
+			if !h.stopped() || h.plan.Code != 2 || !strings.Contains(h.logs.String(), "[ERROR] Interface [eth0] is gone: exiting") {
 				t.Fatalf("plan %+v", h.plan)
 			}
 		})
 	})
 	t.Run("-S ignores the carrier", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			h := startHarness(t, func(c *config) { c.ignoreIf = true })
+			h := startHarness(t, func(c *testConfig) { c.IgnoreIfState = true })
 			defer h.close()
 			h.at(4 * time.Second)
 			h.link <- platform.LinkState{Up: true, Running: false}

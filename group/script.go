@@ -1,4 +1,4 @@
-package main
+package group
 
 import (
 	"errors"
@@ -27,7 +27,8 @@ type scriptJob struct {
 // wrote to NOTIFY_SOCKET would speak for the daemon), and the password
 // that Debian's ifupdown exports for its stanza.
 var privateEnv = []string{"NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES",
-	"WATCHDOG_PID", "WATCHDOG_USEC", "IF_UCARP_PASSWORD", daemonEnv}
+	"WATCHDOG_PID", "WATCHDOG_USEC", "IF_UCARP_PASSWORD",
+	"UCARP_GO_DAEMON_STATUS_FD"} // the last: the status descriptor of ucarp -B
 
 // scriptEnv is the environment of a script: the daemon's, less
 // privateEnv, plus the job's CARP_* variables.
@@ -63,7 +64,7 @@ type scriptResult struct {
 // other descriptor of the daemon. With a timeout, a script that overruns
 // gets SIGTERM, and SIGKILL after the grace period, with all its children.
 type runner struct {
-	log     *logger
+	log     logger
 	timeout time.Duration
 	grace   time.Duration
 	stdout  *os.File
@@ -76,7 +77,7 @@ type runner struct {
 	timers  []*time.Timer
 }
 
-func newRunner(log *logger, timeout time.Duration) *runner {
+func newRunner(log logger, timeout time.Duration) *runner {
 	return &runner{log: log, timeout: timeout, grace: 5 * time.Second, stdout: os.Stdout, stderr: os.Stderr,
 		done: make(chan scriptResult, 1), late: make(chan scriptJob, 1)}
 }

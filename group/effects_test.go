@@ -1,4 +1,4 @@
-package main
+package group
 
 import (
 	"fmt"
@@ -207,8 +207,8 @@ func (h *harness) queued() (n int) {
 func TestLoopFlipsDuringSlowScriptConverge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newFakeRunner(10*time.Second, 10*time.Second, 0)
-		h := startHarnessWith(t, func(c *config) {
-			c.upscript, c.downscript, c.preempt, c.neutral, c.manage = "/up", "/down", true, true, manageOn
+		h := startHarnessWith(t, func(c *testConfig) {
+			c.UpScript, c.DownScript, c.Preempt, c.Neutral, c.manage = "/up", "/down", true, true, manageOn
 		}, r)
 		defer h.close()
 		h.at(4 * time.Second) // MASTER at 3.39 s, up script until 13.39 s
@@ -257,36 +257,36 @@ func TestLoopFlipsDuringSlowScriptConverge(t *testing.T) {
 // bring up. The down script runs once the up script has been stopped.
 func TestLoopHungUpScriptGivesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newFakeRunner(-1, time.Second, defaultScriptTimeout)
-		h := startHarnessWith(t, func(c *config) {
-			c.upscript, c.downscript, c.neutral, c.scriptTimeout = "/up", "/down", true, defaultScriptTimeout
+		r := newFakeRunner(-1, time.Second, DefaultScriptTimeout)
+		h := startHarnessWith(t, func(c *testConfig) {
+			c.UpScript, c.DownScript, c.Neutral, c.ScriptTimeout = "/up", "/down", true, DefaultScriptTimeout
 		}, r)
 		defer h.close()
 		takeover := us(3_390_625)
-		h.at(takeover + defaultScriptTimeout - time.Millisecond)
+		h.at(takeover + DefaultScriptTimeout - time.Millisecond)
 		if h.state() != carp.Master {
 			t.Fatalf("state %v before the timeout", h.state())
 		}
-		h.at(takeover + defaultScriptTimeout)
+		h.at(takeover + DefaultScriptTimeout)
 		if h.state() != carp.Backup {
 			t.Fatalf("state %v after the timeout", h.state())
 		}
 		ads := h.conn.adverts()
 		last := ads[len(ads)-1]
-		if last.at.Sub(h.t0) != takeover+defaultScriptTimeout || last.h.AdvBase != 255 || last.h.AdvSkew != 255 {
+		if last.at.Sub(h.t0) != takeover+DefaultScriptTimeout || last.h.AdvBase != 255 || last.h.AdvSkew != 255 {
 			t.Fatalf("no bow-out at the timeout: last advert %+v at %v", last.h, last.at.Sub(h.t0))
 		}
 		if !strings.Contains(h.logs.String(), "[ERROR] Up script [/up eth0 198.51.100.100] did not finish within 30s: giving up MASTER") {
 			t.Fatalf("logs:\n%s", h.logs)
 		}
-		h.at(takeover + defaultScriptTimeout + 5*time.Second)
+		h.at(takeover + DefaultScriptTimeout + 5*time.Second)
 		var got []string
 		for _, run := range r.history() {
 			got = append(got, fmt.Sprintf("%s@%v timedOut=%v", run.job.script, run.start.Sub(h.t0), run.timedOut))
 		}
 		want := []string{
 			fmt.Sprintf("up@%v timedOut=true", takeover),
-			fmt.Sprintf("down@%v timedOut=false", takeover+defaultScriptTimeout+r.grace),
+			fmt.Sprintf("down@%v timedOut=false", takeover+DefaultScriptTimeout+r.grace),
 		}
 		if strings.Join(got, "; ") != strings.Join(want, "; ") {
 			t.Fatalf("script runs %v, want %v", got, want)

@@ -1,4 +1,4 @@
-package main
+package group
 
 import (
 	"time"
@@ -10,30 +10,30 @@ import (
 // acquire makes the managed address the daemon's (before the up script).
 // A copy someone else configured is taken over, so that it goes when this
 // host steps down.
-func (d *daemon) acquire() {
+func (d *Group) acquire() {
 	added, took, err := d.vips.Acquire()
 	switch {
 	case err != nil:
 		d.log.Errorf("Unable to add the virtual address: %s", err)
 	case added:
-		d.log.Infof("Added %s to %s", d.cfg.vip, d.cfg.iface)
+		d.log.Infof("Added %s to %s", d.cfg.Addr, d.cfg.Interface)
 	}
 	d.tookOver(took)
 }
 
-func (d *daemon) tookOver(took []vip.Address) {
+func (d *Group) tookOver(took []vip.Address) {
 	for _, a := range took {
-		d.log.Warnf("Virtual address %s was on %s, configured by someone else (%s): taken over, it goes when this host stops being MASTER", d.cfg.vip.Addr(), d.cfg.iface, a)
+		d.log.Warnf("Virtual address %s was on %s, configured by someone else (%s): taken over, it goes when this host stops being MASTER", d.cfg.Addr.Addr(), d.cfg.Interface, a)
 	}
 }
 
 // release removes every copy of the address (after the down script): only
 // the MASTER may answer ARP for it. A copy someone else configured is
 // named in a WARNING.
-func (d *daemon) release() {
+func (d *Group) release() {
 	var removed []vip.Address
 	var err error
-	if d.cfg.vip.Addr() == d.cfg.src {
+	if d.cfg.Addr.Addr() == d.cfg.Src {
 		// The virtual address is the host's own source address: removing a
 		// copy someone else configured would cut the host off.
 		var ours bool
@@ -45,9 +45,9 @@ func (d *daemon) release() {
 	}
 	for _, a := range removed {
 		if d.vips.Ours(a) {
-			d.log.Infof("Removed %s from %s", d.cfg.vip, d.cfg.iface)
+			d.log.Infof("Removed %s from %s", d.cfg.Addr, d.cfg.Interface)
 		} else {
-			d.log.Warnf("Removed %s from %s, configured by someone else: only the MASTER may hold the virtual address", a, d.cfg.iface)
+			d.log.Warnf("Removed %s from %s, configured by someone else: only the MASTER may hold the virtual address", a, d.cfg.Interface)
 		}
 	}
 	if err != nil {
@@ -63,7 +63,7 @@ func (d *daemon) release() {
 // transitions are being carried out. On the timer (tick), a MASTER also
 // renews the address's lifetime, taking over a copy someone else added;
 // never on address events, which the renewal itself causes.
-func (d *daemon) reconcile(tick bool) {
+func (d *Group) reconcile(tick bool) {
 	if d.vips == nil || d.exit != nil {
 		return
 	}
@@ -80,21 +80,21 @@ func (d *daemon) reconcile(tick bool) {
 		return
 	}
 	if err != nil {
-		d.log.Errorf("Unable to read the addresses of %s: %s", d.cfg.iface, err)
+		d.log.Errorf("Unable to read the addresses of %s: %s", d.cfg.Interface, err)
 		return
 	}
 	switch d.m.State() {
 	case carp.Master:
 		if !st.Held {
 			if !st.Present {
-				d.log.Warnf("Virtual address %s was removed from %s by someone else: adding it back", d.cfg.vip, d.cfg.iface)
+				d.log.Warnf("Virtual address %s was removed from %s by someone else: adding it back", d.cfg.Addr, d.cfg.Interface)
 			}
 			d.acquire()
 			d.announce(time.Now())
 		}
 	case carp.Backup, carp.Init:
 		if st.Ours {
-			d.log.Warnf("Virtual address %s is on %s while %s: removing it", d.cfg.vip, d.cfg.iface, d.m.State())
+			d.log.Warnf("Virtual address %s is on %s while %s: removing it", d.cfg.Addr, d.cfg.Interface, d.m.State())
 		}
 		if st.Present {
 			d.release()
@@ -105,13 +105,13 @@ func (d *daemon) reconcile(tick bool) {
 // vipLifetime is how long the managed address outlives the daemon's last
 // renewal: the dead interval (when a peer takes over), at least two renewal
 // periods, in whole seconds (the kernel's unit), at least 2 s.
-func vipLifetime(c *config) time.Duration {
-	d := max(carp.DeadInterval(c.advbase, c.deadratio, c.advskew), 2*carp.AdvertInterval(c.advbase, c.advskew), 2*time.Second)
+func vipLifetime(c *Config) time.Duration {
+	d := max(carp.DeadInterval(c.AdvBase, c.DeadRatio, c.AdvSkew), 2*carp.AdvertInterval(c.AdvBase, c.AdvSkew), 2*time.Second)
 	return (d + time.Second - 1).Truncate(time.Second)
 }
 
 // reconcileInterval is one advert interval, the bound the daemon promises
 // for putting the address back.
-func (d *daemon) reconcileInterval() time.Duration {
-	return max(carp.AdvertInterval(d.cfg.advbase, d.cfg.advskew), 100*time.Millisecond)
+func (d *Group) reconcileInterval() time.Duration {
+	return max(carp.AdvertInterval(d.cfg.AdvBase, d.cfg.AdvSkew), 100*time.Millisecond)
 }

@@ -1,4 +1,4 @@
-package main
+package syserr
 
 import (
 	"errors"
@@ -8,11 +8,11 @@ import (
 	"unicode/utf8"
 )
 
-// strerror words an error as glibc's strerror does for its errno, which is
+// Strerror words an error as glibc's strerror does for its errno, which is
 // what ucarp prints: "No such file or directory", not Go's lower-case
 // "no such file or directory" nor "open /x: no such file or directory".
 // Errors without an errno keep Go's text.
-func strerror(err error) string {
+func Strerror(err error) string {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		return capitalize(errno.Error())
@@ -29,8 +29,8 @@ func capitalize(s string) string {
 	return string(unicode.ToUpper(r)) + s[n:]
 }
 
-// errnoOf returns the errno of err, or 0.
-func errnoOf(err error) int {
+// Errno returns the errno of err, or 0.
+func Errno(err error) int {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		return int(errno)

@@ -1,15 +1,15 @@
-package main
+package group
 
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -25,22 +25,91 @@ const (
 	numTimers
 )
 
-// deps is everything the daemon loop talks to; main wires the real ones,
-// tests wire fakes.
+// DefaultScriptTimeout is how long an up or down script may run before it
+// is stopped (and a MASTER whose up script hangs gives up). ucarp has no
+// timeout, but it freezes while a script runs, so that a peer takes over
+// after the dead interval (3 s by default): real scripts end well within
+// this.
+const DefaultScriptTimeout = 30 * time.Second
+
+// Config is one group's settings: what the ucarp command line gives, or
+// one group of a config file.
+type Config struct {
+	Interface string
+	Src       netip.Addr // --srcip
+	Mcast     netip.Addr // --mcast: the adverts' destination
+	VHID      uint8
+	Password  []byte
+	Addr      netip.Prefix // the virtual address
+	AddrArg   string       // the address as written, without /prefix: the scripts' $2
+	AdvBase   uint8
+	AdvSkew   uint8
+	DeadRatio uint32
+	Preempt   bool
+	Neutral   bool
+	// UpScript and DownScript are run on becoming MASTER and BACKUP, with
+	// XParam as their third argument when it is set.
+	UpScript, DownScript string
+	XParam               *string
+	// Shutdown is ucarp's -z: a stop runs the down script.
+	Shutdown      bool
+	IgnoreIfState bool
+	// ScriptTimeout stops a script that runs longer (0: never).
+	ScriptTimeout time.Duration
+	GARPCount     int
+	GARPInterval  time.Duration
+}
+
+// scriptArgs are the arguments ucarp passes to its scripts.
+func (c *Config) scriptArgs() []string {
+	args := []string{c.Interface, c.AddrArg}
+	if c.XParam != nil {
+		args = append(args, *c.XParam)
+	}
+	return args
+}
+
+// Deps is what a group talks to: the caller wires the real ones, tests
+// wire fakes.
+type Deps struct {
+	// Log receives the group's lines, with ucarp's words: in ucarp's
+	// command-line mode, its handler prints them as ucarp does.
+	Log  *slog.Logger
+	MAC  net.HardwareAddr
+	Conn platform.CARPConn
+	ARP  platform.FrameConn // nil: no gratuitous ARP
+	// Addrs manages the virtual address; nil when the scripts do.
+	Addrs vip.System
+	// Link delivers the interface's state on every change, AddrChanged
+	// every change of its addresses (may be nil); Initial is the state at
+	// start.
+	Link        <-chan platform.LinkState
+	AddrChanged <-chan struct{}
+	Initial     platform.LinkState
+	Random      func() uint64
+	// Ready is called once the group is BACKUP and listening; Notify
+	// with each new state, and "STOPPING".
+	Ready  func(state string)
+	Notify func(status string)
+
+	// scripts replaces the script runner (tests).
+	scripts scripts
+}
+
+// deps is what the loop uses, from Config and Deps.
 type deps struct {
-	cfg     *config
-	log     *logger
+	cfg     *Config
+	log     logger
 	mac     net.HardwareAddr
 	conn    platform.CARPConn
-	arp     platform.FrameConn // nil: no gratuitous ARP
-	addrs   vip.System         // nil: the daemon does not manage the address
+	arp     platform.FrameConn
+	addrs   vip.System
 	link    <-chan platform.LinkState
-	addrChg <-chan struct{} // address changes on the interface; may be nil
-	signals <-chan os.Signal
+	addrChg <-chan struct{}
 	initial platform.LinkState
 	random  func() uint64
 	runner  scripts
-	ready   func(state string) // called once the node is BACKUP and listening
+	ready   func(state string)
 	notify  func(status string)
 }
 
@@ -82,14 +151,18 @@ type stats struct {
 	nonPreferred, answered uint64
 }
 
-// exitPlan is a shutdown in progress.
-type exitPlan struct {
-	code    int
-	reraise os.Signal // re-raised after cleanup, for the exit status ucarp has without -z
-	forced  bool      // a second signal: skip the remaining scripts
+// Exit is how a group ended: an exit code, or a signal the caller
+// re-raises after its cleanup (ucarp dies of TERM without -z).
+type Exit struct {
+	Code    int
+	Reraise os.Signal
+	forced  bool // a second stop: skip the remaining scripts
 }
 
-type daemon struct {
+// Group is one redundancy group at run time: its machine, address,
+// announcements, scripts, timers and counters, owned by the goroutine
+// that runs Run; the other methods post into that loop.
+type Group struct {
 	deps
 	m     *carp.Machine
 	auth  *carp.Auth      // the loop's, to sign
@@ -115,7 +188,7 @@ type daemon struct {
 	current      uint64 // the number of the last script started
 	carrierDown  bool
 	wasUp        bool
-	exit         *exitPlan
+	exit         *Exit
 	buf          []byte
 	stats        stats
 
@@ -126,31 +199,38 @@ type daemon struct {
 	limits [carp.NumDropReasons]rateLimit
 }
 
-func newDaemon(d deps) (*daemon, error) {
-	c := d.cfg
-	vaddr := c.vip.Addr()
-	auth, err := carp.NewAuth(c.password, c.vhid, []netip.Addr{vaddr})
+// New returns the group for cfg; Run runs it.
+func New(cfg Config, x Deps) (*Group, error) {
+	c := &cfg
+	d := deps{cfg: c, log: logger{x.Log}, mac: x.MAC, conn: x.Conn, arp: x.ARP, addrs: x.Addrs,
+		link: x.Link, addrChg: x.AddrChanged, initial: x.Initial, random: x.Random, runner: x.scripts,
+		ready: x.Ready, notify: x.Notify}
+	if d.runner == nil {
+		d.runner = newRunner(d.log, c.ScriptTimeout)
+	}
+	vaddr := c.Addr.Addr()
+	auth, err := carp.NewAuth(c.Password, c.VHID, []netip.Addr{vaddr})
 	if err != nil {
 		return nil, err
 	}
 	m, err := carp.NewMachine(carp.Config{
-		VHID: c.vhid, AdvBase: c.advbase, AdvSkew: c.advskew, DeadRatio: c.deadratio,
-		Preempt: c.preempt, Neutral: c.neutral, Src: c.src,
-		ManageVIP: d.addrs != nil, DownScript: c.downscript != "",
+		VHID: c.VHID, AdvBase: c.AdvBase, AdvSkew: c.AdvSkew, DeadRatio: c.DeadRatio,
+		Preempt: c.Preempt, Neutral: c.Neutral, Src: c.Src,
+		ManageVIP: d.addrs != nil, DownScript: c.DownScript != "",
 		Random: d.random,
 	})
 	if err != nil {
 		return nil, err
 	}
-	readAuth, err := carp.NewAuth(c.password, c.vhid, []netip.Addr{vaddr})
+	readAuth, err := carp.NewAuth(c.Password, c.VHID, []netip.Addr{vaddr})
 	if err != nil {
 		return nil, err
 	}
-	dm := &daemon{deps: d, m: m, auth: auth, val: carp.NewValidator(c.src, c.group, c.vhid, readAuth),
+	dm := &Group{deps: d, m: m, auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
 		rx: make(chan received, 256), done: make(chan struct{}), query: make(chan func()),
 		buf: make([]byte, 0, carp.PacketLen)}
 	if d.addrs != nil {
-		dm.vips = vip.NewManager(d.addrs, c.vip, vip.Label(c.iface, c.vhid), vipLifetime(c))
+		dm.vips = vip.NewManager(d.addrs, c.Addr, vip.Label(c.Interface, c.VHID), vipLifetime(c))
 	}
 	if d.arp != nil && len(d.mac) == 6 {
 		if dm.garp, err = vip.GratuitousARP(d.mac, vaddr); err != nil {
@@ -161,8 +241,10 @@ func newDaemon(d deps) (*daemon, error) {
 }
 
 // run is the daemon's loop. It returns the exit code, unless the daemon
-// must die by a signal (exitPlan.reraise), which the caller re-raises.
-func (d *daemon) run() *exitPlan {
+// must die by a signal (Exit.reraise), which the caller re-raises.
+// Run runs the group until it stops: Stop, or its interface set down or
+// gone. It returns how the process should end.
+func (d *Group) Run() *Exit {
 	now := time.Now()
 	d.timer = time.NewTimer(time.Hour)
 	defer d.timer.Stop()
@@ -170,9 +252,9 @@ func (d *daemon) run() *exitPlan {
 	go d.read()
 
 	d.wasUp = d.initial.Up
-	if !d.initial.Up || !d.initial.Running && !d.cfg.ignoreIf {
+	if !d.initial.Up || !d.initial.Running && !d.cfg.IgnoreIfState {
 		if !d.initial.Up {
-			d.log.Warnf("Interface [%s] is down: waiting for it to come up", d.cfg.iface)
+			d.log.Warnf("Interface [%s] is down: waiting for it to come up", d.cfg.Interface)
 		}
 		d.carrierDown = true
 		d.feed(carp.Event{Kind: carp.EventLinkDown})
@@ -195,8 +277,6 @@ func (d *daemon) run() *exitPlan {
 			d.onPacket(r)
 		case <-d.timer.C:
 			d.fire(time.Now())
-		case sig := <-d.signals:
-			d.onSignal(sig)
 		case st, ok := <-d.link:
 			if !ok {
 				d.link = nil
@@ -217,7 +297,7 @@ func (d *daemon) run() *exitPlan {
 
 // inLoop runs f inside the loop, which owns the machine and the counters,
 // and waits for it; once the loop has returned, f runs at once.
-func (d *daemon) inLoop(f func()) {
+func (d *Group) inLoop(f func()) {
 	ran := make(chan struct{})
 	select {
 	case d.query <- func() { f(); close(ran) }:
@@ -230,7 +310,7 @@ func (d *daemon) inLoop(f func()) {
 // read is the receiving goroutine: it checks every packet with its own
 // validator (ucarp's checks, HMAC included) and hands the outcome to the
 // loop at once.
-func (d *daemon) read() {
+func (d *Group) read() {
 	b := make([]byte, 2048)
 	backoff := time.Millisecond
 	hand := func(r received) bool {
@@ -266,7 +346,7 @@ func (d *daemon) read() {
 }
 
 // arm sets the loop's timer to the earliest deadline.
-func (d *daemon) arm() {
+func (d *Group) arm() {
 	var next time.Time
 	for _, t := range d.deadlines {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
@@ -280,7 +360,7 @@ func (d *daemon) arm() {
 	d.timer.Reset(time.Until(next))
 }
 
-func (d *daemon) fire(now time.Time) {
+func (d *Group) fire(now time.Time) {
 	for i, t := range d.deadlines {
 		if t.IsZero() || t.After(now) {
 			continue
@@ -303,7 +383,7 @@ func (d *daemon) fire(now time.Time) {
 
 // feed hands an event to the machine and carries out its actions. Events
 // that the actions cause (send results) are queued and fed in turn.
-func (d *daemon) feed(ev carp.Event) {
+func (d *Group) feed(ev carp.Event) {
 	d.pending = append(d.pending, ev)
 	if d.feeding {
 		return
@@ -327,7 +407,7 @@ func (d *daemon) feed(ev carp.Event) {
 	d.pump()
 }
 
-func (d *daemon) apply(now time.Time, a carp.Action) {
+func (d *Group) apply(now time.Time, a carp.Action) {
 	switch a.Kind {
 	case carp.ActionSendAdvert:
 		err := d.send(a.Advert)
@@ -358,10 +438,10 @@ func (d *daemon) apply(now time.Time, a carp.Action) {
 }
 
 // send signs and sends an advert with a random IP ID, as ucarp.
-func (d *daemon) send(h carp.Header) error {
+func (d *Group) send(h carp.Header) error {
 	d.log.Debugf("-> carp_send_ad()")
 	d.auth.Sign(&h)
-	p := carp.NewPacket(d.cfg.src, d.cfg.group, uint16(d.random()), h)
+	p := carp.NewPacket(d.cfg.Src, d.cfg.Mcast, uint16(d.random()), h)
 	d.buf, _ = p.AppendBinary(d.buf[:0])
 	if err := d.conn.WritePacket(d.buf); err != nil {
 		d.stats.sendErrors++
@@ -376,7 +456,7 @@ func (d *daemon) send(h carp.Header) error {
 // pump carries out the queued effects in order. A script blocks the
 // effects behind it (the gratuitous ARP after the up script, the address
 // removal after the down script) until it ends, but never the loop.
-func (d *daemon) pump() {
+func (d *Group) pump() {
 	for !d.runner.busy() {
 		a, ok := d.effects.next()
 		if !ok {
@@ -407,10 +487,10 @@ func (d *daemon) pump() {
 	}
 }
 
-func (d *daemon) scriptJob(a carp.Action) (scriptJob, bool) {
-	path := d.cfg.downscript
+func (d *Group) scriptJob(a carp.Action) (scriptJob, bool) {
+	path := d.cfg.DownScript
 	if a.Script == carp.ScriptUp {
-		path = d.cfg.upscript
+		path = d.cfg.UpScript
 	}
 	if path == "" {
 		return scriptJob{}, false
@@ -422,15 +502,15 @@ func (d *daemon) scriptJob(a carp.Action) (scriptJob, bool) {
 		env: []string{
 			"CARP_STATE=" + a.To.String(),
 			"CARP_PREVIOUS_STATE=" + a.From.String(),
-			fmt.Sprintf("CARP_VHID=%d", d.cfg.vhid),
-			"CARP_INTERFACE=" + d.cfg.iface,
-			"CARP_VIP=" + d.cfg.vip.Addr().String(),
+			fmt.Sprintf("CARP_VHID=%d", d.cfg.VHID),
+			"CARP_INTERFACE=" + d.cfg.Interface,
+			"CARP_VIP=" + d.cfg.Addr.Addr().String(),
 			"CARP_REASON=" + a.Reason.String(),
 		},
 	}, true
 }
 
-func (d *daemon) onScriptDone(res scriptResult) {
+func (d *Group) onScriptDone(res scriptResult) {
 	d.onScriptResult(res)
 	d.pump()
 }
@@ -441,16 +521,16 @@ func (d *daemon) onScriptDone(res scriptResult) {
 // instead, and its peer would take over): the MASTER gives up, with a
 // bow-out so that a peer takes over at once. The down script and the
 // address removal follow once the up script has ended.
-func (d *daemon) onScriptOverdue(job scriptJob) {
+func (d *Group) onScriptOverdue(job scriptJob) {
 	if job.seq != d.current || !d.runner.busy() || job.script != carp.ScriptUp || d.exit != nil || d.m.State() != carp.Master || !d.effects.flightHolds() {
 		return
 	}
 	d.log.Errorf("Up script [%s] did not finish within %v: giving up MASTER so that a peer takes over",
-		job.describe(), d.cfg.scriptTimeout)
+		job.describe(), d.cfg.ScriptTimeout)
 	d.feed(carp.Event{Kind: carp.EventDemote})
 }
 
-func (d *daemon) onScriptResult(res scriptResult) {
+func (d *Group) onScriptResult(res scriptResult) {
 	d.runner.logResult(res)
 	switch {
 	case res.timedOut:
@@ -460,7 +540,7 @@ func (d *daemon) onScriptResult(res scriptResult) {
 	}
 }
 
-func (d *daemon) onTransition(from, to carp.State) {
+func (d *Group) onTransition(from, to carp.State) {
 	d.stats.transitions++
 	if to != carp.Master {
 		d.announceLeft = 0
@@ -469,11 +549,11 @@ func (d *daemon) onTransition(from, to carp.State) {
 	// Start and stop have their own notifications (READY=1 with the
 	// status, STOPPING=1).
 	if d.notify != nil && from != carp.Init && to != carp.Init {
-		d.notify(fmt.Sprintf("%s on %s id %d", to, d.cfg.iface, d.cfg.vhid))
+		d.notify(fmt.Sprintf("%s on %s id %d", to, d.cfg.Interface, d.cfg.VHID))
 	}
 }
 
-func (d *daemon) logAction(a carp.Action) {
+func (d *Group) logAction(a carp.Action) {
 	level := carpLevel(a.Level)
 	switch a.Msg {
 	case carp.MsgSwitchState:
@@ -484,7 +564,7 @@ func (d *daemon) logAction(a carp.Action) {
 	case carp.MsgWriteErrors, carp.MsgCompareIntervals:
 		d.log.logf(level, a.Msg.String(), a.Arg, a.Arg2)
 	case carp.MsgCarrierLost, carp.MsgCarrierBack:
-		d.log.logf(level, "[%s] %s", d.cfg.iface, a.Msg)
+		d.log.logf(level, "[%s] %s", d.cfg.Interface, a.Msg)
 	default:
 		d.log.logf(level, "%s", a.Msg)
 	}
@@ -492,15 +572,15 @@ func (d *daemon) logAction(a carp.Action) {
 
 // announce sends the gratuitous ARP, and schedules the repeats that
 // --garp-count asks for.
-func (d *daemon) announce(now time.Time) {
-	if d.garp == nil || d.cfg.garpCount == 0 {
+func (d *Group) announce(now time.Time) {
+	if d.garp == nil || d.cfg.GARPCount == 0 {
 		return
 	}
-	d.announceLeft = d.cfg.garpCount
+	d.announceLeft = d.cfg.GARPCount
 	d.announceOnce(now)
 }
 
-func (d *daemon) announceOnce(now time.Time) {
+func (d *Group) announceOnce(now time.Time) {
 	if d.announceLeft <= 0 || d.m.State() != carp.Master {
 		return
 	}
@@ -512,11 +592,11 @@ func (d *daemon) announceOnce(now time.Time) {
 		d.stats.garps++
 	}
 	if d.announceLeft > 0 {
-		d.deadlines[timerAnnounce] = now.Add(d.cfg.garpInterval)
+		d.deadlines[timerAnnounce] = now.Add(d.cfg.GARPInterval)
 	}
 }
 
-func (d *daemon) onPacket(r received) {
+func (d *Group) onPacket(r received) {
 	if r.err != nil {
 		d.stats.readErrors++
 		if d.stats.readErrors == 1 || d.stats.readErrors%1000 == 0 {
@@ -531,42 +611,55 @@ func (d *daemon) onPacket(r received) {
 	d.feed(carp.AdvertEvent(r.src, &r.hdr))
 }
 
-func (d *daemon) onSignal(sig os.Signal) {
-	switch sig {
-	case syscall.SIGUSR1:
+// Report logs the state and the counters, as ucarp's SIGUSR1 and more.
+func (d *Group) Report() {
+	d.inLoop(func() {
 		state := "MASTER"
 		if d.m.State() == carp.Backup {
 			state = "BACKUP"
 		}
-		d.log.Infof("%s on %s id %d", state, d.cfg.iface, d.cfg.vhid)
+		d.log.Infof("%s on %s id %d", state, d.cfg.Interface, d.cfg.VHID)
 		d.log.Infof("%s", d.statsLine())
-	case syscall.SIGUSR2:
+	})
+}
+
+// Demote makes a MASTER give up for the hold time, as ucarp's SIGUSR2.
+func (d *Group) Demote() {
+	d.inLoop(func() {
 		d.log.Debugf("Caught signal (USR2) considering going down")
 		d.feed(carp.Event{Kind: carp.EventDemote})
-	default: // TERM, INT, QUIT, HUP
+	})
+}
+
+// Stop ends the group as ucarp's TERM, INT, QUIT or HUP (sig) does: with
+// -z, the down script runs and Run returns code 0; without, Run returns
+// sig to re-raise, after removing an address the group added itself. A
+// second Stop while stopping ends the running script at once.
+func (d *Group) Stop(sig os.Signal) {
+	d.inLoop(func() {
 		if d.exit != nil {
 			d.log.Warnf("Signal %v while stopping: stopping the running script and exiting now", sig)
 			d.exit.forced = true
 			d.runner.kill()
 			return
 		}
-		if d.cfg.shutdown {
-			down := d.cfg.downscript
+		if d.cfg.Shutdown {
+			down := d.cfg.DownScript
 			if down == "" {
 				down = "(null)"
 			}
 			d.log.Debugf("sighandler_exit(): Calling [%s] and exiting", down)
-			d.stop(&exitPlan{}, true)
+			d.stop(&Exit{}, true)
 			return
 		}
 		// Without -z ucarp dies of the signal at once: no down script. The
-		// address the daemon added itself is removed all the same.
-		d.stop(&exitPlan{reraise: sig}, false)
-	}
+		// address the group added itself is removed all the same.
+		d.stop(&Exit{Reraise: sig}, false)
+	})
 }
 
 // stop releases the machine and ends the loop once the effects are done.
-func (d *daemon) stop(p *exitPlan, runDownScript bool) {
+func (d *Group) stop(p *Exit, runDownScript bool) {
 	if d.notify != nil {
 		d.notify("STOPPING")
 	}
@@ -577,28 +670,28 @@ func (d *daemon) stop(p *exitPlan, runDownScript bool) {
 	}
 }
 
-func (d *daemon) onLink(st platform.LinkState) {
+func (d *Group) onLink(st platform.LinkState) {
 	if d.exit != nil {
 		return
 	}
 	switch {
 	case st.Gone:
-		d.log.Errorf("Interface [%s] is gone: exiting", d.cfg.iface)
-		d.stop(&exitPlan{code: 2}, d.cfg.shutdown)
+		d.log.Errorf("Interface [%s] is gone: exiting", d.cfg.Interface)
+		d.stop(&Exit{Code: 2}, d.cfg.Shutdown)
 		return
 	case !st.Up:
 		if d.wasUp {
 			// ucarp's words when ifdown takes the interface down; Debian's
 			// ifupdown hook relies on the exit that follows.
 			d.log.Errorf("exiting: pfds[0].revents = 8")
-			d.log.Infof("Interface [%s] was set down administratively", d.cfg.iface)
-			d.stop(&exitPlan{}, d.cfg.shutdown)
+			d.log.Infof("Interface [%s] was set down administratively", d.cfg.Interface)
+			d.stop(&Exit{}, d.cfg.Shutdown)
 			return
 		}
 	default:
 		d.wasUp = true
 	}
-	if d.cfg.ignoreIf {
+	if d.cfg.IgnoreIfState {
 		if st.Up && d.carrierDown {
 			d.carrierDown = false
 			d.feed(carp.Event{Kind: carp.EventLinkUp})
@@ -616,7 +709,7 @@ func (d *daemon) onLink(st platform.LinkState) {
 	}
 }
 
-func (d *daemon) statsLine() string {
+func (d *Group) statsLine() string {
 	var drops []string
 	var dropped uint64
 	for r := carp.DropReason(1); r < carp.NumDropReasons; r++ {

@@ -1,4 +1,4 @@
-package main
+package group
 
 import (
 	"net/netip"
@@ -70,7 +70,7 @@ func TestLoopForeignCopies(t *testing.T) {
 // (a mistake), a BACKUP does not remove the host's own address.
 func TestLoopSourceAddressIsKept(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := startHarness(t, func(c *config) { c.src = loopVIP.Addr() })
+		h := startHarness(t, func(c *testConfig) { c.Src = loopVIP.Addr() })
 		defer h.close()
 		h.addrs.Add(vipUp)
 		h.addrChg <- struct{}{}

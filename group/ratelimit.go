@@ -1,4 +1,4 @@
-package main
+package group
 
 import (
 	"time"
@@ -40,13 +40,13 @@ func (l *rateLimit) allow(now time.Time) bool {
 
 // logDrop logs a dropped packet with ucarp's words, rate-limited. The
 // reader calls it.
-func (d *daemon) logDrop(drop carp.Drop) {
+func (d *Group) logDrop(drop carp.Drop) {
 	level := drop.Level()
 	if level == carp.LevelNone {
 		return
 	}
 	l := carpLevel(level)
-	if l < levelInfo && !d.cfg.debug {
+	if !d.log.enabled(l) {
 		return
 	}
 	d.limMu.Lock()
@@ -59,7 +59,7 @@ func (d *daemon) logDrop(drop carp.Drop) {
 
 // flushLimits reports the lines left out since the last report; the
 // loop calls it every flushEvery.
-func (d *daemon) flushLimits() {
+func (d *Group) flushLimits() {
 	var left [carp.NumDropReasons]uint64
 	d.limMu.Lock()
 	for r := range d.limits {

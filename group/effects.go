@@ -1,4 +1,4 @@
-package main
+package group
 
 import "github.com/ucarp-go/ucarp/carp"
 

@@ -1,0 +1,3 @@
+// Package syserr words system errors as ucarp prints them: glibc's
+// strerror text, and the errno number.
+package syserr
