@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/ucarp-go/ucarp/carp"
 )
 
 // Log levels: slog's, with ucarp's names. NOTICE exists in ucarp but is unused.
@@ -37,18 +35,6 @@ func levelPrefix(l slog.Level) (string, int) {
 		return "[INFO] ", 6
 	}
 	return "[DEBUG] ", 7
-}
-
-func carpLevel(l carp.Level) slog.Level {
-	switch l {
-	case carp.LevelDebug:
-		return levelDebug
-	case carp.LevelInfo:
-		return levelInfo
-	case carp.LevelWarning:
-		return levelWarning
-	}
-	return levelError
 }
 
 // consoleMode says what goes to the terminal.

@@ -111,15 +111,6 @@ func (c *config) managesVIP() bool {
 	return c.upscript == "" && c.downscript == ""
 }
 
-// scriptArgs are the arguments ucarp passes to its scripts.
-func (c *config) scriptArgs() []string {
-	args := []string{c.iface, c.vipArg}
-	if c.xparam != nil {
-		args = append(args, *c.xparam)
-	}
-	return args
-}
-
 // parseResult says how parsing ended: with a config, or with an exit code.
 type parseResult struct {
 	cfg  *config
