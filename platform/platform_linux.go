@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -347,9 +348,12 @@ func bindToDevice(fd int, ifi *net.Interface) error {
 	return unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name)
 }
 
-func (l *linuxOS) OpenCARP(o CARPOptions) (CARPConn, error) {
+func (l *linuxOS) OpenIP(o IPOptions) (IPConn, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	if o.Broadcast {
-		return openPacketConn(l.ifi)
+		return openPacketConn(l.ifi, o.Protocol)
 	}
 	ic, err := openIPConn(l.ifi, o)
 	if err != nil {
@@ -358,25 +362,25 @@ func (l *linuxOS) OpenCARP(o CARPOptions) (CARPConn, error) {
 	return &batchConn{ipConn: ic}, nil
 }
 
-// packetConn carries adverts for --nomcast: like ucarp, it sends the
-// Ethernet frame itself, to ff:ff:ff:ff:ff:ff, with the IP destination
-// still the group; but from the NIC's own MAC. It receives every IPv4
-// frame of protocol 112 on the interface, which is how ucarp peers'
-// broadcast adverts arrive without any group membership.
+// packetConn carries one IPv4 protocol in Ethernet broadcasts (ucarp's
+// --nomcast): it sends the frame itself, to ff:ff:ff:ff:ff:ff, with the IP
+// destination as written, from the NIC's own MAC. It receives every IPv4
+// frame of the protocol on the interface, without any group membership.
+// buf holds the Ethernet header, built once, then the packet being sent.
 type packetConn struct {
-	ifi *net.Interface
 	c   *packet.Conn
+	to  *packet.Addr
 	buf []byte
 }
 
-func openPacketConn(ifi *net.Interface) (*packetConn, error) {
+func openPacketConn(ifi *net.Interface, proto uint8) (*packetConn, error) {
 	c, err := packet.Listen(ifi, packet.Raw, unix.ETH_P_IP, nil)
 	if err != nil {
 		return nil, fmt.Errorf("platform: packet socket on %s: %w", ifi.Name, err)
 	}
 	prog, err := bpf.Assemble([]bpf.Instruction{
 		bpf.LoadAbsolute{Off: ipProtoByte, Size: 1},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 112, SkipFalse: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(proto), SkipFalse: 1},
 		bpf.RetConstant{Val: 0xffff},
 		bpf.RetConstant{Val: 0},
 	})
@@ -390,7 +394,8 @@ func openPacketConn(ifi *net.Interface) (*packetConn, error) {
 		c.Close()
 		return nil, fmt.Errorf("platform: packet socket on %s: %w", ifi.Name, err)
 	}
-	return &packetConn{ifi: ifi, c: c, buf: make([]byte, 0, 1514)}, nil
+	hdr := etherHeader(ethernet.Broadcast, ifi.HardwareAddr, ethernet.EtherTypeIPv4)
+	return &packetConn{c: c, to: &packet.Addr{HardwareAddr: ethernet.Broadcast}, buf: append(make([]byte, 0, 1514), hdr...)}, nil
 }
 
 func ignoreOutgoing(c *packet.Conn) error {
@@ -421,12 +426,8 @@ func (p *packetConn) ReadPacket(b []byte) (int, error) {
 }
 
 func (p *packetConn) WritePacket(pkt []byte) error {
-	broadcast := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-	p.buf = append(p.buf[:0], broadcast...)
-	p.buf = append(p.buf, p.ifi.HardwareAddr...)
-	p.buf = append(p.buf, 0x08, 0x00)
-	p.buf = append(p.buf, pkt...)
-	_, err := p.c.WriteTo(p.buf, &packet.Addr{HardwareAddr: broadcast})
+	p.buf = append(p.buf[:ethLen], pkt...)
+	_, err := p.c.WriteTo(p.buf, p.to)
 	return err
 }
 
@@ -461,7 +462,7 @@ func (a *arpConn) WriteFrame(frame []byte) error {
 
 func (a *arpConn) Close() error { return a.c.Close() }
 
-// batchConn is the Linux advert socket: the raw socket, read a batch at a
+// batchConn is the Linux raw IP socket: the raw socket, read a batch at a
 // time. bufs holds the packets of the last wake-up, batch[next:] are still
 // to be returned.
 type batchConn struct {
@@ -473,7 +474,7 @@ type batchConn struct {
 
 const batchSize = 32
 
-// ReadPacket implements CARPConn. The socket is bound to the interface and
+// ReadPacket implements IPConn. The socket is bound to the interface and
 // a raw socket's read returns the packet with its header, as received: a
 // plain read(2), with nothing to parse or allocate, is all it takes. When
 // packets come faster than one at a time (a flood), one wake-up reads up
@@ -505,7 +506,7 @@ func (ic *batchConn) ReadPacket(b []byte) (int, error) {
 		return 0, err
 	}
 	if rerr != nil {
-		return 0, &net.OpError{Op: "read", Net: "ip4:112", Err: rerr}
+		return 0, &net.OpError{Op: "read", Net: ic.net, Err: rerr}
 	}
 	ic.next = 1
 	return copy(b, ic.batch[0]), nil

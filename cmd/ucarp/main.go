@@ -139,7 +139,7 @@ func start(cfg *config, log *logger, child bool, sigs chan os.Signal) exitPlan {
 		log.Errorf("Source address %s is not configured on any interface", cfg.src)
 		return report(exitStartup, "Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", strerror(syscall.ENODEV), int(syscall.ENODEV))
 	}
-	conn, err := sys.OpenCARP(platform.CARPOptions{Src: cfg.src, Group: cfg.group, Broadcast: cfg.nomcast})
+	conn, err := sys.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: cfg.src, Group: cfg.group, Broadcast: cfg.nomcast})
 	switch {
 	case errors.Is(err, platform.ErrJoin):
 		return report(exitStartup, "Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", strerror(err), errnoOf(err))
