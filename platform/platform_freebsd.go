@@ -24,9 +24,9 @@ type freebsdOS struct {
 
 // New returns the FreeBSD implementation for the interface named ifname.
 func New(ifname string) (OS, error) {
-	ifi, err := net.InterfaceByName(ifname)
+	ifi, err := interfaceByName(ifname)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrNoInterface, ifname, unix.ENODEV)
+		return nil, err
 	}
 	return &freebsdOS{ifi: ifi, run: ExecRunner{}}, nil
 }

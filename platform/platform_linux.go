@@ -28,10 +28,9 @@ type linuxOS struct {
 
 // New returns the Linux implementation for the interface named ifname.
 func New(ifname string) (OS, error) {
-	ifi, err := net.InterfaceByName(ifname)
+	ifi, err := interfaceByName(ifname)
 	if err != nil {
-		// ucarp reports SIOCGIFHWADDR's errno: ENODEV, "No such device".
-		return nil, fmt.Errorf("%w: %s: %w", ErrNoInterface, ifname, unix.ENODEV)
+		return nil, err
 	}
 	return &linuxOS{ifi: ifi}, nil
 }

@@ -115,6 +115,10 @@ func start(cfg *config, log *logger, child bool, sigs chan os.Signal) exitPlan {
 	switch {
 	case errors.Is(err, platform.ErrNotSupported):
 		return report(exitStartup, "ucarp-go is not supported on this operating system: %s", err)
+	case errors.Is(err, platform.ErrNoInterface):
+		// ucarp's SIOCGIFHWADDR fails with ENODEV.
+		log.Errorf("Unable to get hardware info about an interface: %s", strerror(syscall.ENODEV))
+		return report(exitStartup, "Unable to find MAC address of [%s]", cfg.iface)
 	case err != nil:
 		log.Errorf("Unable to get hardware info about an interface: %s", strerror(err))
 		return report(exitStartup, "Unable to find MAC address of [%s]", cfg.iface)
