@@ -1,14 +1,12 @@
 package platform
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -309,8 +307,8 @@ const (
 	capNetRaw   = 13
 )
 
-// CheckPrivileges reads the effective capabilities from /proc/self/status.
-func (l *linuxOS) CheckPrivileges(manageVIP bool) error {
+// CheckPrivileges asks the kernel for the effective capabilities.
+func (l *linuxOS) CheckPrivileges(manageAddrs bool) error {
 	eff, err := effectiveCaps()
 	if err != nil {
 		return nil // cannot tell: let the sockets say
@@ -319,7 +317,7 @@ func (l *linuxOS) CheckPrivileges(manageVIP bool) error {
 	if eff&(1<<capNetRaw) == 0 {
 		missing = append(missing, "CAP_NET_RAW (to send and receive adverts and gratuitous ARP)")
 	}
-	if manageVIP && eff&(1<<capNetAdmin) == 0 {
+	if manageAddrs && eff&(1<<capNetAdmin) == 0 {
 		missing = append(missing, "CAP_NET_ADMIN (to add and remove the virtual address)")
 	}
 	if len(missing) > 0 {
@@ -328,19 +326,20 @@ func (l *linuxOS) CheckPrivileges(manageVIP bool) error {
 	return nil
 }
 
+// effectiveCaps is the calling thread's effective capability set, from
+// capget(2).
 func effectiveCaps() (uint64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}, &data[0]); err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "CapEff:"); ok {
-			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-		}
-	}
-	return 0, errors.New("no CapEff line")
+	return effectiveSet(data), nil
+}
+
+// effectiveSet joins the two 32-bit words of a version 3 capget(2):
+// capabilities 0 to 31 in the first, 32 to 63 in the second.
+func effectiveSet(data [2]unix.CapUserData) uint64 {
+	return uint64(data[1].Effective)<<32 | uint64(data[0].Effective)
 }
 
 func bindToDevice(fd int, ifi *net.Interface) error {

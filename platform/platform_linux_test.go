@@ -7,12 +7,15 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"github.com/ucarp-go/ucarp/vip"
 	"github.com/ucarp-go/ucarp/vip/viptest"
@@ -184,11 +187,46 @@ func TestLinuxPrivileges(t *testing.T) {
 	sys := &linuxOS{}
 	caps, err := effectiveCaps()
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The kernel's own account of the set, in /proc, must agree.
+	status, err := os.ReadFile("/proc/thread-self/status")
+	if err != nil {
 		t.Skip(err)
+	}
+	var proc uint64
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			proc, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	if caps != proc {
+		t.Errorf("capget says %x, /proc says %x", caps, proc)
 	}
 	err = sys.CheckPrivileges(true)
 	if full := caps&(1<<capNetRaw) != 0 && caps&(1<<capNetAdmin) != 0; full != (err == nil) {
 		t.Fatalf("caps %x, error %v", caps, err)
+	}
+}
+
+func TestEffectiveSet(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		data [2]unix.CapUserData
+		want uint64
+	}{
+		{"none", [2]unix.CapUserData{}, 0},
+		{"CAP_NET_RAW", [2]unix.CapUserData{{Effective: 1 << capNetRaw}}, 1 << 13},
+		{"CAP_NET_ADMIN and CAP_NET_RAW", [2]unix.CapUserData{{Effective: 1<<capNetAdmin | 1<<capNetRaw}}, 0x3000},
+		{"only the effective set counts", [2]unix.CapUserData{{Permitted: 1 << capNetRaw, Inheritable: 1 << capNetRaw}}, 0},
+		{"CAP_CHECKPOINT_RESTORE (40) in the second word", [2]unix.CapUserData{{}, {Effective: 1 << (40 - 32)}}, 1 << 40},
+		{"root", [2]unix.CapUserData{{Effective: 0xffffffff}, {Effective: 0x000001ff}}, 0x1ffffffffff},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := effectiveSet(tt.data); got != tt.want {
+				t.Errorf("effectiveSet = %x, want %x", got, tt.want)
+			}
+		})
 	}
 }
 
