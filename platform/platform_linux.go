@@ -53,88 +53,101 @@ func (l *linuxOS) LinkState() (LinkState, error) {
 	return linkStateOf(link.Attrs().RawFlags), nil
 }
 
-// WatchLink subscribes to rtnetlink link messages. If the subscription
-// fails (a socket overrun), the state is read afresh and the
-// subscription renewed, so no change is missed.
+// WatchLink subscribes to rtnetlink link messages. Each subscription
+// starts with the current state (ListExisting), so one renewed after a
+// loss reports what changed meanwhile.
 func (l *linuxOS) WatchLink(done <-chan struct{}) (<-chan LinkState, error) {
 	out := make(chan LinkState, 16)
-	subscribe := func() (chan netlink.LinkUpdate, error) {
-		ch := make(chan netlink.LinkUpdate, 64)
-		err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{
+	err := watchNetlink(done, func(ch chan netlink.LinkUpdate) error {
+		return netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{
 			ListExisting:  true,
 			ErrorCallback: func(error) {},
 		})
-		return ch, err
-	}
-	ch, err := subscribe()
+	}, func(u netlink.LinkUpdate) bool {
+		if int(u.Index) != l.ifi.Index {
+			return true
+		}
+		st := linkStateOf(u.Flags)
+		st.Gone = u.Header.Type == unix.RTM_DELLINK
+		select {
+		case out <- st:
+			return true
+		case <-done:
+			return false
+		}
+	}, nil, func() { close(out) })
 	if err != nil {
 		return nil, fmt.Errorf("platform: subscribing to link changes: %w", err)
 	}
-	go func() {
-		defer close(out)
-		for {
-			for u := range ch {
-				if int(u.Index) != l.ifi.Index {
-					continue
-				}
-				st := linkStateOf(u.Flags)
-				st.Gone = u.Header.Type == unix.RTM_DELLINK
-				select {
-				case out <- st:
-				case <-done:
-					return
-				}
-			}
-			// The subscription ended: stopped, or lost on an error.
-			select {
-			case <-done:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			if ch, err = subscribe(); err != nil {
-				continue // the next round tries again
-			}
-		}
-	}()
 	return out, nil
 }
 
+// WatchAddresses subscribes to rtnetlink address messages; after a lost
+// subscription it signals a change, since one may have been missed.
 func (l *linuxOS) WatchAddresses(done <-chan struct{}) (<-chan struct{}, error) {
 	out := make(chan struct{}, 1)
-	subscribe := func() (chan netlink.AddrUpdate, error) {
-		ch := make(chan netlink.AddrUpdate, 64)
-		err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}})
-		return ch, err
-	}
-	ch, err := subscribe()
-	if err != nil {
-		return nil, fmt.Errorf("platform: subscribing to address changes: %w", err)
-	}
 	signal := func() {
 		select {
 		case out <- struct{}{}:
 		default:
 		}
 	}
+	err := watchNetlink(done, func(ch chan netlink.AddrUpdate) error {
+		return netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}})
+	}, func(u netlink.AddrUpdate) bool {
+		if u.LinkIndex == l.ifi.Index {
+			signal()
+		}
+		return true
+	}, signal, nil)
+	if err != nil {
+		return nil, fmt.Errorf("platform: subscribing to address changes: %w", err)
+	}
+	return out, nil
+}
+
+// watchNetlink subscribes, and hands every update to handle, until done
+// is closed or handle returns false. vishvananda/netlink ends a
+// subscription by closing its channel, when done is closed or on an error
+// (a socket overrun); after an error it subscribes again 100 ms later,
+// until that works, then calls lost: the old one may have missed changes.
+// It never polls. stop runs when it returns. lost and stop may be nil.
+func watchNetlink[U any](done <-chan struct{}, subscribe func(chan U) error, handle func(U) bool, lost, stop func()) error {
+	sub := func() (chan U, error) {
+		ch := make(chan U, 64)
+		return ch, subscribe(ch)
+	}
+	ch, err := sub()
+	if err != nil {
+		return err
+	}
 	go func() {
+		if stop != nil {
+			defer stop()
+		}
 		for {
 			for u := range ch {
-				if u.LinkIndex == l.ifi.Index {
-					signal()
+				if !handle(u) {
+					return
 				}
 			}
-			select {
-			case <-done:
-				return
-			case <-time.After(100 * time.Millisecond):
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				var err error
+				if ch, err = sub(); err == nil {
+					break
+				}
 			}
-			signal() // changes may have been lost: look again
-			if ch, err = subscribe(); err != nil {
-				continue
+			if lost != nil {
+				lost()
 			}
 		}
 	}()
-	return out, nil
+	return nil
 }
 
 func (l *linuxOS) Addresses() vip.System {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -368,4 +369,49 @@ func TestLock(t *testing.T) {
 		t.Fatalf("after close: %v", err)
 	}
 	l.Close()
+}
+
+// TestWatchNetlinkResubscribes loses a subscription, fails to renew it
+// once, renews it, and checks that every update is handled, that the loss
+// is reported once, after the renewal, and that done stops it all.
+func TestWatchNetlinkResubscribes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		done := make(chan struct{})
+		var subs []chan int
+		fail := []bool{false, true, false} // the second subscription fails
+		var events []string
+		subscribe := func(ch chan int) error {
+			if fail[len(subs)] {
+				fail[len(subs)] = false
+				events = append(events, "subscribe failed")
+				return errors.New("no")
+			}
+			subs = append(subs, ch)
+			events = append(events, "subscribed")
+			return nil
+		}
+		handle := func(u int) bool { events = append(events, fmt.Sprint(u)); return true }
+		lost := func() { events = append(events, "lost") }
+		stop := func() { events = append(events, "stopped") }
+		if err := watchNetlink(done, subscribe, handle, lost, stop); err != nil {
+			t.Fatal(err)
+		}
+		subs[0] <- 1
+		close(subs[0]) // an overrun
+		synctest.Wait()
+		time.Sleep(250 * time.Millisecond) // a failed renewal, then one that works
+		synctest.Wait()
+		if len(subs) != 2 {
+			t.Fatalf("%d subscriptions, want 2 (events %q)", len(subs), events)
+		}
+		subs[1] <- 2
+		synctest.Wait()
+		close(done)
+		close(subs[1]) // as netlink does when done is closed
+		synctest.Wait()
+		want := []string{"subscribed", "1", "subscribe failed", "subscribed", "lost", "2", "stopped"}
+		if !slices.Equal(events, want) {
+			t.Errorf("events %q, want %q", events, want)
+		}
+	})
 }
