@@ -415,3 +415,38 @@ func TestWatchNetlinkResubscribes(t *testing.T) {
 		}
 	})
 }
+
+// TestBroadcastWriteAddsNoAllocation sends packets through the
+// --nomcast socket, which puts the Ethernet header in front of each: the
+// header is built once and the buffer reused, so a packet costs no more
+// allocations than the packet socket's own write of a ready frame.
+func TestBroadcastWriteAddsNoAllocation(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		sys, err := New("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := sys.OpenIP(IPOptions{Protocol: 112, Src: netip.MustParseAddr("192.0.2.1"), Group: netip.MustParseAddr("224.0.0.18"), Broadcast: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		pc := c.(*packetConn)
+		pkt := make([]byte, 56)
+		pkt[0], pkt[9] = 0x45, 112
+		frame := append(slices.Clone(pc.buf[:ethLen]), pkt...)
+		socket := testing.AllocsPerRun(100, func() {
+			if _, err := pc.c.WriteTo(frame, pc.to); err != nil {
+				t.Fatal(err)
+			}
+		})
+		ours := testing.AllocsPerRun(100, func() {
+			if err := c.WritePacket(pkt); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if ours > socket {
+			t.Errorf("%v allocations per packet, the socket's own write %v", ours, socket)
+		}
+	})
+}
