@@ -31,7 +31,7 @@ type deps struct {
 	cfg     *config
 	log     *logger
 	mac     net.HardwareAddr
-	conn    platform.CARPConn
+	conn    platform.IPConn
 	arp     platform.FrameConn // nil: no gratuitous ARP
 	addrs   vip.System         // nil: the daemon does not manage the address
 	link    <-chan platform.LinkState
