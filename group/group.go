@@ -76,7 +76,7 @@ type Deps struct {
 	// command-line mode, its handler prints them as ucarp does.
 	Log  *slog.Logger
 	MAC  net.HardwareAddr
-	Conn platform.CARPConn
+	Conn platform.IPConn
 	ARP  platform.FrameConn // nil: no gratuitous ARP
 	// Addrs manages the virtual address; nil when the scripts do.
 	Addrs vip.System
@@ -101,7 +101,7 @@ type deps struct {
 	cfg     *Config
 	log     logger
 	mac     net.HardwareAddr
-	conn    platform.CARPConn
+	conn    platform.IPConn
 	arp     platform.FrameConn
 	addrs   vip.System
 	link    <-chan platform.LinkState

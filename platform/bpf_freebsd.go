@@ -8,17 +8,19 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/mdlayher/ethernet"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
 // bpfConn reads and writes whole Ethernet frames on one interface through
-// bpf(4): FreeBSD's way to send ucarp's broadcast adverts (--nomcast) and
-// gratuitous ARP. The header is "complete": the frames carry the NIC's own
-// MAC, which this code writes. Only frames coming in are read.
+// bpf(4): FreeBSD's way to send IP packets in Ethernet broadcasts
+// (ucarp's --nomcast) and gratuitous ARP. The header is "complete": the
+// frames carry the NIC's own MAC, which this code writes. Only frames
+// coming in are read. wbuf holds the broadcast Ethernet header, built
+// once, then the packet being sent.
 type bpfConn struct {
 	f       *os.File
-	ifi     *net.Interface
 	buf     []byte
 	pending [][]byte
 	wbuf    []byte
@@ -75,10 +77,11 @@ func openBPF(ifi *net.Interface, filter []bpf.Instruction) (*bpfConn, error) {
 	if err := unix.SetNonblock(fd, true); err != nil {
 		return fail("O_NONBLOCK", err)
 	}
-	return &bpfConn{f: os.NewFile(uintptr(fd), "bpf"), ifi: ifi, buf: make([]byte, size)}, nil
+	hdr := etherHeader(ethernet.Broadcast, ifi.HardwareAddr, ethernet.EtherTypeIPv4)
+	return &bpfConn{f: os.NewFile(uintptr(fd), "bpf"), buf: make([]byte, size), wbuf: append(make([]byte, 0, 1514), hdr...)}, nil
 }
 
-// ReadPacket implements CARPConn: the IPv4 packet of the next frame.
+// ReadPacket implements IPConn: the IPv4 packet of the next frame.
 func (c *bpfConn) ReadPacket(b []byte) (int, error) {
 	for {
 		for len(c.pending) > 0 {
@@ -99,13 +102,10 @@ func (c *bpfConn) ReadPacket(b []byte) (int, error) {
 	}
 }
 
-// WritePacket implements CARPConn: the packet to the Ethernet broadcast
+// WritePacket implements IPConn: the packet to the Ethernet broadcast
 // address, from the NIC's MAC, as ucarp does for --nomcast.
 func (c *bpfConn) WritePacket(pkt []byte) error {
-	c.wbuf = append(c.wbuf[:0], 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-	c.wbuf = append(c.wbuf, c.ifi.HardwareAddr...)
-	c.wbuf = append(c.wbuf, 0x08, 0x00)
-	c.wbuf = append(c.wbuf, pkt...)
+	c.wbuf = append(c.wbuf[:ethLen], pkt...)
 	_, err := c.f.Write(c.wbuf)
 	return err
 }
@@ -118,14 +118,16 @@ func (c *bpfConn) WriteFrame(frame []byte) error {
 
 func (c *bpfConn) Close() error { return c.f.Close() }
 
-// carpFilter accepts IPv4 frames of protocol 112.
-var carpFilter = []bpf.Instruction{
-	bpf.LoadAbsolute{Off: 12, Size: 2},
-	bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0x0800, SkipFalse: 3},
-	bpf.LoadAbsolute{Off: ipProtoByte, Size: 1},
-	bpf.JumpIf{Cond: bpf.JumpEqual, Val: 112, SkipFalse: 1},
-	bpf.RetConstant{Val: 0xffff},
-	bpf.RetConstant{Val: 0},
+// ipProtoFilter accepts the IPv4 frames of protocol proto.
+func ipProtoFilter(proto uint8) []bpf.Instruction {
+	return []bpf.Instruction{
+		bpf.LoadAbsolute{Off: 12, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ethernet.EtherTypeIPv4), SkipFalse: 3},
+		bpf.LoadAbsolute{Off: ipProtoByte, Size: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(proto), SkipFalse: 1},
+		bpf.RetConstant{Val: 0xffff},
+		bpf.RetConstant{Val: 0},
+	}
 }
 
 // noFrames accepts nothing: for a device that only writes.

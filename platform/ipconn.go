@@ -7,29 +7,39 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/net/ipv4"
 )
 
-// ipConn carries adverts on a raw IPv4 socket of protocol 112 with the
-// header included: the kernel puts the NIC's own MAC in the Ethernet
-// source (not ucarp's 00:00:5e:00:00:<vhid>, which anti-spoofing switches
-// drop), and hands every received advert to the reader at once. Received
-// packets are kept only if they arrived on the interface.
+// ipConn carries one protocol on a raw IPv4 socket with the header
+// included: the kernel puts the NIC's own MAC in the Ethernet source, and
+// hands every received packet to the reader at once. Received packets are
+// kept only if they arrived on the interface.
 type ipConn struct {
 	ifi *net.Interface
+	net string // "ip4:<protocol>", for errors
 	c   net.PacketConn
 	rc  *ipv4.RawConn
 	sc  syscall.RawConn
 }
 
-func openIPConn(ifi *net.Interface, o CARPOptions) (*ipConn, error) {
-	c, err := net.ListenPacket("ip4:112", "0.0.0.0")
-	if err != nil {
-		return nil, fmt.Errorf("platform: raw IPv4 socket for protocol 112: %w", err)
+// check says whether the options name a family that this package speaks.
+func (o IPOptions) check() error {
+	if !o.Group.Is4() {
+		return fmt.Errorf("platform: raw IP socket for group %v: only IPv4 is supported", o.Group)
 	}
-	ic := &ipConn{ifi: ifi, c: c}
+	return nil
+}
+
+func openIPConn(ifi *net.Interface, o IPOptions) (*ipConn, error) {
+	network := "ip4:" + strconv.Itoa(int(o.Protocol))
+	c, err := net.ListenPacket(network, "0.0.0.0")
+	if err != nil {
+		return nil, fmt.Errorf("platform: raw IPv4 socket for protocol %d: %w", o.Protocol, err)
+	}
+	ic := &ipConn{ifi: ifi, net: network, c: c}
 	if err := ic.setup(o); err != nil {
 		c.Close()
 		return nil, err
@@ -37,7 +47,7 @@ func openIPConn(ifi *net.Interface, o CARPOptions) (*ipConn, error) {
 	return ic, nil
 }
 
-func (ic *ipConn) setup(o CARPOptions) error {
+func (ic *ipConn) setup(o IPOptions) error {
 	sc, err := ic.c.(syscall.Conn).SyscallConn()
 	if err != nil {
 		return err
@@ -48,19 +58,19 @@ func (ic *ipConn) setup(o CARPOptions) error {
 		return err
 	}
 	if serr != nil {
-		return fmt.Errorf("platform: binding the advert socket to %s: %w", ic.ifi.Name, serr)
+		return fmt.Errorf("platform: binding the raw socket to %s: %w", ic.ifi.Name, serr)
 	}
 	if ic.rc, err = ipv4.NewRawConn(ic.c); err != nil {
 		return fmt.Errorf("platform: raw IPv4 socket: %w", err)
 	}
 	if err := ic.rc.SetControlMessage(ipv4.FlagInterface, true); err != nil {
-		return fmt.Errorf("platform: receiving the interface of adverts: %w", err)
+		return fmt.Errorf("platform: receiving the interface of packets: %w", err)
 	}
 	if err := ic.rc.SetMulticastInterface(ic.ifi); err != nil {
 		return fmt.Errorf("platform: multicast interface %s: %w", ic.ifi.Name, err)
 	}
-	// Our own adverts are not looped back: other daemons on this host
-	// would only count them as another vhid.
+	// Our own packets are not looped back: the other users of the
+	// protocol on this host have no use for them.
 	if err := ic.rc.SetMulticastLoopback(false); err != nil {
 		return fmt.Errorf("platform: multicast loopback: %w", err)
 	}
@@ -73,7 +83,7 @@ func (ic *ipConn) setup(o CARPOptions) error {
 	return nil
 }
 
-// WritePacket implements CARPConn. The header is rebuilt field by field so
+// WritePacket implements IPConn. The header is rebuilt field by field so
 // that x/net/ipv4 writes it in the byte order the kernel expects.
 func (ic *ipConn) WritePacket(pkt []byte) error {
 	if len(pkt) < ipv4.HeaderLen {
@@ -100,5 +110,21 @@ func (ic *ipConn) WritePacket(pkt []byte) error {
 	return ic.rc.WriteTo(h, pkt[hl:], nil)
 }
 
-// Close implements CARPConn.
+// Close implements IPConn.
 func (ic *ipConn) Close() error { return ic.c.Close() }
+
+// headerChecksum is the IPv4 header checksum of h (RFC 1071), whose
+// checksum field is zero.
+func headerChecksum(h []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(h[i:]))
+	}
+	if len(h)%2 == 1 {
+		sum += uint32(h[len(h)-1]) << 8
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"runtime"
 
+	"github.com/mdlayher/ethernet"
+
 	"github.com/ucarp-go/ucarp/vip"
 )
 
@@ -33,22 +35,28 @@ type LinkState struct {
 	Gone    bool // the interface was removed
 }
 
-// CARPOptions configures the advert socket.
-type CARPOptions struct {
-	// Src is --srcip, Group is --mcast.
+// IPOptions configures a raw IP socket.
+type IPOptions struct {
+	// Protocol is the IP protocol number of the packets sent and received
+	// (CARP's is 112); the socket sees no other.
+	Protocol uint8
+	// Src is the local address and Group the multicast group joined; both
+	// of one family (IPv4 today).
 	Src, Group netip.Addr
-	// Broadcast is --nomcast: adverts go to the Ethernet broadcast address
-	// (the IP destination is still Group) and no group is joined.
+	// Broadcast sends every packet to the Ethernet broadcast address (the
+	// IP destination stays as written) and receives the protocol's packets
+	// without joining Group.
 	Broadcast bool
 }
 
-// CARPConn sends and receives adverts on one interface.
-type CARPConn interface {
-	// ReadPacket reads the next IPv4 packet of protocol 112 received on
-	// the interface into b, IPv4 header included and in network byte
-	// order, and returns its length.
+// IPConn sends and receives the packets of one IP protocol on one
+// interface.
+type IPConn interface {
+	// ReadPacket reads the next packet of the protocol received on the
+	// interface into b, IP header included and in network byte order, and
+	// returns its length.
 	ReadPacket(b []byte) (int, error)
-	// WritePacket sends the IPv4 packet pkt (header included). The source
+	// WritePacket sends the packet pkt (IP header included). The source
 	// address and IP ID in the header are kept as they are.
 	WritePacket(pkt []byte) error
 	Close() error
@@ -69,8 +77,8 @@ type OS interface {
 	// WatchLink delivers a LinkState on every change of the interface,
 	// until done is closed. It never polls.
 	WatchLink(done <-chan struct{}) (<-chan LinkState, error)
-	// OpenCARP opens the advert socket.
-	OpenCARP(o CARPOptions) (CARPConn, error)
+	// OpenIP opens a raw IP socket for one protocol.
+	OpenIP(o IPOptions) (IPConn, error)
 	// OpenARP opens the socket that sends gratuitous ARP.
 	OpenARP() (FrameConn, error)
 	// Addresses manages the interface's addresses.
@@ -79,8 +87,8 @@ type OS interface {
 	// until done is closed; nil when the system cannot tell.
 	WatchAddresses(done <-chan struct{}) (<-chan struct{}, error)
 	// CheckPrivileges says which privilege is missing: raw sockets always,
-	// address management when manageVIP.
-	CheckPrivileges(manageVIP bool) error
+	// address management when manageAddrs.
+	CheckPrivileges(manageAddrs bool) error
 	// Local reports whether a is configured on any interface of the host.
 	Local(a netip.Addr) bool
 }
@@ -105,3 +113,11 @@ const (
 	ethLen      = 14
 	ipProtoByte = ethLen + 9
 )
+
+// etherHeader is the Ethernet header of a frame from src to dst carrying
+// t, built once for all the frames that a socket sends.
+func etherHeader(dst, src net.HardwareAddr, t ethernet.EtherType) []byte {
+	f := ethernet.Frame{Destination: dst, Source: src, EtherType: t}
+	b, _ := f.MarshalBinary() // fails only on VLAN tags, which f has none of
+	return b[:ethLen]         // without the padding of the empty payload
+}

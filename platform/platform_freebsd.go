@@ -14,7 +14,6 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
-	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/vip"
 )
 
@@ -25,9 +24,9 @@ type freebsdOS struct {
 
 // New returns the FreeBSD implementation for the interface named ifname.
 func New(ifname string) (OS, error) {
-	ifi, err := net.InterfaceByName(ifname)
+	ifi, err := interfaceByName(ifname)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrNoInterface, ifname, unix.ENODEV)
+		return nil, err
 	}
 	return &freebsdOS{ifi: ifi, run: ExecRunner{}}, nil
 }
@@ -125,12 +124,15 @@ func (f *freebsdOS) CheckPrivileges(bool) error {
 	return nil
 }
 
-// OpenCARP: a raw IPv4 socket, or with --nomcast bpf(4), which sends
-// ucarp's broadcast frame and receives those of ucarp peers without any
+// OpenIP: a raw IPv4 socket, or for Broadcast bpf(4), which sends the
+// broadcast frame itself and receives those of the protocol without any
 // group membership.
-func (f *freebsdOS) OpenCARP(o CARPOptions) (CARPConn, error) {
+func (f *freebsdOS) OpenIP(o IPOptions) (IPConn, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	if o.Broadcast {
-		return openBPF(f.ifi, carpFilter)
+		return openBPF(f.ifi, ipProtoFilter(o.Protocol))
 	}
 	ic, err := openIPConn(f.ifi, o)
 	if err != nil {
@@ -139,7 +141,7 @@ func (f *freebsdOS) OpenCARP(o CARPOptions) (CARPConn, error) {
 	return &recvifConn{ipConn: ic}, nil
 }
 
-// recvifConn is the raw advert socket on FreeBSD: it receives from every
+// recvifConn is the raw IP socket on FreeBSD: it receives from every
 // interface and keeps what IP_RECVIF places on ours. Its Drops counts the
 // rest.
 type recvifConn struct {
@@ -149,7 +151,7 @@ type recvifConn struct {
 
 var _ DropCounter = (*recvifConn)(nil)
 
-// ReadPacket implements CARPConn.
+// ReadPacket implements IPConn.
 func (c *recvifConn) ReadPacket(b []byte) (int, error) { return c.readPacketRaw(b, &c.recvifFilter) }
 
 // OpenARP opens bpf(4) to send gratuitous ARP: the delayed repeat and
@@ -185,7 +187,7 @@ func fixHeader(b []byte, h *ipv4.Header) {
 	copy(b[2:4], want[0:2])
 	copy(b[6:8], want[2:4])
 	b[10], b[11] = 0, 0
-	binary.BigEndian.PutUint16(b[10:12], carp.Checksum(b[:h.Len]))
+	binary.BigEndian.PutUint16(b[10:12], headerChecksum(b[:h.Len]))
 }
 
 // interfaceAddrs lists the IPv4 addresses of ifi as the standard library

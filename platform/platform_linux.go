@@ -1,17 +1,16 @@
 package platform
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -27,10 +26,9 @@ type linuxOS struct {
 
 // New returns the Linux implementation for the interface named ifname.
 func New(ifname string) (OS, error) {
-	ifi, err := net.InterfaceByName(ifname)
+	ifi, err := interfaceByName(ifname)
 	if err != nil {
-		// ucarp reports SIOCGIFHWADDR's errno: ENODEV, "No such device".
-		return nil, fmt.Errorf("%w: %s: %w", ErrNoInterface, ifname, unix.ENODEV)
+		return nil, err
 	}
 	return &linuxOS{ifi: ifi}, nil
 }
@@ -55,88 +53,101 @@ func (l *linuxOS) LinkState() (LinkState, error) {
 	return linkStateOf(link.Attrs().RawFlags), nil
 }
 
-// WatchLink subscribes to rtnetlink link messages. If the subscription
-// fails (a socket overrun), the state is read afresh and the
-// subscription renewed, so no change is missed.
+// WatchLink subscribes to rtnetlink link messages. Each subscription
+// starts with the current state (ListExisting), so one renewed after a
+// loss reports what changed meanwhile.
 func (l *linuxOS) WatchLink(done <-chan struct{}) (<-chan LinkState, error) {
 	out := make(chan LinkState, 16)
-	subscribe := func() (chan netlink.LinkUpdate, error) {
-		ch := make(chan netlink.LinkUpdate, 64)
-		err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{
+	err := watchNetlink(done, func(ch chan netlink.LinkUpdate) error {
+		return netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{
 			ListExisting:  true,
 			ErrorCallback: func(error) {},
 		})
-		return ch, err
-	}
-	ch, err := subscribe()
+	}, func(u netlink.LinkUpdate) bool {
+		if int(u.Index) != l.ifi.Index {
+			return true
+		}
+		st := linkStateOf(u.Flags)
+		st.Gone = u.Header.Type == unix.RTM_DELLINK
+		select {
+		case out <- st:
+			return true
+		case <-done:
+			return false
+		}
+	}, nil, func() { close(out) })
 	if err != nil {
 		return nil, fmt.Errorf("platform: subscribing to link changes: %w", err)
 	}
-	go func() {
-		defer close(out)
-		for {
-			for u := range ch {
-				if int(u.Index) != l.ifi.Index {
-					continue
-				}
-				st := linkStateOf(u.Flags)
-				st.Gone = u.Header.Type == unix.RTM_DELLINK
-				select {
-				case out <- st:
-				case <-done:
-					return
-				}
-			}
-			// The subscription ended: stopped, or lost on an error.
-			select {
-			case <-done:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-			if ch, err = subscribe(); err != nil {
-				continue // the next round tries again
-			}
-		}
-	}()
 	return out, nil
 }
 
+// WatchAddresses subscribes to rtnetlink address messages; after a lost
+// subscription it signals a change, since one may have been missed.
 func (l *linuxOS) WatchAddresses(done <-chan struct{}) (<-chan struct{}, error) {
 	out := make(chan struct{}, 1)
-	subscribe := func() (chan netlink.AddrUpdate, error) {
-		ch := make(chan netlink.AddrUpdate, 64)
-		err := netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}})
-		return ch, err
-	}
-	ch, err := subscribe()
-	if err != nil {
-		return nil, fmt.Errorf("platform: subscribing to address changes: %w", err)
-	}
 	signal := func() {
 		select {
 		case out <- struct{}{}:
 		default:
 		}
 	}
+	err := watchNetlink(done, func(ch chan netlink.AddrUpdate) error {
+		return netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}})
+	}, func(u netlink.AddrUpdate) bool {
+		if u.LinkIndex == l.ifi.Index {
+			signal()
+		}
+		return true
+	}, signal, nil)
+	if err != nil {
+		return nil, fmt.Errorf("platform: subscribing to address changes: %w", err)
+	}
+	return out, nil
+}
+
+// watchNetlink subscribes, and hands every update to handle, until done
+// is closed or handle returns false. vishvananda/netlink ends a
+// subscription by closing its channel, when done is closed or on an error
+// (a socket overrun); after an error it subscribes again 100 ms later,
+// until that works, then calls lost: the old one may have missed changes.
+// It never polls. stop runs when it returns. lost and stop may be nil.
+func watchNetlink[U any](done <-chan struct{}, subscribe func(chan U) error, handle func(U) bool, lost, stop func()) error {
+	sub := func() (chan U, error) {
+		ch := make(chan U, 64)
+		return ch, subscribe(ch)
+	}
+	ch, err := sub()
+	if err != nil {
+		return err
+	}
 	go func() {
+		if stop != nil {
+			defer stop()
+		}
 		for {
 			for u := range ch {
-				if u.LinkIndex == l.ifi.Index {
-					signal()
+				if !handle(u) {
+					return
 				}
 			}
-			select {
-			case <-done:
-				return
-			case <-time.After(100 * time.Millisecond):
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				var err error
+				if ch, err = sub(); err == nil {
+					break
+				}
 			}
-			signal() // changes may have been lost: look again
-			if ch, err = subscribe(); err != nil {
-				continue
+			if lost != nil {
+				lost()
 			}
 		}
 	}()
-	return out, nil
+	return nil
 }
 
 func (l *linuxOS) Addresses() vip.System {
@@ -309,8 +320,8 @@ const (
 	capNetRaw   = 13
 )
 
-// CheckPrivileges reads the effective capabilities from /proc/self/status.
-func (l *linuxOS) CheckPrivileges(manageVIP bool) error {
+// CheckPrivileges asks the kernel for the effective capabilities.
+func (l *linuxOS) CheckPrivileges(manageAddrs bool) error {
 	eff, err := effectiveCaps()
 	if err != nil {
 		return nil // cannot tell: let the sockets say
@@ -319,7 +330,7 @@ func (l *linuxOS) CheckPrivileges(manageVIP bool) error {
 	if eff&(1<<capNetRaw) == 0 {
 		missing = append(missing, "CAP_NET_RAW (to send and receive adverts and gratuitous ARP)")
 	}
-	if manageVIP && eff&(1<<capNetAdmin) == 0 {
+	if manageAddrs && eff&(1<<capNetAdmin) == 0 {
 		missing = append(missing, "CAP_NET_ADMIN (to add and remove the virtual address)")
 	}
 	if len(missing) > 0 {
@@ -328,28 +339,32 @@ func (l *linuxOS) CheckPrivileges(manageVIP bool) error {
 	return nil
 }
 
+// effectiveCaps is the calling thread's effective capability set, from
+// capget(2).
 func effectiveCaps() (uint64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}, &data[0]); err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "CapEff:"); ok {
-			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-		}
-	}
-	return 0, errors.New("no CapEff line")
+	return effectiveSet(data), nil
+}
+
+// effectiveSet joins the two 32-bit words of a version 3 capget(2):
+// capabilities 0 to 31 in the first, 32 to 63 in the second.
+func effectiveSet(data [2]unix.CapUserData) uint64 {
+	return uint64(data[1].Effective)<<32 | uint64(data[0].Effective)
 }
 
 func bindToDevice(fd int, ifi *net.Interface) error {
 	return unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name)
 }
 
-func (l *linuxOS) OpenCARP(o CARPOptions) (CARPConn, error) {
+func (l *linuxOS) OpenIP(o IPOptions) (IPConn, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	if o.Broadcast {
-		return openPacketConn(l.ifi)
+		return openPacketConn(l.ifi, o.Protocol)
 	}
 	ic, err := openIPConn(l.ifi, o)
 	if err != nil {
@@ -358,25 +373,25 @@ func (l *linuxOS) OpenCARP(o CARPOptions) (CARPConn, error) {
 	return &batchConn{ipConn: ic}, nil
 }
 
-// packetConn carries adverts for --nomcast: like ucarp, it sends the
-// Ethernet frame itself, to ff:ff:ff:ff:ff:ff, with the IP destination
-// still the group; but from the NIC's own MAC. It receives every IPv4
-// frame of protocol 112 on the interface, which is how ucarp peers'
-// broadcast adverts arrive without any group membership.
+// packetConn carries one IPv4 protocol in Ethernet broadcasts (ucarp's
+// --nomcast): it sends the frame itself, to ff:ff:ff:ff:ff:ff, with the IP
+// destination as written, from the NIC's own MAC. It receives every IPv4
+// frame of the protocol on the interface, without any group membership.
+// buf holds the Ethernet header, built once, then the packet being sent.
 type packetConn struct {
-	ifi *net.Interface
 	c   *packet.Conn
+	to  *packet.Addr
 	buf []byte
 }
 
-func openPacketConn(ifi *net.Interface) (*packetConn, error) {
+func openPacketConn(ifi *net.Interface, proto uint8) (*packetConn, error) {
 	c, err := packet.Listen(ifi, packet.Raw, unix.ETH_P_IP, nil)
 	if err != nil {
 		return nil, fmt.Errorf("platform: packet socket on %s: %w", ifi.Name, err)
 	}
 	prog, err := bpf.Assemble([]bpf.Instruction{
 		bpf.LoadAbsolute{Off: ipProtoByte, Size: 1},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 112, SkipFalse: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(proto), SkipFalse: 1},
 		bpf.RetConstant{Val: 0xffff},
 		bpf.RetConstant{Val: 0},
 	})
@@ -390,7 +405,8 @@ func openPacketConn(ifi *net.Interface) (*packetConn, error) {
 		c.Close()
 		return nil, fmt.Errorf("platform: packet socket on %s: %w", ifi.Name, err)
 	}
-	return &packetConn{ifi: ifi, c: c, buf: make([]byte, 0, 1514)}, nil
+	hdr := etherHeader(ethernet.Broadcast, ifi.HardwareAddr, ethernet.EtherTypeIPv4)
+	return &packetConn{c: c, to: &packet.Addr{HardwareAddr: ethernet.Broadcast}, buf: append(make([]byte, 0, 1514), hdr...)}, nil
 }
 
 func ignoreOutgoing(c *packet.Conn) error {
@@ -421,12 +437,8 @@ func (p *packetConn) ReadPacket(b []byte) (int, error) {
 }
 
 func (p *packetConn) WritePacket(pkt []byte) error {
-	broadcast := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-	p.buf = append(p.buf[:0], broadcast...)
-	p.buf = append(p.buf, p.ifi.HardwareAddr...)
-	p.buf = append(p.buf, 0x08, 0x00)
-	p.buf = append(p.buf, pkt...)
-	_, err := p.c.WriteTo(p.buf, &packet.Addr{HardwareAddr: broadcast})
+	p.buf = append(p.buf[:ethLen], pkt...)
+	_, err := p.c.WriteTo(p.buf, p.to)
 	return err
 }
 
@@ -461,7 +473,7 @@ func (a *arpConn) WriteFrame(frame []byte) error {
 
 func (a *arpConn) Close() error { return a.c.Close() }
 
-// batchConn is the Linux advert socket: the raw socket, read a batch at a
+// batchConn is the Linux raw IP socket: the raw socket, read a batch at a
 // time. bufs holds the packets of the last wake-up, batch[next:] are still
 // to be returned.
 type batchConn struct {
@@ -473,7 +485,7 @@ type batchConn struct {
 
 const batchSize = 32
 
-// ReadPacket implements CARPConn. The socket is bound to the interface and
+// ReadPacket implements IPConn. The socket is bound to the interface and
 // a raw socket's read returns the packet with its header, as received: a
 // plain read(2), with nothing to parse or allocate, is all it takes. When
 // packets come faster than one at a time (a flood), one wake-up reads up
@@ -505,7 +517,7 @@ func (ic *batchConn) ReadPacket(b []byte) (int, error) {
 		return 0, err
 	}
 	if rerr != nil {
-		return 0, &net.OpError{Op: "read", Net: "ip4:112", Err: rerr}
+		return 0, &net.OpError{Op: "read", Net: ic.net, Err: rerr}
 	}
 	ic.next = 1
 	return copy(b, ic.batch[0]), nil

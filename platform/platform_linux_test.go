@@ -7,12 +7,16 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"github.com/ucarp-go/ucarp/vip"
 	"github.com/ucarp-go/ucarp/vip/viptest"
@@ -184,11 +188,46 @@ func TestLinuxPrivileges(t *testing.T) {
 	sys := &linuxOS{}
 	caps, err := effectiveCaps()
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The kernel's own account of the set, in /proc, must agree.
+	status, err := os.ReadFile("/proc/thread-self/status")
+	if err != nil {
 		t.Skip(err)
+	}
+	var proc uint64
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			proc, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	if caps != proc {
+		t.Errorf("capget says %x, /proc says %x", caps, proc)
 	}
 	err = sys.CheckPrivileges(true)
 	if full := caps&(1<<capNetRaw) != 0 && caps&(1<<capNetAdmin) != 0; full != (err == nil) {
 		t.Fatalf("caps %x, error %v", caps, err)
+	}
+}
+
+func TestEffectiveSet(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		data [2]unix.CapUserData
+		want uint64
+	}{
+		{"none", [2]unix.CapUserData{}, 0},
+		{"CAP_NET_RAW", [2]unix.CapUserData{{Effective: 1 << capNetRaw}}, 1 << 13},
+		{"CAP_NET_ADMIN and CAP_NET_RAW", [2]unix.CapUserData{{Effective: 1<<capNetAdmin | 1<<capNetRaw}}, 0x3000},
+		{"only the effective set counts", [2]unix.CapUserData{{Permitted: 1 << capNetRaw, Inheritable: 1 << capNetRaw}}, 0},
+		{"CAP_CHECKPOINT_RESTORE (40) in the second word", [2]unix.CapUserData{{}, {Effective: 1 << (40 - 32)}}, 1 << 40},
+		{"root", [2]unix.CapUserData{{Effective: 0xffffffff}, {Effective: 0x000001ff}}, 0x1ffffffffff},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := effectiveSet(tt.data); got != tt.want {
+				t.Errorf("effectiveSet = %x, want %x", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -330,4 +369,84 @@ func TestLock(t *testing.T) {
 		t.Fatalf("after close: %v", err)
 	}
 	l.Close()
+}
+
+// TestWatchNetlinkResubscribes loses a subscription, fails to renew it
+// once, renews it, and checks that every update is handled, that the loss
+// is reported once, after the renewal, and that done stops it all.
+func TestWatchNetlinkResubscribes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		done := make(chan struct{})
+		var subs []chan int
+		fail := []bool{false, true, false} // the second subscription fails
+		var events []string
+		subscribe := func(ch chan int) error {
+			if fail[len(subs)] {
+				fail[len(subs)] = false
+				events = append(events, "subscribe failed")
+				return errors.New("no")
+			}
+			subs = append(subs, ch)
+			events = append(events, "subscribed")
+			return nil
+		}
+		handle := func(u int) bool { events = append(events, fmt.Sprint(u)); return true }
+		lost := func() { events = append(events, "lost") }
+		stop := func() { events = append(events, "stopped") }
+		if err := watchNetlink(done, subscribe, handle, lost, stop); err != nil {
+			t.Fatal(err)
+		}
+		subs[0] <- 1
+		close(subs[0]) // an overrun
+		synctest.Wait()
+		time.Sleep(250 * time.Millisecond) // a failed renewal, then one that works
+		synctest.Wait()
+		if len(subs) != 2 {
+			t.Fatalf("%d subscriptions, want 2 (events %q)", len(subs), events)
+		}
+		subs[1] <- 2
+		synctest.Wait()
+		close(done)
+		close(subs[1]) // as netlink does when done is closed
+		synctest.Wait()
+		want := []string{"subscribed", "1", "subscribe failed", "subscribed", "lost", "2", "stopped"}
+		if !slices.Equal(events, want) {
+			t.Errorf("events %q, want %q", events, want)
+		}
+	})
+}
+
+// TestBroadcastWriteAddsNoAllocation sends packets through the
+// --nomcast socket, which puts the Ethernet header in front of each: the
+// header is built once and the buffer reused, so a packet costs no more
+// allocations than the packet socket's own write of a ready frame.
+func TestBroadcastWriteAddsNoAllocation(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		sys, err := New("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := sys.OpenIP(IPOptions{Protocol: 112, Src: netip.MustParseAddr("192.0.2.1"), Group: netip.MustParseAddr("224.0.0.18"), Broadcast: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		pc := c.(*packetConn)
+		pkt := make([]byte, 56)
+		pkt[0], pkt[9] = 0x45, 112
+		frame := append(slices.Clone(pc.buf[:ethLen]), pkt...)
+		socket := testing.AllocsPerRun(100, func() {
+			if _, err := pc.c.WriteTo(frame, pc.to); err != nil {
+				t.Fatal(err)
+			}
+		})
+		ours := testing.AllocsPerRun(100, func() {
+			if err := c.WritePacket(pkt); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if ours > socket {
+			t.Errorf("%v allocations per packet, the socket's own write %v", ours, socket)
+		}
+	})
 }

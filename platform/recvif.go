@@ -7,7 +7,7 @@ import (
 )
 
 // recvifVerdict is what the IP_RECVIF control message says of a received
-// advert where a raw socket cannot be bound to one interface (FreeBSD has
+// packet where a raw socket cannot be bound to one interface (FreeBSD has
 // no SO_BINDTODEVICE) and receives from all of them.
 type recvifVerdict uint8
 
@@ -18,7 +18,7 @@ const (
 	// never sees such packets.
 	recvifOther
 	// recvifMissing: no interface was reported, so nothing says the packet
-	// came on ours: an advert from another segment must not count.
+	// came on ours: a packet from another segment must not count.
 	recvifMissing
 
 	numRecvifVerdicts
@@ -72,8 +72,8 @@ func (f *recvifFilter) Drops() map[string]uint64 {
 	return m
 }
 
-// DropCounter is implemented by a CARPConn that drops packets itself,
-// before the daemon sees them (FreeBSD: adverts that IP_RECVIF places on
+// DropCounter is implemented by an IPConn that drops packets itself,
+// before the daemon sees them (FreeBSD: packets that IP_RECVIF places on
 // another interface, or on none); the counts are by reason, for the
 // daemon's own counters.
 type DropCounter interface {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ethernet"
 )
 
 // ProtoCARP is the address protocol (Linux IFA_PROTO, "proto 112" in
@@ -266,7 +267,8 @@ func (m *Manager) RemoveOurs() (removed bool, err error) {
 
 // GratuitousARP is ucarp's announcement of ip from mac: an Ethernet
 // broadcast carrying an ARP request whose sender and target are both ip at
-// mac (src/garp.c). It is 42 bytes.
+// mac (src/garp.c). It is 42 bytes, as ucarp writes it: the padding to
+// Ethernet's 60-byte minimum is left to the NIC.
 func GratuitousARP(mac net.HardwareAddr, ip netip.Addr) ([]byte, error) {
 	p, err := arp.NewPacket(arp.OperationRequest, mac, ip, mac, ip)
 	if err != nil {
@@ -276,9 +278,13 @@ func GratuitousARP(mac net.HardwareAddr, ip netip.Addr) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vip: gratuitous ARP: %w", err)
 	}
-	frame := make([]byte, 0, 14+len(body))
-	frame = append(frame, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-	frame = append(frame, mac...)
-	frame = append(frame, 0x08, 0x06)
-	return append(frame, body...), nil
+	f := ethernet.Frame{Destination: ethernet.Broadcast, Source: mac, EtherType: ethernet.EtherTypeARP, Payload: body}
+	frame, err := f.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("vip: gratuitous ARP: %w", err)
+	}
+	return frame[:ethernetHeaderLen+len(body)], nil
 }
+
+// ethernetHeaderLen is the length of an Ethernet header without VLAN tags.
+const ethernetHeaderLen = 14

@@ -117,6 +117,10 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal) ex
 	switch {
 	case errors.Is(err, platform.ErrNotSupported):
 		return report(exitStartup, "ucarp-go is not supported on this operating system: %s", err)
+	case errors.Is(err, platform.ErrNoInterface):
+		// ucarp's SIOCGIFHWADDR fails with ENODEV.
+		log.Errorf("Unable to get hardware info about an interface: %s", syserr.Strerror(syscall.ENODEV))
+		return report(exitStartup, "Unable to find MAC address of [%s]", cfg.iface)
 	case err != nil:
 		log.Errorf("Unable to get hardware info about an interface: %s", syserr.Strerror(err))
 		return report(exitStartup, "Unable to find MAC address of [%s]", cfg.iface)
@@ -141,7 +145,7 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal) ex
 		log.Errorf("Source address %s is not configured on any interface", cfg.src)
 		return report(exitStartup, "Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", syserr.Strerror(syscall.ENODEV), int(syscall.ENODEV))
 	}
-	conn, err := sys.OpenCARP(platform.CARPOptions{Src: cfg.src, Group: cfg.group, Broadcast: cfg.nomcast})
+	conn, err := sys.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: cfg.src, Group: cfg.group, Broadcast: cfg.nomcast})
 	switch {
 	case errors.Is(err, platform.ErrJoin):
 		return report(exitStartup, "Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", syserr.Strerror(err), syserr.Errno(err))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
@@ -175,8 +176,12 @@ func (h *Host) WhoHas(ip netip.Addr, wait time.Duration) ([]net.HardwareAddr, er
 		return nil, err
 	}
 	body, _ := req.MarshalBinary()
-	frame := append(append(append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, h.MAC...), 0x08, 0x06), body...)
-	if _, err := c.WriteTo(frame, &packet.Addr{HardwareAddr: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}); err != nil {
+	f := ethernet.Frame{Destination: ethernet.Broadcast, Source: h.MAC, EtherType: ethernet.EtherTypeARP, Payload: body}
+	frame, err := f.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.WriteTo(frame, &packet.Addr{HardwareAddr: ethernet.Broadcast}); err != nil {
 		return nil, err
 	}
 	var macs []net.HardwareAddr
