@@ -77,6 +77,21 @@ func (v *Validator) Check(b []byte, h *Header) Drop {
 	return Drop{}
 }
 
+// VHIDOf returns the vhid of a CARP packet (IPv4 header included) without
+// checking anything else, so that a reader can hand the packet to the
+// group of that vhid, which checks it; ok is false when the packet is too
+// short to carry one.
+func VHIDOf(b []byte) (vhid uint8, ok bool) {
+	if len(b) < 1 {
+		return 0, false
+	}
+	hl := int(b[0]&0x0f) * 4
+	if hl < 20 || len(b) < hl+2 {
+		return 0, false
+	}
+	return b[hl+1], true
+}
+
 // Source returns the IPv4 source address of a packet that Check accepted.
 func Source(b []byte) netip.Addr {
 	return netip.AddrFrom4([4]byte(b[12:16]))

@@ -51,9 +51,17 @@ type Config struct {
 	// XParam as their third argument when it is set.
 	UpScript, DownScript string
 	XParam               *string
+	// NoMcast is --nomcast: adverts to the Ethernet broadcast address
+	// (the socket's business: the caller opens it so).
+	NoMcast bool
 	// Shutdown is ucarp's -z: a stop runs the down script.
 	Shutdown      bool
 	IgnoreIfState bool
+	// WaitWhenDown keeps the group when its interface is set down
+	// administratively: it leaves the election until the interface is up
+	// again, as after a carrier loss. Without it the group stops, as
+	// ucarp exits (Debian's ifupdown relies on that).
+	WaitWhenDown bool
 	// ScriptTimeout stops a script that runs longer (0: never).
 	ScriptTimeout time.Duration
 	GARPCount     int
@@ -91,6 +99,10 @@ type Deps struct {
 	// with each new state, and "STOPPING".
 	Ready  func(state string)
 	Notify func(status string)
+	// Shared says that Conn is read by the caller, who hands this group
+	// its packets with Deliver (a node, whose reader serves every group
+	// of the interface); else the group reads Conn itself.
+	Shared bool
 
 	// scripts replaces the script runner (tests).
 	scripts scripts
@@ -111,6 +123,7 @@ type deps struct {
 	runner  scripts
 	ready   func(state string)
 	notify  func(status string)
+	shared  bool
 }
 
 // scripts runs the up and down scripts, one at a time, without blocking
@@ -204,7 +217,7 @@ func New(cfg Config, x Deps) (*Group, error) {
 	c := &cfg
 	d := deps{cfg: c, log: logger{x.Log}, mac: x.MAC, conn: x.Conn, arp: x.ARP, addrs: x.Addrs,
 		link: x.Link, addrChg: x.AddrChanged, initial: x.Initial, random: x.Random, runner: x.scripts,
-		ready: x.Ready, notify: x.Notify}
+		ready: x.Ready, notify: x.Notify, shared: x.Shared}
 	if d.runner == nil {
 		d.runner = newRunner(d.log, c.ScriptTimeout)
 	}
@@ -249,7 +262,9 @@ func (d *Group) Run() *Exit {
 	d.timer = time.NewTimer(time.Hour)
 	defer d.timer.Stop()
 	defer close(d.done)
-	go d.read()
+	if !d.shared {
+		go d.read()
+	}
 
 	d.wasUp = d.initial.Up
 	if !d.initial.Up || !d.initial.Running && !d.cfg.IgnoreIfState {
@@ -313,18 +328,10 @@ func (d *Group) inLoop(f func()) {
 func (d *Group) read() {
 	b := make([]byte, 2048)
 	backoff := time.Millisecond
-	hand := func(r received) bool {
-		select {
-		case d.rx <- r:
-			return true
-		case <-d.done:
-			return false
-		}
-	}
 	for {
 		n, err := d.conn.ReadPacket(b)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) || !hand(received{err: err}) {
+			if errors.Is(err, net.ErrClosed) || !d.hand(received{err: err}) {
 				return
 			}
 			time.Sleep(backoff) // e.g. ENETDOWN while the link is down
@@ -332,16 +339,38 @@ func (d *Group) read() {
 			continue
 		}
 		backoff = time.Millisecond
-		var r received
-		if drop := d.val.Check(b[:n], &r.hdr); !drop.Accepted() {
-			d.drops[drop.Reason].Add(1)
-			d.logDrop(drop)
-			continue
-		}
-		r.src = carp.Source(b[:n])
-		if !hand(r) {
+		if !d.deliver(b[:n]) {
 			return
 		}
+	}
+}
+
+// Deliver hands the group a packet received on its interface (IP header
+// included), when Deps.Shared: it is checked on the caller's goroutine
+// (ucarp's checks, HMAC included), dropped and counted if it fails them,
+// else passed to the loop. One goroutine at a time may call it.
+func (d *Group) Deliver(pkt []byte) { d.deliver(pkt) }
+
+// deliver checks pkt and hands a valid advert to the loop; it reports
+// false once the loop has ended.
+func (d *Group) deliver(pkt []byte) bool {
+	var r received
+	if drop := d.val.Check(pkt, &r.hdr); !drop.Accepted() {
+		d.drops[drop.Reason].Add(1)
+		d.logDrop(drop)
+		return true
+	}
+	r.src = carp.Source(pkt)
+	return d.hand(r)
+}
+
+// hand passes r to the loop, unless the loop has ended.
+func (d *Group) hand(r received) bool {
+	select {
+	case d.rx <- r:
+		return true
+	case <-d.done:
+		return false
 	}
 }
 
@@ -658,6 +687,18 @@ func (d *Group) Stop(sig os.Signal) {
 	})
 }
 
+// Release gives the address up and ends the group, whatever -z says: a
+// MASTER bows out, runs its down script and removes the address it
+// manages. Run then returns code 0. It is how a group removed from a
+// config file goes.
+func (d *Group) Release() {
+	d.inLoop(func() {
+		if d.exit == nil {
+			d.stop(&Exit{}, true)
+		}
+	})
+}
+
 // stop releases the machine and ends the loop once the effects are done.
 func (d *Group) stop(p *Exit, runDownScript bool) {
 	if d.notify != nil {
@@ -680,7 +721,7 @@ func (d *Group) onLink(st platform.LinkState) {
 		d.stop(&Exit{Code: 2}, d.cfg.Shutdown)
 		return
 	case !st.Up:
-		if d.wasUp {
+		if d.wasUp && !d.cfg.WaitWhenDown {
 			// ucarp's words when ifdown takes the interface down; Debian's
 			// ifupdown hook relies on the exit that follows.
 			d.log.Errorf("exiting: pfds[0].revents = 8")

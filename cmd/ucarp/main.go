@@ -80,6 +80,12 @@ func run(sigs chan os.Signal) (exitPlan, *logger) {
 		return exitPlan{code: res.exit}, log
 	}
 	cfg := res.cfg
+	switch {
+	case cfg.configFile != "" && cfg.check:
+		return checkConfig(cfg.configFile, log, os.Stdout), log
+	case cfg.configFile != "":
+		return runConfig(cfg.configFile, log, sigs), log
+	}
 	if child {
 		log = newLogger(io.Discard, io.Discard, nil)
 		log.SetConsole(consoleNone)

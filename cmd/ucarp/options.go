@@ -47,6 +47,8 @@ var optionTable = []option{
 	{long: "garp-count", hasArg: true, ext: true},
 	{long: "garp-interval", hasArg: true, ext: true},
 	{long: "version", ext: true},
+	{long: "config", hasArg: true, ext: true},
+	{long: "check", ext: true},
 }
 
 // manageMode says who adds and removes the virtual address.
@@ -85,6 +87,10 @@ type config struct {
 	xparam     *string
 
 	pidfile       string
+	// configFile is --config: the groups come from this file (config
+	// mode), and check is --check: validate it and exit.
+	configFile string
+	check      bool
 	scriptTimeout time.Duration
 	manage        manageMode
 	garpCount     int
@@ -144,9 +150,17 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 		garpInterval:  time.Second}
 	opts, _, gerr := getoptLong(prog, args, optionTable, posix)
 	fail := parseResult{exit: 1, done: true}
+	others := 0 // options besides --config and --check
 	for _, p := range opts {
 		v := p.value
+		if p.opt.long != "config" && p.opt.long != "check" {
+			others++
+		}
 		switch p.opt.long {
+		case "config":
+			c.configFile = v
+		case "check":
+			c.check = true
 		case "help":
 			usage(stdout)
 			return parseResult{done: true}
@@ -261,6 +275,16 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 		fmt.Fprintln(log.Stderr(), gerr)
 		usage(stdout)
 		return parseResult{done: true}
+	}
+	switch {
+	case c.configFile != "" && others > 0:
+		log.Errorf("With --config every setting comes from the file: give no other option")
+		return fail
+	case c.configFile != "":
+		return parseResult{cfg: c}
+	case c.check:
+		log.Errorf("--check goes with --config=FILE")
+		return fail
 	}
 	return validate(c, log)
 }

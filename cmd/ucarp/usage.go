@@ -48,6 +48,8 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --pidfile=<file>: write the daemon's pid to <file>
 --garp-count=<n>: gratuitous ARPs on each takeover (default 1)
 --garp-interval=<ms>: time between them (default 1000)
+--config=<file>: run the groups of a config file (ucarp.conf(5)); SIGHUP reloads it
+--check: with --config, validate the file and exit
 --version: print the version and exit
 `
 

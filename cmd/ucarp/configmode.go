@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+
+	conffile "github.com/ucarp-go/ucarp/config"
+	"github.com/ucarp-go/ucarp/group"
+	"github.com/ucarp-go/ucarp/node"
+	"github.com/ucarp-go/ucarp/platform"
+)
+
+// Exit codes of config mode beyond ucarp's.
+const exitConfig = 1 // the file is not valid (also for --check)
+
+// specs turns a config file's groups into what a node runs.
+func specs(f *conffile.File) []node.Spec {
+	out := make([]node.Spec, 0, len(f.Groups))
+	for _, g := range f.Groups {
+		out = append(out, node.Spec{ManageVIP: g.ManagesVIP(), Config: group.Config{
+			Interface: g.Interface, Src: g.SrcIP, Mcast: g.McastIP, VHID: g.VHID, Password: g.Password,
+			Addr: g.Addr, AddrArg: g.AddrArg, AdvBase: g.AdvBase, AdvSkew: g.AdvSkew, DeadRatio: g.DeadRatio,
+			Preempt: g.Preempt, Neutral: g.Neutral, UpScript: g.UpScript, DownScript: g.DownScript,
+			XParam: g.XParam, NoMcast: g.NoMcast, Shutdown: g.Shutdown, IgnoreIfState: g.IgnoreIfState,
+			ScriptTimeout: g.ScriptTimeout, GARPCount: g.GARPCount, GARPInterval: g.GARPInterval,
+			WaitWhenDown: true,
+		}})
+	}
+	return out
+}
+
+// logErrors logs each line of err as an ERROR.
+func logErrors(log *logger, err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		log.Errorf("%s", line)
+	}
+}
+
+// checkConfig is --check: it validates the file and says so, without
+// starting anything.
+func checkConfig(path string, log *logger, stdout io.Writer) exitPlan {
+	f, err := conffile.Load(path)
+	if err != nil {
+		logErrors(log, err)
+		return exitPlan{code: exitConfig}
+	}
+	fmt.Fprintf(stdout, "%s: %d groups, valid\n", path, len(f.Groups))
+	return exitPlan{}
+}
+
+// runConfig is config mode: a node runs the file's groups. SIGHUP reads
+// the file again and applies only what changed; a file that fails to
+// parse or validate changes nothing and is logged. USR1 reports every
+// group, USR2 demotes every MASTER, TERM, INT and QUIT stop every group as
+// its shutdown key says (the address the daemon manages goes in any case),
+// and the daemon exits 0.
+func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
+	f, err := conffile.Load(path)
+	if err != nil {
+		logErrors(log, err)
+		return exitPlan{code: exitConfig}
+	}
+	log.SetDebug(f.Debug)
+	if f.Facility == "none" {
+		log.SetSyslog(nil)
+	} else {
+		log.SetSyslog(newSyslog("ucarp", os.Getpid(), facilities[f.Facility]))
+	}
+	log.Async()
+	reapOrphans(log)
+	if f.PIDFile != "" {
+		if err := writePidfile(f.PIDFile); err != nil {
+			log.Errorf("Unable to write the pid file: %s", err)
+			return exitPlan{code: exitStartup}
+		}
+		defer removePidfile(f.PIDFile)
+	}
+	rng := newRand()
+	n := node.New(node.Deps{Log: log.Logger, Open: platform.New, Random: rng.Uint64, Lock: platform.Lock})
+	if err := n.Apply(specs(f)); err != nil {
+		logErrors(log, err)
+		n.Stop(syscall.SIGTERM)
+		return exitPlan{code: exitStartup}
+	}
+	<-n.Ready()
+	log.Infof("Running %d groups from %s", len(f.Groups), path)
+	sdReady(fmt.Sprintf("%d groups from %s", len(f.Groups), path))
+	for sig := range sigs {
+		switch sig {
+		case syscall.SIGUSR1:
+			n.Report()
+		case syscall.SIGUSR2:
+			n.Demote()
+		case syscall.SIGHUP:
+			f, err := conffile.Load(path)
+			if err != nil {
+				log.Errorf("Reloading %s failed; nothing changed:", path)
+				logErrors(log, err)
+				continue
+			}
+			if err := n.Apply(specs(f)); err != nil {
+				log.Errorf("Reloading %s:", path)
+				logErrors(log, err)
+				continue
+			}
+			log.Infof("Reloaded %s: %d groups", path, len(f.Groups))
+			sdNotify(fmt.Sprintf("%d groups from %s", len(f.Groups), path))
+		default:
+			sdNotify("STOPPING")
+			n.Stop(sig)
+			return exitPlan{}
+		}
+	}
+	return exitPlan{}
+}
