@@ -46,7 +46,7 @@ type Frame struct {
 
 // Host adds a host with one interface called name (e.g. "eth0"), the
 // next free index (from 2, as lo is 1) and mac, up and running, whose
-// address table holds addrs.
+// address table holds addrs (labelled name, not listed by Calls).
 func (l *LAN) Host(name string, mac net.HardwareAddr, addrs ...netip.Prefix) *Host {
 	h := &Host{lan: l, name: name, mac: slices.Clone(mac), addrs: viptest.New(name),
 		state: platform.LinkState{Up: true, Running: true}}
@@ -55,6 +55,7 @@ func (l *LAN) Host(name string, mac net.HardwareAddr, addrs ...netip.Prefix) *Ho
 			panic(fmt.Sprintf("platformtest: address %v of %s: %v", p, name, err))
 		}
 	}
+	h.addrs.Calls() // Calls lists the daemon's only
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.index == 0 {
