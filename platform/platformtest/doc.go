@@ -2,7 +2,9 @@
 // with one interface, whose *Host implements platform.OS, so that group
 // and node are tested under testing/synctest, with many groups and
 // without root. Its goroutines block only on channels and it reads no
-// clock but time.Now, the fake one in a synctest bubble.
+// clock but time.Now, the fake one in a synctest bubble. Open conns and
+// watches inside the bubble (their channels then belong to it), and close
+// them, and the done channels of watches, before it ends.
 //
 //	lan := new(platformtest.LAN)
 //	a := lan.Host("eth0", mac1, netip.MustParsePrefix("10.0.0.1/24"))

@@ -67,7 +67,9 @@ func (l *LAN) Host(name string, mac net.HardwareAddr, addrs ...netip.Prefix) *Ho
 	return h
 }
 
-// Sent returns every frame written on the LAN so far, in order.
+// Sent returns every frame written on the LAN so far, in order: what
+// reached the wire, partitioned or not, but not what a host without a
+// link or a carrier could not send.
 func (l *LAN) Sent() []Frame {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -198,7 +200,9 @@ type linkSub struct {
 
 // WatchLink implements platform.OS. Like FreeBSD's, it delivers changes
 // only (Linux's first replays the current state). Nothing is lost however
-// slowly the caller reads; the channel is closed after done.
+// slowly the caller reads; the channel is closed after done. A goroutine
+// delivers them until done is closed: under synctest, close done before
+// the bubble ends.
 func (h *Host) WatchLink(done <-chan struct{}) (<-chan platform.LinkState, error) {
 	s := &linkSub{kick: make(chan struct{}, 1)}
 	h.lan.mu.Lock()
