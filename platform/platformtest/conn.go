@@ -1,0 +1,147 @@
+package platformtest
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/ucarp-go/ucarp/platform"
+)
+
+// Conn is the raw IP socket that Host.OpenIP returns.
+type Conn struct {
+	h      *Host
+	o      platform.IPOptions
+	net    string        // "ip4:<protocol>", for errors
+	wakeup chan struct{} // a packet or an error came
+	closed chan struct{} // closed by Close
+
+	// Guarded by lan.mu.
+	q      [][]byte
+	err    error // to return once to a reader (ENETDOWN)
+	isDone bool
+	drops  uint64
+}
+
+var _ platform.IPConn = (*Conn)(nil)
+
+// Drops counts the packets dropped because the queue was full.
+func (c *Conn) Drops() uint64 {
+	c.h.lan.mu.Lock()
+	defer c.h.lan.mu.Unlock()
+	return c.drops
+}
+
+// wake tells a reader to look again. lan.mu is held.
+func (c *Conn) wake() {
+	select {
+	case c.wakeup <- struct{}{}:
+	default:
+	}
+}
+
+// ReadPacket implements platform.IPConn. It blocks until a packet comes
+// or the conn is closed (net.ErrClosed).
+func (c *Conn) ReadPacket(b []byte) (int, error) {
+	l := c.h.lan
+	for {
+		l.mu.Lock()
+		switch {
+		case c.isDone:
+			l.mu.Unlock()
+			return 0, &net.OpError{Op: "read", Net: c.net, Err: net.ErrClosed}
+		case c.err != nil:
+			err := c.err
+			c.err = nil
+			l.mu.Unlock()
+			return 0, &net.OpError{Op: "read", Net: c.net, Err: err}
+		case len(c.q) > 0:
+			p := c.q[0]
+			c.q[0] = nil
+			c.q = c.q[1:]
+			l.mu.Unlock()
+			return copy(b, p), nil
+		}
+		l.mu.Unlock()
+		select {
+		case <-c.wakeup:
+		case <-c.closed:
+		}
+	}
+}
+
+// Close implements platform.IPConn: it unblocks the reader, and leaves
+// the group.
+func (c *Conn) Close() error {
+	l := c.h.lan
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c.isDone {
+		return &net.OpError{Op: "close", Net: c.net, Err: net.ErrClosed}
+	}
+	c.isDone = true
+	c.q = nil
+	close(c.closed)
+	c.h.conns = slices.DeleteFunc(c.h.conns, func(x *Conn) bool { return x == c })
+	return nil
+}
+
+var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
+// WritePacket implements platform.IPConn: it delivers a copy of pkt, an
+// IPv4 packet with its header, to the conns of the other hosts that would
+// receive it (see the package comment), and records it (LAN.Sent).
+func (c *Conn) WritePacket(pkt []byte) error {
+	l := c.h.lan
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c.isDone {
+		return &net.OpError{Op: "write", Net: c.net, Err: net.ErrClosed}
+	}
+	if len(pkt) < 20 || pkt[0]>>4 != 4 {
+		return errors.New("platformtest: not an IPv4 packet")
+	}
+	if err := c.h.sendErr(); err != nil {
+		return &net.OpError{Op: "write", Net: c.net, Err: err}
+	}
+	if !c.h.state.Running {
+		return nil // no carrier: the queue discards it, and says nothing
+	}
+	proto := pkt[9]
+	dst := netip.AddrFrom4([4]byte(pkt[16:20]))
+	bcast := c.o.Broadcast || dst == limitedBroadcast
+	f := Frame{Time: time.Now(), Host: c.h, Data: slices.Clone(pkt)}
+	for _, r := range l.hosts {
+		if r == c.h || r.island != c.h.island || !r.state.Up || !r.state.Running || r.state.Gone {
+			continue
+		}
+		joined := dst.IsMulticast() && r.joined(dst)
+		local := !dst.IsMulticast() && dst != limitedBroadcast && r.addrs.Has(dst)
+		if !bcast && !joined && !local { // the NIC's filter
+			continue
+		}
+		ip := joined || local || dst == limitedBroadcast // the IP layer's
+		for _, rc := range r.conns {
+			if rc.o.Protocol != proto || !(rc.o.Broadcast || ip) {
+				continue
+			}
+			if len(rc.q) >= l.queueLen() {
+				rc.drops++
+				r.drops++
+				continue
+			}
+			rc.q = append(rc.q, slices.Clone(pkt))
+			rc.wake()
+			f.Delivered++
+		}
+	}
+	l.sent = append(l.sent, f)
+	return nil
+}
+
+// joined reports whether a conn of h joined the group g. lan.mu is held.
+func (h *Host) joined(g netip.Addr) bool {
+	return slices.ContainsFunc(h.conns, func(c *Conn) bool { return !c.o.Broadcast && c.o.Group == g })
+}

@@ -1,0 +1,459 @@
+package platformtest
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ucarp-go/ucarp/platform"
+	"github.com/ucarp-go/ucarp/vip"
+	"github.com/ucarp-go/ucarp/vip/viptest"
+)
+
+// DefaultQueueLen is the number of packets a conn holds for its reader
+// when LAN.QueueLen is zero: about what a 208 KiB socket buffer holds of
+// small packets.
+const DefaultQueueLen = 256
+
+// LAN is one Ethernet segment. The zero value is an empty segment, ready
+// to use; set QueueLen before the first OpenIP.
+type LAN struct {
+	// QueueLen bounds the packets waiting for the reader of each conn;
+	// more are dropped and counted (Conn.Drops). Zero: DefaultQueueLen.
+	QueueLen int
+
+	mu      sync.Mutex
+	hosts   []*Host
+	index   int // the index of the last interface added
+	islands int // the last island made by Partition
+	sent    []Frame
+}
+
+// Frame is what a host put on the wire: an IP packet (header included)
+// written to an IPConn, or an Ethernet frame written to the ARP conn.
+type Frame struct {
+	Time      time.Time // time.Now() when written: the fake clock under synctest
+	Host      *Host     // the sender
+	ARP       bool      // an Ethernet frame from OpenARP; else an IP packet
+	Data      []byte    // a copy of what was written
+	Delivered int       // the conns that queued a copy
+}
+
+// Host adds a host with one interface called name (e.g. "eth0"), the
+// next free index (from 2, as lo is 1) and mac, up and running, whose
+// address table holds addrs (labelled name, not listed by Calls).
+func (l *LAN) Host(name string, mac net.HardwareAddr, addrs ...netip.Prefix) *Host {
+	h := &Host{lan: l, name: name, mac: slices.Clone(mac), addrs: viptest.New(name),
+		state: platform.LinkState{Up: true, Running: true}}
+	for _, p := range addrs {
+		if err := h.addrs.Add(vip.Address{Prefix: p}); err != nil {
+			panic(fmt.Sprintf("platformtest: address %v of %s: %v", p, name, err))
+		}
+	}
+	h.addrs.Calls() // Calls lists the daemon's only
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.index == 0 {
+		l.index = 1
+	}
+	l.index++
+	h.index = l.index
+	l.hosts = append(l.hosts, h)
+	return h
+}
+
+// Sent returns every frame written on the LAN so far, in order: what
+// reached the wire, partitioned or not, but not what a host without a
+// link or a carrier could not send.
+func (l *LAN) Sent() []Frame {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.sent)
+}
+
+// Partition moves hosts to an island of their own: they still reach each
+// other but no one else, and no one else reaches them. Their links stay
+// up, as when a switch between them fails.
+func (l *LAN) Partition(hosts ...*Host) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.islands++
+	for _, h := range hosts {
+		h.island = l.islands
+	}
+}
+
+// Heal puts hosts back on the main segment.
+func (l *LAN) Heal(hosts ...*Host) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, h := range hosts {
+		h.island = 0
+	}
+}
+
+func (l *LAN) queueLen() int {
+	if l.QueueLen > 0 {
+		return l.QueueLen
+	}
+	return DefaultQueueLen
+}
+
+// Host is one machine on the LAN with one interface. It implements
+// platform.OS.
+type Host struct {
+	lan   *LAN
+	name  string
+	mac   net.HardwareAddr
+	addrs *viptest.Addrs
+
+	// Guarded by lan.mu.
+	index     int
+	state     platform.LinkState
+	island    int
+	conns     []*Conn
+	linkSubs  []*linkSub
+	addrSubs  []addrSub
+	openIPErr error
+	arpErr    error
+	noRaw     bool
+	noAdmin   bool
+	drops     uint64
+}
+
+var _ platform.OS = (*Host)(nil)
+
+// String is the interface's name and MAC.
+func (h *Host) String() string { return h.name + " " + h.mac.String() }
+
+// Interface implements platform.OS; its flags follow the link state.
+func (h *Host) Interface() *net.Interface {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	flags := net.FlagBroadcast | net.FlagMulticast
+	if h.state.Up {
+		flags |= net.FlagUp
+	}
+	if h.state.Running {
+		flags |= net.FlagRunning
+	}
+	return &net.Interface{Index: h.index, MTU: 1500, Name: h.name, HardwareAddr: slices.Clone(h.mac), Flags: flags}
+}
+
+// LinkState implements platform.OS.
+func (h *Host) LinkState() (platform.LinkState, error) {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	return h.state, nil
+}
+
+// SetLink changes the link state and tells every WatchLink subscriber,
+// even when nothing changed (the kernel, too, sends a message for each
+// flag it touches). Taking the link down (up false) makes each reader of
+// a Broadcast conn fail once with ENETDOWN, as a packet socket does.
+func (h *Host) SetLink(up, running bool) {
+	h.setLink(platform.LinkState{Up: up, Running: running})
+}
+
+// Remove removes the interface: LinkState reports Gone, subscribers get
+// it, sends fail with ENODEV and nothing is received any more.
+func (h *Host) Remove() { h.setLink(platform.LinkState{Gone: true}) }
+
+func (h *Host) setLink(st platform.LinkState) {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	if h.state.Gone {
+		return
+	}
+	if h.state.Up && !st.Up {
+		for _, c := range h.conns {
+			if c.o.Broadcast {
+				c.err = syscall.ENETDOWN
+				c.wake()
+			}
+		}
+	}
+	h.state = st
+	for _, s := range h.linkSubs {
+		s.q = append(s.q, st)
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	if st.Gone {
+		h.signalAddrs() // the kernel deletes its addresses
+	}
+}
+
+// linkSub is one WatchLink subscription: q is what its pump has still to
+// deliver; kick wakes the pump.
+type linkSub struct {
+	q    []platform.LinkState
+	kick chan struct{}
+}
+
+// WatchLink implements platform.OS. Like FreeBSD's, it delivers changes
+// only (Linux's first replays the current state). Nothing is lost however
+// slowly the caller reads; the channel is closed after done. A goroutine
+// delivers them until done is closed: under synctest, close done before
+// the bubble ends.
+func (h *Host) WatchLink(done <-chan struct{}) (<-chan platform.LinkState, error) {
+	s := &linkSub{kick: make(chan struct{}, 1)}
+	h.lan.mu.Lock()
+	h.linkSubs = append(h.linkSubs, s)
+	h.lan.mu.Unlock()
+	out := make(chan platform.LinkState)
+	go h.pump(s, out, done)
+	return out, nil
+}
+
+func (h *Host) pump(s *linkSub, out chan<- platform.LinkState, done <-chan struct{}) {
+	defer close(out)
+	defer func() {
+		h.lan.mu.Lock()
+		defer h.lan.mu.Unlock()
+		h.linkSubs = slices.DeleteFunc(h.linkSubs, func(x *linkSub) bool { return x == s })
+	}()
+	for {
+		h.lan.mu.Lock()
+		var next platform.LinkState
+		have := len(s.q) > 0
+		if have {
+			next = s.q[0]
+		}
+		h.lan.mu.Unlock()
+		if !have {
+			select {
+			case <-s.kick:
+				continue
+			case <-done:
+				return
+			}
+		}
+		select {
+		case out <- next:
+			h.lan.mu.Lock()
+			s.q = s.q[1:]
+			h.lan.mu.Unlock()
+		case <-done:
+			return
+		}
+	}
+}
+
+// addrSub is one WatchAddresses subscription.
+type addrSub struct {
+	out  chan struct{}
+	done <-chan struct{}
+}
+
+// WatchAddresses implements platform.OS: it signals after every change
+// made through Addresses or ChangeAddresses (the channel holds one
+// signal; more coalesce, as on Linux and FreeBSD).
+func (h *Host) WatchAddresses(done <-chan struct{}) (<-chan struct{}, error) {
+	out := make(chan struct{}, 1)
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	h.addrSubs = append(h.addrSubs, addrSub{out: out, done: done})
+	return out, nil
+}
+
+// signalAddrs signals every subscriber and forgets those that are done.
+// lan.mu is held.
+func (h *Host) signalAddrs() {
+	h.addrSubs = slices.DeleteFunc(h.addrSubs, func(s addrSub) bool {
+		select {
+		case <-s.done:
+			return true
+		default:
+		}
+		select {
+		case s.out <- struct{}{}:
+		default:
+		}
+		return false
+	})
+}
+
+// Addrs is the interface's address table, to inspect it; changes made
+// directly on it are not signalled (see ChangeAddresses).
+func (h *Host) Addrs() *viptest.Addrs { return h.addrs }
+
+// ChangeAddresses runs f on the address table, as an administrator would
+// ("ip addr add", "ip addr flush"), then signals the WatchAddresses
+// subscribers.
+func (h *Host) ChangeAddresses(f func(*viptest.Addrs)) {
+	f(h.addrs)
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	h.signalAddrs()
+}
+
+// Addresses implements platform.OS: the viptest table of the interface,
+// whose successful AddAddress and DeleteAddress signal WatchAddresses.
+func (h *Host) Addresses() vip.System { return watchedAddrs{h.addrs, h} }
+
+type watchedAddrs struct {
+	*viptest.Addrs
+	h *Host
+}
+
+func (w watchedAddrs) AddAddress(a vip.Address) error {
+	if err := w.Addrs.AddAddress(a); err != nil {
+		return err
+	}
+	w.h.ChangeAddresses(func(*viptest.Addrs) {})
+	return nil
+}
+
+func (w watchedAddrs) DeleteAddress(a vip.Address) error {
+	if err := w.Addrs.DeleteAddress(a); err != nil {
+		return err
+	}
+	w.h.ChangeAddresses(func(*viptest.Addrs) {})
+	return nil
+}
+
+// Local implements platform.OS: whether a is in the host's table.
+func (h *Host) Local(a netip.Addr) bool { return h.addrs.Has(a) }
+
+// DenyPrivileges makes CheckPrivileges report CAP_NET_RAW (raw) or
+// CAP_NET_ADMIN (admin) missing. It does not stop OpenIP or the address
+// table: see FailOpenIP and Addrs().Fail.
+func (h *Host) DenyPrivileges(raw, admin bool) {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	h.noRaw, h.noAdmin = raw, admin
+}
+
+// CheckPrivileges implements platform.OS.
+func (h *Host) CheckPrivileges(manageAddrs bool) error {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	var missing []string
+	if h.noRaw {
+		missing = append(missing, "CAP_NET_RAW")
+	}
+	if manageAddrs && h.noAdmin {
+		missing = append(missing, "CAP_NET_ADMIN")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("platformtest: missing capability %v", missing)
+	}
+	return nil
+}
+
+// FailOpenIP makes OpenIP fail with err (nil: succeed again).
+func (h *Host) FailOpenIP(err error) {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	h.openIPErr = err
+}
+
+// FailOpenARP makes OpenARP fail with err (nil: succeed again).
+func (h *Host) FailOpenARP(err error) {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	h.arpErr = err
+}
+
+// Drops counts the packets dropped because a reader of one of the host's
+// conns, open or closed, did not keep up.
+func (h *Host) Drops() uint64 {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	return h.drops
+}
+
+// ARP returns the frames the host wrote through OpenARP.
+func (h *Host) ARP() []Frame {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	var fs []Frame
+	for _, f := range h.lan.sent {
+		if f.ARP && f.Host == h {
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
+// sendErr is why h cannot send now, if it cannot: ENODEV when removed,
+// ENETDOWN when down. lan.mu is held.
+func (h *Host) sendErr() error {
+	switch {
+	case h.state.Gone:
+		return syscall.ENODEV
+	case !h.state.Up:
+		return syscall.ENETDOWN
+	}
+	return nil
+}
+
+// OpenIP implements platform.OS.
+func (h *Host) OpenIP(o platform.IPOptions) (platform.IPConn, error) {
+	if !o.Group.Is4() {
+		return nil, fmt.Errorf("platformtest: raw IP socket for group %v: only IPv4 is supported", o.Group)
+	}
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	if h.openIPErr != nil {
+		return nil, h.openIPErr
+	}
+	if h.state.Gone {
+		return nil, fmt.Errorf("platformtest: raw socket on %s: %w", h.name, syscall.ENODEV)
+	}
+	c := &Conn{h: h, o: o, net: fmt.Sprintf("ip4:%d", o.Protocol),
+		wakeup: make(chan struct{}, 1), closed: make(chan struct{})}
+	h.conns = append(h.conns, c)
+	return c, nil
+}
+
+// OpenARP implements platform.OS. The frames written are recorded (ARP,
+// LAN.Sent), not delivered: nothing in the platform reads ARP.
+func (h *Host) OpenARP() (platform.FrameConn, error) {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	if h.arpErr != nil {
+		return nil, h.arpErr
+	}
+	if h.state.Gone {
+		return nil, fmt.Errorf("platformtest: ARP socket on %s: %w", h.name, syscall.ENODEV)
+	}
+	return &arpConn{h: h}, nil
+}
+
+type arpConn struct {
+	h      *Host
+	closed bool // guarded by lan.mu
+}
+
+func (a *arpConn) WriteFrame(frame []byte) error {
+	l := a.h.lan
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if a.closed {
+		return &net.OpError{Op: "write", Net: "packet", Err: net.ErrClosed}
+	}
+	if len(frame) < 14 {
+		return errors.New("platformtest: frame shorter than an Ethernet header")
+	}
+	if err := a.h.sendErr(); err != nil {
+		return &net.OpError{Op: "write", Net: "packet", Err: err}
+	}
+	l.sent = append(l.sent, Frame{Time: time.Now(), Host: a.h, ARP: true, Data: slices.Clone(frame)})
+	return nil
+}
+
+func (a *arpConn) Close() error {
+	a.h.lan.mu.Lock()
+	defer a.h.lan.mu.Unlock()
+	a.closed = true
+	return nil
+}
