@@ -90,6 +90,15 @@ type iface struct {
 
 // New returns a node with no group; Apply gives it its groups.
 func New(deps Deps) *Node {
+	// The groups draw their counters and IP IDs from one source, each on
+	// its own goroutine.
+	var mu sync.Mutex
+	random := deps.Random
+	deps.Random = func() uint64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return random()
+	}
 	return &Node{deps: deps, ifaces: map[string]*iface{}, groups: map[ID]*member{}}
 }
 

@@ -1,0 +1,305 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/group"
+	"github.com/ucarp-go/ucarp/platform"
+	"github.com/ucarp-go/ucarp/platform/platformtest"
+)
+
+var mcast = netip.MustParseAddr("224.0.0.18")
+
+// vipOf is the virtual address of vhid.
+func vipOf(vhid uint8) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, 100 + vhid}), 32)
+}
+
+// logBuf collects "[LEVEL] message attrs" lines.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuf) count(s string) int { return strings.Count(l.String(), s) }
+
+type handler struct {
+	w     io.Writer
+	attrs string
+}
+
+func (h handler) Enabled(context.Context, slog.Level) bool { return true }
+func (h handler) Handle(_ context.Context, r slog.Record) error {
+	_, err := fmt.Fprintf(h.w, "[%s] %s%s\n", r.Level, r.Message, h.attrs)
+	return err
+}
+func (h handler) WithAttrs(as []slog.Attr) slog.Handler {
+	for _, a := range as {
+		h.attrs += " " + a.String()
+	}
+	return h
+}
+func (h handler) WithGroup(string) slog.Handler { return h }
+
+// testNode is a node on one host of a LAN.
+type testNode struct {
+	*Node
+	host *platformtest.Host
+	src  netip.Addr
+	logs *logBuf
+}
+
+func newTestNode(lan *platformtest.LAN, last byte) *testNode {
+	src := netip.AddrFrom4([4]byte{198, 51, 100, last})
+	h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, last}, netip.PrefixFrom(src, 24))
+	logs := &logBuf{}
+	seq := uint64(last) << 32
+	n := New(Deps{
+		Log: slog.New(handler{w: logs}),
+		Open: func(name string) (platform.OS, error) {
+			if name != "eth0" {
+				return nil, fmt.Errorf("no interface %s", name)
+			}
+			return h, nil
+		},
+		Random: func() uint64 { seq++; return seq },
+	})
+	return &testNode{Node: n, host: h, src: src, logs: logs}
+}
+
+// spec is a group of the node on eth0, managing its address.
+func (tn *testNode) spec(vhid, advskew uint8) Spec {
+	return Spec{ManageVIP: true, Config: group.Config{Interface: "eth0", Src: tn.src, Mcast: mcast, VHID: vhid,
+		Password: []byte("carplab"), Addr: vipOf(vhid), AddrArg: vipOf(vhid).Addr().String(), AdvBase: 1,
+		AdvSkew: advskew, DeadRatio: 3, GARPCount: 1, GARPInterval: time.Second, WaitWhenDown: true}}
+}
+
+// holders returns the vhids whose address each node holds.
+func holders(nodes ...*testNode) []string {
+	var out []string
+	for _, tn := range nodes {
+		var held []string
+		for v := uint8(1); v <= 5; v++ {
+			if tn.host.Addrs().Has(vipOf(v).Addr()) {
+				held = append(held, fmt.Sprint(v))
+			}
+		}
+		out = append(out, strings.Join(held, ","))
+	}
+	return out
+}
+
+func wantHolders(t *testing.T, want string, nodes ...*testNode) {
+	t.Helper()
+	if got := strings.Join(holders(nodes...), " | "); got != want {
+		t.Fatalf("holders %q, want %q\nlogs A:\n%s", got, want, nodes[0].logs)
+	}
+}
+
+// TestNodesConverge: two nodes of three groups each; each group elects
+// on its own (A prefers 1 and 2, B prefers 3); a fault of A moves only
+// A's groups, and its return (with -P) takes them back.
+func TestNodesConverge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
+		specsA := []Spec{a.spec(1, 0), a.spec(2, 0), a.spec(3, 100)}
+		specsB := []Spec{b.spec(1, 100), b.spec(2, 100), b.spec(3, 0)}
+		for i := range specsA {
+			specsA[i].Config.Preempt = true
+		}
+		if err := a.Apply(specsA); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Apply(specsB); err != nil {
+			t.Fatal(err)
+		}
+		defer b.Stop(syscall.SIGTERM)
+		defer a.Stop(syscall.SIGTERM)
+		<-a.Ready()
+		<-b.Ready()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		wantHolders(t, "1,2 | 3", a, b)
+		// One socket per interface carries the three groups: every advert
+		// on the wire comes from a conn of each host's only socket.
+		if n := strings.Count(a.logs.String(), "interface=eth0 vhid="); n == 0 {
+			t.Fatalf("lines do not name their group:\n%s", a.logs)
+		}
+
+		a.host.SetLink(true, false) // A loses its carrier
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		wantHolders(t, " | 1,2,3", a, b)
+		a.host.SetLink(true, true)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		wantHolders(t, "1,2 | 3", a, b)
+	})
+}
+
+// advert is a valid advert of vhid from src with advskew.
+func advert(src netip.Addr, vhid, advskew uint8) []byte {
+	auth, _ := carp.NewAuth([]byte("carplab"), vhid, []netip.Addr{vipOf(vhid).Addr()})
+	h := carp.Header{Version: 2, Type: 1, VHID: vhid, AdvBase: 1, AdvSkew: advskew, AuthLen: 7, Counter: 1}
+	auth.Sign(&h)
+	p := carp.NewPacket(src, mcast, 1, h)
+	b, _ := p.MarshalBinary()
+	return b
+}
+
+// TestNodeDispatch: a packet for vhid N reaches group N only. A peer that
+// advertises vhid 2 only (and faster) keeps group 2 BACKUP; groups 1 and 3
+// take over. Packets for a vhid the node does not run are counted.
+func TestNodeDispatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		peerAddr := netip.MustParseAddr("198.51.100.13")
+		peer := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 13}, netip.PrefixFrom(peerAddr, 24))
+		conn, err := peer.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: netip.MustParseAddr("198.51.100.13"), Group: mcast})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if err := a.Apply([]Spec{a.spec(1, 100), a.spec(2, 100), a.spec(3, 100)}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		for i := 0; i < 10; i++ {
+			conn.WritePacket(advert(peerAddr, 2, 0))
+			conn.WritePacket(advert(peerAddr, 9, 0))
+			time.Sleep(time.Second)
+		}
+		synctest.Wait()
+		wantHolders(t, "1,3", a)
+		// Group 2 got its 10 adverts; the others parsed none of them.
+		a.Report()
+		synctest.Wait()
+		for vhid, want := range map[int]string{1: "valid adverts received 0, packets dropped 0,",
+			2: "valid adverts received 10, packets dropped 0,", 3: "valid adverts received 0, packets dropped 0,"} {
+			line := ""
+			for _, l := range strings.Split(a.logs.String(), "\n") {
+				if strings.Contains(l, "Counters:") && strings.HasSuffix(l, fmt.Sprintf(" vhid=%d", vhid)) {
+					line = l
+				}
+			}
+			if !strings.Contains(line, want) {
+				t.Errorf("vhid %d: %q, want %q", vhid, line, want)
+			}
+		}
+		ifc := a.ifaces["eth0"]
+		if n := ifc.unknown.Load(); n != 10 {
+			t.Fatalf("%d packets for vhid 9 counted, want 10", n)
+		}
+	})
+}
+
+// TestApply: a reload touches only what changed.
+func TestApply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		specs := []Spec{a.spec(1, 0), a.spec(2, 0), a.spec(3, 0)}
+		if err := a.Apply(specs); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		wantHolders(t, "1,2,3", a)
+		before := map[ID]*group.Group{}
+		for id, m := range a.groups {
+			before[id] = m.g
+		}
+		masters := a.logs.count("Switching to state: MASTER")
+
+		{ // unchanged
+			if err := a.Apply(specs); err != nil {
+				t.Fatal(err)
+			}
+			for id, m := range a.groups {
+				if m.g != before[id] {
+					t.Fatalf("%s was replaced", id)
+				}
+			}
+			time.Sleep(5 * time.Second)
+			synctest.Wait()
+			if n := a.logs.count("Switching to state"); n != masters+3 { // +3: the start's BACKUP lines
+				t.Fatalf("%d transitions, want none new:\n%s", n-masters-3, a.logs)
+			}
+		}
+		{ // invalid: nothing changes
+			if err := a.Apply(append(specs, specs[0])); err == nil || !strings.Contains(err.Error(), "configured twice") {
+				t.Fatalf("err %v", err)
+			}
+			for id, m := range a.groups {
+				if m.g != before[id] {
+					t.Fatalf("%s was replaced", id)
+				}
+			}
+			wantHolders(t, "1,2,3", a)
+		}
+		{ // removed: bows out and releases
+			sent := len(lan.Sent())
+			if err := a.Apply(specs[:2]); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			wantHolders(t, "1,2", a)
+			var bowOut bool
+			for _, f := range lan.Sent()[sent:] {
+				var p carp.Packet
+				if !f.ARP && p.UnmarshalBinary(f.Data) == nil && p.Header.VHID == 3 && p.Header.AdvBase == 255 && p.Header.AdvSkew == 255 {
+					bowOut = true
+				}
+			}
+			if !bowOut {
+				t.Fatal("no bow-out advert from the removed group")
+			}
+		}
+		{ // added: starts as BACKUP
+			if err := a.Apply(append(specs[:2], a.spec(4, 0))); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			wantHolders(t, "1,2", a)
+			time.Sleep(4 * time.Second)
+			synctest.Wait()
+			wantHolders(t, "1,2,4", a)
+		}
+		{ // one socket setting per interface
+			bad := a.spec(5, 0)
+			bad.Config.NoMcast = true
+			if err := a.Apply(append(specs[:2], a.spec(4, 0), bad)); err == nil {
+				t.Fatal("groups with different socket settings on one interface")
+			}
+			wantHolders(t, "1,2,4", a)
+		}
+	})
+}
