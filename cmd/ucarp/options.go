@@ -86,11 +86,11 @@ type config struct {
 	noSyslog   bool // -f none
 	xparam     *string
 
-	pidfile       string
+	pidfile string
 	// configFile is --config: the groups come from this file (config
 	// mode), and check is --check: validate it and exit.
-	configFile string
-	check      bool
+	configFile    string
+	check         bool
 	scriptTimeout time.Duration
 	manage        manageMode
 	garpCount     int
