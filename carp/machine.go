@@ -232,10 +232,15 @@ const (
 // virtual address on purpose. It does no I/O and reads no clock: every
 // input is an Event with the current time, every output an Action.
 type Machine struct {
-	cfg      Config
-	srcKey   uint32
-	state    State
-	timers   [NumTimers]time.Time
+	cfg    Config
+	srcKey uint32
+	state  State
+	timers [NumTimers]time.Time
+	// armedAt is when each timer's interval began: the last advert sent
+	// (TimerAdvert); the last advert heard, the start, the end of a
+	// demotion or the carrier's return (TimerMasterDown); the demotion
+	// (TimerHold). Reconfigure counts new intervals from it.
+	armedAt  [NumTimers]time.Time
 	counter  advertCounter
 	linkDown bool
 	held     bool
@@ -262,22 +267,31 @@ var (
 
 // NewMachine returns a machine in state INIT.
 func NewMachine(cfg Config) (*Machine, error) {
+	cfg, err := validConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Machine{cfg: cfg, srcKey: tieBreakKey(cfg.Src), delayedARP: -1}, nil
+}
+
+// validConfig checks cfg and fills in its defaults.
+func validConfig(cfg Config) (Config, error) {
 	switch {
 	case cfg.VHID == 0:
-		return nil, errVHID
+		return cfg, errVHID
 	case cfg.AdvBase == 0 && cfg.AdvSkew == 0:
-		return nil, errTimeBase
+		return cfg, errTimeBase
 	case cfg.DeadRatio == 0:
-		return nil, errDeadRatio
+		return cfg, errDeadRatio
 	case !cfg.Src.Is4():
-		return nil, errSrc
+		return cfg, errSrc
 	case cfg.Random == nil:
-		return nil, errRandom
+		return cfg, errRandom
 	}
 	if cfg.DemoteHold <= 0 {
 		cfg.DemoteHold = DefaultDemoteHold
 	}
-	return &Machine{cfg: cfg, srcKey: tieBreakKey(cfg.Src), delayedARP: -1}, nil
+	return cfg, nil
 }
 
 // State is the current state.
@@ -316,7 +330,7 @@ func (m *Machine) start(now time.Time, out []Action) []Action {
 	}
 	out = m.setState(Backup, ReasonStart, out)
 	if !m.linkDown {
-		out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+		out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
 	}
 	return out
 }
@@ -355,7 +369,7 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 			out = m.sendAdvert(now, false, out)
 			out = m.setState(Backup, ReasonPreferredMaster, out)
 			out = m.stop(TimerAdvert, out)
-			out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+			out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
 			out = m.log(LevelWarning, MsgPreferredMaster, out)
 		case c < 0 || c == 0 && peer > m.srcKey:
 			// An answer, which the caller may rate-limit with its line:
@@ -377,7 +391,7 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 			out = m.masterDown(now, ReasonTimeOut, out)
 			return m.log(LevelWarning, MsgGoingToTimeOut, out)
 		}
-		out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+		out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
 	}
 	return out
 }
@@ -404,7 +418,7 @@ func (m *Machine) timer(now time.Time, t Timer, out []Action) []Action {
 		m.held = false
 		out = m.log(LevelInfo, MsgDemotionOver, out)
 		if m.state == Backup && !m.linkDown {
-			out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+			out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
 		}
 	}
 	return out
@@ -438,7 +452,7 @@ func (m *Machine) sendAdvert(now time.Time, schedule bool, out []Action) []Actio
 		m.delayedARP = -1
 	}
 	if schedule {
-		out = m.arm(TimerAdvert, now.Add(AdvertInterval(m.cfg.AdvBase, skew)), out)
+		out = m.arm(TimerAdvert, now, AdvertInterval(m.cfg.AdvBase, skew), out)
 	}
 	return out
 }
@@ -521,7 +535,7 @@ func (m *Machine) carrierBack(now time.Time, out []Action) []Action {
 	m.linkDown = false
 	out = m.log(LevelInfo, MsgCarrierBack, out)
 	if m.state == Backup {
-		out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+		out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
 	}
 	return out
 }
@@ -540,7 +554,7 @@ func (m *Machine) demote(now time.Time, out []Action) []Action {
 	out = m.setState(Backup, ReasonDemote, out)
 	out = m.stop(TimerAdvert, out)
 	m.held = true
-	return m.arm(TimerHold, now.Add(m.cfg.DemoteHold), out)
+	return m.arm(TimerHold, now, m.cfg.DemoteHold, out)
 }
 
 // release is the daemon's exit. A MASTER bows out when the address really
@@ -592,7 +606,13 @@ func (m *Machine) setState(to State, reason Reason, out []Action) []Action {
 	return out
 }
 
-func (m *Machine) arm(t Timer, at time.Time, out []Action) []Action {
+// arm arms timer t to expire d after from.
+func (m *Machine) arm(t Timer, from time.Time, d time.Duration, out []Action) []Action {
+	m.armedAt[t] = from
+	return m.setTimer(t, from.Add(d), out)
+}
+
+func (m *Machine) setTimer(t Timer, at time.Time, out []Action) []Action {
 	m.timers[t] = at
 	return append(out, Action{Kind: ActionArmTimer, Timer: t, At: at})
 }
