@@ -2,6 +2,7 @@ package carp
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -292,6 +293,110 @@ func validConfig(cfg Config) (Config, error) {
 		cfg.DemoteHold = DefaultDemoteHold
 	}
 	return cfg, nil
+}
+
+// ErrIdentity is returned by Reconfigure for a change of the group's
+// identity (its vhid or source address), which cannot be made in place:
+// the caller releases the machine and starts a new one.
+var ErrIdentity = errors.New("carp: vhid and source address cannot change in place")
+
+// Reconfigure applies a new configuration to the running machine at time
+// now, appends the resulting actions to out and returns it. It never
+// changes state, sends nothing and runs no script: every transition still
+// goes through Handle. A configuration equal to the current one yields no
+// action at all, and the timers, counter and send-error state are kept.
+//
+// cfg is checked as NewMachine checks it (and DemoteHold defaults the same
+// way). VHID and Src cannot change: the vhid names the group and Src is
+// its tie-break key, so a change is a different group, and the error
+// wraps ErrIdentity; on any error the machine is unchanged. Random is a
+// source, not a setting, and cannot be compared: the machine keeps its
+// own, so the counter sequence is not disturbed.
+//
+// The new settings apply as follows; a timer whose deadline does not move
+// is not touched, and none is armed before now.
+//
+//   - MASTER, advbase or advskew changed (the advertised skew, so 240
+//     while send errors suppress preemption): the next advert is due at
+//     min(old deadline, last advert sent + new interval). A shorter
+//     interval applies at once, as if it had been in force since the
+//     last advert; a longer one applies from the next advert, which goes
+//     out on the old schedule. So no gap between two adverts is longer
+//     than the interval a peer was told, and the advert that carries the
+//     new skew is not delayed: a peer that now outranks this node takes
+//     over by the normal rules (-P, or "going to time out") as soon as it
+//     hears it. FreeBSD's carp_ioctl_set (`ifconfig carp advskew`)
+//     stores the values and re-arms nothing, so they take effect when
+//     carp_send_ad next re-arms the advert timer: the same for a longer
+//     interval, but a shorter one would wait out the old deadline. The
+//     older SIOCSVH code (OpenBSD's, kept by DragonFly) calls
+//     carp_setrun, which re-arms from now: one gap could then be up to
+//     the old interval plus the new one, and a peer's dead timer could
+//     expire for no reason.
+//   - BACKUP, advbase, advskew or deadratio changed: the master-down timer
+//     is re-armed at (the time it was armed from: the last advert heard,
+//     the start, the end of a demotion or the carrier's return) + the new
+//     dead interval, as if the new settings had been in force then. When
+//     that is already past, the timer is armed at now: the master has
+//     been silent for longer than the new dead interval, and the election
+//     rules make this node MASTER when the caller delivers it (reason
+//     master-down). FreeBSD keeps the old deadline until the next advert
+//     heard re-arms it (carp_input_c → carp_setrun); a reload that
+//     shortens the dead interval should not wait out the old one, and one
+//     that lengthens it must not let the old deadline fire a takeover the
+//     new settings would not make.
+//   - Demoted (held), DemoteHold changed: the hold timer moves the same
+//     way, from the demotion.
+//   - Preempt, Neutral, ManageVIP and DownScript: no action; they are read
+//     at the next advert heard (Preempt) or the next transition. So a
+//     BACKUP that now outranks its master with -P takes over when it next
+//     hears it, as ucarp would; and a MASTER whose ManageVIP is turned off
+//     leaves the address it added to the caller.
+//   - INIT (not started or released) or carrier lost: no timer runs; the
+//     settings are stored and apply when the machine runs again.
+func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action, error) {
+	cfg.Random = m.cfg.Random
+	cfg, err := validConfig(cfg)
+	if err != nil {
+		return out, err
+	}
+	switch {
+	case cfg.VHID != m.cfg.VHID:
+		return out, fmt.Errorf("%w: vhid %d, now %d", ErrIdentity, m.cfg.VHID, cfg.VHID)
+	case cfg.Src != m.cfg.Src:
+		return out, fmt.Errorf("%w: source %v, now %v", ErrIdentity, m.cfg.Src, cfg.Src)
+	}
+	m.cfg = cfg
+	if at := m.timers[TimerAdvert]; !at.IsZero() {
+		next := m.armedAt[TimerAdvert].Add(AdvertInterval(m.cfg.AdvBase, m.localSkew()))
+		if next.Before(at) {
+			out = m.rearm(now, TimerAdvert, next, out)
+		}
+	}
+	if !m.timers[TimerMasterDown].IsZero() {
+		out = m.rearm(now, TimerMasterDown, m.armedAt[TimerMasterDown].Add(m.deadInterval()), out)
+	}
+	if !m.timers[TimerHold].IsZero() {
+		out = m.rearm(now, TimerHold, m.armedAt[TimerHold].Add(m.cfg.DemoteHold), out)
+	}
+	return out, nil
+}
+
+// rearm moves armed timer t to at, or to now if at is past. A deadline
+// that does not move is left alone, even when it is overdue (the caller
+// has yet to deliver it).
+func (m *Machine) rearm(now time.Time, t Timer, at time.Time, out []Action) []Action {
+	old := m.timers[t]
+	if at.Equal(old) {
+		return out
+	}
+	if at.Before(now) {
+		at = now
+	}
+	if at.Equal(old) {
+		return out
+	}
+	return m.setTimer(t, at, out)
 }
 
 // State is the current state.
