@@ -366,18 +366,21 @@ func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action
 	case cfg.Src != m.cfg.Src:
 		return out, fmt.Errorf("%w: source %v, now %v", ErrIdentity, m.cfg.Src, cfg.Src)
 	}
+	oldAdvert, oldDead, oldHold := AdvertInterval(m.cfg.AdvBase, m.localSkew()), m.deadInterval(), m.cfg.DemoteHold
 	m.cfg = cfg
-	if at := m.timers[TimerAdvert]; !at.IsZero() {
-		next := m.armedAt[TimerAdvert].Add(AdvertInterval(m.cfg.AdvBase, m.localSkew()))
-		if next.Before(at) {
+	// Only an interval that changed moves its timer: a deadline may differ
+	// from armedAt + interval for other reasons (send errors that ended
+	// while the advert timer ran with skew 240), and those are not ours.
+	if d := AdvertInterval(m.cfg.AdvBase, m.localSkew()); d != oldAdvert && !m.timers[TimerAdvert].IsZero() {
+		if next := m.armedAt[TimerAdvert].Add(d); next.Before(m.timers[TimerAdvert]) {
 			out = m.rearm(now, TimerAdvert, next, out)
 		}
 	}
-	if !m.timers[TimerMasterDown].IsZero() {
-		out = m.rearm(now, TimerMasterDown, m.armedAt[TimerMasterDown].Add(m.deadInterval()), out)
+	if d := m.deadInterval(); d != oldDead && !m.timers[TimerMasterDown].IsZero() {
+		out = m.rearm(now, TimerMasterDown, m.armedAt[TimerMasterDown].Add(d), out)
 	}
-	if !m.timers[TimerHold].IsZero() {
-		out = m.rearm(now, TimerHold, m.armedAt[TimerHold].Add(m.cfg.DemoteHold), out)
+	if d := m.cfg.DemoteHold; d != oldHold && !m.timers[TimerHold].IsZero() {
+		out = m.rearm(now, TimerHold, m.armedAt[TimerHold].Add(d), out)
 	}
 	return out, nil
 }

@@ -576,6 +576,13 @@ func TestReconfigure(t *testing.T) {
 			step{"4s", SendResultEvent(true), nil, Master}, step{"4s", SendResultEvent(true), nil, Master},
 			step{"4s", SendResultEvent(true), []string{"ERROR write() error #0/3", "send 1/240 #1001", "arm advert @5.9375s"}, Master}),
 			at: "4.5s", edit: func(c *Config) { c.AdvSkew = 50 }},
+		{name: "master, send-error suppression over, unchanged: the 240-skew deadline stays", before: append(slices.Clone(master),
+			step{"4s", SendResultEvent(true), nil, Master}, step{"4s", SendResultEvent(true), nil, Master},
+			step{"4s", SendResultEvent(true), []string{"ERROR write() error #0/3", "send 1/240 #1001", "arm advert @5.9375s"}, Master},
+			step{"4s", SendResultEvent(false), nil, Master}, step{"4s", SendResultEvent(false), nil, Master},
+			step{"4s", SendResultEvent(false), []string{"INFO Adverts are sent again: send-error suppression over"}, Master}),
+			at:    "4.5s",
+			after: []step{{"5.9375s", TimerEvent(TimerAdvert), []string{"send 1/100 #1002", "announce", "arm advert @7.328125s"}, Master}}},
 
 		// BACKUP.
 		{name: "backup, shorter dead interval: from the last advert heard", before: heard, at: "2s",
