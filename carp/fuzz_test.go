@@ -111,9 +111,15 @@ func FuzzValidator(f *testing.F) {
 	})
 }
 
-// FuzzMachine drives a machine with random events and checks, after each
-// one, the invariants that the daemon relies on.
+// FuzzMachine drives a machine with random events and reloads and checks,
+// after each one, the invariants that the daemon relies on. The input is
+// three bytes of configuration, then triples: an event kind (mod 9), its
+// argument and the time step; or, from reloadOp up, a reload (see reload).
 func FuzzMachine(f *testing.F) {
+	// advbase 1, skew 100: start, master-down on time; reload faster,
+	// advert on time; reload slower, advert on time; the same config;
+	// another vhid.
+	f.Add([]byte{1, 100, 2, 0, 0, 0, 1, 0x82, 0, 0xf0, 0x01, 0, 1, 0x81, 0, 0xf0, 0x01, 200, 1, 0x81, 0, 0xfe, 0, 0, 0xff, 0, 0})
 	f.Add([]byte{0, 0, 0, 2, 0, 200, 2, 1, 200, 2, 0, 200})
 	f.Add([]byte{0, 0, 0, 1, 3, 1, 1, 2, 1, 6, 0, 1, 2, 0, 250, 7, 1, 1})
 	f.Add([]byte{0, 0, 0, 4, 1, 1, 4, 1, 1, 4, 1, 1, 2, 1, 100, 5, 0, 1, 6, 0, 100, 2, 0, 255})
@@ -136,6 +142,10 @@ func FuzzMachine(f *testing.F) {
 		now := t0
 		var out []Action
 		for i := 3; i+2 < len(b); i += 3 {
+			if b[i] >= reloadOp {
+				reload(t, m, now, b[i], b[i+1], b[i+2])
+				continue
+			}
 			kind, arg, dt := b[i]%9, b[i+1], b[i+2]
 			now = now.Add(time.Duration(dt) * 20 * time.Millisecond)
 			var ev Event
@@ -167,6 +177,55 @@ func FuzzMachine(f *testing.F) {
 			checkInvariants(t, m, now, before, ev, out)
 		}
 	})
+}
+
+// reloadOp and above are reloads in FuzzMachine's input: op 0xfe reloads
+// the current configuration, 0xff another vhid; the others set advbase
+// (arg bits 0-1), deadratio (bits 2-3, plus one), the flags -P, -n,
+// ManageVIP and DownScript (bits 4-7) and advskew (skew).
+const reloadOp = 0xf0
+
+// reload reconfigures m and checks that a reload never changes state,
+// only re-arms timers that run (never before now, and a MASTER's advert
+// never later), does nothing at all when nothing changed, and changes
+// nothing when it is refused.
+func reload(t *testing.T, m *Machine, now time.Time, op, arg, skew byte) {
+	t.Helper()
+	cfg := m.Config()
+	switch op {
+	case 0xfe:
+	case 0xff:
+		cfg.VHID++
+	default:
+		cfg.AdvBase, cfg.AdvSkew, cfg.DeadRatio = arg&3, skew, uint32(arg>>2&3)+1
+		cfg.Preempt, cfg.Neutral, cfg.ManageVIP, cfg.DownScript = arg&0x10 != 0, arg&0x20 != 0, arg&0x40 != 0, arg&0x80 != 0
+	}
+	before, timers, old := m.State(), m.timers, m.Config()
+	out, err := m.Reconfigure(now, cfg, nil)
+	if err != nil {
+		if op != 0xff && (cfg.AdvBase != 0 || cfg.AdvSkew != 0) {
+			t.Fatalf("reload %+v refused: %v", cfg, err)
+		}
+		if len(out) != 0 || m.timers != timers || settings(m.Config()) != settings(old) {
+			t.Fatalf("refused reload changed the machine: %v", out)
+		}
+		return
+	}
+	if op == 0xff {
+		t.Fatal("vhid changed in place")
+	}
+	if op == 0xfe && (len(out) != 0 || m.timers != timers) {
+		t.Fatalf("reload of the same config: %v", out)
+	}
+	for _, a := range out {
+		if a.Kind != ActionArmTimer || timers[a.Timer].IsZero() || a.At.Before(now) || a.At.Equal(timers[a.Timer]) {
+			t.Fatalf("reload: %v %v at %v (was %v, now %v)", a.Kind, a.Timer, a.At, timers[a.Timer], now)
+		}
+	}
+	if adv := m.timers[TimerAdvert]; adv.After(timers[TimerAdvert]) && adv.After(now) {
+		t.Fatalf("reload delayed the next advert from %v to %v", timers[TimerAdvert], adv)
+	}
+	checkInvariants(t, m, now, before, Event{}, out)
 }
 
 func checkInvariants(t *testing.T, m *Machine, now time.Time, before State, ev Event, out []Action) {

@@ -2,6 +2,7 @@ package carp
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -232,10 +233,15 @@ const (
 // virtual address on purpose. It does no I/O and reads no clock: every
 // input is an Event with the current time, every output an Action.
 type Machine struct {
-	cfg      Config
-	srcKey   uint32
-	state    State
-	timers   [NumTimers]time.Time
+	cfg    Config
+	srcKey uint32
+	state  State
+	timers [NumTimers]time.Time
+	// armedAt is when each timer's interval began: the last advert sent
+	// (TimerAdvert); the last advert heard, the start, the end of a
+	// demotion or the carrier's return (TimerMasterDown); the demotion
+	// (TimerHold). Reconfigure counts new intervals from it.
+	armedAt  [NumTimers]time.Time
 	counter  advertCounter
 	linkDown bool
 	held     bool
@@ -262,22 +268,138 @@ var (
 
 // NewMachine returns a machine in state INIT.
 func NewMachine(cfg Config) (*Machine, error) {
+	cfg, err := validConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Machine{cfg: cfg, srcKey: tieBreakKey(cfg.Src), delayedARP: -1}, nil
+}
+
+// validConfig checks cfg and fills in its defaults.
+func validConfig(cfg Config) (Config, error) {
 	switch {
 	case cfg.VHID == 0:
-		return nil, errVHID
+		return cfg, errVHID
 	case cfg.AdvBase == 0 && cfg.AdvSkew == 0:
-		return nil, errTimeBase
+		return cfg, errTimeBase
 	case cfg.DeadRatio == 0:
-		return nil, errDeadRatio
+		return cfg, errDeadRatio
 	case !cfg.Src.Is4():
-		return nil, errSrc
+		return cfg, errSrc
 	case cfg.Random == nil:
-		return nil, errRandom
+		return cfg, errRandom
 	}
 	if cfg.DemoteHold <= 0 {
 		cfg.DemoteHold = DefaultDemoteHold
 	}
-	return &Machine{cfg: cfg, srcKey: tieBreakKey(cfg.Src), delayedARP: -1}, nil
+	return cfg, nil
+}
+
+// ErrIdentity is returned by Reconfigure for a change of the group's
+// identity (its vhid or source address), which cannot be made in place:
+// the caller releases the machine and starts a new one.
+var ErrIdentity = errors.New("carp: vhid and source address cannot change in place")
+
+// Reconfigure applies a new configuration to the running machine at time
+// now, appends the resulting actions to out and returns it. It never
+// changes state, sends nothing and runs no script: every transition still
+// goes through Handle. A configuration equal to the current one yields no
+// action at all, and the timers, counter and send-error state are kept.
+//
+// cfg is checked as NewMachine checks it (and DemoteHold defaults the same
+// way). VHID and Src cannot change: the vhid names the group and Src is
+// its tie-break key, so a change is a different group, and the error
+// wraps ErrIdentity; on any error the machine is unchanged. Random is a
+// source, not a setting, and cannot be compared: the machine keeps its
+// own, so the counter sequence is not disturbed.
+//
+// The new settings apply as follows; a timer whose deadline does not move
+// is not touched, and none is armed before now.
+//
+//   - MASTER, advbase or advskew changed (the advertised skew, so 240
+//     while send errors suppress preemption): the next advert is due at
+//     min(old deadline, last advert sent + new interval). A shorter
+//     interval applies at once, as if it had been in force since the
+//     last advert; a longer one applies from the next advert, which goes
+//     out on the old schedule. So no gap between two adverts is longer
+//     than the interval a peer was told, and the advert that carries the
+//     new skew is not delayed: a peer that now outranks this node takes
+//     over by the normal rules (-P, or "going to time out") as soon as it
+//     hears it. FreeBSD's carp_ioctl_set (`ifconfig carp advskew`)
+//     stores the values and re-arms nothing, so they take effect when
+//     carp_send_ad next re-arms the advert timer: the same for a longer
+//     interval, but a shorter one would wait out the old deadline. The
+//     older SIOCSVH code (OpenBSD's, kept by DragonFly) calls
+//     carp_setrun, which re-arms from now: one gap could then be up to
+//     the old interval plus the new one, and a peer's dead timer could
+//     expire for no reason.
+//   - BACKUP, advbase, advskew or deadratio changed: the master-down timer
+//     is re-armed at (the time it was armed from: the last advert heard,
+//     the start, the end of a demotion or the carrier's return) + the new
+//     dead interval, as if the new settings had been in force then. When
+//     that is already past, the timer is armed at now: the master has
+//     been silent for longer than the new dead interval, and the election
+//     rules make this node MASTER when the caller delivers it (reason
+//     master-down). FreeBSD keeps the old deadline until the next advert
+//     heard re-arms it (carp_input_c → carp_setrun); a reload that
+//     shortens the dead interval should not wait out the old one, and one
+//     that lengthens it must not let the old deadline fire a takeover the
+//     new settings would not make.
+//   - Demoted (held), DemoteHold changed: the hold timer moves the same
+//     way, from the demotion.
+//   - Preempt, Neutral, ManageVIP and DownScript: no action; they are read
+//     at the next advert heard (Preempt) or the next transition. So a
+//     BACKUP that now outranks its master with -P takes over when it next
+//     hears it, as ucarp would; and a MASTER whose ManageVIP is turned off
+//     leaves the address it added to the caller.
+//   - INIT (not started or released) or carrier lost: no timer runs; the
+//     settings are stored and apply when the machine runs again.
+func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action, error) {
+	cfg.Random = m.cfg.Random
+	cfg, err := validConfig(cfg)
+	if err != nil {
+		return out, err
+	}
+	switch {
+	case cfg.VHID != m.cfg.VHID:
+		return out, fmt.Errorf("%w: vhid %d, now %d", ErrIdentity, m.cfg.VHID, cfg.VHID)
+	case cfg.Src != m.cfg.Src:
+		return out, fmt.Errorf("%w: source %v, now %v", ErrIdentity, m.cfg.Src, cfg.Src)
+	}
+	oldAdvert, oldDead, oldHold := AdvertInterval(m.cfg.AdvBase, m.localSkew()), m.deadInterval(), m.cfg.DemoteHold
+	m.cfg = cfg
+	// Only an interval that changed moves its timer: a deadline may differ
+	// from armedAt + interval for other reasons (send errors that ended
+	// while the advert timer ran with skew 240), and those are not ours.
+	if d := AdvertInterval(m.cfg.AdvBase, m.localSkew()); d != oldAdvert && !m.timers[TimerAdvert].IsZero() {
+		if next := m.armedAt[TimerAdvert].Add(d); next.Before(m.timers[TimerAdvert]) {
+			out = m.rearm(now, TimerAdvert, next, out)
+		}
+	}
+	if d := m.deadInterval(); d != oldDead && !m.timers[TimerMasterDown].IsZero() {
+		out = m.rearm(now, TimerMasterDown, m.armedAt[TimerMasterDown].Add(d), out)
+	}
+	if d := m.cfg.DemoteHold; d != oldHold && !m.timers[TimerHold].IsZero() {
+		out = m.rearm(now, TimerHold, m.armedAt[TimerHold].Add(d), out)
+	}
+	return out, nil
+}
+
+// rearm moves armed timer t to at, or to now if at is past. A deadline
+// that does not move is left alone, even when it is overdue (the caller
+// has yet to deliver it).
+func (m *Machine) rearm(now time.Time, t Timer, at time.Time, out []Action) []Action {
+	old := m.timers[t]
+	if at.Equal(old) {
+		return out
+	}
+	if at.Before(now) {
+		at = now
+	}
+	if at.Equal(old) {
+		return out
+	}
+	return m.setTimer(t, at, out)
 }
 
 // State is the current state.
@@ -316,7 +438,7 @@ func (m *Machine) start(now time.Time, out []Action) []Action {
 	}
 	out = m.setState(Backup, ReasonStart, out)
 	if !m.linkDown {
-		out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+		out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
 	}
 	return out
 }
@@ -355,7 +477,7 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 			out = m.sendAdvert(now, false, out)
 			out = m.setState(Backup, ReasonPreferredMaster, out)
 			out = m.stop(TimerAdvert, out)
-			out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+			out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
 			out = m.log(LevelWarning, MsgPreferredMaster, out)
 		case c < 0 || c == 0 && peer > m.srcKey:
 			// An answer, which the caller may rate-limit with its line:
@@ -377,7 +499,7 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 			out = m.masterDown(now, ReasonTimeOut, out)
 			return m.log(LevelWarning, MsgGoingToTimeOut, out)
 		}
-		out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+		out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
 	}
 	return out
 }
@@ -404,7 +526,7 @@ func (m *Machine) timer(now time.Time, t Timer, out []Action) []Action {
 		m.held = false
 		out = m.log(LevelInfo, MsgDemotionOver, out)
 		if m.state == Backup && !m.linkDown {
-			out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+			out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
 		}
 	}
 	return out
@@ -438,7 +560,7 @@ func (m *Machine) sendAdvert(now time.Time, schedule bool, out []Action) []Actio
 		m.delayedARP = -1
 	}
 	if schedule {
-		out = m.arm(TimerAdvert, now.Add(AdvertInterval(m.cfg.AdvBase, skew)), out)
+		out = m.arm(TimerAdvert, now, AdvertInterval(m.cfg.AdvBase, skew), out)
 	}
 	return out
 }
@@ -521,7 +643,7 @@ func (m *Machine) carrierBack(now time.Time, out []Action) []Action {
 	m.linkDown = false
 	out = m.log(LevelInfo, MsgCarrierBack, out)
 	if m.state == Backup {
-		out = m.arm(TimerMasterDown, now.Add(m.deadInterval()), out)
+		out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
 	}
 	return out
 }
@@ -540,7 +662,7 @@ func (m *Machine) demote(now time.Time, out []Action) []Action {
 	out = m.setState(Backup, ReasonDemote, out)
 	out = m.stop(TimerAdvert, out)
 	m.held = true
-	return m.arm(TimerHold, now.Add(m.cfg.DemoteHold), out)
+	return m.arm(TimerHold, now, m.cfg.DemoteHold, out)
 }
 
 // release is the daemon's exit. A MASTER bows out when the address really
@@ -592,7 +714,13 @@ func (m *Machine) setState(to State, reason Reason, out []Action) []Action {
 	return out
 }
 
-func (m *Machine) arm(t Timer, at time.Time, out []Action) []Action {
+// arm arms timer t to expire d after from.
+func (m *Machine) arm(t Timer, from time.Time, d time.Duration, out []Action) []Action {
+	m.armedAt[t] = from
+	return m.setTimer(t, from.Add(d), out)
+}
+
+func (m *Machine) setTimer(t Timer, at time.Time, out []Action) []Action {
 	m.timers[t] = at
 	return append(out, Action{Kind: ActionArmTimer, Timer: t, At: at})
 }

@@ -1,6 +1,7 @@
 package carp
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -505,4 +506,206 @@ func TestIntervals(t *testing.T) {
 			t.Errorf("%d: %v, want %v", i, tt.got, tt.want)
 		}
 	}
+}
+
+// settings is a Config without its Random, which cannot be compared.
+func settings(c Config) string {
+	c.Random = nil
+	return fmt.Sprintf("%+v", c)
+}
+
+func TestReconfigure(t *testing.T) {
+	master := []step{startedBackup, takeover} // last advert sent at 3.390625s, next due at 4.78125s
+	heard := []step{startedBackup,            // last advert heard at 1s, dead timer at 4.390625s
+		{"1s", advert("198.51.100.12", 1, 0, 7), []string{"arm master-down @4.390625s"}, Backup}}
+	demoted := append(slices.Clone(master), step{"4s", Event{Kind: EventDemote}, []string{
+		"send 255/255 #1001", "INFO Demoted: leaving MASTER, not contending for the hold time",
+		"WARNING Switching to state: BACKUP (demote)", "script down MASTER->BACKUP demote",
+		"stop advert", "arm hold @7s"}, Backup})
+
+	tests := []struct {
+		name   string
+		config func(c *Config) // the machine's first configuration
+		before []step
+		at     string
+		edit   func(c *Config) // the change to its configuration
+		want   []string
+		err    error // ErrIdentity, or errAnyConfig for a validation error
+		after  []step
+	}{
+		// Nothing changed: nothing happens, and the schedule goes on.
+		{name: "unchanged master: no action, next advert on time", before: master, at: "4s",
+			after: []step{{"4.78125s", TimerEvent(TimerAdvert), []string{"send 1/100 #1001", "arm advert @6.171875s"}, Master}}},
+		{name: "unchanged backup: no action, dead timer on time", before: heard, at: "2s",
+			after: []step{{"4.390625s", TimerEvent(TimerMasterDown), []string{
+				"WARNING Switching to state: MASTER (master-down)", "script up BACKUP->MASTER master-down", "announce",
+				"send 1/100 #8", "arm advert @5.78125s"}, Master}}},
+		{name: "unchanged master with an overdue advert timer: left alone", before: master, at: "5s"},
+		{name: "DemoteHold 0 is the default: unchanged", before: demoted, at: "5s",
+			edit: func(c *Config) { c.DemoteHold = 0 }},
+		{name: "nil Random: the machine keeps its own", config: func(c *Config) { c.AdvSkew = 0 },
+			before: []step{{"0s", start, []string{"WARNING Switching to state: BACKUP (start)",
+				"script down INIT->BACKUP start", "arm master-down @3s"}, Backup}},
+			at: "1s", edit: func(c *Config) { c.Random = nil; c.AdvSkew = 100 }, want: []string{"arm master-down @3.390625s"},
+			after: []step{takeover}},
+
+		// MASTER.
+		{name: "master, faster: next advert from the last one sent", before: master, at: "4s",
+			edit: func(c *Config) { c.AdvSkew = 0 }, want: []string{"arm advert @4.390625s"},
+			after: []step{{"4.390625s", TimerEvent(TimerAdvert), []string{"send 1/0 #1001", "arm advert @5.390625s"}, Master}}},
+		{name: "master, faster and already due: advert now", before: master, at: "4.5s",
+			edit: func(c *Config) { c.AdvSkew = 0 }, want: []string{"arm advert @4.5s"},
+			after: []step{{"4.5s", TimerEvent(TimerAdvert), []string{"send 1/0 #1001", "arm advert @5.5s"}, Master}}},
+		{name: "master, advbase lowered: advert now", before: master, at: "4s",
+			edit: func(c *Config) { c.AdvBase = 0 }, want: []string{"arm advert @4s"}},
+		{name: "master, slower: old deadline kept, that advert carries the new skew", before: master, at: "4s",
+			edit:  func(c *Config) { c.AdvSkew = 200 },
+			after: []step{{"4.78125s", TimerEvent(TimerAdvert), []string{"send 1/200 #1001", "arm advert @6.5625s"}, Master}}},
+		{name: "master, advbase raised: old deadline kept", before: master, at: "4s",
+			edit:  func(c *Config) { c.AdvBase = 3 },
+			after: []step{{"4.78125s", TimerEvent(TimerAdvert), []string{"send 3/100 #1001", "arm advert @8.171875s"}, Master}}},
+		{name: "master, dead ratio changed: no action", before: master, at: "4s",
+			edit: func(c *Config) { c.DeadRatio = 10 }},
+		{name: "master, now outranked: steps down at the peer's next advert", before: master, at: "4s",
+			edit: func(c *Config) { c.AdvSkew = 200 },
+			after: []step{{"4.5s", advert("198.51.100.12", 1, 150, 40), []string{
+				"send 1/200 #41", "WARNING Switching to state: BACKUP (preferred-master)",
+				"script down MASTER->BACKUP preferred-master", "stop advert", "arm master-down @8.28125s",
+				"WARNING Preferred master advertised: going back to BACKUP state"}, Backup}}},
+		{name: "master, send errors suppress: advertised skew stays 240", before: append(slices.Clone(master),
+			step{"4s", SendResultEvent(true), nil, Master}, step{"4s", SendResultEvent(true), nil, Master},
+			step{"4s", SendResultEvent(true), []string{"ERROR write() error #0/3", "send 1/240 #1001", "arm advert @5.9375s"}, Master}),
+			at: "4.5s", edit: func(c *Config) { c.AdvSkew = 50 }},
+		{name: "master, send-error suppression over, unchanged: the 240-skew deadline stays", before: append(slices.Clone(master),
+			step{"4s", SendResultEvent(true), nil, Master}, step{"4s", SendResultEvent(true), nil, Master},
+			step{"4s", SendResultEvent(true), []string{"ERROR write() error #0/3", "send 1/240 #1001", "arm advert @5.9375s"}, Master},
+			step{"4s", SendResultEvent(false), nil, Master}, step{"4s", SendResultEvent(false), nil, Master},
+			step{"4s", SendResultEvent(false), []string{"INFO Adverts are sent again: send-error suppression over"}, Master}),
+			at:    "4.5s",
+			after: []step{{"5.9375s", TimerEvent(TimerAdvert), []string{"send 1/100 #1002", "announce", "arm advert @7.328125s"}, Master}}},
+
+		// BACKUP.
+		{name: "backup, shorter dead interval: from the last advert heard", before: heard, at: "2s",
+			edit: func(c *Config) { c.DeadRatio = 2 }, want: []string{"arm master-down @3.390625s"}},
+		{name: "backup, dead interval already over: master-down now", before: heard, at: "3s",
+			edit: func(c *Config) { c.DeadRatio = 1 }, want: []string{"arm master-down @3s"},
+			after: []step{{"3s", TimerEvent(TimerMasterDown), []string{
+				"WARNING Switching to state: MASTER (master-down)", "script up BACKUP->MASTER master-down", "announce",
+				"send 1/100 #8", "arm advert @4.390625s"}, Master}}},
+		{name: "backup, longer dead interval: the old deadline does not fire", before: heard, at: "2s",
+			edit: func(c *Config) { c.AdvSkew = 200 }, want: []string{"arm master-down @4.78125s"},
+			after: []step{
+				{"4.390625s", TimerEvent(TimerMasterDown), nil, Backup},
+				{"4.78125s", TimerEvent(TimerMasterDown), []string{
+					"WARNING Switching to state: MASTER (master-down)", "script up BACKUP->MASTER master-down", "announce",
+					"send 1/200 #8", "arm advert @6.5625s"}, Master}}},
+		{name: "backup, dead interval from the start", before: []step{startedBackup}, at: "1s",
+			edit: func(c *Config) { c.AdvBase = 2 }, want: []string{"arm master-down @6.390625s"}},
+		{name: "backup, preempt turned on: at the next advert heard", config: func(c *Config) { c.AdvSkew = 0 },
+			before: []step{{"0s", start, []string{"WARNING Switching to state: BACKUP (start)",
+				"script down INIT->BACKUP start", "arm master-down @3s"}, Backup},
+				{"1s", advert("198.51.100.12", 1, 100, 7), []string{"arm master-down @4s"}, Backup}},
+			at: "2s", edit: func(c *Config) { c.Preempt = true },
+			after: []step{{"2.390625s", advert("198.51.100.12", 1, 100, 8), []string{
+				"stop master-down", "WARNING Switching to state: MASTER (preempt)", "script up BACKUP->MASTER preempt",
+				"announce", "send 1/0 #9", "arm advert @3.390625s", "WARNING Putting MASTER down - preemption"}, Master}}},
+
+		// Flags read at the next transition.
+		{name: "manage-vip on, down script off: at the next transition", before: master, at: "4s",
+			edit: func(c *Config) { c.ManageVIP = true; c.DownScript = false },
+			after: []step{{"4.5s", Event{Kind: EventDemote}, []string{
+				"send 255/255 #1001", "INFO Demoted: leaving MASTER, not contending for the hold time",
+				"WARNING Switching to state: BACKUP (demote)", "script down MASTER->BACKUP demote", "remove-vip",
+				"stop advert", "arm hold @7.5s"}, Backup}}},
+
+		// No timer running: stored.
+		{name: "init: stored, used at start", at: "0s", edit: func(c *Config) { c.AdvSkew = 0; c.Neutral = true },
+			after: []step{{"1s", start, []string{"WARNING Switching to state: BACKUP (start)", "arm master-down @4s"}, Backup}}},
+		{name: "released: stored", before: append(slices.Clone(master), step{"4s", ReleaseEvent(false), []string{"stop advert"}, Init}),
+			at: "5s", edit: func(c *Config) { c.AdvSkew = 0 },
+			after: []step{{"6s", start, []string{"WARNING Switching to state: BACKUP (start)",
+				"script down INIT->BACKUP start", "arm master-down @9s"}, Backup}}},
+		{name: "demoted: no dead timer; the hold moves with DemoteHold", before: demoted, at: "5s",
+			edit: func(c *Config) { c.AdvSkew = 0; c.DemoteHold = 5 * time.Second }, want: []string{"arm hold @9s"},
+			after: []step{{"9s", TimerEvent(TimerHold), []string{"INFO Demotion over: contending again", "arm master-down @12s"}, Backup}}},
+		{name: "carrier lost: stored, used when it is back", before: append(slices.Clone(master),
+			step{"4s", Event{Kind: EventLinkDown}, []string{"WARNING Carrier lost: leaving the election until it is back",
+				"WARNING Switching to state: BACKUP (carrier-lost)", "script down MASTER->BACKUP carrier-lost", "stop advert"}, Backup}),
+			at: "5s", edit: func(c *Config) { c.AdvSkew = 0 },
+			after: []step{{"10s", Event{Kind: EventLinkUp}, []string{"INFO Carrier back: starting a new election", "arm master-down @13s"}, Backup}}},
+
+		// Refused: the machine is left as it was.
+		{name: "vhid changed", before: master, at: "4s", edit: func(c *Config) { c.VHID = 2 }, err: ErrIdentity,
+			after: []step{{"4.78125s", TimerEvent(TimerAdvert), []string{"send 1/100 #1001", "arm advert @6.171875s"}, Master}}},
+		{name: "source changed", before: heard, at: "2s", edit: func(c *Config) { c.Src = netip.MustParseAddr("198.51.100.99") }, err: ErrIdentity},
+		{name: "no time base", before: master, at: "4s", edit: func(c *Config) { c.AdvBase, c.AdvSkew = 0, 0 }, err: errTimeBase},
+		{name: "dead ratio 0", before: heard, at: "2s", edit: func(c *Config) { c.DeadRatio = 0 }, err: errDeadRatio},
+		{name: "vhid 0", before: heard, at: "2s", edit: func(c *Config) { c.VHID = 0 }, err: errVHID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newTestMachine(t, tt.config)
+			run(t, m, tt.before)
+			cfg := m.Config()
+			if tt.edit != nil {
+				tt.edit(&cfg)
+			}
+			state, timers, armedAt, old := m.State(), m.timers, m.armedAt, m.Config()
+			out, err := m.Reconfigure(at(tt.at), cfg, nil)
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("error %v, want %v", err, tt.err)
+			}
+			if got := renderAll(out, true); !slices.Equal(got, tt.want) {
+				t.Fatalf("got  %s\nwant %s", strings.Join(got, "\n     "), strings.Join(tt.want, "\n     "))
+			}
+			if m.State() != state {
+				t.Fatalf("state %v -> %v", state, m.State())
+			}
+			if len(out) == 0 && (m.timers != timers || m.armedAt != armedAt) {
+				t.Fatalf("no action, but the timers moved: %v -> %v", timers, m.timers)
+			}
+			if tt.err != nil && settings(m.Config()) != settings(old) {
+				t.Fatalf("refused, but the configuration changed: %s", settings(m.Config()))
+			}
+			if tt.err == nil && tt.edit != nil {
+				want := cfg
+				if want.DemoteHold == 0 {
+					want.DemoteHold = DefaultDemoteHold
+				}
+				if settings(m.Config()) != settings(want) {
+					t.Fatalf("configuration %s, want %s", settings(m.Config()), settings(want))
+				}
+			}
+			run(t, m, tt.after)
+		})
+	}
+}
+
+// TestReconfigureTwice: a second reload counts from the last advert sent
+// or heard, not from a deadline that the first one kept or clamped.
+func TestReconfigureTwice(t *testing.T) {
+	reload := func(t *testing.T, m *Machine, when string, edit func(c *Config), want ...string) {
+		t.Helper()
+		c := m.Config()
+		edit(&c)
+		out, err := m.Reconfigure(at(when), c, nil)
+		if got := renderAll(out, true); err != nil || !slices.Equal(got, want) {
+			t.Fatalf("reload at %s: %q, %v; want %q", when, got, err, want)
+		}
+	}
+	t.Run("master: slower, then back: the advert stays on time", func(t *testing.T) {
+		m := newTestMachine(t, nil)
+		run(t, m, []step{startedBackup, takeover})
+		reload(t, m, "4s", func(c *Config) { c.AdvSkew = 200 })
+		reload(t, m, "4.1s", func(c *Config) { c.AdvSkew = 100 })
+		reload(t, m, "4.2s", func(c *Config) { c.AdvSkew = 50 }, "arm advert @4.585937s")
+		run(t, m, []step{{"4.585937s", TimerEvent(TimerAdvert), []string{"send 1/50 #1001", "arm advert @5.781249s"}, Master}})
+	})
+	t.Run("backup: clamped to now, then longer again", func(t *testing.T) {
+		m := newTestMachine(t, nil)
+		run(t, m, []step{startedBackup, {"1s", advert("198.51.100.12", 1, 0, 7), []string{"arm master-down @4.390625s"}, Backup}})
+		reload(t, m, "3s", func(c *Config) { c.DeadRatio = 1 }, "arm master-down @3s")
+		reload(t, m, "3s", func(c *Config) { c.DeadRatio = 3 }, "arm master-down @4.390625s")
+		run(t, m, []step{{"3s", TimerEvent(TimerMasterDown), nil, Backup}})
+	})
 }
