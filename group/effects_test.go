@@ -183,6 +183,12 @@ func (r *fakeRunner) kill() {
 	}
 }
 
+func (r *fakeRunner) setTimeout(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.timeout = d
+}
+
 func (r *fakeRunner) logResult(scriptResult)       {}
 func (r *fakeRunner) results() <-chan scriptResult { return r.done }
 func (r *fakeRunner) overdue() <-chan scriptJob    { return r.late }

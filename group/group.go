@@ -141,6 +141,8 @@ type scripts interface {
 	// overdue delivers a running job that has outlived the script
 	// timeout, when the runner starts to stop it.
 	overdue() <-chan scriptJob
+	// setTimeout sets the timeout of the scripts started from now on.
+	setTimeout(d time.Duration)
 }
 
 // received is what the reader hands to the loop: a valid advert, or a
@@ -226,12 +228,7 @@ func New(cfg Config, x Deps) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := carp.NewMachine(carp.Config{
-		VHID: c.VHID, AdvBase: c.AdvBase, AdvSkew: c.AdvSkew, DeadRatio: c.DeadRatio,
-		Preempt: c.Preempt, Neutral: c.Neutral, Src: c.Src,
-		ManageVIP: d.addrs != nil, DownScript: c.DownScript != "",
-		Random: d.random,
-	})
+	m, err := carp.NewMachine(machineConfig(c, d.addrs != nil, d.random))
 	if err != nil {
 		return nil, err
 	}
@@ -255,6 +252,59 @@ func New(cfg Config, x Deps) (*Group, error) {
 
 // run is the daemon's loop. It returns the exit code, unless the daemon
 // must die by a signal (Exit.reraise), which the caller re-raises.
+// machineConfig is the machine's part of c.
+func machineConfig(c *Config, manageVIP bool, random func() uint64) carp.Config {
+	return carp.Config{
+		VHID: c.VHID, AdvBase: c.AdvBase, AdvSkew: c.AdvSkew, DeadRatio: c.DeadRatio,
+		Preempt: c.Preempt, Neutral: c.Neutral, Src: c.Src,
+		ManageVIP: manageVIP, DownScript: c.DownScript != "",
+		Random: random,
+	}
+}
+
+// ErrIdentity is returned by Reconfigure for a change that a running
+// group cannot take: its interface, vhid, source, multicast group,
+// nomcast, password or address. The caller replaces the group instead.
+var ErrIdentity = errors.New("group: interface, vhid, srcip, mcastip, nomcast, password and address cannot change in place")
+
+// Reconfigure changes the settings of the running group in place (a
+// reload): the election's timing and rules through
+// carp.Machine.Reconfigure, which never changes the state by itself and
+// moves a timer only if its interval changed; scripts, their timeout and
+// xparam, and the gratuitous ARPs from their next use. A change of
+// identity (ErrIdentity) or a config the machine refuses changes nothing.
+func (d *Group) Reconfigure(cfg Config) error {
+	var err error
+	d.inLoop(func() {
+		old := d.cfg
+		if cfg.Interface != old.Interface || cfg.Src != old.Src || cfg.Mcast != old.Mcast || cfg.VHID != old.VHID ||
+			cfg.NoMcast != old.NoMcast || cfg.Addr != old.Addr || string(cfg.Password) != string(old.Password) {
+			err = ErrIdentity
+			return
+		}
+		if d.exit != nil {
+			err = errors.New("group: stopping")
+			return
+		}
+		now := time.Now()
+		var out []carp.Action
+		if out, err = d.m.Reconfigure(now, machineConfig(&cfg, d.addrs != nil, d.random), d.out[:0]); err != nil {
+			return
+		}
+		c := cfg
+		d.cfg = &c
+		d.runner.setTimeout(c.ScriptTimeout)
+		if d.vips != nil {
+			d.vips = vip.NewManager(d.addrs, c.Addr, vip.Label(c.Interface, c.VHID), vipLifetime(&c))
+		}
+		for _, a := range out {
+			d.apply(now, a)
+		}
+		d.out = out
+	})
+	return err
+}
+
 // Run runs the group until it stops: Stop, or its interface set down or
 // gone. It returns how the process should end.
 func (d *Group) Run() *Exit {

@@ -83,7 +83,13 @@ func newRunner(log logger, timeout time.Duration) *runner {
 }
 
 func (r *runner) results() <-chan scriptResult { return r.done }
-func (r *runner) overdue() <-chan scriptJob    { return r.late }
+
+func (r *runner) setTimeout(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.timeout = d
+}
+func (r *runner) overdue() <-chan scriptJob { return r.late }
 
 // busy reports whether a script is running.
 func (r *runner) busy() bool {
@@ -112,23 +118,24 @@ func (r *runner) start(job scriptJob) (res scriptResult, started bool) {
 	}
 	r.mu.Lock()
 	r.running = cmd
+	timeout := r.timeout
 	r.mu.Unlock()
 	var timedOut bool
 	var tmu sync.Mutex
-	if r.timeout > 0 {
+	if timeout > 0 {
 		r.timers = []*time.Timer{
-			time.AfterFunc(r.timeout, func() {
+			time.AfterFunc(timeout, func() {
 				tmu.Lock()
 				timedOut = true
 				tmu.Unlock()
-				r.log.Errorf("Script [%s] still running after %v: sending SIGTERM", job.describe(), r.timeout)
+				r.log.Errorf("Script [%s] still running after %v: sending SIGTERM", job.describe(), timeout)
 				r.signal(cmd, "TERM")
 				select {
 				case r.late <- job:
 				default: // one job at a time: the loop has not read the last one yet
 				}
 			}),
-			time.AfterFunc(r.timeout+r.grace, func() {
+			time.AfterFunc(timeout+r.grace, func() {
 				r.log.Errorf("Script [%s] still running %v after SIGTERM: sending SIGKILL", job.describe(), r.grace)
 				r.signal(cmd, "KILL")
 			}),

@@ -104,10 +104,13 @@ func New(deps Deps) *Node {
 
 // Apply makes the node run exactly specs, touching only what changed: a
 // group whose spec is unchanged keeps running as it is (its state, timers,
-// counter and sockets); a removed group gives its address up (bow-out,
-// down script) and stops; a changed group is replaced by a new one, which
-// starts as BACKUP; a new group starts as BACKUP. Specs that cannot run
-// together change nothing and give an error.
+// counter and sockets); a changed timing, script or timeout is applied in
+// place (group.Reconfigure: a transition only where the election rules
+// demand one); a removed group gives its address up (bow-out, down
+// script) and stops; a group whose identity changed (password, address,
+// who manages it...) is replaced by a new one, which starts as BACKUP; a
+// new group starts as BACKUP. Specs that cannot run together change
+// nothing and give an error.
 func (n *Node) Apply(specs []Spec) error {
 	if err := check(specs); err != nil {
 		return err
@@ -127,10 +130,16 @@ func (n *Node) Apply(specs []Spec) error {
 	}
 	var stopping []*member
 	for id, m := range n.groups {
-		if s, ok := want[id]; !ok || !equalSpec(s, m.spec) {
-			m.g.Release()
-			stopping = append(stopping, m)
+		s, ok := want[id]
+		switch {
+		case ok && equalSpec(s, m.spec):
+			continue // untouched
+		case ok && s.ManageVIP == m.spec.ManageVIP && m.g.Reconfigure(s.Config) == nil:
+			m.spec = s // changed in place
+			continue
 		}
+		m.g.Release()
+		stopping = append(stopping, m)
 	}
 	for _, m := range stopping {
 		<-m.ended

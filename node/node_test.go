@@ -283,6 +283,24 @@ func TestApply(t *testing.T) {
 				t.Fatal("no bow-out advert from the removed group")
 			}
 		}
+		{ // changed advskew: in place, no transition
+			changed := append([]Spec(nil), specs[:2]...)
+			changed[1].Config.AdvSkew = 50
+			n := a.logs.count("Switching to state")
+			if err := a.Apply(changed); err != nil {
+				t.Fatal(err)
+			}
+			if a.groups[changed[1].ID()].g != before[changed[1].ID()] {
+				t.Fatal("a changed advskew replaced the group")
+			}
+			time.Sleep(3 * time.Second)
+			synctest.Wait()
+			if a.logs.count("Switching to state") != n {
+				t.Fatalf("a changed advskew made a transition:\n%s", a.logs)
+			}
+			wantHolders(t, "1,2", a)
+			specs[1] = changed[1]
+		}
 		{ // added: starts as BACKUP
 			if err := a.Apply(append(specs[:2], a.spec(4, 0))); err != nil {
 				t.Fatal(err)
