@@ -5,8 +5,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -127,6 +129,89 @@ func run(bin string) (err error) {
 	ping.Stop()
 	end := time.Now()
 	say("pings lost in the whole demo: %d of %d", ping.Lost(begin, end), ping.Sent(begin, end))
+	return groups(l, bin)
+}
+
+// groups is the second act: config mode, one process per host running
+// three groups from a file, each group electing on its own.
+func groups(l *lab.Lab, bin string) error {
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	h1.KillAll()
+	h2.KillAll()
+	if !lab.Eventually(5*time.Second, func() bool { return !h1.HasAddr(lab.VIP) && !h2.HasAddr(lab.VIP) }) {
+		return fmt.Errorf("the first act's daemons left the VIP behind")
+	}
+	say("second act: config mode, one process per host running three groups from a file")
+	write := func(h *lab.Host, skews [3]int) (string, error) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "interface = %q\nsrcip = %q\npass = \"carplab\"\npreempt = true\n", h.IfName, h.Addr)
+		for i, skew := range skews {
+			fmt.Fprintf(&b, "\n[[group]]\nname = \"g%d\"\nvhid = %d\naddr = %q\nadvskew = %d\n", i+1, i+1, groupVIP(i+1), skew)
+		}
+		path := filepath.Join(l.Dir, h.Name+".conf")
+		return path, os.WriteFile(path, []byte(b.String()), 0o600)
+	}
+	conf1, err := write(h1, [3]int{0, 0, 100})
+	if err != nil {
+		return err
+	}
+	conf2, err := write(h2, [3]int{100, 100, 0})
+	if err != nil {
+		return err
+	}
+	say("h1: %s --config=%s   (h1 preferred for groups 1 and 2)", bin, conf1)
+	say("h2: %s --config=%s   (h2 preferred for group 3)", bin, conf2)
+	p1, err := h1.Start("ucarp-config", bin, "--config="+conf1)
+	if err != nil {
+		return err
+	}
+	if _, err := h2.Start("ucarp-config", bin, "--config="+conf2); err != nil {
+		return err
+	}
+	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2", 10*time.Second); err != nil {
+		return err
+	}
+	say("pulling h1's cable: only h1's groups move...")
+	h1.CutLink()
+	if err := waitGroups(l, "g1:h2 g2:h2 g3:h2", 10*time.Second); err != nil {
+		return err
+	}
+	h1.RestoreLink()
+	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2", 10*time.Second); err != nil {
+		return err
+	}
+	say("h1 gives group 2 up in its file (advskew 200) and reloads (SIGHUP): only group 2 moves...")
+	if _, err := write(h1, [3]int{0, 200, 100}); err != nil {
+		return err
+	}
+	p1.Signal(syscall.SIGHUP)
+	return waitGroups(l, "g1:h1 g2:h2 g3:h2", 10*time.Second)
+}
+
+// groupVIP is the address of group vhid in the second act.
+func groupVIP(vhid int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100, byte(100 + vhid)}) }
+
+// waitGroups waits until each group's address is on the host named in
+// want, and says so.
+func waitGroups(l *lab.Lab, want string, timeout time.Duration) error {
+	holders := func() string {
+		var out []string
+		for vhid := 1; vhid <= 3; vhid++ {
+			var hs []string
+			for _, h := range l.Hosts {
+				if h.HasAddr(groupVIP(vhid)) {
+					hs = append(hs, h.Name)
+				}
+			}
+			out = append(out, fmt.Sprintf("g%d:%s", vhid, strings.Join(hs, "+")))
+		}
+		return strings.Join(out, " ")
+	}
+	begin := time.Now()
+	if !lab.Eventually(timeout, func() bool { return holders() == want }) {
+		return fmt.Errorf("groups held as %s, want %s", holders(), want)
+	}
+	say("  groups held: %s (after %.2f s)", want, time.Since(begin).Seconds())
 	return nil
 }
 
