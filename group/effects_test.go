@@ -334,7 +334,9 @@ func TestLoopLesserMasterAnswersRateLimited(t *testing.T) {
 // those that IP_RECVIF places on another interface.
 type dropConn struct{ *fakeConn }
 
-func (dropConn) Drops() map[string]uint64 { return map[string]uint64{"other-interface": 4, "no-recvif": 1} }
+func (dropConn) Drops() map[string]uint64 {
+	return map[string]uint64{"other-interface": 4, "no-recvif": 1}
+}
 
 // TestCountersIncludeSocketDrops: USR1's counters add what the socket
 // dropped itself to the group's own drops.
