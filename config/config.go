@@ -103,11 +103,27 @@ const (
 	DefaultFacility      = "daemon"
 )
 
-// DefaultMcastIP is ucarp's multicast group.
-var DefaultMcastIP = netip.AddrFrom4([4]byte{224, 0, 0, 18})
+// defaultMcastIP is ucarp's multicast group.
+var defaultMcastIP = netip.AddrFrom4([4]byte{224, 0, 0, 18})
 
-// maxPassfileLine is ucarp's fgets buffer: at most 511 bytes are read.
-const maxPassfileLine = 511
+// MaxPassfileLine is ucarp's fgets buffer: at most 511 bytes of a
+// password file are read.
+const MaxPassfileLine = 511
+
+// PasswordLine is the password in the first bytes of a password file, as
+// ucarp's -o reads it: the first line of at most MaxPassfileLine bytes,
+// only the first "\n" removed (a "\r" stays), ending at a NUL byte. The
+// command line and the config file both read passfiles so.
+func PasswordLine(data []byte) []byte {
+	line := data[:min(len(data), MaxPassfileLine)]
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	if i := bytes.IndexByte(line, 0); i >= 0 {
+		line = line[:i]
+	}
+	return line
+}
 
 // Load reads and parses the file at path, and the password files it
 // names, from the operating system.
@@ -131,7 +147,7 @@ func ReadOSFile(name string) ([]byte, fs.FileMode, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxPassfileLine))
+	data, err := io.ReadAll(io.LimitReader(f, MaxPassfileLine))
 	return data, fi.Mode(), err
 }
 
@@ -366,13 +382,7 @@ func (r *reader) readPassfile(name string) passfile {
 	if len(data) == 0 {
 		return passfile{msg: fmt.Sprintf("%s is empty", name)}
 	}
-	line := data[:min(len(data), maxPassfileLine)]
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
-	}
-	if i := bytes.IndexByte(line, 0); i >= 0 {
-		line = line[:i]
-	}
+	line := PasswordLine(data)
 	if msg := checkPassword(line); msg != "" {
 		return passfile{msg: fmt.Sprintf("%s: %s", name, msg)}
 	}
@@ -410,7 +420,7 @@ func (r *reader) group(i int, s, def *settings) Group {
 		Name:          s.name.val,
 		Interface:     s.iface.or(def.iface).val,
 		SrcIP:         s.src.or(def.src).val,
-		McastIP:       s.mcast.or(def.mcast).or(setting[netip.Addr]{DefaultMcastIP, true}).val,
+		McastIP:       s.mcast.or(def.mcast).or(setting[netip.Addr]{defaultMcastIP, true}).val,
 		VHID:          s.vhid.or(def.vhid).val,
 		AdvBase:       s.advbase.or(def.advbase).or(setting[uint8]{DefaultAdvBase, true}).val,
 		AdvSkew:       s.advskew.or(def.advskew).val,

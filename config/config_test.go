@@ -112,7 +112,7 @@ func TestGood(t *testing.T) {
 		{"defaults", minimal + "[[group]]\nvhid = 1\n", func(f *File) bool {
 			g := f.Groups[0]
 			return f.Facility == "daemon" && !f.Debug && f.PIDFile == "" && g.AdvBase == 1 && g.AdvSkew == 0 &&
-				g.DeadRatio == 3 && g.McastIP == DefaultMcastIP && g.ScriptTimeout == 30*time.Second &&
+				g.DeadRatio == 3 && g.McastIP == defaultMcastIP && g.ScriptTimeout == 30*time.Second &&
 				g.GARPCount == 1 && g.GARPInterval == time.Second && g.ManageVIP == nil && g.XParam == nil && g.Line == 5
 		}},
 		{"a group overrides a default", minimal + "preempt = true\n[[group]]\nvhid = 1\npreempt = false\n", func(f *File) bool {
@@ -139,9 +139,9 @@ func TestGood(t *testing.T) {
 			func(f *File) bool { return len(f.Groups) == 2 && f.Groups[1].Line == 7 }},
 		{"inline array of groups", minimal + "group = [{vhid = 1}, {vhid = 2, name = \"b\"}]\n",
 			func(f *File) bool { return len(f.Groups) == 2 && f.Groups[1].Name == "b" && f.Groups[1].Line == 5 }},
-		{"addr with /0 and /32", minimal + "[[group]]\nvhid = 1\naddr = \"10.0.0.1/0\"\n[[group]]\nvhid = 2\naddr = \"10.0.0.2/32\"\n",
+		{"addr with /1 and /32", minimal + "[[group]]\nvhid = 1\naddr = \"10.0.0.1/1\"\n[[group]]\nvhid = 2\naddr = \"10.0.0.2/32\"\n",
 			func(f *File) bool {
-				return f.Groups[0].Addr == netip.MustParsePrefix("10.0.0.1/0") && f.Groups[1].AddrArg == "10.0.0.2"
+				return f.Groups[0].Addr == netip.MustParsePrefix("10.0.0.1/1") && f.Groups[1].AddrArg == "10.0.0.2"
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,7 +215,7 @@ func TestErrors(t *testing.T) {
 		{"name at the top", "name = \"x\"\n" + minimal + "[[group]]\nvhid = 3\n",
 			[]string{`u.conf:1: name: a name labels one group: write it inside a [[group]]`}},
 		{"unknown facility", "facility = \"local9\"\n" + minimal + "[[group]]\nvhid = 3\n",
-			[]string{`u.conf:1: facility: unknown syslog facility "local9" (one of auth, authpriv, cron, daemon, ftp, kern, lpr, mail, mark, news, security, syslog, user, uucp, local0, local1, local2, local3, local4, local5, local6, local7, none)`}},
+			[]string{`u.conf:1: facility: unknown syslog facility "local9" (one of auth, authpriv, cron, daemon, ftp, kern, local0, local1, local2, local3, local4, local5, local6, local7, lpr, mail, mark, news, security, syslog, user, uucp, none)`}},
 		{"duplicate interface and vhid", minimal + "[[group]]\nname = \"a\"\nvhid = 3\n[[group]]\nvhid = 3\n",
 			[]string{`u.conf:8: group #2 (eth0 vhid 3): the same interface and vhid as group "a" at line 5`}},
 		{"duplicate names", minimal + "[[group]]\nname = \"a\"\nvhid = 3\n[[group]]\nname = \"a\"\nvhid = 4\n",
@@ -271,9 +271,9 @@ func TestErrors(t *testing.T) {
 			[]string{
 				`u.conf:7: group #1 (eth0 vhid 3): srcip: the address of this host cannot be 0.0.0.0`,
 				`u.conf:8: group #1 (eth0 vhid 3): mcastip: "ff02::12" is not an IPv4 address`,
-				`u.conf:9: group #1 (eth0 vhid 3): addr: "192.0.2.1/33" is not an IPv4 address or ADDRESS/PREFIX (prefix 0-32)`,
+				`u.conf:9: group #1 (eth0 vhid 3): addr: "192.0.2.1/33" is not an IPv4 address or ADDRESS/PREFIX (prefix 1-32)`,
 				`u.conf:12: group #2 (eth0 vhid 4): addr: the virtual address cannot be 0.0.0.0`,
-				`u.conf:15: group #3 (eth0 vhid 5): addr: "192.0.2.1/+8" is not an IPv4 address or ADDRESS/PREFIX (prefix 0-32)`,
+				`u.conf:15: group #3 (eth0 vhid 5): addr: "192.0.2.1/+8" is not an IPv4 address or ADDRESS/PREFIX (prefix 1-32)`,
 			}},
 		{"bad interfaces", minimal + "[[group]]\nvhid = 3\ninterface = \"\"\n[[group]]\nvhid = 4\ninterface = \"a-very-long-interface\"\n",
 			[]string{

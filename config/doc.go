@@ -22,7 +22,7 @@
 //	vhid            integer  required; 1-255
 //	pass            string   1-19 bytes; exactly one of pass and passfile
 //	passfile        string   absolute path; its first line, as -o reads it
-//	addr            string   required; IPv4 address or ADDRESS/PREFIX (0-32)
+//	addr            string   required; IPv4 address or ADDRESS/PREFIX (1-32)
 //	advbase         integer  0-255, default 1; not 0 together with advskew
 //	advskew         integer  0-255, default 0
 //	deadratio       integer  1-4294967295, default 3

@@ -2,9 +2,11 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,12 +78,21 @@ var notKeys = map[string]string{
 	"version":       `not a config key`,
 }
 
-// facilities are the syslog facility names of glibc's <syslog.h>, and
-// "none", which turns syslog off.
-var facilities = []string{
-	"auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "mark", "news",
-	"security", "syslog", "user", "uucp",
-	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7", "none",
+// facilities are the syslog facilities of glibc's <syslog.h>, by the
+// names its facilitynames gives them, with their codes (already shifted).
+var facilities = map[string]int{
+	"auth": 4 << 3, "authpriv": 10 << 3, "cron": 9 << 3, "daemon": 3 << 3, "ftp": 11 << 3,
+	"kern": 0 << 3, "lpr": 6 << 3, "mail": 2 << 3, "mark": 24 << 3, "news": 7 << 3,
+	"security": 4 << 3, "syslog": 5 << 3, "user": 1 << 3, "uucp": 8 << 3,
+	"local0": 16 << 3, "local1": 17 << 3, "local2": 18 << 3, "local3": 19 << 3,
+	"local4": 20 << 3, "local5": 21 << 3, "local6": 22 << 3, "local7": 23 << 3,
+}
+
+// Facility is the code of the syslog facility called name, in any case
+// (-f and the facility key); "none" is none of them.
+func Facility(name string) (code int, ok bool) {
+	code, ok = facilities[strings.ToLower(name)]
+	return code, ok
 }
 
 // setting is one valid value of one table.
@@ -290,9 +301,9 @@ func setVIP(s *settings, v any) string {
 	if !ok {
 		return wrongType("a string", v)
 	}
-	pfx, arg, ok := parseVIP(str)
+	pfx, arg, ok := ParseAddr(str)
 	if !ok {
-		return fmt.Sprintf("%q is not an IPv4 address or ADDRESS/PREFIX (prefix 0-32)", str)
+		return fmt.Sprintf("%q is not an IPv4 address or ADDRESS/PREFIX (prefix 1-32)", str)
 	}
 	if pfx.Addr().IsUnspecified() {
 		return "the virtual address cannot be " + arg
@@ -301,9 +312,12 @@ func setVIP(s *settings, v any) string {
 	return ""
 }
 
-// parseVIP is the command line's: an IPv4 address, or ADDRESS/PREFIX with
-// a decimal prefix length 0-32.
-func parseVIP(v string) (netip.Prefix, string, bool) {
+// ParseAddr reads a virtual address as --addr and the addr key take it:
+// an IPv4 address, or ADDRESS/PREFIX with a prefix length of 1 to 32 in
+// plain decimal (a /0 would put a default-route-like prefix on the
+// interface). The scripts receive the address as written (arg), without
+// the prefix length.
+func ParseAddr(v string) (p netip.Prefix, arg string, ok bool) {
 	addr, bits, hasBits := strings.Cut(v, "/")
 	a, err := netip.ParseAddr(addr)
 	if err != nil || !a.Is4() {
@@ -311,7 +325,7 @@ func parseVIP(v string) (netip.Prefix, string, bool) {
 	}
 	n := 32
 	if hasBits {
-		if n, err = strconv.Atoi(bits); err != nil || n < 0 || n > 32 || bits == "" || bits[0] == '+' {
+		if n, err = strconv.Atoi(bits); err != nil || n < 1 || n > 32 || bits != strconv.Itoa(n) {
 			return netip.Prefix{}, "", false
 		}
 	}
@@ -324,13 +338,12 @@ func setFacility(s *settings, v any) string {
 		return wrongType("a string", v)
 	}
 	name := strings.ToLower(str)
-	for _, f := range facilities {
-		if f == name {
-			s.facility.val, s.facility.set = name, true
-			return ""
-		}
+	if _, ok := Facility(name); ok || name == "none" {
+		s.facility.val, s.facility.set = name, true
+		return ""
 	}
-	return fmt.Sprintf("unknown syslog facility %q (one of %s)", str, strings.Join(facilities, ", "))
+	names := slices.Sorted(maps.Keys(facilities))
+	return fmt.Sprintf("unknown syslog facility %q (one of %s, none)", str, strings.Join(names, ", "))
 }
 
 // unknownKey says that key is not a key of the file, with a hint when one

@@ -329,3 +329,26 @@ func TestLoopLesserMasterAnswersRateLimited(t *testing.T) {
 		}
 	})
 }
+
+// dropConn is a socket that drops packets itself, as FreeBSD's drops
+// those that IP_RECVIF places on another interface.
+type dropConn struct{ *fakeConn }
+
+func (dropConn) Drops() map[string]uint64 {
+	return map[string]uint64{"other-interface": 4, "no-recvif": 1}
+}
+
+// TestCountersIncludeSocketDrops: USR1's counters add what the socket
+// dropped itself to the group's own drops.
+func TestCountersIncludeSocketDrops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		h.d.conn = dropConn{h.conn}
+		h.sigs <- syscall.SIGUSR1
+		synctest.Wait()
+		if !strings.Contains(h.logs.String(), "packets dropped 5 (no-recvif 1, other-interface 4)") {
+			t.Fatalf("counters:\n%s", h.logs)
+		}
+	})
+}

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -807,6 +809,15 @@ func (d *Group) statsLine() string {
 		if n := d.drops[r].Load(); n > 0 {
 			dropped += n
 			drops = append(drops, fmt.Sprintf("%s %d", r, n))
+		}
+	}
+	// What the socket dropped itself (FreeBSD: packets of another
+	// interface, which a socket bound to one never sees on Linux).
+	if dc, ok := d.conn.(platform.DropCounter); ok {
+		byReason := dc.Drops()
+		for _, r := range slices.Sorted(maps.Keys(byReason)) {
+			dropped += byReason[r]
+			drops = append(drops, fmt.Sprintf("%s %d", r, byReason[r]))
 		}
 	}
 	s := &d.stats

@@ -67,7 +67,7 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 	if f.Facility == "none" {
 		log.SetSyslog(nil)
 	} else {
-		log.SetSyslog(newSyslog("ucarp", os.Getpid(), facilities[f.Facility]))
+		log.SetSyslog(newSyslog("ucarp", os.Getpid(), facility(f.Facility)))
 	}
 	log.Async()
 	reapOrphans(log)

@@ -128,7 +128,7 @@ func TestSyslogStallBlocksNothing(t *testing.T) {
 	}
 	defer srv.Close()
 	var out syncBuffer
-	l := newLogger(&out, &out, newSyslog("ucarp", 1, facilities["daemon"], path))
+	l := newLogger(&out, &out, newSyslog("ucarp", 1, facility("daemon"), path))
 	l.Async()
 	inTime(t, 5*time.Second, "logging to a stalled syslog", func() {
 		for i := 0; i < 3000; i++ { // more than the socket's and the writer's queues
@@ -232,7 +232,7 @@ func TestJournalOnce(t *testing.T) {
 	}
 	defer srv.Close()
 	var journal, other syncBuffer
-	l := newLogger(&journal, &other, newSyslog("ucarp", 7, facilities["daemon"], path))
+	l := newLogger(&journal, &other, newSyslog("ucarp", 7, facility("daemon"), path))
 	l.SetJournal(true, false)
 	l.Infof("once")
 	l.Warnf("on stderr")
@@ -252,7 +252,7 @@ func TestJournalOnce(t *testing.T) {
 	}
 	// Syslog unreachable: after the first line it could not deliver, the
 	// console copy comes back.
-	l.SetSyslog(newSyslog("ucarp", 7, facilities["daemon"], filepath.Join(t.TempDir(), "none")))
+	l.SetSyslog(newSyslog("ucarp", 7, facility("daemon"), filepath.Join(t.TempDir(), "none")))
 	l.Infof("lost to syslog")
 	l.Infof("kept")
 	if !strings.Contains(journal.String(), "[INFO] kept") {

@@ -65,7 +65,7 @@ func run(sigs chan os.Signal) (exitPlan, *logger) {
 
 	// Until the command line is read, messages go to syslog as glibc's
 	// syslog(3) sends them before openlog: program name, no pid, user.
-	log := newLogger(os.Stdout, os.Stderr, newSyslog(filepath.Base(prog), 0, facilities["user"]))
+	log := newLogger(os.Stdout, os.Stderr, newSyslog(filepath.Base(prog), 0, facility("user")))
 	// Under systemd, syslog's copy of a line is the journal's (see sink);
 	// without a syslog daemon to take it, the console's is.
 	if out, errs := journalStreams(os.Getenv("JOURNAL_STREAM"), os.Stdout, os.Stderr); (out || errs) && syslogReachable() {

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	conffile "github.com/ucarp-go/ucarp/config"
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/internal/syserr"
 	"io"
@@ -82,7 +82,7 @@ type config struct {
 	daemonize  bool
 	ignoreIf   bool
 	nomcast    bool
-	facility   int  // syslog facility code (already shifted), see facilities
+	facility   int  // syslog facility code (already shifted), see conffile.Facility
 	noSyslog   bool // -f none
 	xparam     *string
 
@@ -124,15 +124,6 @@ type parseResult struct {
 	done bool // exit now with code exit
 }
 
-// syslog facilities, as glibc's facilitynames names them (<syslog.h>).
-var facilities = map[string]int{
-	"auth": 4 << 3, "authpriv": 10 << 3, "cron": 9 << 3, "daemon": 3 << 3, "ftp": 11 << 3,
-	"kern": 0 << 3, "lpr": 6 << 3, "mail": 2 << 3, "mark": 24 << 3, "news": 7 << 3,
-	"security": 4 << 3, "syslog": 5 << 3, "user": 1 << 3, "uucp": 8 << 3,
-	"local0": 16 << 3, "local1": 17 << 3, "local2": 18 << 3, "local3": 19 << 3,
-	"local4": 20 << 3, "local5": 21 << 3, "local6": 22 << 3, "local7": 23 << 3,
-}
-
 // defaultGroup is ucarp's multicast group.
 var defaultGroup = netip.MustParseAddr("224.0.0.18")
 
@@ -145,7 +136,7 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 		usage(stdout)
 		return parseResult{done: true}
 	}
-	c := &config{group: defaultGroup, advbase: 1, deadratio: 3, facility: facilities["daemon"], garpCount: 1,
+	c := &config{group: defaultGroup, advbase: 1, deadratio: 3, facility: facility("daemon"), garpCount: 1,
 		scriptTimeout: group.DefaultScriptTimeout,
 		garpInterval:  time.Second}
 	opts, _, gerr := getoptLong(prog, args, optionTable, posix)
@@ -201,7 +192,7 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 		case "neutral":
 			c.neutral = true
 		case "addr":
-			pfx, arg, ok := parseVIP(v)
+			pfx, arg, ok := conffile.ParseAddr(v)
 			if !ok {
 				log.Errorf("Invalid address: [%s]", v)
 				return fail
@@ -233,7 +224,7 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 		case "facility":
 			if strings.EqualFold(v, "none") {
 				c.noSyslog = true
-			} else if f, ok := facilities[strings.ToLower(v)]; ok {
+			} else if f, ok := conffile.Facility(v); ok {
 				c.facility = f
 			} else {
 				log.Errorf("Unknown syslog facility: [%s]", v)
@@ -349,30 +340,6 @@ func byteOption(log *logger, name, v string) uint8 {
 	return b
 }
 
-// parseVIP reads --addr: an IPv4 address, or ADDRESS/PREFIX. The scripts
-// receive the address as written, without the prefix length. The prefix
-// length is written in decimal without sign or leading zero, 1 to 32: a
-// /0 would put a default-route-like prefix on the interface. ucarp refuses
-// every ADDRESS/PREFIX as an invalid address (inet_pton), so what we
-// refuse gets its message and exit code.
-func parseVIP(v string) (netip.Prefix, string, bool) {
-	addr, bits, hasBits := strings.Cut(v, "/")
-	a, err := netip.ParseAddr(addr)
-	if err != nil || !a.Is4() {
-		return netip.Prefix{}, "", false
-	}
-	n := 32
-	if hasBits {
-		if n, err = strconv.Atoi(bits); err != nil || n < 1 || n > 32 || bits != strconv.Itoa(n) {
-			return netip.Prefix{}, "", false
-		}
-	}
-	return netip.PrefixFrom(a, n), addr, true
-}
-
-// maxPassfileLine is ucarp's fgets buffer: at most 511 bytes are read.
-const maxPassfileLine = 511
-
 // readPassfile reads the first line of a password file as ucarp does: at
 // most 511 bytes, only the first "\n" removed (a "\r" stays), the password
 // ending at a NUL byte. It warns when others can read the file.
@@ -385,7 +352,7 @@ func readPassfile(path string, log *logger) ([]byte, error) {
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o044 != 0 {
 		log.Warnf("Warning: passfile [%s] can be read by other users (mode %04o): chmod 600 it", path, fi.Mode().Perm())
 	}
-	buf := make([]byte, maxPassfileLine)
+	buf := make([]byte, conffile.MaxPassfileLine)
 	n, err := io.ReadFull(f, buf)
 	switch {
 	case n == 0 && (err == nil || errors.Is(err, io.EOF)):
@@ -393,12 +360,14 @@ func readPassfile(path string, log *logger) ([]byte, error) {
 	case n == 0 || err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
 		return nil, fmt.Errorf("error reading passfile %s: %s", path, syserr.Strerror(err))
 	}
-	line := buf[:n]
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
+	return conffile.PasswordLine(buf[:n]), nil
+}
+
+// facility is the code of a syslog facility that exists.
+func facility(name string) int {
+	code, ok := conffile.Facility(name)
+	if !ok {
+		panic("no syslog facility " + name)
 	}
-	if i := bytes.IndexByte(line, 0); i >= 0 {
-		line = line[:i]
-	}
-	return line, nil
+	return code
 }

@@ -97,11 +97,11 @@ func TestSyslogLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	w := newSyslog("ucarp", 20173, facilities["daemon"], path)
+	w := newSyslog("ucarp", 20173, facility("daemon"), path)
 	w.now = func() time.Time { return time.Date(2026, 11, 21, 21, 1, 26, 0, time.Local) }
 	l := newLogger(&bytes.Buffer{}, &bytes.Buffer{}, w)
 	l.Warnf("Switching to state: BACKUP")
-	l.SetSyslog(newSyslog("ucarp", 1, facilities["local3"], path))
+	l.SetSyslog(newSyslog("ucarp", 1, facility("local3"), path))
 	l.s.syslog.now = w.now
 	l.Warnf("x")
 	buf := make([]byte, 512)
@@ -119,7 +119,7 @@ func TestSyslogLine(t *testing.T) {
 		}
 	}
 	// Before openlog: no pid, facility user, as glibc.
-	pre := newSyslog("ucarp", 0, facilities["user"], path)
+	pre := newSyslog("ucarp", 0, facility("user"), path)
 	pre.now = w.now
 	pre.write(3, "[ERROR] Invalid address: [x]")
 	n, _ := srv.Read(buf)
@@ -128,17 +128,6 @@ func TestSyslogLine(t *testing.T) {
 	}
 	// A missing syslog daemon costs nothing and blocks nothing.
 	newSyslog("ucarp", 1, 0, filepath.Join(t.TempDir(), "none")).write(3, "lost")
-}
-
-func TestFacilities(t *testing.T) {
-	if len(facilities) != 22 {
-		t.Fatalf("%d facility names, glibc has 22", len(facilities))
-	}
-	for name, code := range map[string]int{"kern": 0, "user": 8, "daemon": 24, "auth": 32, "security": 32, "mark": 192, "local7": 184} {
-		if facilities[name] != code {
-			t.Errorf("%s = %d, want %d", name, facilities[name], code)
-		}
-	}
 }
 
 // TestCloseInheritedDescriptors: a descriptor the daemon inherited
