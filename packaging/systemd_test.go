@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -265,4 +266,22 @@ func TestConfigUnitCommands(t *testing.T) {
 		t.Errorf("the main process got %q, not HUP", line)
 	}
 	main.Wait()
+}
+
+// TestRemovalStopsUnits: removing the package stops every unit it ships
+// (prerm, rpm's preun), or a daemon runs on from a deleted binary.
+func TestRemovalStopsUnits(t *testing.T) {
+	units, _ := filepath.Glob(filepath.Join("systemd", "*.service"))
+	for _, script := range []string{"prerm", "rpm-preun"} {
+		b, err := os.ReadFile(filepath.Join("scripts", script))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range units {
+			u = strings.Replace(filepath.Base(u), "@.", "@*.", 1)
+			if !strings.Contains(string(b), "systemctl stop") || !regexp.MustCompile(`systemctl stop .*'?`+regexp.QuoteMeta(u)+`'?`).Match(b) {
+				t.Errorf("%s does not stop %s", script, u)
+			}
+		}
+	}
 }
