@@ -13,6 +13,7 @@ BINDIR      ?= $(PREFIX)/sbin
 MANDIR      ?= $(PREFIX)/share/man
 LIBEXECDIR  ?= $(PREFIX)/libexec
 UNITDIR     ?= /lib/systemd/system
+DOCDIR      ?= $(PREFIX)/share/doc/ucarp-go
 # A version that Debian, RPM and humans accept: the tag, or the next
 # release with the commit (0.1.0~git1a2b3c4).
 BASE_VERSION := 0.1.0
@@ -121,9 +122,13 @@ bench: build
 $(NFPM):
 	$(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
-man: build/ucarp.8.gz
+man: build/ucarp.8.gz build/ucarp.conf.5.gz
 
 build/ucarp.8.gz: packaging/ucarp.8
+	mkdir -p build
+	gzip -9n < $< > $@
+
+build/ucarp.conf.5.gz: packaging/ucarp.conf.5
 	mkdir -p build
 	gzip -9n < $< > $@
 
@@ -143,14 +148,19 @@ deb rpm: man build/README.md.gz build/changelog.Debian.gz $(NFPM)
 install: build man
 	install -D -m 0755 bin/ucarp $(DESTDIR)$(BINDIR)/ucarp
 	install -D -m 0644 build/ucarp.8.gz $(DESTDIR)$(MANDIR)/man8/ucarp.8.gz
+	install -D -m 0644 build/ucarp.conf.5.gz $(DESTDIR)$(MANDIR)/man5/ucarp.conf.5.gz
 	install -D -m 0755 packaging/libexec/ucarp-instance $(DESTDIR)$(LIBEXECDIR)/ucarp-go/ucarp-instance
 	install -D -m 0644 packaging/systemd/ucarp@.service $(DESTDIR)$(UNITDIR)/ucarp@.service
 	install -D -m 0644 packaging/systemd/ucarp.service $(DESTDIR)$(UNITDIR)/ucarp.service
+	install -D -m 0644 packaging/systemd/ucarp-go.service $(DESTDIR)$(UNITDIR)/ucarp-go.service
+	install -D -m 0644 packaging/examples/ucarp-go.conf $(DESTDIR)$(DOCDIR)/examples/ucarp-go.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ucarp $(DESTDIR)$(MANDIR)/man8/ucarp.8.gz \
+		$(DESTDIR)$(MANDIR)/man5/ucarp.conf.5.gz \
 		$(DESTDIR)$(LIBEXECDIR)/ucarp-go/ucarp-instance \
-		$(DESTDIR)$(UNITDIR)/ucarp@.service $(DESTDIR)$(UNITDIR)/ucarp.service
+		$(DESTDIR)$(UNITDIR)/ucarp@.service $(DESTDIR)$(UNITDIR)/ucarp.service \
+		$(DESTDIR)$(UNITDIR)/ucarp-go.service $(DESTDIR)$(DOCDIR)/examples/ucarp-go.conf
 
 clean:
 	rm -rf bin build dist

@@ -102,6 +102,40 @@ func TestManPage(t *testing.T) {
 	}
 }
 
+// TestConfManPage renders ucarp.conf.5 with man's warnings on, and checks
+// that it documents every key of the example that the packages install,
+// the unit that runs the file, and where the example is.
+func TestConfManPage(t *testing.T) {
+	need(t, "man")
+	cmd := exec.Command("man", "--warnings", "-l", "ucarp.conf.5")
+	cmd.Env = append(os.Environ(), "MANWIDTH=80", "LC_ALL=C")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || stderr.Len() != 0 {
+		t.Fatalf("man -l: %v\n%s", err, stderr.String())
+	}
+	page := stdout.String()
+	example, err := os.ReadFile(filepath.Join("examples", "ucarp-go.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := regexp.MustCompile(`(?m)^#?([a-z-]+) *=`).FindAllStringSubmatch(string(example), -1)
+	if len(keys) < 10 {
+		t.Fatalf("only %d keys in the example", len(keys))
+	}
+	for _, k := range keys {
+		if !strings.Contains(page, k[1]) {
+			t.Errorf("the man page does not document %s, a key of the example", k[1])
+		}
+	}
+	for _, s := range []string{"/etc/ucarp-go.conf", "ucarp-go.service", "systemctl reload", "--check", "SIGHUP",
+		"/usr/share/doc/ucarp-go/examples/ucarp-go.conf"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("the man page does not mention %s", s)
+		}
+	}
+}
+
 // TestRPMPackage builds the .rpm and checks what it provides and replaces.
 func TestRPMPackage(t *testing.T) {
 	need(t, "rpm")
@@ -119,7 +153,8 @@ func TestRPMPackage(t *testing.T) {
 	}
 	files := run(t, "rpm", "-qpl", pkg)
 	for _, f := range []string{"/usr/lib/systemd/system/ucarp@.service", "/usr/libexec/ucarp-go/ucarp-instance",
-		"/etc/init.d/ucarp", "/usr/share/man/man8/ucarp.8.gz"} {
+		"/usr/lib/systemd/system/ucarp-go.service", "/usr/share/man/man5/ucarp.conf.5.gz",
+		"/usr/share/doc/ucarp-go/examples/ucarp-go.conf", "/etc/init.d/ucarp", "/usr/share/man/man8/ucarp.8.gz"} {
 		if !strings.Contains(files, f+"\n") {
 			t.Errorf("rpm lacks %s", f)
 		}
@@ -213,12 +248,16 @@ func TestDebPackage(t *testing.T) {
 	if out := chroot("ucarp", "--help"); !strings.Contains(out, "ucarp-go") || !strings.Contains(out, "--interface=<if>") {
 		t.Fatalf("ucarp --help in the root:\n%s", out)
 	}
+	// ucarp-go.service reloads with /bin/kill (procps, not essential).
+	chroot("test", "-x", "/bin/kill")
 	files := chroot("dpkg", "-L", "ucarp-go")
 	for _, f := range []string{"/usr/sbin/ucarp", "/lib/systemd/system/ucarp@.service", "/lib/systemd/system/ucarp.service",
 		"/usr/libexec/ucarp-go/ucarp-instance", "/etc/init.d/ucarp", "/etc/network/if-up.d/ucarp", "/etc/network/if-down.d/ucarp",
 		"/usr/share/ucarp/vip-up", "/usr/share/ucarp/vip-down", "/usr/share/man/man8/ucarp.8.gz",
 		"/usr/share/doc/ucarp-go/copyright", "/usr/share/doc/ucarp-go/examples/example.conf",
-		"/usr/share/doc/ucarp-go/examples/unrestricted.conf", "/usr/share/doc/ucarp-go/examples/vip-001.conf"} {
+		"/usr/share/doc/ucarp-go/examples/unrestricted.conf", "/usr/share/doc/ucarp-go/examples/vip-001.conf",
+		"/lib/systemd/system/ucarp-go.service", "/usr/share/man/man5/ucarp.conf.5.gz",
+		"/usr/share/doc/ucarp-go/examples/ucarp-go.conf"} {
 		if !strings.Contains(files, f+"\n") {
 			t.Errorf("dpkg -L ucarp-go lacks %s", f)
 		}
@@ -238,7 +277,11 @@ func TestDebPackage(t *testing.T) {
 			t.Errorf("enabled at install: %v", m)
 		}
 	}
-	out, err := exec.Command("systemd-analyze", "verify", "--root="+root, "ucarp@lan.service", "ucarp.service").CombinedOutput()
+	// Documentation= is checked with the host's man: point it at the
+	// root's pages, which the package installed.
+	verify := exec.Command("systemd-analyze", "verify", "--root="+root, "ucarp@lan.service", "ucarp.service", "ucarp-go.service")
+	verify.Env = append(os.Environ(), "MANPATH="+filepath.Join(root, "usr/share/man"))
+	out, err := verify.CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) != 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
