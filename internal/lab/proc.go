@@ -173,12 +173,25 @@ type Fataler interface {
 	Fatalf(format string, args ...any)
 }
 
-// MustLastLogTime is the timestamp of the last line that contains s. When
-// no line does, it ends the test with the process's output: a missing
-// line can never pass a timing bound.
+// logLag bounds how long a line the daemon has logged may take to reach
+// its output: its console is written by a goroutine of its own, so that
+// a slow reader never holds up the daemon, and a line can trail the
+// event it reports (an address added) by a few milliseconds, or more
+// under a flood of log lines.
+const logLag = 3 * time.Second
+
+// MustLastLogTime is the timestamp of the last line that contains s,
+// waiting up to logLag for one to appear. When none does, it ends the
+// test with the process's output: a missing line can never pass a timing
+// bound. The timestamp is the daemon's own, taken at the event.
 func (p *Proc) MustLastLogTime(t Fataler, s string) time.Time {
 	t.Helper()
-	at, ok := p.LastLogTime(s)
+	var at time.Time
+	var ok bool
+	Eventually(logLag, func() bool {
+		at, ok = p.LastLogTime(s)
+		return ok
+	})
 	if !ok {
 		t.Fatalf("%s/%s: no line with %q in its output:\n%s", p.Host.Name, p.Name, s, p.Log())
 	}
