@@ -80,6 +80,7 @@ type iface struct {
 	opts  platform.IPOptions
 	conn  *sharedConn
 	arp   *sharedFrames // nil: no gratuitous ARP
+	addrs *addrCache    // the address table, one listing for all groups
 	stop  chan struct{}
 	wg    sync.WaitGroup
 	mu    sync.RWMutex
@@ -217,7 +218,7 @@ func (n *Node) start(s Spec) error {
 				return fmt.Errorf("another daemon manages this group: %w", err)
 			}
 		}
-		addrs = ifc.os.Addresses()
+		addrs = ifc.addrs
 		// A copy left by a killed predecessor goes before the first
 		// election; one someone else configured is for the first state.
 		mgr := vip.NewManager(addrs, c.Addr, vip.Label(c.Interface, c.VHID), 0)
@@ -294,6 +295,7 @@ func (n *Node) open(c group.Config) (*iface, error) {
 		return nil, err
 	}
 	ifc.conn = &sharedConn{IPConn: conn}
+	ifc.addrs = &addrCache{sys: sys.Addresses()}
 	if len(sys.Interface().HardwareAddr) == 6 {
 		if arp, err := sys.OpenARP(); err == nil {
 			ifc.arp = &sharedFrames{FrameConn: arp}
@@ -325,6 +327,7 @@ func (n *Node) open(c group.Config) (*iface, error) {
 		for {
 			select {
 			case <-addrs:
+				ifc.addrs.invalidate()
 				ifc.each(func(m *member) { signal(m.addrs) })
 			case <-ifc.stop:
 				return

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -19,6 +20,7 @@ import (
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
+	"github.com/ucarp-go/ucarp/vip"
 )
 
 var mcast = netip.MustParseAddr("224.0.0.18")
@@ -318,6 +320,62 @@ func TestApply(t *testing.T) {
 				t.Fatal("groups with different socket settings on one interface")
 			}
 			wantHolders(t, "1,2,4", a)
+		}
+	})
+}
+
+// countingOS counts the listings of the interface's address table.
+type countingOS struct {
+	platform.OS
+	listings *atomic.Int64
+}
+
+func (c countingOS) Addresses() vip.System { return countingAddrs{c.OS.Addresses(), c.listings} }
+
+type countingAddrs struct {
+	vip.System
+	listings *atomic.Int64
+}
+
+func (c countingAddrs) Addresses() ([]vip.Address, error) {
+	c.listings.Add(1)
+	return c.System.Addresses()
+}
+
+// TestAddressListingsDoNotGrowWithGroups: every MASTER renews its
+// address's lifetime once an interval, and each renewal is an address
+// event that every group of the interface looks at. The groups share one
+// listing per change of the table; with one listing per group per event,
+// 16 groups for 10 s made 16 times as many (quadratic in the groups, 78 %
+// of a core at 256 groups in docs/SCALE.md).
+func TestAddressListingsDoNotGrowWithGroups(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		var listings atomic.Int64
+		a.deps.Open = func(string) (platform.OS, error) { return countingOS{a.host, &listings}, nil }
+		var specs []Spec
+		for v := uint8(1); v <= 16; v++ {
+			s := a.spec(v, 0)
+			s.Config.Addr = netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, 100 + v}), 32)
+			specs = append(specs, s)
+		}
+		if err := a.Apply(specs); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		time.Sleep(5 * time.Second) // all MASTER
+		synctest.Wait()
+		before := listings.Load()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		// 16 renewals a second for 10 s: each changes the table once (and
+		// its event once more), so about 2 listings a renewal; one per group
+		// per event would be 16.
+		if n := listings.Load() - before; n > 16*10*4 {
+			t.Fatalf("%d listings of the address table in 10 s for 16 groups", n)
+		} else {
+			t.Logf("%d listings of the address table in 10 s for 16 groups", n)
 		}
 	})
 }
