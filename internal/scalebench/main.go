@@ -26,7 +26,7 @@ import (
 var (
 	bin       = flag.String("ucarp", "bin/ucarp", "our daemon")
 	out       = flag.String("out", "docs/SCALE.md", "where to write the report")
-	sizesFlag = flag.String("groups", "1,16,256", "numbers of groups per process")
+	sizesFlag = flag.String("groups", "1,16,256,256/novip", "numbers of groups per process; N/novip: manage-vip = false")
 	window    = flag.Duration("window", 30*time.Second, "measurement window per size")
 	reloadN   = flag.Int("reload", 256, "the size whose file is reloaded with one group changed (0: none)")
 )
@@ -63,9 +63,12 @@ func layout(n int) []grp {
 
 // writeConfig writes host i's file (0-based): every group, advskew 0
 // where the host is preferred, 100 elsewhere, and skew[g] where given.
-func writeConfig(l *lab.Lab, h *lab.Host, i int, gs []grp, skew map[grp]int) (string, error) {
+func writeConfig(l *lab.Lab, h *lab.Host, i int, sz size, gs []grp, skew map[grp]int) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "facility = \"none\"\npass = %q\nadvbase = 1\ndeadratio = 3\npreempt = true\nshutdown = true\n", pass)
+	if sz.novip {
+		b.WriteString("manage-vip = false\n")
+	}
 	for _, g := range gs {
 		s := skewBack
 		if g.preferred() == i {
@@ -81,9 +84,23 @@ func writeConfig(l *lab.Lab, h *lab.Host, i int, gs []grp, skew map[grp]int) (st
 	return path, os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
+// size is one run: n groups per process, the daemon managing their
+// addresses unless novip.
+type size struct {
+	n     int
+	novip bool
+}
+
+func (sz size) String() string {
+	if sz.novip {
+		return fmt.Sprintf("%d, manage-vip = false", sz.n)
+	}
+	return strconv.Itoa(sz.n)
+}
+
 // point is the measure of one size.
 type point struct {
-	n               int
+	size
 	convergence     time.Duration
 	cpu, rss, hwm   [2]float64 // per process: CPU s per minute, MiB
 	threads         [2]int
@@ -106,6 +123,7 @@ type reload struct {
 	othersSeen                  int           // groups with adverts in the reload capture
 	windowBefore, windowAfter   time.Duration
 	changedSeq                  []string // the changed group's adverts around SIGHUP
+	changedSwitches             []string // and its transitions
 }
 
 var (
@@ -136,22 +154,23 @@ func main() {
 		}
 		os.Exit(2)
 	}()
-	var sizes []int
+	var sizes []size
 	for _, s := range strings.Split(*sizesFlag, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
+		num, novip := strings.CutSuffix(strings.TrimSpace(s), "/novip")
+		n, err := strconv.Atoi(num)
 		if err != nil || n < 1 || n > 2*255 {
 			fmt.Fprintf(os.Stderr, "scalebench: bad size %q\n", s)
 			os.Exit(1)
 		}
-		sizes = append(sizes, n)
+		sizes = append(sizes, size{n, novip})
 	}
 	var points []point
 	failed := false
-	for _, n := range sizes {
-		fmt.Printf("%d groups per process\n", n)
-		p, err := measure(n, n == *reloadN)
+	for _, sz := range sizes {
+		fmt.Printf("%v groups per process\n", sz)
+		p, err := measure(sz, sz.n == *reloadN && !sz.novip)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "  %d groups: %v\n", n, err)
+			fmt.Fprintf(os.Stderr, "  %v groups: %v\n", sz, err)
 			failed = true
 			continue
 		}
@@ -169,28 +188,32 @@ func main() {
 }
 
 // measure runs n groups per host in a lab of its own.
-func measure(n int, doReload bool) (p point, err error) {
-	p.n = n
+func measure(sz size, doReload bool) (p point, err error) {
+	p.size = sz
 	l, err := lab.New(lab.Options{Hosts: 2, Interfaces: ifaces})
 	if err != nil {
 		return p, err
 	}
 	setLab(l)
 	defer func() { setLab(nil); l.Close() }()
-	gs := layout(n)
+	gs := layout(sz.n)
 	var procs [2]*lab.Proc
 	var confs [2]string
 	t0 := time.Now()
 	for i, h := range l.Hosts {
-		if confs[i], err = writeConfig(l, h, i, gs, nil); err != nil {
+		if confs[i], err = writeConfig(l, h, i, sz, gs, nil); err != nil {
 			return p, err
 		}
 		if procs[i], err = h.Start("ucarp", *bin, "--config="+confs[i]); err != nil {
 			return p, err
 		}
 	}
-	if !waitFor(converge, func() bool { return converged(l, gs) }) {
-		return p, fmt.Errorf("no convergence in %v: %s\n%s", converge, wrongHolders(l, gs), tail(procs[0].Log(), 20))
+	conv := func() bool { return wrongHolders(l, gs) == "" }
+	if sz.novip {
+		conv = func() bool { return wrongSenders(l, gs) == "" }
+	}
+	if !waitFor(converge, conv) {
+		return p, fmt.Errorf("no convergence in %v: %s%s\n%s", converge, wrongHolders(l, gs), wrongSenders(l, gs), tail(procs[0].Log(), 20))
 	}
 	p.convergence = time.Since(t0)
 	time.Sleep(settle)
@@ -266,7 +289,7 @@ func reloadOne(l *lab.Lab, procs [2]*lab.Proc, confs [2]string, gs []grp) (*relo
 		return nil, err
 	}
 	time.Sleep(r.windowBefore)
-	if _, err := writeConfig(l, l.Hosts[0], 0, gs, map[grp]int{r.changed: 200}); err != nil {
+	if _, err := writeConfig(l, l.Hosts[0], 0, size{n: len(gs)}, gs, map[grp]int{r.changed: 200}); err != nil {
 		stopAll(caps)
 		return nil, err
 	}
@@ -284,9 +307,10 @@ func reloadOne(l *lab.Lab, procs [2]*lab.Proc, confs [2]string, gs []grp) (*relo
 	frames := stopAll(caps)
 	fmt.Printf("  reload took %v\n", r.took.Round(time.Microsecond))
 	for _, pr := range procs {
-		for _, g := range switches(pr, hup, end) {
-			if g == r.changed {
+		for _, sw := range switches(pr, hup, end) {
+			if sw.g == r.changed {
 				r.transChanged++
+				r.changedSwitches = append(r.changedSwitches, fmt.Sprintf("%+.3f s %s %s", sw.at.Sub(hup).Seconds(), pr.Host.Name, sw.state))
 			} else {
 				r.transOthers++
 			}
@@ -410,9 +434,33 @@ func holders(h *lab.Host) map[netip.Addr]bool {
 	return m
 }
 
-// converged: each group's address is on its preferred host alone.
-func converged(l *lab.Lab, gs []grp) bool { return wrongHolders(l, gs) == "" }
+// wrongSenders captures both bridges for 2.5 s and names the groups
+// whose adverts do not come from their preferred host alone.
+func wrongSenders(l *lab.Lab, gs []grp) string {
+	caps, err := captures(l)
+	if err != nil {
+		return err.Error()
+	}
+	time.Sleep(2500 * time.Millisecond)
+	ads := adverts(stopAll(caps))
+	var wrong []string
+	for _, g := range gs {
+		ok := len(ads[g]) > 0
+		for _, a := range ads[g] {
+			ok = ok && a.src == l.Hosts[g.preferred()].Ifs[g.k].Addr
+		}
+		if !ok {
+			wrong = append(wrong, g.String())
+		}
+	}
+	if len(wrong) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d groups not (yet) advertised by their preferred host alone: %s", len(wrong), strings.Join(wrong[:min(len(wrong), 10)], " "))
+}
 
+// wrongHolders names the groups whose address is not on their preferred
+// host alone.
 func wrongHolders(l *lab.Lab, gs []grp) string {
 	hs := [2]map[netip.Addr]bool{holders(l.Hosts[0]), holders(l.Hosts[1])}
 	var wrong []string
@@ -433,15 +481,23 @@ var groupOf = regexp.MustCompile(`interface=eth(\d+) vhid=(\d+)$`)
 // consoleTime is the timestamp format of the daemon's console lines.
 const consoleTime = "2006-01-02T15:04:05.000000"
 
-// switches lists the group of each "Switching to state" line that pr
-// logged in [from, to).
-func switches(pr *lab.Proc, from, to time.Time) []grp {
+// transition is one "Switching to state" line.
+type transition struct {
+	g     grp
+	at    time.Time
+	state string
+}
+
+var stateOf = regexp.MustCompile(`Switching to state: (\w+)`)
+
+// switches lists the "Switching to state" lines that pr logged in [from, to).
+func switches(pr *lab.Proc, from, to time.Time) []transition {
 	f, err := os.Open(pr.LogPath)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	var gs []grp
+	var ss []transition
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
@@ -455,9 +511,13 @@ func switches(pr *lab.Proc, from, to time.Time) []grp {
 		}
 		k, _ := strconv.Atoi(m[1])
 		v, _ := strconv.Atoi(m[2])
-		gs = append(gs, grp{k: k, vhid: v})
+		st := ""
+		if m := stateOf.FindStringSubmatch(line); m != nil {
+			st = m[1]
+		}
+		ss = append(ss, transition{g: grp{k: k, vhid: v}, at: t, state: st})
 	}
-	return gs
+	return ss
 }
 
 func tail(s string, n int) string {
@@ -511,24 +571,31 @@ func render(points []point) string {
 	fmt.Fprintf(&b, "its preferred host alone) and %v more, the window: CPU (utime+stime of /proc/PID/stat) and VmRSS/VmHWM of\n", settle)
 	fmt.Fprintf(&b, "each process, and every CARP advert captured on both bridges. Jitter is |interval - (advbase + advskew/256)|\n")
 	fmt.Fprintf(&b, "between successive adverts of one source for one group, over all groups. Targets (issue 13): p99 jitter under\n")
-	fmt.Fprintf(&b, "5 ms, idle CPU under 1 %% of a core (0.6 CPU s per minute), RSS under 20 MiB.\n\n")
+	fmt.Fprintf(&b, "5 ms, idle CPU under 1 %% of a core (0.6 CPU s per minute), RSS under 20 MiB. A row \"manage-vip = false\" runs\n")
+	fmt.Fprintf(&b, "the same groups with no address management (convergence then judged on the wire): see the notes below.\n\n")
 	b.WriteString("| groups per process | converged | CPU s/min h1 / h2 | % of a core (max) | VmRSS h1 / h2 MiB | VmHWM max MiB | threads | adverts/s on the wire | intervals | jitter p50 / p99 / max ms | transitions in window | load avg before / after |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range points {
-		fmt.Fprintf(&b, "| %d | %.1f s | %.3f / %.3f | %.2f | %.1f / %.1f | %.1f | %d / %d | %.0f | %d | %.2f / %.2f / %.2f | %d | %s / %s |\n",
-			p.n, p.convergence.Seconds(), p.cpu[0], p.cpu[1], 100*max(p.cpu[0], p.cpu[1])/60, p.rss[0], p.rss[1],
+		fmt.Fprintf(&b, "| %v | %.1f s | %.3f / %.3f | %.2f | %.1f / %.1f | %.1f | %d / %d | %.0f | %d | %.2f / %.2f / %.2f | %d | %s / %s |\n",
+			p.size, p.convergence.Seconds(), p.cpu[0], p.cpu[1], 100*max(p.cpu[0], p.cpu[1])/60, p.rss[0], p.rss[1],
 			max(p.hwm[0], p.hwm[1]), p.threads[0], p.threads[1], p.framesPerSecond, p.intervals, p.p50, p.p99, p.max,
 			p.transitions, p.load0, p.load1)
 	}
-	if len(points) >= 2 {
-		a, z := points[0], points[len(points)-1]
+	var managed []point
+	for _, p := range points {
+		if !p.novip {
+			managed = append(managed, p)
+		}
+	}
+	if len(managed) >= 2 {
+		a, z := managed[0], managed[len(managed)-1]
 		fmt.Fprintf(&b, "\nFrom %d to %d groups: CPU x%.1f, RSS +%.1f MiB, p99 jitter %+.2f ms.\n", a.n, z.n,
 			max(z.cpu[0], z.cpu[1])/max(a.cpu[0], a.cpu[1], 1e-9), max(z.rss[0], z.rss[1])-max(a.rss[0], a.rss[1]), z.p99-a.p99)
 	}
 	b.WriteString("\nThe group of the largest jitter: ")
 	var ws []string
 	for _, p := range points {
-		ws = append(ws, fmt.Sprintf("N=%d: %s (%.2f ms)", p.n, p.worst, p.max))
+		ws = append(ws, fmt.Sprintf("N=%v: %s (%.2f ms)", p.size, p.worst, p.max))
 	}
 	b.WriteString(strings.Join(ws, "; ") + ".\n")
 	for _, p := range points {
@@ -546,6 +613,7 @@ func render(points []point) string {
 		fmt.Fprintf(&b, "| moves on the wire | %d | %d |\n", r.movesChanged, r.movesOthers)
 		fmt.Fprintf(&b, "| missed adverts on the wire | %d | %d (over %d groups seen) |\n", r.missedChanged, r.missedOthers, r.othersSeen)
 		fmt.Fprintf(&b, "\nThe changed group's adverts from 3 s before SIGHUP to 5 s after: %s.\n", strings.Join(r.changedSeq, "; "))
+		fmt.Fprintf(&b, "Its transitions: %s.\n", strings.Join(r.changedSwitches, "; "))
 		fmt.Fprintf(&b, "\nThe reload took %.1f ms (SIGHUP to the daemon's \"Reloaded ...\" line, whose timestamp has microseconds).\n",
 			float64(r.took.Microseconds())/1000)
 	}
@@ -558,6 +626,11 @@ Reading the figures:
 - The capture stamps each frame when the benchmark's reader goroutine gets it from a packet socket on the
   bridge (userland time.Now, not a kernel timestamp): its own scheduling delay is part of the jitter, more so
   when the machine is busy. The load average of each window is given for that reason.
+- Where the daemon manages the addresses, each MASTER group renews its address's lifetime once per advert
+  interval (one netlink request, hence one RTM_NEWADDR event in its namespace); the node passes every address
+  event of an interface to every group on it, and each group then reads the interface's address list (a netlink
+  dump that lists every group's address). That work grows with the square of the groups per interface; the
+  manage-vip = false row measures the same groups without it.
 - The expected interval is the sender's: advbase + advskew/256 as the packet says, so a MASTER at advskew 0
   should advertise every 1.000 s.
 `
