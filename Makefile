@@ -4,6 +4,7 @@
 #   make demo       (root) a VIP failing over between hosts in network namespaces
 #   make test       (root) every test: unit, end-to-end, interop with Debian's ucarp, lint
 #   make bench      benchmarks
+#   make bench-scale (root) config mode with 1, 16 and 256 groups: docs/SCALE.md
 #   make install    PREFIX=/usr DESTDIR= BINDIR=$(PREFIX)/sbin
 
 GO          ?= go
@@ -37,7 +38,7 @@ FUZZTIME    ?= 30s
 # debootstrap, lintian, rpm, man-db and systemd check the packages.
 DEB_DEPS ?= ucarp ifupdown iproute2 util-linux debootstrap lintian rpm man-db systemd
 
-.PHONY: all build demo test unit lint deps fuzz bench clean install uninstall man deb rpm
+.PHONY: all build demo test unit lint deps fuzz bench bench-scale clean install uninstall man deb rpm
 
 all: build
 
@@ -116,6 +117,13 @@ bench: build
 	@if [ "$$(id -u)" != 0 ]; then echo "the lab benchmark needs root: sudo make bench"; exit 1; fi
 	$(MAKE) deps DEB_DEPS="$(BENCH_DEPS)"
 	$(GO) run ./internal/labbench -ucarp bin/ucarp -runs $(BENCH_RUNS) -out docs/BENCHMARKS.md
+
+# Config mode at scale (issue 13): two hosts, one process each with 1, 16
+# and 256 groups, CPU, RSS, advert jitter on the wire, and a reload of the
+# 256-group file; writes docs/SCALE.md. About 3 minutes. Not part of make test.
+bench-scale: build
+	@if [ "$$(id -u)" != 0 ]; then echo "the scale benchmark needs root: sudo make bench-scale"; exit 1; fi
+	$(GO) run ./internal/scalebench -ucarp bin/ucarp -out docs/SCALE.md
 
 # Packages: dist/ucarp-go_VERSION-1_ARCH.deb and dist/ucarp-go-VERSION-1.ARCH.rpm,
 # built with nfpm from packaging/nfpm.yaml.

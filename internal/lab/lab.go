@@ -39,6 +39,16 @@ var (
 // HostAddr is the address of host i (1-based): 198.51.100.10+i.
 func HostAddr(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)}) }
 
+// HostAddrOn is the address of host i (1-based) on its interface k
+// (0-based, see Options.Interfaces): HostAddr(i) on eth0, and
+// 203.0.113.10+i (TEST-NET-3) on eth1.
+func HostAddrOn(k, i int) netip.Addr {
+	if k == 0 {
+		return HostAddr(i)
+	}
+	return netip.AddrFrom4([4]byte{203, 0, 113, byte(10 + i)})
+}
+
 // MACOf is the MAC the lab gives the host with address a: 02:00:00:00:00:<last octet>.
 func MACOf(a netip.Addr) net.HardwareAddr {
 	b := a.As4()
@@ -67,13 +77,26 @@ type Host struct {
 	Addr   netip.Addr
 	MAC    net.HardwareAddr
 	IfName string // the host's interface: eth0
-	lab    *Lab
-	port   string // the bridge port, in the switch namespace
+	// Ifs are the host's interfaces, eth0 first (Options.Interfaces).
+	Ifs  []Iface
+	lab  *Lab
+	port string // the bridge port, in the switch namespace
+}
+
+// Iface is one interface of a host: eth<k> on the switch's br<k>.
+type Iface struct {
+	Name string // eth0, eth1
+	Addr netip.Addr
+	MAC  net.HardwareAddr
 }
 
 // Options configure New.
 type Options struct {
 	Hosts int // number of hosts besides the observer (default 2)
+	// Interfaces per host (default 1, at most 2): interface k is eth<k>,
+	// joined to its own bridge br<k> and LAN (HostAddrOn). The observer
+	// has eth0 alone.
+	Interfaces int
 	// Log receives progress lines (nil: silent).
 	Log func(format string, args ...any)
 }
@@ -97,6 +120,12 @@ func New(o Options) (l *Lab, err error) {
 	if o.Hosts == 0 {
 		o.Hosts = 2
 	}
+	if o.Interfaces == 0 {
+		o.Interfaces = 1
+	}
+	if o.Interfaces > 2 {
+		return nil, fmt.Errorf("lab: %d interfaces per host; at most 2", o.Interfaces)
+	}
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
 	}
@@ -116,12 +145,15 @@ func New(o Options) (l *Lab, err error) {
 	if err := l.ip("netns", "add", l.sw); err != nil {
 		return nil, err
 	}
-	// The bridge floods every multicast frame: no snooping to get wrong.
-	if err := l.ipn(l.sw, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"); err != nil {
-		return nil, err
-	}
-	if err := l.ipn(l.sw, "link", "set", "br0", "up"); err != nil {
-		return nil, err
+	// The bridges flood every multicast frame: no snooping to get wrong.
+	for k := 0; k < o.Interfaces; k++ {
+		br := fmt.Sprintf("br%d", k)
+		if err := l.ipn(l.sw, "link", "add", br, "type", "bridge", "mcast_snooping", "0"); err != nil {
+			return nil, err
+		}
+		if err := l.ipn(l.sw, "link", "set", br, "up"); err != nil {
+			return nil, err
+		}
 	}
 	for i := 1; i <= o.Hosts; i++ {
 		h, err := l.addHost(fmt.Sprintf("h%d", i), HostAddr(i))
@@ -129,6 +161,11 @@ func New(o Options) (l *Lab, err error) {
 			return nil, err
 		}
 		l.Hosts = append(l.Hosts, h)
+		for k := 1; k < o.Interfaces; k++ {
+			if err := h.addIface(k, HostAddrOn(k, i)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if l.Observer, err = l.addHost("obs", ObserverAddr); err != nil {
 		return nil, err
@@ -139,6 +176,7 @@ func New(o Options) (l *Lab, err error) {
 
 func (l *Lab) addHost(name string, addr netip.Addr) (*Host, error) {
 	h := &Host{Name: name, NS: l.Name + "-" + name, Addr: addr, MAC: MACOf(addr), IfName: "eth0", lab: l, port: "p-" + name}
+	h.Ifs = []Iface{{Name: "eth0", Addr: addr, MAC: h.MAC}}
 	steps := [][]string{
 		{"netns", "add", h.NS},
 		{"-n", l.sw, "link", "add", h.port, "type", "veth", "peer", "name", "eth0", "netns", h.NS},
@@ -156,6 +194,29 @@ func (l *Lab) addHost(name string, addr netip.Addr) (*Host, error) {
 	// No IPv6 chatter on the bridge: captures hold only what we study.
 	_ = exec.Command("ip", "netns", "exec", h.NS, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1").Run()
 	return h, nil
+}
+
+// addIface joins h to bridge br<k> by eth<k>, with address addr/24; the
+// veth pair goes with the namespaces. Its MAC is 02:00:00:00:0<k>:<last octet>.
+func (h *Host) addIface(k int, addr netip.Addr) error {
+	l := h.lab
+	ifc := Iface{Name: fmt.Sprintf("eth%d", k), Addr: addr, MAC: MACOf(addr)}
+	ifc.MAC[4] = byte(k)
+	port, br := fmt.Sprintf("p%d-%s", k, h.Name), fmt.Sprintf("br%d", k)
+	steps := [][]string{
+		{"-n", l.sw, "link", "add", port, "type", "veth", "peer", "name", ifc.Name, "netns", h.NS},
+		{"-n", l.sw, "link", "set", port, "master", br, "up"},
+		{"-n", h.NS, "link", "set", ifc.Name, "address", ifc.MAC.String()},
+		{"-n", h.NS, "addr", "add", addr.String() + "/24", "dev", ifc.Name},
+		{"-n", h.NS, "link", "set", ifc.Name, "up"},
+	}
+	for _, s := range steps {
+		if err := l.ip(s...); err != nil {
+			return err
+		}
+	}
+	h.Ifs = append(h.Ifs, ifc)
+	return nil
 }
 
 func (l *Lab) ip(args ...string) error {

@@ -179,3 +179,36 @@ func TestMustLastLogTime(t *testing.T) {
 		t.Fatalf("a missing line gave %q", f.msg)
 	}
 }
+
+// TestTwoInterfaces: with Options.Interfaces 2 each host has eth1 on a
+// LAN of its own (br1), which h1 reaches h2 across, and Close leaves
+// nothing behind.
+func TestTwoInterfaces(t *testing.T) {
+	needLab(t)
+	l, err := New(Options{Hosts: 2, Interfaces: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	if len(h1.Ifs) != 2 || h1.Ifs[1].Name != "eth1" || h2.Ifs[1].Addr != HostAddrOn(1, 2) || len(l.Observer.Ifs) != 1 {
+		t.Fatalf("interfaces %+v %+v %+v", h1.Ifs, h2.Ifs, l.Observer.Ifs)
+	}
+	p, err := h1.Ping(h2.Ifs[1].Addr, 20*time.Millisecond) // out of h1's eth1, by its route
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if !Eventually(5*time.Second, func() bool { return p.Replied(start) }) {
+		t.Fatal("no ping reply from h2's eth1")
+	}
+	p.Stop()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range l.Namespaces() {
+		if nsExists(ns) {
+			t.Fatalf("namespace %s survived Close", ns)
+		}
+	}
+}

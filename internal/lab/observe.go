@@ -260,12 +260,17 @@ type Capture struct {
 	done   chan struct{}
 }
 
-// Capture starts capturing on the bridge.
-func (l *Lab) Capture() (*Capture, error) {
-	sw := &Host{Name: "switch", NS: l.sw, IfName: "br0", lab: l}
+// Capture starts capturing on the bridge br0.
+func (l *Lab) Capture() (*Capture, error) { return l.CaptureOn(0) }
+
+// CaptureOn starts capturing on bridge br<k>, the LAN of the hosts'
+// interface k (Options.Interfaces).
+func (l *Lab) CaptureOn(k int) (*Capture, error) {
+	br := fmt.Sprintf("br%d", k)
+	sw := &Host{Name: "switch", NS: l.sw, IfName: br, lab: l}
 	var c *packet.Conn
 	if err := sw.Do(func() error {
-		ifi, err := net.InterfaceByName("br0")
+		ifi, err := net.InterfaceByName(br)
 		if err != nil {
 			return err
 		}
