@@ -769,7 +769,12 @@ func (d *Group) onLink(st platform.LinkState) {
 	}
 	switch {
 	case st.Gone:
-		d.log.Errorf("Interface [%s] is gone: exiting", d.cfg.Interface)
+		if d.cfg.WaitWhenDown {
+			// Config mode: this group ends, the process and its other groups go on.
+			d.log.Errorf("Interface [%s] is gone: this group stops", d.cfg.Interface)
+		} else {
+			d.log.Errorf("Interface [%s] is gone: exiting", d.cfg.Interface)
+		}
 		d.stop(&Exit{Code: 2}, d.cfg.Shutdown)
 		return
 	case !st.Up:

@@ -568,6 +568,23 @@ func TestLoopCarrierAndInterface(t *testing.T) {
 			}
 		})
 	})
+	t.Run("config mode: an interface set down is waited for; one gone ends the group only", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startHarness(t, func(c *testConfig) { c.WaitWhenDown = true })
+			defer h.close()
+			h.at(4 * time.Second) // MASTER
+			h.link <- platform.LinkState{}
+			synctest.Wait()
+			if h.stopped() || h.state() != carp.Backup || h.addrs.Has(loopVIP.Addr()) {
+				t.Fatalf("admin down: stopped %v, state %v, address kept %v", h.stopped(), h.state(), h.addrs.Has(loopVIP.Addr()))
+			}
+			h.link <- platform.LinkState{Gone: true}
+			synctest.Wait()
+			if !h.stopped() || h.plan.Code != 2 || !strings.Contains(h.logs.String(), "[ERROR] Interface [eth0] is gone: this group stops") {
+				t.Fatalf("plan %+v logs:\n%s", h.plan, h.logs)
+			}
+		})
+	})
 	t.Run("-S ignores the carrier", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			h := startHarness(t, func(c *testConfig) { c.IgnoreIfState = true })
