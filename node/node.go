@@ -118,6 +118,17 @@ func (n *Node) Apply(specs []Spec) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	// A group whose Run returned on its own (its interface disappeared) is
+	// forgotten, and its interface closed: the specs start it again, on
+	// the interface as it is now.
+	for _, m := range n.groups {
+		select {
+		case <-m.ended:
+			n.remove(m)
+		default:
+		}
+	}
+	n.closeIdle()
 	want := map[ID]Spec{}
 	for _, s := range specs {
 		want[s.ID()] = s

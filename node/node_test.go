@@ -379,3 +379,38 @@ func TestAddressListingsDoNotGrowWithGroups(t *testing.T) {
 		}
 	})
 }
+
+// TestApplyRestartsEndedGroups: groups whose interface disappeared have
+// ended; the next Apply forgets them and starts them again on the
+// interface as it is then.
+func TestApplyRestartsEndedGroups(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		specs := []Spec{a.spec(1, 0), a.spec(2, 0)}
+		if err := a.Apply(specs); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		old := a.groups[specs[0].ID()].g
+		a.host.Remove()
+		synctest.Wait()
+		if n := a.logs.count("is gone: this group stops"); n != 2 {
+			t.Fatalf("%d groups stopped on the interface's removal:\n%s", n, a.logs)
+		}
+		back := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 11}, netip.PrefixFrom(a.src, 24))
+		a.deps.Open = func(string) (platform.OS, error) { return back, nil }
+		a.host = back
+		if err := a.Apply(specs); err != nil {
+			t.Fatal(err)
+		}
+		if a.groups[specs[0].ID()].g == old {
+			t.Fatal("the ended group was kept")
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		wantHolders(t, "1,2", a)
+	})
+}
