@@ -45,8 +45,15 @@ type grp struct{ k, vhid int }
 
 func (g grp) String() string { return fmt.Sprintf("eth%d/%d", g.k, g.vhid) }
 
-// vip is the group's address: 10.100+k.0.vhid.
-func (g grp) vip() netip.Addr { return netip.AddrFrom4([4]byte{10, byte(100 + g.k), 0, byte(g.vhid)}) }
+// vip is the group's address, in the documentation range of its
+// interface's LAN: 198.51.100.100+vhid on eth0, 203.0.113.100+vhid on eth1
+// (vhid 1-128; the hosts are .10+i, the observer .2).
+func (g grp) vip() netip.Addr {
+	if g.k == 0 {
+		return netip.AddrFrom4([4]byte{198, 51, 100, byte(100 + g.vhid)})
+	}
+	return netip.AddrFrom4([4]byte{203, 0, 113, byte(100 + g.vhid)})
+}
 
 // preferred is the index of the host that g prefers: h1 for odd vhids.
 func (g grp) preferred() int { return 1 - g.vhid%2 }
@@ -226,7 +233,7 @@ func measure(sz size, doReload bool) (p point, err error) {
 	p.load0 = loadavg()
 	var cpu0 [2]float64
 	for i, pr := range procs {
-		cpu0[i] = cpuTicks(pr.Pid())
+		cpu0[i] = lab.CPUTicks(pr.Pid())
 	}
 	w0 := time.Now()
 	time.Sleep(*window)
@@ -236,7 +243,7 @@ func measure(sz size, doReload bool) (p point, err error) {
 			stopAll(caps)
 			return p, fmt.Errorf("%s's daemon exited:\n%s", pr.Host.Name, tail(pr.Log(), 20))
 		}
-		p.cpu[i] = (cpuTicks(pr.Pid()) - cpu0[i]) / 100 / elapsed.Minutes()
+		p.cpu[i] = (lab.CPUTicks(pr.Pid()) - cpu0[i]) / 100 / elapsed.Minutes()
 		st := status(pr.Pid())
 		p.rss[i], p.hwm[i] = st["VmRSS"]/1024, st["VmHWM"]/1024
 		p.threads[i] = int(st["Threads"])
@@ -525,17 +532,6 @@ func tail(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-func cpuTicks(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	u, _ := strconv.ParseFloat(f[11], 64)
-	s, _ := strconv.ParseFloat(f[12], 64)
-	return u + s
-}
-
 // status reads the numeric fields of /proc/PID/status (kB for sizes).
 func status(pid int) map[string]float64 {
 	m := map[string]float64{}
@@ -563,7 +559,7 @@ func render(points []point) string {
 	fmt.Fprintf(&b, "# Config mode at scale\n\n")
 	fmt.Fprintf(&b, "Measured by `make bench-scale` (`go run ./internal/scalebench -ucarp bin/ucarp -out docs/SCALE.md`, window %v)\n", *window)
 	fmt.Fprintf(&b, "on %s in the namespace lab. Machine: %s, %d CPUs, %s, kernel %s (host %s).\n\n",
-		time.Now().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), runtime.Version(), kernel(), host)
+		time.Now().Format("2006-01-02"), lab.CPUModel(), runtime.NumCPU(), runtime.Version(), lab.Kernel(), host)
 	fmt.Fprintf(&b, "Two hosts, each one `ucarp --config` process running N groups; each host has two interfaces (eth0 on\n")
 	fmt.Fprintf(&b, "bridge br0, eth1 on br1) and the groups are vhid 1..N/2 on each (N=1: eth0 alone). Odd vhids prefer h1\n")
 	fmt.Fprintf(&b, "(advskew 0 there, 100 on h2), even vhids h2: each process is MASTER of half its groups. advbase 1, deadratio 3,\n")
@@ -636,18 +632,3 @@ Reading the figures:
 - The expected interval is the sender's: advbase + advskew/256 as the packet says, so a MASTER at advskew 0
   should advertise every 1.000 s.
 `
-
-func cpuModel() string {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "model name"); ok {
-			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-		}
-	}
-	return runtime.GOARCH
-}
-
-func kernel() string {
-	b, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	return strings.TrimSpace(string(b))
-}

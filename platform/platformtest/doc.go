@@ -7,8 +7,8 @@
 // them, and the done channels of watches, before it ends.
 //
 //	lan := new(platformtest.LAN)
-//	a := lan.Host("eth0", mac1, netip.MustParsePrefix("10.0.0.1/24"))
-//	b := lan.Host("eth0", mac2, netip.MustParsePrefix("10.0.0.2/24"))
+//	a := lan.Host("eth0", mac1, netip.MustParsePrefix("198.51.100.1/24"))
+//	b := lan.Host("eth0", mac2, netip.MustParsePrefix("198.51.100.2/24"))
 //	o := platform.IPOptions{Protocol: 112, Src: src, Group: netip.MustParseAddr("224.0.0.18")}
 //	ca, _ := a.OpenIP(o)
 //	cb, _ := b.OpenIP(o)

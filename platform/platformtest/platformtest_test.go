@@ -26,9 +26,9 @@ var (
 
 func mac(i byte) net.HardwareAddr { return net.HardwareAddr{0x02, 0, 0, 0, 0, i} }
 
-func addr(i byte) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, 0, i}) }
+func addr(i byte) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100, i}) }
 
-// lan3 is a LAN of hosts a, b and c, at 10.0.0.1, .2 and .3.
+// lan3 is a LAN of hosts a, b and c, at 198.51.100.1, .2 and .3.
 func lan3() (*platformtest.LAN, map[string]*platformtest.Host) {
 	lan := new(platformtest.LAN)
 	hosts := map[string]*platformtest.Host{}
@@ -128,10 +128,10 @@ func TestDelivery(t *testing.T) {
 			socks: []sock{{"a", "a", bcast()}, {"b", "b", bcast()}, {"c", "c", mcast(groupA)}}},
 		{name: "unicast to the owner", from: "a", dst: addr(2), want: []string{"b", "bb"},
 			socks: append(slices.Clone(ab), sock{"bb", "b", bcast()}, sock{"c", "c", mcast(groupA)})},
-		{name: "unicast to an address added later", from: "a", dst: netip.MustParseAddr("10.0.0.100"), want: []string{"c"},
+		{name: "unicast to an address added later", from: "a", dst: netip.MustParseAddr("198.51.100.100"), want: []string{"c"},
 			socks: []sock{{"a", "a", mcast(groupA)}, {"b", "b", mcast(groupA)}, {"c", "c", mcast(groupA)}},
 			setup: func(_ *platformtest.LAN, h map[string]*platformtest.Host, _ map[string]platform.IPConn) {
-				h["c"].Addresses().AddAddress(vip.Address{Prefix: netip.MustParsePrefix("10.0.0.100/24")})
+				h["c"].Addresses().AddAddress(vip.Address{Prefix: netip.MustParsePrefix("198.51.100.100/24")})
 			}},
 		{name: "link down", from: "a", dst: groupA, want: []string{"c"},
 			socks: append(slices.Clone(ab), sock{"c", "c", mcast(groupA)}),
@@ -466,7 +466,7 @@ func TestInterface(t *testing.T) {
 }
 
 func TestWatchAddresses(t *testing.T) {
-	p := netip.MustParsePrefix("10.0.0.100/24")
+	p := netip.MustParsePrefix("198.51.100.100/24")
 	tests := []struct {
 		name   string
 		change func(h *platformtest.Host) error
@@ -478,7 +478,7 @@ func TestWatchAddresses(t *testing.T) {
 			return h.Addresses().AddAddress(vip.Address{Prefix: p})
 		}, true},
 		{"DeleteAddress", func(h *platformtest.Host) error {
-			return h.Addresses().DeleteAddress(vip.Address{Prefix: netip.MustParsePrefix("10.0.0.2/24")})
+			return h.Addresses().DeleteAddress(vip.Address{Prefix: netip.MustParsePrefix("198.51.100.2/24")})
 		}, true},
 		{"DeleteAddress of nothing", func(h *platformtest.Host) error {
 			if err := h.Addresses().DeleteAddress(vip.Address{Prefix: p}); !errors.Is(err, syscall.EADDRNOTAVAIL) {
@@ -530,7 +530,7 @@ func TestWatchAddresses(t *testing.T) {
 
 func TestLocal(t *testing.T) {
 	_, h := lan3()
-	v := netip.MustParseAddr("10.0.0.100")
+	v := netip.MustParseAddr("198.51.100.100")
 	if !h["b"].Local(addr(2)) || h["b"].Local(addr(1)) || h["b"].Local(v) {
 		t.Error("Local before the add")
 	}
@@ -538,7 +538,7 @@ func TestLocal(t *testing.T) {
 	if !h["b"].Local(v) || h["a"].Local(v) {
 		t.Error("Local after the add")
 	}
-	if got := h["b"].Addrs().Calls(); !slices.Equal(got, []string{"replace 10.0.0.100/24"}) {
+	if got := h["b"].Addrs().Calls(); !slices.Equal(got, []string{"replace 198.51.100.100/24"}) {
 		t.Errorf("viptest calls %q", got)
 	}
 }
