@@ -37,17 +37,7 @@ func writeConfig(t *testing.T, l *lab.Lab, h *lab.Host, skews map[int]int) strin
 
 // holdersOf says which host holds each of the three addresses.
 func holdersOf(l *lab.Lab) string {
-	var out []string
-	for vhid := 1; vhid <= 3; vhid++ {
-		var hs []string
-		for _, h := range l.Hosts {
-			if h.HasAddr(groupVIP(vhid)) {
-				hs = append(hs, h.Name)
-			}
-		}
-		out = append(out, fmt.Sprintf("%d:%s", vhid, strings.Join(hs, "+")))
-	}
-	return strings.Join(out, " ")
+	return l.Holders([]string{"1", "2", "3"}, []netip.Addr{groupVIP(1), groupVIP(2), groupVIP(3)})
 }
 
 func waitHolders(t *testing.T, l *lab.Lab, want string, timeout time.Duration) {

@@ -194,19 +194,9 @@ func groupVIP(vhid int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100
 // waitGroups waits until each group's address is on the host named in
 // want, and says so.
 func waitGroups(l *lab.Lab, want string, timeout time.Duration) error {
-	holders := func() string {
-		var out []string
-		for vhid := 1; vhid <= 3; vhid++ {
-			var hs []string
-			for _, h := range l.Hosts {
-				if h.HasAddr(groupVIP(vhid)) {
-					hs = append(hs, h.Name)
-				}
-			}
-			out = append(out, fmt.Sprintf("g%d:%s", vhid, strings.Join(hs, "+")))
-		}
-		return strings.Join(out, " ")
-	}
+	names := []string{"g1", "g2", "g3"}
+	addrs := []netip.Addr{groupVIP(1), groupVIP(2), groupVIP(3)}
+	holders := func() string { return l.Holders(names, addrs) }
 	begin := time.Now()
 	if !lab.Eventually(timeout, func() bool { return holders() == want }) {
 		return fmt.Errorf("groups held as %s, want %s", holders(), want)

@@ -501,7 +501,7 @@ func flood(l *lab.Lab, im impl, _ *rand.Rand) (map[string]float64, error) {
 	}
 	ticks := func() (t float64) {
 		for _, pid := range group(p1.Pid()) {
-			t += cpuTicks(pid)
+			t += lab.CPUTicks(pid)
 		}
 		return t
 	}
@@ -551,17 +551,6 @@ func rssKiB(pid int) float64 {
 	return 0
 }
 
-func cpuTicks(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	u, _ := strconv.ParseFloat(f[11], 64)
-	s, _ := strconv.ParseFloat(f[12], 64)
-	return u + s
-}
-
 // idle runs a converged pair for the idle duration in a lab of its own and
 // reports the MASTER's RSS (MiB, its whole process group) and CPU (ms).
 func idle(im impl) (map[string]float64, error) {
@@ -576,13 +565,13 @@ func idle(im impl) (map[string]float64, error) {
 	}
 	var cpu0 float64
 	for _, pid := range group(p1.Pid()) {
-		cpu0 += cpuTicks(pid)
+		cpu0 += lab.CPUTicks(pid)
 	}
 	time.Sleep(*idleFor)
 	var rss, cpu float64
 	for _, pid := range group(p1.Pid()) {
 		rss += rssKiB(pid)
-		cpu += cpuTicks(pid)
+		cpu += lab.CPUTicks(pid)
 	}
 	return map[string]float64{"idle.rss": rss / 1024, "idle.cpu": (cpu - cpu0) * 10}, nil
 }
@@ -663,7 +652,7 @@ func render(impls []impl, res map[string]map[string][]float64, fails map[string]
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured by `make bench` (`go run ./internal/labbench -runs %d`) on %s, in the namespace lab\n", *runs, time.Now().Format("2006-01-02"))
 	fmt.Fprintf(&b, "(two hosts and an observer on one bridge). Machine: %s, %d CPUs, %s, %s, kernel %s (host %s).\n",
-		cpuModel(), runtime.NumCPU(), runtime.Version(), pkgVersions(), kernel(), host)
+		lab.CPUModel(), runtime.NumCPU(), runtime.Version(), pkgVersions(), lab.Kernel(), host)
 	fmt.Fprintf(&b, "Parameters: advbase 1, advskew 0 and 100, deadratio 3 (keepalived: VRRPv2, advert_int 1, priorities 200 and 100,\n")
 	fmt.Fprintf(&b, "nopreempt where ucarp has no -P, notify scripts; VRRPv3 and advert_int 0.25 for the sub-second run). Ours manages the\n")
 	fmt.Fprintf(&b, "VIP itself; ucarp adds it with its up script. Each timed scenario ran %d times, the fault at a random point of the\n", *runs)
@@ -742,21 +731,6 @@ func goBenchmarks() string {
 	return "\n## The protocol package\n\n`go test -run XXX -bench . -benchmem ./carp` (part of `make bench`): the send path\n" +
 		"(next header, HMAC, 56-byte packet), the receive path (every check of ucarp's, HMAC included), and one state-machine step.\n\n" +
 		"```\n" + strings.Join(rows, "\n") + "\n```\n"
-}
-
-func cpuModel() string {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "model name"); ok {
-			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-		}
-	}
-	return runtime.GOARCH
-}
-
-func kernel() string {
-	b, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	return strings.TrimSpace(string(b))
 }
 
 func pkgVersions() string {
