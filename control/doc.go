@@ -1,5 +1,6 @@
 // Package control is the daemon's local API: a JSON protocol over a unix
-// socket (Serve, Listen, and Client for ucarpctl).
+// socket (Serve, Listen, and Client for ucarpctl), Prometheus metrics and
+// a status page over HTTP (NewHandler, NewHTTPServer).
 //
 // It serves from a Backend, which the node implements; it imports neither
 // node nor group. Its types are the wire's: what a group is, as the API
@@ -71,4 +72,12 @@
 // supplementary groups from /proc/PID/status; LOCAL_PEERCRED on FreeBSD),
 // and refuses others with code "permission" and a message that says who
 // may. Where the OS cannot tell, nobody may change anything.
+//
+// # HTTP
+//
+// NewHandler serves /metrics (Prometheus: the ucarp_* series of
+// NewCollector, labelled with interface, vhid and name, beside the Go and
+// process collectors) and / (a status page of plain HTML that refreshes
+// itself, no script). NewHTTPServer wraps it with timeouts. Nothing
+// listens unless the daemon is asked to (--metrics-listen).
 package control
