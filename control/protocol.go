@@ -53,8 +53,8 @@ type Response struct {
 	// Error and Code say why a request failed (OK false).
 	Error        string        `json:"error,omitempty"`
 	Code         string        `json:"code,omitempty"`
-	Groups       []Group       `json:"groups,omitempty"`
-	Explanations []Explanation `json:"explanations,omitempty"`
+	Groups       []Group       `json:"groups,omitzero"`
+	Explanations []Explanation `json:"explanations,omitzero"`
 	Event        *Event        `json:"event,omitempty"`
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -110,7 +111,10 @@ func (s *server) serve(ctx context.Context, ln net.Listener) error {
 		select {
 		case slots <- struct{}{}:
 		default:
-			wg.Go(func() { s.refuse(c) })
+			// At once, in this goroutine: a line into the empty buffer
+			// of a new socket does not block, and a flood of
+			// connections then costs no goroutine each.
+			s.refuse(c)
 			continue
 		}
 		wg.Go(func() {
@@ -233,7 +237,7 @@ func (cn *conn) answer(req Request) Response {
 	case req.V < 0 || req.V > Version:
 		return fail(errorf(CodeVersion, "protocol version %d, this server speaks %d", req.V, Version))
 	case req.Verb == VerbStatus:
-		return Response{OK: true, Groups: nonNil(s.b.Status())}
+		return Response{OK: true, Groups: wireGroups(s.b.Status())}
 	case req.Verb == VerbExplain:
 		return cn.explain(req.Group)
 	case !changing(req.Verb):
@@ -303,11 +307,28 @@ func (cn *conn) explain(sel string) Response {
 	return Response{OK: true, Explanations: ex}
 }
 
-func nonNil(gs []Group) []Group {
-	if gs == nil {
-		return []Group{}
+// wireGroups gives the lists and maps that a backend left nil their empty
+// value, so that scripts always find [] and {} rather than null.
+func wireGroups(gs []Group) []Group {
+	gs = slices.Clone(nonNil(gs)) // the backend's own slice is not ours to change
+	for i := range gs {
+		g := &gs[i]
+		g.Addresses = nonNil(g.Addresses)
+		g.Peers = nonNil(g.Peers)
+		g.Transitions = nonNil(g.Transitions)
+		g.Probes = nonNil(g.Probes)
+		if g.Counters.Dropped == nil {
+			g.Counters.Dropped = map[string]uint64{}
+		}
 	}
 	return gs
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // watch streams events until the client hangs up, falls behind or the

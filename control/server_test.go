@@ -111,6 +111,25 @@ func TestStatusWire(t *testing.T) {
 	}
 }
 
+// TestStatusEmptyLists: what a backend leaves nil is [] or {} on the
+// wire, never null.
+func TestStatusEmptyLists(t *testing.T) {
+	rw := rawConn(t, serve(t, controltest.New(control.Group{Name: "bare", Interface: "eth0", VHID: 1}), control.Options{}))
+	line := rw.roundTrip(`{"verb":"status"}`)
+	for _, want := range []string{`"addresses":[]`, `"peers":[]`, `"transitions":[]`, `"probes":[]`, `"dropped":{}`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("status lacks %s:\n%s", want, line)
+		}
+	}
+	if strings.Contains(line, "null") {
+		t.Errorf("status has a null:\n%s", line)
+	}
+	rw = rawConn(t, serve(t, controltest.New(), control.Options{}))
+	if line := rw.roundTrip(`{"verb":"status"}`); line != `{"v":1,"ok":true,"groups":[]}`+"\n" {
+		t.Errorf("status of no group: %s", line)
+	}
+}
+
 func TestExplain(t *testing.T) {
 	c := dial(t, serve(t, twoGroups(), control.Options{}))
 	for _, tt := range []struct {
