@@ -81,6 +81,7 @@ func Serve(ctx context.Context, ln net.Listener, b Backend, opts Options) error 
 func (s *server) serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer ln.Close() // also when Accept fails for good
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 
