@@ -1,0 +1,116 @@
+package control
+
+import (
+	"slices"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// groupLabels label every series of a group.
+var groupLabels = []string{"interface", "vhid", "name"}
+
+func desc(name, help string, extra ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, append(slices.Clone(groupLabels), extra...), nil)
+}
+
+// Collector makes the ucarp_* series from a Backend's Status at each
+// scrape: nothing is kept between scrapes, so the series are exactly the
+// node's groups, and the counters are the groups' own.
+type Collector struct {
+	b Backend
+}
+
+// NewCollector returns the collector of b's groups.
+func NewCollector(b Backend) *Collector { return &Collector{b: b} }
+
+var (
+	descState = desc("ucarp_state",
+		"Whether the group is in this state: 1 for the current one, 0 for the others.", "state")
+	descTransitions = desc("ucarp_transitions_total",
+		"Changes of state since the group started.")
+	descSent = desc("ucarp_adverts_sent_total",
+		"Adverts sent.")
+	descSendErrors = desc("ucarp_advert_send_errors_total",
+		"Adverts that could not be sent.")
+	descReceived = desc("ucarp_adverts_received_total",
+		"Valid adverts received for the group.")
+	descDropped = desc("ucarp_packets_dropped_total",
+		"Received packets that were not valid adverts for the group, by reason.", "reason")
+	descGARPs = desc("ucarp_gratuitous_arps_total",
+		"Gratuitous ARPs sent to announce the group's addresses.")
+	descDemotion = desc("ucarp_demotion",
+		"The group's demotion: the sum of its persistent demotions (ucarpctl demote, health probes).")
+	descScripts = desc("ucarp_scripts_total",
+		"Up and down scripts run, by result: ok, failed or timed-out.", "result")
+	descMasterSince = desc("ucarp_master_since_seconds",
+		"Unix time at which the group became MASTER; only while it is MASTER.")
+)
+
+// Describe sends the descriptions of every series.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descState, descTransitions, descSent, descSendErrors,
+		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince} {
+		ch <- d
+	}
+}
+
+// Collect sends the series of every group.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	for _, g := range c.b.Status() {
+		labels := []string{g.Interface, strconv.Itoa(int(g.VHID)), g.Name}
+		gauge := func(d *prometheus.Desc, v float64, extra ...string) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append(labels, extra...)...)
+		}
+		counter := func(d *prometheus.Desc, v uint64, extra ...string) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append(labels, extra...)...)
+		}
+		states := States
+		if !slices.Contains(states, g.State) {
+			states = append(slices.Clone(States), g.State) // a state this package does not know yet
+		}
+		for _, s := range states {
+			v := 0.0
+			if s == g.State {
+				v = 1
+			}
+			gauge(descState, v, s)
+		}
+		k := &g.Counters
+		counter(descTransitions, k.Transitions)
+		counter(descSent, k.AdvertsSent)
+		counter(descSendErrors, k.AdvertErrors)
+		counter(descReceived, k.ValidReceived)
+		for _, reason := range sortedKeys(k.Dropped) {
+			counter(descDropped, k.Dropped[reason], reason)
+		}
+		counter(descGARPs, k.GratuitousARPs)
+		gauge(descDemotion, float64(g.Timing.Demotion))
+		counter(descScripts, k.ScriptsOK, "ok")
+		counter(descScripts, k.ScriptsFailed, "failed")
+		counter(descScripts, k.ScriptsTimedOut, "timed-out")
+		if g.State == StateMaster && !g.Since.IsZero() {
+			gauge(descMasterSince, float64(g.Since.UnixNano())/1e9)
+		}
+	}
+}
+
+func sortedKeys(m map[string]uint64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// NewRegistry returns a registry with the collector of b and the Go
+// runtime's and the process's collectors.
+func NewRegistry(b Backend) *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(NewCollector(b),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
+}

@@ -1,0 +1,147 @@
+package control_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/ucarp-go/ucarp/control"
+	"github.com/ucarp-go/ucarp/control/controltest"
+)
+
+func TestCollector(t *testing.T) {
+	master := controltest.Group("web", "eth0", 10, control.StateMaster)
+	master.Timing.Demotion = 20
+	master.Counters.ScriptsFailed, master.Counters.ScriptsTimedOut = 1, 2
+	backup := controltest.Group("db", "eth1", 20, control.StateBackup)
+	backup.Counters.Dropped = nil
+	c := control.NewCollector(controltest.New(master, backup))
+
+	const want = `
+# HELP ucarp_adverts_received_total Valid adverts received for the group.
+# TYPE ucarp_adverts_received_total counter
+ucarp_adverts_received_total{interface="eth0",name="web",vhid="10"} 4
+ucarp_adverts_received_total{interface="eth1",name="db",vhid="20"} 4
+# HELP ucarp_adverts_sent_total Adverts sent.
+# TYPE ucarp_adverts_sent_total counter
+ucarp_adverts_sent_total{interface="eth0",name="web",vhid="10"} 10
+ucarp_adverts_sent_total{interface="eth1",name="db",vhid="20"} 10
+# HELP ucarp_demotion The group's demotion: the sum of its persistent demotions (ucarpctl demote, health probes).
+# TYPE ucarp_demotion gauge
+ucarp_demotion{interface="eth0",name="web",vhid="10"} 20
+ucarp_demotion{interface="eth1",name="db",vhid="20"} 0
+# HELP ucarp_master_since_seconds Unix time at which the group became MASTER; only while it is MASTER.
+# TYPE ucarp_master_since_seconds gauge
+ucarp_master_since_seconds{interface="eth0",name="web",vhid="10"} 1.740830403e+09
+# HELP ucarp_packets_dropped_total Received packets that were not valid adverts for the group, by reason.
+# TYPE ucarp_packets_dropped_total counter
+ucarp_packets_dropped_total{interface="eth0",name="web",reason="bad-digest",vhid="10"} 3
+ucarp_packets_dropped_total{interface="eth0",name="web",reason="other-vhid",vhid="10"} 1
+# HELP ucarp_scripts_total Up and down scripts run, by result: ok, failed or timed-out.
+# TYPE ucarp_scripts_total counter
+ucarp_scripts_total{interface="eth0",name="web",result="failed",vhid="10"} 1
+ucarp_scripts_total{interface="eth0",name="web",result="ok",vhid="10"} 2
+ucarp_scripts_total{interface="eth0",name="web",result="timed-out",vhid="10"} 2
+ucarp_scripts_total{interface="eth1",name="db",result="failed",vhid="20"} 0
+ucarp_scripts_total{interface="eth1",name="db",result="ok",vhid="20"} 1
+ucarp_scripts_total{interface="eth1",name="db",result="timed-out",vhid="20"} 0
+# HELP ucarp_state Whether the group is in this state: 1 for the current one, 0 for the others.
+# TYPE ucarp_state gauge
+ucarp_state{interface="eth0",name="web",state="BACKUP",vhid="10"} 0
+ucarp_state{interface="eth0",name="web",state="INIT",vhid="10"} 0
+ucarp_state{interface="eth0",name="web",state="MASTER",vhid="10"} 1
+ucarp_state{interface="eth1",name="db",state="BACKUP",vhid="20"} 1
+ucarp_state{interface="eth1",name="db",state="INIT",vhid="20"} 0
+ucarp_state{interface="eth1",name="db",state="MASTER",vhid="20"} 0
+# HELP ucarp_transitions_total Changes of state since the group started.
+# TYPE ucarp_transitions_total counter
+ucarp_transitions_total{interface="eth0",name="web",vhid="10"} 2
+ucarp_transitions_total{interface="eth1",name="db",vhid="20"} 1
+`
+	names := []string{"ucarp_adverts_received_total", "ucarp_adverts_sent_total", "ucarp_demotion",
+		"ucarp_master_since_seconds", "ucarp_packets_dropped_total", "ucarp_scripts_total", "ucarp_state",
+		"ucarp_transitions_total"}
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.CollectAndLint(c); err != nil || len(n) > 0 {
+		t.Errorf("lint: %v %v", n, err)
+	}
+}
+
+func get(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+// TestMetricsEndpoint scrapes /metrics over HTTP and has promtool check
+// what it got, as a Prometheus server would read it.
+func TestMetricsEndpoint(t *testing.T) {
+	srv := httptest.NewServer(control.NewHandler(twoGroups()))
+	defer srv.Close()
+	resp, body := get(t, srv.URL+"/metrics")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s\n%s", resp.Status, body)
+	}
+	for _, want := range []string{
+		`ucarp_state{interface="eth0",name="web",state="MASTER",vhid="10"} 1`,
+		`ucarp_state{interface="eth1",name="db",state="BACKUP",vhid="10"} 1`,
+		`ucarp_adverts_sent_total{interface="eth1",name="eth1-20",vhid="20"} 10`,
+		"go_goroutines ",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool not found: apt-get install prometheus (Debian) to check the exposition format")
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out.String())
+	}
+}
+
+func TestHandlerRoutes(t *testing.T) {
+	srv := httptest.NewServer(control.NewHandler(twoGroups()))
+	defer srv.Close()
+	if resp, _ := get(t, srv.URL+"/nope"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /nope: %s", resp.Status)
+	}
+	resp, err := http.Post(srv.URL+"/", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /: %s", resp.Status)
+	}
+}
+
+func TestNewHTTPServer(t *testing.T) {
+	s := control.NewHTTPServer("127.0.0.1:9779", http.NotFoundHandler())
+	if s.Addr != "127.0.0.1:9779" || s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 ||
+		s.WriteTimeout <= 0 || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 {
+		t.Errorf("server without every timeout: %+v", s)
+	}
+}

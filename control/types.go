@@ -1,0 +1,145 @@
+package control
+
+import (
+	"net/netip"
+	"time"
+)
+
+// States of a group as the API names them: CARP's words, as ucarp prints
+// them.
+const (
+	StateInit   = "INIT"
+	StateBackup = "BACKUP"
+	StateMaster = "MASTER"
+)
+
+// States lists the states in the order of the machine, for the series of
+// ucarp_state and for tables.
+var States = []string{StateInit, StateBackup, StateMaster}
+
+// ProtocolCARP is the only value of Group.Protocol today; "vrrp" comes
+// with the VRRPv3 groups.
+const ProtocolCARP = "carp"
+
+// Group is what the API says about one redundancy group.
+type Group struct {
+	// Name is unique among the groups of one socket and never empty: a
+	// group without a configured name is named IF-VHID by its node. The
+	// changing verbs and Explain reach a group by this name.
+	Name      string `json:"name"`
+	Interface string `json:"interface"`
+	VHID      uint8  `json:"vhid"`
+	Protocol  string `json:"protocol"`
+	// State is StateInit, StateBackup or StateMaster.
+	State string `json:"state"`
+	// Since is when the group entered State, Reason why (carp.Reason's
+	// names: master-down, preempt, demote, ...).
+	Since       time.Time    `json:"since"`
+	Reason      string       `json:"reason"`
+	Addresses   []Address    `json:"addresses"`
+	Timing      Timing       `json:"timing"`
+	Peers       []Peer       `json:"peers"`
+	Counters    Counters     `json:"counters"`
+	Transitions []Transition `json:"transitions"`
+	Probes      []Probe      `json:"probes"`
+}
+
+// Address is a virtual address of a group.
+type Address struct {
+	Prefix netip.Prefix `json:"address"`
+	// Configured says whether the address is on the interface now.
+	Configured bool `json:"configured"`
+}
+
+// Timing is what decides the election: the advert interval is
+// AdvBase + AdvSkew/256 seconds, and a BACKUP takes over after DeadTimeMS
+// without an advert. Demotion is the sum of the persistent demotions
+// (ucarpctl demote, health probes) that raise what this host advertises.
+type Timing struct {
+	AdvBase    uint8 `json:"advbase"`
+	AdvSkew    uint8 `json:"advskew"`
+	Demotion   int   `json:"demotion"`
+	DeadTimeMS int64 `json:"dead_time_ms"`
+}
+
+// Peer is another host heard on the group: the fields of its last valid
+// advert.
+type Peer struct {
+	Source   netip.Addr `json:"source"`
+	AdvBase  uint8      `json:"advbase"`
+	AdvSkew  uint8      `json:"advskew"`
+	Demote   uint8      `json:"demote"`
+	LastSeen time.Time  `json:"last_seen"`
+	Counter  uint64     `json:"counter"`
+}
+
+// Counters are the counters that SIGUSR1 logs, since the group started.
+type Counters struct {
+	AdvertsSent   uint64 `json:"adverts_sent"`
+	AdvertErrors  uint64 `json:"advert_errors"`
+	ValidReceived uint64 `json:"valid_received"`
+	// Dropped counts the received packets that were not valid adverts,
+	// by reason (carp.DropReason's names: bad-digest, other-vhid, ...);
+	// reasons never seen may be absent.
+	Dropped         map[string]uint64 `json:"dropped"`
+	GratuitousARPs  uint64            `json:"gratuitous_arps"`
+	GARPErrors      uint64            `json:"gratuitous_arp_errors"`
+	Transitions     uint64            `json:"transitions"`
+	ScriptsOK       uint64            `json:"scripts_ok"`
+	ScriptsFailed   uint64            `json:"scripts_failed"`
+	ScriptsTimedOut uint64            `json:"scripts_timed_out"`
+}
+
+// Transition is a change of state, kept in Group.Transitions (the most
+// recent last) and streamed by watch.
+type Transition struct {
+	Time   time.Time `json:"time"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Reason string    `json:"reason"`
+}
+
+// Probe is a health check that feeds the group's demotion. A placeholder
+// until the health probes exist (issue 15): nodes serve an empty list.
+type Probe struct {
+	Name      string  `json:"name"`
+	Type      string  `json:"type"`
+	Target    string  `json:"target"`
+	State     string  `json:"state"`
+	LastError string  `json:"last_error,omitempty"`
+	LatencyMS float64 `json:"latency_ms"`
+}
+
+// Kinds of Event.
+const (
+	// EventTransition: a group changed state (From, To, Reason).
+	EventTransition = "transition"
+	// EventDemotion: a group's demotion changed (Demotion).
+	EventDemotion = "demotion"
+	// EventReload: the node read its configuration again (Message says
+	// what changed or why it failed).
+	EventReload = "reload"
+)
+
+// Event is one line of watch.
+type Event struct {
+	Time time.Time `json:"time"`
+	Kind string    `json:"kind"`
+	// The group's identity; empty for events of the node (reload).
+	Group     string `json:"group,omitempty"`
+	Interface string `json:"interface,omitempty"`
+	VHID      uint8  `json:"vhid,omitempty"`
+	From      string `json:"from,omitempty"`
+	To        string `json:"to,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Demotion  *int   `json:"demotion,omitempty"`
+	Message   string `json:"message,omitempty"`
+}
+
+// Explanation is explain's answer for one group.
+type Explanation struct {
+	Group     string `json:"group"`
+	Interface string `json:"interface"`
+	VHID      uint8  `json:"vhid"`
+	Text      string `json:"text"`
+}
