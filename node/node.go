@@ -156,9 +156,9 @@ type iface struct {
 	name  string
 	os    platform.OS
 	opts  platform.IPOptions
-	conn  *sharedConn
-	arp   *sharedFrames // nil: no gratuitous ARP
-	addrs *addrCache    // the address table, one listing for all groups
+	conn  platform.IPConn // a sharedConn
+	arp   *sharedFrames   // nil: no gratuitous ARP
+	addrs *addrCache      // the address table, one listing for all groups
 	stop  chan struct{}
 	wg    sync.WaitGroup
 	mu    sync.RWMutex
@@ -718,8 +718,22 @@ func (n *Node) Groups() []ID {
 	return ids
 }
 
-// newSharedConn wraps an interface's socket for its groups.
-func newSharedConn(c platform.IPConn) *sharedConn { return &sharedConn{IPConn: c} }
+// newSharedConn wraps an interface's socket for its groups. A socket
+// that drops packets itself (platform.DropCounter: FreeBSD's, for those
+// of another interface) keeps saying how many, for the groups' counters.
+func newSharedConn(c platform.IPConn) platform.IPConn {
+	s := &sharedConn{IPConn: c}
+	if dc, ok := c.(platform.DropCounter); ok {
+		return countingConn{s, dc}
+	}
+	return s
+}
+
+// countingConn is a sharedConn over a socket that counts its drops.
+type countingConn struct {
+	*sharedConn
+	platform.DropCounter
+}
 
 // sharedConn is an interface's socket, written by all its groups.
 type sharedConn struct {

@@ -337,3 +337,35 @@ func TestHooks(t *testing.T) {
 		})
 	}
 }
+
+// droppingOS opens sockets that say they dropped packets themselves, as
+// FreeBSD's do for those of another interface.
+type droppingOS struct{ platform.OS }
+
+func (d droppingOS) OpenIP(o platform.IPOptions) (platform.IPConn, error) {
+	c, err := d.OS.OpenIP(o)
+	return droppingConn{c}, err
+}
+
+type droppingConn struct{ platform.IPConn }
+
+func (droppingConn) Drops() map[string]uint64 { return map[string]uint64{"other-interface": 3} }
+
+// TestSocketDropsCounted: the drops that a socket counts itself reach
+// the groups' counters through the node's shared socket.
+func TestSocketDropsCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		a.deps.Open = func(string) (platform.OS, error) { return droppingOS{a.host}, nil }
+		if err := a.Apply([]Spec{a.spec(1, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		<-a.Ready()
+		a.Report()
+		if a.logs.count("packets dropped 3 (other-interface 3)") != 1 {
+			t.Fatalf("no socket drops in the counters:\n%s", a.logs)
+		}
+	})
+}
