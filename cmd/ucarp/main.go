@@ -136,11 +136,11 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 		status.failed(exitStartup, lines[len(lines)-1])
 		return exitPlan{code: exitStartup}
 	}
-	if len(cfg.password) > carp.MaxPasswordLen {
+	if len(cfg.Password) > carp.MaxPasswordLen {
 		return report("Password too long")
 	}
-	if len(cfg.iface) >= 16 {
-		return report("Interface name too long", fmt.Sprintf("Unable to find MAC address of [%s]", cfg.iface))
+	if len(cfg.Interface) >= 16 {
+		return report("Interface name too long", fmt.Sprintf("Unable to find MAC address of [%s]", cfg.Interface))
 	}
 	var detached *exitPlan // how the caller of -B ends
 	pidfile := false
@@ -155,25 +155,25 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 			if mac := sys.Interface().HardwareAddr; len(mac) == 6 {
 				log.Infof("Local advertised ethernet address is [%s]", mac)
 			} else {
-				log.Warnf("Interface [%s] has no Ethernet address: no gratuitous ARP will be sent", cfg.iface)
+				log.Warnf("Interface [%s] has no Ethernet address: no gratuitous ARP will be sent", cfg.Interface)
 			}
-			if !cfg.nomcast && !sys.Local(cfg.src) {
+			if !cfg.NoMcast && !sys.Local(cfg.SrcIP) {
 				// ucarp joins the group on the interface that holds
 				// --srcip, and fails exactly so when no interface does.
-				return &ucarpWords{[]string{fmt.Sprintf("Source address %s is not configured on any interface", cfg.src),
+				return &ucarpWords{[]string{fmt.Sprintf("Source address %s is not configured on any interface", cfg.SrcIP),
 					fmt.Sprintf("Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", syserr.Strerror(syscall.ENODEV), int(syscall.ENODEV))}}
 			}
 		case node.StepStale: // the lock is taken; the address is untouched
-			label := vip.Label(cfg.iface, cfg.vhid)
+			label := vip.Label(cfg.Interface, cfg.VHID)
 			switch sys.Addresses().Mark() {
 			case vip.MarkLabel:
 				if label == "" {
-					log.Warnf("This kernel has no address protocol (IFA_PROTO, Linux 5.18) and %s is too long for a label: any copy of %s counts as the daemon's", cfg.iface, cfg.vip)
+					log.Warnf("This kernel has no address protocol (IFA_PROTO, Linux 5.18) and %s is too long for a label: any copy of %s counts as the daemon's", cfg.Interface, cfg.Addr)
 				} else {
-					log.Infof("This kernel has no address protocol (IFA_PROTO, Linux 5.18): the daemon's copy of %s is told by its label %s", cfg.vip, label)
+					log.Infof("This kernel has no address protocol (IFA_PROTO, Linux 5.18): the daemon's copy of %s is told by its label %s", cfg.Addr, label)
 				}
 			case vip.MarkNone:
-				log.Infof("Addresses carry no label or protocol here: any copy of %s counts as the daemon's", cfg.vip)
+				log.Infof("Addresses carry no label or protocol here: any copy of %s counts as the daemon's", cfg.Addr)
 			}
 		case node.StepRun:
 			if cfg.pidfile != "" {
@@ -193,11 +193,11 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 		},
 		Ready: func(_ node.ID, state string) {
 			status.ready()
-			sdReady(fmt.Sprintf("%s on %s id %d", state, cfg.iface, cfg.vhid))
+			sdReady(fmt.Sprintf("%s on %s id %d", state, cfg.Interface, cfg.VHID))
 		},
 		Notify: func(_ node.ID, s string) { sdNotify(s) },
 	})
-	spec := node.Spec{Config: cfg.groupConfig(), ManageVIP: cfg.managesVIP()}
+	spec := node.Spec{Config: cfg.GroupConfig(), ManageVIP: cfg.ManagesVIP()}
 	if err := n.Apply([]node.Spec{spec}); err != nil {
 		if detached != nil {
 			return *detached
@@ -227,7 +227,7 @@ func startupLines(cfg *config, err error) []string {
 	cause := se.Err
 	switch se.Step {
 	case node.StepInterface:
-		noMAC := fmt.Sprintf("Unable to find MAC address of [%s]", cfg.iface)
+		noMAC := fmt.Sprintf("Unable to find MAC address of [%s]", cfg.Interface)
 		switch {
 		case errors.Is(cause, platform.ErrNotSupported):
 			return []string{fmt.Sprintf("ucarp-go is not supported on this operating system: %s", cause)}
@@ -240,14 +240,14 @@ func startupLines(cfg *config, err error) []string {
 		if errors.Is(cause, platform.ErrJoin) {
 			return []string{fmt.Sprintf("Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", syserr.Strerror(cause), syserr.Errno(cause))}
 		}
-		return []string{fmt.Sprintf("Error opening socket for interface [%s]: %s", cfg.iface, syserr.Strerror(cause))}
+		return []string{fmt.Sprintf("Error opening socket for interface [%s]: %s", cfg.Interface, syserr.Strerror(cause))}
 	case node.StepARP:
-		return []string{fmt.Sprintf("Unable to open interface [%s]: %s", cfg.iface, syserr.Strerror(cause))}
+		return []string{fmt.Sprintf("Unable to open interface [%s]: %s", cfg.Interface, syserr.Strerror(cause))}
 	case node.StepLock:
 		if errors.Is(cause, platform.ErrLocked) {
 			// One daemon per (interface, vhid) in a network namespace
 			// manages the address: a second one would remove the first's.
-			return []string{fmt.Sprintf("Another ucarp-go already manages vhid %d on %s (%s): not starting", cfg.vhid, cfg.iface, cause)}
+			return []string{fmt.Sprintf("Another ucarp-go already manages vhid %d on %s (%s): not starting", cfg.VHID, cfg.Interface, cause)}
 		}
 	case node.StepStale:
 		return []string{fmt.Sprintf("Unable to remove a stale virtual address: %s", cause)}

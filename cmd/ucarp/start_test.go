@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	conffile "github.com/ucarp-go/ucarp/config"
 	"github.com/ucarp-go/ucarp/node"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
@@ -298,7 +300,7 @@ func TestStartPidFile(t *testing.T) {
 
 // TestStartupLines: the words of each step's failure, as ucarp's.
 func TestStartupLines(t *testing.T) {
-	cfg := &config{iface: "eth0", vhid: 7}
+	cfg := &config{Group: conffile.Group{Interface: "eth0", VHID: 7}}
 	fail := func(step node.Step, err error) error {
 		return errors.Join(&node.StartError{ID: node.ID{Interface: "eth0", VHID: 7}, Step: step, Err: err})
 	}
@@ -332,3 +334,51 @@ func TestStartupLines(t *testing.T) {
 }
 
 func runtimeGOOS() string { return runtime.GOOS }
+
+// TestCommandLineIsAConfig: the command line is one way to write a config
+// with one group: its group runs with the settings (group.Config, and who
+// manages the address) of a file's group with the same keys.
+func TestCommandLineIsAConfig(t *testing.T) {
+	base := []string{"-i", "eth0", "-v", "1", "-p", "carplab", "-s", "198.51.100.1", "-a", "198.51.100.2"}
+	const file = "interface = \"eth0\"\nvhid = 1\npass = \"carplab\"\nsrcip = \"198.51.100.1\"\n"
+	for _, tc := range []struct {
+		args []string
+		toml string
+	}{
+		{nil, `addr = "198.51.100.2"`},
+		{[]string{"-P", "-n", "-b", "2", "-k", "10", "-r", "4", "-u", "/up", "-d", "/down", "-z", "-S", "-M", "-x", "extra",
+			"--mcastip=224.0.0.19", "--script-timeout=5", "--garp-count=3", "--garp-interval=200", "--no-manage-vip", "-a", "198.51.100.2/24"},
+			`addr = "198.51.100.2/24"
+preempt = true
+neutral = true
+advbase = 2
+advskew = 10
+deadratio = 4
+upscript = "/up"
+downscript = "/down"
+shutdown = true
+ignoreifstate = true
+nomcast = true
+xparam = "extra"
+mcastip = "224.0.0.19"
+script-timeout = 5
+garp-count = 3
+garp-interval = 200
+manage-vip = false`},
+		{[]string{"-u", "/up", "--no-manage-vip", "--manage-vip"}, "addr = \"198.51.100.2\"\nupscript = \"/up\"\nmanage-vip = true"},
+		{[]string{"-u", "/up"}, "addr = \"198.51.100.2\"\nupscript = \"/up\""},
+	} {
+		res := parseCommandLine("ucarp", append(slices.Clone(base), tc.args...), false, newLogger(io.Discard, io.Discard, nil), io.Discard)
+		if res.done {
+			t.Fatalf("%q: exit %d", tc.args, res.exit)
+		}
+		f, err := conffile.Parse("test.conf", []byte(file+tc.toml+"\n[[group]]\n"), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.toml, err)
+		}
+		g := f.Groups[0]
+		if got, want := res.cfg.GroupConfig(), g.GroupConfig(); !reflect.DeepEqual(got, want) || res.cfg.ManagesVIP() != g.ManagesVIP() {
+			t.Errorf("%q:\ncommand line %+v (manages %v)\nfile         %+v (manages %v)", tc.args, got, res.cfg.ManagesVIP(), want, g.ManagesVIP())
+		}
+	}
+}
