@@ -69,11 +69,14 @@ type Deps struct {
 	// with each of its later states, and "STOPPING" (see group.Deps).
 	Ready  func(id ID, state string)
 	Notify func(id ID, status string)
-	// ReadErrors hands the errors of an interface's socket to its groups
-	// (group.ReadError), which count them and log them at debug level as
-	// a group that reads its own socket does; else the reader retries
-	// without a word.
-	ReadErrors bool
+	// Unclaimed hands each group of an interface what its socket gives
+	// that is no group's: a packet for a vhid the node does not run, one
+	// too short to name its vhid (group.Deliver), a read error
+	// (group.ReadError). The group checks, counts and logs them as a
+	// group that reads its own socket does: the ucarp command line's lone
+	// group. Else the node counts such packets itself (not in the groups'
+	// counters) and retries after a read error without a word.
+	Unclaimed bool
 }
 
 // Step is a step of a group's start, in the order a node takes them;
@@ -480,7 +483,7 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 		return nil, err
 	}
 	ifc.wg.Add(3)
-	go ifc.read(n.deps.ReadErrors)
+	go ifc.read(n.deps.Unclaimed)
 	go func() {
 		defer ifc.wg.Done()
 		for st := range link {
@@ -564,9 +567,9 @@ func signal(ch chan struct{}) {
 }
 
 // read is the interface's receiving goroutine: it hands each packet to
-// the group of its vhid, which checks it on this goroutine, and each read
-// error to every group when tell is set (Deps.ReadErrors).
-func (ifc *iface) read(tell bool) {
+// the group of its vhid, which checks it on this goroutine, and what is
+// no group's to every group when unclaimed is set (Deps.Unclaimed).
+func (ifc *iface) read(unclaimed bool) {
 	defer ifc.wg.Done()
 	b := make([]byte, 2048)
 	backoff := time.Millisecond
@@ -576,7 +579,7 @@ func (ifc *iface) read(tell bool) {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			if tell {
+			if unclaimed {
 				ifc.each(func(m *member) { m.g.ReadError(err) })
 			}
 			select {
@@ -589,18 +592,24 @@ func (ifc *iface) read(tell bool) {
 		}
 		backoff = time.Millisecond
 		vhid, ok := carp.VHIDOf(b[:n])
-		if !ok {
-			ifc.short.Add(1)
+		var m *member
+		if ok {
+			ifc.mu.RLock()
+			m = ifc.vhids[vhid]
+			ifc.mu.RUnlock()
+		}
+		if m != nil {
+			m.g.Deliver(b[:n])
 			continue
 		}
-		ifc.mu.RLock()
-		m := ifc.vhids[vhid]
-		ifc.mu.RUnlock()
-		if m == nil {
+		if ok {
 			ifc.unknown.Add(1)
-			continue
+		} else {
+			ifc.short.Add(1)
 		}
-		m.g.Deliver(b[:n])
+		if unclaimed {
+			ifc.each(func(m *member) { m.g.Deliver(b[:n]) })
+		}
 	}
 }
 

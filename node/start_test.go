@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
@@ -293,10 +296,10 @@ func TestDone(t *testing.T) {
 }
 
 // TestHooks: Ready and Notify follow a group as group.Deps's do, with
-// its identity; ReadErrors hands a socket's read errors to its groups.
+// its identity; Unclaimed hands a socket's read errors to its groups.
 func TestHooks(t *testing.T) {
-	for _, readErrors := range []bool{false, true} {
-		t.Run(fmt.Sprintf("ReadErrors=%v", readErrors), func(t *testing.T) {
+	for _, unclaimed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("Unclaimed=%v", unclaimed), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var lan platformtest.LAN
 				a := newTestNode(&lan, 11)
@@ -312,7 +315,7 @@ func TestHooks(t *testing.T) {
 					defer mu.Unlock()
 					seen = append(seen, fmt.Sprintf("notify %s: %s", id, status))
 				}
-				a.deps.ReadErrors = readErrors
+				a.deps.Unclaimed = unclaimed
 				s := a.spec(1, 0)
 				s.Config.NoMcast = true // a broadcast socket fails a read when the link goes down
 				if err := a.Apply([]Spec{s}); err != nil {
@@ -330,7 +333,7 @@ func TestHooks(t *testing.T) {
 				if !slices.Equal(seen, want) {
 					t.Errorf("hooks %q, want %q", seen, want)
 				}
-				if got := a.logs.count("read error #1: Network is down interface=eth0 vhid=1"); got != map[bool]int{false: 0, true: 1}[readErrors] {
+				if got := a.logs.count("read error #1: Network is down interface=eth0 vhid=1"); got != map[bool]int{false: 0, true: 1}[unclaimed] {
 					t.Errorf("%d read error lines:\n%s", got, a.logs)
 				}
 			})
@@ -368,4 +371,48 @@ func TestSocketDropsCounted(t *testing.T) {
 			t.Fatalf("no socket drops in the counters:\n%s", a.logs)
 		}
 	})
+}
+
+// TestUnclaimedPackets: with Unclaimed, a packet for a vhid the node does
+// not run, or too short to name one, reaches every group of the
+// interface, which counts it as its own socket's (the ucarp command
+// line's counters); without, only the node counts it.
+func TestUnclaimedPackets(t *testing.T) {
+	for _, unclaimed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("Unclaimed=%v", unclaimed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var lan platformtest.LAN
+				a := newTestNode(&lan, 11)
+				a.deps.Unclaimed = unclaimed
+				peerAddr := netip.MustParseAddr("198.51.100.13")
+				peer := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 13}, netip.PrefixFrom(peerAddr, 24))
+				conn, err := peer.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: peerAddr, Group: mcast})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				if err := a.Apply([]Spec{a.spec(1, 0)}); err != nil {
+					t.Fatal(err)
+				}
+				defer a.Stop(syscall.SIGTERM)
+				<-a.Ready()
+				conn.WritePacket(advert(peerAddr, 9, 0))
+				short := advert(peerAddr, 9, 0)[:40]
+				short[0] = 0x4f // a 60-byte header in 40 bytes: no vhid
+				conn.WritePacket(short)
+				synctest.Wait()
+				a.Report()
+				want := "packets dropped 0,"
+				if unclaimed {
+					want = "packets dropped 2 (bogus-size 1, other-vhid 1),"
+				}
+				if a.logs.count(want) != 1 {
+					t.Errorf("want %q in the counters:\n%s", want, a.logs)
+				}
+				if ifc := a.ifaces["eth0"]; ifc.unknown.Load() != 1 || ifc.short.Load() != 1 {
+					t.Errorf("node counted %d unknown, %d short", ifc.unknown.Load(), ifc.short.Load())
+				}
+			})
+		})
+	}
 }
