@@ -336,7 +336,7 @@ func (n *Node) start(s Spec) error {
 			return err
 		}
 	}
-	m := &member{spec: s, ifc: ifc, link: make(chan platform.LinkState, 1), addrs: make(chan struct{}, 1),
+	m := &member{spec: s, ifc: ifc, link: make(chan platform.LinkState, linkQueue), addrs: make(chan struct{}, 1),
 		ready: make(chan struct{}), ended: make(chan struct{})}
 	log := n.deps.Log.With("interface", c.Interface, "vhid", c.VHID)
 	var addrs vip.System
@@ -543,8 +543,14 @@ func (ifc *iface) each(f func(m *member)) {
 	}
 }
 
-// latest puts st in a one-place channel, replacing what its reader has
-// not taken: the newest state is what matters.
+// linkQueue is how many link changes wait for a group whose loop is
+// busy, as many as the platform's watch holds: a group sees each edge
+// (a down followed at once by an up still ends a group that exits when
+// its interface is set down, as ucarp does).
+const linkQueue = 16
+
+// latest queues st for a group; when the queue is full, the oldest
+// change goes: the newest state is what matters most.
 func latest(ch chan platform.LinkState, st platform.LinkState) {
 	for {
 		select {

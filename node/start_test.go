@@ -416,3 +416,37 @@ func TestUnclaimedPackets(t *testing.T) {
 		})
 	}
 }
+
+// TestLinkEdgesKept: a link that goes down and up again while a group's
+// loop is busy still shows the group both changes, as the interface's
+// watch delivered them: a group that exits when its interface is set
+// down (ucarp's) must not miss an ifdown followed at once by an ifup.
+func TestLinkEdgesKept(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		busy := make(chan struct{})
+		a.deps.Ready = func(ID, string) { <-busy } // the loop waits here
+		s := a.spec(1, 0)
+		s.Config.WaitWhenDown = false
+		if err := a.Apply([]Spec{s}); err != nil {
+			t.Fatal(err)
+		}
+		done := a.Done(s.ID())
+		synctest.Wait()
+		a.host.SetLink(false, false)
+		a.host.SetLink(true, true)
+		synctest.Wait()
+		close(busy)
+		select {
+		case e := <-done:
+			if e.Code != 0 || e.Reraise != nil {
+				t.Fatalf("exit %+v", e)
+			}
+		case <-time.After(10 * time.Second):
+			a.Stop(syscall.SIGTERM)
+			t.Fatalf("the group missed its interface set down:\n%s", a.logs)
+		}
+		a.Apply(nil)
+	})
+}
