@@ -16,6 +16,7 @@ import (
 	toml "github.com/pelletier/go-toml/v2"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/group"
 )
 
 // ID identifies a group in a process: one vhid per interface.
@@ -97,7 +98,7 @@ type ReadFileFunc func(name string) (data []byte, mode fs.FileMode, err error)
 const (
 	DefaultAdvBase       = 1
 	DefaultDeadRatio     = 3
-	DefaultScriptTimeout = 30 * time.Second
+	DefaultScriptTimeout = group.DefaultScriptTimeout
 	DefaultGARPCount     = 1
 	DefaultGARPInterval  = time.Second
 	DefaultFacility      = "daemon"

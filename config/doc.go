@@ -5,6 +5,10 @@
 // that reads password files, and returns a File or every problem of the
 // file at once. It opens no socket, logs nothing and keeps no state.
 //
+// The ucarp command line is one way to write a config with one group:
+// cmd/ucarp reads it into a Group too, and Group.GroupConfig turns either
+// into what the group runs with (group.Config).
+//
 // # Format
 //
 // Keys at the top of the file are defaults for every group; each [[group]]

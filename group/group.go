@@ -403,6 +403,11 @@ func (d *Group) read() {
 // else passed to the loop. One goroutine at a time may call it.
 func (d *Group) Deliver(pkt []byte) { d.deliver(pkt) }
 
+// ReadError hands the group an error that reading its interface's socket
+// returned, when Deps.Shared: the loop counts it and logs it at debug
+// level, as for a socket the group reads itself.
+func (d *Group) ReadError(err error) { d.hand(received{err: err}) }
+
 // deliver checks pkt and hands a valid advert to the loop; it reports
 // false once the loop has ended.
 func (d *Group) deliver(pkt []byte) bool {

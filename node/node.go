@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"reflect"
 	"slices"
@@ -48,7 +49,87 @@ type Deps struct {
 	// Lock takes the lock of a group that manages its address
 	// (platform.Lock); nil takes none.
 	Lock func(name string) (io.Closer, error)
+
+	// CheckPrivileges makes each start ask the system first whether the
+	// process may do what its group needs (platform.OS.CheckPrivileges:
+	// raw sockets, and addresses if the group manages its own), before a
+	// socket is opened (StepPrivileges).
+	CheckPrivileges bool
+	// Before, if set, is called before each step of a group's start that
+	// is taken, with the interface once it is found (nil before
+	// StepInterface), on the goroutine of Apply: the caller may log what
+	// it sees, or stop the start by returning an error, which Apply
+	// returns as that step's *StartError.
+	Before func(id ID, step Step, sys platform.OS) error
+	// Degraded, if set, is told of a step that failed in a way the start
+	// does without: StepARP with platform.ErrNoARP (the kernel announces
+	// the addresses it adds).
+	Degraded func(id ID, step Step, err error)
+	// Ready is called once a group listens, as BACKUP (state); Notify
+	// with each of its later states, and "STOPPING" (see group.Deps).
+	Ready  func(id ID, state string)
+	Notify func(id ID, status string)
+	// Unclaimed hands each group of an interface what its socket gives
+	// that is no group's: a packet for a vhid the node does not run, one
+	// too short to name its vhid (group.Deliver), a read error
+	// (group.ReadError). The group checks, counts and logs them as a
+	// group that reads its own socket does: the ucarp command line's lone
+	// group. Else the node counts such packets itself (not in the groups'
+	// counters) and retries after a read error without a word.
+	Unclaimed bool
 }
+
+// Step is a step of a group's start, in the order a node takes them;
+// a *StartError names the one that failed. The interface's steps
+// (StepInterface, StepSocket, StepARP, StepWatch) are taken by the first
+// group on it; StepPrivileges only with Deps.CheckPrivileges; StepARP
+// only on an Ethernet interface; StepLock and StepStale only by a group
+// that manages its address.
+type Step int
+
+const (
+	StepInterface  Step = iota + 1 // find the interface (Deps.Open)
+	StepPrivileges                 // check the privileges (Deps.CheckPrivileges)
+	StepSocket                     // open the socket, join the multicast group
+	StepARP                        // open the socket of gratuitous ARP
+	StepWatch                      // watch the link and the addresses
+	StepLock                       // take the group's lock (Deps.Lock)
+	StepStale                      // remove a stale copy of the group's address
+	StepGroup                      // read the link state, make the group
+	StepRun                        // start the group's loop
+)
+
+var stepNames = [...]string{StepInterface: "interface", StepPrivileges: "privileges", StepSocket: "socket",
+	StepARP: "arp", StepWatch: "watch", StepLock: "lock", StepStale: "stale", StepGroup: "group", StepRun: "run"}
+
+func (s Step) String() string {
+	if s > 0 && int(s) < len(stepNames) {
+		return stepNames[s]
+	}
+	return fmt.Sprintf("Step(%d)", int(s))
+}
+
+// StartError is a group that could not start: the step that failed, and
+// its cause, which errors.Is and errors.As see (platform.ErrJoin,
+// platform.ErrLocked, a syscall.Errno...).
+type StartError struct {
+	ID   ID
+	Step Step
+	Err  error
+	addr netip.Prefix // the group's address, which StepStale's words name
+}
+
+func (e *StartError) Error() string {
+	switch e.Step {
+	case StepLock:
+		return fmt.Sprintf("node: %s: another daemon manages this group: %v", e.ID, e.Err)
+	case StepStale:
+		return fmt.Sprintf("node: %s: removing a stale copy of %s: %v", e.ID, e.addr, e.Err)
+	}
+	return fmt.Sprintf("node: %s: %v", e.ID, e.Err)
+}
+
+func (e *StartError) Unwrap() error { return e.Err }
 
 // Node runs many groups over shared sockets: one socket and one link and
 // address watch per interface, whatever the number of groups on it; a
@@ -78,9 +159,9 @@ type iface struct {
 	name  string
 	os    platform.OS
 	opts  platform.IPOptions
-	conn  *sharedConn
-	arp   *sharedFrames // nil: no gratuitous ARP
-	addrs *addrCache    // the address table, one listing for all groups
+	conn  platform.IPConn // a sharedConn
+	arp   *sharedFrames   // nil: no gratuitous ARP
+	addrs *addrCache      // the address table, one listing for all groups
 	stop  chan struct{}
 	wg    sync.WaitGroup
 	mu    sync.RWMutex
@@ -111,7 +192,9 @@ func New(deps Deps) *Node {
 // script) and stops; a group whose identity changed (password, address,
 // who manages it...) is replaced by a new one, which starts as BACKUP; a
 // new group starts as BACKUP. Specs that cannot run together change
-// nothing and give an error.
+// nothing and give an error. A group that cannot start gives a
+// *StartError (joined with the others' by errors.Join), and the other
+// groups start all the same.
 func (n *Node) Apply(specs []Spec) error {
 	if err := check(specs); err != nil {
 		return err
@@ -163,7 +246,7 @@ func (n *Node) Apply(specs []Spec) error {
 			continue
 		}
 		if err := n.start(s); err != nil {
-			errs = append(errs, fmt.Errorf("node: %s: %w", s.ID(), err))
+			errs = append(errs, err)
 		}
 	}
 	n.closeIdle()
@@ -212,50 +295,109 @@ func ipOptions(c group.Config) platform.IPOptions {
 // password's bytes and xparam's text, not where they are stored).
 func equalSpec(a, b Spec) bool { return reflect.DeepEqual(a, b) }
 
-// start starts the group of s, opening its interface if it is the first.
-func (n *Node) start(s Spec) error {
-	ifc, err := n.open(s.Config)
+// step takes one step of the start of s: Deps.Before, then do. A
+// failure of either is that step's *StartError.
+func (n *Node) step(s Spec, step Step, sys platform.OS, do func() error) error {
+	err := error(nil)
+	if n.deps.Before != nil {
+		err = n.deps.Before(s.ID(), step, sys)
+	}
+	if err == nil {
+		err = do()
+	}
 	if err != nil {
+		return &StartError{ID: s.ID(), Step: step, Err: err, addr: s.Config.Addr}
+	}
+	return nil
+}
+
+// start starts the group of s, opening its interface if it is the first,
+// in the order of Step; it returns a *StartError.
+func (n *Node) start(s Spec) error {
+	c := s.Config
+	ifc := n.ifaces[c.Interface]
+	var sys platform.OS
+	if ifc != nil {
+		sys = ifc.os
+	} else if err := n.step(s, StepInterface, nil, func() (err error) {
+		sys, err = n.deps.Open(c.Interface)
+		return err
+	}); err != nil {
 		return err
 	}
-	c := s.Config
-	m := &member{spec: s, ifc: ifc, link: make(chan platform.LinkState, 1), addrs: make(chan struct{}, 1),
+	if n.deps.CheckPrivileges {
+		if err := n.step(s, StepPrivileges, sys, func() error { return sys.CheckPrivileges(s.ManageVIP) }); err != nil {
+			return err
+		}
+	}
+	if ifc == nil {
+		var err error
+		if ifc, err = n.open(s, sys); err != nil {
+			return err
+		}
+	}
+	m := &member{spec: s, ifc: ifc, link: make(chan platform.LinkState, linkQueue), addrs: make(chan struct{}, 1),
 		ready: make(chan struct{}), ended: make(chan struct{})}
 	log := n.deps.Log.With("interface", c.Interface, "vhid", c.VHID)
 	var addrs vip.System
 	if s.ManageVIP {
 		if n.deps.Lock != nil {
-			if m.lock, err = n.deps.Lock(fmt.Sprintf("ucarp-go/%d/%d", ifc.os.Interface().Index, c.VHID)); err != nil {
-				return fmt.Errorf("another daemon manages this group: %w", err)
+			if err := n.step(s, StepLock, sys, func() (err error) {
+				m.lock, err = n.deps.Lock(fmt.Sprintf("ucarp-go/%d/%d", sys.Interface().Index, c.VHID))
+				return err
+			}); err != nil {
+				return err
 			}
 		}
 		addrs = ifc.addrs
 		// A copy left by a killed predecessor goes before the first
 		// election; one someone else configured is for the first state.
-		mgr := vip.NewManager(addrs, c.Addr, vip.Label(c.Interface, c.VHID), 0)
-		if removed, err := mgr.RemoveOurs(); err != nil {
+		if err := n.step(s, StepStale, sys, func() error {
+			mgr := vip.NewManager(addrs, c.Addr, vip.Label(c.Interface, c.VHID), 0)
+			removed, err := mgr.RemoveOurs()
+			if removed {
+				log.Warn(fmt.Sprintf("Removed %s left on %s by a previous run", c.Addr, c.Interface))
+			}
+			return err
+		}); err != nil {
 			m.closeLock()
-			return fmt.Errorf("removing a stale copy of %s: %w", c.Addr, err)
-		} else if removed {
-			log.Warn(fmt.Sprintf("Removed %s left on %s by a previous run", c.Addr, c.Interface))
+			return err
 		}
 	}
-	initial, err := ifc.os.LinkState()
-	if err != nil {
+	var g *group.Group
+	if err := n.step(s, StepGroup, sys, func() error {
+		initial, err := sys.LinkState()
+		if err != nil {
+			return err
+		}
+		var arp platform.FrameConn
+		if ifc.arp != nil {
+			arp = ifc.arp
+		}
+		var once sync.Once
+		id := s.ID()
+		g, err = group.New(c, group.Deps{
+			Log: log, MAC: sys.Interface().HardwareAddr, Conn: ifc.conn, ARP: arp, Addrs: addrs,
+			Link: m.link, AddrChanged: m.addrs, Initial: initial, Random: n.deps.Random,
+			Ready: func(state string) {
+				once.Do(func() { close(m.ready) })
+				if n.deps.Ready != nil {
+					n.deps.Ready(id, state)
+				}
+			},
+			Notify: func(status string) {
+				if n.deps.Notify != nil {
+					n.deps.Notify(id, status)
+				}
+			},
+			Shared: true,
+		})
+		return err
+	}); err != nil {
 		m.closeLock()
 		return err
 	}
-	var arp platform.FrameConn
-	if ifc.arp != nil {
-		arp = ifc.arp
-	}
-	var once sync.Once
-	g, err := group.New(c, group.Deps{
-		Log: log, MAC: ifc.os.Interface().HardwareAddr, Conn: ifc.conn, ARP: arp, Addrs: addrs,
-		Link: m.link, AddrChanged: m.addrs, Initial: initial, Random: n.deps.Random,
-		Ready: func(string) { once.Do(func() { close(m.ready) }) }, Shared: true,
-	})
-	if err != nil {
+	if err := n.step(s, StepRun, sys, func() error { return nil }); err != nil {
 		m.closeLock()
 		return err
 	}
@@ -291,42 +433,57 @@ func (n *Node) remove(m *member) {
 	m.closeLock()
 }
 
-// open returns the interface of c, opening its socket and watches once.
-func (n *Node) open(c group.Config) (*iface, error) {
-	if ifc, ok := n.ifaces[c.Interface]; ok {
-		return ifc, nil
-	}
-	sys, err := n.deps.Open(c.Interface)
-	if err != nil {
-		return nil, err
-	}
+// open opens the sockets and watches of the interface sys, for the
+// groups of s's interface, and keeps it.
+func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
+	c := s.Config
 	ifc := &iface{name: c.Interface, os: sys, opts: ipOptions(c), stop: make(chan struct{}), vhids: map[uint8]*member{}}
-	conn, err := sys.OpenIP(ifc.opts)
-	if err != nil {
+	defer func() {
+		if err != nil {
+			ifc.close()
+		}
+	}()
+	if err := n.step(s, StepSocket, sys, func() error {
+		conn, err := sys.OpenIP(ifc.opts)
+		if err == nil {
+			ifc.conn = newSharedConn(conn)
+		}
+		return err
+	}); err != nil {
 		return nil, err
 	}
-	ifc.conn = &sharedConn{IPConn: conn}
 	ifc.addrs = &addrCache{sys: sys.Addresses()}
 	if len(sys.Interface().HardwareAddr) == 6 {
-		if arp, err := sys.OpenARP(); err == nil {
+		if err := n.step(s, StepARP, sys, func() error {
+			arp, err := sys.OpenARP()
+			switch {
+			case errors.Is(err, platform.ErrNoARP):
+				if n.deps.Degraded != nil {
+					n.deps.Degraded(s.ID(), StepARP, err)
+				}
+				return nil
+			case err != nil:
+				return err
+			}
 			ifc.arp = &sharedFrames{FrameConn: arp}
-		} else if !errors.Is(err, platform.ErrNoARP) {
-			conn.Close()
+			return nil
+		}); err != nil {
 			return nil, err
 		}
 	}
-	link, err := sys.WatchLink(ifc.stop)
-	if err != nil {
-		ifc.close()
-		return nil, err
-	}
-	addrs, err := sys.WatchAddresses(ifc.stop)
-	if err != nil {
-		ifc.close()
+	var link <-chan platform.LinkState
+	var addrs <-chan struct{}
+	if err := n.step(s, StepWatch, sys, func() (err error) {
+		if link, err = sys.WatchLink(ifc.stop); err != nil {
+			return err
+		}
+		addrs, err = sys.WatchAddresses(ifc.stop)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	ifc.wg.Add(3)
-	go ifc.read(n.deps.Log)
+	go ifc.read(n.deps.Unclaimed)
 	go func() {
 		defer ifc.wg.Done()
 		for st := range link {
@@ -369,7 +526,9 @@ func (ifc *iface) close() {
 	default:
 		close(ifc.stop)
 	}
-	ifc.conn.Close()
+	if ifc.conn != nil {
+		ifc.conn.Close()
+	}
 	if ifc.arp != nil {
 		ifc.arp.Close()
 	}
@@ -384,8 +543,14 @@ func (ifc *iface) each(f func(m *member)) {
 	}
 }
 
-// latest puts st in a one-place channel, replacing what its reader has
-// not taken: the newest state is what matters.
+// linkQueue is how many link changes wait for a group whose loop is
+// busy, as many as the platform's watch holds: a group sees each edge
+// (a down followed at once by an up still ends a group that exits when
+// its interface is set down, as ucarp does).
+const linkQueue = 16
+
+// latest queues st for a group; when the queue is full, the oldest
+// change goes: the newest state is what matters most.
 func latest(ch chan platform.LinkState, st platform.LinkState) {
 	for {
 		select {
@@ -408,8 +573,9 @@ func signal(ch chan struct{}) {
 }
 
 // read is the interface's receiving goroutine: it hands each packet to
-// the group of its vhid, which checks it on this goroutine.
-func (ifc *iface) read(log *slog.Logger) {
+// the group of its vhid, which checks it on this goroutine, and what is
+// no group's to every group when unclaimed is set (Deps.Unclaimed).
+func (ifc *iface) read(unclaimed bool) {
 	defer ifc.wg.Done()
 	b := make([]byte, 2048)
 	backoff := time.Millisecond
@@ -418,6 +584,9 @@ func (ifc *iface) read(log *slog.Logger) {
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
+			}
+			if unclaimed {
+				ifc.each(func(m *member) { m.g.ReadError(err) })
 			}
 			select {
 			case <-ifc.stop:
@@ -429,18 +598,24 @@ func (ifc *iface) read(log *slog.Logger) {
 		}
 		backoff = time.Millisecond
 		vhid, ok := carp.VHIDOf(b[:n])
-		if !ok {
-			ifc.short.Add(1)
+		var m *member
+		if ok {
+			ifc.mu.RLock()
+			m = ifc.vhids[vhid]
+			ifc.mu.RUnlock()
+		}
+		if m != nil {
+			m.g.Deliver(b[:n])
 			continue
 		}
-		ifc.mu.RLock()
-		m := ifc.vhids[vhid]
-		ifc.mu.RUnlock()
-		if m == nil {
+		if ok {
 			ifc.unknown.Add(1)
-			continue
+		} else {
+			ifc.short.Add(1)
 		}
-		m.g.Deliver(b[:n])
+		if unclaimed {
+			ifc.each(func(m *member) { m.g.Deliver(b[:n]) })
+		}
 	}
 }
 
@@ -473,6 +648,36 @@ func (n *Node) Report() {
 func (n *Node) Demote() {
 	for _, m := range n.members() {
 		m.g.Demote()
+	}
+}
+
+// Done returns a channel that delivers how the group id ended once its
+// Run has returned (Stop, Interrupt, Release, its interface set down or
+// gone: see group.Exit), or nil if the node runs no group id. A group
+// that ended on its own stays in the node until the next Apply or Stop.
+func (n *Node) Done(id ID) <-chan *group.Exit {
+	n.mu.Lock()
+	m := n.groups[id]
+	n.mu.Unlock()
+	if m == nil {
+		return nil
+	}
+	ch := make(chan *group.Exit, 1)
+	go func() {
+		<-m.ended
+		ch <- m.exit
+	}()
+	return ch
+}
+
+// Interrupt stops every group as Stop does, but returns without waiting
+// for them to end (Done tells when each has): a second Interrupt while
+// they stop ends their running scripts at once, as a second signal does
+// to ucarp. The node keeps the ended groups and their interfaces until
+// the next Apply or Stop.
+func (n *Node) Interrupt(sig os.Signal) {
+	for _, m := range n.members() {
+		m.g.Stop(sig)
 	}
 }
 
@@ -526,6 +731,23 @@ func (n *Node) Groups() []ID {
 		ids = append(ids, m.spec.ID())
 	}
 	return ids
+}
+
+// newSharedConn wraps an interface's socket for its groups. A socket
+// that drops packets itself (platform.DropCounter: FreeBSD's, for those
+// of another interface) keeps saying how many, for the groups' counters.
+func newSharedConn(c platform.IPConn) platform.IPConn {
+	s := &sharedConn{IPConn: c}
+	if dc, ok := c.(platform.DropCounter); ok {
+		return countingConn{s, dc}
+	}
+	return s
+}
+
+// countingConn is a sharedConn over a socket that counts its drops.
+type countingConn struct {
+	*sharedConn
+	platform.DropCounter
 }
 
 // sharedConn is an interface's socket, written by all its groups.

@@ -8,7 +8,6 @@ import (
 	"syscall"
 
 	conffile "github.com/ucarp-go/ucarp/config"
-	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/node"
 	"github.com/ucarp-go/ucarp/platform"
 )
@@ -16,18 +15,15 @@ import (
 // Exit codes of config mode beyond ucarp's.
 const exitConfig = 1 // the file is not valid (also for --check)
 
-// specs turns a config file's groups into what a node runs.
+// specs turns a config file's groups into what a node runs. Unlike the
+// command line's group, whose process exits as ucarp does, a file's group
+// waits for its interface when it is set down: the others go on.
 func specs(f *conffile.File) []node.Spec {
 	out := make([]node.Spec, 0, len(f.Groups))
 	for _, g := range f.Groups {
-		out = append(out, node.Spec{ManageVIP: g.ManagesVIP(), Config: group.Config{
-			Interface: g.Interface, Src: g.SrcIP, Mcast: g.McastIP, VHID: g.VHID, Password: g.Password,
-			Addr: g.Addr, AddrArg: g.AddrArg, AdvBase: g.AdvBase, AdvSkew: g.AdvSkew, DeadRatio: g.DeadRatio,
-			Preempt: g.Preempt, Neutral: g.Neutral, UpScript: g.UpScript, DownScript: g.DownScript,
-			XParam: g.XParam, NoMcast: g.NoMcast, Shutdown: g.Shutdown, IgnoreIfState: g.IgnoreIfState,
-			ScriptTimeout: g.ScriptTimeout, GARPCount: g.GARPCount, GARPInterval: g.GARPInterval,
-			WaitWhenDown: true,
-		}})
+		c := g.GroupConfig()
+		c.WaitWhenDown = true
+		out = append(out, node.Spec{ManageVIP: g.ManagesVIP(), Config: c})
 	}
 	return out
 }

@@ -40,12 +40,12 @@ func FuzzCommandLine(f *testing.F) {
 		switch {
 		case c == nil:
 			t.Fatalf("%q: neither a configuration nor an exit", args)
-		case c.iface == "" || c.vhid == 0 || len(c.password) == 0 || c.deadratio == 0:
+		case c.Interface == "" || c.VHID == 0 || len(c.Password) == 0 || c.DeadRatio == 0:
 			t.Fatalf("%q: accepted an incomplete configuration %+v", args, c)
-		case !c.src.Is4() || !c.vip.Addr().Is4() || c.advbase == 0 && c.advskew == 0:
+		case !c.SrcIP.Is4() || !c.Addr.Addr().Is4() || c.AdvBase == 0 && c.AdvSkew == 0:
 			t.Fatalf("%q: accepted %+v", args, c)
-		case c.vipArg == "" || strings.Contains(c.vipArg, "/"):
-			t.Fatalf("%q: script argument %q", args, c.vipArg)
+		case c.AddrArg == "" || strings.Contains(c.AddrArg, "/"):
+			t.Fatalf("%q: script argument %q", args, c.AddrArg)
 		}
 	})
 }

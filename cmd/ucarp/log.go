@@ -95,10 +95,12 @@ func (g *guard) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// handler is the slog.Handler over a sink.
+// handler is the slog.Handler over a sink. A plain one writes no
+// attributes (see logger.Plain).
 type handler struct {
 	s     *sink
 	attrs string
+	plain bool
 }
 
 func (h *handler) Enabled(_ context.Context, l slog.Level) bool {
@@ -109,15 +111,20 @@ func (h *handler) Enabled(_ context.Context, l slog.Level) bool {
 
 func (h *handler) Handle(_ context.Context, r slog.Record) error {
 	msg := r.Message + h.attrs
-	r.Attrs(func(a slog.Attr) bool {
-		msg += " " + a.String()
-		return true
-	})
+	if !h.plain {
+		r.Attrs(func(a slog.Attr) bool {
+			msg += " " + a.String()
+			return true
+		})
+	}
 	h.s.write(r.Level, msg)
 	return nil
 }
 
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
+	if h.plain {
+		return h
+	}
 	var b strings.Builder
 	b.WriteString(h.attrs)
 	for _, a := range as {
@@ -338,6 +345,11 @@ func (l *logger) logf(level slog.Level, format string, args ...any) {
 	}
 	l.Log(context.Background(), level, fmt.Sprintf(format, args...))
 }
+
+// Plain is the logger of the ucarp command line's group: its lines are
+// ucarp's, without the attributes that name a group among others in
+// config mode (interface, vhid).
+func (l *logger) Plain() *slog.Logger { return slog.New(&handler{s: l.s, plain: true}) }
 
 func (l *logger) Debugf(format string, args ...any) { l.logf(levelDebug, format, args...) }
 func (l *logger) Infof(format string, args ...any)  { l.logf(levelInfo, format, args...) }

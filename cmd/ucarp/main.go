@@ -12,11 +12,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/ucarp-go/ucarp/carp"
-	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/internal/syserr"
+	"github.com/ucarp-go/ucarp/node"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
 )
@@ -99,162 +100,174 @@ func run(sigs chan os.Signal) (exitPlan, *logger) {
 	// From here on no log line waits for its destination.
 	log.Async()
 	reapOrphans(log)
-	return start(cfg, log, status, sigs), log
+	return start(cfg, log, status, sigs, realStartDeps), log
 }
 
-// start opens everything the daemon needs, in ucarp's order where ucarp
-// has one, then runs the loop. Start-up failures exit 2, as ucarp's.
-// status is nil unless this is the background daemon of a -B start.
-func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal) exitPlan {
-	report := func(code int, format string, args ...any) exitPlan {
-		msg := fmt.Sprintf(format, args...)
-		log.Errorf("%s", msg)
-		status.failed(code, msg)
-		return exitPlan{code: code}
-	}
-	if len(cfg.password) > carp.MaxPasswordLen {
-		return report(exitStartup, "Password too long")
-	}
-	if len(cfg.iface) >= 16 {
-		log.Errorf("Interface name too long")
-		return report(exitStartup, "Unable to find MAC address of [%s]", cfg.iface)
-	}
-	sys, err := platform.New(cfg.iface)
-	switch {
-	case errors.Is(err, platform.ErrNotSupported):
-		return report(exitStartup, "ucarp-go is not supported on this operating system: %s", err)
-	case errors.Is(err, platform.ErrNoInterface):
-		// ucarp's SIOCGIFHWADDR fails with ENODEV.
-		log.Errorf("Unable to get hardware info about an interface: %s", syserr.Strerror(syscall.ENODEV))
-		return report(exitStartup, "Unable to find MAC address of [%s]", cfg.iface)
-	case err != nil:
-		log.Errorf("Unable to get hardware info about an interface: %s", syserr.Strerror(err))
-		return report(exitStartup, "Unable to find MAC address of [%s]", cfg.iface)
-	}
-	manage := cfg.managesVIP()
-	if err := sys.CheckPrivileges(manage); err != nil {
-		return report(exitStartup, "%s", err)
-	}
-	if cfg.daemonize && status == nil {
-		return daemonize(log, sigs)
-	}
+// startDeps is what start opens: an interface's platform and a group's
+// lock (platform.New and platform.Lock; tests give fakes).
+type startDeps struct {
+	open func(ifname string) (platform.OS, error)
+	lock func(name string) (io.Closer, error)
+}
 
-	ifi := sys.Interface()
-	if len(ifi.HardwareAddr) == 6 {
-		log.Infof("Local advertised ethernet address is [%s]", ifi.HardwareAddr)
-	} else {
-		log.Warnf("Interface [%s] has no Ethernet address: no gratuitous ARP will be sent", cfg.iface)
-	}
-	if !cfg.nomcast && !sys.Local(cfg.src) {
-		// ucarp joins the group on the interface that holds --srcip, and
-		// fails exactly so when no interface does.
-		log.Errorf("Source address %s is not configured on any interface", cfg.src)
-		return report(exitStartup, "Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", syserr.Strerror(syscall.ENODEV), int(syscall.ENODEV))
-	}
-	conn, err := sys.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: cfg.src, Group: cfg.group, Broadcast: cfg.nomcast})
-	switch {
-	case errors.Is(err, platform.ErrJoin):
-		return report(exitStartup, "Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", syserr.Strerror(err), syserr.Errno(err))
-	case err != nil:
-		return report(exitStartup, "Error opening socket for interface [%s]: %s", cfg.iface, syserr.Strerror(err))
-	}
-	defer conn.Close()
-	var arp platform.FrameConn
-	if len(ifi.HardwareAddr) == 6 {
-		arp, err = sys.OpenARP()
-		switch {
-		case errors.Is(err, platform.ErrNoARP):
-			log.Warnf("Gratuitous ARP is left to the kernel, which announces the address when it is added: %s", err)
-		case err != nil:
-			return report(exitStartup, "Unable to open interface [%s]: %s", cfg.iface, syserr.Strerror(err))
-		default:
-			defer arp.Close()
-		}
-	}
+var realStartDeps = startDeps{open: platform.New, lock: platform.Lock}
 
-	done := make(chan struct{})
-	defer close(done)
-	initial, err := sys.LinkState()
-	if err != nil {
-		return report(exitStartup, "%s", err)
-	}
-	link, err := sys.WatchLink(done)
-	if err != nil {
-		return report(exitStartup, "%s", err)
-	}
-	var addrs vip.System
-	var addrChg <-chan struct{}
-	if manage {
-		// One daemon per (interface, vhid) in a network namespace manages
-		// the address: a second one would remove the first's live copy.
-		lock, err := platform.Lock(fmt.Sprintf("ucarp-go/%d/%d", ifi.Index, cfg.vhid))
-		switch {
-		case errors.Is(err, platform.ErrLocked):
-			return report(exitStartup, "Another ucarp-go already manages vhid %d on %s (%s): not starting", cfg.vhid, cfg.iface, err)
-		case err != nil:
-			return report(exitStartup, "%s", err)
+// errDetached stops the start in the caller of -B, once the background
+// daemon has reported how its own start went.
+var errDetached = errors.New("the daemon runs in the background")
+
+// ucarpWords is a start-up failure already in ucarp's words: the lines
+// to log as errors, the last of which a -B caller prints.
+type ucarpWords struct{ lines []string }
+
+func (w *ucarpWords) Error() string { return strings.Join(w.lines, "; ") }
+
+// start runs the group of the command line through a node, as config
+// mode runs a file's: flags become a config, then a node runs it. The
+// node takes the steps of the start, in ucarp's order where ucarp has
+// one; start adds ucarp's lines between them (Deps.Before), words their
+// failures as ucarp does (exit 2), and ends as the group ends. status is
+// nil unless this is the background daemon of a -B start.
+func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd startDeps) exitPlan {
+	report := func(lines ...string) exitPlan {
+		for _, l := range lines {
+			log.Errorf("%s", l)
 		}
-		defer lock.Close()
-		addrs = sys.Addresses()
-		if addrChg, err = sys.WatchAddresses(done); err != nil {
-			return report(exitStartup, "%s", err)
-		}
-		label := vip.Label(cfg.iface, cfg.vhid)
-		switch addrs.Mark() {
-		case vip.MarkLabel:
-			if label == "" {
-				log.Warnf("This kernel has no address protocol (IFA_PROTO, Linux 5.18) and %s is too long for a label: any copy of %s counts as the daemon's", cfg.iface, cfg.vip)
-			} else {
-				log.Infof("This kernel has no address protocol (IFA_PROTO, Linux 5.18): the daemon's copy of %s is told by its label %s", cfg.vip, label)
+		status.failed(exitStartup, lines[len(lines)-1])
+		return exitPlan{code: exitStartup}
+	}
+	if len(cfg.Password) > carp.MaxPasswordLen {
+		return report("Password too long")
+	}
+	if len(cfg.Interface) >= 16 {
+		return report("Interface name too long", fmt.Sprintf("Unable to find MAC address of [%s]", cfg.Interface))
+	}
+	var detached *exitPlan // how the caller of -B ends
+	pidfile := false
+	before := func(_ node.ID, step node.Step, sys platform.OS) error {
+		switch step {
+		case node.StepSocket: // the interface is found, the privileges are there
+			if cfg.daemonize && status == nil {
+				p := daemonize(log, sigs)
+				detached = &p
+				return errDetached
 			}
-		case vip.MarkNone:
-			log.Infof("Addresses carry no label or protocol here: any copy of %s counts as the daemon's", cfg.vip)
+			if mac := sys.Interface().HardwareAddr; len(mac) == 6 {
+				log.Infof("Local advertised ethernet address is [%s]", mac)
+			} else {
+				log.Warnf("Interface [%s] has no Ethernet address: no gratuitous ARP will be sent", cfg.Interface)
+			}
+			if !cfg.NoMcast && !sys.Local(cfg.SrcIP) {
+				// ucarp joins the group on the interface that holds
+				// --srcip, and fails exactly so when no interface does.
+				return &ucarpWords{[]string{fmt.Sprintf("Source address %s is not configured on any interface", cfg.SrcIP),
+					fmt.Sprintf("Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", syserr.Strerror(syscall.ENODEV), int(syscall.ENODEV))}}
+			}
+		case node.StepStale: // the lock is taken; the address is untouched
+			label := vip.Label(cfg.Interface, cfg.VHID)
+			switch sys.Addresses().Mark() {
+			case vip.MarkLabel:
+				if label == "" {
+					log.Warnf("This kernel has no address protocol (IFA_PROTO, Linux 5.18) and %s is too long for a label: any copy of %s counts as the daemon's", cfg.Interface, cfg.Addr)
+				} else {
+					log.Infof("This kernel has no address protocol (IFA_PROTO, Linux 5.18): the daemon's copy of %s is told by its label %s", cfg.Addr, label)
+				}
+			case vip.MarkNone:
+				log.Infof("Addresses carry no label or protocol here: any copy of %s counts as the daemon's", cfg.Addr)
+			}
+		case node.StepRun:
+			if cfg.pidfile != "" {
+				if err := writePidfile(cfg.pidfile); err != nil {
+					return &ucarpWords{[]string{fmt.Sprintf("Unable to write the pid file: %s", err)}}
+				}
+				pidfile = true
+			}
 		}
-		// A copy left by a killed predecessor goes before the first election;
-		// one someone else configured is for the first state to decide.
-		m := vip.NewManager(addrs, cfg.vip, label, 0)
-		if removed, err := m.RemoveOurs(); err != nil {
-			return report(exitStartup, "Unable to remove a stale virtual address: %s", err)
-		} else if removed {
-			log.Warnf("Removed %s left on %s by a previous run", cfg.vip, cfg.iface)
-		}
+		return nil
 	}
-
-	rng := newRand()
-	g, err := group.New(cfg.groupConfig(), group.Deps{
-		Log: log.Logger, MAC: ifi.HardwareAddr, Conn: conn, ARP: arp, Addrs: addrs,
-		Link: link, AddrChanged: addrChg, Initial: initial, Random: rng.Uint64,
-		Notify: func(status string) { sdNotify(status) },
-		Ready: func(state string) {
-			status.ready()
-			sdReady(fmt.Sprintf("%s on %s id %d", state, cfg.iface, cfg.vhid))
+	n := node.New(node.Deps{
+		Log: log.Plain(), Open: sd.open, Lock: sd.lock, Random: newRand().Uint64,
+		CheckPrivileges: true, Unclaimed: true, Before: before,
+		Degraded: func(_ node.ID, _ node.Step, err error) {
+			log.Warnf("Gratuitous ARP is left to the kernel, which announces the address when it is added: %s", err)
 		},
+		Ready: func(_ node.ID, state string) {
+			status.ready()
+			sdReady(fmt.Sprintf("%s on %s id %d", state, cfg.Interface, cfg.VHID))
+		},
+		Notify: func(_ node.ID, s string) { sdNotify(s) },
 	})
-	if err != nil {
-		return report(exitStartup, "%s", err)
-	}
-	if cfg.pidfile != "" {
-		if err := writePidfile(cfg.pidfile); err != nil {
-			return report(exitStartup, "Unable to write the pid file: %s", err)
+	spec := node.Spec{Config: cfg.GroupConfig(), ManageVIP: cfg.ManagesVIP()}
+	if err := n.Apply([]node.Spec{spec}); err != nil {
+		if detached != nil {
+			return *detached
 		}
-		defer removePidfile(cfg.pidfile)
+		return report(startupLines(cfg, err)...)
 	}
-	go handleSignals(g, sigs)
-	end := g.Run()
+	go handleSignals(n, sigs)
+	end := <-n.Done(spec.ID())
+	if pidfile {
+		removePidfile(cfg.pidfile)
+	}
+	n.Apply(nil) // the group has ended: this frees its lock, socket and watches
 	return exitPlan{code: end.Code, reraise: end.Reraise}
 }
 
+// startupLines words a failed start as ucarp does: the lines to log as
+// errors, the last of which a -B caller prints.
+func startupLines(cfg *config, err error) []string {
+	var words *ucarpWords
+	if errors.As(err, &words) {
+		return words.lines
+	}
+	var se *node.StartError
+	if !errors.As(err, &se) {
+		return []string{err.Error()}
+	}
+	cause := se.Err
+	switch se.Step {
+	case node.StepInterface:
+		noMAC := fmt.Sprintf("Unable to find MAC address of [%s]", cfg.Interface)
+		switch {
+		case errors.Is(cause, platform.ErrNotSupported):
+			return []string{fmt.Sprintf("ucarp-go is not supported on this operating system: %s", cause)}
+		case errors.Is(cause, platform.ErrNoInterface):
+			// ucarp's SIOCGIFHWADDR fails with ENODEV.
+			return []string{"Unable to get hardware info about an interface: " + syserr.Strerror(syscall.ENODEV), noMAC}
+		}
+		return []string{"Unable to get hardware info about an interface: " + syserr.Strerror(cause), noMAC}
+	case node.StepSocket:
+		if errors.Is(cause, platform.ErrJoin) {
+			return []string{fmt.Sprintf("Can't do IP_ADD_MEMBERSHIP errno=%s (%d)", syserr.Strerror(cause), syserr.Errno(cause))}
+		}
+		return []string{fmt.Sprintf("Error opening socket for interface [%s]: %s", cfg.Interface, syserr.Strerror(cause))}
+	case node.StepARP:
+		return []string{fmt.Sprintf("Unable to open interface [%s]: %s", cfg.Interface, syserr.Strerror(cause))}
+	case node.StepLock:
+		if errors.Is(cause, platform.ErrLocked) {
+			// One daemon per (interface, vhid) in a network namespace
+			// manages the address: a second one would remove the first's.
+			return []string{fmt.Sprintf("Another ucarp-go already manages vhid %d on %s (%s): not starting", cfg.VHID, cfg.Interface, cause)}
+		}
+	case node.StepStale:
+		return []string{fmt.Sprintf("Unable to remove a stale virtual address: %s", cause)}
+	}
+	// The privileges, the watches, the group: the cause says it all.
+	return []string{cause.Error()}
+}
+
 // handleSignals gives the group ucarp's signals: USR1 reports, USR2
-// demotes, and TERM, INT, QUIT and HUP stop.
-func handleSignals(g *group.Group, sigs <-chan os.Signal) {
+// demotes, and TERM, INT, QUIT and HUP stop, without waiting, so that a
+// second one reaches a group that waits for its script.
+func handleSignals(n *node.Node, sigs <-chan os.Signal) {
 	for sig := range sigs {
 		switch sig {
 		case syscall.SIGUSR1:
-			g.Report()
+			n.Report()
 		case syscall.SIGUSR2:
-			g.Demote()
+			n.Demote()
 		default:
-			g.Stop(sig)
+			n.Interrupt(sig)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	conffile "github.com/ucarp-go/ucarp/config"
-	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/internal/syserr"
 	"io"
 	"net/netip"
@@ -51,70 +50,22 @@ var optionTable = []option{
 	{long: "check", ext: true},
 }
 
-// manageMode says who adds and removes the virtual address.
-type manageMode int
-
-const (
-	// manageAuto: the daemon when no up or down script is given.
-	manageAuto manageMode = iota
-	manageOn
-	manageOff
-)
-
-// config is the validated command line.
+// config is the validated command line: the group it configures, as a
+// group of a config file (the same settings, defaults and meaning: the
+// command line is one way to write a config with one group), and the
+// process's options.
 type config struct {
-	iface      string
-	src        netip.Addr
-	group      netip.Addr
-	vhid       uint8
-	password   []byte
-	preempt    bool
-	neutral    bool
-	vip        netip.Prefix
-	vipArg     string // the address as given to --addr, without /prefix: the scripts' $2
-	advbase    uint8
-	advskew    uint8
-	upscript   string
-	downscript string
-	deadratio  uint32
-	debug      bool
-	shutdown   bool // -z
-	daemonize  bool
-	ignoreIf   bool
-	nomcast    bool
-	facility   int  // syslog facility code (already shifted), see conffile.Facility
-	noSyslog   bool // -f none
-	xparam     *string
+	conffile.Group
 
-	pidfile string
+	debug     bool
+	daemonize bool
+	facility  int  // syslog facility code (already shifted), see conffile.Facility
+	noSyslog  bool // -f none
+	pidfile   string
 	// configFile is --config: the groups come from this file (config
 	// mode), and check is --check: validate it and exit.
-	configFile    string
-	check         bool
-	scriptTimeout time.Duration
-	manage        manageMode
-	garpCount     int
-	garpInterval  time.Duration
-}
-
-// groupConfig is the group that the command line configures.
-func (c *config) groupConfig() group.Config {
-	return group.Config{Interface: c.iface, Src: c.src, Mcast: c.group, VHID: c.vhid, Password: c.password,
-		Addr: c.vip, AddrArg: c.vipArg, AdvBase: c.advbase, AdvSkew: c.advskew, DeadRatio: c.deadratio,
-		Preempt: c.preempt, Neutral: c.neutral, UpScript: c.upscript, DownScript: c.downscript, XParam: c.xparam,
-		Shutdown: c.shutdown, IgnoreIfState: c.ignoreIf, ScriptTimeout: c.scriptTimeout,
-		GARPCount: c.garpCount, GARPInterval: c.garpInterval}
-}
-
-// managesVIP reports whether the daemon adds and removes the address.
-func (c *config) managesVIP() bool {
-	switch c.manage {
-	case manageOn:
-		return true
-	case manageOff:
-		return false
-	}
-	return c.upscript == "" && c.downscript == ""
+	configFile string
+	check      bool
 }
 
 // parseResult says how parsing ended: with a config, or with an exit code.
@@ -136,9 +87,10 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 		usage(stdout)
 		return parseResult{done: true}
 	}
-	c := &config{group: defaultGroup, advbase: 1, deadratio: 3, facility: facility("daemon"), garpCount: 1,
-		scriptTimeout: group.DefaultScriptTimeout,
-		garpInterval:  time.Second}
+	// The defaults of a group of a config file, which are ucarp's.
+	c := &config{facility: facility(conffile.DefaultFacility), Group: conffile.Group{McastIP: defaultGroup,
+		AdvBase: conffile.DefaultAdvBase, DeadRatio: conffile.DefaultDeadRatio, ScriptTimeout: conffile.DefaultScriptTimeout,
+		GARPCount: conffile.DefaultGARPCount, GARPInterval: conffile.DefaultGARPInterval}}
 	opts, _, gerr := getoptLong(prog, args, optionTable, posix)
 	fail := parseResult{exit: 1, done: true}
 	others := 0 // options besides --config and --check
@@ -159,7 +111,7 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 			fmt.Fprintln(stdout, versionLine())
 			return parseResult{done: true}
 		case "interface":
-			c.iface = v
+			c.Interface = v
 		case "srcip", "mcastip":
 			a, err := netip.ParseAddr(v)
 			if err != nil || !a.Is4() {
@@ -167,9 +119,9 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				return fail
 			}
 			if p.opt.long == "srcip" {
-				c.src = a
+				c.SrcIP = a
 			} else {
-				c.group = a
+				c.McastIP = a
 			}
 		case "vhid":
 			if u, _ := strtoul(v); u > 255 || strtol(v) < 1 {
@@ -177,50 +129,50 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				return fail
 			}
 			u, _ := strtoul(v)
-			c.vhid = uint8(u)
+			c.VHID = uint8(u)
 		case "pass":
-			c.password = []byte(v)
+			c.Password = []byte(v)
 		case "passfile":
 			pw, err := readPassfile(v, log)
 			if err != nil {
 				log.Errorf("%s", err)
 				return fail
 			}
-			c.password = pw
+			c.Password = pw
 		case "preempt":
-			c.preempt = true
+			c.Preempt = true
 		case "neutral":
-			c.neutral = true
+			c.Neutral = true
 		case "addr":
 			pfx, arg, ok := conffile.ParseAddr(v)
 			if !ok {
 				log.Errorf("Invalid address: [%s]", v)
 				return fail
 			}
-			c.vip, c.vipArg = pfx, arg
+			c.Addr, c.AddrArg = pfx, arg
 		case "advbase":
-			c.advbase = byteOption(log, p.name, v)
+			c.AdvBase = byteOption(log, p.name, v)
 		case "advskew":
-			c.advskew = byteOption(log, p.name, v)
+			c.AdvSkew = byteOption(log, p.name, v)
 		case "upscript":
-			c.upscript = v
+			c.UpScript = v
 		case "downscript":
-			c.downscript = v
+			c.DownScript = v
 		case "deadratio":
 			u, _ := strtoul(v)
-			c.deadratio = uint32(u)
+			c.DeadRatio = uint32(u)
 		case "debug":
 			c.debug = true
 			log.SetDebug(true)
 		case "shutdown":
-			c.shutdown = true
+			c.Shutdown = true
 		case "daemonize":
 			c.daemonize = true
 			log.SetConsole(consoleErrors)
 		case "ignoreifstate":
-			c.ignoreIf = true
+			c.IgnoreIfState = true
 		case "nomcast":
-			c.nomcast = true
+			c.NoMcast = true
 		case "facility":
 			if strings.EqualFold(v, "none") {
 				c.noSyslog = true
@@ -231,7 +183,7 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 			}
 		case "xparam":
 			x := v
-			c.xparam = &x
+			c.XParam = &x
 		case "pidfile":
 			c.pidfile = v
 		case "script-timeout":
@@ -240,25 +192,24 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				log.Errorf("Invalid script timeout: [%s] (seconds; 0 for none)", v)
 				return fail
 			}
-			c.scriptTimeout = time.Duration(secs * float64(time.Second))
-		case "manage-vip":
-			c.manage = manageOn
-		case "no-manage-vip":
-			c.manage = manageOff
+			c.ScriptTimeout = time.Duration(secs * float64(time.Second))
+		case "manage-vip", "no-manage-vip":
+			on := p.opt.long == "manage-vip"
+			c.ManageVIP = &on
 		case "garp-count":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > 100 {
 				log.Errorf("Invalid gratuitous ARP count: [%s] (0 to 100)", v)
 				return fail
 			}
-			c.garpCount = n
+			c.GARPCount = n
 		case "garp-interval":
 			ms, err := strconv.Atoi(v)
 			if err != nil || ms < 1 || ms > 60000 {
 				log.Errorf("Invalid gratuitous ARP interval: [%s] (milliseconds, 1 to 60000)", v)
 				return fail
 			}
-			c.garpInterval = time.Duration(ms) * time.Millisecond
+			c.GARPInterval = time.Duration(ms) * time.Millisecond
 		}
 	}
 	if gerr != nil {
@@ -283,47 +234,47 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 // validate makes ucarp's checks in ucarp's order, then ours.
 func validate(c *config, log *logger) parseResult {
 	fail := parseResult{exit: 1, done: true}
-	if c.iface == "" {
+	if c.Interface == "" {
 		name, err := defaultInterface()
 		if err != nil {
 			log.Errorf("You must supply a network interface")
 			return fail
 		}
-		c.iface = name
+		c.Interface = name
 		log.Infof("Using [%s] as a network interface", name)
 	}
 	switch {
-	case c.vhid == 0:
+	case c.VHID == 0:
 		log.Errorf("You must supply a valid virtual host id")
 		return fail
-	case len(c.password) == 0:
+	case len(c.Password) == 0:
 		log.Errorf("You must supply a password")
 		return fail
-	case c.advbase == 0 && c.advskew == 0:
+	case c.AdvBase == 0 && c.AdvSkew == 0:
 		log.Errorf("You must supply an advertisement time base")
 		return fail
-	case !c.src.IsValid() || c.src.IsUnspecified():
+	case !c.SrcIP.IsValid() || c.SrcIP.IsUnspecified():
 		log.Errorf("You must supply a persistent source address")
 		return fail
-	case !c.vip.IsValid() || c.vip.Addr().IsUnspecified():
+	case !c.Addr.IsValid() || c.Addr.Addr().IsUnspecified():
 		log.Errorf("You must supply a virtual host address")
 		return fail
 	}
-	if c.upscript == "" {
+	if c.UpScript == "" {
 		log.Warnf("Warning: no script called when going up")
 	}
-	if c.downscript == "" {
+	if c.DownScript == "" {
 		log.Warnf("Warning: no script called when going down")
 	}
-	if c.deadratio == 0 {
+	if c.DeadRatio == 0 {
 		log.Errorf("Dead ratio can't be zero")
 		return fail
 	}
-	if c.advbase == 255 && c.advskew == 255 {
+	if c.AdvBase == 255 && c.AdvSkew == 255 {
 		log.Warnf("advbase 255 with advskew 255 is the bow-out advert: every peer will take over from this node at once")
 	}
-	if c.managesVIP() && c.upscript == "" && c.downscript == "" {
-		log.Infof("No up or down script: the daemon adds and removes %s on %s itself", c.vip, c.iface)
+	if c.ManagesVIP() && c.UpScript == "" && c.DownScript == "" {
+		log.Infof("No up or down script: the daemon adds and removes %s on %s itself", c.Addr, c.Interface)
 	}
 	return parseResult{cfg: c}
 }
