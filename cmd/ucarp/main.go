@@ -196,9 +196,11 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal) ex
 		}
 		defer lock.Close()
 		addrs = sys.Addresses()
-		if addrChg, err = sys.WatchAddresses(done); err != nil {
+		events, err := sys.WatchAddresses(done)
+		if err != nil {
 			return report(exitStartup, "%s", err)
 		}
+		addrChg = changes(events)
 		label := vip.Label(cfg.iface, cfg.vhid)
 		switch addrs.Mark() {
 		case vip.MarkLabel:
@@ -242,6 +244,21 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal) ex
 	go handleSignals(g, sigs)
 	end := g.Run()
 	return exitPlan{code: end.Code, reraise: end.Reraise}
+}
+
+// changes signals each address event (the group lists the addresses
+// again on each), one pending at most.
+func changes(events <-chan platform.AddrEvent) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	go func() {
+		for range events {
+			select {
+			case out <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return out
 }
 
 // handleSignals gives the group ucarp's signals: USR1 reports, USR2
