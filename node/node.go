@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"reflect"
 	"slices"
@@ -63,6 +64,7 @@ type Node struct {
 // member is a running group.
 type member struct {
 	spec  Spec
+	vip   netip.Addr // the address it manages; invalid when none
 	g     *group.Group
 	ifc   *iface
 	lock  io.Closer
@@ -221,6 +223,9 @@ func (n *Node) start(s Spec) error {
 	c := s.Config
 	m := &member{spec: s, ifc: ifc, link: make(chan platform.LinkState, 1), addrs: make(chan struct{}, 1),
 		ready: make(chan struct{}), ended: make(chan struct{})}
+	if s.ManageVIP {
+		m.vip = c.Addr.Addr()
+	}
 	log := n.deps.Log.With("interface", c.Interface, "vhid", c.VHID)
 	var addrs vip.System
 	if s.ManageVIP {
@@ -337,9 +342,18 @@ func (n *Node) open(c group.Config) (*iface, error) {
 		defer ifc.wg.Done()
 		for {
 			select {
-			case <-addrs:
-				ifc.addrs.invalidate()
-				ifc.each(func(m *member) { signal(m.addrs) })
+			case ev, ok := <-addrs:
+				if !ok {
+					return
+				}
+				// Only the group whose address changed looks: a renewal
+				// wakes one group, not every group on the interface.
+				ifc.addrs.apply(ev)
+				ifc.each(func(m *member) {
+					if ev.Resync || m.vip.IsValid() && m.vip == ev.Addr.Prefix.Addr() {
+						signal(m.addrs)
+					}
+				})
 			case <-ifc.stop:
 				return
 			}
