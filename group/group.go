@@ -68,6 +68,10 @@ type Config struct {
 	ScriptTimeout time.Duration
 	GARPCount     int
 	GARPInterval  time.Duration
+	// AlignAdverts puts a MASTER's adverts on the grid that groups with
+	// the same interval share (carp.Config.Align): for many groups in one
+	// process. ucarp's command line leaves it off.
+	AlignAdverts bool
 }
 
 // scriptArgs are the arguments ucarp passes to its scripts.
@@ -260,7 +264,7 @@ func machineConfig(c *Config, manageVIP bool, random func() uint64) carp.Config 
 		VHID: c.VHID, AdvBase: c.AdvBase, AdvSkew: c.AdvSkew, DeadRatio: c.DeadRatio,
 		Preempt: c.Preempt, Neutral: c.Neutral, Src: c.Src,
 		ManageVIP: manageVIP, DownScript: c.DownScript != "",
-		Random: random,
+		Random: random, Align: c.AlignAdverts,
 	}
 }
 
@@ -327,7 +331,8 @@ func (d *Group) Run() *Exit {
 		d.feed(carp.Event{Kind: carp.EventLinkDown})
 	}
 	d.feed(carp.Event{Kind: carp.EventStart})
-	if d.vips != nil {
+	if d.vips != nil && d.addrChg == nil {
+		// Without address events, the address is looked at on a timer.
 		d.deadlines[timerReconcile] = now.Add(d.reconcileInterval())
 	}
 	d.deadlines[timerFlush] = now.Add(flushEvery)
@@ -426,11 +431,25 @@ func (d *Group) hand(r received) bool {
 	}
 }
 
-// arm sets the loop's timer to the earliest deadline.
+// lazy is how late a housekeeping timer (the report of rate-limited log
+// lines) may fire: it waits for the group's next wake-up within that
+// time, so that it costs no wake-up of its own.
+func lazy(timer int) time.Duration {
+	if timer == timerFlush {
+		return time.Second
+	}
+	return 0
+}
+
+// arm sets the loop's timer to the earliest deadline (for a lazy timer,
+// the latest time it may fire).
 func (d *Group) arm() {
 	var next time.Time
-	for _, t := range d.deadlines {
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+	for i, t := range d.deadlines {
+		if t.IsZero() {
+			continue
+		}
+		if t = t.Add(lazy(i)); next.IsZero() || t.Before(next) {
 			next = t
 		}
 	}
@@ -450,6 +469,11 @@ func (d *Group) fire(now time.Time) {
 		switch {
 		case i < int(carp.NumTimers):
 			d.feed(carp.TimerEvent(carp.Timer(i)))
+			if carp.Timer(i) == carp.TimerAdvert && d.m.State() == carp.Master && d.vips != nil && d.addrChg != nil {
+				// A MASTER renews its address's lifetime with each advert,
+				// in the same wake-up; address events do the rest.
+				d.reconcile(true)
+			}
 		case i == timerAnnounce:
 			d.announceOnce(now)
 		case i == timerReconcile:
