@@ -26,7 +26,7 @@ func specs(f *conffile.File) []node.Spec {
 			Preempt: g.Preempt, Neutral: g.Neutral, UpScript: g.UpScript, DownScript: g.DownScript,
 			XParam: g.XParam, NoMcast: g.NoMcast, Shutdown: g.Shutdown, IgnoreIfState: g.IgnoreIfState,
 			ScriptTimeout: g.ScriptTimeout, GARPCount: g.GARPCount, GARPInterval: g.GARPInterval,
-			WaitWhenDown: true,
+			WaitWhenDown: true, AlignAdverts: true,
 		}})
 	}
 	return out
