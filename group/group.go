@@ -215,9 +215,10 @@ type Group struct {
 
 	// The reader's: dropped packets by reason, and the rate limit of their
 	// log lines (also read by the loop's periodic report).
-	drops  [carp.NumDropReasons]atomic.Uint64
-	limMu  sync.Mutex
-	limits [carp.NumDropReasons]rateLimit
+	drops     [carp.NumDropReasons]atomic.Uint64
+	queueFull atomic.Uint64 // valid adverts dropped: the loop's queue was full
+	limMu     sync.Mutex
+	limits    [carp.NumDropReasons]rateLimit
 }
 
 // New returns the group for cfg; Run runs it.
@@ -243,7 +244,7 @@ func New(cfg Config, x Deps) (*Group, error) {
 		return nil, err
 	}
 	dm := &Group{deps: d, m: m, auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
-		rx: make(chan received, 256), done: make(chan struct{}), query: make(chan func()),
+		rx: make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
 		buf: make([]byte, 0, carp.PacketLen)}
 	if d.addrs != nil {
 		dm.vips = vip.NewManager(d.addrs, c.Addr, vip.Label(c.Interface, c.VHID), vipLifetime(c))
@@ -408,6 +409,12 @@ func (d *Group) read() {
 // else passed to the loop. One goroutine at a time may call it.
 func (d *Group) Deliver(pkt []byte) { d.deliver(pkt) }
 
+// rxQueueLen is how many valid adverts wait for the loop. The loop takes
+// one in microseconds: a full queue means that many adverts are waiting
+// already, and on a shared socket the next is dropped (and counted)
+// rather than stall the reader of every other group of the interface.
+const rxQueueLen = 16
+
 // deliver checks pkt and hands a valid advert to the loop; it reports
 // false once the loop has ended.
 func (d *Group) deliver(pkt []byte) bool {
@@ -418,6 +425,16 @@ func (d *Group) deliver(pkt []byte) bool {
 		return true
 	}
 	r.src = carp.Source(pkt)
+	if d.shared {
+		select {
+		case d.rx <- r:
+		case <-d.done:
+			return false
+		default:
+			d.queueFull.Add(1)
+		}
+		return true
+	}
 	return d.hand(r)
 }
 
@@ -839,6 +856,10 @@ func (d *Group) statsLine() string {
 			dropped += n
 			drops = append(drops, fmt.Sprintf("%s %d", r, n))
 		}
+	}
+	if n := d.queueFull.Load(); n > 0 {
+		dropped += n
+		drops = append(drops, fmt.Sprintf("queue full %d", n))
 	}
 	// What the socket dropped itself (FreeBSD: packets of another
 	// interface, which a socket bound to one never sees on Linux).
