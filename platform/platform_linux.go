@@ -500,7 +500,7 @@ func (ic *batchConn) ReadPacket(b []byte) (int, error) {
 	err := ic.sc.Read(func(fd uintptr) bool {
 		for len(ic.batch) < batchSize {
 			i := len(ic.batch)
-			n, err := unix.Read(int(fd), ic.bufs[i][:])
+			n, err := rawRecv(int(fd), ic.bufs[i][:]) // see rawSendto
 			if err != nil {
 				if len(ic.batch) > 0 && err == unix.EAGAIN {
 					return true

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,14 +51,13 @@ func (r *rtnl) open() error {
 	if err != nil {
 		return os.NewSyscallError("socket", err)
 	}
-	tv := unix.NsecToTimeval(rtnlTimeout.Nanoseconds())
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		unix.Close(fd)
-		return os.NewSyscallError("setsockopt", err)
-	}
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		unix.Close(fd)
 		return os.NewSyscallError("bind", err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return os.NewSyscallError("connect", err)
 	}
 	r.fd.fd = fd
 	if r.buf == nil {
@@ -87,12 +87,29 @@ func (r *rtnl) execute(req *nl.NetlinkRequest, resType uint16, each func(data []
 	r.seq++
 	req.Seq = r.seq
 	req.Pid = 0
-	if err := unix.Sendto(r.fd.fd, req.Serialize(), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	// The socket is bound to the kernel (port 0) by connect; see
+	// rawSendto for why these calls are raw. The kernel handles a route
+	// request in sendto and queues its answer before returning, so the
+	// answer is read at once; poll waits only if it is not.
+	if err := rawSendto(r.fd.fd, req.Serialize(), unix.MSG_DONTWAIT, nil, 0); err != nil {
 		r.reset()
 		return os.NewSyscallError("sendto", err)
 	}
 	for {
-		n, _, err := unix.Recvfrom(r.fd.fd, r.buf, 0)
+		n, err := rawRecv(r.fd.fd, r.buf)
+		if err == unix.EAGAIN {
+			fds := []unix.PollFd{{Fd: int32(r.fd.fd), Events: unix.POLLIN}}
+			switch k, perr := unix.Poll(fds, int(rtnlTimeout/time.Millisecond)); {
+			case perr == unix.EINTR:
+				continue
+			case perr != nil:
+				err = perr
+			case k == 0:
+				err = unix.ETIMEDOUT
+			default:
+				continue
+			}
+		}
 		if err == unix.EINTR {
 			continue
 		}
@@ -169,6 +186,10 @@ func subscribeAddrs(done <-chan struct{}, index int, ch chan AddrEvent) error {
 	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 1<<20) != nil {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
 	}
+	if err := filterIndex(fd, index); err != nil {
+		unix.Close(fd)
+		return err
+	}
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: 1 << (unix.RTNLGRP_IPV4_IFADDR - 1)}); err != nil {
 		unix.Close(fd)
 		return os.NewSyscallError("bind", err)
@@ -195,7 +216,7 @@ func subscribeAddrs(done <-chan struct{}, index int, ch chan AddrEvent) error {
 			var n int
 			var rerr error
 			err := rc.Read(func(fd uintptr) bool {
-				n, _, rerr = unix.Recvfrom(int(fd), buf, 0)
+				n, rerr = rawRecv(int(fd), buf) // see rawSendto
 				return rerr != unix.EAGAIN
 			})
 			if err != nil || rerr != nil {
@@ -218,6 +239,34 @@ func subscribeAddrs(done <-chan struct{}, index int, ch chan AddrEvent) error {
 			}
 		}
 	}()
+	return nil
+}
+
+// filterIndex makes the kernel drop, before they reach the socket, the
+// address events of other interfaces: each interface of a node has its
+// subscription, and each would otherwise be woken by all of them. The
+// index is ifaddrmsg's ifa_index, after the 16-byte netlink header and 4
+// bytes of family, prefix length, flags and scope, in host byte order
+// (classic BPF loads words big-endian).
+func filterIndex(fd, index int) error {
+	var want [4]byte
+	binary.NativeEndian.PutUint32(want[:], uint32(index))
+	prog, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: unix.NLMSG_HDRLEN + 4, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: binary.BigEndian.Uint32(want[:]), SkipFalse: 1},
+		bpf.RetConstant{Val: 0xffffffff},
+		bpf.RetConstant{Val: 0},
+	})
+	if err != nil {
+		return err
+	}
+	f := make([]unix.SockFilter, len(prog))
+	for i, ins := range prog {
+		f[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
+	}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}); err != nil {
+		return os.NewSyscallError("setsockopt SO_ATTACH_FILTER", err)
+	}
 	return nil
 }
 
