@@ -101,8 +101,11 @@ func (c *addrCache) index(p netip.Prefix) int {
 	return slices.IndexFunc(c.list, func(b vip.Address) bool { return b.Prefix == p })
 }
 
-// apply brings the table up to date with a kernel event.
-func (c *addrCache) apply(ev platform.AddrEvent) {
+// apply brings the table up to date with a kernel event. changed is false
+// when the event only says what the table holds already, lifetime aside:
+// the event of a renewal made through the cache, which no group needs to
+// look at.
+func (c *addrCache) apply(ev platform.AddrEvent) (changed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch i := c.index(ev.Addr.Prefix); {
@@ -112,11 +115,16 @@ func (c *addrCache) apply(ev platform.AddrEvent) {
 	case ev.Deleted && i >= 0:
 		c.list = slices.Delete(c.list, i, i+1)
 	case ev.Deleted:
+		return false
 	case i >= 0:
+		old := c.list[i]
 		c.list[i] = ev.Addr
+		old.Lifetime = ev.Addr.Lifetime
+		return old != ev.Addr
 	default:
 		c.list = append(c.list, ev.Addr)
 	}
+	return true
 }
 
 // invalidate makes the next look list the table again.

@@ -8,7 +8,9 @@ import (
 	"slices"
 	"testing"
 	"testing/synctest"
+	"time"
 
+	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 	"github.com/ucarp-go/ucarp/vip"
 	"github.com/ucarp-go/ucarp/vip/viptest"
@@ -92,4 +94,41 @@ func TestAddrCacheFollowsTheTable(t *testing.T) {
 		}
 		t.Logf("%d listings for 2000 changes, %d of them the daemon's", c.lists, ownChanges)
 	})
+}
+
+// TestAddrCacheApplyChanged: the event of a renewal made through the
+// cache changes nothing (lifetime aside), so the node wakes no group for
+// it; any other event changes the table.
+func TestAddrCacheApplyChanged(t *testing.T) {
+	p := netip.MustParsePrefix("198.51.100.100/32")
+	ours := vip.Address{Prefix: p, Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 3 * time.Second}
+	c := &addrCache{sys: viptest.New("eth0")}
+	if err := c.AddAddress(ours); err != nil { // an addition: the cache lists again
+		t.Fatal(err)
+	}
+	if _, err := c.Find(p.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	renewed := ours
+	renewed.Lifetime = 2 * time.Second // the kernel's count, a moment later
+	relabelled := ours
+	relabelled.Label = "eth0:x"
+	for _, tt := range []struct {
+		name string
+		ev   platform.AddrEvent
+		want bool
+	}{
+		{"a renewal's event", platform.AddrEvent{Addr: renewed}, false},
+		{"the label changed", platform.AddrEvent{Addr: relabelled}, true},
+		{"the protocol changed", platform.AddrEvent{Addr: vip.Address{Prefix: p, Label: "eth0:x"}}, true},
+		{"deleted", platform.AddrEvent{Addr: ours, Deleted: true}, true},
+		{"deleted again", platform.AddrEvent{Addr: ours, Deleted: true}, false},
+		{"added", platform.AddrEvent{Addr: ours}, true},
+		{"resync", platform.AddrEvent{Resync: true}, true},
+		{"anything while not known", platform.AddrEvent{Addr: ours}, true},
+	} {
+		if got := c.apply(tt.ev); got != tt.want {
+			t.Errorf("%s: changed %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

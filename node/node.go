@@ -346,9 +346,11 @@ func (n *Node) open(c group.Config) (*iface, error) {
 				if !ok {
 					return
 				}
-				// Only the group whose address changed looks: a renewal
-				// wakes one group, not every group on the interface.
-				ifc.addrs.apply(ev)
+				// Only the group whose address changed looks, and only
+				// if the table changed: a renewal's event wakes nobody.
+				if !ifc.addrs.apply(ev) {
+					continue
+				}
 				ifc.each(func(m *member) {
 					if ev.Resync || m.vip.IsValid() && m.vip == ev.Addr.Prefix.Addr() {
 						signal(m.addrs)
