@@ -210,7 +210,18 @@ type Config struct {
 	// Random returns the random counters sent while no advert has been
 	// heard. It must not be nil.
 	Random func() uint64
+	// Align puts a MASTER's adverts on a grid that every group with the
+	// same interval shares (see alignedAdvert): in a process running
+	// many groups, they then wake it up together, a few times per
+	// interval, instead of each on its own. Off, the next advert is one
+	// interval after the last, as ucarp sends them.
+	Align bool
 }
+
+// AlignSlots is the number of grid points per advert interval between
+// which aligned groups are spread by vhid, so that at most one group in
+// sixteen of a process sends at once.
+const AlignSlots = 16
 
 // DefaultDemoteHold is ucarp's demotion time (sleep(3) after SIGUSR2).
 const DefaultDemoteHold = 3 * time.Second
@@ -560,9 +571,41 @@ func (m *Machine) sendAdvert(now time.Time, schedule bool, out []Action) []Actio
 		m.delayedARP = -1
 	}
 	if schedule {
-		out = m.arm(TimerAdvert, now, AdvertInterval(m.cfg.AdvBase, skew), out)
+		d := AdvertInterval(m.cfg.AdvBase, skew)
+		if m.cfg.Align {
+			next := alignedAdvert(now, d, m.cfg.VHID)
+			m.armedAt[TimerAdvert] = next.Add(-d)
+			return m.setTimer(TimerAdvert, next, out)
+		}
+		out = m.arm(TimerAdvert, now, d, out)
 	}
 	return out
+}
+
+// alignedAdvert is the time of the advert after one sent at now, on the
+// grid of the interval d: the whole multiples of d from the Unix epoch,
+// shifted by vhid%AlignSlots sixteenths of d, the grid point nearest to
+// now+d. A timer that fired late by less than d/2 keeps the grid exactly
+// (no drift, whatever the lateness); the first advert after a takeover,
+// at any time, comes after d/2 to 3d/2, well within the backups' dead
+// interval of at least 3d. The time is computed on the wall clock but
+// returned as now plus a duration, so that the timer keeps the monotonic
+// clock.
+func alignedAdvert(now time.Time, d time.Duration, vhid uint8) time.Time {
+	if d <= 0 {
+		return now
+	}
+	phase := int64(d) / AlignSlots * int64(vhid%AlignSlots)
+	t := now.UnixNano() + int64(d) - phase
+	off := t % int64(d) // t's place on the grid, from the previous point
+	if off < 0 {
+		off += int64(d)
+	}
+	delta := int64(d) - off // to the next point
+	if off < delta {
+		delta = -off // the previous point is nearer
+	}
+	return now.Add(d + time.Duration(delta))
 }
 
 func (m *Machine) header(advbase, advskew uint8) Header {

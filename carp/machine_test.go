@@ -709,3 +709,86 @@ func TestReconfigureTwice(t *testing.T) {
 		run(t, m, []step{{"3s", TimerEvent(TimerMasterDown), nil, Backup}})
 	})
 }
+
+// TestAlignedAdvert: the grid point after an advert sent at now. Times
+// are from a grid point of every vhid ≡ 0 (mod 16): t0 is a whole second
+// from the Unix epoch, and so a multiple of a 1 s interval.
+func TestAlignedAdvert(t *testing.T) {
+	const s = time.Second
+	skewed := AdvertInterval(1, 100) // 1.390625 s
+	epoch := time.Unix(0, 0)
+	for _, tt := range []struct {
+		name string
+		now  time.Time
+		d    time.Duration
+		vhid uint8
+		want time.Time
+	}{
+		{"on time: one interval", at("0s"), s, 16, at("1s")},
+		{"late: the grid, not now+d", at("0.3s"), s, 16, at("1s")},
+		{"nearly half an interval late", at("0.499s"), s, 32, at("1s")},
+		{"past half: the next point but one", at("0.5s"), s, 0, at("2s")},
+		{"early: the grid", at("-0.2s"), s, 0, at("1s")},
+		{"vhid 1: a sixteenth later", at("0.0625s"), s, 1, at("1.0625s")},
+		{"vhid 17 as vhid 1", at("0.0625s"), s, 17, at("1.0625s")},
+		{"vhid 15", at("0s"), s, 15, at("0.9375s")},
+		{"a takeover just after a point: about d", at("0.01s"), s, 0, at("1s")},
+		{"a takeover just before half: d/2 later", at("0.49s"), s, 0, at("1s")},
+		{"an interval with advskew", epoch.Add(5 * skewed), skewed, 0, epoch.Add(6 * skewed)},
+		{"an interval with advskew, late", epoch.Add(5*skewed + 100*time.Millisecond), skewed, 0, epoch.Add(6 * skewed)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := alignedAdvert(tt.now, tt.d, tt.vhid)
+			if !got.Equal(tt.want) {
+				t.Errorf("alignedAdvert(%v, %v, %d) = %v, want %v", tt.now.Sub(t0), tt.d, tt.vhid, got.Sub(t0), tt.want.Sub(t0))
+			}
+			if gap := got.Sub(tt.now); gap < tt.d/2 || gap > 3*tt.d/2 {
+				t.Errorf("gap %v outside [d/2, 3d/2]", gap)
+			}
+		})
+	}
+	// The monotonic clock is kept: the timer waits got.Sub(now).
+	now := time.Now()
+	if got := alignedAdvert(now, s, 0); got.Sub(now) <= 0 || got.Sub(now) > 3*s/2 {
+		t.Errorf("with a monotonic clock: %v", got.Sub(now))
+	}
+}
+
+// TestMachineAlignedAdverts: a MASTER with Align sends on the grid
+// whatever its timer's lateness, and one without keeps ucarp's interval
+// from the last advert (drifting by the lateness).
+func TestMachineAlignedAdverts(t *testing.T) {
+	for _, align := range []bool{true, false} {
+		t.Run(fmt.Sprint("align=", align), func(t *testing.T) {
+			m := newTestMachine(t, func(c *Config) { c.Align, c.VHID = align, 16 })
+			m.Handle(at("0s"), Event{Kind: EventStart}, nil)
+			// No advert heard: MASTER when the dead interval ends.
+			var when time.Time
+			for _, a := range m.Handle(at("3.390625s"), TimerEvent(TimerMasterDown), nil) {
+				if a.Kind == ActionArmTimer && a.Timer == TimerAdvert {
+					when = a.At
+				}
+			}
+			if m.State() != Master {
+				t.Fatalf("state %v", m.State())
+			}
+			d := AdvertInterval(1, 100)
+			for range 5 {
+				prev := when
+				late := when.Add(7 * time.Millisecond)
+				for _, a := range m.Handle(late, TimerEvent(TimerAdvert), nil) {
+					if a.Kind == ActionArmTimer && a.Timer == TimerAdvert {
+						when = a.At
+					}
+				}
+				gap := when.Sub(prev)
+				switch {
+				case align && (gap != d || when.UnixNano()%int64(d) != 0):
+					t.Fatalf("aligned advert at %v, %v after the last: want %v, on the grid", when.Sub(t0), gap, d)
+				case !align && gap != d+7*time.Millisecond:
+					t.Fatalf("advert at %v, %v after the last: want %v plus the lateness", when.Sub(t0), gap, d)
+				}
+			}
+		})
+	}
+}

@@ -20,12 +20,12 @@ func TestGroupConfig(t *testing.T) {
 	c := g.GroupConfig()
 	v := reflect.ValueOf(c)
 	for i := 0; i < v.NumField(); i++ {
-		if name := v.Type().Field(i).Name; name != "WaitWhenDown" && v.Field(i).IsZero() {
+		if name := v.Type().Field(i).Name; name != "WaitWhenDown" && name != "AlignAdverts" && v.Field(i).IsZero() {
 			t.Errorf("group.Config.%s is not set from the group", name)
 		}
 	}
-	if c.WaitWhenDown {
-		t.Error("WaitWhenDown is the caller's")
+	if c.WaitWhenDown || c.AlignAdverts {
+		t.Error("WaitWhenDown and AlignAdverts are the caller's (config mode sets both, the command line neither)")
 	}
 	if c.Interface != "eth0" || c.Src != g.SrcIP || c.Mcast != g.McastIP || c.VHID != 7 || string(c.Password) != "pw" ||
 		c.Addr != g.Addr || c.AddrArg != g.AddrArg || c.AdvBase != 2 || c.AdvSkew != 3 || c.DeadRatio != 4 ||

@@ -68,6 +68,10 @@ type Config struct {
 	ScriptTimeout time.Duration
 	GARPCount     int
 	GARPInterval  time.Duration
+	// AlignAdverts puts a MASTER's adverts on the grid that groups with
+	// the same interval share (carp.Config.Align): for many groups in one
+	// process. ucarp's command line leaves it off.
+	AlignAdverts bool
 }
 
 // scriptArgs are the arguments ucarp passes to its scripts.
@@ -211,9 +215,10 @@ type Group struct {
 
 	// The reader's: dropped packets by reason, and the rate limit of their
 	// log lines (also read by the loop's periodic report).
-	drops  [carp.NumDropReasons]atomic.Uint64
-	limMu  sync.Mutex
-	limits [carp.NumDropReasons]rateLimit
+	drops     [carp.NumDropReasons]atomic.Uint64
+	queueFull atomic.Uint64 // valid adverts dropped: the loop's queue was full
+	limMu     sync.Mutex
+	limits    [carp.NumDropReasons]rateLimit
 }
 
 // New returns the group for cfg; Run runs it.
@@ -239,7 +244,7 @@ func New(cfg Config, x Deps) (*Group, error) {
 		return nil, err
 	}
 	dm := &Group{deps: d, m: m, auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
-		rx: make(chan received, 256), done: make(chan struct{}), query: make(chan func()),
+		rx: make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
 		buf: make([]byte, 0, carp.PacketLen)}
 	if d.addrs != nil {
 		dm.vips = vip.NewManager(d.addrs, c.Addr, vip.Label(c.Interface, c.VHID), vipLifetime(c))
@@ -260,7 +265,7 @@ func machineConfig(c *Config, manageVIP bool, random func() uint64) carp.Config 
 		VHID: c.VHID, AdvBase: c.AdvBase, AdvSkew: c.AdvSkew, DeadRatio: c.DeadRatio,
 		Preempt: c.Preempt, Neutral: c.Neutral, Src: c.Src,
 		ManageVIP: manageVIP, DownScript: c.DownScript != "",
-		Random: random,
+		Random: random, Align: c.AlignAdverts,
 	}
 }
 
@@ -327,7 +332,8 @@ func (d *Group) Run() *Exit {
 		d.feed(carp.Event{Kind: carp.EventLinkDown})
 	}
 	d.feed(carp.Event{Kind: carp.EventStart})
-	if d.vips != nil {
+	if d.vips != nil && d.addrChg == nil {
+		// Without address events, the address is looked at on a timer.
 		d.deadlines[timerReconcile] = now.Add(d.reconcileInterval())
 	}
 	d.deadlines[timerFlush] = now.Add(flushEvery)
@@ -408,6 +414,12 @@ func (d *Group) Deliver(pkt []byte) { d.deliver(pkt) }
 // level, as for a socket the group reads itself.
 func (d *Group) ReadError(err error) { d.hand(received{err: err}) }
 
+// rxQueueLen is how many valid adverts wait for the loop. The loop takes
+// one in microseconds: a full queue means that many adverts are waiting
+// already, and on a shared socket the next is dropped (and counted)
+// rather than stall the reader of every other group of the interface.
+const rxQueueLen = 16
+
 // deliver checks pkt and hands a valid advert to the loop; it reports
 // false once the loop has ended.
 func (d *Group) deliver(pkt []byte) bool {
@@ -418,6 +430,16 @@ func (d *Group) deliver(pkt []byte) bool {
 		return true
 	}
 	r.src = carp.Source(pkt)
+	if d.shared {
+		select {
+		case d.rx <- r:
+		case <-d.done:
+			return false
+		default:
+			d.queueFull.Add(1)
+		}
+		return true
+	}
 	return d.hand(r)
 }
 
@@ -431,11 +453,25 @@ func (d *Group) hand(r received) bool {
 	}
 }
 
-// arm sets the loop's timer to the earliest deadline.
+// lazy is how late a housekeeping timer (the report of rate-limited log
+// lines) may fire: it waits for the group's next wake-up within that
+// time, so that it costs no wake-up of its own.
+func lazy(timer int) time.Duration {
+	if timer == timerFlush {
+		return time.Second
+	}
+	return 0
+}
+
+// arm sets the loop's timer to the earliest deadline (for a lazy timer,
+// the latest time it may fire).
 func (d *Group) arm() {
 	var next time.Time
-	for _, t := range d.deadlines {
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+	for i, t := range d.deadlines {
+		if t.IsZero() {
+			continue
+		}
+		if t = t.Add(lazy(i)); next.IsZero() || t.Before(next) {
 			next = t
 		}
 	}
@@ -455,6 +491,11 @@ func (d *Group) fire(now time.Time) {
 		switch {
 		case i < int(carp.NumTimers):
 			d.feed(carp.TimerEvent(carp.Timer(i)))
+			if carp.Timer(i) == carp.TimerAdvert && d.m.State() == carp.Master && d.vips != nil && d.addrChg != nil {
+				// A MASTER renews its address's lifetime with each advert,
+				// in the same wake-up; address events do the rest.
+				d.reconcile(true)
+			}
 		case i == timerAnnounce:
 			d.announceOnce(now)
 		case i == timerReconcile:
@@ -820,6 +861,10 @@ func (d *Group) statsLine() string {
 			dropped += n
 			drops = append(drops, fmt.Sprintf("%s %d", r, n))
 		}
+	}
+	if n := d.queueFull.Load(); n > 0 {
+		dropped += n
+		drops = append(drops, fmt.Sprintf("queue full %d", n))
 	}
 	// What the socket dropped itself (FreeBSD: packets of another
 	// interface, which a socket bound to one never sees on Linux).

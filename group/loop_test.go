@@ -684,3 +684,57 @@ func TestLoopSendErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliverNeverStallsTheSharedReader: on a node's shared socket, one
+// reader delivers the packets of every group of the interface. A group
+// whose loop is busy takes rxQueueLen valid adverts; the next are dropped
+// and counted at once instead of stalling the reader (with a blocking
+// hand-over, the 17th Deliver would wait for the loop).
+func TestDeliverNeverStallsTheSharedReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		logs := &syncBuffer{}
+		log := testLog(logs, false)
+		c := Config{Interface: "eth0", Src: loopSrc, Mcast: defaultGroup, VHID: 1, Password: []byte("carplab"),
+			Addr: loopVIP, AddrArg: "198.51.100.100", AdvBase: 1, AdvSkew: 100, DeadRatio: 3}
+		conn := newFakeConn()
+		g, err := New(c, Deps{Log: log.Logger, Conn: conn, Link: make(chan platform.LinkState),
+			Initial: platform.LinkState{Up: true, Running: true}, Random: func() uint64 { return 1 },
+			Shared: true, scripts: newRunner(log, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ended := make(chan struct{})
+		go func() { g.Run(); close(ended) }()
+		synctest.Wait()
+		release := make(chan struct{})
+		go g.inLoop(func() { <-release }) // the loop is busy
+		synctest.Wait()
+		peer, _ := carp.NewAuth([]byte("carplab"), 1, []netip.Addr{loopVIP.Addr()})
+		delivered := make(chan struct{})
+		go func() {
+			for i := range rxQueueLen + 4 {
+				hd := carp.Header{Version: 2, Type: 1, VHID: 1, AdvBase: 1, AdvSkew: 0, AuthLen: 7, Counter: uint64(500 + i)}
+				peer.Sign(&hd)
+				p := carp.NewPacket(loopPeer, defaultGroup, 9, hd)
+				b, _ := p.MarshalBinary()
+				g.Deliver(b)
+			}
+			close(delivered)
+		}()
+		synctest.Wait()
+		select {
+		case <-delivered:
+		default:
+			t.Fatal("Deliver waits for a busy loop")
+		}
+		close(release)
+		synctest.Wait()
+		g.Report()
+		if !strings.Contains(logs.String(), "valid adverts received 16, packets dropped 4 (queue full 4)") {
+			t.Errorf("report:\n%s", logs)
+		}
+		g.Stop(syscall.SIGTERM)
+		<-ended
+		conn.Close()
+	})
+}

@@ -144,6 +144,7 @@ type Node struct {
 // member is a running group.
 type member struct {
 	spec  Spec
+	vip   netip.Addr // the address it manages; invalid when none
 	g     *group.Group
 	ifc   *iface
 	lock  io.Closer
@@ -338,6 +339,9 @@ func (n *Node) start(s Spec) error {
 	}
 	m := &member{spec: s, ifc: ifc, link: make(chan platform.LinkState, linkQueue), addrs: make(chan struct{}, 1),
 		ready: make(chan struct{}), ended: make(chan struct{})}
+	if s.ManageVIP {
+		m.vip = c.Addr.Addr()
+	}
 	log := n.deps.Log.With("interface", c.Interface, "vhid", c.VHID)
 	var addrs vip.System
 	if s.ManageVIP {
@@ -472,7 +476,7 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 		}
 	}
 	var link <-chan platform.LinkState
-	var addrs <-chan struct{}
+	var addrs <-chan platform.AddrEvent
 	if err := n.step(s, StepWatch, sys, func() (err error) {
 		if link, err = sys.WatchLink(ifc.stop); err != nil {
 			return err
@@ -494,9 +498,20 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 		defer ifc.wg.Done()
 		for {
 			select {
-			case <-addrs:
-				ifc.addrs.invalidate()
-				ifc.each(func(m *member) { signal(m.addrs) })
+			case ev, ok := <-addrs:
+				if !ok {
+					return
+				}
+				// Only the group whose address changed looks, and only
+				// if the table changed: a renewal's event wakes nobody.
+				if !ifc.addrs.apply(ev) {
+					continue
+				}
+				ifc.each(func(m *member) {
+					if ev.Resync || m.vip.IsValid() && m.vip == ev.Addr.Prefix.Addr() {
+						signal(m.addrs)
+					}
+				})
 			case <-ifc.stop:
 				return
 			}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"syscall"
 
@@ -90,6 +91,14 @@ func (ic *ipConn) WritePacket(pkt []byte) error {
 		return errors.New("platform: packet shorter than an IPv4 header")
 	}
 	hl := int(pkt[0]&0x0f) * 4
+	var ok bool
+	var err error
+	if cerr := ic.sc.Control(func(fd uintptr) { ok, err = fastWrite(int(fd), pkt) }); cerr == nil && ok {
+		if err != nil {
+			return &net.OpError{Op: "write", Net: ic.net, Addr: &net.IPAddr{IP: net.IP(pkt[16:20])}, Err: os.NewSyscallError("sendto", err)}
+		}
+		return nil
+	}
 	flags := binary.BigEndian.Uint16(pkt[6:8])
 	h := &ipv4.Header{
 		Version:  4,

@@ -35,6 +35,17 @@ type LinkState struct {
 	Gone    bool // the interface was removed
 }
 
+// AddrEvent is a change of one of the interface's addresses, as the
+// kernel reports it: Addr is the address as it now is, or as it was when
+// Deleted. Resync says instead that changes may have been missed (a lost
+// subscription, a system that cannot tell which address changed): the
+// whole table must be read again.
+type AddrEvent struct {
+	Addr    vip.Address
+	Deleted bool
+	Resync  bool
+}
+
 // IPOptions configures a raw IP socket.
 type IPOptions struct {
 	// Protocol is the IP protocol number of the packets sent and received
@@ -83,9 +94,9 @@ type OS interface {
 	OpenARP() (FrameConn, error)
 	// Addresses manages the interface's addresses.
 	Addresses() vip.System
-	// WatchAddresses signals every change of the interface's addresses,
+	// WatchAddresses delivers every change of the interface's addresses,
 	// until done is closed; nil when the system cannot tell.
-	WatchAddresses(done <-chan struct{}) (<-chan struct{}, error)
+	WatchAddresses(done <-chan struct{}) (<-chan AddrEvent, error)
 	// CheckPrivileges says which privilege is missing: raw sockets always,
 	// address management when manageAddrs.
 	CheckPrivileges(manageAddrs bool) error

@@ -97,12 +97,16 @@ func (f *freebsdOS) WatchLink(done <-chan struct{}) (<-chan LinkState, error) {
 	return out, nil
 }
 
-func (f *freebsdOS) WatchAddresses(done <-chan struct{}) (<-chan struct{}, error) {
-	out := make(chan struct{}, 1)
+// WatchAddresses sends a Resync on every address message of the
+// interface: the routing socket's messages are not decoded into
+// addresses, which are listed again instead (few groups run on FreeBSD
+// today; the coalescing keeps one pending).
+func (f *freebsdOS) WatchAddresses(done <-chan struct{}) (<-chan AddrEvent, error) {
+	out := make(chan AddrEvent, 1)
 	err := watch(done, func(m rtMessage) {
 		if (m.Type == rtmNewAddr || m.Type == rtmDelAddr) && m.Index == f.ifi.Index {
 			select {
-			case out <- struct{}{}:
+			case out <- AddrEvent{Resync: true}:
 			default:
 			}
 		}

@@ -21,7 +21,8 @@ import (
 )
 
 type linuxOS struct {
-	ifi *net.Interface
+	ifi  *net.Interface
+	rtnl *rtnl // the address requests' socket
 }
 
 // New returns the Linux implementation for the interface named ifname.
@@ -30,7 +31,7 @@ func New(ifname string) (OS, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &linuxOS{ifi: ifi}, nil
+	return &linuxOS{ifi: ifi, rtnl: newRTNL()}, nil
 }
 
 func (l *linuxOS) Interface() *net.Interface { return l.ifi }
@@ -82,24 +83,22 @@ func (l *linuxOS) WatchLink(done <-chan struct{}) (<-chan LinkState, error) {
 	return out, nil
 }
 
-// WatchAddresses subscribes to rtnetlink address messages; after a lost
-// subscription it signals a change, since one may have been missed.
-func (l *linuxOS) WatchAddresses(done <-chan struct{}) (<-chan struct{}, error) {
-	out := make(chan struct{}, 1)
-	signal := func() {
+// WatchAddresses subscribes to rtnetlink address messages, each decoded
+// with the label, protocol and lifetime that vip.System lists; after a
+// lost subscription it sends a Resync, since changes may have been missed.
+func (l *linuxOS) WatchAddresses(done <-chan struct{}) (<-chan AddrEvent, error) {
+	out := make(chan AddrEvent, 64)
+	send := func(ev AddrEvent) bool {
 		select {
-		case out <- struct{}{}:
-		default:
+		case out <- ev:
+			return true
+		case <-done:
+			return false
 		}
 	}
-	err := watchNetlink(done, func(ch chan netlink.AddrUpdate) error {
-		return netlink.AddrSubscribeWithOptions(ch, done, netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}})
-	}, func(u netlink.AddrUpdate) bool {
-		if u.LinkIndex == l.ifi.Index {
-			signal()
-		}
-		return true
-	}, signal, nil)
+	err := watchNetlink(done, func(ch chan AddrEvent) error {
+		return subscribeAddrs(done, l.ifi.Index, ch)
+	}, send, func() { send(AddrEvent{Resync: true}) }, func() { close(out) })
 	if err != nil {
 		return nil, fmt.Errorf("platform: subscribing to address changes: %w", err)
 	}
@@ -151,7 +150,7 @@ func watchNetlink[U any](done <-chan struct{}, subscribe func(chan U) error, han
 }
 
 func (l *linuxOS) Addresses() vip.System {
-	return linuxAddrs{ifi: l.ifi, mark: addressMark(kernelRelease())}
+	return linuxAddrs{ifi: l.ifi, mark: addressMark(kernelRelease()), rtnl: l.rtnl}
 }
 
 // linuxAddrs manages addresses through rtnetlink messages of its own:
@@ -160,6 +159,7 @@ func (l *linuxOS) Addresses() vip.System {
 type linuxAddrs struct {
 	ifi  *net.Interface
 	mark vip.Mark
+	rtnl *rtnl
 }
 
 // ifaProto is IFA_PROTO (Linux 5.18), which x/sys/unix does not name:
@@ -194,15 +194,14 @@ func (a linuxAddrs) Mark() vip.Mark { return a.mark }
 func (a linuxAddrs) Addresses() ([]vip.Address, error) {
 	req := nl.NewNetlinkRequest(unix.RTM_GETADDR, unix.NLM_F_DUMP)
 	req.AddData(nl.NewIfAddrmsg(unix.AF_INET))
-	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWADDR)
-	if err != nil {
-		return nil, fmt.Errorf("platform: listing the addresses of %s: %w", a.ifi.Name, err)
-	}
 	var out []vip.Address
-	for _, m := range msgs {
+	err := a.rtnl.execute(req, unix.RTM_NEWADDR, func(m []byte) {
 		if v, ok := parseAddr(m, a.ifi.Index); ok {
 			out = append(out, v)
 		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("platform: listing the addresses of %s: %w", a.ifi.Name, err)
 	}
 	return out, nil
 }
@@ -292,7 +291,7 @@ func (a linuxAddrs) addrRequest(typ uint16, flags int, v vip.Address) *nl.Netlin
 
 // add adds v as "ip addr add" does: EEXIST when its prefix is there.
 func (a linuxAddrs) add(v vip.Address) error {
-	if _, err := a.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, v).Execute(unix.NETLINK_ROUTE, 0); err != nil {
+	if err := a.rtnl.execute(a.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, v), 0, nil); err != nil {
 		return fmt.Errorf("platform: adding %s to %s: %w", v.Prefix, a.ifi.Name, err)
 	}
 	return nil
@@ -301,14 +300,14 @@ func (a linuxAddrs) add(v vip.Address) error {
 // AddAddress replaces: it adds the address, or gives the one there v's
 // protocol and lifetime (the kernel keeps its label).
 func (a linuxAddrs) AddAddress(v vip.Address) error {
-	if _, err := a.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v).Execute(unix.NETLINK_ROUTE, 0); err != nil {
+	if err := a.rtnl.execute(a.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v), 0, nil); err != nil {
 		return fmt.Errorf("platform: adding %s to %s: %w", v.Prefix, a.ifi.Name, err)
 	}
 	return nil
 }
 
 func (a linuxAddrs) DeleteAddress(v vip.Address) error {
-	if _, err := a.addrRequest(unix.RTM_DELADDR, 0, v).Execute(unix.NETLINK_ROUTE, 0); err != nil {
+	if err := a.rtnl.execute(a.addrRequest(unix.RTM_DELADDR, 0, v), 0, nil); err != nil {
 		return fmt.Errorf("platform: removing %s from %s: %w", v.Prefix, a.ifi.Name, err)
 	}
 	return nil
@@ -501,7 +500,7 @@ func (ic *batchConn) ReadPacket(b []byte) (int, error) {
 	err := ic.sc.Read(func(fd uintptr) bool {
 		for len(ic.batch) < batchSize {
 			i := len(ic.batch)
-			n, err := unix.Read(int(fd), ic.bufs[i][:])
+			n, err := rawRecv(int(fd), ic.bufs[i][:]) // see rawSendto
 			if err != nil {
 				if len(ic.batch) > 0 && err == unix.EAGAIN {
 					return true

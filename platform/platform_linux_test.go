@@ -134,14 +134,32 @@ func TestLinuxAddresses(t *testing.T) {
 			t.Fatal(err)
 		}
 		addrs := sys.Addresses()
-		v := vip.Address{Prefix: netip.MustParsePrefix("198.51.100.100/32"), Label: "eth0:ucarp", Lifetime: 4 * time.Second}
+		// next is the next event, as "new|del ADDRESS" (lifetime aside).
+		next := func() string {
+			t.Helper()
+			select {
+			case ev := <-changes:
+				if ev.Resync {
+					return "resync"
+				}
+				if ev.Deleted {
+					return "del " + ev.Addr.String()
+				}
+				if ev.Addr.Lifetime <= 0 || ev.Addr.Lifetime > 4*time.Second {
+					t.Errorf("event's lifetime %v", ev.Addr.Lifetime)
+				}
+				return "new " + ev.Addr.String()
+			case <-time.After(5 * time.Second):
+				t.Fatal("no address event")
+			}
+			return ""
+		}
+		v := vip.Address{Prefix: netip.MustParsePrefix("198.51.100.100/32"), Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 4 * time.Second}
 		if err := addrs.AddAddress(v); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case <-changes:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no address event")
+		if got, want := next(), "new "+v.String(); got != want {
+			t.Fatalf("event %q, want %q", got, want)
 		}
 		list, err := addrs.Addresses()
 		if err != nil || !slices.ContainsFunc(list, func(a vip.Address) bool { return a.Prefix == v.Prefix && a.Label == v.Label }) {
@@ -152,9 +170,14 @@ func TestLinuxAddresses(t *testing.T) {
 		if len(kernel) != 1 || kernel[0].ValidLft <= 0 || kernel[0].ValidLft > 4 {
 			t.Fatalf("lifetime not set: %+v", kernel)
 		}
-		// Adding again renews the lifetime instead of failing with EEXIST.
+		// Adding again renews the lifetime instead of failing with EEXIST,
+		// and is an event though nothing else changed (platformtest's
+		// fake does the same).
 		if err := addrs.AddAddress(v); err != nil {
 			t.Fatalf("renewal: %v", err)
+		}
+		if got, want := next(), "new "+v.String(); got != want {
+			t.Fatalf("renewal's event %q, want %q", got, want)
 		}
 		// Deleting with another label deletes nothing: only our copy goes.
 		if err := addrs.DeleteAddress(vip.Address{Prefix: v.Prefix, Label: "eth0:other"}); err == nil {
@@ -162,6 +185,19 @@ func TestLinuxAddresses(t *testing.T) {
 		}
 		if err := addrs.DeleteAddress(v); err != nil {
 			t.Fatal(err)
+		}
+		if got, want := next(), "del "+v.String(); got != want {
+			t.Fatalf("event %q, want %q", got, want)
+		}
+		// Another interface's addresses are not this one's events.
+		other, _ := New("peer0")
+		if err := other.Addresses().AddAddress(vip.Address{Prefix: netip.MustParsePrefix("198.51.100.102/32")}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case ev := <-changes:
+			t.Fatalf("peer0's address was an event of eth0: %+v", ev)
+		case <-time.After(200 * time.Millisecond):
 		}
 		if list, _ := addrs.Addresses(); len(list) != 0 {
 			t.Fatalf("left %+v", list)

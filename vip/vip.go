@@ -86,6 +86,15 @@ type System interface {
 	Mark() Mark
 }
 
+// Finder is a System that can list the copies of one address without
+// listing the whole table (a table kept in memory): Manager uses it where
+// a System has it.
+type Finder interface {
+	// Find lists the addresses of the interface whose address is a, with
+	// any prefix length.
+	Find(a netip.Addr) ([]Address, error)
+}
+
 // maxLabel is the longest Linux address label (IFNAMSIZ - 1).
 const maxLabel = 15
 
@@ -151,7 +160,13 @@ func (m *Manager) Ours(a Address) bool {
 
 // copies lists the copies of the address, and the state they make.
 func (m *Manager) copies() ([]Address, State, error) {
-	as, err := m.sys.Addresses()
+	var as []Address
+	var err error
+	if f, ok := m.sys.(Finder); ok {
+		as, err = f.Find(m.want.Prefix.Addr())
+	} else {
+		as, err = m.sys.Addresses()
+	}
 	if err != nil {
 		return nil, State{}, err
 	}

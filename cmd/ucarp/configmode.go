@@ -23,6 +23,7 @@ func specs(f *conffile.File) []node.Spec {
 	for _, g := range f.Groups {
 		c := g.GroupConfig()
 		c.WaitWhenDown = true
+		c.AlignAdverts = true // many groups wake the process together
 		out = append(out, node.Spec{ManageVIP: g.ManagesVIP(), Config: c})
 	}
 	return out

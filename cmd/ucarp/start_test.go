@@ -380,5 +380,11 @@ manage-vip = false`},
 		if got, want := res.cfg.GroupConfig(), g.GroupConfig(); !reflect.DeepEqual(got, want) || res.cfg.ManagesVIP() != g.ManagesVIP() {
 			t.Errorf("%q:\ncommand line %+v (manages %v)\nfile         %+v (manages %v)", tc.args, got, res.cfg.ManagesVIP(), want, g.ManagesVIP())
 		}
+		// Config mode runs its groups on the shared advert grid and keeps
+		// them through an administrative down; the command line keeps
+		// ucarp's timing and exit.
+		if c := specs(f)[0].Config; !c.AlignAdverts || !c.WaitWhenDown {
+			t.Errorf("config mode's group: AlignAdverts %v, WaitWhenDown %v", c.AlignAdverts, c.WaitWhenDown)
+		}
 	}
 }

@@ -279,22 +279,57 @@ func (l *Lab) CaptureOn(k int) (*Capture, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("lab: capture socket: %w", err)
 	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("lab: capture socket: %w", err)
+	}
+	// The kernel stamps each frame as it reaches the socket: the
+	// capture's own scheduling delays, large on a busy machine, are not
+	// counted in the intervals measured from it.
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	}); err != nil || serr != nil {
+		c.Close()
+		return nil, fmt.Errorf("lab: capture timestamps: %v %v", err, serr)
+	}
 	cp := &Capture{c: c, done: make(chan struct{})}
 	go func() {
 		defer close(cp.done)
 		buf := make([]byte, 2048)
+		oob := make([]byte, 128)
 		for {
-			n, _, err := c.ReadFrom(buf)
-			if err != nil {
+			var n, oobn int
+			var rerr error
+			err := rc.Read(func(fd uintptr) bool {
+				n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, 0)
+				return rerr != unix.EAGAIN
+			})
+			if err != nil || rerr != nil {
 				return
 			}
-			f := Frame{At: time.Now(), Data: slices.Clone(buf[:n])}
+			f := Frame{At: kernelTime(oob[:oobn]), Data: slices.Clone(buf[:n])}
 			cp.mu.Lock()
 			cp.frames = append(cp.frames, f)
 			cp.mu.Unlock()
 		}
 	}()
 	return cp, nil
+}
+
+// kernelTime is the SCM_TIMESTAMPNS stamp in oob, or now when there is
+// none.
+func kernelTime(oob []byte) time.Time {
+	msgs, _ := unix.ParseSocketControlMessage(oob)
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+			sec := int64(binary.NativeEndian.Uint64(m.Data))
+			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:]))
+			return time.Unix(sec, nsec)
+		}
+	}
+	return time.Now()
 }
 
 // Frames returns the frames captured so far.

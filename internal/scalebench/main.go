@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/internal/lab"
+	"github.com/ucarp-go/ucarp/vrrp"
 )
 
 var (
@@ -94,13 +96,17 @@ func writeConfig(l *lab.Lab, h *lab.Host, i int, sz size, gs []grp, skew map[grp
 // size is one run: n groups per process, the daemon managing their
 // addresses unless novip.
 type size struct {
-	n     int
-	novip bool
+	n          int
+	novip      bool
+	keepalived bool // the same groups as keepalived's VRRPv3 instances, for comparison
 }
 
 func (sz size) String() string {
-	if sz.novip {
+	switch {
+	case sz.novip:
 		return fmt.Sprintf("%d, manage-vip = false", sz.n)
+	case sz.keepalived:
+		return fmt.Sprintf("%d, keepalived %s", sz.n, keepalivedVersion())
 	}
 	return strconv.Itoa(sz.n)
 }
@@ -164,18 +170,19 @@ func main() {
 	var sizes []size
 	for _, s := range strings.Split(*sizesFlag, ",") {
 		num, novip := strings.CutSuffix(strings.TrimSpace(s), "/novip")
+		num, ka := strings.CutSuffix(num, "/keepalived")
 		n, err := strconv.Atoi(num)
 		if err != nil || n < 1 || n > 2*255 {
 			fmt.Fprintf(os.Stderr, "scalebench: bad size %q\n", s)
 			os.Exit(1)
 		}
-		sizes = append(sizes, size{n, novip})
+		sizes = append(sizes, size{n: n, novip: novip, keepalived: ka})
 	}
 	var points []point
 	failed := false
 	for _, sz := range sizes {
 		fmt.Printf("%v groups per process\n", sz)
-		p, err := measure(sz, sz.n == *reloadN && !sz.novip)
+		p, err := measure(sz, sz.n == *reloadN && !sz.novip && !sz.keepalived)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "  %v groups: %v\n", sz, err)
 			failed = true
@@ -208,6 +215,12 @@ func measure(sz size, doReload bool) (p point, err error) {
 	var confs [2]string
 	t0 := time.Now()
 	for i, h := range l.Hosts {
+		if sz.keepalived {
+			if procs[i], err = startKeepalived(l, h, i, gs); err != nil {
+				return p, err
+			}
+			continue
+		}
 		if confs[i], err = writeConfig(l, h, i, sz, gs, nil); err != nil {
 			return p, err
 		}
@@ -233,7 +246,7 @@ func measure(sz size, doReload bool) (p point, err error) {
 	p.load0 = loadavg()
 	var cpu0 [2]float64
 	for i, pr := range procs {
-		cpu0[i] = lab.CPUTicks(pr.Pid())
+		cpu0[i] = treeTicks(pr.Pid())
 	}
 	w0 := time.Now()
 	time.Sleep(*window)
@@ -243,15 +256,29 @@ func measure(sz size, doReload bool) (p point, err error) {
 			stopAll(caps)
 			return p, fmt.Errorf("%s's daemon exited:\n%s", pr.Host.Name, tail(pr.Log(), 20))
 		}
-		p.cpu[i] = (lab.CPUTicks(pr.Pid()) - cpu0[i]) / 100 / elapsed.Minutes()
-		st := status(pr.Pid())
-		p.rss[i], p.hwm[i] = st["VmRSS"]/1024, st["VmHWM"]/1024
-		p.threads[i] = int(st["Threads"])
+		p.cpu[i] = (treeTicks(pr.Pid()) - cpu0[i]) / 100 / elapsed.Minutes()
+		for _, pid := range tree(pr.Pid()) { // keepalived: its VRRP child too
+			st := status(pid)
+			p.rss[i] += st["VmRSS"] / 1024
+			p.hwm[i] = max(p.hwm[i], st["VmHWM"]/1024)
+			p.threads[i] += int(st["Threads"])
+		}
 		p.transitions += len(switches(pr, w0, time.Now()))
 	}
 	p.load1 = loadavg()
 	frames := stopAll(caps)
 	ads := adverts(frames)
+	if sz.keepalived {
+		// Its log says nothing the way ours does: a transition is a
+		// change of the advertising source on the wire.
+		for _, as := range ads {
+			for j := 1; j < len(as); j++ {
+				if as[j].src != as[j-1].src {
+					p.transitions++
+				}
+			}
+		}
+	}
 	var js []float64
 	worst := 0.0
 	for key, as := range ads {
@@ -363,6 +390,10 @@ func adverts(frames [][]lab.Frame) map[grp][]advert {
 	m := map[grp][]advert{}
 	for k, fs := range frames {
 		for _, f := range fs {
+			if g, a, ok := vrrpAdvert(k, f); ok {
+				m[g] = append(m[g], a)
+				continue
+			}
 			pk, err := f.Advert()
 			if err != nil {
 				continue
@@ -377,6 +408,86 @@ func adverts(frames [][]lab.Frame) map[grp][]advert {
 		slices.SortFunc(as, func(a, b advert) int { return a.at.Compare(b.at) })
 	}
 	return m
+}
+
+// vrrpAdvert decodes a VRRPv3 frame (keepalived's rows) as an advert of
+// group g, expected every interval it announces.
+func vrrpAdvert(k int, f lab.Frame) (grp, advert, bool) {
+	var pk vrrp.Packet
+	if !f.IsCARP() || len(f.Data) < 15 || f.Data[14+20]>>4 != vrrp.Version || pk.UnmarshalBinary(f.Data[14:]) != nil {
+		return grp{}, advert{}, false
+	}
+	return grp{k: k, vhid: int(pk.Advert.VRID)}, advert{at: f.At, src: f.IPv4Source(), expect: pk.Advert.Interval()}, true
+}
+
+// tree is pid and its descendants.
+func tree(pid int) []int {
+	children := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		c, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces; it ends at the last ')'.
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) > 1 {
+			if pp, err := strconv.Atoi(f[1]); err == nil {
+				children[pp] = append(children[pp], c)
+			}
+		}
+	}
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
+// treeTicks is the CPU time of pid and its descendants, in clock ticks.
+func treeTicks(pid int) float64 {
+	var t float64
+	for _, p := range tree(pid) {
+		t += lab.CPUTicks(p)
+	}
+	return t
+}
+
+// keepalivedVersion is the version keepalived -v prints, as "2.2.7".
+func keepalivedVersion() string {
+	out, _ := exec.Command("keepalived", "-v").CombinedOutput()
+	if f := strings.Fields(string(out)); len(f) > 1 {
+		return strings.TrimPrefix(f[1], "v")
+	}
+	return "?"
+}
+
+// startKeepalived runs host i's groups as keepalived's VRRPv3 instances,
+// as alike as VRRP allows: advert_int 1, priority 200 where the host is
+// preferred and 100 elsewhere (preempting, as VRRP does by default), each
+// with its /32. No scripts, no syslog.
+func startKeepalived(l *lab.Lab, h *lab.Host, i int, gs []grp) (*lab.Proc, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "global_defs {\n  router_id %s\n  vrrp_version 3\n}\n", h.Name)
+	for _, g := range gs {
+		prio := 100
+		if g.preferred() == i {
+			prio = 200
+		}
+		fmt.Fprintf(&b, "vrrp_instance VI_%d_%d {\n  state BACKUP\n  interface eth%d\n  virtual_router_id %d\n  priority %d\n  advert_int 1\n  virtual_ipaddress {\n    %s/32 dev eth%d\n  }\n}\n",
+			g.k, g.vhid, g.k, g.vhid, prio, g.vip(), g.k)
+	}
+	conf := filepath.Join(l.Dir, "keepalived-"+h.Name+".conf")
+	if err := os.WriteFile(conf, []byte(b.String()), 0o600); err != nil {
+		return nil, err
+	}
+	pid, vrrpPid := filepath.Join(l.Dir, h.Name+".pid"), filepath.Join(l.Dir, h.Name+"-vrrp.pid")
+	return h.Start("keepalived", "keepalived", "--dont-fork", "--log-console", "--no-syslog", "--vrrp",
+		"--use-file="+conf, "--pid="+pid, "--vrrp_pid="+vrrpPid)
 }
 
 func countAdverts(m map[grp][]advert) int {
@@ -619,16 +730,19 @@ func render(points []point) string {
 
 const scaleNotes = `
 Reading the figures:
-- The capture stamps each frame when the benchmark's reader goroutine gets it from a packet socket on the
-  bridge (userland time.Now, not a kernel timestamp): its own scheduling delay is part of the jitter, more so
-  when the machine is busy. The load average of each window is given for that reason.
-- Where the daemon manages the addresses, each MASTER group renews its address's lifetime once per advert
-  interval (one netlink request, hence one RTM_NEWADDR event in its namespace); the node passes every address
-  event of an interface to every group on it, and each group then checks the interface's address list. The
-  node lists it once per change for all the groups of the interface (node/addrcache.go); before that, each
-  group listed it on each event, which grew with the square of the groups (78 % of a core at 256 groups,
-  reloads of 431 ms and missed adverts). What is left is one listing and one renewal per MASTER per second;
-  the manage-vip = false row measures the same groups without address management.
+- The capture stamps each frame with the kernel's receive timestamp (SO_TIMESTAMPNS on the bridge's packet
+  socket), so the benchmark's own scheduling delays are not counted. The daemon's are: a busy machine delays
+  its timers, and the load average of each window is given for that reason.
+- In config mode a MASTER's adverts are on a grid shared by its groups (carp.Config.Align): multiples of
+  the interval from the Unix epoch, in 16 slots by vhid. The process then wakes up about 16 times per interval
+  for all its MASTERs instead of once per group; a late timer does not drift the grid, which is why the
+  jitter's p50 is near zero.
+- Where the daemon manages the addresses, each MASTER renews its address's lifetime with each advert (one
+  netlink request on a socket kept open, and one RTM_NEWADDR event). The node keeps each interface's address
+  table from the kernel's events (node/addrcache.go) and wakes only the group whose address an event names.
+  History: with a listing per group per event, 256 groups took 78 % of a core (reloads of 431 ms and missed
+  adverts); with one listing per change, 10.8 %, most of it garbage from a socket and a 64 KiB buffer per
+  netlink request; the manage-vip = false row measures the same groups without address management.
 - The expected interval is the sender's: advbase + advskew/256 as the packet says, so a MASTER at advskew 0
   should advertise every 1.000 s.
 `

@@ -117,8 +117,8 @@ type Host struct {
 	state     platform.LinkState
 	island    int
 	conns     []*Conn
-	linkSubs  []*linkSub
-	addrSubs  []addrSub
+	linkSubs  []*sub[platform.LinkState]
+	addrSubs  []*sub[platform.AddrEvent]
 	openIPErr error
 	arpErr    error
 	noRaw     bool
@@ -180,22 +180,28 @@ func (h *Host) setLink(st platform.LinkState) {
 	}
 	h.state = st
 	for _, s := range h.linkSubs {
-		s.q = append(s.q, st)
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
+		s.push(st)
 	}
 	if st.Gone {
-		h.signalAddrs() // the kernel deletes its addresses
+		// The kernel deletes its addresses; the table here stays as it
+		// is, for the tests to look at, and its readers read it again.
+		h.pushAddrs([]platform.AddrEvent{{Resync: true}})
 	}
 }
 
-// linkSub is one WatchLink subscription: q is what its pump has still to
-// deliver; kick wakes the pump.
-type linkSub struct {
-	q    []platform.LinkState
+// sub is one WatchLink or WatchAddresses subscription: q is what its
+// pump has still to deliver; kick wakes the pump. lan.mu guards q.
+type sub[T any] struct {
+	q    []T
 	kick chan struct{}
+}
+
+func (s *sub[T]) push(v T) {
+	s.q = append(s.q, v)
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
 }
 
 // WatchLink implements platform.OS. Like FreeBSD's, it delivers changes
@@ -204,25 +210,39 @@ type linkSub struct {
 // delivers them until done is closed: under synctest, close done before
 // the bubble ends.
 func (h *Host) WatchLink(done <-chan struct{}) (<-chan platform.LinkState, error) {
-	s := &linkSub{kick: make(chan struct{}, 1)}
-	h.lan.mu.Lock()
-	h.linkSubs = append(h.linkSubs, s)
-	h.lan.mu.Unlock()
-	out := make(chan platform.LinkState)
-	go h.pump(s, out, done)
-	return out, nil
+	return subscribe(h, &h.linkSubs, done), nil
 }
 
-func (h *Host) pump(s *linkSub, out chan<- platform.LinkState, done <-chan struct{}) {
+// WatchAddresses implements platform.OS: an event for each address that
+// a change made through Addresses or ChangeAddresses added, changed or
+// deleted, as the kernel sends them (a renewal by AddAddress is an event
+// even when nothing changed), delivered as WatchLink delivers; a Resync
+// when the table could not be read.
+func (h *Host) WatchAddresses(done <-chan struct{}) (<-chan platform.AddrEvent, error) {
+	return subscribe(h, &h.addrSubs, done), nil
+}
+
+// subscribe adds a subscription to subs and starts its pump.
+func subscribe[T any](h *Host, subs *[]*sub[T], done <-chan struct{}) <-chan T {
+	s := &sub[T]{kick: make(chan struct{}, 1)}
+	h.lan.mu.Lock()
+	*subs = append(*subs, s)
+	h.lan.mu.Unlock()
+	out := make(chan T)
+	go pump(h, subs, s, out, done)
+	return out
+}
+
+func pump[T any](h *Host, subs *[]*sub[T], s *sub[T], out chan<- T, done <-chan struct{}) {
 	defer close(out)
 	defer func() {
 		h.lan.mu.Lock()
 		defer h.lan.mu.Unlock()
-		h.linkSubs = slices.DeleteFunc(h.linkSubs, func(x *linkSub) bool { return x == s })
+		*subs = slices.DeleteFunc(*subs, func(x *sub[T]) bool { return x == s })
 	}()
 	for {
 		h.lan.mu.Lock()
-		var next platform.LinkState
+		var next T
 		have := len(s.q) > 0
 		if have {
 			next = s.q[0]
@@ -247,38 +267,54 @@ func (h *Host) pump(s *linkSub, out chan<- platform.LinkState, done <-chan struc
 	}
 }
 
-// addrSub is one WatchAddresses subscription.
-type addrSub struct {
-	out  chan struct{}
-	done <-chan struct{}
+// pushAddrs queues evs for every address subscriber. lan.mu is held.
+func (h *Host) pushAddrs(evs []platform.AddrEvent) {
+	for _, s := range h.addrSubs {
+		for _, ev := range evs {
+			s.push(ev)
+		}
+	}
 }
 
-// WatchAddresses implements platform.OS: it signals after every change
-// made through Addresses or ChangeAddresses (the channel holds one
-// signal; more coalesce, as on Linux and FreeBSD).
-func (h *Host) WatchAddresses(done <-chan struct{}) (<-chan struct{}, error) {
-	out := make(chan struct{}, 1)
+// diffAddrs is the events that turn the table before into after.
+func diffAddrs(before, after []vip.Address) []platform.AddrEvent {
+	var evs []platform.AddrEvent
+	for _, a := range before {
+		if !slices.ContainsFunc(after, func(b vip.Address) bool { return b.Prefix == a.Prefix }) {
+			evs = append(evs, platform.AddrEvent{Addr: a, Deleted: true})
+		}
+	}
+	for _, b := range after {
+		if !slices.Contains(before, b) {
+			evs = append(evs, platform.AddrEvent{Addr: b})
+		}
+	}
+	return evs
+}
+
+// change runs f on the table and sends the events of what it changed;
+// renewed names a prefix that f replaced (AddAddress), which is an event
+// even when nothing changed.
+func (h *Host) change(f func() error, renewed netip.Prefix) error {
+	before, berr := h.addrs.Addresses()
+	if err := f(); err != nil {
+		return err
+	}
+	after, aerr := h.addrs.Addresses()
 	h.lan.mu.Lock()
 	defer h.lan.mu.Unlock()
-	h.addrSubs = append(h.addrSubs, addrSub{out: out, done: done})
-	return out, nil
-}
-
-// signalAddrs signals every subscriber and forgets those that are done.
-// lan.mu is held.
-func (h *Host) signalAddrs() {
-	h.addrSubs = slices.DeleteFunc(h.addrSubs, func(s addrSub) bool {
-		select {
-		case <-s.done:
-			return true
-		default:
+	if berr != nil || aerr != nil {
+		h.pushAddrs([]platform.AddrEvent{{Resync: true}})
+		return nil
+	}
+	evs := diffAddrs(before, after)
+	if renewed.IsValid() && !slices.ContainsFunc(evs, func(e platform.AddrEvent) bool { return e.Addr.Prefix == renewed }) {
+		if i := slices.IndexFunc(after, func(a vip.Address) bool { return a.Prefix == renewed }); i >= 0 {
+			evs = append(evs, platform.AddrEvent{Addr: after[i]})
 		}
-		select {
-		case s.out <- struct{}{}:
-		default:
-		}
-		return false
-	})
+	}
+	h.pushAddrs(evs)
+	return nil
 }
 
 // Addrs is the interface's address table, to inspect it; changes made
@@ -286,17 +322,14 @@ func (h *Host) signalAddrs() {
 func (h *Host) Addrs() *viptest.Addrs { return h.addrs }
 
 // ChangeAddresses runs f on the address table, as an administrator would
-// ("ip addr add", "ip addr flush"), then signals the WatchAddresses
-// subscribers.
+// ("ip addr add", "ip addr flush"), then sends the WatchAddresses
+// subscribers an event for each address it changed.
 func (h *Host) ChangeAddresses(f func(*viptest.Addrs)) {
-	f(h.addrs)
-	h.lan.mu.Lock()
-	defer h.lan.mu.Unlock()
-	h.signalAddrs()
+	h.change(func() error { f(h.addrs); return nil }, netip.Prefix{})
 }
 
 // Addresses implements platform.OS: the viptest table of the interface,
-// whose successful AddAddress and DeleteAddress signal WatchAddresses.
+// whose successful AddAddress and DeleteAddress send WatchAddresses events.
 func (h *Host) Addresses() vip.System { return watchedAddrs{h.addrs, h} }
 
 type watchedAddrs struct {
@@ -305,19 +338,11 @@ type watchedAddrs struct {
 }
 
 func (w watchedAddrs) AddAddress(a vip.Address) error {
-	if err := w.Addrs.AddAddress(a); err != nil {
-		return err
-	}
-	w.h.ChangeAddresses(func(*viptest.Addrs) {})
-	return nil
+	return w.h.change(func() error { return w.Addrs.AddAddress(a) }, a.Prefix)
 }
 
 func (w watchedAddrs) DeleteAddress(a vip.Address) error {
-	if err := w.Addrs.DeleteAddress(a); err != nil {
-		return err
-	}
-	w.h.ChangeAddresses(func(*viptest.Addrs) {})
-	return nil
+	return w.h.change(func() error { return w.Addrs.DeleteAddress(a) }, netip.Prefix{})
 }
 
 // Local implements platform.OS: whether a is in the host's table.

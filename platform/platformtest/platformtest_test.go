@@ -467,38 +467,89 @@ func TestInterface(t *testing.T) {
 
 func TestWatchAddresses(t *testing.T) {
 	p := netip.MustParsePrefix("198.51.100.100/24")
+	own := netip.MustParsePrefix("198.51.100.2/24")
+	// What the kernel would say: the address as it is kept (labelled with
+	// the interface's name when added without a label).
+	added := func(p netip.Prefix) string { return "new " + p.String() + " label eth0" }
 	tests := []struct {
 		name   string
 		change func(h *platformtest.Host) error
-		signal bool
+		want   []string
 	}{
-		{"AddAddress", func(h *platformtest.Host) error { return h.Addresses().AddAddress(vip.Address{Prefix: p}) }, true},
+		{"AddAddress", func(h *platformtest.Host) error { return h.Addresses().AddAddress(vip.Address{Prefix: p}) }, []string{added(p)}},
 		{"AddAddress again (replace)", func(h *platformtest.Host) error {
 			h.Addrs().AddAddress(vip.Address{Prefix: p})
 			return h.Addresses().AddAddress(vip.Address{Prefix: p})
-		}, true},
+		}, []string{added(p)}}, // a renewal is an event, even when nothing changed
+		{"AddAddress with a lifetime", func(h *platformtest.Host) error {
+			return h.Addresses().AddAddress(vip.Address{Prefix: p, Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 3 * time.Second})
+		}, []string{"new " + p.String() + " label eth0:ucarp proto 112 for 3s"}},
 		{"DeleteAddress", func(h *platformtest.Host) error {
-			return h.Addresses().DeleteAddress(vip.Address{Prefix: netip.MustParsePrefix("198.51.100.2/24")})
-		}, true},
+			return h.Addresses().DeleteAddress(vip.Address{Prefix: own})
+		}, []string{"del " + own.String() + " label eth0"}},
 		{"DeleteAddress of nothing", func(h *platformtest.Host) error {
 			if err := h.Addresses().DeleteAddress(vip.Address{Prefix: p}); !errors.Is(err, syscall.EADDRNOTAVAIL) {
 				return errors.New("want EADDRNOTAVAIL")
 			}
 			return nil
-		}, false},
+		}, nil},
 		{"failing table", func(h *platformtest.Host) error {
 			h.Addrs().Fail(syscall.EPERM)
 			if err := h.Addresses().AddAddress(vip.Address{Prefix: p}); !errors.Is(err, syscall.EPERM) {
 				return errors.New("want EPERM")
 			}
 			return nil
-		}, false},
+		}, nil},
 		{"administrator", func(h *platformtest.Host) error {
-			h.ChangeAddresses(func(a *viptest.Addrs) { a.Flush() })
+			h.ChangeAddresses(func(a *viptest.Addrs) {
+				a.Flush()
+				a.Add(vip.Address{Prefix: p})
+			})
 			return nil
-		}, true},
-		{"behind its back", func(h *platformtest.Host) error { return h.Addrs().Add(vip.Address{Prefix: p}) }, false},
-		{"removed", func(h *platformtest.Host) error { h.Remove(); return nil }, true},
+		}, []string{"del " + own.String() + " label eth0", added(p)}},
+		{"administrator, failing table", func(h *platformtest.Host) error {
+			h.ChangeAddresses(func(a *viptest.Addrs) { a.Fail(syscall.EPERM) })
+			return nil
+		}, []string{"resync"}},
+		{"behind its back", func(h *platformtest.Host) error { return h.Addrs().Add(vip.Address{Prefix: p}) }, nil},
+		{"removed", func(h *platformtest.Host) error { h.Remove(); return nil }, []string{"resync"}},
+	}
+	show := func(ev platform.AddrEvent) string {
+		switch {
+		case ev.Resync:
+			return "resync"
+		case ev.Deleted:
+			return "del " + ev.Addr.String()
+		}
+		s := "new " + ev.Addr.String()
+		if ev.Addr.Lifetime > 0 {
+			s += " for " + ev.Addr.Lifetime.String()
+		}
+		return s
+	}
+	drain := func(ch <-chan platform.AddrEvent) []string {
+		var got []string
+		for {
+			select {
+			case ev, ok := <-ch:
+				if !ok {
+					return got
+				}
+				got = append(got, show(ev))
+				continue
+			default:
+			}
+			synctest.Wait()
+			select {
+			case ev, ok := <-ch:
+				if ok {
+					got = append(got, show(ev))
+					continue
+				}
+			default:
+			}
+			return got
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -516,11 +567,14 @@ func TestWatchAddresses(t *testing.T) {
 				if err := tt.change(h["b"]); err != nil {
 					t.Fatal(err)
 				}
-				if got := len(ch) == 1; got != tt.signal {
-					t.Errorf("signalled %v, want %v", got, tt.signal)
+				if got := drain(ch); !slices.Equal(got, tt.want) {
+					t.Errorf("events %q, want %q", got, tt.want)
 				}
-				if len(other) != 0 || len(gone) != 0 {
-					t.Error("another interface's or an ended subscription was signalled")
+				if got := drain(other); len(got) != 0 {
+					t.Errorf("another interface had events %q", got)
+				}
+				if got := drain(gone); len(got) != 0 {
+					t.Errorf("an ended subscription had events %q", got)
 				}
 				close(done)
 			})

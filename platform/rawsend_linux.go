@@ -1,0 +1,61 @@
+package platform
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The system calls of the daemon's steady state (an advert's sendto, the
+// reads of received adverts and address events, a lifetime renewal's
+// netlink request) are made with RawSyscall. None of them blocks: the
+// sockets are non-blocking (the poller waits for them), and the kernel
+// answers a netlink request before sendto returns. Through
+// syscall.Syscall, the first system call after the process was idle
+// wakes the runtime's sysmon, which then polls every 20 µs for a
+// millisecond, and one that lasts (in the lab a send also carries the
+// peer's receive, a veth delivering in the sender's softirq) makes it
+// hand the P to another thread: at 256 groups that was a third of the
+// process's CPU, since each wake-up of the process started it again. A
+// raw call keeps the P and leaves sysmon asleep.
+
+// rawSendto is sendto(2) of b to sa (nil: the socket's peer) with flags,
+// without the scheduler's knowledge. It must not block: pass
+// MSG_DONTWAIT where the socket may be blocking.
+func rawSendto(fd int, b []byte, flags int, sa unsafe.Pointer, salen uintptr) error {
+	var p unsafe.Pointer
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
+	}
+	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(p), uintptr(len(b)), uintptr(flags), uintptr(sa), salen)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// rawRecv is recvfrom(2) into b with MSG_DONTWAIT, without the
+// scheduler's knowledge: EAGAIN when nothing is there. (A raw socket's
+// read(2) is recvfrom without an address.)
+func rawRecv(fd int, b []byte) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// fastWrite sends pkt, a whole IPv4 packet in network byte order, on the
+// IP_HDRINCL socket fd to its destination address, as Linux takes it
+// (it fills in the total length and checksum). ok is false when the
+// socket cannot take it now (EAGAIN): the caller then goes the poller's
+// way.
+func fastWrite(fd int, pkt []byte) (ok bool, err error) {
+	sa := unix.RawSockaddrInet4{Family: unix.AF_INET}
+	copy(sa.Addr[:], pkt[16:20])
+	err = rawSendto(fd, pkt, 0, unsafe.Pointer(&sa), unsafe.Sizeof(sa))
+	if err == unix.EAGAIN {
+		return false, nil
+	}
+	return true, err
+}

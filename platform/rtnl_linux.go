@@ -1,0 +1,281 @@
+package platform
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// rtnl is a route netlink socket for requests (add, replace, delete and
+// list addresses), kept open from one request to the next, with one
+// receive buffer. vishvananda/netlink opens a socket and allocates a
+// 64 KiB buffer for every request; with a MASTER renewing its address's
+// lifetime every second, hundreds of groups made that garbage most of the
+// daemon's idle cost. One request at a time; the socket opens on first
+// use and closes when the rtnl is collected.
+type rtnl struct {
+	mu  sync.Mutex
+	fd  *rtnlFD
+	seq uint32
+	buf []byte
+}
+
+type rtnlFD struct{ fd int }
+
+func newRTNL() *rtnl {
+	r := &rtnl{fd: &rtnlFD{fd: -1}}
+	runtime.AddCleanup(r, func(f *rtnlFD) {
+		if f.fd >= 0 {
+			unix.Close(f.fd)
+		}
+	}, r.fd)
+	return r
+}
+
+// rtnlTimeout bounds the wait for the kernel's answer.
+const rtnlTimeout = 5 * time.Second
+
+func (r *rtnl) open() error {
+	if r.fd.fd >= 0 {
+		return nil
+	}
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return os.NewSyscallError("bind", err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return os.NewSyscallError("connect", err)
+	}
+	r.fd.fd = fd
+	if r.buf == nil {
+		r.buf = make([]byte, 64<<10)
+	}
+	return nil
+}
+
+// reset closes the socket after a failure that may leave an answer in
+// it; the next request opens another.
+func (r *rtnl) reset() {
+	if r.fd.fd >= 0 {
+		unix.Close(r.fd.fd)
+		r.fd.fd = -1
+	}
+}
+
+// execute sends req and reads the kernel's answer: each message of type
+// resType (a dump's parts) is handed to each, whose data is only valid
+// during the call. It returns the kernel's error, as a syscall.Errno.
+func (r *rtnl) execute(req *nl.NetlinkRequest, resType uint16, each func(data []byte)) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.open(); err != nil {
+		return err
+	}
+	r.seq++
+	req.Seq = r.seq
+	req.Pid = 0
+	// The socket is bound to the kernel (port 0) by connect; see
+	// rawSendto for why these calls are raw. The kernel handles a route
+	// request in sendto and queues its answer before returning, so the
+	// answer is read at once; poll waits only if it is not.
+	if err := rawSendto(r.fd.fd, req.Serialize(), unix.MSG_DONTWAIT, nil, 0); err != nil {
+		r.reset()
+		return os.NewSyscallError("sendto", err)
+	}
+	for {
+		n, err := rawRecv(r.fd.fd, r.buf)
+		if err == unix.EAGAIN {
+			fds := []unix.PollFd{{Fd: int32(r.fd.fd), Events: unix.POLLIN}}
+			switch k, perr := unix.Poll(fds, int(rtnlTimeout/time.Millisecond)); {
+			case perr == unix.EINTR:
+				continue
+			case perr != nil:
+				err = perr
+			case k == 0:
+				err = unix.ETIMEDOUT
+			default:
+				continue
+			}
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			r.reset()
+			return os.NewSyscallError("recvfrom", err)
+		}
+		done, err := r.parse(r.buf[:n], resType, each)
+		if done || err != nil {
+			return err
+		}
+	}
+}
+
+// parse goes through one datagram of the answer; done is true when the
+// answer is complete (an acknowledgement, an error, a dump's end).
+func (r *rtnl) parse(b []byte, resType uint16, each func([]byte)) (done bool, err error) {
+	for len(b) >= unix.NLMSG_HDRLEN {
+		h := nlHeader(b)
+		l := int(h.Len)
+		if l < unix.NLMSG_HDRLEN || l > len(b) {
+			return true, errors.New("platform: a malformed netlink answer")
+		}
+		data := b[unix.NLMSG_HDRLEN:l]
+		b = b[min(nlAlign(l), len(b)):]
+		if h.Seq != r.seq {
+			continue // the answer to an earlier request, given up on
+		}
+		switch h.Type {
+		case unix.NLMSG_ERROR:
+			if len(data) < 4 {
+				return true, errors.New("platform: a short netlink error")
+			}
+			if e := int32(binary.NativeEndian.Uint32(data)); e != 0 {
+				return true, syscall.Errno(-e)
+			}
+			return true, nil // the acknowledgement
+		case unix.NLMSG_DONE:
+			if len(data) >= 4 {
+				if e := int32(binary.NativeEndian.Uint32(data)); e < 0 {
+					return true, syscall.Errno(-e)
+				}
+			}
+			return true, nil
+		case resType:
+			if each != nil {
+				each(data)
+			}
+		}
+	}
+	return false, nil
+}
+
+// nlHeader is a netlink message's header, from at least NLMSG_HDRLEN bytes.
+func nlHeader(b []byte) unix.NlMsghdr {
+	return unix.NlMsghdr{
+		Len: binary.NativeEndian.Uint32(b), Type: binary.NativeEndian.Uint16(b[4:]),
+		Flags: binary.NativeEndian.Uint16(b[6:]), Seq: binary.NativeEndian.Uint32(b[8:]), Pid: binary.NativeEndian.Uint32(b[12:]),
+	}
+}
+
+func nlAlign(l int) int { return (l + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }
+
+// subscribeAddrs subscribes to the kernel's IPv4 address events of the
+// interface index, read with one buffer, and sends each to ch. It closes
+// ch when done is closed or the subscription is lost (an overrun: events
+// were dropped), which watchNetlink then renews.
+func subscribeAddrs(done <-chan struct{}, index int, ch chan AddrEvent) error {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	// Room for a flush of many addresses at once; as root, beyond rmem_max.
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 1<<20) != nil {
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
+	}
+	if err := filterIndex(fd, index); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: 1 << (unix.RTNLGRP_IPV4_IFADDR - 1)}); err != nil {
+		unix.Close(fd)
+		return os.NewSyscallError("bind", err)
+	}
+	f := os.NewFile(uintptr(fd), "rtnetlink")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+		case <-stop:
+		}
+		f.Close()
+	}()
+	go func() {
+		defer close(ch)
+		defer close(stop)
+		buf := make([]byte, 64<<10)
+		for {
+			var n int
+			var rerr error
+			err := rc.Read(func(fd uintptr) bool {
+				n, rerr = rawRecv(int(fd), buf) // see rawSendto
+				return rerr != unix.EAGAIN
+			})
+			if err != nil || rerr != nil {
+				return // closed, or an overrun (ENOBUFS)
+			}
+			for b := buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
+				h := nlHeader(b)
+				l := int(h.Len)
+				if l < unix.NLMSG_HDRLEN || l > len(b) {
+					break
+				}
+				if ev, ok := addrEvent(h.Type, b[unix.NLMSG_HDRLEN:l], index); ok {
+					select {
+					case ch <- ev:
+					case <-done:
+						return
+					}
+				}
+				b = b[min(nlAlign(l), len(b)):]
+			}
+		}
+	}()
+	return nil
+}
+
+// filterIndex makes the kernel drop, before they reach the socket, the
+// address events of other interfaces: each interface of a node has its
+// subscription, and each would otherwise be woken by all of them. The
+// index is ifaddrmsg's ifa_index, after the 16-byte netlink header and 4
+// bytes of family, prefix length, flags and scope, in host byte order
+// (classic BPF loads words big-endian).
+func filterIndex(fd, index int) error {
+	var want [4]byte
+	binary.NativeEndian.PutUint32(want[:], uint32(index))
+	prog, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: unix.NLMSG_HDRLEN + 4, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: binary.BigEndian.Uint32(want[:]), SkipFalse: 1},
+		bpf.RetConstant{Val: 0xffffffff},
+		bpf.RetConstant{Val: 0},
+	})
+	if err != nil {
+		return err
+	}
+	f := make([]unix.SockFilter, len(prog))
+	for i, ins := range prog {
+		f[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
+	}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}); err != nil {
+		return os.NewSyscallError("setsockopt SO_ATTACH_FILTER", err)
+	}
+	return nil
+}
+
+// addrEvent is the event of an RTM_NEWADDR or RTM_DELADDR message about
+// an IPv4 address of interface index.
+func addrEvent(typ uint16, data []byte, index int) (AddrEvent, bool) {
+	if typ != unix.RTM_NEWADDR && typ != unix.RTM_DELADDR {
+		return AddrEvent{}, false
+	}
+	a, ok := parseAddr(data, index)
+	return AddrEvent{Addr: a, Deleted: typ == unix.RTM_DELADDR}, ok
+}
