@@ -41,16 +41,18 @@ var typeNames = [...]string{
 // String returns the type's name as it is written in the config file and on
 // the command line: "icmp", "tcp", …
 func (t Type) String() string {
-	if t > 0 && int(t) < len(typeNames) {
+	if t.valid() {
 		return typeNames[t]
 	}
 	return "Type(" + strconv.Itoa(int(t)) + ")"
 }
 
+func (t Type) valid() bool { return t > 0 && int(t) < len(typeNames) }
+
 // MarshalText writes the type's name, so that a Status encodes as JSON
 // with "tcp" rather than a number.
 func (t Type) MarshalText() ([]byte, error) {
-	if t == 0 || int(t) >= len(typeNames) {
+	if !t.valid() {
 		return nil, fmt.Errorf("health: no probe type %d", t)
 	}
 	return []byte(t.String()), nil
