@@ -351,3 +351,63 @@ func hasAddr(a netip.Addr) bool {
 	}
 	return false
 }
+
+// The Runner with real probes: a TCP port that closes demotes its
+// consumer, and Stop kills an exec probe's command in progress.
+func TestRunnerRealProbes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	sleeper := script(t, dir, "sleeper", "echo $$ > "+dir+"/leader\nsleep 30 &\necho $! > "+dir+"/child\nwait\n")
+	web, err := ParseFlag("tcp:" + ln.Addr().String() + ",interval=100ms,rise=1,fall=1,weight=100,name=web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := ParseFlag("exec:" + sleeper + ",interval=1h,timeout=1h,weight=1,name=slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := make(chan Change, 10)
+	r, err := Start(Config{
+		Probes:    []Probe{{Spec: web}, {Spec: slow}},
+		Consumers: map[string][]string{"g": {"web"}},
+		OnChange:  func(ch Change) { changes <- ch },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	next := func(want int) {
+		t.Helper()
+		select {
+		case ch := <-changes:
+			if d, ok := ch.Demotions["g"]; !ok || d != want {
+				t.Fatalf("change %+v, want the demotion %d", ch, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no change to the demotion %d; status %+v", want, r.Status())
+		}
+	}
+	next(0)
+	ln.Close()
+	next(100)
+	if st := r.Status()[0]; !strings.Contains(st.Last.Err, "connection refused") {
+		t.Errorf("status %+v", st)
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(dir + "/child"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the exec probe's command did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.Stop()
+	waitGone(t, dir+"/leader", dir+"/child")
+}
