@@ -83,6 +83,11 @@ func Start(cfg Config) (*Runner, error) {
 			errs = append(errs, fmt.Errorf("health: two probes are named %q", p.Spec.Name))
 			continue
 		}
+		if p.Spec.Interval <= 0 || p.Spec.Timeout <= 0 || p.Spec.Timeout > p.Spec.Interval {
+			errs = append(errs, fmt.Errorf("health: probe %q: interval %v and timeout %v: want 0 < timeout <= interval",
+				p.Spec.Name, p.Spec.Interval, p.Spec.Timeout))
+			continue
+		}
 		check := p.Check
 		if check == nil {
 			var err error

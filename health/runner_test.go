@@ -439,11 +439,13 @@ func TestRunnerInitial(t *testing.T) {
 func TestStartErrors(t *testing.T) {
 	f := newFakeTargets()
 	_, err := Start(Config{
-		Probes:    []Probe{f.probe("a", 1, time.Second), f.probe("a", 2, time.Second), {Spec: Spec{Name: "b"}}},
+		Probes: []Probe{f.probe("a", 1, time.Second), f.probe("a", 2, time.Second),
+			{Spec: Spec{Name: "b", Interval: time.Second, Timeout: time.Second}}, {Spec: Spec{Name: "e"}}},
 		Consumers: map[string][]string{"g": {"a", "c", "a"}, "f": {"d"}},
 	})
 	want := `health: two probes are named "a"
 health: probe "b": no probe type 0
+health: probe "e": interval 0s and timeout 0s: want 0 < timeout <= interval
 health: f: no probe is named "d"
 health: g: no probe is named "c"
 health: g: probe "a" is named twice`

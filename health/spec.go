@@ -136,17 +136,19 @@ type Table struct {
 	Insecure *bool   `toml:"insecure,omitempty"` // https; default false
 }
 
+// problem is one problem of a probe's settings, before it is an *Error.
 type problem struct{ key, msg string }
 
-func parseDuration(s string) (time.Duration, *problem) {
+// parseDuration reads a duration, or says what is wrong with it.
+func parseDuration(s string) (time.Duration, string) {
 	v, err := time.ParseDuration(s)
-	if err != nil {
-		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
-			return 0, &problem{msg: fmt.Sprintf("%q has no unit: write %[1]ss or %[1]sms", s)}
-		}
-		return 0, &problem{msg: fmt.Sprintf("%q is not a duration such as 200ms or 1.5s", s)}
+	if err == nil {
+		return v, ""
 	}
-	return v, nil
+	if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+		return 0, fmt.Sprintf("%q has no unit: write %[1]ss or %[1]sms", s)
+	}
+	return 0, fmt.Sprintf("%q is not a duration such as 200ms or 1.5s", s)
 }
 
 // Spec validates t as the probe name, fills in the defaults and returns
@@ -189,9 +191,9 @@ func (t Table) spec(name string) (Spec, []problem) {
 		if p == nil {
 			return def
 		}
-		d, bad := parseDuration(*p)
-		if bad != nil {
-			ps = append(ps, problem{key, bad.msg})
+		d, msg := parseDuration(*p)
+		if msg != "" {
+			add(key, "%s", msg)
 		} else if d < lo || d > hi {
 			add(key, "%v is out of range %v-%v%s", d, lo, hi, hint)
 		}
