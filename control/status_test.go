@@ -49,7 +49,7 @@ func TestStatusPage(t *testing.T) {
 			"<code>" + g.Interface + "</code>",
 			`<span class="state st-` + strings.ToLower(g.State) + `">` + g.State + "</span>",
 			g.Reason,
-			"<code>192.0.2.250</code> advbase 1, advskew 50",
+			"<code>203.0.113.250</code> advbase 1, advskew 50",
 		} {
 			if !strings.Contains(r, want) {
 				t.Errorf("row of %s lacks %q:\n%s", g.Name, want, r)

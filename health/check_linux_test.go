@@ -13,7 +13,7 @@ import (
 
 // inThrowawayNamespace runs fn on a thread moved into a new, unnamed
 // network namespace holding lo and a veth pair (eth0, peer0), all up, and
-// 192.0.2.10/24 on eth0 with nothing behind peer0. The namespace
+// 203.0.113.10/24 on eth0 with nothing behind peer0. The namespace
 // disappears with its last reference when fn returns. Everything fn does
 // must stay on its thread: no goroutine of its own.
 func inThrowawayNamespace(t *testing.T, fn func()) {
@@ -41,7 +41,7 @@ func inThrowawayNamespace(t *testing.T, fn func()) {
 		setLink(t, n, true)
 	}
 	eth0, _ := netlink.LinkByName("eth0")
-	addr, _ := netlink.ParseAddr("192.0.2.10/24")
+	addr, _ := netlink.ParseAddr("203.0.113.10/24")
 	if err := netlink.AddrAdd(eth0, addr); err != nil {
 		t.Fatal(err)
 	}
@@ -90,15 +90,12 @@ func TestICMPSockets(t *testing.T) {
 					t.Errorf("ping_group_range %s, IPv4 %v: raw %v, want %v", tt.groups, v4, raw, tt.raw)
 				}
 			}
-			for _, target := range []string{"127.0.0.1", "::1", "192.0.2.10"} {
+			for _, target := range []string{"127.0.0.1", "::1", "203.0.113.10"} {
 				wantErr(t, target+" with ping_group_range "+tt.groups, run(t, mustCheck(t, "icmp:"+target), time.Second), "")
 			}
-			start := time.Now()
-			err := run(t, mustCheck(t, "icmp:192.0.2.20"), 300*time.Millisecond)
-			wantErr(t, "a silent address", err, "192.0.2.20")
-			if took := time.Since(start); took < 300*time.Millisecond || took > time.Second {
-				t.Errorf("a silent address: the check took %v", took)
-			}
+			// No answer: the check ends with its context, naming the target.
+			err := run(t, mustCheck(t, "icmp:203.0.113.20"), 300*time.Millisecond)
+			wantErr(t, "a silent address", err, "203.0.113.20")
 		}
 	})
 	if after, _ := os.ReadFile("/proc/sys/net/ipv4/ping_group_range"); string(after) != string(host) {

@@ -13,7 +13,7 @@ import (
 // Only the reply to this request, from its address, counts.
 func TestEchoIsReply(t *testing.T) {
 	token := []byte("0123456789abcdef")
-	v4 := netip.MustParseAddr("192.0.2.1")
+	v4 := netip.MustParseAddr("203.0.113.1")
 	v6 := netip.MustParseAddr("fe80::1%eth0")
 	from4 := &net.IPAddr{IP: v4.AsSlice()}
 	from6 := &net.UDPAddr{IP: net.ParseIP("fe80::1"), Zone: "eth1"}
@@ -39,7 +39,7 @@ func TestEchoIsReply(t *testing.T) {
 		{"another identifier, datagram", dgram4, msg(ipv4.ICMPTypeEchoReply, 40000, 9, token), from4, true},
 		{"another sequence", raw4, msg(ipv4.ICMPTypeEchoReply, 7, 10, token), from4, false},
 		{"another payload", dgram4, msg(ipv4.ICMPTypeEchoReply, 7, 9, []byte("0123456789abcdeF")), from4, false},
-		{"from elsewhere", dgram4, msg(ipv4.ICMPTypeEchoReply, 7, 9, token), &net.IPAddr{IP: net.ParseIP("192.0.2.2")}, false},
+		{"from elsewhere", dgram4, msg(ipv4.ICMPTypeEchoReply, 7, 9, token), &net.IPAddr{IP: net.ParseIP("203.0.113.2")}, false},
 		{"a request", raw4, msg(ipv4.ICMPTypeEcho, 7, 9, token), from4, false},
 		{"an IPv6 reply, zone aside", dgram6, msg(ipv6.ICMPTypeEchoReply, 1, 9, token), from6, true},
 		{"an IPv6 request", dgram6, msg(ipv6.ICMPTypeEchoRequest, 7, 9, token), from6, false},

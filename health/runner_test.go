@@ -44,7 +44,7 @@ func (f *fakeTargets) check(name string) Check {
 }
 
 func (f *fakeTargets) probe(name string, weight int, interval time.Duration) Probe {
-	s := spec(name, TypeTCP, "192.0.2.1:80")
+	s := spec(name, TypeTCP, "203.0.113.1:80")
 	s.Weight, s.Interval, s.Timeout = weight, interval, min(interval, time.Second)
 	return Probe{Spec: s, Check: f.check(name)}
 }
@@ -184,7 +184,7 @@ func TestRunnerFlapping(t *testing.T) {
 			return nil
 		}
 		var got changes
-		s := spec("flappy", TypeTCP, "192.0.2.1:80")
+		s := spec("flappy", TypeTCP, "203.0.113.1:80")
 		r, err := Start(Config{
 			Probes:    []Probe{{Spec: s, Check: flap}},
 			Consumers: map[string][]string{"g": {"flappy"}},
@@ -256,7 +256,7 @@ func TestRunnerSchedule(t *testing.T) {
 					time.Sleep(interval / 2)
 					return nil
 				}
-				s := spec("slow", TypeTCP, "192.0.2.1:80")
+				s := spec("slow", TypeTCP, "203.0.113.1:80")
 				s.Interval = interval
 				s.Timeout = interval
 				t0 := time.Now()
@@ -292,7 +292,7 @@ func TestRunnerSchedule(t *testing.T) {
 // returns.
 func TestRunnerTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := spec("hung", TypeTCP, "192.0.2.1:80")
+		s := spec("hung", TypeTCP, "203.0.113.1:80")
 		s.Timeout = 200 * time.Millisecond
 		s.Fall = 1
 		late := func(ctx context.Context) error {
@@ -327,7 +327,7 @@ func TestRunnerStop(t *testing.T) {
 			mu.Unlock()
 			return ctx.Err()
 		}
-		s := spec("busy", TypeTCP, "192.0.2.1:80")
+		s := spec("busy", TypeTCP, "203.0.113.1:80")
 		s.Interval, s.Timeout = 5*time.Second, 5*time.Second
 		var calls int
 		r, err := Start(Config{

@@ -26,12 +26,12 @@ func TestParseFlag(t *testing.T) {
 		{"tcp:127.0.0.1:8080", spec("tcp:127.0.0.1:8080", TypeTCP, "127.0.0.1:8080")},
 		{"tcp:[2001:db8::1]:443", spec("tcp:[2001:db8::1]:443", TypeTCP, "[2001:db8::1]:443")},
 		{"tcp:db.example.net:5432,name=db", spec("db", TypeTCP, "db.example.net:5432")},
-		{"icmp:192.0.2.1,interval=200ms", with(spec("icmp:192.0.2.1", TypeICMP, "192.0.2.1"), func(s *Spec) {
+		{"icmp:203.0.113.1,interval=200ms", with(spec("icmp:203.0.113.1", TypeICMP, "203.0.113.1"), func(s *Spec) {
 			s.Interval, s.Timeout = 200*time.Millisecond, 200*time.Millisecond
 		})},
 		{"icmp:2001:DB8::1", spec("icmp:2001:DB8::1", TypeICMP, "2001:db8::1")},
 		{"icmp:fe80::1%eth0", spec("icmp:fe80::1%eth0", TypeICMP, "fe80::1%eth0")},
-		{"icmp:192.0.2.1,interval=5s", with(spec("icmp:192.0.2.1", TypeICMP, "192.0.2.1"), func(s *Spec) {
+		{"icmp:203.0.113.1,interval=5s", with(spec("icmp:203.0.113.1", TypeICMP, "203.0.113.1"), func(s *Spec) {
 			s.Interval = 5 * time.Second // the timeout stays at most 1s
 		})},
 		{"http:127.0.0.1:8080/health", with(spec("http:127.0.0.1:8080/health", TypeHTTP, "http://127.0.0.1:8080/health"),
@@ -66,13 +66,13 @@ func TestParseFlag(t *testing.T) {
 func TestParseFlagErrors(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"tcp", `health: probe "tcp": "tcp" is not TYPE:TARGET (TYPE one of icmp, tcp, http, https, exec, file, interface)`},
-		{"ping:192.0.2.1", `health: probe "ping:192.0.2.1": type: unknown type "ping" (one of icmp, tcp, http, https, exec, file, interface)`},
+		{"ping:203.0.113.1", `health: probe "ping:203.0.113.1": type: unknown type "ping" (one of icmp, tcp, http, https, exec, file, interface)`},
 		{"tcp:", `health: probe "tcp:": target: missing (HOST:PORT)`},
 		{"tcp:127.0.0.1", `health: probe "tcp:127.0.0.1": target: "127.0.0.1" is not HOST:PORT (HOST:PORT)`},
 		{"tcp:127.0.0.1:http", `target: port "http" is not a number 1-65535`},
 		{"tcp::80", `target: ":80" has no host`},
 		{"icmp:www.example.org", `target: "www.example.org" is not an IP address (an IPv4 or IPv6 address)`},
-		{"icmp:::ffff:192.0.2.1", `target: "::ffff:192.0.2.1" is an IPv4-mapped address: write 192.0.2.1`},
+		{"icmp:::ffff:203.0.113.1", `target: "::ffff:203.0.113.1" is an IPv4-mapped address: write 203.0.113.1`},
 		{"icmp:224.0.0.18", `target: "224.0.0.18" is not a unicast address`},
 		{"http:https://x/", `target: the scheme of "https://x/" is not http`},
 		{"http:http://user:pw@x/", `credentials do not belong in a probe's target`},

@@ -77,8 +77,8 @@ func TestTrackerCounts(t *testing.T) {
 	if s, f := tr.InARow(); s != 1 || f != 0 {
 		t.Errorf("in a row: %d successes, %d failures; want 1, 0", s, f)
 	}
-	st := tr.Status(Spec{Name: "web", Type: TypeTCP, Target: "192.0.2.1:80", Weight: 50})
-	want := Status{Name: "web", Type: TypeTCP, Target: "192.0.2.1:80", Weight: 50, State: StateDown,
+	st := tr.Status(Spec{Name: "web", Type: TypeTCP, Target: "203.0.113.1:80", Weight: 50})
+	want := Status{Name: "web", Type: TypeTCP, Target: "203.0.113.1:80", Weight: 50, State: StateDown,
 		Since: t0.Add(3 * time.Second), Last: Result{At: t0.Add(5 * time.Second), OK: true},
 		Successes: 1, Checks: 6, Failed: 3}
 	if st != want {

@@ -83,9 +83,9 @@ func TestStatusTable(t *testing.T) {
 	want := []string{
 		`GROUP\s+INTERFACE\s+VHID\s+STATE\s+SINCE\s+REASON\s+ADDRESSES\s+PEERS`,
 		// Sockets in name order: eth2-30.sock, then ucarp.sock.
-		`eth2-30\s+eth2\s+30\s+BACKUP\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+start\s+192\.0\.2\.30/24 off\s+192\.0\.2\.250`,
-		`web\s+eth0\s+10\s+MASTER\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+master-down\s+192\.0\.2\.10/24 on\s+192\.0\.2\.250`,
-		`db\s+eth1\s+10\s+BACKUP\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+start\s+192\.0\.2\.10/24 off\s+192\.0\.2\.250`,
+		`eth2-30\s+eth2\s+30\s+BACKUP\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+start\s+203\.0\.113\.30/24 off\s+203\.0\.113\.250`,
+		`web\s+eth0\s+10\s+MASTER\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+master-down\s+203\.0\.113\.10/24 on\s+203\.0\.113\.250`,
+		`db\s+eth1\s+10\s+BACKUP\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+start\s+203\.0\.113\.10/24 off\s+203\.0\.113\.250`,
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), out)

@@ -131,7 +131,7 @@ func (b *Backend) Reload() error {
 	return b.reloadE
 }
 
-// Group returns a plausible group: MASTER or BACKUP of 192.0.2.VHID/24 on
+// Group returns a plausible group: MASTER or BACKUP of 203.0.113.VHID/24 on
 // ifname, with a peer, counters and its transitions, at a fixed time.
 func Group(name, ifname string, vhid uint8, state string) control.Group {
 	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -144,12 +144,12 @@ func Group(name, ifname string, vhid uint8, state string) control.Group {
 		Since:     t0,
 		Reason:    "start",
 		Addresses: []control.Address{{
-			Prefix:     netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 0, 2, vhid}), 24),
+			Prefix:     netip.PrefixFrom(netip.AddrFrom4([4]byte{203, 0, 113, vhid}), 24),
 			Configured: state == control.StateMaster,
 		}},
 		Timing: control.Timing{AdvBase: 1, AdvSkew: 100, DeadTimeMS: 3000},
 		Peers: []control.Peer{{
-			Source: netip.MustParseAddr("192.0.2.250"), AdvBase: 1, AdvSkew: 50,
+			Source: netip.MustParseAddr("203.0.113.250"), AdvBase: 1, AdvSkew: 50,
 			LastSeen: t0.Add(10 * time.Second), Counter: 7,
 		}},
 		Counters: control.Counters{
