@@ -28,7 +28,7 @@ import (
 var (
 	bin       = flag.String("ucarp", "bin/ucarp", "our daemon")
 	out       = flag.String("out", "docs/SCALE.md", "where to write the report")
-	sizesFlag = flag.String("groups", "1,16,256,256/novip", "numbers of groups per process; N/novip: manage-vip = false")
+	sizesFlag = flag.String("groups", "1,16,256,256/novip,256/keepalived", "numbers of groups per process; N/novip: manage-vip = false; N/keepalived: keepalived instead")
 	window    = flag.Duration("window", 30*time.Second, "measurement window per size")
 	reloadN   = flag.Int("reload", 256, "the size whose file is reloaded with one group changed (0: none)")
 )
