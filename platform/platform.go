@@ -94,8 +94,12 @@ type OS interface {
 	OpenARP() (FrameConn, error)
 	// Addresses manages the interface's addresses.
 	Addresses() vip.System
-	// WatchAddresses delivers every change of the interface's addresses,
-	// until done is closed; nil when the system cannot tell.
+	// WatchAddresses delivers every change of the interface's addresses
+	// that others make (an administrator, a script, another daemon, the
+	// kernel when a lifetime ends), until done is closed; nil when the
+	// system cannot tell. Changes made through this OS's Addresses() are
+	// not delivered where the system can tell them apart (Linux): the
+	// daemon knows them already.
 	WatchAddresses(done <-chan struct{}) (<-chan AddrEvent, error)
 	// CheckPrivileges says which privilege is missing: raw sockets always,
 	// address management when manageAddrs.

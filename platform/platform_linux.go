@@ -96,8 +96,9 @@ func (l *linuxOS) WatchAddresses(done <-chan struct{}) (<-chan AddrEvent, error)
 			return false
 		}
 	}
+	own := l.rtnl.portID()
 	err := watchNetlink(done, func(ch chan AddrEvent) error {
-		return subscribeAddrs(done, l.ifi.Index, ch)
+		return subscribeAddrs(done, l.ifi.Index, own, ch)
 	}, send, func() { send(AddrEvent{Resync: true}) }, func() { close(out) })
 	if err != nil {
 		return nil, fmt.Errorf("platform: subscribing to address changes: %w", err)

@@ -22,10 +22,11 @@ import (
 // daemon's idle cost. One request at a time; the socket opens on first
 // use and closes when the rtnl is collected.
 type rtnl struct {
-	mu  sync.Mutex
-	fd  *rtnlFD
-	seq uint32
-	buf []byte
+	mu   sync.Mutex
+	fd   *rtnlFD
+	seq  uint32
+	buf  []byte
+	port uint32 // the socket's netlink port, kept when it is opened again
 }
 
 type rtnlFD struct{ fd int }
@@ -51,9 +52,16 @@ func (r *rtnl) open() error {
 	if err != nil {
 		return os.NewSyscallError("socket", err)
 	}
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	// The port is the kernel's choice the first time, then the same: the
+	// address subscriptions drop the events of this socket's requests by
+	// it (see filterEvents).
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Pid: r.port}); err != nil {
 		unix.Close(fd)
 		return os.NewSyscallError("bind", err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if nl, ok := sa.(*unix.SockaddrNetlink); err == nil && ok {
+		r.port = nl.Pid
 	}
 	if err := unix.Connect(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		unix.Close(fd)
@@ -64,6 +72,17 @@ func (r *rtnl) open() error {
 		r.buf = make([]byte, 64<<10)
 	}
 	return nil
+}
+
+// portID is the socket's netlink port, opening it if need be; 0 when it
+// cannot be opened.
+func (r *rtnl) portID() uint32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.open() != nil {
+		return 0
+	}
+	return r.port
 }
 
 // reset closes the socket after a failure that may leave an answer in
@@ -177,7 +196,7 @@ func nlAlign(l int) int { return (l + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALI
 // interface index, read with one buffer, and sends each to ch. It closes
 // ch when done is closed or the subscription is lost (an overrun: events
 // were dropped), which watchNetlink then renews.
-func subscribeAddrs(done <-chan struct{}, index int, ch chan AddrEvent) error {
+func subscribeAddrs(done <-chan struct{}, index int, own uint32, ch chan AddrEvent) error {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
 	if err != nil {
 		return os.NewSyscallError("socket", err)
@@ -186,7 +205,7 @@ func subscribeAddrs(done <-chan struct{}, index int, ch chan AddrEvent) error {
 	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 1<<20) != nil {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
 	}
-	if err := filterIndex(fd, index); err != nil {
+	if err := filterEvents(fd, index, own); err != nil {
 		unix.Close(fd)
 		return err
 	}
@@ -242,26 +261,42 @@ func subscribeAddrs(done <-chan struct{}, index int, ch chan AddrEvent) error {
 	return nil
 }
 
-// filterIndex makes the kernel drop, before they reach the socket, the
-// address events of other interfaces: each interface of a node has its
-// subscription, and each would otherwise be woken by all of them. The
-// index is ifaddrmsg's ifa_index, after the 16-byte netlink header and 4
-// bytes of family, prefix length, flags and scope, in host byte order
-// (classic BPF loads words big-endian).
-func filterIndex(fd, index int) error {
-	var want [4]byte
-	binary.NativeEndian.PutUint32(want[:], uint32(index))
-	prog, err := bpf.Assemble([]bpf.Instruction{
+// filterEvents makes the kernel drop, before they reach the socket, the
+// address events that the daemon does not need: those of other interfaces
+// (each interface of a node has its subscription, and each would
+// otherwise be woken by all of them), and those of the changes requested
+// on the socket whose netlink port is own (0: none), which the daemon
+// knows already: a MASTER's renewal each advert interval would otherwise
+// wake the process once more for nothing. The kernel puts the port of the
+// socket that asked for a change in the header of its event.
+//
+// Offsets: nlmsg_pid is at 12 in the netlink header; ifa_index at 20,
+// after the 16-byte header and 4 bytes of family, prefix length, flags
+// and scope. Both are in host byte order, and classic BPF loads words
+// big-endian.
+func filterEvents(fd, index int, own uint32) error {
+	word := func(v uint32) uint32 {
+		var b [4]byte
+		binary.NativeEndian.PutUint32(b[:], v)
+		return binary.BigEndian.Uint32(b[:])
+	}
+	var prog []bpf.Instruction
+	if own != 0 {
+		prog = append(prog,
+			bpf.LoadAbsolute{Off: 12, Size: 4},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: word(own), SkipTrue: 3})
+	}
+	prog = append(prog,
 		bpf.LoadAbsolute{Off: unix.NLMSG_HDRLEN + 4, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: binary.BigEndian.Uint32(want[:]), SkipFalse: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: word(uint32(index)), SkipFalse: 1},
 		bpf.RetConstant{Val: 0xffffffff},
-		bpf.RetConstant{Val: 0},
-	})
+		bpf.RetConstant{Val: 0})
+	raw, err := bpf.Assemble(prog)
 	if err != nil {
 		return err
 	}
-	f := make([]unix.SockFilter, len(prog))
-	for i, ins := range prog {
+	f := make([]unix.SockFilter, len(raw))
+	for i, ins := range raw {
 		f[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
 	}
 	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}); err != nil {

@@ -213,11 +213,11 @@ func (h *Host) WatchLink(done <-chan struct{}) (<-chan platform.LinkState, error
 	return subscribe(h, &h.linkSubs, done), nil
 }
 
-// WatchAddresses implements platform.OS: an event for each address that
-// a change made through Addresses or ChangeAddresses added, changed or
-// deleted, as the kernel sends them (a renewal by AddAddress is an event
-// even when nothing changed), delivered as WatchLink delivers; a Resync
-// when the table could not be read.
+// WatchAddresses implements platform.OS as Linux does: an event for each
+// address that a change made by ChangeAddresses (an administrator) added,
+// changed or deleted, delivered as WatchLink delivers; a Resync when the
+// table could not be read. The changes made through Addresses (the
+// daemon's own) are not events.
 func (h *Host) WatchAddresses(done <-chan struct{}) (<-chan platform.AddrEvent, error) {
 	return subscribe(h, &h.addrSubs, done), nil
 }
@@ -292,29 +292,18 @@ func diffAddrs(before, after []vip.Address) []platform.AddrEvent {
 	return evs
 }
 
-// change runs f on the table and sends the events of what it changed;
-// renewed names a prefix that f replaced (AddAddress), which is an event
-// even when nothing changed.
-func (h *Host) change(f func() error, renewed netip.Prefix) error {
+// change runs f on the table and sends the events of what it changed.
+func (h *Host) change(f func()) {
 	before, berr := h.addrs.Addresses()
-	if err := f(); err != nil {
-		return err
-	}
+	f()
 	after, aerr := h.addrs.Addresses()
 	h.lan.mu.Lock()
 	defer h.lan.mu.Unlock()
 	if berr != nil || aerr != nil {
 		h.pushAddrs([]platform.AddrEvent{{Resync: true}})
-		return nil
+		return
 	}
-	evs := diffAddrs(before, after)
-	if renewed.IsValid() && !slices.ContainsFunc(evs, func(e platform.AddrEvent) bool { return e.Addr.Prefix == renewed }) {
-		if i := slices.IndexFunc(after, func(a vip.Address) bool { return a.Prefix == renewed }); i >= 0 {
-			evs = append(evs, platform.AddrEvent{Addr: after[i]})
-		}
-	}
-	h.pushAddrs(evs)
-	return nil
+	h.pushAddrs(diffAddrs(before, after))
 }
 
 // Addrs is the interface's address table, to inspect it; changes made
@@ -325,25 +314,12 @@ func (h *Host) Addrs() *viptest.Addrs { return h.addrs }
 // ("ip addr add", "ip addr flush"), then sends the WatchAddresses
 // subscribers an event for each address it changed.
 func (h *Host) ChangeAddresses(f func(*viptest.Addrs)) {
-	h.change(func() error { f(h.addrs); return nil }, netip.Prefix{})
+	h.change(func() { f(h.addrs) })
 }
 
-// Addresses implements platform.OS: the viptest table of the interface,
-// whose successful AddAddress and DeleteAddress send WatchAddresses events.
-func (h *Host) Addresses() vip.System { return watchedAddrs{h.addrs, h} }
-
-type watchedAddrs struct {
-	*viptest.Addrs
-	h *Host
-}
-
-func (w watchedAddrs) AddAddress(a vip.Address) error {
-	return w.h.change(func() error { return w.Addrs.AddAddress(a) }, a.Prefix)
-}
-
-func (w watchedAddrs) DeleteAddress(a vip.Address) error {
-	return w.h.change(func() error { return w.Addrs.DeleteAddress(a) }, netip.Prefix{})
-}
+// Addresses implements platform.OS: the viptest table of the interface.
+// Its changes are the daemon's own, which WatchAddresses does not send.
+func (h *Host) Addresses() vip.System { return h.addrs }
 
 // Local implements platform.OS: whether a is in the host's table.
 func (h *Host) Local(a netip.Addr) bool { return h.addrs.Has(a) }

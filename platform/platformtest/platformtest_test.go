@@ -476,16 +476,28 @@ func TestWatchAddresses(t *testing.T) {
 		change func(h *platformtest.Host) error
 		want   []string
 	}{
-		{"AddAddress", func(h *platformtest.Host) error { return h.Addresses().AddAddress(vip.Address{Prefix: p}) }, []string{added(p)}},
-		{"AddAddress again (replace)", func(h *platformtest.Host) error {
-			h.Addrs().AddAddress(vip.Address{Prefix: p})
-			return h.Addresses().AddAddress(vip.Address{Prefix: p})
-		}, []string{added(p)}}, // a renewal is an event, even when nothing changed
+		// The daemon's own changes are not events (as on Linux, where the
+		// kernel names the socket that asked for a change).
+		{"AddAddress", func(h *platformtest.Host) error { return h.Addresses().AddAddress(vip.Address{Prefix: p}) }, nil},
 		{"AddAddress with a lifetime", func(h *platformtest.Host) error {
 			return h.Addresses().AddAddress(vip.Address{Prefix: p, Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 3 * time.Second})
-		}, []string{"new " + p.String() + " label eth0:ucarp proto 112 for 3s"}},
+		}, nil},
 		{"DeleteAddress", func(h *platformtest.Host) error {
 			return h.Addresses().DeleteAddress(vip.Address{Prefix: own})
+		}, nil},
+		{"administrator adds", func(h *platformtest.Host) error {
+			h.ChangeAddresses(func(a *viptest.Addrs) { a.Add(vip.Address{Prefix: p}) })
+			return nil
+		}, []string{added(p)}},
+		{"administrator adds with a lifetime", func(h *platformtest.Host) error {
+			h.ChangeAddresses(func(a *viptest.Addrs) {
+				a.Add(vip.Address{Prefix: p, Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 3 * time.Second})
+			})
+			return nil
+		}, []string{"new " + p.String() + " label eth0:ucarp proto 112 for 3s"}},
+		{"administrator removes", func(h *platformtest.Host) error {
+			h.ChangeAddresses(func(a *viptest.Addrs) { a.DeleteAddress(vip.Address{Prefix: own}) })
+			return nil
 		}, []string{"del " + own.String() + " label eth0"}},
 		{"DeleteAddress of nothing", func(h *platformtest.Host) error {
 			if err := h.Addresses().DeleteAddress(vip.Address{Prefix: p}); !errors.Is(err, syscall.EADDRNOTAVAIL) {
