@@ -166,6 +166,7 @@ type stats struct {
 	sent, sendErrors, valid         uint64
 	garps, garpErrors, transitions  uint64
 	scripts, scriptFails, scriptTOs uint64
+	scriptsOK                       uint64
 	readErrors                      uint64
 	// Adverts of a master that this MASTER outranks, and how many of them
 	// were answered with a gratuitous ARP (the others were rate-limited).
@@ -212,6 +213,16 @@ type Group struct {
 	exit         *Exit
 	buf          []byte
 	stats        stats
+
+	// For Status: when and why the state last changed (switchReason is
+	// the reason of the transition being made), the peers heard and the
+	// last transitions.
+	since        time.Time
+	reason       carp.Reason
+	switchReason carp.Reason
+	peers        []Peer
+	transitions  []Transition
+	demotion     int
 
 	// The reader's: dropped packets by reason, and the rate limit of their
 	// log lines (also read by the loop's periodic report).
@@ -544,6 +555,9 @@ func (d *Group) apply(now time.Time, a carp.Action) {
 	case carp.ActionStopTimer:
 		d.deadlines[a.Timer] = time.Time{}
 	case carp.ActionLog:
+		if a.Msg == carp.MsgSwitchState {
+			d.switchReason = a.Reason
+		}
 		if a.Msg == carp.MsgNonPreferredMaster && !d.answering {
 			return // the answer is rate-limited, and so is its line
 		}
@@ -664,11 +678,19 @@ func (d *Group) onScriptResult(res scriptResult) {
 		d.stats.scriptTOs++
 	case res.state == nil || !res.state.Success():
 		d.stats.scriptFails++
+	default:
+		d.stats.scriptsOK++
 	}
 }
 
 func (d *Group) onTransition(from, to carp.State) {
 	d.stats.transitions++
+	reason := d.switchReason
+	if reason == carp.ReasonNone && to == carp.Init {
+		reason = carp.ReasonShutdown // a release returns to INIT without a word
+	}
+	d.switchReason = carp.ReasonNone
+	d.record(Transition{Time: time.Now(), From: from, To: to, Reason: reason})
 	if to != carp.Master {
 		d.announceLeft = 0
 		d.deadlines[timerAnnounce] = time.Time{}
@@ -735,6 +757,7 @@ func (d *Group) onPacket(r received) {
 		return
 	}
 	d.stats.valid++
+	d.heard(time.Now(), r.src, &r.hdr)
 	d.feed(carp.AdvertEvent(r.src, &r.hdr))
 }
 
