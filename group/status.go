@@ -133,3 +133,19 @@ func (d *Group) record(t Transition) {
 	}
 	d.transitions = append(d.transitions, t)
 }
+
+// SetDemotion sets the group's persistent demotion, 0 to 255
+// (carp.Machine.SetDemotion): it is added to the skew the group
+// advertises until it is set again, and the election rules move the
+// MASTER from there. Values out of range are clamped.
+func (d *Group) SetDemotion(level int) {
+	d.inLoop(func() {
+		d.demotion = max(0, min(level, carp.MaxDemotion))
+		// The machine answers with timer moves only.
+		now := time.Now()
+		d.out = d.m.SetDemotion(now, d.demotion, d.out[:0])
+		for _, a := range d.out {
+			d.apply(now, a)
+		}
+	})
+}

@@ -95,3 +95,59 @@ func TestStatusBounds(t *testing.T) {
 		}
 	})
 }
+
+// TestSetDemotion: a demoted MASTER advertises the demoted skew, and a
+// preempting peer that now outranks it takes over by the rules.
+func TestSetDemotion(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		h.at(4 * time.Second) // MASTER, advert due at 4.78125 s
+		h.d.SetDemotion(100)
+		h.at(5 * time.Second)
+		ads := h.conn.adverts()
+		if last := ads[len(ads)-1]; last.h.AdvSkew != 200 || last.at.Sub(h.t0) != us(4_781_250) {
+			t.Fatalf("last advert skew %d at %v, want 200 at 4.78125s", last.h.AdvSkew, last.at.Sub(h.t0))
+		}
+		if s := h.d.Status(); s.Demotion != 100 || s.AdvSkew != 100 || s.State != carp.Master {
+			t.Fatalf("status %v demotion %d advskew %d", s.State, s.Demotion, s.AdvSkew)
+		}
+		// The peer, advskew 150, preempts and advertises: this one steps down.
+		h.receive(1, 150, nil)
+		if s := h.d.Status(); s.State != carp.Backup || s.Reason != carp.ReasonPreferredMaster {
+			t.Fatalf("after the peer's advert: %v (%v)", s.State, s.Reason)
+		}
+		// Promoted, with -P off, it stays BACKUP while the peer advertises.
+		h.d.SetDemotion(0)
+		for range 5 {
+			time.Sleep(time.Second)
+			h.receive(1, 150, nil)
+		}
+		if s := h.d.Status(); s.State != carp.Backup || s.Demotion != 0 {
+			t.Fatalf("promoted without -P: %v, demotion %d", s.State, s.Demotion)
+		}
+	})
+}
+
+// TestPromotePreempts: with -P, a promoted BACKUP takes the MASTER back
+// when it next hears the slower peer.
+func TestPromotePreempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, func(c *testConfig) { c.Preempt = true })
+		defer h.close()
+		h.d.SetDemotion(100)
+		for range 5 {
+			time.Sleep(time.Second)
+			h.receive(1, 150, nil)
+		}
+		if s := h.d.Status(); s.State != carp.Backup {
+			t.Fatalf("demoted with -P: %v, want BACKUP", s.State)
+		}
+		h.d.SetDemotion(0)
+		time.Sleep(time.Second)
+		h.receive(1, 150, nil)
+		if s := h.d.Status(); s.State != carp.Master || s.Reason != carp.ReasonPreempt {
+			t.Fatalf("promoted with -P: %v (%v), want MASTER (preempt)", s.State, s.Reason)
+		}
+	})
+}
