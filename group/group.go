@@ -105,6 +105,10 @@ type Deps struct {
 	// with each new state, and "STOPPING".
 	Ready  func(state string)
 	Notify func(status string)
+	// OnTransition, if set, is called from the group's loop with each
+	// change of state: it must not block (the control plane's
+	// Broadcaster drops a slow subscriber instead).
+	OnTransition func(Transition)
 	// Shared says that Conn is read by the caller, who hands this group
 	// its packets with Deliver (a node, whose reader serves every group
 	// of the interface); else the group reads Conn itself.
@@ -129,6 +133,7 @@ type deps struct {
 	runner  scripts
 	ready   func(state string)
 	notify  func(status string)
+	onTrans func(Transition)
 	shared  bool
 }
 
@@ -237,7 +242,7 @@ func New(cfg Config, x Deps) (*Group, error) {
 	c := &cfg
 	d := deps{cfg: c, log: logger{x.Log}, mac: x.MAC, conn: x.Conn, arp: x.ARP, addrs: x.Addrs,
 		link: x.Link, addrChg: x.AddrChanged, initial: x.Initial, random: x.Random, runner: x.scripts,
-		ready: x.Ready, notify: x.Notify, shared: x.Shared}
+		ready: x.Ready, notify: x.Notify, onTrans: x.OnTransition, shared: x.Shared}
 	if d.runner == nil {
 		d.runner = newRunner(d.log, c.ScriptTimeout)
 	}
@@ -690,7 +695,11 @@ func (d *Group) onTransition(from, to carp.State) {
 		reason = carp.ReasonShutdown // a release returns to INIT without a word
 	}
 	d.switchReason = carp.ReasonNone
-	d.record(Transition{Time: time.Now(), From: from, To: to, Reason: reason})
+	tr := Transition{Time: time.Now(), From: from, To: to, Reason: reason}
+	d.record(tr)
+	if d.onTrans != nil {
+		d.onTrans(tr)
+	}
 	if to != carp.Master {
 		d.announceLeft = 0
 		d.deadlines[timerAnnounce] = time.Time{}

@@ -24,7 +24,7 @@ func specs(f *conffile.File) []node.Spec {
 		c := g.GroupConfig()
 		c.WaitWhenDown = true
 		c.AlignAdverts = true // many groups wake the process together
-		out = append(out, node.Spec{ManageVIP: g.ManagesVIP(), Config: c})
+		out = append(out, node.Spec{ManageVIP: g.ManagesVIP(), Config: c, Name: g.Name})
 	}
 	return out
 }
@@ -90,7 +90,7 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 		case syscall.SIGUSR1:
 			n.Report()
 		case syscall.SIGUSR2:
-			n.Demote()
+			n.DemoteMasters()
 		case syscall.SIGHUP:
 			f, err := conffile.Load(path)
 			if err != nil {

@@ -265,7 +265,7 @@ func handleSignals(n *node.Node, sigs <-chan os.Signal) {
 		case syscall.SIGUSR1:
 			n.Report()
 		case syscall.SIGUSR2:
-			n.Demote()
+			n.DemoteMasters()
 		default:
 			n.Interrupt(sig)
 		}
