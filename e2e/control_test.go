@@ -3,11 +3,17 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,9 +86,9 @@ func TestControlSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	sock := map[*lab.Host]string{h1: filepath.Join(dir, "h1.sock"), h2: filepath.Join(dir, "h2.sock")}
-	start := func(h *lab.Host, skew int) *lab.Proc {
-		conf := fmt.Sprintf("interface = %q\nsrcip = %q\npass = \"carplab\"\npreempt = true\ncontrol = %q\n"+
-			"\n[[group]]\nname = \"g1\"\nvhid = 1\naddr = %q\nadvskew = %d\n", h.IfName, h.Addr, sock[h], groupVIP(1), skew)
+	start := func(h *lab.Host, skew int, pass string) *lab.Proc {
+		conf := fmt.Sprintf("interface = %q\nsrcip = %q\npass = %q\npreempt = true\ncontrol = %q\nmetrics-listen = \"127.0.0.1:9342\"\n"+
+			"\n[[group]]\nname = \"g1\"\nvhid = 1\naddr = %q\nadvskew = %d\n", h.IfName, h.Addr, pass, sock[h], groupVIP(1), skew)
 		path := filepath.Join(l.Dir, h.Name+".conf")
 		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
@@ -93,7 +99,7 @@ func TestControlSocket(t *testing.T) {
 		}
 		return p
 	}
-	p1, p2 := start(h1, 0), start(h2, 100)
+	p1, p2 := start(h1, 0, "carplab"), start(h2, 100, "carplab")
 	defer p1.Signal(syscall.SIGTERM)
 	defer p2.Signal(syscall.SIGTERM)
 	holder := func() string { return l.Holders([]string{"1"}, []netip.Addr{groupVIP(1)}) }
@@ -146,12 +152,43 @@ func TestControlSocket(t *testing.T) {
 	}
 	hold("1:h1", 2*time.Second)
 
-	// Root demotes the MASTER: the peer takes over by the rules.
+	// The metrics, in each host's namespace: promtool accepts them, and
+	// ucarp_state names the MASTER.
+	for h, master := range map[*lab.Host]string{h1: "1", h2: "0"} {
+		m := scrape(t, h, "127.0.0.1:9342", "/metrics")
+		if !regexp.MustCompile(`(?m)^ucarp_state\{[^}]*state="MASTER"[^}]*\} ` + master + `$`).MatchString(m) {
+			t.Fatalf("%s: no ucarp_state MASTER %s in:\n%s", h.Name, master, m)
+		}
+		if _, err := exec.LookPath("promtool"); err == nil {
+			cmd := exec.Command("promtool", "check", "metrics")
+			cmd.Stdin = strings.NewReader(m)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("promtool check metrics on %s: %v\n%s", h.Name, err, out)
+			}
+		} else {
+			t.Logf("promtool not installed (Debian's prometheus): the metrics are not checked with it")
+		}
+	}
+	if page := scrape(t, h1, "127.0.0.1:9342", "/"); !strings.Contains(page, "g1") || !strings.Contains(page, "MASTER") {
+		t.Fatalf("the status page lacks the group or its state:\n%s", page)
+	}
+
+	// Root demotes the MASTER: the peer takes over by the rules, and a
+	// watch on the peer sees it.
+	watch, err := h2.Start("watch", bin, "--socket="+sock[h2], "watch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Kill()
+	time.Sleep(200 * time.Millisecond) // the subscription is live once the first line is sent
 	if out, err := ctl(h1, bin, sock[h1], false, "demote", "g1", "200"); err != nil {
 		t.Fatalf("demote: %v\n%s", err, out)
 	}
 	waitFor("1:h2", 8*time.Second)
 	want(control.StateBackup, control.StateMaster)
+	if !watch.WaitLog(`"to":"MASTER"`, 1, 5*time.Second) || !strings.Contains(watch.Log(), `"reason":"preempt"`) {
+		t.Fatalf("watch on h2 did not show the takeover:\n%s", watch.Log())
+	}
 	if g := statusOf(t, h1, bin, sock[h1])[0]; g.Timing.Demotion != 200 {
 		t.Fatalf("h1's demotion %d, want 200", g.Timing.Demotion)
 	}
@@ -173,4 +210,41 @@ func TestControlSocket(t *testing.T) {
 	if !lab.Eventually(5*time.Second, func() bool { _, err := os.Stat(sock[h1]); return os.IsNotExist(err) }) {
 		t.Fatalf("the socket %s stays after the daemon stopped", sock[h1])
 	}
+	if _, ok := p1.Wait(5 * time.Second); !ok {
+		t.Fatal("h1's daemon did not stop")
+	}
+
+	// h1 again, with a wrong password: explain on h2 names the drop.
+	p1 = start(h1, 0, "wrong")
+	defer p1.Signal(syscall.SIGTERM)
+	if !lab.Eventually(10*time.Second, func() bool {
+		out, _ := ctl(h2, bin, sock[h2], false, "explain", "g1")
+		return strings.Contains(out, "dropped as bad-digest") && strings.Contains(out, "password")
+	}) {
+		out, _ := ctl(h2, bin, sock[h2], false, "explain", "g1")
+		t.Fatalf("explain on h2 does not name the bad password:\n%s", out)
+	}
+}
+
+// scrape GETs path from addr inside h's namespace (a loopback address
+// there is not this one's).
+func scrape(t *testing.T, h *lab.Host, addr, path string) string {
+	t.Helper()
+	var c net.Conn
+	if err := h.Do(func() (err error) { c, err = net.DialTimeout("tcp", addr, 2*time.Second); return err }); err != nil {
+		t.Fatalf("%s: %v", h.Name, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("%s: GET %s: %v", h.Name, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: GET %s: %s %v", h.Name, path, resp.Status, err)
+	}
+	return string(body)
 }

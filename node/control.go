@@ -124,9 +124,15 @@ func explain(name string, s group.Status, now time.Time) string {
 	}
 	fmt.Fprintf(&b, "; a BACKUP takes over after %v without an advert.", s.DeadTime)
 
-	var best *group.Peer
+	// A peer silent for longer than the dead time advertises no more (a
+	// bow-out, a stop): it decides nothing now.
+	var best, gone *group.Peer
 	for i := range s.Peers {
 		p := &s.Peers[i]
+		if now.Sub(p.LastSeen) > s.DeadTime {
+			gone = p
+			continue
+		}
 		if best == nil || carp.AdvertInterval(p.AdvBase, p.AdvSkew) < carp.AdvertInterval(best.AdvBase, best.AdvSkew) {
 			best = p
 		}
@@ -146,9 +152,12 @@ func explain(name string, s group.Status, now time.Time) string {
 	} else {
 		switch s.State {
 		case carp.Master:
-			b.WriteString(" No other MASTER has been heard (a BACKUP is silent in CARP), so this host keeps the address.")
+			b.WriteString(" No other MASTER is heard (a BACKUP is silent in CARP), so this host keeps the address.")
 		default:
-			b.WriteString(" No peer has been heard.")
+			b.WriteString(" No peer is heard.")
+		}
+		if gone != nil {
+			fmt.Fprintf(&b, " The last peer heard, %s, fell silent %v ago.", gone.Source, now.Sub(gone.LastSeen).Round(time.Second))
 		}
 	}
 	if len(s.Counters.Dropped) > 0 {

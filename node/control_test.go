@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,9 +127,19 @@ func TestExplainDrops(t *testing.T) {
 		Counters: group.Counters{Dropped: map[string]uint64{"bad-digest": 40, "other-vhid": 3}}}
 	got := explain("db", s, now)
 	for _, want := range []string{"db (eth0 vhid 7) is MASTER", "reason master-down", "advbase 1, advskew 100",
-		"No other MASTER has been heard", "40 packets were dropped as bad-digest: a different password"} {
+		"No other MASTER is heard", "40 packets were dropped as bad-digest: a different password"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("explain lacks %q:\n%s", want, got)
+		}
+	}
+	// A peer silent for longer than the dead time (a bow-out, a stop)
+	// decides nothing: the drops are still named.
+	s.Peers = []group.Peer{{Source: netip.MustParseAddr("198.51.100.11"), AdvBase: 255, AdvSkew: 255, LastSeen: now.Add(-10 * time.Second)}}
+	got = explain("db", s, now)
+	for _, want := range []string{"No other MASTER is heard", "The last peer heard, 198.51.100.11, fell silent 10s ago",
+		"dropped as bad-digest: a different password"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("with a silent peer, explain lacks %q:\n%s", want, got)
 		}
 	}
 	s.Demotion = 200
