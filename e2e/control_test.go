@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -230,21 +231,88 @@ func TestControlSocket(t *testing.T) {
 // there is not this one's).
 func scrape(t *testing.T, h *lab.Host, addr, path string) string {
 	t.Helper()
+	body, err := get(h, addr, path)
+	if err != nil {
+		t.Fatalf("%s: %v", h.Name, err)
+	}
+	return body
+}
+
+// get is scrape's request: the body of a 200 answer, or an error.
+func get(h *lab.Host, addr, path string) (string, error) {
 	var c net.Conn
 	if err := h.Do(func() (err error) { c, err = net.DialTimeout("tcp", addr, 2*time.Second); return err }); err != nil {
-		t.Fatalf("%s: %v", h.Name, err)
+		return "", err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr)
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
-		t.Fatalf("%s: GET %s: %v", h.Name, path, err)
+		return "", fmt.Errorf("GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s: GET %s: %s %v", h.Name, path, resp.Status, err)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %s", path, resp.Status)
 	}
-	return string(body)
+	return string(body), err
+}
+
+// TestPrometheusScrape: a real Prometheus server in the lab scrapes both
+// daemons of a pair (metrics on their lab addresses) and answers a query
+// for ucarp_state with the right MASTER.
+func TestPrometheusScrape(t *testing.T) {
+	prom, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Skip("prometheus not installed (Debian's prometheus package): the scrape by a real server is not tested")
+	}
+	l := newLab(t, 2)
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	target := func(h *lab.Host) string { return netip.AddrPortFrom(h.Addr, 9342).String() }
+	for i, h := range []*lab.Host{h1, h2} {
+		conf := fmt.Sprintf("interface = %q\nsrcip = %q\npass = \"carplab\"\ncontrol = \"none\"\nmetrics-listen = %q\n"+
+			"\n[[group]]\nname = \"g1\"\nvhid = 1\naddr = %q\nadvskew = %d\n", h.IfName, h.Addr, target(h), groupVIP(1), 100*i)
+		path := filepath.Join(l.Dir, h.Name+".conf")
+		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p, err := h.Start("ucarp", oursBin, "--config="+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Signal(syscall.SIGTERM)
+	}
+	promConf := filepath.Join(l.Dir, "prometheus.yml")
+	os.WriteFile(promConf, []byte(fmt.Sprintf("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"+
+		"scrape_configs:\n  - job_name: ucarp\n    static_configs:\n      - targets: [%q, %q]\n", target(h1), target(h2))), 0o644)
+	p, err := h1.Start("prometheus", prom, "--config.file="+promConf, "--storage.tsdb.path="+filepath.Join(l.Dir, "tsdb"),
+		"--web.listen-address=127.0.0.1:9090")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Kill()
+	query := "/api/v1/query?query=" + url.QueryEscape(`ucarp_state{state="MASTER",name="g1"} == 1`)
+	var last string
+	if !lab.Eventually(30*time.Second, func() bool {
+		body, err := get(h1, "127.0.0.1:9090", query)
+		if last = body; err != nil {
+			last = err.Error()
+			return false
+		}
+		var r struct {
+			Status string `json:"status"`
+			Data   struct {
+				Result []struct {
+					Metric map[string]string `json:"metric"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		if json.Unmarshal([]byte(last), &r) != nil || r.Status != "success" || len(r.Data.Result) != 1 {
+			return false
+		}
+		return r.Data.Result[0].Metric["instance"] == target(h1)
+	}) {
+		t.Fatalf("Prometheus does not name %s the MASTER; last answer:\n%s", target(h1), last)
+	}
 }
