@@ -1,16 +1,18 @@
 # ucarp-go: a userland CARP failover daemon, drop-in for ucarp 1.5.2.
 #
-#   make            build bin/ucarp
+#   make            build bin/ucarp and bin/ucarpctl
 #   make demo       (root) a VIP failing over between hosts in network namespaces
 #   make test       (root) every test: unit, end-to-end, interop with Debian's ucarp, lint
 #   make bench      benchmarks
 #   make bench-scale (root) config mode with 1, 16 and 256 groups: docs/SCALE.md
-#   make install    PREFIX=/usr DESTDIR= BINDIR=$(PREFIX)/sbin
+#   make install    PREFIX=/usr DESTDIR= BINDIR=$(PREFIX)/sbin CTLBINDIR=$(PREFIX)/bin
 
 GO          ?= go
 PREFIX      ?= /usr
 DESTDIR     ?=
 BINDIR      ?= $(PREFIX)/sbin
+# ucarpctl is for users too (reading the status needs no root).
+CTLBINDIR   ?= $(PREFIX)/bin
 MANDIR      ?= $(PREFIX)/share/man
 LIBEXECDIR  ?= $(PREFIX)/libexec
 UNITDIR     ?= /lib/systemd/system
@@ -35,8 +37,9 @@ FUZZTIME    ?= 30s
 # Debian packages the tests need, installed only when missing: ucarp is the
 # interop peer (never overwrite /usr/sbin/ucarp with ours) and brings
 # ifupdown; iproute2 builds the lab; util-linux (setpriv, unshare, nsenter);
-# debootstrap, lintian, rpm, man-db and systemd check the packages.
-DEB_DEPS ?= ucarp ifupdown iproute2 util-linux debootstrap lintian rpm man-db systemd
+# debootstrap, lintian, rpm, man-db and systemd check the packages;
+# prometheus brings promtool, which checks the metrics.
+DEB_DEPS ?= ucarp ifupdown iproute2 util-linux debootstrap lintian rpm man-db systemd prometheus
 
 .PHONY: all build demo test unit lint deps fuzz bench bench-scale clean install uninstall man deb rpm
 
@@ -44,6 +47,7 @@ all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ucarp ./cmd/ucarp
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ucarpctl ./cmd/ucarpctl
 
 demo: build
 	@if [ "$$(id -u)" != 0 ]; then \
@@ -150,11 +154,13 @@ build/changelog.Debian.gz: packaging/debian/changelog.in
 
 deb rpm: man build/README.md.gz build/changelog.Debian.gz $(NFPM)
 	$(GO) build -trimpath -buildmode=pie -ldflags "$(PKG_LDFLAGS)" -o bin/ucarp ./cmd/ucarp
+	$(GO) build -trimpath -buildmode=pie -ldflags "$(PKG_LDFLAGS)" -o bin/ucarpctl ./cmd/ucarpctl
 	mkdir -p dist
 	VERSION='$(VERSION)' ARCH='$(ARCH)' $(NFPM) package -f packaging/nfpm.yaml -p $@ -t dist/
 
 install: build man
 	install -D -m 0755 bin/ucarp $(DESTDIR)$(BINDIR)/ucarp
+	install -D -m 0755 bin/ucarpctl $(DESTDIR)$(CTLBINDIR)/ucarpctl
 	install -D -m 0644 build/ucarp.8.gz $(DESTDIR)$(MANDIR)/man8/ucarp.8.gz
 	install -D -m 0644 build/ucarp.conf.5.gz $(DESTDIR)$(MANDIR)/man5/ucarp.conf.5.gz
 	install -D -m 0755 packaging/libexec/ucarp-instance $(DESTDIR)$(LIBEXECDIR)/ucarp-go/ucarp-instance
@@ -164,7 +170,7 @@ install: build man
 	install -D -m 0644 packaging/examples/ucarp-go.conf $(DESTDIR)$(DOCDIR)/examples/ucarp-go.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/ucarp $(DESTDIR)$(MANDIR)/man8/ucarp.8.gz \
+	rm -f $(DESTDIR)$(BINDIR)/ucarp $(DESTDIR)$(CTLBINDIR)/ucarpctl $(DESTDIR)$(MANDIR)/man8/ucarp.8.gz \
 		$(DESTDIR)$(MANDIR)/man5/ucarp.conf.5.gz \
 		$(DESTDIR)$(LIBEXECDIR)/ucarp-go/ucarp-instance \
 		$(DESTDIR)$(UNITDIR)/ucarp@.service $(DESTDIR)$(UNITDIR)/ucarp.service \

@@ -256,6 +256,8 @@ type Machine struct {
 	counter  advertCounter
 	linkDown bool
 	held     bool
+	// demotion is added to the advertised skew (SetDemotion).
+	demotion int
 
 	// delayedARP is ucarp's sc_delayed_arp: -1 when idle, else the number
 	// of adverts left before the delayed gratuitous ARP.
@@ -379,14 +381,7 @@ func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action
 	}
 	oldAdvert, oldDead, oldHold := AdvertInterval(m.cfg.AdvBase, m.localSkew()), m.deadInterval(), m.cfg.DemoteHold
 	m.cfg = cfg
-	// Only an interval that changed moves its timer: a deadline may differ
-	// from armedAt + interval for other reasons (send errors that ended
-	// while the advert timer ran with skew 240), and those are not ours.
-	if d := AdvertInterval(m.cfg.AdvBase, m.localSkew()); d != oldAdvert && !m.timers[TimerAdvert].IsZero() {
-		if next := m.armedAt[TimerAdvert].Add(d); next.Before(m.timers[TimerAdvert]) {
-			out = m.rearm(now, TimerAdvert, next, out)
-		}
-	}
+	out = m.retimeAdvert(now, oldAdvert, out)
 	if d := m.deadInterval(); d != oldDead && !m.timers[TimerMasterDown].IsZero() {
 		out = m.rearm(now, TimerMasterDown, m.armedAt[TimerMasterDown].Add(d), out)
 	}
@@ -395,6 +390,48 @@ func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action
 	}
 	return out, nil
 }
+
+// retimeAdvert moves a MASTER's advert timer after its interval changed
+// from old, as Reconfigure says: to the last advert sent + the new
+// interval if that is sooner. Only an interval that changed moves its
+// timer: a deadline may differ from armedAt + interval for other reasons
+// (send errors that ended while the advert timer ran with skew 240), and
+// those are not ours.
+func (m *Machine) retimeAdvert(now time.Time, old time.Duration, out []Action) []Action {
+	if d := AdvertInterval(m.cfg.AdvBase, m.localSkew()); d != old && !m.timers[TimerAdvert].IsZero() {
+		if next := m.armedAt[TimerAdvert].Add(d); next.Before(m.timers[TimerAdvert]) {
+			out = m.rearm(now, TimerAdvert, next, out)
+		}
+	}
+	return out
+}
+
+// MaxDemotion is the highest level SetDemotion takes.
+const MaxDemotion = 255
+
+// SetDemotion sets the persistent demotion, 0 to MaxDemotion, that is
+// added to the skew this node advertises and compares with, as OpenBSD's
+// demote counter raises the advskew its adverts carry. The sum is capped
+// at 255, and at 254 when advbase is 255, so that a demoted node never
+// sends the bow-out advert (255/255) by accident. It changes no state by
+// itself: the new skew goes out with the next advert (moved as
+// Reconfigure moves it for a new advskew), and the election rules decide
+// from there (a BACKUP with -P takes over from a demoted MASTER that it
+// now outranks, which then hears a preferred master; a promoted BACKUP
+// with -P takes over when it next hears the slower master). Its dead
+// interval is its own advskew's, undemoted, as a reload leaves it.
+func (m *Machine) SetDemotion(now time.Time, level int, out []Action) []Action {
+	level = max(0, min(level, MaxDemotion))
+	if level == m.demotion {
+		return out
+	}
+	old := AdvertInterval(m.cfg.AdvBase, m.localSkew())
+	m.demotion = level
+	return m.retimeAdvert(now, old, out)
+}
+
+// Demotion is the level set by SetDemotion.
+func (m *Machine) Demotion() int { return m.demotion }
 
 // rearm moves armed timer t to at, or to now if at is past. A deadline
 // that does not move is left alone, even when it is overdue (the caller
@@ -454,13 +491,21 @@ func (m *Machine) start(now time.Time, out []Action) []Action {
 	return out
 }
 
-// localSkew is the skew this node advertises and compares with: its own,
-// or 240 while send errors suppress preemption.
+// localSkew is the skew this node advertises and compares with: its own
+// plus its demotion, or 240 while send errors suppress preemption.
 func (m *Machine) localSkew() uint8 {
-	if m.suppress > 0 && m.cfg.AdvSkew < suppressSkew {
+	skew := m.cfg.AdvSkew
+	if m.demotion > 0 {
+		limit := 255
+		if m.cfg.AdvBase == BowOut {
+			limit = BowOut - 1
+		}
+		skew = max(skew, uint8(min(int(skew)+m.demotion, limit)))
+	}
+	if m.suppress > 0 && skew < suppressSkew {
 		return suppressSkew
 	}
-	return m.cfg.AdvSkew
+	return skew
 }
 
 func (m *Machine) deadInterval() time.Duration {

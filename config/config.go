@@ -86,7 +86,13 @@ type File struct {
 	Facility string // facility: a syslog facility name in lower case, or "none"; default "daemon"
 	Debug    bool   // debug
 	PIDFile  string // pidfile; empty for none
-	Groups   []Group
+	// Control is the control socket (control): a path, "none", or empty
+	// for the default; ControlGroup (control-group) the group whose
+	// members may change things through it; MetricsListen
+	// (metrics-listen) the ADDR:PORT of /metrics and the status page,
+	// empty for none.
+	Control, ControlGroup, MetricsListen string
+	Groups                               []Group
 }
 
 // ReadFileFunc reads a password file: its contents (at least the first
@@ -218,7 +224,8 @@ func (r *reader) errorf(line int, group, key, format string, args ...any) *Error
 // file reads the top level, then each group over it.
 func (r *reader) file(doc map[string]any) *File {
 	def := r.table(doc, top)
-	f := &File{Path: r.path, Facility: DefaultFacility, Debug: def.debug.val, PIDFile: def.pidfile.val}
+	f := &File{Path: r.path, Facility: DefaultFacility, Debug: def.debug.val, PIDFile: def.pidfile.val,
+		Control: def.control.val, ControlGroup: def.controlGroup.val, MetricsListen: def.metricsListen.val}
 	if def.facility.set {
 		f.Facility = def.facility.val
 	}

@@ -127,6 +127,12 @@ func TestGood(t *testing.T) {
 			func(f *File) bool { return string(f.Groups[0].Password) == "abc" }},
 		{"process-wide keys", "facility = \"LOCAL3\"\ndebug = true\npidfile = \"/run/u.pid\"\n" + minimal + "[[group]]\nvhid = 1\n",
 			func(f *File) bool { return f.Facility == "local3" && f.Debug && f.PIDFile == "/run/u.pid" }},
+		{"control plane keys", "control = \"/run/ucarp/x.sock\"\ncontrol-group = \"ucarp\"\nmetrics-listen = \"127.0.0.1:9342\"\n" + minimal + "[[group]]\nvhid = 1\n",
+			func(f *File) bool {
+				return f.Control == "/run/ucarp/x.sock" && f.ControlGroup == "ucarp" && f.MetricsListen == "127.0.0.1:9342"
+			}},
+		{"control none, metrics on every address", "control = \"none\"\nmetrics-listen = \":9342\"\n" + minimal + "[[group]]\nvhid = 1\n",
+			func(f *File) bool { return f.Control == "none" && f.ControlGroup == "" && f.MetricsListen == ":9342" }},
 		{"manage-vip, xparam, mcastip, script-timeout as a float", minimal + "[[group]]\nvhid = 1\nmanage-vip = false\nxparam = \"\"\nmcastip = \"239.1.1.1\"\nscript-timeout = 0.5\n",
 			func(f *File) bool {
 				g := f.Groups[0]
@@ -299,6 +305,13 @@ func TestErrors(t *testing.T) {
 				`u.conf:12: group #1: script-timeout: must be a number of seconds, not a string`,
 				`u.conf:13: group #1: addr: must be a string, not a table`,
 				`u.conf:14: group #1: xparam: must be a string, not a date or time`,
+			}},
+		{"bad control plane keys", "control = \"ucarp.sock\"\ncontrol-group = \"\"\nmetrics-listen = \"localhost\"\n" + minimal + "[[group]]\nvhid = 3\nmetrics-listen = \"127.0.0.1:0\"\n",
+			[]string{
+				`u.conf:1: control: "ucarp.sock" is not an absolute path (or "none")`,
+				`u.conf:2: control-group: must not be empty`,
+				`u.conf:3: metrics-listen: "localhost" is not ADDR:PORT`,
+				`u.conf:10: group #1 (eth0 vhid 3): metrics-listen: process-wide: write it at the top of the file, before the first [[group]]`,
 			}},
 		{"relative paths", "pidfile = \"u.pid\"\n" + minimal + "[[group]]\nvhid = 3\nupscript = \"up.sh\"\ndownscript = \"./down.sh\"\n",
 			[]string{

@@ -50,11 +50,16 @@
 // hint. pass and passfile are one setting: either, in a group, overrides
 // either at the top; both in one table is an error.
 //
-// Three keys belong to the process and are written at the top only:
+// These keys belong to the process and are written at the top only:
 //
 //	facility        string   syslog facility, any case, or "none"; default "daemon"
 //	debug           boolean  default false
 //	pidfile         string   absolute path; default none
+//	control         string   the control socket: an absolute path, or "none";
+//	                         default /run/ucarp/ucarp.sock
+//	control-group   string   the group (name or gid) whose members may demote,
+//	                         promote and reload through the socket; default root only
+//	metrics-listen  string   ADDR:PORT of /metrics and the status page; default none
 //
 // daemonize, help and version are options of the command line, not keys.
 //

@@ -113,6 +113,11 @@ func reencode(t *testing.T, file *File, read ReadFileFunc) {
 	if file.PIDFile != "" {
 		doc["pidfile"] = file.PIDFile
 	}
+	for k, v := range map[string]string{"control": file.Control, "control-group": file.ControlGroup, "metrics-listen": file.MetricsListen} {
+		if v != "" {
+			doc[k] = v
+		}
+	}
 	data, err := toml.Marshal(doc)
 	if err != nil {
 		t.Fatalf("Marshal: %v", err)

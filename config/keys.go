@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -66,6 +67,42 @@ var keys = map[string]keyDef{
 	"facility":      {topOnly, func(_ *reader, s *settings, v any) string { return setFacility(s, v) }},
 	"debug":         {topOnly, func(_ *reader, s *settings, v any) string { return setBool(&s.debug, v) }},
 	"pidfile":       {topOnly, func(_ *reader, s *settings, v any) string { return setString(&s.pidfile, v, absPath) }},
+	"control":       {topOnly, func(_ *reader, s *settings, v any) string { return setString(&s.control, v, ControlPath) }},
+	"control-group": {topOnly, func(_ *reader, s *settings, v any) string { return setString(&s.controlGroup, v, nonEmpty) }},
+	"metrics-listen": {topOnly, func(_ *reader, s *settings, v any) string {
+		return setString(&s.metricsListen, v, ListenAddr)
+	}},
+}
+
+// ControlPath checks the control and --control setting: an absolute path
+// or "none"; it says what is wrong, or "".
+func ControlPath(s string) string {
+	if s == "none" {
+		return ""
+	}
+	if msg := absPath(s); msg != "" {
+		return msg + ` (or "none")`
+	}
+	return ""
+}
+
+// ListenAddr checks the metrics-listen and --metrics-listen setting:
+// ADDR:PORT, [IPv6]:PORT or :PORT, with a port from 1 to 65535; it says
+// what is wrong, or "".
+func ListenAddr(s string) string {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Sprintf("%q is not ADDR:PORT", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Sprintf("%q: the port must be a number from 1 to 65535", s)
+	}
+	if host != "" {
+		if _, err := netip.ParseAddr(host); err != nil && strings.ContainsAny(host, "/ \t") {
+			return fmt.Sprintf("%q: %q is not an address or host name", s, host)
+		}
+	}
+	return ""
 }
 
 // notKeys are options of the command line that have no key, and what to
@@ -126,6 +163,8 @@ type settings struct {
 	scriptTimeout, garpInterval  setting[time.Duration]
 	garpCount                    setting[int]
 	facility, pidfile            setting[string]
+	control, controlGroup        setting[string]
+	metricsListen                setting[string]
 	debug                        setting[bool]
 
 	lines map[string]int // every key written in the table, valid or not, and its line

@@ -14,6 +14,9 @@ import (
 
 var oursBin string
 
+// ctlBin is cmd/ucarpctl, built with oursBin.
+var ctlBin string
+
 // TestMain builds the daemon into a temporary directory and removes it
 // before exiting: os.Exit runs no deferred call.
 func TestMain(m *testing.M) {
@@ -29,6 +32,10 @@ func run(m *testing.M) int {
 		}
 		defer os.RemoveAll(dir)
 		if oursBin, err = lab.BuildOurs(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if ctlBin, err = lab.BuildCtl(dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}

@@ -105,6 +105,10 @@ type Deps struct {
 	// with each new state, and "STOPPING".
 	Ready  func(state string)
 	Notify func(status string)
+	// OnTransition, if set, is called from the group's loop with each
+	// change of state: it must not block (the control plane's
+	// Broadcaster drops a slow subscriber instead).
+	OnTransition func(Transition)
 	// Shared says that Conn is read by the caller, who hands this group
 	// its packets with Deliver (a node, whose reader serves every group
 	// of the interface); else the group reads Conn itself.
@@ -129,6 +133,7 @@ type deps struct {
 	runner  scripts
 	ready   func(state string)
 	notify  func(status string)
+	onTrans func(Transition)
 	shared  bool
 }
 
@@ -166,6 +171,7 @@ type stats struct {
 	sent, sendErrors, valid         uint64
 	garps, garpErrors, transitions  uint64
 	scripts, scriptFails, scriptTOs uint64
+	scriptsOK                       uint64
 	readErrors                      uint64
 	// Adverts of a master that this MASTER outranks, and how many of them
 	// were answered with a gratuitous ARP (the others were rate-limited).
@@ -213,6 +219,16 @@ type Group struct {
 	buf          []byte
 	stats        stats
 
+	// For Status: when and why the state last changed (switchReason is
+	// the reason of the transition being made), the peers heard and the
+	// last transitions.
+	since        time.Time
+	reason       carp.Reason
+	switchReason carp.Reason
+	peers        []Peer
+	transitions  []Transition
+	demotion     int
+
 	// The reader's: dropped packets by reason, and the rate limit of their
 	// log lines (also read by the loop's periodic report).
 	drops     [carp.NumDropReasons]atomic.Uint64
@@ -226,7 +242,7 @@ func New(cfg Config, x Deps) (*Group, error) {
 	c := &cfg
 	d := deps{cfg: c, log: logger{x.Log}, mac: x.MAC, conn: x.Conn, arp: x.ARP, addrs: x.Addrs,
 		link: x.Link, addrChg: x.AddrChanged, initial: x.Initial, random: x.Random, runner: x.scripts,
-		ready: x.Ready, notify: x.Notify, shared: x.Shared}
+		ready: x.Ready, notify: x.Notify, onTrans: x.OnTransition, shared: x.Shared}
 	if d.runner == nil {
 		d.runner = newRunner(d.log, c.ScriptTimeout)
 	}
@@ -544,6 +560,9 @@ func (d *Group) apply(now time.Time, a carp.Action) {
 	case carp.ActionStopTimer:
 		d.deadlines[a.Timer] = time.Time{}
 	case carp.ActionLog:
+		if a.Msg == carp.MsgSwitchState {
+			d.switchReason = a.Reason
+		}
 		if a.Msg == carp.MsgNonPreferredMaster && !d.answering {
 			return // the answer is rate-limited, and so is its line
 		}
@@ -664,11 +683,23 @@ func (d *Group) onScriptResult(res scriptResult) {
 		d.stats.scriptTOs++
 	case res.state == nil || !res.state.Success():
 		d.stats.scriptFails++
+	default:
+		d.stats.scriptsOK++
 	}
 }
 
 func (d *Group) onTransition(from, to carp.State) {
 	d.stats.transitions++
+	reason := d.switchReason
+	if reason == carp.ReasonNone && to == carp.Init {
+		reason = carp.ReasonShutdown // a release returns to INIT without a word
+	}
+	d.switchReason = carp.ReasonNone
+	tr := Transition{Time: time.Now(), From: from, To: to, Reason: reason}
+	d.record(tr)
+	if d.onTrans != nil {
+		d.onTrans(tr)
+	}
 	if to != carp.Master {
 		d.announceLeft = 0
 		d.deadlines[timerAnnounce] = time.Time{}
@@ -735,6 +766,7 @@ func (d *Group) onPacket(r received) {
 		return
 	}
 	d.stats.valid++
+	d.heard(time.Now(), r.src, &r.hdr)
 	d.feed(carp.AdvertEvent(r.src, &r.hdr))
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
@@ -33,6 +34,9 @@ func (id ID) String() string { return fmt.Sprintf("%s vhid %d", id.Interface, id
 type Spec struct {
 	Config    group.Config
 	ManageVIP bool
+	// Name is the group's name in the control plane (the config file's
+	// name key); "" names it IF-VHID.
+	Name string
 }
 
 // ID is the spec's identity.
@@ -77,6 +81,10 @@ type Deps struct {
 	// group. Else the node counts such packets itself (not in the groups'
 	// counters) and retries after a read error without a word.
 	Unclaimed bool
+	// Reload reads the configuration again and applies it, for the
+	// control socket's reload; nil where there is none (the ucarp
+	// command line): control.ErrNotSupported.
+	Reload func() error
 }
 
 // Step is a step of a group's start, in the order a node takes them;
@@ -139,6 +147,9 @@ type Node struct {
 	mu     sync.Mutex
 	ifaces map[string]*iface
 	groups map[ID]*member
+	// events carries the transitions and demotions to the control
+	// socket's watchers.
+	events control.Broadcaster
 }
 
 // member is a running group.
@@ -394,7 +405,8 @@ func (n *Node) start(s Spec) error {
 					n.deps.Notify(id, status)
 				}
 			},
-			Shared: true,
+			OnTransition: func(tr group.Transition) { n.publishTransition(s, tr) },
+			Shared:       true,
 		})
 		return err
 	}); err != nil {
@@ -659,8 +671,8 @@ func (n *Node) Report() {
 	}
 }
 
-// Demote makes every MASTER give up for the hold time (SIGUSR2).
-func (n *Node) Demote() {
+// DemoteMasters makes every MASTER give up for the hold time (SIGUSR2).
+func (n *Node) DemoteMasters() {
 	for _, m := range n.members() {
 		m.g.Demote()
 	}

@@ -152,7 +152,7 @@ func TestRPMPackage(t *testing.T) {
 		}
 	}
 	files := run(t, "rpm", "-qpl", pkg)
-	for _, f := range []string{"/usr/lib/systemd/system/ucarp@.service", "/usr/libexec/ucarp-go/ucarp-instance",
+	for _, f := range []string{"/usr/bin/ucarpctl", "/usr/lib/systemd/system/ucarp@.service", "/usr/libexec/ucarp-go/ucarp-instance",
 		"/usr/lib/systemd/system/ucarp-go.service", "/usr/share/man/man5/ucarp.conf.5.gz",
 		"/usr/share/doc/ucarp-go/examples/ucarp-go.conf", "/etc/init.d/ucarp", "/usr/share/man/man8/ucarp.8.gz"} {
 		if !strings.Contains(files, f+"\n") {
@@ -251,7 +251,7 @@ func TestDebPackage(t *testing.T) {
 	// ucarp-go.service reloads with /bin/kill (procps, not essential).
 	chroot("test", "-x", "/bin/kill")
 	files := chroot("dpkg", "-L", "ucarp-go")
-	for _, f := range []string{"/usr/sbin/ucarp", "/lib/systemd/system/ucarp@.service", "/lib/systemd/system/ucarp.service",
+	for _, f := range []string{"/usr/sbin/ucarp", "/usr/bin/ucarpctl", "/lib/systemd/system/ucarp@.service", "/lib/systemd/system/ucarp.service",
 		"/usr/libexec/ucarp-go/ucarp-instance", "/etc/init.d/ucarp", "/etc/network/if-up.d/ucarp", "/etc/network/if-down.d/ucarp",
 		"/usr/share/ucarp/vip-up", "/usr/share/ucarp/vip-down", "/usr/share/man/man8/ucarp.8.gz",
 		"/usr/share/doc/ucarp-go/copyright", "/usr/share/doc/ucarp-go/examples/example.conf",

@@ -235,6 +235,14 @@ func cliCases() []cliCase {
 			stderr: []string{"[ERROR] Invalid gratuitous ARP count: [x] (0 to 100)"}},
 		{name: "bad gratuitous ARP interval", args: []string{"--garp-interval", "0"}, code: 1,
 			stderr: []string{"[ERROR] Invalid gratuitous ARP interval: [0] (milliseconds, 1 to 60000)"}},
+		{name: "control socket not absolute", args: []string{"--control=ucarp.sock"}, code: 1,
+			stderr: []string{`[ERROR] Invalid control socket: "ucarp.sock" is not an absolute path (or "none")`}},
+		{name: "--control exact beats --control-group", args: []string{"--control", "none", "--control-group="}, code: 1,
+			stderr: []string{"[ERROR] Invalid control group: must not be empty"}},
+		{name: "bad metrics address", args: []string{"--metrics-listen=9342"}, code: 1,
+			stderr: []string{`[ERROR] Invalid metrics address: "9342" is not ADDR:PORT`}},
+		{name: "control options go in the file with --config", args: []string{"--config=/x.conf", "--control=none"}, code: 1,
+			stderr: []string{"[ERROR] With --config every setting comes from the file: give no other option"}},
 	}
 }
 

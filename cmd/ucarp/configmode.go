@@ -5,9 +5,12 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	conffile "github.com/ucarp-go/ucarp/config"
+	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/node"
 	"github.com/ucarp-go/ucarp/platform"
 )
@@ -24,7 +27,7 @@ func specs(f *conffile.File) []node.Spec {
 		c := g.GroupConfig()
 		c.WaitWhenDown = true
 		c.AlignAdverts = true // many groups wake the process together
-		out = append(out, node.Spec{ManageVIP: g.ManagesVIP(), Config: c})
+		out = append(out, node.Spec{ManageVIP: g.ManagesVIP(), Config: c, Name: g.Name})
 	}
 	return out
 }
@@ -76,13 +79,41 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 		defer removePidfile(f.PIDFile)
 	}
 	rng := newRand()
-	n := node.New(node.Deps{Log: log.Logger, Open: platform.New, Random: rng.Uint64, Lock: platform.Lock})
+	var n *node.Node
+	// SIGHUP and the control socket's reload, one at a time.
+	var reloading sync.Mutex
+	reload := func() error {
+		reloading.Lock()
+		defer reloading.Unlock()
+		f, err := conffile.Load(path)
+		if err != nil {
+			log.Errorf("Reloading %s failed; nothing changed:", path)
+			logErrors(log, err)
+			n.Publish(control.Event{Time: time.Now(), Kind: control.EventReload, Message: err.Error()})
+			return err
+		}
+		if err := n.Apply(specs(f)); err != nil {
+			log.Errorf("Reloading %s:", path)
+			logErrors(log, err)
+			n.Publish(control.Event{Time: time.Now(), Kind: control.EventReload, Message: err.Error()})
+			return err
+		}
+		msg := fmt.Sprintf("Reloaded %s: %d groups", path, len(f.Groups))
+		log.Infof("%s", msg)
+		n.Publish(control.Event{Time: time.Now(), Kind: control.EventReload, Message: msg})
+		sdNotify(fmt.Sprintf("%d groups from %s", len(f.Groups), path))
+		return nil
+	}
+	n = node.New(node.Deps{Log: log.Logger, Open: platform.New, Random: rng.Uint64, Lock: platform.Lock, Reload: reload})
 	if err := n.Apply(specs(f)); err != nil {
 		logErrors(log, err)
 		n.Stop(syscall.SIGTERM)
 		return exitPlan{code: exitStartup}
 	}
 	<-n.Ready()
+	stopControl := serveControl(log, realListenControl, n,
+		controlSettings{socket: f.Control, group: f.ControlGroup, metrics: f.MetricsListen}, control.NodeSocket(), false)
+	defer stopControl()
 	log.Infof("Running %d groups from %s", len(f.Groups), path)
 	sdReady(fmt.Sprintf("%d groups from %s", len(f.Groups), path))
 	for sig := range sigs {
@@ -90,23 +121,12 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 		case syscall.SIGUSR1:
 			n.Report()
 		case syscall.SIGUSR2:
-			n.Demote()
+			n.DemoteMasters()
 		case syscall.SIGHUP:
-			f, err := conffile.Load(path)
-			if err != nil {
-				log.Errorf("Reloading %s failed; nothing changed:", path)
-				logErrors(log, err)
-				continue
-			}
-			if err := n.Apply(specs(f)); err != nil {
-				log.Errorf("Reloading %s:", path)
-				logErrors(log, err)
-				continue
-			}
-			log.Infof("Reloaded %s: %d groups", path, len(f.Groups))
-			sdNotify(fmt.Sprintf("%d groups from %s", len(f.Groups), path))
+			reload()
 		default:
 			sdNotify("STOPPING")
+			stopControl()
 			n.Stop(sig)
 			return exitPlan{}
 		}

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/internal/syserr"
 	"github.com/ucarp-go/ucarp/node"
 	"github.com/ucarp-go/ucarp/platform"
@@ -108,9 +109,11 @@ func run(sigs chan os.Signal) (exitPlan, *logger) {
 type startDeps struct {
 	open func(ifname string) (platform.OS, error)
 	lock func(name string) (io.Closer, error)
+	// listen makes the control socket; nil serves none.
+	listen listenControl
 }
 
-var realStartDeps = startDeps{open: platform.New, lock: platform.Lock}
+var realStartDeps = startDeps{open: platform.New, lock: platform.Lock, listen: realListenControl}
 
 // errDetached stops the start in the caller of -B, once the background
 // daemon has reported how its own start went.
@@ -204,8 +207,12 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 		}
 		return report(startupLines(cfg, err)...)
 	}
+	// The socket is served without a word unless asked for: ucarp's lines
+	// stay ucarp's.
+	stopControl := serveControl(log, sd.listen, n, cfg.control, control.GroupSocket(cfg.Interface, cfg.VHID), true)
 	go handleSignals(n, sigs)
 	end := <-n.Done(spec.ID())
+	stopControl()
 	if pidfile {
 		removePidfile(cfg.pidfile)
 	}
@@ -265,7 +272,7 @@ func handleSignals(n *node.Node, sigs <-chan os.Signal) {
 		case syscall.SIGUSR1:
 			n.Report()
 		case syscall.SIGUSR2:
-			n.Demote()
+			n.DemoteMasters()
 		default:
 			n.Interrupt(sig)
 		}

@@ -48,6 +48,9 @@ var optionTable = []option{
 	{long: "version", ext: true},
 	{long: "config", hasArg: true, ext: true},
 	{long: "check", ext: true},
+	{long: "control", hasArg: true, ext: true},
+	{long: "control-group", hasArg: true, ext: true},
+	{long: "metrics-listen", hasArg: true, ext: true},
 }
 
 // config is the validated command line: the group it configures, as a
@@ -66,6 +69,8 @@ type config struct {
 	// mode), and check is --check: validate it and exit.
 	configFile string
 	check      bool
+	// control is --control, --control-group and --metrics-listen.
+	control controlSettings
 }
 
 // parseResult says how parsing ended: with a config, or with an exit code.
@@ -203,6 +208,24 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				return fail
 			}
 			c.GARPCount = n
+		case "control":
+			if msg := conffile.ControlPath(v); msg != "" {
+				log.Errorf("Invalid control socket: %s", msg)
+				return fail
+			}
+			c.control.socket = v
+		case "control-group":
+			if v == "" {
+				log.Errorf("Invalid control group: must not be empty")
+				return fail
+			}
+			c.control.group = v
+		case "metrics-listen":
+			if msg := conffile.ListenAddr(v); msg != "" {
+				log.Errorf("Invalid metrics address: %s", msg)
+				return fail
+			}
+			c.control.metrics = v
 		case "garp-interval":
 			ms, err := strconv.Atoi(v)
 			if err != nil || ms < 1 || ms > 60000 {

@@ -50,6 +50,9 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --garp-interval=<ms>: time between them (default 1000)
 --config=<file>: run the groups of a config file (ucarp.conf(5)); SIGHUP reloads it
 --check: with --config, validate the file and exit
+--control=<path>|none: the control socket of ucarpctl (default /run/ucarp/IF-VHID.sock)
+--control-group=<group>: its members may demote, promote and reload (default root only)
+--metrics-listen=<addr>:<port>: serve /metrics and a status page (default none)
 --version: print the version and exit
 `
 

@@ -117,3 +117,14 @@ func (c CARP) WithExtra(args ...string) CARP {
 	c.Extra = append(append([]string{}, c.Extra...), args...)
 	return c
 }
+
+// BuildCtl builds cmd/ucarpctl into dir and returns the binary's path.
+func BuildCtl(dir string) (string, error) {
+	bin := filepath.Join(dir, "ucarpctl")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ucarpctl")
+	cmd.Dir = ModuleRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("lab: building ucarpctl: %v\n%s", err, out)
+	}
+	return bin, nil
+}

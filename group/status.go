@@ -1,0 +1,151 @@
+package group
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+)
+
+// AddrState says whether a group's address is on its interface.
+type AddrState uint8
+
+const (
+	// AddrUnknown: the scripts manage the address, or looking it up
+	// failed.
+	AddrUnknown AddrState = iota
+	AddrAbsent
+	AddrConfigured
+)
+
+// maxPeers and maxTransitions bound what a group remembers for Status.
+const (
+	maxPeers       = 16
+	maxTransitions = 16
+)
+
+// Peer is another host heard on the group: its last valid advert.
+type Peer struct {
+	Source   netip.Addr
+	AdvBase  uint8
+	AdvSkew  uint8
+	Demote   uint8
+	Counter  uint64
+	LastSeen time.Time
+}
+
+// Transition is a change of state.
+type Transition struct {
+	Time     time.Time
+	From, To carp.State
+	Reason   carp.Reason
+}
+
+// Counters are what SIGUSR1 reports.
+type Counters struct {
+	Sent, SendErrors, Valid uint64
+	// Dropped counts the packets that were not valid adverts, by
+	// reason; only the reasons seen are present.
+	Dropped                            map[string]uint64
+	GARPs, GARPErrors, Transitions     uint64
+	ScriptsOK, ScriptsFailed, Timeouts uint64
+}
+
+// Status is a snapshot of a group, taken in its loop.
+type Status struct {
+	Interface string
+	VHID      uint8
+	State     carp.State
+	Since     time.Time
+	Reason    carp.Reason
+	Addr      netip.Prefix
+	AddrState AddrState
+	AdvBase   uint8
+	AdvSkew   uint8
+	// Demotion is the level set by SetDemotion.
+	Demotion int
+	DeadTime time.Duration
+	// Peers, the most recently heard last.
+	Peers []Peer
+	// Transitions, the most recent last: at most the last 16.
+	Transitions []Transition
+	Counters    Counters
+}
+
+// Status returns a snapshot of the group.
+func (d *Group) Status() Status {
+	var s Status
+	d.inLoop(func() { s = d.status() })
+	return s
+}
+
+func (d *Group) status() Status {
+	c := d.cfg
+	s := Status{
+		Interface: c.Interface, VHID: c.VHID, State: d.m.State(), Since: d.since, Reason: d.reason,
+		Addr: c.Addr, AdvBase: c.AdvBase, AdvSkew: c.AdvSkew, Demotion: d.demotion,
+		DeadTime:    carp.DeadInterval(c.AdvBase, c.DeadRatio, c.AdvSkew),
+		Peers:       slices.Clone(d.peers),
+		Transitions: slices.Clone(d.transitions),
+	}
+	if d.vips != nil {
+		if st, err := d.vips.Check(); err == nil {
+			s.AddrState = AddrAbsent
+			if st.Held {
+				s.AddrState = AddrConfigured
+			}
+		}
+	}
+	st := &d.stats
+	s.Counters = Counters{Sent: st.sent, SendErrors: st.sendErrors, Valid: st.valid,
+		GARPs: st.garps, GARPErrors: st.garpErrors, Transitions: st.transitions,
+		ScriptsOK: st.scriptsOK, ScriptsFailed: st.scriptFails, Timeouts: st.scriptTOs,
+		Dropped: map[string]uint64{}}
+	for r := carp.DropReason(1); r < carp.NumDropReasons; r++ {
+		if n := d.drops[r].Load(); n > 0 {
+			s.Counters.Dropped[r.String()] = n
+		}
+	}
+	if n := d.queueFull.Load(); n > 0 {
+		s.Counters.Dropped["queue full"] = n
+	}
+	return s
+}
+
+// heard records a valid advert from src, keeping at most maxPeers: the
+// peer heard least recently goes first.
+func (d *Group) heard(now time.Time, src netip.Addr, h *carp.Header) {
+	p := Peer{Source: src, AdvBase: h.AdvBase, AdvSkew: h.AdvSkew, Demote: h.Demote, Counter: h.Counter, LastSeen: now}
+	if i := slices.IndexFunc(d.peers, func(p Peer) bool { return p.Source == src }); i >= 0 {
+		d.peers = slices.Delete(d.peers, i, i+1)
+	} else if len(d.peers) >= maxPeers {
+		d.peers = slices.Delete(d.peers, 0, 1)
+	}
+	d.peers = append(d.peers, p)
+}
+
+// record keeps a transition for Status.
+func (d *Group) record(t Transition) {
+	d.since, d.reason = t.Time, t.Reason
+	if len(d.transitions) >= maxTransitions {
+		d.transitions = slices.Delete(d.transitions, 0, 1)
+	}
+	d.transitions = append(d.transitions, t)
+}
+
+// SetDemotion sets the group's persistent demotion, 0 to 255
+// (carp.Machine.SetDemotion): it is added to the skew the group
+// advertises until it is set again, and the election rules move the
+// MASTER from there. Values out of range are clamped.
+func (d *Group) SetDemotion(level int) {
+	d.inLoop(func() {
+		d.demotion = max(0, min(level, carp.MaxDemotion))
+		// The machine answers with timer moves only.
+		now := time.Now()
+		d.out = d.m.SetDemotion(now, d.demotion, d.out[:0])
+		for _, a := range d.out {
+			d.apply(now, a)
+		}
+	})
+}

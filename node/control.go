@@ -1,0 +1,216 @@
+package node
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/control"
+	"github.com/ucarp-go/ucarp/group"
+)
+
+// The node is the control plane's backend.
+var _ control.Backend = (*Node)(nil)
+
+// GroupName is the group's name in the control plane: Spec.Name, or IF-VHID.
+func (s Spec) GroupName() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return fmt.Sprintf("%s-%d", s.Config.Interface, s.Config.VHID)
+}
+
+// Status is every group as the control plane says it, by interface and
+// vhid.
+func (n *Node) Status() []control.Group {
+	ms := n.members()
+	out := make([]control.Group, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, wireGroup(m.spec, m.g.Status()))
+	}
+	return out
+}
+
+func stateName(s carp.State) string {
+	switch s {
+	case carp.Master:
+		return control.StateMaster
+	case carp.Backup:
+		return control.StateBackup
+	}
+	return control.StateInit
+}
+
+func wireGroup(spec Spec, s group.Status) control.Group {
+	g := control.Group{
+		Name: spec.GroupName(), Interface: s.Interface, VHID: s.VHID, Protocol: control.ProtocolCARP,
+		State: stateName(s.State), Since: s.Since, Reason: s.Reason.String(),
+		Addresses: []control.Address{{Prefix: s.Addr, Configured: s.AddrState == group.AddrConfigured}},
+		Timing: control.Timing{AdvBase: s.AdvBase, AdvSkew: s.AdvSkew, Demotion: s.Demotion,
+			DeadTimeMS: s.DeadTime.Milliseconds()},
+		Peers:       []control.Peer{},
+		Transitions: []control.Transition{},
+		Probes:      []control.Probe{},
+		Counters: control.Counters{
+			AdvertsSent: s.Counters.Sent, AdvertErrors: s.Counters.SendErrors, ValidReceived: s.Counters.Valid,
+			Dropped: s.Counters.Dropped, GratuitousARPs: s.Counters.GARPs, GARPErrors: s.Counters.GARPErrors,
+			Transitions: s.Counters.Transitions, ScriptsOK: s.Counters.ScriptsOK,
+			ScriptsFailed: s.Counters.ScriptsFailed, ScriptsTimedOut: s.Counters.Timeouts,
+		},
+	}
+	for _, p := range s.Peers {
+		g.Peers = append(g.Peers, control.Peer{Source: p.Source, AdvBase: p.AdvBase, AdvSkew: p.AdvSkew,
+			Demote: p.Demote, LastSeen: p.LastSeen, Counter: p.Counter})
+	}
+	for _, t := range s.Transitions {
+		g.Transitions = append(g.Transitions, control.Transition{Time: t.Time, From: stateName(t.From),
+			To: stateName(t.To), Reason: t.Reason.String()})
+	}
+	return g
+}
+
+// byName finds the running group of that control-plane name.
+func (n *Node) byName(name string) (*member, error) {
+	for _, m := range n.members() {
+		if m.spec.GroupName() == name {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("node: no group %q: %w", name, control.ErrNotFound)
+}
+
+// Explain says in a paragraph why the group is in its state.
+func (n *Node) Explain(name string) (string, error) {
+	m, err := n.byName(name)
+	if err != nil {
+		return "", err
+	}
+	return explain(m.spec.GroupName(), m.g.Status(), time.Now()), nil
+}
+
+// skewText is an advert's timing as a person reads it.
+func skewText(advbase uint8, skew int) string {
+	return fmt.Sprintf("advbase %d, advskew %d (an advert every %v)", advbase, skew,
+		carp.AdvertInterval(advbase, uint8(min(skew, 255))))
+}
+
+// dropHints say what a drop reason usually means.
+var dropHints = map[string]string{
+	carp.DropBadDigest.String():   "a different password (or vhid, or virtual address) on the peer?",
+	carp.DropBadTTL.String():      "a router between the hosts, or a forged packet?",
+	carp.DropBadVersion.String():  "a peer speaking another CARP or VRRP version?",
+	carp.DropOtherVHID.String():   "another group on the same link: a vhid mismatch?",
+	carp.DropOtherGroup.String():  "a different multicast address on the peer?",
+	carp.DropBadChecksum.String(): "corrupted packets?",
+}
+
+func explain(name string, s group.Status, now time.Time) string {
+	var b strings.Builder
+	own := int(s.AdvSkew) + s.Demotion
+	if s.AdvBase == carp.BowOut {
+		own = min(own, carp.BowOut-1)
+	}
+	own = min(own, 255)
+	fmt.Fprintf(&b, "%s (%s vhid %d) is %s", name, s.Interface, s.VHID, stateName(s.State))
+	if !s.Since.IsZero() {
+		fmt.Fprintf(&b, " since %s (%v ago), reason %s", s.Since.Format(time.RFC3339), now.Sub(s.Since).Round(time.Second), s.Reason)
+	}
+	fmt.Fprintf(&b, ". It advertises %s", skewText(s.AdvBase, own))
+	if s.Demotion > 0 {
+		fmt.Fprintf(&b, ", its advskew %d raised by a demotion of %d", s.AdvSkew, s.Demotion)
+	}
+	fmt.Fprintf(&b, "; a BACKUP takes over after %v without an advert.", s.DeadTime)
+
+	// A peer silent for longer than the dead time advertises no more (a
+	// bow-out, a stop): it decides nothing now.
+	var best, gone *group.Peer
+	for i := range s.Peers {
+		p := &s.Peers[i]
+		if now.Sub(p.LastSeen) > s.DeadTime {
+			gone = p
+			continue
+		}
+		if best == nil || carp.AdvertInterval(p.AdvBase, p.AdvSkew) < carp.AdvertInterval(best.AdvBase, best.AdvSkew) {
+			best = p
+		}
+	}
+	if best != nil {
+		ours, theirs := carp.AdvertInterval(s.AdvBase, uint8(own)), carp.AdvertInterval(best.AdvBase, best.AdvSkew)
+		fmt.Fprintf(&b, " The best peer heard, %s, advertised %s, last %v ago: ", best.Source,
+			skewText(best.AdvBase, int(best.AdvSkew)), now.Sub(best.LastSeen).Round(time.Second))
+		switch {
+		case theirs < ours:
+			b.WriteString("faster than this host, so it wins the election.")
+		case theirs > ours:
+			b.WriteString("slower than this host, so this host wins the election (a BACKUP takes over from it only with --preempt).")
+		default:
+			b.WriteString("as fast as this host: the lower address wins.")
+		}
+	} else {
+		switch s.State {
+		case carp.Master:
+			b.WriteString(" No other MASTER is heard (a BACKUP is silent in CARP), so this host keeps the address.")
+		default:
+			b.WriteString(" No peer is heard.")
+		}
+		if gone != nil {
+			fmt.Fprintf(&b, " The last peer heard, %s, fell silent %v ago.", gone.Source, now.Sub(gone.LastSeen).Round(time.Second))
+		}
+	}
+	if len(s.Counters.Dropped) > 0 {
+		reasons := slices.SortedFunc(maps.Keys(s.Counters.Dropped), func(a, b string) int {
+			return int(s.Counters.Dropped[b]) - int(s.Counters.Dropped[a])
+		})
+		top := reasons[0]
+		fmt.Fprintf(&b, " %d packets were dropped as %s", s.Counters.Dropped[top], top)
+		if hint := dropHints[top]; hint != "" && best == nil {
+			fmt.Fprintf(&b, ": %s", hint)
+		}
+		b.WriteString(".")
+	}
+	return b.String()
+}
+
+// Demote sets the demotion of the named group.
+func (n *Node) Demote(name string, level int) error {
+	m, err := n.byName(name)
+	if err != nil {
+		return err
+	}
+	m.g.SetDemotion(level)
+	lvl := max(0, min(level, carp.MaxDemotion))
+	c := m.spec.Config
+	n.events.Publish(control.Event{Time: time.Now(), Kind: control.EventDemotion, Group: m.spec.GroupName(),
+		Interface: c.Interface, VHID: c.VHID, Demotion: &lvl})
+	return nil
+}
+
+// Promote sets the demotion of the named group back to 0.
+func (n *Node) Promote(name string) error { return n.Demote(name, 0) }
+
+// Reload calls Deps.Reload.
+func (n *Node) Reload() error {
+	if n.deps.Reload == nil {
+		return control.ErrNotSupported
+	}
+	return n.deps.Reload()
+}
+
+// Subscribe streams the groups' transitions and demotions.
+func (n *Node) Subscribe() (<-chan control.Event, func()) { return n.events.Subscribe() }
+
+// Publish sends a node event (a reload) to the watchers.
+func (n *Node) Publish(ev control.Event) { n.events.Publish(ev) }
+
+// CloseEvents ends every watch: the daemon stops.
+func (n *Node) CloseEvents() { n.events.Close() }
+
+// publishTransition is called from the group's loop: Publish never blocks.
+func (n *Node) publishTransition(s Spec, tr group.Transition) {
+	n.events.Publish(control.Event{Time: tr.Time, Kind: control.EventTransition, Group: s.GroupName(),
+		Interface: s.Config.Interface, VHID: s.Config.VHID, From: stateName(tr.From), To: stateName(tr.To),
+		Reason: tr.Reason.String()})
+}
