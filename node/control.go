@@ -27,9 +27,12 @@ func (s Spec) GroupName() string {
 // vhid.
 func (n *Node) Status() []control.Group {
 	ms := n.members()
+	probes := n.probeStatus()
 	out := make([]control.Group, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, wireGroup(m.spec, m.g.Status()))
+		g := wireGroup(m.spec, m.g.Status())
+		g.Probes = wireProbes(m.spec, probes)
+		out = append(out, g)
 	}
 	return out
 }
