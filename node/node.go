@@ -250,6 +250,9 @@ func (n *Node) Apply(specs []Spec) error {
 		switch {
 		case ok && equalSpec(s, m.spec):
 			continue // untouched
+		case ok && equalSpec(withoutProbes(s), withoutProbes(m.spec)):
+			m.spec = s // only its probes changed: applyHealth's
+			continue
 		case ok && s.ManageVIP == m.spec.ManageVIP && m.g.Reconfigure(s.Config) == nil:
 			m.spec = s // changed in place
 			continue
@@ -318,6 +321,11 @@ func ipOptions(c group.Config) platform.IPOptions {
 // equalSpec reports whether two specs are the same, field by field (the
 // password's bytes and xparam's text, not where they are stored).
 func equalSpec(a, b Spec) bool { return reflect.DeepEqual(a, b) }
+
+func withoutProbes(s Spec) Spec {
+	s.Probes = nil
+	return s
+}
 
 // step takes one step of the start of s: Deps.Before, then do. A
 // failure of either is that step's *StartError.
