@@ -126,8 +126,15 @@ func (n *Node) applyHealth() error {
 			continue
 		}
 		d := 0
-		if cur != nil {
+		switch {
+		case cur != nil:
 			d = cur.Demotion(id)
+		case err != nil:
+			// Probes that cannot run are not up: their weights demote,
+			// as if they were unknown.
+			for _, name := range consumers[id] {
+				d += byName[name].Weight
+			}
 		}
 		g.SetDemotion(group.DemotionHealth, min(d, carp.MaxDemotion))
 	}

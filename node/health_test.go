@@ -174,3 +174,25 @@ func TestProbeConflict(t *testing.T) {
 		}
 	})
 }
+
+// TestProbesThatCannotRun: a probe whose check cannot be made (a target
+// that NewCheck refuses) fails the Apply, and demotes its group by its
+// weight rather than leave it undemoted.
+func TestProbesThatCannotRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		bad := probeSpec("web")
+		bad.Target = "no port"
+		bad.Weight = 77
+		s1 := a.spec(1, 0)
+		s1.Probes = []health.Spec{bad}
+		if err := a.Apply([]Spec{s1}); err == nil {
+			t.Fatal("Apply took a probe that cannot run")
+		}
+		defer a.Stop(syscall.SIGTERM)
+		if d := a.Status()[0].Timing.Demotion; d != 77 {
+			t.Fatalf("demotion %d, want the probe's weight 77", d)
+		}
+	})
+}
