@@ -46,11 +46,51 @@ func listen(t *testing.T, h *lab.Host, addr string) net.Listener {
 // h1 preempts the address back. ucarpctl status --json shows the probe.
 func TestProbeMovesVIP(t *testing.T) {
 	l := newLab(t, 2)
+	const service = "127.0.0.1:8080"
+	var ln net.Listener
+	defer func() { ln.Close() }()
+	probeMovesVIP(t, l, "tcp", service,
+		func() { ln = listen(t, l.Hosts[0], service) },
+		func() { ln.Close() })
+}
+
+// TestInterfaceProbeMovesVIP: the same with an interface probe on h1's
+// second interface, eth1, set down and up again.
+func TestInterfaceProbeMovesVIP(t *testing.T) {
+	if err := lab.Check(); err != nil {
+		t.Skipf("skipped: %v; CI runs these tests as root", err)
+	}
+	l, err := lab.New(lab.Options{Hosts: 2, Interfaces: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range l.Procs() {
+				t.Logf("---- %s/%s (pid %d) %v\n%s", p.Host.Name, p.Name, p.Pid(), p.Argv, p.Log())
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	h1 := l.Hosts[0]
+	eth1 := h1.Ifs[1].Name
+	set := func(state string) {
+		if out, err := h1.Exec("ip", "link", "set", eth1, state); err != nil {
+			t.Fatalf("ip link set %s %s: %v: %s", eth1, state, err, out)
+		}
+	}
+	probeMovesVIP(t, l, "interface", eth1, func() { set("up") }, func() { set("down") })
+}
+
+// probeMovesVIP runs the pair of TestProbeMovesVIP with a probe of type
+// on target; heal makes it healthy (it is called first), fail not.
+func probeMovesVIP(t *testing.T, l *lab.Lab, typ, target string, heal, fail func()) {
 	h1, h2 := l.Hosts[0], l.Hosts[1]
 	const (
 		interval = 200 * time.Millisecond
 		fall     = 2
-		service  = "127.0.0.1:8080"
 	)
 	sock := filepath.Join(l.Dir, "h1.sock")
 	write := func(h *lab.Host, skew int, probe bool) string {
@@ -59,8 +99,8 @@ func TestProbeMovesVIP(t *testing.T) {
 			h.IfName, h.Addr, filepath.Join(l.Dir, h.Name+".sock"), groupVIP(1), skew)
 		if probe {
 			conf += "probes = [\"web\"]\n"
-			conf += fmt.Sprintf("\n[probe.web]\ntype = \"tcp\"\ntarget = %q\ninterval = %q\ntimeout = \"100ms\"\nrise = 2\nfall = %d\nweight = 255\n",
-				service, interval, fall)
+			conf += fmt.Sprintf("\n[probe.web]\ntype = %q\ntarget = %q\ninterval = %q\ntimeout = \"100ms\"\nrise = 2\nfall = %d\nweight = 255\n",
+				typ, target, interval, fall)
 		}
 		path := filepath.Join(l.Dir, h.Name+".conf")
 		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
@@ -71,8 +111,7 @@ func TestProbeMovesVIP(t *testing.T) {
 		}
 		return path
 	}
-	ln := listen(t, h1, service)
-	defer func() { ln.Close() }()
+	heal()
 	p1, err := h1.Start("ucarp", oursBin, "--config="+write(h1, 0, true))
 	if err != nil {
 		t.Fatal(err)
@@ -103,9 +142,9 @@ func TestProbeMovesVIP(t *testing.T) {
 			}
 			pr := gs[0].Probes[0]
 			got = pr.Name + " " + pr.Type + " " + pr.Target + " " + pr.State
-			return got == "web tcp "+service+" "+want
+			return got == "web "+typ+" "+target+" "+want
 		}) {
-			t.Fatalf("probe in ucarpctl status --json: %s, want web tcp %s %s", got, service, want)
+			t.Fatalf("probe in ucarpctl status --json: %s, want web %s %s %s", got, typ, target, want)
 		}
 	}
 	hold := func(want string, d time.Duration) {
@@ -121,7 +160,7 @@ func TestProbeMovesVIP(t *testing.T) {
 	probeState("up")
 
 	// The service stops.
-	ln.Close()
+	fail()
 	advert := time.Second + 255*time.Second/256 // the demoted h1's advert interval
 	budget := interval*fall + advert + time.Second
 	took := waitFor("1:h2", budget)
@@ -132,7 +171,7 @@ func TestProbeMovesVIP(t *testing.T) {
 	}
 
 	// It starts again: h1 takes the address back (preempt).
-	ln = listen(t, h1, service)
+	heal()
 	took = waitFor("1:h1", 5*time.Second)
 	t.Logf("h1 took the address back %v after the service started", took.Round(time.Millisecond))
 	probeState("up")
