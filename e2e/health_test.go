@@ -180,3 +180,32 @@ func probeMovesVIP(t *testing.T, l *lab.Lab, typ, target string, heal, fail func
 		t.Fatalf("h1 with its service up: %s, demotion %d", g.State, g.Timing.Demotion)
 	}
 }
+
+// TestProbeCommandLineAgainstUcarp: --probe in command-line mode, with
+// Debian's ucarp as the peer: the demotion raises the advskew that ucarp
+// reads, so it takes the address (its -P) while the file probe fails, and
+// gives it back when it heals.
+func TestProbeCommandLineAgainstUcarp(t *testing.T) {
+	needUcarp(t)
+	l := newLab(t, 2)
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	healthy := filepath.Join(l.Dir, "h1-healthy")
+	if err := os.WriteFile(healthy, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p1 := start(t, h1, "ucarp", ours(lab.CARP{Preempt: true}).WithExtra("--probe=file:"+healthy+",interval=200ms,timeout=100ms"))
+	defer p1.Signal(syscall.SIGTERM)
+	waitMasters(t, l, 10*time.Second, h1)
+	p2 := start(t, h2, "ucarp", theirs(lab.CARP{Preempt: true, AdvSkew: 100}))
+	defer p2.Signal(syscall.SIGTERM)
+	holdMasters(t, l, 3*time.Second, h1)
+
+	os.Remove(healthy)
+	waitMasters(t, l, 4*time.Second, h2)
+	holdMasters(t, l, 2*time.Second, h2)
+	if err := os.WriteFile(healthy, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitMasters(t, l, 5*time.Second, h1)
+	holdMasters(t, l, 2*time.Second, h1)
+}
