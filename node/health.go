@@ -145,6 +145,18 @@ func (n *Node) applyHealth() error {
 // gets the Runner's demotion of now.
 func (n *Node) healthChanged(ch health.Change) {
 	h := &n.health
+	if log := n.deps.Log; log != nil {
+		p := ch.Probe
+		msg := fmt.Sprintf("Probe %s (%s %s) is %s", p.Name, p.Type, p.Target, p.State)
+		if p.State == health.StateUp {
+			log.Info(msg)
+		} else {
+			if p.Last.Err != "" {
+				msg += ": " + p.Last.Err
+			}
+			log.Warn(msg)
+		}
+	}
 	for id, d := range ch.Demotions {
 		h.lock()
 		g := h.targets[id]

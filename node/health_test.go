@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -98,6 +99,10 @@ func TestProbesMoveGroups(t *testing.T) {
 		time.Sleep(2*time.Second + 3*time.Second)
 		synctest.Wait()
 		wantHolders(t, " | 1,2", a, b)
+		if logs := a.logs.String(); !strings.Contains(logs, "Probe web (tcp 127.0.0.1:8080) is down: connection refused") ||
+			!strings.Contains(logs, "Probe web (tcp 127.0.0.1:8080) is up") {
+			t.Fatalf("the probe's changes are not logged:\n%s", logs)
+		}
 		g := a.Status()[0]
 		if g.Timing.Demotion != 255 || g.Probes[0].State != "down" || g.Probes[0].LastError != "connection refused" {
 			t.Fatalf("failed: demotion %d, probes %+v", g.Timing.Demotion, g.Probes)
