@@ -166,6 +166,9 @@ func probeMovesVIP(t *testing.T, l *lab.Lab, typ, target string, heal, fail func
 	took := waitFor("1:h2", budget)
 	t.Logf("the address moved to h2 %v after the service stopped (budget %v)", took.Round(time.Millisecond), budget)
 	probeState("down")
+	if line := fmt.Sprintf("Probe web (%s %s) is down", typ, target); !p1.WaitLog(line, 1, time.Second) {
+		t.Fatalf("no line %q:\n%s", line, p1.Log())
+	}
 	if g := statusOf(t, h1, ctlBin, sock)[0]; g.Timing.Demotion != 255 || g.Probes[0].LastError == "" {
 		t.Fatalf("h1 with its service down: demotion %d, probe %+v", g.Timing.Demotion, g.Probes[0])
 	}
