@@ -17,6 +17,7 @@ import (
 
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/group"
+	"github.com/ucarp-go/ucarp/health"
 )
 
 // ID identifies a group in a process: one vhid per interface.
@@ -54,7 +55,10 @@ type Group struct {
 	ManageVIP     *bool // manage-vip; nil: see ManagesVIP
 	GARPCount     int   // garp-count, 0-100; default 1
 	GARPInterval  time.Duration
-	Line          int // the line of the file that opens the group
+	// Probes (probes) names the file's probes whose weights make the
+	// group's demotion while they are not up.
+	Probes []string
+	Line   int // the line of the file that opens the group
 }
 
 // ID returns the group's identity.
@@ -92,7 +96,9 @@ type File struct {
 	// (metrics-listen) the ADDR:PORT of /metrics and the status page,
 	// empty for none.
 	Control, ControlGroup, MetricsListen string
-	Groups                               []Group
+	// Probes are the [probe.NAME] tables, sorted by name.
+	Probes []health.Spec
+	Groups []Group
 }
 
 // ReadFileFunc reads a password file: its contents (at least the first
@@ -229,6 +235,8 @@ func (r *reader) file(doc map[string]any) *File {
 	if def.facility.set {
 		f.Facility = def.facility.val
 	}
+	var probes map[string]bool
+	f.Probes, probes = r.probes(doc)
 	tables, ok := r.groupTables(doc)
 	if !ok {
 		return f
@@ -251,6 +259,15 @@ func (r *reader) file(doc map[string]any) *File {
 				r.errorf(s.lines["name"], "", "name", "%q is also the name of the group at line %d", g.Name, prev.Line)
 			} else {
 				byName[g.Name] = &g
+			}
+		}
+		for _, name := range g.Probes {
+			if !probes[name] {
+				l := s.lines["probes"]
+				if l == 0 {
+					l = def.lines["probes"]
+				}
+				r.errorf(l, "", "probes", "no [probe.%s] in the file", name)
 			}
 		}
 		f.Groups = append(f.Groups, g)
@@ -295,7 +312,7 @@ func (r *reader) table(m map[string]any, i int) *settings {
 	}
 	slices.Sort(names)
 	for _, k := range names {
-		if i == top && k == "group" {
+		if i == top && (k == "group" || k == "probe") {
 			continue
 		}
 		line := r.ix.line(i, k)
@@ -443,6 +460,7 @@ func (r *reader) group(i int, s, def *settings) Group {
 		ScriptTimeout: s.scriptTimeout.or(def.scriptTimeout).or(setting[time.Duration]{DefaultScriptTimeout, true}).val,
 		GARPCount:     s.garpCount.or(def.garpCount).or(setting[int]{DefaultGARPCount, true}).val,
 		GARPInterval:  s.garpInterval.or(def.garpInterval).or(setting[time.Duration]{DefaultGARPInterval, true}).val,
+		Probes:        s.probes.or(def.probes).val,
 		Line:          gl,
 	}
 	// pass and passfile are one setting: either, in a group, overrides

@@ -24,6 +24,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal + "[[group]]\nvhid = 1\n"))
 	f.Add([]byte(minimal + "group = [{vhid = 1}, {vhid = 2, name = \"b\"}]\n"))
 	f.Add([]byte(minimal + "[[group]]\nvhid = 1\npassfile = \"/etc/ucarp/cluster.pass\"\npass = \"x\"\n[group.x]\ny = 1\n"))
+	f.Add([]byte(probeGroups))
+	f.Add([]byte(minimal + "probe.web = {type = \"tcp\", target = \"127.0.0.1:1\", rise = 0}\n[[group]]\nvhid = 1\nprobes = [\"web\", 1]\n"))
 	read := func(name string) ([]byte, fs.FileMode, error) {
 		if strings.HasPrefix(name, "/open/") {
 			return []byte("s3cret\n"), 0o644, nil
@@ -107,9 +109,27 @@ func reencode(t *testing.T, file *File, read ReadFileFunc) {
 		if g.ManageVIP != nil {
 			m["manage-vip"] = *g.ManageVIP
 		}
+		if g.Probes != nil {
+			m["probes"] = g.Probes
+		}
 		groups = append(groups, m)
 	}
 	doc := map[string]any{"facility": file.Facility, "debug": file.Debug, "group": groups}
+	if len(file.Probes) > 0 {
+		probes := map[string]any{}
+		for _, p := range file.Probes {
+			pm := map[string]any{"type": p.Type.String(), "target": p.Target, "interval": p.Interval.String(),
+				"timeout": p.Timeout.String(), "rise": p.Rise, "fall": p.Fall, "weight": p.Weight}
+			if p.Expect != 0 {
+				pm["expect"] = p.Expect
+			}
+			if p.Insecure {
+				pm["insecure"] = true
+			}
+			probes[p.Name] = pm
+		}
+		doc["probe"] = probes
+	}
 	if file.PIDFile != "" {
 		doc["pidfile"] = file.PIDFile
 	}
@@ -137,6 +157,9 @@ func reencode(t *testing.T, file *File, read ReadFileFunc) {
 		if !reflect.DeepEqual(g, h) {
 			t.Fatalf("re-encoded group differs:\n got %+v\nwant %+v\n%s", h, g, data)
 		}
+	}
+	if !reflect.DeepEqual(again.Probes, file.Probes) {
+		t.Fatalf("re-encoded probes differ:\n got %+v\nwant %+v\n%s", again.Probes, file.Probes, data)
 	}
 	if len(again.Groups) != len(file.Groups) || again.Facility != file.Facility || again.Debug != file.Debug || again.PIDFile != file.PIDFile {
 		t.Fatalf("re-encoded file differs: %+v\n%s", again, data)

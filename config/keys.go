@@ -61,6 +61,7 @@ var keys = map[string]keyDef{
 	"script-timeout": {anywhere, func(_ *reader, s *settings, v any) string {
 		return setScriptTimeout(s, v)
 	}},
+	"probes":        {anywhere, func(_ *reader, s *settings, v any) string { return setProbes(s, v) }},
 	"manage-vip":    {anywhere, func(_ *reader, s *settings, v any) string { return setBool(&s.manage, v) }},
 	"garp-count":    {anywhere, func(_ *reader, s *settings, v any) string { return setInt(&s.garpCount, v, 0, 100) }},
 	"garp-interval": {anywhere, func(_ *reader, s *settings, v any) string { return setGARPInterval(s, v) }},
@@ -166,6 +167,7 @@ type settings struct {
 	control, controlGroup        setting[string]
 	metricsListen                setting[string]
 	debug                        setting[bool]
+	probes                       setting[[]string]
 
 	lines map[string]int // every key written in the table, valid or not, and its line
 }

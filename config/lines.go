@@ -11,6 +11,19 @@ const top = -1
 type lineIndex struct {
 	keys   map[tableKey]int // the first line of each key, by table
 	groups []int            // the line that opens each group: [[group]] or { in group = [...]
+	// probes holds the line that opens each [probe.NAME] table, and
+	// probeKeys the line of each key written in one.
+	probes    map[string]int
+	probeKeys map[[2]string]int
+}
+
+// probeLine returns the line of key in [probe.NAME], or of the table when
+// key is empty or not indexed, or 0.
+func (ix *lineIndex) probeLine(name, key string) int {
+	if l, ok := ix.probeKeys[[2]string{name, key}]; ok && key != "" {
+		return l
+	}
+	return ix.probes[name]
 }
 
 type tableKey struct {
@@ -35,7 +48,19 @@ func (ix *lineIndex) groupLine(i int) int {
 // without error. A key inside a sub-table of a group ([group.x] or
 // group.x.y = 1) is indexed as x, the key of that group which is at fault.
 func indexLines(data []byte) *lineIndex {
-	ix := &lineIndex{keys: map[tableKey]int{}}
+	ix := &lineIndex{keys: map[tableKey]int{}, probes: map[string]int{}, probeKeys: map[[2]string]int{}}
+	setProbe := func(name, key string, l int) {
+		if key == "" {
+			if _, ok := ix.probes[name]; !ok {
+				ix.probes[name] = l
+			}
+			return
+		}
+		if _, ok := ix.probeKeys[[2]string{name, key}]; !ok {
+			ix.probeKeys[[2]string{name, key}] = l
+		}
+	}
+	probe := "" // the [probe.NAME] table the following key-values belong to
 	var p unstable.Parser
 	p.Reset(data)
 	line := func(n *unstable.Node) int { return p.Shape(n.Raw).Start.Line }
@@ -52,10 +77,24 @@ func indexLines(data []byte) *lineIndex {
 		switch e.Kind {
 		case unstable.KeyValue:
 			keys := keyParts(e)
-			if inOther || len(keys) == 0 {
+			if len(keys) == 0 {
 				continue
 			}
 			l := firstKeyLine(e, line)
+			if probe != "" {
+				setProbe(probe, keys[0], l)
+				continue
+			}
+			if cur == top && !inOther && keys[0] == "probe" && len(keys) >= 2 {
+				// probe.web.type = "tcp", or probe.web = {...}
+				setProbe(keys[1], "", l)
+				if len(keys) > 2 {
+					setProbe(keys[1], keys[2], l)
+				}
+			}
+			if inOther {
+				continue
+			}
 			set(cur, keys[0], l)
 			if cur == top && keys[0] == "group" && len(keys) == 1 && e.Value().Kind == unstable.Array {
 				indexInlineGroups(ix, e.Value(), line, set)
@@ -66,8 +105,17 @@ func indexLines(data []byte) *lineIndex {
 				continue
 			}
 			l := firstKeyLine(e, line)
-			inOther = false
+			inOther, probe = false, ""
 			switch {
+			case keys[0] == "probe" && len(keys) >= 2 && e.Kind == unstable.Table:
+				setProbe(keys[1], "", l)
+				if len(keys) == 2 {
+					probe = keys[1]
+				} else {
+					setProbe(keys[1], keys[2], l)
+				}
+				set(top, keys[0], l)
+				cur, inOther = top, true
 			case keys[0] == "group" && len(keys) == 1 && e.Kind == unstable.ArrayTable:
 				cur = len(ix.groups)
 				ix.groups = append(ix.groups, l)

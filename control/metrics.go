@@ -44,6 +44,8 @@ var (
 		"The group's demotion: the sum of its persistent demotions (ucarpctl demote, health probes).")
 	descScripts = desc("ucarp_scripts_total",
 		"Up and down scripts run, by result: ok, failed or timed-out.", "result")
+	descProbeUp = desc("ucarp_probe_up",
+		"Whether the health probe is up: 1 up, 0 down or not yet known (then its weight demotes the group).", "probe")
 	descMasterSince = desc("ucarp_master_since_seconds",
 		"Unix time at which the group became MASTER; only while it is MASTER.")
 )
@@ -51,7 +53,7 @@ var (
 // Describe sends the descriptions of every series.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descTransitions, descSent, descSendErrors,
-		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince} {
+		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp} {
 		ch <- d
 	}
 }
@@ -90,6 +92,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descScripts, k.ScriptsOK, "ok")
 		counter(descScripts, k.ScriptsFailed, "failed")
 		counter(descScripts, k.ScriptsTimedOut, "timed-out")
+		for _, p := range g.Probes {
+			v := 0.0
+			if p.State == "up" {
+				v = 1
+			}
+			gauge(descProbeUp, v, p.Name)
+		}
 		if g.State == StateMaster && !g.Since.IsZero() {
 			gauge(descMasterSince, float64(g.Since.UnixNano())/1e9)
 		}

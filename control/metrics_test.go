@@ -19,6 +19,7 @@ func TestCollector(t *testing.T) {
 	master := controltest.Group("web", "eth0", 10, control.StateMaster)
 	master.Timing.Demotion = 20
 	master.Counters.ScriptsFailed, master.Counters.ScriptsTimedOut = 1, 2
+	master.Probes = []control.Probe{{Name: "http", Type: "http", State: "up"}, {Name: "disk", Type: "file", State: "unknown"}}
 	backup := controltest.Group("db", "eth1", 20, control.StateBackup)
 	backup.Counters.Dropped = nil
 	c := control.NewCollector(controltest.New(master, backup))
@@ -43,6 +44,10 @@ ucarp_master_since_seconds{interface="eth0",name="web",vhid="10"} 1.740830403e+0
 # TYPE ucarp_packets_dropped_total counter
 ucarp_packets_dropped_total{interface="eth0",name="web",reason="bad-digest",vhid="10"} 3
 ucarp_packets_dropped_total{interface="eth0",name="web",reason="other-vhid",vhid="10"} 1
+# HELP ucarp_probe_up Whether the health probe is up: 1 up, 0 down or not yet known (then its weight demotes the group).
+# TYPE ucarp_probe_up gauge
+ucarp_probe_up{interface="eth0",name="web",probe="disk",vhid="10"} 0
+ucarp_probe_up{interface="eth0",name="web",probe="http",vhid="10"} 1
 # HELP ucarp_scripts_total Up and down scripts run, by result: ok, failed or timed-out.
 # TYPE ucarp_scripts_total counter
 ucarp_scripts_total{interface="eth0",name="web",result="failed",vhid="10"} 1
@@ -65,7 +70,7 @@ ucarp_transitions_total{interface="eth0",name="web",vhid="10"} 2
 ucarp_transitions_total{interface="eth1",name="db",vhid="20"} 1
 `
 	names := []string{"ucarp_adverts_received_total", "ucarp_adverts_sent_total", "ucarp_demotion",
-		"ucarp_master_since_seconds", "ucarp_packets_dropped_total", "ucarp_scripts_total", "ucarp_state",
+		"ucarp_master_since_seconds", "ucarp_packets_dropped_total", "ucarp_probe_up", "ucarp_scripts_total", "ucarp_state",
 		"ucarp_transitions_total"}
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
 		t.Error(err)

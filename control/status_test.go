@@ -110,3 +110,24 @@ func TestStatusPageEmpty(t *testing.T) {
 		t.Errorf("GET / without groups: %s\n%s", resp.Status, page)
 	}
 }
+
+// TestStatusPageProbes: a group's row shows its probes, their state and
+// the last error of one that is not up.
+func TestStatusPageProbes(t *testing.T) {
+	web := controltest.Group("web", "eth0", 10, control.StateBackup)
+	web.Probes = []control.Probe{{Name: "http", Type: "http", Target: "http://127.0.0.1/", State: "up"},
+		{Name: "disk", Type: "file", Target: "/run/ok", State: "down", LastError: "/run/ok holds 3"}}
+	srv := httptest.NewServer(control.NewHandler(controltest.New(web, controltest.Group("db", "eth1", 10, control.StateMaster))))
+	defer srv.Close()
+	_, page := get(t, srv.URL+"/")
+	r := row(t, page, "web")
+	for _, want := range []string{`<b>http</b> <span class="on">up</span>`, `<b>disk</b> <span class="off">down</span>`,
+		"/run/ok holds 3"} {
+		if !strings.Contains(r, want) {
+			t.Errorf("row of web lacks %q:\n%s", want, r)
+		}
+	}
+	if r := row(t, page, "db"); !strings.Contains(r, `<td class="wrap"><ul><li class="dim">none</li></ul></td>`) {
+		t.Errorf("row of db does not say it has no probe:\n%s", r)
+	}
+}

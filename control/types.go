@@ -99,8 +99,9 @@ type Transition struct {
 	Reason string    `json:"reason"`
 }
 
-// Probe is a health check that feeds the group's demotion. A placeholder
-// until the health probes exist (issue 15): nodes serve an empty list.
+// Probe is a health check that feeds the group's demotion; State is
+// "unknown", "up" or "down" (health.State), and LatencyMS the last
+// check's.
 type Probe struct {
 	Name      string  `json:"name"`
 	Type      string  `json:"type"`

@@ -227,7 +227,8 @@ type Group struct {
 	switchReason carp.Reason
 	peers        []Peer
 	transitions  []Transition
-	demotion     int
+	demotion     int            // the sum of demotions, capped: what the machine has
+	demotions    map[string]int // by source, each 0 to carp.MaxDemotion
 
 	// The reader's: dropped packets by reason, and the rate limit of their
 	// log lines (also read by the loop's periodic report).

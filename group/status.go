@@ -1,6 +1,7 @@
 package group
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"time"
@@ -63,9 +64,11 @@ type Status struct {
 	AddrState AddrState
 	AdvBase   uint8
 	AdvSkew   uint8
-	// Demotion is the level set by SetDemotion.
-	Demotion int
-	DeadTime time.Duration
+	// Demotion is the sum of the levels set by SetDemotion, capped at
+	// carp.MaxDemotion; Demotions holds each source's level that is not 0.
+	Demotion  int
+	Demotions map[string]int
+	DeadTime  time.Duration
 	// Peers, the most recently heard last.
 	Peers []Peer
 	// Transitions, the most recent last: at most the last 16.
@@ -85,6 +88,7 @@ func (d *Group) status() Status {
 	s := Status{
 		Interface: c.Interface, VHID: c.VHID, State: d.m.State(), Since: d.since, Reason: d.reason,
 		Addr: c.Addr, AdvBase: c.AdvBase, AdvSkew: c.AdvSkew, Demotion: d.demotion,
+		Demotions:   maps.Clone(d.demotions),
 		DeadTime:    carp.DeadInterval(c.AdvBase, c.DeadRatio, c.AdvSkew),
 		Peers:       slices.Clone(d.peers),
 		Transitions: slices.Clone(d.transitions),
@@ -134,13 +138,40 @@ func (d *Group) record(t Transition) {
 	d.transitions = append(d.transitions, t)
 }
 
-// SetDemotion sets the group's persistent demotion, 0 to 255
-// (carp.Machine.SetDemotion): it is added to the skew the group
-// advertises until it is set again, and the election rules move the
-// MASTER from there. Values out of range are clamped.
-func (d *Group) SetDemotion(level int) {
+// Sources of demotion.
+const (
+	DemotionAdmin  = "admin"  // the operator's, through the control socket (ucarpctl demote)
+	DemotionHealth = "health" // the group's failing health probes
+)
+
+// SetDemotion sets the group's persistent demotion by source, 0 to 255,
+// and returns the group's demotion after it: the sum of every source's,
+// capped at 255 (carp.Machine.SetDemotion). It is added to the skew the
+// group advertises until it is set again, and the election rules move
+// the MASTER from there. The sources are kept apart so that one does not
+// undo another: promoting a group that an operator demoted leaves the
+// demotion of its failing probes. Values out of range are clamped.
+func (d *Group) SetDemotion(source string, level int) int {
+	var total int
 	d.inLoop(func() {
-		d.demotion = max(0, min(level, carp.MaxDemotion))
+		level = max(0, min(level, carp.MaxDemotion))
+		if level == 0 {
+			delete(d.demotions, source)
+		} else {
+			if d.demotions == nil {
+				d.demotions = map[string]int{}
+			}
+			d.demotions[source] = level
+		}
+		sum := 0
+		for _, l := range d.demotions {
+			sum += l
+		}
+		total = min(sum, carp.MaxDemotion)
+		if total == d.demotion {
+			return
+		}
+		d.demotion = total
 		// The machine answers with timer moves only.
 		now := time.Now()
 		d.out = d.m.SetDemotion(now, d.demotion, d.out[:0])
@@ -148,4 +179,5 @@ func (d *Group) SetDemotion(level int) {
 			d.apply(now, a)
 		}
 	})
+	return total
 }

@@ -103,7 +103,7 @@ func TestSetDemotion(t *testing.T) {
 		h := startHarness(t, nil)
 		defer h.close()
 		h.at(4 * time.Second) // MASTER, advert due at 4.78125 s
-		h.d.SetDemotion(100)
+		h.d.SetDemotion(DemotionAdmin, 100)
 		h.at(5 * time.Second)
 		ads := h.conn.adverts()
 		if last := ads[len(ads)-1]; last.h.AdvSkew != 200 || last.at.Sub(h.t0) != us(4_781_250) {
@@ -118,7 +118,7 @@ func TestSetDemotion(t *testing.T) {
 			t.Fatalf("after the peer's advert: %v (%v)", s.State, s.Reason)
 		}
 		// Promoted, with -P off, it stays BACKUP while the peer advertises.
-		h.d.SetDemotion(0)
+		h.d.SetDemotion(DemotionAdmin, 0)
 		for range 5 {
 			time.Sleep(time.Second)
 			h.receive(1, 150, nil)
@@ -135,7 +135,7 @@ func TestPromotePreempts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := startHarness(t, func(c *testConfig) { c.Preempt = true })
 		defer h.close()
-		h.d.SetDemotion(100)
+		h.d.SetDemotion(DemotionAdmin, 100)
 		for range 5 {
 			time.Sleep(time.Second)
 			h.receive(1, 150, nil)
@@ -143,11 +143,47 @@ func TestPromotePreempts(t *testing.T) {
 		if s := h.d.Status(); s.State != carp.Backup {
 			t.Fatalf("demoted with -P: %v, want BACKUP", s.State)
 		}
-		h.d.SetDemotion(0)
+		h.d.SetDemotion(DemotionAdmin, 0)
 		time.Sleep(time.Second)
 		h.receive(1, 150, nil)
 		if s := h.d.Status(); s.State != carp.Master || s.Reason != carp.ReasonPreempt {
 			t.Fatalf("promoted with -P: %v (%v), want MASTER (preempt)", s.State, s.Reason)
+		}
+	})
+}
+
+// TestDemotionSources: the operator's and the probes' demotions add up,
+// capped at 255, and taking one back leaves the other.
+func TestDemotionSources(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		h.at(4 * time.Second)
+		steps := []struct {
+			source      string
+			level, want int
+		}{
+			{DemotionAdmin, 100, 100},
+			{DemotionHealth, 100, 200},
+			{DemotionHealth, 255, 255}, // capped
+			{DemotionAdmin, 0, 255},
+			{DemotionHealth, 50, 50}, // the operator's promote did not undo the probes'
+			{DemotionHealth, 0, 0},
+		}
+		for _, st := range steps {
+			if got := h.d.SetDemotion(st.source, st.level); got != st.want {
+				t.Fatalf("SetDemotion(%s, %d) = %d, want %d", st.source, st.level, got, st.want)
+			}
+			if s := h.d.Status(); s.Demotion != st.want || s.Demotions[st.source] != st.level {
+				t.Fatalf("after SetDemotion(%s, %d): status demotion %d, by source %v", st.source, st.level, s.Demotion, s.Demotions)
+			}
+		}
+		h.d.SetDemotion(DemotionHealth, 30)
+		h.d.SetDemotion(DemotionAdmin, 40)
+		h.at(6 * time.Second)
+		ads := h.conn.adverts()
+		if last := ads[len(ads)-1]; last.h.AdvSkew != 170 {
+			t.Fatalf("last advert skew %d, want 170 (advskew 100 + 30 + 40)", last.h.AdvSkew)
 		}
 	})
 }

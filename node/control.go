@@ -27,9 +27,12 @@ func (s Spec) GroupName() string {
 // vhid.
 func (n *Node) Status() []control.Group {
 	ms := n.members()
+	probes := n.probeStatus()
 	out := make([]control.Group, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, wireGroup(m.spec, m.g.Status()))
+		g := wireGroup(m.spec, m.g.Status())
+		g.Probes = wireProbes(m.spec, probes)
+		out = append(out, g)
 	}
 	return out
 }
@@ -174,21 +177,22 @@ func explain(name string, s group.Status, now time.Time) string {
 	return b.String()
 }
 
-// Demote sets the demotion of the named group.
+// Demote sets the operator's demotion (group.DemotionAdmin) of the named
+// group; its other sources (health probes) are left as they are, and the
+// event carries the group's demotion of all sources.
 func (n *Node) Demote(name string, level int) error {
 	m, err := n.byName(name)
 	if err != nil {
 		return err
 	}
-	m.g.SetDemotion(level)
-	lvl := max(0, min(level, carp.MaxDemotion))
+	lvl := m.g.SetDemotion(group.DemotionAdmin, level)
 	c := m.spec.Config
 	n.events.Publish(control.Event{Time: time.Now(), Kind: control.EventDemotion, Group: m.spec.GroupName(),
 		Interface: c.Interface, VHID: c.VHID, Demotion: &lvl})
 	return nil
 }
 
-// Promote sets the demotion of the named group back to 0.
+// Promote sets the operator's demotion of the named group back to 0.
 func (n *Node) Promote(name string) error { return n.Demote(name, 0) }
 
 // Reload calls Deps.Reload.

@@ -17,6 +17,7 @@ import (
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/group"
+	"github.com/ucarp-go/ucarp/health"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
 )
@@ -37,6 +38,10 @@ type Spec struct {
 	// Name is the group's name in the control plane (the config file's
 	// name key); "" names it IF-VHID.
 	Name string
+	// Probes are the health probes whose weights make the group's
+	// demotion while they are not up (group.DemotionHealth). A probe that
+	// several groups name, by the same name and settings, runs once.
+	Probes []health.Spec
 }
 
 // ID is the spec's identity.
@@ -85,6 +90,9 @@ type Deps struct {
 	// control socket's reload; nil where there is none (the ucarp
 	// command line): control.ErrNotSupported.
 	Reload func() error
+	// Check, if set, gives the check of a health probe in place of
+	// health.NewCheck's real one: tests fail and heal probes with it.
+	Check func(health.Spec) health.Check
 }
 
 // Step is a step of a group's start, in the order a node takes them;
@@ -150,6 +158,7 @@ type Node struct {
 	// events carries the transitions and demotions to the control
 	// socket's watchers.
 	events control.Broadcaster
+	health probing
 }
 
 // member is a running group.
@@ -208,7 +217,7 @@ func New(deps Deps) *Node {
 // *StartError (joined with the others' by errors.Join), and the other
 // groups start all the same.
 func (n *Node) Apply(specs []Spec) error {
-	if err := check(specs); err != nil {
+	if err := errors.Join(check(specs), checkProbes(specs)); err != nil {
 		return err
 	}
 	n.mu.Lock()
@@ -241,6 +250,9 @@ func (n *Node) Apply(specs []Spec) error {
 		switch {
 		case ok && equalSpec(s, m.spec):
 			continue // untouched
+		case ok && equalSpec(withoutProbes(s), withoutProbes(m.spec)):
+			m.spec = s // only its probes changed: applyHealth's
+			continue
 		case ok && s.ManageVIP == m.spec.ManageVIP && m.g.Reconfigure(s.Config) == nil:
 			m.spec = s // changed in place
 			continue
@@ -262,6 +274,9 @@ func (n *Node) Apply(specs []Spec) error {
 		}
 	}
 	n.closeIdle()
+	if err := n.applyHealth(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -306,6 +321,11 @@ func ipOptions(c group.Config) platform.IPOptions {
 // equalSpec reports whether two specs are the same, field by field (the
 // password's bytes and xparam's text, not where they are stored).
 func equalSpec(a, b Spec) bool { return reflect.DeepEqual(a, b) }
+
+func withoutProbes(s Spec) Spec {
+	s.Probes = nil
+	return s
+}
 
 // step takes one step of the start of s: Deps.Before, then do. A
 // failure of either is that step's *StartError.
@@ -703,6 +723,7 @@ func (n *Node) Done(id ID) <-chan *group.Exit {
 // to ucarp. The node keeps the ended groups and their interfaces until
 // the next Apply or Stop.
 func (n *Node) Interrupt(sig os.Signal) {
+	n.stopHealth()
 	for _, m := range n.members() {
 		m.g.Stop(sig)
 	}
@@ -712,6 +733,7 @@ func (n *Node) Interrupt(sig os.Signal) {
 // shutdown key says whether the down script runs) and waits for them; the
 // node is then empty.
 func (n *Node) Stop(sig os.Signal) {
+	n.stopHealth()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, m := range n.groups {

@@ -11,6 +11,7 @@ import (
 
 	conffile "github.com/ucarp-go/ucarp/config"
 	"github.com/ucarp-go/ucarp/control"
+	"github.com/ucarp-go/ucarp/health"
 	"github.com/ucarp-go/ucarp/node"
 	"github.com/ucarp-go/ucarp/platform"
 )
@@ -23,11 +24,19 @@ const exitConfig = 1 // the file is not valid (also for --check)
 // waits for its interface when it is set down: the others go on.
 func specs(f *conffile.File) []node.Spec {
 	out := make([]node.Spec, 0, len(f.Groups))
+	probes := map[string]health.Spec{}
+	for _, p := range f.Probes {
+		probes[p.Name] = p
+	}
 	for _, g := range f.Groups {
 		c := g.GroupConfig()
 		c.WaitWhenDown = true
 		c.AlignAdverts = true // many groups wake the process together
-		out = append(out, node.Spec{ManageVIP: g.ManagesVIP(), Config: c, Name: g.Name})
+		s := node.Spec{ManageVIP: g.ManagesVIP(), Config: c, Name: g.Name}
+		for _, name := range g.Probes {
+			s.Probes = append(s.Probes, probes[name]) // Parse checked that it is there
+		}
+		out = append(out, s)
 	}
 	return out
 }

@@ -200,7 +200,7 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 		},
 		Notify: func(_ node.ID, s string) { sdNotify(s) },
 	})
-	spec := node.Spec{Config: cfg.GroupConfig(), ManageVIP: cfg.ManagesVIP()}
+	spec := node.Spec{Config: cfg.GroupConfig(), ManageVIP: cfg.ManagesVIP(), Probes: cfg.probes}
 	if err := n.Apply([]node.Spec{spec}); err != nil {
 		if detached != nil {
 			return *detached

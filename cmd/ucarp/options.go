@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	conffile "github.com/ucarp-go/ucarp/config"
+	"github.com/ucarp-go/ucarp/health"
 	"github.com/ucarp-go/ucarp/internal/syserr"
 	"io"
 	"net/netip"
@@ -51,6 +52,7 @@ var optionTable = []option{
 	{long: "control", hasArg: true, ext: true},
 	{long: "control-group", hasArg: true, ext: true},
 	{long: "metrics-listen", hasArg: true, ext: true},
+	{long: "probe", hasArg: true, ext: true},
 }
 
 // config is the validated command line: the group it configures, as a
@@ -71,6 +73,9 @@ type config struct {
 	check      bool
 	// control is --control, --control-group and --metrics-listen.
 	control controlSettings
+	// probes are the --probe options, in their order: the group's health
+	// probes.
+	probes []health.Spec
 }
 
 // parseResult says how parsing ended: with a config, or with an exit code.
@@ -220,6 +225,21 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				return fail
 			}
 			c.control.group = v
+		case "probe":
+			spec, err := health.ParseFlag(v)
+			if err != nil {
+				for _, line := range strings.Split(err.Error(), "\n") {
+					log.Errorf("Invalid probe: %s", strings.TrimPrefix(line, "health: "))
+				}
+				return fail
+			}
+			for _, prev := range c.probes {
+				if prev.Name == spec.Name {
+					log.Errorf("Invalid probe: [%s]: a probe named %q is given twice (name= tells them apart)", v, spec.Name)
+					return fail
+				}
+			}
+			c.probes = append(c.probes, spec)
 		case "metrics-listen":
 			if msg := conffile.ListenAddr(v); msg != "" {
 				log.Errorf("Invalid metrics address: %s", msg)

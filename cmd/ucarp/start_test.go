@@ -388,3 +388,41 @@ manage-vip = false`},
 		}
 	}
 }
+
+// TestProbeOptionIsAProbeTable: --probe gives the group the probe that a
+// [probe.NAME] table and the probes key give a file's group.
+func TestProbeOptionIsAProbeTable(t *testing.T) {
+	args := []string{"-i", "eth0", "-v", "1", "-p", "carplab", "-s", "198.51.100.1", "-a", "198.51.100.2",
+		"--probe=tcp:127.0.0.1:8080,interval=200ms,timeout=100ms,weight=100,name=web", "--probe", "file:/run/ok"}
+	res := parseCommandLine("ucarp", args, false, newLogger(io.Discard, io.Discard, nil), io.Discard)
+	if res.done {
+		t.Fatalf("exit %d", res.exit)
+	}
+	const file = `interface = "eth0"
+vhid = 1
+pass = "carplab"
+srcip = "198.51.100.1"
+addr = "198.51.100.2"
+probes = ["web", "file:/run/ok"]
+
+[probe.web]
+type = "tcp"
+target = "127.0.0.1:8080"
+interval = "200ms"
+timeout = "100ms"
+weight = 100
+
+[probe."file:/run/ok"]
+type = "file"
+target = "/run/ok"
+
+[[group]]
+`
+	f, err := conffile.Parse("test.conf", []byte(file), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := res.cfg.probes, specs(f)[0].Probes; !reflect.DeepEqual(got, want) {
+		t.Errorf("command line %+v\nfile         %+v", got, want)
+	}
+}

@@ -53,6 +53,9 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --control=<path>|none: the control socket of ucarpctl (default /run/ucarp/IF-VHID.sock)
 --control-group=<group>: its members may demote, promote and reload (default root only)
 --metrics-listen=<addr>:<port>: serve /metrics and a status page (default none)
+--probe=<type>:<target>[,interval=,timeout=,rise=,fall=,weight=]: a health
+    probe (icmp, tcp, http, https, exec, file, interface); while it is not up
+    its weight (default 255) raises the advskew; repeatable
 --version: print the version and exit
 `
 

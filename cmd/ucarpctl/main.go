@@ -220,10 +220,10 @@ func (c *cli) status(args []string) error {
 		}{gs})
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tINTERFACE\tVHID\tSTATE\tSINCE\tREASON\tADDRESSES\tPEERS")
+	fmt.Fprintln(tw, "GROUP\tINTERFACE\tVHID\tSTATE\tSINCE\tREASON\tADDRESSES\tPEERS\tPROBES")
 	for _, g := range all {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", g.Name, g.Interface, g.VHID, g.State,
-			since(g.Since), dash(g.Reason), addresses(g.Addresses), peers(g.Peers))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, g.Interface, g.VHID, g.State,
+			since(g.Since), dash(g.Reason), addresses(g.Addresses), peers(g.Peers), probes(g.Probes))
 	}
 	return tw.Flush()
 }
@@ -258,6 +258,15 @@ func peers(ps []control.Peer) string {
 	var s []string
 	for _, p := range ps {
 		s = append(s, p.Source.String())
+	}
+	return dash(strings.Join(s, ", "))
+}
+
+// probes lists a group's probes with their state: "web up, db down".
+func probes(ps []control.Probe) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, p.Name+" "+p.State)
 	}
 	return dash(strings.Join(s, ", "))
 }

@@ -31,10 +31,13 @@ type host struct {
 
 func newHost(t *testing.T) *host {
 	t.Helper()
+	web := controltest.Group("web", "eth0", 10, control.StateMaster)
+	web.Probes = []control.Probe{{Name: "http", Type: "http", Target: "http://127.0.0.1/", State: "up"},
+		{Name: "disk", Type: "file", Target: "/run/ok", State: "down"}}
 	h := &host{
 		dir: t.TempDir(),
 		node: controltest.New(
-			controltest.Group("web", "eth0", 10, control.StateMaster),
+			web,
 			controltest.Group("db", "eth1", 10, control.StateBackup),
 		),
 		proc: controltest.New(controltest.Group("eth2-30", "eth2", 30, control.StateBackup)),
@@ -81,11 +84,11 @@ func TestStatusTable(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	want := []string{
-		`GROUP\s+INTERFACE\s+VHID\s+STATE\s+SINCE\s+REASON\s+ADDRESSES\s+PEERS`,
+		`GROUP\s+INTERFACE\s+VHID\s+STATE\s+SINCE\s+REASON\s+ADDRESSES\s+PEERS\s+PROBES`,
 		// Sockets in name order: eth2-30.sock, then ucarp.sock.
-		`eth2-30\s+eth2\s+30\s+BACKUP\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+start\s+203\.0\.113\.30/24 off\s+203\.0\.113\.250`,
-		`web\s+eth0\s+10\s+MASTER\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+master-down\s+203\.0\.113\.10/24 on\s+203\.0\.113\.250`,
-		`db\s+eth1\s+10\s+BACKUP\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+start\s+203\.0\.113\.10/24 off\s+203\.0\.113\.250`,
+		`eth2-30\s+eth2\s+30\s+BACKUP\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+start\s+203\.0\.113\.30/24 off\s+203\.0\.113\.250\s+-`,
+		`web\s+eth0\s+10\s+MASTER\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+master-down\s+203\.0\.113\.10/24 on\s+203\.0\.113\.250\s+http up, disk down`,
+		`db\s+eth1\s+10\s+BACKUP\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+start\s+203\.0\.113\.10/24 off\s+203\.0\.113\.250\s+-`,
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), out)
