@@ -52,7 +52,7 @@ build:
 demo: build
 	@if [ "$$(id -u)" != 0 ]; then \
 		echo "make demo needs root to create network namespaces: sudo make demo"; exit 1; fi
-	$(GO) run ./internal/demo -ucarp bin/ucarp
+	$(GO) run ./internal/demo -ucarp bin/ucarp -ucarpctl bin/ucarpctl
 
 # Everything CI runs: .ci/run is "make test".
 test: deps lint unit

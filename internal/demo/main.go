@@ -18,6 +18,7 @@ import (
 
 func main() {
 	bin := flag.String("ucarp", "bin/ucarp", "the daemon to run")
+	flag.StringVar(&ctlBin, "ucarpctl", "bin/ucarpctl", "the control client")
 	flag.Parse()
 	if err := lab.Check(); err != nil {
 		fmt.Fprintf(os.Stderr, "demo: %v\nRun it as root: sudo make demo\n", err)
@@ -30,6 +31,10 @@ func main() {
 }
 
 var t0 = time.Now()
+
+// ctlBin is ucarpctl, which the second act runs against each daemon's
+// control socket.
+var ctlBin string
 
 func say(format string, args ...any) {
 	fmt.Printf("[%6.2fs] %s\n", time.Since(t0).Seconds(), fmt.Sprintf(format, args...))
@@ -144,7 +149,8 @@ func groups(l *lab.Lab, bin string) error {
 	say("second act: config mode, one process per host running three groups from a file")
 	write := func(h *lab.Host, skews [3]int) (string, error) {
 		var b strings.Builder
-		fmt.Fprintf(&b, "interface = %q\nsrcip = %q\npass = \"carplab\"\npreempt = true\n", h.IfName, h.Addr)
+		// The lab's hosts share /run: each daemon gets a socket of its own.
+		fmt.Fprintf(&b, "interface = %q\nsrcip = %q\npass = \"carplab\"\npreempt = true\ncontrol = %q\n", h.IfName, h.Addr, sockOf(l, h))
 		for i, skew := range skews {
 			fmt.Fprintf(&b, "\n[[group]]\nname = \"g%d\"\nvhid = %d\naddr = %q\nadvskew = %d\n", i+1, i+1, groupVIP(i+1), skew)
 		}
@@ -171,6 +177,26 @@ func groups(l *lab.Lab, bin string) error {
 	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2", 10*time.Second); err != nil {
 		return err
 	}
+	if err := ctl(l, h1, "status"); err != nil {
+		return err
+	}
+	say("the operator demotes group 1 on h1 through the control socket: it moves to h2...")
+	if err := ctl(l, h1, "demote", "g1", "100"); err != nil {
+		return err
+	}
+	if err := waitGroups(l, "g1:h2 g2:h1 g3:h2", 10*time.Second); err != nil {
+		return err
+	}
+	if err := ctl(l, h1, "explain", "g1"); err != nil {
+		return err
+	}
+	say("...and promotes it again: h1, preferred and preempting, takes it back")
+	if err := ctl(l, h1, "promote", "g1"); err != nil {
+		return err
+	}
+	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2", 10*time.Second); err != nil {
+		return err
+	}
 	say("pulling h1's cable: only h1's groups move...")
 	h1.CutLink()
 	if err := waitGroups(l, "g1:h2 g2:h2 g3:h2", 10*time.Second); err != nil {
@@ -186,6 +212,29 @@ func groups(l *lab.Lab, bin string) error {
 	}
 	p1.Signal(syscall.SIGHUP)
 	return waitGroups(l, "g1:h1 g2:h2 g3:h2", 10*time.Second)
+}
+
+// sockOf is the control socket of h's daemon in the second act.
+func sockOf(l *lab.Lab, h *lab.Host) string { return filepath.Join(l.Dir, h.Name+".sock") }
+
+// ctl runs ucarpctl with args on h against its daemon's socket, and shows
+// the command and what it printed.
+func ctl(l *lab.Lab, h *lab.Host, args ...string) error {
+	say("%s: ucarpctl %s", h.Name, strings.Join(args, " "))
+	var out string
+	var err error
+	// The socket appears once the daemon listens.
+	lab.Eventually(5*time.Second, func() bool {
+		out, err = h.Exec(append([]string{ctlBin, "--socket=" + sockOf(l, h)}, args...)...)
+		return err == nil
+	})
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		fmt.Printf("           %s\n", line)
+	}
+	if err != nil {
+		return fmt.Errorf("ucarpctl %s on %s: %v", strings.Join(args, " "), h.Name, err)
+	}
+	return nil
 }
 
 // groupVIP is the address of group vhid in the second act.
