@@ -180,8 +180,8 @@ func groups(l *lab.Lab, bin string) error {
 	if err := ctl(l, h1, "status"); err != nil {
 		return err
 	}
-	say("the operator demotes group 1 on h1 through the control socket: it moves to h2...")
-	if err := ctl(l, h1, "demote", "g1", "100"); err != nil {
+	say("the operator demotes group 1 on h1 by 200 through the control socket (advskew 0+200, above h2's 100): it moves to h2...")
+	if err := ctl(l, h1, "demote", "g1", "200"); err != nil {
 		return err
 	}
 	if err := waitGroups(l, "g1:h2 g2:h1 g3:h2", 10*time.Second); err != nil {
