@@ -38,6 +38,13 @@ func (h *Host) WatchAddr(a netip.Addr) (*AddrWatch, error) {
 	w := &AddrWatch{done: make(chan struct{})}
 	ch := make(chan netlink.AddrUpdate, 256)
 	opts := netlink.AddrSubscribeOptions{Namespace: &ns, ReceiveBufferSize: 1 << 20, ErrorCallback: func(err error) {
+		select {
+		case <-w.done:
+			// Stop closes the socket under the pending read, which then
+			// reports the EAGAIN of its last try: not a lost event.
+			return
+		default:
+		}
 		w.mu.Lock()
 		w.err = err
 		w.mu.Unlock()
