@@ -3,6 +3,8 @@ package carp
 import (
 	"encoding/binary"
 	"io"
+
+	"github.com/ucarp-go/ucarp/internal/inet"
 )
 
 // Protocol constants shared with ucarp 1.5.2 and the BSD kernels.
@@ -85,23 +87,5 @@ func (h *Header) UnmarshalBinary(b []byte) error {
 // of the one's complement sum of its 16-bit big-endian words. A buffer that
 // holds a correct checksum field sums to zero.
 func Checksum(b []byte) uint16 {
-	return ^fold(sum(b, 0))
-}
-
-func sum(b []byte, s uint64) uint64 {
-	n := len(b) &^ 1
-	for i := 0; i < n; i += 2 {
-		s += uint64(b[i])<<8 | uint64(b[i+1])
-	}
-	if len(b)&1 != 0 {
-		s += uint64(b[n]) << 8
-	}
-	return s
-}
-
-func fold(s uint64) uint16 {
-	for s > 0xffff {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
+	return inet.Checksum(b)
 }

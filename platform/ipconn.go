@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"golang.org/x/net/ipv4"
+
+	"github.com/ucarp-go/ucarp/internal/inet"
 )
 
 // ipConn carries one protocol on a raw IPv4 socket with the header
@@ -124,16 +126,4 @@ func (ic *ipConn) Close() error { return ic.c.Close() }
 
 // headerChecksum is the IPv4 header checksum of h (RFC 1071), whose
 // checksum field is zero.
-func headerChecksum(h []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(h); i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(h[i:]))
-	}
-	if len(h)%2 == 1 {
-		sum += uint32(h[len(h)-1]) << 8
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return ^uint16(sum)
-}
+func headerChecksum(h []byte) uint16 { return inet.Checksum(h) }

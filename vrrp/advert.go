@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/netip"
 	"time"
+
+	"github.com/ucarp-go/ucarp/internal/inet"
 )
 
 // Protocol constants of RFC 9568.
@@ -253,7 +255,7 @@ func IsVRRPv3(payload []byte) bool {
 // pseudo-header of src and dst if form says so. Over a message whose
 // checksum field is right, it is zero.
 func checksum(msg []byte, src, dst netip.Addr, form ChecksumForm) uint16 {
-	s := sum(msg, 0)
+	s := inet.Sum(msg, 0)
 	if form == ChecksumPseudoHeader {
 		// The IPv4 pseudo-header (RFC 768 style: 0, protocol, 16-bit
 		// length) and the IPv6 one (RFC 8200 §8.1: 32-bit length, 24 zero
@@ -262,36 +264,15 @@ func checksum(msg []byte, src, dst netip.Addr, form ChecksumForm) uint16 {
 		s = sumAddr(dst, s)
 		s += IPProtocol + uint64(len(msg))
 	}
-	return ^fold(s)
+	return ^inet.Fold(s)
 }
 
 // sumAddr adds the words of address a to s.
 func sumAddr(a netip.Addr, s uint64) uint64 {
 	if a.Is4() {
 		v := a.As4()
-		return sum(v[:], s)
+		return inet.Sum(v[:], s)
 	}
 	v := a.As16()
-	return sum(v[:], s)
-}
-
-// sum adds the 16-bit big-endian words of b to s, an odd last byte padded
-// with zero.
-func sum(b []byte, s uint64) uint64 {
-	n := len(b) &^ 1
-	for i := 0; i < n; i += 2 {
-		s += uint64(b[i])<<8 | uint64(b[i+1])
-	}
-	if len(b)&1 != 0 {
-		s += uint64(b[n]) << 8
-	}
-	return s
-}
-
-// fold is the one's complement sum of s in 16 bits.
-func fold(s uint64) uint16 {
-	for s > 0xffff {
-		s = s&0xffff + s>>16
-	}
-	return uint16(s)
+	return inet.Sum(v[:], s)
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ucarp-go/ucarp/internal/inet"
 )
 
 // The seed corpora are in testdata/fuzz/<target>/, one commented value per
@@ -116,7 +118,7 @@ func FuzzPacket(f *testing.F) {
 			hl := int(b[0]&0x0f) * 4
 			if hl >= IPv4HeaderLen && len(b) >= hl {
 				b[10], b[11] = 0, 0
-				binary.BigEndian.PutUint16(b[10:], ^fold(sum(b[:hl], 0)))
+				binary.BigEndian.PutUint16(b[10:], inet.Checksum(b[:hl]))
 				total := min(int(binary.BigEndian.Uint16(b[2:4])), len(b))
 				if total > hl {
 					src := netip.AddrFrom4([4]byte(b[12:16]))

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+
+	"github.com/ucarp-go/ucarp/internal/inet"
 )
 
 const (
@@ -84,7 +86,7 @@ func (p *Packet) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, src[:]...)
 	b = append(b, dst[:]...)
 	b = append(b, p.Options...)
-	binary.BigEndian.PutUint16(b[off+10:], ^fold(sum(b[off:off+hl], 0)))
+	binary.BigEndian.PutUint16(b[off+10:], inet.Checksum(b[off:off+hl]))
 	out, err := p.Advert.Append(b, p.Src, p.Dst, p.Form)
 	if err != nil {
 		return b[:off], err
@@ -117,7 +119,7 @@ func (p *Packet) UnmarshalBinary(b []byte) error {
 		return DropNotVRRP
 	case b[8] != TTL:
 		return DropBadTTL
-	case fold(sum(b[:hl], 0)) != 0xffff:
+	case inet.Checksum(b[:hl]) != 0:
 		return DropBadIPChecksum
 	}
 	p.TOS = b[1]
