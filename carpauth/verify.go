@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash"
 	"net/netip"
+	"sync"
 	"time"
 )
 
@@ -39,7 +40,9 @@ type sender struct {
 
 // Verifier checks the trailers of the adverts that one group receives,
 // decides by its Mode, and keeps the replay state of each sender (source
-// address). It is not safe for concurrent use: the group's loop owns it.
+// address). It is safe for concurrent use: a group checks adverts on its
+// interface reader's goroutine (group.Deliver) and reloads keys and mode
+// from its loop.
 //
 // The freshness rule, for an advert from source S with a valid MAC and
 // sequence q, received at now (the receiver's time.Now, whose monotonic
@@ -61,6 +64,7 @@ type sender struct {
 // late once; a receiver that has just started can be fed adverts captured
 // less than W before, until the sender's next advert.
 type Verifier struct {
+	mu      sync.Mutex
 	mode    Mode
 	window  time.Duration
 	max     int
@@ -110,6 +114,8 @@ func NewVerifier(kr *Keyring, addrs []netip.Addr, c Config) (*Verifier, error) {
 // SetKeys replaces the accepted keys (a reload of the key file) and keeps
 // the replay state.
 func (v *Verifier) SetKeys(kr *Keyring) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	v.keys = [256]hash.Hash{}
 	for _, k := range kr.Keys() {
 		v.keys[k.ID] = hmac.New(sha256.New, k.Secret)
@@ -117,10 +123,18 @@ func (v *Verifier) SetKeys(kr *Keyring) {
 }
 
 // SetMode changes the mode (a reload) and keeps the replay state.
-func (v *Verifier) SetMode(m Mode) { v.mode = m }
+func (v *Verifier) SetMode(m Mode) {
+	v.mu.Lock()
+	v.mode = m
+	v.mu.Unlock()
+}
 
 // Mode is the verifier's mode.
-func (v *Verifier) Mode() Mode { return v.mode }
+func (v *Verifier) Mode() Mode {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.mode
+}
 
 // SetAddrs changes the virtual addresses covered by the MAC, on a reload.
 func (v *Verifier) SetAddrs(addrs []netip.Addr) error {
@@ -128,12 +142,18 @@ func (v *Verifier) SetAddrs(addrs []netip.Addr) error {
 	if err != nil {
 		return err
 	}
+	v.mu.Lock()
 	v.addrs = set
+	v.mu.Unlock()
 	return nil
 }
 
 // Senders is the number of senders remembered.
-func (v *Verifier) Senders() int { return len(v.senders) }
+func (v *Verifier) Senders() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.senders)
+}
 
 // Check decides about one advert that passed the plain CARP checks: src
 // and dst are its IP addresses, payload its IP payload cut to the IP
@@ -142,9 +162,12 @@ func (v *Verifier) Senders() int { return len(v.senders) }
 // advert is a replay the second time. Check never fails: every input has
 // a Verdict.
 func (v *Verifier) Check(src, dst netip.Addr, payload []byte, now time.Time) Verdict {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	return v.check(src, dst, payload, v.clock.reading(now))
 }
 
+// check is Check with v.mu held (or in a test that owns v).
 func (v *Verifier) check(src, dst netip.Addr, payload []byte, now instant) Verdict {
 	if len(payload) < carpLen {
 		// Not an advert; carp.Validator drops it before this is called.

@@ -488,3 +488,27 @@ func TestPermissiveKeepsState(t *testing.T) {
 		t.Fatalf("older than the last verified, in enforce: %+v", got)
 	}
 }
+
+// TestConcurrentReload checks adverts on one goroutine while another
+// reloads keys and mode, as group.Deliver and a reload do (run with
+// -race to see it matter).
+func TestConcurrentReload(t *testing.T) {
+	kr := keyring(t, key(1, 1))
+	sg, v := newSigner(t, kr), newVerifier(t, kr, Config{Mode: Permissive})
+	pkt := sealed(t, sg, srcA, seq(0))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			v.SetKeys(keyring(t, key(1, 1), key(byte(2+i%10), 2)))
+			v.SetMode([]Mode{Permissive, Enforce}[i%2])
+			_ = v.Senders()
+		}
+	}()
+	for range 200 {
+		if d := v.CheckIPv4(pkt, t0); d.Result != ResultVerified && d.Result != ResultReplay {
+			t.Fatalf("%+v", d)
+		}
+	}
+	<-done
+}
