@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -172,5 +173,25 @@ func TestNewKeyring(t *testing.T) {
 	secret[0] = 'X'
 	if kr.Send().Secret[0] != 'k' {
 		t.Error("the keyring shares the caller's secret")
+	}
+}
+
+// TestDocKeyFile parses the example key file of docs/AUTH.md.
+func TestDocKeyFile(t *testing.T) {
+	b, err := os.ReadFile("../docs/AUTH.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(b), "```\n# /etc/ucarp/keys")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/AUTH.md: no example key file")
+	}
+	kr, err := ParseKeys(strings.NewReader("#"+block), "docs/AUTH.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(kr.IDs()) != "[2 1]" {
+		t.Fatalf("ids %v", kr.IDs())
 	}
 }
