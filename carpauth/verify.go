@@ -216,7 +216,7 @@ func (v *Verifier) verify(src, dst netip.Addr, carpHdr, rest []byte, now instant
 func (v *Verifier) fresh(e *sender, q uint64, now instant) Result {
 	w := uint64(v.window)
 	if e == nil || v.idle(e, now) {
-		if q+w < now.wall {
+		if behind(q, now.wall, w) {
 			return ResultStale
 		}
 		return ResultVerified
@@ -224,10 +224,16 @@ func (v *Verifier) fresh(e *sender, q uint64, now instant) Result {
 	if q <= e.last {
 		return ResultReplay
 	}
-	if q+w < e.base+since(e.at, now) {
+	if behind(q, e.base+since(e.at, now), w) {
 		return ResultStale
 	}
 	return ResultVerified
+}
+
+// behind reports whether q is more than w below ref, without the
+// overflow of q+w for a sequence near the top of the range.
+func behind(q, ref, w uint64) bool {
+	return ref > w && q < ref-w
 }
 
 // idle reports whether e has been silent for more than the window.

@@ -291,6 +291,10 @@ func TestFreshness(t *testing.T) {
 			{srcA, seq(-time.Second), at(w/2, 1), ResultReplay}}},
 		{"receiver clock an hour ahead at its start", []step{
 			{srcA, seq(0), at(h, 0), ResultStale}}},
+		{"the top of the range", []step{
+			{srcA, ^uint64(0) - 1, at(0, 0), ResultVerified},
+			{srcA, ^uint64(0), at(s, s), ResultVerified},
+			{srcA, ^uint64(0), at(2*s, 2*s), ResultReplay}}},
 		{"before 1970", []step{
 			{srcA, 0, instant{0, 0}, ResultVerified},
 			{srcA, 0, instant{0, 1}, ResultReplay}}},
