@@ -2,7 +2,6 @@ package node
 
 import (
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/control"
-	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 )
@@ -81,14 +79,6 @@ func watchHolders(t *testing.T, d time.Duration, a, b *testNode) (both time.Dura
 		}
 	}
 	return both
-}
-
-// firstARP is when h first announced the address, or zero.
-func firstARP(h *platformtest.Host) time.Time {
-	for _, f := range h.ARP() {
-		return f.Time
-	}
-	return time.Time{}
 }
 
 // TestMaintenancePeerAnnounces: the MASTER in maintenance keeps the
@@ -344,6 +334,5 @@ func TestMaintenanceNotPersistentWithoutStateDir(t *testing.T) {
 		if m := maintOf(t, a); m == nil || !m.On {
 			t.Fatalf("maintenance %+v", m)
 		}
-		_ = fmt.Sprint(group.MaintOff)
 	})
 }
