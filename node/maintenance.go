@@ -1,22 +1,23 @@
 package node
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/group"
 )
 
-// MaintenanceFile is the file, in Deps.StateDir, that keeps the groups
-// put in maintenance with --persistent: a JSON object of group names and
-// the time each went in.
-const MaintenanceFile = "maintenance.json"
+// MaintenanceDir is the directory, in Deps.StateDir, that keeps the
+// groups put in maintenance with --persistent: a file per group, named
+// after it, that holds the time it went in (RFC 3339). A file per group
+// lets the processes of the ucarp command line share the directory.
+const MaintenanceDir = "maintenance"
 
 // The node is a control.Maintainer.
 var _ control.Maintainer = (*Node)(nil)
@@ -50,69 +51,79 @@ func onOff(on bool) string {
 	return "off"
 }
 
-// persistentMaintenance reads the groups kept in maintenance; none
-// without a state directory or file.
-func (n *Node) persistentMaintenance() (map[string]time.Time, error) {
-	out := map[string]time.Time{}
+// maintPath is the file that keeps name's maintenance; "" without a
+// state directory.
+func (n *Node) maintPath(name string) string {
 	if n.deps.StateDir == "" {
-		return out, nil
+		return ""
 	}
-	b, err := os.ReadFile(filepath.Join(n.deps.StateDir, MaintenanceFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return out, nil
+	file := strings.Map(func(r rune) rune {
+		if r == '/' || r == 0 {
+			return '_'
+		}
+		return r
+	}, name)
+	if file == "." || file == ".." {
+		file = "_" + file
 	}
-	if err != nil {
-		return out, fmt.Errorf("node: %w", err)
-	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return map[string]time.Time{}, fmt.Errorf("node: %s: %w", filepath.Join(n.deps.StateDir, MaintenanceFile), err)
-	}
-	return out, nil
+	return filepath.Join(n.deps.StateDir, MaintenanceDir, file)
 }
 
-// recordMaintenance adds or removes name in the file, replaced whole.
+// kept reads name's maintenance kept across restarts: ok is false when
+// there is none.
+func (n *Node) kept(name string) (since time.Time, ok bool, err error) {
+	path := n.maintPath(name)
+	if path == "" {
+		return time.Time{}, false, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("node: %w", err)
+	}
+	if since, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b))); err != nil {
+		// Kept all the same: the operator asked for it.
+		return time.Time{}, true, fmt.Errorf("node: %s: %w", path, err)
+	}
+	return since, true, nil
+}
+
+// recordMaintenance writes or removes name's file, replaced whole.
 func (n *Node) recordMaintenance(name string, on bool, since time.Time) error {
-	if n.deps.StateDir == "" {
+	path := n.maintPath(name)
+	if path == "" {
 		if on {
-			return fmt.Errorf("node: maintenance of %s cannot persist: no state directory (--state-dir): %w", name, control.ErrNotSupported)
+			return fmt.Errorf("node: maintenance of %s cannot persist: no state directory: %w", name, control.ErrNotSupported)
 		}
 		return nil
 	}
-	n.stateMu.Lock()
-	defer n.stateMu.Unlock()
-	kept, err := n.persistentMaintenance()
-	if err != nil && on {
-		return err
-	}
-	_, had := kept[name]
-	if on {
-		kept[name] = since
-	} else if !had {
+	if !on {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("node: %w", err)
+		}
 		return nil
-	} else {
-		delete(kept, name)
 	}
-	b, _ := json.MarshalIndent(kept, "", "  ")
-	if err := os.MkdirAll(n.deps.StateDir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
-	tmp, err := os.CreateTemp(n.deps.StateDir, MaintenanceFile+".*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("node: %w", err)
+	_, err = tmp.WriteString(since.Format(time.RFC3339Nano) + "\n")
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("node: %w", err)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("node: %w", err)
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(n.deps.StateDir, MaintenanceFile)); err != nil {
+	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
 	return nil
@@ -121,22 +132,25 @@ func (n *Node) recordMaintenance(name string, on bool, since time.Time) error {
 // startMaintenance puts a group that is about to run in maintenance if
 // the state directory keeps it so.
 func (n *Node) startMaintenance(s Spec, g *group.Group) {
-	kept, err := n.persistentMaintenance()
+	name := s.GroupName()
+	since, ok, err := n.kept(name)
 	if err != nil {
-		n.deps.Log.Error(fmt.Sprintf("Maintenance kept across restarts is ignored: %v", err))
+		n.deps.Log.Error(fmt.Sprintf("Maintenance kept across restarts: %v", err))
+	}
+	if !ok {
 		return
 	}
-	if since, ok := kept[s.GroupName()]; ok {
-		n.deps.Log.Info(fmt.Sprintf("Group %s starts in maintenance (since %s)", s.GroupName(), since.Format(time.RFC3339)),
-			"interface", s.Config.Interface, "vhid", s.Config.VHID)
-		g.StartInMaintenance(since)
+	if since.IsZero() {
+		since = time.Now()
 	}
+	n.deps.Log.Info(fmt.Sprintf("Group %s starts in maintenance (since %s)", name, since.Format(time.RFC3339)),
+		"interface", s.Config.Interface, "vhid", s.Config.VHID)
+	g.StartInMaintenance(since)
 }
 
 // isPersistent says whether the group's maintenance is kept.
 func (n *Node) isPersistent(name string) bool {
-	kept, _ := n.persistentMaintenance()
-	_, ok := kept[name]
+	_, ok, _ := n.kept(name)
 	return ok
 }
 

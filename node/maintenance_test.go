@@ -1,7 +1,6 @@
 package node
 
 import (
-	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -270,13 +269,13 @@ func TestMaintenancePersistent(t *testing.T) {
 		if m := maintOf(t, a); m == nil || !m.Persistent {
 			t.Fatalf("maintenance %+v, want persistent", m)
 		}
-		raw, err := os.ReadFile(filepath.Join(dir, MaintenanceFile))
+		raw, err := os.ReadFile(filepath.Join(dir, MaintenanceDir, "eth0-1"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var kept map[string]time.Time
-		if err := json.Unmarshal(raw, &kept); err != nil || len(kept) != 1 || kept["eth0-1"].IsZero() {
-			t.Fatalf("%s: %s (%v)", MaintenanceFile, raw, err)
+		since, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(raw)))
+		if err != nil || !since.Equal(maintOf(t, a).Since) {
+			t.Fatalf("kept %q (%v), want %v", raw, err, maintOf(t, a).Since)
 		}
 		a.Stop(syscall.SIGTERM)
 
@@ -299,8 +298,8 @@ func TestMaintenancePersistent(t *testing.T) {
 		synctest.Wait()
 		wantHolders(t, " | 1", a2, b)
 		m := maintOf(t, a2)
-		if m == nil || !m.On || !m.Persistent || m.Phase != control.MaintBackup || !m.Since.Equal(kept["eth0-1"]) {
-			t.Fatalf("maintenance %+v after the restart, want on since %v", m, kept["eth0-1"])
+		if m == nil || !m.On || !m.Persistent || m.Phase != control.MaintBackup || !m.Since.Equal(since) {
+			t.Fatalf("maintenance %+v after the restart, want on since %v", m, since)
 		}
 		if !strings.Contains(logs.String(), "Group eth0-1 starts in maintenance") {
 			t.Fatalf("logs:\n%s", logs)
@@ -309,9 +308,8 @@ func TestMaintenancePersistent(t *testing.T) {
 		if err := a2.Maintenance("eth0-1", false, false); err != nil {
 			t.Fatal(err)
 		}
-		raw, _ = os.ReadFile(filepath.Join(dir, MaintenanceFile))
-		if strings.Contains(string(raw), "eth0-1") {
-			t.Fatalf("%s after off: %s", MaintenanceFile, raw)
+		if _, err := os.Stat(filepath.Join(dir, MaintenanceDir, "eth0-1")); !os.IsNotExist(err) {
+			t.Fatalf("the file is still there after off: %v", err)
 		}
 		time.Sleep(10 * time.Second)
 		synctest.Wait()

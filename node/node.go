@@ -94,7 +94,7 @@ type Deps struct {
 	// health.NewCheck's real one: tests fail and heal probes with it.
 	Check func(health.Spec) health.Check
 	// StateDir keeps what outlives the process: the groups in
-	// maintenance with --persistent (MaintenanceFile). "": none.
+	// maintenance with --persistent (MaintenanceDir). "": none.
 	StateDir string
 }
 
@@ -162,8 +162,6 @@ type Node struct {
 	// socket's watchers.
 	events control.Broadcaster
 	health probing
-	// stateMu serializes the writes of the state directory.
-	stateMu sync.Mutex
 }
 
 // member is a running group.
