@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/ucarp-go/ucarp/control"
+	"github.com/ucarp-go/ucarp/control/controltest"
 )
 
 // noMaint is a Backend without maintenance.
@@ -46,5 +49,24 @@ func TestMaintenanceVerb(t *testing.T) {
 	user := dial(t, serve(t, twoGroups(), control.Options{}, as(1000, 1000)))
 	if _, err := user.Maintenance("web", true, false); !errors.Is(err, control.ErrPermission) {
 		t.Errorf("maintenance by a user: %v, want a permission error", err)
+	}
+}
+
+func TestMaintenanceMetric(t *testing.T) {
+	web := controltest.Group("web", "eth0", 10, control.StateBackup)
+	web.Maintenance = &control.Maintenance{On: true, Phase: control.MaintHandedOff}
+	c := control.NewCollector(controltest.New(web, controltest.Group("db", "eth1", 20, control.StateMaster)))
+	const want = `
+# HELP ucarp_maintenance Whether the group is in maintenance (ucarpctl maintenance on): 1 in the current phase, 0 in the others.
+# TYPE ucarp_maintenance gauge
+ucarp_maintenance{interface="eth0",name="web",phase="backup",vhid="10"} 0
+ucarp_maintenance{interface="eth0",name="web",phase="handed-off",vhid="10"} 1
+ucarp_maintenance{interface="eth0",name="web",phase="handing-off",vhid="10"} 0
+ucarp_maintenance{interface="eth0",name="web",phase="no-peer",vhid="10"} 0
+ucarp_maintenance{interface="eth0",name="web",phase="off",vhid="10"} 0
+ucarp_maintenance{interface="eth0",name="web",phase="waiting-announcement",vhid="10"} 0
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_maintenance"); err != nil {
+		t.Fatal(err)
 	}
 }

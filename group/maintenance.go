@@ -77,7 +77,8 @@ type maintenance struct {
 	deadline  time.Time     // waiting-announcement: when to give up waiting
 	last      time.Time     // the peer's last MASTER advert
 	listener  platform.FrameReader
-	listening bool // whether announcements can be seen
+	stopRead  chan struct{} // closed with the listener: its reader ends
+	listening bool          // whether announcements can be seen
 }
 
 // holding reports whether the group keeps the address for a handoff in
@@ -166,6 +167,9 @@ func (d *Group) beginHandoff(now time.Time) {
 func (d *Group) listen() {
 	m := &d.maint
 	m.listening = false
+	for len(d.claims) > 0 { // an earlier handoff's
+		<-d.claims
+	}
 	if d.listenARP == nil || !d.cfg.Addr.Addr().Is4() || d.arp == nil {
 		m.Note = "announcements cannot be seen here: the peer's MASTER adverts decide"
 		return
@@ -177,15 +181,15 @@ func (d *Group) listen() {
 			m.Note = "no listener for announcements: the peer's MASTER adverts decide"
 			return
 		}
-		m.listener = l
-		go d.readClaims(l)
+		m.listener, m.stopRead = l, make(chan struct{})
+		go d.readClaims(l, m.stopRead)
 	}
 	m.listening = true
 }
 
 // readClaims hands the loop who claims the group's address, until the
 // listener is closed.
-func (d *Group) readClaims(l platform.FrameReader) {
+func (d *Group) readClaims(l platform.FrameReader, stop <-chan struct{}) {
 	b := make([]byte, 1514)
 	want := d.cfg.Addr.Addr()
 	for {
@@ -195,6 +199,8 @@ func (d *Group) readClaims(l platform.FrameReader) {
 				return
 			}
 			select {
+			case <-stop:
+				return
 			case <-d.done:
 				return
 			case <-time.After(10 * time.Millisecond):
@@ -208,6 +214,8 @@ func (d *Group) readClaims(l platform.FrameReader) {
 		c.MAC = slices.Clone(c.MAC)
 		select {
 		case d.claims <- c:
+		case <-stop:
+			return
 		case <-d.done:
 			return
 		}
@@ -216,8 +224,9 @@ func (d *Group) readClaims(l platform.FrameReader) {
 
 func (d *Group) closeListener() {
 	if d.maint.listener != nil {
+		close(d.maint.stopRead)
 		d.maint.listener.Close()
-		d.maint.listener = nil
+		d.maint.listener, d.maint.stopRead = nil, nil
 	}
 	d.maint.listening = false
 }
