@@ -333,6 +333,13 @@ func (d *Group) maintTimer(now time.Time) {
 	if !m.holding() {
 		return
 	}
+	if d.carrierDown {
+		// Cut off, this host serves no one with the address, and would
+		// hold it beside the peer when the link comes back.
+		d.log.Warnf("Maintenance: the link is down: letting %s go", d.cfg.Addr)
+		d.handedOff(now, "the link went down during the handoff")
+		return
+	}
 	if d.vips != nil {
 		if _, _, err := d.vips.Refresh(); err != nil {
 			d.log.Errorf("Maintenance: unable to renew %s: %s", d.cfg.Addr, err)

@@ -345,3 +345,32 @@ func TestMaintenanceNotPersistentWithoutStateDir(t *testing.T) {
 		}
 	})
 }
+
+// TestMaintenanceCarrierLostDuringWait: a host cut off while it keeps the
+// address for a handoff lets it go at its next look, so that it does not
+// hold it beside the peer when the link comes back.
+func TestMaintenanceCarrierLostDuringWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a, b := maintPair(t, &lan, true, 0, "")
+		defer b.Stop(syscall.SIGTERM)
+		defer a.Stop(syscall.SIGTERM)
+		if err := a.Maintenance("eth0-1", true, false); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		wantHolders(t, "1 | 1", a, b)
+		a.host.SetLink(true, false)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		wantHolders(t, " | 1", a, b)
+		if m := maintOf(t, a); m == nil || m.Phase != control.MaintHandedOff || !strings.Contains(m.Note, "link went down") {
+			t.Fatalf("maintenance %+v", m)
+		}
+		a.host.SetLink(true, true)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		wantHolders(t, " | 1", a, b)
+	})
+}
