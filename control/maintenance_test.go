@@ -2,6 +2,9 @@ package control_test
 
 import (
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -68,5 +71,25 @@ ucarp_maintenance{interface="eth0",name="web",phase="waiting-announcement",vhid=
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_maintenance"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestStatusPageMaintenance(t *testing.T) {
+	web := controltest.Group("web", "eth0", 10, control.StateMaster)
+	web.Maintenance = &control.Maintenance{On: true, Phase: control.MaintNoPeer, Note: "no peer took over"}
+	srv := httptest.NewServer(control.NewHandler(controltest.New(web, controltest.Group("db", "eth1", 10, control.StateBackup))))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	page := string(b)
+	if !strings.Contains(page, `maintenance on: no-peer (no peer took over)`) {
+		t.Errorf("the page does not show web's maintenance:\n%s", page)
+	}
+	if strings.Count(page, "maintenance on") != 1 {
+		t.Errorf("the page shows maintenance for db too:\n%s", page)
 	}
 }
