@@ -305,3 +305,38 @@ func TestMaintenancePersistent(t *testing.T) {
 	}
 	waitMasters(t, l, 10*time.Second, h1)
 }
+
+// TestMaintenanceKilledDuringWait: the peer sends no gratuitous ARP
+// (--garp-count=0), so the host in maintenance keeps the VIP beside the
+// MASTER peer while it waits; killed then (SIGKILL), it leaves the VIP with
+// its lifetime, which the kernel ends on its own within the dead interval
+// and a second: the peer alone holds it.
+func TestMaintenanceKilledDuringWait(t *testing.T) {
+	l := newLab(t, 2)
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	sockPath := filepath.Join(l.Dir, "h1.sock")
+	c1 := ours(lab.CARP{}).WithExtra("--control=" + sockPath)
+	p1, err := h1.StartEnv("ucarp", []string{"STATE_DIRECTORY=" + t.TempDir()}, c1.Args(h1)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p1.Kill()
+	p2 := start(t, h2, "ucarp", ours(lab.CARP{AdvSkew: 100}).WithExtra("--garp-count=0"))
+	defer p2.Signal(syscall.SIGTERM)
+	waitMasters(t, l, 10*time.Second, h1)
+	if !lab.Eventually(5*time.Second, func() bool { _, err := os.Stat(sockPath); return err == nil }) {
+		t.Fatal("no control socket")
+	}
+	if out, err := ctl(h1, ctlBin, sockPath, false, "maintenance", "on", "--no-wait"); err != nil {
+		t.Fatalf("ucarpctl maintenance on --no-wait: %v\n%s", err, out)
+	}
+	// Both hold it while h1 waits for an announcement that does not come.
+	waitMasters(t, l, 2*time.Second, h1, h2)
+	if !p1.WaitLog("waiting for its announcement", 1, time.Second) {
+		t.Fatalf("h1 does not wait for the announcement:\n%s", p1.Log())
+	}
+	killed := time.Now()
+	p1.Kill()
+	waitMasters(t, l, 5*time.Second, h2)
+	t.Logf("h1's copy of the VIP expired %v after the kill", time.Since(killed).Round(100*time.Millisecond))
+}
