@@ -191,18 +191,19 @@ type Exit struct {
 // that runs Run; the other methods post into that loop.
 type Group struct {
 	deps
-	m    *carp.Machine
-	auth *carp.Auth      // the loop's, to sign
-	val  *carp.Validator // the reader's (an Auth is not safe for concurrent use)
-	vips *vip.Manager
+	m     *carp.Machine
+	auth  *carp.Auth      // the loop's, to sign
+	val   *carp.Validator // the reader's (an Auth is not safe for concurrent use)
+	vips  *vip.Manager
+	garp  []byte
+	rx    chan received
+	done  chan struct{} // closed when the loop returns: the reader stops
+	query chan func()   // functions run inside the loop: status queries
+	timer *time.Timer
+
 	// renewed is when the managed address last got its lifetime (an add
 	// or a renewal); zero: renew at the next tick (see renewalDue).
 	renewed time.Time
-	garp    []byte
-	rx      chan received
-	done    chan struct{} // closed when the loop returns: the reader stops
-	query   chan func()   // functions run inside the loop: status queries
-	timer   *time.Timer
 
 	deadlines [numTimers]time.Time
 	pending   []carp.Event
