@@ -208,6 +208,10 @@ type Group struct {
 	query chan func()   // functions run inside the loop: status queries
 	timer *time.Timer
 
+	// renewed is when the managed address last got its lifetime (an add
+	// or a renewal); zero: renew at the next tick (see renewalDue).
+	renewed time.Time
+
 	deadlines [numTimers]time.Time
 	pending   []carp.Event
 	feeding   bool
@@ -332,6 +336,7 @@ func (d *Group) Reconfigure(cfg Config) error {
 		d.runner.setTimeout(c.ScriptTimeout)
 		if d.vips != nil {
 			d.vips = vip.NewManager(d.addrs, c.Addr, vip.Label(c.Interface, c.VHID), vipLifetime(&c))
+			d.renewed = time.Time{} // the new lifetime at the next tick
 		}
 		for _, a := range out {
 			d.apply(now, a)
