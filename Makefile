@@ -134,13 +134,17 @@ bench-scale: build
 $(NFPM):
 	$(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
-man: build/ucarp.8.gz build/ucarp.conf.5.gz
+man: build/ucarp.8.gz build/ucarp.conf.5.gz build/ucarpctl.1.gz
 
 build/ucarp.8.gz: packaging/ucarp.8
 	mkdir -p build
 	gzip -9n < $< > $@
 
 build/ucarp.conf.5.gz: packaging/ucarp.conf.5
+	mkdir -p build
+	gzip -9n < $< > $@
+
+build/ucarpctl.1.gz: packaging/ucarpctl.1
 	mkdir -p build
 	gzip -9n < $< > $@
 
@@ -163,6 +167,7 @@ install: build man
 	install -D -m 0755 bin/ucarpctl $(DESTDIR)$(CTLBINDIR)/ucarpctl
 	install -D -m 0644 build/ucarp.8.gz $(DESTDIR)$(MANDIR)/man8/ucarp.8.gz
 	install -D -m 0644 build/ucarp.conf.5.gz $(DESTDIR)$(MANDIR)/man5/ucarp.conf.5.gz
+	install -D -m 0644 build/ucarpctl.1.gz $(DESTDIR)$(MANDIR)/man1/ucarpctl.1.gz
 	install -D -m 0755 packaging/libexec/ucarp-instance $(DESTDIR)$(LIBEXECDIR)/ucarp-go/ucarp-instance
 	install -D -m 0644 packaging/systemd/ucarp@.service $(DESTDIR)$(UNITDIR)/ucarp@.service
 	install -D -m 0644 packaging/systemd/ucarp.service $(DESTDIR)$(UNITDIR)/ucarp.service
@@ -171,7 +176,7 @@ install: build man
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ucarp $(DESTDIR)$(CTLBINDIR)/ucarpctl $(DESTDIR)$(MANDIR)/man8/ucarp.8.gz \
-		$(DESTDIR)$(MANDIR)/man5/ucarp.conf.5.gz \
+		$(DESTDIR)$(MANDIR)/man5/ucarp.conf.5.gz $(DESTDIR)$(MANDIR)/man1/ucarpctl.1.gz \
 		$(DESTDIR)$(LIBEXECDIR)/ucarp-go/ucarp-instance \
 		$(DESTDIR)$(UNITDIR)/ucarp@.service $(DESTDIR)$(UNITDIR)/ucarp.service \
 		$(DESTDIR)$(UNITDIR)/ucarp-go.service $(DESTDIR)$(DOCDIR)/examples/ucarp-go.conf
