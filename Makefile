@@ -38,8 +38,9 @@ FUZZTIME    ?= 30s
 # interop peer (never overwrite /usr/sbin/ucarp with ours) and brings
 # ifupdown; iproute2 builds the lab; util-linux (setpriv, unshare, nsenter);
 # debootstrap, lintian, rpm, man-db and systemd check the packages;
-# prometheus brings promtool, which checks the metrics.
-DEB_DEPS ?= ucarp ifupdown iproute2 util-linux debootstrap lintian rpm man-db systemd prometheus
+# prometheus brings promtool, which checks the metrics; chromium renders the
+# status page (e2e TestStatusPageScreenshot).
+DEB_DEPS ?= ucarp ifupdown iproute2 util-linux debootstrap lintian rpm man-db systemd prometheus chromium
 
 .PHONY: all build demo test unit lint deps fuzz bench bench-scale clean install uninstall man deb rpm
 
