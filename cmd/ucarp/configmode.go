@@ -91,6 +91,7 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 	}
 	rng := newRand()
 	var n *node.Node
+	var cp *controlPlane
 	// SIGHUP and the control socket's reload, one at a time.
 	var reloading sync.Mutex
 	reload := func() error {
@@ -110,6 +111,7 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 			return err
 		}
 		log.SetJSON(f.LogFormat == "json")
+		cp.Reconfigure(controlSettings{socket: f.Control, group: f.ControlGroup, metrics: f.MetricsListen})
 		msg := fmt.Sprintf("Reloaded %s: %d groups", path, len(f.Groups))
 		log.eventf(logfield.Reload, levelInfo, "%s", msg)
 		n.Publish(control.Event{Time: time.Now(), Kind: control.EventReload, Message: msg})
@@ -123,8 +125,13 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 		return exitPlan{code: exitStartup}
 	}
 	<-n.Ready()
-	stopControl := serveControl(log, realListenControl, n,
+	// Under the reload's lock: a reload through the new socket waits until
+	// cp is set.
+	reloading.Lock()
+	cp = newControlPlane(log, realListenControl, n,
 		controlSettings{socket: f.Control, group: f.ControlGroup, metrics: f.MetricsListen}, control.NodeSocket(), false)
+	reloading.Unlock()
+	stopControl := cp.Stop
 	defer stopControl()
 	log.eventf(logfield.Start, levelInfo, "Running %d groups from %s", len(f.Groups), path)
 	sdReady(fmt.Sprintf("%d groups from %s", len(f.Groups), path))
