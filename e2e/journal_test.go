@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -118,6 +119,76 @@ func TestJournalNativeFields(t *testing.T) {
 	}
 	if c := console(); strings.Contains(c, "Switching to state") {
 		t.Fatalf("the line reached the journal twice, through the stream too:\n%s", c)
+	}
+}
+
+// TestJournalctlFields: the same, read back with journalctl -o json from
+// a real systemd-journald, which the test starts in the daemon's private
+// mount namespace (a fresh /run); its journal files are written in a
+// directory of the test's, which journalctl reads with -D.
+func TestJournalctlFields(t *testing.T) {
+	const journald = "/lib/systemd/systemd-journald"
+	if _, err := os.Stat(journald); err != nil {
+		t.Skip("systemd-journald not installed (Debian's systemd package; make deps installs it)")
+	}
+	journalctl, err := exec.LookPath("journalctl")
+	if err != nil {
+		t.Skip("journalctl not installed")
+	}
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	dir := filepath.Join(l.Dir, "journal")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := os.Create(filepath.Join(t.TempDir(), "stream"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(stream.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{fmt.Sprintf("JOURNAL_STREAM=%d:%d", uint64(st.Dev), uint64(st.Ino))}
+	// journald runs in the daemon's process group, which the cleanup kills.
+	setup := fmt.Sprintf("mount -t tmpfs none /run && mkdir -p /run/log/journal && mount --bind %s /run/log/journal && "+
+		"{ %s </dev/null >/dev/null 2>&1 & } && i=0 && "+
+		"while [ ! -S /run/systemd/journal/socket ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done && exec \"$@\"", dir, journald)
+	argv := append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c", setup, "sh"},
+		ours(lab.CARP{VHID: 43}).Args(h)...)
+	d := startDirect(t, h, env, stream, stream, argv...)
+	t.Cleanup(func() { syscall.Kill(-d.pid(), syscall.SIGKILL) })
+
+	var master map[string]any
+	var last string
+	if !lab.Eventually(20*time.Second, func() bool {
+		out, err := exec.Command(journalctl, "-D", dir, "-o", "json", "--no-pager",
+			"MESSAGE_ID="+logfield.Transition.MessageID(), "STATE=MASTER").Output()
+		last = string(out)
+		if err != nil {
+			last += err.Error()
+			return false
+		}
+		for _, line := range strings.Split(strings.TrimSpace(last), "\n") {
+			var e map[string]any
+			if json.Unmarshal([]byte(line), &e) == nil && e["VHID"] == "43" {
+				master = e
+				return true
+			}
+		}
+		return false
+	}) {
+		b, _ := os.ReadFile(stream.Name())
+		t.Fatalf("journalctl shows no transition to MASTER: %s\nconsole:\n%s", last, b)
+	}
+	want := map[string]string{"MESSAGE": "[WARNING] Switching to state: MASTER", "PRIORITY": "4", "SYSLOG_IDENTIFIER": "ucarp",
+		"SYSLOG_FACILITY": "3", "INTERFACE": "eth0", "STATE": "MASTER", "REASON": "master-down", "_TRANSPORT": "journal",
+		"_PID": fmt.Sprint(d.pid())}
+	for k, v := range want {
+		if master[k] != v {
+			t.Errorf("%s=%v, want %q (entry %v)", k, master[k], v, master)
+		}
 	}
 }
 
