@@ -3,8 +3,11 @@ package group
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/internal/logfield"
@@ -78,5 +81,34 @@ func TestLogFields(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScriptLogFields: a script's run, its exit 0, its failure and a
+// script that cannot start are each their event, with the status as the
+// reason.
+func TestScriptLogFields(t *testing.T) {
+	dir := t.TempDir()
+	rec := &recorder{}
+	r := newRunner(logger{slog.New(rec)}, 0)
+	r.stdout, r.stderr = os.Stderr, os.Stderr
+	for _, body := range []string{"exit 0\n", "exit 3\n"} {
+		if _, started := r.start(scriptJob{path: writeScript(t, dir, "s.sh", body), args: []string{"eth0", "x"}}); !started {
+			t.Fatal("the script did not start")
+		}
+		r.logResult(waitResult(t, r, 10*time.Second))
+	}
+	r.start(scriptJob{path: filepath.Join(dir, "missing"), args: []string{"eth0", "x"}})
+	want := [][2]string{{"script-run", ""}, {"script-exit", "exit 0"}, {"script-run", ""}, {"script-failure", "exited with status 3"},
+		{"script-run", ""}, {"script-failure", "exec"}}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.recs) != len(want) {
+		t.Fatalf("%d records, want %d: %v", len(rec.recs), len(want), rec.recs)
+	}
+	for i, w := range want {
+		if got := rec.recs[i]; got[logfield.KeyEvent] != w[0] || got[logfield.KeyReason] != w[1] {
+			t.Errorf("record %d: %v, want event %q reason %q", i, got, w[0], w[1])
+		}
 	}
 }
