@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"strings"
@@ -216,5 +217,31 @@ func TestLogFormatOption(t *testing.T) {
 		if json, ok := logFormat(tc.v); json != tc.json || ok != tc.ok {
 			t.Errorf("logFormat(%q) = %v %v", tc.v, json, ok)
 		}
+	}
+}
+
+// BenchmarkLogLine: the cost of a transition's line for the caller (the
+// loop), as text, as JSON, and for the journal (its send is the writer
+// goroutine's, not counted here: a no-op fake), queues running.
+func BenchmarkLogLine(b *testing.B) {
+	for _, mode := range []string{"text", "json", "journal"} {
+		b.Run(mode, func(b *testing.B) {
+			l := newLogger(io.Discard, io.Discard, nil)
+			switch mode {
+			case "json":
+				l.SetJSON(true)
+			case "journal":
+				l.SetJournal(true, true)
+				l.SetNativeJournal(func(string, journal.Priority, map[string]string) error { return nil })
+			}
+			l.Async()
+			g := l.Logger.With("interface", "eth0", "vhid", 7, logfield.KeyGroup, "web")
+			b.ReportAllocs()
+			for b.Loop() {
+				g.LogAttrs(context.Background(), levelWarning, "Switching to state: MASTER",
+					logfield.State("MASTER"), logfield.Reason("master-down"), logfield.Transition.Attr())
+			}
+			l.Flush(5 * time.Second)
+		})
 	}
 }
