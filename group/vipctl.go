@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/vip"
 )
 
@@ -16,7 +17,7 @@ func (d *Group) acquire() {
 	case err != nil:
 		d.log.Errorf("Unable to add the virtual address: %s", err)
 	case added:
-		d.log.Infof("Added %s to %s", d.cfg.Addr, d.cfg.Interface)
+		d.log.eventf(logfield.VIPAdded, nil, levelInfo, "Added %s to %s", d.cfg.Addr, d.cfg.Interface)
 	}
 	if err == nil {
 		d.renewed = time.Now()
@@ -49,7 +50,7 @@ func (d *Group) release() {
 	d.renewed = time.Time{}
 	for _, a := range removed {
 		if d.vips.Ours(a) {
-			d.log.Infof("Removed %s from %s", d.cfg.Addr, d.cfg.Interface)
+			d.log.eventf(logfield.VIPRemoved, nil, levelInfo, "Removed %s from %s", d.cfg.Addr, d.cfg.Interface)
 		} else {
 			d.log.Warnf("Removed %s from %s, configured by someone else: only the MASTER may hold the virtual address", a, d.cfg.Interface)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/health"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
 )
@@ -382,6 +383,9 @@ func (n *Node) start(s Spec) error {
 		m.vip = c.Addr.Addr()
 	}
 	log := n.deps.Log.With("interface", c.Interface, "vhid", c.VHID)
+	if s.Name != "" {
+		log = log.With(logfield.Group(s.Name))
+	}
 	var addrs vip.System
 	if s.ManageVIP {
 		if n.deps.Lock != nil {

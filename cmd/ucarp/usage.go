@@ -56,6 +56,7 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --probe=<type>:<target>[,interval=,timeout=,rise=,fall=,weight=]: a health
     probe (icmp, tcp, http, https, exec, file, interface); while it is not up
     its weight (default 255) raises the advskew; repeatable
+--log-format=text|json: console lines as ucarp's (default) or JSON objects
 --version: print the version and exit
 `
 

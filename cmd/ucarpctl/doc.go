@@ -2,6 +2,7 @@
 // and changes their demotion, through their control sockets.
 //
 //	ucarpctl [--socket=PATH] [--dir=DIR] COMMAND [ARGS]
+//	ucarpctl --version
 //
 // Commands:
 //

@@ -26,6 +26,13 @@ const (
 	exitUsage = 2
 )
 
+// version is set at build time, as ucarp's: go build -ldflags "-X
+// main.version=1.2.3".
+var version = "0.1.0-dev"
+
+// versionLine is what --version prints.
+func versionLine() string { return "ucarpctl (ucarp-go) " + version }
+
 const usage = `usage: ucarpctl [--socket=PATH] [--dir=DIR] COMMAND [ARGS]
 
 commands:
@@ -51,6 +58,7 @@ configured on the interface. Exit status: 0 ok, 1 error, 2 usage.
 options:
   --socket=PATH     talk to this socket only
   --dir=DIR         the directory of the sockets (default /run/ucarp)
+  --version         print the version and exit
 `
 
 func main() {
@@ -82,6 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.socket, "socket", "", "talk to this socket only")
 	fs.StringVar(&c.dir, "dir", control.Dir, "the directory of the sockets")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 	}
@@ -90,6 +99,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 		return exitUsage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, versionLine())
+		return exitOK
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
