@@ -35,6 +35,8 @@ commands:
   promote [GROUP]   take that demotion back
   watch             stream events as JSON lines until interrupted
   reload            make the daemons read their configuration again
+  pair HOST_A HOST_B    set up a failover pair over SSH (pair --help)
+  unpair HOST_A HOST_B  remove what pair added
 
 GROUP is a name, IF:VHID or VHID. Without --socket, every *.sock in DIR
 (/run/ucarp) is asked. In status, an address is "on" when it is
@@ -99,6 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.watch(ctx, rest)
 	case "reload":
 		err = c.reload(rest)
+	case "pair", "unpair", "sniff":
+		err = c.pairCommand(ctx, cmd, rest)
 	case "help":
 		fs.SetOutput(stdout)
 		fs.Usage()
