@@ -308,6 +308,9 @@ func (r *Runner) rollback(ctx context.Context, hosts []*host) []string {
 
 // prepare detects both hosts and plans them.
 func (r *Runner) prepare(ctx context.Context, ss [2]Session, o Options) ([]*host, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	var hosts []*host
 	for i, s := range ss {
 		f, err := Detect(ctx, s, o.VIP.Addr(), o.Interface)
@@ -580,7 +583,7 @@ func (r *Runner) unpairHost(ctx context.Context, h *host) error {
 		}
 		h.changed = append(h.changed, fmt.Sprintf("removed %s from %s", s.Name, s.File))
 	}
-	for _, l := range p.Lines {
+	for _, l := range p.UnpairLines {
 		if _, err := look(ctx, h, hasLine(l)); err != nil {
 			continue
 		}

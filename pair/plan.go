@@ -76,6 +76,9 @@ type Plan struct {
 	Files    []File
 	Settings []Setting
 	Lines    []Line
+	// UnpairLines are the lines Unpair removes: Lines, and those that
+	// other options of Pair would have added.
+	UnpairLines []Line
 
 	// Active exits 0 when the service is enabled and running.
 	Active  string
@@ -97,11 +100,8 @@ type Plan struct {
 
 // NewPlan computes the plan of host i (0 or 1) of the pair.
 func NewPlan(f Facts, o Options, i int) (*Plan, error) {
-	if o.VHID < 1 || o.VHID > 255 {
-		return nil, fmt.Errorf("pair: vhid %d: must be 1 to 255", o.VHID)
-	}
-	if !o.VIP.Addr().Is4() {
-		return nil, fmt.Errorf("pair: the VIP %s: IPv4 only", o.VIP)
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	if o.AdvBase == 0 {
 		o.AdvBase = 1
@@ -125,6 +125,16 @@ func NewPlan(f Facts, o Options, i int) (*Plan, error) {
 		return nil, fmt.Errorf("pair: %s: no plan for %s", f.Host, f.OS)
 	}
 	return p, nil
+}
+
+func (o Options) check() error {
+	if o.VHID < 1 || o.VHID > 255 {
+		return fmt.Errorf("pair: vhid %d: must be 1 to 255", o.VHID)
+	}
+	if !o.VIP.Addr().Is4() {
+		return fmt.Errorf("pair: the VIP %s: IPv4 only (CARP with ucarp and kernel CARP carries one IPv4 address)", o.VIP)
+	}
+	return nil
 }
 
 func yesno(b bool, yes, no string) string {
@@ -267,8 +277,10 @@ func kernel(p *Plan, f Facts, o Options, vhid, listen string) {
 		{File: "/boot/loader.conf", Name: "carp_load", Value: "YES"},
 		{File: "/etc/rc.conf", Name: alias, Value: carp},
 	}
+	preempt := Line{File: "/etc/sysctl.conf", Text: "net.inet.carp.preempt=1"}
+	p.UnpairLines = []Line{preempt}
 	if o.Preempt {
-		p.Lines = []Line{{File: "/etc/sysctl.conf", Text: "net.inet.carp.preempt=1"}}
+		p.Lines = []Line{preempt}
 	}
 	ifc := Quote(f.Interface)
 	p.Active = "ifconfig " + ifc + " | grep -Eq 'carp: [A-Z]+ vhid " + vhid + " '"
