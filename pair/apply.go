@@ -468,10 +468,12 @@ func (r *Runner) converge(ctx context.Context, hosts []*host, o Options) (int, e
 	var a, b string
 	for {
 		a, b = state(ctx, hosts[0], o.VHID), state(ctx, hosts[1], o.VHID)
+		// With preempt, the preferred host takes the VIP (back): wait
+		// for it.
 		switch {
-		case a == "MASTER" && b == "BACKUP":
+		case a == "MASTER" && b == "BACKUP" && (!o.Preempt || o.Preferred == 0):
 			return 0, nil
-		case a == "BACKUP" && b == "MASTER":
+		case a == "BACKUP" && b == "MASTER" && (!o.Preempt || o.Preferred == 1):
 			return 1, nil
 		}
 		if r.now().After(deadline) || ctx.Err() != nil {
