@@ -159,7 +159,7 @@ func linux(p *Plan, f Facts, o Options, vhid, listen string) {
 		p.Upload = &File{Path: tmp, Mode: 0o644, Data: string(o.PackageData)}
 		p.Install = []string{"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends " + tmp, "rm -f " + tmp}
 	case f.Family == Debian:
-		p.Install = []string{"DEBIAN_FRONTEND=noninteractive apt-get install -y -q " + PackageName}
+		p.Install = []string{"apt-get update -q", "DEBIAN_FRONTEND=noninteractive apt-get install -y -q " + PackageName}
 	case o.Package != "":
 		tmp := "/tmp/" + PackageName + ".rpm"
 		p.Upload = &File{Path: tmp, Mode: 0o644, Data: string(o.PackageData)}
