@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -360,10 +361,19 @@ func (r *Runner) Pair(ctx context.Context, ss [2]Session, o Options) error {
 				return err
 			}
 		}
-		for _, h := range hosts {
-			if err := r.sniff(ctx, h, srcs, o.VHID); err != nil {
-				return err
+		// Both listen at once: each listens for some adverts' time.
+		errs := make([]error, len(hosts))
+		var wg sync.WaitGroup
+		for i, h := range hosts {
+			if r.DryRun { // prints, in order
+				errs[i] = r.sniff(ctx, h, srcs, o.VHID)
+				continue
 			}
+			wg.Go(func() { errs[i] = r.sniff(ctx, h, srcs, o.VHID) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
 		}
 		for _, h := range hosts {
 			if err := r.configure(ctx, h); err != nil {
