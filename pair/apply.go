@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -280,31 +281,40 @@ func (r *Runner) configure(ctx context.Context, h *host) error {
 }
 
 // rollback undoes what this run changed on the hosts, last change first,
-// and returns what could not be undone.
+// on both hosts at once, and returns what could not be undone.
 func (r *Runner) rollback(ctx context.Context, hosts []*host) []string {
-	var left []string
-	for i := len(hosts) - 1; i >= 0; i-- {
-		h := hosts[i]
-		for j := len(h.undo) - 1; j >= 0; j-- {
-			u := h.undo[j]
-			var err error
-			if u.file != nil {
-				_, err = h.s.Run(ctx, writeCmd(*u.file), []byte(u.file.Data))
-			}
-			for _, c := range u.cmds {
-				if err == nil {
-					_, err = h.s.Run(ctx, c, nil)
+	done := make([][]string, len(hosts))
+	left := make([][]string, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Go(func() {
+			for j := len(h.undo) - 1; j >= 0; j-- {
+				u := h.undo[j]
+				var err error
+				if u.file != nil {
+					_, err = h.s.Run(ctx, writeCmd(*u.file), []byte(u.file.Data))
+				}
+				for _, c := range u.cmds {
+					if err == nil {
+						_, err = h.s.Run(ctx, c, nil)
+					}
+				}
+				if err != nil {
+					left[i] = append(left[i], fmt.Sprintf("%s: %s (%v)", h.s.Host(), u.what, err))
+				} else {
+					done[i] = append(done[i], fmt.Sprintf("%s: undid %s\n", h.s.Host(), u.what))
 				}
 			}
-			if err != nil {
-				left = append(left, fmt.Sprintf("%s: %s (%v)", h.s.Host(), u.what, err))
-			} else {
-				r.printf("%s: undid %s\n", h.s.Host(), u.what)
-			}
-		}
-		h.undo = nil
+			h.undo = nil
+		})
 	}
-	return left
+	wg.Wait()
+	for _, lines := range done {
+		for _, l := range lines {
+			r.printf("%s", l)
+		}
+	}
+	return slices.Concat(left...)
 }
 
 // prepare detects both hosts and plans them.
@@ -356,20 +366,20 @@ func (r *Runner) Pair(ctx context.Context, ss [2]Session, o Options) error {
 	}
 	srcs := [2]netip.Addr{hosts[0].p.Facts.Source, hosts[1].p.Facts.Source}
 	err = func() error {
-		for _, h := range hosts {
-			if err := r.install(ctx, h); err != nil {
-				return err
-			}
-		}
-		// Both listen at once: each listens for some adverts' time.
+		// Both hosts install, then listen for some adverts' time, at once.
 		errs := make([]error, len(hosts))
 		var wg sync.WaitGroup
 		for i, h := range hosts {
+			prepare := func() {
+				if errs[i] = r.install(ctx, h); errs[i] == nil {
+					errs[i] = r.sniff(ctx, h, srcs, o.VHID)
+				}
+			}
 			if r.DryRun { // prints, in order
-				errs[i] = r.sniff(ctx, h, srcs, o.VHID)
+				prepare()
 				continue
 			}
-			wg.Go(func() { errs[i] = r.sniff(ctx, h, srcs, o.VHID) })
+			wg.Go(prepare)
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
