@@ -21,10 +21,13 @@ import (
 )
 
 // sshRoot is a Debian bookworm root with openssh-server, iproute2 and
-// procps, made once from the debootstrap root that the packaging tests
-// cache (UCARP_DEBOOTSTRAP_CACHE, default /var/cache/ucarp-go-test/bookworm)
-// and kept beside it. Nothing is installed on the machine itself, and no
-// service starts while it is made (policy-rc.d), so no sshd runs here.
+// procps, made once and kept beside the debootstrap root that the
+// packaging tests cache (UCARP_DEBOOTSTRAP_CACHE, default
+// /var/cache/ucarp-go-test/bookworm): a copy of that root when it is
+// complete (debootstrap removes its /debootstrap when it is done), else a
+// debootstrap of its own, so that the two tests never write one
+// directory. Nothing is installed on the machine itself, and no service
+// starts while it is made (policy-rc.d), so no sshd runs here.
 func sshRoot(t *testing.T) string {
 	t.Helper()
 	base := os.Getenv("UCARP_DEBOOTSTRAP_CACHE")
@@ -41,19 +44,21 @@ func sshRoot(t *testing.T) string {
 			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(base, "usr/bin/apt-get")); err != nil {
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	_, errApt := os.Stat(filepath.Join(base, "usr/bin/apt-get"))
+	_, errBusy := os.Stat(filepath.Join(base, "debootstrap"))
+	if errApt == nil && errBusy != nil {
+		t.Logf("making %s from %s (once)", dir, base)
+		sh("cp", "-a", base, tmp)
+	} else {
 		if _, err := exec.LookPath("debootstrap"); err != nil {
 			t.Skip("skipped: no debootstrap (make test installs it)")
 		}
-		os.RemoveAll(base)
-		os.MkdirAll(filepath.Dir(base), 0o755)
-		t.Logf("debootstrap into %s (once)", base)
-		sh("debootstrap", "--variant=minbase", "bookworm", base, "http://deb.debian.org/debian")
+		os.MkdirAll(filepath.Dir(tmp), 0o755)
+		t.Logf("debootstrap into %s (once)", tmp)
+		sh("debootstrap", "--variant=minbase", "bookworm", tmp, "http://deb.debian.org/debian")
 	}
-	tmp := dir + ".tmp"
-	os.RemoveAll(tmp)
-	t.Logf("making %s from %s (once)", dir, base)
-	sh("cp", "-a", base, tmp)
 	resolv, _ := os.ReadFile("/etc/resolv.conf")
 	os.WriteFile(filepath.Join(tmp, "etc/resolv.conf"), resolv, 0o644)
 	policy := filepath.Join(tmp, "usr/sbin/policy-rc.d")
