@@ -52,10 +52,7 @@ func sniffAdverts(ctx context.Context, iface string, vhid uint8, secs int) ([]ne
 		if cm != nil && cm.IfIndex != ifi.Index {
 			continue
 		}
-		if n < 8 || buf[1] != vhid {
-			continue
-		}
-		if v := buf[0] >> 4; v != 2 && v != 3 {
+		if id, ok := advertID(buf[:n]); !ok || id != vhid {
 			continue
 		}
 		ip, ok := src.(*net.IPAddr)
