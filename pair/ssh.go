@@ -203,6 +203,7 @@ func (s *SSHSession) Run(ctx context.Context, cmd string, stdin []byte) (string,
 	case <-ctx.Done():
 		sess.Signal(ssh.SIGKILL)
 		sess.Close()
+		<-done // Run returns once the session is closed
 		return out.String(), ctx.Err()
 	}
 	if err != nil {
