@@ -35,8 +35,9 @@ commands:
   promote [GROUP]   take that demotion back
   watch             stream events as JSON lines until interrupted
   reload            make the daemons read their configuration again
-  pair HOST_A HOST_B    set up a failover pair over SSH (pair --help)
-  unpair HOST_A HOST_B  remove what pair added
+  pair A B          set up hosts A and B as a failover pair over SSH
+                    (see pair --help)
+  unpair A B        remove what pair added
 
 GROUP is a name, IF:VHID or VHID. Without --socket, every *.sock in DIR
 (/run/ucarp) is asked. In status, an address is "on" when it is
