@@ -510,7 +510,8 @@ func (r *Runner) failover(ctx context.Context, hosts []*host, master int, o Opti
 	how := "demoted"
 	if !h.p.Kernel {
 		if _, err := look(ctx, h, h.p.MaintenanceProbe); err == nil {
-			demote, promote = []string{"ucarpctl maintenance on"}, []string{"ucarpctl maintenance off"}
+			v := strconv.Itoa(o.VHID)
+			demote, promote = []string{"ucarpctl maintenance on " + v}, []string{"ucarpctl maintenance off " + v}
 			how = "in maintenance"
 		} else if !o.Preempt {
 			// Without preempt the BACKUP never takes over from a live,

@@ -25,6 +25,7 @@ type fake struct {
 	active    bool
 	master    bool     // what status says once active
 	heard     []string // sources that sniff hears
+	maint     bool     // ucarpctl has the maintenance verb
 	failOn    string   // a command holding this fails
 	files     map[string]File
 	settings  map[string]string // FILE NAME -> value
@@ -173,7 +174,7 @@ func (f *fake) Run(_ context.Context, cmd string, stdin []byte) (string, error) 
 		}
 		return strings.Join(names, "\n"), nil
 	case strings.HasPrefix(cmd, "ucarpctl help"):
-		return "", errExit
+		return ok(f.maint)
 	}
 	return "", nil
 }

@@ -329,6 +329,21 @@ func TestVerifyFailover(t *testing.T) {
 	if !strings.Contains(out.String(), "failover: b took the address while a was demoted") {
 		t.Errorf("output:\n%s", out.String())
 	}
+	// Where ucarpctl has the maintenance verb, it is used.
+	a.maint = true
+	hook.on = map[string]func(){
+		"ucarpctl maintenance on 10":  func() { a.master, b.master = false, true },
+		"ucarpctl maintenance off 10": func() { a.master, b.master = true, false },
+	}
+	out.Reset()
+	if err := r.Pair(context.Background(), [2]Session{hook, b}, baseOptions()); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "failover: b took the address while a was in maintenance") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	a.maint = false
+
 	// A holder that never lets go fails the check, and is promoted again.
 	hook.on = map[string]func(){}
 	err := r.Pair(context.Background(), [2]Session{hook, b}, baseOptions())
