@@ -50,6 +50,9 @@ commands:
                     the address back); off also forgets --persistent
   watch             stream events as JSON lines until interrupted
   reload            make the daemons read their configuration again
+  pair A B          set up hosts A and B as a failover pair over SSH
+                    (see pair --help)
+  unpair A B        remove what pair added
 
 GROUP is a name, IF:VHID or VHID. Without --socket, every *.sock in DIR
 (/run/ucarp) is asked. In status, an address is "on" when it is
@@ -122,6 +125,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.watch(ctx, rest)
 	case "reload":
 		err = c.reload(rest)
+	case "pair", "unpair", "sniff":
+		err = c.pairCommand(ctx, cmd, rest)
 	case "help":
 		fs.SetOutput(stdout)
 		fs.Usage()
