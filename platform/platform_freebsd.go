@@ -209,10 +209,17 @@ func interfaceAddrs(index int) func() ([]vip.Address, error) {
 		var out []vip.Address
 		for _, x := range addrs {
 			n, ok := x.(*net.IPNet)
-			if !ok || n.IP.To4() == nil {
+			if !ok {
 				continue
 			}
-			ip, _ := netip.AddrFromSlice(n.IP.To4())
+			ip, ok := netip.AddrFromSlice(n.IP)
+			if !ok {
+				continue
+			}
+			ip = ip.Unmap().WithZone("")
+			if ip.Is6() && ip.IsLinkLocalUnicast() {
+				continue // the kernel's own: the daemon manages no link-local
+			}
 			ones, _ := n.Mask.Size()
 			out = append(out, vip.Address{Prefix: netip.PrefixFrom(ip, ones)})
 		}
