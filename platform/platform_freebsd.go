@@ -135,6 +135,10 @@ func (f *freebsdOS) OpenIP(o IPOptions) (IPConn, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
+	if o.Group.Is6() {
+		// TODO(issue 14): a raw IPv6 socket filtered by IPV6_PKTINFO.
+		return nil, fmt.Errorf("platform: CARP over IPv6 is not supported on FreeBSD yet: %w", ErrNotSupported)
+	}
 	if o.Broadcast {
 		return openBPF(f.ifi, ipProtoFilter(o.Protocol))
 	}

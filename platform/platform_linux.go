@@ -375,6 +375,9 @@ func (l *linuxOS) OpenIP(o IPOptions) (IPConn, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
+	if o.Group.Is6() {
+		return openIP6Conn(l.ifi, o)
+	}
 	if o.Broadcast {
 		return openPacketConn(l.ifi, o.Protocol)
 	}

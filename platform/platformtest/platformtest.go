@@ -399,8 +399,11 @@ func (h *Host) sendErr() error {
 
 // OpenIP implements platform.OS.
 func (h *Host) OpenIP(o platform.IPOptions) (platform.IPConn, error) {
-	if !o.Group.Is4() {
-		return nil, fmt.Errorf("platformtest: raw IP socket for group %v: only IPv4 is supported", o.Group)
+	if !o.Group.Is4() && !o.Group.Is6() {
+		return nil, fmt.Errorf("platformtest: raw IP socket for group %v: not an IP address", o.Group)
+	}
+	if o.Group.Is6() && o.Broadcast {
+		return nil, fmt.Errorf("platformtest: broadcast is for IPv4 only")
 	}
 	h.lan.mu.Lock()
 	defer h.lan.mu.Unlock()
@@ -410,7 +413,11 @@ func (h *Host) OpenIP(o platform.IPOptions) (platform.IPConn, error) {
 	if h.state.Gone {
 		return nil, fmt.Errorf("platformtest: raw socket on %s: %w", h.name, syscall.ENODEV)
 	}
-	c := &Conn{h: h, o: o, net: fmt.Sprintf("ip4:%d", o.Protocol),
+	family := "ip4"
+	if o.Group.Is6() {
+		family = "ip6"
+	}
+	c := &Conn{h: h, o: o, net: fmt.Sprintf("%s:%d", family, o.Protocol),
 		wakeup: make(chan struct{}, 1), closed: make(chan struct{})}
 	h.conns = append(h.conns, c)
 	return c, nil
