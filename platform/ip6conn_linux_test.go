@@ -14,7 +14,7 @@ import (
 
 // TestIP6Conn sends an IPv6 packet of protocol 112 from eth0's link-local
 // address to ff02::12 and reads it on the other end of the veth: the group
-// is joined (MLD, /proc/net/igmp6), the hop limit is 255, and the rebuilt
+// is joined (MLD, igmp6), the hop limit is 255, and the rebuilt
 // header carries the source, the destination and the payload as sent.
 func TestIP6Conn(t *testing.T) {
 	inThrowawayNamespace(t, func() {
@@ -38,7 +38,7 @@ func TestIP6Conn(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cb.Close()
-		igmp6, _ := os.ReadFile("/proc/net/igmp6")
+		igmp6, _ := os.ReadFile("/proc/thread-self/net/igmp6") // this thread is in the namespace
 		if !strings.Contains(string(igmp6), "peer0") || !strings.Contains(string(igmp6), "ff020000000000000000000000000012") {
 			t.Fatalf("ff02::12 not joined:\n%s", igmp6)
 		}
