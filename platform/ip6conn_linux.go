@@ -155,6 +155,9 @@ func (ic *ip6Conn) WritePacket(pkt []byte) error {
 // Close implements IPConn.
 func (ic *ip6Conn) Close() error { return ic.c.Close() }
 
+// LinkLocal implements LinkLocaler.
+func (l *linuxOS) LinkLocal() (netip.Addr, error) { return LinkLocal(l.ifi) }
+
 // LinkLocal is the first IPv6 link-local address of ifi: the source of
 // CARP adverts and Neighbour Advertisements over IPv6.
 func LinkLocal(ifi *net.Interface) (netip.Addr, error) {

@@ -137,3 +137,10 @@ func etherHeader(dst, src net.HardwareAddr, t ethernet.EtherType) []byte {
 	b, _ := f.MarshalBinary() // fails only on VLAN tags, which f has none of
 	return b[:ethLen]         // without the padding of the empty payload
 }
+
+// LinkLocaler is an OS that can tell the interface's IPv6 link-local
+// address: the source of CARP adverts and Neighbour Advertisements over
+// IPv6.
+type LinkLocaler interface {
+	LinkLocal() (netip.Addr, error)
+}

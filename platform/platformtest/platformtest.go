@@ -465,3 +465,13 @@ func (a *arpConn) Close() error {
 	a.closed = true
 	return nil
 }
+
+// LinkLocal implements platform.LinkLocaler: fe80::/64 with the modified
+// EUI-64 interface identifier of the host's MAC, as the kernel makes it.
+func (h *Host) LinkLocal() (netip.Addr, error) {
+	if len(h.mac) != 6 {
+		return netip.Addr{}, fmt.Errorf("platformtest: %s has no link-local address", h.name)
+	}
+	m := h.mac
+	return netip.AddrFrom16([16]byte{0: 0xfe, 1: 0x80, 8: m[0] ^ 2, 9: m[1], 10: m[2], 11: 0xff, 12: 0xfe, 13: m[3], 14: m[4], 15: m[5]}), nil
+}
