@@ -42,6 +42,16 @@ func (c *Config) vipsEnv() string {
 	return strings.Join(s, " ")
 }
 
+// addrsText names the addresses in log lines: the one address as ucarp's
+// lines name it, or all of them.
+func (c *Config) addrsText() string {
+	s := make([]string, 0, 1+len(c.MoreAddrs))
+	for _, p := range c.addrs() {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, " ")
+}
+
 // hashed is the address set the HMAC covers.
 func (c *Config) hashed() []netip.Addr {
 	var as []netip.Addr

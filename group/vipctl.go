@@ -16,7 +16,7 @@ func (d *Group) acquire() {
 	case err != nil:
 		d.log.Errorf("Unable to add the virtual address: %s", err)
 	case added:
-		d.log.Infof("Added %s to %s", d.cfg.Addr, d.cfg.Interface)
+		d.log.Infof("Added %s to %s", d.cfg.addrsText(), d.cfg.Interface)
 	}
 	d.tookOver(took)
 }
@@ -45,7 +45,7 @@ func (d *Group) release() {
 	}
 	for _, a := range removed {
 		if d.vips.Ours(a) {
-			d.log.Infof("Removed %s from %s", d.cfg.Addr, d.cfg.Interface)
+			d.log.Infof("Removed %s from %s", a.Prefix, d.cfg.Interface)
 		} else {
 			d.log.Warnf("Removed %s from %s, configured by someone else: only the MASTER may hold the virtual address", a, d.cfg.Interface)
 		}
