@@ -123,3 +123,38 @@ func TestDualStackFailover(t *testing.T) {
 		})
 	}
 }
+
+// TestManyAddressesSpreadAnnouncements: a takeover of 24 addresses sends
+// its 24 announcements in two bursts half an interval apart, not at once.
+func TestManyAddressesSpreadAnnouncements(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		var addrs []string
+		for i := range 24 {
+			if i%2 == 0 {
+				addrs = append(addrs, netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)}).String()+"/32")
+			} else {
+				addrs = append(addrs, netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i)}).String()+"/128")
+			}
+		}
+		if err := a.Apply([]Spec{a.dualSpec(0, addrs...)}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		<-a.Ready()
+		time.Sleep(4 * time.Second) // the dead interval, then the first announcement round
+		synctest.Wait()
+		byTime := map[time.Time]int{}
+		var times []time.Time
+		for _, f := range a.host.ARP() {
+			if byTime[f.Time] == 0 {
+				times = append(times, f.Time)
+			}
+			byTime[f.Time]++
+		}
+		if len(times) < 2 || byTime[times[0]] != 16 || byTime[times[1]] != 8 || times[1].Sub(times[0]) != 500*time.Millisecond {
+			t.Fatalf("announcement bursts %v at %v", byTime, times)
+		}
+	})
+}
