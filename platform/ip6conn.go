@@ -1,3 +1,5 @@
+//go:build linux || freebsd
+
 package platform
 
 import (
@@ -57,7 +59,7 @@ func (ic *ip6Conn) setup(o IPOptions) error {
 		return err
 	}
 	var serr error
-	if err := sc.Control(func(fd uintptr) { serr = bindToDevice(int(fd), ic.ifi) }); err != nil {
+	if err := sc.Control(func(fd uintptr) { serr = bindIP6(int(fd), ic.ifi) }); err != nil {
 		return err
 	}
 	if serr != nil {
@@ -87,8 +89,9 @@ func (ic *ip6Conn) setup(o IPOptions) error {
 // ReadPacket implements IPConn: the packet with its IPv6 header rebuilt
 // (version 6, the traffic class, flow label 0, the payload length, next
 // header the protocol, the hop limit, source and destination as received).
-// A packet without its hop limit or addresses, which Linux always gives,
-// is skipped.
+// A packet without its hop limit or addresses, which the kernel always
+// gives, or that came on another interface (FreeBSD has no
+// SO_BINDTODEVICE: the interface of each packet is checked), is skipped.
 func (ic *ip6Conn) ReadPacket(b []byte) (int, error) {
 	for {
 		n, cm, src, err := ic.pc.ReadFrom(ic.buf[:])
@@ -154,9 +157,6 @@ func (ic *ip6Conn) WritePacket(pkt []byte) error {
 
 // Close implements IPConn.
 func (ic *ip6Conn) Close() error { return ic.c.Close() }
-
-// LinkLocal implements LinkLocaler.
-func (l *linuxOS) LinkLocal() (netip.Addr, error) { return LinkLocal(l.ifi) }
 
 // LinkLocal is the first IPv6 link-local address of ifi: the source of
 // CARP adverts and Neighbour Advertisements over IPv6.
