@@ -52,8 +52,8 @@ type IPOptions struct {
 	// (CARP's is 112); the socket sees no other.
 	Protocol uint8
 	// Src is the local address and Group the multicast group joined; both
-	// of one family. For IPv6 (Linux only, for now) the conn reads and
-	// writes whole IPv6 packets as for IPv4, and sends with hop limit 255.
+	// of one family. For IPv6 the conn reads and writes whole IPv6
+	// packets as for IPv4, and sends with hop limit 255.
 	Src, Group netip.Addr
 	// Broadcast sends every packet to the Ethernet broadcast address (the
 	// IP destination stays as written) and receives the protocol's packets
