@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -143,19 +142,25 @@ func (h *Host) Ping6(a netip.Addr, wait time.Duration) bool {
 }
 
 // Neighbour is the link-layer address in h's neighbour cache for a on
-// eth0, nil when there is none.
+// eth0, nil when there is none. It reads the cache through netlink, in
+// well under a millisecond, so that a test can poll it closely.
 func (h *Host) Neighbour(a netip.Addr) net.HardwareAddr {
-	out, err := exec.Command("ip", "-n", h.NS, "-6", "neigh", "show", a.String(), "dev", h.IfName).Output()
+	nh, err := h.netlink()
 	if err != nil {
 		return nil
 	}
-	f := strings.Fields(string(out))
-	for i := 0; i+1 < len(f); i++ {
-		if f[i] == "lladdr" {
-			mac, err := net.ParseMAC(f[i+1])
-			if err == nil {
-				return mac
-			}
+	defer nh.Close()
+	link, err := nh.LinkByName(h.IfName)
+	if err != nil {
+		return nil
+	}
+	ns, err := nh.NeighList(link.Attrs().Index, netlink.FAMILY_V6)
+	if err != nil {
+		return nil
+	}
+	for _, n := range ns {
+		if ip, ok := netip.AddrFromSlice(n.IP); ok && ip == a && len(n.HardwareAddr) == 6 {
+			return n.HardwareAddr
 		}
 	}
 	return nil
