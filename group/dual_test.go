@@ -1,11 +1,16 @@
 package group
 
 import (
+	"io"
+	"net"
 	"net/netip"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/platform"
+	"github.com/ucarp-go/ucarp/platform/platformtest"
 	"github.com/ucarp-go/ucarp/vip"
 	"github.com/ucarp-go/ucarp/vip/viptest"
 )
@@ -81,4 +86,56 @@ func TestAnnounceStep(t *testing.T) {
 			t.Errorf("%d frames: step %v, want %v", tc.n, got, tc.want)
 		}
 	}
+}
+
+// TestOwnIPv6Reader: a group that reads its sockets itself (not Shared)
+// reads the IPv6 one too: a faster IPv6 master keeps it BACKUP.
+func TestOwnIPv6Reader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		me := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 12})
+		peer := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 11})
+		open := func(h *platformtest.Host, g netip.Addr) platform.IPConn {
+			c, err := h.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Group: g})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		conn, conn6, peer6 := open(me, defaultGroup), open(me, carp.GroupIPv6), open(peer, carp.GroupIPv6)
+		src6, _ := me.LinkLocal()
+		peerSrc, _ := peer.LinkLocal()
+		c := Config{Interface: "eth0", Src: loopSrc, Mcast: defaultGroup, VHID: 1, Password: []byte("carplab"),
+			Addr: netip.MustParsePrefix("2001:db8::100/128"), AddrArg: "2001:db8::100", AdvBase: 1, AdvSkew: 100, DeadRatio: 3}
+		g, err := New(c, Deps{Log: testLog(io.Discard, false).Logger, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 12},
+			Conn: conn, Conn6: conn6, Src6: src6, Initial: platform.LinkState{Up: true, Running: true},
+			Random: func() uint64 { return 1 }, scripts: newRunner(testLog(io.Discard, false), 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { g.Run(); close(done) }()
+		auth, _ := carp.NewAuth([]byte("carplab"), 1, []netip.Addr{c.Addr.Addr()})
+		for i := range 10 {
+			h := carp.Header{Version: 2, Type: 1, VHID: 1, AdvBase: 1, AuthLen: 7, Counter: uint64(100 + i)}
+			auth.Sign(&h)
+			p := carp.NewPacket6(peerSrc, carp.GroupIPv6, h)
+			b, _ := p.MarshalBinary()
+			if err := peer6.WritePacket(b); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		var st carp.State
+		g.inLoop(func() { st = g.m.State() })
+		if st != carp.Backup {
+			t.Fatalf("state %v after 10 s of a faster IPv6 master", st)
+		}
+		g.Release()
+		<-done
+		conn.Close()
+		conn6.Close()
+		peer6.Close()
+	})
 }

@@ -361,7 +361,10 @@ func (d *Group) Run() *Exit {
 	defer d.timer.Stop()
 	defer close(d.done)
 	if !d.shared {
-		go d.read()
+		go d.read(d.conn)
+		if d.conn6 != nil {
+			go d.read(d.conn6)
+		}
 	}
 
 	d.wasUp = d.initial.Up
@@ -424,11 +427,11 @@ func (d *Group) inLoop(f func()) {
 // read is the receiving goroutine: it checks every packet with its own
 // validator (ucarp's checks, HMAC included) and hands the outcome to the
 // loop at once.
-func (d *Group) read() {
+func (d *Group) read(conn platform.IPConn) {
 	b := make([]byte, 2048)
 	backoff := time.Millisecond
 	for {
-		n, err := d.conn.ReadPacket(b)
+		n, err := conn.ReadPacket(b)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || !d.hand(received{err: err}) {
 				return
