@@ -17,7 +17,7 @@ func (d *Group) acquire() {
 	case err != nil:
 		d.log.Errorf("Unable to add the virtual address: %s", err)
 	case added:
-		d.log.eventf(logfield.VIPAdded, nil, levelInfo, "Added %s to %s", d.cfg.Addr, d.cfg.Interface)
+		d.log.eventf(logfield.VIPAdded, nil, levelInfo, "Added %s to %s", d.cfg.addrsText(), d.cfg.Interface)
 	}
 	if err == nil {
 		d.renewed = time.Now()
@@ -50,7 +50,7 @@ func (d *Group) release() {
 	d.renewed = time.Time{}
 	for _, a := range removed {
 		if d.vips.Ours(a) {
-			d.log.eventf(logfield.VIPRemoved, nil, levelInfo, "Removed %s from %s", d.cfg.Addr, d.cfg.Interface)
+			d.log.eventf(logfield.VIPRemoved, nil, levelInfo, "Removed %s from %s", a.Prefix, d.cfg.Interface)
 		} else {
 			d.log.Warnf("Removed %s from %s, configured by someone else: only the MASTER may hold the virtual address", a, d.cfg.Interface)
 		}

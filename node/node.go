@@ -168,7 +168,8 @@ type Node struct {
 // member is a running group.
 type member struct {
 	spec  Spec
-	vip   netip.Addr // the address it manages; invalid when none
+	vip   netip.Addr   // the address it manages; invalid when none
+	more  []netip.Addr // its other addresses (ipv6.go)
 	g     *group.Group
 	ifc   *iface
 	lock  io.Closer
@@ -185,6 +186,7 @@ type iface struct {
 	os    platform.OS
 	opts  platform.IPOptions
 	conn  platform.IPConn // a sharedConn
+	v6    ipv6Conn        // the IPv6 socket, opened for the first group with IPv6 (ipv6.go)
 	arp   *sharedFrames   // nil: no gratuitous ARP
 	addrs *addrCache      // the address table, one listing for all groups
 	stop  chan struct{}
@@ -381,6 +383,7 @@ func (n *Node) start(s Spec) error {
 		ready: make(chan struct{}), ended: make(chan struct{})}
 	if s.ManageVIP {
 		m.vip = c.Addr.Addr()
+		m.more = moreAddrs(c)
 	}
 	log := n.deps.Log.With("interface", c.Interface, "vhid", c.VHID)
 	if s.Name != "" {
@@ -400,12 +403,17 @@ func (n *Node) start(s Spec) error {
 		// A copy left by a killed predecessor goes before the first
 		// election; one someone else configured is for the first state.
 		if err := n.step(s, StepStale, sys, func() error {
-			mgr := vip.NewManager(addrs, c.Addr, vip.Label(c.Interface, c.VHID), 0)
-			removed, err := mgr.RemoveOurs()
-			if removed {
-				log.Warn(fmt.Sprintf("Removed %s left on %s by a previous run", c.Addr, c.Interface))
+			for _, p := range append([]netip.Prefix{c.Addr}, c.MoreAddrs...) {
+				mgr := vip.NewManager(addrs, p, staleLabel(c, p), 0)
+				removed, err := mgr.RemoveOurs()
+				if removed {
+					log.Warn(fmt.Sprintf("Removed %s left on %s by a previous run", p, c.Interface))
+				}
+				if err != nil {
+					return err
+				}
 			}
-			return err
+			return nil
 		}); err != nil {
 			m.closeLock()
 			return err
@@ -423,8 +431,12 @@ func (n *Node) start(s Spec) error {
 		}
 		var once sync.Once
 		id := s.ID()
+		conn6, src6, err := n.open6(s, sys, ifc)
+		if err != nil {
+			return err
+		}
 		gd := group.Deps{
-			Log: log, MAC: sys.Interface().HardwareAddr, Conn: ifc.conn, ARP: arp, Addrs: addrs,
+			Log: log, MAC: sys.Interface().HardwareAddr, Conn: ifc.conn, Conn6: conn6, Src6: src6, ARP: arp, Addrs: addrs,
 			Link: m.link, AddrChanged: m.addrs, Initial: initial, Random: n.deps.Random,
 			Ready: func(state string) {
 				once.Do(func() { close(m.ready) })
@@ -564,7 +576,7 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 					continue
 				}
 				ifc.each(func(m *member) {
-					if ev.Resync || m.vip.IsValid() && m.vip == ev.Addr.Prefix.Addr() {
+					if ev.Resync || m.manages(ev.Addr.Prefix.Addr()) {
 						signal(m.addrs)
 					}
 				})
@@ -600,6 +612,7 @@ func (ifc *iface) close() {
 	if ifc.conn != nil {
 		ifc.conn.Close()
 	}
+	ifc.v6.close()
 	if ifc.arp != nil {
 		ifc.arp.Close()
 	}

@@ -53,7 +53,8 @@ type IPOptions struct {
 	// (CARP's is 112); the socket sees no other.
 	Protocol uint8
 	// Src is the local address and Group the multicast group joined; both
-	// of one family (IPv4 today).
+	// of one family. For IPv6 the conn reads and writes whole IPv6
+	// packets as for IPv4, and sends with hop limit 255.
 	Src, Group netip.Addr
 	// Broadcast sends every packet to the Ethernet broadcast address (the
 	// IP destination stays as written) and receives the protocol's packets
@@ -161,4 +162,11 @@ func etherHeader(dst, src net.HardwareAddr, t ethernet.EtherType) []byte {
 	f := ethernet.Frame{Destination: dst, Source: src, EtherType: t}
 	b, _ := f.MarshalBinary() // fails only on VLAN tags, which f has none of
 	return b[:ethLen]         // without the padding of the empty payload
+}
+
+// LinkLocaler is an OS that can tell the interface's IPv6 link-local
+// address: the source of CARP adverts and Neighbour Advertisements over
+// IPv6.
+type LinkLocaler interface {
+	LinkLocal() (netip.Addr, error)
 }

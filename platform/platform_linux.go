@@ -194,7 +194,7 @@ func (a linuxAddrs) Mark() vip.Mark { return a.mark }
 
 func (a linuxAddrs) Addresses() ([]vip.Address, error) {
 	req := nl.NewNetlinkRequest(unix.RTM_GETADDR, unix.NLM_F_DUMP)
-	req.AddData(nl.NewIfAddrmsg(unix.AF_INET))
+	req.AddData(nl.NewIfAddrmsg(unix.AF_UNSPEC)) // IPv4 and IPv6
 	var out []vip.Address
 	err := a.rtnl.execute(req, unix.RTM_NEWADDR, func(m []byte) {
 		if v, ok := parseAddr(m, a.ifi.Index); ok {
@@ -207,13 +207,16 @@ func (a linuxAddrs) Addresses() ([]vip.Address, error) {
 	return out, nil
 }
 
-// parseAddr decodes an RTM_NEWADDR message for interface index.
+// parseAddr decodes an RTM_NEWADDR message for interface index: an IPv4
+// or IPv6 address, but not the kernel's own IPv6 link-local addresses,
+// which the daemon never manages (and whose duplicate address detection
+// would wake it for nothing).
 func parseAddr(m []byte, index int) (vip.Address, bool) {
 	if len(m) < unix.SizeofIfAddrmsg {
 		return vip.Address{}, false
 	}
 	msg := nl.DeserializeIfAddrmsg(m)
-	if int(msg.Index) != index || msg.Family != unix.AF_INET {
+	if int(msg.Index) != index || msg.Family != unix.AF_INET && msg.Family != unix.AF_INET6 {
 		return vip.Address{}, false
 	}
 	attrs, err := nl.ParseRouteAttr(m[msg.Len():])
@@ -243,12 +246,15 @@ func parseAddr(m []byte, index int) (vip.Address, bool) {
 		}
 	}
 	if !local.IsValid() {
-		local = address
+		local = address // IPv6 has IFA_ADDRESS alone
 	}
-	if !local.Is4() {
+	if !local.IsValid() || local.Is4() != (msg.Family == unix.AF_INET) {
 		return vip.Address{}, false
 	}
 	v.Prefix = netip.PrefixFrom(local, int(msg.Prefixlen))
+	if kernelLinkLocal(v) {
+		return vip.Address{}, false
+	}
 	return v, true
 }
 
@@ -259,13 +265,19 @@ const forever = 0xffffffff
 // iproute2 builds "ip addr add|replace|del".
 func (a linuxAddrs) addrRequest(typ uint16, flags int, v vip.Address) *nl.NetlinkRequest {
 	req := nl.NewNetlinkRequest(int(typ), flags|unix.NLM_F_ACK)
-	msg := nl.NewIfAddrmsg(unix.AF_INET)
+	msg := nl.NewIfAddrmsg(familyOf(v.Prefix.Addr()))
 	msg.Index = uint32(a.ifi.Index)
 	msg.Prefixlen = uint8(v.Prefix.Bits())
+	if v.Prefix.Addr().Is6() && typ != unix.RTM_DELADDR {
+		msg.Flags = unix.IFA_F_NODAD
+	}
 	req.AddData(msg)
 	ip := v.Prefix.Addr().AsSlice()
 	req.AddData(nl.NewRtAttr(unix.IFA_LOCAL, ip))
 	req.AddData(nl.NewRtAttr(unix.IFA_ADDRESS, ip))
+	if v.Prefix.Addr().Is6() {
+		return addr6Attrs(req, typ, v)
+	}
 	if v.Label != "" {
 		req.AddData(nl.NewRtAttr(unix.IFA_LABEL, nl.ZeroTerminated(v.Label)))
 	}
@@ -362,6 +374,9 @@ func bindToDevice(fd int, ifi *net.Interface) error {
 func (l *linuxOS) OpenIP(o IPOptions) (IPConn, error) {
 	if err := o.check(); err != nil {
 		return nil, err
+	}
+	if o.Group.Is6() {
+		return openIP6Conn(l.ifi, o)
 	}
 	if o.Broadcast {
 		return openPacketConn(l.ifi, o.Protocol)

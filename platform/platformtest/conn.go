@@ -119,7 +119,7 @@ func (c *Conn) Close() error {
 var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 // WritePacket implements platform.IPConn: it delivers a copy of pkt, an
-// IPv4 packet with its header, to the conns of the other hosts that would
+// IPv4 or IPv6 packet (the conn's family) with its header, to the conns of the other hosts that would
 // receive it (see the package comment), and records it (LAN.Sent).
 func (c *Conn) WritePacket(pkt []byte) error {
 	l := c.h.lan
@@ -128,7 +128,11 @@ func (c *Conn) WritePacket(pkt []byte) error {
 	if c.isDone {
 		return &net.OpError{Op: "write", Net: c.net, Err: net.ErrClosed}
 	}
-	if len(pkt) < 20 || pkt[0]>>4 != 4 {
+	v6 := c.o.Group.Is6()
+	switch {
+	case v6 && (len(pkt) < 40 || pkt[0]>>4 != 6):
+		return errors.New("platformtest: not an IPv6 packet")
+	case !v6 && (len(pkt) < 20 || pkt[0]>>4 != 4):
 		return errors.New("platformtest: not an IPv4 packet")
 	}
 	if err := c.h.sendErr(); err != nil {
@@ -139,6 +143,10 @@ func (c *Conn) WritePacket(pkt []byte) error {
 	}
 	proto := pkt[9]
 	dst := netip.AddrFrom4([4]byte(pkt[16:20]))
+	if v6 {
+		// The kernel sends what the header says; the hop limit is kept.
+		proto, dst = pkt[6], netip.AddrFrom16([16]byte(pkt[24:40]))
+	}
 	bcast := c.o.Broadcast || dst == limitedBroadcast
 	f := Frame{Time: time.Now(), Host: c.h, Data: slices.Clone(pkt)}
 	for _, r := range l.hosts {
@@ -152,7 +160,7 @@ func (c *Conn) WritePacket(pkt []byte) error {
 		}
 		ip := joined || local || dst == limitedBroadcast // the IP layer's
 		for _, rc := range r.conns {
-			if rc.o.Protocol != proto || !(rc.o.Broadcast || ip) {
+			if rc.o.Protocol != proto || rc.o.Group.Is6() != v6 || !(rc.o.Broadcast || ip) {
 				continue
 			}
 			if rc.filter != nil {
