@@ -15,15 +15,19 @@ import (
 // The lab tests of IPv6 and dual-stack groups (issue 14).
 
 // start6 starts ours on h with the addresses addrs in place of the lab's
-// IPv4 VIP (the first is ucarp's --addr, the others more --addr).
+// IPv4 VIP (the first is ucarp's --addr, the others --vip).
 func start6(t *testing.T, h *lab.Host, name string, c lab.CARP, addrs ...string) *lab.Proc {
 	t.Helper()
 	c.Bin = oursBin
 	var args []string
 	for _, a := range c.Args(h) {
 		if a == "--addr="+lab.VIP.String() {
-			for _, x := range addrs {
-				args = append(args, "--addr="+x)
+			for i, x := range addrs {
+				if i == 0 {
+					args = append(args, "--addr="+x)
+				} else {
+					args = append(args, "--vip="+x)
+				}
 			}
 			continue
 		}

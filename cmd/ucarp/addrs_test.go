@@ -6,9 +6,10 @@ import (
 	"testing"
 )
 
-// TestRepeatedAddr: one -a is ucarp's; the same address again replaces it
-// (ucarp's last -a wins); another --addr is one more address of the group,
-// IPv4 or IPv6 with its default prefix length. --demote sets the byte.
+// TestRepeatedAddr: -a is ucarp's, and given again the last one wins, as
+// in ucarp, whatever the address; each --vip is one more address of the
+// group, IPv4 or IPv6 with its default prefix length, and the first --vip
+// stands for -a when there is none. --demote sets the byte.
 func TestRepeatedAddr(t *testing.T) {
 	base := []string{"-i", "eth0", "-v", "1", "-p", "carplab", "-s", "198.51.100.1"}
 	for _, tc := range []struct {
@@ -19,11 +20,18 @@ func TestRepeatedAddr(t *testing.T) {
 	}{
 		{[]string{"-a", "198.51.100.2"}, []string{"198.51.100.2/32"}, "198.51.100.2", 0},
 		{[]string{"-a", "198.51.100.2", "-a", "198.51.100.2/24"}, []string{"198.51.100.2/24"}, "198.51.100.2", 0},
-		{[]string{"-a", "198.51.100.2", "--addr", "2001:db8::2", "--addr=198.51.100.3/24", "--addr", "2001:db8::3/64", "--demote", "7"},
+		// ucarp's last -a wins: a command line that ran one address still does.
+		{[]string{"-a", "198.51.100.2", "--addr", "198.51.100.3"}, []string{"198.51.100.3/32"}, "198.51.100.3", 0},
+		{[]string{"-a", "198.51.100.2", "--vip", "2001:db8::2", "--vip=198.51.100.3/24", "--vip", "2001:db8::3/64", "--demote", "7"},
 			[]string{"198.51.100.2/32", "2001:db8::2/128", "198.51.100.3/24", "2001:db8::3/64"}, "198.51.100.2", 7},
-		{[]string{"--addr", "2001:db8::2", "--addr", "2001:db8::3", "--addr", "2001:db8::3/64"},
+		{[]string{"--vip", "2001:db8::2", "--vip", "2001:db8::3/64"},
 			[]string{"2001:db8::2/128", "2001:db8::3/64"}, "2001:db8::2", 0},
-		{[]string{"-a", "198.51.100.2", "--addr", "::"}, nil, "", 0},
+		{[]string{"--vip", "198.51.100.3", "-a", "198.51.100.2"},
+			[]string{"198.51.100.2/32", "198.51.100.3/32"}, "198.51.100.2", 0},
+		{[]string{"-a", "198.51.100.2", "--vip", "198.51.100.2/24"}, nil, "", 0},
+		{[]string{"--vip", "2001:db8::3", "--vip", "2001:db8::3/64"}, nil, "", 0},
+		{[]string{"-a", "198.51.100.2", "--vip", "::"}, nil, "", 0},
+		{[]string{"--vip", "0.0.0.0"}, nil, "", 0},
 		{[]string{"-a", "198.51.100.2", "--demote", "256"}, nil, "", 0},
 		{[]string{"-a", "fe80::1%eth0"}, nil, "", 0},
 	} {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -42,7 +44,9 @@ func FuzzCommandLine(f *testing.F) {
 			t.Fatalf("%q: neither a configuration nor an exit", args)
 		case c.Interface == "" || c.VHID == 0 || len(c.Password) == 0 || c.DeadRatio == 0:
 			t.Fatalf("%q: accepted an incomplete configuration %+v", args, c)
-		case !c.SrcIP.Is4() || !c.Addr.Addr().Is4() || c.AdvBase == 0 && c.AdvSkew == 0:
+		case !c.SrcIP.Is4() || !c.Addr.IsValid() || c.Addr.Addr().IsUnspecified() || c.AdvBase == 0 && c.AdvSkew == 0:
+			t.Fatalf("%q: accepted %+v", args, c)
+		case slices.ContainsFunc(c.MoreAddrs, func(p netip.Prefix) bool { return p.Addr() == c.Addr.Addr() || p.Addr().IsUnspecified() }):
 			t.Fatalf("%q: accepted %+v", args, c)
 		case c.AddrArg == "" || strings.Contains(c.AddrArg, "/"):
 			t.Fatalf("%q: script argument %q", args, c.AddrArg)

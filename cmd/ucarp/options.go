@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/netip"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +55,7 @@ var optionTable = []option{
 	{long: "probe", hasArg: true, ext: true},
 	{long: "log-format", hasArg: true, ext: true},
 	{long: "demote", hasArg: true, ext: true},
+	{long: "vip", hasArg: true, ext: true},
 }
 
 // config is the validated command line: the group it configures, as a
@@ -107,6 +107,7 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 	opts, _, gerr := getoptLong(prog, args, optionTable, posix)
 	fail := parseResult{exit: 1, done: true}
 	others := 0 // options besides --config and --check
+	var vips []vipArg
 	for _, p := range opts {
 		v := p.value
 		if p.opt.long != "config" && p.opt.long != "check" {
@@ -157,26 +158,22 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 		case "neutral":
 			c.Neutral = true
 		case "addr":
+			// ucarp's -a: given again, the last one wins, as in ucarp.
 			pfx, arg, ok := conffile.ParseAddr(v)
 			if !ok {
 				log.Errorf("Invalid address: [%s]", v)
 				return fail
 			}
-			// The first is ucarp's -a; the same address again replaces it,
-			// as ucarp's last -a wins; another address is one more
-			// address of the group.
-			switch i := slices.IndexFunc(c.MoreAddrs, func(m netip.Prefix) bool { return m.Addr() == pfx.Addr() }); {
-			case !c.Addr.IsValid() || c.Addr.Addr() == pfx.Addr():
-				c.Addr, c.AddrArg = pfx, arg
-			case i >= 0:
-				c.MoreAddrs[i] = pfx
-			default:
-				if msg := conffile.CheckVIP(pfx, c.Addrs()); msg != "" {
-					log.Errorf("Invalid address: [%s]: %s", v, msg)
-					return fail
-				}
-				c.MoreAddrs = append(c.MoreAddrs, pfx)
+			c.Addr, c.AddrArg = pfx, arg
+		case "vip":
+			// One more address of the group, after -a (or the first, without
+			// one): checked once every option is read.
+			pfx, arg, ok := conffile.ParseAddr(v)
+			if !ok {
+				log.Errorf("Invalid address: [%s]", v)
+				return fail
 			}
+			vips = append(vips, vipArg{pfx, arg, v})
 		case "advbase":
 			c.AdvBase = byteOption(log, p.name, v)
 		case "advskew":
@@ -287,6 +284,9 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 			c.GARPInterval = time.Duration(ms) * time.Millisecond
 		}
 	}
+	if gerr == nil && !addVIPs(c, vips, log) {
+		return fail
+	}
 	if gerr != nil {
 		// glibc prints getopt's diagnostics on stderr, even for daemons.
 		fmt.Fprintln(log.Stderr(), gerr)
@@ -304,6 +304,34 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 		return fail
 	}
 	return validate(c, log)
+}
+
+// vipArg is one --vip as given.
+type vipArg struct {
+	pfx      netip.Prefix
+	arg, opt string
+}
+
+// addVIPs adds the --vip addresses to the group: after ucarp's -a, or the
+// first of them in its place when there is no -a (the scripts' second
+// argument). Each address may be listed once.
+func addVIPs(c *config, vips []vipArg, log *logger) bool {
+	if len(vips) > 0 && !c.Addr.IsValid() {
+		c.Addr, c.AddrArg = vips[0].pfx, vips[0].arg
+		if c.Addr.Addr().IsUnspecified() {
+			log.Errorf("Invalid address: [%s]: %s", vips[0].opt, conffile.CheckVIP(c.Addr, nil))
+			return false
+		}
+		vips = vips[1:]
+	}
+	for _, v := range vips {
+		if msg := conffile.CheckVIP(v.pfx, c.Addrs()); msg != "" {
+			log.Errorf("Invalid address: [%s]: %s", v.opt, msg)
+			return false
+		}
+		c.MoreAddrs = append(c.MoreAddrs, v.pfx)
+	}
+	return true
 }
 
 // validate makes ucarp's checks in ucarp's order, then ours.

@@ -42,7 +42,9 @@ const ucarpOptionsHelp = `--interface=<if> (-i <if>): bind interface <if>
 
 // extensionsHelp lists the options that ucarp does not have.
 const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix length (default /32)
-    or an IPv6 address (default /128); given again, one more address
+    or an IPv6 address (default /128); given again, the last one wins
+--vip=<ip>[/<prefix>]: one more address of the group, IPv4 or IPv6
+    (repeatable; without -a, the first stands for it)
 --demote=<n>: the demote byte of the adverts, as OpenBSD's (default 0)
 --manage-vip: add and remove the virtual address here, even with scripts
 --no-manage-vip: leave the virtual address to the scripts, as ucarp
