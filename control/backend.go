@@ -26,6 +26,14 @@ type Backend interface {
 	Subscribe() (events <-chan Event, cancel func())
 }
 
+// SyncBackend is a Backend that has sync groups to share with the other
+// daemons of its host: the server answers sync-state with its SyncState,
+// and with ErrNotSupported for a Backend that is not one.
+type SyncBackend interface {
+	Backend
+	SyncState() []SyncState
+}
+
 // Names are resolved by the server with Select before the Backend sees
 // them: a Backend's name is always a Group.Name that its Status returned.
 

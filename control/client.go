@@ -102,6 +102,12 @@ func (c *Client) Promote(sel string) error {
 	return err
 }
 
+// SyncState returns the daemon's sync groups and their failure levels.
+func (c *Client) SyncState() ([]SyncState, error) {
+	resp, err := c.Do(Request{Verb: VerbSyncState})
+	return resp.Sync, err
+}
+
 // Reload makes the daemon read its configuration again.
 func (c *Client) Reload() error {
 	_, err := c.Do(Request{Verb: VerbReload})
