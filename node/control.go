@@ -13,7 +13,7 @@ import (
 )
 
 // The node is the control plane's backend.
-var _ control.Backend = (*Node)(nil)
+var _ control.SyncBackend = (*Node)(nil)
 
 // GroupName is the group's name in the control plane: Spec.Name, or IF-VHID.
 func (s Spec) GroupName() string {
