@@ -32,7 +32,8 @@ func specs(f *conffile.File) []node.Spec {
 		c := g.GroupConfig()
 		c.WaitWhenDown = true
 		c.AlignAdverts = true // many groups wake the process together
-		s := node.Spec{ManageVIP: g.ManagesVIP(), Config: c, Name: g.Name}
+		s := node.Spec{ManageVIP: g.ManagesVIP(), Config: c, Name: g.Name, SyncGroup: g.SyncGroup,
+			HoldDown: g.HoldDown, HoldDownUntilHealthy: g.HoldDownUntilHealthy}
 		for _, name := range g.Probes {
 			s.Probes = append(s.Probes, probes[name]) // Parse checked that it is there
 		}
@@ -123,6 +124,8 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 	stopControl := serveControl(log, realListenControl, n,
 		controlSettings{socket: f.Control, group: f.ControlGroup, metrics: f.MetricsListen}, control.NodeSocket(), false)
 	defer stopControl()
+	stopSync := syncPeers(n, specs(f), f.Control, control.NodeSocket())
+	defer stopSync()
 	log.Infof("Running %d groups from %s", len(f.Groups), path)
 	sdReady(fmt.Sprintf("%d groups from %s", len(f.Groups), path))
 	for sig := range sigs {
