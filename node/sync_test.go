@@ -402,3 +402,88 @@ func TestSyncGroupReload(t *testing.T) {
 		wantDemotions(t, a, "eth0-1:admin=30 eth0-2:")
 	})
 }
+
+// TestSyncGroupsMany: 24 groups on two interfaces of A, in two sync
+// groups that straddle the interfaces (odd vhids "odd", even "even"),
+// and 4 groups in none. A's eth1 is set down administratively: every
+// group of both sync groups goes to B (the eth1 members by the election,
+// the eth0 members by sync), the groups of no sync group on eth0 stay.
+// A demotion of one odd member on eth0 moves only "odd". Everything comes
+// back, and nothing moves in a quiet minute.
+func TestSyncGroupsMany(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan0, lan1 platformtest.LAN
+		a, b := newTwoLinkNode(&lan0, &lan1, 11), newTwoLinkNode(&lan0, &lan1, 12)
+		var specsA, specsB []Spec
+		for v := uint8(1); v <= 28; v++ {
+			ifname := "eth0"
+			if v > 14 {
+				ifname = "eth1"
+			}
+			sa, sb := a.syncSpec(ifname, v, 0), b.syncSpec(ifname, v, 100)
+			switch {
+			case v == 1 || v == 2 || v == 15 || v == 16:
+				sa.SyncGroup, sb.SyncGroup = "", ""
+			case v%2 == 1:
+				sa.SyncGroup, sb.SyncGroup = "odd", "odd"
+			default:
+				sa.SyncGroup, sb.SyncGroup = "even", "even"
+			}
+			specsA, specsB = append(specsA, sa), append(specsB, sb)
+		}
+		if err := a.Apply(specsA); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Apply(specsB); err != nil {
+			t.Fatal(err)
+		}
+		defer b.Stop(syscall.SIGTERM)
+		defer a.Stop(syscall.SIGTERM)
+		// where says which node is MASTER of each group: "AAB...".
+		where := func() string {
+			out := []byte(strings.Repeat("-", 28))
+			for i, tn := range []*testNode{a.testNode, b.testNode} {
+				for _, g := range tn.Status() {
+					if g.State == control.StateMaster {
+						out[g.VHID-1] = "AB"[i]
+					}
+				}
+			}
+			return string(out)
+		}
+		want := func(w string) {
+			t.Helper()
+			if got := where(); got != w {
+				t.Fatalf("masters %s, want %s", got, w)
+			}
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		want(strings.Repeat("A", 28))
+
+		a.eth1.SetLink(false, false)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		want("AA" + strings.Repeat("B", 26))
+
+		a.eth1.SetLink(true, true)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		want(strings.Repeat("A", 28))
+
+		a.Demote("eth0-3", 200)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		want("AABABABABABABAAABABABABABABA")
+		a.Promote("eth0-3")
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		want(strings.Repeat("A", 28))
+		before := transitions(a.testNode, b.testNode)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if n := transitions(a.testNode, b.testNode) - before; n != 0 {
+			t.Fatalf("%d transitions in a quiet minute", n)
+		}
+	})
+}
