@@ -54,6 +54,9 @@ type demoter struct {
 	dirty   bool // the sync demotions must be computed again
 	running bool // a worker computes them
 	idle    *sync.Cond
+	// synced, if set, is told of each sync demotion the worker set, on
+	// the worker's goroutine.
+	synced func(g *group.Group, syncGroup string, level int)
 }
 
 // demoted is one group as the demoter sees it.
@@ -194,8 +197,9 @@ func (d *demoter) kick() {
 
 // syncChange is a sync demotion to set.
 type syncChange struct {
-	g     *group.Group
-	level int
+	g         *group.Group
+	syncGroup string
+	level     int
 }
 
 // work sets the sync demotions until nothing changed while it did.
@@ -210,9 +214,13 @@ func (d *demoter) work() {
 		}
 		d.dirty = false
 		changes := d.compute()
+		synced := d.synced
 		d.mu.Unlock()
 		for _, c := range changes {
 			c.g.SetDemotion(group.DemotionSync, c.level)
+			if synced != nil {
+				synced(c.g, c.syncGroup, c.level)
+			}
 		}
 	}
 }
@@ -234,7 +242,7 @@ func (d *demoter) compute() []syncChange {
 		}
 		if want != m.applied {
 			m.applied = want
-			out = append(out, syncChange{g, want})
+			out = append(out, syncChange{g, m.syncGroup, want})
 		}
 	}
 	return out

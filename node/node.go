@@ -216,7 +216,27 @@ func New(deps Deps) *Node {
 		defer mu.Unlock()
 		return random()
 	}
-	return &Node{deps: deps, ifaces: map[string]*iface{}, groups: map[ID]*member{}, born: time.Now()}
+	n := &Node{deps: deps, ifaces: map[string]*iface{}, groups: map[ID]*member{}, born: time.Now()}
+	n.dem.synced = n.synced
+	return n
+}
+
+// synced logs a sync demotion that changed, and tells the watchers.
+func (n *Node) synced(g *group.Group, syncGroup string, level int) {
+	id, name := n.dem.names(g)
+	if name == "" {
+		return // gone
+	}
+	log := n.deps.Log.With("interface", id.Interface, "vhid", id.VHID)
+	switch {
+	case level > 0:
+		log.Warn(fmt.Sprintf("Sync group %s: another member failed: demoted by %d", syncGroup, level))
+	case syncGroup == "":
+		log.Info("Out of its sync group: no sync demotion")
+	default:
+		log.Info(fmt.Sprintf("Sync group %s: no member failed: no sync demotion", syncGroup))
+	}
+	n.publishDemotion(g)
 }
 
 // Apply makes the node run exactly specs, touching only what changed: a

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -215,6 +216,8 @@ func TestSyncGroupCarrier(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan0, lan1 platformtest.LAN
 		a, b := newTwoLinkNode(&lan0, &lan1, 11), newTwoLinkNode(&lan0, &lan1, 12)
+		events, cancel := a.Subscribe()
+		defer cancel()
 		specsA := []Spec{a.syncSpec("eth0", 1, 0)}
 		specsB := []Spec{b.syncSpec("eth0", 1, 100)}
 		for v := uint8(2); v <= 5; v++ {
@@ -243,6 +246,18 @@ func TestSyncGroupCarrier(t *testing.T) {
 			t.Fatalf("after the carrier loss: masters %q", got)
 		}
 		wantDemotions(t, a.testNode, "eth0-1: eth1-2:sync=255 eth1-3:sync=255 eth1-4:sync=255 eth1-5:sync=255")
+		if n := a.logs.count("[WARN] Sync group pair: another member failed: demoted by 255 interface=eth1"); n != 4 {
+			t.Fatalf("%d lines of sync demotions, want 4:\n%s", n, a.logs)
+		}
+		var demoted []string
+		for len(events) > 0 {
+			if ev := <-events; ev.Kind == control.EventDemotion && ev.Demotion != nil && *ev.Demotion == 255 {
+				demoted = append(demoted, ev.Group)
+			}
+		}
+		if slices.Sort(demoted); !slices.Equal(demoted, []string{"eth1-2", "eth1-3", "eth1-4", "eth1-5"}) {
+			t.Fatalf("demotion events for %v", demoted)
+		}
 		ex, _ := a.Explain("eth1-3")
 		if !strings.Contains(ex, `decided by sync 255 (another member of sync group "pair" failed)`) {
 			t.Fatalf("explain: %s", ex)
