@@ -110,6 +110,7 @@ fuzz:
 		$(GO) test ./platform -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; done
 	$(GO) test ./cmd/ucarp -run XXX -fuzz '^FuzzCommandLine$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./config -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./vip -run XXX -fuzz '^FuzzParseClaim$$' -fuzztime $(FUZZTIME)
 
 # Benchmarks: the protocol package, then (as root) the lab benchmark that
 # runs ours, Debian's ucarp and keepalived side by side and writes

@@ -50,6 +50,8 @@ var (
 		"How long the health probe's last check took; only once it has checked.", "probe")
 	descDemotionSource = desc("ucarp_demotion_source",
 		"The group's demotion by source: admin, health, hold-down, sync.", "source")
+	descMaintenance = desc("ucarp_maintenance",
+		"Whether the group is in maintenance (ucarpctl maintenance on): 1 in the current phase, 0 in the others.", "phase")
 	descMasterSince = desc("ucarp_master_since_seconds",
 		"Unix time at which the group became MASTER; only while it is MASTER.")
 )
@@ -57,7 +59,8 @@ var (
 // Describe sends the descriptions of every series.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descTransitions, descSent, descSendErrors,
-		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp, descProbeLatency, descDemotionSource} {
+		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp, descMaintenance,
+		descProbeLatency, descDemotionSource} {
 		ch <- d
 	}
 }
@@ -108,6 +111,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, src := range sortedKeys(g.Timing.Demotions) {
 			gauge(descDemotionSource, float64(g.Timing.Demotions[src]), src)
+		}
+		if m := g.Maintenance; m != nil {
+			for _, p := range []string{MaintHandingOff, MaintWaitingAnnouncement, MaintHandedOff, MaintNoPeer, MaintBackup, MaintOff} {
+				v := 0.0
+				if p == m.Phase {
+					v = 1
+				}
+				gauge(descMaintenance, v, p)
+			}
 		}
 		if g.State == StateMaster && !g.Since.IsZero() {
 			gauge(descMasterSince, float64(g.Since.UnixNano())/1e9)

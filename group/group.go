@@ -24,6 +24,7 @@ const (
 	timerAnnounce  = int(carp.NumTimers) + iota // the next repeated gratuitous ARP
 	timerReconcile                              // the next check of the managed address
 	timerFlush                                  // report rate-limited log lines
+	timerMaint                                  // renew the address a handoff keeps, and its deadline
 	numTimers
 )
 
@@ -109,6 +110,10 @@ type Deps struct {
 	// change of state: it must not block (the control plane's
 	// Broadcaster drops a slow subscriber instead).
 	OnTransition func(Transition)
+	// ListenARP opens a listener of the interface's ARP frames
+	// (platform.ARPListener), with which a maintenance handoff sees the
+	// peer's announcement; nil: the peer's MASTER adverts decide alone.
+	ListenARP func() (platform.FrameReader, error)
 	// Shared says that Conn is read by the caller, who hands this group
 	// its packets with Deliver (a node, whose reader serves every group
 	// of the interface); else the group reads Conn itself.
@@ -135,6 +140,8 @@ type deps struct {
 	notify  func(status string)
 	onTrans func(Transition)
 	shared  bool
+	// listenARP is Deps.ListenARP.
+	listenARP func() (platform.FrameReader, error)
 }
 
 // scripts runs the up and down scripts, one at a time, without blocking
@@ -229,6 +236,10 @@ type Group struct {
 	transitions  []Transition
 	demotion     int            // the sum of demotions, capped: what the machine has
 	demotions    map[string]int // by source, each 0 to carp.MaxDemotion
+	// maint is the maintenance (SetMaintenance); claims carries the
+	// claims of the address that its listener reads.
+	maint  maintenance
+	claims chan vip.Claim
 
 	// The reader's: dropped packets by reason, and the rate limit of their
 	// log lines (also read by the loop's periodic report).
@@ -243,7 +254,7 @@ func New(cfg Config, x Deps) (*Group, error) {
 	c := &cfg
 	d := deps{cfg: c, log: logger{x.Log}, mac: x.MAC, conn: x.Conn, arp: x.ARP, addrs: x.Addrs,
 		link: x.Link, addrChg: x.AddrChanged, initial: x.Initial, random: x.Random, runner: x.scripts,
-		ready: x.Ready, notify: x.Notify, onTrans: x.OnTransition, shared: x.Shared}
+		ready: x.Ready, notify: x.Notify, onTrans: x.OnTransition, shared: x.Shared, listenARP: x.ListenARP}
 	if d.runner == nil {
 		d.runner = newRunner(d.log, c.ScriptTimeout)
 	}
@@ -262,7 +273,8 @@ func New(cfg Config, x Deps) (*Group, error) {
 	}
 	dm := &Group{deps: d, m: m, auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
 		rx: make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
-		buf: make([]byte, 0, carp.PacketLen)}
+		claims: make(chan vip.Claim, 4),
+		buf:    make([]byte, 0, carp.PacketLen)}
 	if d.addrs != nil {
 		dm.vips = vip.NewManager(d.addrs, c.Addr, vip.Label(c.Interface, c.VHID), vipLifetime(c))
 	}
@@ -336,6 +348,7 @@ func (d *Group) Run() *Exit {
 	d.timer = time.NewTimer(time.Hour)
 	defer d.timer.Stop()
 	defer close(d.done)
+	defer d.closeListener()
 	if !d.shared {
 		go d.read()
 	}
@@ -347,6 +360,9 @@ func (d *Group) Run() *Exit {
 		}
 		d.carrierDown = true
 		d.feed(carp.Event{Kind: carp.EventLinkDown})
+	}
+	if d.demotion > 0 { // StartInMaintenance
+		d.out = d.m.SetDemotion(now, d.demotion, d.out[:0])
 	}
 	d.feed(carp.Event{Kind: carp.EventStart})
 	if d.vips != nil && d.addrChg == nil {
@@ -381,6 +397,8 @@ func (d *Group) Run() *Exit {
 			d.onScriptOverdue(job)
 		case f := <-d.query:
 			f()
+		case c := <-d.claims:
+			d.maintClaim(time.Now(), c)
 		}
 	}
 }
@@ -518,6 +536,8 @@ func (d *Group) fire(now time.Time) {
 		case i == timerReconcile:
 			d.reconcile(true)
 			d.deadlines[timerReconcile] = now.Add(d.reconcileInterval())
+		case i == timerMaint:
+			d.maintTimer(now)
 		case i == timerFlush:
 			d.flushLimits()
 			d.deadlines[timerFlush] = now.Add(flushEvery)
@@ -580,6 +600,9 @@ func (d *Group) apply(now time.Time, a carp.Action) {
 		}
 		d.effects.add(a)
 	case carp.ActionRunScript, carp.ActionAddVIP, carp.ActionRemoveVIP:
+		if d.maintDefer(a) {
+			return
+		}
 		d.effects.add(a)
 	}
 }
@@ -701,6 +724,7 @@ func (d *Group) onTransition(from, to carp.State) {
 	if d.onTrans != nil {
 		d.onTrans(tr)
 	}
+	d.maintTransition(tr.Time, from, to)
 	if to != carp.Master {
 		d.announceLeft = 0
 		d.deadlines[timerAnnounce] = time.Time{}
@@ -767,8 +791,10 @@ func (d *Group) onPacket(r received) {
 		return
 	}
 	d.stats.valid++
-	d.heard(time.Now(), r.src, &r.hdr)
+	now := time.Now()
+	d.heard(now, r.src, &r.hdr)
 	d.feed(carp.AdvertEvent(r.src, &r.hdr))
+	d.maintAdvert(now, r)
 }
 
 // Report logs the state and the counters, as ucarp's SIGUSR1 and more.
@@ -836,6 +862,12 @@ func (d *Group) stop(p *Exit, runDownScript bool) {
 		d.notify("STOPPING")
 	}
 	d.exit = p
+	if d.maint.holding() {
+		// A stop during a handoff lets the address go, as a MASTER's does.
+		d.maint.Phase = MaintOff
+		d.closeListener()
+		d.flushDeferred()
+	}
 	d.feed(carp.ReleaseEvent(runDownScript))
 	for i := range d.deadlines {
 		d.deadlines[i] = time.Time{}

@@ -93,6 +93,9 @@ func (d *Group) reconcile(tick bool) {
 			d.announce(time.Now())
 		}
 	case carp.Backup, carp.Init:
+		if d.maint.holding() {
+			return // a maintenance handoff keeps it until the peer has it
+		}
 		if st.Ours {
 			d.log.Warnf("Virtual address %s is on %s while %s: removing it", d.cfg.Addr, d.cfg.Interface, d.m.State())
 		}

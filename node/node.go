@@ -105,6 +105,9 @@ type Deps struct {
 	// Check, if set, gives the check of a health probe in place of
 	// health.NewCheck's real one: tests fail and heal probes with it.
 	Check func(health.Spec) health.Check
+	// StateDir keeps what outlives the process: the groups in
+	// maintenance with --persistent (MaintenanceDir). "": none.
+	StateDir string
 }
 
 // Step is a step of a group's start, in the order a node takes them;
@@ -452,7 +455,7 @@ func (n *Node) start(s Spec) error {
 		}
 		var once sync.Once
 		id := s.ID()
-		g, err = group.New(c, group.Deps{
+		gd := group.Deps{
 			Log: log, MAC: sys.Interface().HardwareAddr, Conn: ifc.conn, ARP: arp, Addrs: addrs,
 			Link: m.link, AddrChanged: m.addrs, Initial: initial, Random: n.deps.Random,
 			Ready: func(state string) {
@@ -468,8 +471,15 @@ func (n *Node) start(s Spec) error {
 			},
 			OnTransition: func(tr group.Transition) { n.publishTransition(s, tr) },
 			Shared:       true,
-		})
-		return err
+		}
+		if l, ok := sys.(platform.ARPListener); ok && arp != nil {
+			gd.ListenARP = l.ListenARP
+		}
+		if g, err = group.New(c, gd); err != nil {
+			return err
+		}
+		n.startMaintenance(s, g)
+		return nil
 	}); err != nil {
 		m.closeLock()
 		return err

@@ -79,6 +79,22 @@ type FrameConn interface {
 	Close() error
 }
 
+// FrameReader reads the raw Ethernet frames received on one interface.
+type FrameReader interface {
+	// ReadFrame reads the next frame into b, Ethernet header included,
+	// and returns its length.
+	ReadFrame(b []byte) (int, error)
+	Close() error
+}
+
+// ARPListener is an OS that can read the ARP frames on its interface,
+// those it sends included (as a packet socket sees them): a maintenance
+// handoff waits for the peer's gratuitous ARP with it. The Linux OS
+// implements it; elsewhere a handoff waits for the peer's adverts only.
+type ARPListener interface {
+	ListenARP() (FrameReader, error)
+}
+
 // OS is the operating system's side of the daemon for one interface.
 type OS interface {
 	// Interface is the interface, with its index and MAC.

@@ -473,6 +473,30 @@ func (a *arpConn) WriteFrame(frame []byte) error {
 
 func (a *arpConn) Close() error { return a.c.Close() }
 
+// arpReader reads the ARP frames of the interface (ListenARP).
+type arpReader struct {
+	c *packet.Conn
+}
+
+var _ ARPListener = (*linuxOS)(nil)
+
+// ListenARP implements ARPListener with a packet socket of ARP's
+// EtherType, which sees what the host sends too.
+func (l *linuxOS) ListenARP() (FrameReader, error) {
+	c, err := packet.Listen(l.ifi, packet.Raw, unix.ETH_P_ARP, nil)
+	if err != nil {
+		return nil, fmt.Errorf("platform: ARP listener on %s: %w", l.ifi.Name, err)
+	}
+	return &arpReader{c: c}, nil
+}
+
+func (a *arpReader) ReadFrame(b []byte) (int, error) {
+	n, _, err := a.c.ReadFrom(b)
+	return n, err
+}
+
+func (a *arpReader) Close() error { return a.c.Close() }
+
 // batchConn is the Linux raw IP socket: the raw socket, read a batch at a
 // time. bufs holds the packets of the last wake-up, batch[next:] are still
 // to be returned.

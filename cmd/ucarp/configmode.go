@@ -114,7 +114,8 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 		sdNotify(fmt.Sprintf("%d groups from %s", len(f.Groups), path))
 		return nil
 	}
-	n = node.New(node.Deps{Log: log.Logger, Open: platform.New, Random: rng.Uint64, Lock: platform.Lock, Reload: reload})
+	n = node.New(node.Deps{Log: log.Logger, Open: platform.New, Random: rng.Uint64, Lock: platform.Lock, Reload: reload,
+		StateDir: stateDir()})
 	if err := n.Apply(specs(f)); err != nil {
 		logErrors(log, err)
 		n.Stop(syscall.SIGTERM)

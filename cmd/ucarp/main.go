@@ -190,7 +190,7 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 	}
 	n := node.New(node.Deps{
 		Log: log.Plain(), Open: sd.open, Lock: sd.lock, Random: newRand().Uint64,
-		CheckPrivileges: true, Unclaimed: true, Before: before,
+		CheckPrivileges: true, Unclaimed: true, Before: before, StateDir: stateDir(),
 		Degraded: func(_ node.ID, _ node.Step, err error) {
 			log.Warnf("Gratuitous ARP is left to the kernel, which announces the address when it is added: %s", err)
 		},

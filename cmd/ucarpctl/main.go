@@ -34,6 +34,14 @@ commands:
   explain [GROUP]   why each group (or GROUP) is MASTER or BACKUP
   demote [GROUP] N  demote GROUP by N (0 to 255) until promote
   promote [GROUP]   take that demotion back
+  maintenance on [GROUP] [--persistent] [--no-wait] [--timeout=D]
+                    hand GROUP (every group without one) over to the peer,
+                    make-before-break: the address goes once the peer is
+                    MASTER and has announced it; waits and says how it went
+                    (exit 1 if no peer took over: this host keeps it)
+  maintenance off [GROUP]
+                    take it out of maintenance (with --preempt it takes
+                    the address back); off also forgets --persistent
   watch             stream events as JSON lines until interrupted
   reload            make the daemons read their configuration again
 
@@ -96,6 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.explain(rest)
 	case "demote", "promote":
 		err = c.demote(cmd, rest)
+	case "maintenance":
+		err = c.maintenance(ctx, rest)
 	case "watch":
 		err = c.watch(ctx, rest)
 	case "reload":
@@ -226,7 +236,15 @@ func (c *cli) status(args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, g.Interface, g.VHID, g.State,
 			since(g.Since), dash(g.Reason), addresses(g.Addresses), peers(g.Peers), demotion(g.Timing), probes(g.Probes))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, g := range all {
+		if g.Maintenance != nil {
+			fmt.Fprintf(c.stdout, "%s: %s\n", g.Name, maintLine(g.Maintenance))
+		}
+	}
+	return nil
 }
 
 func since(t time.Time) string {

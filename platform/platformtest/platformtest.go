@@ -124,6 +124,8 @@ type Host struct {
 	noRaw     bool
 	noAdmin   bool
 	drops     uint64
+	// ListenARP's listeners.
+	arpListeners []*arpListener
 }
 
 var _ platform.OS = (*Host)(nil)
@@ -417,7 +419,7 @@ func (h *Host) OpenIP(o platform.IPOptions) (platform.IPConn, error) {
 }
 
 // OpenARP implements platform.OS. The frames written are recorded (ARP,
-// LAN.Sent), not delivered: nothing in the platform reads ARP.
+// LAN.Sent) and delivered to the ListenARP listeners of the segment.
 func (h *Host) OpenARP() (platform.FrameConn, error) {
 	h.lan.mu.Lock()
 	defer h.lan.mu.Unlock()
@@ -448,7 +450,11 @@ func (a *arpConn) WriteFrame(frame []byte) error {
 	if err := a.h.sendErr(); err != nil {
 		return &net.OpError{Op: "write", Net: "packet", Err: err}
 	}
-	l.sent = append(l.sent, Frame{Time: time.Now(), Host: a.h, ARP: true, Data: slices.Clone(frame)})
+	f := Frame{Time: time.Now(), Host: a.h, ARP: true, Data: slices.Clone(frame)}
+	if a.h.state.Running {
+		f.Delivered = l.deliverARP(a.h, frame)
+	}
+	l.sent = append(l.sent, f)
 	return nil
 }
 
