@@ -20,7 +20,8 @@ import (
 // # Sync groups
 //
 // A member fails when its interface has no carrier (its group is out of
-// the election, as in INIT) or when it is demoted by a source of its own;
+// the election, as in INIT) or when it is demoted by a source of its own
+// (admin, health, hold-down, maintenance);
 // its failure level is 255 without carrier, else its own demotion. The
 // level of a sync group is the highest failure level of its members (and
 // of the other processes' members, Node.SetRemoteSync); every member is
@@ -172,6 +173,13 @@ func (d *demoter) names(g *group.Group) (ID, string) {
 // set sets a group's own source to level, on the group and here, and
 // returns the group's demotion after it.
 func (d *demoter) set(g *group.Group, source string, level int) int {
+	level = d.record(g, source, level)
+	return g.SetDemotion(source, level)
+}
+
+// record records a group's own source at level, which the group sets
+// itself (its maintenance), and returns the level clamped.
+func (d *demoter) record(g *group.Group, source string, level int) int {
 	level = max(0, min(level, carp.MaxDemotion))
 	d.mu.Lock()
 	if m := d.members[g]; m != nil {
@@ -183,7 +191,7 @@ func (d *demoter) set(g *group.Group, source string, level int) int {
 		d.kick()
 	}
 	d.mu.Unlock()
-	return g.SetDemotion(source, level)
+	return level
 }
 
 // kick makes a worker compute the sync demotions again, with d.mu held.

@@ -491,6 +491,9 @@ func (n *Node) start(s Spec) error {
 	m.g = g
 	n.groups[s.ID()] = m
 	n.dem.add(g, s, initial) // before the link watch sees it
+	if _, kept, _ := n.kept(s.GroupName()); kept {
+		n.dem.record(g, group.DemotionMaintenance, maintLevel(true)) // startMaintenance's
+	}
 	ifc.mu.Lock()
 	ifc.vhids[c.VHID] = m
 	ifc.mu.Unlock()

@@ -502,3 +502,32 @@ func TestSyncGroupsMany(t *testing.T) {
 		}
 	})
 }
+
+// TestSyncGroupMaintenance: a member put in maintenance (which the group
+// demotes itself) fails its sync group: the others are demoted with it,
+// and taken back when it leaves maintenance.
+func TestSyncGroupMaintenance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		s1, s2, s3 := a.spec(1, 0), a.spec(2, 0), a.spec(3, 0)
+		s1.SyncGroup, s2.SyncGroup = "s", "s"
+		if err := a.Apply([]Spec{s1, s2, s3}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if err := a.Maintenance("eth0-1", true, false); err != nil {
+			t.Fatal(err)
+		}
+		wantDemotions(t, a, "eth0-1: eth0-2:sync=255 eth0-3:")
+		if d := a.Status()[0].Timing.Demotions["maintenance"]; d != 255 {
+			t.Fatalf("the member in maintenance: demotion %d", d)
+		}
+		if err := a.Maintenance("eth0-1", false, false); err != nil {
+			t.Fatal(err)
+		}
+		wantDemotions(t, a, "eth0-1: eth0-2: eth0-3:")
+	})
+}
