@@ -234,19 +234,40 @@ func (d *demoter) work() {
 }
 
 // compute returns the sync demotions that must change, and records them
-// as applied, with d.mu held.
+// as applied, with d.mu held. Each member's level is the highest failure
+// of the others: the group's highest, or its second when the member is
+// the one that has the highest (two passes, linear in the groups).
 func (d *demoter) compute() []syncChange {
+	type top struct {
+		first, second int
+		by            *group.Group // whose failure is first
+	}
+	tops := map[string]*top{}
+	for g, m := range d.members {
+		if m.syncGroup == "" {
+			continue
+		}
+		t := tops[m.syncGroup]
+		if t == nil {
+			t = &top{}
+			tops[m.syncGroup] = t
+		}
+		switch f := m.failure(); {
+		case t.by == nil || f > t.first:
+			t.second, t.first, t.by = t.first, f, g
+		case f > t.second:
+			t.second = f
+		}
+	}
 	var out []syncChange
 	for g, m := range d.members {
 		want := 0
-		if m.syncGroup != "" {
-			level := d.remote[m.syncGroup]
-			for o, n := range d.members {
-				if o != g && n.syncGroup == m.syncGroup {
-					level = max(level, n.failure())
-				}
+		if t := tops[m.syncGroup]; t != nil {
+			level := t.first
+			if t.by == g {
+				level = t.second
 			}
-			want = max(0, level-m.ownLevel())
+			want = max(0, max(level, d.remote[m.syncGroup])-m.ownLevel())
 		}
 		if want != m.applied {
 			m.applied = want
