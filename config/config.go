@@ -105,6 +105,9 @@ type File struct {
 	// (metrics-listen) the ADDR:PORT of /metrics and the status page,
 	// empty for none.
 	Control, ControlGroup, MetricsListen string
+	// LogFormat (log-format) is how the console lines are written: "text"
+	// or "" (ucarp's lines, the default) or "json".
+	LogFormat string
 	// Probes are the [probe.NAME] tables, sorted by name.
 	Probes []health.Spec
 	Groups []Group
@@ -240,7 +243,8 @@ func (r *reader) errorf(line int, group, key, format string, args ...any) *Error
 func (r *reader) file(doc map[string]any) *File {
 	def := r.table(doc, top)
 	f := &File{Path: r.path, Facility: DefaultFacility, Debug: def.debug.val, PIDFile: def.pidfile.val,
-		Control: def.control.val, ControlGroup: def.controlGroup.val, MetricsListen: def.metricsListen.val}
+		Control: def.control.val, ControlGroup: def.controlGroup.val, MetricsListen: def.metricsListen.val,
+		LogFormat: def.logFormat.val}
 	if def.facility.set {
 		f.Facility = def.facility.val
 	}

@@ -131,6 +131,10 @@ func TestGood(t *testing.T) {
 			func(f *File) bool {
 				return f.Control == "/run/ucarp/x.sock" && f.ControlGroup == "ucarp" && f.MetricsListen == "127.0.0.1:9342"
 			}},
+		{"log-format", "log-format = \"json\"\n" + minimal + "[[group]]\nvhid = 1\n",
+			func(f *File) bool { return f.LogFormat == "json" }},
+		{"log-format defaults to text", minimal + "[[group]]\nvhid = 1\n",
+			func(f *File) bool { return f.LogFormat == "" }},
 		{"control none, metrics on every address", "control = \"none\"\nmetrics-listen = \":9342\"\n" + minimal + "[[group]]\nvhid = 1\n",
 			func(f *File) bool { return f.Control == "none" && f.ControlGroup == "" && f.MetricsListen == ":9342" }},
 		{"manage-vip, xparam, mcastip, script-timeout as a float", minimal + "[[group]]\nvhid = 1\nmanage-vip = false\nxparam = \"\"\nmcastip = \"239.1.1.1\"\nscript-timeout = 0.5\n",
@@ -327,6 +331,8 @@ func TestErrors(t *testing.T) {
 				`u.conf:3: metrics-listen: "localhost" is not ADDR:PORT`,
 				`u.conf:10: group #1 (eth0 vhid 3): metrics-listen: process-wide: write it at the top of the file, before the first [[group]]`,
 			}},
+		{"bad log-format", "log-format = \"xml\"\n" + minimal + "[[group]]\nvhid = 3\n",
+			[]string{`u.conf:1: log-format: must be text or json`}},
 		{"relative paths", "pidfile = \"u.pid\"\n" + minimal + "[[group]]\nvhid = 3\nupscript = \"up.sh\"\ndownscript = \"./down.sh\"\n",
 			[]string{
 				`u.conf:1: pidfile: "u.pid" is not an absolute path`,

@@ -78,6 +78,16 @@ var keys = map[string]keyDef{
 	"metrics-listen": {topOnly, func(_ *reader, s *settings, v any) string {
 		return setString(&s.metricsListen, v, ListenAddr)
 	}},
+	"log-format": {topOnly, func(_ *reader, s *settings, v any) string { return setString(&s.logFormat, v, LogFormat) }},
+}
+
+// LogFormat checks the log-format and --log-format setting: "text" or
+// "json"; it says what is wrong, or "".
+func LogFormat(s string) string {
+	if s != "text" && s != "json" {
+		return "must be text or json"
+	}
+	return ""
 }
 
 // ControlPath checks the control and --control setting: an absolute path
@@ -170,7 +180,7 @@ type settings struct {
 	garpCount                    setting[int]
 	facility, pidfile            setting[string]
 	control, controlGroup        setting[string]
-	metricsListen                setting[string]
+	metricsListen, logFormat     setting[string]
 	debug                        setting[bool]
 	probes                       setting[[]string]
 	holdDown                     setting[time.Duration]

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
 )
@@ -208,6 +209,10 @@ type Group struct {
 	query chan func()   // functions run inside the loop: status queries
 	timer *time.Timer
 
+	// renewed is when the managed address last got its lifetime (an add
+	// or a renewal); zero: renew at the next tick (see renewalDue).
+	renewed time.Time
+
 	deadlines [numTimers]time.Time
 	pending   []carp.Event
 	feeding   bool
@@ -332,6 +337,7 @@ func (d *Group) Reconfigure(cfg Config) error {
 		d.runner.setTimeout(c.ScriptTimeout)
 		if d.vips != nil {
 			d.vips = vip.NewManager(d.addrs, c.Addr, vip.Label(c.Interface, c.VHID), vipLifetime(&c))
+			d.renewed = time.Time{} // the new lifetime at the next tick
 		}
 		for _, a := range out {
 			d.apply(now, a)
@@ -356,7 +362,7 @@ func (d *Group) Run() *Exit {
 	d.wasUp = d.initial.Up
 	if !d.initial.Up || !d.initial.Running && !d.cfg.IgnoreIfState {
 		if !d.initial.Up {
-			d.log.Warnf("Interface [%s] is down: waiting for it to come up", d.cfg.Interface)
+			d.log.eventf(logfield.Link, []slog.Attr{logfield.Reason("down")}, levelWarning, "Interface [%s] is down: waiting for it to come up", d.cfg.Interface)
 		}
 		d.carrierDown = true
 		d.feed(carp.Event{Kind: carp.EventLinkDown})
@@ -743,11 +749,14 @@ func (d *Group) logAction(a carp.Action) {
 		if a.To == carp.Init {
 			level = levelInfo
 		}
-		d.log.logf(level, a.Msg.String(), a.To)
+		d.log.eventf(logfield.Transition, []slog.Attr{logfield.State(a.To.String()), logfield.Reason(a.Reason.String())},
+			level, a.Msg.String(), a.To)
 	case carp.MsgWriteErrors, carp.MsgCompareIntervals:
 		d.log.logf(level, a.Msg.String(), a.Arg, a.Arg2)
 	case carp.MsgCarrierLost, carp.MsgCarrierBack:
-		d.log.logf(level, "[%s] %s", d.cfg.Interface, a.Msg)
+		d.log.eventf(logfield.Link, []slog.Attr{logfield.Reason(a.Msg.String())}, level, "[%s] %s", d.cfg.Interface, a.Msg)
+	case carp.MsgDemoted, carp.MsgDemotionOver:
+		d.log.eventf(logfield.Demotion, nil, level, "%s", a.Msg)
 	default:
 		d.log.logf(level, "%s", a.Msg)
 	}
@@ -834,7 +843,7 @@ func (d *Group) Stop(sig os.Signal) {
 			if down == "" {
 				down = "(null)"
 			}
-			d.log.Debugf("sighandler_exit(): Calling [%s] and exiting", down)
+			d.log.eventf(logfield.Stop, nil, levelDebug, "sighandler_exit(): Calling [%s] and exiting", down)
 			d.stop(&Exit{}, true)
 			return
 		}
@@ -882,9 +891,9 @@ func (d *Group) onLink(st platform.LinkState) {
 	case st.Gone:
 		if d.cfg.WaitWhenDown {
 			// Config mode: this group ends, the process and its other groups go on.
-			d.log.Errorf("Interface [%s] is gone: this group stops", d.cfg.Interface)
+			d.log.eventf(logfield.Link, []slog.Attr{logfield.Reason("gone")}, levelError, "Interface [%s] is gone: this group stops", d.cfg.Interface)
 		} else {
-			d.log.Errorf("Interface [%s] is gone: exiting", d.cfg.Interface)
+			d.log.eventf(logfield.Link, []slog.Attr{logfield.Reason("gone")}, levelError, "Interface [%s] is gone: exiting", d.cfg.Interface)
 		}
 		d.stop(&Exit{Code: 2}, d.cfg.Shutdown)
 		return
@@ -893,7 +902,7 @@ func (d *Group) onLink(st platform.LinkState) {
 			// ucarp's words when ifdown takes the interface down; Debian's
 			// ifupdown hook relies on the exit that follows.
 			d.log.Errorf("exiting: pfds[0].revents = 8")
-			d.log.Infof("Interface [%s] was set down administratively", d.cfg.Interface)
+			d.log.eventf(logfield.Link, []slog.Attr{logfield.Reason("down")}, levelInfo, "Interface [%s] was set down administratively", d.cfg.Interface)
 			d.stop(&Exit{}, d.cfg.Shutdown)
 			return
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/health"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
 )
@@ -204,6 +205,11 @@ type iface struct {
 	wg    sync.WaitGroup
 	mu    sync.RWMutex
 	vhids map[uint8]*member
+	// filter, when the socket takes one and the node filters (not
+	// Deps.Unclaimed), has the kernel drop what none of vhids can accept
+	// (carp.SocketFilter); set each time vhids changes, under mu.
+	filter platform.Filterer
+	log    *slog.Logger
 	// Packets for no group of this node, or too short to name one.
 	unknown, short atomic.Uint64
 }
@@ -417,6 +423,9 @@ func (n *Node) start(s Spec) error {
 		m.vip = c.Addr.Addr()
 	}
 	log := n.deps.Log.With("interface", c.Interface, "vhid", c.VHID)
+	if s.Name != "" {
+		log = log.With(logfield.Group(s.Name))
+	}
 	var addrs vip.System
 	if s.ManageVIP {
 		if n.deps.Lock != nil {
@@ -496,6 +505,7 @@ func (n *Node) start(s Spec) error {
 	}
 	ifc.mu.Lock()
 	ifc.vhids[c.VHID] = m
+	ifc.refilter()
 	ifc.mu.Unlock()
 	go func() {
 		m.exit = g.Run()
@@ -531,6 +541,7 @@ func (n *Node) remove(m *member) {
 	m.ifc.mu.Lock()
 	if m.ifc.vhids[m.spec.Config.VHID] == m {
 		delete(m.ifc.vhids, m.spec.Config.VHID)
+		m.ifc.refilter()
 	}
 	m.ifc.mu.Unlock()
 	if n.groups[m.spec.ID()] == m {
@@ -554,6 +565,9 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 		conn, err := sys.OpenIP(ifc.opts)
 		if err == nil {
 			ifc.conn = newSharedConn(conn)
+			if f, ok := conn.(platform.Filterer); ok && !n.deps.Unclaimed {
+				ifc.filter, ifc.log = f, n.deps.Log.With("interface", c.Interface)
+			}
 		}
 		return err
 	}); err != nil {
@@ -652,6 +666,23 @@ func (ifc *iface) close() {
 	}
 	if ifc.arp != nil {
 		ifc.arp.Close()
+	}
+}
+
+// refilter gives the socket the filter of the interface's vhids; ifc.mu
+// is held. Without a filter the daemon still drops and counts what the
+// filter would have dropped (the groups check every packet), so a
+// failure is logged and the interface goes on.
+func (ifc *iface) refilter() {
+	if ifc.filter == nil {
+		return
+	}
+	vhids := make([]uint8, 0, len(ifc.vhids))
+	for v := range ifc.vhids {
+		vhids = append(vhids, v)
+	}
+	if err := ifc.filter.SetFilter(carp.SocketFilter(vhids)); err != nil {
+		ifc.log.Warn("the kernel cannot drop what no group here accepts", "err", err)
 	}
 }
 

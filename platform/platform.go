@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/mdlayher/ethernet"
+	"golang.org/x/net/bpf"
 
 	"github.com/ucarp-go/ucarp/vip"
 )
@@ -71,6 +72,15 @@ type IPConn interface {
 	// address and IP ID in the header are kept as they are.
 	WritePacket(pkt []byte) error
 	Close() error
+}
+
+// Filterer is implemented by an IPConn whose kernel can drop packets
+// before they are read (Linux): SetFilter attaches prog, a classic BPF
+// socket filter that sees each packet from its IP header on and returns
+// 0 to drop it, in place of the one before. The kernel counts the
+// packets it drops nowhere that the daemon can read.
+type Filterer interface {
+	SetFilter(prog []bpf.Instruction) error
 }
 
 // FrameConn sends raw Ethernet frames on one interface.

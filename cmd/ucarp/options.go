@@ -56,6 +56,7 @@ var optionTable = []option{
 	{long: "hold-down", hasArg: true, ext: true},
 	{long: "hold-down-until-healthy", ext: true},
 	{long: "sync-group", hasArg: true, ext: true},
+	{long: "log-format", hasArg: true, ext: true},
 }
 
 // config is the validated command line: the group it configures, as a
@@ -259,6 +260,14 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				return fail
 			}
 			c.SyncGroup = v
+		case "log-format":
+			json, ok := logFormat(v)
+			if !ok {
+				log.Errorf("Invalid log format: [%s] (text or json)", v)
+				return fail
+			}
+			// At once: the lines that check the command line are JSON too.
+			log.SetJSON(json)
 		case "metrics-listen":
 			if msg := conffile.ListenAddr(v); msg != "" {
 				log.Errorf("Invalid metrics address: %s", msg)
@@ -383,4 +392,16 @@ func facility(name string) int {
 		panic("no syslog facility " + name)
 	}
 	return code
+}
+
+// logFormat reads --log-format and the log-format key: whether lines are
+// JSON, and whether the value is text or json.
+func logFormat(v string) (json, ok bool) {
+	switch v {
+	case "text":
+		return false, true
+	case "json":
+		return true, true
+	}
+	return false, false
 }

@@ -61,6 +61,7 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --hold-down-until-healthy: end the hold-down as soon as the probes are up
 --sync-group=<name>: fail over together with the other members of <name>,
     in other ucarp processes too (found by their control sockets)
+--log-format=text|json: console lines as ucarp's (default) or JSON objects
 --version: print the version and exit
 `
 

@@ -2,6 +2,7 @@
 // and changes their demotion, through their control sockets.
 //
 //	ucarpctl [--socket=PATH] [--dir=DIR] COMMAND [ARGS]
+//	ucarpctl --version
 //
 // Commands:
 //
@@ -24,6 +25,10 @@
 //	watch             stream events (transitions, demotions, reloads) as JSON
 //	                  lines until interrupted
 //	reload            make the daemons read their configuration again
+//	pair HOST_A HOST_B    set up a failover pair on two hosts over SSH:
+//	                  install, configure, start, verify (see pair --help
+//	                  and the pair package)
+//	unpair HOST_A HOST_B  remove what pair added
 //
 // GROUP is a group's name, IF:VHID, or a VHID; it may be left out where
 // there is only one group.

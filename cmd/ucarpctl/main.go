@@ -27,6 +27,13 @@ const (
 	exitUsage = 2
 )
 
+// version is set at build time, as ucarp's: go build -ldflags "-X
+// main.version=1.2.3".
+var version = "0.1.0-dev"
+
+// versionLine is what --version prints.
+func versionLine() string { return "ucarpctl (ucarp-go) " + version }
+
 const usage = `usage: ucarpctl [--socket=PATH] [--dir=DIR] COMMAND [ARGS]
 
 commands:
@@ -44,6 +51,9 @@ commands:
                     the address back); off also forgets --persistent
   watch             stream events as JSON lines until interrupted
   reload            make the daemons read their configuration again
+  pair A B          set up hosts A and B as a failover pair over SSH
+                    (see pair --help)
+  unpair A B        remove what pair added
 
 GROUP is a name, IF:VHID or VHID. Without --socket, every *.sock in DIR
 (/run/ucarp) is asked. In status, an address is "on" when it is
@@ -52,6 +62,7 @@ configured on the interface. Exit status: 0 ok, 1 error, 2 usage.
 options:
   --socket=PATH     talk to this socket only
   --dir=DIR         the directory of the sockets (default /run/ucarp)
+  --version         print the version and exit
 `
 
 func main() {
@@ -83,6 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.socket, "socket", "", "talk to this socket only")
 	fs.StringVar(&c.dir, "dir", control.Dir, "the directory of the sockets")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 	}
@@ -91,6 +103,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 		return exitUsage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, versionLine())
+		return exitOK
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -110,6 +126,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.watch(ctx, rest)
 	case "reload":
 		err = c.reload(rest)
+	case "pair", "unpair", "sniff":
+		err = c.pairCommand(ctx, cmd, rest)
 	case "help":
 		fs.SetOutput(stdout)
 		fs.Usage()

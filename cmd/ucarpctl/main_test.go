@@ -461,3 +461,19 @@ func TestMaintenanceUsage(t *testing.T) {
 		t.Fatalf("calls %q %q", h.node.Calls(), h.proc.Calls())
 	}
 }
+
+// TestVersion: --version prints the version that the Makefile sets with
+// -X main.version, in ucarp --version's scheme, and asks no daemon.
+func TestVersion(t *testing.T) {
+	h := newHost(t)
+	old := version
+	version = "1.2.3~git1a2b3c4"
+	defer func() { version = old }()
+	code, out, errOut := h.ctl(t, "--version")
+	if code != wantOK || out != "ucarpctl (ucarp-go) 1.2.3~git1a2b3c4\n" || errOut != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if n := len(h.node.Calls()) + len(h.proc.Calls()); n != 0 {
+		t.Errorf("--version reached a daemon")
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/net/bpf"
+
 	"github.com/ucarp-go/ucarp/platform"
 )
 
@@ -19,13 +21,39 @@ type Conn struct {
 	closed chan struct{} // closed by Close
 
 	// Guarded by lan.mu.
-	q      [][]byte
-	err    error // to return once to a reader (ENETDOWN)
-	isDone bool
-	drops  uint64
+	q        [][]byte
+	err      error // to return once to a reader (ENETDOWN)
+	isDone   bool
+	drops    uint64
+	filter   *bpf.VM // SetFilter's program, run as the kernel runs it
+	filtered uint64  // the packets it dropped
 }
 
-var _ platform.IPConn = (*Conn)(nil)
+var (
+	_ platform.IPConn   = (*Conn)(nil)
+	_ platform.Filterer = (*Conn)(nil)
+)
+
+// SetFilter implements platform.Filterer: x/net/bpf's VM runs prog on
+// every packet delivered to the conn, and those it drops are counted
+// (Filtered) and not queued.
+func (c *Conn) SetFilter(prog []bpf.Instruction) error {
+	vm, err := bpf.NewVM(prog)
+	if err != nil {
+		return err
+	}
+	c.h.lan.mu.Lock()
+	defer c.h.lan.mu.Unlock()
+	c.filter = vm
+	return nil
+}
+
+// Filtered counts the packets the filter dropped.
+func (c *Conn) Filtered() uint64 {
+	c.h.lan.mu.Lock()
+	defer c.h.lan.mu.Unlock()
+	return c.filtered
+}
 
 // Drops counts the packets dropped because the queue was full.
 func (c *Conn) Drops() uint64 {
@@ -126,6 +154,13 @@ func (c *Conn) WritePacket(pkt []byte) error {
 		for _, rc := range r.conns {
 			if rc.o.Protocol != proto || !(rc.o.Broadcast || ip) {
 				continue
+			}
+			if rc.filter != nil {
+				if n, err := rc.filter.Run(pkt); err != nil || n == 0 {
+					rc.filtered++
+					r.filtered++
+					continue
+				}
 			}
 			if len(rc.q) >= l.queueLen() {
 				rc.drops++

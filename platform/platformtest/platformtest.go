@@ -117,6 +117,7 @@ type Host struct {
 	state     platform.LinkState
 	island    int
 	conns     []*Conn
+	filtered  uint64 // see Filtered
 	linkSubs  []*sub[platform.LinkState]
 	addrSubs  []*sub[platform.AddrEvent]
 	openIPErr error
@@ -372,6 +373,14 @@ func (h *Host) Drops() uint64 {
 	h.lan.mu.Lock()
 	defer h.lan.mu.Unlock()
 	return h.drops
+}
+
+// Filtered counts the packets that the socket filter of one of the
+// host's conns, open or closed, dropped (Conn.SetFilter).
+func (h *Host) Filtered() uint64 {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	return h.filtered
 }
 
 // ARP returns the frames the host wrote through OpenARP.
