@@ -64,7 +64,16 @@ type Group struct {
 	// Probes (probes) names the file's probes whose weights make the
 	// group's demotion while they are not up.
 	Probes []string
-	Line   int // the line of the file that opens the group
+	// HoldDown (hold-down) is the boot hold-down: for that long after
+	// the start, the group is demoted by 255 so that it takes the
+	// address from no running peer; HoldDownUntilHealthy
+	// (hold-down-until-healthy) ends it sooner, once its probes are up.
+	HoldDown             time.Duration
+	HoldDownUntilHealthy bool
+	// SyncGroup (sync-group) names the sync group whose members fail
+	// over together, in this process and in the others of the host.
+	SyncGroup string
+	Line      int // the line of the file that opens the group
 }
 
 // ID returns the group's identity.
@@ -468,26 +477,29 @@ func (r *reader) group(i int, s, def *settings) Group {
 	missing("addr", "the virtual address")
 
 	g := Group{
-		Name:          s.name.val,
-		Interface:     s.iface.or(def.iface).val,
-		SrcIP:         s.src.or(def.src).val,
-		McastIP:       s.mcast.or(def.mcast).or(setting[netip.Addr]{defaultMcastIP, true}).val,
-		VHID:          s.vhid.or(def.vhid).val,
-		AdvBase:       s.advbase.or(def.advbase).or(setting[uint8]{DefaultAdvBase, true}).val,
-		AdvSkew:       s.advskew.or(def.advskew).val,
-		DeadRatio:     s.deadratio.or(def.deadratio).or(setting[uint32]{DefaultDeadRatio, true}).val,
-		Preempt:       s.preempt.or(def.preempt).val,
-		Neutral:       s.neutral.or(def.neutral).val,
-		NoMcast:       s.nomcast.or(def.nomcast).val,
-		Shutdown:      s.shutdown.or(def.shutdown).val,
-		IgnoreIfState: s.ignoreIf.or(def.ignoreIf).val,
-		UpScript:      s.upscript.or(def.upscript).val,
-		DownScript:    s.downscript.or(def.downscript).val,
-		ScriptTimeout: s.scriptTimeout.or(def.scriptTimeout).or(setting[time.Duration]{DefaultScriptTimeout, true}).val,
-		GARPCount:     s.garpCount.or(def.garpCount).or(setting[int]{DefaultGARPCount, true}).val,
-		GARPInterval:  s.garpInterval.or(def.garpInterval).or(setting[time.Duration]{DefaultGARPInterval, true}).val,
-		Probes:        s.probes.or(def.probes).val,
-		Line:          gl,
+		Name:                 s.name.val,
+		Interface:            s.iface.or(def.iface).val,
+		SrcIP:                s.src.or(def.src).val,
+		McastIP:              s.mcast.or(def.mcast).or(setting[netip.Addr]{defaultMcastIP, true}).val,
+		VHID:                 s.vhid.or(def.vhid).val,
+		AdvBase:              s.advbase.or(def.advbase).or(setting[uint8]{DefaultAdvBase, true}).val,
+		AdvSkew:              s.advskew.or(def.advskew).val,
+		DeadRatio:            s.deadratio.or(def.deadratio).or(setting[uint32]{DefaultDeadRatio, true}).val,
+		Preempt:              s.preempt.or(def.preempt).val,
+		Neutral:              s.neutral.or(def.neutral).val,
+		NoMcast:              s.nomcast.or(def.nomcast).val,
+		Shutdown:             s.shutdown.or(def.shutdown).val,
+		IgnoreIfState:        s.ignoreIf.or(def.ignoreIf).val,
+		UpScript:             s.upscript.or(def.upscript).val,
+		DownScript:           s.downscript.or(def.downscript).val,
+		ScriptTimeout:        s.scriptTimeout.or(def.scriptTimeout).or(setting[time.Duration]{DefaultScriptTimeout, true}).val,
+		GARPCount:            s.garpCount.or(def.garpCount).or(setting[int]{DefaultGARPCount, true}).val,
+		GARPInterval:         s.garpInterval.or(def.garpInterval).or(setting[time.Duration]{DefaultGARPInterval, true}).val,
+		Probes:               s.probes.or(def.probes).val,
+		HoldDown:             s.holdDown.or(def.holdDown).val,
+		SyncGroup:            s.syncGroup.or(def.syncGroup).val,
+		Line:                 gl,
+		HoldDownUntilHealthy: s.holdDownUntilHealthy.or(def.holdDownUntilHealthy).val,
 	}
 	// pass and passfile are one setting: either, in a group, overrides
 	// either at the top.

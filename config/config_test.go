@@ -143,6 +143,12 @@ func TestGood(t *testing.T) {
 				return g.ManageVIP != nil && !*g.ManageVIP && !g.ManagesVIP() && g.XParam != nil && *g.XParam == "" &&
 					g.McastIP == netip.MustParseAddr("239.1.1.1") && g.ScriptTimeout == 500*time.Millisecond
 			}},
+		{"hold-down and sync-group at the top, overridden in a group", minimal + "hold-down = 30\nsync-group = \"pair\"\n[[group]]\nvhid = 1\n[[group]]\nvhid = 2\nhold-down = 2.5\nhold-down-until-healthy = true\nsync-group = \"db.1\"\n",
+			func(f *File) bool {
+				a, b := f.Groups[0], f.Groups[1]
+				return a.HoldDown == 30*time.Second && !a.HoldDownUntilHealthy && a.SyncGroup == "pair" &&
+					b.HoldDown == 2500*time.Millisecond && b.HoldDownUntilHealthy && b.SyncGroup == "db.1"
+			}},
 		{"advskew alone may be 0 with advbase 1; advbase 0 with advskew 1", minimal + "[[group]]\nvhid = 1\nadvbase = 0\nadvskew = 1\n",
 			func(f *File) bool { return f.Groups[0].AdvBase == 0 && f.Groups[0].AdvSkew == 1 }},
 		{"the same vhid on two interfaces", minimal + "[[group]]\nvhid = 1\n[[group]]\nvhid = 1\ninterface = \"eth1\"\n",
@@ -289,6 +295,14 @@ func TestErrors(t *testing.T) {
 			[]string{
 				`u.conf:7: group #1: interface: must not be empty`,
 				`u.conf:10: group #2: interface: "a-very-long-interface" is longer than 15 bytes`,
+			}},
+		{"hold-down and sync-group", minimal + "[[group]]\nvhid = 3\nhold-down = -1\nsync-group = \"a b\"\n[[group]]\nvhid = 4\nhold-down = \"30s\"\nsync-group = \"\"\nhold-down-until-healthy = 1\n",
+			[]string{
+				`u.conf:7: group #1 (eth0 vhid 3): hold-down: -1 is out of range 0-86400 (seconds)`,
+				`u.conf:8: group #1 (eth0 vhid 3): sync-group: "a b": a sync group's name is made of letters, digits, '.', '_' and '-'`,
+				`u.conf:11: group #2 (eth0 vhid 4): hold-down: must be a number of seconds, not a string`,
+				`u.conf:12: group #2 (eth0 vhid 4): sync-group: "": a sync group's name is 1 to 64 bytes`,
+				`u.conf:13: group #2 (eth0 vhid 4): hold-down-until-healthy: must be true or false, not an integer`,
 			}},
 		{"extension ranges", minimal + "[[group]]\nvhid = 3\nscript-timeout = -1\ngarp-count = 101\ngarp-interval = 0\n[[group]]\nvhid = 4\nscript-timeout = inf\ngarp-interval = 60001\n",
 			[]string{

@@ -48,6 +48,16 @@
 //	garp-count      integer  0-100, default 1
 //	garp-interval   integer  milliseconds, 1-60000, default 1000
 //	name            string   in a group only
+//	probes          array    names of [probe.NAME] tables
+//	hold-down       number   seconds, 0-86400, default 0: the boot hold-down
+//	hold-down-until-healthy
+//	                boolean  default false: the hold-down ends once the probes are up
+//	sync-group      string   1-64 letters, digits, '.', '_', '-'; default none
+//
+// A sync group is named on its members (sync-group = "NAME") rather than
+// listed in a table of its own: the key reads the same in a group, at the
+// top (every group in one sync group) and on the command line
+// (--sync-group), where a process has one group and no table to list.
 //
 // The multicast group's key is mcastip, the full name of the long option
 // (--mcast is getopt's abbreviation of it); "mcast" is refused with that

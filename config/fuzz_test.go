@@ -25,6 +25,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal + "group = [{vhid = 1}, {vhid = 2, name = \"b\"}]\n"))
 	f.Add([]byte(minimal + "[[group]]\nvhid = 1\npassfile = \"/etc/ucarp/cluster.pass\"\npass = \"x\"\n[group.x]\ny = 1\n"))
 	f.Add([]byte(probeGroups))
+	f.Add([]byte(minimal + "hold-down = 30\nsync-group = \"pair\"\n[[group]]\nvhid = 1\nhold-down = 2.5\nhold-down-until-healthy = true\n[[group]]\nvhid = 2\nsync-group = \"a.b_c-1\"\n"))
 	f.Add([]byte(minimal + "probe.web = {type = \"tcp\", target = \"127.0.0.1:1\", rise = 0}\n[[group]]\nvhid = 1\nprobes = [\"web\", 1]\n"))
 	read := func(name string) ([]byte, fs.FileMode, error) {
 		if strings.HasPrefix(name, "/open/") {
@@ -93,6 +94,10 @@ func reencode(t *testing.T, file *File, read ReadFileFunc) {
 			"shutdown": g.Shutdown, "ignoreifstate": g.IgnoreIfState,
 			"script-timeout": g.ScriptTimeout.Seconds(), "garp-count": g.GARPCount,
 			"garp-interval": g.GARPInterval.Milliseconds(),
+			"hold-down":     g.HoldDown.Seconds(), "hold-down-until-healthy": g.HoldDownUntilHealthy,
+		}
+		if g.SyncGroup != "" {
+			m["sync-group"] = g.SyncGroup
 		}
 		m["addr"] = g.AddrArg
 		if g.Addr.Bits() != 32 {

@@ -62,7 +62,12 @@ var keys = map[string]keyDef{
 	"script-timeout": {anywhere, func(_ *reader, s *settings, v any) string {
 		return setScriptTimeout(s, v)
 	}},
-	"probes":        {anywhere, func(_ *reader, s *settings, v any) string { return setProbes(s, v) }},
+	"probes":    {anywhere, func(_ *reader, s *settings, v any) string { return setProbes(s, v) }},
+	"hold-down": {anywhere, func(_ *reader, s *settings, v any) string { return setHoldDown(s, v) }},
+	"hold-down-until-healthy": {anywhere, func(_ *reader, s *settings, v any) string {
+		return setBool(&s.holdDownUntilHealthy, v)
+	}},
+	"sync-group":    {anywhere, func(_ *reader, s *settings, v any) string { return setString(&s.syncGroup, v, SyncGroupName) }},
 	"manage-vip":    {anywhere, func(_ *reader, s *settings, v any) string { return setBool(&s.manage, v) }},
 	"garp-count":    {anywhere, func(_ *reader, s *settings, v any) string { return setInt(&s.garpCount, v, 0, 100) }},
 	"garp-interval": {anywhere, func(_ *reader, s *settings, v any) string { return setGARPInterval(s, v) }},
@@ -181,6 +186,9 @@ type settings struct {
 	metricsListen, logFormat     setting[string]
 	debug                        setting[bool]
 	probes                       setting[[]string]
+	holdDown                     setting[time.Duration]
+	holdDownUntilHealthy         setting[bool]
+	syncGroup                    setting[string]
 
 	lines map[string]int // every key written in the table, valid or not, and its line
 }
@@ -329,6 +337,54 @@ func setScriptTimeout(s *settings, v any) string {
 		return fmt.Sprintf("%v is out of range 0-%d (seconds; 0 for none)", v, maxScriptTimeout)
 	}
 	s.scriptTimeout.val, s.scriptTimeout.set = time.Duration(secs*float64(time.Second)), true
+	return ""
+}
+
+// MaxHoldDown bounds the boot hold-down: a day.
+const MaxHoldDown = 86400
+
+// HoldDown reads a hold-down in seconds as the hold-down key and
+// --hold-down take it: a number from 0 to MaxHoldDown, fractions
+// allowed; it says what is wrong, or "".
+func HoldDown(secs float64) (time.Duration, string) {
+	if !(secs >= 0) || secs > MaxHoldDown {
+		return 0, fmt.Sprintf("%v is out of range 0-%d (seconds)", secs, MaxHoldDown)
+	}
+	return time.Duration(secs * float64(time.Second)), ""
+}
+
+func setHoldDown(s *settings, v any) string {
+	var secs float64
+	switch n := v.(type) {
+	case int64:
+		secs = float64(n)
+	case float64:
+		secs = n
+	default:
+		return wrongType("a number of seconds", v)
+	}
+	d, msg := HoldDown(secs)
+	if msg == "" {
+		s.holdDown.val, s.holdDown.set = d, true
+	}
+	return msg
+}
+
+// maxSyncGroupName bounds a sync group's name, which goes on the wire of
+// the control socket.
+const maxSyncGroupName = 64
+
+// SyncGroupName checks the sync-group key and --sync-group: 1 to 64
+// letters, digits, '.', '_' or '-'; it says what is wrong, or "".
+func SyncGroupName(s string) string {
+	if s == "" || len(s) > maxSyncGroupName {
+		return fmt.Sprintf("%q: a sync group's name is 1 to %d bytes", s, maxSyncGroupName)
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Sprintf("%q: a sync group's name is made of letters, digits, '.', '_' and '-'", s)
+		}
+	}
 	return ""
 }
 

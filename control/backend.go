@@ -26,6 +26,14 @@ type Backend interface {
 	Subscribe() (events <-chan Event, cancel func())
 }
 
+// SyncBackend is a Backend that has sync groups to share with the other
+// daemons of its host: the server answers sync-state with its SyncState,
+// and with ErrNotSupported for a Backend that is not one.
+type SyncBackend interface {
+	Backend
+	SyncState() []SyncState
+}
+
 // Maintainer is a Backend that puts groups in maintenance (the
 // maintenance verb); without it the verb is ErrNotSupported.
 type Maintainer interface {

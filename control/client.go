@@ -114,6 +114,12 @@ func (c *Client) Promote(sel string) error {
 	return err
 }
 
+// SyncState returns the daemon's sync groups and their failure levels.
+func (c *Client) SyncState() ([]SyncState, error) {
+	resp, err := c.Do(Request{Verb: VerbSyncState})
+	return resp.Sync, err
+}
+
 // Reload makes the daemon read its configuration again.
 func (c *Client) Reload() error {
 	_, err := c.Do(Request{Verb: VerbReload})
@@ -156,4 +162,15 @@ func Sockets(dir string) ([]string, error) {
 	}
 	sort.Strings(paths)
 	return paths, nil
+}
+
+// DialTimeout connects to the socket path, giving up on the connect and
+// on each request after timeout: for a daemon that asks its neighbours
+// on a schedule and must not wait long for one that hangs.
+func DialTimeout(path string, timeout time.Duration) (*Client, error) {
+	c, err := net.DialTimeout("unix", path, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("control: %w", err)
+	}
+	return &Client{path: path, c: c, r: bufio.NewReaderSize(c, 64<<10), timeout: timeout}, nil
 }

@@ -30,7 +30,7 @@
 // clients can talk to older servers:
 //
 //	v      the protocol version, 1; absent means 1, above 1 fails (code "version")
-//	verb   status, explain, demote, promote, watch or reload
+//	verb   status, explain, demote, promote, watch, reload or sync-state
 //	group  for explain, demote and promote: a group's name, IF:VHID, or VHID
 //	       (Select); absent selects every group, which demote and promote refuse
 //	       when there is more than one
@@ -41,7 +41,8 @@
 //
 //	status   "groups": every group (Group: name, interface, vhid, protocol,
 //	         state, since, reason, addresses, timing, peers, counters,
-//	         transitions, probes)
+//	         transitions, probes, sync_group, hold_down); timing.demotions
+//	         holds every source's level (admin, health, hold-down, sync)
 //	explain  "explanations": [{"group","interface","vhid","text"}], one per
 //	         group selected: why it is MASTER or BACKUP, in a paragraph
 //	demote   nothing: the group's demotion by the control socket is now level,
@@ -49,6 +50,10 @@
 //	         another demote, and adds to the demotions of other sources
 //	promote  nothing: that demotion is back to 0
 //	reload   nothing: the configuration was read again and applied
+//	sync-state "sync": [{"name","level","members"}], each sync group the
+//	         daemon has members of, with their highest failure level (the
+//	         daemons of a host read it from each other: node.SyncPeers);
+//	         not-supported from a daemon without sync groups' support
 //	watch    an ok line, then one line per event, {"v":1,"ok":true,"event":{...}}
 //	         (Event: time, kind, group, interface, vhid, from, to, reason,
 //	         demotion, message), until the client hangs up. The client sends
@@ -66,7 +71,7 @@
 // # Who may do what
 //
 // Anyone who can connect (the socket's mode decides) may use status,
-// explain and watch. demote, promote and reload are for root and the
+// explain, watch and sync-state. demote, promote and reload are for root and the
 // members of the control group (Options.AdminGroup) only: the server reads
 // the peer's uid and gid from the kernel (SO_PEERCRED on Linux, with the
 // supplementary groups from /proc/PID/status; LOCAL_PEERCRED on FreeBSD),

@@ -41,11 +41,15 @@ var (
 	descGARPs = desc("ucarp_gratuitous_arps_total",
 		"Gratuitous ARPs sent to announce the group's addresses.")
 	descDemotion = desc("ucarp_demotion",
-		"The group's demotion: the sum of its persistent demotions (ucarpctl demote, health probes).")
+		"The group's demotion: the sum of its persistent demotions (ucarpctl demote, health probes, hold-down, sync group), capped at 255.")
 	descScripts = desc("ucarp_scripts_total",
 		"Up and down scripts run, by result: ok, failed or timed-out.", "result")
 	descProbeUp = desc("ucarp_probe_up",
 		"Whether the health probe is up: 1 up, 0 down or not yet known (then its weight demotes the group).", "probe")
+	descProbeLatency = desc("ucarp_probe_latency_seconds",
+		"How long the health probe's last check took; only once it has checked.", "probe")
+	descDemotionSource = desc("ucarp_demotion_source",
+		"The group's demotion by source: admin, health, hold-down, sync.", "source")
 	descMaintenance = desc("ucarp_maintenance",
 		"Whether the group is in maintenance (ucarpctl maintenance on): 1 in the current phase, 0 in the others.", "phase")
 	descMasterSince = desc("ucarp_master_since_seconds",
@@ -55,7 +59,8 @@ var (
 // Describe sends the descriptions of every series.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descTransitions, descSent, descSendErrors,
-		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp, descMaintenance} {
+		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp, descMaintenance,
+		descProbeLatency, descDemotionSource} {
 		ch <- d
 	}
 }
@@ -100,6 +105,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				v = 1
 			}
 			gauge(descProbeUp, v, p.Name)
+			if p.LastResult != "" {
+				gauge(descProbeLatency, p.LatencyMS/1000, p.Name)
+			}
+		}
+		for _, src := range sortedKeys(g.Timing.Demotions) {
+			gauge(descDemotionSource, float64(g.Timing.Demotions[src]), src)
 		}
 		if m := g.Maintenance; m != nil {
 			for _, p := range []string{MaintHandingOff, MaintWaitingAnnouncement, MaintHandedOff, MaintNoPeer, MaintBackup, MaintOff} {
@@ -116,7 +127,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func sortedKeys(m map[string]uint64) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -19,7 +19,9 @@ func TestCollector(t *testing.T) {
 	master := controltest.Group("web", "eth0", 10, control.StateMaster)
 	master.Timing.Demotion = 20
 	master.Counters.ScriptsFailed, master.Counters.ScriptsTimedOut = 1, 2
-	master.Probes = []control.Probe{{Name: "http", Type: "http", State: "up"}, {Name: "disk", Type: "file", State: "unknown"}}
+	master.Probes = []control.Probe{{Name: "http", Type: "http", State: "up", LastResult: "ok", LatencyMS: 12.5},
+		{Name: "disk", Type: "file", State: "unknown"}}
+	master.Timing.Demotions = map[string]int{"admin": 20, "health": 0, "hold-down": 0, "sync": 0}
 	backup := controltest.Group("db", "eth1", 20, control.StateBackup)
 	backup.Counters.Dropped = nil
 	c := control.NewCollector(controltest.New(master, backup))
@@ -33,10 +35,20 @@ ucarp_adverts_received_total{interface="eth1",name="db",vhid="20"} 4
 # TYPE ucarp_adverts_sent_total counter
 ucarp_adverts_sent_total{interface="eth0",name="web",vhid="10"} 10
 ucarp_adverts_sent_total{interface="eth1",name="db",vhid="20"} 10
-# HELP ucarp_demotion The group's demotion: the sum of its persistent demotions (ucarpctl demote, health probes).
+# HELP ucarp_demotion The group's demotion: the sum of its persistent demotions (ucarpctl demote, health probes, hold-down, sync group), capped at 255.
 # TYPE ucarp_demotion gauge
 ucarp_demotion{interface="eth0",name="web",vhid="10"} 20
 ucarp_demotion{interface="eth1",name="db",vhid="20"} 0
+# HELP ucarp_demotion_source The group's demotion by source: admin, health, hold-down, sync.
+# TYPE ucarp_demotion_source gauge
+ucarp_demotion_source{interface="eth0",name="web",source="admin",vhid="10"} 20
+ucarp_demotion_source{interface="eth0",name="web",source="health",vhid="10"} 0
+ucarp_demotion_source{interface="eth0",name="web",source="hold-down",vhid="10"} 0
+ucarp_demotion_source{interface="eth0",name="web",source="sync",vhid="10"} 0
+ucarp_demotion_source{interface="eth1",name="db",source="admin",vhid="20"} 0
+ucarp_demotion_source{interface="eth1",name="db",source="health",vhid="20"} 0
+ucarp_demotion_source{interface="eth1",name="db",source="hold-down",vhid="20"} 0
+ucarp_demotion_source{interface="eth1",name="db",source="sync",vhid="20"} 0
 # HELP ucarp_master_since_seconds Unix time at which the group became MASTER; only while it is MASTER.
 # TYPE ucarp_master_since_seconds gauge
 ucarp_master_since_seconds{interface="eth0",name="web",vhid="10"} 1.740830403e+09
@@ -44,6 +56,9 @@ ucarp_master_since_seconds{interface="eth0",name="web",vhid="10"} 1.740830403e+0
 # TYPE ucarp_packets_dropped_total counter
 ucarp_packets_dropped_total{interface="eth0",name="web",reason="bad-digest",vhid="10"} 3
 ucarp_packets_dropped_total{interface="eth0",name="web",reason="other-vhid",vhid="10"} 1
+# HELP ucarp_probe_latency_seconds How long the health probe's last check took; only once it has checked.
+# TYPE ucarp_probe_latency_seconds gauge
+ucarp_probe_latency_seconds{interface="eth0",name="web",probe="http",vhid="10"} 0.0125
 # HELP ucarp_probe_up Whether the health probe is up: 1 up, 0 down or not yet known (then its weight demotes the group).
 # TYPE ucarp_probe_up gauge
 ucarp_probe_up{interface="eth0",name="web",probe="disk",vhid="10"} 0
@@ -69,8 +84,8 @@ ucarp_state{interface="eth1",name="db",state="MASTER",vhid="20"} 0
 ucarp_transitions_total{interface="eth0",name="web",vhid="10"} 2
 ucarp_transitions_total{interface="eth1",name="db",vhid="20"} 1
 `
-	names := []string{"ucarp_adverts_received_total", "ucarp_adverts_sent_total", "ucarp_demotion",
-		"ucarp_master_since_seconds", "ucarp_packets_dropped_total", "ucarp_probe_up", "ucarp_scripts_total", "ucarp_state",
+	names := []string{"ucarp_adverts_received_total", "ucarp_adverts_sent_total", "ucarp_demotion", "ucarp_demotion_source",
+		"ucarp_master_since_seconds", "ucarp_packets_dropped_total", "ucarp_probe_latency_seconds", "ucarp_probe_up", "ucarp_scripts_total", "ucarp_state",
 		"ucarp_transitions_total"}
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
 		t.Error(err)

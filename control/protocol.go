@@ -18,6 +18,10 @@ const (
 	VerbPromote = "promote"
 	VerbWatch   = "watch"
 	VerbReload  = "reload"
+	// VerbSyncState asks for the failure level of each sync group that
+	// the daemon has members of (Response.Sync): how the processes of
+	// one host share a sync group (a SyncBackend's).
+	VerbSyncState = "sync-state"
 	// VerbMaintenance puts the selected groups in maintenance (Mode "on")
 	// or takes them out ("off"); an empty Group selects every group.
 	VerbMaintenance = "maintenance"
@@ -63,6 +67,7 @@ type Response struct {
 	Groups       []Group       `json:"groups,omitzero"`
 	Explanations []Explanation `json:"explanations,omitzero"`
 	Event        *Event        `json:"event,omitempty"`
+	Sync         []SyncState   `json:"sync,omitzero"`
 }
 
 // Codes of a failed Response.

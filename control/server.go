@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"slices"
 	"sync"
@@ -241,6 +242,12 @@ func (cn *conn) answer(req Request) Response {
 		return Response{OK: true, Groups: wireGroups(s.b.Status())}
 	case req.Verb == VerbExplain:
 		return cn.explain(req.Group)
+	case req.Verb == VerbSyncState:
+		sb, ok := s.b.(SyncBackend)
+		if !ok {
+			return fail(errorf(CodeNotSupported, "this daemon has no sync groups"))
+		}
+		return Response{OK: true, Sync: append([]SyncState{}, sb.SyncState()...)}
 	case !changing(req.Verb):
 		return fail(errorf(CodeUnknownVerb, "unknown verb %q", req.Verb))
 	case !cn.peer.may(s.adminGID):
@@ -346,6 +353,14 @@ func wireGroups(gs []Group) []Group {
 		if g.Counters.Dropped == nil {
 			g.Counters.Dropped = map[string]uint64{}
 		}
+		// Every source is named, at 0 if need be: a script reads
+		// demotions["sync"] without asking whether it is there.
+		d := make(map[string]int, len(DemotionSources))
+		for _, src := range DemotionSources {
+			d[src] = 0
+		}
+		maps.Copy(d, g.Timing.Demotions)
+		g.Timing.Demotions = d
 	}
 	return gs
 }

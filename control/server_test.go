@@ -99,7 +99,7 @@ func TestStatusWire(t *testing.T) {
 		`"v":1`, `"ok":true`, `"name":"web"`, `"interface":"eth0"`, `"vhid":10`, `"protocol":"carp"`,
 		`"state":"MASTER"`, `"since":"2025-03-01T12:00:03Z"`, `"reason":"master-down"`,
 		`"addresses":[{"address":"203.0.113.10/24","configured":true}]`,
-		`"timing":{"advbase":1,"advskew":100,"demotion":0,"dead_time_ms":3000}`,
+		`"timing":{"advbase":1,"advskew":100,"demotion":0,"demotions":{"admin":0,"health":0,"hold-down":0,"sync":0},"dead_time_ms":3000}`,
 		`"peers":[{"source":"203.0.113.250","advbase":1,"advskew":50,"demote":0,"last_seen":"2025-03-01T12:00:10Z","counter":7}]`,
 		`"dropped":{"bad-digest":3,"other-vhid":1}`, `"scripts_timed_out":0`,
 		`{"time":"2025-03-01T12:00:03Z","from":"BACKUP","to":"MASTER","reason":"master-down"}`,

@@ -42,6 +42,11 @@ type Group struct {
 	Counters    Counters     `json:"counters"`
 	Transitions []Transition `json:"transitions"`
 	Probes      []Probe      `json:"probes"`
+	// SyncGroup is the group's sync group, if it is in one: its members
+	// fail over together (Timing.Demotions["sync"]).
+	SyncGroup string `json:"sync_group,omitempty"`
+	// HoldDown is the boot hold-down while it lasts.
+	HoldDown *HoldDown `json:"hold_down,omitempty"`
 	// Maintenance is present while the group is in maintenance, or
 	// finishes a handoff (ucarpctl maintenance).
 	Maintenance *Maintenance `json:"maintenance,omitempty"`
@@ -83,6 +88,27 @@ func (m *Maintenance) Settled() bool {
 	return m.Phase != MaintHandingOff && m.Phase != MaintWaitingAnnouncement
 }
 
+// HoldDown is a boot hold-down in progress: the group is demoted
+// (Timing.Demotions["hold-down"]) until Until or, with UntilHealthy,
+// until its probes are up if that comes first.
+type HoldDown struct {
+	Until        time.Time `json:"until"`
+	UntilHealthy bool      `json:"until_healthy,omitempty"`
+}
+
+// Sources of demotion, in the order that tables list them; a daemon may
+// name others.
+const (
+	DemotionAdmin    = "admin"     // ucarpctl demote
+	DemotionHealth   = "health"    // the weights of the probes that are not up
+	DemotionHoldDown = "hold-down" // the boot hold-down
+	DemotionSync     = "sync"      // another member of the sync group failed
+)
+
+// DemotionSources lists the sources of demotion that Timing.Demotions
+// always holds.
+var DemotionSources = []string{DemotionAdmin, DemotionHealth, DemotionHoldDown, DemotionSync}
+
 // Address is a virtual address of a group.
 type Address struct {
 	Prefix netip.Prefix `json:"address"`
@@ -93,12 +119,15 @@ type Address struct {
 // Timing is what decides the election: the advert interval is
 // AdvBase + AdvSkew/256 seconds, and a BACKUP takes over after DeadTimeMS
 // without an advert. Demotion is the sum of the persistent demotions
-// (ucarpctl demote, health probes) that raise what this host advertises.
+// (ucarpctl demote, health probes, the boot hold-down, the sync group),
+// capped at 255, that raise what this host advertises; Demotions is each
+// source's level, every source of DemotionSources present, 0 included.
 type Timing struct {
-	AdvBase    uint8 `json:"advbase"`
-	AdvSkew    uint8 `json:"advskew"`
-	Demotion   int   `json:"demotion"`
-	DeadTimeMS int64 `json:"dead_time_ms"`
+	AdvBase    uint8          `json:"advbase"`
+	AdvSkew    uint8          `json:"advskew"`
+	Demotion   int            `json:"demotion"`
+	Demotions  map[string]int `json:"demotions"`
+	DeadTimeMS int64          `json:"dead_time_ms"`
 }
 
 // Peer is another host heard on the group: the fields of its last valid
@@ -139,15 +168,18 @@ type Transition struct {
 }
 
 // Probe is a health check that feeds the group's demotion; State is
-// "unknown", "up" or "down" (health.State), and LatencyMS the last
-// check's.
+// "unknown", "up" or "down" (health.State); LastResult is the last
+// check's result, "ok" or "failed" ("" before the first), LastCheck when
+// it started, and LatencyMS how long it took.
 type Probe struct {
-	Name      string  `json:"name"`
-	Type      string  `json:"type"`
-	Target    string  `json:"target"`
-	State     string  `json:"state"`
-	LastError string  `json:"last_error,omitempty"`
-	LatencyMS float64 `json:"latency_ms"`
+	Name       string    `json:"name"`
+	Type       string    `json:"type"`
+	Target     string    `json:"target"`
+	State      string    `json:"state"`
+	LastResult string    `json:"last_result,omitempty"`
+	LastCheck  time.Time `json:"last_check,omitzero"`
+	LastError  string    `json:"last_error,omitempty"`
+	LatencyMS  float64   `json:"latency_ms"`
 }
 
 // Kinds of Event.
@@ -182,4 +214,15 @@ type Explanation struct {
 	Interface string `json:"interface"`
 	VHID      uint8  `json:"vhid"`
 	Text      string `json:"text"`
+}
+
+// SyncState is one sync group in one daemon, as sync-state says it:
+// Level is the highest failure level of the daemon's members of it (255
+// for a member without carrier, else the member's own demotion, the
+// sync source aside), which every member of the group in the other
+// processes takes as a demotion.
+type SyncState struct {
+	Name    string   `json:"name"`
+	Level   int      `json:"level"`
+	Members []string `json:"members"`
 }

@@ -145,6 +145,11 @@ func (d *Group) record(t Transition) {
 const (
 	DemotionAdmin  = "admin"  // the operator's, through the control socket (ucarpctl demote)
 	DemotionHealth = "health" // the group's failing health probes
+	// DemotionHoldDown is the boot hold-down (node: --hold-down) and
+	// DemotionSync the failure of another member of the group's sync
+	// group (node: sync-group).
+	DemotionHoldDown = "hold-down"
+	DemotionSync     = "sync"
 )
 
 // SetDemotion sets the group's persistent demotion by source, 0 to 255,

@@ -13,7 +13,7 @@ import (
 )
 
 // The node is the control plane's backend.
-var _ control.Backend = (*Node)(nil)
+var _ control.SyncBackend = (*Node)(nil)
 
 // GroupName is the group's name in the control plane: Spec.Name, or IF-VHID.
 func (s Spec) GroupName() string {
@@ -33,6 +33,10 @@ func (n *Node) Status() []control.Group {
 		st := m.g.Status()
 		g := wireGroup(m.spec, st)
 		g.Probes = wireProbes(m.spec, probes)
+		g.SyncGroup = m.spec.SyncGroup
+		if held, until, healthy := n.dem.holdStatus(m.g); held {
+			g.HoldDown = &control.HoldDown{Until: until, UntilHealthy: healthy}
+		}
 		if st.Maintenance.On || st.Maintenance.Phase != group.MaintOff {
 			g.Maintenance = wireMaintenance(st.Maintenance, n.isPersistent(g.Name))
 		}
@@ -57,7 +61,7 @@ func wireGroup(spec Spec, s group.Status) control.Group {
 		State: stateName(s.State), Since: s.Since, Reason: s.Reason.String(),
 		Addresses: []control.Address{{Prefix: s.Addr, Configured: s.AddrState == group.AddrConfigured}},
 		Timing: control.Timing{AdvBase: s.AdvBase, AdvSkew: s.AdvSkew, Demotion: s.Demotion,
-			DeadTimeMS: s.DeadTime.Milliseconds()},
+			Demotions: map[string]int{}, DeadTimeMS: s.DeadTime.Milliseconds()},
 		Peers:       []control.Peer{},
 		Transitions: []control.Transition{},
 		Probes:      []control.Probe{},
@@ -68,6 +72,10 @@ func wireGroup(spec Spec, s group.Status) control.Group {
 			ScriptsFailed: s.Counters.ScriptsFailed, ScriptsTimedOut: s.Counters.Timeouts,
 		},
 	}
+	for _, src := range control.DemotionSources {
+		g.Timing.Demotions[src] = 0
+	}
+	maps.Copy(g.Timing.Demotions, s.Demotions)
 	for _, p := range s.Peers {
 		g.Peers = append(g.Peers, control.Peer{Source: p.Source, AdvBase: p.AdvBase, AdvSkew: p.AdvSkew,
 			Demote: p.Demote, LastSeen: p.LastSeen, Counter: p.Counter})
@@ -95,7 +103,73 @@ func (n *Node) Explain(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return explain(m.spec.GroupName(), m.g.Status(), time.Now()), nil
+	why := whyDemoted{syncGroup: m.spec.SyncGroup, remoteSync: n.dem.remoteLevel(m.spec.SyncGroup)}
+	why.held, why.holdUntil, why.untilHealthy = n.dem.holdStatus(m.g)
+	return explainWhy(m.spec.GroupName(), m.g.Status(), time.Now(), why), nil
+}
+
+// whyDemoted is what explain says of the sources of a demotion beyond
+// their levels.
+type whyDemoted struct {
+	syncGroup    string
+	remoteSync   int // the sync group's level in other processes
+	held         bool
+	holdUntil    time.Time
+	untilHealthy bool
+}
+
+// decidingSource is the source of the largest part of a demotion (the
+// first of control.DemotionSources on a tie), and the others by level.
+func decidingSource(levels map[string]int) (top string, rest []string) {
+	order := slices.Clone(control.DemotionSources)
+	for src := range levels {
+		if !slices.Contains(order, src) {
+			order = append(order, src)
+		}
+	}
+	var srcs []string
+	for _, src := range order {
+		if levels[src] > 0 {
+			srcs = append(srcs, src)
+		}
+	}
+	slices.SortStableFunc(srcs, func(a, b string) int { return levels[b] - levels[a] })
+	if len(srcs) == 0 {
+		return "", nil
+	}
+	return srcs[0], srcs[1:]
+}
+
+// sourceText says what a source of demotion is.
+func sourceText(src string, level int, why whyDemoted, now time.Time) string {
+	switch src {
+	case control.DemotionAdmin:
+		return fmt.Sprintf("admin %d (ucarpctl demote; promote takes it back)", level)
+	case control.DemotionHealth:
+		return fmt.Sprintf("health %d (the weights of its probes that are not up)", level)
+	case control.DemotionHoldDown:
+		t := fmt.Sprintf("hold-down %d (the boot hold-down", level)
+		if why.held {
+			t += fmt.Sprintf(", %v more", why.holdUntil.Sub(now).Round(time.Second))
+			if why.untilHealthy {
+				t += " or until its probes are up"
+			}
+		}
+		return t + ")"
+	case group.DemotionMaintenance:
+		return fmt.Sprintf("maintenance %d (ucarpctl maintenance on)", level)
+	case control.DemotionSync:
+		t := fmt.Sprintf("sync %d (another member of sync group %q failed", level, why.syncGroup)
+		if why.remoteSync > 0 {
+			t += fmt.Sprintf("; another process reports level %d", why.remoteSync)
+		}
+		return t + ")"
+	}
+	return fmt.Sprintf("%s %d", src, level)
+}
+
+func explain(name string, s group.Status, now time.Time) string {
+	return explainWhy(name, s, now, whyDemoted{})
 }
 
 // skewText is an advert's timing as a person reads it.
@@ -144,7 +218,7 @@ var dropHints = map[string]string{
 	carp.DropBadChecksum.String(): "corrupted packets?",
 }
 
-func explain(name string, s group.Status, now time.Time) string {
+func explainWhy(name string, s group.Status, now time.Time, why whyDemoted) string {
 	var b strings.Builder
 	own := int(s.AdvSkew) + s.Demotion
 	if s.AdvBase == carp.BowOut {
@@ -162,6 +236,17 @@ func explain(name string, s group.Status, now time.Time) string {
 	fmt.Fprintf(&b, " It advertises %s", skewText(s.AdvBase, own))
 	if s.Demotion > 0 {
 		fmt.Fprintf(&b, ", its advskew %d raised by a demotion of %d", s.AdvSkew, s.Demotion)
+		if top, rest := decidingSource(s.Demotions); top != "" {
+			fmt.Fprintf(&b, " decided by %s", sourceText(top, s.Demotions[top], why, now))
+			for i, src := range rest {
+				if i == 0 {
+					b.WriteString(", beside ")
+				} else {
+					b.WriteString(" and ")
+				}
+				b.WriteString(sourceText(src, s.Demotions[src], why, now))
+			}
+		}
 	}
 	fmt.Fprintf(&b, "; a BACKUP takes over after %v without an advert.", s.DeadTime)
 
@@ -223,11 +308,20 @@ func (n *Node) Demote(name string, level int) error {
 	if err != nil {
 		return err
 	}
-	lvl := m.g.SetDemotion(group.DemotionAdmin, level)
-	c := m.spec.Config
-	n.events.Publish(control.Event{Time: time.Now(), Kind: control.EventDemotion, Group: m.spec.GroupName(),
-		Interface: c.Interface, VHID: c.VHID, Demotion: &lvl})
+	n.dem.set(m.g, group.DemotionAdmin, level)
+	n.publishDemotion(m.g)
 	return nil
+}
+
+// publishDemotion tells the watchers of g's demotion of all sources.
+func (n *Node) publishDemotion(g *group.Group) {
+	id, name := n.dem.names(g)
+	if name == "" {
+		return
+	}
+	lvl := g.Status().Demotion
+	n.events.Publish(control.Event{Time: time.Now(), Kind: control.EventDemotion, Group: name,
+		Interface: id.Interface, VHID: id.VHID, Demotion: &lvl})
 }
 
 // Promote sets the operator's demotion of the named group back to 0.

@@ -147,3 +147,30 @@ func TestExplainDrops(t *testing.T) {
 		t.Errorf("demoted: %s", got)
 	}
 }
+
+// TestExplainSources: explain names the source that decides a demotion
+// (the largest; the first of the API's order on a tie), then the others.
+func TestExplainSources(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	s := group.Status{Interface: "eth0", VHID: 7, State: carp.Backup, AdvBase: 1, AdvSkew: 0, DeadTime: 3 * time.Second}
+	for _, tc := range []struct {
+		levels map[string]int
+		why    whyDemoted
+		want   string
+	}{
+		{map[string]int{"admin": 20, "health": 100}, whyDemoted{},
+			"demotion of 120 decided by health 100 (the weights of its probes that are not up), beside admin 20 (ucarpctl demote; promote takes it back);"},
+		{map[string]int{"sync": 50, "admin": 50}, whyDemoted{syncGroup: "router", remoteSync: 50},
+			`demotion of 100 decided by admin 50 (ucarpctl demote; promote takes it back), beside sync 50 (another member of sync group "router" failed; another process reports level 50);`},
+		{map[string]int{"hold-down": 255, "health": 255, "sync": 10}, whyDemoted{held: true, holdUntil: now.Add(90 * time.Second), untilHealthy: true},
+			"demotion of 255 decided by health 255 (the weights of its probes that are not up), beside hold-down 255 (the boot hold-down, 1m30s more or until its probes are up) and sync 10"},
+	} {
+		s.Demotions, s.Demotion = tc.levels, 0
+		for _, l := range tc.levels {
+			s.Demotion = min(255, s.Demotion+l)
+		}
+		if got := explainWhy("db", s, now, tc.why); !strings.Contains(got, tc.want) {
+			t.Errorf("%v: explain lacks %q:\n%s", tc.levels, tc.want, got)
+		}
+	}
+}

@@ -124,6 +124,8 @@ func (n *Node) applyHealth() error {
 	// the others have no health demotion to change.
 	for id, g := range all {
 		if targets[id] == nil && prevTargets[id] != g {
+			// No probes: healthy, for a hold-down until healthy.
+			n.healthy(g)
 			continue
 		}
 		d := 0
@@ -137,9 +139,20 @@ func (n *Node) applyHealth() error {
 				d += byName[name].Weight
 			}
 		}
-		g.SetDemotion(group.DemotionHealth, min(d, carp.MaxDemotion))
+		n.dem.set(g, group.DemotionHealth, min(d, carp.MaxDemotion))
+		if d == 0 {
+			n.healthy(g)
+		}
 	}
 	return err
+}
+
+// healthy is told that g's probes demote it no more: a hold-down until
+// healthy ends.
+func (n *Node) healthy(g *group.Group) {
+	if n.dem.heldUntilHealthy(g) {
+		n.endHoldDown(g, "the probes are up")
+	}
 }
 
 // healthChanged is the Runner's OnChange: each group whose demotion moved
@@ -165,7 +178,10 @@ func (n *Node) healthChanged(ch health.Change) {
 		g := h.targets[id]
 		h.unlock()
 		if g != nil {
-			g.SetDemotion(group.DemotionHealth, min(d, carp.MaxDemotion))
+			n.dem.set(g, group.DemotionHealth, min(d, carp.MaxDemotion))
+			if d == 0 {
+				n.healthy(g)
+			}
 		}
 	}
 }
@@ -203,6 +219,12 @@ func wireProbes(spec Spec, status map[string]health.Status) []control.Probe {
 		if ok {
 			cp.State = st.State.String()
 			cp.LastError = st.Last.Err
+			if !st.Last.At.IsZero() {
+				cp.LastResult, cp.LastCheck = "failed", st.Last.At
+				if st.Last.OK {
+					cp.LastResult = "ok"
+				}
+			}
 			cp.LatencyMS = float64(st.Last.Latency.Microseconds()) / 1000
 		}
 		out = append(out, cp)

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"github.com/ucarp-go/ucarp/carp"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -33,6 +34,7 @@ func (n *Node) Maintenance(name string, on, persistent bool) error {
 		return err
 	}
 	st := m.g.SetMaintenance(on)
+	n.dem.record(m.g, group.DemotionMaintenance, maintLevel(st.On))
 	c := m.spec.Config
 	lvl := m.g.Status().Demotion
 	n.events.Publish(control.Event{Time: time.Now(), Kind: control.EventDemotion, Group: name,
@@ -42,6 +44,15 @@ func (n *Node) Maintenance(name string, on, persistent bool) error {
 		return n.recordMaintenance(name, on, st.Since)
 	}
 	return nil
+}
+
+// maintLevel is the demotion of a group's maintenance, for its sync
+// group: the group sets it itself (group.DemotionMaintenance).
+func maintLevel(on bool) int {
+	if on {
+		return carp.MaxDemotion
+	}
+	return 0
 }
 
 func onOff(on bool) string {

@@ -43,6 +43,18 @@ type Spec struct {
 	// demotion while they are not up (group.DemotionHealth). A probe that
 	// several groups name, by the same name and settings, runs once.
 	Probes []health.Spec
+	// SyncGroup names the sync group of the group, "" for none: the
+	// members of a sync group fail over together (see demoter), with
+	// those of the same name in other processes (SyncPeers).
+	SyncGroup string
+	// HoldDown is the boot hold-down: until that long after New, the
+	// group is demoted by 255 (group.DemotionHoldDown) so that it takes
+	// the address from no running peer; with HoldDownUntilHealthy it
+	// ends sooner, once the group's probes no longer demote it. A lone
+	// host still becomes MASTER after the dead interval, as at any start:
+	// a demotion never keeps a host from taking an address nobody holds.
+	HoldDown             time.Duration
+	HoldDownUntilHealthy bool
 }
 
 // ID is the spec's identity.
@@ -163,6 +175,8 @@ type Node struct {
 	// socket's watchers.
 	events control.Broadcaster
 	health probing
+	dem    demoter
+	born   time.Time // New's time: the hold-downs count from it
 }
 
 // member is a running group.
@@ -213,7 +227,27 @@ func New(deps Deps) *Node {
 		defer mu.Unlock()
 		return random()
 	}
-	return &Node{deps: deps, ifaces: map[string]*iface{}, groups: map[ID]*member{}}
+	n := &Node{deps: deps, ifaces: map[string]*iface{}, groups: map[ID]*member{}, born: time.Now()}
+	n.dem.synced = n.synced
+	return n
+}
+
+// synced logs a sync demotion that changed, and tells the watchers.
+func (n *Node) synced(g *group.Group, syncGroup string, level int) {
+	id, name := n.dem.names(g)
+	if name == "" {
+		return // gone
+	}
+	log := n.deps.Log.With("interface", id.Interface, "vhid", id.VHID)
+	switch {
+	case level > 0:
+		log.Warn(fmt.Sprintf("Sync group %s: another member failed: demoted by %d", syncGroup, level))
+	case syncGroup == "":
+		log.Info("Out of its sync group: no sync demotion")
+	default:
+		log.Info(fmt.Sprintf("Sync group %s: no member failed: no sync demotion", syncGroup))
+	}
+	n.publishDemotion(g)
 }
 
 // Apply makes the node run exactly specs, touching only what changed: a
@@ -261,11 +295,13 @@ func (n *Node) Apply(specs []Spec) error {
 		switch {
 		case ok && equalSpec(s, m.spec):
 			continue // untouched
-		case ok && equalSpec(withoutProbes(s), withoutProbes(m.spec)):
-			m.spec = s // only its probes changed: applyHealth's
+		case ok && equalSpec(nodeOnly(s), nodeOnly(m.spec)):
+			m.spec = s // only the node's settings changed: probes, sync group, hold-down
+			n.dem.respec(m.g, s)
 			continue
 		case ok && s.ManageVIP == m.spec.ManageVIP && m.g.Reconfigure(s.Config) == nil:
 			m.spec = s // changed in place
+			n.dem.respec(m.g, s)
 			continue
 		}
 		m.g.Release()
@@ -333,8 +369,12 @@ func ipOptions(c group.Config) platform.IPOptions {
 // password's bytes and xparam's text, not where they are stored).
 func equalSpec(a, b Spec) bool { return reflect.DeepEqual(a, b) }
 
-func withoutProbes(s Spec) Spec {
-	s.Probes = nil
+// nodeOnly is s without what the node does for the group rather than
+// the group itself: a change of these leaves the group running. A
+// changed hold-down starts no hold-down for a group that runs: it is the
+// start's.
+func nodeOnly(s Spec) Spec {
+	s.Probes, s.SyncGroup, s.HoldDown, s.HoldDownUntilHealthy = nil, "", 0, false
 	return s
 }
 
@@ -420,8 +460,9 @@ func (n *Node) start(s Spec) error {
 		}
 	}
 	var g *group.Group
-	if err := n.step(s, StepGroup, sys, func() error {
-		initial, err := sys.LinkState()
+	var initial platform.LinkState
+	if err := n.step(s, StepGroup, sys, func() (err error) {
+		initial, err = sys.LinkState()
 		if err != nil {
 			return err
 		}
@@ -470,6 +511,10 @@ func (n *Node) start(s Spec) error {
 	}
 	m.g = g
 	n.groups[s.ID()] = m
+	n.dem.add(g, s, initial) // before the link watch sees it
+	if _, kept, _ := n.kept(s.GroupName()); kept {
+		n.dem.record(g, group.DemotionMaintenance, maintLevel(true)) // startMaintenance's
+	}
 	ifc.mu.Lock()
 	ifc.vhids[c.VHID] = m
 	ifc.refilter()
@@ -478,7 +523,22 @@ func (n *Node) start(s Spec) error {
 		m.exit = g.Run()
 		close(m.ended)
 	}()
+	if until := n.born.Add(s.HoldDown); s.HoldDown > 0 && time.Now().Before(until) {
+		log.Info(fmt.Sprintf("Hold-down: not taking MASTER from a peer until %s%s", until.Format(time.RFC3339),
+			map[bool]string{true: " or the probes are up", false: ""}[s.HoldDownUntilHealthy]))
+		n.dem.holdDown(g, until, s.HoldDownUntilHealthy, func() { n.endHoldDown(g, "its time is up") })
+	}
 	return nil
+}
+
+// endHoldDown ends the hold-down of g, saying why, once.
+func (n *Node) endHoldDown(g *group.Group, why string) {
+	if !n.dem.endHoldDown(g) {
+		return
+	}
+	id, _ := n.dem.names(g)
+	n.deps.Log.With("interface", id.Interface, "vhid", id.VHID).Info("Hold-down over: " + why)
+	n.publishDemotion(g)
 }
 
 func (m *member) closeLock() {
@@ -499,6 +559,7 @@ func (n *Node) remove(m *member) {
 	if n.groups[m.spec.ID()] == m {
 		delete(n.groups, m.spec.ID())
 	}
+	n.dem.remove(m.g)
 	m.closeLock()
 }
 
@@ -559,7 +620,10 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 	go func() {
 		defer ifc.wg.Done()
 		for st := range link {
-			ifc.each(func(m *member) { latest(m.link, st) })
+			ifc.each(func(m *member) {
+				latest(m.link, st)
+				n.dem.setLink(m.g, st)
+			})
 		}
 	}()
 	go func() {
@@ -778,6 +842,7 @@ func (n *Node) Done(id ID) <-chan *group.Exit {
 // the next Apply or Stop.
 func (n *Node) Interrupt(sig os.Signal) {
 	n.stopHealth()
+	n.dem.stopTimers()
 	for _, m := range n.members() {
 		m.g.Stop(sig)
 	}
@@ -788,6 +853,7 @@ func (n *Node) Interrupt(sig os.Signal) {
 // node is then empty.
 func (n *Node) Stop(sig os.Signal) {
 	n.stopHealth()
+	n.dem.stopTimers()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, m := range n.groups {

@@ -33,7 +33,8 @@ func specs(f *conffile.File) []node.Spec {
 		c := g.GroupConfig()
 		c.WaitWhenDown = true
 		c.AlignAdverts = true // many groups wake the process together
-		s := node.Spec{ManageVIP: g.ManagesVIP(), Config: c, Name: g.Name}
+		s := node.Spec{ManageVIP: g.ManagesVIP(), Config: c, Name: g.Name, SyncGroup: g.SyncGroup,
+			HoldDown: g.HoldDown, HoldDownUntilHealthy: g.HoldDownUntilHealthy}
 		for _, name := range g.Probes {
 			s.Probes = append(s.Probes, probes[name]) // Parse checked that it is there
 		}
@@ -134,6 +135,8 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 	reloading.Unlock()
 	stopControl := cp.Stop
 	defer stopControl()
+	stopSync := syncPeers(n, specs(f), f.Control, control.NodeSocket())
+	defer stopSync()
 	log.eventf(logfield.Start, levelInfo, "Running %d groups from %s", len(f.Groups), path)
 	sdReady(fmt.Sprintf("%d groups from %s", len(f.Groups), path))
 	for sig := range sigs {

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/ucarp-go/ucarp/control"
+	"github.com/ucarp-go/ucarp/node"
 )
 
 // controlSettings are --control, --control-group and --metrics-listen, or
@@ -210,4 +213,29 @@ func (p *controlPlane) Stop() {
 		p.mu.Unlock()
 		p.sock.Wait()
 	})
+}
+
+// syncPeers shares the sync groups of specs with the other daemons whose
+// sockets are beside this one's (socket, or def when it is empty or
+// "none": the directory of the sockets all the same), until stop. A
+// process without a sync group asks nobody. A reload that adds the first
+// sync group of a config file takes a restart to be shared.
+func syncPeers(n *node.Node, specs []node.Spec, socket, def string) (stop func()) {
+	if !slices.ContainsFunc(specs, func(s node.Spec) bool { return s.SyncGroup != "" }) {
+		return func() {}
+	}
+	self := socket
+	if self == "" || self == "none" {
+		self = def
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n.SyncPeers(ctx, filepath.Dir(self), self, node.DefaultSyncInterval)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }

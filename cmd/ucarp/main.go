@@ -210,7 +210,8 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 		},
 		Notify: func(_ node.ID, s string) { sdNotify(s) },
 	})
-	spec := node.Spec{Config: cfg.GroupConfig(), ManageVIP: cfg.ManagesVIP(), Probes: cfg.probes}
+	spec := node.Spec{Config: cfg.GroupConfig(), ManageVIP: cfg.ManagesVIP(), Probes: cfg.probes,
+		SyncGroup: cfg.SyncGroup, HoldDown: cfg.HoldDown, HoldDownUntilHealthy: cfg.HoldDownUntilHealthy}
 	if err := n.Apply([]node.Spec{spec}); err != nil {
 		if detached != nil {
 			return *detached
@@ -220,6 +221,8 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 	// The socket is served without a word unless asked for: ucarp's lines
 	// stay ucarp's.
 	stopControl := serveControl(log, sd.listen, n, cfg.control, control.GroupSocket(cfg.Interface, cfg.VHID), true)
+	stopSync := syncPeers(n, []node.Spec{spec}, cfg.control.socket, control.GroupSocket(cfg.Interface, cfg.VHID))
+	defer stopSync()
 	go handleSignals(n, sigs)
 	end := <-n.Done(spec.ID())
 	stopControl()

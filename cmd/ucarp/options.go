@@ -53,6 +53,9 @@ var optionTable = []option{
 	{long: "control-group", hasArg: true, ext: true},
 	{long: "metrics-listen", hasArg: true, ext: true},
 	{long: "probe", hasArg: true, ext: true},
+	{long: "hold-down", hasArg: true, ext: true},
+	{long: "hold-down-until-healthy", ext: true},
+	{long: "sync-group", hasArg: true, ext: true},
 	{long: "log-format", hasArg: true, ext: true},
 	{long: "demote", hasArg: true, ext: true},
 	{long: "vip", hasArg: true, ext: true},
@@ -261,6 +264,22 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				}
 			}
 			c.probes = append(c.probes, spec)
+		case "hold-down":
+			secs, err := strconv.ParseFloat(v, 64)
+			d, msg := conffile.HoldDown(secs)
+			if err != nil || msg != "" {
+				log.Errorf("Invalid hold-down: [%s] (seconds, 0 to %d)", v, conffile.MaxHoldDown)
+				return fail
+			}
+			c.HoldDown = d
+		case "hold-down-until-healthy":
+			c.HoldDownUntilHealthy = true
+		case "sync-group":
+			if msg := conffile.SyncGroupName(v); msg != "" {
+				log.Errorf("Invalid sync group: %s", msg)
+				return fail
+			}
+			c.SyncGroup = v
 		case "log-format":
 			json, ok := logFormat(v)
 			if !ok {

@@ -389,6 +389,30 @@ manage-vip = false`},
 	}
 }
 
+// TestHoldDownAndSyncOptions: --hold-down, --hold-down-until-healthy and
+// --sync-group give the group what the keys of the same names give a
+// file's group.
+func TestHoldDownAndSyncOptions(t *testing.T) {
+	args := []string{"-i", "eth0", "-v", "1", "-p", "carplab", "-s", "198.51.100.1", "-a", "198.51.100.2",
+		"--hold-down=2.5", "--hold-down-until-healthy", "--sync-group=router"}
+	res := parseCommandLine("ucarp", args, false, newLogger(io.Discard, io.Discard, nil), io.Discard)
+	if res.done {
+		t.Fatalf("exit %d", res.exit)
+	}
+	const file = "interface = \"eth0\"\nvhid = 1\npass = \"carplab\"\nsrcip = \"198.51.100.1\"\naddr = \"198.51.100.2\"\n" +
+		"hold-down = 2.5\nhold-down-until-healthy = true\nsync-group = \"router\"\n[[group]]\n"
+	f, err := conffile.Parse("test.conf", []byte(file), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := specs(f)[0]
+	if c := res.cfg; c.HoldDown != s.HoldDown || c.HoldDownUntilHealthy != s.HoldDownUntilHealthy || c.SyncGroup != s.SyncGroup ||
+		s.HoldDown != 2500*time.Millisecond || !s.HoldDownUntilHealthy || s.SyncGroup != "router" {
+		t.Errorf("command line %v %v %q, file %v %v %q", c.HoldDown, c.HoldDownUntilHealthy, c.SyncGroup,
+			s.HoldDown, s.HoldDownUntilHealthy, s.SyncGroup)
+	}
+}
+
 // TestProbeOptionIsAProbeTable: --probe gives the group the probe that a
 // [probe.NAME] table and the probes key give a file's group.
 func TestProbeOptionIsAProbeTable(t *testing.T) {

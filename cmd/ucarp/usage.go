@@ -60,6 +60,11 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --probe=<type>:<target>[,interval=,timeout=,rise=,fall=,weight=]: a health
     probe (icmp, tcp, http, https, exec, file, interface); while it is not up
     its weight (default 255) raises the advskew; repeatable
+--hold-down=<seconds>: after the start, take MASTER from no running peer
+    for that long (a demotion of 255; with no peer at all, MASTER as usual)
+--hold-down-until-healthy: end the hold-down as soon as the probes are up
+--sync-group=<name>: fail over together with the other members of <name>,
+    in other ucarp processes too (found by their control sockets)
 --log-format=text|json: console lines as ucarp's (default) or JSON objects
 --version: print the version and exit
 `

@@ -41,7 +41,11 @@
 // daemon's control group.
 //
 // In the table of status, an address is "on" when it is configured on the
-// interface, "off" when not.
+// interface, "off" when not; DEMOTION is the group's demotion and the
+// sources that make it, largest first ("255 (hold-down 255, health
+// 100)"); each probe is shown with its state and, once it has checked,
+// its last result and latency ("web up (ok 1.2ms)"). explain names the
+// source that decides the demotion.
 //
 // Exit status: 0 when everything asked was done, 1 on an error (a socket
 // that could not be asked, a refusal, a group not found), 2 on a usage

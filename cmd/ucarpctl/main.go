@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -248,10 +249,10 @@ func (c *cli) status(args []string) error {
 		}{gs})
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tINTERFACE\tVHID\tSTATE\tSINCE\tREASON\tADDRESSES\tPEERS\tPROBES")
+	fmt.Fprintln(tw, "GROUP\tINTERFACE\tVHID\tSTATE\tSINCE\tREASON\tADDRESSES\tPEERS\tDEMOTION\tPROBES")
 	for _, g := range all {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, g.Interface, g.VHID, g.State,
-			since(g.Since), dash(g.Reason), addresses(g.Addresses), peers(g.Peers), probes(g.Probes))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, g.Interface, g.VHID, g.State,
+			since(g.Since), dash(g.Reason), addresses(g.Addresses), peers(g.Peers), demotion(g.Timing), probes(g.Probes))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -298,13 +299,44 @@ func peers(ps []control.Peer) string {
 	return dash(strings.Join(s, ", "))
 }
 
-// probes lists a group's probes with their state: "web up, db down".
+// probes lists a group's probes with their state, and their last
+// check's result and latency once they have one: "web up (ok 1.2ms),
+// db down (failed 1s)".
 func probes(ps []control.Probe) string {
 	var s []string
 	for _, p := range ps {
-		s = append(s, p.Name+" "+p.State)
+		t := p.Name + " " + p.State
+		if p.LastResult != "" {
+			t += fmt.Sprintf(" (%s %v)", p.LastResult, time.Duration(p.LatencyMS*float64(time.Millisecond)).Round(100*time.Microsecond))
+		}
+		s = append(s, t)
 	}
 	return dash(strings.Join(s, ", "))
+}
+
+// demotion is a group's demotion and the sources that make it: "0", or
+// "255 (hold-down 255, health 100)", the largest first.
+func demotion(t control.Timing) string {
+	var srcs []string
+	for src, l := range t.Demotions {
+		if l > 0 {
+			srcs = append(srcs, src)
+		}
+	}
+	slices.SortFunc(srcs, func(a, b string) int {
+		if c := t.Demotions[b] - t.Demotions[a]; c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	if len(srcs) == 0 {
+		return strconv.Itoa(t.Demotion)
+	}
+	parts := make([]string, len(srcs))
+	for i, src := range srcs {
+		parts[i] = fmt.Sprintf("%s %d", src, t.Demotions[src])
+	}
+	return fmt.Sprintf("%d (%s)", t.Demotion, strings.Join(parts, ", "))
 }
 
 func (c *cli) explain(args []string) error {

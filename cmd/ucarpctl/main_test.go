@@ -32,8 +32,9 @@ type host struct {
 func newHost(t *testing.T) *host {
 	t.Helper()
 	web := controltest.Group("web", "eth0", 10, control.StateMaster)
-	web.Probes = []control.Probe{{Name: "http", Type: "http", Target: "http://127.0.0.1/", State: "up"},
+	web.Probes = []control.Probe{{Name: "http", Type: "http", Target: "http://127.0.0.1/", State: "up", LastResult: "ok", LatencyMS: 1.234},
 		{Name: "disk", Type: "file", Target: "/run/ok", State: "down"}}
+	web.Timing.Demotion, web.Timing.Demotions["sync"], web.Timing.Demotions["hold-down"] = 255, 100, 255
 	h := &host{
 		dir: t.TempDir(),
 		node: controltest.New(
@@ -84,11 +85,11 @@ func TestStatusTable(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	want := []string{
-		`GROUP\s+INTERFACE\s+VHID\s+STATE\s+SINCE\s+REASON\s+ADDRESSES\s+PEERS\s+PROBES`,
+		`GROUP\s+INTERFACE\s+VHID\s+STATE\s+SINCE\s+REASON\s+ADDRESSES\s+PEERS\s+DEMOTION\s+PROBES`,
 		// Sockets in name order: eth2-30.sock, then ucarp.sock.
-		`eth2-30\s+eth2\s+30\s+BACKUP\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+start\s+203\.0\.113\.30/24 off\s+203\.0\.113\.250\s+-`,
-		`web\s+eth0\s+10\s+MASTER\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+master-down\s+203\.0\.113\.10/24 on\s+203\.0\.113\.250\s+http up, disk down`,
-		`db\s+eth1\s+10\s+BACKUP\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+start\s+203\.0\.113\.10/24 off\s+203\.0\.113\.250\s+-`,
+		`eth2-30\s+eth2\s+30\s+BACKUP\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+start\s+203\.0\.113\.30/24 off\s+203\.0\.113\.250\s+0\s+-`,
+		`web\s+eth0\s+10\s+MASTER\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+master-down\s+203\.0\.113\.10/24 on\s+203\.0\.113\.250\s+255 \(hold-down 255, sync 100\)\s+http up \(ok 1\.2ms\), disk down`,
+		`db\s+eth1\s+10\s+BACKUP\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+start\s+203\.0\.113\.10/24 off\s+203\.0\.113\.250\s+0\s+-`,
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), out)

@@ -216,7 +216,8 @@ func Group(name, ifname string, vhid uint8, state string) control.Group {
 			Prefix:     netip.PrefixFrom(netip.AddrFrom4([4]byte{203, 0, 113, vhid}), 24),
 			Configured: state == control.StateMaster,
 		}},
-		Timing: control.Timing{AdvBase: 1, AdvSkew: 100, DeadTimeMS: 3000},
+		Timing: control.Timing{AdvBase: 1, AdvSkew: 100, DeadTimeMS: 3000,
+			Demotions: map[string]int{"admin": 0, "health": 0, "hold-down": 0, "sync": 0}},
 		Peers: []control.Peer{{
 			Source: netip.MustParseAddr("203.0.113.250"), AdvBase: 1, AdvSkew: 50,
 			LastSeen: t0.Add(10 * time.Second), Counter: 7,

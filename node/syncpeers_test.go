@@ -1,0 +1,106 @@
+package node
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ucarp-go/ucarp/control"
+	"github.com/ucarp-go/ucarp/platform/platformtest"
+)
+
+// serveNode serves tn's control socket at path until the test ends.
+func serveNode(t *testing.T, tn *testNode, path string) (stop func()) {
+	t.Helper()
+	ln, err := control.Listen(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		control.Serve(ctx, ln, tn, control.Options{})
+	}()
+	stop = func() {
+		cancel()
+		<-done
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// eventually polls cond every 10 ms for at most 5 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 5s: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func syncLevel(tn *testNode, i int) int { return tn.Status()[i].Timing.Demotions[control.DemotionSync] }
+
+// TestSyncPeers: two daemons of one host (two nodes, each with its
+// control socket in one directory) share sync group "s" through
+// sync-state: a demotion of A's member reaches B's, a promotion takes it
+// back, a member of another name is left alone, and a daemon that is
+// gone fails nobody. Real sockets, real time: not under synctest.
+func TestSyncPeers(t *testing.T) {
+	dir := t.TempDir()
+	var lan0, lan1 platformtest.LAN
+	a, b := newTestNode(&lan0, 11), newTestNode(&lan1, 12)
+	sa := a.spec(1, 0)
+	sa.SyncGroup = "s"
+	sb1, sb2 := b.spec(2, 0), b.spec(3, 0)
+	sb1.SyncGroup, sb2.SyncGroup = "s", "other"
+	if err := a.Apply([]Spec{sa}); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop(syscall.SIGTERM)
+	if err := b.Apply([]Spec{sb1, sb2}); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop(syscall.SIGTERM)
+	pa, pb := filepath.Join(dir, "eth0-1.sock"), filepath.Join(dir, "eth0-2.sock")
+	stopA := serveNode(t, a, pa)
+	serveNode(t, b, pb)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{}, 2)
+	go func() { a.SyncPeers(ctx, dir, pa, 20*time.Millisecond); done <- struct{}{} }()
+	go func() { b.SyncPeers(ctx, dir, pb, 20*time.Millisecond); done <- struct{}{} }()
+
+	a.Demote("eth0-1", 70)
+	eventually(t, "B's member of s demoted by 70", func() bool { return syncLevel(b, 0) == 70 })
+	if l := syncLevel(b, 1); l != 0 {
+		t.Fatalf("the member of another sync group is demoted by %d", l)
+	}
+	if l := syncLevel(a, 0); l != 0 {
+		t.Fatalf("A's failing member is demoted by its own failure echoed back: %d", l)
+	}
+	ex, _ := b.Explain("eth0-2")
+	if want := "another process reports level 70"; !contains(ex, want) {
+		t.Fatalf("explain lacks %q: %s", want, ex)
+	}
+	b.Demote("eth0-2", 30)
+	eventually(t, "A's member demoted by B's 30 less its own 70: 0", func() bool { return syncLevel(a, 0) == 0 })
+	a.Promote("eth0-1")
+	eventually(t, "A's member demoted by B's 30", func() bool { return syncLevel(a, 0) == 30 })
+	eventually(t, "B's member undemoted", func() bool { return syncLevel(b, 0) == 0 })
+	a.Demote("eth0-1", 90)
+	eventually(t, "B's member demoted by A's 90 less its own 30", func() bool { return syncLevel(b, 0) == 60 })
+	stopA() // A's daemon is gone
+	eventually(t, "B's member no longer demoted by a daemon that is gone", func() bool { return syncLevel(b, 0) == 0 })
+	cancel()
+	<-done
+	<-done
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
