@@ -84,6 +84,11 @@ func (g Group) ScriptArgs() []string {
 	return args
 }
 
+// DefaultRealtimePriority is the SCHED_RR priority of --realtime and
+// realtime = true: above every ordinary process, below the kernel's
+// interrupt threads (50), so that receiving packets is not held up.
+const DefaultRealtimePriority = 10
+
 // File is a validated config file.
 type File struct {
 	Path     string
@@ -96,6 +101,10 @@ type File struct {
 	// (metrics-listen) the ADDR:PORT of /metrics and the status page,
 	// empty for none.
 	Control, ControlGroup, MetricsListen string
+	// Realtime (realtime) is the SCHED_RR priority of the daemon's
+	// threads, 0 for none; LockMemory (lock-memory) locks its memory.
+	Realtime   int
+	LockMemory bool
 	// Probes are the [probe.NAME] tables, sorted by name.
 	Probes []health.Spec
 	Groups []Group
@@ -231,7 +240,8 @@ func (r *reader) errorf(line int, group, key, format string, args ...any) *Error
 func (r *reader) file(doc map[string]any) *File {
 	def := r.table(doc, top)
 	f := &File{Path: r.path, Facility: DefaultFacility, Debug: def.debug.val, PIDFile: def.pidfile.val,
-		Control: def.control.val, ControlGroup: def.controlGroup.val, MetricsListen: def.metricsListen.val}
+		Control: def.control.val, ControlGroup: def.controlGroup.val, MetricsListen: def.metricsListen.val,
+		Realtime: def.realtime.val, LockMemory: def.lockMemory.val}
 	if def.facility.set {
 		f.Facility = def.facility.val
 	}

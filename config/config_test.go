@@ -131,6 +131,14 @@ func TestGood(t *testing.T) {
 			func(f *File) bool {
 				return f.Control == "/run/ucarp/x.sock" && f.ControlGroup == "ucarp" && f.MetricsListen == "127.0.0.1:9342"
 			}},
+		{"realtime and lock-memory", "realtime = true\nlock-memory = true\n" + minimal + "[[group]]\nvhid = 1\n",
+			func(f *File) bool { return f.Realtime == DefaultRealtimePriority && f.LockMemory }},
+		{"realtime with a priority", "realtime = 42\n" + minimal + "[[group]]\nvhid = 1\n",
+			func(f *File) bool { return f.Realtime == 42 && !f.LockMemory }},
+		{"realtime off", "realtime = false\nlock-memory = false\n" + minimal + "[[group]]\nvhid = 1\n",
+			func(f *File) bool { return f.Realtime == 0 && !f.LockMemory }},
+		{"no realtime by default", minimal + "[[group]]\nvhid = 1\n",
+			func(f *File) bool { return f.Realtime == 0 && !f.LockMemory }},
 		{"control none, metrics on every address", "control = \"none\"\nmetrics-listen = \":9342\"\n" + minimal + "[[group]]\nvhid = 1\n",
 			func(f *File) bool { return f.Control == "none" && f.ControlGroup == "" && f.MetricsListen == ":9342" }},
 		{"manage-vip, xparam, mcastip, script-timeout as a float", minimal + "[[group]]\nvhid = 1\nmanage-vip = false\nxparam = \"\"\nmcastip = \"239.1.1.1\"\nscript-timeout = 0.5\n",
@@ -312,6 +320,12 @@ func TestErrors(t *testing.T) {
 				`u.conf:2: control-group: must not be empty`,
 				`u.conf:3: metrics-listen: "localhost" is not ADDR:PORT`,
 				`u.conf:10: group #1 (eth0 vhid 3): metrics-listen: process-wide: write it at the top of the file, before the first [[group]]`,
+			}},
+		{"bad realtime and lock-memory", "realtime = 100\nlock-memory = \"yes\"\n" + minimal + "[[group]]\nvhid = 3\nrealtime = \"rr\"\n",
+			[]string{
+				`u.conf:1: realtime: 100 is out of range 1-99`,
+				`u.conf:2: lock-memory: must be true or false, not a string`,
+				`u.conf:9: group #1 (eth0 vhid 3): realtime: process-wide: write it at the top of the file, before the first [[group]]`,
 			}},
 		{"relative paths", "pidfile = \"u.pid\"\n" + minimal + "[[group]]\nvhid = 3\nupscript = \"up.sh\"\ndownscript = \"./down.sh\"\n",
 			[]string{

@@ -247,6 +247,12 @@ func cliCases() []cliCase {
 			stderr: []string{"[ERROR] You must supply a valid virtual host id"}},
 		{name: "bad metrics address", args: []string{"--metrics-listen=9342"}, code: 1,
 			stderr: []string{`[ERROR] Invalid metrics address: "9342" is not ADDR:PORT`}},
+		{name: "bad realtime priority", args: []string{"--realtime=100"}, code: 1,
+			stderr: []string{"[ERROR] Invalid realtime priority: [100] (1 to 99)"}},
+		{name: "--realtime takes no separate argument", args: []string{"--realtime", "5", "-i", "lo"}, code: 1,
+			stderr: []string{"[ERROR] You must supply a valid virtual host id"}},
+		{name: "--lock-memory takes no argument", args: []string{"--lock-memory=yes"}, code: 0,
+			stderr: []string{"ucarp: option '--lock-memory' doesn't allow an argument"}},
 		{name: "control options go in the file with --config", args: []string{"--config=/x.conf", "--control=none"}, code: 1,
 			stderr: []string{"[ERROR] With --config every setting comes from the file: give no other option"}},
 	}

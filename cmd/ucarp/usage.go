@@ -56,6 +56,8 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --probe=<type>:<target>[,interval=,timeout=,rise=,fall=,weight=]: a health
     probe (icmp, tcp, http, https, exec, file, interface); while it is not up
     its weight (default 255) raises the advskew; repeatable
+--realtime[=<priority>]: SCHED_RR for the daemon (default 10; needs CAP_SYS_NICE)
+--lock-memory: lock the daemon's memory in RAM (needs CAP_IPC_LOCK)
 --version: print the version and exit
 `
 
