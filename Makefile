@@ -114,7 +114,7 @@ fuzz:
 # Benchmarks: the protocol package, then (as root) the lab benchmark that
 # runs ours, Debian's ucarp and keepalived side by side and writes
 # docs/BENCHMARKS.md. About 35 minutes with BENCH_RUNS=10.
-BENCH_DEPS ?= ucarp keepalived util-linux
+BENCH_DEPS ?= ucarp keepalived util-linux stress-ng
 BENCH_RUNS ?= 10
 bench: build
 	$(GO) test -run XXX -bench . -benchmem ./carp
