@@ -66,7 +66,7 @@ func lockMemory() error {
 	}
 	switch {
 	case errors.Is(err, unix.EPERM), errors.Is(err, unix.ENOMEM):
-		return fmt.Errorf("%w: mlockall needs CAP_IPC_LOCK or an RLIMIT_MEMLOCK above the daemon's size (systemd: CAP_IPC_LOCK in CapabilityBoundingSet and AmbientCapabilities, or LimitMEMLOCK=infinity): %v", errRefused, err)
+		return fmt.Errorf("%w: mlockall needs CAP_IPC_LOCK or an unlimited RLIMIT_MEMLOCK, which counts the runtime's reserved address space (systemd: CAP_IPC_LOCK in CapabilityBoundingSet and AmbientCapabilities, or LimitMEMLOCK=infinity): %v", errRefused, err)
 	case err != nil:
 		return fmt.Errorf("mlockall: %v", err)
 	}
