@@ -140,3 +140,37 @@ func TestRealtimeRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestRealtimeConfigMode: the top-level keys realtime and lock-memory of
+// a config file do what the options do.
+func TestRealtimeConfigMode(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	conf := filepath.Join(l.Dir, "rt.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("realtime = 15\nlock-memory = true\ninterface = %q\nsrcip = %q\npass = \"carplab\"\n\n[[group]]\nvhid = 1\naddr = %q\nadvbase = 0\nadvskew = 5\n",
+		h.IfName, h.Addr, lab.VIP)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.Start("ucarp", oursBin, "--config="+conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !lab.Eventually(10*time.Second, func() bool { return h.HasAddr(lab.VIP) }) {
+		t.Fatalf("no VIP:\n%s", p.Log())
+	}
+	var pols map[string]string
+	if !lab.Eventually(5*time.Second, func() bool {
+		pols = schedPolicies(p.Pid())
+		for tid, pol := range pols {
+			if pol != "2" || schedField(fmt.Sprintf("/proc/%d/task/%s/sched", p.Pid(), tid), "prio") != "84" { // 99 - 15
+				return false
+			}
+		}
+		return len(pols) > 0
+	}) {
+		t.Fatalf("threads' policies %v, want 2 (SCHED_RR) at priority 15 for all", pols)
+	}
+	if lck := statusKiB(p.Pid(), "VmLck"); lck == "" || lck == "0" {
+		t.Errorf("VmLck %q: the memory is not locked", lck)
+	}
+}
