@@ -38,8 +38,9 @@ FUZZTIME    ?= 30s
 # interop peer (never overwrite /usr/sbin/ucarp with ours) and brings
 # ifupdown; iproute2 builds the lab; util-linux (setpriv, unshare, nsenter);
 # debootstrap, lintian, rpm, man-db and systemd check the packages;
-# prometheus brings promtool, which checks the metrics.
-DEB_DEPS ?= ucarp ifupdown iproute2 util-linux debootstrap lintian rpm man-db systemd prometheus
+# prometheus brings promtool, which checks the metrics; chromium renders the
+# status page (e2e TestStatusPageScreenshot).
+DEB_DEPS ?= ucarp ifupdown iproute2 util-linux debootstrap lintian rpm man-db systemd prometheus chromium
 
 .PHONY: all build demo test unit lint deps fuzz bench bench-scale clean install uninstall man deb rpm
 
@@ -110,6 +111,7 @@ fuzz:
 		$(GO) test ./platform -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; done
 	$(GO) test ./cmd/ucarp -run XXX -fuzz '^FuzzCommandLine$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./config -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./vip -run XXX -fuzz '^FuzzParseClaim$$' -fuzztime $(FUZZTIME)
 
 # Benchmarks: the protocol package, then (as root) the lab benchmark that
 # runs ours, Debian's ucarp and keepalived side by side and writes
@@ -136,13 +138,17 @@ bench-scale: build
 $(NFPM):
 	$(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
-man: build/ucarp.8.gz build/ucarp.conf.5.gz
+man: build/ucarp.8.gz build/ucarp.conf.5.gz build/ucarpctl.1.gz
 
 build/ucarp.8.gz: packaging/ucarp.8
 	mkdir -p build
 	gzip -9n < $< > $@
 
 build/ucarp.conf.5.gz: packaging/ucarp.conf.5
+	mkdir -p build
+	gzip -9n < $< > $@
+
+build/ucarpctl.1.gz: packaging/ucarpctl.1
 	mkdir -p build
 	gzip -9n < $< > $@
 
@@ -165,6 +171,7 @@ install: build man
 	install -D -m 0755 bin/ucarpctl $(DESTDIR)$(CTLBINDIR)/ucarpctl
 	install -D -m 0644 build/ucarp.8.gz $(DESTDIR)$(MANDIR)/man8/ucarp.8.gz
 	install -D -m 0644 build/ucarp.conf.5.gz $(DESTDIR)$(MANDIR)/man5/ucarp.conf.5.gz
+	install -D -m 0644 build/ucarpctl.1.gz $(DESTDIR)$(MANDIR)/man1/ucarpctl.1.gz
 	install -D -m 0755 packaging/libexec/ucarp-instance $(DESTDIR)$(LIBEXECDIR)/ucarp-go/ucarp-instance
 	install -D -m 0644 packaging/systemd/ucarp@.service $(DESTDIR)$(UNITDIR)/ucarp@.service
 	install -D -m 0644 packaging/systemd/ucarp.service $(DESTDIR)$(UNITDIR)/ucarp.service
@@ -173,7 +180,7 @@ install: build man
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ucarp $(DESTDIR)$(CTLBINDIR)/ucarpctl $(DESTDIR)$(MANDIR)/man8/ucarp.8.gz \
-		$(DESTDIR)$(MANDIR)/man5/ucarp.conf.5.gz \
+		$(DESTDIR)$(MANDIR)/man5/ucarp.conf.5.gz $(DESTDIR)$(MANDIR)/man1/ucarpctl.1.gz \
 		$(DESTDIR)$(LIBEXECDIR)/ucarp-go/ucarp-instance \
 		$(DESTDIR)$(UNITDIR)/ucarp@.service $(DESTDIR)$(UNITDIR)/ucarp.service \
 		$(DESTDIR)$(UNITDIR)/ucarp-go.service $(DESTDIR)$(DOCDIR)/examples/ucarp-go.conf

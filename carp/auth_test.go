@@ -29,7 +29,7 @@ func ucarpMessage(vhid uint8, vip netip.Addr, counter uint64) [15]byte {
 // addresses in ascending numeric order, the IPv6 addresses in ascending
 // order, each address once and without its zone, then the counter.
 func bsdMessage(vhid uint8, addrs []netip.Addr, counter uint64) []byte {
-	return binary.BigEndian.AppendUint64(bsdPrefix(vhid, addrs), counter)
+	return binary.BigEndian.AppendUint64(bsdPrefix(vhid, addrs, true), counter)
 }
 
 func TestPasswordLength(t *testing.T) {
@@ -72,7 +72,7 @@ func TestSingleAddressForms(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := a.sum(tt.counter); !bytes.Equal(got[:], want) {
+		if got := a.sum(a.prefix, tt.counter); !bytes.Equal(got[:], want) {
 			t.Errorf("%v: Auth %x, HMAC of ucarp message %x", tt, got, want)
 		}
 	}

@@ -50,6 +50,17 @@
 // 02 01 <vhid> <virtual IPv4 address> <counter>; see Auth for the form
 // with several addresses that the BSD kernels use.
 //
+// # IPv6
+//
+// Over IPv6 (Packet6, Validator6) the same 36 CARP bytes follow a 40-byte
+// IPv6 header: next header 112, hop limit 255, from the interface's
+// link-local address to ff02::12, as FreeBSD and OpenBSD send them. The
+// CARP checksum is still over the 36 bytes alone, without the IPv6
+// pseudo-header. A dual-stack group sends the same advert over both
+// families every interval, and a BACKUP keeps a dead timer per family
+// (Config.Families). Byte 4 carries OpenBSD's demote count
+// (Config.Demote), which ucarp sends as 0 and never reads.
+//
 // # Election
 //
 // A Machine holds the state of one vhid. A node starts as BACKUP and
@@ -60,7 +71,8 @@
 // master (or an equally fast one whose address wins ucarp's tie-break),
 // and sends a gratuitous ARP on takeover and again two adverts later.
 //
-// Beyond ucarp, a node that gives up the address on purpose first sends a
+// Beyond ucarp, the demote byte decides before timing, as in OpenBSD: a
+// less demoted master wins outright. A node that gives up the address on purpose first sends a
 // bow-out advert (advbase 255, advskew 255), so that its peers take over
 // at once instead of after their dead time.
 //

@@ -131,6 +131,10 @@ func FuzzMachine(f *testing.F) {
 			VHID: 1, AdvBase: b[0] % 4, AdvSkew: b[1], DeadRatio: uint32(b[2]%5) + 1,
 			Preempt: b[2]&0x10 != 0, Neutral: b[2]&0x20 != 0, ManageVIP: b[2]&0x40 != 0,
 			DownScript: b[2]&0x80 != 0, Src: testSelf, Random: sequence(),
+			Families: Family(b[0] >> 2 & 3), Demote: b[0] >> 4 & 1,
+		}
+		if cfg.Families&FamilyIPv6 != 0 {
+			cfg.Src6 = netip.MustParseAddr("fe80::11")
 		}
 		if cfg.AdvBase == 0 && cfg.AdvSkew == 0 {
 			cfg.AdvSkew = 1
@@ -158,7 +162,9 @@ func FuzzMachine(f *testing.F) {
 					now = d // fire exactly on time
 				}
 			case 2:
-				ev = advert([]string{"198.51.100.12", "198.51.100.10", "10.0.0.1"}[arg%3], arg%3, arg, uint64(i))
+				// bits 0-1: source and advbase, bit 2: demote byte 1
+				ev = advert([]string{"198.51.100.12", "198.51.100.10", "10.0.0.1", "fe80::12"}[arg%4], arg%3, arg, uint64(i))
+				ev.Demote = arg >> 2 & 1
 			case 3:
 				ev = Event{Kind: EventDemote}
 			case 4:
@@ -285,10 +291,13 @@ func checkInvariants(t *testing.T, m *Machine, now time.Time, before State, ev E
 	if after != Master && !adv.IsZero() {
 		t.Fatalf("%v: %v with an advert timer", ev.Kind, after)
 	}
-	md := m.timers[TimerMasterDown]
 	waiting := after == Backup && !m.held && !m.linkDown
-	if waiting != !md.IsZero() {
-		t.Fatalf("%v: %v (demoted %v, carrier lost %v) with dead timer %v", ev.Kind, after, m.held, m.linkDown, md)
+	for _, dt := range []Timer{TimerMasterDown, TimerMasterDown6} {
+		md := m.timers[dt]
+		want := waiting && (dt == TimerMasterDown || m.cfg.Families == FamilyBoth)
+		if want != !md.IsZero() {
+			t.Fatalf("%v: %v (demoted %v, carrier lost %v) with %v timer %v", ev.Kind, after, m.held, m.linkDown, dt, md)
+		}
 	}
 	if m.held == m.timers[TimerHold].IsZero() {
 		t.Fatalf("%v: demoted %v with hold timer %v", ev.Kind, m.held, m.timers[TimerHold])

@@ -43,6 +43,9 @@ const (
 	TimerMasterDown // master-down
 	// TimerHold: the end of a demotion, after which a BACKUP contends again.
 	TimerHold // hold
+	// TimerMasterDown6: a dual-stack BACKUP's dead timer for IPv6 adverts
+	// (the kernels' md6_tmo). An IPv6-only BACKUP uses TimerMasterDown.
+	TimerMasterDown6 // master-down-ipv6
 
 	NumTimers
 )
@@ -101,10 +104,12 @@ const (
 // Event is an input of the machine. Only the fields of its Kind are used.
 type Event struct {
 	Kind EventKind
-	// EventAdvert: the sender and the advert's fields.
+	// EventAdvert: the sender and the advert's fields. The sender's
+	// family says which dead timer the advert re-arms.
 	Src     netip.Addr
 	AdvBase uint8
 	AdvSkew uint8
+	Demote  uint8 // byte 4, OpenBSD's carp_demote
 	Counter uint64
 	// EventTimer: which timer.
 	Timer Timer
@@ -116,7 +121,7 @@ type Event struct {
 
 // AdvertEvent is the event for a valid advert h received from src.
 func AdvertEvent(src netip.Addr, h *Header) Event {
-	return Event{Kind: EventAdvert, Src: src, AdvBase: h.AdvBase, AdvSkew: h.AdvSkew, Counter: h.Counter}
+	return Event{Kind: EventAdvert, Src: src.Unmap(), AdvBase: h.AdvBase, AdvSkew: h.AdvSkew, Demote: h.Demote, Counter: h.Counter}
 }
 
 // TimerEvent is the event for timer t being due.
@@ -196,8 +201,23 @@ type Config struct {
 	Preempt bool
 	// Neutral is -n: no down script on the first INIT → BACKUP.
 	Neutral bool
-	// Src is this node's --srcip, for the equal-interval tie-break.
+	// Src is this node's --srcip, for the equal-interval tie-break with
+	// IPv4 adverts. It is an IPv4 address, unless Families is FamilyIPv6
+	// alone, where it may be the IPv6 source.
 	Src netip.Addr
+	// Src6 is this node's IPv6 source (its link-local address), for the
+	// equal-interval tie-break with IPv6 adverts. Unset, this node gives
+	// way to an equal IPv6 master, as the BSD kernels always do.
+	Src6 netip.Addr
+	// Families are the address families the group advertises over: 0 is
+	// FamilyIPv4, as ucarp. A dual-stack group keeps a dead timer per
+	// family, as the BSD kernels do (bsd-carp-spec §3.4): the adverts of
+	// one family re-arm only its own, and either expiring makes it MASTER.
+	Families Family
+	// Demote is sent in byte 4 of every advert (OpenBSD's carp_demote),
+	// 0 as ucarp, and compared with the byte of received adverts as
+	// OpenBSD compares them (see Machine): a lower value wins outright.
+	Demote uint8
 	// ManageVIP: the daemon adds and removes the virtual address itself,
 	// so giving up MASTER always releases it.
 	ManageVIP bool
@@ -217,6 +237,16 @@ type Config struct {
 	// interval after the last, as ucarp sends them.
 	Align bool
 }
+
+// Family is a set of address families.
+type Family uint8
+
+// Families.
+const (
+	FamilyIPv4 Family = 1 << iota
+	FamilyIPv6
+	FamilyBoth = FamilyIPv4 | FamilyIPv6
+)
 
 // AlignSlots is the number of grid points per advert interval between
 // which aligned groups are spread by vhid, so that at most one group in
@@ -243,6 +273,18 @@ const (
 // (src/carp.c), with a bow-out advert added when the node gives up the
 // virtual address on purpose. It does no I/O and reads no clock: every
 // input is an Event with the current time, every output an Action.
+//
+// The demote byte enters the election as in OpenBSD's carp_proto_input_c,
+// with my = Config.Demote and ch the byte of the advert heard:
+//
+//	MASTER → BACKUP  iff ch < my, or ch == my and the timing rules say so
+//	BACKUP → MASTER  iff ch > my (even without -P), or -P, ch == my and
+//	                 the master is slower, or the master is bound to time out
+//
+// With both bytes 0, as ucarp and FreeBSD send, these are ucarp's rules.
+//
+// An ActionSendAdvert is sent over every family of Config.Families, the
+// same header each time.
 type Machine struct {
 	cfg    Config
 	srcKey uint32
@@ -276,6 +318,7 @@ var (
 	errTimeBase  = errors.New("carp: advbase and advskew cannot both be zero")
 	errDeadRatio = errors.New("carp: dead ratio cannot be zero")
 	errSrc       = errors.New("carp: source address must be IPv4")
+	errFamilies  = errors.New("carp: unknown address family")
 	errRandom    = errors.New("carp: Config.Random is nil")
 )
 
@@ -285,7 +328,11 @@ func NewMachine(cfg Config) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Machine{cfg: cfg, srcKey: tieBreakKey(cfg.Src), delayedARP: -1}, nil
+	m := &Machine{cfg: cfg, delayedARP: -1}
+	if cfg.Src.Is4() {
+		m.srcKey = tieBreakKey(cfg.Src)
+	}
+	return m, nil
 }
 
 // validConfig checks cfg and fills in its defaults.
@@ -297,7 +344,9 @@ func validConfig(cfg Config) (Config, error) {
 		return cfg, errTimeBase
 	case cfg.DeadRatio == 0:
 		return cfg, errDeadRatio
-	case !cfg.Src.Is4():
+	case cfg.Families&^FamilyBoth != 0:
+		return cfg, errFamilies
+	case !cfg.Src.Is4() && !(cfg.Families == FamilyIPv6 && cfg.Src.Is6()):
 		return cfg, errSrc
 	case cfg.Random == nil:
 		return cfg, errRandom
@@ -305,13 +354,16 @@ func validConfig(cfg Config) (Config, error) {
 	if cfg.DemoteHold <= 0 {
 		cfg.DemoteHold = DefaultDemoteHold
 	}
+	if cfg.Families == 0 {
+		cfg.Families = FamilyIPv4
+	}
 	return cfg, nil
 }
 
 // ErrIdentity is returned by Reconfigure for a change of the group's
 // identity (its vhid or source address), which cannot be made in place:
 // the caller releases the machine and starts a new one.
-var ErrIdentity = errors.New("carp: vhid and source address cannot change in place")
+var ErrIdentity = errors.New("carp: vhid, source address and address families cannot change in place")
 
 // Reconfigure applies a new configuration to the running machine at time
 // now, appends the resulting actions to out and returns it. It never
@@ -378,12 +430,18 @@ func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action
 		return out, fmt.Errorf("%w: vhid %d, now %d", ErrIdentity, m.cfg.VHID, cfg.VHID)
 	case cfg.Src != m.cfg.Src:
 		return out, fmt.Errorf("%w: source %v, now %v", ErrIdentity, m.cfg.Src, cfg.Src)
+	case cfg.Families != m.cfg.Families:
+		return out, fmt.Errorf("%w: families %d, now %d", ErrIdentity, m.cfg.Families, cfg.Families)
 	}
 	oldAdvert, oldDead, oldHold := AdvertInterval(m.cfg.AdvBase, m.localSkew()), m.deadInterval(), m.cfg.DemoteHold
 	m.cfg = cfg
 	out = m.retimeAdvert(now, oldAdvert, out)
-	if d := m.deadInterval(); d != oldDead && !m.timers[TimerMasterDown].IsZero() {
-		out = m.rearm(now, TimerMasterDown, m.armedAt[TimerMasterDown].Add(d), out)
+	if d := m.deadInterval(); d != oldDead {
+		for _, t := range m.deadTimers() {
+			if !m.timers[t].IsZero() {
+				out = m.rearm(now, t, m.armedAt[t].Add(d), out)
+			}
+		}
 	}
 	if d := m.cfg.DemoteHold; d != oldHold && !m.timers[TimerHold].IsZero() {
 		out = m.rearm(now, TimerHold, m.armedAt[TimerHold].Add(d), out)
@@ -486,9 +544,71 @@ func (m *Machine) start(now time.Time, out []Action) []Action {
 	}
 	out = m.setState(Backup, ReasonStart, out)
 	if !m.linkDown {
-		out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
+		out = m.armDead(now, out)
 	}
 	return out
+}
+
+// deadTimers are the BACKUP's dead timers: one per family of a dual-stack
+// group, else TimerMasterDown alone.
+func (m *Machine) deadTimers() []Timer {
+	if m.cfg.Families == FamilyBoth {
+		return []Timer{TimerMasterDown, TimerMasterDown6}
+	}
+	return []Timer{TimerMasterDown}
+}
+
+// deadTimerOf is the dead timer that an advert from src re-arms.
+func (m *Machine) deadTimerOf(src netip.Addr) Timer {
+	if m.cfg.Families == FamilyBoth && src.Is6() {
+		return TimerMasterDown6
+	}
+	return TimerMasterDown
+}
+
+// armDead arms every dead timer for a dead interval from now.
+func (m *Machine) armDead(now time.Time, out []Action) []Action {
+	for _, t := range m.deadTimers() {
+		out = m.arm(t, now, m.deadInterval(), out)
+	}
+	return out
+}
+
+// stopDead stops every dead timer.
+func (m *Machine) stopDead(out []Action) []Action {
+	for _, t := range m.deadTimers() {
+		out = m.stop(t, out)
+	}
+	return out
+}
+
+// hears reports whether the machine takes adverts from src: one of its
+// families.
+func (m *Machine) hears(src netip.Addr) bool {
+	switch {
+	case src.Is4():
+		return m.cfg.Families&FamilyIPv4 != 0
+	case src.Is6():
+		return m.cfg.Families&FamilyIPv6 != 0
+	}
+	return false
+}
+
+// peerPreferred is the equal-interval tie-break: whether the master src
+// wins it against this node. IPv4: ucarp's, on the host-order addresses.
+// IPv6: the lower address wins, and without Src6 the peer, as the BSD
+// kernels give way on equal timing.
+func (m *Machine) peerPreferred(src netip.Addr) bool {
+	if src.Is4() {
+		if !m.cfg.Src.Is4() {
+			return true
+		}
+		return tieBreakKey(src) < m.srcKey
+	}
+	if !m.cfg.Src6.IsValid() {
+		return true
+	}
+	return src.WithZone("").Compare(m.cfg.Src6.WithZone("")) < 0
 }
 
 // localSkew is the skew this node advertises and compares with: its own
@@ -513,9 +633,10 @@ func (m *Machine) deadInterval() time.Duration {
 }
 
 func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
-	if m.state == Init || m.linkDown || !ev.Src.Is4() {
+	if m.state == Init || m.linkDown || !m.hears(ev.Src) {
 		return out
 	}
+	my, ch := m.cfg.Demote, ev.Demote
 	m.counter.adopt(ev.Counter)
 	local := interval{uint64(m.cfg.AdvBase), skewMicros(m.localSkew())}
 	remote := interval{uint64(ev.AdvBase), skewMicros(ev.AdvSkew)}
@@ -525,17 +646,17 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 	switch m.state {
 	case Master:
 		c := local.cmp(remote)
-		peer := tieBreakKey(ev.Src)
+		peerWins := c == 0 && m.peerPreferred(ev.Src)
 		switch {
-		case c > 0 || c == 0 && peer < m.srcKey:
+		case ch < my || ch == my && (c > 0 || peerWins):
 			// "To be really sure the new master knows that it has to
 			// reassert control of the VIP": one more advert first.
 			out = m.sendAdvert(now, false, out)
 			out = m.setState(Backup, ReasonPreferredMaster, out)
 			out = m.stop(TimerAdvert, out)
-			out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
+			out = m.armDead(now, out)
 			out = m.log(LevelWarning, MsgPreferredMaster, out)
-		case c < 0 || c == 0 && peer > m.srcKey:
+		case ch > my || c < 0 || c == 0 && !peerWins && !m.sameSource(ev.Src):
 			// An answer, which the caller may rate-limit with its line:
 			// anyone who captured an advert can make as many.
 			out = append(out, Action{Kind: ActionAnnounce, Msg: MsgNonPreferredMaster})
@@ -546,7 +667,7 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 		if m.held {
 			return out
 		}
-		if m.cfg.Preempt && local.cmp(remote) < 0 {
+		if ch > my || m.cfg.Preempt && ch == my && local.cmp(remote) < 0 {
 			out = m.masterDown(now, ReasonPreempt, out)
 			return m.log(LevelWarning, MsgPreemption, out)
 		}
@@ -555,9 +676,18 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 			out = m.masterDown(now, ReasonTimeOut, out)
 			return m.log(LevelWarning, MsgGoingToTimeOut, out)
 		}
-		out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
+		out = m.arm(m.deadTimerOf(ev.Src), now, m.deadInterval(), out)
 	}
 	return out
+}
+
+// sameSource reports whether src is this node's own address (an equal
+// advert that is neither preferred nor less preferred: ucarp's equal keys).
+func (m *Machine) sameSource(src netip.Addr) bool {
+	if src.Is4() {
+		return m.cfg.Src.Is4() && tieBreakKey(src) == m.srcKey
+	}
+	return m.cfg.Src6.IsValid() && src.WithZone("") == m.cfg.Src6.WithZone("")
 }
 
 func (m *Machine) timer(now time.Time, t Timer, out []Action) []Action {
@@ -570,7 +700,7 @@ func (m *Machine) timer(now time.Time, t Timer, out []Action) []Action {
 	}
 	m.timers[t] = time.Time{}
 	switch t {
-	case TimerMasterDown:
+	case TimerMasterDown, TimerMasterDown6:
 		if m.state == Backup && !m.held && !m.linkDown {
 			out = m.masterDown(now, ReasonMasterDown, out)
 		}
@@ -582,7 +712,7 @@ func (m *Machine) timer(now time.Time, t Timer, out []Action) []Action {
 		m.held = false
 		out = m.log(LevelInfo, MsgDemotionOver, out)
 		if m.state == Backup && !m.linkDown {
-			out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
+			out = m.armDead(now, out)
 		}
 	}
 	return out
@@ -594,7 +724,7 @@ func (m *Machine) masterDown(now time.Time, reason Reason, out []Action) []Actio
 	if m.state != Backup {
 		return out
 	}
-	out = m.stop(TimerMasterDown, out)
+	out = m.stopDead(out)
 	out = m.setState(Master, reason, out)
 	out = m.sendAdvert(now, true, out)
 	m.delayedARP = delayedARPAdverts
@@ -661,6 +791,7 @@ func (m *Machine) header(advbase, advskew uint8) Header {
 		AdvBase: advbase,
 		AdvSkew: advskew,
 		AuthLen: AuthLen,
+		Demote:  m.cfg.Demote,
 		Counter: m.counter.next(m.cfg.Random),
 	}
 }
@@ -731,7 +862,7 @@ func (m *Machine) carrierBack(now time.Time, out []Action) []Action {
 	m.linkDown = false
 	out = m.log(LevelInfo, MsgCarrierBack, out)
 	if m.state == Backup {
-		out = m.arm(TimerMasterDown, now, m.deadInterval(), out)
+		out = m.armDead(now, out)
 	}
 	return out
 }

@@ -31,12 +31,13 @@ func _() {
 	_ = x[TimerAdvert-0]
 	_ = x[TimerMasterDown-1]
 	_ = x[TimerHold-2]
-	_ = x[NumTimers-3]
+	_ = x[TimerMasterDown6-3]
+	_ = x[NumTimers-4]
 }
 
-const _Timer_name = "advertmaster-downholdNumTimers"
+const _Timer_name = "advertmaster-downholdmaster-down-ipv6NumTimers"
 
-var _Timer_index = [...]uint8{0, 6, 17, 21, 30}
+var _Timer_index = [...]uint8{0, 6, 17, 21, 37, 46}
 
 func (i Timer) String() string {
 	idx := int(i) - 0

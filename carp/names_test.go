@@ -23,7 +23,8 @@ func TestNames(t *testing.T) {
 		{TimerAdvert, "advert"},
 		{TimerMasterDown, "master-down"},
 		{TimerHold, "hold"},
-		{Timer(4), "Timer(4)"},
+		{TimerMasterDown6, "master-down-ipv6"},
+		{Timer(5), "Timer(5)"},
 
 		{ReasonNone, "none"},
 		{ReasonStart, "start"},

@@ -242,7 +242,7 @@ func TestDigestCrossChecks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := a.sum(5)
+			d := a.sum(a.prefix, 5)
 			if got := hex.EncodeToString(d[:]); !strings.HasPrefix(got, tt.want) {
 				t.Fatalf("digest %s, want prefix %s", got, tt.want)
 			}

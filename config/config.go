@@ -32,25 +32,31 @@ func (id ID) String() string { return fmt.Sprintf("%s vhid %d", id.Interface, id
 // Group is one validated CARP group: what the command line configures for
 // one process, with the same names, defaults and meaning.
 type Group struct {
-	Name          string       // name; optional, unique in the file
-	Interface     string       // interface
-	SrcIP         netip.Addr   // srcip: this host's IPv4 address
-	McastIP       netip.Addr   // mcastip; default 224.0.0.18
-	VHID          uint8        // vhid, 1-255
-	Password      []byte       // pass, or the first line of passfile; 1-19 bytes
-	Addr          netip.Prefix // addr; /32 unless a prefix length is written
-	AddrArg       string       // addr as written, without the prefix: the scripts' second argument
-	AdvBase       uint8        // advbase; default 1
-	AdvSkew       uint8        // advskew; default 0; not both 0
-	DeadRatio     uint32       // deadratio; default 3
-	Preempt       bool         // preempt
-	Neutral       bool         // neutral
-	NoMcast       bool         // nomcast
-	Shutdown      bool         // shutdown
-	IgnoreIfState bool         // ignoreifstate
-	UpScript      string       // upscript; absolute path or empty
-	DownScript    string       // downscript; absolute path or empty
-	XParam        *string      // xparam, the scripts' third argument; nil when not written
+	Name      string       // name; optional, unique in the file
+	Interface string       // interface
+	SrcIP     netip.Addr   // srcip: this host's IPv4 address
+	McastIP   netip.Addr   // mcastip; default 224.0.0.18
+	VHID      uint8        // vhid, 1-255
+	Password  []byte       // pass, or the first line of passfile; 1-19 bytes
+	Addr      netip.Prefix // addr, or its first; /32 or /128 unless a prefix length is written
+	AddrArg   string       // addr as written, without the prefix: the scripts' second argument
+	// MoreAddrs are the addresses after the first: addr written as a
+	// list, or --addr given more than once. IPv4 and IPv6 alike.
+	MoreAddrs []netip.Prefix
+	// Demote is demote, 0-255 (default 0): sent in byte 4 of every advert
+	// and compared as OpenBSD's demote count (carp.Config.Demote).
+	Demote        uint8
+	AdvBase       uint8   // advbase; default 1
+	AdvSkew       uint8   // advskew; default 0; not both 0
+	DeadRatio     uint32  // deadratio; default 3
+	Preempt       bool    // preempt
+	Neutral       bool    // neutral
+	NoMcast       bool    // nomcast
+	Shutdown      bool    // shutdown
+	IgnoreIfState bool    // ignoreifstate
+	UpScript      string  // upscript; absolute path or empty
+	DownScript    string  // downscript; absolute path or empty
+	XParam        *string // xparam, the scripts' third argument; nil when not written
 	ScriptTimeout time.Duration
 	ManageVIP     *bool // manage-vip; nil: see ManagesVIP
 	GARPCount     int   // garp-count, 0-100; default 1
@@ -72,6 +78,22 @@ func (g Group) ManagesVIP() bool {
 		return *g.ManageVIP
 	}
 	return g.UpScript == "" && g.DownScript == ""
+}
+
+// Addrs returns every virtual address of the group, the first first.
+func (g Group) Addrs() []netip.Prefix {
+	return append([]netip.Prefix{g.Addr}, g.MoreAddrs...)
+}
+
+// VIPsEnv is the value of the scripts' CARP_VIPS: every address as
+// written without its prefix length for the first, as the prefix's
+// address for the others, separated by spaces.
+func (g Group) VIPsEnv() string {
+	s := g.AddrArg
+	for _, p := range g.MoreAddrs {
+		s += " " + p.Addr().String()
+	}
+	return s
 }
 
 // ScriptArgs returns the arguments of the group's scripts, as ucarp passes
@@ -101,6 +123,9 @@ type File struct {
 	// (metrics-listen) the ADDR:PORT of /metrics and the status page,
 	// empty for none.
 	Control, ControlGroup, MetricsListen string
+	// LogFormat (log-format) is how the console lines are written: "text"
+	// or "" (ucarp's lines, the default) or "json".
+	LogFormat string
 	// Realtime (realtime) is the SCHED_RR priority of the daemon's
 	// threads, 0 for none; LockMemory (lock-memory) locks its memory.
 	Realtime   int
@@ -241,7 +266,8 @@ func (r *reader) file(doc map[string]any) *File {
 	def := r.table(doc, top)
 	f := &File{Path: r.path, Facility: DefaultFacility, Debug: def.debug.val, PIDFile: def.pidfile.val,
 		Control: def.control.val, ControlGroup: def.controlGroup.val, MetricsListen: def.metricsListen.val,
-		Realtime: def.realtime.val, LockMemory: def.lockMemory.val}
+		Realtime: def.realtime.val, LockMemory: def.lockMemory.val,
+		LogFormat: def.logFormat.val}
 	if def.facility.set {
 		f.Facility = def.facility.val
 	}
@@ -486,6 +512,11 @@ func (r *reader) group(i int, s, def *settings) Group {
 		addr, addrArg = def.addr, def.addrArg
 	}
 	g.Addr, g.AddrArg = addr.val, addrArg
+	g.MoreAddrs = s.moreAddrs
+	if !s.has("addr") {
+		g.MoreAddrs = def.moreAddrs
+	}
+	g.Demote = s.demote.or(def.demote).val
 	if x := s.xparam.or(def.xparam); x.set {
 		g.XParam = &x.val
 	}

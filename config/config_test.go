@@ -131,6 +131,10 @@ func TestGood(t *testing.T) {
 			func(f *File) bool {
 				return f.Control == "/run/ucarp/x.sock" && f.ControlGroup == "ucarp" && f.MetricsListen == "127.0.0.1:9342"
 			}},
+		{"log-format", "log-format = \"json\"\n" + minimal + "[[group]]\nvhid = 1\n",
+			func(f *File) bool { return f.LogFormat == "json" }},
+		{"log-format defaults to text", minimal + "[[group]]\nvhid = 1\n",
+			func(f *File) bool { return f.LogFormat == "" }},
 		{"realtime and lock-memory", "realtime = true\nlock-memory = true\n" + minimal + "[[group]]\nvhid = 1\n",
 			func(f *File) bool { return f.Realtime == DefaultRealtimePriority && f.LockMemory }},
 		{"realtime with a priority", "realtime = 42\n" + minimal + "[[group]]\nvhid = 1\n",
@@ -285,9 +289,9 @@ func TestErrors(t *testing.T) {
 			[]string{
 				`u.conf:7: group #1 (eth0 vhid 3): srcip: the address of this host cannot be 0.0.0.0`,
 				`u.conf:8: group #1 (eth0 vhid 3): mcastip: "ff02::12" is not an IPv4 address`,
-				`u.conf:9: group #1 (eth0 vhid 3): addr: "192.0.2.1/33" is not an IPv4 address or ADDRESS/PREFIX (prefix 1-32)`,
+				`u.conf:9: group #1 (eth0 vhid 3): addr: "192.0.2.1/33" is not an IPv4 or IPv6 address or ADDRESS/PREFIX (prefix 1-32 or 1-128)`,
 				`u.conf:12: group #2 (eth0 vhid 4): addr: the virtual address cannot be 0.0.0.0`,
-				`u.conf:15: group #3 (eth0 vhid 5): addr: "192.0.2.1/+8" is not an IPv4 address or ADDRESS/PREFIX (prefix 1-32)`,
+				`u.conf:15: group #3 (eth0 vhid 5): addr: "192.0.2.1/+8" is not an IPv4 or IPv6 address or ADDRESS/PREFIX (prefix 1-32 or 1-128)`,
 			}},
 		{"bad interfaces", minimal + "[[group]]\nvhid = 3\ninterface = \"\"\n[[group]]\nvhid = 4\ninterface = \"a-very-long-interface\"\n",
 			[]string{
@@ -311,7 +315,7 @@ func TestErrors(t *testing.T) {
 				`u.conf:10: group #1: srcip: must be a string, not an array`,
 				`u.conf:11: group #1: manage-vip: must be true or false, not an integer`,
 				`u.conf:12: group #1: script-timeout: must be a number of seconds, not a string`,
-				`u.conf:13: group #1: addr: must be a string, not a table`,
+				`u.conf:13: group #1: addr: must be a string or an array of strings, not a table`,
 				`u.conf:14: group #1: xparam: must be a string, not a date or time`,
 			}},
 		{"bad control plane keys", "control = \"ucarp.sock\"\ncontrol-group = \"\"\nmetrics-listen = \"localhost\"\n" + minimal + "[[group]]\nvhid = 3\nmetrics-listen = \"127.0.0.1:0\"\n",
@@ -321,6 +325,8 @@ func TestErrors(t *testing.T) {
 				`u.conf:3: metrics-listen: "localhost" is not ADDR:PORT`,
 				`u.conf:10: group #1 (eth0 vhid 3): metrics-listen: process-wide: write it at the top of the file, before the first [[group]]`,
 			}},
+		{"bad log-format", "log-format = \"xml\"\n" + minimal + "[[group]]\nvhid = 3\n",
+			[]string{`u.conf:1: log-format: must be text or json`}},
 		{"bad realtime and lock-memory", "realtime = 100\nlock-memory = \"yes\"\n" + minimal + "[[group]]\nvhid = 3\nrealtime = \"rr\"\n",
 			[]string{
 				`u.conf:1: realtime: 100 is out of range 1-99`,

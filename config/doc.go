@@ -26,7 +26,11 @@
 //	vhid            integer  required; 1-255
 //	pass            string   1-19 bytes; exactly one of pass and passfile
 //	passfile        string   absolute path; its first line, as -o reads it
-//	addr            string   required; IPv4 address or ADDRESS/PREFIX (1-32)
+//	addr            string   required; IPv4 or IPv6 address or ADDRESS/PREFIX
+//	                or array (1-32 or 1-128; default /32 or /128), or an array of
+//	                         them: the group's addresses, the first the scripts' $2
+//	                         (--addr given more than once)
+//	demote          integer  0-255, default 0: byte 4 of the adverts, OpenBSD's demote
 //	advbase         integer  0-255, default 1; not 0 together with advskew
 //	advskew         integer  0-255, default 0
 //	deadratio       integer  1-4294967295, default 3

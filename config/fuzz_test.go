@@ -133,7 +133,8 @@ func reencode(t *testing.T, file *File, read ReadFileFunc) {
 	if file.PIDFile != "" {
 		doc["pidfile"] = file.PIDFile
 	}
-	for k, v := range map[string]string{"control": file.Control, "control-group": file.ControlGroup, "metrics-listen": file.MetricsListen} {
+	for k, v := range map[string]string{"control": file.Control, "control-group": file.ControlGroup, "metrics-listen": file.MetricsListen,
+		"log-format": file.LogFormat} {
 		if v != "" {
 			doc[k] = v
 		}

@@ -10,7 +10,7 @@ import "github.com/ucarp-go/ucarp/group"
 func (g Group) GroupConfig() group.Config {
 	return group.Config{
 		Interface: g.Interface, Src: g.SrcIP, Mcast: g.McastIP, VHID: g.VHID, Password: g.Password,
-		Addr: g.Addr, AddrArg: g.AddrArg, AdvBase: g.AdvBase, AdvSkew: g.AdvSkew, DeadRatio: g.DeadRatio,
+		Addr: g.Addr, AddrArg: g.AddrArg, MoreAddrs: g.MoreAddrs, Demote: g.Demote, AdvBase: g.AdvBase, AdvSkew: g.AdvSkew, DeadRatio: g.DeadRatio,
 		Preempt: g.Preempt, Neutral: g.Neutral, UpScript: g.UpScript, DownScript: g.DownScript,
 		XParam: g.XParam, NoMcast: g.NoMcast, Shutdown: g.Shutdown, IgnoreIfState: g.IgnoreIfState,
 		ScriptTimeout: g.ScriptTimeout, GARPCount: g.GARPCount, GARPInterval: g.GARPInterval,

@@ -16,7 +16,8 @@ func TestGroupConfig(t *testing.T) {
 		Addr: netip.MustParsePrefix("198.51.100.100/24"), AddrArg: "198.51.100.100", AdvBase: 2, AdvSkew: 3,
 		DeadRatio: 4, Preempt: true, Neutral: true, NoMcast: true, Shutdown: true, IgnoreIfState: true,
 		UpScript: "/up", DownScript: "/down", XParam: &x, ScriptTimeout: 5 * time.Second, GARPCount: 6,
-		GARPInterval: 7 * time.Millisecond, Line: 9}
+		GARPInterval: 7 * time.Millisecond, Line: 9,
+		MoreAddrs: []netip.Prefix{netip.MustParsePrefix("2001:db8::100/128")}, Demote: 8}
 	c := g.GroupConfig()
 	v := reflect.ValueOf(c)
 	for i := 0; i < v.NumField(); i++ {
@@ -30,7 +31,7 @@ func TestGroupConfig(t *testing.T) {
 	if c.Interface != "eth0" || c.Src != g.SrcIP || c.Mcast != g.McastIP || c.VHID != 7 || string(c.Password) != "pw" ||
 		c.Addr != g.Addr || c.AddrArg != g.AddrArg || c.AdvBase != 2 || c.AdvSkew != 3 || c.DeadRatio != 4 ||
 		c.UpScript != "/up" || c.DownScript != "/down" || c.XParam != &x || c.ScriptTimeout != 5*time.Second ||
-		c.GARPCount != 6 || c.GARPInterval != 7*time.Millisecond {
+		c.GARPCount != 6 || c.GARPInterval != 7*time.Millisecond || len(c.MoreAddrs) != 1 || c.Demote != 8 {
 		t.Errorf("%+v", c)
 	}
 }

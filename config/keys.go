@@ -47,6 +47,7 @@ var keys = map[string]keyDef{
 		return r.setPassfile(s, v)
 	}},
 	"addr":          {anywhere, func(_ *reader, s *settings, v any) string { return setVIP(s, v) }},
+	"demote":        {anywhere, func(_ *reader, s *settings, v any) string { return setUint8(&s.demote, v, 0) }},
 	"advbase":       {anywhere, func(_ *reader, s *settings, v any) string { return setUint8(&s.advbase, v, 0) }},
 	"advskew":       {anywhere, func(_ *reader, s *settings, v any) string { return setUint8(&s.advskew, v, 0) }},
 	"deadratio":     {anywhere, func(_ *reader, s *settings, v any) string { return setDeadratio(s, v) }},
@@ -75,6 +76,16 @@ var keys = map[string]keyDef{
 	"metrics-listen": {topOnly, func(_ *reader, s *settings, v any) string {
 		return setString(&s.metricsListen, v, ListenAddr)
 	}},
+	"log-format": {topOnly, func(_ *reader, s *settings, v any) string { return setString(&s.logFormat, v, LogFormat) }},
+}
+
+// LogFormat checks the log-format and --log-format setting: "text" or
+// "json"; it says what is wrong, or "".
+func LogFormat(s string) string {
+	if s != "text" && s != "json" {
+		return "must be text or json"
+	}
+	return ""
 }
 
 // ControlPath checks the control and --control setting: an absolute path
@@ -159,6 +170,8 @@ type settings struct {
 	passKey                      string          // which of the two
 	addr                         setting[netip.Prefix]
 	addrArg                      string
+	moreAddrs                    []netip.Prefix // addr's list after its first
+	demote                       setting[uint8]
 	deadratio                    setting[uint32]
 	preempt, neutral, nomcast    setting[bool]
 	shutdown, ignoreIf, manage   setting[bool]
@@ -167,7 +180,7 @@ type settings struct {
 	garpCount                    setting[int]
 	facility, pidfile            setting[string]
 	control, controlGroup        setting[string]
-	metricsListen                setting[string]
+	metricsListen, logFormat     setting[string]
 	debug                        setting[bool]
 	realtime                     setting[int] // 0: off
 	lockMemory                   setting[bool]
@@ -355,38 +368,81 @@ func setAddr(dst *setting[netip.Addr], v any, what string) string {
 	return ""
 }
 
-// setVIP reads addr as --addr: an IPv4 address, or ADDRESS/PREFIX; the
-// scripts receive the address as written, without the prefix length.
+// setVIP reads addr: one address as --addr takes it (IPv4 or IPv6, or
+// ADDRESS/PREFIX), or a list of them, the first of which is the scripts'
+// second argument, as written without the prefix length.
 func setVIP(s *settings, v any) string {
-	str, ok := v.(string)
-	if !ok {
-		return wrongType("a string", v)
+	var strs []string
+	switch x := v.(type) {
+	case string:
+		strs = []string{x}
+	case []any:
+		for _, e := range x {
+			str, ok := e.(string)
+			if !ok {
+				return wrongType("a string or an array of strings", e)
+			}
+			strs = append(strs, str)
+		}
+		if len(strs) == 0 {
+			return "the list of virtual addresses is empty"
+		}
+	default:
+		return wrongType("a string or an array of strings", v)
 	}
-	pfx, arg, ok := ParseAddr(str)
-	if !ok {
-		return fmt.Sprintf("%q is not an IPv4 address or ADDRESS/PREFIX (prefix 1-32)", str)
+	var all []netip.Prefix
+	var first string
+	for i, str := range strs {
+		pfx, arg, ok := ParseAddr(str)
+		if !ok {
+			return fmt.Sprintf("%q is not an IPv4 or IPv6 address or ADDRESS/PREFIX (prefix 1-32 or 1-128)", str)
+		}
+		if msg := CheckVIP(pfx, all); msg != "" {
+			return msg
+		}
+		if i == 0 {
+			first = arg
+		}
+		all = append(all, pfx)
 	}
-	if pfx.Addr().IsUnspecified() {
-		return "the virtual address cannot be " + arg
+	s.addr.val, s.addr.set, s.addrArg = all[0], true, first
+	s.moreAddrs = nil
+	if len(all) > 1 {
+		s.moreAddrs = all[1:]
 	}
-	s.addr.val, s.addr.set, s.addrArg = pfx, true, arg
+	return ""
+}
+
+// CheckVIP says what is wrong with p as one more virtual address beside
+// have: an unspecified address, or one already in the list (with any
+// prefix length); "" when nothing is.
+func CheckVIP(p netip.Prefix, have []netip.Prefix) string {
+	if p.Addr().IsUnspecified() {
+		return "the virtual address cannot be " + p.Addr().String()
+	}
+	for _, h := range have {
+		if h.Addr() == p.Addr() {
+			return fmt.Sprintf("the virtual address %v is listed twice", p.Addr())
+		}
+	}
 	return ""
 }
 
 // ParseAddr reads a virtual address as --addr and the addr key take it:
-// an IPv4 address, or ADDRESS/PREFIX with a prefix length of 1 to 32 in
-// plain decimal (a /0 would put a default-route-like prefix on the
-// interface). The scripts receive the address as written (arg), without
-// the prefix length.
+// an IPv4 or IPv6 address, or ADDRESS/PREFIX with a prefix length of 1 to
+// 32 (IPv4) or 1 to 128 (IPv6) in plain decimal (a /0 would put a
+// default-route-like prefix on the interface); without one, /32 or /128.
+// The scripts receive the address as written (arg), without the prefix
+// length. An IPv6 address takes no zone, nor an IPv4-mapped form.
 func ParseAddr(v string) (p netip.Prefix, arg string, ok bool) {
 	addr, bits, hasBits := strings.Cut(v, "/")
 	a, err := netip.ParseAddr(addr)
-	if err != nil || !a.Is4() {
+	if err != nil || a.Zone() != "" || a.Is4In6() {
 		return netip.Prefix{}, "", false
 	}
-	n := 32
+	n := a.BitLen()
 	if hasBits {
-		if n, err = strconv.Atoi(bits); err != nil || n < 1 || n > 32 || bits != strconv.Itoa(n) {
+		if n, err = strconv.Atoi(bits); err != nil || n < 1 || n > a.BitLen() || bits != strconv.Itoa(n) {
 			return netip.Prefix{}, "", false
 		}
 	}

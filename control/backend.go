@@ -26,6 +26,15 @@ type Backend interface {
 	Subscribe() (events <-chan Event, cancel func())
 }
 
+// Maintainer is a Backend that puts groups in maintenance (the
+// maintenance verb); without it the verb is ErrNotSupported.
+type Maintainer interface {
+	// Maintenance puts the named group in maintenance (on) or takes it
+	// out, and returns at once: Status follows the handoff. persistent
+	// keeps the state across restarts of the daemon; off forgets it.
+	Maintenance(name string, on, persistent bool) error
+}
+
 // Names are resolved by the server with Select before the Backend sees
 // them: a Backend's name is always a Group.Name that its Status returned.
 

@@ -96,6 +96,18 @@ func (c *Client) Demote(sel string, level int) error {
 	return err
 }
 
+// Maintenance puts the groups that sel selects (all for "") in
+// maintenance (on) or takes them out, and returns them as they are right
+// after: a handoff goes on in the daemon (Status follows it).
+func (c *Client) Maintenance(sel string, on, persistent bool) ([]Group, error) {
+	mode := "off"
+	if on {
+		mode = "on"
+	}
+	resp, err := c.Do(Request{Verb: VerbMaintenance, Group: sel, Mode: mode, Persistent: persistent})
+	return resp.Groups, err
+}
+
 // Promote sets the control socket's demotion of the group sel back to 0.
 func (c *Client) Promote(sel string) error {
 	_, err := c.Do(Request{Verb: VerbPromote, Group: sel})

@@ -46,6 +46,8 @@ var (
 		"Up and down scripts run, by result: ok, failed or timed-out.", "result")
 	descProbeUp = desc("ucarp_probe_up",
 		"Whether the health probe is up: 1 up, 0 down or not yet known (then its weight demotes the group).", "probe")
+	descMaintenance = desc("ucarp_maintenance",
+		"Whether the group is in maintenance (ucarpctl maintenance on): 1 in the current phase, 0 in the others.", "phase")
 	descMasterSince = desc("ucarp_master_since_seconds",
 		"Unix time at which the group became MASTER; only while it is MASTER.")
 )
@@ -53,7 +55,7 @@ var (
 // Describe sends the descriptions of every series.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descTransitions, descSent, descSendErrors,
-		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp} {
+		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp, descMaintenance} {
 		ch <- d
 	}
 }
@@ -98,6 +100,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				v = 1
 			}
 			gauge(descProbeUp, v, p.Name)
+		}
+		if m := g.Maintenance; m != nil {
+			for _, p := range []string{MaintHandingOff, MaintWaitingAnnouncement, MaintHandedOff, MaintNoPeer, MaintBackup, MaintOff} {
+				v := 0.0
+				if p == m.Phase {
+					v = 1
+				}
+				gauge(descMaintenance, v, p)
+			}
 		}
 		if g.State == StateMaster && !g.Since.IsZero() {
 			gauge(descMasterSince, float64(g.Since.UnixNano())/1e9)

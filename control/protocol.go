@@ -18,13 +18,16 @@ const (
 	VerbPromote = "promote"
 	VerbWatch   = "watch"
 	VerbReload  = "reload"
+	// VerbMaintenance puts the selected groups in maintenance (Mode "on")
+	// or takes them out ("off"); an empty Group selects every group.
+	VerbMaintenance = "maintenance"
 )
 
 // changing says whether a verb changes the daemon, and so needs root or
 // the control group.
 func changing(verb string) bool {
 	switch verb {
-	case VerbDemote, VerbPromote, VerbReload:
+	case VerbDemote, VerbPromote, VerbReload, VerbMaintenance:
 		return true
 	}
 	return false
@@ -43,6 +46,10 @@ type Request struct {
 	Group string `json:"group,omitempty"`
 	// Level is demote's level, 0 to MaxDemotion.
 	Level int `json:"level,omitempty"`
+	// Mode is maintenance's "on" or "off"; Persistent keeps "on" (or
+	// forgets it, with "off") across restarts of the daemon.
+	Mode       string `json:"mode,omitempty"`
+	Persistent bool   `json:"persistent,omitempty"`
 }
 
 // Response is one line that the server sends: the answer to a request, or

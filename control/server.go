@@ -250,6 +250,8 @@ func (cn *conn) answer(req Request) Response {
 	switch req.Verb {
 	case VerbReload:
 		err = s.b.Reload()
+	case VerbMaintenance:
+		return cn.maintenance(req)
 	case VerbDemote, VerbPromote:
 		if req.Verb == VerbDemote && (req.Level < 0 || req.Level > MaxDemotion) {
 			return fail(errorf(CodeBadRequest, "demotion level %d out of 0 to %d", req.Level, MaxDemotion))
@@ -268,6 +270,29 @@ func (cn *conn) answer(req Request) Response {
 		return fail(wrapPrefix(err))
 	}
 	return Response{OK: true}
+}
+
+// maintenance serves the maintenance verb: every group selected, and
+// the groups after it.
+func (cn *conn) maintenance(req Request) Response {
+	mb, ok := cn.s.b.(Maintainer)
+	if !ok {
+		return fail(errorf(CodeNotSupported, "maintenance is not supported by this daemon"))
+	}
+	if req.Mode != "on" && req.Mode != "off" {
+		return fail(errorf(CodeBadRequest, "maintenance mode %q: on or off", req.Mode))
+	}
+	gs, err := Select(cn.s.b.Status(), req.Group)
+	if err != nil {
+		return fail(err)
+	}
+	for _, g := range gs {
+		if err := mb.Maintenance(g.Name, req.Mode == "on", req.Persistent); err != nil {
+			return fail(wrapPrefix(err))
+		}
+	}
+	after, _ := Select(cn.s.b.Status(), req.Group)
+	return Response{OK: true, Groups: wireGroups(after)}
 }
 
 // refusal says why a changing verb is refused.

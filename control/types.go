@@ -42,6 +42,45 @@ type Group struct {
 	Counters    Counters     `json:"counters"`
 	Transitions []Transition `json:"transitions"`
 	Probes      []Probe      `json:"probes"`
+	// Maintenance is present while the group is in maintenance, or
+	// finishes a handoff (ucarpctl maintenance).
+	Maintenance *Maintenance `json:"maintenance,omitempty"`
+}
+
+// Phases of Maintenance (group.MaintPhase's names).
+const (
+	MaintHandingOff          = "handing-off"          // demoted, bowed out, keeping the address until a peer's MASTER advert
+	MaintWaitingAnnouncement = "waiting-announcement" // the peer is MASTER; keeping the address until its gratuitous ARP
+	MaintHandedOff           = "handed-off"           // the peer holds the address; this host let it go
+	MaintNoPeer              = "no-peer"              // no peer took over: this host stays MASTER
+	MaintBackup              = "backup"               // in maintenance as BACKUP: nothing to hand off
+	MaintOff                 = "off"                  // out of maintenance, a handoff in flight finishing
+)
+
+// Maintenance is a group's maintenance: its make-before-break handoff.
+type Maintenance struct {
+	On bool `json:"on"`
+	// Persistent says that it survives a restart of the daemon.
+	Persistent bool      `json:"persistent"`
+	Since      time.Time `json:"since,omitzero"`
+	Phase      string    `json:"phase"`
+	PhaseSince time.Time `json:"phase_since,omitzero"`
+	// Peer is the source of the peer's MASTER adverts heard during the
+	// handoff (Adverts of them), PeerMAC the sender of its gratuitous ARP
+	// for the address once seen (Announced).
+	Peer      netip.Addr `json:"peer,omitzero"`
+	Adverts   int        `json:"adverts"`
+	Announced bool       `json:"announced"`
+	PeerMAC   string     `json:"peer_mac,omitempty"`
+	// Note says what the handoff did beyond its plan ("no peer took
+	// over", a release without the peer's announcement).
+	Note string `json:"note,omitempty"`
+}
+
+// Settled says whether a phase ends a handoff: the command's answer can
+// be given.
+func (m *Maintenance) Settled() bool {
+	return m.Phase != MaintHandingOff && m.Phase != MaintWaitingAnnouncement
 }
 
 // Address is a virtual address of a group.

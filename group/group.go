@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
 )
@@ -24,6 +25,7 @@ const (
 	timerAnnounce  = int(carp.NumTimers) + iota // the next repeated gratuitous ARP
 	timerReconcile                              // the next check of the managed address
 	timerFlush                                  // report rate-limited log lines
+	timerMaint                                  // renew the address a handoff keeps, and its deadline
 	numTimers
 )
 
@@ -42,8 +44,12 @@ type Config struct {
 	Mcast     netip.Addr // --mcast: the adverts' destination
 	VHID      uint8
 	Password  []byte
-	Addr      netip.Prefix // the virtual address
+	Addr      netip.Prefix // the virtual address, the first of them
 	AddrArg   string       // the address as written, without /prefix: the scripts' $2
+	// MoreAddrs are the group's other addresses, IPv4 or IPv6 (see dual.go).
+	MoreAddrs []netip.Prefix
+	// Demote is the demote byte of the adverts (carp.Config.Demote).
+	Demote    uint8
 	AdvBase   uint8
 	AdvSkew   uint8
 	DeadRatio uint32
@@ -91,7 +97,12 @@ type Deps struct {
 	Log  *slog.Logger
 	MAC  net.HardwareAddr
 	Conn platform.IPConn
-	ARP  platform.FrameConn // nil: no gratuitous ARP
+	// Conn6 carries the IPv6 adverts of a group with IPv6 addresses, sent
+	// from Src6, the interface's link-local address; nil for a group
+	// without. IPv6 packets given to Deliver are its.
+	Conn6 platform.IPConn
+	Src6  netip.Addr
+	ARP   platform.FrameConn // nil: no gratuitous ARP
 	// Addrs manages the virtual address; nil when the scripts do.
 	Addrs vip.System
 	// Link delivers the interface's state on every change, AddrChanged
@@ -109,6 +120,10 @@ type Deps struct {
 	// change of state: it must not block (the control plane's
 	// Broadcaster drops a slow subscriber instead).
 	OnTransition func(Transition)
+	// ListenARP opens a listener of the interface's ARP frames
+	// (platform.ARPListener), with which a maintenance handoff sees the
+	// peer's announcement; nil: the peer's MASTER adverts decide alone.
+	ListenARP func() (platform.FrameReader, error)
 	// Shared says that Conn is read by the caller, who hands this group
 	// its packets with Deliver (a node, whose reader serves every group
 	// of the interface); else the group reads Conn itself.
@@ -124,6 +139,8 @@ type deps struct {
 	log     logger
 	mac     net.HardwareAddr
 	conn    platform.IPConn
+	conn6   platform.IPConn
+	src6    netip.Addr
 	arp     platform.FrameConn
 	addrs   vip.System
 	link    <-chan platform.LinkState
@@ -135,6 +152,8 @@ type deps struct {
 	notify  func(status string)
 	onTrans func(Transition)
 	shared  bool
+	// listenARP is Deps.ListenARP.
+	listenARP func() (platform.FrameReader, error)
 }
 
 // scripts runs the up and down scripts, one at a time, without blocking
@@ -191,15 +210,24 @@ type Exit struct {
 // that runs Run; the other methods post into that loop.
 type Group struct {
 	deps
-	m     *carp.Machine
-	auth  *carp.Auth      // the loop's, to sign
-	val   *carp.Validator // the reader's (an Auth is not safe for concurrent use)
-	vips  *vip.Manager
-	garp  []byte
-	rx    chan received
-	done  chan struct{} // closed when the loop returns: the reader stops
-	query chan func()   // functions run inside the loop: status queries
-	timer *time.Timer
+	m    *carp.Machine
+	auth *carp.Auth      // the loop's, to sign
+	val  *carp.Validator // the reader's (an Auth is not safe for concurrent use)
+	val6 *carp.Validator6
+	vips *vipSet
+	// garp are the announcement's frames, a gratuitous ARP or a Neighbour
+	// Advertisement per address; garpNext is the next of a round spread
+	// over the interval (announceStep).
+	garp     [][]byte
+	garpNext int
+	rx       chan received
+	done     chan struct{} // closed when the loop returns: the reader stops
+	query    chan func()   // functions run inside the loop: status queries
+	timer    *time.Timer
+
+	// renewed is when the managed address last got its lifetime (an add
+	// or a renewal); zero: renew at the next tick (see renewalDue).
+	renewed time.Time
 
 	deadlines [numTimers]time.Time
 	pending   []carp.Event
@@ -229,6 +257,10 @@ type Group struct {
 	transitions  []Transition
 	demotion     int            // the sum of demotions, capped: what the machine has
 	demotions    map[string]int // by source, each 0 to carp.MaxDemotion
+	// maint is the maintenance (SetMaintenance); claims carries the
+	// claims of the address that its listener reads.
+	maint  maintenance
+	claims chan vip.Claim
 
 	// The reader's: dropped packets by reason, and the rate limit of their
 	// log lines (also read by the loop's periodic report).
@@ -241,33 +273,41 @@ type Group struct {
 // New returns the group for cfg; Run runs it.
 func New(cfg Config, x Deps) (*Group, error) {
 	c := &cfg
-	d := deps{cfg: c, log: logger{x.Log}, mac: x.MAC, conn: x.Conn, arp: x.ARP, addrs: x.Addrs,
+	d := deps{cfg: c, log: logger{x.Log}, mac: x.MAC, conn: x.Conn, conn6: x.Conn6, src6: x.Src6, arp: x.ARP, addrs: x.Addrs,
 		link: x.Link, addrChg: x.AddrChanged, initial: x.Initial, random: x.Random, runner: x.scripts,
-		ready: x.Ready, notify: x.Notify, onTrans: x.OnTransition, shared: x.Shared}
+		ready: x.Ready, notify: x.Notify, onTrans: x.OnTransition, shared: x.Shared, listenARP: x.ListenARP}
 	if d.runner == nil {
 		d.runner = newRunner(d.log, c.ScriptTimeout)
 	}
-	vaddr := c.Addr.Addr()
-	auth, err := carp.NewAuth(c.Password, c.VHID, []netip.Addr{vaddr})
+	if c.families()&carp.FamilyIPv6 != 0 && (d.conn6 == nil || !d.src6.IsValid()) {
+		return nil, errors.New("group: IPv6 addresses need an IPv6 socket and the interface's link-local address")
+	}
+	auth, err := carp.NewAuth(c.Password, c.VHID, c.hashed())
 	if err != nil {
 		return nil, err
 	}
-	m, err := carp.NewMachine(machineConfig(c, d.addrs != nil, d.random))
+	m, err := carp.NewMachine(machineConfig(c, d.addrs != nil, d.random, d.src6))
 	if err != nil {
 		return nil, err
 	}
-	readAuth, err := carp.NewAuth(c.Password, c.VHID, []netip.Addr{vaddr})
+	readAuth, err := carp.NewAuth(c.Password, c.VHID, c.hashed())
+	if err != nil {
+		return nil, err
+	}
+	readAuth6, err := carp.NewAuth(c.Password, c.VHID, c.hashed())
 	if err != nil {
 		return nil, err
 	}
 	dm := &Group{deps: d, m: m, auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
-		rx: make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
-		buf: make([]byte, 0, carp.PacketLen)}
+		val6: carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6),
+		rx:   make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
+		claims: make(chan vip.Claim, 4),
+		buf:    make([]byte, 0, carp.Packet6Len)}
 	if d.addrs != nil {
-		dm.vips = vip.NewManager(d.addrs, c.Addr, vip.Label(c.Interface, c.VHID), vipLifetime(c))
+		dm.vips = newVIPSet(d.addrs, c, vipLifetime(c))
 	}
 	if d.arp != nil && len(d.mac) == 6 {
-		if dm.garp, err = vip.GratuitousARP(d.mac, vaddr); err != nil {
+		if dm.garp, err = announcements(c, &d); err != nil {
 			return nil, err
 		}
 	}
@@ -277,10 +317,10 @@ func New(cfg Config, x Deps) (*Group, error) {
 // run is the daemon's loop. It returns the exit code, unless the daemon
 // must die by a signal (Exit.reraise), which the caller re-raises.
 // machineConfig is the machine's part of c.
-func machineConfig(c *Config, manageVIP bool, random func() uint64) carp.Config {
+func machineConfig(c *Config, manageVIP bool, random func() uint64, src6 netip.Addr) carp.Config {
 	return carp.Config{
 		VHID: c.VHID, AdvBase: c.AdvBase, AdvSkew: c.AdvSkew, DeadRatio: c.DeadRatio,
-		Preempt: c.Preempt, Neutral: c.Neutral, Src: c.Src,
+		Preempt: c.Preempt, Neutral: c.Neutral, Src: c.Src, Src6: src6, Families: c.families(), Demote: c.Demote,
 		ManageVIP: manageVIP, DownScript: c.DownScript != "",
 		Random: random, Align: c.AlignAdverts,
 	}
@@ -302,7 +342,8 @@ func (d *Group) Reconfigure(cfg Config) error {
 	d.inLoop(func() {
 		old := d.cfg
 		if cfg.Interface != old.Interface || cfg.Src != old.Src || cfg.Mcast != old.Mcast || cfg.VHID != old.VHID ||
-			cfg.NoMcast != old.NoMcast || cfg.Addr != old.Addr || string(cfg.Password) != string(old.Password) {
+			cfg.NoMcast != old.NoMcast || cfg.Addr != old.Addr || !slices.Equal(cfg.MoreAddrs, old.MoreAddrs) ||
+			string(cfg.Password) != string(old.Password) {
 			err = ErrIdentity
 			return
 		}
@@ -312,14 +353,15 @@ func (d *Group) Reconfigure(cfg Config) error {
 		}
 		now := time.Now()
 		var out []carp.Action
-		if out, err = d.m.Reconfigure(now, machineConfig(&cfg, d.addrs != nil, d.random), d.out[:0]); err != nil {
+		if out, err = d.m.Reconfigure(now, machineConfig(&cfg, d.addrs != nil, d.random, d.src6), d.out[:0]); err != nil {
 			return
 		}
 		c := cfg
 		d.cfg = &c
 		d.runner.setTimeout(c.ScriptTimeout)
 		if d.vips != nil {
-			d.vips = vip.NewManager(d.addrs, c.Addr, vip.Label(c.Interface, c.VHID), vipLifetime(&c))
+			d.vips = newVIPSet(d.addrs, &c, vipLifetime(&c))
+			d.renewed = time.Time{} // the new lifetime at the next tick
 		}
 		for _, a := range out {
 			d.apply(now, a)
@@ -336,17 +378,24 @@ func (d *Group) Run() *Exit {
 	d.timer = time.NewTimer(time.Hour)
 	defer d.timer.Stop()
 	defer close(d.done)
+	defer d.closeListener()
 	if !d.shared {
-		go d.read()
+		go d.read(d.conn)
+		if d.conn6 != nil {
+			go d.read(d.conn6)
+		}
 	}
 
 	d.wasUp = d.initial.Up
 	if !d.initial.Up || !d.initial.Running && !d.cfg.IgnoreIfState {
 		if !d.initial.Up {
-			d.log.Warnf("Interface [%s] is down: waiting for it to come up", d.cfg.Interface)
+			d.log.eventf(logfield.Link, []slog.Attr{logfield.Reason("down")}, levelWarning, "Interface [%s] is down: waiting for it to come up", d.cfg.Interface)
 		}
 		d.carrierDown = true
 		d.feed(carp.Event{Kind: carp.EventLinkDown})
+	}
+	if d.demotion > 0 { // StartInMaintenance
+		d.out = d.m.SetDemotion(now, d.demotion, d.out[:0])
 	}
 	d.feed(carp.Event{Kind: carp.EventStart})
 	if d.vips != nil && d.addrChg == nil {
@@ -381,6 +430,8 @@ func (d *Group) Run() *Exit {
 			d.onScriptOverdue(job)
 		case f := <-d.query:
 			f()
+		case c := <-d.claims:
+			d.maintClaim(time.Now(), c)
 		}
 	}
 }
@@ -400,11 +451,11 @@ func (d *Group) inLoop(f func()) {
 // read is the receiving goroutine: it checks every packet with its own
 // validator (ucarp's checks, HMAC included) and hands the outcome to the
 // loop at once.
-func (d *Group) read() {
+func (d *Group) read(conn platform.IPConn) {
 	b := make([]byte, 2048)
 	backoff := time.Millisecond
 	for {
-		n, err := d.conn.ReadPacket(b)
+		n, err := conn.ReadPacket(b)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || !d.hand(received{err: err}) {
 				return
@@ -441,12 +492,17 @@ const rxQueueLen = 16
 // false once the loop has ended.
 func (d *Group) deliver(pkt []byte) bool {
 	var r received
-	if drop := d.val.Check(pkt, &r.hdr); !drop.Accepted() {
+	var drop carp.Drop
+	if len(pkt) > 0 && pkt[0]>>4 == 6 {
+		drop = d.check6(pkt, &r)
+	} else if drop = d.val.Check(pkt, &r.hdr); drop.Accepted() {
+		r.src = carp.Source(pkt)
+	}
+	if !drop.Accepted() {
 		d.drops[drop.Reason].Add(1)
 		d.logDrop(drop)
 		return true
 	}
-	r.src = carp.Source(pkt)
 	if d.shared {
 		select {
 		case d.rx <- r:
@@ -518,6 +574,8 @@ func (d *Group) fire(now time.Time) {
 		case i == timerReconcile:
 			d.reconcile(true)
 			d.deadlines[timerReconcile] = now.Add(d.reconcileInterval())
+		case i == timerMaint:
+			d.maintTimer(now)
 		case i == timerFlush:
 			d.flushLimits()
 			d.deadlines[timerFlush] = now.Add(flushEvery)
@@ -580,17 +638,32 @@ func (d *Group) apply(now time.Time, a carp.Action) {
 		}
 		d.effects.add(a)
 	case carp.ActionRunScript, carp.ActionAddVIP, carp.ActionRemoveVIP:
+		if d.maintDefer(a) {
+			return
+		}
 		d.effects.add(a)
 	}
 }
 
-// send signs and sends an advert with a random IP ID, as ucarp.
+// send signs and sends an advert with a random IP ID, as ucarp: over
+// IPv4, and over IPv6 too for a group with IPv6 addresses (the same
+// advert over each family, as the BSD kernels send them).
 func (d *Group) send(h carp.Header) error {
 	d.log.Debugf("-> carp_send_ad()")
 	d.auth.Sign(&h)
-	p := carp.NewPacket(d.cfg.Src, d.cfg.Mcast, uint16(d.random()), h)
-	d.buf, _ = p.AppendBinary(d.buf[:0])
-	if err := d.conn.WritePacket(d.buf); err != nil {
+	fam := d.cfg.families()
+	var err error
+	if fam&carp.FamilyIPv4 != 0 {
+		p := carp.NewPacket(d.cfg.Src, d.cfg.Mcast, uint16(d.random()), h)
+		d.buf, _ = p.AppendBinary(d.buf[:0])
+		err = d.conn.WritePacket(d.buf)
+	}
+	if fam&carp.FamilyIPv6 != 0 {
+		if err6 := d.send6(h); err == nil {
+			err = err6
+		}
+	}
+	if err != nil {
 		d.stats.sendErrors++
 		d.log.Warnf("write() has failed: %s", strerror(err))
 		return err
@@ -652,6 +725,7 @@ func (d *Group) scriptJob(a carp.Action) (scriptJob, bool) {
 			fmt.Sprintf("CARP_VHID=%d", d.cfg.VHID),
 			"CARP_INTERFACE=" + d.cfg.Interface,
 			"CARP_VIP=" + d.cfg.Addr.Addr().String(),
+			"CARP_VIPS=" + d.cfg.vipsEnv(),
 			"CARP_REASON=" + a.Reason.String(),
 		},
 	}, true
@@ -701,6 +775,7 @@ func (d *Group) onTransition(from, to carp.State) {
 	if d.onTrans != nil {
 		d.onTrans(tr)
 	}
+	d.maintTransition(tr.Time, from, to)
 	if to != carp.Master {
 		d.announceLeft = 0
 		d.deadlines[timerAnnounce] = time.Time{}
@@ -719,11 +794,14 @@ func (d *Group) logAction(a carp.Action) {
 		if a.To == carp.Init {
 			level = levelInfo
 		}
-		d.log.logf(level, a.Msg.String(), a.To)
+		d.log.eventf(logfield.Transition, []slog.Attr{logfield.State(a.To.String()), logfield.Reason(a.Reason.String())},
+			level, a.Msg.String(), a.To)
 	case carp.MsgWriteErrors, carp.MsgCompareIntervals:
 		d.log.logf(level, a.Msg.String(), a.Arg, a.Arg2)
 	case carp.MsgCarrierLost, carp.MsgCarrierBack:
-		d.log.logf(level, "[%s] %s", d.cfg.Interface, a.Msg)
+		d.log.eventf(logfield.Link, []slog.Attr{logfield.Reason(a.Msg.String())}, level, "[%s] %s", d.cfg.Interface, a.Msg)
+	case carp.MsgDemoted, carp.MsgDemotionOver:
+		d.log.eventf(logfield.Demotion, nil, level, "%s", a.Msg)
 	default:
 		d.log.logf(level, "%s", a.Msg)
 	}
@@ -732,26 +810,39 @@ func (d *Group) logAction(a carp.Action) {
 // announce sends the gratuitous ARP, and schedules the repeats that
 // --garp-count asks for.
 func (d *Group) announce(now time.Time) {
-	if d.garp == nil || d.cfg.GARPCount == 0 {
+	if len(d.garp) == 0 || d.cfg.GARPCount == 0 {
 		return
 	}
 	d.announceLeft = d.cfg.GARPCount
+	d.garpNext = 0
 	d.announceOnce(now)
 }
 
+// announceOnce sends the next burst of the announcement round: every
+// frame, or with more than announceBurst addresses the next burst of
+// them, the round spread over --garp-interval.
 func (d *Group) announceOnce(now time.Time) {
 	if d.announceLeft <= 0 || d.m.State() != carp.Master {
 		return
 	}
-	d.announceLeft--
-	if err := d.arp.WriteFrame(d.garp); err != nil {
-		d.stats.garpErrors++
-		d.log.Errorf("write() in garp: %s", strerror(err))
-	} else {
-		d.stats.garps++
+	end := min(d.garpNext+announceBurst, len(d.garp))
+	for _, f := range d.garp[d.garpNext:end] {
+		if err := d.arp.WriteFrame(f); err != nil {
+			d.stats.garpErrors++
+			d.log.Errorf("write() in garp: %s", strerror(err))
+		} else {
+			d.stats.garps++
+		}
 	}
+	d.garpNext = end
+	if step := announceStep(len(d.garp), d.cfg.GARPInterval); d.garpNext < len(d.garp) {
+		d.deadlines[timerAnnounce] = now.Add(step)
+		return
+	}
+	d.garpNext = 0
+	d.announceLeft--
 	if d.announceLeft > 0 {
-		d.deadlines[timerAnnounce] = now.Add(d.cfg.GARPInterval)
+		d.deadlines[timerAnnounce] = now.Add(d.cfg.GARPInterval - announceStep(len(d.garp), d.cfg.GARPInterval)*time.Duration((len(d.garp)-1)/announceBurst))
 	}
 }
 
@@ -767,8 +858,10 @@ func (d *Group) onPacket(r received) {
 		return
 	}
 	d.stats.valid++
-	d.heard(time.Now(), r.src, &r.hdr)
+	now := time.Now()
+	d.heard(now, r.src, &r.hdr)
 	d.feed(carp.AdvertEvent(r.src, &r.hdr))
+	d.maintAdvert(now, r)
 }
 
 // Report logs the state and the counters, as ucarp's SIGUSR1 and more.
@@ -808,7 +901,7 @@ func (d *Group) Stop(sig os.Signal) {
 			if down == "" {
 				down = "(null)"
 			}
-			d.log.Debugf("sighandler_exit(): Calling [%s] and exiting", down)
+			d.log.eventf(logfield.Stop, nil, levelDebug, "sighandler_exit(): Calling [%s] and exiting", down)
 			d.stop(&Exit{}, true)
 			return
 		}
@@ -836,6 +929,12 @@ func (d *Group) stop(p *Exit, runDownScript bool) {
 		d.notify("STOPPING")
 	}
 	d.exit = p
+	if d.maint.holding() {
+		// A stop during a handoff lets the address go, as a MASTER's does.
+		d.maint.Phase = MaintOff
+		d.closeListener()
+		d.flushDeferred()
+	}
 	d.feed(carp.ReleaseEvent(runDownScript))
 	for i := range d.deadlines {
 		d.deadlines[i] = time.Time{}
@@ -850,9 +949,9 @@ func (d *Group) onLink(st platform.LinkState) {
 	case st.Gone:
 		if d.cfg.WaitWhenDown {
 			// Config mode: this group ends, the process and its other groups go on.
-			d.log.Errorf("Interface [%s] is gone: this group stops", d.cfg.Interface)
+			d.log.eventf(logfield.Link, []slog.Attr{logfield.Reason("gone")}, levelError, "Interface [%s] is gone: this group stops", d.cfg.Interface)
 		} else {
-			d.log.Errorf("Interface [%s] is gone: exiting", d.cfg.Interface)
+			d.log.eventf(logfield.Link, []slog.Attr{logfield.Reason("gone")}, levelError, "Interface [%s] is gone: exiting", d.cfg.Interface)
 		}
 		d.stop(&Exit{Code: 2}, d.cfg.Shutdown)
 		return
@@ -861,7 +960,7 @@ func (d *Group) onLink(st platform.LinkState) {
 			// ucarp's words when ifdown takes the interface down; Debian's
 			// ifupdown hook relies on the exit that follows.
 			d.log.Errorf("exiting: pfds[0].revents = 8")
-			d.log.Infof("Interface [%s] was set down administratively", d.cfg.Interface)
+			d.log.eventf(logfield.Link, []slog.Attr{logfield.Reason("down")}, levelInfo, "Interface [%s] was set down administratively", d.cfg.Interface)
 			d.stop(&Exit{}, d.cfg.Shutdown)
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/internal/syserr"
 )
 
@@ -41,6 +42,15 @@ func (l logger) logf(level slog.Level, format string, args ...any) {
 		return
 	}
 	l.Log(context.Background(), level, fmt.Sprintf(format, args...))
+}
+
+// eventf logs a line that reports the event ev, with its structured
+// fields (see logfield): ucarp's text is the same as logf's.
+func (l logger) eventf(ev logfield.Event, attrs []slog.Attr, level slog.Level, format string, args ...any) {
+	if !l.enabled(level) {
+		return
+	}
+	l.LogAttrs(context.Background(), level, fmt.Sprintf(format, args...), append(attrs, ev.Attr())...)
 }
 
 func (l logger) Debugf(format string, args ...any) { l.logf(levelDebug, format, args...) }

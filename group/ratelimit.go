@@ -1,9 +1,11 @@
 package group
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 )
 
 // Rate limit of the log lines about dropped packets, per reason: a burst
@@ -53,7 +55,7 @@ func (d *Group) logDrop(drop carp.Drop) {
 	ok := d.limits[drop.Reason].allow(time.Now())
 	d.limMu.Unlock()
 	if ok {
-		d.log.logf(l, "%s", drop)
+		d.log.eventf(logfield.AdvertDrop, []slog.Attr{logfield.Reason(drop.Reason.String())}, l, "%s", drop)
 	}
 }
 
@@ -73,7 +75,8 @@ func (d *Group) flushLimits() {
 	}
 	for r, n := range left {
 		if n > 0 {
-			d.log.logf(carpLevel(carp.DropReason(r).Level()), "%d more packets dropped as %s in the last %v (log lines rate-limited)",
+			d.log.eventf(logfield.AdvertDrop, []slog.Attr{logfield.Reason(carp.DropReason(r).String())},
+				carpLevel(carp.DropReason(r).Level()), "%d more packets dropped as %s in the last %v (log lines rate-limited)",
 				n, carp.DropReason(r), flushEvery)
 		}
 	}

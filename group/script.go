@@ -3,6 +3,7 @@ package group
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 )
 
 // scriptJob is one run of an up or down script.
@@ -110,10 +112,10 @@ func (r *runner) start(job scriptJob) (res scriptResult, started bool) {
 		Stderr: r.stderr,
 	}
 	setProcessGroup(cmd)
-	r.log.Warnf("Spawning [%s]", job.describe())
+	r.log.eventf(logfield.ScriptRun, nil, levelWarning, "Spawning [%s]", job.describe())
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {
-		r.log.Errorf("Unable to exec %s: %s", job.describe(), strerror(err))
+		r.log.eventf(logfield.ScriptFailure, []slog.Attr{logfield.Reason("exec")}, levelError, "Unable to exec %s: %s", job.describe(), strerror(err))
 		return scriptResult{job: job, err: err}, false
 	}
 	r.mu.Lock()
@@ -187,11 +189,11 @@ func (r *runner) logResult(res scriptResult) {
 	case res.state == nil:
 		// Already logged as "Unable to exec".
 	case res.timedOut:
-		r.log.Errorf("Script [%s] timed out after %v (%s)", d, res.elapsed.Round(time.Millisecond), exitText(res.state))
+		r.log.eventf(logfield.ScriptFailure, []slog.Attr{logfield.Reason("timeout")}, levelError, "Script [%s] timed out after %v (%s)", d, res.elapsed.Round(time.Millisecond), exitText(res.state))
 	case res.state.Success():
-		r.log.Infof("Script [%s] exited with status 0 after %v", d, res.elapsed.Round(time.Millisecond))
+		r.log.eventf(logfield.ScriptExit, []slog.Attr{logfield.Reason("exit 0")}, levelInfo, "Script [%s] exited with status 0 after %v", d, res.elapsed.Round(time.Millisecond))
 	default:
-		r.log.Warnf("Script [%s] %s after %v", d, exitText(res.state), res.elapsed.Round(time.Millisecond))
+		r.log.eventf(logfield.ScriptFailure, []slog.Attr{logfield.Reason(exitText(res.state))}, levelWarning, "Script [%s] %s after %v", d, exitText(res.state), res.elapsed.Round(time.Millisecond))
 	}
 }
 

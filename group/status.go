@@ -74,6 +74,8 @@ type Status struct {
 	// Transitions, the most recent last: at most the last 16.
 	Transitions []Transition
 	Counters    Counters
+	// Maintenance is SetMaintenance's state.
+	Maintenance Maintenance
 }
 
 // Status returns a snapshot of the group.
@@ -92,6 +94,7 @@ func (d *Group) status() Status {
 		DeadTime:    carp.DeadInterval(c.AdvBase, c.DeadRatio, c.AdvSkew),
 		Peers:       slices.Clone(d.peers),
 		Transitions: slices.Clone(d.transitions),
+		Maintenance: d.maint.Maintenance,
 	}
 	if d.vips != nil {
 		if st, err := d.vips.Check(); err == nil {
@@ -153,31 +156,41 @@ const (
 // demotion of its failing probes. Values out of range are clamped.
 func (d *Group) SetDemotion(source string, level int) int {
 	var total int
-	d.inLoop(func() {
-		level = max(0, min(level, carp.MaxDemotion))
-		if level == 0 {
-			delete(d.demotions, source)
-		} else {
-			if d.demotions == nil {
-				d.demotions = map[string]int{}
-			}
-			d.demotions[source] = level
-		}
-		sum := 0
-		for _, l := range d.demotions {
-			sum += l
-		}
-		total = min(sum, carp.MaxDemotion)
-		if total == d.demotion {
-			return
-		}
-		d.demotion = total
-		// The machine answers with timer moves only.
-		now := time.Now()
-		d.out = d.m.SetDemotion(now, d.demotion, d.out[:0])
-		for _, a := range d.out {
-			d.apply(now, a)
-		}
-	})
+	d.inLoop(func() { total = d.setDemotion(source, level) })
 	return total
+}
+
+// setDemotion is SetDemotion in the loop.
+func (d *Group) setDemotion(source string, level int) int {
+	total := d.setDemotionLocked(source, level)
+	if total == d.m.Demotion() {
+		return total
+	}
+	// The machine answers with timer moves only.
+	now := time.Now()
+	d.out = d.m.SetDemotion(now, total, d.out[:0])
+	for _, a := range d.out {
+		d.apply(now, a)
+	}
+	return total
+}
+
+// setDemotionLocked records source's level and returns the sum, capped:
+// the loop, or nothing yet, owns the group.
+func (d *Group) setDemotionLocked(source string, level int) int {
+	level = max(0, min(level, carp.MaxDemotion))
+	if level == 0 {
+		delete(d.demotions, source)
+	} else {
+		if d.demotions == nil {
+			d.demotions = map[string]int{}
+		}
+		d.demotions[source] = level
+	}
+	sum := 0
+	for _, l := range d.demotions {
+		sum += l
+	}
+	d.demotion = min(sum, carp.MaxDemotion)
+	return d.demotion
 }

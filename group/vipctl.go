@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/vip"
 )
 
@@ -16,7 +17,10 @@ func (d *Group) acquire() {
 	case err != nil:
 		d.log.Errorf("Unable to add the virtual address: %s", err)
 	case added:
-		d.log.Infof("Added %s to %s", d.cfg.Addr, d.cfg.Interface)
+		d.log.eventf(logfield.VIPAdded, nil, levelInfo, "Added %s to %s", d.cfg.addrsText(), d.cfg.Interface)
+	}
+	if err == nil {
+		d.renewed = time.Now()
 	}
 	d.tookOver(took)
 }
@@ -43,9 +47,10 @@ func (d *Group) release() {
 	} else {
 		removed, err = d.vips.Release()
 	}
+	d.renewed = time.Time{}
 	for _, a := range removed {
 		if d.vips.Ours(a) {
-			d.log.Infof("Removed %s from %s", d.cfg.Addr, d.cfg.Interface)
+			d.log.eventf(logfield.VIPRemoved, nil, levelInfo, "Removed %s from %s", a.Prefix, d.cfg.Interface)
 		} else {
 			d.log.Warnf("Removed %s from %s, configured by someone else: only the MASTER may hold the virtual address", a, d.cfg.Interface)
 		}
@@ -62,16 +67,20 @@ func (d *Group) release() {
 // vip-up script), which would answer ARP beside the MASTER. It waits while
 // transitions are being carried out. On the timer (tick), a MASTER also
 // renews the address's lifetime, taking over a copy someone else added;
-// never on address events, which the renewal itself causes.
+// never on address events, which the renewal itself causes; and only
+// when it is due (renewalDue).
 func (d *Group) reconcile(tick bool) {
 	if d.vips == nil || d.exit != nil {
 		return
 	}
 	var st vip.State
 	var err error
-	if tick && d.m.State() == carp.Master {
+	if now := time.Now(); tick && d.m.State() == carp.Master && d.renewalDue(now) {
 		var took []vip.Address
 		st, took, err = d.vips.Refresh() // even while a script runs: the address must not expire
+		if err == nil && st.Held {
+			d.renewed = now
+		}
 		d.tookOver(took)
 	} else {
 		st, err = d.vips.Check()
@@ -93,6 +102,9 @@ func (d *Group) reconcile(tick bool) {
 			d.announce(time.Now())
 		}
 	case carp.Backup, carp.Init:
+		if d.maint.holding() {
+			return // a maintenance handoff keeps it until the peer has it
+		}
 		if st.Ours {
 			d.log.Warnf("Virtual address %s is on %s while %s: removing it", d.cfg.Addr, d.cfg.Interface, d.m.State())
 		}
@@ -108,6 +120,21 @@ func (d *Group) reconcile(tick bool) {
 func vipLifetime(c *Config) time.Duration {
 	d := max(carp.DeadInterval(c.AdvBase, c.DeadRatio, c.AdvSkew), 2*carp.AdvertInterval(c.AdvBase, c.AdvSkew), 2*time.Second)
 	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// renewalDue says whether a MASTER's tick at now renews the address's
+// lifetime: when, by the next tick, less than half of it would be left.
+// The address then never has less than half its lifetime left while the
+// MASTER ticks on time, and a killed or hung MASTER's address goes at the
+// latest one lifetime after its last renewal, which is no later than
+// before (the last advert plus the lifetime). At advbase 1 (lifetime 3 s,
+// ticks 1 s apart) every tick still renews; at sub-second intervals a
+// renewal every tick (50 a second at -k 5) becomes about one a second.
+func (d *Group) renewalDue(now time.Time) bool {
+	if d.renewed.IsZero() {
+		return true
+	}
+	return now.Sub(d.renewed)+d.reconcileInterval() >= vipLifetime(d.cfg)/2
 }
 
 // reconcileInterval is one advert interval, the bound the daemon promises

@@ -80,3 +80,37 @@ func TestLoopSourceAddressIsKept(t *testing.T) {
 		}
 	})
 }
+
+// TestLoopRenewalAtHalfLifetime: a MASTER renews its address's lifetime
+// when less than half of it would be left by the next advert: at advbase
+// 1 (lifetime 3 s) with every advert, as before; at -b 0 -k 5 (adverts
+// every 19.5 ms, lifetime 2 s) about once a second instead of 51 times.
+func TestLoopRenewalAtHalfLifetime(t *testing.T) {
+	for _, tt := range []struct {
+		name             string
+		advbase, advskew uint8
+		min, max         int // renewals in 10 s
+	}{
+		{"advbase 1", 1, 0, 10, 10},
+		{"-b 0 -k 5", 0, 5, 10, 11},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := startHarness(t, func(c *testConfig) { c.AdvBase, c.AdvSkew = tt.advbase, tt.advskew })
+				defer h.close()
+				h.at(5 * time.Second)
+				if h.state() != carp.Master {
+					t.Fatalf("state %v", h.state())
+				}
+				n0 := h.addrs.Adds()
+				h.at(15 * time.Second)
+				if n := h.addrs.Adds() - n0; n < tt.min || n > tt.max {
+					t.Errorf("%d renewals in 10 s, want %d to %d", n, tt.min, tt.max)
+				}
+				if as, _ := h.addrs.Addresses(); len(as) != 1 || as[0].Lifetime == 0 {
+					t.Errorf("addresses %v", as)
+				}
+			})
+		})
+	}
+}

@@ -30,8 +30,12 @@ func (n *Node) Status() []control.Group {
 	probes := n.probeStatus()
 	out := make([]control.Group, 0, len(ms))
 	for _, m := range ms {
-		g := wireGroup(m.spec, m.g.Status())
+		st := m.g.Status()
+		g := wireGroup(m.spec, st)
 		g.Probes = wireProbes(m.spec, probes)
+		if st.Maintenance.On || st.Maintenance.Phase != group.MaintOff {
+			g.Maintenance = wireMaintenance(st.Maintenance, n.isPersistent(g.Name))
+		}
 		out = append(out, g)
 	}
 	return out
@@ -100,6 +104,36 @@ func skewText(advbase uint8, skew int) string {
 		carp.AdvertInterval(advbase, uint8(min(skew, 255))))
 }
 
+// maintText says where a maintenance is.
+func maintText(m group.Maintenance, now time.Time) string {
+	since := ""
+	if !m.Since.IsZero() {
+		since = fmt.Sprintf(" since %s (%v ago)", m.Since.Format(time.RFC3339), now.Sub(m.Since).Round(time.Second))
+	}
+	switch {
+	case m.Phase == group.MaintHandoff:
+		return fmt.Sprintf("In maintenance%s: handing the address over, keeping it until a peer is MASTER and has announced it.", since)
+	case m.Phase == group.MaintAnnouncement && m.Announced:
+		return fmt.Sprintf("In maintenance%s: %s is MASTER and announced the address; letting it go.", since, m.Peer)
+	case m.Phase == group.MaintAnnouncement:
+		return fmt.Sprintf("In maintenance%s: %s is MASTER (%d adverts heard), waiting for the peer's announcement (gratuitous ARP) before letting the address go.", since, m.Peer, m.Adverts)
+	case m.Phase == group.MaintHandedOff:
+		t := fmt.Sprintf("In maintenance%s: handed off to %s", since, m.Peer)
+		if m.Announced {
+			t += fmt.Sprintf(", which announced the address from %s", m.PeerMAC)
+		}
+		if m.Note != "" {
+			t += " (" + m.Note + ")"
+		}
+		return t + "."
+	case m.Phase == group.MaintNoPeer:
+		return fmt.Sprintf("In maintenance%s, but no peer took over: this host stays MASTER and keeps the address.", since)
+	case m.On:
+		return fmt.Sprintf("In maintenance%s: demoted by %d, it takes the address only if no peer holds it.", since, carp.MaxDemotion)
+	}
+	return ""
+}
+
 // dropHints say what a drop reason usually means.
 var dropHints = map[string]string{
 	carp.DropBadDigest.String():   "a different password (or vhid, or virtual address) on the peer?",
@@ -121,7 +155,11 @@ func explain(name string, s group.Status, now time.Time) string {
 	if !s.Since.IsZero() {
 		fmt.Fprintf(&b, " since %s (%v ago), reason %s", s.Since.Format(time.RFC3339), now.Sub(s.Since).Round(time.Second), s.Reason)
 	}
-	fmt.Fprintf(&b, ". It advertises %s", skewText(s.AdvBase, own))
+	b.WriteString(".")
+	if t := maintText(s.Maintenance, now); t != "" {
+		b.WriteString(" " + t)
+	}
+	fmt.Fprintf(&b, " It advertises %s", skewText(s.AdvBase, own))
 	if s.Demotion > 0 {
 		fmt.Fprintf(&b, ", its advskew %d raised by a demotion of %d", s.AdvSkew, s.Demotion)
 	}

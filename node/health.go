@@ -11,6 +11,7 @@ import (
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/health"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 )
 
 // probing is the node's health: one health.Runner over the probes of
@@ -148,13 +149,15 @@ func (n *Node) healthChanged(ch health.Change) {
 	if log := n.deps.Log; log != nil {
 		p := ch.Probe
 		msg := fmt.Sprintf("Probe %s (%s %s) is %s", p.Name, p.Type, p.Target, p.State)
+		attrs := []any{logfield.Probe.Attr(), logfield.State(p.State.String())}
 		if p.State == health.StateUp {
-			log.Info(msg)
+			log.Info(msg, attrs...)
 		} else {
 			if p.Last.Err != "" {
 				msg += ": " + p.Last.Err
+				attrs = append(attrs, logfield.Reason(p.Last.Err))
 			}
-			log.Warn(msg)
+			log.Warn(msg, attrs...)
 		}
 	}
 	for id, d := range ch.Demotions {

@@ -18,6 +18,7 @@ import (
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/health"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
 )
@@ -93,6 +94,9 @@ type Deps struct {
 	// Check, if set, gives the check of a health probe in place of
 	// health.NewCheck's real one: tests fail and heal probes with it.
 	Check func(health.Spec) health.Check
+	// StateDir keeps what outlives the process: the groups in
+	// maintenance with --persistent (MaintenanceDir). "": none.
+	StateDir string
 }
 
 // Step is a step of a group's start, in the order a node takes them;
@@ -164,7 +168,8 @@ type Node struct {
 // member is a running group.
 type member struct {
 	spec  Spec
-	vip   netip.Addr // the address it manages; invalid when none
+	vip   netip.Addr   // the address it manages; invalid when none
+	more  []netip.Addr // its other addresses (ipv6.go)
 	g     *group.Group
 	ifc   *iface
 	lock  io.Closer
@@ -181,12 +186,18 @@ type iface struct {
 	os    platform.OS
 	opts  platform.IPOptions
 	conn  platform.IPConn // a sharedConn
+	v6    ipv6Conn        // the IPv6 socket, opened for the first group with IPv6 (ipv6.go)
 	arp   *sharedFrames   // nil: no gratuitous ARP
 	addrs *addrCache      // the address table, one listing for all groups
 	stop  chan struct{}
 	wg    sync.WaitGroup
 	mu    sync.RWMutex
 	vhids map[uint8]*member
+	// filter, when the socket takes one and the node filters (not
+	// Deps.Unclaimed), has the kernel drop what none of vhids can accept
+	// (carp.SocketFilter); set each time vhids changes, under mu.
+	filter platform.Filterer
+	log    *slog.Logger
 	// Packets for no group of this node, or too short to name one.
 	unknown, short atomic.Uint64
 }
@@ -372,8 +383,12 @@ func (n *Node) start(s Spec) error {
 		ready: make(chan struct{}), ended: make(chan struct{})}
 	if s.ManageVIP {
 		m.vip = c.Addr.Addr()
+		m.more = moreAddrs(c)
 	}
 	log := n.deps.Log.With("interface", c.Interface, "vhid", c.VHID)
+	if s.Name != "" {
+		log = log.With(logfield.Group(s.Name))
+	}
 	var addrs vip.System
 	if s.ManageVIP {
 		if n.deps.Lock != nil {
@@ -388,12 +403,17 @@ func (n *Node) start(s Spec) error {
 		// A copy left by a killed predecessor goes before the first
 		// election; one someone else configured is for the first state.
 		if err := n.step(s, StepStale, sys, func() error {
-			mgr := vip.NewManager(addrs, c.Addr, vip.Label(c.Interface, c.VHID), 0)
-			removed, err := mgr.RemoveOurs()
-			if removed {
-				log.Warn(fmt.Sprintf("Removed %s left on %s by a previous run", c.Addr, c.Interface))
+			for _, p := range append([]netip.Prefix{c.Addr}, c.MoreAddrs...) {
+				mgr := vip.NewManager(addrs, p, staleLabel(c, p), 0)
+				removed, err := mgr.RemoveOurs()
+				if removed {
+					log.Warn(fmt.Sprintf("Removed %s left on %s by a previous run", p, c.Interface))
+				}
+				if err != nil {
+					return err
+				}
 			}
-			return err
+			return nil
 		}); err != nil {
 			m.closeLock()
 			return err
@@ -411,8 +431,12 @@ func (n *Node) start(s Spec) error {
 		}
 		var once sync.Once
 		id := s.ID()
-		g, err = group.New(c, group.Deps{
-			Log: log, MAC: sys.Interface().HardwareAddr, Conn: ifc.conn, ARP: arp, Addrs: addrs,
+		conn6, src6, err := n.open6(s, sys, ifc)
+		if err != nil {
+			return err
+		}
+		gd := group.Deps{
+			Log: log, MAC: sys.Interface().HardwareAddr, Conn: ifc.conn, Conn6: conn6, Src6: src6, ARP: arp, Addrs: addrs,
 			Link: m.link, AddrChanged: m.addrs, Initial: initial, Random: n.deps.Random,
 			Ready: func(state string) {
 				once.Do(func() { close(m.ready) })
@@ -427,8 +451,15 @@ func (n *Node) start(s Spec) error {
 			},
 			OnTransition: func(tr group.Transition) { n.publishTransition(s, tr) },
 			Shared:       true,
-		})
-		return err
+		}
+		if l, ok := sys.(platform.ARPListener); ok && arp != nil {
+			gd.ListenARP = l.ListenARP
+		}
+		if g, err = group.New(c, gd); err != nil {
+			return err
+		}
+		n.startMaintenance(s, g)
+		return nil
 	}); err != nil {
 		m.closeLock()
 		return err
@@ -441,6 +472,7 @@ func (n *Node) start(s Spec) error {
 	n.groups[s.ID()] = m
 	ifc.mu.Lock()
 	ifc.vhids[c.VHID] = m
+	ifc.refilter()
 	ifc.mu.Unlock()
 	go func() {
 		m.exit = g.Run()
@@ -461,6 +493,7 @@ func (n *Node) remove(m *member) {
 	m.ifc.mu.Lock()
 	if m.ifc.vhids[m.spec.Config.VHID] == m {
 		delete(m.ifc.vhids, m.spec.Config.VHID)
+		m.ifc.refilter()
 	}
 	m.ifc.mu.Unlock()
 	if n.groups[m.spec.ID()] == m {
@@ -483,6 +516,9 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 		conn, err := sys.OpenIP(ifc.opts)
 		if err == nil {
 			ifc.conn = newSharedConn(conn)
+			if f, ok := conn.(platform.Filterer); ok && !n.deps.Unclaimed {
+				ifc.filter, ifc.log = f, n.deps.Log.With("interface", c.Interface)
+			}
 		}
 		return err
 	}); err != nil {
@@ -540,7 +576,7 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 					continue
 				}
 				ifc.each(func(m *member) {
-					if ev.Resync || m.vip.IsValid() && m.vip == ev.Addr.Prefix.Addr() {
+					if ev.Resync || m.manages(ev.Addr.Prefix.Addr()) {
 						signal(m.addrs)
 					}
 				})
@@ -576,8 +612,26 @@ func (ifc *iface) close() {
 	if ifc.conn != nil {
 		ifc.conn.Close()
 	}
+	ifc.v6.close()
 	if ifc.arp != nil {
 		ifc.arp.Close()
+	}
+}
+
+// refilter gives the socket the filter of the interface's vhids; ifc.mu
+// is held. Without a filter the daemon still drops and counts what the
+// filter would have dropped (the groups check every packet), so a
+// failure is logged and the interface goes on.
+func (ifc *iface) refilter() {
+	if ifc.filter == nil {
+		return
+	}
+	vhids := make([]uint8, 0, len(ifc.vhids))
+	for v := range ifc.vhids {
+		vhids = append(vhids, v)
+	}
+	if err := ifc.filter.SetFilter(carp.SocketFilter(vhids)); err != nil {
+		ifc.log.Warn("the kernel cannot drop what no group here accepts", "err", err)
 	}
 }
 

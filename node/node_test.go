@@ -177,7 +177,8 @@ func advert(src netip.Addr, vhid, advskew uint8) []byte {
 
 // TestNodeDispatch: a packet for vhid N reaches group N only. A peer that
 // advertises vhid 2 only (and faster) keeps group 2 BACKUP; groups 1 and 3
-// take over. Packets for a vhid the node does not run are counted.
+// take over. Packets for a vhid the node does not run are dropped by the
+// socket's filter (counted by the fake, as the kernel does not).
 func TestNodeDispatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
@@ -216,8 +217,71 @@ func TestNodeDispatch(t *testing.T) {
 			}
 		}
 		ifc := a.ifaces["eth0"]
-		if n := ifc.unknown.Load(); n != 10 {
-			t.Fatalf("%d packets for vhid 9 counted, want 10", n)
+		if n := ifc.unknown.Load(); n != 0 {
+			t.Fatalf("%d packets for vhid 9 reached the node, want 0", n)
+		}
+		if n := ifc.filter.(*platformtest.Conn).Filtered(); n != 10 {
+			t.Fatalf("%d packets for vhid 9 filtered, want 10", n)
+		}
+	})
+}
+
+// TestNodeFilterFollowsGroups: the socket's filter keeps the vhids of
+// the groups running on the interface, through added and removed
+// groups; packets of the others never reach the node.
+func TestNodeFilterFollowsGroups(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		peerAddr := netip.MustParseAddr("198.51.100.13")
+		peer := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 13}, netip.PrefixFrom(peerAddr, 24))
+		conn, err := peer.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: peerAddr, Group: mcast})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		defer a.Stop(syscall.SIGTERM)
+		// send sends one advert of vhid 3 and says how many more packets
+		// reached the node's readers and how many the filter dropped.
+		send := func() (read, filtered uint64) {
+			ifc := a.ifaces["eth0"]
+			fc := ifc.filter.(*platformtest.Conn)
+			r0, f0 := ifc.unknown.Load(), fc.Filtered()
+			m3 := a.groups[a.spec(3, 100).ID()]
+			var v0 uint64
+			if m3 != nil {
+				v0 = m3.g.Status().Counters.Valid
+			}
+			conn.WritePacket(advert(peerAddr, 3, 0))
+			time.Sleep(100 * time.Millisecond)
+			synctest.Wait()
+			read = ifc.unknown.Load() - r0
+			if m3 != nil {
+				read += m3.g.Status().Counters.Valid - v0
+			}
+			return read, fc.Filtered() - f0
+		}
+		steps := []struct {
+			name           string
+			vhids          []uint8
+			read, filtered uint64
+		}{
+			{"groups 1 and 2", []uint8{1, 2}, 0, 1},
+			{"group 3 added", []uint8{1, 2, 3}, 1, 0},
+			{"group 3 removed", []uint8{1, 2}, 0, 1},
+		}
+		for _, st := range steps {
+			var specs []Spec
+			for _, v := range st.vhids {
+				specs = append(specs, a.spec(v, 100))
+			}
+			if err := a.Apply(specs); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			if r, f := send(); r != st.read || f != st.filtered {
+				t.Errorf("%s: read %d, filtered %d; want %d, %d", st.name, r, f, st.read, st.filtered)
+			}
 		}
 	})
 }

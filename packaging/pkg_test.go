@@ -102,6 +102,47 @@ func TestManPage(t *testing.T) {
 	}
 }
 
+// TestCtlManPage renders ucarpctl.1 with man's warnings on, and checks
+// that it documents every command and option of ucarpctl's usage, its
+// exit status and its sockets.
+func TestCtlManPage(t *testing.T) {
+	need(t, "man")
+	cmd := exec.Command("man", "--warnings", "-l", "ucarpctl.1")
+	cmd.Env = append(os.Environ(), "MANWIDTH=80", "LC_ALL=C")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || stderr.Len() != 0 {
+		t.Fatalf("man -l: %v\n%s", err, stderr.String())
+	}
+	page := stdout.String()
+	bin := filepath.Join(t.TempDir(), "ucarpctl")
+	run(t, "go", "build", "-o", bin, "../cmd/ucarpctl")
+	help, _ := exec.Command(bin, "help").Output()
+	usage := string(help)
+	opts := regexp.MustCompile(`--[a-z-]+`).FindAllString(usage, -1)
+	_, cmds, _ := strings.Cut(usage, "commands:\n")
+	cmds, _, _ = strings.Cut(cmds, "\n\n")
+	verbs := regexp.MustCompile(`(?m)^  ([a-z]+)`).FindAllStringSubmatch(cmds, -1)
+	if len(opts) < 4 || len(verbs) < 6 {
+		t.Fatalf("only %d options and %d commands in the usage:\n%s", len(opts), len(verbs), usage)
+	}
+	for _, o := range opts {
+		if !strings.Contains(page, o) {
+			t.Errorf("the man page does not document %s", o)
+		}
+	}
+	for _, v := range verbs {
+		if !regexp.MustCompile(`(?m)^       ` + v[1] + `\b`).MatchString(page) {
+			t.Errorf("the man page does not document the command %s", v[1])
+		}
+	}
+	for _, s := range []string{"EXIT STATUS", "/run/ucarp/ucarp.sock", "/run/ucarp/IF-VHID.sock", "--control-group", "ucarp(8)"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("the man page does not mention %s", s)
+		}
+	}
+}
+
 // TestConfManPage renders ucarp.conf.5 with man's warnings on, and checks
 // that it documents every key of the example that the packages install,
 // the unit that runs the file, and where the example is.
@@ -154,7 +195,8 @@ func TestRPMPackage(t *testing.T) {
 	files := run(t, "rpm", "-qpl", pkg)
 	for _, f := range []string{"/usr/bin/ucarpctl", "/usr/lib/systemd/system/ucarp@.service", "/usr/libexec/ucarp-go/ucarp-instance",
 		"/usr/lib/systemd/system/ucarp-go.service", "/usr/share/man/man5/ucarp.conf.5.gz",
-		"/usr/share/doc/ucarp-go/examples/ucarp-go.conf", "/etc/init.d/ucarp", "/usr/share/man/man8/ucarp.8.gz"} {
+		"/usr/share/doc/ucarp-go/examples/ucarp-go.conf", "/etc/init.d/ucarp", "/usr/share/man/man8/ucarp.8.gz",
+		"/usr/share/man/man1/ucarpctl.1.gz"} {
 		if !strings.Contains(files, f+"\n") {
 			t.Errorf("rpm lacks %s", f)
 		}
@@ -257,7 +299,7 @@ func TestDebPackage(t *testing.T) {
 		"/usr/share/doc/ucarp-go/copyright", "/usr/share/doc/ucarp-go/examples/example.conf",
 		"/usr/share/doc/ucarp-go/examples/unrestricted.conf", "/usr/share/doc/ucarp-go/examples/vip-001.conf",
 		"/lib/systemd/system/ucarp-go.service", "/usr/share/man/man5/ucarp.conf.5.gz",
-		"/usr/share/doc/ucarp-go/examples/ucarp-go.conf"} {
+		"/usr/share/doc/ucarp-go/examples/ucarp-go.conf", "/usr/share/man/man1/ucarpctl.1.gz"} {
 		if !strings.Contains(files, f+"\n") {
 			t.Errorf("dpkg -L ucarp-go lacks %s", f)
 		}

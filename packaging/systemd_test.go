@@ -107,7 +107,7 @@ func TestUnitsVerify(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, u), []byte(s), 0o644)
 	}
 	// Documentation= is checked with man: our pages, not the host's.
-	for _, m := range []string{"man8/ucarp.8", "man5/ucarp.conf.5"} {
+	for _, m := range []string{"man8/ucarp.8", "man5/ucarp.conf.5", "man1/ucarpctl.1"} {
 		os.MkdirAll(filepath.Join(dir, "man", filepath.Dir(m)), 0o755)
 		run(t, "cp", filepath.Base(m), filepath.Join(dir, "man", m))
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 
 	"github.com/ucarp-go/ucarp/vip"
@@ -34,7 +35,8 @@ func (ExecRunner) Run(name string, args ...string) error {
 
 // ifconfigAddrs manages an interface's addresses with ifconfig(8), as the
 // BSD examples of ucarp do: "ifconfig <if> alias <vip> netmask <mask>" and
-// "ifconfig <if> -alias <vip>". BSD addresses have neither labels nor
+// "ifconfig <if> -alias <vip>"; for IPv6 "ifconfig <if> inet6 <vip>
+// prefixlen <n> alias" and "ifconfig <if> inet6 <vip> -alias". BSD addresses have neither labels nor
 // lifetimes: the address itself marks the daemon's copy.
 type ifconfigAddrs struct {
 	ifname string
@@ -58,10 +60,16 @@ func (a ifconfigAddrs) AddAddress(v vip.Address) error {
 			return nil // there already; nothing to renew without lifetimes
 		}
 	}
+	if v.Prefix.Addr().Is6() {
+		return a.run.Run("ifconfig", a.ifname, "inet6", v.Prefix.Addr().String(), "prefixlen", strconv.Itoa(v.Prefix.Bits()), "alias")
+	}
 	mask := net.IP(net.CIDRMask(v.Prefix.Bits(), 32)).String()
 	return a.run.Run("ifconfig", a.ifname, "alias", v.Prefix.Addr().String(), "netmask", mask)
 }
 
 func (a ifconfigAddrs) DeleteAddress(v vip.Address) error {
+	if v.Prefix.Addr().Is6() {
+		return a.run.Run("ifconfig", a.ifname, "inet6", v.Prefix.Addr().String(), "-alias")
+	}
 	return a.run.Run("ifconfig", a.ifname, "-alias", v.Prefix.Addr().String())
 }

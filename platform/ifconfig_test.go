@@ -29,10 +29,16 @@ func TestIfconfigArguments(t *testing.T) {
 	a.AddAddress(v32)
 	a.AddAddress(v24)
 	a.DeleteAddress(v32)
+	a.AddAddress(vip.Address{Prefix: netip.MustParsePrefix("2001:db8::100/128")})
+	a.AddAddress(vip.Address{Prefix: netip.MustParsePrefix("2001:db8::101/64")})
+	a.DeleteAddress(vip.Address{Prefix: netip.MustParsePrefix("2001:db8::100/128")})
 	want := [][]string{
 		{"ifconfig", "vtnet0", "alias", "198.51.100.100", "netmask", "255.255.255.255"},
 		{"ifconfig", "vtnet0", "alias", "198.51.100.100", "netmask", "255.255.255.0"},
 		{"ifconfig", "vtnet0", "-alias", "198.51.100.100"},
+		{"ifconfig", "vtnet0", "inet6", "2001:db8::100", "prefixlen", "128", "alias"},
+		{"ifconfig", "vtnet0", "inet6", "2001:db8::101", "prefixlen", "64", "alias"},
+		{"ifconfig", "vtnet0", "inet6", "2001:db8::100", "-alias"},
 	}
 	if !slices.EqualFunc(r.calls, want, slices.Equal) {
 		t.Fatalf("calls %q\nwant  %q", r.calls, want)

@@ -30,8 +30,8 @@ type ipConn struct {
 
 // check says whether the options name a family that this package speaks.
 func (o IPOptions) check() error {
-	if !o.Group.Is4() {
-		return fmt.Errorf("platform: raw IP socket for group %v: only IPv4 is supported", o.Group)
+	if !o.Group.Is4() && !o.Group.Is6() {
+		return fmt.Errorf("platform: raw IP socket for group %v: not an IP address", o.Group)
 	}
 	return nil
 }

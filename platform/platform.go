@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/mdlayher/ethernet"
+	"golang.org/x/net/bpf"
 
 	"github.com/ucarp-go/ucarp/vip"
 )
@@ -52,7 +53,8 @@ type IPOptions struct {
 	// (CARP's is 112); the socket sees no other.
 	Protocol uint8
 	// Src is the local address and Group the multicast group joined; both
-	// of one family (IPv4 today).
+	// of one family. For IPv6 the conn reads and writes whole IPv6
+	// packets as for IPv4, and sends with hop limit 255.
 	Src, Group netip.Addr
 	// Broadcast sends every packet to the Ethernet broadcast address (the
 	// IP destination stays as written) and receives the protocol's packets
@@ -73,10 +75,35 @@ type IPConn interface {
 	Close() error
 }
 
+// Filterer is implemented by an IPConn whose kernel can drop packets
+// before they are read (Linux): SetFilter attaches prog, a classic BPF
+// socket filter that sees each packet from its IP header on and returns
+// 0 to drop it, in place of the one before. The kernel counts the
+// packets it drops nowhere that the daemon can read.
+type Filterer interface {
+	SetFilter(prog []bpf.Instruction) error
+}
+
 // FrameConn sends raw Ethernet frames on one interface.
 type FrameConn interface {
 	WriteFrame(frame []byte) error
 	Close() error
+}
+
+// FrameReader reads the raw Ethernet frames received on one interface.
+type FrameReader interface {
+	// ReadFrame reads the next frame into b, Ethernet header included,
+	// and returns its length.
+	ReadFrame(b []byte) (int, error)
+	Close() error
+}
+
+// ARPListener is an OS that can read the ARP frames on its interface,
+// those it sends included (as a packet socket sees them): a maintenance
+// handoff waits for the peer's gratuitous ARP with it. The Linux OS
+// implements it; elsewhere a handoff waits for the peer's adverts only.
+type ARPListener interface {
+	ListenARP() (FrameReader, error)
 }
 
 // OS is the operating system's side of the daemon for one interface.
@@ -135,4 +162,11 @@ func etherHeader(dst, src net.HardwareAddr, t ethernet.EtherType) []byte {
 	f := ethernet.Frame{Destination: dst, Source: src, EtherType: t}
 	b, _ := f.MarshalBinary() // fails only on VLAN tags, which f has none of
 	return b[:ethLen]         // without the padding of the empty payload
+}
+
+// LinkLocaler is an OS that can tell the interface's IPv6 link-local
+// address: the source of CARP adverts and Neighbour Advertisements over
+// IPv6.
+type LinkLocaler interface {
+	LinkLocal() (netip.Addr, error)
 }

@@ -135,6 +135,10 @@ func (f *freebsdOS) OpenIP(o IPOptions) (IPConn, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
+	if o.Group.Is6() {
+		// Not yet run on a FreeBSD machine: only vetted (see README).
+		return openIP6Conn(f.ifi, o)
+	}
 	if o.Broadcast {
 		return openBPF(f.ifi, ipProtoFilter(o.Protocol))
 	}
@@ -209,10 +213,17 @@ func interfaceAddrs(index int) func() ([]vip.Address, error) {
 		var out []vip.Address
 		for _, x := range addrs {
 			n, ok := x.(*net.IPNet)
-			if !ok || n.IP.To4() == nil {
+			if !ok {
 				continue
 			}
-			ip, _ := netip.AddrFromSlice(n.IP.To4())
+			ip, ok := netip.AddrFromSlice(n.IP)
+			if !ok {
+				continue
+			}
+			ip = ip.Unmap().WithZone("")
+			if ip.Is6() && ip.IsLinkLocalUnicast() {
+				continue // the kernel's own: the daemon manages no link-local
+			}
 			ones, _ := n.Mask.Size()
 			out = append(out, vip.Address{Prefix: netip.PrefixFrom(ip, ones)})
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/ucarp-go/ucarp/vip"
@@ -515,6 +516,95 @@ func TestBroadcastWriteAddsNoAllocation(t *testing.T) {
 		})
 		if ours > socket {
 			t.Errorf("%v allocations per packet, the socket's own write %v", ours, socket)
+		}
+	})
+}
+
+// TestLinuxSocketFilterAndBatch sends packets from peer0 to eth0's raw
+// socket: a filter keeps those whose second payload byte is 7, and more
+// of them than a batch holds all arrive, in order, whole.
+func TestLinuxSocketFilterAndBatch(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		for name, a := range map[string]string{"eth0": "198.51.100.1/24", "peer0": "198.51.100.2/24"} {
+			l, _ := netlink.LinkByName(name)
+			addr, _ := netlink.ParseAddr(a)
+			if err := netlink.AddrAdd(l, addr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Both ends are in this namespace: eth0 must take packets from
+		// an address of its own host.
+		for _, k := range []string{"all/accept_local", "eth0/accept_local", "all/rp_filter", "eth0/rp_filter"} {
+			v := "1"
+			if strings.HasSuffix(k, "rp_filter") {
+				v = "0"
+			}
+			if err := os.WriteFile("/proc/sys/net/ipv4/conf/"+k, []byte(v), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		group := netip.MustParseAddr("224.0.0.18")
+		open := func(name, src string) IPConn {
+			sys, err := New(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := sys.OpenIP(IPOptions{Protocol: 112, Src: netip.MustParseAddr(src), Group: group})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			return c
+		}
+		rx, tx := open("eth0", "198.51.100.1"), open("peer0", "198.51.100.2")
+		if err := rx.(Filterer).SetFilter([]bpf.Instruction{
+			bpf.LoadAbsolute{Off: 21, Size: 1},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: 7, SkipFalse: 1},
+			bpf.RetConstant{Val: 0xffff},
+			bpf.RetConstant{Val: 0},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 2*batchSize + 3
+		for i := range n {
+			for _, mark := range []byte{5, 7, 9} {
+				pkt := make([]byte, 56)
+				pkt[0], pkt[8], pkt[9] = 0x45, 255, 112
+				copy(pkt[12:16], []byte{198, 51, 100, 2})
+				copy(pkt[16:20], group.AsSlice())
+				pkt[21], pkt[22] = mark, byte(i)
+				if err := tx.WritePacket(pkt); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		got := make(chan []byte, 3*n)
+		go func() {
+			for {
+				b := make([]byte, 2048)
+				k, err := rx.ReadPacket(b)
+				if err != nil {
+					close(got)
+					return
+				}
+				got <- b[:k]
+			}
+		}()
+		deadline := time.After(5 * time.Second)
+		for i := range n {
+			select {
+			case p := <-got:
+				if len(p) != 56 || p[21] != 7 || p[22] != byte(i) {
+					t.Fatalf("packet %d: % x", i, p)
+				}
+			case <-deadline:
+				t.Fatalf("%d packets of %d within 5 s", i, n)
+			}
+		}
+		select {
+		case p := <-got:
+			t.Fatalf("a packet the filter drops: % x", p)
+		case <-time.After(100 * time.Millisecond):
 		}
 	})
 }

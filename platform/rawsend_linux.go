@@ -59,3 +59,21 @@ func fastWrite(fd int, pkt []byte) (ok bool, err error) {
 	}
 	return true, err
 }
+
+// mmsghdr is struct mmsghdr of recvmmsg(2), which x/sys/unix does not
+// define: a msghdr and the length received (the compiler pads it as C).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	len uint32
+}
+
+// rawRecvmmsg is recvmmsg(2) into msgs with MSG_DONTWAIT, without the
+// scheduler's knowledge: the number of packets there were, up to
+// len(msgs), or EAGAIN when there was none.
+func rawRecvmmsg(fd int, msgs []mmsghdr) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}

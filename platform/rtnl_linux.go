@@ -209,7 +209,7 @@ func subscribeAddrs(done <-chan struct{}, index int, own uint32, ch chan AddrEve
 		unix.Close(fd)
 		return err
 	}
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: 1 << (unix.RTNLGRP_IPV4_IFADDR - 1)}); err != nil {
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: addrGroups}); err != nil {
 		unix.Close(fd)
 		return os.NewSyscallError("bind", err)
 	}

@@ -1,6 +1,7 @@
 package vip
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -303,3 +304,32 @@ func GratuitousARP(mac net.HardwareAddr, ip netip.Addr) ([]byte, error) {
 
 // ethernetHeaderLen is the length of an Ethernet header without VLAN tags.
 const ethernetHeaderLen = 14
+
+// Claim is who claims an address in an ARP frame: its sender.
+type Claim struct {
+	MAC  net.HardwareAddr
+	Addr netip.Addr
+}
+
+// ParseClaim reads the sender of an ARP frame (Ethernet header
+// included, untagged): a request or a reply over Ethernet and IPv4. A
+// host that sends one holds the sender address, and every host that
+// hears a gratuitous one points its cache there. Anything else is an
+// error.
+func ParseClaim(frame []byte) (Claim, error) {
+	var f ethernet.Frame
+	if err := f.UnmarshalBinary(frame); err != nil {
+		return Claim{}, fmt.Errorf("vip: ARP frame: %w", err)
+	}
+	if f.EtherType != ethernet.EtherTypeARP {
+		return Claim{}, fmt.Errorf("vip: not an ARP frame: EtherType %#04x", uint16(f.EtherType))
+	}
+	var p arp.Packet
+	if err := p.UnmarshalBinary(f.Payload); err != nil {
+		return Claim{}, fmt.Errorf("vip: ARP frame: %w", err)
+	}
+	if len(p.SenderHardwareAddr) != 6 || !p.SenderIP.Is4() {
+		return Claim{}, errors.New("vip: ARP frame: not Ethernet and IPv4")
+	}
+	return Claim{MAC: p.SenderHardwareAddr, Addr: p.SenderIP}, nil
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -255,6 +256,8 @@ func cliCases() []cliCase {
 			stderr: []string{"ucarp: option '--lock-memory' doesn't allow an argument"}},
 		{name: "control options go in the file with --config", args: []string{"--config=/x.conf", "--control=none"}, code: 1,
 			stderr: []string{"[ERROR] With --config every setting comes from the file: give no other option"}},
+		{name: "bad log format", args: []string{"--log-format=xml"}, code: 1,
+			stderr: []string{"[ERROR] Invalid log format: [xml] (text or json)"}},
 	}
 }
 
@@ -367,4 +370,26 @@ func equalLines(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestCommandLineJSON: after --log-format=json, the command line's own
+// errors are JSON lines too, and with --config the option is refused as
+// every other is.
+func TestCommandLineJSON(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--log-format=json", "-v", "0"}, "vhid must be between 1 and 255."},
+		{[]string{"--config=/x.conf", "--log-format=json"}, "With --config every setting comes from the file: give no other option"},
+	} {
+		code, _, stderr := runCLI(t, ucarpBin, tc.args)
+		if code != 1 || len(stderr) != 1 {
+			t.Fatalf("%q: exit %d, stderr %q", tc.args, code, stderr)
+		}
+		var m map[string]string
+		if err := json.Unmarshal([]byte(stderr[0]), &m); err != nil || m["level"] != "ERROR" || m["msg"] != tc.msg || m["time"] == "" {
+			t.Errorf("%q: stderr %q (%v)", tc.args, stderr[0], err)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	conffile "github.com/ucarp-go/ucarp/config"
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/health"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/node"
 	"github.com/ucarp-go/ucarp/platform"
 )
@@ -73,6 +74,7 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 		return exitPlan{code: exitConfig}
 	}
 	log.SetDebug(f.Debug)
+	log.SetJSON(f.LogFormat == "json")
 	if f.Facility == "none" {
 		log.SetSyslog(nil)
 	} else {
@@ -90,6 +92,7 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 	defer applyTuning(log, tuning{realtime: f.Realtime, lockMemory: f.LockMemory})()
 	rng := newRand()
 	var n *node.Node
+	var cp *controlPlane
 	// SIGHUP and the control socket's reload, one at a time.
 	var reloading sync.Mutex
 	reload := func() error {
@@ -97,34 +100,42 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 		defer reloading.Unlock()
 		f, err := conffile.Load(path)
 		if err != nil {
-			log.Errorf("Reloading %s failed; nothing changed:", path)
+			log.eventf(logfield.Reload, levelError, "Reloading %s failed; nothing changed:", path)
 			logErrors(log, err)
 			n.Publish(control.Event{Time: time.Now(), Kind: control.EventReload, Message: err.Error()})
 			return err
 		}
 		if err := n.Apply(specs(f)); err != nil {
-			log.Errorf("Reloading %s:", path)
+			log.eventf(logfield.Reload, levelError, "Reloading %s:", path)
 			logErrors(log, err)
 			n.Publish(control.Event{Time: time.Now(), Kind: control.EventReload, Message: err.Error()})
 			return err
 		}
+		log.SetJSON(f.LogFormat == "json")
+		cp.Reconfigure(controlSettings{socket: f.Control, group: f.ControlGroup, metrics: f.MetricsListen})
 		msg := fmt.Sprintf("Reloaded %s: %d groups", path, len(f.Groups))
-		log.Infof("%s", msg)
+		log.eventf(logfield.Reload, levelInfo, "%s", msg)
 		n.Publish(control.Event{Time: time.Now(), Kind: control.EventReload, Message: msg})
 		sdNotify(fmt.Sprintf("%d groups from %s", len(f.Groups), path))
 		return nil
 	}
-	n = node.New(node.Deps{Log: log.Logger, Open: platform.New, Random: rng.Uint64, Lock: platform.Lock, Reload: reload})
+	n = node.New(node.Deps{Log: log.Logger, Open: platform.New, Random: rng.Uint64, Lock: platform.Lock, Reload: reload,
+		StateDir: stateDir()})
 	if err := n.Apply(specs(f)); err != nil {
 		logErrors(log, err)
 		n.Stop(syscall.SIGTERM)
 		return exitPlan{code: exitStartup}
 	}
 	<-n.Ready()
-	stopControl := serveControl(log, realListenControl, n,
+	// Under the reload's lock: a reload through the new socket waits until
+	// cp is set.
+	reloading.Lock()
+	cp = newControlPlane(log, realListenControl, n,
 		controlSettings{socket: f.Control, group: f.ControlGroup, metrics: f.MetricsListen}, control.NodeSocket(), false)
+	reloading.Unlock()
+	stopControl := cp.Stop
 	defer stopControl()
-	log.Infof("Running %d groups from %s", len(f.Groups), path)
+	log.eventf(logfield.Start, levelInfo, "Running %d groups from %s", len(f.Groups), path)
 	sdReady(fmt.Sprintf("%d groups from %s", len(f.Groups), path))
 	for sig := range sigs {
 		switch sig {
@@ -135,6 +146,7 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 		case syscall.SIGHUP:
 			reload()
 		default:
+			log.eventf(logfield.Stop, levelInfo, "Signal %v: stopping every group", sig)
 			sdNotify("STOPPING")
 			stopControl()
 			n.Stop(sig)

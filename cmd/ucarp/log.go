@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ucarp-go/ucarp/internal/logfield"
 )
 
 // Log levels: slog's, with ucarp's names. NOTICE exists in ucarp but is unused.
@@ -73,7 +76,12 @@ type sink struct {
 	// every line already: their console copy is left out while syslog is on.
 	journalOut, journalErr bool
 
-	consoleQ, syslogQ *outQueue // nil until startQueues
+	// journal is the systemd journal's native protocol, under systemd;
+	// json is --log-format=json on the console.
+	journal *journalSink
+	json    bool
+
+	consoleQ, syslogQ, journalQ *outQueue // nil until startQueues
 }
 
 // guard is a console stream that stops being written once its reader has
@@ -95,11 +103,16 @@ func (g *guard) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// handler is the slog.Handler over a sink. A plain one writes no
-// attributes (see logger.Plain).
+// handler is the slog.Handler over a sink. Its text is ucarp's line: the
+// message, then the attributes of config mode (" interface=eth0 vhid=1"),
+// but never those that are structured fields only (logfield.FieldOnly). A
+// plain handler writes no attributes in its text (see logger.Plain). Every
+// attribute, plain or not, feeds the structured outputs (the journal's
+// fields, --log-format=json).
 type handler struct {
 	s     *sink
-	attrs string
+	attrs []slog.Attr
+	text  string // the text of attrs
 	plain bool
 }
 
@@ -110,37 +123,95 @@ func (h *handler) Enabled(_ context.Context, l slog.Level) bool {
 }
 
 func (h *handler) Handle(_ context.Context, r slog.Record) error {
-	msg := r.Message + h.attrs
+	msg := r.Message
 	if !h.plain {
+		msg += h.text
 		r.Attrs(func(a slog.Attr) bool {
-			msg += " " + a.String()
+			if !logfield.FieldOnly(a.Key) {
+				msg += " " + a.String()
+			}
 			return true
 		})
 	}
-	h.s.write(r.Level, msg)
+	var f *fields
+	if h.s.structured() {
+		f = &fields{}
+		for _, a := range h.attrs {
+			f.set(a)
+		}
+		r.Attrs(func(a slog.Attr) bool {
+			f.set(a)
+			return true
+		})
+	}
+	h.s.write(r.Level, msg, r.Message, f)
 	return nil
 }
 
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
-	if h.plain {
-		return h
-	}
 	var b strings.Builder
-	b.WriteString(h.attrs)
+	b.WriteString(h.text)
 	for _, a := range as {
-		b.WriteString(" " + a.String())
+		if !logfield.FieldOnly(a.Key) {
+			b.WriteString(" " + a.String())
+		}
 	}
-	return &handler{s: h.s, attrs: b.String()}
+	return &handler{s: h.s, attrs: append(slices.Clip(h.attrs), as...), text: b.String(), plain: h.plain}
 }
 
 func (h *handler) WithGroup(string) slog.Handler { return h }
 
-func (s *sink) write(l slog.Level, msg string) {
+// fields are a line's structured fields (see logfield), "" when absent.
+type fields struct {
+	event, group, iface, vhid, state, reason string
+	other                                    []slog.Attr // any other attribute, for JSON
+}
+
+func (f *fields) set(a slog.Attr) {
+	v := a.Value.Resolve().String()
+	switch a.Key {
+	case logfield.KeyEvent:
+		f.event = v
+	case logfield.KeyGroup:
+		f.group = v
+	case logfield.KeyInterface:
+		f.iface = v
+	case logfield.KeyVHID:
+		f.vhid = v
+	case logfield.KeyState:
+		f.state = v
+	case logfield.KeyReason:
+		f.reason = v
+	default:
+		f.other = append(f.other, a)
+	}
+}
+
+// messageID is the journal's MESSAGE_ID of the line's event, or "".
+func (f *fields) messageID() string { return logfield.Event(f.event).MessageID() }
+
+// structured reports whether a line's fields are wanted: by the journal,
+// or by JSON lines.
+func (s *sink) structured() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.journal != nil || s.json
+}
+
+// write sends a line to its destinations: text is ucarp's (with config
+// mode's attributes), msg the bare message of JSON lines and the journal,
+// f the structured fields (nil unless structured).
+func (s *sink) write(l slog.Level, text, msg string, f *fields) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	prefix, severity := levelPrefix(l)
-	if s.syslog != nil {
-		s.out(s.syslogQ, s.syslog, s.syslog.format(severity, prefix+msg))
+	if s.journal != nil {
+		// Under systemd, the journal takes every line once, with its
+		// fields; syslog's copy and the console's copy on a journal
+		// stream would only repeat it.
+		s.out(s.journalQ, s.journal.entry(severity, prefix+text, f, s.consoleLine(prefix, text), s.syslog), nil)
+	} else if s.syslog != nil {
+		s.out(s.syslogQ, s.syslog, s.syslog.format(severity, prefix+text))
 	}
 	if s.console == consoleNone || s.console == consoleErrors && l < levelError {
 		return
@@ -149,6 +220,9 @@ func (s *sink) write(l slog.Level, msg string) {
 	if l >= levelWarning {
 		w, journal = s.stderr, s.journalErr
 	}
+	if journal && s.journal != nil {
+		return
+	}
 	if journal && s.syslog != nil && !s.syslog.down.Load() {
 		// Syslog's copy reaches the journal with the facility and the
 		// "ucarp" identifier that admins filter on (journalctl -t ucarp);
@@ -156,7 +230,11 @@ func (s *sink) write(l slog.Level, msg string) {
 		// reached, the console copy is the one kept.
 		return
 	}
-	s.out(s.consoleQ, w, s.consoleLine(prefix, msg))
+	if s.json {
+		s.out(s.consoleQ, w, s.jsonLine(l, msg, f))
+		return
+	}
+	s.out(s.consoleQ, w, s.consoleLine(prefix, text))
 }
 
 // consoleLine is ucarp's console line, stamped now.
@@ -171,6 +249,9 @@ func (s *sink) consoleLine(prefix, msg string) []byte {
 
 // out writes a line at once, or queues it once the queues run.
 func (s *sink) out(q *outQueue, w io.Writer, line []byte) {
+	if w == nil {
+		return
+	}
 	if q == nil {
 		w.Write(line)
 		return
@@ -201,19 +282,22 @@ func (s *sink) startQueues(size int) {
 	s.syslogQ = newOutQueue(size, func(n int) outLine {
 		return outLine{w: nil, b: []byte(fmt.Sprintf("[WARNING] %d log lines dropped", n))}
 	})
+	s.journalQ = newOutQueue(size, func(n int) outLine {
+		return outLine{w: nil, b: []byte(fmt.Sprintf("[WARNING] %d log lines dropped", n))}
+	})
 }
 
 // flush waits until both queues are written, or the deadline passes; it
 // reports whether they were.
 func (s *sink) flush(timeout time.Duration) bool {
 	s.mu.Lock()
-	cq, sq := s.consoleQ, s.syslogQ
+	cq, sq, jq := s.consoleQ, s.syslogQ, s.journalQ
 	s.mu.Unlock()
 	if cq == nil {
 		return true
 	}
 	deadline := time.Now().Add(timeout)
-	return cq.flush(deadline) && sq.flush(deadline)
+	return cq.flush(deadline) && sq.flush(deadline) && jq.flush(deadline)
 }
 
 // outLine is a formatted line and where it goes.
@@ -267,9 +351,12 @@ func (q *outQueue) noteDrops() {
 	n := q.notice(q.dropped)
 	if n.w == nil {
 		n.w = q.lastW
-		if sw, ok := q.lastW.(*syslogWriter); ok {
+		switch w := q.lastW.(type) {
+		case *syslogWriter:
 			// Syslog's notice is formatted by the writer it goes to.
-			n.b = sw.format(4, string(n.b))
+			n.b = w.format(4, string(n.b))
+		case *journalEntry:
+			n.w, n.b = w.with(4, string(n.b)), nil
 		}
 	}
 	q.lines = append(q.lines, n)
@@ -351,6 +438,14 @@ func (l *logger) logf(level slog.Level, format string, args ...any) {
 // config mode (interface, vhid).
 func (l *logger) Plain() *slog.Logger { return slog.New(&handler{s: l.s, plain: true}) }
 
+// eventf logs a line that reports the event ev (see logfield).
+func (l *logger) eventf(ev logfield.Event, level slog.Level, format string, args ...any) {
+	if !l.Enabled(context.Background(), level) {
+		return
+	}
+	l.LogAttrs(context.Background(), level, fmt.Sprintf(format, args...), ev.Attr())
+}
+
 func (l *logger) Debugf(format string, args ...any) { l.logf(levelDebug, format, args...) }
 func (l *logger) Infof(format string, args ...any)  { l.logf(levelInfo, format, args...) }
 func (l *logger) Warnf(format string, args ...any)  { l.logf(levelWarning, format, args...) }
@@ -398,6 +493,26 @@ func (c closer) Write([]byte) (int, error) {
 func (l *logger) SetJournal(out, err bool) {
 	l.s.mu.Lock()
 	l.s.journalOut, l.s.journalErr = out, err
+	l.s.mu.Unlock()
+}
+
+// SetNativeJournal sends every line to the systemd journal through send,
+// with its structured fields, instead of syslog and the console streams
+// that are the journal (see journalSink); nil turns it off.
+func (l *logger) SetNativeJournal(send journalSend) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if send == nil {
+		l.s.journal = nil
+		return
+	}
+	l.s.journal = &journalSink{send: send, fallback: l.s.stderr}
+}
+
+// SetJSON makes the console lines JSON objects (--log-format=json).
+func (l *logger) SetJSON(on bool) {
+	l.s.mu.Lock()
+	l.s.json = on
 	l.s.mu.Unlock()
 }
 

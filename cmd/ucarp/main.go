@@ -15,8 +15,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/coreos/go-systemd/v22/journal"
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/control"
+	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/internal/syserr"
 	"github.com/ucarp-go/ucarp/node"
 	"github.com/ucarp-go/ucarp/platform"
@@ -68,10 +70,18 @@ func run(sigs chan os.Signal) (exitPlan, *logger) {
 	// Until the command line is read, messages go to syslog as glibc's
 	// syslog(3) sends them before openlog: program name, no pid, user.
 	log := newLogger(os.Stdout, os.Stderr, newSyslog(filepath.Base(prog), 0, facility("user")))
-	// Under systemd, syslog's copy of a line is the journal's (see sink);
-	// without a syslog daemon to take it, the console's is.
-	if out, errs := journalStreams(os.Getenv("JOURNAL_STREAM"), os.Stdout, os.Stderr); (out || errs) && syslogReachable() {
-		log.SetJournal(out, errs)
+	// Under systemd, the journal takes each line once: through its native
+	// protocol with structured fields where its socket answers, else as
+	// syslog's copy (see sink); without a syslog daemon to take it, the
+	// console's copy is the one.
+	if out, errs := journalStreams(os.Getenv("JOURNAL_STREAM"), os.Stdout, os.Stderr); out || errs {
+		switch {
+		case journal.Enabled():
+			log.SetJournal(out, errs)
+			log.SetNativeJournal(journal.Send)
+		case syslogReachable():
+			log.SetJournal(out, errs)
+		}
 	}
 	if child {
 		// The parent has parsed and reported the command line already.
@@ -158,7 +168,7 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 				return errDetached
 			}
 			if mac := sys.Interface().HardwareAddr; len(mac) == 6 {
-				log.Infof("Local advertised ethernet address is [%s]", mac)
+				log.eventf(logfield.Start, levelInfo, "Local advertised ethernet address is [%s]", mac)
 			} else {
 				log.Warnf("Interface [%s] has no Ethernet address: no gratuitous ARP will be sent", cfg.Interface)
 			}
@@ -195,7 +205,7 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 	}
 	n := node.New(node.Deps{
 		Log: log.Plain(), Open: sd.open, Lock: sd.lock, Random: newRand().Uint64,
-		CheckPrivileges: true, Unclaimed: true, Before: before,
+		CheckPrivileges: true, Unclaimed: true, Before: before, StateDir: stateDir(),
 		Degraded: func(_ node.ID, _ node.Step, err error) {
 			log.Warnf("Gratuitous ARP is left to the kernel, which announces the address when it is added: %s", err)
 		},

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,8 @@ var optionTable = []option{
 	{long: "control-group", hasArg: true, ext: true},
 	{long: "metrics-listen", hasArg: true, ext: true},
 	{long: "probe", hasArg: true, ext: true},
+	{long: "log-format", hasArg: true, ext: true},
+	{long: "demote", hasArg: true, ext: true},
 	{long: "realtime", optArg: true, ext: true},
 	{long: "lock-memory", ext: true},
 }
@@ -163,7 +166,21 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				log.Errorf("Invalid address: [%s]", v)
 				return fail
 			}
-			c.Addr, c.AddrArg = pfx, arg
+			// The first is ucarp's -a; the same address again replaces it,
+			// as ucarp's last -a wins; another address is one more
+			// address of the group.
+			switch i := slices.IndexFunc(c.MoreAddrs, func(m netip.Prefix) bool { return m.Addr() == pfx.Addr() }); {
+			case !c.Addr.IsValid() || c.Addr.Addr() == pfx.Addr():
+				c.Addr, c.AddrArg = pfx, arg
+			case i >= 0:
+				c.MoreAddrs[i] = pfx
+			default:
+				if msg := conffile.CheckVIP(pfx, c.Addrs()); msg != "" {
+					log.Errorf("Invalid address: [%s]: %s", v, msg)
+					return fail
+				}
+				c.MoreAddrs = append(c.MoreAddrs, pfx)
+			}
 		case "advbase":
 			c.AdvBase = byteOption(log, p.name, v)
 		case "advskew":
@@ -210,6 +227,13 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 		case "manage-vip", "no-manage-vip":
 			on := p.opt.long == "manage-vip"
 			c.ManageVIP = &on
+		case "demote":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 255 {
+				log.Errorf("Invalid demote level: [%s] (0 to 255)", v)
+				return fail
+			}
+			c.Demote = uint8(n)
 		case "garp-count":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > 100 {
@@ -244,6 +268,14 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				}
 			}
 			c.probes = append(c.probes, spec)
+		case "log-format":
+			json, ok := logFormat(v)
+			if !ok {
+				log.Errorf("Invalid log format: [%s] (text or json)", v)
+				return fail
+			}
+			// At once: the lines that check the command line are JSON too.
+			log.SetJSON(json)
 		case "realtime":
 			prio, ok := parseRealtime(v)
 			if !ok {
@@ -377,4 +409,16 @@ func facility(name string) int {
 		panic("no syslog facility " + name)
 	}
 	return code
+}
+
+// logFormat reads --log-format and the log-format key: whether lines are
+// JSON, and whether the value is text or json.
+func logFormat(v string) (json, ok bool) {
+	switch v {
+	case "text":
+		return false, true
+	case "json":
+		return true, true
+	}
+	return false, false
 }

@@ -42,6 +42,8 @@ const ucarpOptionsHelp = `--interface=<if> (-i <if>): bind interface <if>
 
 // extensionsHelp lists the options that ucarp does not have.
 const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix length (default /32)
+    or an IPv6 address (default /128); given again, one more address
+--demote=<n>: the demote byte of the adverts, as OpenBSD's (default 0)
 --manage-vip: add and remove the virtual address here, even with scripts
 --no-manage-vip: leave the virtual address to the scripts, as ucarp
 --script-timeout=<seconds>: stop a script that runs longer (default 30, 0: none)
@@ -56,6 +58,7 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --probe=<type>:<target>[,interval=,timeout=,rise=,fall=,weight=]: a health
     probe (icmp, tcp, http, https, exec, file, interface); while it is not up
     its weight (default 255) raises the advskew; repeatable
+--log-format=text|json: console lines as ucarp's (default) or JSON objects
 --realtime[=<priority>]: SCHED_RR for the daemon (default 10; needs CAP_SYS_NICE)
 --lock-memory: lock the daemon's memory in RAM (needs CAP_IPC_LOCK)
 --version: print the version and exit

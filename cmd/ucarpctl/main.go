@@ -26,6 +26,13 @@ const (
 	exitUsage = 2
 )
 
+// version is set at build time, as ucarp's: go build -ldflags "-X
+// main.version=1.2.3".
+var version = "0.1.0-dev"
+
+// versionLine is what --version prints.
+func versionLine() string { return "ucarpctl (ucarp-go) " + version }
+
 const usage = `usage: ucarpctl [--socket=PATH] [--dir=DIR] COMMAND [ARGS]
 
 commands:
@@ -33,8 +40,19 @@ commands:
   explain [GROUP]   why each group (or GROUP) is MASTER or BACKUP
   demote [GROUP] N  demote GROUP by N (0 to 255) until promote
   promote [GROUP]   take that demotion back
+  maintenance on [GROUP] [--persistent] [--no-wait] [--timeout=D]
+                    hand GROUP (every group without one) over to the peer,
+                    make-before-break: the address goes once the peer is
+                    MASTER and has announced it; waits and says how it went
+                    (exit 1 if no peer took over: this host keeps it)
+  maintenance off [GROUP]
+                    take it out of maintenance (with --preempt it takes
+                    the address back); off also forgets --persistent
   watch             stream events as JSON lines until interrupted
   reload            make the daemons read their configuration again
+  pair A B          set up hosts A and B as a failover pair over SSH
+                    (see pair --help)
+  unpair A B        remove what pair added
 
 GROUP is a name, IF:VHID or VHID. Without --socket, every *.sock in DIR
 (/run/ucarp) is asked. In status, an address is "on" when it is
@@ -43,6 +61,7 @@ configured on the interface. Exit status: 0 ok, 1 error, 2 usage.
 options:
   --socket=PATH     talk to this socket only
   --dir=DIR         the directory of the sockets (default /run/ucarp)
+  --version         print the version and exit
 `
 
 func main() {
@@ -74,6 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.socket, "socket", "", "talk to this socket only")
 	fs.StringVar(&c.dir, "dir", control.Dir, "the directory of the sockets")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 	}
@@ -82,6 +102,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 		return exitUsage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, versionLine())
+		return exitOK
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -95,10 +119,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = c.explain(rest)
 	case "demote", "promote":
 		err = c.demote(cmd, rest)
+	case "maintenance":
+		err = c.maintenance(ctx, rest)
 	case "watch":
 		err = c.watch(ctx, rest)
 	case "reload":
 		err = c.reload(rest)
+	case "pair", "unpair", "sniff":
+		err = c.pairCommand(ctx, cmd, rest)
 	case "help":
 		fs.SetOutput(stdout)
 		fs.Usage()
@@ -225,7 +253,15 @@ func (c *cli) status(args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, g.Interface, g.VHID, g.State,
 			since(g.Since), dash(g.Reason), addresses(g.Addresses), peers(g.Peers), probes(g.Probes))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, g := range all {
+		if g.Maintenance != nil {
+			fmt.Fprintf(c.stdout, "%s: %s\n", g.Name, maintLine(g.Maintenance))
+		}
+	}
+	return nil
 }
 
 func since(t time.Time) string {

@@ -400,3 +400,79 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestMaintenance(t *testing.T) {
+	h := newHost(t)
+	code, out, errOut := h.ctl(t, "maintenance", "on", "web", "--persistent")
+	if code != wantOK || !strings.Contains(out, "web (eth0:10): BACKUP in maintenance since") ||
+		!strings.Contains(out, "(persistent), handed off to 203.0.113.250 (announced from 02:00:00:00:00:fa)") {
+		t.Fatalf("maintenance on web: %d\n%s%s", code, out, errOut)
+	}
+	if got := h.node.Calls(); !slices.Equal(got, []string{"maintenance web on persistent"}) {
+		t.Fatalf("calls %q", got)
+	}
+	code, out, _ = h.ctl(t, "status")
+	if code != wantOK || !strings.Contains(out, "\nweb: in maintenance since ") || strings.Contains(out, "\ndb: ") {
+		t.Fatalf("status: %d\n%s", code, out)
+	}
+	code, out, errOut = h.ctl(t, "maintenance", "off", "web")
+	if code != wantOK || !strings.Contains(out, "web (eth0:10): BACKUP maintenance off") {
+		t.Fatalf("maintenance off web: %d\n%s%s", code, out, errOut)
+	}
+
+	// Without GROUP: every group of every socket; a BACKUP is only
+	// demoted.
+	code, out, _ = h.ctl(t, "maintenance", "on")
+	if code != wantOK || !strings.Contains(out, "db (eth1:10): BACKUP in maintenance") ||
+		!strings.Contains(out, "demoted: nothing to hand off") || !strings.Contains(out, "eth2-30 (eth2:30)") {
+		t.Fatalf("maintenance on: %d\n%s", code, out)
+	}
+}
+
+func TestMaintenanceNoPeer(t *testing.T) {
+	h := newHost(t)
+	h.node.NoPeer(true)
+	code, out, errOut := h.ctl(t, "maintenance", "on", "web")
+	if code != wantError || !strings.Contains(out, "web (eth0:10): MASTER in maintenance") ||
+		!strings.Contains(out, "no peer took over: staying MASTER with the address") ||
+		!strings.Contains(errOut, "ucarpctl: no peer took over web: this host stays MASTER and keeps the address") {
+		t.Fatalf("maintenance on web without a peer: %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestMaintenanceUsage(t *testing.T) {
+	h := newHost(t)
+	for _, args := range [][]string{
+		{"maintenance"},
+		{"maintenance", "start"},
+		{"maintenance", "on", "web", "db"},
+		{"maintenance", "off", "web", "--persistent"},
+		{"maintenance", "on", "--bogus"},
+	} {
+		if code, _, errOut := h.ctl(t, args...); code != wantUsage {
+			t.Errorf("%q: exit %d, want %d (%s)", args, code, wantUsage, errOut)
+		}
+	}
+	if code, _, errOut := h.ctl(t, "maintenance", "on", "nosuch"); code != wantError || !strings.Contains(errOut, `no group "nosuch"`) {
+		t.Errorf("maintenance on nosuch: %d %s", code, errOut)
+	}
+	if len(h.node.Calls())+len(h.proc.Calls()) != 0 {
+		t.Fatalf("calls %q %q", h.node.Calls(), h.proc.Calls())
+	}
+}
+
+// TestVersion: --version prints the version that the Makefile sets with
+// -X main.version, in ucarp --version's scheme, and asks no daemon.
+func TestVersion(t *testing.T) {
+	h := newHost(t)
+	old := version
+	version = "1.2.3~git1a2b3c4"
+	defer func() { version = old }()
+	code, out, errOut := h.ctl(t, "--version")
+	if code != wantOK || out != "ucarpctl (ucarp-go) 1.2.3~git1a2b3c4\n" || errOut != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if n := len(h.node.Calls()) + len(h.proc.Calls()); n != 0 {
+		t.Errorf("--version reached a daemon")
+	}
+}

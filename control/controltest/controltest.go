@@ -23,6 +23,10 @@ type Backend struct {
 	calls    []string
 	reloadE  error
 	watchers int
+	// noPeer makes a MASTER's handoff end in no-peer; settle counts the
+	// Status calls until a handoff settles.
+	noPeer bool
+	settle map[string]int
 }
 
 // Subscribe is the Broadcaster's, counted in Watchers.
@@ -79,7 +83,72 @@ func (b *Backend) Calls() []string {
 func (b *Backend) Status() []control.Group {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return slices.Clone(b.groups)
+	for i := range b.groups {
+		g := &b.groups[i]
+		if m := g.Maintenance; m != nil && !m.Settled() {
+			if b.settle[g.Name]--; b.settle[g.Name] > 0 {
+				continue
+			}
+			if b.noPeer {
+				m.Phase, m.Note = control.MaintNoPeer, "no peer took over"
+				continue
+			}
+			m.Phase, m.Peer, m.Adverts, m.Announced, m.PeerMAC = control.MaintHandedOff,
+				netip.MustParseAddr("203.0.113.250"), 2, true, "02:00:00:00:00:fa"
+			g.State, g.Addresses[0].Configured = control.StateBackup, false
+		}
+	}
+	out := slices.Clone(b.groups)
+	for i := range out {
+		if m := out[i].Maintenance; m != nil {
+			c := *m
+			out[i].Maintenance = &c
+		}
+	}
+	return out
+}
+
+// NoPeer makes the handoffs of maintenance end with no peer taking over.
+func (b *Backend) NoPeer(on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.noPeer = on
+}
+
+// Maintenance implements control.Maintainer, recorded as "maintenance
+// NAME on|off [persistent]": a MASTER hands off (the address goes to
+// 203.0.113.250, announced) or, with NoPeer, stays, after three calls of
+// Status; a BACKUP is only demoted.
+func (b *Backend) Maintenance(name string, on, persistent bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	call := "maintenance " + name + " off"
+	if on {
+		call = "maintenance " + name + " on"
+		if persistent {
+			call += " persistent"
+		}
+	}
+	b.calls = append(b.calls, call)
+	g, err := b.find(name)
+	if err != nil {
+		return err
+	}
+	if !on {
+		g.Maintenance = nil
+		return nil
+	}
+	t0 := time.Date(2025, 3, 1, 12, 1, 0, 0, time.UTC)
+	phase := control.MaintBackup
+	if g.State == control.StateMaster {
+		phase = control.MaintHandingOff
+		if b.settle == nil {
+			b.settle = map[string]int{}
+		}
+		b.settle[name] = 3
+	}
+	g.Maintenance = &control.Maintenance{On: true, Persistent: persistent, Since: t0, Phase: phase, PhaseSince: t0}
+	return nil
 }
 
 func (b *Backend) find(name string) (*control.Group, error) {

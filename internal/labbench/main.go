@@ -47,7 +47,8 @@ var (
 	out     = flag.String("out", "docs/BENCHMARKS.md", "where to write the table")
 	only    = flag.String("impls", "ours,ucarp,keepalived", "implementations to measure")
 	idleFor = flag.Duration("idle", 60*time.Second, "duration of the idle and sub-second runs (0: skip them)")
-	onlySc  = flag.String("scenarios", "", "only these scenarios (comma-separated): hard,graceful,startup,return,cable")
+	onlySc  = flag.String("scenarios", "", "only these scenarios (comma-separated): hard,graceful,startup,return,cable,flood,maintenance")
+	ctlBin  = flag.String("ucarpctl", "bin/ucarpctl", "our control client, for the maintenance handoff")
 )
 
 func main() {
@@ -227,6 +228,7 @@ var allScenarios = []scenario{
 	{"return", []string{"return.vip", "return.both"}, preferredReturn},
 	{"cable", []string{"cable.handover", "cable.takeback"}, cable},
 	{"flood", []string{"flood.cpu", "flood.moves"}, flood},
+	{"maintenance", []string{"maint.lost", "maint.vip", "maint.both"}, maintenance},
 }
 
 const wait = 30 * time.Second
@@ -491,6 +493,85 @@ func cable(l *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, error) {
 	return m, nil
 }
 
+// maintenance is a planned handoff from a converged pair while the
+// observer pings the VIP every 20 ms: ours with ucarpctl maintenance on
+// (make-before-break), ucarp with SIGUSR2 (its demotion: the down script
+// drops the VIP, the peer takes over after its dead time), keepalived by
+// lowering the MASTER's priority below the backup's and reloading it.
+func maintenance(l *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, error) {
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	w1, w2, stop, err := fresh(l)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	sock := filepath.Join(l.Dir, "h1-maint.sock")
+	os.Remove(sock)
+	var p1 *lab.Proc
+	switch im.name {
+	case "ours":
+		c := carpRole(lab.CARP{Bin: *oursBin}, role{preferred: true}).WithExtra("--control=" + sock)
+		if p1, err = h1.StartEnv("ours", []string{"STATE_DIRECTORY=" + filepath.Join(l.Dir, "state")}, c.Args(h1)...); err != nil {
+			return nil, err
+		}
+		if _, err := im.start(l, h2, role{}); err != nil {
+			return nil, err
+		}
+		if !lab.Eventually(wait, func() bool { return h1.HasAddr(lab.VIP) && !h2.HasAddr(lab.VIP) }) {
+			return nil, fmt.Errorf("maintenance: no convergence to h1: %w", errTimeout)
+		}
+		time.Sleep(1200 * time.Millisecond)
+	default:
+		if p1, _, err = pair(l, im, role{}); err != nil {
+			return nil, err
+		}
+	}
+	ping, err := l.Observer.Ping(lab.VIP, 20*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	defer ping.Stop()
+	before := time.Now()
+	if !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
+		return nil, errors.New("maintenance: the VIP does not answer before the handoff")
+	}
+	randomPoint(rng)
+	begin := time.Now()
+	switch im.name {
+	case "ours":
+		if out, err := h1.Exec(*ctlBin, "--socket="+sock, "maintenance", "on"); err != nil {
+			return nil, fmt.Errorf("maintenance: ucarpctl: %v: %s", err, out)
+		}
+	case "ucarp":
+		p1.Signal(syscall.SIGUSR2)
+	case "keepalived":
+		conf := filepath.Join(l.Dir, "keepalived-"+h1.Name+".conf")
+		b, err := os.ReadFile(conf)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(conf, []byte(strings.Replace(string(b), "priority 200", "priority 50", 1)), 0o644); err != nil {
+			return nil, err
+		}
+		p1.Signal(syscall.SIGHUP)
+	}
+	var added, removed time.Time
+	if !lab.Eventually(wait, func() bool {
+		var ok1, ok2 bool
+		added, ok1 = w2.First(true, begin)
+		removed, ok2 = w1.First(false, begin)
+		return ok1 && ok2 && ping.Replied(added)
+	}) {
+		return nil, fmt.Errorf("maintenance: %w", errTimeout)
+	}
+	time.Sleep(1500 * time.Millisecond) // late replies
+	return map[string]float64{
+		"maint.lost": float64(ping.Lost(begin, time.Now().Add(-time.Second))),
+		"maint.vip":  1000 * seconds(added.Sub(begin)),
+		"maint.both": 1000 * math.Max(0, seconds(removed.Sub(added))),
+	}, nil
+}
+
 // flood sends 11,000 forged and malformed protocol-112 packets a second
 // for 10 s at a converged pair (the chaos suite's flood) and measures the
 // MASTER's CPU (its whole process group) and how often the VIP moved.
@@ -634,6 +715,9 @@ var metrics = []metric{
 	{"cable.handover", "cable pulled on the master: backup holds the VIP", "s", 3},
 	{"cable.takeback", "cable plugged back: preferred takes back (-P)", "s", 3},
 	{"garp", "first gratuitous ARP after the MASTER transition", "ms", 2},
+	{"maint.lost", "planned handoff (ours: ucarpctl maintenance on; ucarp: SIGUSR2; keepalived: priority 200 to 50, reload): pings lost", "at 20 ms", 0},
+	{"maint.vip", "planned handoff: peer holds the VIP", "ms after the command", 1},
+	{"maint.both", "planned handoff: both hold the VIP", "ms", 1},
 	{"flood.cpu", "11,000 forged packets/s for 10 s: MASTER's CPU", "% of a core", 1},
 	{"flood.moves", "11,000 forged packets/s for 10 s: VIP moves", "per run", 0},
 	{"idle.rss", "idle RSS of the MASTER", "MiB", 1},
@@ -715,6 +799,10 @@ Reading the table:
 - *idle CPU*: ours renews the VIP's lifetime once per advert interval (one netlink request), so that a MASTER
   killed with SIGKILL loses the address by itself by the time a peer takes over. ucarp and keepalived leave a
   killed master's VIP on its interface.
+- *planned handoff*: ours keeps the VIP, answering, until the peer is MASTER and has sent its gratuitous ARP,
+  then lets it go (ucarpctl maintenance on); its time includes starting ucarpctl. ucarp's SIGUSR2 drops the
+  VIP at once (its down script) and the peer takes over only after its dead time; keepalived hands over once
+  the backup, which preempts, has declared the reloaded MASTER down.
 - *forged packets*: ours checks every packet (HMAC included) and counts each drop; keepalived, configured here
   as VRRPv2 without authentication, has no digest to check, and its VIP moved under the flood.
 `

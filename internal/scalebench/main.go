@@ -737,12 +737,16 @@ Reading the figures:
   the interval from the Unix epoch, in 16 slots by vhid. The process then wakes up about 16 times per interval
   for all its MASTERs instead of once per group; a late timer does not drift the grid, which is why the
   jitter's p50 is near zero.
-- Where the daemon manages the addresses, each MASTER renews its address's lifetime with each advert (one
-  netlink request on a socket kept open, and one RTM_NEWADDR event). The node keeps each interface's address
+- Where the daemon manages the addresses, each MASTER renews its address's lifetime when less than half of it
+  would be left by its next advert: at advbase 1 (lifetime 3 s) with each advert, one netlink request on a
+  socket kept open (its own RTM_NEWADDR event is dropped by a socket filter). The node keeps each interface's address
   table from the kernel's events (node/addrcache.go) and wakes only the group whose address an event names.
   History: with a listing per group per event, 256 groups took 78 % of a core (reloads of 431 ms and missed
   adverts); with one listing per change, 10.8 %, most of it garbage from a socket and a 64 KiB buffer per
   netlink request; the manage-vip = false row measures the same groups without address management.
 - The expected interval is the sender's: advbase + advskew/256 as the packet says, so a MASTER at advskew 0
   should advertise every 1.000 s.
+- VmRSS counts the pages of the binary that the process maps, and this kernel maps nearly all of them: most
+  of the RSS is the executable file (clean, shared by every process that runs it), not the heap. The split
+  (RssAnon and RssFile), the socket filter under a flood, and one group's idle cost are in docs/PERF.md.
 `

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/net/bpf"
+
 	"github.com/ucarp-go/ucarp/platform"
 )
 
@@ -19,13 +21,39 @@ type Conn struct {
 	closed chan struct{} // closed by Close
 
 	// Guarded by lan.mu.
-	q      [][]byte
-	err    error // to return once to a reader (ENETDOWN)
-	isDone bool
-	drops  uint64
+	q        [][]byte
+	err      error // to return once to a reader (ENETDOWN)
+	isDone   bool
+	drops    uint64
+	filter   *bpf.VM // SetFilter's program, run as the kernel runs it
+	filtered uint64  // the packets it dropped
 }
 
-var _ platform.IPConn = (*Conn)(nil)
+var (
+	_ platform.IPConn   = (*Conn)(nil)
+	_ platform.Filterer = (*Conn)(nil)
+)
+
+// SetFilter implements platform.Filterer: x/net/bpf's VM runs prog on
+// every packet delivered to the conn, and those it drops are counted
+// (Filtered) and not queued.
+func (c *Conn) SetFilter(prog []bpf.Instruction) error {
+	vm, err := bpf.NewVM(prog)
+	if err != nil {
+		return err
+	}
+	c.h.lan.mu.Lock()
+	defer c.h.lan.mu.Unlock()
+	c.filter = vm
+	return nil
+}
+
+// Filtered counts the packets the filter dropped.
+func (c *Conn) Filtered() uint64 {
+	c.h.lan.mu.Lock()
+	defer c.h.lan.mu.Unlock()
+	return c.filtered
+}
 
 // Drops counts the packets dropped because the queue was full.
 func (c *Conn) Drops() uint64 {
@@ -91,7 +119,7 @@ func (c *Conn) Close() error {
 var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 // WritePacket implements platform.IPConn: it delivers a copy of pkt, an
-// IPv4 packet with its header, to the conns of the other hosts that would
+// IPv4 or IPv6 packet (the conn's family) with its header, to the conns of the other hosts that would
 // receive it (see the package comment), and records it (LAN.Sent).
 func (c *Conn) WritePacket(pkt []byte) error {
 	l := c.h.lan
@@ -100,7 +128,11 @@ func (c *Conn) WritePacket(pkt []byte) error {
 	if c.isDone {
 		return &net.OpError{Op: "write", Net: c.net, Err: net.ErrClosed}
 	}
-	if len(pkt) < 20 || pkt[0]>>4 != 4 {
+	v6 := c.o.Group.Is6()
+	switch {
+	case v6 && (len(pkt) < 40 || pkt[0]>>4 != 6):
+		return errors.New("platformtest: not an IPv6 packet")
+	case !v6 && (len(pkt) < 20 || pkt[0]>>4 != 4):
 		return errors.New("platformtest: not an IPv4 packet")
 	}
 	if err := c.h.sendErr(); err != nil {
@@ -111,6 +143,10 @@ func (c *Conn) WritePacket(pkt []byte) error {
 	}
 	proto := pkt[9]
 	dst := netip.AddrFrom4([4]byte(pkt[16:20]))
+	if v6 {
+		// The kernel sends what the header says; the hop limit is kept.
+		proto, dst = pkt[6], netip.AddrFrom16([16]byte(pkt[24:40]))
+	}
 	bcast := c.o.Broadcast || dst == limitedBroadcast
 	f := Frame{Time: time.Now(), Host: c.h, Data: slices.Clone(pkt)}
 	for _, r := range l.hosts {
@@ -124,8 +160,15 @@ func (c *Conn) WritePacket(pkt []byte) error {
 		}
 		ip := joined || local || dst == limitedBroadcast // the IP layer's
 		for _, rc := range r.conns {
-			if rc.o.Protocol != proto || !(rc.o.Broadcast || ip) {
+			if rc.o.Protocol != proto || rc.o.Group.Is6() != v6 || !(rc.o.Broadcast || ip) {
 				continue
+			}
+			if rc.filter != nil {
+				if n, err := rc.filter.Run(pkt); err != nil || n == 0 {
+					rc.filtered++
+					r.filtered++
+					continue
+				}
 			}
 			if len(rc.q) >= l.queueLen() {
 				rc.drops++

@@ -117,6 +117,7 @@ type Host struct {
 	state     platform.LinkState
 	island    int
 	conns     []*Conn
+	filtered  uint64 // see Filtered
 	linkSubs  []*sub[platform.LinkState]
 	addrSubs  []*sub[platform.AddrEvent]
 	openIPErr error
@@ -124,6 +125,8 @@ type Host struct {
 	noRaw     bool
 	noAdmin   bool
 	drops     uint64
+	// ListenARP's listeners.
+	arpListeners []*arpListener
 }
 
 var _ platform.OS = (*Host)(nil)
@@ -372,6 +375,14 @@ func (h *Host) Drops() uint64 {
 	return h.drops
 }
 
+// Filtered counts the packets that the socket filter of one of the
+// host's conns, open or closed, dropped (Conn.SetFilter).
+func (h *Host) Filtered() uint64 {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	return h.filtered
+}
+
 // ARP returns the frames the host wrote through OpenARP.
 func (h *Host) ARP() []Frame {
 	h.lan.mu.Lock()
@@ -399,8 +410,11 @@ func (h *Host) sendErr() error {
 
 // OpenIP implements platform.OS.
 func (h *Host) OpenIP(o platform.IPOptions) (platform.IPConn, error) {
-	if !o.Group.Is4() {
-		return nil, fmt.Errorf("platformtest: raw IP socket for group %v: only IPv4 is supported", o.Group)
+	if !o.Group.Is4() && !o.Group.Is6() {
+		return nil, fmt.Errorf("platformtest: raw IP socket for group %v: not an IP address", o.Group)
+	}
+	if o.Group.Is6() && o.Broadcast {
+		return nil, fmt.Errorf("platformtest: broadcast is for IPv4 only")
 	}
 	h.lan.mu.Lock()
 	defer h.lan.mu.Unlock()
@@ -410,14 +424,18 @@ func (h *Host) OpenIP(o platform.IPOptions) (platform.IPConn, error) {
 	if h.state.Gone {
 		return nil, fmt.Errorf("platformtest: raw socket on %s: %w", h.name, syscall.ENODEV)
 	}
-	c := &Conn{h: h, o: o, net: fmt.Sprintf("ip4:%d", o.Protocol),
+	family := "ip4"
+	if o.Group.Is6() {
+		family = "ip6"
+	}
+	c := &Conn{h: h, o: o, net: fmt.Sprintf("%s:%d", family, o.Protocol),
 		wakeup: make(chan struct{}, 1), closed: make(chan struct{})}
 	h.conns = append(h.conns, c)
 	return c, nil
 }
 
 // OpenARP implements platform.OS. The frames written are recorded (ARP,
-// LAN.Sent), not delivered: nothing in the platform reads ARP.
+// LAN.Sent) and delivered to the ListenARP listeners of the segment.
 func (h *Host) OpenARP() (platform.FrameConn, error) {
 	h.lan.mu.Lock()
 	defer h.lan.mu.Unlock()
@@ -448,7 +466,11 @@ func (a *arpConn) WriteFrame(frame []byte) error {
 	if err := a.h.sendErr(); err != nil {
 		return &net.OpError{Op: "write", Net: "packet", Err: err}
 	}
-	l.sent = append(l.sent, Frame{Time: time.Now(), Host: a.h, ARP: true, Data: slices.Clone(frame)})
+	f := Frame{Time: time.Now(), Host: a.h, ARP: true, Data: slices.Clone(frame)}
+	if a.h.state.Running {
+		f.Delivered = l.deliverARP(a.h, frame)
+	}
+	l.sent = append(l.sent, f)
 	return nil
 }
 
@@ -457,4 +479,14 @@ func (a *arpConn) Close() error {
 	defer a.h.lan.mu.Unlock()
 	a.closed = true
 	return nil
+}
+
+// LinkLocal implements platform.LinkLocaler: fe80::/64 with the modified
+// EUI-64 interface identifier of the host's MAC, as the kernel makes it.
+func (h *Host) LinkLocal() (netip.Addr, error) {
+	if len(h.mac) != 6 {
+		return netip.Addr{}, fmt.Errorf("platformtest: %s has no link-local address", h.name)
+	}
+	m := h.mac
+	return netip.AddrFrom16([16]byte{0: 0xfe, 1: 0x80, 8: m[0] ^ 2, 9: m[1], 10: m[2], 11: 0xff, 12: 0xfe, 13: m[3], 14: m[4], 15: m[5]}), nil
 }

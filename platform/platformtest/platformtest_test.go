@@ -678,7 +678,8 @@ func TestOpenErrors(t *testing.T) {
 		arpFail bool
 	}{
 		{name: "ok", o: mcast(groupA)},
-		{name: "IPv6 group", o: platform.IPOptions{Protocol: 112, Group: netip.MustParseAddr("ff02::12")}, ipErr: errAny},
+		{name: "IPv6 group", o: platform.IPOptions{Protocol: 112, Group: netip.MustParseAddr("ff02::12")}},
+		{name: "IPv6 broadcast", o: platform.IPOptions{Protocol: 112, Group: netip.MustParseAddr("ff02::12"), Broadcast: true}, ipErr: errAny},
 		{name: "FailOpenIP", setup: func(h *platformtest.Host) { h.FailOpenIP(platform.ErrJoin) }, o: mcast(groupA), ipErr: platform.ErrJoin},
 		{name: "FailOpenARP", setup: func(h *platformtest.Host) { h.FailOpenARP(errBoom) }, o: mcast(groupA), arpFail: true},
 		{name: "removed", setup: func(h *platformtest.Host) { h.Remove() }, o: mcast(groupA), ipErr: syscall.ENODEV, arpFail: true},

@@ -13,6 +13,15 @@
 //     label (the protocol is not looked at); it fails with EADDRNOTAVAIL
 //     when nothing matches.
 //
+// IPv6 addresses follow the kernel's IPv6 rules, which differ:
+//
+//   - an address is identified by the address alone: a plain add of an
+//     address that is there with any prefix length fails with EEXIST, and
+//     AddAddress of it updates its lifetime and protocol in place and
+//     keeps its prefix length;
+//   - there are no labels (one given is dropped);
+//   - a delete matches the address and prefix length; a label is ignored.
+//
 // Not modelled: primary and secondary addresses (deleting a primary also
 // deletes the secondaries of its subnet unless promote_secondaries is
 // set), the order of the kernel's list, lifetimes counting down.
@@ -81,6 +90,8 @@ func (f *Addrs) stored(a vip.Address) vip.Address {
 	switch {
 	case f.NoLabels:
 		a.Label, a.Proto = "", 0
+	case a.Prefix.Addr().Is6():
+		a.Label = ""
 	case a.Label == "":
 		a.Label = f.Name
 	}
@@ -90,8 +101,12 @@ func (f *Addrs) stored(a vip.Address) vip.Address {
 	return a
 }
 
+// index is the position of the address with prefix p: for IPv6, of the
+// address of p with any prefix length.
 func (f *Addrs) index(p netip.Prefix) int {
-	return slices.IndexFunc(f.list, func(b vip.Address) bool { return b.Prefix == p })
+	return slices.IndexFunc(f.list, func(b vip.Address) bool {
+		return b.Prefix == p || p.Addr().Is6() && b.Prefix.Addr() == p.Addr()
+	})
 }
 
 // Add adds a as "ip addr add" does (NLM_F_EXCL): EEXIST when an address
@@ -137,7 +152,7 @@ func (f *Addrs) DeleteAddress(a vip.Address) error {
 		return f.err
 	}
 	i := slices.IndexFunc(f.list, func(b vip.Address) bool {
-		return b.Prefix == a.Prefix && (a.Label == "" || f.NoLabels || b.Label == a.Label)
+		return b.Prefix == a.Prefix && (a.Label == "" || f.NoLabels || a.Prefix.Addr().Is6() || b.Label == a.Label)
 	})
 	if i < 0 {
 		return syscall.EADDRNOTAVAIL

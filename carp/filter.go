@@ -1,0 +1,91 @@
+package carp
+
+import (
+	"slices"
+
+	"golang.org/x/net/bpf"
+)
+
+// SocketFilter is a classic BPF program for a raw IPv4 socket of protocol
+// 112 (the kernel hands such a program the packet from its IPv4 header
+// on) that keeps only what one of the groups of vhids could accept, and
+// drops in the kernel, before any wake-up of the reader:
+//
+//   - a packet that is not IPv4, or whose header length is under 20 bytes
+//     (DropNotIPv4, DropBogusSize);
+//   - one shorter than its IPv4 header plus the 36 CARP bytes
+//     (DropBogusSize);
+//   - a TTL other than 255 (DropBadTTL);
+//   - a CARP version other than 2 (DropBadVersion);
+//   - a vhid not in vhids (DropOtherVHID).
+//
+// These are Check's tests 3 to 7, in its order; the destination, the
+// checksum and the digest (tests 8 to 10) are left to Check, as is the
+// own source (test 2): they need the group's settings or more than a
+// socket filter can compute. The packets the filter drops are counted
+// nowhere. With no vhid, every packet is dropped.
+func SocketFilter(vhids []uint8) []bpf.Instruction {
+	var (
+		drop   = bpf.RetConstant{Val: 0}
+		accept = bpf.RetConstant{Val: 0xffff} // the whole packet
+	)
+	p := []bpf.Instruction{
+		// IPv4.
+		bpf.LoadAbsolute{Off: 0, Size: 1},
+		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 4 << 4, SkipTrue: 1},
+		drop,
+		// TTL 255.
+		bpf.LoadAbsolute{Off: 8, Size: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: TTL, SkipTrue: 1},
+		drop,
+		// X = the IPv4 header's length, at least 20.
+		bpf.LoadMemShift{Off: 0},
+		bpf.TXA{},
+		bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: IPv4HeaderLen, SkipTrue: 1},
+		drop,
+		// Room for the CARP header after it (a load past the end of the
+		// packet would drop it too, but say so).
+		bpf.LoadExtension{Num: bpf.ExtLen},
+		bpf.ALUOpX{Op: bpf.ALUOpSub},
+		bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: HeaderLen, SkipTrue: 1},
+		drop,
+		// CARP version 2 (the type, as in Check, is not tested).
+		bpf.LoadIndirect{Off: 0, Size: 1},
+		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: Version << 4, SkipTrue: 1},
+		drop,
+		// One of vhids: a run of consecutive vhids is one range test, and
+		// every jump is short, however many ranges there are.
+		bpf.LoadIndirect{Off: 1, Size: 1},
+	}
+	for _, r := range vhidRanges(vhids) {
+		if r[0] == r[1] {
+			p = append(p,
+				bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(r[0]), SkipFalse: 1},
+				accept)
+			continue
+		}
+		p = append(p,
+			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(r[0]), SkipFalse: 2},
+			bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: uint32(r[1]), SkipTrue: 1},
+			accept)
+	}
+	return append(p, drop)
+}
+
+// vhidRanges sorts vhids into runs of consecutive values, [first, last].
+func vhidRanges(vhids []uint8) [][2]uint8 {
+	s := slices.Clone(vhids)
+	slices.Sort(s)
+	s = slices.Compact(s)
+	var rs [][2]uint8
+	for _, v := range s {
+		if n := len(rs); n > 0 && rs[n-1][1]+1 == v {
+			rs[n-1][1] = v
+			continue
+		}
+		rs = append(rs, [2]uint8{v, v})
+	}
+	return rs
+}

@@ -1,0 +1,233 @@
+package group
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+// This file holds what a group with several addresses, IPv6 among them,
+// adds to the group of one IPv4 address (issue 14): the address set, the
+// families it advertises over, the IPv6 adverts and the announcements of
+// every address.
+
+// addrs is every virtual address of the group, the first first.
+func (c *Config) addrs() []netip.Prefix {
+	return append([]netip.Prefix{c.Addr}, c.MoreAddrs...)
+}
+
+// families are the families the group advertises over: those of its
+// addresses (bsd-carp-spec §3.4).
+func (c *Config) families() carp.Family {
+	var f carp.Family
+	for _, p := range c.addrs() {
+		if p.Addr().Is4() {
+			f |= carp.FamilyIPv4
+		} else {
+			f |= carp.FamilyIPv6
+		}
+	}
+	return f
+}
+
+// vipsEnv is CARP_VIPS: every address, the first as written.
+func (c *Config) vipsEnv() string {
+	s := []string{c.AddrArg}
+	for _, p := range c.MoreAddrs {
+		s = append(s, p.Addr().String())
+	}
+	return strings.Join(s, " ")
+}
+
+// addrsText names the addresses in log lines: the one address as ucarp's
+// lines name it, or all of them.
+func (c *Config) addrsText() string {
+	s := make([]string, 0, 1+len(c.MoreAddrs))
+	for _, p := range c.addrs() {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, " ")
+}
+
+// hashed is the address set the HMAC covers.
+func (c *Config) hashed() []netip.Addr {
+	var as []netip.Addr
+	for _, p := range c.addrs() {
+		as = append(as, p.Addr())
+	}
+	return as
+}
+
+// vipSet manages every address of the group as one: a MASTER holds them
+// all, nobody else holds any. Its State is Held when every address is
+// held, Present and Ours when any is.
+type vipSet struct {
+	ms []*vip.Manager
+}
+
+func newVIPSet(sys vip.System, c *Config, lifetime time.Duration) *vipSet {
+	s := &vipSet{}
+	for _, p := range c.addrs() {
+		label := vip.Label(c.Interface, c.VHID)
+		if p.Addr().Is6() {
+			label = "" // the kernel keeps no label on IPv6 addresses
+		}
+		s.ms = append(s.ms, vip.NewManager(sys, p, label, lifetime))
+	}
+	return s
+}
+
+// Address is the first address.
+func (s *vipSet) Address() vip.Address { return s.ms[0].Address() }
+
+// Ours reports whether a is the daemon's copy of one of the addresses.
+func (s *vipSet) Ours(a vip.Address) bool {
+	for _, m := range s.ms {
+		if m.Ours(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *vipSet) fold(st *vip.State, one vip.State, first bool) {
+	if first {
+		st.Held = true
+	}
+	st.Present = st.Present || one.Present
+	st.Held = st.Held && one.Held
+	st.Ours = st.Ours || one.Ours
+	st.Foreign = append(st.Foreign, one.Foreign...)
+}
+
+// Check looks every address up.
+func (s *vipSet) Check() (vip.State, error) {
+	var st vip.State
+	for i, m := range s.ms {
+		one, err := m.Check()
+		if err != nil {
+			return st, err
+		}
+		s.fold(&st, one, i == 0)
+	}
+	return st, nil
+}
+
+// Acquire acquires every address; added is true when one had to be added.
+func (s *vipSet) Acquire() (added bool, took []vip.Address, err error) {
+	for _, m := range s.ms {
+		a, t, err := m.Acquire()
+		added = added || a
+		took = append(took, t...)
+		if err != nil {
+			return added, took, err
+		}
+	}
+	return added, took, nil
+}
+
+// Refresh renews every address.
+func (s *vipSet) Refresh() (vip.State, []vip.Address, error) {
+	var st vip.State
+	var took []vip.Address
+	for i, m := range s.ms {
+		one, t, err := m.Refresh()
+		took = append(took, t...)
+		if err != nil {
+			return st, took, err
+		}
+		s.fold(&st, one, i == 0)
+	}
+	return st, took, nil
+}
+
+// Release removes every copy of every address.
+func (s *vipSet) Release() ([]vip.Address, error) {
+	var removed []vip.Address
+	for _, m := range s.ms {
+		r, err := m.Release()
+		removed = append(removed, r...)
+		if err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
+}
+
+// RemoveOurs removes the daemon's own copies.
+func (s *vipSet) RemoveOurs() (bool, error) {
+	var any bool
+	for _, m := range s.ms {
+		r, err := m.RemoveOurs()
+		any = any || r
+		if err != nil {
+			return any, err
+		}
+	}
+	return any, nil
+}
+
+// announcements are the frames that announce the addresses on takeover: a
+// gratuitous ARP per IPv4 address, an unsolicited Neighbour Advertisement
+// per IPv6 address (from src6, the interface's link-local address; none
+// without one).
+func announcements(c *Config, d *deps) ([][]byte, error) {
+	var fs [][]byte
+	for _, p := range c.addrs() {
+		var f []byte
+		var err error
+		switch {
+		case p.Addr().Is4():
+			f, err = vip.GratuitousARP(d.mac, p.Addr())
+		case d.src6.IsValid():
+			f, err = vip.UnsolicitedNA(d.mac, d.src6, p.Addr(), false)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
+}
+
+// announceBurst is the most frames an announcement sends at once: more
+// addresses are spread over --garp-interval, so that a takeover of many
+// addresses makes no burst that a switch would throttle.
+const announceBurst = 16
+
+// announceStep is the time between two bursts of one announcement round
+// of n frames: the interval shared between its bursts.
+func announceStep(n int, interval time.Duration) time.Duration {
+	bursts := (n + announceBurst - 1) / announceBurst
+	if bursts <= 1 {
+		return 0
+	}
+	return interval / time.Duration(bursts)
+}
+
+// send6 sends the advert h, signed, over IPv6 to ff02::12 from the
+// interface's link-local address.
+func (d *Group) send6(h carp.Header) error {
+	p := carp.NewPacket6(d.src6, carp.GroupIPv6, h)
+	d.buf, _ = p.AppendBinary(d.buf[:0])
+	return d.conn6.WritePacket(d.buf)
+}
+
+// check6 checks an IPv6 packet (header included, as an IPConn reads it).
+func (d *Group) check6(pkt []byte, r *received) carp.Drop {
+	if len(pkt) < carp.IPv6HeaderLen {
+		return carp.Drop{Reason: carp.DropTooShort}
+	}
+	src := netip.AddrFrom16([16]byte(pkt[8:24]))
+	dst := netip.AddrFrom16([16]byte(pkt[24:40]))
+	if pkt[6] != carp.IPProtocol {
+		return carp.Drop{Reason: carp.DropNotCARP}
+	}
+	r.src = src
+	return d.val6.Check(pkt[carp.IPv6HeaderLen:], src, dst, int(pkt[7]), &r.hdr)
+}

@@ -1,0 +1,141 @@
+package group
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/platform"
+	"github.com/ucarp-go/ucarp/platform/platformtest"
+	"github.com/ucarp-go/ucarp/vip"
+	"github.com/ucarp-go/ucarp/vip/viptest"
+)
+
+func TestAddressSet(t *testing.T) {
+	p := netip.MustParsePrefix
+	for _, tc := range []struct {
+		name string
+		c    Config
+		fam  carp.Family
+		env  string
+	}{
+		{"one IPv4, as ucarp", Config{Addr: p("198.51.100.100/32"), AddrArg: "198.51.100.100"}, carp.FamilyIPv4, "198.51.100.100"},
+		{"IPv6 only", Config{Addr: p("2001:db8::100/128"), AddrArg: "2001:db8::100", MoreAddrs: []netip.Prefix{p("2001:db8::101/64")}},
+			carp.FamilyIPv6, "2001:db8::100 2001:db8::101"},
+		{"dual stack", Config{Addr: p("198.51.100.100/24"), AddrArg: "198.51.100.100", MoreAddrs: []netip.Prefix{p("2001:db8::100/128"), p("198.51.100.101/32")}},
+			carp.FamilyBoth, "198.51.100.100 2001:db8::100 198.51.100.101"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if f := tc.c.families(); f != tc.fam {
+				t.Errorf("families %d, want %d", f, tc.fam)
+			}
+			if e := tc.c.vipsEnv(); e != tc.env {
+				t.Errorf("CARP_VIPS %q, want %q", e, tc.env)
+			}
+		})
+	}
+}
+
+// TestVIPSet: the set is held when every address is, present and ours
+// when any is; Acquire adds what is missing, Release removes every copy;
+// IPv6 addresses get no label.
+func TestVIPSet(t *testing.T) {
+	sys := viptest.New("eth0")
+	c := &Config{Interface: "eth0", VHID: 1, Addr: netip.MustParsePrefix("198.51.100.100/32"),
+		MoreAddrs: []netip.Prefix{netip.MustParsePrefix("2001:db8::100/64")}}
+	s := newVIPSet(sys, c, 4*time.Second)
+	if err := sys.Add(vip.Address{Prefix: netip.MustParsePrefix("2001:db8::100/64"), Proto: vip.ProtoCARP}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Check()
+	if err != nil || st.Held || !st.Present || !st.Ours {
+		t.Fatalf("one of two: %+v %v", st, err)
+	}
+	if added, _, err := s.Acquire(); err != nil || !added {
+		t.Fatalf("acquire: %v %v", added, err)
+	}
+	if st, _ := s.Check(); !st.Held {
+		t.Fatalf("both: %+v", st)
+	}
+	as, _ := sys.Addresses()
+	for _, a := range as {
+		if a.Prefix.Addr().Is6() && a.Label != "" || a.Prefix.Addr().Is4() && a.Label != "eth0:ucarp" {
+			t.Errorf("address %v", a)
+		}
+	}
+	if removed, err := s.Release(); err != nil || len(removed) != 2 {
+		t.Fatalf("release: %v %v", removed, err)
+	}
+	if st, _ := s.Check(); st.Present {
+		t.Fatalf("after release: %+v", st)
+	}
+}
+
+// TestAnnounceStep: up to 16 frames go at once; more are spread in
+// bursts over the interval.
+func TestAnnounceStep(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want time.Duration
+	}{{1, 0}, {16, 0}, {17, 500 * time.Millisecond}, {32, 500 * time.Millisecond}, {64, 250 * time.Millisecond}} {
+		if got := announceStep(tc.n, time.Second); got != tc.want {
+			t.Errorf("%d frames: step %v, want %v", tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestOwnIPv6Reader: a group that reads its sockets itself (not Shared)
+// reads the IPv6 one too: a faster IPv6 master keeps it BACKUP.
+func TestOwnIPv6Reader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		me := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 12})
+		peer := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 11})
+		open := func(h *platformtest.Host, g netip.Addr) platform.IPConn {
+			c, err := h.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Group: g})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		conn, conn6, peer6 := open(me, defaultGroup), open(me, carp.GroupIPv6), open(peer, carp.GroupIPv6)
+		src6, _ := me.LinkLocal()
+		peerSrc, _ := peer.LinkLocal()
+		c := Config{Interface: "eth0", Src: loopSrc, Mcast: defaultGroup, VHID: 1, Password: []byte("carplab"),
+			Addr: netip.MustParsePrefix("2001:db8::100/128"), AddrArg: "2001:db8::100", AdvBase: 1, AdvSkew: 100, DeadRatio: 3}
+		g, err := New(c, Deps{Log: testLog(io.Discard, false).Logger, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 12},
+			Conn: conn, Conn6: conn6, Src6: src6, Initial: platform.LinkState{Up: true, Running: true},
+			Random: func() uint64 { return 1 }, scripts: newRunner(testLog(io.Discard, false), 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { g.Run(); close(done) }()
+		auth, _ := carp.NewAuth([]byte("carplab"), 1, []netip.Addr{c.Addr.Addr()})
+		for i := range 10 {
+			h := carp.Header{Version: 2, Type: 1, VHID: 1, AdvBase: 1, AuthLen: 7, Counter: uint64(100 + i)}
+			auth.Sign(&h)
+			p := carp.NewPacket6(peerSrc, carp.GroupIPv6, h)
+			b, _ := p.MarshalBinary()
+			if err := peer6.WritePacket(b); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		var st carp.State
+		g.inLoop(func() { st = g.m.State() })
+		if st != carp.Backup {
+			t.Fatalf("state %v after 10 s of a faster IPv6 master", st)
+		}
+		g.Release()
+		<-done
+		conn.Close()
+		conn6.Close()
+		peer6.Close()
+	})
+}

@@ -1,0 +1,139 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/group"
+	"github.com/ucarp-go/ucarp/platform"
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+// What an interface adds for groups with IPv6 addresses (issue 14): one
+// raw IPv6 socket for protocol 112 joined to ff02::12, opened with the
+// first such group, read by its own goroutine that hands each packet to
+// the group of its vhid, and the interface's link-local address, the
+// source of the IPv6 adverts and Neighbour Advertisements.
+
+// ipv6Conn is an interface's IPv6 socket; the zero value is none.
+type ipv6Conn struct {
+	conn platform.IPConn // a sharedConn
+	src  netip.Addr
+}
+
+func (v *ipv6Conn) close() {
+	if v.conn != nil {
+		v.conn.Close()
+	}
+}
+
+// hasIPv6 reports whether a group has an IPv6 address.
+func hasIPv6(c group.Config) bool {
+	for _, p := range append([]netip.Prefix{c.Addr}, c.MoreAddrs...) {
+		if p.Addr().Is6() {
+			return true
+		}
+	}
+	return false
+}
+
+// moreAddrs are the group's addresses after the first.
+func moreAddrs(c group.Config) []netip.Addr {
+	var as []netip.Addr
+	for _, p := range c.MoreAddrs {
+		as = append(as, p.Addr())
+	}
+	return as
+}
+
+// manages reports whether a is one of the addresses the group manages.
+func (m *member) manages(a netip.Addr) bool {
+	if !m.vip.IsValid() {
+		return false
+	}
+	if m.vip == a {
+		return true
+	}
+	for _, x := range m.more {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// staleLabel is the label of the daemon's copy of p: none for IPv6.
+func staleLabel(c group.Config, p netip.Prefix) string {
+	if p.Addr().Is6() {
+		return ""
+	}
+	return vip.Label(c.Interface, c.VHID)
+}
+
+// open6 opens the interface's IPv6 socket for s if s has an IPv6 address
+// and it is not open yet, and returns it with the link-local source; a
+// group without IPv6 gets nothing. It runs on Apply's goroutine.
+func (n *Node) open6(s Spec, sys platform.OS, ifc *iface) (platform.IPConn, netip.Addr, error) {
+	if !hasIPv6(s.Config) {
+		return nil, netip.Addr{}, nil
+	}
+	if ifc.v6.conn != nil {
+		return ifc.v6.conn, ifc.v6.src, nil
+	}
+	ll, ok := sys.(platform.LinkLocaler)
+	if !ok {
+		return nil, netip.Addr{}, errors.New("node: IPv6 is not supported on this system")
+	}
+	src, err := ll.LinkLocal()
+	if err != nil {
+		return nil, netip.Addr{}, err
+	}
+	conn, err := sys.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: src, Group: carp.GroupIPv6})
+	if err != nil {
+		return nil, netip.Addr{}, fmt.Errorf("node: IPv6 socket on %s: %w", s.Config.Interface, err)
+	}
+	ifc.v6 = ipv6Conn{conn: newSharedConn(conn), src: src}
+	ifc.wg.Add(1)
+	go ifc.read6(ifc.v6.conn)
+	return ifc.v6.conn, src, nil
+}
+
+// read6 is read for the IPv6 socket: each packet goes to the group of
+// its vhid (byte 1 of the CARP header, after the 40-byte IPv6 header).
+func (ifc *iface) read6(conn platform.IPConn) {
+	defer ifc.wg.Done()
+	b := make([]byte, 2048)
+	backoff := time.Millisecond
+	for {
+		n, err := conn.ReadPacket(b)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			select {
+			case <-ifc.stop:
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = time.Millisecond
+		if n < carp.IPv6HeaderLen+2 {
+			ifc.short.Add(1)
+			continue
+		}
+		ifc.mu.RLock()
+		m := ifc.vhids[b[carp.IPv6HeaderLen+1]]
+		ifc.mu.RUnlock()
+		if m == nil {
+			ifc.unknown.Add(1)
+			continue
+		}
+		m.g.Deliver(b[:n])
+	}
+}

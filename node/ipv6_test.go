@@ -1,0 +1,160 @@
+package node
+
+import (
+	"net/netip"
+	"slices"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/platform/platformtest"
+)
+
+// dualSpec is vhid 1 of tn with addrs (the first the scripts' $2).
+func (tn *testNode) dualSpec(advskew uint8, addrs ...string) Spec {
+	s := tn.spec(1, advskew)
+	s.Config.Preempt = true
+	var ps []netip.Prefix
+	for _, a := range addrs {
+		ps = append(ps, netip.MustParsePrefix(a))
+	}
+	s.Config.Addr, s.Config.AddrArg, s.Config.MoreAddrs = ps[0], ps[0].Addr().String(), ps[1:]
+	return s
+}
+
+// held lists which of addrs tn holds.
+func held(tn *testNode, addrs ...string) []string {
+	var out []string
+	for _, a := range addrs {
+		if tn.host.Addrs().Has(netip.MustParsePrefix(a).Addr()) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// TestDualStackFailover: a group of two IPv4 and two IPv6 addresses fails
+// over as one, both ways under preempt; its master sends each advert over
+// both families; takeover announces each IPv4 address with a gratuitous
+// ARP and each IPv6 one with an unsolicited NA; an IPv6-only group does
+// the same over IPv6 alone.
+func TestDualStackFailover(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		addrs []string
+		v4    bool
+	}{
+		{"dual-stack", []string{"198.51.100.100/32", "198.51.100.101/24", "2001:db8::100/128", "2001:db8::101/64"}, true},
+		{"ipv6-only", []string{"2001:db8::100/128", "2001:db8::101/64"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var lan platformtest.LAN
+				a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
+				if err := a.Apply([]Spec{a.dualSpec(0, tc.addrs...)}); err != nil {
+					t.Fatal(err)
+				}
+				if err := b.Apply([]Spec{b.dualSpec(100, tc.addrs...)}); err != nil {
+					t.Fatal(err)
+				}
+				defer b.Stop(syscall.SIGTERM)
+				defer a.Stop(syscall.SIGTERM)
+				<-a.Ready()
+				<-b.Ready()
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				if h := held(a, tc.addrs...); !slices.Equal(h, tc.addrs) || len(held(b, tc.addrs...)) != 0 {
+					t.Fatalf("A holds %v, B %v\nlogs A:\n%s", h, held(b, tc.addrs...), a.logs)
+				}
+				// The master's adverts: over IPv6 always, over IPv4 for a
+				// dual-stack group, the same count of each.
+				var v4, v6 int
+				for _, f := range lan.Sent() {
+					if f.ARP || f.Host != a.host {
+						continue
+					}
+					switch f.Data[0] >> 4 {
+					case 4:
+						v4++
+					case 6:
+						v6++
+						if f.Data[7] != 255 || netip.AddrFrom16([16]byte(f.Data[24:40])) != carp.GroupIPv6 {
+							t.Fatalf("IPv6 advert %x", f.Data)
+						}
+					}
+				}
+				if v6 == 0 || tc.v4 && v4 != v6 || !tc.v4 && v4 != 0 {
+					t.Fatalf("adverts: %d over IPv4, %d over IPv6", v4, v6)
+				}
+				// The announcements: one frame per address, NAs to 33:33:00:00:00:01.
+				var garps, nas int
+				for _, f := range a.host.ARP() {
+					switch {
+					case f.Data[12] == 0x08 && f.Data[13] == 0x06:
+						garps++
+					case f.Data[12] == 0x86 && f.Data[13] == 0xdd && f.Data[0] == 0x33 && f.Data[5] == 1:
+						nas++
+					}
+				}
+				// Two addresses of each family: as many ARPs as NAs, or none.
+				wantGARPs := 0
+				if tc.v4 {
+					wantGARPs = nas
+				}
+				if nas == 0 || nas%2 != 0 || garps != wantGARPs {
+					t.Fatalf("announcements: %d gratuitous ARPs, %d NAs", garps, nas)
+				}
+
+				a.host.SetLink(true, false) // A loses its carrier: B takes all
+				time.Sleep(5 * time.Second)
+				synctest.Wait()
+				if h := held(b, tc.addrs...); !slices.Equal(h, tc.addrs) || len(held(a, tc.addrs...)) != 0 {
+					t.Fatalf("after A's fault: A holds %v, B %v", held(a, tc.addrs...), h)
+				}
+				a.host.SetLink(true, true) // and A, preferred, takes them back
+				time.Sleep(5 * time.Second)
+				synctest.Wait()
+				if h := held(a, tc.addrs...); !slices.Equal(h, tc.addrs) || len(held(b, tc.addrs...)) != 0 {
+					t.Fatalf("after A's return: A holds %v, B %v\nlogs B:\n%s", h, held(b, tc.addrs...), b.logs)
+				}
+			})
+		})
+	}
+}
+
+// TestManyAddressesSpreadAnnouncements: a takeover of 24 addresses sends
+// its 24 announcements in two bursts half an interval apart, not at once.
+func TestManyAddressesSpreadAnnouncements(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		var addrs []string
+		for i := range 24 {
+			if i%2 == 0 {
+				addrs = append(addrs, netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)}).String()+"/32")
+			} else {
+				addrs = append(addrs, netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i)}).String()+"/128")
+			}
+		}
+		if err := a.Apply([]Spec{a.dualSpec(0, addrs...)}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		<-a.Ready()
+		time.Sleep(4 * time.Second) // the dead interval, then the first announcement round
+		synctest.Wait()
+		byTime := map[time.Time]int{}
+		var times []time.Time
+		for _, f := range a.host.ARP() {
+			if byTime[f.Time] == 0 {
+				times = append(times, f.Time)
+			}
+			byTime[f.Time]++
+		}
+		if len(times) < 2 || byTime[times[0]] != 16 || byTime[times[1]] != 8 || times[1].Sub(times[0]) != 500*time.Millisecond {
+			t.Fatalf("announcement bursts %v at %v", byTime, times)
+		}
+	})
+}

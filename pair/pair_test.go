@@ -1,0 +1,368 @@
+package pair
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"maps"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/")
+
+const (
+	osDebian = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n"
+	osUbuntu = "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\nID=ubuntu\nID_LIKE=debian\n"
+	osRocky  = "NAME=\"Rocky Linux\"\nVERSION_ID=\"9.4\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nPRETTY_NAME=\"Rocky Linux 9.4 (Blue Onyx)\"\n"
+	osCentOS = "NAME=\"CentOS Linux\"\nVERSION=\"7 (Core)\"\nID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\n"
+	osArch   = "NAME=\"Arch Linux\"\nPRETTY_NAME=\"Arch Linux\"\nID=arch\n"
+)
+
+func ipJSON(addr string) string {
+	return `[{"ifindex":1,"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},` +
+		`{"ifindex":2,"ifname":"eth0","addr_info":[{"family":"inet","local":"` + addr + `","prefixlen":24}]}]`
+}
+
+func ifconfig(addr string) string {
+	return "vtnet0: flags=1008843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST,LOWER_UP> metric 0 mtu 1500\n" +
+		"\toptions=4c079b<RXCSUM,TXCSUM>\n\tether 58:9c:fc:00:00:01\n" +
+		"\tinet " + addr + " netmask 0xffffff00 broadcast 203.0.113.255\n" +
+		"lo0: flags=1008049<UP,LOOPBACK,RUNNING,MULTICAST,LOWER_UP> metric 0 mtu 16384\n" +
+		"\tinet 127.0.0.1 netmask 0xff000000\n"
+}
+
+// host makes a fake host of a kind: debian, ubuntu, rocky, centos6 (no
+// systemd), freebsd, arch.
+func newFake(kind, name, addr string, master bool) *fake {
+	f := &fake{name: name, kernel: "Linux", systemd: true, addrs: ipJSON(addr), master: master}
+	switch kind {
+	case "debian":
+		f.osRelease = osDebian
+	case "debian-sysv":
+		f.osRelease, f.systemd = osDebian, false
+	case "ubuntu":
+		f.osRelease = osUbuntu
+	case "rocky":
+		f.osRelease = osRocky
+	case "centos-sysv":
+		f.osRelease, f.systemd = osCentOS, false
+	case "arch":
+		f.osRelease = osArch
+	case "freebsd":
+		f.kernel, f.addrs, f.systemd = "FreeBSD", ifconfig(addr), false
+	}
+	return f
+}
+
+func baseOptions() Options {
+	return Options{VIP: netip.MustParsePrefix("203.0.113.100/24"), VHID: 10, Password: "s3cret", Preempt: true}
+}
+
+// testRunner has a clock that Sleep moves on.
+func testRunner(out *bytes.Buffer) *Runner {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return &Runner{Out: out, Now: func() time.Time { return now }, Sleep: func(d time.Duration) { now = now.Add(d) }}
+}
+
+type snapshot struct {
+	installed, active bool
+	files             map[string]File
+	settings          map[string]string
+}
+
+func snap(f *fake) snapshot {
+	return snapshot{f.installed, f.active, maps.Clone(f.files), maps.Clone(f.settings)}
+}
+
+func (s snapshot) equal(o snapshot) bool {
+	return s.installed == o.installed && s.active == o.active && maps.Equal(s.files, o.files) && maps.Equal(s.settings, o.settings)
+}
+
+// TestPairGolden runs pair, pair again, and unpair, on each OS family,
+// and compares every command (with what it writes) to testdata/*.golden:
+// go test ./pair -run TestPairGolden -update rewrites them, to be read.
+func TestPairGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		a, b   string
+		mod    func(*Options)
+		output []string
+	}{
+		{"debian-systemd-deb", "debian", "debian", func(o *Options) { o.Package, o.PackageData = "ucarp-go_0.1.0-1_amd64.deb", []byte("DEB\n") }, nil},
+		{"ubuntu-systemd-repo", "ubuntu", "ubuntu", nil, nil},
+		{"debian-sysv", "debian-sysv", "debian-sysv", func(o *Options) { o.Package, o.PackageData = "x.deb", []byte("DEB\n") }, nil},
+		{"rocky-rpm", "rocky", "rocky", func(o *Options) { o.Package, o.PackageData = "ucarp-go-0.1.0-1.x86_64.rpm", []byte("RPM\n") }, nil},
+		{"centos-sysv-repo", "centos-sysv", "centos-sysv", func(o *Options) { o.Preferred = 1; o.Preempt = false }, nil},
+		{"freebsd-ours", "freebsd", "freebsd", nil, nil},
+		{"freebsd-kernel", "freebsd", "freebsd", func(o *Options) { o.FreeBSDKernel = true }, nil},
+		{"mixed-debian-freebsd-kernel", "debian", "freebsd", func(o *Options) { o.FreeBSDKernel = true },
+			[]string{"a mixed pair (Linux and FreeBSD)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := baseOptions()
+			if tc.mod != nil {
+				tc.mod(&o)
+			}
+			a, b := newFake(tc.a, "a", "203.0.113.10", true), newFake(tc.b, "b", "203.0.113.11", false)
+			if o.Preferred == 1 {
+				a.master, b.master = false, true
+			}
+			initial := [2]snapshot{snap(a), snap(b)}
+			var out, tr bytes.Buffer
+			ctx := context.Background()
+			step := func(name string, f func(*Runner) error) {
+				t.Helper()
+				out.Reset()
+				a.log, b.log = nil, nil
+				if err := f(testRunner(&out)); err != nil {
+					t.Fatalf("%s: %v\n%s", name, err, out.String())
+				}
+				fmt.Fprintf(&tr, "######## %s\n#### host a\n%s\n#### host b\n%s\n#### output\n%s\n", name,
+					strings.Join(a.log, "\n"), strings.Join(b.log, "\n"), out.String())
+			}
+			step("pair", func(r *Runner) error { return r.Pair(ctx, [2]Session{a, b}, o) })
+			for _, want := range append(tc.output, "pair 203.0.113.100 vhid 10: ") {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("pair's output lacks %q:\n%s", want, out.String())
+				}
+			}
+			for _, f := range []*fake{a, b} {
+				for p, file := range f.files {
+					if strings.HasSuffix(p, ".pass") && (file.Mode != 0o600 || file.Data != "s3cret\n") {
+						t.Errorf("%s: %s: mode %04o, %q", f.name, p, file.Mode, file.Data)
+					}
+				}
+				if !f.active {
+					t.Errorf("%s: not started", f.name)
+				}
+			}
+			configured := [2]snapshot{snap(a), snap(b)}
+			step("pair again", func(r *Runner) error { return r.Pair(ctx, [2]Session{a, b}, o) })
+			if !strings.Contains(out.String(), "nothing to change") {
+				t.Errorf("the second run changed something:\n%s", out.String())
+			}
+			if !configured[0].equal(snap(a)) || !configured[1].equal(snap(b)) {
+				t.Error("the second run changed a host")
+			}
+			step("unpair", func(r *Runner) error {
+				return r.Unpair(ctx, [2]Session{a, b}, Options{VIP: o.VIP, VHID: o.VHID, FreeBSDKernel: o.FreeBSDKernel})
+			})
+			if !initial[0].equal(snap(a)) || !initial[1].equal(snap(b)) {
+				t.Errorf("unpair did not leave the hosts as they were:\n%+v\n%+v", snap(a), snap(b))
+			}
+			step("unpair again", func(r *Runner) error {
+				return r.Unpair(ctx, [2]Session{a, b}, Options{VIP: o.VIP, VHID: o.VHID, FreeBSDKernel: o.FreeBSDKernel})
+			})
+			if !strings.Contains(out.String(), "nothing to remove") {
+				t.Errorf("unpair again: %s", out.String())
+			}
+			golden := filepath.Join("testdata", tc.name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, tr.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (go test ./pair -run TestPairGolden -update writes it)", err)
+			}
+			if string(want) != tr.String() {
+				t.Errorf("the commands differ from %s (-update rewrites it):\n%s", golden, tr.String())
+			}
+		})
+	}
+}
+
+// TestRefusals: what pair refuses, before it changes anything.
+func TestRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b *fake
+		mod  func(*Options)
+		want string
+	}{
+		{"unknown OS", newFake("arch", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false), nil,
+			"Arch Linux is not an operating system this command knows"},
+		{"unknown kernel", func() *fake { f := newFake("debian", "a", "203.0.113.10", true); f.kernel = "SunOS"; return f }(),
+			newFake("debian", "b", "203.0.113.11", false), nil, `"SunOS" is not an operating system`},
+		{"VIP in no subnet", newFake("debian", "a", "198.51.100.10", true), newFake("debian", "b", "203.0.113.11", false), nil,
+			"the VIP 203.0.113.100 is in no subnet of this host's interfaces"},
+		{"no such interface", newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false),
+			func(o *Options) { o.Interface = "eth9" }, "no interface eth9"},
+		{"one host twice", newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.10", false), nil,
+			"are one host"},
+		{"vhid 0", newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false),
+			func(o *Options) { o.VHID = 0 }, "vhid 0: must be 1 to 255"},
+		{"IPv6", newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false),
+			func(o *Options) { o.VIP = netip.MustParsePrefix("2001:db8::1/64") }, "IPv4 only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := baseOptions()
+			if tc.mod != nil {
+				tc.mod(&o)
+			}
+			var out bytes.Buffer
+			err := testRunner(&out).Pair(context.Background(), [2]Session{tc.a, tc.b}, o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error with %q", err, tc.want)
+			}
+			for _, f := range []*fake{tc.a, tc.b} {
+				if f.installed || len(f.files) > 0 || f.active {
+					t.Errorf("%s was changed: %v", f.name, f.log)
+				}
+			}
+		})
+	}
+}
+
+// TestVHIDInUse: a third host advertises the vhid; the package that
+// pair installed to listen is removed again. The pair's own adverts (a
+// rerun) are not a refusal.
+func TestVHIDInUse(t *testing.T) {
+	a, b := newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false)
+	b.heard = []string{"203.0.113.10", "203.0.113.99"}
+	var out bytes.Buffer
+	err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, baseOptions())
+	if err == nil || !strings.Contains(err.Error(), "vhid 10 is in use on eth0's segment (adverts from 203.0.113.99)") ||
+		!strings.Contains(err.Error(), "rolled back: both hosts are as they were") {
+		t.Fatalf("got %v", err)
+	}
+	for _, f := range []*fake{a, b} {
+		if f.installed || len(f.files) > 0 || f.active {
+			t.Errorf("%s was left changed: %+v", f.name, snap(f))
+		}
+	}
+	b.heard = []string{"203.0.113.10"}
+	if err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, baseOptions()); err != nil {
+		t.Fatalf("the pair's own adverts: %v", err)
+	}
+}
+
+// TestRollback: the second host fails to start; the first is put back as
+// it was, or the error names what is left.
+func TestRollback(t *testing.T) {
+	for _, kind := range []string{"debian", "debian-sysv", "rocky", "freebsd"} {
+		t.Run(kind, func(t *testing.T) {
+			a, b := newFake(kind, "a", "203.0.113.10", true), newFake(kind, "b", "203.0.113.11", false)
+			a.installed = true // installed before: stays
+			a.files = map[string]File{"/etc/ucarp/vhid10.pass": {Path: "/etc/ucarp/vhid10.pass", Mode: 0o640, Data: "old\n"}}
+			a.settings = map[string]string{}
+			before := snap(a)
+			p, _ := NewPlan(Facts{Family: FreeBSD, Interface: "vtnet0", Systemd: b.systemd}, baseOptions(), 1)
+			if kind != "freebsd" {
+				p, _ = NewPlan(Facts{Family: Debian, Interface: "eth0", Systemd: b.systemd}, baseOptions(), 1)
+			}
+			b.failOn = p.Start[len(p.Start)-1]
+			var out bytes.Buffer
+			err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, baseOptions())
+			if err == nil || !strings.Contains(err.Error(), "rolled back: both hosts are as they were") {
+				t.Fatalf("got %v\n%s", err, out.String())
+			}
+			if !before.equal(snap(a)) {
+				t.Errorf("a is not as it was:\n%+v\n%+v\n%s", before, snap(a), strings.Join(a.log, "\n"))
+			}
+			if b.installed || len(b.files) > 0 || len(b.settings) > 0 {
+				t.Errorf("b is not as it was: %+v", snap(b))
+			}
+
+			// When an undo fails too, the error says what is left.
+			a, b = newFake(kind, "a", "203.0.113.10", true), newFake(kind, "b", "203.0.113.11", false)
+			b.failOn = p.Start[len(p.Start)-1]
+			a.failOn = "rm -f "
+			err = testRunner(&out).Pair(context.Background(), [2]Session{a, b}, baseOptions())
+			if err == nil || !strings.Contains(err.Error(), "left as it is") || !strings.Contains(err.Error(), "a: ") {
+				t.Fatalf("got %v", err)
+			}
+		})
+	}
+}
+
+// TestDryRun: only commands that look are run; the others are printed.
+func TestDryRun(t *testing.T) {
+	for _, kind := range []string{"debian", "freebsd"} {
+		a, b := newFake(kind, "a", "203.0.113.10", true), newFake(kind, "b", "203.0.113.11", false)
+		var out bytes.Buffer
+		r := testRunner(&out)
+		r.DryRun = true
+		if err := r.Pair(context.Background(), [2]Session{a, b}, baseOptions()); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []*fake{a, b} {
+			if f.installed || len(f.files) > 0 || f.active || len(f.settings) > 0 {
+				t.Errorf("%s: the dry run changed it: %v", kind, f.log)
+			}
+		}
+		for _, want := range []string{"a: would run: ", "b: would run: ", "s3cret"} {
+			if want == "s3cret" {
+				if strings.Contains(out.String(), want) {
+					t.Errorf("%s: the dry run prints the password:\n%s", kind, out.String())
+				}
+				continue
+			}
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%s: no %q in:\n%s", kind, want, out.String())
+			}
+		}
+	}
+}
+
+// TestVerifyFailover: the holder is demoted, the other takes over, and
+// the demotion is taken back.
+func TestVerifyFailover(t *testing.T) {
+	a, b := newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false)
+	var out bytes.Buffer
+	r := testRunner(&out)
+	r.VerifyFailover = true
+	hook := &hookSession{fake: a, on: map[string]func(){
+		"ucarpctl demote 10 255": func() { a.master, b.master = false, true },
+		"ucarpctl promote 10":    func() { a.master, b.master = true, false },
+	}}
+	if err := r.Pair(context.Background(), [2]Session{hook, b}, baseOptions()); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "failover: b took the address while a was demoted") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	// Where ucarpctl has the maintenance verb, it is used.
+	a.maint = true
+	hook.on = map[string]func(){
+		"ucarpctl maintenance on 10":  func() { a.master, b.master = false, true },
+		"ucarpctl maintenance off 10": func() { a.master, b.master = true, false },
+	}
+	out.Reset()
+	if err := r.Pair(context.Background(), [2]Session{hook, b}, baseOptions()); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "failover: b took the address while a was in maintenance") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	a.maint = false
+
+	// A holder that never lets go fails the check, and is promoted again.
+	hook.on = map[string]func(){}
+	err := r.Pair(context.Background(), [2]Session{hook, b}, baseOptions())
+	if err == nil || !strings.Contains(err.Error(), "b did not take the address while a was demoted") {
+		t.Fatalf("got %v", err)
+	}
+	if last := a.log[len(a.log)-1]; last != "ucarpctl promote 10" {
+		t.Errorf("the last command on a: %q", last)
+	}
+}
+
+type hookSession struct {
+	*fake
+	on map[string]func()
+}
+
+func (h *hookSession) Run(ctx context.Context, cmd string, stdin []byte) (string, error) {
+	if f := h.on[cmd]; f != nil {
+		f()
+	}
+	return h.fake.Run(ctx, cmd, stdin)
+}

@@ -1,0 +1,321 @@
+package pair
+
+import (
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Options are what the pair is: the same on both hosts but for the skew.
+type Options struct {
+	// VIP is the shared address; its prefix length is the one the daemon
+	// gives it (/32 when the command line has none).
+	VIP      netip.Prefix
+	VHID     int
+	Password string // unused by Unpair
+	// Preferred is the index (0 or 1) of the host with advskew 0; the
+	// other gets SkewOther.
+	Preferred int
+	Preempt   bool
+	Interface string // --interface: "" finds it from the VIP's subnet
+	AdvBase   int    // seconds (default 1)
+	// Package is the base name of a local package file (.deb, .rpm or
+	// FreeBSD .pkg) that Pair copies to the host and installs; "" installs
+	// ucarp-go from the host's own repositories.
+	Package     string
+	PackageData []byte
+	// FreeBSDKernel: FreeBSD hosts use the kernel's CARP (rc.conf), not
+	// our daemon.
+	FreeBSDKernel bool
+}
+
+// SkewOther is the advskew of the host that is not preferred.
+const SkewOther = 100
+
+// PackageName is the name of our package on every system.
+const PackageName = "ucarp-go"
+
+// File is a file a plan writes, with its mode.
+type File struct {
+	Path string
+	Mode fs.FileMode
+	Data string
+}
+
+// Setting is one rc.conf(5)-style variable set with sysrc(8).
+type Setting struct {
+	File, Name, Value string
+}
+
+// Line is a line that must be in a file (FreeBSD's /etc/sysctl.conf).
+type Line struct {
+	File, Text string
+}
+
+// Plan is what makes one host half of the pair, and what takes it away.
+type Plan struct {
+	Facts    Facts
+	Skew     int
+	Instance string // the instance (vhidN) or service name, for messages
+
+	// Upload is the package copied to the host before Install, or nil.
+	Upload *File
+	// Install runs when the package is not installed; it ends by creating
+	// Marker, which tells Unpair to run Uninstall.
+	Install   []string
+	Marker    string
+	Uninstall []string
+
+	// Sniff prints the source address of each CARP or VRRP advert of this
+	// vhid heard on the interface, one a line.
+	Sniff string
+
+	Files    []File
+	Settings []Setting
+	Lines    []Line
+	// UnpairLines are the lines Unpair removes: Lines, and those that
+	// other options of Pair would have added.
+	UnpairLines []Line
+
+	// Active exits 0 when the service is enabled and running.
+	Active  string
+	Start   []string
+	Restart []string
+	Stop    []string
+	// StopLast runs after Stop and the files' removal: it disables what
+	// is shared by every instance when none is left.
+	StopLast []string
+	// Status prints the group's state in the form ParseState reads.
+	Status string
+	// Demote and Promote move the address away from this host and give
+	// it its place back (--verify-failover); MaintenanceProbe, when it
+	// exits 0, says "ucarpctl maintenance" exists and is used instead.
+	Demote, Promote  []string
+	MaintenanceProbe string
+	Kernel           bool // FreeBSD's kernel CARP: Status is ifconfig's
+}
+
+// NewPlan computes the plan of host i (0 or 1) of the pair.
+func NewPlan(f Facts, o Options, i int) (*Plan, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	if o.AdvBase == 0 {
+		o.AdvBase = 1
+	}
+	p := &Plan{Facts: f, Skew: SkewOther}
+	if i == o.Preferred {
+		p.Skew = 0
+	}
+	vhid := strconv.Itoa(o.VHID)
+	listen := strconv.Itoa(3 * o.AdvBase)
+	switch f.Family {
+	case Debian, RHEL:
+		linux(p, f, o, vhid, listen)
+	case FreeBSD:
+		if o.FreeBSDKernel {
+			kernel(p, f, o, vhid, listen)
+		} else {
+			freebsd(p, f, o, vhid, listen)
+		}
+	default:
+		return nil, fmt.Errorf("pair: %s: no plan for %s", f.Host, f.OS)
+	}
+	return p, nil
+}
+
+func (o Options) check() error {
+	if o.VHID < 1 || o.VHID > 255 {
+		return fmt.Errorf("pair: vhid %d: must be 1 to 255", o.VHID)
+	}
+	if !o.VIP.Addr().Is4() {
+		return fmt.Errorf("pair: the VIP %s: IPv4 only (CARP with ucarp and kernel CARP carries one IPv4 address)", o.VIP)
+	}
+	return nil
+}
+
+func yesno(b bool, yes, no string) string {
+	if b {
+		return yes
+	}
+	return no
+}
+
+const header = "# Written by \"ucarpctl pair\"; \"ucarpctl unpair\" removes it. See ucarp(8).\n"
+
+// linux: our .deb or .rpm, an instance of /etc/ucarp (ucarp-instance),
+// run by systemd (ucarp@NAME) or the SysV script (/etc/init.d/ucarp NAME).
+func linux(p *Plan, f Facts, o Options, vhid, listen string) {
+	name := "vhid" + vhid
+	p.Instance = name
+	conf, pass := "/etc/ucarp/"+name+".conf", "/etc/ucarp/"+name+".pass"
+	p.Marker = "/etc/ucarp/.installed-by-ucarpctl-pair"
+	switch {
+	case f.Family == Debian && o.Package != "":
+		tmp := "/tmp/" + PackageName + ".deb"
+		p.Upload = &File{Path: tmp, Mode: 0o644, Data: string(o.PackageData)}
+		p.Install = []string{"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends " + tmp, "rm -f " + tmp}
+	case f.Family == Debian:
+		p.Install = []string{"apt-get update -q", "DEBIAN_FRONTEND=noninteractive apt-get install -y -q " + PackageName}
+	case o.Package != "":
+		tmp := "/tmp/" + PackageName + ".rpm"
+		p.Upload = &File{Path: tmp, Mode: 0o644, Data: string(o.PackageData)}
+		p.Install = []string{"if command -v dnf >/dev/null; then dnf install -y " + tmp + "; else yum install -y " + tmp + "; fi", "rm -f " + tmp}
+	default:
+		p.Install = []string{"if command -v dnf >/dev/null; then dnf install -y " + PackageName + "; else yum install -y " + PackageName + "; fi"}
+	}
+	p.Install = append(p.Install, "touch "+p.Marker)
+	if f.Family == Debian {
+		p.Uninstall = []string{"rm -f " + p.Marker, "DEBIAN_FRONTEND=noninteractive apt-get purge -y -q " + PackageName}
+	} else {
+		p.Uninstall = []string{"rm -f " + p.Marker, "if command -v dnf >/dev/null; then dnf remove -y " + PackageName + "; else yum remove -y " + PackageName + "; fi"}
+	}
+	p.Sniff = join("ucarpctl", "sniff", "--interface="+f.Interface, "--vhid="+vhid, "--seconds="+listen)
+	var b strings.Builder
+	b.WriteString(header)
+	fmt.Fprintf(&b, "UCARP_INTERFACE=%s\nUCARP_SRCIP=%s\nUCARP_VHID=%s\nUCARP_PASSFILE=%s\nUCARP_ADDR=%s\n",
+		Quote(f.Interface), f.Source, vhid, pass, o.VIP)
+	fmt.Fprintf(&b, "UCARP_ADVBASE=%d\nUCARP_ADVSKEW=%d\nUCARP_PREEMPT=%s\n", o.AdvBase, p.Skew, yesno(o.Preempt, "yes", "no"))
+	p.Files = []File{
+		{Path: pass, Mode: 0o600, Data: o.Password + "\n"},
+		{Path: conf, Mode: 0o644, Data: b.String()},
+	}
+	unit := "ucarp@" + name
+	switch {
+	case f.Systemd:
+		p.Active = join("systemctl", "is-enabled", "--quiet", unit) + " && " + join("systemctl", "is-active", "--quiet", unit)
+		p.Start = []string{join("systemctl", "enable", "--now", unit)}
+		p.Restart = []string{join("systemctl", "restart", unit)}
+		p.Stop = []string{join("systemctl", "disable", "--now", unit)}
+	case f.Family == Debian:
+		p.Active = "ls /etc/rc2.d/S*ucarp >/dev/null 2>&1 && /etc/init.d/ucarp status " + name + " >/dev/null"
+		p.Start = []string{"update-rc.d ucarp defaults", "/etc/init.d/ucarp start " + name}
+		p.Restart = []string{"/etc/init.d/ucarp restart " + name}
+		p.Stop = []string{"/etc/init.d/ucarp stop " + name}
+		p.StopLast = []string{"ls /etc/ucarp/*.conf >/dev/null 2>&1 || update-rc.d -f ucarp remove"}
+	default: // RHEL 6 and others without systemd: chkconfig
+		p.Active = "chkconfig ucarp && /etc/init.d/ucarp status " + name + " >/dev/null"
+		p.Start = []string{"chkconfig --add ucarp", "chkconfig ucarp on", "/etc/init.d/ucarp start " + name}
+		p.Restart = []string{"/etc/init.d/ucarp restart " + name}
+		p.Stop = []string{"/etc/init.d/ucarp stop " + name}
+		p.StopLast = []string{"ls /etc/ucarp/*.conf >/dev/null 2>&1 || chkconfig --del ucarp"}
+	}
+	ours(p, vhid)
+}
+
+// ours: the status and demotion of our daemon, through ucarpctl.
+func ours(p *Plan, vhid string) {
+	p.Status = "ucarpctl status --json"
+	p.MaintenanceProbe = "ucarpctl help | grep -q '^  maintenance'"
+	p.Demote = []string{"ucarpctl demote " + vhid + " 255"}
+	p.Promote = []string{"ucarpctl promote " + vhid}
+}
+
+// tcpdump prints the source of each CARP or VRRP advert of vhid (IP
+// protocol 112, the vhid or VRID in the second byte after a 20-byte IP
+// header) heard during the listen seconds: FreeBSD has it in its base.
+func tcpdump(iface, vhid, listen string) string {
+	return "timeout " + listen + " tcpdump -n -l -i " + Quote(iface) + " 'ip proto 112 and ip[21] = " + vhid +
+		"' 2>/dev/null | awk '{print $3}' || true"
+}
+
+// freebsd: our package and its rc.d script, configured in rc.conf.
+func freebsd(p *Plan, f Facts, o Options, vhid, listen string) {
+	p.Instance = "ucarp"
+	pass := "/usr/local/etc/ucarp.pass"
+	p.Marker = "/usr/local/etc/.ucarp-installed-by-ucarpctl-pair"
+	if o.Package != "" {
+		tmp := "/tmp/" + PackageName + ".pkg"
+		p.Upload = &File{Path: tmp, Mode: 0o644, Data: string(o.PackageData)}
+		p.Install = []string{"pkg add " + tmp, "rm -f " + tmp}
+	} else {
+		p.Install = []string{"env ASSUME_ALWAYS_YES=yes pkg install -y " + PackageName}
+	}
+	p.Install = append(p.Install, "touch "+p.Marker)
+	p.Uninstall = []string{"rm -f " + p.Marker, "pkg delete -y " + PackageName}
+	p.Sniff = tcpdump(f.Interface, vhid, listen)
+	p.Files = []File{{Path: pass, Mode: 0o600, Data: o.Password + "\n"}}
+	for _, kv := range [][2]string{
+		{"ucarp_enable", "YES"},
+		{"ucarp_interface", f.Interface},
+		{"ucarp_src", f.Source.String()},
+		{"ucarp_vhid", vhid},
+		{"ucarp_passfile", pass},
+		{"ucarp_addr", o.VIP.String()},
+		{"ucarp_advbase", strconv.Itoa(o.AdvBase)},
+		{"ucarp_advskew", strconv.Itoa(p.Skew)},
+		{"ucarp_preempt", yesno(o.Preempt, "YES", "NO")},
+	} {
+		p.Settings = append(p.Settings, Setting{File: "/etc/rc.conf", Name: kv[0], Value: kv[1]})
+	}
+	p.Active = "service ucarp enabled && service ucarp status >/dev/null"
+	p.Start = []string{"service ucarp start"}
+	p.Restart = []string{"service ucarp restart"}
+	p.Stop = []string{"service ucarp stop"}
+	ours(p, vhid)
+}
+
+// kernel: FreeBSD's own CARP, as the FreeBSD Handbook sets it up: the
+// carp module loaded at boot, the address an alias with a vhid in
+// rc.conf, applied now with ifconfig.
+func kernel(p *Plan, f Facts, o Options, vhid, listen string) {
+	p.Kernel = true
+	p.Instance = "carp vhid " + vhid
+	p.Sniff = tcpdump(f.Interface, vhid, listen)
+	alias := kernelAlias(f, vhid)
+	// Without the Handbook's /32 the alias would take the subnet's route
+	// from the interface's own address.
+	vip := netip.PrefixFrom(o.VIP.Addr(), 32)
+	carp := fmt.Sprintf("inet vhid %s advskew %d pass %s alias %s", vhid, p.Skew, o.Password, vip)
+	if o.AdvBase != 1 {
+		carp = fmt.Sprintf("inet vhid %s advbase %d advskew %d pass %s alias %s", vhid, o.AdvBase, p.Skew, o.Password, vip)
+	}
+	p.Settings = []Setting{
+		{File: "/boot/loader.conf", Name: "carp_load", Value: "YES"},
+		{File: "/etc/rc.conf", Name: alias, Value: carp},
+	}
+	preempt := Line{File: "/etc/sysctl.conf", Text: "net.inet.carp.preempt=1"}
+	p.UnpairLines = []Line{preempt}
+	if o.Preempt {
+		p.Lines = []Line{preempt}
+	}
+	ifc := Quote(f.Interface)
+	p.Active = "ifconfig " + ifc + " | grep -Eq 'carp: [A-Z]+ vhid " + vhid + " '"
+	up := "ifconfig " + ifc + " " + strings.Replace(carp, "pass "+o.Password, "pass "+Quote(o.Password), 1)
+	down := "ifconfig " + ifc + " inet " + o.VIP.Addr().String() + " -alias"
+	p.Start = []string{"kldload -n carp"}
+	if o.Preempt {
+		p.Start = append(p.Start, "sysctl net.inet.carp.preempt=1")
+	}
+	p.Start = append(p.Start, up)
+	p.Restart = []string{down, up}
+	p.Stop = []string{down}
+	p.Status = "ifconfig " + ifc
+	p.Demote = []string{"sysctl net.inet.carp.demotion=240"}
+	p.Promote = []string{"sysctl net.inet.carp.demotion=-240"}
+}
+
+// kernelAlias is the rc.conf variable of the vhid's alias: the one that
+// already holds it, or the first free ifconfig_IF_aliasN.
+func kernelAlias(f Facts, vhid string) string {
+	base := "ifconfig_" + strings.NewReplacer(".", "_", "-", "_").Replace(f.Interface) + "_alias"
+	var used []int
+	for k, v := range f.RCConf {
+		n, err := strconv.Atoi(strings.TrimPrefix(k, base))
+		if !strings.HasPrefix(k, base) || err != nil {
+			continue
+		}
+		if strings.Contains(" "+v+" ", " vhid "+vhid+" ") {
+			return k
+		}
+		used = append(used, n)
+	}
+	n := 0
+	for slices.Contains(used, n) {
+		n++
+	}
+	return base + strconv.Itoa(n)
+}

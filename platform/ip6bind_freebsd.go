@@ -1,0 +1,13 @@
+package platform
+
+import (
+	"net"
+	"net/netip"
+)
+
+// bindIP6 does nothing: FreeBSD has no SO_BINDTODEVICE, and ip6Conn keeps
+// the packets whose IPV6_PKTINFO names the interface.
+func bindIP6(int, *net.Interface) error { return nil }
+
+// LinkLocal implements LinkLocaler.
+func (f *freebsdOS) LinkLocal() (netip.Addr, error) { return LinkLocal(f.ifi) }

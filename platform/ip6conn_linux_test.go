@@ -1,0 +1,93 @@
+package platform
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestIP6Conn sends an IPv6 packet of protocol 112 from eth0's link-local
+// address to ff02::12 and reads it on the other end of the veth: the group
+// is joined (MLD, igmp6), the hop limit is 255, and the rebuilt
+// header carries the source, the destination and the payload as sent.
+func TestIP6Conn(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		a, err := New("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := New("peer0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		group := netip.MustParseAddr("ff02::12")
+		src := waitLinkLocal(t, a)
+		ca, err := a.OpenIP(IPOptions{Protocol: 112, Src: src, Group: group})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ca.Close()
+		cb, err := b.OpenIP(IPOptions{Protocol: 112, Src: waitLinkLocal(t, b), Group: group})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cb.Close()
+		igmp6, _ := os.ReadFile("/proc/thread-self/net/igmp6") // this thread is in the namespace
+		if !strings.Contains(string(igmp6), "peer0") || !strings.Contains(string(igmp6), "ff020000000000000000000000000012") {
+			t.Fatalf("ff02::12 not joined:\n%s", igmp6)
+		}
+		payload := bytes.Repeat([]byte{0x21}, 36)
+		h := ip6Header(0, 36, 112, 255, src, group)
+		pkt := append(h[:], payload...)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			err := ca.WritePacket(pkt)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.EINVAL) || time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond) // the link-local is still tentative
+		}
+		got := make([]byte, 1500)
+		done := make(chan struct{})
+		var n int
+		var rerr error
+		go func() { n, rerr = cb.ReadPacket(got); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("nothing received")
+		}
+		if rerr != nil {
+			t.Fatal(rerr)
+		}
+		if !bytes.Equal(got[:n], pkt) {
+			t.Fatalf("received\n%x\nsent\n%x", got[:n], pkt)
+		}
+	})
+}
+
+// waitLinkLocal waits for the interface's link-local address.
+func waitLinkLocal(t *testing.T, o OS) netip.Addr {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ifi, _ := interfaceByName(o.Interface().Name)
+		a, err := LinkLocal(ifi)
+		if err == nil {
+			return a
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,93 @@
+package platformtest
+
+import (
+	"net"
+	"slices"
+
+	"github.com/ucarp-go/ucarp/platform"
+)
+
+var _ platform.ARPListener = (*Host)(nil)
+
+// arpQueueLen bounds the frames an ARP listener holds for its reader.
+const arpQueueLen = 64
+
+// arpListener is a listener of ListenARP: what a packet socket of ARP's
+// EtherType queues. lan.mu guards q and closed.
+type arpListener struct {
+	h      *Host
+	q      [][]byte
+	wakeup chan struct{}
+	closed bool
+	done   chan struct{}
+}
+
+// ListenARP implements platform.ARPListener, as a Linux packet socket
+// does: it receives every ARP frame written on the host's segment (its
+// island) while its link is up and running, those the host writes itself
+// included; frames beyond a queue of 64 are dropped.
+func (h *Host) ListenARP() (platform.FrameReader, error) {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	if h.arpErr != nil {
+		return nil, h.arpErr
+	}
+	l := &arpListener{h: h, wakeup: make(chan struct{}, 1), done: make(chan struct{})}
+	h.arpListeners = append(h.arpListeners, l)
+	return l, nil
+}
+
+// deliverARP queues a copy of frame, which from wrote, on every listener
+// that sees it. lan.mu is held.
+func (l *LAN) deliverARP(from *Host, frame []byte) int {
+	n := 0
+	for _, r := range l.hosts {
+		if r.island != from.island || !r.state.Up || !r.state.Running || r.state.Gone {
+			continue
+		}
+		for _, al := range r.arpListeners {
+			if al.closed || len(al.q) >= arpQueueLen {
+				continue
+			}
+			al.q = append(al.q, slices.Clone(frame))
+			select {
+			case al.wakeup <- struct{}{}:
+			default:
+			}
+			n++
+		}
+	}
+	return n
+}
+
+func (a *arpListener) ReadFrame(b []byte) (int, error) {
+	for {
+		a.h.lan.mu.Lock()
+		if a.closed {
+			a.h.lan.mu.Unlock()
+			return 0, &net.OpError{Op: "read", Net: "packet", Err: net.ErrClosed}
+		}
+		if len(a.q) > 0 {
+			f := a.q[0]
+			a.q = a.q[1:]
+			a.h.lan.mu.Unlock()
+			return copy(b, f), nil
+		}
+		a.h.lan.mu.Unlock()
+		select {
+		case <-a.wakeup:
+		case <-a.done:
+		}
+	}
+}
+
+func (a *arpListener) Close() error {
+	a.h.lan.mu.Lock()
+	defer a.h.lan.mu.Unlock()
+	if !a.closed {
+		a.closed = true
+		close(a.done)
+		a.h.arpListeners = slices.DeleteFunc(a.h.arpListeners, func(x *arpListener) bool { return x == a })
+	}
+	return nil
+}
