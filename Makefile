@@ -115,14 +115,16 @@ fuzz:
 
 # Benchmarks: the protocol package, then (as root) the lab benchmark that
 # runs ours, Debian's ucarp and keepalived side by side and writes
-# docs/BENCHMARKS.md. About 35 minutes with BENCH_RUNS=10.
-BENCH_DEPS ?= ucarp keepalived util-linux
+# docs/BENCHMARKS.md and the timelines docs/timeline-*.svg. About 60 minutes
+# with BENCH_RUNS=10 and BENCH_SOAK=5m (the fast failover's soak per contender).
+BENCH_DEPS ?= ucarp keepalived util-linux stress-ng
 BENCH_RUNS ?= 10
+BENCH_SOAK ?= 5m
 bench: build
 	$(GO) test -run XXX -bench . -benchmem ./carp
 	@if [ "$$(id -u)" != 0 ]; then echo "the lab benchmark needs root: sudo make bench"; exit 1; fi
 	$(MAKE) deps DEB_DEPS="$(BENCH_DEPS)"
-	$(GO) run ./internal/labbench -ucarp bin/ucarp -runs $(BENCH_RUNS) -out docs/BENCHMARKS.md
+	$(GO) run ./internal/labbench -ucarp bin/ucarp -runs $(BENCH_RUNS) -soak $(BENCH_SOAK) -out docs/BENCHMARKS.md
 
 # Config mode at scale (issue 13): two hosts, one process each with 1, 16
 # and 256 groups, CPU, RSS, advert jitter on the wire, and a reload of the

@@ -115,6 +115,11 @@ func (g Group) ScriptArgs() []string {
 	return args
 }
 
+// DefaultRealtimePriority is the SCHED_RR priority of --realtime and
+// realtime = true: above every ordinary process, below the kernel's
+// interrupt threads (50), so that receiving packets is not held up.
+const DefaultRealtimePriority = 10
+
 // File is a validated config file.
 type File struct {
 	Path     string
@@ -130,6 +135,10 @@ type File struct {
 	// LogFormat (log-format) is how the console lines are written: "text"
 	// or "" (ucarp's lines, the default) or "json".
 	LogFormat string
+	// Realtime (realtime) is the SCHED_RR priority of the daemon's
+	// threads, 0 for none; LockMemory (lock-memory) locks its memory.
+	Realtime   int
+	LockMemory bool
 	// Probes are the [probe.NAME] tables, sorted by name.
 	Probes []health.Spec
 	Groups []Group
@@ -266,6 +275,7 @@ func (r *reader) file(doc map[string]any) *File {
 	def := r.table(doc, top)
 	f := &File{Path: r.path, Facility: DefaultFacility, Debug: def.debug.val, PIDFile: def.pidfile.val,
 		Control: def.control.val, ControlGroup: def.controlGroup.val, MetricsListen: def.metricsListen.val,
+		Realtime: def.realtime.val, LockMemory: def.lockMemory.val,
 		LogFormat: def.logFormat.val}
 	if def.facility.set {
 		f.Facility = def.facility.val

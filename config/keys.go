@@ -76,6 +76,8 @@ var keys = map[string]keyDef{
 	"pidfile":       {topOnly, func(_ *reader, s *settings, v any) string { return setString(&s.pidfile, v, absPath) }},
 	"control":       {topOnly, func(_ *reader, s *settings, v any) string { return setString(&s.control, v, ControlPath) }},
 	"control-group": {topOnly, func(_ *reader, s *settings, v any) string { return setString(&s.controlGroup, v, nonEmpty) }},
+	"realtime":      {topOnly, func(_ *reader, s *settings, v any) string { return setRealtime(s, v) }},
+	"lock-memory":   {topOnly, func(_ *reader, s *settings, v any) string { return setBool(&s.lockMemory, v) }},
 	"metrics-listen": {topOnly, func(_ *reader, s *settings, v any) string {
 		return setString(&s.metricsListen, v, ListenAddr)
 	}},
@@ -185,6 +187,8 @@ type settings struct {
 	control, controlGroup        setting[string]
 	metricsListen, logFormat     setting[string]
 	debug                        setting[bool]
+	realtime                     setting[int] // 0: off
+	lockMemory                   setting[bool]
 	probes                       setting[[]string]
 	holdDown                     setting[time.Duration]
 	holdDownUntilHealthy         setting[bool]
@@ -302,6 +306,22 @@ func setInt(dst *setting[int], v any, lo, hi int64) string {
 		dst.val, dst.set = int(n), true
 	}
 	return msg
+}
+
+// setRealtime reads realtime: true (the default priority), false, or a
+// SCHED_RR priority from 1 to 99.
+func setRealtime(s *settings, v any) string {
+	if b, ok := v.(bool); ok {
+		s.realtime.val, s.realtime.set = 0, true
+		if b {
+			s.realtime.val = DefaultRealtimePriority
+		}
+		return ""
+	}
+	if _, ok := v.(int64); !ok {
+		return wrongType("true, false or a priority from 1 to 99", v)
+	}
+	return setInt(&s.realtime, v, 1, 99)
 }
 
 func setDeadratio(s *settings, v any) string {

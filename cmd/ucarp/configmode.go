@@ -90,6 +90,7 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 		}
 		defer removePidfile(f.PIDFile)
 	}
+	defer applyTuning(log, tuning{realtime: f.Realtime, lockMemory: f.LockMemory})()
 	rng := newRand()
 	var n *node.Node
 	var cp *controlPlane

@@ -16,6 +16,9 @@ type option struct {
 	// meaning; an extension is matched by a prefix only when no ucarp option
 	// matches it.
 	ext bool
+	// optArg marks an optional argument (getopt's optional_argument):
+	// long-only, given only as --opt=value.
+	optArg bool
 }
 
 // parsed is one option found on the command line.
@@ -50,6 +53,8 @@ func getoptLong(prog string, args []string, table []option, posixlyCorrect bool)
 			}
 			p := parsed{opt: o, name: "--" + o.long}
 			switch {
+			case o.optArg:
+				p.value = value
 			case !o.hasArg && hasValue:
 				return opts, operands, getoptError(fmt.Sprintf("%s: option '--%s' doesn't allow an argument", prog, o.long))
 			case o.hasArg && hasValue:

@@ -157,6 +157,8 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 	}
 	var detached *exitPlan // how the caller of -B ends
 	pidfile := false
+	stopTuning := func() {}
+	defer func() { stopTuning() }()
 	before := func(_ node.ID, step node.Step, sys platform.OS) error {
 		switch step {
 		case node.StepSocket: // the interface is found, the privileges are there
@@ -189,6 +191,9 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 				log.Infof("Addresses carry no label or protocol here: any copy of %s counts as the daemon's", cfg.Addr)
 			}
 		case node.StepRun:
+			// In the process that runs the group (the background one of
+			// -B), once its threads have started.
+			stopTuning = applyTuning(log, cfg.tuning)
 			if cfg.pidfile != "" {
 				if err := writePidfile(cfg.pidfile); err != nil {
 					return &ucarpWords{[]string{fmt.Sprintf("Unable to write the pid file: %s", err)}}

@@ -59,6 +59,8 @@ var optionTable = []option{
 	{long: "log-format", hasArg: true, ext: true},
 	{long: "demote", hasArg: true, ext: true},
 	{long: "vip", hasArg: true, ext: true},
+	{long: "realtime", optArg: true, ext: true},
+	{long: "lock-memory", ext: true},
 }
 
 // config is the validated command line: the group it configures, as a
@@ -82,6 +84,8 @@ type config struct {
 	// probes are the --probe options, in their order: the group's health
 	// probes.
 	probes []health.Spec
+	// tuning is --realtime and --lock-memory.
+	tuning tuning
 }
 
 // parseResult says how parsing ended: with a config, or with an exit code.
@@ -288,6 +292,15 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 			}
 			// At once: the lines that check the command line are JSON too.
 			log.SetJSON(json)
+		case "realtime":
+			prio, ok := parseRealtime(v)
+			if !ok {
+				log.Errorf("Invalid realtime priority: [%s] (1 to 99)", v)
+				return fail
+			}
+			c.tuning.realtime = prio
+		case "lock-memory":
+			c.tuning.lockMemory = true
 		case "metrics-listen":
 			if msg := conffile.ListenAddr(v); msg != "" {
 				log.Errorf("Invalid metrics address: %s", msg)

@@ -66,6 +66,8 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --sync-group=<name>: fail over together with the other members of <name>,
     in other ucarp processes too (found by their control sockets)
 --log-format=text|json: console lines as ucarp's (default) or JSON objects
+--realtime[=<priority>]: SCHED_RR for the daemon (default 10; needs CAP_SYS_NICE)
+--lock-memory: lock the daemon's memory in RAM (needs CAP_IPC_LOCK)
 --version: print the version and exit
 `
 

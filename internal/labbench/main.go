@@ -126,7 +126,11 @@ func main() {
 			record(im, m, err, "sub.flaps")
 		}
 	}
-	table := render(impls, res, fails) + goBenchmarks()
+	fast := ""
+	if *fastOn && (*onlySc == "" || strings.Contains(","+*onlySc+",", ",fast,")) {
+		fast = fastBench(l, rng)
+	}
+	table := render(impls, res, fails) + hardPictures() + fast + goBenchmarks()
 	fmt.Print(table)
 	if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -272,7 +276,7 @@ func seconds(d time.Duration) float64 { return d.Seconds() }
 
 func hardFailover(l *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, error) {
 	h1, h2 := l.Hosts[0], l.Hosts[1]
-	_, w2, stop, err := fresh(l)
+	w1, w2, stop, err := fresh(l)
 	if err != nil {
 		return nil, err
 	}
@@ -341,6 +345,7 @@ func hardFailover(l *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, erro
 	if !garp.IsZero() {
 		m["garp"] = 1000 * seconds(garp.Sub(transition))
 	}
+	drawHard(l, im, frames, w1, w2, ping, fault, vipAt)
 	return m, nil
 }
 

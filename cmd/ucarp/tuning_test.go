@@ -1,0 +1,47 @@
+package main
+
+import (
+	"io"
+	"slices"
+	"testing"
+
+	conffile "github.com/ucarp-go/ucarp/config"
+)
+
+func TestTuningOptions(t *testing.T) {
+	base := []string{"-i", "eth0", "-v", "1", "-p", "carplab", "-s", "198.51.100.1", "-a", "198.51.100.2"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want tuning
+		exit bool
+	}{
+		{"none: nothing changes", nil, tuning{}, false},
+		{"--realtime: the default priority", []string{"--realtime"}, tuning{realtime: conffile.DefaultRealtimePriority}, false},
+		{"--realtime=50", []string{"--realtime=50"}, tuning{realtime: 50}, false},
+		{"--realtime=1 and 99 are the bounds", []string{"--realtime=1", "--realtime=99"}, tuning{realtime: 99}, false},
+		{"--realt by prefix", []string{"--realt=7"}, tuning{realtime: 7}, false},
+		{"--lock-memory", []string{"--lock-memory"}, tuning{lockMemory: true}, false},
+		{"both", []string{"--lock-memory", "--realtime=20"}, tuning{realtime: 20, lockMemory: true}, false},
+		{"--realtime=0", []string{"--realtime=0"}, tuning{}, true},
+		{"--realtime=100", []string{"--realtime=100"}, tuning{}, true},
+		{"--realtime=rr", []string{"--realtime=rr"}, tuning{}, true},
+		{"--realtime=", []string{"--realtime="}, tuning{realtime: conffile.DefaultRealtimePriority}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := parseCommandLine("ucarp", append(slices.Clone(base), tc.args...), false, newLogger(io.Discard, io.Discard, nil), io.Discard)
+			if tc.exit {
+				if !res.done || res.exit != 1 {
+					t.Fatalf("%q: done %v exit %d, want exit 1", tc.args, res.done, res.exit)
+				}
+				return
+			}
+			if res.done {
+				t.Fatalf("%q: exit %d", tc.args, res.exit)
+			}
+			if res.cfg.tuning != tc.want {
+				t.Errorf("%q: tuning %+v, want %+v", tc.args, res.cfg.tuning, tc.want)
+			}
+		})
+	}
+}
