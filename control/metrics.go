@@ -52,6 +52,8 @@ var (
 		"The group's demotion by source: admin, health, hold-down, sync.", "source")
 	descMaintenance = desc("ucarp_maintenance",
 		"Whether the group is in maintenance (ucarpctl maintenance on): 1 in the current phase, 0 in the others.", "phase")
+	descAddress = desc("ucarp_address_configured",
+		"Whether the group's address is on its interface: 1 configured, 0 not; a series per address of the group.", "address")
 	descMasterSince = desc("ucarp_master_since_seconds",
 		"Unix time at which the group became MASTER; only while it is MASTER.")
 )
@@ -60,7 +62,7 @@ var (
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descTransitions, descSent, descSendErrors,
 		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp, descMaintenance,
-		descProbeLatency, descDemotionSource} {
+		descProbeLatency, descDemotionSource, descAddress} {
 		ch <- d
 	}
 }
@@ -95,6 +97,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descDropped, k.Dropped[reason], reason)
 		}
 		counter(descGARPs, k.GratuitousARPs)
+		for _, a := range g.Addresses {
+			v := 0.0
+			if a.Configured {
+				v = 1
+			}
+			gauge(descAddress, v, a.Prefix.String())
+		}
 		gauge(descDemotion, float64(g.Timing.Demotion))
 		counter(descScripts, k.ScriptsOK, "ok")
 		counter(descScripts, k.ScriptsFailed, "failed")

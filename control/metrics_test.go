@@ -165,3 +165,25 @@ func TestNewHTTPServer(t *testing.T) {
 		t.Errorf("server without every timeout: %+v", s)
 	}
 }
+
+// TestCollectorAddresses: ucarp_address_configured has a series per
+// address of a dual-stack group, each with its own state.
+func TestCollectorAddresses(t *testing.T) {
+	c := control.NewCollector(controltest.New(controltest.DualGroup("dual", "eth0", 10, control.StateMaster),
+		controltest.Group("db", "eth1", 20, control.StateBackup)))
+	const want = `
+# HELP ucarp_address_configured Whether the group's address is on its interface: 1 configured, 0 not; a series per address of the group.
+# TYPE ucarp_address_configured gauge
+ucarp_address_configured{address="198.51.100.10/24",interface="eth0",name="dual",vhid="10"} 1
+ucarp_address_configured{address="2001:db8:1::a/128",interface="eth0",name="dual",vhid="10"} 0
+ucarp_address_configured{address="2001:db8::a/64",interface="eth0",name="dual",vhid="10"} 1
+ucarp_address_configured{address="203.0.113.10/32",interface="eth0",name="dual",vhid="10"} 1
+ucarp_address_configured{address="203.0.113.20/24",interface="eth1",name="db",vhid="20"} 0
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_address_configured"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.CollectAndLint(c); err != nil || len(n) > 0 {
+		t.Errorf("lint: %v %v", n, err)
+	}
+}

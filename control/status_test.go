@@ -131,3 +131,19 @@ func TestStatusPageProbes(t *testing.T) {
 		t.Errorf("row of db does not say it has no probe:\n%s", r)
 	}
 }
+
+// TestStatusPageAddresses: the row of a dual-stack group lists its four
+// addresses in order, each with its own state.
+func TestStatusPageAddresses(t *testing.T) {
+	srv := httptest.NewServer(control.NewHandler(controltest.New(controltest.DualGroup("dual", "eth0", 10, control.StateMaster))))
+	defer srv.Close()
+	_, page := get(t, srv.URL+"/")
+	r := row(t, page, "dual")
+	want := `<li><code>198.51.100.10/24</code> <span class="on">configured</span></li>` +
+		`<li><code>203.0.113.10/32</code> <span class="on">configured</span></li>` +
+		`<li><code>2001:db8::a/64</code> <span class="on">configured</span></li>` +
+		`<li><code>2001:db8:1::a/128</code> <span class="off">not configured</span></li>`
+	if !strings.Contains(r, want) {
+		t.Errorf("row lacks\n%s\n%s", want, r)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -137,5 +138,69 @@ func TestOwnIPv6Reader(t *testing.T) {
 		conn.Close()
 		conn6.Close()
 		peer6.Close()
+	})
+}
+
+// TestStatusDualStack: Status lists every address of a dual-stack group
+// (two IPv4, two IPv6), the first first, each with its own state; the
+// set is configured only when all are.
+func TestStatusDualStack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		me := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 12})
+		open := func(g netip.Addr) platform.IPConn {
+			c, err := me.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Group: g})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		conn, conn6 := open(defaultGroup), open(carp.GroupIPv6)
+		src6, _ := me.LinkLocal()
+		p := netip.MustParsePrefix
+		c := Config{Interface: "eth0", Src: loopSrc, Mcast: defaultGroup, VHID: 1, Password: []byte("carplab"),
+			Addr: p("198.51.100.100/24"), AddrArg: "198.51.100.100",
+			MoreAddrs: []netip.Prefix{p("198.51.100.101/32"), p("2001:db8::100/64"), p("2001:db8::101/128")},
+			AdvBase:   1, AdvSkew: 100, DeadRatio: 3, GARPCount: 1, GARPInterval: time.Second}
+		g, err := New(c, Deps{Log: testLog(io.Discard, false).Logger, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 12},
+			Conn: conn, Conn6: conn6, Src6: src6, Addrs: me.Addresses(), Initial: platform.LinkState{Up: true, Running: true},
+			Random: func() uint64 { return 1 }, scripts: newRunner(testLog(io.Discard, false), 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { g.Run(); close(done) }()
+		defer func() {
+			g.Release()
+			<-done
+			conn.Close()
+			conn6.Close()
+		}()
+		synctest.Wait()
+		want := []AddrStatus{{p("198.51.100.100/24"), AddrAbsent}, {p("198.51.100.101/32"), AddrAbsent},
+			{p("2001:db8::100/64"), AddrAbsent}, {p("2001:db8::101/128"), AddrAbsent}}
+		check := func(when string, state carp.State, set AddrState) {
+			t.Helper()
+			s := g.Status()
+			if s.State != state || s.AddrState != set || s.Addr != c.Addr || !slices.Equal(s.Addrs, want) {
+				t.Fatalf("%s: %v, set %v, first %v, addresses %v; want %v, %v, %v", when, s.State, s.AddrState, s.Addr, s.Addrs, state, set, want)
+			}
+		}
+		check("at start", carp.Backup, AddrAbsent)
+
+		time.Sleep(4 * time.Second) // past the dead time, no peer heard
+		synctest.Wait()
+		for i := range want {
+			want[i].State = AddrConfigured
+		}
+		check("MASTER", carp.Master, AddrConfigured)
+
+		// Someone removes one IPv6 address: that one shows, and the set is
+		// no longer configured.
+		if err := me.Addrs().DeleteAddress(vip.Address{Prefix: p("2001:db8::101/128")}); err != nil {
+			t.Fatal(err)
+		}
+		want[3].State = AddrAbsent
+		check("one removed", carp.Master, AddrAbsent)
 	})
 }

@@ -20,6 +20,13 @@ const (
 	AddrConfigured
 )
 
+// AddrStatus is one of the group's addresses and whether it is on the
+// interface.
+type AddrStatus struct {
+	Prefix netip.Prefix
+	State  AddrState
+}
+
 // maxPeers and maxTransitions bound what a group remembers for Status.
 const (
 	maxPeers       = 16
@@ -60,10 +67,15 @@ type Status struct {
 	State     carp.State
 	Since     time.Time
 	Reason    carp.Reason
+	// Addr is the first address; AddrState is AddrConfigured when every
+	// address is on the interface, AddrAbsent when one is not.
 	Addr      netip.Prefix
 	AddrState AddrState
-	AdvBase   uint8
-	AdvSkew   uint8
+	// Addrs is every address of the group, the first first, each with its
+	// own state.
+	Addrs   []AddrStatus
+	AdvBase uint8
+	AdvSkew uint8
 	// Demotion is the sum of the levels set by SetDemotion, capped at
 	// carp.MaxDemotion; Demotions holds each source's level that is not 0.
 	Demotion  int
@@ -96,14 +108,7 @@ func (d *Group) status() Status {
 		Transitions: slices.Clone(d.transitions),
 		Maintenance: d.maint.Maintenance,
 	}
-	if d.vips != nil {
-		if st, err := d.vips.Check(); err == nil {
-			s.AddrState = AddrAbsent
-			if st.Held {
-				s.AddrState = AddrConfigured
-			}
-		}
-	}
+	s.Addrs, s.AddrState = d.addrStatus()
 	st := &d.stats
 	s.Counters = Counters{Sent: st.sent, SendErrors: st.sendErrors, Valid: st.valid,
 		GARPs: st.garps, GARPErrors: st.garpErrors, Transitions: st.transitions,
@@ -118,6 +123,42 @@ func (d *Group) status() Status {
 		s.Counters.Dropped["queue full"] = n
 	}
 	return s
+}
+
+// addrStatus looks every address up: each one's state, and the state of
+// the set (AddrConfigured when every address is held). All are
+// AddrUnknown when the scripts manage the addresses, and so is one whose
+// lookup failed, and then the set.
+func (d *Group) addrStatus() ([]AddrStatus, AddrState) {
+	ps := d.cfg.addrs()
+	out := make([]AddrStatus, len(ps))
+	for i, p := range ps {
+		out[i].Prefix = p
+	}
+	if d.vips == nil {
+		return out, AddrUnknown
+	}
+	set := AddrConfigured
+	for i, m := range d.vips.ms {
+		if i >= len(out) {
+			break
+		}
+		st, err := m.Check()
+		switch {
+		case err != nil:
+			out[i].State = AddrUnknown
+			set = AddrUnknown
+			continue
+		case st.Held:
+			out[i].State = AddrConfigured
+		default:
+			out[i].State = AddrAbsent
+		}
+		if out[i].State != AddrConfigured && set == AddrConfigured {
+			set = AddrAbsent
+		}
+	}
+	return out, set
 }
 
 // heard records a valid advert from src, keeping at most maxPeers: the

@@ -59,7 +59,7 @@ func wireGroup(spec Spec, s group.Status) control.Group {
 	g := control.Group{
 		Name: spec.GroupName(), Interface: s.Interface, VHID: s.VHID, Protocol: control.ProtocolCARP,
 		State: stateName(s.State), Since: s.Since, Reason: s.Reason.String(),
-		Addresses: []control.Address{{Prefix: s.Addr, Configured: s.AddrState == group.AddrConfigured}},
+		Addresses: wireAddrs(s),
 		Timing: control.Timing{AdvBase: s.AdvBase, AdvSkew: s.AdvSkew, Demotion: s.Demotion,
 			Demotions: map[string]int{}, DeadTimeMS: s.DeadTime.Milliseconds()},
 		Peers:       []control.Peer{},
@@ -85,6 +85,19 @@ func wireGroup(spec Spec, s group.Status) control.Group {
 			To: stateName(t.To), Reason: t.Reason.String()})
 	}
 	return g
+}
+
+// wireAddrs is every address of the group with whether it is on the
+// interface.
+func wireAddrs(s group.Status) []control.Address {
+	if len(s.Addrs) == 0 { // a Status made by hand, of one address
+		return []control.Address{{Prefix: s.Addr, Configured: s.AddrState == group.AddrConfigured}}
+	}
+	as := make([]control.Address, len(s.Addrs))
+	for i, a := range s.Addrs {
+		as[i] = control.Address{Prefix: a.Prefix, Configured: a.State == group.AddrConfigured}
+	}
+	return as
 }
 
 // byName finds the running group of that control-plane name.
@@ -178,6 +191,38 @@ func skewText(advbase uint8, skew int) string {
 		carp.AdvertInterval(advbase, uint8(min(skew, 255))))
 }
 
+// addrsText names every address of the group with whether it is on the
+// interface.
+func addrsText(s group.Status) string {
+	as := s.Addrs
+	if len(as) == 0 && s.Addr.IsValid() {
+		as = []group.AddrStatus{{Prefix: s.Addr, State: s.AddrState}}
+	}
+	if len(as) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	if len(as) == 1 {
+		b.WriteString("Its address: ")
+	} else {
+		fmt.Fprintf(&b, "Its %d addresses: ", len(as))
+	}
+	for i, a := range as {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		st := "unknown (the scripts manage it, or it could not be looked up)"
+		switch a.State {
+		case group.AddrConfigured:
+			st = "configured"
+		case group.AddrAbsent:
+			st = "not configured"
+		}
+		fmt.Fprintf(&b, "%s %s", a.Prefix, st)
+	}
+	return b.String() + "."
+}
+
 // maintText says where a maintenance is.
 func maintText(m group.Maintenance, now time.Time) string {
 	since := ""
@@ -230,6 +275,9 @@ func explainWhy(name string, s group.Status, now time.Time, why whyDemoted) stri
 		fmt.Fprintf(&b, " since %s (%v ago), reason %s", s.Since.Format(time.RFC3339), now.Sub(s.Since).Round(time.Second), s.Reason)
 	}
 	b.WriteString(".")
+	if t := addrsText(s); t != "" {
+		b.WriteString(" " + t)
+	}
 	if t := maintText(s.Maintenance, now); t != "" {
 		b.WriteString(" " + t)
 	}

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -172,5 +173,32 @@ func TestExplainSources(t *testing.T) {
 		if got := explainWhy("db", s, now, tc.why); !strings.Contains(got, tc.want) {
 			t.Errorf("%v: explain lacks %q:\n%s", tc.levels, tc.want, got)
 		}
+	}
+}
+
+// TestDualStackAddresses: the API and explain give every address of a
+// dual-stack group (two IPv4, two IPv6) with its own state, not only the
+// first.
+func TestDualStackAddresses(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	p := netip.MustParsePrefix
+	s := group.Status{Interface: "eth0", VHID: 7, State: carp.Master, AdvBase: 1, AdvSkew: 0, DeadTime: 3 * time.Second,
+		Addr: p("198.51.100.7/24"), AddrState: group.AddrAbsent,
+		Addrs: []group.AddrStatus{{Prefix: p("198.51.100.7/24"), State: group.AddrConfigured}, {Prefix: p("203.0.113.7/32"), State: group.AddrConfigured},
+			{Prefix: p("2001:db8::7/64"), State: group.AddrConfigured}, {Prefix: p("2001:db8:1::7/128"), State: group.AddrAbsent}}}
+	g := wireGroup(Spec{Name: "dual"}, s)
+	want := []control.Address{{Prefix: p("198.51.100.7/24"), Configured: true}, {Prefix: p("203.0.113.7/32"), Configured: true},
+		{Prefix: p("2001:db8::7/64"), Configured: true}, {Prefix: p("2001:db8:1::7/128"), Configured: false}}
+	if !slices.Equal(g.Addresses, want) {
+		t.Errorf("API addresses %+v, want %+v", g.Addresses, want)
+	}
+	const wantText = "Its 4 addresses: 198.51.100.7/24 configured, 203.0.113.7/32 configured, 2001:db8::7/64 configured, 2001:db8:1::7/128 not configured."
+	if got := explain("dual", s, now); !strings.Contains(got, wantText) {
+		t.Errorf("explain lacks %q:\n%s", wantText, got)
+	}
+	// A group whose scripts manage the address: its state is unknown.
+	s.Addrs = []group.AddrStatus{{Prefix: p("198.51.100.7/32"), State: group.AddrUnknown}}
+	if got := explain("dual", s, now); !strings.Contains(got, "Its address: 198.51.100.7/32 unknown") {
+		t.Errorf("scripts: %s", got)
 	}
 }

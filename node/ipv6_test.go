@@ -158,3 +158,40 @@ func TestManyAddressesSpreadAnnouncements(t *testing.T) {
 		}
 	})
 }
+
+// TestDualStackStatus: through the node, the control API lists every
+// address of a dual-stack group (two IPv4, two IPv6) in order, configured
+// on the MASTER and not on the BACKUP.
+func TestDualStackStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		addrs := []string{"198.51.100.100/32", "198.51.100.101/24", "2001:db8::100/128", "2001:db8::101/64"}
+		var lan platformtest.LAN
+		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
+		if err := a.Apply([]Spec{a.dualSpec(0, addrs...)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Apply([]Spec{b.dualSpec(100, addrs...)}); err != nil {
+			t.Fatal(err)
+		}
+		defer b.Stop(syscall.SIGTERM)
+		defer a.Stop(syscall.SIGTERM)
+		<-a.Ready()
+		<-b.Ready()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		for _, tc := range []struct {
+			tn *testNode
+			on bool
+		}{{a, true}, {b, false}} {
+			gs := tc.tn.Status()
+			if len(gs) != 1 || len(gs[0].Addresses) != len(addrs) {
+				t.Fatalf("groups %+v", gs)
+			}
+			for i, x := range gs[0].Addresses {
+				if x.Prefix.String() != addrs[i] || x.Configured != tc.on {
+					t.Errorf("%s: address %d is %+v, want %s configured %v", gs[0].State, i, x, addrs[i], tc.on)
+				}
+			}
+		}
+	})
+}

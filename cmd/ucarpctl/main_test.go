@@ -477,3 +477,34 @@ func TestVersion(t *testing.T) {
 		t.Errorf("--version reached a daemon")
 	}
 }
+
+// TestStatusDualStack: the table and --json show every address of a
+// dual-stack group (two IPv4, two IPv6), in order, each with its state.
+func TestStatusDualStack(t *testing.T) {
+	dir := t.TempDir()
+	g := controltest.DualGroup("dual", "eth0", 10, control.StateMaster)
+	serve(t, filepath.Join(dir, "ucarp.sock"), controltest.New(g))
+	h := &host{dir: dir}
+	code, out, errOut := h.ctl(t, "status")
+	if code != wantOK || errOut != "" {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := `198.51.100.10/24 on, 203.0.113.10/32 on, 2001:db8::a/64 on, 2001:db8:1::a/128 off`
+	if lines := strings.Split(out, "\n"); len(lines) < 2 || !strings.Contains(lines[1], "  "+want+"  ") {
+		t.Errorf("table lacks %q:\n%s", want, out)
+	}
+	code, out, _ = h.ctl(t, "status", "--json")
+	var got struct{ Groups []control.Group }
+	if err := json.Unmarshal([]byte(out), &got); code != wantOK || err != nil || len(got.Groups) != 1 {
+		t.Fatalf("exit %d, %v:\n%s", code, err, out)
+	}
+	if !slices.Equal(got.Groups[0].Addresses, g.Addresses) {
+		t.Errorf("addresses %+v, want %+v", got.Groups[0].Addresses, g.Addresses)
+	}
+	for _, w := range []string{`"address": "2001:db8:1::a/128",` + "\n" + `          "configured": false`,
+		`"address": "198.51.100.10/24",` + "\n" + `          "configured": true`} {
+		if !strings.Contains(out, w) {
+			t.Errorf("--json lacks %q:\n%s", w, out)
+		}
+	}
+}

@@ -238,3 +238,18 @@ func Group(name, ifname string, vhid uint8, state string) control.Group {
 	}
 	return g
 }
+
+// DualGroup is Group with a dual-stack address set: two IPv4 and two IPv6
+// addresses. As MASTER, every address but the last is configured (someone
+// removed that one), so that each address's own state shows.
+func DualGroup(name, ifname string, vhid uint8, state string) control.Group {
+	g := Group(name, ifname, vhid, state)
+	on := state == control.StateMaster
+	g.Addresses = []control.Address{
+		{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, vhid}), 24), Configured: on},
+		{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{203, 0, 113, vhid}), 32), Configured: on},
+		{Prefix: netip.MustParsePrefix(fmt.Sprintf("2001:db8::%x/64", vhid)), Configured: on},
+		{Prefix: netip.MustParsePrefix(fmt.Sprintf("2001:db8:1::%x/128", vhid)), Configured: false},
+	}
+	return g
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/mdlayher/packet"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -37,11 +38,18 @@ type Pinger struct {
 	got  map[int]time.Time // by sequence number, unwrapped from the 16-bit echo field
 }
 
-// Ping starts pinging target every interval from h.
+// Ping starts pinging target every interval from h: ICMPv6 echoes (ping
+// -6) when target is IPv6, which needs EnableIPv6.
 func (h *Host) Ping(target netip.Addr, interval time.Duration) (*Pinger, error) {
 	var c *icmp.PacketConn
+	network, laddr, proto := "ip4:icmp", h.Addr.String(), 1
+	var echo, reply icmp.Type = ipv4.ICMPTypeEcho, ipv4.ICMPTypeEchoReply
+	if target.Is6() {
+		network, laddr, proto = "ip6:ipv6-icmp", "::", 58
+		echo, reply = ipv6.ICMPTypeEchoRequest, ipv6.ICMPTypeEchoReply
+	}
 	if err := h.Do(func() (err error) {
-		c, err = icmp.ListenPacket("ip4:icmp", h.Addr.String())
+		c, err = icmp.ListenPacket(network, laddr)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("lab: ping socket in %s: %w", h.Name, err)
@@ -55,7 +63,7 @@ func (h *Host) Ping(target netip.Addr, interval time.Duration) (*Pinger, error) 
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for seq := 0; ; seq++ {
-			msg := icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: p.id, Seq: seq & 0xffff, Data: []byte("carplab")}}
+			msg := icmp.Message{Type: echo, Body: &icmp.Echo{ID: p.id, Seq: seq & 0xffff, Data: []byte("carplab")}}
 			b, _ := msg.Marshal(nil)
 			p.mu.Lock()
 			p.sent = append(p.sent, time.Now())
@@ -77,8 +85,8 @@ func (h *Host) Ping(target netip.Addr, interval time.Duration) (*Pinger, error) 
 				return
 			}
 			now := time.Now()
-			m, err := icmp.ParseMessage(1, buf[:n])
-			if err != nil || m.Type != ipv4.ICMPTypeEchoReply {
+			m, err := icmp.ParseMessage(proto, buf[:n])
+			if err != nil || m.Type != reply {
 				continue
 			}
 			if e, ok := m.Body.(*icmp.Echo); ok && e.ID == p.id {

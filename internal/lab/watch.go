@@ -55,7 +55,7 @@ func (h *Host) WatchAddr(a netip.Addr) (*AddrWatch, error) {
 	go func() {
 		for u := range ch {
 			now := time.Now()
-			if ip, ok := netip.AddrFromSlice(u.LinkAddress.IP.To4()); ok && ip == a {
+			if ip, ok := netip.AddrFromSlice(u.LinkAddress.IP); ok && ip.Unmap() == a { // IPv4 or IPv6
 				w.mu.Lock()
 				w.events = append(w.events, AddrEvent{At: now, Added: u.NewAddr})
 				w.mu.Unlock()
