@@ -25,9 +25,10 @@ one host holds them. unpair removes what pair added: give it the same
 --vhid (and --vip).
 
 options:
-  --vip=ADDR[/PREFIX]   a shared address (required; repeatable: every VIP in
-                        the one group; IPv4 ones in the subnets of one
-                        interface, IPv6 ones need its link-local; one IPv4)
+  --vip=ADDR[/PREFIX]   a shared address (required); repeatable, all in the
+                        one group: at least one IPv4, every IPv4 one in a
+                        subnet of one interface, IPv6 ones need a link-local
+                        address on it
   --vhid=N              the group's vhid, 1 to 255 (required)
   --passfile=FILE       the CARP password's file (default: asked twice)
   --preferred=HOST      the host with advskew 0 (default HOST_A; the other 100)
