@@ -180,6 +180,9 @@ func TestPairDebianSysV(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := newLab(t, 2)
+	if err := l.EnableIPv6(); err != nil {
+		t.Fatal(err)
+	}
 	var known strings.Builder
 	var hosts []*sshHost
 	for i, h := range l.Hosts {
@@ -194,7 +197,9 @@ func TestPairDebianSysV(t *testing.T) {
 	const vip = "198.51.100.100"
 	ctl := func(args ...string) (string, error) {
 		argv := append([]string{ctlBin}, args...)
-		argv = append(argv, "--vip="+vip+"/24", "--vhid=7", "--identity="+key, "--known-hosts="+knownHosts,
+		// Three addresses in the one group: the first is UCARP_ADDR, the
+		// others --vip in UCARP_OPTIONS.
+		argv = append(argv, "--vip="+vip+"/24", "--vip=198.51.100.101/24", "--vip="+lab.VIP6.String()+"/64", "--vhid=7", "--identity="+key, "--known-hosts="+knownHosts,
 			hosts[0].Addr.String(), hosts[1].Addr.String())
 		return l.Observer.Exec(argv...)
 	}
@@ -258,11 +263,29 @@ func TestPairDebianSysV(t *testing.T) {
 	defer pinger.Stop()
 	// answers: a reply to a ping sent in the last half second.
 	answers := func() bool { return pinger.Replied(time.Now().Add(-500 * time.Millisecond)) }
+	vips := []netip.Addr{vipAddr, netip.MustParseAddr("198.51.100.101"), lab.VIP6}
+	has := func(h *sshHost, a netip.Addr) bool {
+		if a.Is6() {
+			return h.HasAddr6(a)
+		}
+		return h.HasAddr(a)
+	}
+	// holder: the one host that holds every VIP, while the other holds none.
 	holder := func() int {
 		n, who := 0, -1
 		for i, h := range hosts {
-			if h.HasAddr(vipAddr) {
+			held := 0
+			for _, a := range vips {
+				if has(h, a) {
+					held++
+				}
+			}
+			switch held {
+			case len(vips):
 				n, who = n+1, i
+			case 0:
+			default:
+				return -1
 			}
 		}
 		if n != 1 {
@@ -315,8 +338,10 @@ func TestPairDebianSysV(t *testing.T) {
 		if after := h.listing(t); after != before[i] {
 			t.Errorf("%s: unpair left the root changed:\n%s", h.Name, diffLines(before[i], after))
 		}
-		if h.HasAddr(vipAddr) {
-			t.Errorf("%s still holds the VIP", h.Name)
+		for _, a := range vips {
+			if has(h, a) {
+				t.Errorf("%s still holds the VIP %s", h.Name, a)
+			}
 		}
 	}
 	gone := time.Now()

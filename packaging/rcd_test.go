@@ -102,6 +102,11 @@ ucarp_pidfile="/var/run/ucarp-7.pid"
 			"--passfile=$PASS", "--addr=192.0.2.100", "--advbase=2", "--advskew=100", "--preempt",
 			"--upscript=/usr/local/etc/ucarp/vip up.sh", "--downscript=/usr/local/etc/ucarp/it's down.sh",
 			"--shutdown", "--daemonize", "--pidfile=/var/run/ucarp-7.pid"}},
+		{name: "more addresses", mode: 0o600, conf: baseConf + `ucarp_vips="192.0.2.101/24  2001:db8::100/64 *"
+`, want: []string{
+			"/usr/local/sbin/ucarp", "--interface=vtnet0", "--srcip=192.0.2.10", "--vhid=7", "--passfile=$PASS",
+			"--addr=192.0.2.100", "--vip=192.0.2.101/24", "--vip=2001:db8::100/64", "--vip=*", "--advbase=1", "--advskew=0",
+			"--shutdown", "--daemonize", "--pidfile=/var/run/ucarp.pid"}},
 		{name: "passfile readable by others", conf: baseConf, mode: 0o644, refuse: "is readable by group or others (mode 644): chmod 600 it"},
 		{name: "passfile readable by the group", conf: baseConf, mode: 0o640, refuse: "readable by group or others"},
 		{name: "password in the flags", conf: baseConf + `ucarp_flags="-p secret"`, mode: 0o600, refuse: "do not put the password in ucarp_flags"},

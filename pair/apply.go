@@ -152,7 +152,8 @@ func sysrc(s Setting, args ...string) string {
 	return join(append([]string{"sysrc", "-f", s.File}, args...)...)
 }
 
-// ensureSetting sets an rc.conf variable unless it has the value.
+// ensureSetting sets an rc.conf variable unless it has the value; an
+// empty value removes it.
 func (r *Runner) ensureSetting(ctx context.Context, h *host, s Setting) error {
 	old, err := look(ctx, h, sysrc(s, "-n", "-q", s.Name)+" || true")
 	if err != nil {
@@ -160,6 +161,14 @@ func (r *Runner) ensureSetting(ctx context.Context, h *host, s Setting) error {
 	}
 	old = strings.TrimSuffix(old, "\n")
 	if old == s.Value {
+		return nil
+	}
+	if s.Value == "" { // one that a run with other options left
+		if err := r.change(ctx, h, sysrc(s, "-x", s.Name), nil); err != nil {
+			return err
+		}
+		h.changed = append(h.changed, fmt.Sprintf("removed %s from %s", s.Name, s.File))
+		h.undo = append(h.undo, undo{what: s.Name + " in " + s.File, cmds: []string{sysrc(s, s.Name+"="+old)}})
 		return nil
 	}
 	if err := r.change(ctx, h, sysrc(s, s.Name+"="+s.Value), nil); err != nil {
@@ -319,12 +328,12 @@ func (r *Runner) rollback(ctx context.Context, hosts []*host) []string {
 
 // prepare detects both hosts and plans them.
 func (r *Runner) prepare(ctx context.Context, ss [2]Session, o Options) ([]*host, error) {
-	if err := o.check(); err != nil {
+	if err := o.Check(); err != nil {
 		return nil, err
 	}
 	var hosts []*host
 	for i, s := range ss {
-		f, err := Detect(ctx, s, o.VIP.Addr(), o.Interface)
+		f, err := Detect(ctx, s, o.Addrs(), o.Interface)
 		if err != nil {
 			return nil, err
 		}
@@ -358,7 +367,7 @@ func (r *Runner) prepare(ctx context.Context, ss [2]Session, o Options) ([]*host
 	return hosts, nil
 }
 
-// Pair makes the two hosts of ss a failover pair for o.VIP.
+// Pair makes the two hosts of ss a failover pair for o.VIPs.
 func (r *Runner) Pair(ctx context.Context, ss [2]Session, o Options) error {
 	hosts, err := r.prepare(ctx, ss, o)
 	if err != nil {
@@ -431,9 +440,22 @@ func (r *Runner) Pair(ctx context.Context, ss [2]Session, o Options) error {
 			return err
 		}
 	}
-	r.printf("pair %s vhid %d: %s is MASTER, %s is BACKUP\n", o.VIP.Addr(), o.VHID, hosts[master].s.Host(), hosts[1-master].s.Host())
+	r.printf("pair %s vhid %d: %s is MASTER, %s is BACKUP\n", vipList(o), o.VHID, hosts[master].s.Host(), hosts[1-master].s.Host())
 	r.printf("status: ssh %s %s\n", hosts[master].s.Host(), Quote(hosts[master].p.Status))
 	return nil
+}
+
+// vipList is the VIPs for a message: "A", or "A, B and C".
+func vipList(o Options) string {
+	a := o.Addrs()
+	if len(a) == 1 {
+		return a[0].String()
+	}
+	var w []string
+	for _, x := range a[:len(a)-1] {
+		w = append(w, x.String())
+	}
+	return strings.Join(w, ", ") + " and " + a[len(a)-1].String()
 }
 
 // state asks a host for its state in the group: MASTER, BACKUP, INIT, or

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -51,16 +52,20 @@ type Facts struct {
 	RCConf map[string]string
 }
 
-// Iface is one interface and its IPv4 addresses with their prefixes.
+// Iface is one interface and its addresses with their prefixes (IPv6
+// ones without their zone).
 type Iface struct {
 	Name  string
 	Addrs []netip.Prefix
 }
 
-// Detect asks s what it is and where vip lives. iface, when not empty, is
-// the interface to use (--interface); the VIP must still be in one of its
-// subnets.
-func Detect(ctx context.Context, s Session, vip netip.Addr, iface string) (Facts, error) {
+// Detect asks s what it is and where the VIPs live: the first IPv4 VIP
+// picks the interface (or iface, --interface, when not empty) and the
+// source address; every other IPv4 VIP must be in a subnet of that
+// interface, and an IPv6 VIP needs an IPv6 link-local address on it, the
+// source of the daemon's IPv6 adverts (its subnet is not checked: a
+// router's advertised prefix is not always on the host).
+func Detect(ctx context.Context, s Session, vips []netip.Addr, iface string) (Facts, error) {
 	f := Facts{Host: s.Host()}
 	out, err := s.Run(ctx, "uname -s", nil)
 	if err != nil {
@@ -95,6 +100,23 @@ func Detect(ctx context.Context, s Session, vip netip.Addr, iface string) (Facts
 		if ifaces, err = ParseIPAddrJSON(out); err != nil {
 			return f, fmt.Errorf("pair: %s: %w", f.Host, err)
 		}
+		if slices.ContainsFunc(vips, netip.Addr.Is6) {
+			out, err = s.Run(ctx, "ip -j -6 addr show", nil)
+			if err != nil {
+				return f, fmt.Errorf("pair: %s: ip -6 addr: %w", f.Host, err)
+			}
+			six, err := ParseIPAddrJSON(out)
+			if err != nil {
+				return f, fmt.Errorf("pair: %s: %w", f.Host, err)
+			}
+			for _, a := range six {
+				if i := slices.IndexFunc(ifaces, func(b Iface) bool { return b.Name == a.Name }); i >= 0 {
+					ifaces[i].Addrs = append(ifaces[i].Addrs, a.Addrs...)
+				} else {
+					ifaces = append(ifaces, a)
+				}
+			}
+		}
 	case "FreeBSD":
 		f.Family = FreeBSD
 		out, _ := s.Run(ctx, "freebsd-version", nil)
@@ -111,12 +133,37 @@ func Detect(ctx context.Context, s Session, vip netip.Addr, iface string) (Facts
 	default:
 		return f, fmt.Errorf("pair: %s: %q is not an operating system this command knows (Linux or FreeBSD)", f.Host, f.Kernel)
 	}
-	name, src, subnet, err := PickInterface(ifaces, vip, iface)
+	var first netip.Addr
+	if i := slices.IndexFunc(vips, netip.Addr.Is4); i >= 0 {
+		first = vips[i]
+	}
+	name, src, subnet, err := PickInterface(ifaces, first, iface)
 	if err != nil {
 		return f, fmt.Errorf("pair: %s: %w", f.Host, err)
 	}
 	f.Interface, f.Source, f.Subnet = name, src, subnet
+	for _, v := range vips {
+		if v.Is4() {
+			if _, _, _, err := PickInterface(ifaces, v, name); err != nil {
+				return f, fmt.Errorf("pair: %s: the VIPs are not all on one interface: %s is in no subnet of %s, where %s is (one pair, one interface; pair it with another --vhid)",
+					f.Host, v, name, first)
+			}
+			continue
+		}
+		if !hasLinkLocal(ifaces, name) {
+			return f, fmt.Errorf("pair: %s: the VIP %s is IPv6 and %s has no IPv6 link-local address, the source of the group's IPv6 adverts", f.Host, v, name)
+		}
+	}
 	return f, nil
+}
+
+func hasLinkLocal(ifaces []Iface, name string) bool {
+	for _, ifi := range ifaces {
+		if ifi.Name == name && slices.ContainsFunc(ifi.Addrs, func(p netip.Prefix) bool { return p.Addr().Is6() && p.Addr().IsLinkLocalUnicast() }) {
+			return true
+		}
+	}
+	return false
 }
 
 // ParseOSRelease reads os-release(5) and returns the family and the
@@ -155,7 +202,7 @@ func ParseOSRelease(s string) (Family, string) {
 	return Unknown, name
 }
 
-// ParseIPAddrJSON reads "ip -j addr show".
+// ParseIPAddrJSON reads "ip -j addr show": IPv4 and IPv6 addresses.
 func ParseIPAddrJSON(s string) ([]Iface, error) {
 	var links []struct {
 		IfName   string `json:"ifname"`
@@ -172,7 +219,7 @@ func ParseIPAddrJSON(s string) ([]Iface, error) {
 	for _, l := range links {
 		ifi := Iface{Name: l.IfName}
 		for _, a := range l.AddrInfo {
-			if a.Family != "inet" {
+			if a.Family != "inet" && a.Family != "inet6" {
 				continue
 			}
 			addr, err := netip.ParseAddr(a.Local)
@@ -189,7 +236,8 @@ func ParseIPAddrJSON(s string) ([]Iface, error) {
 }
 
 // ParseIfconfig reads FreeBSD's ifconfig: "NAME: flags=..." starts an
-// interface, "\tinet A netmask 0xffffff00 ..." is one of its addresses.
+// interface, "\tinet A netmask 0xffffff00 ..." and "\tinet6 A%IF
+// prefixlen 64 ..." are its addresses.
 func ParseIfconfig(s string) []Iface {
 	var out []Iface
 	sc := bufio.NewScanner(strings.NewReader(s))
@@ -202,6 +250,15 @@ func ParseIfconfig(s string) []Iface {
 			continue
 		}
 		w := strings.Fields(line)
+		if len(out) > 0 && len(w) >= 4 && w[0] == "inet6" && w[2] == "prefixlen" {
+			s, _, _ := strings.Cut(w[1], "%")
+			addr, err := netip.ParseAddr(s)
+			bits, err2 := strconv.Atoi(w[3])
+			if err == nil && err2 == nil && addr.Is6() && bits >= 0 && bits <= 128 {
+				out[len(out)-1].Addrs = append(out[len(out)-1].Addrs, netip.PrefixFrom(addr, bits))
+			}
+			continue
+		}
 		if len(out) == 0 || len(w) < 4 || w[0] != "inet" || w[2] != "netmask" {
 			continue
 		}

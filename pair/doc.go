@@ -5,7 +5,9 @@
 //
 //   - Detect asks a host what it is (uname, /etc/os-release or
 //     freebsd-version, the init system, whether our package is installed,
-//     and the interface and source address whose subnet holds the VIP)
+//     the interface and source address whose subnet holds the first IPv4
+//     VIP, where every other IPv4 VIP must also be, and for IPv6 VIPs its
+//     link-local address)
 //     and returns Facts.
 //   - NewPlan turns the Facts of one host and the Options into a Plan: the
 //     files (with their modes), rc.conf settings and commands that make the

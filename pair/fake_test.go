@@ -20,7 +20,8 @@ type fake struct {
 	kernel    string // uname -s
 	osRelease string
 	systemd   bool
-	addrs     string // ip -j addr, or FreeBSD's ifconfig
+	addrs     string // ip -j -4 addr, or FreeBSD's ifconfig
+	addrs6    string // ip -j -6 addr
 	installed bool
 	active    bool
 	master    bool     // what status says once active
@@ -80,6 +81,8 @@ func (f *fake) Run(_ context.Context, cmd string, stdin []byte) (string, error) 
 		return ok(f.installed)
 	case cmd == "freebsd-version":
 		return "14.1-RELEASE\n", nil
+	case strings.HasPrefix(cmd, "ip -j -6"):
+		return f.addrs6, nil
 	case strings.HasPrefix(cmd, "ip -j"), cmd == "ifconfig":
 		return f.addrs, nil
 	case cmd == "sysrc -a":
@@ -147,7 +150,7 @@ func (f *fake) Run(_ context.Context, cmd string, stdin []byte) (string, error) 
 		cmd == "service ucarp start", strings.Contains(cmd, " alias "):
 		f.active = true
 	case strings.HasPrefix(cmd, "systemctl disable --now"), strings.HasPrefix(cmd, "/etc/init.d/ucarp stop"),
-		cmd == "service ucarp stop", strings.HasSuffix(cmd, "-alias"):
+		cmd == "service ucarp stop", strings.Contains(cmd, " -alias"):
 		f.active = false
 	case strings.HasPrefix(cmd, "ucarpctl sniff"), strings.HasPrefix(cmd, "timeout "):
 		return strings.Join(f.heard, "\n") + "\n", nil

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,10 @@ const (
 	osArch   = "NAME=\"Arch Linux\"\nPRETTY_NAME=\"Arch Linux\"\nID=arch\n"
 )
 
+// ip6JSON is "ip -j -6 addr show" with a link-local address on eth0.
+const ip6JSON = `[{"ifindex":1,"ifname":"lo","addr_info":[{"family":"inet6","local":"::1","prefixlen":128}]},` +
+	`{"ifindex":2,"ifname":"eth0","addr_info":[{"family":"inet6","local":"fe80::5a9c:fcff:fe00:1","prefixlen":64}]}]`
+
 func ipJSON(addr string) string {
 	return `[{"ifindex":1,"ifname":"lo","addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},` +
 		`{"ifindex":2,"ifname":"eth0","addr_info":[{"family":"inet","local":"` + addr + `","prefixlen":24}]}]`
@@ -33,6 +38,7 @@ func ifconfig(addr string) string {
 	return "vtnet0: flags=1008843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST,LOWER_UP> metric 0 mtu 1500\n" +
 		"\toptions=4c079b<RXCSUM,TXCSUM>\n\tether 58:9c:fc:00:00:01\n" +
 		"\tinet " + addr + " netmask 0xffffff00 broadcast 203.0.113.255\n" +
+		"\tinet6 fe80::5a9c:fcff:fe00:1%vtnet0 prefixlen 64 scopeid 0x1\n" +
 		"lo0: flags=1008049<UP,LOOPBACK,RUNNING,MULTICAST,LOWER_UP> metric 0 mtu 16384\n" +
 		"\tinet 127.0.0.1 netmask 0xff000000\n"
 }
@@ -40,7 +46,7 @@ func ifconfig(addr string) string {
 // host makes a fake host of a kind: debian, ubuntu, rocky, centos6 (no
 // systemd), freebsd, arch.
 func newFake(kind, name, addr string, master bool) *fake {
-	f := &fake{name: name, kernel: "Linux", systemd: true, addrs: ipJSON(addr), master: master}
+	f := &fake{name: name, kernel: "Linux", systemd: true, addrs: ipJSON(addr), addrs6: ip6JSON, master: master}
 	switch kind {
 	case "debian":
 		f.osRelease = osDebian
@@ -61,7 +67,12 @@ func newFake(kind, name, addr string, master bool) *fake {
 }
 
 func baseOptions() Options {
-	return Options{VIP: netip.MustParsePrefix("203.0.113.100/24"), VHID: 10, Password: "s3cret", Preempt: true}
+	return Options{VIPs: []netip.Prefix{netip.MustParsePrefix("203.0.113.100/24")}, VHID: 10, Password: "s3cret", Preempt: true}
+}
+
+// multiVIP gives the pair two IPv4 addresses and an IPv6 one.
+func multiVIP(o *Options) {
+	o.VIPs = append(o.VIPs, netip.MustParsePrefix("203.0.113.101/24"), netip.MustParsePrefix("2001:db8::100/64"))
 }
 
 // testRunner has a clock that Sleep moves on.
@@ -103,6 +114,11 @@ func TestPairGolden(t *testing.T) {
 		{"freebsd-kernel", "freebsd", "freebsd", func(o *Options) { o.FreeBSDKernel = true }, nil},
 		{"mixed-debian-freebsd-kernel", "debian", "freebsd", func(o *Options) { o.FreeBSDKernel = true },
 			[]string{"a mixed pair (Linux and FreeBSD)"}},
+		// Several VIPs in one group, per family.
+		{"debian-systemd-multi", "debian", "debian", multiVIP, nil},
+		{"centos-sysv-multi", "centos-sysv", "centos-sysv", multiVIP, nil},
+		{"freebsd-ours-multi", "freebsd", "freebsd", multiVIP, nil},
+		{"freebsd-kernel-multi", "freebsd", "freebsd", func(o *Options) { multiVIP(o); o.FreeBSDKernel = true; o.AdvBase = 2 }, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := baseOptions()
@@ -127,7 +143,7 @@ func TestPairGolden(t *testing.T) {
 					strings.Join(a.log, "\n"), strings.Join(b.log, "\n"), out.String())
 			}
 			step("pair", func(r *Runner) error { return r.Pair(ctx, [2]Session{a, b}, o) })
-			for _, want := range append(tc.output, "pair 203.0.113.100 vhid 10: ") {
+			for _, want := range append(tc.output, "pair "+vipList(o)+" vhid 10: ") {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("pair's output lacks %q:\n%s", want, out.String())
 				}
@@ -151,13 +167,13 @@ func TestPairGolden(t *testing.T) {
 				t.Error("the second run changed a host")
 			}
 			step("unpair", func(r *Runner) error {
-				return r.Unpair(ctx, [2]Session{a, b}, Options{VIP: o.VIP, VHID: o.VHID, FreeBSDKernel: o.FreeBSDKernel})
+				return r.Unpair(ctx, [2]Session{a, b}, Options{VIPs: o.VIPs, VHID: o.VHID, FreeBSDKernel: o.FreeBSDKernel})
 			})
 			if !initial[0].equal(snap(a)) || !initial[1].equal(snap(b)) {
 				t.Errorf("unpair did not leave the hosts as they were:\n%+v\n%+v", snap(a), snap(b))
 			}
 			step("unpair again", func(r *Runner) error {
-				return r.Unpair(ctx, [2]Session{a, b}, Options{VIP: o.VIP, VHID: o.VHID, FreeBSDKernel: o.FreeBSDKernel})
+				return r.Unpair(ctx, [2]Session{a, b}, Options{VIPs: o.VIPs, VHID: o.VHID, FreeBSDKernel: o.FreeBSDKernel})
 			})
 			if !strings.Contains(out.String(), "nothing to remove") {
 				t.Errorf("unpair again: %s", out.String())
@@ -199,8 +215,19 @@ func TestRefusals(t *testing.T) {
 			"are one host"},
 		{"vhid 0", newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false),
 			func(o *Options) { o.VHID = 0 }, "vhid 0: must be 1 to 255"},
-		{"IPv6", newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false),
-			func(o *Options) { o.VIP = netip.MustParsePrefix("2001:db8::1/64") }, "IPv4 only"},
+		{"IPv6 only", newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false),
+			func(o *Options) { o.VIPs = []netip.Prefix{netip.MustParsePrefix("2001:db8::1/64")} }, "no IPv4 VIP"},
+		{"duplicate VIP", newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false),
+			func(o *Options) { o.VIPs = append(o.VIPs, netip.MustParsePrefix("203.0.113.100/32")) }, "the VIP 203.0.113.100 is given twice"},
+		{"mixed subnets", newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false),
+			func(o *Options) { o.VIPs = append(o.VIPs, netip.MustParsePrefix("198.51.100.100/24")) },
+			"the VIPs are not all on one interface: 198.51.100.100 is in no subnet of eth0, where 203.0.113.100 is"},
+		{"mixed subnets, FreeBSD", newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false),
+			func(o *Options) { o.VIPs = append(o.VIPs, netip.MustParsePrefix("198.51.100.100/24")) },
+			"198.51.100.100 is in no subnet of vtnet0"},
+		{"IPv6 VIP, no link-local", func() *fake { f := newFake("debian", "a", "203.0.113.10", true); f.addrs6 = "[]"; return f }(),
+			newFake("debian", "b", "203.0.113.11", false), multiVIP,
+			"the VIP 2001:db8::100 is IPv6 and eth0 has no IPv6 link-local address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := baseOptions()
@@ -365,4 +392,65 @@ func (h *hookSession) Run(ctx context.Context, cmd string, stdin []byte) (string
 		f()
 	}
 	return h.fake.Run(ctx, cmd, stdin)
+}
+
+// TestFewerVIPs: pairing again with fewer VIPs leaves no trace of the
+// others (the config file, ucarp_vips, the kernel's aliases, which also
+// go down), and unpair with only the first VIP removes every alias that
+// holds the vhid.
+func TestFewerVIPs(t *testing.T) {
+	for _, tc := range []struct {
+		kind   string
+		kernel bool
+	}{{"debian", false}, {"freebsd", false}, {"freebsd", true}} {
+		t.Run(fmt.Sprintf("%s kernel=%v", tc.kind, tc.kernel), func(t *testing.T) {
+			a, b := newFake(tc.kind, "a", "203.0.113.10", true), newFake(tc.kind, "b", "203.0.113.11", false)
+			initial := [2]snapshot{snap(a), snap(b)}
+			o := baseOptions()
+			o.FreeBSDKernel = tc.kernel
+			multiVIP(&o)
+			ctx := context.Background()
+			var out bytes.Buffer
+			if err := testRunner(&out).Pair(ctx, [2]Session{a, b}, o); err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			one := o
+			one.VIPs = o.VIPs[:1]
+			a.log = nil
+			if err := testRunner(&out).Pair(ctx, [2]Session{a, b}, one); err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			trace := func(f *fake) string {
+				for _, v := range f.settings {
+					if strings.Contains(v, "203.0.113.101") || strings.Contains(v, "2001:db8::100") {
+						return v
+					}
+				}
+				for _, file := range f.files {
+					if strings.Contains(file.Data, "203.0.113.101") || strings.Contains(file.Data, "--vip") {
+						return file.Data
+					}
+				}
+				return ""
+			}
+			for _, f := range []*fake{a, b} {
+				if s := trace(f); s != "" {
+					t.Errorf("%s: the VIPs left out are still configured: %q", f.name, s)
+				}
+			}
+			if tc.kernel && !slices.Contains(a.log, "ifconfig vtnet0 inet6 2001:db8::100 -alias 2>/dev/null || true") {
+				t.Errorf("the address left out is not taken down:\n%s", strings.Join(a.log, "\n"))
+			}
+			// Pair with all three again, then unpair with only the first.
+			if err := testRunner(&out).Pair(ctx, [2]Session{a, b}, o); err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			if err := testRunner(&out).Unpair(ctx, [2]Session{a, b}, Options{VIPs: one.VIPs, VHID: 10, FreeBSDKernel: tc.kernel}); err != nil {
+				t.Fatal(err)
+			}
+			if !initial[0].equal(snap(a)) || !initial[1].equal(snap(b)) {
+				t.Errorf("unpair did not leave the hosts as they were:\n%+v\n%+v", snap(a), snap(b))
+			}
+		})
+	}
 }

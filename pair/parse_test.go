@@ -3,6 +3,7 @@ package pair
 import (
 	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -40,8 +41,14 @@ func TestParseAddresses(t *testing.T) {
 	}
 	want[0], want[1] = want[1], want[0]
 	want[0].Name, want[1].Name = "vtnet0", "lo0"
+	ll := netip.MustParsePrefix("fe80::5a9c:fcff:fe00:1/64")
+	want[0].Addrs = append(want[0].Addrs, ll)
 	if got := ParseIfconfig(ifconfig("203.0.113.10")); !reflect.DeepEqual(got, want) {
 		t.Errorf("ifconfig: %+v", got)
+	}
+	six, err := ParseIPAddrJSON(ip6JSON)
+	if err != nil || len(six) != 2 || six[1].Name != "eth0" || !slices.Equal(six[1].Addrs, []netip.Prefix{ll}) {
+		t.Errorf("ip -j -6: %v %+v", err, six)
 	}
 }
 
@@ -92,15 +99,25 @@ func TestQuote(t *testing.T) {
 	}
 }
 
-func TestKernelAlias(t *testing.T) {
+func TestKernelAliases(t *testing.T) {
 	f := Facts{Interface: "vtnet0", RCConf: map[string]string{
 		"ifconfig_vtnet0_alias0": "inet 203.0.113.50/32",
 		"ifconfig_vtnet0_alias1": "inet vhid 10 advskew 0 pass x alias 203.0.113.100/32",
+		"ifconfig_vtnet0_alias3": "inet6 vhid 10 advskew 0 pass x alias 2001:db8::100/64",
+		"ifconfig_vtnet0_alias4": "inet vhid 10 advskew 0 pass x alias 203.0.113.102/32",
 	}}
-	if got := kernelAlias(f, "10"); got != "ifconfig_vtnet0_alias1" {
-		t.Errorf("the alias that holds vhid 10: %s", got)
+	addrs := []netip.Addr{netip.MustParseAddr("203.0.113.100"), netip.MustParseAddr("203.0.113.101"), netip.MustParseAddr("2001:db8::100")}
+	names, stale := kernelAliases(f, "10", addrs)
+	// The aliases that hold an address keep it; a new one takes the first
+	// free number; the one for an address no longer asked for is stale.
+	if want := []string{"ifconfig_vtnet0_alias1", "ifconfig_vtnet0_alias2", "ifconfig_vtnet0_alias3"}; !slices.Equal(names, want) {
+		t.Errorf("names %q, want %q", names, want)
 	}
-	if got := kernelAlias(f, "11"); got != "ifconfig_vtnet0_alias2" {
-		t.Errorf("the first free alias: %s", got)
+	if len(stale) != 1 || stale[0].name != "ifconfig_vtnet0_alias4" || stale[0].addr != netip.MustParseAddr("203.0.113.102") {
+		t.Errorf("stale %+v", stale)
+	}
+	names, stale = kernelAliases(f, "11", addrs[:1])
+	if !slices.Equal(names, []string{"ifconfig_vtnet0_alias2"}) || len(stale) != 0 {
+		t.Errorf("the first free alias: %q %+v", names, stale)
 	}
 }

@@ -11,9 +11,12 @@ import (
 
 // Options are what the pair is: the same on both hosts but for the skew.
 type Options struct {
-	// VIP is the shared address; its prefix length is the one the daemon
-	// gives it (/32 when the command line has none).
-	VIP      netip.Prefix
+	// VIPs are the shared addresses, all in the one group (vhid): the
+	// first is the daemon's -a, the others its --vip. Each prefix length
+	// is the one the daemon gives the address (/32 or /128 when the
+	// command line has none). At least one is IPv4: its subnet finds the
+	// interface and the source address.
+	VIPs     []netip.Prefix
 	VHID     int
 	Password string // unused by Unpair
 	// Preferred is the index (0 or 1) of the host with advskew 0; the
@@ -100,7 +103,7 @@ type Plan struct {
 
 // NewPlan computes the plan of host i (0 or 1) of the pair.
 func NewPlan(f Facts, o Options, i int) (*Plan, error) {
-	if err := o.check(); err != nil {
+	if err := o.Check(); err != nil {
 		return nil, err
 	}
 	if o.AdvBase == 0 {
@@ -127,14 +130,52 @@ func NewPlan(f Facts, o Options, i int) (*Plan, error) {
 	return p, nil
 }
 
-func (o Options) check() error {
+// Check refuses options no pair can have: a bad vhid, no VIP, a VIP
+// given twice, no IPv4 VIP.
+func (o Options) Check() error {
 	if o.VHID < 1 || o.VHID > 255 {
 		return fmt.Errorf("pair: vhid %d: must be 1 to 255", o.VHID)
 	}
-	if !o.VIP.Addr().Is4() {
-		return fmt.Errorf("pair: the VIP %s: IPv4 only (CARP with ucarp and kernel CARP carries one IPv4 address)", o.VIP)
+	if len(o.VIPs) == 0 {
+		return fmt.Errorf("pair: no VIP")
+	}
+	v4 := false
+	for i, p := range o.VIPs {
+		a := p.Addr()
+		if !a.IsValid() || a.Zone() != "" || a.Is4In6() || a.IsUnspecified() || a.IsMulticast() || a.IsLoopback() || a.IsLinkLocalUnicast() {
+			return fmt.Errorf("pair: the VIP %s: not a unicast address a group can share", p)
+		}
+		v4 = v4 || a.Is4()
+		for _, q := range o.VIPs[:i] {
+			if q.Addr() == a {
+				return fmt.Errorf("pair: the VIP %s is given twice", a)
+			}
+		}
+	}
+	if !v4 {
+		return fmt.Errorf("pair: no IPv4 VIP: one is needed, whose subnet gives the interface and the source address")
 	}
 	return nil
+}
+
+// FirstV4 is the first IPv4 VIP: the one whose subnet gives the
+// interface and the source address.
+func (o Options) FirstV4() netip.Addr {
+	for _, p := range o.VIPs {
+		if p.Addr().Is4() {
+			return p.Addr()
+		}
+	}
+	return netip.Addr{}
+}
+
+// Addrs are the VIPs without their prefixes.
+func (o Options) Addrs() []netip.Addr {
+	var out []netip.Addr
+	for _, p := range o.VIPs {
+		out = append(out, p.Addr())
+	}
+	return out
 }
 
 func yesno(b bool, yes, no string) string {
@@ -177,8 +218,16 @@ func linux(p *Plan, f Facts, o Options, vhid, listen string) {
 	var b strings.Builder
 	b.WriteString(header)
 	fmt.Fprintf(&b, "UCARP_INTERFACE=%s\nUCARP_SRCIP=%s\nUCARP_VHID=%s\nUCARP_PASSFILE=%s\nUCARP_ADDR=%s\n",
-		Quote(f.Interface), f.Source, vhid, pass, o.VIP)
+		Quote(f.Interface), f.Source, vhid, pass, o.VIPs[0])
 	fmt.Fprintf(&b, "UCARP_ADVBASE=%d\nUCARP_ADVSKEW=%d\nUCARP_PREEMPT=%s\n", o.AdvBase, p.Skew, yesno(o.Preempt, "yes", "no"))
+	if len(o.VIPs) > 1 {
+		// The instance script passes UCARP_OPTIONS on, split on blanks.
+		var more []string
+		for _, v := range o.VIPs[1:] {
+			more = append(more, "--vip="+v.String())
+		}
+		fmt.Fprintf(&b, "UCARP_OPTIONS=%s\n", Quote(strings.Join(more, " ")))
+	}
 	p.Files = []File{
 		{Path: pass, Mode: 0o600, Data: o.Password + "\n"},
 		{Path: conf, Mode: 0o644, Data: b.String()},
@@ -244,7 +293,9 @@ func freebsd(p *Plan, f Facts, o Options, vhid, listen string) {
 		{"ucarp_src", f.Source.String()},
 		{"ucarp_vhid", vhid},
 		{"ucarp_passfile", pass},
-		{"ucarp_addr", o.VIP.String()},
+		{"ucarp_addr", o.VIPs[0].String()},
+		// More addresses; "" removes what a run with more left.
+		{"ucarp_vips", moreVIPs(o)},
 		{"ucarp_advbase", strconv.Itoa(o.AdvBase)},
 		{"ucarp_advskew", strconv.Itoa(p.Skew)},
 		{"ucarp_preempt", yesno(o.Preempt, "YES", "NO")},
@@ -258,64 +309,145 @@ func freebsd(p *Plan, f Facts, o Options, vhid, listen string) {
 	ours(p, vhid)
 }
 
+// moreVIPs are the VIPs after the first, separated by spaces.
+func moreVIPs(o Options) string {
+	var more []string
+	for _, v := range o.VIPs[1:] {
+		more = append(more, v.String())
+	}
+	return strings.Join(more, " ")
+}
+
 // kernel: FreeBSD's own CARP, as the FreeBSD Handbook sets it up: the
-// carp module loaded at boot, the address an alias with a vhid in
-// rc.conf, applied now with ifconfig.
+// carp module loaded at boot, each address an alias with the vhid in
+// rc.conf (one ifconfig_IF_aliasN a VIP, the same vhid, skew and
+// password), applied now with ifconfig.
 func kernel(p *Plan, f Facts, o Options, vhid, listen string) {
 	p.Kernel = true
 	p.Instance = "carp vhid " + vhid
 	p.Sniff = tcpdump(f.Interface, vhid, listen)
-	alias := kernelAlias(f, vhid)
-	// Without the Handbook's /32 the alias would take the subnet's route
-	// from the interface's own address.
-	vip := netip.PrefixFrom(o.VIP.Addr(), 32)
-	carp := fmt.Sprintf("inet vhid %s advskew %d pass %s alias %s", vhid, p.Skew, o.Password, vip)
-	if o.AdvBase != 1 {
-		carp = fmt.Sprintf("inet vhid %s advbase %d advskew %d pass %s alias %s", vhid, o.AdvBase, p.Skew, o.Password, vip)
+	names, stale := kernelAliases(f, vhid, o.Addrs())
+	ifc := Quote(f.Interface)
+	p.Settings = []Setting{{File: "/boot/loader.conf", Name: "carp_load", Value: "YES"}}
+	var ups, downs []string
+	for i, v := range o.VIPs {
+		fam := "inet"
+		if v.Addr().Is4() {
+			// Without the Handbook's /32 the alias would take the
+			// subnet's route from the interface's own address.
+			v = netip.PrefixFrom(v.Addr(), 32)
+		} else {
+			fam = "inet6"
+		}
+		carp := fmt.Sprintf("%s vhid %s advskew %d pass %s alias %s", fam, vhid, p.Skew, o.Password, v)
+		if o.AdvBase != 1 {
+			carp = fmt.Sprintf("%s vhid %s advbase %d advskew %d pass %s alias %s", fam, vhid, o.AdvBase, p.Skew, o.Password, v)
+		}
+		p.Settings = append(p.Settings, Setting{File: "/etc/rc.conf", Name: names[i], Value: carp})
+		ups = append(ups, "ifconfig "+ifc+" "+strings.Replace(carp, "pass "+o.Password, "pass "+Quote(o.Password), 1))
+		downs = append(downs, kernelDown(ifc, v.Addr()))
 	}
-	p.Settings = []Setting{
-		{File: "/boot/loader.conf", Name: "carp_load", Value: "YES"},
-		{File: "/etc/rc.conf", Name: alias, Value: carp},
+	// The aliases of this vhid for addresses no longer asked for: "" has
+	// them removed, and their addresses go down with the others.
+	for _, a := range stale {
+		p.Settings = append(p.Settings, Setting{File: "/etc/rc.conf", Name: a.name})
+		if a.addr.IsValid() {
+			downs = append(downs, kernelDown(ifc, a.addr))
+		}
 	}
 	preempt := Line{File: "/etc/sysctl.conf", Text: "net.inet.carp.preempt=1"}
 	p.UnpairLines = []Line{preempt}
 	if o.Preempt {
 		p.Lines = []Line{preempt}
 	}
-	ifc := Quote(f.Interface)
 	p.Active = "ifconfig " + ifc + " | grep -Eq 'carp: [A-Z]+ vhid " + vhid + " '"
-	up := "ifconfig " + ifc + " " + strings.Replace(carp, "pass "+o.Password, "pass "+Quote(o.Password), 1)
-	down := "ifconfig " + ifc + " inet " + o.VIP.Addr().String() + " -alias"
 	p.Start = []string{"kldload -n carp"}
 	if o.Preempt {
 		p.Start = append(p.Start, "sysctl net.inet.carp.preempt=1")
 	}
-	p.Start = append(p.Start, up)
-	p.Restart = []string{down, up}
-	p.Stop = []string{down}
+	p.Start = append(p.Start, ups...)
+	p.Restart = append(slices.Clone(downs), ups...)
+	p.Stop = downs
 	p.Status = "ifconfig " + ifc
 	p.Demote = []string{"sysctl net.inet.carp.demotion=240"}
 	p.Promote = []string{"sysctl net.inet.carp.demotion=-240"}
 }
 
-// kernelAlias is the rc.conf variable of the vhid's alias: the one that
-// already holds it, or the first free ifconfig_IF_aliasN.
-func kernelAlias(f Facts, vhid string) string {
+// kernelDown removes one address of the vhid; one that is not there (a
+// VIP added since the last run) is no error.
+func kernelDown(ifc string, a netip.Addr) string {
+	fam := "inet"
+	if a.Is6() {
+		fam = "inet6"
+	}
+	return "ifconfig " + ifc + " " + fam + " " + a.String() + " -alias 2>/dev/null || true"
+}
+
+type alias struct {
+	name string
+	addr netip.Addr // invalid if the value names none
+}
+
+// kernelAliases are the rc.conf variables of the vhid's aliases, one for
+// each of addrs: the one that already holds the address with this vhid,
+// or the first free ifconfig_IF_aliasN; and the stale ones, which hold
+// the vhid for another address.
+func kernelAliases(f Facts, vhid string, addrs []netip.Addr) (names []string, stale []alias) {
 	base := "ifconfig_" + strings.NewReplacer(".", "_", "-", "_").Replace(f.Interface) + "_alias"
 	var used []int
+	held := map[netip.Addr]string{}
+	var ours []alias
 	for k, v := range f.RCConf {
 		n, err := strconv.Atoi(strings.TrimPrefix(k, base))
 		if !strings.HasPrefix(k, base) || err != nil {
 			continue
 		}
+		used = append(used, n)
 		if strings.Contains(" "+v+" ", " vhid "+vhid+" ") {
-			return k
+			a := alias{name: k, addr: aliasAddr(v)}
+			ours = append(ours, a)
+			if a.addr.IsValid() {
+				if old, ok := held[a.addr]; !ok || k < old {
+					held[a.addr] = k
+				}
+			}
+		}
+	}
+	taken := map[string]bool{}
+	n := 0
+	for _, a := range addrs {
+		if k, ok := held[a]; ok {
+			names = append(names, k)
+			taken[k] = true
+			continue
+		}
+		for slices.Contains(used, n) {
+			n++
 		}
 		used = append(used, n)
+		names = append(names, base+strconv.Itoa(n))
 	}
-	n := 0
-	for slices.Contains(used, n) {
-		n++
+	for _, a := range ours {
+		if !taken[a.name] {
+			stale = append(stale, a)
+		}
 	}
-	return base + strconv.Itoa(n)
+	slices.SortFunc(stale, func(x, y alias) int { return strings.Compare(x.name, y.name) })
+	return names, stale
+}
+
+// aliasAddr is the address of an ifconfig_IF_aliasN value: the word
+// after "alias", ADDR or ADDR/PREFIX.
+func aliasAddr(v string) netip.Addr {
+	w := strings.Fields(v)
+	for i := 0; i+1 < len(w); i++ {
+		if w[i] != "alias" {
+			continue
+		}
+		s, _, _ := strings.Cut(w[i+1], "/")
+		if a, err := netip.ParseAddr(s); err == nil {
+			return a
+		}
+	}
+	return netip.Addr{}
 }

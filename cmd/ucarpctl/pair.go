@@ -20,12 +20,15 @@ const pairUsage = `usage: ucarpctl pair [options] HOST_A HOST_B
        ucarpctl unpair [options] HOST_A HOST_B
 
 pair installs ucarp-go on two hosts over SSH (HOST is [USER@]HOST[:PORT]),
-configures one CARP group for the VIP on both, starts it, and checks that
-one host holds the VIP. unpair removes what pair added: give it the same
---vip and --vhid.
+configures one CARP group for the VIPs on both, starts it, and checks that
+one host holds them. unpair removes what pair added: give it the same
+--vhid (and --vip).
 
 options:
-  --vip=ADDR[/PREFIX]   the shared address (required; one per pair)
+  --vip=ADDR[/PREFIX]   a shared address (required); repeatable, all in the
+                        one group: at least one IPv4, every IPv4 one in a
+                        subnet of one interface, IPv6 ones need a link-local
+                        address on it
   --vhid=N              the group's vhid, 1 to 255 (required)
   --passfile=FILE       the CARP password's file (default: asked twice)
   --preferred=HOST      the host with advskew 0 (default HOST_A; the other 100)
@@ -61,6 +64,7 @@ func (c *cli) pairCommand(ctx context.Context, cmd string, args []string) error 
 	fs.SetOutput(io.Discard)
 	var (
 		vips                           vipFlag
+		err                            error
 		identities                     vipFlag
 		vhid, advbase                  int
 		passfile, preferred, iface     string
@@ -94,27 +98,29 @@ func (c *cli) pairCommand(ctx context.Context, cmd string, args []string) error 
 	}
 	hosts := [2]string{fs.Arg(0), fs.Arg(1)}
 	var o pair.Options
-	switch len(vips) {
-	case 0:
+	if len(vips) == 0 {
 		return usagef("%s: --vip is required", cmd)
-	case 1:
-	default:
-		return usagef("%s: one --vip per pair (each vhid carries one address, as kernel CARP pairs it); pair again with another --vhid", cmd)
 	}
-	p, err := netip.ParsePrefix(vips[0])
-	if err != nil {
-		a, aerr := netip.ParseAddr(vips[0])
-		if aerr != nil {
-			return usagef("%s: --vip=%s: not ADDR or ADDR/PREFIX", cmd, vips[0])
+	for _, v := range vips {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return usagef("%s: --vip=%s: not ADDR or ADDR/PREFIX", cmd, v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
 		}
-		p = netip.PrefixFrom(a, a.BitLen())
+		o.VIPs = append(o.VIPs, p)
 	}
-	o.VIP, o.VHID, o.Preempt, o.Interface, o.AdvBase = p, vhid, preempt, iface, advbase
+	o.VHID, o.Preempt, o.Interface, o.AdvBase = vhid, preempt, iface, advbase
 	if vhid < 1 || vhid > 255 {
 		return usagef("%s: --vhid is required, 1 to 255", cmd)
 	}
 	if advbase < 1 || advbase > 255 {
 		return usagef("%s: --advbase=%d: 1 to 255", cmd, advbase)
+	}
+	if err := o.Check(); err != nil {
+		return usagef("%s: %v", cmd, strings.TrimPrefix(err.Error(), "pair: "))
 	}
 	switch freebsd {
 	case "ours":

@@ -25,7 +25,9 @@ func TestPairUsage(t *testing.T) {
 	}{
 		{[]string{"pair", "a"}, exitUsage, "needs two hosts"},
 		{[]string{"pair", "--vhid=10", "a", "b"}, exitUsage, "--vip is required"},
-		{[]string{"pair", "--vip=203.0.113.100", "--vip=203.0.113.101", "--vhid=10", "a", "b"}, exitUsage, "one --vip per pair"},
+		{[]string{"pair", "--vip=203.0.113.100", "--vip=203.0.113.100/24", "--vhid=10", "a", "b"}, exitUsage, "the VIP 203.0.113.100 is given twice"},
+		{[]string{"pair", "--vip=2001:db8::100/64", "--vhid=10", "a", "b"}, exitUsage, "no IPv4 VIP"},
+		{[]string{"pair", "--vip=203.0.113.100", "--vip=ff02::1", "--vhid=10", "a", "b"}, exitUsage, "not a unicast address"},
 		{[]string{"pair", "--vip=bogus", "--vhid=10", "a", "b"}, exitUsage, "not ADDR or ADDR/PREFIX"},
 		{[]string{"pair", "--vip=203.0.113.100", "a", "b"}, exitUsage, "--vhid is required"},
 		{append([]string{"pair", "--freebsd=jail"}, append(ok, "a", "b")...), exitUsage, "ours or kernel"},
