@@ -60,6 +60,10 @@ func run(bin string) (err error) {
 			err = cerr
 		}
 	}()
+	// IPv6 for the second act's dual-stack group.
+	if err := l.EnableIPv6(); err != nil {
+		return err
+	}
 	h1, h2, obs := l.Hosts[0], l.Hosts[1], l.Observer
 	say("lab: h1 %s, h2 %s and an observer %s on one bridge; the VIP is %s", h1.Addr, h2.Addr, obs.Addr, lab.VIP)
 	preferred := lab.CARP{Bin: bin, Preempt: true, Shutdown: true}
@@ -146,13 +150,17 @@ func groups(l *lab.Lab, bin string) error {
 	if !lab.Eventually(5*time.Second, func() bool { return !h1.HasAddr(lab.VIP) && !h2.HasAddr(lab.VIP) }) {
 		return fmt.Errorf("the first act's daemons left the VIP behind")
 	}
-	say("second act: config mode, one process per host running three groups from a file")
+	say("second act: config mode, one process per host running three groups from a file; g3 is dual-stack (%s and %s)", groupVIP(3), groupVIP6)
 	write := func(h *lab.Host, skews [3]int) (string, error) {
 		var b strings.Builder
 		// The lab's hosts share /run: each daemon gets a socket of its own.
 		fmt.Fprintf(&b, "interface = %q\nsrcip = %q\npass = \"carplab\"\npreempt = true\ncontrol = %q\n", h.IfName, h.Addr, sockOf(l, h))
 		for i, skew := range skews {
-			fmt.Fprintf(&b, "\n[[group]]\nname = \"g%d\"\nvhid = %d\naddr = %q\nadvskew = %d\n", i+1, i+1, groupVIP(i+1), skew)
+			addr := fmt.Sprintf("%q", groupVIP(i+1))
+			if i == 2 {
+				addr = fmt.Sprintf("[%q, %q]", groupVIP(i+1), groupVIP6)
+			}
+			fmt.Fprintf(&b, "\n[[group]]\nname = \"g%d\"\nvhid = %d\naddr = %s\nadvskew = %d\n", i+1, i+1, addr, skew)
 		}
 		path := filepath.Join(l.Dir, h.Name+".conf")
 		return path, os.WriteFile(path, []byte(b.String()), 0o600)
@@ -192,6 +200,20 @@ func groups(l *lab.Lab, bin string) error {
 	}
 	say("...and promotes it again: h1, preferred and preempting, takes it back")
 	if err := ctl(l, h1, "promote", "g1"); err != nil {
+		return err
+	}
+	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2", 10*time.Second); err != nil {
+		return err
+	}
+	say("h1 puts group 2 in maintenance: h2 takes it, and h1 lets the address go only once h2 has announced it")
+	if err := ctl(l, h1, "maintenance", "on", "g2"); err != nil {
+		return err
+	}
+	if err := waitGroups(l, "g1:h1 g2:h2 g3:h2", 10*time.Second); err != nil {
+		return err
+	}
+	say("...and takes it out of maintenance: h1, preferred and preempting, takes it back")
+	if err := ctl(l, h1, "maintenance", "off", "g2"); err != nil {
 		return err
 	}
 	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2", 10*time.Second); err != nil {
@@ -237,6 +259,9 @@ func ctl(l *lab.Lab, h *lab.Host, args ...string) error {
 	return nil
 }
 
+// groupVIP6 is group 3's second address in the second act.
+var groupVIP6 = netip.MustParseAddr("2001:db8::103")
+
 // groupVIP is the address of group vhid in the second act.
 func groupVIP(vhid int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100, byte(100 + vhid)}) }
 
@@ -245,7 +270,14 @@ func groupVIP(vhid int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100
 func waitGroups(l *lab.Lab, want string, timeout time.Duration) error {
 	names := []string{"g1", "g2", "g3"}
 	addrs := []netip.Addr{groupVIP(1), groupVIP(2), groupVIP(3)}
-	holders := func() string { return l.Holders(names, addrs) }
+	holders := func() string {
+		// g3 counts as held by a host only with both of its addresses.
+		got := l.Holders(names, addrs)
+		if hs := l.Holders6(groupVIP6); len(hs) != 1 || !strings.Contains(got, "g3:"+hs[0].Name) {
+			got = strings.Replace(got, "g3:", "g3(IPv6 split):", 1)
+		}
+		return got
+	}
 	begin := time.Now()
 	if !lab.Eventually(timeout, func() bool { return holders() == want }) {
 		return fmt.Errorf("groups held as %s, want %s", holders(), want)
