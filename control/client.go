@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -63,8 +64,15 @@ func (c *Client) send(req Request) error {
 	return nil
 }
 
+// MaxResponse bounds a response line: a socket that streams one endless
+// line (a broken or hostile server) costs at most this much memory.
+const MaxResponse = 16 << 20
+
 func (c *Client) receive() (Response, error) {
-	line, err := c.r.ReadBytes('\n')
+	line, err := readLine(c.r, MaxResponse)
+	if errors.Is(err, errTooLong) {
+		return Response{}, fmt.Errorf("control: %s: response longer than %d bytes", c.path, MaxResponse)
+	}
 	if err != nil {
 		return Response{}, fmt.Errorf("control: %s: %w", c.path, err)
 	}
@@ -167,6 +175,13 @@ func Sockets(dir string) ([]string, error) {
 // DialTimeout connects to the socket path, giving up on the connect and
 // on each request after timeout: for a daemon that asks its neighbours
 // on a schedule and must not wait long for one that hangs.
+// ServerUID is the user id of the process that serves the socket, as the
+// kernel says (SO_PEERCRED, LOCAL_PEERCRED); false where it cannot say.
+func (c *Client) ServerUID() (uint32, bool) {
+	p := peerOf(c.c)
+	return p.uid, p.known
+}
+
 func DialTimeout(path string, timeout time.Duration) (*Client, error) {
 	c, err := net.DialTimeout("unix", path, timeout)
 	if err != nil {

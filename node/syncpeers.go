@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -19,7 +20,8 @@ const DefaultSyncInterval = time.Second
 // daemon answers with its own members' failures, never with what it
 // heard, so a level cannot echo between daemons and outlive its cause. A
 // socket that does not answer within the interval counts for nothing: a
-// daemon that is gone holds no address and fails nobody.
+// daemon that is gone holds no address and fails nobody; nor does one
+// served by another user than root or this daemon's.
 func (n *Node) SyncPeers(ctx context.Context, dir, self string, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultSyncInterval
@@ -42,6 +44,10 @@ func (n *Node) SyncPeers(ctx context.Context, dir, self string, interval time.Du
 	}
 }
 
+// trustedUID says whether a socket served by uid may demote the groups
+// here: root's, or this daemon's own user's. A variable for the tests.
+var trustedUID = func(uid uint32) bool { return uid == 0 || int(uid) == os.Geteuid() }
+
 // pollSync asks every socket of dir but self for its sync groups, and
 // returns the highest level of each name.
 func pollSync(dir, self string, timeout time.Duration) map[string]int {
@@ -56,6 +62,13 @@ func pollSync(dir, self string, timeout time.Duration) map[string]int {
 		}
 		c, err := control.DialTimeout(p, timeout)
 		if err != nil {
+			continue
+		}
+		// Only a daemon of root or of this daemon's own user may demote the
+		// groups here: with --control in a directory others can write to,
+		// anyone could put a socket beside ours.
+		if uid, ok := c.ServerUID(); !ok || !trustedUID(uid) {
+			c.Close()
 			continue
 		}
 		states, err := c.SyncState()

@@ -104,3 +104,36 @@ func TestSyncPeers(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestSyncPeersUntrusted: a socket served by a user other than root or
+// the daemon's own (one that anyone could have put beside ours when
+// --control names a directory others can write to) demotes nobody.
+func TestSyncPeersUntrusted(t *testing.T) {
+	dir := t.TempDir()
+	var lan0, lan1 platformtest.LAN
+	a, b := newTestNode(&lan0, 11), newTestNode(&lan1, 12)
+	sa, sb := a.spec(1, 0), b.spec(2, 0)
+	sa.SyncGroup, sb.SyncGroup = "s", "s"
+	if err := a.Apply([]Spec{sa}); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop(syscall.SIGTERM)
+	if err := b.Apply([]Spec{sb}); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop(syscall.SIGTERM)
+	pa, pb := filepath.Join(dir, "eth0-1.sock"), filepath.Join(dir, "eth0-2.sock")
+	serveNode(t, a, pa)
+	serveNode(t, b, pb)
+	a.Demote("eth0-1", 70)
+	trusted := trustedUID
+	defer func() { trustedUID = trusted }()
+	trustedUID = func(uint32) bool { return false } // as if A's socket were another user's
+	if got := pollSync(dir, pb, time.Second); len(got) != 0 {
+		t.Fatalf("an untrusted socket's sync state was taken: %v", got)
+	}
+	trustedUID = trusted
+	if got := pollSync(dir, pb, time.Second); got["s"] != 70 {
+		t.Fatalf("the trusted socket's sync state: %v, want s at 70", got)
+	}
+}
