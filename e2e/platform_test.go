@@ -207,8 +207,21 @@ func TestAdminDownExitsAsUcarp(t *testing.T) {
 			t.Parallel()
 			l := newLab(t, 1)
 			h := l.Hosts[0]
+			capture, err := l.Capture()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer capture.Stop()
 			p := start(t, h, "ucarp", impl(lab.CARP{Shutdown: true}))
 			waitMasters(t, l, 10*time.Second, h)
+			// The takeover ends with the gratuitous ARP: a link cut before it
+			// makes ucarp's write fail and step down instead of exiting (seen
+			// on a loaded machine), a race of the test, not of the daemon.
+			if !lab.Eventually(5*time.Second, func() bool {
+				return slices.ContainsFunc(capture.Frames(), func(f lab.Frame) bool { return f.IsGARPFor(vip) })
+			}) {
+				t.Fatalf("%s: no gratuitous ARP for the VIP:\n%s", name, p.Log())
+			}
 			h.SetLink(false)
 			st, ok := p.Wait(5 * time.Second)
 			if !ok || st.ExitCode() != 0 {

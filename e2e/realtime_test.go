@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -172,5 +173,14 @@ func TestRealtimeConfigMode(t *testing.T) {
 	}
 	if lck := statusKiB(p.Pid(), "VmLck"); lck == "" || lck == "0" {
 		t.Errorf("VmLck %q: the memory is not locked", lck)
+	}
+	// A reload does not change them, and says so rather than pretend.
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("realtime = 20\ninterface = %q\nsrcip = %q\npass = \"carplab\"\n\n[[group]]\nvhid = 1\naddr = %q\nadvbase = 0\nadvskew = 5\n",
+		h.IfName, h.Addr, lab.VIP)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.Signal(syscall.SIGHUP)
+	if !p.WaitLog("realtime and lock-memory changed in "+conf+": they take effect at the next start", 1, 5*time.Second) {
+		t.Fatalf("no warning about the changed tuning on reload:\n%s", p.Log())
 	}
 }

@@ -91,6 +91,7 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 		defer removePidfile(f.PIDFile)
 	}
 	defer applyTuning(log, tuning{realtime: f.Realtime, lockMemory: f.LockMemory})()
+	started := tuning{realtime: f.Realtime, lockMemory: f.LockMemory}
 	rng := newRand()
 	var n *node.Node
 	var cp *controlPlane
@@ -113,6 +114,9 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 			return err
 		}
 		log.SetJSON(f.LogFormat == "json")
+		if f.Realtime != started.realtime || f.LockMemory != started.lockMemory {
+			log.Warnf("realtime and lock-memory changed in %s: they take effect at the next start", path)
+		}
 		cp.Reconfigure(controlSettings{socket: f.Control, group: f.ControlGroup, metrics: f.MetricsListen})
 		msg := fmt.Sprintf("Reloaded %s: %d groups", path, len(f.Groups))
 		log.eventf(logfield.Reload, levelInfo, "%s", msg)
