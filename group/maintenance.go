@@ -298,6 +298,12 @@ func (d *Group) maintAdvert(now time.Time, r received) {
 	if !m.holding() || r.hdr.AdvBase == carp.BowOut && r.hdr.AdvSkew == carp.BowOut {
 		return
 	}
+	// A dual-stack peer sends each advert over both families, from two
+	// sources: counting one family's only keeps the count of its steady
+	// adverts from restarting at every advert.
+	if r.src.Unmap().Is4() != d.cfg.Addr.Addr().Unmap().Is4() {
+		return
+	}
 	if r.src != m.Peer {
 		m.Peer, m.Adverts = r.src, 0
 	}

@@ -1,0 +1,46 @@
+package group
+
+import (
+	"net/netip"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+)
+
+// TestMaintDualStackPeerAdverts: a dual-stack peer sends each MASTER
+// advert from its IPv4 address and from its IPv6 link-local address in
+// turn; with no announcement seen, the handoff still completes once its
+// adverts are steady.
+func TestMaintDualStackPeerAdverts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		h.at(4 * time.Second)
+		if h.state() != carp.Master {
+			t.Fatalf("state %v", h.state())
+		}
+		if m := h.d.SetMaintenance(true); m.Phase != MaintHandoff {
+			t.Fatalf("maintenance %+v, want handing-off", m)
+		}
+		ll := netip.MustParseAddr("fe80::11")
+		hd := carp.Header{Version: 2, Type: 1, VHID: 1, AdvBase: 1, AdvSkew: 0}
+		for i := 0; i < 6; i++ {
+			time.Sleep(500 * time.Millisecond)
+			synctest.Wait()
+			src := loopPeer
+			if i%2 == 1 {
+				src = ll
+			}
+			h.d.inLoop(func() { h.d.maintAdvert(time.Now(), received{hdr: hd, src: src}) })
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		var m Maintenance
+		h.d.inLoop(func() { m = h.d.maint.Maintenance })
+		if m.Phase != MaintHandedOff || m.Peer != loopPeer {
+			t.Fatalf("maintenance %+v, want handed off to %s", m, loopPeer)
+		}
+	})
+}
