@@ -1,7 +1,9 @@
 package group
 
 import (
+	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -42,5 +44,28 @@ func TestMaintDualStackPeerAdverts(t *testing.T) {
 		if m.Phase != MaintHandedOff || m.Peer != loopPeer {
 			t.Fatalf("maintenance %+v, want handed off to %s", m, loopPeer)
 		}
+	})
+}
+
+// TestInLoopAfterStopIsSerialized: once the loop has returned, what
+// callers run through it (health, demoter, status) still runs one at a
+// time: the demotions map is written from many goroutines at once.
+func TestInLoopAfterStopIsSerialized(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		h.close()
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				src := fmt.Sprintf("probe%d", g)
+				for i := 0; i < 200; i++ {
+					h.d.SetDemotion(src, i%3)
+					h.d.Status()
+				}
+			}()
+		}
+		wg.Wait()
 	})
 }
