@@ -37,6 +37,8 @@ func TestAddrList(t *testing.T) {
 		{`[]`, "the list of virtual addresses is empty"},
 		{`["198.51.100.100", "198.51.100.100/24"]`, "the virtual address 198.51.100.100 is listed twice"},
 		{`["2001:db8::1", "::"]`, "the virtual address cannot be ::"},
+		{`["2001:db8::1", "fe80::1"]`, "the virtual address fe80::1 is IPv6 link-local (fe80::/10)"},
+		{`["fe80::1/64"]`, "the virtual address fe80::1 is IPv6 link-local (fe80::/10)"},
 		{`["2001:db8::1", 5]`, "must be a string or an array of strings, not an integer"},
 		{`["2001:db8::1/129"]`, `"2001:db8::1/129" is not an IPv4 or IPv6 address`},
 	} {

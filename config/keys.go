@@ -470,11 +470,16 @@ func setVIP(s *settings, v any) string {
 }
 
 // CheckVIP says what is wrong with p as one more virtual address beside
-// have: an unspecified address, or one already in the list (with any
-// prefix length); "" when nothing is.
+// have: an unspecified address, an IPv6 link-local one, or one already in
+// the list (with any prefix length); "" when nothing is.
 func CheckVIP(p netip.Prefix, have []netip.Prefix) string {
 	if p.Addr().IsUnspecified() {
 		return "the virtual address cannot be " + p.Addr().String()
+	}
+	if p.Addr().Is6() && p.Addr().IsLinkLocalUnicast() {
+		// Before Linux 5.18 the daemon's copy of a link-local address
+		// cannot be told from the kernel's own: it could be held twice.
+		return fmt.Sprintf("the virtual address %v is IPv6 link-local (fe80::/10): a virtual address must not be link-local", p.Addr())
 	}
 	for _, h := range have {
 		if h.Addr() == p.Addr() {

@@ -1,6 +1,7 @@
 package group
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 	"time"
@@ -116,58 +117,62 @@ func (s *vipSet) Check() (vip.State, error) {
 	return st, nil
 }
 
-// Acquire acquires every address; added is true when one had to be added.
+// Acquire acquires every address, each whatever became of the others
+// (a MASTER holds what it can); added is true when one had to be added,
+// err joins every address's error.
 func (s *vipSet) Acquire() (added bool, took []vip.Address, err error) {
+	var errs []error
 	for _, m := range s.ms {
 		a, t, err := m.Acquire()
 		added = added || a
 		took = append(took, t...)
-		if err != nil {
-			return added, took, err
-		}
+		errs = append(errs, err)
 	}
-	return added, took, nil
+	return added, took, errors.Join(errs...)
 }
 
-// Refresh renews every address.
+// Refresh renews every address; err joins every address's error (one
+// not renewed is not Held).
 func (s *vipSet) Refresh() (vip.State, []vip.Address, error) {
 	var st vip.State
 	var took []vip.Address
+	var errs []error
 	for i, m := range s.ms {
 		one, t, err := m.Refresh()
 		took = append(took, t...)
 		if err != nil {
-			return st, took, err
+			errs = append(errs, err)
+			one.Held = false
 		}
 		s.fold(&st, one, i == 0)
 	}
-	return st, took, nil
+	return st, took, errors.Join(errs...)
 }
 
-// Release removes every copy of every address.
+// Release removes every copy of every address, each whatever became of
+// the others (only the MASTER may hold any); err joins their errors.
 func (s *vipSet) Release() ([]vip.Address, error) {
 	var removed []vip.Address
+	var errs []error
 	for _, m := range s.ms {
 		r, err := m.Release()
 		removed = append(removed, r...)
-		if err != nil {
-			return removed, err
-		}
+		errs = append(errs, err)
 	}
-	return removed, nil
+	return removed, errors.Join(errs...)
 }
 
-// RemoveOurs removes the daemon's own copies.
+// RemoveOurs removes the daemon's own copies of every address; err joins
+// their errors.
 func (s *vipSet) RemoveOurs() (bool, error) {
 	var any bool
+	var errs []error
 	for _, m := range s.ms {
 		r, err := m.RemoveOurs()
 		any = any || r
-		if err != nil {
-			return any, err
-		}
+		errs = append(errs, err)
 	}
-	return any, nil
+	return any, errors.Join(errs...)
 }
 
 // announcements are the frames that announce the addresses on takeover: a

@@ -1,6 +1,7 @@
 package group
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -203,4 +204,59 @@ func TestStatusDualStack(t *testing.T) {
 		want[3].State = AddrAbsent
 		check("one removed", carp.Master, AddrAbsent)
 	})
+}
+
+// v6Broken is a System on which adding or removing an IPv6 address fails
+// (disable_ipv6=1).
+type v6Broken struct{ *viptest.Addrs }
+
+var errV6 = errors.New("IPv6 is disabled")
+
+func (s v6Broken) AddAddress(a vip.Address) error {
+	if a.Prefix.Addr().Is6() {
+		return errV6
+	}
+	return s.Addrs.AddAddress(a)
+}
+
+func (s v6Broken) DeleteAddress(a vip.Address) error {
+	if a.Prefix.Addr().Is6() {
+		return errV6
+	}
+	return s.Addrs.DeleteAddress(a)
+}
+
+// TestVIPSetActsOnEveryAddress: an address that fails does not keep the
+// set from acting on the others: a MASTER holds the IPv4 addresses when
+// the IPv6 one cannot be added, and a BACKUP releases them when the IPv6
+// one cannot be removed; every error is returned.
+func TestVIPSetActsOnEveryAddress(t *testing.T) {
+	p := netip.MustParsePrefix
+	fake := viptest.New("eth0")
+	c := &Config{Interface: "eth0", VHID: 1, Addr: p("2001:db8::100/128"),
+		MoreAddrs: []netip.Prefix{p("198.51.100.100/32"), p("198.51.100.101/32")}}
+	s := newVIPSet(v6Broken{fake}, c, 4*time.Second)
+	added, _, err := s.Acquire()
+	if !errors.Is(err, errV6) || !added {
+		t.Fatalf("acquire: added %v, err %v", added, err)
+	}
+	for _, a := range []string{"198.51.100.100", "198.51.100.101"} {
+		if !fake.Has(netip.MustParseAddr(a)) {
+			t.Errorf("acquire: %s not added", a)
+		}
+	}
+	fake.Add(vip.Address{Prefix: p("2001:db8::100/128"), Proto: vip.ProtoCARP})
+	adds := fake.Adds()
+	st, _, err := s.Refresh()
+	if !errors.Is(err, errV6) || st.Held || !st.Present || fake.Adds()-adds != 2 {
+		t.Fatalf("refresh: %+v %v, %d renewed", st, err, fake.Adds()-adds)
+	}
+	removed, err := s.Release()
+	if !errors.Is(err, errV6) || len(removed) != 2 {
+		t.Fatalf("release: %v %v", removed, err)
+	}
+	fake.Add(vip.Address{Prefix: p("198.51.100.100/32"), Proto: vip.ProtoCARP})
+	if ours, err := s.RemoveOurs(); !errors.Is(err, errV6) || !ours || fake.Has(netip.MustParseAddr("198.51.100.100")) {
+		t.Fatalf("remove ours: %v %v", ours, err)
+	}
 }

@@ -222,8 +222,11 @@ type Group struct {
 	garpNext int
 	rx       chan received
 	done     chan struct{} // closed when the loop returns: the reader stops
-	query    chan func()   // functions run inside the loop: status queries
-	timer    *time.Timer
+	// afterLoop serializes what inLoop runs once the loop has returned,
+	// on its callers' goroutines (health, demoter, status, metrics).
+	afterLoop sync.Mutex
+	query     chan func() // functions run inside the loop: status queries
+	timer     *time.Timer
 
 	// renewed is when the managed address last got its lifetime (an add
 	// or a renewal); zero: renew at the next tick (see renewalDue).
@@ -437,13 +440,16 @@ func (d *Group) Run() *Exit {
 }
 
 // inLoop runs f inside the loop, which owns the machine and the counters,
-// and waits for it; once the loop has returned, f runs at once.
+// and waits for it; once the loop has returned, f runs at once, one at a
+// time.
 func (d *Group) inLoop(f func()) {
 	ran := make(chan struct{})
 	select {
 	case d.query <- func() { f(); close(ran) }:
 		<-ran
 	case <-d.done:
+		d.afterLoop.Lock()
+		defer d.afterLoop.Unlock()
 		f()
 	}
 }

@@ -19,9 +19,10 @@ func (d *Group) acquire() {
 	case added:
 		d.log.eventf(logfield.VIPAdded, nil, levelInfo, "Added %s to %s", d.cfg.addrsText(), d.cfg.Interface)
 	}
-	if err == nil {
-		d.renewed = time.Now()
-	}
+	// Acquire gives no fresh lifetime to an address already held: the next
+	// tick renews them all (moving renewed forward would postpone the
+	// renewal of those, which could expire under a MASTER).
+	d.renewed = time.Time{}
 	d.tookOver(took)
 }
 

@@ -2,6 +2,7 @@ package group
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -113,4 +114,47 @@ func TestLoopRenewalAtHalfLifetime(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestLoopRenewalAfterReAdd: a MASTER adding back one address that
+// someone keeps removing still renews the others in time: the add gives
+// no fresh lifetime to the addresses it already held.
+func TestLoopRenewalAfterReAdd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		other := netip.MustParsePrefix("198.51.100.101/32")
+		h := startHarness(t, func(c *testConfig) {
+			c.DeadRatio = 10 // a 14 s lifetime, renewed about every 5 ticks
+			c.MoreAddrs = []netip.Prefix{other}
+		})
+		defer h.close()
+		h.at(15 * time.Second)
+		if h.state() != carp.Master {
+			t.Fatalf("state %v", h.state())
+		}
+		lifetime := vipLifetime(h.d.cfg)
+		bound := lifetime/2 + h.d.reconcileInterval()
+		h.addrs.Calls()
+		last := time.Now()
+		var worst time.Duration
+		for i := 1; i <= 400; i++ { // 40 s
+			time.Sleep(100 * time.Millisecond)
+			if i%30 == 0 { // every 3 s, someone removes the other address
+				h.addrs.DeleteAddress(vip.Address{Prefix: other})
+				h.addrChg <- struct{}{}
+			}
+			synctest.Wait()
+			for _, c := range h.addrs.Calls() {
+				if strings.HasPrefix(c, "replace 198.51.100.100/32") {
+					last = time.Now()
+				}
+			}
+			worst = max(worst, time.Since(last))
+		}
+		if worst > bound {
+			t.Fatalf("198.51.100.100 went %v without a renewal (lifetime %v, bound %v)", worst, lifetime, bound)
+		}
+		if !h.addrs.Has(other.Addr()) {
+			t.Fatal("the other address was not added back")
+		}
+	})
 }

@@ -165,12 +165,22 @@ func LinkLocal(ifi *net.Interface) (netip.Addr, error) {
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("platform: addresses of %s: %w", ifi.Name, err)
 	}
+	if a, ok := firstLinkLocal6(addrs); ok {
+		return a, nil
+	}
+	return netip.Addr{}, fmt.Errorf("platform: %s has no IPv6 link-local address", ifi.Name)
+}
+
+// firstLinkLocal6 is the first IPv6 link-local address of addrs. Linux
+// gives IPv4 addresses as 16-byte slices, which read as IPv4-mapped IPv6
+// addresses: an IPv4 link-local one (169.254/16) would pass for IPv6.
+func firstLinkLocal6(addrs []net.Addr) (netip.Addr, bool) {
 	for _, x := range addrs {
 		if n, ok := x.(*net.IPNet); ok {
-			if a, ok := netip.AddrFromSlice(n.IP); ok && a.Is6() && a.IsLinkLocalUnicast() {
-				return a, nil
+			if a, ok := netip.AddrFromSlice(n.IP); ok && a.Is6() && !a.Is4In6() && a.IsLinkLocalUnicast() {
+				return a, true
 			}
 		}
 	}
-	return netip.Addr{}, fmt.Errorf("platform: %s has no IPv6 link-local address", ifi.Name)
+	return netip.Addr{}, false
 }

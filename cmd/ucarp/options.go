@@ -171,6 +171,10 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				log.Errorf("Invalid address: [%s]", v)
 				return fail
 			}
+			if pfx.Addr().Is6() && pfx.Addr().IsLinkLocalUnicast() {
+				log.Errorf("Invalid address: [%s]: %s", v, conffile.CheckVIP(pfx, nil))
+				return fail
+			}
 			c.Addr, c.AddrArg = pfx, arg
 		case "vip":
 			// One more address of the group, after -a (or the first, without
@@ -350,8 +354,8 @@ type vipArg struct {
 func addVIPs(c *config, vips []vipArg, log *logger) bool {
 	if len(vips) > 0 && !c.Addr.IsValid() {
 		c.Addr, c.AddrArg = vips[0].pfx, vips[0].arg
-		if c.Addr.Addr().IsUnspecified() {
-			log.Errorf("Invalid address: [%s]: %s", vips[0].opt, conffile.CheckVIP(c.Addr, nil))
+		if msg := conffile.CheckVIP(c.Addr, nil); msg != "" {
+			log.Errorf("Invalid address: [%s]: %s", vips[0].opt, msg)
 			return false
 		}
 		vips = vips[1:]
