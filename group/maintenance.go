@@ -320,23 +320,16 @@ func (d *Group) maintAdvert(now time.Time, r received) {
 }
 
 // maintClaim is a gratuitous ARP (or any ARP) of another host for the
-// group's address. An ARP is not authenticated: only one heard after the
-// peer's (authenticated) MASTER advert counts. One heard before, while
-// handing off, is dropped, so that a forged ARP and the peer's first
-// MASTER advert cannot release the address at once; a real announcement
-// that raced ahead of the advert is then missed, and the handoff completes
-// on a later one (a peer with --garp-count above 1) or on the peer's
-// steady MASTER adverts.
+// group's address.
 func (d *Group) maintClaim(now time.Time, c vip.Claim) {
 	m := &d.maint
-	if m.Phase != MaintAnnouncement || m.Announced {
-		if m.Phase == MaintHandoff {
-			d.log.Debugf("Maintenance: %s claims %s before any peer's MASTER advert: ignored", c.MAC, d.cfg.Addr.Addr())
-		}
+	if !m.holding() || m.Announced {
 		return
 	}
 	m.Announced, m.PeerMAC = true, c.MAC.String()
-	d.handedOff(now, "")
+	if m.Phase == MaintAnnouncement {
+		d.handedOff(now, "")
+	}
 }
 
 // maintTimer renews the address a handoff keeps, and gives up waiting

@@ -2,7 +2,6 @@ package group
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
-	"github.com/ucarp-go/ucarp/vip"
 )
 
 // TestMaintDualStackPeerAdverts: a dual-stack peer sends each MASTER
@@ -69,39 +67,5 @@ func TestInLoopAfterStopIsSerialized(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-	})
-}
-
-// TestMaintClaimBeforeAdvertIgnored: an ARP claim of the address heard
-// before any peer's MASTER advert (unauthenticated: it may be forged) does
-// not release the address at the first MASTER advert; one heard after it
-// does.
-func TestMaintClaimBeforeAdvertIgnored(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := startHarness(t, nil)
-		defer h.close()
-		h.at(4 * time.Second)
-		if m := h.d.SetMaintenance(true); m.Phase != MaintHandoff {
-			t.Fatalf("maintenance %+v, want handing-off", m)
-		}
-		forged := vip.Claim{MAC: net.HardwareAddr{2, 0, 0, 0, 0, 0x66}, Addr: loopVIP.Addr()}
-		h.d.inLoop(func() { h.d.maintClaim(time.Now(), forged) })
-		hd := carp.Header{Version: 2, Type: 1, VHID: 1, AdvBase: 1, AdvSkew: 0}
-		var m Maintenance
-		h.d.inLoop(func() {
-			h.d.maintAdvert(time.Now(), received{hdr: hd, src: loopPeer})
-			m = h.d.maint.Maintenance
-		})
-		if m.Phase != MaintAnnouncement || m.Announced {
-			t.Fatalf("maintenance %+v, want waiting for the announcement", m)
-		}
-		real := vip.Claim{MAC: net.HardwareAddr{2, 0, 0, 0, 0, 0x0b}, Addr: loopVIP.Addr()}
-		h.d.inLoop(func() {
-			h.d.maintClaim(time.Now(), real)
-			m = h.d.maint.Maintenance
-		})
-		if m.Phase != MaintHandedOff || !m.Announced || m.PeerMAC != "02:00:00:00:00:0b" {
-			t.Fatalf("maintenance %+v, want handed off on the announcement", m)
-		}
 	})
 }
