@@ -373,6 +373,12 @@ func (r *Runner) Pair(ctx context.Context, ss [2]Session, o Options) error {
 	if err != nil {
 		return err
 	}
+	for _, h := range hosts {
+		if v := h.p.OtherVHID; v != "" {
+			return fmt.Errorf("pair: %s: its rc.d ucarp already runs vhid %s (ucarp_vhid in /etc/rc.conf), and it runs one group: "+
+				"unpair vhid %s first, or pair this host with --vhid=%s or --freebsd=kernel", h.s.Host(), v, v, v)
+		}
+	}
 	srcs := [2]netip.Addr{hosts[0].p.Facts.Source, hosts[1].p.Facts.Source}
 	err = func() error {
 		// Both hosts install, then listen for some adverts' time, at once.
@@ -596,6 +602,10 @@ func (r *Runner) Unpair(ctx context.Context, ss [2]Session, o Options) error {
 
 func (r *Runner) unpairHost(ctx context.Context, h *host) error {
 	p := h.p
+	if p.OtherVHID != "" {
+		r.printf("%s: left alone: its rc.d ucarp runs another group, vhid %s\n", h.s.Host(), p.OtherVHID)
+		return nil
+	}
 	if _, err := look(ctx, h, p.Active); err == nil {
 		if err := r.changeAll(ctx, h, p.Stop); err != nil {
 			return err

@@ -454,3 +454,44 @@ func TestFewerVIPs(t *testing.T) {
 		})
 	}
 }
+
+// TestFreeBSDOtherVHID: FreeBSD's rc.d script runs one group; a host
+// whose rc.conf has another group's ucarp_vhid is refused by pair and
+// left alone by unpair.
+func TestFreeBSDOtherVHID(t *testing.T) {
+	other := func() *fake {
+		f := newFake("freebsd", "a", "203.0.113.10", true)
+		f.installed, f.active = true, true
+		f.files = map[string]File{"/usr/local/etc/ucarp.pass": {Path: "/usr/local/etc/ucarp.pass", Mode: 0o600, Data: "five\n"}}
+		f.settings = map[string]string{"/etc/rc.conf ucarp_enable": "YES", "/etc/rc.conf ucarp_vhid": "5", "/etc/rc.conf ucarp_addr": "203.0.113.50"}
+		return f
+	}
+	a, b := other(), newFake("freebsd", "b", "203.0.113.11", false)
+	before := snap(a)
+	var out bytes.Buffer
+	err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, baseOptions())
+	if err == nil || !strings.Contains(err.Error(), "a: its rc.d ucarp already runs vhid 5") {
+		t.Fatalf("pair: got %v", err)
+	}
+	if !before.equal(snap(a)) || b.installed || len(b.files) > 0 {
+		t.Errorf("pair changed a host: %v %v", a.log, b.log)
+	}
+	// Kernel CARP does not use the rc.d script.
+	o := baseOptions()
+	o.FreeBSDKernel = true
+	if err := testRunner(&out).Pair(context.Background(), [2]Session{other(), newFake("freebsd", "b", "203.0.113.11", false)}, o); err != nil {
+		t.Errorf("kernel mode: %v", err)
+	}
+
+	out.Reset()
+	err = testRunner(&out).Unpair(context.Background(), [2]Session{a, b}, Options{VIPs: baseOptions().VIPs, VHID: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !before.equal(snap(a)) {
+		t.Errorf("unpair changed a: %v", a.log)
+	}
+	if !strings.Contains(out.String(), "a: left alone: its rc.d ucarp runs another group, vhid 5") {
+		t.Errorf("unpair's output: %s", out.String())
+	}
+}

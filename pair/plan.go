@@ -99,6 +99,10 @@ type Plan struct {
 	Demote, Promote  []string
 	MaintenanceProbe string
 	Kernel           bool // FreeBSD's kernel CARP: Status is ifconfig's
+	// OtherVHID is the ucarp_vhid of rc.conf when it is another group's:
+	// FreeBSD's rc.d script runs one group, so Pair refuses to overwrite
+	// it and Unpair leaves the host alone.
+	OtherVHID string
 }
 
 // NewPlan computes the plan of host i (0 or 1) of the pair.
@@ -274,6 +278,9 @@ func tcpdump(iface, vhid, listen string) string {
 // freebsd: our package and its rc.d script, configured in rc.conf.
 func freebsd(p *Plan, f Facts, o Options, vhid, listen string) {
 	p.Instance = "ucarp"
+	if v, ok := f.RCConf["ucarp_vhid"]; ok && v != "" && v != vhid {
+		p.OtherVHID = v
+	}
 	pass := "/usr/local/etc/ucarp.pass"
 	p.Marker = "/usr/local/etc/.ucarp-installed-by-ucarpctl-pair"
 	if o.Package != "" {
