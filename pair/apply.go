@@ -215,6 +215,12 @@ func (r *Runner) install(ctx context.Context, h *host) error {
 	}
 	h.undo = append(h.undo, undo{what: "the package " + PackageName, cmds: p.Uninstall})
 	if err := r.changeAll(ctx, h, p.Install); err != nil {
+		if p.Facts.Family == Debian {
+			// apt-get --no-remove: ucarp-go conflicts with Debian's
+			// ucarp, which pair would not put back.
+			return fmt.Errorf("%w\n(pair never lets apt-get remove a package: if Debian's ucarp package is installed, "+
+				"it conflicts with %s; remove it yourself first if you mean to replace it)", err, PackageName)
+		}
 		return err
 	}
 	h.changed = append(h.changed, "installed "+PackageName)

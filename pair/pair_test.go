@@ -495,3 +495,26 @@ func TestFreeBSDOtherVHID(t *testing.T) {
 		t.Errorf("unpair's output: %s", out.String())
 	}
 }
+
+// TestAptNoRemove: apt-get never removes a package (Debian's ucarp,
+// which ours conflicts with); when it refuses, the error says why.
+func TestAptNoRemove(t *testing.T) {
+	for _, pkg := range []string{"", "x.deb"} {
+		a, b := newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false)
+		o := baseOptions()
+		if pkg != "" {
+			o.Package, o.PackageData = pkg, []byte("DEB\n")
+		}
+		b.failOn = "apt-get install"
+		var out bytes.Buffer
+		err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, o)
+		if err == nil || !strings.Contains(err.Error(), "if Debian's ucarp package is installed") {
+			t.Fatalf("%q: got %v", pkg, err)
+		}
+		for _, c := range b.log {
+			if strings.Contains(c, "apt-get install") && !strings.Contains(c, " --no-remove ") {
+				t.Errorf("%q: without --no-remove: %s", pkg, c)
+			}
+		}
+	}
+}

@@ -202,9 +202,9 @@ func linux(p *Plan, f Facts, o Options, vhid, listen string) {
 	case f.Family == Debian && o.Package != "":
 		tmp := "/tmp/" + PackageName + ".deb"
 		p.Upload = &File{Path: tmp, Mode: 0o644, Data: string(o.PackageData)}
-		p.Install = []string{"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends " + tmp, "rm -f " + tmp}
+		p.Install = []string{"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-remove --no-install-recommends " + tmp, "rm -f " + tmp}
 	case f.Family == Debian:
-		p.Install = []string{"apt-get update -q", "DEBIAN_FRONTEND=noninteractive apt-get install -y -q " + PackageName}
+		p.Install = []string{"apt-get update -q", "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-remove " + PackageName}
 	case o.Package != "":
 		tmp := "/tmp/" + PackageName + ".rpm"
 		p.Upload = &File{Path: tmp, Mode: 0o644, Data: string(o.PackageData)}
