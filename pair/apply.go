@@ -208,13 +208,20 @@ func (r *Runner) install(ctx context.Context, h *host) error {
 	if p.Kernel || p.Facts.Installed {
 		return nil
 	}
-	if p.Upload != nil {
-		if err := r.change(ctx, h, writeCmd(*p.Upload), []byte(p.Upload.Data)); err != nil {
-			return err
-		}
-	}
 	h.undo = append(h.undo, undo{what: "the package " + PackageName, cmds: p.Uninstall})
-	if err := r.changeAll(ctx, h, p.Install); err != nil {
+	err := func() error {
+		for i, c := range p.Install {
+			var stdin []byte
+			if i == 0 && p.Upload != nil { // the upload and its install, in one command
+				stdin = []byte(p.Upload.Data)
+			}
+			if err := r.change(ctx, h, c, stdin); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if err != nil {
 		if p.Facts.Family == Debian {
 			// apt-get --no-remove: ucarp-go conflicts with Debian's
 			// ucarp, which pair would not put back.

@@ -139,7 +139,7 @@ func (f *fake) Run(_ context.Context, cmd string, stdin []byte) (string, error) 
 		w := strings.Fields(cmd)
 		delete(f.settings, w[3]+" "+strings.Trim(w[2], "'"))
 	case strings.Contains(cmd, "apt-get install"), strings.Contains(cmd, "dnf install"),
-		strings.HasPrefix(cmd, "pkg add"), strings.Contains(cmd, "pkg install"):
+		strings.Contains(cmd, "pkg add"), strings.Contains(cmd, "pkg install"):
 		f.installed = true
 	case strings.Contains(cmd, "apt-get purge"), strings.Contains(cmd, "dnf remove"), strings.HasPrefix(cmd, "pkg delete"):
 		f.installed = false

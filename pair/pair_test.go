@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -516,5 +517,51 @@ func TestAptNoRemove(t *testing.T) {
 				t.Errorf("%q: without --no-remove: %s", pkg, c)
 			}
 		}
+	}
+}
+
+// TestPrivateUpload: the package goes through a fresh directory of mode
+// 700 that is gone afterwards, never a fixed name in /tmp.
+func TestPrivateUpload(t *testing.T) {
+	for _, kind := range []string{"debian", "rocky", "freebsd"} {
+		f := Facts{Family: Debian, Interface: "eth0", Systemd: true}
+		switch kind {
+		case "rocky":
+			f.Family = RHEL
+		case "freebsd":
+			f = Facts{Family: FreeBSD, Interface: "vtnet0"}
+		}
+		o := baseOptions()
+		o.Package, o.PackageData = "p", []byte("PKG\n")
+		p, err := NewPlan(f, o, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Upload == nil || len(p.Install) != 2 || !strings.HasPrefix(p.Install[0], "d=$(mktemp -d) && ") {
+			t.Errorf("%s: %q", kind, p.Install)
+		}
+		for _, c := range p.Install {
+			if strings.Contains(c, "/tmp") {
+				t.Errorf("%s: %q", kind, c)
+			}
+		}
+	}
+	if _, err := exec.LookPath("stat"); err != nil {
+		t.Skip(err)
+	}
+	cmd := privateUpload("x.deb", `printf '%s\n' "$d" && stat -c %a "$d" && cat`)
+	sh := exec.Command("sh", "-c", cmd)
+	sh.Stdin = strings.NewReader("PKG\n")
+	out, err := sh.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	dir, rest, _ := strings.Cut(string(out), "\n")
+	if rest != "700\nPKG\n" {
+		t.Errorf("%s: %q", cmd, out)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s is left: %v", dir, err)
+		os.RemoveAll(dir)
 	}
 }
