@@ -302,6 +302,10 @@ func (r *Runner) configure(ctx context.Context, h *host) error {
 	return nil
 }
 
+// RollbackTimeout bounds the rollback, which runs even when the run's
+// context was cancelled (Ctrl-C).
+const RollbackTimeout = 2 * time.Minute
+
 // rollback undoes what this run changed on the hosts, last change first,
 // on both hosts at once, and returns what could not be undone.
 func (r *Runner) rollback(ctx context.Context, hosts []*host) []string {
@@ -424,7 +428,11 @@ func (r *Runner) Pair(ctx context.Context, ss [2]Session, o Options) error {
 		if r.DryRun {
 			return err
 		}
-		if left := r.rollback(ctx, hosts); len(left) > 0 {
+		// Ctrl-C or SIGTERM cancelled ctx: the undo must still run, for
+		// a while.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RollbackTimeout)
+		defer cancel()
+		if left := r.rollback(rctx, hosts); len(left) > 0 {
 			return fmt.Errorf("%w\nrolled back, except (left as it is):\n  %s", err, strings.Join(left, "\n  "))
 		}
 		return fmt.Errorf("%w\nrolled back: both hosts are as they were", err)

@@ -28,6 +28,8 @@ type fake struct {
 	heard     []string // sources that sniff hears
 	maint     bool     // ucarpctl has the maintenance verb
 	failOn    string   // a command holding this fails
+	cancelOn  string   // a command holding this calls cancel and fails
+	cancel    func()
 	files     map[string]File
 	settings  map[string]string // FILE NAME -> value
 	log       []string
@@ -43,7 +45,16 @@ var (
 
 func (f *fake) Host() string { return f.name }
 
-func (f *fake) Run(_ context.Context, cmd string, stdin []byte) (string, error) {
+func (f *fake) Run(ctx context.Context, cmd string, stdin []byte) (string, error) {
+	if err := ctx.Err(); err != nil { // as SSHSession: a cancelled command fails
+		f.log = append(f.log, "cancelled: "+cmd)
+		return "", err
+	}
+	if f.cancelOn != "" && strings.Contains(cmd, f.cancelOn) {
+		f.log = append(f.log, "cancelled: "+cmd)
+		f.cancel()
+		return "", ctx.Err()
+	}
 	if stdin != nil {
 		f.log = append(f.log, fmt.Sprintf("%s <<EOF\n%sEOF", cmd, stdin))
 	} else {

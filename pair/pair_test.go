@@ -565,3 +565,22 @@ func TestPrivateUpload(t *testing.T) {
 		os.RemoveAll(dir)
 	}
 }
+
+// TestRollbackAfterCancel: Ctrl-C during the run cancels its context;
+// the rollback still runs, with a context of its own.
+func TestRollbackAfterCancel(t *testing.T) {
+	a, b := newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.cancelOn, b.cancel = "systemctl enable --now", cancel
+	var out bytes.Buffer
+	err := testRunner(&out).Pair(ctx, [2]Session{a, b}, baseOptions())
+	if err == nil || !strings.Contains(err.Error(), "rolled back: both hosts are as they were") {
+		t.Fatalf("got %v\n%s", err, out.String())
+	}
+	for _, f := range []*fake{a, b} {
+		if f.installed || len(f.files) > 0 || f.active {
+			t.Errorf("%s was left changed: %+v", f.name, snap(f))
+		}
+	}
+}
