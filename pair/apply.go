@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,19 +67,34 @@ type undo struct {
 	file *File // written back (nil: cmds only)
 }
 
+// rePass is the CARP password in a command of kernel mode (ifconfig or
+// sysrc): "pass WORD", WORD bare, quoted, or with quotes inside.
+var rePass = regexp.MustCompile(`\bpass ('(?:[^']|'\\'')*'|(?:[^\s']|'\\'')+)`)
+
+// redact hides the CARP password of a command that is printed.
+func redact(s string) string { return rePass.ReplaceAllString(s, "pass ****") }
+
+// redacted is an error whose message is redacted; errors.Is and As
+// still see the one it wraps.
+type redacted struct{ err error }
+
+func (e redacted) Error() string { return redact(e.err.Error()) }
+func (e redacted) Unwrap() error { return e.err }
+
 // change runs a command that changes the host (or prints it in a dry run).
+// What it prints and returns has no password (redact).
 func (r *Runner) change(ctx context.Context, h *host, cmd string, stdin []byte) error {
 	if r.DryRun {
 		if stdin != nil {
-			r.printf("%s: would run: %s   (with %d bytes on stdin)\n", h.s.Host(), cmd, len(stdin))
+			r.printf("%s: would run: %s   (with %d bytes on stdin)\n", h.s.Host(), redact(cmd), len(stdin))
 		} else {
-			r.printf("%s: would run: %s\n", h.s.Host(), cmd)
+			r.printf("%s: would run: %s\n", h.s.Host(), redact(cmd))
 		}
 		return nil
 	}
 	_, err := h.s.Run(ctx, cmd, stdin)
 	if err != nil {
-		return fmt.Errorf("pair: %s: %s: %w", h.s.Host(), cmd, err)
+		return fmt.Errorf("pair: %s: %s: %w", h.s.Host(), redact(cmd), redacted{err})
 	}
 	return nil
 }
@@ -326,7 +342,7 @@ func (r *Runner) rollback(ctx context.Context, hosts []*host) []string {
 					}
 				}
 				if err != nil {
-					left[i] = append(left[i], fmt.Sprintf("%s: %s (%v)", h.s.Host(), u.what, err))
+					left[i] = append(left[i], redact(fmt.Sprintf("%s: %s (%v)", h.s.Host(), u.what, err)))
 				} else {
 					done[i] = append(done[i], fmt.Sprintf("%s: undid %s\n", h.s.Host(), u.what))
 				}

@@ -584,3 +584,39 @@ func TestRollbackAfterCancel(t *testing.T) {
 		}
 	}
 }
+
+// TestRedact: kernel mode's password is not printed, in a dry run or an
+// error.
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"ifconfig vtnet0 inet vhid 10 advskew 0 pass s3cret alias 203.0.113.100/32":                      "ifconfig vtnet0 inet vhid 10 advskew 0 pass **** alias 203.0.113.100/32",
+		`ifconfig vtnet0 inet vhid 10 pass 'a b'\''c' alias 203.0.113.100/32`:                            "ifconfig vtnet0 inet vhid 10 pass **** alias 203.0.113.100/32",
+		`sysrc -f /etc/rc.conf 'ifconfig_vtnet0_alias0=inet vhid 10 pass a'\''b alias 203.0.113.100/32'`: `sysrc -f /etc/rc.conf 'ifconfig_vtnet0_alias0=inet vhid 10 pass **** alias 203.0.113.100/32'`,
+		"sysrc -f /etc/rc.conf ucarp_passfile=/usr/local/etc/ucarp.pass":                                 "sysrc -f /etc/rc.conf ucarp_passfile=/usr/local/etc/ucarp.pass",
+	} {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+	o := baseOptions()
+	o.FreeBSDKernel = true
+	a, b := newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+	var out bytes.Buffer
+	r := testRunner(&out)
+	r.DryRun = true
+	if err := r.Pair(context.Background(), [2]Session{a, b}, o); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "s3cret") || !strings.Contains(out.String(), "pass ****") {
+		t.Errorf("the dry run:\n%s", out.String())
+	}
+	for _, failOn := range []string{"sysrc -f /etc/rc.conf 'ifconfig_", "ifconfig vtnet0 inet vhid"} {
+		a, b = newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+		b.failOn = failOn
+		out.Reset()
+		err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, o)
+		if err == nil || strings.Contains(err.Error()+out.String(), "s3cret") || !strings.Contains(err.Error(), "pass ****") {
+			t.Errorf("%s: got %v\n%s", failOn, err, out.String())
+		}
+	}
+}
