@@ -670,6 +670,10 @@ func (r *Runner) unpairHost(ctx context.Context, h *host) error {
 		if old == "" || !ours {
 			continue
 		}
+		if p.OtherGroups && s.Name == "carp_load" {
+			r.printf("%s: kept carp_load in %s: other CARP groups are in /etc/rc.conf\n", h.s.Host(), s.File)
+			continue
+		}
 		if err := r.change(ctx, h, sysrc(s, "-x", s.Name), nil); err != nil {
 			return err
 		}
@@ -677,6 +681,10 @@ func (r *Runner) unpairHost(ctx context.Context, h *host) error {
 	}
 	for _, l := range p.UnpairLines {
 		if _, err := look(ctx, h, hasLine(l)); err != nil {
+			continue
+		}
+		if p.OtherGroups {
+			r.printf("%s: kept %q in %s: other CARP groups are in /etc/rc.conf\n", h.s.Host(), l.Text, l.File)
 			continue
 		}
 		if err := r.change(ctx, h, removeLine(l), nil); err != nil {

@@ -620,3 +620,32 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelUnpairKeepsShared: kernel-mode unpair keeps carp_load and
+// the preempt line when rc.conf has another vhid's CARP address.
+func TestKernelUnpairKeepsShared(t *testing.T) {
+	o := baseOptions()
+	o.FreeBSDKernel = true
+	for _, other := range []bool{false, true} {
+		a, b := newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+		if err := testRunner(&bytes.Buffer{}).Pair(context.Background(), [2]Session{a, b}, o); err != nil {
+			t.Fatal(err)
+		}
+		const alias5 = "/etc/rc.conf ifconfig_vtnet0_alias7"
+		if other {
+			a.settings[alias5] = "inet vhid 5 advskew 0 pass x alias 203.0.113.50/32"
+		}
+		var out bytes.Buffer
+		if err := testRunner(&out).Unpair(context.Background(), [2]Session{a, b}, Options{VIPs: o.VIPs, VHID: 10, FreeBSDKernel: true}); err != nil {
+			t.Fatal(err)
+		}
+		_, load := a.settings["/boot/loader.conf carp_load"]
+		_, preempt := a.settings["/etc/sysctl.conf net.inet.carp.preempt=1"]
+		if load != other || preempt != other || a.settings[alias5] == "" && other {
+			t.Errorf("other group %v: carp_load kept %v, preempt kept %v\n%s", other, load, preempt, out.String())
+		}
+		if _, bload := b.settings["/boot/loader.conf carp_load"]; bload {
+			t.Errorf("b has no other group, and kept carp_load")
+		}
+	}
+}

@@ -104,6 +104,10 @@ type Plan struct {
 	// FreeBSD's rc.d script runs one group, so Pair refuses to overwrite
 	// it and Unpair leaves the host alone.
 	OtherVHID string
+	// OtherGroups (kernel mode): rc.conf has CARP addresses of another
+	// vhid, which need carp_load and the preempt line too: Unpair keeps
+	// them.
+	OtherGroups bool
 }
 
 // NewPlan computes the plan of host i (0 or 1) of the pair.
@@ -372,6 +376,14 @@ func kernel(p *Plan, f Facts, o Options, vhid, listen string) {
 		p.Settings = append(p.Settings, Setting{File: "/etc/rc.conf", Name: a.name})
 		if a.addr.IsValid() {
 			downs = append(downs, kernelDown(ifc, a.addr))
+		}
+	}
+	for k, v := range f.RCConf {
+		w := strings.Fields(v)
+		for i := 0; strings.HasPrefix(k, "ifconfig_") && i+1 < len(w); i++ {
+			if w[i] == "vhid" && w[i+1] != vhid {
+				p.OtherGroups = true
+			}
 		}
 	}
 	preempt := Line{File: "/etc/sysctl.conf", Text: "net.inet.carp.preempt=1"}
