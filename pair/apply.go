@@ -286,6 +286,11 @@ func (r *Runner) configure(ctx context.Context, h *host) error {
 		// Undone last: after the old files are back.
 		h.undo = append(h.undo, undo{what: "the restart of " + p.Instance, cmds: p.Restart})
 	}
+	if !active && len(p.StopLast) > 0 {
+		// Undone after the files' removal: what Start enabled for every
+		// instance (update-rc.d, chkconfig), when no instance is left.
+		h.undo = append(h.undo, undo{what: "the init script's links", cmds: p.StopLast})
+	}
 	before := len(h.changed)
 	for _, f := range p.Files {
 		if err := r.ensureFile(ctx, h, f); err != nil {

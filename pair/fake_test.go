@@ -193,6 +193,18 @@ func (f *fake) Run(ctx context.Context, cmd string, stdin []byte) (string, error
 	return "", nil
 }
 
+// facts are what NewPlan needs of the fake in a test.
+func (f *fake) facts() Facts {
+	if f.kernel == "FreeBSD" {
+		return Facts{Family: FreeBSD, Interface: "vtnet0"}
+	}
+	fam := Debian
+	if strings.Contains(f.osRelease, "rhel") {
+		fam = RHEL
+	}
+	return Facts{Family: fam, Interface: "eth0", Systemd: f.systemd}
+}
+
 func (f *fake) state() string {
 	if f.master {
 		return "MASTER"

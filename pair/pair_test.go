@@ -298,6 +298,14 @@ func TestRollback(t *testing.T) {
 			if b.installed || len(b.files) > 0 || len(b.settings) > 0 {
 				t.Errorf("b is not as it was: %+v", snap(b))
 			}
+			// What Start enabled for every instance is undone after the
+			// files are gone.
+			if pb, _ := NewPlan(b.facts(), baseOptions(), 1); len(pb.StopLast) > 0 {
+				last := slices.Index(b.log, pb.StopLast[0])
+				if last < 0 || last < slices.Index(b.log, "rm -f /etc/ucarp/vhid10.conf") {
+					t.Errorf("b: %q not run after the conf's removal:\n%s", pb.StopLast[0], strings.Join(b.log, "\n"))
+				}
+			}
 
 			// When an undo fails too, the error says what is left.
 			a, b = newFake(kind, "a", "203.0.113.10", true), newFake(kind, "b", "203.0.113.11", false)
