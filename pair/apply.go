@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,19 +67,34 @@ type undo struct {
 	file *File // written back (nil: cmds only)
 }
 
+// rePass is the CARP password in a command of kernel mode (ifconfig or
+// sysrc): "pass WORD", WORD bare, quoted, or with quotes inside.
+var rePass = regexp.MustCompile(`\bpass ('(?:[^']|'\\'')*'|(?:[^\s']|'\\'')+)`)
+
+// redact hides the CARP password of a command that is printed.
+func redact(s string) string { return rePass.ReplaceAllString(s, "pass ****") }
+
+// redacted is an error whose message is redacted; errors.Is and As
+// still see the one it wraps.
+type redacted struct{ err error }
+
+func (e redacted) Error() string { return redact(e.err.Error()) }
+func (e redacted) Unwrap() error { return e.err }
+
 // change runs a command that changes the host (or prints it in a dry run).
+// What it prints and returns has no password (redact).
 func (r *Runner) change(ctx context.Context, h *host, cmd string, stdin []byte) error {
 	if r.DryRun {
 		if stdin != nil {
-			r.printf("%s: would run: %s   (with %d bytes on stdin)\n", h.s.Host(), cmd, len(stdin))
+			r.printf("%s: would run: %s   (with %d bytes on stdin)\n", h.s.Host(), redact(cmd), len(stdin))
 		} else {
-			r.printf("%s: would run: %s\n", h.s.Host(), cmd)
+			r.printf("%s: would run: %s\n", h.s.Host(), redact(cmd))
 		}
 		return nil
 	}
 	_, err := h.s.Run(ctx, cmd, stdin)
 	if err != nil {
-		return fmt.Errorf("pair: %s: %s: %w", h.s.Host(), cmd, err)
+		return fmt.Errorf("pair: %s: %s: %w", h.s.Host(), redact(cmd), redacted{err})
 	}
 	return nil
 }
@@ -208,13 +224,26 @@ func (r *Runner) install(ctx context.Context, h *host) error {
 	if p.Kernel || p.Facts.Installed {
 		return nil
 	}
-	if p.Upload != nil {
-		if err := r.change(ctx, h, writeCmd(*p.Upload), []byte(p.Upload.Data)); err != nil {
-			return err
-		}
-	}
 	h.undo = append(h.undo, undo{what: "the package " + PackageName, cmds: p.Uninstall})
-	if err := r.changeAll(ctx, h, p.Install); err != nil {
+	err := func() error {
+		for i, c := range p.Install {
+			var stdin []byte
+			if i == 0 && p.Upload != nil { // the upload and its install, in one command
+				stdin = []byte(p.Upload.Data)
+			}
+			if err := r.change(ctx, h, c, stdin); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		if p.Facts.Family == Debian {
+			// apt-get --no-remove: ucarp-go conflicts with Debian's
+			// ucarp, which pair would not put back.
+			return fmt.Errorf("%w\n(pair never lets apt-get remove a package: if Debian's ucarp package is installed, "+
+				"it conflicts with %s; remove it yourself first if you mean to replace it)", err, PackageName)
+		}
 		return err
 	}
 	h.changed = append(h.changed, "installed "+PackageName)
@@ -257,6 +286,11 @@ func (r *Runner) configure(ctx context.Context, h *host) error {
 		// Undone last: after the old files are back.
 		h.undo = append(h.undo, undo{what: "the restart of " + p.Instance, cmds: p.Restart})
 	}
+	if !active && len(p.StopLast) > 0 {
+		// Undone after the files' removal: what Start enabled for every
+		// instance (update-rc.d, chkconfig), when no instance is left.
+		h.undo = append(h.undo, undo{what: "the init script's links", cmds: p.StopLast})
+	}
 	before := len(h.changed)
 	for _, f := range p.Files {
 		if err := r.ensureFile(ctx, h, f); err != nil {
@@ -289,6 +323,10 @@ func (r *Runner) configure(ctx context.Context, h *host) error {
 	return nil
 }
 
+// RollbackTimeout bounds the rollback, which runs even when the run's
+// context was cancelled (Ctrl-C).
+const RollbackTimeout = 2 * time.Minute
+
 // rollback undoes what this run changed on the hosts, last change first,
 // on both hosts at once, and returns what could not be undone.
 func (r *Runner) rollback(ctx context.Context, hosts []*host) []string {
@@ -309,7 +347,7 @@ func (r *Runner) rollback(ctx context.Context, hosts []*host) []string {
 					}
 				}
 				if err != nil {
-					left[i] = append(left[i], fmt.Sprintf("%s: %s (%v)", h.s.Host(), u.what, err))
+					left[i] = append(left[i], redact(fmt.Sprintf("%s: %s (%v)", h.s.Host(), u.what, err)))
 				} else {
 					done[i] = append(done[i], fmt.Sprintf("%s: undid %s\n", h.s.Host(), u.what))
 				}
@@ -373,6 +411,12 @@ func (r *Runner) Pair(ctx context.Context, ss [2]Session, o Options) error {
 	if err != nil {
 		return err
 	}
+	for _, h := range hosts {
+		if v := h.p.OtherVHID; v != "" {
+			return fmt.Errorf("pair: %s: its rc.d ucarp already runs vhid %s (ucarp_vhid in /etc/rc.conf), and it runs one group: "+
+				"unpair vhid %s first, or pair this host with --vhid=%s or --freebsd=kernel", h.s.Host(), v, v, v)
+		}
+	}
 	srcs := [2]netip.Addr{hosts[0].p.Facts.Source, hosts[1].p.Facts.Source}
 	err = func() error {
 		// Both hosts install, then listen for some adverts' time, at once.
@@ -405,7 +449,11 @@ func (r *Runner) Pair(ctx context.Context, ss [2]Session, o Options) error {
 		if r.DryRun {
 			return err
 		}
-		if left := r.rollback(ctx, hosts); len(left) > 0 {
+		// Ctrl-C or SIGTERM cancelled ctx: the undo must still run, for
+		// a while.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RollbackTimeout)
+		defer cancel()
+		if left := r.rollback(rctx, hosts); len(left) > 0 {
 			return fmt.Errorf("%w\nrolled back, except (left as it is):\n  %s", err, strings.Join(left, "\n  "))
 		}
 		return fmt.Errorf("%w\nrolled back: both hosts are as they were", err)
@@ -596,6 +644,10 @@ func (r *Runner) Unpair(ctx context.Context, ss [2]Session, o Options) error {
 
 func (r *Runner) unpairHost(ctx context.Context, h *host) error {
 	p := h.p
+	if p.OtherVHID != "" {
+		r.printf("%s: left alone: its rc.d ucarp runs another group, vhid %s\n", h.s.Host(), p.OtherVHID)
+		return nil
+	}
 	if _, err := look(ctx, h, p.Active); err == nil {
 		if err := r.changeAll(ctx, h, p.Stop); err != nil {
 			return err
@@ -623,6 +675,10 @@ func (r *Runner) unpairHost(ctx context.Context, h *host) error {
 		if old == "" || !ours {
 			continue
 		}
+		if p.OtherGroups && s.Name == "carp_load" {
+			r.printf("%s: kept carp_load in %s: other CARP groups are in /etc/rc.conf\n", h.s.Host(), s.File)
+			continue
+		}
 		if err := r.change(ctx, h, sysrc(s, "-x", s.Name), nil); err != nil {
 			return err
 		}
@@ -630,6 +686,10 @@ func (r *Runner) unpairHost(ctx context.Context, h *host) error {
 	}
 	for _, l := range p.UnpairLines {
 		if _, err := look(ctx, h, hasLine(l)); err != nil {
+			continue
+		}
+		if p.OtherGroups {
+			r.printf("%s: kept %q in %s: other CARP groups are in /etc/rc.conf\n", h.s.Host(), l.Text, l.File)
 			continue
 		}
 		if err := r.change(ctx, h, removeLine(l), nil); err != nil {

@@ -28,6 +28,8 @@ type fake struct {
 	heard     []string // sources that sniff hears
 	maint     bool     // ucarpctl has the maintenance verb
 	failOn    string   // a command holding this fails
+	cancelOn  string   // a command holding this calls cancel and fails
+	cancel    func()
 	files     map[string]File
 	settings  map[string]string // FILE NAME -> value
 	log       []string
@@ -43,7 +45,16 @@ var (
 
 func (f *fake) Host() string { return f.name }
 
-func (f *fake) Run(_ context.Context, cmd string, stdin []byte) (string, error) {
+func (f *fake) Run(ctx context.Context, cmd string, stdin []byte) (string, error) {
+	if err := ctx.Err(); err != nil { // as SSHSession: a cancelled command fails
+		f.log = append(f.log, "cancelled: "+cmd)
+		return "", err
+	}
+	if f.cancelOn != "" && strings.Contains(cmd, f.cancelOn) {
+		f.log = append(f.log, "cancelled: "+cmd)
+		f.cancel()
+		return "", ctx.Err()
+	}
 	if stdin != nil {
 		f.log = append(f.log, fmt.Sprintf("%s <<EOF\n%sEOF", cmd, stdin))
 	} else {
@@ -139,7 +150,7 @@ func (f *fake) Run(_ context.Context, cmd string, stdin []byte) (string, error) 
 		w := strings.Fields(cmd)
 		delete(f.settings, w[3]+" "+strings.Trim(w[2], "'"))
 	case strings.Contains(cmd, "apt-get install"), strings.Contains(cmd, "dnf install"),
-		strings.HasPrefix(cmd, "pkg add"), strings.Contains(cmd, "pkg install"):
+		strings.Contains(cmd, "pkg add"), strings.Contains(cmd, "pkg install"):
 		f.installed = true
 	case strings.Contains(cmd, "apt-get purge"), strings.Contains(cmd, "dnf remove"), strings.HasPrefix(cmd, "pkg delete"):
 		f.installed = false
@@ -180,6 +191,18 @@ func (f *fake) Run(_ context.Context, cmd string, stdin []byte) (string, error) 
 		return ok(f.maint)
 	}
 	return "", nil
+}
+
+// facts are what NewPlan needs of the fake in a test.
+func (f *fake) facts() Facts {
+	if f.kernel == "FreeBSD" {
+		return Facts{Family: FreeBSD, Interface: "vtnet0"}
+	}
+	fam := Debian
+	if strings.Contains(f.osRelease, "rhel") {
+		fam = RHEL
+	}
+	return Facts{Family: fam, Interface: "eth0", Systemd: f.systemd}
 }
 
 func (f *fake) state() string {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -297,6 +298,14 @@ func TestRollback(t *testing.T) {
 			if b.installed || len(b.files) > 0 || len(b.settings) > 0 {
 				t.Errorf("b is not as it was: %+v", snap(b))
 			}
+			// What Start enabled for every instance is undone after the
+			// files are gone.
+			if pb, _ := NewPlan(b.facts(), baseOptions(), 1); len(pb.StopLast) > 0 {
+				last := slices.Index(b.log, pb.StopLast[0])
+				if last < 0 || last < slices.Index(b.log, "rm -f /etc/ucarp/vhid10.conf") {
+					t.Errorf("b: %q not run after the conf's removal:\n%s", pb.StopLast[0], strings.Join(b.log, "\n"))
+				}
+			}
 
 			// When an undo fails too, the error says what is left.
 			a, b = newFake(kind, "a", "203.0.113.10", true), newFake(kind, "b", "203.0.113.11", false)
@@ -452,5 +461,199 @@ func TestFewerVIPs(t *testing.T) {
 				t.Errorf("unpair did not leave the hosts as they were:\n%+v\n%+v", snap(a), snap(b))
 			}
 		})
+	}
+}
+
+// TestFreeBSDOtherVHID: FreeBSD's rc.d script runs one group; a host
+// whose rc.conf has another group's ucarp_vhid is refused by pair and
+// left alone by unpair.
+func TestFreeBSDOtherVHID(t *testing.T) {
+	other := func() *fake {
+		f := newFake("freebsd", "a", "203.0.113.10", true)
+		f.installed, f.active = true, true
+		f.files = map[string]File{"/usr/local/etc/ucarp.pass": {Path: "/usr/local/etc/ucarp.pass", Mode: 0o600, Data: "five\n"}}
+		f.settings = map[string]string{"/etc/rc.conf ucarp_enable": "YES", "/etc/rc.conf ucarp_vhid": "5", "/etc/rc.conf ucarp_addr": "203.0.113.50"}
+		return f
+	}
+	a, b := other(), newFake("freebsd", "b", "203.0.113.11", false)
+	before := snap(a)
+	var out bytes.Buffer
+	err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, baseOptions())
+	if err == nil || !strings.Contains(err.Error(), "a: its rc.d ucarp already runs vhid 5") {
+		t.Fatalf("pair: got %v", err)
+	}
+	if !before.equal(snap(a)) || b.installed || len(b.files) > 0 {
+		t.Errorf("pair changed a host: %v %v", a.log, b.log)
+	}
+	// Kernel CARP does not use the rc.d script.
+	o := baseOptions()
+	o.FreeBSDKernel = true
+	if err := testRunner(&out).Pair(context.Background(), [2]Session{other(), newFake("freebsd", "b", "203.0.113.11", false)}, o); err != nil {
+		t.Errorf("kernel mode: %v", err)
+	}
+
+	out.Reset()
+	err = testRunner(&out).Unpair(context.Background(), [2]Session{a, b}, Options{VIPs: baseOptions().VIPs, VHID: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !before.equal(snap(a)) {
+		t.Errorf("unpair changed a: %v", a.log)
+	}
+	if !strings.Contains(out.String(), "a: left alone: its rc.d ucarp runs another group, vhid 5") {
+		t.Errorf("unpair's output: %s", out.String())
+	}
+}
+
+// TestAptNoRemove: apt-get never removes a package (Debian's ucarp,
+// which ours conflicts with); when it refuses, the error says why.
+func TestAptNoRemove(t *testing.T) {
+	for _, pkg := range []string{"", "x.deb"} {
+		a, b := newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false)
+		o := baseOptions()
+		if pkg != "" {
+			o.Package, o.PackageData = pkg, []byte("DEB\n")
+		}
+		b.failOn = "apt-get install"
+		var out bytes.Buffer
+		err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, o)
+		if err == nil || !strings.Contains(err.Error(), "if Debian's ucarp package is installed") {
+			t.Fatalf("%q: got %v", pkg, err)
+		}
+		for _, c := range b.log {
+			if strings.Contains(c, "apt-get install") && !strings.Contains(c, " --no-remove ") {
+				t.Errorf("%q: without --no-remove: %s", pkg, c)
+			}
+		}
+	}
+}
+
+// TestPrivateUpload: the package goes through a fresh directory of mode
+// 700 that is gone afterwards, never a fixed name in /tmp.
+func TestPrivateUpload(t *testing.T) {
+	for _, kind := range []string{"debian", "rocky", "freebsd"} {
+		f := Facts{Family: Debian, Interface: "eth0", Systemd: true}
+		switch kind {
+		case "rocky":
+			f.Family = RHEL
+		case "freebsd":
+			f = Facts{Family: FreeBSD, Interface: "vtnet0"}
+		}
+		o := baseOptions()
+		o.Package, o.PackageData = "p", []byte("PKG\n")
+		p, err := NewPlan(f, o, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Upload == nil || len(p.Install) != 2 || !strings.HasPrefix(p.Install[0], "d=$(mktemp -d) && ") {
+			t.Errorf("%s: %q", kind, p.Install)
+		}
+		for _, c := range p.Install {
+			if strings.Contains(c, "/tmp") {
+				t.Errorf("%s: %q", kind, c)
+			}
+		}
+	}
+	if _, err := exec.LookPath("stat"); err != nil {
+		t.Skip(err)
+	}
+	cmd := privateUpload("x.deb", `printf '%s\n' "$d" && stat -c %a "$d" && cat`)
+	sh := exec.Command("sh", "-c", cmd)
+	sh.Stdin = strings.NewReader("PKG\n")
+	out, err := sh.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	dir, rest, _ := strings.Cut(string(out), "\n")
+	if rest != "700\nPKG\n" {
+		t.Errorf("%s: %q", cmd, out)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s is left: %v", dir, err)
+		os.RemoveAll(dir)
+	}
+}
+
+// TestRollbackAfterCancel: Ctrl-C during the run cancels its context;
+// the rollback still runs, with a context of its own.
+func TestRollbackAfterCancel(t *testing.T) {
+	a, b := newFake("debian", "a", "203.0.113.10", true), newFake("debian", "b", "203.0.113.11", false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.cancelOn, b.cancel = "systemctl enable --now", cancel
+	var out bytes.Buffer
+	err := testRunner(&out).Pair(ctx, [2]Session{a, b}, baseOptions())
+	if err == nil || !strings.Contains(err.Error(), "rolled back: both hosts are as they were") {
+		t.Fatalf("got %v\n%s", err, out.String())
+	}
+	for _, f := range []*fake{a, b} {
+		if f.installed || len(f.files) > 0 || f.active {
+			t.Errorf("%s was left changed: %+v", f.name, snap(f))
+		}
+	}
+}
+
+// TestRedact: kernel mode's password is not printed, in a dry run or an
+// error.
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"ifconfig vtnet0 inet vhid 10 advskew 0 pass s3cret alias 203.0.113.100/32":                      "ifconfig vtnet0 inet vhid 10 advskew 0 pass **** alias 203.0.113.100/32",
+		`ifconfig vtnet0 inet vhid 10 pass 'a b'\''c' alias 203.0.113.100/32`:                            "ifconfig vtnet0 inet vhid 10 pass **** alias 203.0.113.100/32",
+		`sysrc -f /etc/rc.conf 'ifconfig_vtnet0_alias0=inet vhid 10 pass a'\''b alias 203.0.113.100/32'`: `sysrc -f /etc/rc.conf 'ifconfig_vtnet0_alias0=inet vhid 10 pass **** alias 203.0.113.100/32'`,
+		"sysrc -f /etc/rc.conf ucarp_passfile=/usr/local/etc/ucarp.pass":                                 "sysrc -f /etc/rc.conf ucarp_passfile=/usr/local/etc/ucarp.pass",
+	} {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+	o := baseOptions()
+	o.FreeBSDKernel = true
+	a, b := newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+	var out bytes.Buffer
+	r := testRunner(&out)
+	r.DryRun = true
+	if err := r.Pair(context.Background(), [2]Session{a, b}, o); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "s3cret") || !strings.Contains(out.String(), "pass ****") {
+		t.Errorf("the dry run:\n%s", out.String())
+	}
+	for _, failOn := range []string{"sysrc -f /etc/rc.conf 'ifconfig_", "ifconfig vtnet0 inet vhid"} {
+		a, b = newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+		b.failOn = failOn
+		out.Reset()
+		err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, o)
+		if err == nil || strings.Contains(err.Error()+out.String(), "s3cret") || !strings.Contains(err.Error(), "pass ****") {
+			t.Errorf("%s: got %v\n%s", failOn, err, out.String())
+		}
+	}
+}
+
+// TestKernelUnpairKeepsShared: kernel-mode unpair keeps carp_load and
+// the preempt line when rc.conf has another vhid's CARP address.
+func TestKernelUnpairKeepsShared(t *testing.T) {
+	o := baseOptions()
+	o.FreeBSDKernel = true
+	for _, other := range []bool{false, true} {
+		a, b := newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+		if err := testRunner(&bytes.Buffer{}).Pair(context.Background(), [2]Session{a, b}, o); err != nil {
+			t.Fatal(err)
+		}
+		const alias5 = "/etc/rc.conf ifconfig_vtnet0_alias7"
+		if other {
+			a.settings[alias5] = "inet vhid 5 advskew 0 pass x alias 203.0.113.50/32"
+		}
+		var out bytes.Buffer
+		if err := testRunner(&out).Unpair(context.Background(), [2]Session{a, b}, Options{VIPs: o.VIPs, VHID: 10, FreeBSDKernel: true}); err != nil {
+			t.Fatal(err)
+		}
+		_, load := a.settings["/boot/loader.conf carp_load"]
+		_, preempt := a.settings["/etc/sysctl.conf net.inet.carp.preempt=1"]
+		if load != other || preempt != other || a.settings[alias5] == "" && other {
+			t.Errorf("other group %v: carp_load kept %v, preempt kept %v\n%s", other, load, preempt, out.String())
+		}
+		if _, bload := b.settings["/boot/loader.conf carp_load"]; bload {
+			t.Errorf("b has no other group, and kept carp_load")
+		}
 	}
 }

@@ -64,7 +64,8 @@ type Plan struct {
 	Skew     int
 	Instance string // the instance (vhidN) or service name, for messages
 
-	// Upload is the package copied to the host before Install, or nil.
+	// Upload is the package (Path its base name) that the first Install
+	// command reads on stdin into a private directory, or nil.
 	Upload *File
 	// Install runs when the package is not installed; it ends by creating
 	// Marker, which tells Unpair to run Uninstall.
@@ -99,6 +100,14 @@ type Plan struct {
 	Demote, Promote  []string
 	MaintenanceProbe string
 	Kernel           bool // FreeBSD's kernel CARP: Status is ifconfig's
+	// OtherVHID is the ucarp_vhid of rc.conf when it is another group's:
+	// FreeBSD's rc.d script runs one group, so Pair refuses to overwrite
+	// it and Unpair leaves the host alone.
+	OtherVHID string
+	// OtherGroups (kernel mode): rc.conf has CARP addresses of another
+	// vhid, which need carp_load and the preempt line too: Unpair keeps
+	// them.
+	OtherGroups bool
 }
 
 // NewPlan computes the plan of host i (0 or 1) of the pair.
@@ -185,6 +194,20 @@ func yesno(b bool, yes, no string) string {
 	return no
 }
 
+// privateUpload is one command that reads the package (Upload) from
+// stdin into a new directory only root can enter (mktemp -d: mode 700,
+// a fresh name), runs install with its path as the last word, and
+// removes the directory however it ends: no fixed name in /tmp that
+// another user could plant a symlink or a file of their own at.
+func privateUpload(name, install string) string {
+	f := `"$d/` + name + `"`
+	cmd := install + " " + f
+	if strings.HasPrefix(install, "if ") { // dnf, else yum
+		cmd += "; fi"
+	}
+	return `d=$(mktemp -d) && trap 'rm -rf "$d"' EXIT && cat > ` + f + " && " + cmd
+}
+
 const header = "# Written by \"ucarpctl pair\"; \"ucarpctl unpair\" removes it. See ucarp(8).\n"
 
 // linux: our .deb or .rpm, an instance of /etc/ucarp (ucarp-instance),
@@ -196,15 +219,13 @@ func linux(p *Plan, f Facts, o Options, vhid, listen string) {
 	p.Marker = "/etc/ucarp/.installed-by-ucarpctl-pair"
 	switch {
 	case f.Family == Debian && o.Package != "":
-		tmp := "/tmp/" + PackageName + ".deb"
-		p.Upload = &File{Path: tmp, Mode: 0o644, Data: string(o.PackageData)}
-		p.Install = []string{"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends " + tmp, "rm -f " + tmp}
+		p.Upload = &File{Path: PackageName + ".deb", Mode: 0o644, Data: string(o.PackageData)}
+		p.Install = []string{privateUpload(p.Upload.Path, "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-remove --no-install-recommends")}
 	case f.Family == Debian:
-		p.Install = []string{"apt-get update -q", "DEBIAN_FRONTEND=noninteractive apt-get install -y -q " + PackageName}
+		p.Install = []string{"apt-get update -q", "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-remove " + PackageName}
 	case o.Package != "":
-		tmp := "/tmp/" + PackageName + ".rpm"
-		p.Upload = &File{Path: tmp, Mode: 0o644, Data: string(o.PackageData)}
-		p.Install = []string{"if command -v dnf >/dev/null; then dnf install -y " + tmp + "; else yum install -y " + tmp + "; fi", "rm -f " + tmp}
+		p.Upload = &File{Path: PackageName + ".rpm", Mode: 0o644, Data: string(o.PackageData)}
+		p.Install = []string{privateUpload(p.Upload.Path, "if command -v dnf >/dev/null; then dnf install -y \"$d/"+p.Upload.Path+"\"; else yum install -y")}
 	default:
 		p.Install = []string{"if command -v dnf >/dev/null; then dnf install -y " + PackageName + "; else yum install -y " + PackageName + "; fi"}
 	}
@@ -274,12 +295,14 @@ func tcpdump(iface, vhid, listen string) string {
 // freebsd: our package and its rc.d script, configured in rc.conf.
 func freebsd(p *Plan, f Facts, o Options, vhid, listen string) {
 	p.Instance = "ucarp"
+	if v, ok := f.RCConf["ucarp_vhid"]; ok && v != "" && v != vhid {
+		p.OtherVHID = v
+	}
 	pass := "/usr/local/etc/ucarp.pass"
 	p.Marker = "/usr/local/etc/.ucarp-installed-by-ucarpctl-pair"
 	if o.Package != "" {
-		tmp := "/tmp/" + PackageName + ".pkg"
-		p.Upload = &File{Path: tmp, Mode: 0o644, Data: string(o.PackageData)}
-		p.Install = []string{"pkg add " + tmp, "rm -f " + tmp}
+		p.Upload = &File{Path: PackageName + ".pkg", Mode: 0o644, Data: string(o.PackageData)}
+		p.Install = []string{privateUpload(p.Upload.Path, "pkg add")}
 	} else {
 		p.Install = []string{"env ASSUME_ALWAYS_YES=yes pkg install -y " + PackageName}
 	}
@@ -353,6 +376,14 @@ func kernel(p *Plan, f Facts, o Options, vhid, listen string) {
 		p.Settings = append(p.Settings, Setting{File: "/etc/rc.conf", Name: a.name})
 		if a.addr.IsValid() {
 			downs = append(downs, kernelDown(ifc, a.addr))
+		}
+	}
+	for k, v := range f.RCConf {
+		w := strings.Fields(v)
+		for i := 0; strings.HasPrefix(k, "ifconfig_") && i+1 < len(w); i++ {
+			if w[i] == "vhid" && w[i+1] != vhid {
+				p.OtherGroups = true
+			}
 		}
 	}
 	preempt := Line{File: "/etc/sysctl.conf", Text: "net.inet.carp.preempt=1"}

@@ -27,7 +27,8 @@ type SSHConfig struct {
 	Password func(user, host string) (string, error)
 	// KnownHosts are the known_hosts files (default ~/.ssh/known_hosts).
 	KnownHosts []string
-	// Timeout bounds the connection (default 15 s).
+	// Timeout bounds the dial and the SSH handshake, without the time a
+	// person takes to type a password (default 15 s).
 	Timeout time.Duration
 }
 
@@ -95,13 +96,19 @@ func Dial(ctx context.Context, target string, c SSHConfig) (*SSHSession, error) 
 	if len(signers) > 0 {
 		auth = append(auth, ssh.PublicKeys(signers...))
 	}
-	if c.Password != nil {
-		host, _, _ := net.SplitHostPort(hostport)
-		auth = append(auth, ssh.PasswordCallback(func() (string, error) { return c.Password(user, host) }))
-	}
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = 15 * time.Second
+	}
+	var conn net.Conn
+	if c.Password != nil {
+		host, _, _ := net.SplitHostPort(hostport)
+		auth = append(auth, ssh.PasswordCallback(func() (string, error) {
+			// A person types it: the handshake's deadline waits.
+			conn.SetDeadline(time.Time{})
+			defer conn.SetDeadline(time.Now().Add(timeout))
+			return c.Password(user, host)
+		}))
 	}
 	cfg := &ssh.ClientConfig{
 		User:              user,
@@ -111,13 +118,29 @@ func Dial(ctx context.Context, target string, c SSHConfig) (*SSHSession, error) 
 		Timeout:           timeout,
 	}
 	d := net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "tcp", hostport)
+	conn, err = d.DialContext(ctx, "tcp", hostport)
 	if err != nil {
 		return nil, fmt.Errorf("pair: %s: %w", target, err)
 	}
+	// NewClientConn has no deadline of its own (cfg.Timeout is the
+	// dial's) and no context: a server that accepts and then says
+	// nothing would hold it for ever, through Ctrl-C.
+	conn.SetDeadline(time.Now().Add(timeout))
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	sc, chans, reqs, err := ssh.NewClientConn(conn, hostport, cfg)
+	cancelled := !stop()
+	if err == nil && cancelled {
+		sc.Close()
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = conn.SetDeadline(time.Time{})
+	}
 	if err != nil {
 		conn.Close()
+		if cancelled {
+			return nil, fmt.Errorf("pair: %s: %w", target, ctx.Err())
+		}
 		var ke *knownhosts.KeyError
 		if errors.As(err, &ke) {
 			if len(ke.Want) == 0 {

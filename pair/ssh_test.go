@@ -5,12 +5,14 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -172,5 +174,59 @@ func TestDial(t *testing.T) {
 	}
 	if asked != "root@127.0.0.1" {
 		t.Errorf("the password was asked for %q", asked)
+	}
+}
+
+// TestDialSilentServer: a server that accepts and then says nothing
+// fails the handshake at the timeout, or at once when ctx is cancelled.
+func TestDialSilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	kh := filepath.Join(t.TempDir(), "kh")
+	os.WriteFile(kh, nil, 0o600)
+	dial := func(ctx context.Context, timeout time.Duration) error {
+		done := make(chan error, 1)
+		go func() {
+			_, err := Dial(ctx, ln.Addr().String(), SSHConfig{KnownHosts: []string{kh}, Timeout: timeout})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("Dial still waits on a silent server")
+			return nil
+		}
+	}
+	if err := dial(context.Background(), 100*time.Millisecond); err == nil || !strings.Contains(err.Error(), "timeout") {
+		t.Errorf("the timeout: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	if err := dial(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
 	}
 }
