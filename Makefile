@@ -39,8 +39,10 @@ FUZZTIME    ?= 30s
 # ifupdown; iproute2 builds the lab; util-linux (setpriv, unshare, nsenter);
 # debootstrap, lintian, rpm, man-db and systemd check the packages;
 # prometheus brings promtool, which checks the metrics; chromium renders the
-# status page (e2e TestStatusPageScreenshot).
-DEB_DEPS ?= ucarp ifupdown iproute2 util-linux debootstrap lintian rpm man-db systemd prometheus chromium
+# status page (e2e TestStatusPageScreenshot); keepalived and frr (vrrpd) are
+# the VRRPv3 interop peers; nftables builds the lab's multicast-dropping
+# bridge (unicast peers).
+DEB_DEPS ?= ucarp ifupdown iproute2 util-linux debootstrap lintian rpm man-db systemd prometheus chromium keepalived frr nftables
 
 .PHONY: all build demo test unit lint deps fuzz bench bench-scale clean install uninstall man deb rpm
 
