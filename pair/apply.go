@@ -665,13 +665,13 @@ func (r *Runner) unpairHost(ctx context.Context, h *host) error {
 		}
 	}
 	for _, s := range p.Settings {
+		if p.Kernel && strings.HasPrefix(s.Name, "ifconfig_") {
+			continue // the aliases: UnpairAliases below
+		}
 		out, _ := look(ctx, h, sysrc(s, "-n", "-q", s.Name)+" || true")
 		old := strings.TrimSuffix(out, "\n")
-		// Ours: the rc.d script's variables, the alias that holds the
-		// vhid (its password is not asked again), or the value pair set.
-		vhid := "vhid " + strings.TrimPrefix(p.Instance, "carp vhid ") + " "
-		ours := strings.HasPrefix(s.Name, "ucarp_") || old == s.Value ||
-			(p.Kernel && strings.Contains(s.Name, "_alias") && strings.Contains(old+" ", vhid))
+		// Ours: the rc.d script's variables, or the value pair set.
+		ours := strings.HasPrefix(s.Name, "ucarp_") || old == s.Value
 		if old == "" || !ours {
 			continue
 		}
@@ -683,6 +683,25 @@ func (r *Runner) unpairHost(ctx context.Context, h *host) error {
 			return err
 		}
 		h.changed = append(h.changed, fmt.Sprintf("removed %s from %s", s.Name, s.File))
+	}
+	for _, s := range p.UnpairAliases {
+		// The others' aliases move down into the places the vhid's
+		// leave, so that none is after a gap.
+		out, _ := look(ctx, h, sysrc(s, "-n", "-q", s.Name)+" || true")
+		if old := strings.TrimSuffix(out, "\n"); old == s.Value {
+			continue
+		}
+		if s.Value == "" {
+			if err := r.change(ctx, h, sysrc(s, "-x", s.Name), nil); err != nil {
+				return err
+			}
+			h.changed = append(h.changed, fmt.Sprintf("removed %s from %s", s.Name, s.File))
+			continue
+		}
+		if err := r.change(ctx, h, sysrc(s, s.Name+"="+s.Value), nil); err != nil {
+			return err
+		}
+		h.changed = append(h.changed, fmt.Sprintf("moved another alias to %s in %s", s.Name, s.File))
 	}
 	for _, l := range p.UnpairLines {
 		if _, err := look(ctx, h, hasLine(l)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -639,9 +640,10 @@ func TestKernelUnpairKeepsShared(t *testing.T) {
 		if err := testRunner(&bytes.Buffer{}).Pair(context.Background(), [2]Session{a, b}, o); err != nil {
 			t.Fatal(err)
 		}
-		const alias5 = "/etc/rc.conf ifconfig_vtnet0_alias7"
+		const alias5 = "/etc/rc.conf ifconfig_vtnet0_alias1"
+		const vhid5 = "inet vhid 5 advskew 0 pass x alias 203.0.113.50/32"
 		if other {
-			a.settings[alias5] = "inet vhid 5 advskew 0 pass x alias 203.0.113.50/32"
+			a.settings[alias5] = vhid5
 		}
 		var out bytes.Buffer
 		if err := testRunner(&out).Unpair(context.Background(), [2]Session{a, b}, Options{VIPs: o.VIPs, VHID: 10, FreeBSDKernel: true}); err != nil {
@@ -649,11 +651,68 @@ func TestKernelUnpairKeepsShared(t *testing.T) {
 		}
 		_, load := a.settings["/boot/loader.conf carp_load"]
 		_, preempt := a.settings["/etc/sysctl.conf net.inet.carp.preempt=1"]
-		if load != other || preempt != other || a.settings[alias5] == "" && other {
+		// The other group's alias moves down into alias0: no gap.
+		if load != other || preempt != other || other && (a.settings["/etc/rc.conf ifconfig_vtnet0_alias0"] != vhid5 || a.settings[alias5] != "") {
 			t.Errorf("other group %v: carp_load kept %v, preempt kept %v\n%s", other, load, preempt, out.String())
 		}
 		if _, bload := b.settings["/boot/loader.conf carp_load"]; bload {
 			t.Errorf("b has no other group, and kept carp_load")
 		}
+	}
+}
+
+// aliasGap is the first ifconfig_vtnet0_aliasN missing before one that
+// is set in f's rc.conf (FreeBSD's rc ignores every alias after it), or "".
+func aliasGap(f *fake) string {
+	last := -1
+	for k := range f.settings {
+		if n, err := strconv.Atoi(strings.TrimPrefix(k, "/etc/rc.conf ifconfig_vtnet0_alias")); err == nil {
+			last = max(last, n)
+		}
+	}
+	for n := range last {
+		if _, ok := f.settings["/etc/rc.conf ifconfig_vtnet0_alias"+strconv.Itoa(n)]; !ok {
+			return "ifconfig_vtnet0_alias" + strconv.Itoa(n)
+		}
+	}
+	return ""
+}
+
+// TestKernelAliasesNoGap: pairing again with other VIPs, and unpairing
+// with another group's alias after ours, leave the aliases numbered
+// from 0 without a gap.
+func TestKernelAliasesNoGap(t *testing.T) {
+	o := baseOptions()
+	o.FreeBSDKernel = true
+	multiVIP(&o)
+	a, b := newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+	ctx := context.Background()
+	var out bytes.Buffer
+	check := func(what string) {
+		t.Helper()
+		for _, f := range []*fake{a, b} {
+			if gap := aliasGap(f); gap != "" {
+				t.Errorf("%s: %s: %s is missing: %v", what, f.name, gap, f.settings)
+			}
+		}
+	}
+	if err := testRunner(&out).Pair(ctx, [2]Session{a, b}, o); err != nil {
+		t.Fatal(err)
+	}
+	check("pair")
+	later := o
+	later.VIPs = o.VIPs[1:]
+	if err := testRunner(&out).Pair(ctx, [2]Session{a, b}, later); err != nil {
+		t.Fatal(err)
+	}
+	check("pair without the first VIP")
+	const vhid5 = "inet vhid 5 advskew 0 pass x alias 203.0.113.50/32"
+	a.settings["/etc/rc.conf ifconfig_vtnet0_alias2"] = vhid5
+	if err := testRunner(&out).Unpair(ctx, [2]Session{a, b}, Options{VIPs: later.VIPs, VHID: 10, FreeBSDKernel: true}); err != nil {
+		t.Fatal(err)
+	}
+	check("unpair")
+	if got := a.settings["/etc/rc.conf ifconfig_vtnet0_alias0"]; got != vhid5 {
+		t.Errorf("unpair: alias0 is %q, want the other group's", got)
 	}
 }
