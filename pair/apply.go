@@ -284,7 +284,18 @@ func (r *Runner) configure(ctx context.Context, h *host) error {
 	active := err == nil && (p.Facts.Installed || p.Kernel)
 	if active {
 		// Undone last: after the old files are back.
-		h.undo = append(h.undo, undo{what: "the restart of " + p.Instance, cmds: p.Restart})
+		revert := p.Revert
+		if revert == nil {
+			revert = p.Restart
+		}
+		h.undo = append(h.undo, undo{what: "the restart of " + p.Instance, cmds: revert})
+	}
+	for _, kv := range p.Sysctls {
+		name, value, _ := strings.Cut(kv, "=")
+		out, err := look(ctx, h, "sysctl -n "+name)
+		if old := strings.TrimSpace(out); err == nil && old != "" && old != value {
+			h.undo = append(h.undo, undo{what: "the live " + name, cmds: []string{"sysctl " + name + "=" + old}})
+		}
 	}
 	if !active && len(p.StopLast) > 0 {
 		// Undone after the files' removal: what Start enabled for every

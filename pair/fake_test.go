@@ -30,6 +30,7 @@ type fake struct {
 	failOn    string   // a command holding this fails
 	cancelOn  string   // a command holding this calls cancel and fails
 	cancel    func()
+	preempt   string // the live net.inet.carp.preempt ("" is 0)
 	files     map[string]File
 	settings  map[string]string // FILE NAME -> value
 	log       []string
@@ -187,6 +188,10 @@ func (f *fake) Run(ctx context.Context, cmd string, stdin []byte) (string, error
 			return "", errExit
 		}
 		return strings.Join(names, "\n"), nil
+	case cmd == "sysctl -n net.inet.carp.preempt":
+		return max(f.preempt, "0") + "\n", nil
+	case strings.HasPrefix(cmd, "sysctl net.inet.carp.preempt="):
+		f.preempt = strings.TrimPrefix(cmd, "sysctl net.inet.carp.preempt=")
 	case strings.HasPrefix(cmd, "ucarpctl help"):
 		return ok(f.maint)
 	}

@@ -716,3 +716,47 @@ func TestKernelAliasesNoGap(t *testing.T) {
 		t.Errorf("unpair: alias0 is %q, want the other group's", got)
 	}
 }
+
+// TestKernelRollbackLive: in kernel mode the rollback of a host whose
+// vhid ran puts its old aliases up again, not the new ones, and the
+// live preempt back as it was.
+func TestKernelRollbackLive(t *testing.T) {
+	const old = "inet vhid 10 advskew 50 pass old alias 203.0.113.100/32"
+	a, b := newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+	a.active = true
+	a.files = map[string]File{}
+	a.settings = map[string]string{"/etc/rc.conf ifconfig_vtnet0_alias0": old, "/boot/loader.conf carp_load": "YES"}
+	before := snap(a)
+	o := baseOptions()
+	o.FreeBSDKernel = true
+	b.failOn = "ifconfig vtnet0 inet vhid 10 advskew 100"
+	var out bytes.Buffer
+	err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, o)
+	if err == nil || !strings.Contains(err.Error(), "rolled back: both hosts are as they were") {
+		t.Fatalf("got %v\n%s", err, out.String())
+	}
+	if !before.equal(snap(a)) {
+		t.Errorf("a's files are not as they were:\n%+v\n%+v", before, snap(a))
+	}
+	var last string
+	for _, c := range a.log {
+		if strings.HasPrefix(c, "ifconfig vtnet0 inet") {
+			last = c
+		}
+	}
+	if want := "ifconfig vtnet0 inet vhid 10 advskew 50 pass old alias 203.0.113.100/32"; last != want {
+		t.Errorf("the last ifconfig on a is %q, want the old alias %q:\n%s", last, want, strings.Join(a.log, "\n"))
+	}
+	if a.preempt == "1" {
+		t.Errorf("a's live preempt is still 1 after the rollback:\n%s", strings.Join(a.log, "\n"))
+	}
+	// Without the failure, the restart of the running vhid turns the
+	// live preempt on too, not only at the next boot.
+	b.failOn = ""
+	if err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, o); err != nil {
+		t.Fatal(err)
+	}
+	if a.preempt != "1" {
+		t.Errorf("a's live preempt is %q after pair --preempt:\n%s", a.preempt, strings.Join(a.log, "\n"))
+	}
+}

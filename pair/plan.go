@@ -89,6 +89,13 @@ type Plan struct {
 	Start   []string
 	Restart []string
 	Stop    []string
+	// Revert, when the service ran before, puts back what ran once the
+	// old files and settings are back: Restart where the service reads
+	// them (nil), or kernel mode's old aliases of the vhid.
+	Revert []string
+	// Sysctls (kernel mode) are the live NAME=VALUE that Start and
+	// Restart set: a rollback sets each back to what it was.
+	Sysctls []string
 	// StopLast runs after Stop and the files' removal: it disables what
 	// is shared by every instance when none is left.
 	StopLast []string
@@ -394,16 +401,47 @@ func kernel(p *Plan, f Facts, o Options, vhid, listen string) {
 		p.Lines = []Line{preempt}
 	}
 	p.Active = "ifconfig " + ifc + " | grep -Eq 'carp: [A-Z]+ vhid " + vhid + " '"
-	p.Start = []string{"kldload -n carp"}
+	var sysctl []string
 	if o.Preempt {
-		p.Start = append(p.Start, "sysctl net.inet.carp.preempt=1")
+		p.Sysctls = []string{preempt.Text}
+		sysctl = []string{"sysctl " + preempt.Text}
 	}
-	p.Start = append(p.Start, ups...)
-	p.Restart = append(slices.Clone(downs), ups...)
+	p.Start = slices.Concat([]string{"kldload -n carp"}, sysctl, ups)
+	p.Restart = slices.Concat(sysctl, downs, ups)
 	p.Stop = downs
+	// A rollback takes the new addresses down and puts up the vhid's
+	// old aliases as rc.conf had them, not the new ones.
+	p.Revert = slices.Clone(downs)
+	for _, v := range oldAliases(f, vhid) {
+		p.Revert = append(p.Revert, "ifconfig "+ifc+" "+quotePass(v))
+	}
 	p.Status = "ifconfig " + ifc
 	p.Demote = []string{"sysctl net.inet.carp.demotion=240"}
 	p.Promote = []string{"sysctl net.inet.carp.demotion=-240"}
+}
+
+// oldAliases are the values of rc.conf's aliases of the vhid, in their
+// order.
+func oldAliases(f Facts, vhid string) []string {
+	_, old := aliasList(f)
+	var out []string
+	for _, a := range old {
+		if strings.Contains(" "+a.value+" ", " vhid "+vhid+" ") {
+			out = append(out, a.value)
+		}
+	}
+	return out
+}
+
+// quotePass quotes the password of an alias's value for the shell.
+func quotePass(v string) string {
+	w := strings.Fields(v)
+	for i := 0; i+1 < len(w); i++ {
+		if w[i] == "pass" {
+			w[i+1] = Quote(w[i+1])
+		}
+	}
+	return strings.Join(w, " ")
 }
 
 // kernelDown removes one address of the vhid; one that is not there (a
@@ -421,6 +459,20 @@ type alias struct {
 	name, value string
 }
 
+// aliasList is the ifconfig_IF_alias variable name without its number,
+// and the interface's aliases in rc.conf in the order of their numbers.
+func aliasList(f Facts) (base string, old []alias) {
+	base = "ifconfig_" + strings.NewReplacer(".", "_", "-", "_").Replace(f.Interface) + "_alias"
+	for k, v := range f.RCConf {
+		n, err := strconv.Atoi(strings.TrimPrefix(k, base))
+		if strings.HasPrefix(k, base) && err == nil && n >= 0 && strconv.Itoa(n) == strings.TrimPrefix(k, base) {
+			old = append(old, alias{n, k, v})
+		}
+	}
+	slices.SortFunc(old, func(x, y alias) int { return x.n - y.n })
+	return base, old
+}
+
 // kernelAliases lays out the interface's ifconfig_IF_aliasN variables.
 // FreeBSD's rc reads alias0, alias1, ... and stops at the first one
 // missing, so both layouts are numbered from 0 without a gap: pair's
@@ -430,15 +482,7 @@ type alias struct {
 // drops every alias of the vhid. An alias past the end of a layout is
 // set to "" (removed). stale are the addresses of the aliases dropped.
 func kernelAliases(f Facts, vhid string, addrs []netip.Addr, values []string) (pair, unpair []Setting, stale []netip.Addr) {
-	base := "ifconfig_" + strings.NewReplacer(".", "_", "-", "_").Replace(f.Interface) + "_alias"
-	var old []alias
-	for k, v := range f.RCConf {
-		n, err := strconv.Atoi(strings.TrimPrefix(k, base))
-		if strings.HasPrefix(k, base) && err == nil && n >= 0 && strconv.Itoa(n) == strings.TrimPrefix(k, base) {
-			old = append(old, alias{n, k, v})
-		}
-	}
-	slices.SortFunc(old, func(x, y alias) int { return x.n - y.n })
+	base, old := aliasList(f)
 	ours := func(v string) bool { return strings.Contains(" "+v+" ", " vhid "+vhid+" ") }
 	placed := make([]bool, len(addrs))
 	var pv, uv []string
