@@ -199,18 +199,43 @@ func (r *Runner) ensureSetting(ctx context.Context, h *host, s Setting) error {
 	return nil
 }
 
+// removeLine removes the last line that is l.Text, the one ensureLine
+// appended: an earlier copy (with another value of the key between) was
+// there before; CRLF lines and the others are kept as they are.
 func removeLine(l Line) string {
 	f, tmp := Quote(l.File), Quote(l.File+".ucarpctl-tmp")
-	return fmt.Sprintf("grep -vxF %s %s > %s; cat %s > %s && rm -f %s", Quote(l.Text), f, tmp, tmp, f, tmp)
+	return fmt.Sprintf("T=%s awk 'NR == FNR { if ($0 == ENVIRON[\"T\"]) n = FNR; next } FNR != n' %s %s > %s && cat %s > %s; rm -f %s",
+		Quote(l.Text), f, f, tmp, tmp, f, tmp)
 }
 
+// hasLine exits 0 when the file has the line as it is.
 func hasLine(l Line) string { return "grep -qxF " + Quote(l.Text) + " " + Quote(l.File) }
 
+// inEffect exits 0 when a KEY=VALUE line is in effect as sysctl.conf(5)
+// reads it: the last line whose first word sets KEY sets it to VALUE
+// (one after it with another value wins; a commented-out one, or a CRLF
+// one whose value ends in CR, does not count). A line that is no
+// KEY=VALUE must be there as it is.
+func inEffect(l Line) string {
+	k, v, ok := strings.Cut(l.Text, "=")
+	if !ok {
+		return hasLine(l)
+	}
+	return "K=" + Quote(k) + " V=" + Quote(v) + ` awk 'index($1, ENVIRON["K"] "=") == 1 { v = substr($1, length(ENVIRON["K"]) + 2) } END { exit !(v == ENVIRON["V"]) }' ` + Quote(l.File)
+}
+
+// appendLine appends the line, after a newline if the file does not end
+// with one.
+func appendLine(l Line) string {
+	f := Quote(l.File)
+	return "{ [ ! -s " + f + ` ] || [ -z "$(tail -c 1 ` + f + `)" ] || echo; echo ` + Quote(l.Text) + "; } >> " + f
+}
+
 func (r *Runner) ensureLine(ctx context.Context, h *host, l Line) error {
-	if _, err := look(ctx, h, hasLine(l)); err == nil {
+	if _, err := look(ctx, h, inEffect(l)); err == nil {
 		return nil
 	}
-	if err := r.change(ctx, h, "echo "+Quote(l.Text)+" >> "+Quote(l.File), nil); err != nil {
+	if err := r.change(ctx, h, appendLine(l), nil); err != nil {
 		return err
 	}
 	h.changed = append(h.changed, fmt.Sprintf("added %q to %s", l.Text, l.File))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -144,12 +145,18 @@ func (f *fake) Run(ctx context.Context, cmd string, stdin []byte) (string, error
 		w := strings.Fields(cmd)
 		_, there := f.settings[w[3]+" "+strings.Trim(w[2], "'")]
 		return ok(there)
-	case strings.HasPrefix(cmd, "echo "):
+	case strings.HasPrefix(cmd, "K="): // inEffect: KEY=VALUE lines only
 		w := strings.Fields(cmd)
-		f.settings[w[3]+" "+strings.Trim(w[1], "'")] = "line"
-	case strings.HasPrefix(cmd, "grep -vxF "):
+		k, v := strings.TrimPrefix(w[0], "K="), strings.TrimPrefix(w[1], "V=")
+		_, there := f.settings[w[len(w)-1]+" "+k+"="+v]
+		return ok(there)
+	case strings.HasPrefix(cmd, "{ [ ! -s "): // appendLine
 		w := strings.Fields(cmd)
-		delete(f.settings, w[3]+" "+strings.Trim(w[2], "'"))
+		f.settings[w[len(w)-1]+" "+strings.Trim(w[len(w)-4], "';")] = "line"
+	case strings.HasPrefix(cmd, "T="): // removeLine
+		w := strings.Fields(cmd)
+		file := w[slices.Index(w, "n'")+1]
+		delete(f.settings, file+" "+strings.Trim(strings.TrimPrefix(w[0], "T="), "'"))
 	case strings.Contains(cmd, "apt-get install"), strings.Contains(cmd, "dnf install"),
 		strings.Contains(cmd, "pkg add"), strings.Contains(cmd, "pkg install"):
 		f.installed = true

@@ -760,3 +760,67 @@ func TestKernelRollbackLive(t *testing.T) {
 		t.Errorf("a's live preempt is %q after pair --preempt:\n%s", a.preempt, strings.Join(a.log, "\n"))
 	}
 }
+
+// TestLineCommands runs ensureLine's and the rollback's shell commands
+// with /bin/sh on a real file: the line is added where it is not in
+// effect (no file, no newline at the end, the key set again after it,
+// commented out, CRLF), not where it is, and the rollback takes out only
+// the line added.
+func TestLineCommands(t *testing.T) {
+	const x = "net.inet.carp.preempt=1"
+	for _, tc := range []struct {
+		name, before, added, after string // after: once the line is removed again
+	}{
+		{name: "no file", before: "-", added: x + "\n", after: ""},
+		{name: "other lines", before: "a=1\n", added: "a=1\n" + x + "\n", after: "a=1\n"},
+		{name: "no newline at the end", before: "a=1", added: "a=1\n" + x + "\n", after: "a=1\n"},
+		{name: "there", before: "a=1\n" + x + "\n"},
+		{name: "there with blanks and a comment", before: "  " + x + "\t# on\n"},
+		{name: "set again after", before: x + "\nnet.inet.carp.preempt=0\n", added: x + "\nnet.inet.carp.preempt=0\n" + x + "\n"},
+		{name: "commented out", before: "#" + x + "\n# " + x + "\n", added: "#" + x + "\n# " + x + "\n" + x + "\n"},
+		{name: "another key that begins alike", before: "net.inet.carp.preempt=1x\nxnet.inet.carp.preempt=1\n", added: "net.inet.carp.preempt=1x\nxnet.inet.carp.preempt=1\n" + x + "\n"},
+		{name: "CRLF", before: "a=1\r\n" + x + "\r\n", added: "a=1\r\n" + x + "\r\n" + x + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := Line{File: filepath.Join(t.TempDir(), "sysctl.conf"), Text: x}
+			if tc.before != "-" {
+				if err := os.WriteFile(l.File, []byte(tc.before), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sh := func(cmd string) error { return exec.Command("/bin/sh", "-c", cmd).Run() }
+			read := func() string {
+				b, _ := os.ReadFile(l.File)
+				return string(b)
+			}
+			if tc.added == "" { // in effect: nothing to do
+				if err := sh(inEffect(l)); err != nil {
+					t.Fatalf("%q: the line is in effect, and %s says no", tc.before, inEffect(l))
+				}
+				return
+			}
+			if sh(inEffect(l)) == nil {
+				t.Fatalf("%q: the line is not in effect, and %s says it is", tc.before, inEffect(l))
+			}
+			if err := sh(appendLine(l)); err != nil {
+				t.Fatal(err)
+			}
+			if got := read(); got != tc.added {
+				t.Fatalf("added: %q, want %q", got, tc.added)
+			}
+			if err := sh(inEffect(l)); err != nil {
+				t.Errorf("%q: the line added is not in effect", read())
+			}
+			if err := sh(removeLine(l)); err != nil {
+				t.Fatal(err)
+			}
+			want := tc.after
+			if want == "" && tc.before != "-" {
+				want = tc.before
+			}
+			if got := read(); got != want {
+				t.Errorf("removed: %q, want %q", got, want)
+			}
+		})
+	}
+}
