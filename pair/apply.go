@@ -552,23 +552,24 @@ func state(ctx context.Context, h *host, vhid int) string {
 	if h.p.Kernel {
 		return ParseIfconfigCARP(out, vhid)
 	}
-	return ParseStatusJSON(out, vhid)
+	return ParseStatusJSON(out, h.p.Facts.Interface, vhid)
 }
 
 // ParseStatusJSON reads "ucarpctl status --json": the state of the group
-// with this vhid.
-func ParseStatusJSON(s string, vhid int) string {
+// with this vhid on the interface (any interface if iface is "").
+func ParseStatusJSON(s, iface string, vhid int) string {
 	var st struct {
 		Groups []struct {
-			VHID  int    `json:"vhid"`
-			State string `json:"state"`
+			Interface string `json:"interface"`
+			VHID      int    `json:"vhid"`
+			State     string `json:"state"`
 		} `json:"groups"`
 	}
 	if json.Unmarshal([]byte(s), &st) != nil {
 		return ""
 	}
 	for _, g := range st.Groups {
-		if g.VHID == vhid {
+		if g.VHID == vhid && (iface == "" || g.Interface == iface) {
 			return g.State
 		}
 	}
@@ -616,8 +617,8 @@ func (r *Runner) failover(ctx context.Context, hosts []*host, master int, o Opti
 	how := "demoted"
 	if !h.p.Kernel {
 		if _, err := look(ctx, h, h.p.MaintenanceProbe); err == nil {
-			v := strconv.Itoa(o.VHID)
-			demote, promote = []string{"ucarpctl maintenance on " + v}, []string{"ucarpctl maintenance off " + v}
+			g := Quote(h.p.Facts.Interface + ":" + strconv.Itoa(o.VHID))
+			demote, promote = []string{"ucarpctl maintenance on " + g}, []string{"ucarpctl maintenance off " + g}
 			how = "in maintenance"
 		} else if !o.Preempt {
 			// Without preempt the BACKUP never takes over from a live,

@@ -177,7 +177,9 @@ func (f *fake) Run(ctx context.Context, cmd string, stdin []byte) (string, error
 		if !f.active {
 			return "", errExit
 		}
-		return fmt.Sprintf(`{"groups":[{"vhid":10,"state":%q}]}`, f.state()), nil
+		// Another group of the same vhid on another interface, which
+		// pair must not take for its own.
+		return fmt.Sprintf(`{"groups":[{"interface":"eth9","vhid":10,"state":"INIT"},{"interface":%q,"vhid":10,"state":%q}]}`, f.facts().Interface, f.state()), nil
 	case strings.HasPrefix(cmd, "ifconfig ") && !strings.Contains(cmd, "alias"):
 		if !f.active {
 			return "", nil

@@ -357,8 +357,8 @@ func TestVerifyFailover(t *testing.T) {
 	r := testRunner(&out)
 	r.VerifyFailover = true
 	hook := &hookSession{fake: a, on: map[string]func(){
-		"ucarpctl demote 10 255": func() { a.master, b.master = false, true },
-		"ucarpctl promote 10":    func() { a.master, b.master = true, false },
+		"ucarpctl demote eth0:10 255": func() { a.master, b.master = false, true },
+		"ucarpctl promote eth0:10":    func() { a.master, b.master = true, false },
 	}}
 	if err := r.Pair(context.Background(), [2]Session{hook, b}, baseOptions()); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
@@ -369,8 +369,8 @@ func TestVerifyFailover(t *testing.T) {
 	// Where ucarpctl has the maintenance verb, it is used.
 	a.maint = true
 	hook.on = map[string]func(){
-		"ucarpctl maintenance on 10":  func() { a.master, b.master = false, true },
-		"ucarpctl maintenance off 10": func() { a.master, b.master = true, false },
+		"ucarpctl maintenance on eth0:10":  func() { a.master, b.master = false, true },
+		"ucarpctl maintenance off eth0:10": func() { a.master, b.master = true, false },
 	}
 	out.Reset()
 	if err := r.Pair(context.Background(), [2]Session{hook, b}, baseOptions()); err != nil {
@@ -387,8 +387,37 @@ func TestVerifyFailover(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "b did not take the address while a was demoted") {
 		t.Fatalf("got %v", err)
 	}
-	if last := a.log[len(a.log)-1]; last != "ucarpctl promote 10" {
+	if last := a.log[len(a.log)-1]; last != "ucarpctl promote eth0:10" {
 		t.Errorf("the last command on a: %q", last)
+	}
+}
+
+// TestVerifyFailoverKernel: in kernel mode only the paired vhid is
+// demoted (not the host's every group through net.inet.carp.demotion),
+// in a way that moves the address with preempt and without.
+func TestVerifyFailoverKernel(t *testing.T) {
+	for _, preempt := range []bool{true, false} {
+		a, b := newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+		var out bytes.Buffer
+		r := testRunner(&out)
+		r.VerifyFailover = true
+		hook := &hookSession{fake: a, on: map[string]func(){
+			"ifconfig vtnet0 vhid 10 advskew 254 state backup": func() { a.master, b.master = false, true },
+			"ifconfig vtnet0 vhid 10 advskew 0":                func() { a.master, b.master = preempt, !preempt },
+		}}
+		o := baseOptions()
+		o.FreeBSDKernel, o.Preempt = true, preempt
+		if err := r.Pair(context.Background(), [2]Session{hook, b}, o); err != nil {
+			t.Fatalf("preempt %v: %v\n%s\n%s", preempt, err, out.String(), strings.Join(a.log, "\n"))
+		}
+		for _, c := range a.log {
+			if strings.Contains(c, "carp.demotion") {
+				t.Errorf("preempt %v: the host's every group is demoted: %s", preempt, c)
+			}
+		}
+		if !strings.Contains(out.String(), "failover: b took the address while a was demoted") {
+			t.Errorf("preempt %v: output:\n%s", preempt, out.String())
+		}
 	}
 }
 

@@ -75,10 +75,14 @@ func TestPickInterface(t *testing.T) {
 }
 
 func TestParseState(t *testing.T) {
-	if s := ParseStatusJSON(`{"groups":[{"vhid":3,"state":"BACKUP"},{"vhid":10,"state":"MASTER"}]}`, 10); s != "MASTER" {
+	if s := ParseStatusJSON(`{"groups":[{"vhid":3,"state":"BACKUP"},{"vhid":10,"state":"MASTER"}]}`, "", 10); s != "MASTER" {
 		t.Errorf("status --json: %q", s)
 	}
-	if s := ParseStatusJSON(`{"groups":[]}`, 10); s != "" {
+	two := `{"groups":[{"interface":"eth1","vhid":10,"state":"MASTER"},{"interface":"eth0","vhid":10,"state":"BACKUP"}]}`
+	if s := ParseStatusJSON(two, "eth0", 10); s != "BACKUP" {
+		t.Errorf("status --json, the vhid on two interfaces: %q", s)
+	}
+	if s := ParseStatusJSON(`{"groups":[]}`, "", 10); s != "" {
 		t.Errorf("no group: %q", s)
 	}
 	ifc := "vtnet0: flags=...\n\tcarp: BACKUP vhid 1 advbase 1 advskew 100\n\tcarp: MASTER vhid 10 advbase 1 advskew 0\n"

@@ -283,15 +283,17 @@ func linux(p *Plan, f Facts, o Options, vhid, listen string) {
 		p.Stop = []string{"/etc/init.d/ucarp stop " + name}
 		p.StopLast = []string{"ls /etc/ucarp/*.conf >/dev/null 2>&1 || chkconfig --del ucarp"}
 	}
-	ours(p, vhid)
+	ours(p, f.Interface, vhid)
 }
 
-// ours: the status and demotion of our daemon, through ucarpctl.
-func ours(p *Plan, vhid string) {
+// ours: the status and demotion of our daemon, through ucarpctl; the
+// group is named IF:VHID, which no other group of the host matches.
+func ours(p *Plan, iface, vhid string) {
 	p.Status = "ucarpctl status --json"
 	p.MaintenanceProbe = "ucarpctl help | grep -q '^  maintenance'"
-	p.Demote = []string{"ucarpctl demote " + vhid + " 255"}
-	p.Promote = []string{"ucarpctl promote " + vhid}
+	g := Quote(iface + ":" + vhid)
+	p.Demote = []string{"ucarpctl demote " + g + " 255"}
+	p.Promote = []string{"ucarpctl promote " + g}
 }
 
 // tcpdump prints the source of each CARP or VRRP advert of vhid (IP
@@ -339,7 +341,7 @@ func freebsd(p *Plan, f Facts, o Options, vhid, listen string) {
 	p.Start = []string{"service ucarp start"}
 	p.Restart = []string{"service ucarp restart"}
 	p.Stop = []string{"service ucarp stop"}
-	ours(p, vhid)
+	ours(p, f.Interface, vhid)
 }
 
 // moreVIPs are the VIPs after the first, separated by spaces.
@@ -416,8 +418,12 @@ func kernel(p *Plan, f Facts, o Options, vhid, listen string) {
 		p.Revert = append(p.Revert, "ifconfig "+ifc+" "+quotePass(v))
 	}
 	p.Status = "ifconfig " + ifc
-	p.Demote = []string{"sysctl net.inet.carp.demotion=240"}
-	p.Promote = []string{"sysctl net.inet.carp.demotion=-240"}
+	// Only this vhid moves (net.inet.carp.demotion would move every
+	// group of the host): the worst skew, so that the other host does not
+	// give the address back with preempt, and BACKUP, so that it takes
+	// the address without preempt too.
+	p.Demote = []string{"ifconfig " + ifc + " vhid " + vhid + " advskew 254 state backup"}
+	p.Promote = []string{"ifconfig " + ifc + " vhid " + vhid + " advskew " + strconv.Itoa(p.Skew)}
 }
 
 // oldAliases are the values of rc.conf's aliases of the vhid, in their
