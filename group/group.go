@@ -228,6 +228,11 @@ type Group struct {
 	query     chan func() // functions run inside the loop: status queries
 	timer     *time.Timer
 
+	// startMu guards started: SetDemotion before Run records the level
+	// for Run to start with, instead of waiting for the loop.
+	startMu sync.Mutex
+	started bool
+
 	// renewed is when the managed address last got its lifetime (an add
 	// or a renewal); zero: renew at the next tick (see renewalDue).
 	renewed time.Time
@@ -389,6 +394,9 @@ func (d *Group) Run() *Exit {
 		}
 	}
 
+	d.startMu.Lock()
+	d.started = true // from here a demotion is set in the loop
+	d.startMu.Unlock()
 	d.wasUp = d.initial.Up
 	if !d.initial.Up || !d.initial.Running && !d.cfg.IgnoreIfState {
 		if !d.initial.Up {
@@ -397,7 +405,7 @@ func (d *Group) Run() *Exit {
 		d.carrierDown = true
 		d.feed(carp.Event{Kind: carp.EventLinkDown})
 	}
-	if d.demotion > 0 { // StartInMaintenance
+	if d.demotion > 0 { // StartInMaintenance, SetDemotion before Run
 		d.out = d.m.SetDemotion(now, d.demotion, d.out[:0])
 	}
 	d.feed(carp.Event{Kind: carp.EventStart})

@@ -519,15 +519,17 @@ func (n *Node) start(s Spec) error {
 	ifc.vhids[c.VHID] = m
 	ifc.refilter()
 	ifc.mu.Unlock()
-	go func() {
-		m.exit = g.Run()
-		close(m.ended)
-	}()
+	// The hold-down is in the group before it runs: no advert it hears
+	// can make it preempt undemoted.
 	if until := n.born.Add(s.HoldDown); s.HoldDown > 0 && time.Now().Before(until) {
 		log.Info(fmt.Sprintf("Hold-down: not taking MASTER from a peer until %s%s", until.Format(time.RFC3339),
 			map[bool]string{true: " or the probes are up", false: ""}[s.HoldDownUntilHealthy]))
 		n.dem.holdDown(g, until, s.HoldDownUntilHealthy, func() { n.endHoldDown(g, "its time is up") })
 	}
+	go func() {
+		m.exit = g.Run()
+		close(m.ended)
+	}()
 	return nil
 }
 
