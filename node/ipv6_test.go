@@ -195,3 +195,50 @@ func TestDualStackStatus(t *testing.T) {
 		}
 	})
 }
+
+// lastAdvert6 is the source of the last IPv6 advert tn's host sent since
+// from, or the zero Addr.
+func lastAdvert6(lan *platformtest.LAN, tn *testNode, from time.Time) netip.Addr {
+	var src netip.Addr
+	for _, f := range lan.Sent() {
+		if !f.ARP && f.Host == tn.host && f.Data[0]>>4 == 6 && !f.Time.Before(from) {
+			src = netip.AddrFrom16([16]byte(f.Data[8:24]))
+		}
+	}
+	return src
+}
+
+// TestDualStackWaitsForLinkLocal: a dual-stack group started on an
+// interface that never had a carrier (so no link-local address yet)
+// starts and waits, as an IPv4 group waits for the carrier; once the
+// carrier and the address come, it takes its addresses and advertises
+// over IPv6 from that address.
+func TestDualStackWaitsForLinkLocal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		a.host.SetLink(false, false) // no link-local address without a carrier
+		a.host.SetLink(true, false)
+		addrs := []string{"198.51.100.100/32", "2001:db8::100/128"}
+		if err := a.Apply([]Spec{a.dualSpec(0, addrs...)}); err != nil {
+			t.Fatalf("start without a link-local address: %v", err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if h := held(a, addrs...); len(h) != 0 {
+			t.Fatalf("holds %v without a carrier", h)
+		}
+		t0 := time.Now()
+		a.host.SetLink(true, true)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if h := held(a, addrs...); !slices.Equal(h, addrs) {
+			t.Fatalf("holds %v once the link is up, want %v\nlogs:\n%s", h, addrs, a.logs)
+		}
+		ll, _ := a.host.LinkLocal()
+		if src := lastAdvert6(&lan, a, t0); src != ll {
+			t.Fatalf("IPv6 adverts from %v, want the link-local %v", src, ll)
+		}
+	})
+}
