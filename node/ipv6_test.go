@@ -242,3 +242,52 @@ func TestDualStackWaitsForLinkLocal(t *testing.T) {
 		}
 	})
 }
+
+// TestDualStackLinkLocalChanges: when the interface's link-local address
+// changes, the group's IPv6 adverts come from the new one; while it has
+// none, the group gives its addresses up as without a carrier, and takes
+// them again when one comes back.
+func TestDualStackLinkLocalChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		addrs := []string{"198.51.100.100/32", "2001:db8::100/128"}
+		if err := a.Apply([]Spec{a.dualSpec(0, addrs...)}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if h := held(a, addrs...); !slices.Equal(h, addrs) {
+			t.Fatalf("holds %v", h)
+		}
+		next := netip.MustParseAddr("fe80::1:2:3:4")
+		a.host.SetLinkLocal(next)
+		synctest.Wait()
+		t0 := time.Now()
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if src := lastAdvert6(&lan, a, t0); src != next {
+			t.Fatalf("IPv6 adverts from %v after the link-local became %v\nlogs:\n%s", src, next, a.logs)
+		}
+		a.host.SetLinkLocal(netip.Addr{})
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if h := held(a, addrs...); len(h) != 0 {
+			t.Fatalf("holds %v without a link-local address", h)
+		}
+		again := netip.MustParseAddr("fe80::5")
+		a.host.SetLinkLocal(again)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		t1 := time.Now()
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if h := held(a, addrs...); !slices.Equal(h, addrs) {
+			t.Fatalf("holds %v once a link-local address is back", h)
+		}
+		if src := lastAdvert6(&lan, a, t1); src != again {
+			t.Fatalf("IPv6 adverts from %v, want %v", src, again)
+		}
+	})
+}

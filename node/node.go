@@ -650,6 +650,9 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 				if !ok {
 					return
 				}
+				if a := ev.Addr.Prefix.Addr(); ev.Resync || a.Is6() && a.IsLinkLocalUnicast() {
+					n.sync6(ifc) // the link-local address may have changed
+				}
 				// Only the group whose address changed looks, and only
 				// if the table changed: a renewal's event wakes nobody.
 				if !ifc.addrs.apply(ev) {
