@@ -63,8 +63,7 @@ func TestDualStackFailover(t *testing.T) {
 				defer a.Stop(syscall.SIGTERM)
 				<-a.Ready()
 				<-b.Ready()
-				time.Sleep(10 * time.Second)
-				synctest.Wait()
+				settle(10 * time.Second)
 				if h := held(a, tc.addrs...); !slices.Equal(h, tc.addrs) || len(held(b, tc.addrs...)) != 0 {
 					t.Fatalf("A holds %v, B %v\nlogs A:\n%s", h, held(b, tc.addrs...), a.logs)
 				}
@@ -108,14 +107,12 @@ func TestDualStackFailover(t *testing.T) {
 				}
 
 				a.host.SetLink(true, false) // A loses its carrier: B takes all
-				time.Sleep(5 * time.Second)
-				synctest.Wait()
+				settle(5 * time.Second)
 				if h := held(b, tc.addrs...); !slices.Equal(h, tc.addrs) || len(held(a, tc.addrs...)) != 0 {
 					t.Fatalf("after A's fault: A holds %v, B %v", held(a, tc.addrs...), h)
 				}
 				a.host.SetLink(true, true) // and A, preferred, takes them back
-				time.Sleep(5 * time.Second)
-				synctest.Wait()
+				settle(5 * time.Second)
 				if h := held(a, tc.addrs...); !slices.Equal(h, tc.addrs) || len(held(b, tc.addrs...)) != 0 {
 					t.Fatalf("after A's return: A holds %v, B %v\nlogs B:\n%s", h, held(b, tc.addrs...), b.logs)
 				}
@@ -177,8 +174,7 @@ func TestDualStackStatus(t *testing.T) {
 		defer a.Stop(syscall.SIGTERM)
 		<-a.Ready()
 		<-b.Ready()
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
+		settle(10 * time.Second)
 		for _, tc := range []struct {
 			tn *testNode
 			on bool
@@ -224,15 +220,13 @@ func TestDualStackWaitsForLinkLocal(t *testing.T) {
 			t.Fatalf("start without a link-local address: %v", err)
 		}
 		defer a.Stop(syscall.SIGTERM)
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
+		settle(10 * time.Second)
 		if h := held(a, addrs...); len(h) != 0 {
 			t.Fatalf("holds %v without a carrier", h)
 		}
 		t0 := time.Now()
 		a.host.SetLink(true, true)
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		if h := held(a, addrs...); !slices.Equal(h, addrs) {
 			t.Fatalf("holds %v once the link is up, want %v\nlogs:\n%s", h, addrs, a.logs)
 		}
@@ -256,8 +250,7 @@ func TestDualStackLinkLocalChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer a.Stop(syscall.SIGTERM)
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		if h := held(a, addrs...); !slices.Equal(h, addrs) {
 			t.Fatalf("holds %v", h)
 		}
@@ -265,24 +258,20 @@ func TestDualStackLinkLocalChanges(t *testing.T) {
 		a.host.SetLinkLocal(next)
 		synctest.Wait()
 		t0 := time.Now()
-		time.Sleep(3 * time.Second)
-		synctest.Wait()
+		settle(3 * time.Second)
 		if src := lastAdvert6(&lan, a, t0); src != next {
 			t.Fatalf("IPv6 adverts from %v after the link-local became %v\nlogs:\n%s", src, next, a.logs)
 		}
 		a.host.SetLinkLocal(netip.Addr{})
-		time.Sleep(3 * time.Second)
-		synctest.Wait()
+		settle(3 * time.Second)
 		if h := held(a, addrs...); len(h) != 0 {
 			t.Fatalf("holds %v without a link-local address", h)
 		}
 		again := netip.MustParseAddr("fe80::5")
 		a.host.SetLinkLocal(again)
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		t1 := time.Now()
-		time.Sleep(2 * time.Second)
-		synctest.Wait()
+		settle(2 * time.Second)
 		if h := held(a, addrs...); !slices.Equal(h, addrs) {
 			t.Fatalf("holds %v once a link-local address is back", h)
 		}
