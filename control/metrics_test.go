@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ucarp-go/ucarp/control"
@@ -87,6 +88,13 @@ ucarp_transitions_total{interface="eth1",name="db",vhid="20"} 1
 	names := []string{"ucarp_adverts_received_total", "ucarp_adverts_sent_total", "ucarp_demotion", "ucarp_demotion_source",
 		"ucarp_master_since_seconds", "ucarp_packets_dropped_total", "ucarp_probe_latency_seconds", "ucarp_probe_up", "ucarp_scripts_total", "ucarp_state",
 		"ucarp_transitions_total"}
+	wantMetrics(t, c, want, names...)
+}
+
+// wantMetrics compares the series of the metrics names that c collects
+// with want (the exposition format) and lints c's metrics.
+func wantMetrics(t *testing.T, c prometheus.Collector, want string, names ...string) {
+	t.Helper()
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
@@ -180,10 +188,5 @@ ucarp_address_configured{address="2001:db8::a/64",interface="eth0",name="dual",v
 ucarp_address_configured{address="203.0.113.10/32",interface="eth0",name="dual",vhid="10"} 1
 ucarp_address_configured{address="203.0.113.20/24",interface="eth1",name="db",vhid="20"} 0
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_address_configured"); err != nil {
-		t.Error(err)
-	}
-	if n, err := testutil.CollectAndLint(c); err != nil || len(n) > 0 {
-		t.Errorf("lint: %v %v", n, err)
-	}
+	wantMetrics(t, c, want, "ucarp_address_configured")
 }

@@ -234,5 +234,37 @@ func (d *Group) check6(pkt []byte, r *received) carp.Drop {
 		return carp.Drop{Reason: carp.DropNotCARP}
 	}
 	r.src = src
-	return d.val6.Check(pkt[carp.IPv6HeaderLen:], src, dst, int(pkt[7]), &r.hdr)
+	return d.val6.Load().Check(pkt[carp.IPv6HeaderLen:], src, dst, int(pkt[7]), &r.hdr)
+}
+
+// SetSrc6 gives the group the interface's IPv6 link-local address, the
+// source of its IPv6 adverts and Neighbour Advertisements: when it comes
+// after New (a group started before the interface had a carrier, hence
+// a link-local address), and each time it changes (removed and added
+// again, a new one after DAD). The election's own-source and tie rules,
+// the validator and the announcements take it at once.
+func (d *Group) SetSrc6(src netip.Addr) error {
+	var err error
+	d.inLoop(func() {
+		if src == d.src6 || d.conn6 == nil {
+			return
+		}
+		now := time.Now()
+		var out []carp.Action
+		if out, err = d.m.Reconfigure(now, machineConfig(d.cfg, d.addrs != nil, d.random, src), d.out[:0]); err != nil {
+			return
+		}
+		d.src6 = src
+		d.val6.Store(carp.NewValidator6(src, carp.GroupIPv6, d.cfg.VHID, d.readAuth6))
+		if d.arp != nil && len(d.mac) == 6 {
+			if garp, aerr := announcements(d.cfg, &d.deps); aerr == nil {
+				d.garp = garp
+			}
+		}
+		for _, a := range out {
+			d.apply(now, a)
+		}
+		d.out = out
+	})
+	return err
 }

@@ -213,7 +213,6 @@ type Group struct {
 	m    *carp.Machine
 	auth *carp.Auth      // the loop's, to sign
 	val  *carp.Validator // the reader's (an Auth is not safe for concurrent use)
-	val6 *carp.Validator6
 	vips *vipSet
 	// garp are the announcement's frames, a gratuitous ARP or a Neighbour
 	// Advertisement per address; garpNext is the next of a round spread
@@ -227,6 +226,16 @@ type Group struct {
 	afterLoop sync.Mutex
 	query     chan func() // functions run inside the loop: status queries
 	timer     *time.Timer
+
+	// startMu guards started: SetDemotion before Run records the level
+	// for Run to start with, instead of waiting for the loop.
+	startMu sync.Mutex
+	started bool
+
+	// val6 checks the IPv6 packets on the reader's goroutine; SetSrc6
+	// replaces it (with readAuth6, which only the reader uses).
+	val6      atomic.Pointer[carp.Validator6]
+	readAuth6 *carp.Auth
 
 	// renewed is when the managed address last got its lifetime (an add
 	// or a renewal); zero: renew at the next tick (see renewalDue).
@@ -282,8 +291,10 @@ func New(cfg Config, x Deps) (*Group, error) {
 	if d.runner == nil {
 		d.runner = newRunner(d.log, c.ScriptTimeout)
 	}
-	if c.families()&carp.FamilyIPv6 != 0 && (d.conn6 == nil || !d.src6.IsValid()) {
-		return nil, errors.New("group: IPv6 addresses need an IPv6 socket and the interface's link-local address")
+	// Without the link-local address yet (no carrier so far), the group
+	// waits for SetSrc6, its caller keeping its link down until then.
+	if c.families()&carp.FamilyIPv6 != 0 && d.conn6 == nil {
+		return nil, errors.New("group: IPv6 addresses need an IPv6 socket")
 	}
 	auth, err := carp.NewAuth(c.Password, c.VHID, c.hashed())
 	if err != nil {
@@ -302,10 +313,11 @@ func New(cfg Config, x Deps) (*Group, error) {
 		return nil, err
 	}
 	dm := &Group{deps: d, m: m, auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
-		val6: carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6),
-		rx:   make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
+		rx: make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
 		claims: make(chan vip.Claim, 4),
 		buf:    make([]byte, 0, carp.Packet6Len)}
+	dm.readAuth6 = readAuth6
+	dm.val6.Store(carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6))
 	if d.addrs != nil {
 		dm.vips = newVIPSet(d.addrs, c, vipLifetime(c))
 	}
@@ -389,6 +401,9 @@ func (d *Group) Run() *Exit {
 		}
 	}
 
+	d.startMu.Lock()
+	d.started = true // from here a demotion is set in the loop
+	d.startMu.Unlock()
 	d.wasUp = d.initial.Up
 	if !d.initial.Up || !d.initial.Running && !d.cfg.IgnoreIfState {
 		if !d.initial.Up {
@@ -397,7 +412,7 @@ func (d *Group) Run() *Exit {
 		d.carrierDown = true
 		d.feed(carp.Event{Kind: carp.EventLinkDown})
 	}
-	if d.demotion > 0 { // StartInMaintenance
+	if d.demotion > 0 { // StartInMaintenance, SetDemotion before Run
 		d.out = d.m.SetDemotion(now, d.demotion, d.out[:0])
 	}
 	d.feed(carp.Event{Kind: carp.EventStart})

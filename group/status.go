@@ -200,7 +200,15 @@ const (
 // the MASTER from there. The sources are kept apart so that one does not
 // undo another: promoting a group that an operator demoted leaves the
 // demotion of its failing probes. Values out of range are clamped.
+// Before Run it returns at once, and Run starts demoted: a hold-down set
+// then leaves no moment in which the group could preempt undemoted.
 func (d *Group) SetDemotion(source string, level int) int {
+	d.startMu.Lock()
+	if !d.started {
+		defer d.startMu.Unlock()
+		return d.setDemotionLocked(source, level)
+	}
+	d.startMu.Unlock()
 	var total int
 	d.inLoop(func() { total = d.setDemotion(source, level) })
 	return total

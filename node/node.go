@@ -192,6 +192,10 @@ type member struct {
 	ready chan struct{} // closed once the group listens
 	ended chan struct{} // closed when its Run has returned
 	exit  *group.Exit
+	// has6: the group has IPv6 addresses; src6, the link-local address
+	// it has (invalid: none yet), under ifc.mu6 (ipv6.go).
+	has6 bool
+	src6 netip.Addr
 }
 
 // iface is an interface that carries groups.
@@ -214,6 +218,10 @@ type iface struct {
 	log    *slog.Logger
 	// Packets for no group of this node, or too short to name one.
 	unknown, short atomic.Uint64
+
+	// mu6 serializes sync6, and guards v6.src, link and the members' src6.
+	mu6  sync.Mutex
+	link platform.LinkState // the link's last state
 }
 
 // New returns a node with no group; Apply gives it its groups.
@@ -476,6 +484,11 @@ func (n *Node) start(s Spec) error {
 		if err != nil {
 			return err
 		}
+		if conn6 != nil {
+			// No link-local address yet: the group waits as for a carrier.
+			m.has6, m.src6 = true, src6
+			initial = gate6(initial, src6)
+		}
 		gd := group.Deps{
 			Log: log, MAC: sys.Interface().HardwareAddr, Conn: ifc.conn, Conn6: conn6, Src6: src6, ARP: arp, Addrs: addrs,
 			Link: m.link, AddrChanged: m.addrs, Initial: initial, Random: n.deps.Random,
@@ -519,14 +532,19 @@ func (n *Node) start(s Spec) error {
 	ifc.vhids[c.VHID] = m
 	ifc.refilter()
 	ifc.mu.Unlock()
-	go func() {
-		m.exit = g.Run()
-		close(m.ended)
-	}()
+	// The hold-down is in the group before it runs: no advert it hears
+	// can make it preempt undemoted.
 	if until := n.born.Add(s.HoldDown); s.HoldDown > 0 && time.Now().Before(until) {
 		log.Info(fmt.Sprintf("Hold-down: not taking MASTER from a peer until %s%s", until.Format(time.RFC3339),
 			map[bool]string{true: " or the probes are up", false: ""}[s.HoldDownUntilHealthy]))
 		n.dem.holdDown(g, until, s.HoldDownUntilHealthy, func() { n.endHoldDown(g, "its time is up") })
+	}
+	go func() {
+		m.exit = g.Run()
+		close(m.ended)
+	}()
+	if m.has6 {
+		n.sync6(ifc) // a link-local address that came since open6
 	}
 	return nil
 }
@@ -615,15 +633,13 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	ifc.link, _ = sys.LinkState()
 	ifc.wg.Add(3)
 	go ifc.read(n.deps.Unclaimed)
 	go func() {
 		defer ifc.wg.Done()
 		for st := range link {
-			ifc.each(func(m *member) {
-				latest(m.link, st)
-				n.dem.setLink(m.g, st)
-			})
+			n.onLink(ifc, st)
 		}
 	}()
 	go func() {
@@ -633,6 +649,9 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 			case ev, ok := <-addrs:
 				if !ok {
 					return
+				}
+				if a := ev.Addr.Prefix.Addr(); ev.Resync || a.Is6() && a.IsLinkLocalUnicast() {
+					n.sync6(ifc) // the link-local address may have changed
 				}
 				// Only the group whose address changed looks, and only
 				// if the table changed: a renewal's event wakes nobody.

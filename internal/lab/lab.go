@@ -380,16 +380,7 @@ func (h *Host) HasAddr(a netip.Addr) bool { return len(h.Labels(a)) > 0 }
 
 // Labels returns the labels of address a on eth0 (empty when absent).
 func (h *Host) Labels(a netip.Addr) []string {
-	nh, err := h.netlink()
-	if err != nil {
-		return nil
-	}
-	defer nh.Close()
-	link, err := nh.LinkByName(h.IfName)
-	if err != nil {
-		return nil
-	}
-	addrs, _ := nh.AddrList(link, netlink.FAMILY_V4)
+	addrs, _ := h.addrList(netlink.FAMILY_V4)
 	var labels []string
 	for _, x := range addrs {
 		if ip, ok := netip.AddrFromSlice(x.IP.To4()); ok && ip == a {
@@ -397,6 +388,21 @@ func (h *Host) Labels(a netip.Addr) []string {
 		}
 	}
 	return labels
+}
+
+// addrList lists the addresses of family (netlink.FAMILY_V4 or _V6) on
+// the host's eth0.
+func (h *Host) addrList(family int) ([]netlink.Addr, error) {
+	nh, err := h.netlink()
+	if err != nil {
+		return nil, err
+	}
+	defer nh.Close()
+	link, err := nh.LinkByName(h.IfName)
+	if err != nil {
+		return nil, err
+	}
+	return nh.AddrList(link, family)
 }
 
 // CutLink takes the host's bridge port down: the host loses its carrier
