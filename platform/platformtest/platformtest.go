@@ -127,6 +127,7 @@ type Host struct {
 	drops     uint64
 	// ListenARP's listeners.
 	arpListeners []*arpListener
+	listens      int // listeners ever opened
 }
 
 var _ platform.OS = (*Host)(nil)
