@@ -177,3 +177,75 @@ func TestConflict(t *testing.T) {
 		}
 	})
 }
+
+// TestConflictIPv6: a dual-stack MASTER listens for ARP and Neighbour
+// Discovery (one listener each), and another host's unsolicited NA for
+// its IPv6 address is a conflict, answered with this host's NA at once.
+func TestConflictIPv6(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+		if err := a.Apply([]Spec{a.dualSpec(0, "198.51.100.100/32", "2001:db8::100/64")}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		<-a.Ready()
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		if open, _ := a.host.Listening(); open != 2 {
+			t.Fatalf("dual-stack MASTER: %d listeners open, want 2 (ARP, ND)", open)
+		}
+		addr := netip.MustParseAddr("2001:db8::100")
+		// A neighbour's NA for its own address is none of ours.
+		other, _ := vip.UnsolicitedNA(intruderMAC, netip.MustParseAddr("fe80::66"), netip.MustParseAddr("2001:db8::66"), false)
+		write(t, intruder, other)
+		if st := a.Status()[0]; st.LastConflict != nil {
+			t.Fatalf("conflict %+v from another address", st.LastConflict)
+		}
+		now := time.Now()
+		na, _ := vip.UnsolicitedNA(intruderMAC, netip.MustParseAddr("fe80::66"), addr, false)
+		write(t, intruder, na)
+		st := a.Status()[0]
+		if st.Addresses[1].Conflicts != 1 || st.LastConflict == nil || st.LastConflict.Address != addr ||
+			st.LastConflict.MAC != intruderMAC.String() {
+			t.Fatalf("conflicts %d, last %+v", st.Addresses[1].Conflicts, st.LastConflict)
+		}
+		if n := announcedAt(a.host, addr, now); n != 1 {
+			t.Fatalf("%d neighbour advertisements at once, want 1", n)
+		}
+		if !strings.Contains(a.logs.String(), "Address conflict: 2001:db8::100 is also claimed by 02:00:00:00:00:66 on eth0") {
+			t.Fatalf("logs:\n%s", a.logs)
+		}
+	})
+}
+
+// TestConflictOneListener: the groups of an interface share one
+// listener, however many are MASTER; each sees only its own addresses.
+func TestConflictOneListener(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+		if err := a.Apply([]Spec{a.spec(1, 0), a.spec(2, 0), a.spec(3, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		wantHolders(t, "1,2,3", a)
+		if open, opened := a.host.Listening(); open != 1 || opened != 1 {
+			t.Fatalf("3 MASTERs: %d listeners open, %d opened; want 1", open, opened)
+		}
+		write(t, intruder, arpFrame(t, arp.OperationReply, intruderMAC, vipOf(2).Addr(), a.src))
+		for _, g := range a.Status() {
+			want := uint64(0)
+			if g.VHID == 2 {
+				want = 1
+			}
+			if g.Addresses[0].Conflicts != want {
+				t.Errorf("vhid %d: %d conflicts, want %d", g.VHID, g.Addresses[0].Conflicts, want)
+			}
+		}
+	})
+}
