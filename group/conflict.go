@@ -2,6 +2,7 @@ package group
 
 import (
 	"bytes"
+	"errors"
 	"net/netip"
 	"time"
 
@@ -31,6 +32,10 @@ type conflicts struct {
 	lim rateLimit
 }
 
+// ErrNoClaims is what Deps.WatchClaims wraps when the platform cannot
+// see the claims of a family at all (FreeBSD today): nothing is logged.
+var ErrNoClaims = errors.New("group: claims of addresses cannot be seen here")
+
 // watching says whether the group needs to hear who claims its
 // addresses: as MASTER, to see a conflict; while a handoff keeps the
 // address, to see the peer's announcement.
@@ -51,7 +56,7 @@ func (d *Group) rewatch() {
 			addrs = append(addrs, p.Addr())
 		}
 		d.conf.stop, d.conf.err = d.watchClaims(addrs, d.claims)
-		if d.conf.err != nil && !d.cfg.NoConflictDetect {
+		if d.conf.err != nil && !d.cfg.NoConflictDetect && !errors.Is(d.conf.err, ErrNoClaims) {
 			d.log.Warnf("Cannot listen for other hosts that claim the group's addresses: %s", d.conf.err)
 		}
 	case !want && d.conf.stop != nil:

@@ -174,7 +174,11 @@ func (d *Group) listen() {
 		// The node's listener, which rewatch keeps while the handoff
 		// holds the address.
 		d.rewatch()
-		if d.conf.stop == nil || d.conf.err != nil {
+		switch {
+		case errors.Is(d.conf.err, ErrNoClaims):
+			m.Note = "announcements cannot be seen here: the peer's MASTER adverts decide"
+			return
+		case d.conf.stop == nil || d.conf.err != nil:
 			m.Note = "no listener for announcements: the peer's MASTER adverts decide"
 			return
 		}

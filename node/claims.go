@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
 )
@@ -58,7 +59,7 @@ func newClaimHub(sys platform.OS) *claimHub {
 }
 
 // errNoListener says that the platform cannot see the claims of a family.
-var errNoListener = errors.New("node: claims of this address family cannot be seen here")
+var errNoListener = fmt.Errorf("node: no listener on this platform: %w", group.ErrNoClaims)
 
 // Watch hands ch, without blocking, every claim of one of addrs from
 // another MAC than the interface's, until stop is called. An error says

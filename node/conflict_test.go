@@ -249,3 +249,29 @@ func TestConflictOneListener(t *testing.T) {
 		}
 	})
 }
+
+// TestConflictOff: with no-conflict-detect, a MASTER opens no listener
+// and another host's claim is no conflict.
+func TestConflictOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+		s := a.spec(1, 0)
+		s.Config.NoConflictDetect = true
+		if err := a.Apply([]Spec{s}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		wantHolders(t, "1", a)
+		if open, opened := a.host.Listening(); open != 0 || opened != 0 {
+			t.Fatalf("MASTER with no-conflict-detect: %d listeners open, %d opened; want none", open, opened)
+		}
+		write(t, intruder, arpFrame(t, arp.OperationRequest, intruderMAC, vipOf(1).Addr(), vipOf(1).Addr()))
+		if st := a.Status()[0]; st.LastConflict != nil || st.Addresses[0].Conflicts != 0 {
+			t.Fatalf("conflict %+v with detection off", st.LastConflict)
+		}
+	})
+}
