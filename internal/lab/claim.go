@@ -14,10 +14,24 @@ import (
 )
 
 // Announce sends from h a gratuitous ARP that claims ip at h's MAC, as a
-// host does that configures ip by hand and announces it (arping -U): an
-// intruder, for the split-brain tests.
+// host does that configures ip by hand and announces it (arping -U), or
+// for an IPv6 ip an unsolicited Neighbour Advertisement with the Override
+// flag from h's link-local address (EnableIPv6): an intruder, for the
+// split-brain tests.
 func (h *Host) Announce(ip netip.Addr) error {
-	frame, err := vip.GratuitousARP(h.MAC, ip)
+	var frame []byte
+	var err error
+	proto := unix.ETH_P_ARP
+	if ip.Is6() {
+		ll, lerr := h.LinkLocal()
+		if lerr != nil {
+			return lerr
+		}
+		frame, err = vip.UnsolicitedNA(h.MAC, ll, ip, false)
+		proto = unix.ETH_P_IPV6
+	} else {
+		frame, err = vip.GratuitousARP(h.MAC, ip)
+	}
 	if err != nil {
 		return err
 	}
@@ -27,7 +41,7 @@ func (h *Host) Announce(ip netip.Addr) error {
 		if err != nil {
 			return err
 		}
-		c, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ARP, nil)
+		c, err = packet.Listen(ifi, packet.Raw, proto, nil)
 		return err
 	}); err != nil {
 		return fmt.Errorf("lab: ARP socket in %s: %w", h.Name, err)
