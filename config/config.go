@@ -73,7 +73,10 @@ type Group struct {
 	// SyncGroup (sync-group) names the sync group whose members fail
 	// over together, in this process and in the others of the host.
 	SyncGroup string
-	Line      int // the line of the file that opens the group
+	// NoConflictDetect (no-conflict-detect) turns off the watch for other
+	// hosts that claim a MASTER's addresses.
+	NoConflictDetect bool
+	Line             int // the line of the file that opens the group
 }
 
 // ID returns the group's identity.
@@ -510,6 +513,7 @@ func (r *reader) group(i int, s, def *settings) Group {
 		SyncGroup:            s.syncGroup.or(def.syncGroup).val,
 		Line:                 gl,
 		HoldDownUntilHealthy: s.holdDownUntilHealthy.or(def.holdDownUntilHealthy).val,
+		NoConflictDetect:     s.noConflictDetect.or(def.noConflictDetect).val,
 	}
 	// pass and passfile are one setting: either, in a group, overrides
 	// either at the top.

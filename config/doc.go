@@ -53,6 +53,8 @@
 //	hold-down-until-healthy
 //	                boolean  default false: the hold-down ends once the probes are up
 //	sync-group      string   1-64 letters, digits, '.', '_', '-'; default none
+//	no-conflict-detect
+//	                boolean  default false: a MASTER watches for other hosts claiming its addresses
 //
 // A sync group is named on its members (sync-group = "NAME") rather than
 // listed in a table of its own: the key reads the same in a group, at the

@@ -16,7 +16,7 @@ func TestGroupConfig(t *testing.T) {
 		Addr: netip.MustParsePrefix("198.51.100.100/24"), AddrArg: "198.51.100.100", AdvBase: 2, AdvSkew: 3,
 		DeadRatio: 4, Preempt: true, Neutral: true, NoMcast: true, Shutdown: true, IgnoreIfState: true,
 		UpScript: "/up", DownScript: "/down", XParam: &x, ScriptTimeout: 5 * time.Second, GARPCount: 6,
-		GARPInterval: 7 * time.Millisecond, Line: 9,
+		GARPInterval: 7 * time.Millisecond, Line: 9, NoConflictDetect: true,
 		MoreAddrs: []netip.Prefix{netip.MustParsePrefix("2001:db8::100/128")}, Demote: 8}
 	c := g.GroupConfig()
 	v := reflect.ValueOf(c)

@@ -82,6 +82,9 @@ var keys = map[string]keyDef{
 		return setString(&s.metricsListen, v, ListenAddr)
 	}},
 	"log-format": {topOnly, func(_ *reader, s *settings, v any) string { return setString(&s.logFormat, v, LogFormat) }},
+	"no-conflict-detect": {anywhere, func(_ *reader, s *settings, v any) string {
+		return setBool(&s.noConflictDetect, v)
+	}},
 }
 
 // LogFormat checks the log-format and --log-format setting: "text" or
@@ -193,6 +196,7 @@ type settings struct {
 	holdDown                     setting[time.Duration]
 	holdDownUntilHealthy         setting[bool]
 	syncGroup                    setting[string]
+	noConflictDetect             setting[bool]
 
 	lines map[string]int // every key written in the table, valid or not, and its line
 }

@@ -56,13 +56,15 @@ var (
 		"Whether the group's address is on its interface: 1 configured, 0 not; a series per address of the group.", "address")
 	descMasterSince = desc("ucarp_master_since_seconds",
 		"Unix time at which the group became MASTER; only while it is MASTER.")
+	descConflicts = desc("ucarp_address_conflicts_total",
+		"Claims of the group's address by another MAC (ARP, Neighbour Discovery) heard while MASTER; a series per address of the group.", "address")
 )
 
 // Describe sends the descriptions of every series.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descTransitions, descSent, descSendErrors,
 		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp, descMaintenance,
-		descProbeLatency, descDemotionSource, descAddress} {
+		descProbeLatency, descDemotionSource, descAddress, descConflicts} {
 		ch <- d
 	}
 }
@@ -103,6 +105,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				v = 1
 			}
 			gauge(descAddress, v, a.Prefix.String())
+			counter(descConflicts, a.Conflicts, a.Prefix.String())
 		}
 		gauge(descDemotion, float64(g.Timing.Demotion))
 		counter(descScripts, k.ScriptsOK, "ok")

@@ -190,3 +190,26 @@ ucarp_address_configured{address="203.0.113.20/24",interface="eth1",name="db",vh
 `
 	wantMetrics(t, c, want, "ucarp_address_configured")
 }
+
+// TestCollectorConflicts: ucarp_address_conflicts_total has a series per
+// address of a group, each with its own count.
+func TestCollectorConflicts(t *testing.T) {
+	g := controltest.DualGroup("dual", "eth0", 10, control.StateMaster)
+	g.Addresses[0].Conflicts = 3
+	g.Addresses[2].Conflicts = 1
+	c := control.NewCollector(controltest.New(g))
+	const want = `
+# HELP ucarp_address_conflicts_total Claims of the group's address by another MAC (ARP, Neighbour Discovery) heard while MASTER; a series per address of the group.
+# TYPE ucarp_address_conflicts_total counter
+ucarp_address_conflicts_total{address="198.51.100.10/24",interface="eth0",name="dual",vhid="10"} 3
+ucarp_address_conflicts_total{address="2001:db8:1::a/128",interface="eth0",name="dual",vhid="10"} 0
+ucarp_address_conflicts_total{address="2001:db8::a/64",interface="eth0",name="dual",vhid="10"} 1
+ucarp_address_conflicts_total{address="203.0.113.10/32",interface="eth0",name="dual",vhid="10"} 0
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_address_conflicts_total"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.CollectAndLint(c); err != nil || len(n) > 0 {
+		t.Errorf("lint: %v %v", n, err)
+	}
+}

@@ -50,6 +50,18 @@ type Group struct {
 	// Maintenance is present while the group is in maintenance, or
 	// finishes a handoff (ucarpctl maintenance).
 	Maintenance *Maintenance `json:"maintenance,omitempty"`
+	// LastConflict is the last time another host claimed one of the
+	// group's addresses while it was MASTER (Address.Conflicts counts
+	// them); absent when none did.
+	LastConflict *Conflict `json:"last_conflict,omitempty"`
+}
+
+// Conflict is another host's claim of a MASTER's address: an ARP
+// packet or a Neighbour Advertisement for it from another MAC.
+type Conflict struct {
+	Address netip.Addr `json:"address"`
+	MAC     string     `json:"mac"`
+	Time    time.Time  `json:"time"`
 }
 
 // Phases of Maintenance (group.MaintPhase's names).
@@ -114,6 +126,9 @@ type Address struct {
 	Prefix netip.Prefix `json:"address"`
 	// Configured says whether the address is on the interface now.
 	Configured bool `json:"configured"`
+	// Conflicts counts the claims of the address by another MAC heard
+	// while the group was MASTER.
+	Conflicts uint64 `json:"conflicts,omitempty"`
 }
 
 // Timing is what decides the election: the advert interval is

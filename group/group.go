@@ -78,6 +78,9 @@ type Config struct {
 	// the same interval share (carp.Config.Align): for many groups in one
 	// process. ucarp's command line leaves it off.
 	AlignAdverts bool
+	// NoConflictDetect turns off the detection of other hosts that claim
+	// the addresses of a MASTER (conflict.go).
+	NoConflictDetect bool
 }
 
 // scriptArgs are the arguments ucarp passes to its scripts.
@@ -124,6 +127,13 @@ type Deps struct {
 	// (platform.ARPListener), with which a maintenance handoff sees the
 	// peer's announcement; nil: the peer's MASTER adverts decide alone.
 	ListenARP func() (platform.FrameReader, error)
+	// WatchClaims, if set, hands ch (without blocking) every claim of one
+	// of addrs by another MAC than the interface's, ARP for IPv4 and
+	// Neighbour Discovery for IPv6, until stop is called: the node's one
+	// listener per interface. A MASTER sees conflicts with it, and a
+	// maintenance handoff the peer's announcement (in place of
+	// ListenARP). err says that some claims cannot be seen.
+	WatchClaims func(addrs []netip.Addr, ch chan<- vip.Claim) (stop func(), err error)
 	// Shared says that Conn is read by the caller, who hands this group
 	// its packets with Deliver (a node, whose reader serves every group
 	// of the interface); else the group reads Conn itself.
@@ -152,8 +162,9 @@ type deps struct {
 	notify  func(status string)
 	onTrans func(Transition)
 	shared  bool
-	// listenARP is Deps.ListenARP.
-	listenARP func() (platform.FrameReader, error)
+	// listenARP is Deps.ListenARP, watchClaims Deps.WatchClaims.
+	listenARP   func() (platform.FrameReader, error)
+	watchClaims func(addrs []netip.Addr, ch chan<- vip.Claim) (stop func(), err error)
 }
 
 // scripts runs the up and down scripts, one at a time, without blocking
@@ -195,6 +206,8 @@ type stats struct {
 	// Adverts of a master that this MASTER outranks, and how many of them
 	// were answered with a gratuitous ARP (the others were rate-limited).
 	nonPreferred, answered uint64
+	// answerAdverts are the adverts sent at once to such a master.
+	answerAdverts uint64
 }
 
 // Exit is how a group ended: an exit code, or a signal the caller
@@ -273,6 +286,8 @@ type Group struct {
 	// claims of the address that its listener reads.
 	maint  maintenance
 	claims chan vip.Claim
+	// conf is the watch of claims while MASTER, and the conflicts seen.
+	conf conflicts
 
 	// The reader's: dropped packets by reason, and the rate limit of their
 	// log lines (also read by the loop's periodic report).
@@ -287,7 +302,8 @@ func New(cfg Config, x Deps) (*Group, error) {
 	c := &cfg
 	d := deps{cfg: c, log: logger{x.Log}, mac: x.MAC, conn: x.Conn, conn6: x.Conn6, src6: x.Src6, arp: x.ARP, addrs: x.Addrs,
 		link: x.Link, addrChg: x.AddrChanged, initial: x.Initial, random: x.Random, runner: x.scripts,
-		ready: x.Ready, notify: x.Notify, onTrans: x.OnTransition, shared: x.Shared, listenARP: x.ListenARP}
+		ready: x.Ready, notify: x.Notify, onTrans: x.OnTransition, shared: x.Shared, listenARP: x.ListenARP,
+		watchClaims: x.WatchClaims}
 	if d.runner == nil {
 		d.runner = newRunner(d.log, c.ScriptTimeout)
 	}
@@ -394,6 +410,11 @@ func (d *Group) Run() *Exit {
 	defer d.timer.Stop()
 	defer close(d.done)
 	defer d.closeListener()
+	defer func() {
+		if d.conf.stop != nil {
+			d.conf.stop()
+		}
+	}()
 	if !d.shared {
 		go d.read(d.conn)
 		if d.conn6 != nil {
@@ -449,8 +470,9 @@ func (d *Group) Run() *Exit {
 		case f := <-d.query:
 			f()
 		case c := <-d.claims:
-			d.maintClaim(time.Now(), c)
+			d.onClaim(time.Now(), c)
 		}
+		d.rewatch()
 	}
 }
 
@@ -633,6 +655,12 @@ func (d *Group) feed(ev carp.Event) {
 func (d *Group) apply(now time.Time, a carp.Action) {
 	switch a.Kind {
 	case carp.ActionSendAdvert:
+		if a.Msg == carp.MsgNonPreferredMaster {
+			if !d.answering {
+				return // rate-limited with the gratuitous ARP before it
+			}
+			d.stats.answerAdverts++
+		}
 		err := d.send(a.Advert)
 		d.pending = append(d.pending, carp.SendResultEvent(err != nil))
 	case carp.ActionArmTimer:

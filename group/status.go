@@ -25,6 +25,9 @@ const (
 type AddrStatus struct {
 	Prefix netip.Prefix
 	State  AddrState
+	// Conflicts counts the claims of the address by another MAC heard
+	// while MASTER (conflict.go).
+	Conflicts uint64
 }
 
 // maxPeers and maxTransitions bound what a group remembers for Status.
@@ -88,6 +91,9 @@ type Status struct {
 	Counters    Counters
 	// Maintenance is SetMaintenance's state.
 	Maintenance Maintenance
+	// LastConflict is the last claim of an address by another MAC heard
+	// while MASTER; its Time is zero when there was none.
+	LastConflict Conflict
 }
 
 // Status returns a snapshot of the group.
@@ -109,6 +115,12 @@ func (d *Group) status() Status {
 		Maintenance: d.maint.Maintenance,
 	}
 	s.Addrs, s.AddrState = d.addrStatus()
+	for i, n := range d.conf.count {
+		if i < len(s.Addrs) {
+			s.Addrs[i].Conflicts = n
+		}
+	}
+	s.LastConflict = d.conf.last
 	st := &d.stats
 	s.Counters = Counters{Sent: st.sent, SendErrors: st.sendErrors, Valid: st.valid,
 		GARPs: st.garps, GARPErrors: st.garpErrors, Transitions: st.transitions,

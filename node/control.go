@@ -72,6 +72,9 @@ func wireGroup(spec Spec, s group.Status) control.Group {
 			ScriptsFailed: s.Counters.ScriptsFailed, ScriptsTimedOut: s.Counters.Timeouts,
 		},
 	}
+	if c := s.LastConflict; !c.Time.IsZero() {
+		g.LastConflict = &control.Conflict{Address: c.Addr, MAC: c.MAC, Time: c.Time}
+	}
 	for _, src := range control.DemotionSources {
 		g.Timing.Demotions[src] = 0
 	}
@@ -95,7 +98,7 @@ func wireAddrs(s group.Status) []control.Address {
 	}
 	as := make([]control.Address, len(s.Addrs))
 	for i, a := range s.Addrs {
-		as[i] = control.Address{Prefix: a.Prefix, Configured: a.State == group.AddrConfigured}
+		as[i] = control.Address{Prefix: a.Prefix, Configured: a.State == group.AddrConfigured, Conflicts: a.Conflicts}
 	}
 	return as
 }
@@ -333,6 +336,14 @@ func explainWhy(name string, s group.Status, now time.Time, why whyDemoted) stri
 		if gone != nil {
 			fmt.Fprintf(&b, " The last peer heard, %s, fell silent %v ago.", gone.Source, now.Sub(gone.LastSeen).Round(time.Second))
 		}
+	}
+	if c := s.LastConflict; !c.Time.IsZero() {
+		var n uint64
+		for _, a := range s.Addrs {
+			n += a.Conflicts
+		}
+		fmt.Fprintf(&b, " Another host claimed its addresses %d times while it was MASTER (split brain, or an address configured by hand): last %s at %s, %v ago; each claim was answered with an announcement.",
+			n, c.Addr, c.MAC, now.Sub(c.Time).Round(time.Second))
 	}
 	if len(s.Counters.Dropped) > 0 {
 		reasons := slices.SortedFunc(maps.Keys(s.Counters.Dropped), func(a, b string) int {

@@ -200,17 +200,20 @@ type member struct {
 
 // iface is an interface that carries groups.
 type iface struct {
-	name  string
-	os    platform.OS
-	opts  platform.IPOptions
-	conn  platform.IPConn // a sharedConn
-	v6    ipv6Conn        // the IPv6 socket, opened for the first group with IPv6 (ipv6.go)
-	arp   *sharedFrames   // nil: no gratuitous ARP
-	addrs *addrCache      // the address table, one listing for all groups
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	mu    sync.RWMutex
-	vhids map[uint8]*member
+	name string
+	os   platform.OS
+	opts platform.IPOptions
+	conn platform.IPConn // a sharedConn
+	v6   ipv6Conn        // the IPv6 socket, opened for the first group with IPv6 (ipv6.go)
+	arp  *sharedFrames   // nil: no gratuitous ARP
+	// claims is the one listener of ARP and Neighbour Discovery that the
+	// groups of the interface share (claims.go); nil without arp.
+	claims *claimHub
+	addrs  *addrCache // the address table, one listing for all groups
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.RWMutex
+	vhids  map[uint8]*member
 	// filter, when the socket takes one and the node filters (not
 	// Deps.Unclaimed), has the kernel drop what none of vhids can accept
 	// (carp.SocketFilter); set each time vhids changes, under mu.
@@ -506,8 +509,8 @@ func (n *Node) start(s Spec) error {
 			OnTransition: func(tr group.Transition) { n.publishTransition(s, tr) },
 			Shared:       true,
 		}
-		if l, ok := sys.(platform.ARPListener); ok && arp != nil {
-			gd.ListenARP = l.ListenARP
+		if ifc.claims != nil {
+			gd.WatchClaims = ifc.claims.Watch
 		}
 		if g, err = group.New(c, gd); err != nil {
 			return err
@@ -617,6 +620,7 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 				return err
 			}
 			ifc.arp = &sharedFrames{FrameConn: arp}
+			ifc.claims = newClaimHub(sys)
 			return nil
 		}); err != nil {
 			return nil, err
@@ -696,6 +700,9 @@ func (ifc *iface) close() {
 		ifc.conn.Close()
 	}
 	ifc.v6.close()
+	if ifc.claims != nil {
+		ifc.claims.close()
+	}
 	if ifc.arp != nil {
 		ifc.arp.Close()
 	}

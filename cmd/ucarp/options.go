@@ -61,6 +61,7 @@ var optionTable = []option{
 	{long: "vip", hasArg: true, ext: true},
 	{long: "realtime", optArg: true, ext: true},
 	{long: "lock-memory", ext: true},
+	{long: "no-conflict-detect", ext: true},
 }
 
 // config is the validated command line: the group it configures, as a
@@ -282,6 +283,8 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 			c.HoldDown = d
 		case "hold-down-until-healthy":
 			c.HoldDownUntilHealthy = true
+		case "no-conflict-detect":
+			c.NoConflictDetect = true
 		case "sync-group":
 			if msg := conffile.SyncGroupName(v); msg != "" {
 				log.Errorf("Invalid sync group: %s", msg)

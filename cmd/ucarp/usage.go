@@ -68,6 +68,8 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --log-format=text|json: console lines as ucarp's (default) or JSON objects
 --realtime[=<priority>]: SCHED_RR for the daemon (default 10; needs CAP_SYS_NICE)
 --lock-memory: lock the daemon's memory in RAM (needs CAP_IPC_LOCK)
+--no-conflict-detect: as MASTER, do not watch for other hosts claiming the
+    address (a split brain: logged, counted and announced again)
 --version: print the version and exit
 `
 

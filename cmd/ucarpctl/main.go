@@ -261,6 +261,13 @@ func (c *cli) status(args []string) error {
 		if g.Maintenance != nil {
 			fmt.Fprintf(c.stdout, "%s: %s\n", g.Name, maintLine(g.Maintenance))
 		}
+		if k := g.LastConflict; k != nil {
+			var n uint64
+			for _, a := range g.Addresses {
+				n += a.Conflicts
+			}
+			fmt.Fprintf(c.stdout, "%s: address conflicts %d, last %s claimed by %s at %s\n", g.Name, n, k.Address, k.MAC, since(k.Time))
+		}
 	}
 	return nil
 }

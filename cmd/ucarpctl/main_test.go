@@ -508,3 +508,22 @@ func TestStatusDualStack(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusConflict: a group whose address another host claimed has a
+// line under the table with the count and the last conflict.
+func TestStatusConflict(t *testing.T) {
+	web := controltest.Group("web", "eth0", 10, control.StateMaster)
+	web.Addresses[0].Conflicts = 3
+	web.LastConflict = &control.Conflict{Address: web.Addresses[0].Prefix.Addr(), MAC: "02:00:00:00:00:66",
+		Time: time.Date(2026, 12, 2, 11, 0, 0, 0, time.UTC)}
+	h := &host{dir: t.TempDir(), node: controltest.New(web)}
+	serve(t, filepath.Join(h.dir, "ucarp.sock"), h.node)
+	code, out, errOut := h.ctl(t, "status")
+	if code != wantOK || errOut != "" {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := regexp.MustCompile(`(?m)^web: address conflicts 3, last 203\.0\.113\.10 claimed by 02:00:00:00:00:66 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`)
+	if !want.MatchString(out) {
+		t.Fatalf("no conflict line:\n%s", out)
+	}
+}

@@ -123,8 +123,8 @@ func (h *Host) Ping6(a netip.Addr, wait time.Duration) bool {
 	}
 }
 
-// Neighbour is the link-layer address in h's neighbour cache for a on
-// eth0, nil when there is none. It reads the cache through netlink, in
+// Neighbour is the link-layer address in h's neighbour cache (ARP's for
+// an IPv4 a) for a on eth0, nil when there is none. It reads the cache through netlink, in
 // well under a millisecond, so that a test can poll it closely.
 func (h *Host) Neighbour(a netip.Addr) net.HardwareAddr {
 	nh, err := h.netlink()
@@ -136,7 +136,11 @@ func (h *Host) Neighbour(a netip.Addr) net.HardwareAddr {
 	if err != nil {
 		return nil
 	}
-	ns, err := nh.NeighList(link.Attrs().Index, netlink.FAMILY_V6)
+	family := netlink.FAMILY_V6
+	if a.Is4() {
+		family = netlink.FAMILY_V4
+	}
+	ns, err := nh.NeighList(link.Attrs().Index, family)
 	if err != nil {
 		return nil
 	}

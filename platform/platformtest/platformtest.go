@@ -132,6 +132,7 @@ type Host struct {
 	ll netip.Addr
 	// ListenARP's listeners.
 	arpListeners []*arpListener
+	listens      int // listeners ever opened
 }
 
 var _ platform.OS = (*Host)(nil)
