@@ -89,3 +89,17 @@ func TestValidator6Peers(t *testing.T) {
 		})
 	}
 }
+
+// TestSocketFilterUnicast: the kernel's filter passes an advert of a
+// unicast peer addressed to this host as it passes one to the group (it
+// tests no destination), and still drops a TTL other than 255.
+func TestSocketFilterUnicast(t *testing.T) {
+	toSelf := advertFrom(t, func(p *Packet) { p.Dst = testSelf }, nil)
+	if !runFilter(t, []uint8{1}, toSelf) {
+		t.Fatal("the filter drops a unicast advert to this host")
+	}
+	lowTTL := advertFrom(t, func(p *Packet) { p.Dst, p.TTL = testSelf, 64 }, nil)
+	if runFilter(t, []uint8{1}, lowTTL) {
+		t.Fatal("the filter passes a unicast advert with TTL 64")
+	}
+}

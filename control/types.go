@@ -50,6 +50,10 @@ type Group struct {
 	// Maintenance is present while the group is in maintenance, or
 	// finishes a handoff (ucarpctl maintenance).
 	Maintenance *Maintenance `json:"maintenance,omitempty"`
+	// UnicastPeers are the configured unicast peers (--peer): the group
+	// sends its adverts of their family to them and hears no one else.
+	// Absent for a multicast group.
+	UnicastPeers []netip.Addr `json:"unicast_peers,omitempty"`
 }
 
 // Phases of Maintenance (group.MaintPhase's names).

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
@@ -262,7 +263,21 @@ func (c *cli) status(args []string) error {
 			fmt.Fprintf(c.stdout, "%s: %s\n", g.Name, maintLine(g.Maintenance))
 		}
 	}
+	for _, g := range all {
+		if len(g.UnicastPeers) > 0 {
+			fmt.Fprintf(c.stdout, "%s: unicast peers %s\n", g.Name, unicastPeers(g.UnicastPeers))
+		}
+	}
 	return nil
+}
+
+// unicastPeers lists a group's configured unicast peers.
+func unicastPeers(ps []netip.Addr) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 func since(t time.Time) string {
