@@ -73,7 +73,11 @@ type Group struct {
 	// SyncGroup (sync-group) names the sync group whose members fail
 	// over together, in this process and in the others of the host.
 	SyncGroup string
-	Line      int // the line of the file that opens the group
+	// Peers (peer, --peer) are the unicast peers: the adverts of their
+	// family go to them instead of the multicast group, and only theirs
+	// are heard (CheckPeers).
+	Peers []netip.Addr
+	Line  int // the line of the file that opens the group
 }
 
 // ID returns the group's identity.
@@ -529,6 +533,12 @@ func (r *reader) group(i int, s, def *settings) Group {
 		g.MoreAddrs = def.moreAddrs
 	}
 	g.Demote = s.demote.or(def.demote).val
+	if p := s.peers.or(def.peers); p.set {
+		g.Peers = p.val
+		if msg := CheckPeers(g); msg != "" {
+			r.errorf(line("peer"), "", "peer", "%s", msg)
+		}
+	}
 	if x := s.xparam.or(def.xparam); x.set {
 		g.XParam = &x.val
 	}

@@ -82,6 +82,8 @@ var keys = map[string]keyDef{
 		return setString(&s.metricsListen, v, ListenAddr)
 	}},
 	"log-format": {topOnly, func(_ *reader, s *settings, v any) string { return setString(&s.logFormat, v, LogFormat) }},
+	// Unicast peers (issue 15).
+	"peer": {anywhere, func(_ *reader, s *settings, v any) string { return setPeers(s, v) }},
 }
 
 // LogFormat checks the log-format and --log-format setting: "text" or
@@ -193,6 +195,7 @@ type settings struct {
 	holdDown                     setting[time.Duration]
 	holdDownUntilHealthy         setting[bool]
 	syncGroup                    setting[string]
+	peers                        setting[[]netip.Addr]
 
 	lines map[string]int // every key written in the table, valid or not, and its line
 }

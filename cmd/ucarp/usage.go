@@ -68,6 +68,8 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --log-format=text|json: console lines as ucarp's (default) or JSON objects
 --realtime[=<priority>]: SCHED_RR for the daemon (default 10; needs CAP_SYS_NICE)
 --lock-memory: lock the daemon's memory in RAM (needs CAP_IPC_LOCK)
+--peer=<ip>: send the adverts of its family to this unicast peer instead of
+    the multicast group, and hear no one else (repeatable; IPv4 or IPv6)
 --version: print the version and exit
 `
 
