@@ -57,8 +57,8 @@ func setPeers(s *settings, v any) string {
 
 // CheckPeers says what is wrong with g's peers, or "": each must be a
 // unicast address, listed once, of a family that g has an address in,
-// neither srcip nor one of g's addresses, and a link-local one's zone, if
-// written, must be g's interface. The own source of IPv6 adverts (the
+// neither srcip nor one of g's addresses, an IPv4 one without nomcast,
+// and a link-local one's zone, if written, must be g's interface. The own source of IPv6 adverts (the
 // link-local address) is known at start only: the group checks it then.
 func CheckPeers(g Group) string {
 	var v4, v6 bool
@@ -87,6 +87,8 @@ func CheckPeers(g Group) string {
 			msgs = append(msgs, fmt.Sprintf("peer %s is IPv6 but the group has no IPv6 address", p))
 		case p.Zone() != "" && g.Interface != "" && p.Zone() != g.Interface:
 			msgs = append(msgs, fmt.Sprintf("peer %s: the zone must be the group's interface %s", p, g.Interface))
+		case a.Is4() && g.NoMcast:
+			msgs = append(msgs, fmt.Sprintf("peer %s: nomcast sends every IPv4 advert as an Ethernet broadcast; leave it out with IPv4 peers", p))
 		case seen[a]:
 			msgs = append(msgs, fmt.Sprintf("peer %s is listed twice", p))
 		}

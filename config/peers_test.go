@@ -72,6 +72,8 @@ func TestPeerErrors(t *testing.T) {
 			`u.conf:7: group #1 (eth0 vhid 1): peer: peer 2001:db8::12 is IPv6 but the group has no IPv6 address`},
 		{"the virtual address", minimal + "[[group]]\nvhid = 1\npeer = \"192.0.2.100\"\n",
 			`u.conf:7: group #1 (eth0 vhid 1): peer: peer 192.0.2.100 is one of the group's virtual addresses`},
+		{"with nomcast", minimal + "[[group]]\nvhid = 1\nnomcast = true\npeer = \"192.0.2.12\"\n",
+			`u.conf:8: group #1 (eth0 vhid 1): peer: peer 192.0.2.12: nomcast sends every IPv4 advert as an Ethernet broadcast; leave it out with IPv4 peers`},
 		{"twice", minimal + "[[group]]\nvhid = 1\npeer = [\"192.0.2.12\", \"192.0.2.12\"]\n",
 			`u.conf:7: group #1 (eth0 vhid 1): peer: peer 192.0.2.12 is listed twice`},
 		{"zone of another interface", "interface = \"eth0\"\nsrcip = \"192.0.2.11\"\npass = \"s3cret\"\naddr = \"2001:db8::100\"\n[[group]]\nvhid = 1\npeer = \"fe80::12%eth1\"\n",
