@@ -5,10 +5,12 @@ package e2e
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -259,5 +261,69 @@ func TestUnicastPeersIPv6(t *testing.T) {
 			start6(t, h1, "ucarp", unicastCARP(l, h1, 0, addr[h2]), vip6)
 			waitHolding(t, l, 15*time.Second, one, vip6)
 		})
+	}
+}
+
+// TestUnicastPeersConfigReload: a unicast pair in config mode, where the
+// kernel's socket filter of the node sees every advert first: the
+// unicast adverts pass it, and the pair elects one master. A reload of
+// the backup that adds a peer takes effect in place (no transition, the
+// status lists both); one that lists only the observer makes the backup
+// deaf to the master at once, so that it takes over: the new list took
+// effect without a restart.
+func TestUnicastPeersConfigReload(t *testing.T) {
+	l := newNoMulticastLab(t, false)
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	conf := func(h *lab.Host, skew int, peers ...netip.Addr) string {
+		var ps []string
+		for _, p := range peers {
+			ps = append(ps, fmt.Sprintf("%q", p.String()))
+		}
+		path := filepath.Join(l.Dir, h.Name+".conf")
+		data := fmt.Sprintf("interface = %q\nsrcip = %q\npass = \"carplab\"\npreempt = true\ncontrol = %q\n\n"+
+			"[[group]]\nname = \"g1\"\nvhid = 1\naddr = %q\nadvskew = %d\npeer = [%s]\n",
+			h.IfName, h.Addr, ctlSocket(l, h), lab.VIP, skew, strings.Join(ps, ", "))
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	p1, err := h1.Start("ucarp", oursBin, "--config="+conf(h1, 0, h2.Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p1.Signal(syscall.SIGTERM)
+	conf2 := conf(h2, 100, h1.Addr)
+	p2, err := h2.Start("ucarp", oursBin, "--config="+conf2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Signal(syscall.SIGTERM)
+	waitMasters(t, l, 15*time.Second, h1)
+	holdMasters(t, l, 3*time.Second, h1)
+	before := group1(t, l, h2)
+	if before.State != control.StateBackup || before.Counters.ValidReceived == 0 {
+		t.Fatalf("h2: %s with %d valid adverts", before.State, before.Counters.ValidReceived)
+	}
+
+	conf(h2, 100, h1.Addr, lab.ObserverAddr)
+	p2.Signal(syscall.SIGHUP)
+	if !p2.WaitLog("Reloaded "+conf2, 1, 5*time.Second) {
+		t.Fatalf("no reload line:\n%s", p2.Log())
+	}
+	holdMasters(t, l, 3*time.Second, h1)
+	after := group1(t, l, h2)
+	if after.Counters.Transitions != before.Counters.Transitions || after.State != control.StateBackup ||
+		!slices.Equal(after.UnicastPeers, []netip.Addr{h1.Addr, lab.ObserverAddr}) || after.Counters.ValidReceived <= before.Counters.ValidReceived {
+		t.Fatalf("after the reload h2 is %s, transitions %d -> %d, peers %v, valid %d -> %d", after.State,
+			before.Counters.Transitions, after.Counters.Transitions, after.UnicastPeers,
+			before.Counters.ValidReceived, after.Counters.ValidReceived)
+	}
+
+	conf(h2, 100, lab.ObserverAddr)
+	p2.Signal(syscall.SIGHUP)
+	waitMasters(t, l, 10*time.Second, h1, h2) // h2 no longer hears h1
+	if g := group1(t, l, h2); g.Counters.Dropped[carp.DropNotPeer.String()] == 0 {
+		t.Fatalf("h2 dropped none of h1's adverts as not-peer: %v", g.Counters.Dropped)
 	}
 }
