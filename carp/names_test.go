@@ -83,7 +83,8 @@ func TestNames(t *testing.T) {
 		{DropOtherGroup, "other-group"},
 		{DropBadChecksum, "bad-checksum"},
 		{DropBadDigest, "bad-digest"},
-		{DropReason(13), "DropReason(13)"},
+		{DropNotPeer, "not-peer"},
+		{DropReason(14), "DropReason(14)"},
 		{DropReason(200), "DropReason(200)"},
 
 		{Message(0), "Message(0)"},

@@ -76,7 +76,11 @@ type Group struct {
 	// NoConflictDetect (no-conflict-detect) turns off the watch for other
 	// hosts that claim a MASTER's addresses.
 	NoConflictDetect bool
-	Line             int // the line of the file that opens the group
+	// Peers (peer, --peer) are the unicast peers: the adverts of their
+	// family go to them instead of the multicast group, and only theirs
+	// are heard (CheckPeers).
+	Peers []netip.Addr
+	Line  int // the line of the file that opens the group
 }
 
 // ID returns the group's identity.
@@ -533,6 +537,12 @@ func (r *reader) group(i int, s, def *settings) Group {
 		g.MoreAddrs = def.moreAddrs
 	}
 	g.Demote = s.demote.or(def.demote).val
+	if p := s.peers.or(def.peers); p.set {
+		g.Peers = p.val
+		if msg := CheckPeers(g); msg != "" {
+			r.errorf(line("peer"), "", "peer", "%s", msg)
+		}
+	}
 	if x := s.xparam.or(def.xparam); x.set {
 		g.XParam = &x.val
 	}

@@ -15,5 +15,6 @@ func (g Group) GroupConfig() group.Config {
 		XParam: g.XParam, NoMcast: g.NoMcast, Shutdown: g.Shutdown, IgnoreIfState: g.IgnoreIfState,
 		ScriptTimeout: g.ScriptTimeout, GARPCount: g.GARPCount, GARPInterval: g.GARPInterval,
 		NoConflictDetect: g.NoConflictDetect,
+		Peers:            g.Peers,
 	}
 }

@@ -17,7 +17,8 @@ func TestGroupConfig(t *testing.T) {
 		DeadRatio: 4, Preempt: true, Neutral: true, NoMcast: true, Shutdown: true, IgnoreIfState: true,
 		UpScript: "/up", DownScript: "/down", XParam: &x, ScriptTimeout: 5 * time.Second, GARPCount: 6,
 		GARPInterval: 7 * time.Millisecond, Line: 9, NoConflictDetect: true,
-		MoreAddrs: []netip.Prefix{netip.MustParsePrefix("2001:db8::100/128")}, Demote: 8}
+		MoreAddrs: []netip.Prefix{netip.MustParsePrefix("2001:db8::100/128")}, Demote: 8,
+		Peers: []netip.Addr{netip.MustParseAddr("198.51.100.2")}}
 	c := g.GroupConfig()
 	v := reflect.ValueOf(c)
 	for i := 0; i < v.NumField(); i++ {

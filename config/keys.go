@@ -85,6 +85,8 @@ var keys = map[string]keyDef{
 	"no-conflict-detect": {anywhere, func(_ *reader, s *settings, v any) string {
 		return setBool(&s.noConflictDetect, v)
 	}},
+	// Unicast peers (issue 15).
+	"peer": {anywhere, func(_ *reader, s *settings, v any) string { return setPeers(s, v) }},
 }
 
 // LogFormat checks the log-format and --log-format setting: "text" or
@@ -197,6 +199,7 @@ type settings struct {
 	holdDownUntilHealthy         setting[bool]
 	syncGroup                    setting[string]
 	noConflictDetect             setting[bool]
+	peers                        setting[[]netip.Addr]
 
 	lines map[string]int // every key written in the table, valid or not, and its line
 }

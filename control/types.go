@@ -54,6 +54,10 @@ type Group struct {
 	// group's addresses while it was MASTER (Address.Conflicts counts
 	// them); absent when none did.
 	LastConflict *Conflict `json:"last_conflict,omitempty"`
+	// UnicastPeers are the configured unicast peers (--peer): the group
+	// sends its adverts of their family to them and hears no one else.
+	// Absent for a multicast group.
+	UnicastPeers []netip.Addr `json:"unicast_peers,omitempty"`
 }
 
 // Conflict is another host's claim of a MASTER's address: an ARP

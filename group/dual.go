@@ -216,8 +216,11 @@ func announceStep(n int, interval time.Duration) time.Duration {
 }
 
 // send6 sends the advert h, signed, over IPv6 to ff02::12 from the
-// interface's link-local address.
+// interface's link-local address, or to each IPv6 peer (unicast.go).
 func (d *Group) send6(h carp.Header) error {
+	if peers := d.cfg.peers6(); len(peers) > 0 {
+		return d.sendPeers6(h, peers)
+	}
 	p := carp.NewPacket6(d.src6, carp.GroupIPv6, h)
 	d.buf, _ = p.AppendBinary(d.buf[:0])
 	return d.conn6.WritePacket(d.buf)
@@ -255,7 +258,9 @@ func (d *Group) SetSrc6(src netip.Addr) error {
 			return
 		}
 		d.src6 = src
-		d.val6.Store(carp.NewValidator6(src, carp.GroupIPv6, d.cfg.VHID, d.readAuth6))
+		v6 := carp.NewValidator6(src, carp.GroupIPv6, d.cfg.VHID, d.readAuth6)
+		v6.SetPeers(d.cfg.peers6())
+		d.val6.Store(v6)
 		if d.arp != nil && len(d.mac) == 6 {
 			if garp, aerr := announcements(d.cfg, &d.deps); aerr == nil {
 				d.garp = garp

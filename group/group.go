@@ -81,6 +81,11 @@ type Config struct {
 	// NoConflictDetect turns off the detection of other hosts that claim
 	// the addresses of a MASTER (conflict.go).
 	NoConflictDetect bool
+	// Peers are the unicast peers (--peer, see unicast.go): the adverts
+	// of a family with peers go to each of them instead of to the
+	// multicast group, and only theirs are accepted. A reload changes
+	// them in place.
+	Peers []netip.Addr
 }
 
 // scriptArgs are the arguments ucarp passes to its scripts.
@@ -138,6 +143,11 @@ type Deps struct {
 	// its packets with Deliver (a node, whose reader serves every group
 	// of the interface); else the group reads Conn itself.
 	Shared bool
+	// Source6 picks the source of the unicast adverts to a global IPv6
+	// peer: an address of the interface that is none of the groups'
+	// (the link-local Src6 serves link-local peers); nil or false: such
+	// an advert cannot be sent.
+	Source6 func(peer netip.Addr) (netip.Addr, bool)
 
 	// scripts replaces the script runner (tests).
 	scripts scripts
@@ -162,9 +172,11 @@ type deps struct {
 	notify  func(status string)
 	onTrans func(Transition)
 	shared  bool
-	// listenARP is Deps.ListenARP, watchClaims Deps.WatchClaims.
+	// listenARP is Deps.ListenARP, watchClaims Deps.WatchClaims,
+	// source6 Deps.Source6.
 	listenARP   func() (platform.FrameReader, error)
 	watchClaims func(addrs []netip.Addr, ch chan<- vip.Claim) (stop func(), err error)
+	source6     func(peer netip.Addr) (netip.Addr, bool)
 }
 
 // scripts runs the up and down scripts, one at a time, without blocking
@@ -303,7 +315,7 @@ func New(cfg Config, x Deps) (*Group, error) {
 	d := deps{cfg: c, log: logger{x.Log}, mac: x.MAC, conn: x.Conn, conn6: x.Conn6, src6: x.Src6, arp: x.ARP, addrs: x.Addrs,
 		link: x.Link, addrChg: x.AddrChanged, initial: x.Initial, random: x.Random, runner: x.scripts,
 		ready: x.Ready, notify: x.Notify, onTrans: x.OnTransition, shared: x.Shared, listenARP: x.ListenARP,
-		watchClaims: x.WatchClaims}
+		watchClaims: x.WatchClaims, source6: x.Source6}
 	if d.runner == nil {
 		d.runner = newRunner(d.log, c.ScriptTimeout)
 	}
@@ -334,6 +346,10 @@ func New(cfg Config, x Deps) (*Group, error) {
 		buf:    make([]byte, 0, carp.Packet6Len)}
 	dm.readAuth6 = readAuth6
 	dm.val6.Store(carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6))
+	if err := c.checkPeers(d.src6); err != nil {
+		return nil, err
+	}
+	dm.setPeers(c)
 	if d.addrs != nil {
 		dm.vips = newVIPSet(d.addrs, c, vipLifetime(c))
 	}
@@ -382,6 +398,9 @@ func (d *Group) Reconfigure(cfg Config) error {
 			err = errors.New("group: stopping")
 			return
 		}
+		if err = cfg.checkPeers(d.src6); err != nil {
+			return
+		}
 		now := time.Now()
 		var out []carp.Action
 		if out, err = d.m.Reconfigure(now, machineConfig(&cfg, d.addrs != nil, d.random, d.src6), d.out[:0]); err != nil {
@@ -389,6 +408,7 @@ func (d *Group) Reconfigure(cfg Config) error {
 		}
 		c := cfg
 		d.cfg = &c
+		d.setPeers(&c)
 		d.runner.setTimeout(c.ScriptTimeout)
 		if d.vips != nil {
 			d.vips = newVIPSet(d.addrs, &c, vipLifetime(&c))
@@ -703,9 +723,7 @@ func (d *Group) send(h carp.Header) error {
 	fam := d.cfg.families()
 	var err error
 	if fam&carp.FamilyIPv4 != 0 {
-		p := carp.NewPacket(d.cfg.Src, d.cfg.Mcast, uint16(d.random()), h)
-		d.buf, _ = p.AppendBinary(d.buf[:0])
-		err = d.conn.WritePacket(d.buf)
+		err = d.send4(h)
 	}
 	if fam&carp.FamilyIPv6 != 0 {
 		if err6 := d.send6(h); err == nil {

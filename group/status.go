@@ -94,6 +94,9 @@ type Status struct {
 	// LastConflict is the last claim of an address by another MAC heard
 	// while MASTER; its Time is zero when there was none.
 	LastConflict Conflict
+	// UnicastPeers are the configured unicast peers (Config.Peers); none:
+	// multicast.
+	UnicastPeers []netip.Addr
 }
 
 // Status returns a snapshot of the group.
@@ -108,11 +111,12 @@ func (d *Group) status() Status {
 	s := Status{
 		Interface: c.Interface, VHID: c.VHID, State: d.m.State(), Since: d.since, Reason: d.reason,
 		Addr: c.Addr, AdvBase: c.AdvBase, AdvSkew: c.AdvSkew, Demotion: d.demotion,
-		Demotions:   maps.Clone(d.demotions),
-		DeadTime:    carp.DeadInterval(c.AdvBase, c.DeadRatio, c.AdvSkew),
-		Peers:       slices.Clone(d.peers),
-		Transitions: slices.Clone(d.transitions),
-		Maintenance: d.maint.Maintenance,
+		Demotions:    maps.Clone(d.demotions),
+		DeadTime:     carp.DeadInterval(c.AdvBase, c.DeadRatio, c.AdvSkew),
+		Peers:        slices.Clone(d.peers),
+		Transitions:  slices.Clone(d.transitions),
+		Maintenance:  d.maint.Maintenance,
+		UnicastPeers: slices.Clone(c.Peers),
 	}
 	s.Addrs, s.AddrState = d.addrStatus()
 	for i, n := range d.conf.count {

@@ -87,6 +87,7 @@ func wireGroup(spec Spec, s group.Status) control.Group {
 		g.Transitions = append(g.Transitions, control.Transition{Time: t.Time, From: stateName(t.From),
 			To: stateName(t.To), Reason: t.Reason.String()})
 	}
+	g.UnicastPeers = s.UnicastPeers
 	return g
 }
 

@@ -218,7 +218,10 @@ type iface struct {
 	// Deps.Unclaimed), has the kernel drop what none of vhids can accept
 	// (carp.SocketFilter); set each time vhids changes, under mu.
 	filter platform.Filterer
-	log    *slog.Logger
+	// vips are every group's virtual addresses (unicast.go), for the
+	// source of the adverts to a global IPv6 peer.
+	vips atomic.Pointer[map[netip.Addr]bool]
+	log  *slog.Logger
 	// Packets for no group of this node, or too short to name one.
 	unknown, short atomic.Uint64
 
@@ -508,6 +511,7 @@ func (n *Node) start(s Spec) error {
 			},
 			OnTransition: func(tr group.Transition) { n.publishTransition(s, tr) },
 			Shared:       true,
+			Source6:      ifc.source6,
 		}
 		if ifc.claims != nil {
 			gd.WatchClaims = ifc.claims.Watch
@@ -713,6 +717,7 @@ func (ifc *iface) close() {
 // filter would have dropped (the groups check every packet), so a
 // failure is logged and the interface goes on.
 func (ifc *iface) refilter() {
+	ifc.setVIPs()
 	if ifc.filter == nil {
 		return
 	}

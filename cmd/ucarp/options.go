@@ -62,6 +62,7 @@ var optionTable = []option{
 	{long: "realtime", optArg: true, ext: true},
 	{long: "lock-memory", ext: true},
 	{long: "no-conflict-detect", ext: true},
+	{long: "peer", hasArg: true, ext: true},
 }
 
 // config is the validated command line: the group it configures, as a
@@ -314,6 +315,15 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				return fail
 			}
 			c.control.metrics = v
+		case "peer":
+			// A unicast peer; repeatable. Checked against the group once
+			// every option is read (validate).
+			a, msg := conffile.ParsePeer(v)
+			if msg != "" {
+				log.Errorf("Invalid peer: %s", msg)
+				return fail
+			}
+			c.Peers = append(c.Peers, a)
 		case "garp-interval":
 			ms, err := strconv.Atoi(v)
 			if err != nil || ms < 1 || ms > 60000 {
@@ -414,6 +424,10 @@ func validate(c *config, log *logger) parseResult {
 	}
 	if c.AdvBase == 255 && c.AdvSkew == 255 {
 		log.Warnf("advbase 255 with advskew 255 is the bow-out advert: every peer will take over from this node at once")
+	}
+	if msg := conffile.CheckPeers(c.Group); msg != "" {
+		log.Errorf("Invalid peer: %s", msg)
+		return fail
 	}
 	if c.ManagesVIP() && c.UpScript == "" && c.DownScript == "" {
 		log.Infof("No up or down script: the daemon adds and removes %s on %s itself", c.Addr, c.Interface)

@@ -70,6 +70,8 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --lock-memory: lock the daemon's memory in RAM (needs CAP_IPC_LOCK)
 --no-conflict-detect: as MASTER, do not watch for other hosts claiming the
     address (a split brain: logged, counted and announced again)
+--peer=<ip>: send the adverts of its family to this unicast peer instead of
+    the multicast group, and hear no one else (repeatable; IPv4 or IPv6)
 --version: print the version and exit
 `
 

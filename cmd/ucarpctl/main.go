@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
@@ -269,7 +270,21 @@ func (c *cli) status(args []string) error {
 			fmt.Fprintf(c.stdout, "%s: address conflicts %d, last %s claimed by %s at %s\n", g.Name, n, k.Address, k.MAC, since(k.Time))
 		}
 	}
+	for _, g := range all {
+		if len(g.UnicastPeers) > 0 {
+			fmt.Fprintf(c.stdout, "%s: unicast peers %s\n", g.Name, unicastPeers(g.UnicastPeers))
+		}
+	}
 	return nil
+}
+
+// unicastPeers lists a group's configured unicast peers.
+func unicastPeers(ps []netip.Addr) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 func since(t time.Time) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -525,5 +526,31 @@ func TestStatusConflict(t *testing.T) {
 	want := regexp.MustCompile(`(?m)^web: address conflicts 3, last 203\.0\.113\.10 claimed by 02:00:00:00:00:66 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`)
 	if !want.MatchString(out) {
 		t.Fatalf("no conflict line:\n%s", out)
+	}
+}
+
+// TestStatusUnicastPeers: a group with unicast peers gets a line that
+// lists them after the table, and they are in the JSON; the table is
+// unchanged, and a multicast group gets no line.
+func TestStatusUnicastPeers(t *testing.T) {
+	web := controltest.Group("web", "eth0", 10, control.StateMaster)
+	web.UnicastPeers = []netip.Addr{netip.MustParseAddr("203.0.113.2"), netip.MustParseAddr("fe80::2%eth0")}
+	dir := t.TempDir()
+	serve(t, filepath.Join(dir, "ucarp.sock"), controltest.New(web, controltest.Group("db", "eth1", 10, control.StateBackup)))
+	h := &host{dir: dir}
+	code, out, errOut := h.ctl(t, "status")
+	if code != wantOK || errOut != "" {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 4 || lines[3] != "web: unicast peers 203.0.113.2, fe80::2%eth0" {
+		t.Fatalf("status:\n%s", out)
+	}
+	code, out, _ = h.ctl(t, "status", "--json")
+	var got struct{ Groups []control.Group }
+	if err := json.Unmarshal([]byte(out), &got); code != wantOK || err != nil || len(got.Groups) != 2 ||
+		!slices.Equal(got.Groups[0].UnicastPeers, web.UnicastPeers) || got.Groups[1].UnicastPeers != nil ||
+		strings.Count(out, `"unicast_peers"`) != 1 {
+		t.Fatalf("status --json: %d %v\n%s", code, err, out)
 	}
 }

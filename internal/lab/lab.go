@@ -99,6 +99,10 @@ type Options struct {
 	Interfaces int
 	// Log receives progress lines (nil: silent).
 	Log func(format string, args ...any)
+	// DropMulticast makes the switch drop multicast as many clouds and
+	// hypervisors do (multicast.go): IPv4 multicast, and IPv6 multicast
+	// but neighbour discovery and MLD; broadcast (ARP) passes.
+	DropMulticast bool
 }
 
 // Check returns why the lab cannot run here, or nil.
@@ -169,6 +173,11 @@ func New(o Options) (l *Lab, err error) {
 	}
 	if l.Observer, err = l.addHost("obs", ObserverAddr); err != nil {
 		return nil, err
+	}
+	if o.DropMulticast {
+		if err := l.dropMulticast(); err != nil {
+			return nil, err
+		}
 	}
 	o.Log("lab %s: %d hosts and an observer on bridge br0 (198.51.100.0/24)", name, o.Hosts)
 	return l, nil
