@@ -129,6 +129,24 @@ func (v *Verifier) SetKeys(kr *Keyring) {
 	}
 }
 
+// SetWindow changes the window (a reload; DefaultWindow if 0) and keeps
+// the replay state.
+func (v *Verifier) SetWindow(w time.Duration) {
+	if w <= 0 {
+		w = DefaultWindow
+	}
+	v.mu.Lock()
+	v.window = w
+	v.mu.Unlock()
+}
+
+// Window is the replay window.
+func (v *Verifier) Window() time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.window
+}
+
 // SetMode changes the mode (a reload) and keeps the replay state.
 func (v *Verifier) SetMode(m Mode) {
 	v.mu.Lock()

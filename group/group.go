@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/carpauth"
 	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
@@ -74,6 +75,9 @@ type Config struct {
 	ScriptTimeout time.Duration
 	GARPCount     int
 	GARPInterval  time.Duration
+	// Auth is --auth=hmac-sha256 and its options; nil is --auth=carp,
+	// plain CARP (see auth.go).
+	Auth *AuthConfig
 	// AlignAdverts puts a MASTER's adverts on the grid that groups with
 	// the same interval share (carp.Config.Align): for many groups in one
 	// process. ucarp's command line leaves it off.
@@ -214,6 +218,7 @@ type Group struct {
 	auth *carp.Auth      // the loop's, to sign
 	val  *carp.Validator // the reader's (an Auth is not safe for concurrent use)
 	val6 *carp.Validator6
+	ext  *authState // --auth: the signer (the loop's) and verifier (the reader's)
 	vips *vipSet
 	// garp are the announcement's frames, a gratuitous ARP or a Neighbour
 	// Advertisement per address; garpNext is the next of a round spread
@@ -305,7 +310,10 @@ func New(cfg Config, x Deps) (*Group, error) {
 		val6: carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6),
 		rx:   make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
 		claims: make(chan vip.Claim, 4),
-		buf:    make([]byte, 0, carp.Packet6Len)}
+		buf:    make([]byte, 0, carp.Packet6Len+carpauth.TrailerLen)}
+	if dm.ext, err = newAuthState(c); err != nil {
+		return nil, err
+	}
 	if d.addrs != nil {
 		dm.vips = newVIPSet(d.addrs, c, vipLifetime(c))
 	}
@@ -360,6 +368,11 @@ func (d *Group) Reconfigure(cfg Config) error {
 			return
 		}
 		c := cfg
+		if err = d.ext.configure(&c); err != nil {
+			// Checked before the machine's change by the caller's
+			// validation; a failure here leaves the old keys.
+			return
+		}
 		d.cfg = &c
 		d.runner.setTimeout(c.ScriptTimeout)
 		if d.vips != nil {
@@ -507,6 +520,9 @@ func (d *Group) deliver(pkt []byte) bool {
 	if !drop.Accepted() {
 		d.drops[drop.Reason].Add(1)
 		d.logDrop(drop)
+		return true
+	}
+	if d.checkAuth(pkt) {
 		return true
 	}
 	if d.shared {
@@ -662,7 +678,9 @@ func (d *Group) send(h carp.Header) error {
 	if fam&carp.FamilyIPv4 != 0 {
 		p := carp.NewPacket(d.cfg.Src, d.cfg.Mcast, uint16(d.random()), h)
 		d.buf, _ = p.AppendBinary(d.buf[:0])
-		err = d.conn.WritePacket(d.buf)
+		if d.buf, err = d.ext.sealIPv4(d.buf, time.Now()); err == nil {
+			err = d.conn.WritePacket(d.buf)
+		}
 	}
 	if fam&carp.FamilyIPv6 != 0 {
 		if err6 := d.send6(h); err == nil {

@@ -80,4 +80,5 @@ func (d *Group) flushLimits() {
 				n, carp.DropReason(r), flushEvery)
 		}
 	}
+	d.flushAuthLimits()
 }

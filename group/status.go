@@ -88,6 +88,8 @@ type Status struct {
 	Counters    Counters
 	// Maintenance is SetMaintenance's state.
 	Maintenance Maintenance
+	// Auth is --auth's state: the mode, the key ids and the verdicts.
+	Auth AuthStatus
 }
 
 // Status returns a snapshot of the group.
@@ -107,6 +109,7 @@ func (d *Group) status() Status {
 		Peers:       slices.Clone(d.peers),
 		Transitions: slices.Clone(d.transitions),
 		Maintenance: d.maint.Maintenance,
+		Auth:        d.authStatus(),
 	}
 	s.Addrs, s.AddrState = d.addrStatus()
 	st := &d.stats

@@ -1,0 +1,329 @@
+package group
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/carpauth"
+)
+
+func testKeys(t *testing.T, ids ...uint8) *carpauth.Keyring {
+	t.Helper()
+	var keys []carpauth.Key
+	for _, id := range ids {
+		keys = append(keys, carpauth.Key{ID: id, Secret: bytes.Repeat([]byte{id}, 32)})
+	}
+	kr, err := carpauth.NewKeyring(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+// authPeer is the harness's peer with --auth=hmac-sha256: it signs its
+// adverts with the trailer, and keeps every advert it sent for replays.
+type authPeer struct {
+	h      *harness
+	signer *carpauth.Signer
+	ctr    uint64
+}
+
+func newAuthPeer(h *harness, kr *carpauth.Keyring) *authPeer {
+	s, err := carpauth.NewSigner(kr, []netip.Addr{loopVIP.Addr()})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return &authPeer{h: h, signer: s}
+}
+
+// advert returns a sealed advert with advskew skew (advbase 1).
+func (p *authPeer) advert(skew uint8) []byte {
+	p.ctr++
+	hd := carp.Header{Version: 2, Type: 1, VHID: 1, AdvBase: 1, AdvSkew: skew, AuthLen: 7, Counter: p.ctr}
+	p.h.peer.Sign(&hd)
+	pk := carp.NewPacket(loopPeer, defaultGroup, 9, hd)
+	b, _ := pk.MarshalBinary()
+	b, err := p.signer.SealIPv4(b, time.Now())
+	if err != nil {
+		p.h.t.Fatal(err)
+	}
+	return b
+}
+
+func (h *harness) deliver(pkt []byte) {
+	h.conn.in <- bytes.Clone(pkt)
+	synctest.Wait()
+}
+
+func authConfig(kr *carpauth.Keyring, m carpauth.Mode) *AuthConfig {
+	return &AuthConfig{Mode: m, Keys: kr, Window: 10 * time.Second, KeyFile: "/etc/ucarp/keys"}
+}
+
+// hasTrailer reports whether a sent IPv4 advert carries the extension, and
+// its key id and sequence.
+func hasTrailer(raw []byte) (bool, uint8, uint64) {
+	if len(raw) != carp.PacketLen+carpauth.TrailerLen || binary.BigEndian.Uint16(raw[2:4]) != uint16(len(raw)) {
+		return false, 0, 0
+	}
+	var tr carpauth.Trailer
+	if tr.UnmarshalBinary(raw[carp.PacketLen:]) != nil {
+		return false, 0, 0
+	}
+	return true, tr.KeyID, tr.Seq
+}
+
+// TestAuthEnforce: a BACKUP in enforce mode is held by its peer's signed
+// adverts; once the peer is gone, replays of them, and rewritten ones
+// (advbase 0, the bow-out advert, a lower skew), are dropped and counted,
+// and the BACKUP takes over on time. Its own adverts carry the trailer,
+// which a verifier with the same key accepts.
+func TestAuthEnforce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		kr := testKeys(t, 1)
+		h := startHarness(t, func(c *testConfig) { c.Auth = authConfig(kr, carpauth.Enforce) })
+		defer h.close()
+		peer := newAuthPeer(h, kr)
+		var captured [][]byte
+		for i := range 5 {
+			h.at(time.Duration(i) * time.Second)
+			a := peer.advert(0)
+			captured = append(captured, a)
+			h.deliver(a)
+		}
+		if h.state() != carp.Backup {
+			t.Fatalf("state %v while the peer advertises", h.state())
+		}
+		// A plain advert (the trailer stripped) is dropped in enforce.
+		h.receive(1, 0, nil)
+		// The peer dies after 4 s. Replay its adverts every 200 ms, and
+		// rewritten ones: none may hold the BACKUP down.
+		// What plain CARP's HMAC leaves open: advbase and advskew,
+		// rewritten with a correct CARP checksum.
+		rewrite := func(b []byte, off int, val byte) []byte {
+			b = bytes.Clone(b)
+			b[off] = val
+			b[26], b[27] = 0, 0
+			binary.BigEndian.PutUint16(b[26:28], carp.Checksum(b[20:56]))
+			return b
+		}
+		last := captured[len(captured)-1]
+		for at := 4200 * time.Millisecond; at < 8*time.Second; at += 200 * time.Millisecond {
+			h.at(at)
+			h.deliver(captured[int(at/time.Second)%len(captured)])
+			h.deliver(rewrite(last, 20+5, 0))                     // advbase 0
+			h.deliver(rewrite(rewrite(last, 20+5, 255), 22, 255)) // the bow-out values
+		}
+		if h.state() != carp.Master {
+			t.Fatalf("state %v: replays held the BACKUP down", h.state())
+		}
+		// Dead time 3.390625 s after the last real advert at 4 s.
+		tr := h.d.Status().Transitions
+		if got := tr[len(tr)-1]; got.To != carp.Master || got.Time.Sub(h.t0) > 4*time.Second+us(3_390_625)+time.Millisecond {
+			t.Fatalf("took over at %v, want 7.390625s", got.Time.Sub(h.t0))
+		}
+		st := h.d.Status().Auth
+		if st.Mode != "enforce" || st.KeyID != 1 || len(st.KeyIDs) != 1 {
+			t.Fatalf("status %+v", st)
+		}
+		if st.Accepted["verified"] != 5 || st.Dropped["absent"] != 1 || st.Dropped["replay"] < 15 || st.Dropped["bad-mac"] < 30 {
+			t.Fatalf("counters %+v", st)
+		}
+		if len(st.Accepted) != 1 {
+			t.Fatalf("accepted something unverified: %+v", st.Accepted)
+		}
+		if n := h.logs.count("Advert dropped by --auth-mode=enforce"); n < limitBurst || n > limitBurst+6 { // a burst, then one a second
+			t.Fatalf("%d drop lines (want some, rate-limited)", n)
+		}
+		// What it sends as MASTER: sealed adverts that a peer verifies.
+		v, _ := carpauth.NewVerifier(kr, []netip.Addr{loopVIP.Addr()}, carpauth.Config{Mode: carpauth.Enforce})
+		sent := 0
+		for _, a := range h.conn.adverts() {
+			ok, id, _ := hasTrailer(a.raw)
+			if !ok || id != 1 {
+				t.Fatalf("advert without the trailer: % x", a.raw)
+			}
+			if d := v.CheckIPv4(a.raw, a.at); d.Drop {
+				t.Fatalf("own advert: %+v", d)
+			}
+			sent++
+		}
+		if sent == 0 {
+			t.Fatal("no advert sent")
+		}
+	})
+}
+
+// TestAuthPermissive: the same replays are accepted in permissive mode
+// (they hold the BACKUP down) but counted as what enforce would drop.
+func TestAuthPermissive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		kr := testKeys(t, 1)
+		h := startHarness(t, func(c *testConfig) { c.Auth = authConfig(kr, carpauth.Permissive) })
+		defer h.close()
+		peer := newAuthPeer(h, kr)
+		a := peer.advert(0)
+		h.deliver(a)
+		for at := 200 * time.Millisecond; at < 8*time.Second; at += time.Second {
+			h.at(at)
+			h.deliver(a)
+		}
+		if h.state() != carp.Backup {
+			t.Fatalf("state %v", h.state())
+		}
+		st := h.d.Status().Auth
+		if st.Accepted["verified"] != 1 || st.Accepted["replay"] != 8 || len(st.Dropped) != 0 {
+			t.Fatalf("counters %+v", st)
+		}
+		if strings.Contains(h.logs.String(), "Advert dropped") {
+			t.Fatal("a drop line in permissive mode")
+		}
+	})
+}
+
+// TestAuthReceiveOnly: receive-only sends plain adverts and verifies the
+// trailers it hears.
+func TestAuthReceiveOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		kr := testKeys(t, 1)
+		h := startHarness(t, func(c *testConfig) { c.Auth = authConfig(kr, carpauth.ReceiveOnly) })
+		defer h.close()
+		peer := newAuthPeer(h, kr)
+		h.deliver(peer.advert(200)) // a lesser peer: it does not hold us
+		h.receive(1, 200, nil)
+		h.at(6 * time.Second)
+		if h.state() != carp.Master {
+			t.Fatalf("state %v", h.state())
+		}
+		ads := h.conn.adverts()
+		if len(ads) == 0 {
+			t.Fatal("no adverts")
+		}
+		for _, a := range ads {
+			if len(a.raw) != carp.PacketLen {
+				t.Fatalf("receive-only sent %d bytes", len(a.raw))
+			}
+		}
+		st := h.d.Status().Auth
+		if st.Mode != "receive-only" || st.KeyID != -1 || st.Accepted["verified"] != 1 || st.Accepted["absent"] != 1 {
+			t.Fatalf("status %+v", st)
+		}
+	})
+}
+
+// TestAuthOff: without --auth nothing is sent or counted differently, and
+// a trailer heard is ignored.
+func TestAuthOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		peer := newAuthPeer(h, testKeys(t, 1))
+		bad := peer.advert(0)
+		bad[len(bad)-1] ^= 1
+		h.deliver(bad)
+		if h.state() != carp.Backup {
+			t.Fatal("a peer's advert with a bad trailer was not taken as plain CARP")
+		}
+		h.at(6 * time.Second)
+		for _, a := range h.conn.adverts() {
+			if len(a.raw) != carp.PacketLen {
+				t.Fatalf("sent %d bytes", len(a.raw))
+			}
+		}
+		st := h.d.Status().Auth
+		if st.Mode != "off" || len(st.Accepted)+len(st.Dropped) != 0 {
+			t.Fatalf("status %+v", st)
+		}
+	})
+}
+
+// TestAuthReconfigure rotates the keys and moves through the modes of a
+// running MASTER and of a BACKUP by Reconfigure: no transition, the
+// sequence never goes back, the new key signs at once, and the BACKUP's
+// replay state survives (a replay of an advert heard before the reload is
+// still a replay).
+func TestAuthReconfigure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k1, k12, k21, k2 := testKeys(t, 1), testKeys(t, 1, 2), testKeys(t, 2, 1), testKeys(t, 2)
+		h := startHarness(t, func(c *testConfig) { c.Auth = authConfig(k1, carpauth.ReceiveOnly) })
+		defer h.close()
+		h.at(4 * time.Second) // MASTER since 3.390625 s
+		if h.state() != carp.Master {
+			t.Fatalf("state %v", h.state())
+		}
+		peer := newAuthPeer(h, k1)
+		heard := peer.advert(200) // a lesser peer, heard before the reloads
+		h.deliver(heard)
+		steps := []struct {
+			kr   *carpauth.Keyring
+			mode carpauth.Mode
+			id   uint8
+		}{
+			{k1, carpauth.Permissive, 1},
+			{k1, carpauth.Enforce, 1},
+			{k12, carpauth.Enforce, 1},
+			{k21, carpauth.Enforce, 2},
+			{k2, carpauth.Enforce, 2},
+			{k2, carpauth.Permissive, 2},
+			{k2, carpauth.Enforce, 2},
+		}
+		at := 4 * time.Second
+		var lastSeq uint64
+		for _, st := range steps {
+			cfg := *h.d.cfg
+			cfg.Auth = authConfig(st.kr, st.mode)
+			if err := h.d.Reconfigure(cfg); err != nil {
+				t.Fatal(err)
+			}
+			n := len(h.conn.adverts())
+			at += 3 * time.Second
+			h.at(at)
+			ads := h.conn.adverts()[n:]
+			if len(ads) < 2 {
+				t.Fatalf("%v: %d adverts", st, len(ads))
+			}
+			for _, a := range ads {
+				ok, id, seq := hasTrailer(a.raw)
+				if !ok || id != st.id || seq <= lastSeq {
+					t.Fatalf("%v %v: trailer %v key %d sequence %d after %d", st.mode, st.kr.IDs(), ok, id, seq, lastSeq)
+				}
+				lastSeq = seq
+			}
+		}
+		// The replay state survived every reload, key changes included:
+		// the advert heard before is a replay (signed with key 1, which
+		// the host no longer has: first put key 1 back).
+		cfg := *h.d.cfg
+		cfg.Auth = authConfig(k21, carpauth.Enforce)
+		if err := h.d.Reconfigure(cfg); err != nil {
+			t.Fatal(err)
+		}
+		h.deliver(heard)
+		if st := h.d.Status().Auth; st.Dropped["replay"] != 1 || st.Senders != 1 {
+			t.Fatalf("after the reloads: %+v", st)
+		}
+		if n := h.logs.count("Switching to state"); n != 2 { // the start's BACKUP, the takeover's MASTER
+			t.Fatalf("%d transitions:\n%s", n, h.logs)
+		}
+		// And back to plain CARP: plain adverts again.
+		cfg.Auth = nil
+		if err := h.d.Reconfigure(cfg); err != nil {
+			t.Fatal(err)
+		}
+		n := len(h.conn.adverts())
+		h.at(at + 10*time.Second)
+		for _, a := range h.conn.adverts()[n:] {
+			if len(a.raw) != carp.PacketLen {
+				t.Fatalf("plain CARP again: %d bytes", len(a.raw))
+			}
+		}
+		if h.state() != carp.Master {
+			t.Fatal("lost MASTER")
+		}
+	})
+}
