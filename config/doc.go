@@ -53,6 +53,12 @@
 //	hold-down-until-healthy
 //	                boolean  default false: the hold-down ends once the probes are up
 //	sync-group      string   1-64 letters, digits, '.', '_', '-'; default none
+//	auth            string   carp (default: plain CARP) or hmac-sha256 (docs/AUTH.md)
+//	keyfile         string   with auth = "hmac-sha256": an absolute path (mode 0600)
+//	                         or credential:NAME ($CREDENTIALS_DIRECTORY/NAME)
+//	auth-mode       string   receive-only, permissive or enforce (default)
+//	replay-window   number   seconds, 1-3600, default 10
+//	relax-ttl       boolean  default false: adverts of any TTL; only with enforce
 //
 // A sync group is named on its members (sync-group = "NAME") rather than
 // listed in a table of its own: the key reads the same in a group, at the

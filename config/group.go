@@ -14,5 +14,6 @@ func (g Group) GroupConfig() group.Config {
 		Preempt: g.Preempt, Neutral: g.Neutral, UpScript: g.UpScript, DownScript: g.DownScript,
 		XParam: g.XParam, NoMcast: g.NoMcast, Shutdown: g.Shutdown, IgnoreIfState: g.IgnoreIfState,
 		ScriptTimeout: g.ScriptTimeout, GARPCount: g.GARPCount, GARPInterval: g.GARPInterval,
+		Auth: g.Auth,
 	}
 }

@@ -25,6 +25,9 @@ type AuthConfig struct {
 	Window time.Duration
 	// KeyFile is --keyfile as given, for the status.
 	KeyFile string
+	// RelaxTTL is --relax-ttl: adverts of any TTL or hop limit are
+	// accepted. Only with Mode Enforce (the caller checks).
+	RelaxTTL bool
 }
 
 // AuthStatus is the extension's part of Status.

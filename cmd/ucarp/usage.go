@@ -68,6 +68,12 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --log-format=text|json: console lines as ucarp's (default) or JSON objects
 --realtime[=<priority>]: SCHED_RR for the daemon (default 10; needs CAP_SYS_NICE)
 --lock-memory: lock the daemon's memory in RAM (needs CAP_IPC_LOCK)
+--auth=carp|hmac-sha256: plain CARP (default), or adverts signed with
+    HMAC-SHA256 and a sequence against replays, between ucarp-go daemons
+--keyfile=<file>|credential:<name>: the keys of hmac-sha256 (mode 0600)
+--auth-mode=receive-only|permissive|enforce: the rollout stage (default enforce)
+--replay-window=<seconds>: how stale an advert may be (default 10)
+--relax-ttl: accept adverts of any TTL (only with hmac-sha256 in enforce)
 --version: print the version and exit
 `
 
