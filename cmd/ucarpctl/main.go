@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -261,8 +262,38 @@ func (c *cli) status(args []string) error {
 		if g.Maintenance != nil {
 			fmt.Fprintf(c.stdout, "%s: %s\n", g.Name, maintLine(g.Maintenance))
 		}
+		if g.Auth != nil {
+			fmt.Fprintf(c.stdout, "%s: %s\n", g.Name, authLine(g.Auth))
+		}
 	}
 	return nil
+}
+
+// authLine says how a group runs --auth=hmac-sha256: its mode, its keys
+// and the verdicts on the adverts it heard.
+func authLine(a *control.Auth) string {
+	var ids []string
+	for _, id := range a.Keys {
+		ids = append(ids, strconv.Itoa(int(id)))
+	}
+	s := fmt.Sprintf("auth hmac-sha256 %s, keys %s", a.Mode, strings.Join(ids, " "))
+	if a.SendKey != nil {
+		s += fmt.Sprintf(" (signing with %d)", *a.SendKey)
+	} else {
+		s += " (sending plain adverts)"
+	}
+	s += fmt.Sprintf(", replay window %gs; adverts", a.ReplayWindow)
+	counts := func(what string, m map[string]uint64) string {
+		var parts []string
+		for _, r := range slices.Sorted(maps.Keys(m)) {
+			parts = append(parts, fmt.Sprintf("%s %d", r, m[r]))
+		}
+		if len(parts) == 0 {
+			return " " + what + " none"
+		}
+		return " " + what + " " + strings.Join(parts, ", ")
+	}
+	return s + counts("accepted:", a.Accepted) + ";" + counts("dropped:", a.Dropped)
 }
 
 func since(t time.Time) string {
