@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -51,6 +52,10 @@ type authState struct {
 	signer   *carpauth.Signer // nil until the extension is first configured
 	counts   carpauth.Counters
 	sends    bool // the loop's copy of the mode's Sends
+	// relaxTTL is --relax-ttl, read by the reader: an advert dropped for
+	// its TTL alone is checked again as if its TTL were 255.
+	relaxTTL atomic.Bool
+	scratch  []byte // the reader's copy of such an advert
 	// The rate limit of the drop lines: the reader's and the flush's.
 	limMu sync.Mutex
 	drops rateLimit
@@ -74,6 +79,7 @@ func (a *authState) configure(c *Config) error {
 	if ac == nil {
 		a.verifier.SetMode(carpauth.Off)
 		a.sends = false
+		a.relaxTTL.Store(false)
 		return nil
 	}
 	if err := a.verifier.SetAddrs(c.hashed()); err != nil {
@@ -95,7 +101,39 @@ func (a *authState) configure(c *Config) error {
 	}
 	a.verifier.SetMode(ac.Mode)
 	a.sends = ac.Mode.Sends()
+	a.relaxTTL.Store(ac.RelaxTTL && ac.Mode == carpauth.Enforce)
 	return nil
+}
+
+// anyTTL is --relax-ttl: pkt, which the plain checks dropped for its TTL
+// (or hop limit) alone, is checked again with a TTL of 255, so that the
+// other tests still apply; the trailer, which every advert must then
+// carry (enforce), does not cover the TTL. Called by the reader.
+func (d *Group) anyTTL(pkt []byte, r *received) carp.Drop {
+	a := d.ext
+	a.scratch = append(a.scratch[:0], pkt...)
+	b := a.scratch
+	if b[0]>>4 == 6 {
+		b[7] = carp.HopLimit
+		return d.check6(b, r)
+	}
+	if len(b) < carp.IPv4HeaderLen {
+		return carp.Drop{Reason: carp.DropBogusSize, Value: len(b)}
+	}
+	// The checksum that ucarp sums covers the IPv4 header: update it for
+	// the new TTL (RFC 1624), so that a correct one stays correct and a
+	// wrong one wrong.
+	old := binary.BigEndian.Uint16(b[8:10])
+	b[8] = carp.TTL
+	sum := uint32(^binary.BigEndian.Uint16(b[10:12])) + uint32(^old) + uint32(binary.BigEndian.Uint16(b[8:10]))
+	sum = sum&0xffff + sum>>16
+	sum = sum&0xffff + sum>>16
+	binary.BigEndian.PutUint16(b[10:12], ^uint16(sum))
+	drop := d.val.Check(b, &r.hdr)
+	if drop.Accepted() {
+		r.src = carp.Source(b)
+	}
+	return drop
 }
 
 // sealIPv4 appends the trailer to the IPv4 advert in b when the mode

@@ -327,3 +327,45 @@ func TestAuthReconfigure(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthRelaxTTL: with --relax-ttl, a signed advert that crossed a
+// router (TTL 64) holds the BACKUP; a plain one does not, and without
+// --relax-ttl neither does.
+func TestAuthRelaxTTL(t *testing.T) {
+	for _, relax := range []bool{false, true} {
+		t.Run(map[bool]string{false: "strict", true: "relaxed"}[relax], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				kr := testKeys(t, 1)
+				h := startHarness(t, func(c *testConfig) {
+					c.Auth = authConfig(kr, carpauth.Enforce)
+					c.Auth.RelaxTTL = relax
+				})
+				defer h.close()
+				peer := newAuthPeer(h, kr)
+				for at := time.Duration(0); at < 8*time.Second; at += time.Second {
+					h.at(at)
+					a := peer.advert(0)
+					a[8] = 64 // a router on the way: TTL and header checksum
+					a[10], a[11] = 0, 0
+					binary.BigEndian.PutUint16(a[10:12], carp.Checksum(a[:20]))
+					h.deliver(a)
+					h.receive(1, 0, func(p *carp.Packet) { p.TTL = 64 }) // plain, routed
+				}
+				want := carp.Master
+				if relax {
+					want = carp.Backup
+				}
+				if got := h.state(); got != want {
+					t.Fatalf("state %v, want %v", got, want)
+				}
+				st := h.d.Status()
+				if relax && (st.Auth.Accepted["verified"] != 8 || st.Auth.Dropped["absent"] != 8) {
+					t.Fatalf("auth %+v, dropped %v", st.Auth, st.Counters.Dropped)
+				}
+				if !relax && st.Counters.Dropped["bad-ttl"] != 16 {
+					t.Fatalf("dropped %v", st.Counters.Dropped)
+				}
+			})
+		})
+	}
+}

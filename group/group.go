@@ -517,6 +517,9 @@ func (d *Group) deliver(pkt []byte) bool {
 	} else if drop = d.val.Check(pkt, &r.hdr); drop.Accepted() {
 		r.src = carp.Source(pkt)
 	}
+	if drop.Reason == carp.DropBadTTL && d.ext.relaxTTL.Load() {
+		drop = d.anyTTL(pkt, &r)
+	}
 	if !drop.Accepted() {
 		d.drops[drop.Reason].Add(1)
 		d.logDrop(drop)
