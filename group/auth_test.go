@@ -3,6 +3,8 @@ package group
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/carpauth"
+	"github.com/ucarp-go/ucarp/platform"
+	"github.com/ucarp-go/ucarp/platform/platformtest"
 )
 
 func testKeys(t *testing.T, ids ...uint8) *carpauth.Keyring {
@@ -368,4 +372,71 @@ func TestAuthRelaxTTL(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestAuthIPv6: two groups of an IPv6 address on one LAN: the BACKUP is
+// held by the MASTER's signed IPv6 adverts, verified; with a key the
+// MASTER lacks, it drops them (unknown-key) and takes over.
+func TestAuthIPv6(t *testing.T) {
+	for _, sameKey := range []bool{true, false} {
+		t.Run(map[bool]string{true: "same key", false: "other key"}[sameKey], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { testAuthIPv6(t, sameKey) })
+		})
+	}
+}
+
+func testAuthIPv6(t *testing.T, sameKey bool) {
+	var lan platformtest.LAN
+	start := func(mac byte, src netip.Addr, skew uint8, kr *carpauth.Keyring) (*Group, chan struct{}) {
+		h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, mac})
+		open := func(g netip.Addr) platform.IPConn {
+			c, err := h.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Group: g})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		conn, conn6 := open(defaultGroup), open(carp.GroupIPv6)
+		src6, _ := h.LinkLocal()
+		c := Config{Interface: "eth0", Src: src, Mcast: defaultGroup, VHID: 1, Password: []byte("carplab"),
+			Addr: netip.MustParsePrefix("2001:db8::100/128"), AddrArg: "2001:db8::100", AdvBase: 1, AdvSkew: skew, DeadRatio: 3,
+			Auth: authConfig(kr, carpauth.Enforce)}
+		g, err := New(c, Deps{Log: testLog(io.Discard, false).Logger, MAC: net.HardwareAddr{2, 0, 0, 0, 0, mac},
+			Conn: conn, Conn6: conn6, Src6: src6, Initial: platform.LinkState{Up: true, Running: true},
+			Random: func() uint64 { return 1 }, scripts: newRunner(testLog(io.Discard, false), 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			g.Run()
+			conn.Close()
+			conn6.Close()
+			close(done)
+		}()
+		return g, done
+	}
+	kb := testKeys(t, 1)
+	if !sameKey {
+		kb = testKeys(t, 2)
+	}
+	a, doneA := start(11, loopPeer, 0, testKeys(t, 1))
+	b, doneB := start(12, loopSrc, 100, kb)
+	time.Sleep(10 * time.Second)
+	synctest.Wait()
+	sa, sb := a.Status(), b.Status()
+	if sa.State != carp.Master {
+		t.Fatalf("A is %v", sa.State)
+	}
+	if sameKey {
+		if sb.State != carp.Backup || sb.Auth.Accepted["verified"] < 5 || len(sb.Auth.Dropped) != 0 {
+			t.Fatalf("B is %v, auth %+v", sb.State, sb.Auth)
+		}
+	} else if sb.State != carp.Master || sb.Auth.Dropped["unknown-key"] < 2 {
+		t.Fatalf("B is %v, auth %+v", sb.State, sb.Auth)
+	}
+	a.Release()
+	b.Release()
+	<-doneA
+	<-doneB
 }
