@@ -166,10 +166,10 @@ func (a *authState) sealIPv6(b []byte, now time.Time) ([]byte, error) {
 // CARP checks, counts the verdict and reports whether to drop it. In mode
 // Off it costs one call and counts nothing.
 func (d *Group) checkAuth(pkt []byte) bool {
-	v := d.authVerdict(pkt, time.Now())
-	if v.Result == carpauth.ResultAbsent && d.ext.verifier.Mode() == carpauth.Off {
-		return false
+	if d.ext.verifier.Mode() == carpauth.Off {
+		return false // --auth=carp: the trailer is never looked at
 	}
+	v := d.authVerdict(pkt, time.Now())
 	d.ext.counts.Count(v)
 	if v.Drop {
 		d.logAuthDrop(v)
