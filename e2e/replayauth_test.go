@@ -304,3 +304,30 @@ func TestAuthRolloutAndRotation(t *testing.T) {
 	}
 	t.Logf("rollout and rotation in %d reloads: transitions %d %d unchanged; B: %v", len(steps), ta, tb, gb.Auth.Accepted)
 }
+
+// TestAuthIPv6Pair: an IPv6-only pair with --auth=hmac-sha256 in enforce
+// mode on ucarp's command line: the backup verifies the master's IPv6
+// adverts (a broken trailer would make it drop them and take over), and
+// takes over when the master dies.
+func TestAuthIPv6Pair(t *testing.T) {
+	l := newLab6(t)
+	keys := keyFile(t, l, "keys", oldKey)
+	vip6 := lab.VIP6.String() + "/64"
+	sock := filepath.Join(l.Dir, "h2.sock")
+	auth := []string{"--auth=hmac-sha256", "--keyfile=" + keys}
+	p1 := start6(t, l.Hosts[0], "ucarp", lab.CARP{Extra: auth}, vip6)
+	start6(t, l.Hosts[1], "ucarp", lab.CARP{AdvSkew: 100, Extra: append(auth, "--control="+sock)}, vip6)
+	want := "h1:" + lab.VIP6.String() + " h2:-"
+	waitHolding(t, l, 10*time.Second, want, vip6)
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if got := holding(l, vip6); got != want {
+			t.Fatalf("holders %q, want %q", got, want)
+		}
+	}
+	gs := statusOf(t, l.Hosts[1], ctlBin, sock)
+	if len(gs) != 1 || gs[0].Auth == nil || gs[0].Auth.Accepted["verified"] < 4 || len(gs[0].Auth.Dropped) != 0 {
+		t.Fatalf("h2's status: %+v", gs)
+	}
+	p1.Kill()
+	waitHolding(t, l, carp.DeadInterval(1, 3, 100)+2*time.Second, "h1:- h2:"+lab.VIP6.String(), vip6)
+}
