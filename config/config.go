@@ -555,7 +555,11 @@ func (r *reader) group(i int, s, def *settings) Group {
 		if key == "keyfile" && !written("keyfile") {
 			key = "auth"
 		}
-		r.errorf(line(key), "", key, "%s", msg)
+		at := line(key)
+		if l, ok := def.lines[key]; ok && !s.has(key) {
+			at = l // written at the top, for every group
+		}
+		r.errorf(at, "", key, "%s", msg)
 	} else {
 		g.Auth = ac
 	}

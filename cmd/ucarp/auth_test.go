@@ -83,3 +83,25 @@ func TestAuthOptions(t *testing.T) {
 		t.Fatalf("credential: %s", msg)
 	}
 }
+
+// TestAuthCheck: --check refuses a config whose key file others can
+// read, naming the file and line, and accepts it once it is 0600.
+func TestAuthCheck(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	os.WriteFile(keys, []byte("3 "+strings.Repeat("5a", 32)+"\n"), 0o600)
+	os.Chmod(keys, 0o644)
+	conf := filepath.Join(dir, "ucarp.conf")
+	os.WriteFile(conf, []byte("interface = \"eth0\"\nsrcip = \"198.51.100.1\"\npass = \"carplab\"\nauth = \"hmac-sha256\"\n"+
+		"keyfile = \""+keys+"\"\n[[group]]\nvhid = 1\naddr = \"198.51.100.2\"\n"), 0o600)
+	var errs bytes.Buffer
+	if plan := checkConfig(conf, newLogger(&errs, &errs, nil), io.Discard); plan.code != exitConfig ||
+		!strings.Contains(errs.String(), conf+":5: ") || !strings.Contains(errs.String(), "keyfile: key file "+keys+": mode 0644 lets group or others at it") {
+		t.Fatalf("exit %d: %s", plan.code, errs.String())
+	}
+	os.Chmod(keys, 0o600)
+	errs.Reset()
+	if plan := checkConfig(conf, newLogger(&errs, &errs, nil), io.Discard); plan.code != 0 {
+		t.Fatalf("exit %d: %s", plan.code, errs.String())
+	}
+}
