@@ -2,8 +2,10 @@ package group
 
 import (
 	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -239,4 +241,27 @@ func (d *Group) authStatus() AuthStatus {
 		}
 	}
 	return s
+}
+
+// authStatsLine is the extension's part of the counters line (SIGUSR1):
+// nothing in plain CARP, so that ucarp's line stays as it was.
+func (d *Group) authStatsLine() string {
+	a := d.ext
+	m := a.verifier.Mode()
+	if m == carpauth.Off {
+		return ""
+	}
+	var parts []string
+	for r := range carpauth.NumResults {
+		if n := a.counts.Accepted(r); n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", r, n))
+		}
+		if n := a.counts.Dropped(r); n > 0 {
+			parts = append(parts, fmt.Sprintf("%s dropped %d", r, n))
+		}
+	}
+	if len(parts) == 0 {
+		parts = []string{"none yet"}
+	}
+	return fmt.Sprintf(", auth %s: %s", m, strings.Join(parts, ", "))
 }

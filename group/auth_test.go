@@ -141,6 +141,9 @@ func TestAuthEnforce(t *testing.T) {
 		if len(st.Accepted) != 1 {
 			t.Fatalf("accepted something unverified: %+v", st.Accepted)
 		}
+		if line := h.d.statsLine(); !strings.Contains(line, ", auth enforce: verified 5, absent dropped 1, bad-mac dropped") {
+			t.Fatalf("counters line %q", line)
+		}
 		if n := h.logs.count("Advert dropped by --auth-mode=enforce"); n < limitBurst || n > limitBurst+6 { // a burst, then one a second
 			t.Fatalf("%d drop lines (want some, rate-limited)", n)
 		}
@@ -238,6 +241,9 @@ func TestAuthOff(t *testing.T) {
 			if len(a.raw) != carp.PacketLen {
 				t.Fatalf("sent %d bytes", len(a.raw))
 			}
+		}
+		if strings.Contains(h.d.statsLine(), "auth") {
+			t.Fatalf("plain CARP's counters line has auth: %q", h.d.statsLine())
 		}
 		st := h.d.Status().Auth
 		if st.Mode != "off" || len(st.Accepted)+len(st.Dropped) != 0 {

@@ -1043,5 +1043,5 @@ func (d *Group) statsLine() string {
 	return line + fmt.Sprintf(", gratuitous ARPs %d (errors %d), transitions %d, scripts %d (failed %d, timed out %d)"+
 		", steps superseded %d, adverts of lesser masters %d (answered %d)",
 		s.garps, s.garpErrors, s.transitions, s.scripts, s.scriptFails, s.scriptTOs,
-		d.effects.superseded, s.nonPreferred, s.answered)
+		d.effects.superseded, s.nonPreferred, s.answered) + d.authStatsLine()
 }

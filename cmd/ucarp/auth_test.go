@@ -42,7 +42,7 @@ func TestAuthOptions(t *testing.T) {
 	}
 	file := "interface = \"eth0\"\nvhid = 1\npass = \"carplab\"\nsrcip = \"198.51.100.1\"\naddr = \"198.51.100.2\"\n" +
 		"auth = \"hmac-sha256\"\nkeyfile = \"" + keys + "\"\nauth-mode = \"permissive\"\nreplay-window = 3\n[[group]]\n"
-	f, err := conffile.Parse("test.conf", []byte(file), nil)
+	f, err := conffile.Parse("test.conf", []byte(file), conffile.ReadOSFile)
 	if err != nil {
 		t.Fatal(err)
 	}
