@@ -2,6 +2,7 @@ package group
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -63,6 +64,8 @@ type authState struct {
 	drops rateLimit
 }
 
+var errAuthConfig = errors.New("group: --auth=hmac-sha256 needs keys and a mode of receive-only, permissive or enforce")
+
 // newAuthState builds the extension's state for c.
 func newAuthState(c *Config) (*authState, error) {
 	a := &authState{}
@@ -78,6 +81,9 @@ func newAuthState(c *Config) (*authState, error) {
 // change, the sequence and the replay state stay.
 func (a *authState) configure(c *Config) error {
 	ac := c.Auth
+	if ac != nil && (ac.Keys == nil || ac.Mode == carpauth.Off || ac.Mode > carpauth.Enforce) {
+		return errAuthConfig
+	}
 	if ac == nil {
 		a.verifier.SetMode(carpauth.Off)
 		a.sends = false

@@ -446,3 +446,27 @@ func testAuthIPv6(t *testing.T, sameKey bool) {
 	<-doneA
 	<-doneB
 }
+
+// TestAuthConfigRefused: an AuthConfig without keys or mode is refused by
+// New and by Reconfigure, which then changes nothing.
+func TestAuthConfigRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, func(c *testConfig) { c.Auth = authConfig(testKeys(t, 1), carpauth.Enforce) })
+		defer h.close()
+		for _, bad := range []*AuthConfig{{Mode: carpauth.Enforce}, {Keys: testKeys(t, 2)}, {Keys: testKeys(t, 2), Mode: 9}} {
+			cfg := *h.d.cfg
+			cfg.Auth = bad
+			cfg.AdvSkew = 7
+			if err := h.d.Reconfigure(cfg); err == nil {
+				t.Fatalf("%+v accepted", bad)
+			}
+			if h.d.cfg.AdvSkew != 100 || h.d.Status().Auth.KeyIDs[0] != 1 {
+				t.Fatal("a refused reload changed the group")
+			}
+			c := cfg
+			if _, err := New(c, Deps{Log: testLog(io.Discard, false).Logger, Conn: newFakeConn()}); err == nil {
+				t.Fatalf("New with %+v", bad)
+			}
+		}
+	})
+}

@@ -362,6 +362,10 @@ func (d *Group) Reconfigure(cfg Config) error {
 			err = errors.New("group: stopping")
 			return
 		}
+		if a := cfg.Auth; a != nil && (a.Keys == nil || a.Mode == carpauth.Off || a.Mode > carpauth.Enforce) {
+			err = errAuthConfig // before anything changes
+			return
+		}
 		now := time.Now()
 		var out []carp.Action
 		if out, err = d.m.Reconfigure(now, machineConfig(&cfg, d.addrs != nil, d.random, d.src6), d.out[:0]); err != nil {
