@@ -24,7 +24,13 @@ import (
 // own source (test 2): they need the group's settings or more than a
 // socket filter can compute. The packets the filter drops are counted
 // nowhere. With no vhid, every packet is dropped.
-func SocketFilter(vhids []uint8) []bpf.Instruction {
+func SocketFilter(vhids []uint8) []bpf.Instruction { return SocketFilterTTL(vhids, false) }
+
+// SocketFilterTTL is SocketFilter, without the test of the TTL when anyTTL
+// is set: for an interface with a group that accepts adverts of any TTL
+// (--relax-ttl, which needs --auth=hmac-sha256 in enforce mode). The other
+// groups of the interface still drop them, in Check.
+func SocketFilterTTL(vhids []uint8, anyTTL bool) []bpf.Instruction {
 	var (
 		drop   = bpf.RetConstant{Val: 0}
 		accept = bpf.RetConstant{Val: 0xffff} // the whole packet
@@ -35,10 +41,15 @@ func SocketFilter(vhids []uint8) []bpf.Instruction {
 		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 4 << 4, SkipTrue: 1},
 		drop,
-		// TTL 255.
-		bpf.LoadAbsolute{Off: 8, Size: 1},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: TTL, SkipTrue: 1},
-		drop,
+	}
+	if !anyTTL {
+		p = append(p,
+			// TTL 255.
+			bpf.LoadAbsolute{Off: 8, Size: 1},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: TTL, SkipTrue: 1},
+			drop)
+	}
+	p = append(p,
 		// X = the IPv4 header's length, at least 20.
 		bpf.LoadMemShift{Off: 0},
 		bpf.TXA{},
@@ -58,7 +69,7 @@ func SocketFilter(vhids []uint8) []bpf.Instruction {
 		// One of vhids: a run of consecutive vhids is one range test, and
 		// every jump is short, however many ranges there are.
 		bpf.LoadIndirect{Off: 1, Size: 1},
-	}
+	)
 	for _, r := range vhidRanges(vhids) {
 		if r[0] == r[1] {
 			p = append(p,

@@ -16,6 +16,7 @@ import (
 	toml "github.com/pelletier/go-toml/v2"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/carpauth"
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/health"
 )
@@ -80,7 +81,11 @@ type Group struct {
 	// family go to them instead of the multicast group, and only theirs
 	// are heard (CheckPeers).
 	Peers []netip.Addr
-	Line  int // the line of the file that opens the group
+	// Auth is auth = "hmac-sha256" with keyfile, auth-mode,
+	// replay-window and relax-ttl, the keys loaded (auth.go); nil for
+	// plain CARP.
+	Auth *group.AuthConfig
+	Line int // the line of the file that opens the group
 }
 
 // ID returns the group's identity.
@@ -232,7 +237,14 @@ func Parse(path string, data []byte, readFile ReadFileFunc) (*File, error) {
 	if err := toml.Unmarshal(data, &doc); err != nil {
 		return nil, syntaxError(path, err)
 	}
-	r := &reader{path: path, ix: indexLines(data), readFile: readFile, passfiles: map[string]passfile{}}
+	r := &reader{path: path, ix: indexLines(data), readFile: readFile, passfiles: map[string]passfile{}, loadKeys: LoadKeyFile}
+	if readFile == nil {
+		// No files read (a fuzzer, a test of the syntax): no key files
+		// either.
+		r.loadKeys = func(name string) (*carpauth.Keyring, error) {
+			return nil, fmt.Errorf("cannot read %s: no way to read files", name)
+		}
+	}
 	f := r.file(doc)
 	if len(r.errs) > 0 {
 		slices.SortStableFunc(r.errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
@@ -264,6 +276,9 @@ type reader struct {
 	readFile  ReadFileFunc
 	passfiles map[string]passfile // each file is read once, however many groups name it
 	errs      []*Error
+	// loadKeys reads a keyfile (LoadKeyFile; each group's, at every
+	// parse: a reload reads the keys again).
+	loadKeys func(string) (*carpauth.Keyring, error)
 }
 
 type passfile struct {
@@ -548,6 +563,26 @@ func (r *reader) group(i int, s, def *settings) Group {
 	}
 	if m := s.manage.or(def.manage); m.set {
 		g.ManageVIP = &m.val
+	}
+	as := AuthSettings{Auth: s.auth.or(def.auth).val, KeyFile: s.keyfile.or(def.keyfile).val,
+		Mode: s.authMode.or(def.authMode).val, Window: s.replayWindow.or(def.replayWindow).val,
+		RelaxTTL: s.relaxTTL.or(def.relaxTTL).val, LoadKeys: r.loadKeys}
+	if as.Auth != AuthHMAC && def.auth.val == AuthHMAC {
+		// A group that writes auth = "carp" under a top that enables
+		// the extension: the top's other settings are not its.
+		as.KeyFile, as.Mode, as.Window, as.RelaxTTL = s.keyfile.val, s.authMode.val, s.replayWindow.val, s.relaxTTL.val
+	}
+	if ac, key, msg := as.Build(); msg != "" {
+		if key == "keyfile" && !written("keyfile") {
+			key = "auth"
+		}
+		at := line(key)
+		if l, ok := def.lines[key]; ok && !s.has(key) {
+			at = l // written at the top, for every group
+		}
+		r.errorf(at, "", key, "%s", msg)
+	} else {
+		g.Auth = ac
 	}
 	switch {
 	case g.AdvBase == 0 && g.AdvSkew == 0:

@@ -55,6 +55,12 @@
 //	sync-group      string   1-64 letters, digits, '.', '_', '-'; default none
 //	no-conflict-detect
 //	                boolean  default false: a MASTER watches for other hosts claiming its addresses
+//	auth            string   carp (default: plain CARP) or hmac-sha256 (docs/AUTH.md)
+//	keyfile         string   with auth = "hmac-sha256": an absolute path (mode 0600)
+//	                         or credential:NAME ($CREDENTIALS_DIRECTORY/NAME)
+//	auth-mode       string   receive-only, permissive or enforce (default)
+//	replay-window   number   seconds, 1-3600, default 10
+//	relax-ttl       boolean  default false: adverts of any TTL; only with enforce
 //	peer            string or array of strings: unicast peers, IPv4 or IPv6
 //	                (a link-local one may carry the interface's %zone); default none
 //

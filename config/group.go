@@ -16,5 +16,6 @@ func (g Group) GroupConfig() group.Config {
 		ScriptTimeout: g.ScriptTimeout, GARPCount: g.GARPCount, GARPInterval: g.GARPInterval,
 		NoConflictDetect: g.NoConflictDetect,
 		Peers:            g.Peers,
+		Auth:             g.Auth,
 	}
 }

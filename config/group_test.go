@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/ucarp-go/ucarp/group"
 )
 
 // TestGroupConfig: every setting of a group reaches its group.Config; a
@@ -18,7 +20,7 @@ func TestGroupConfig(t *testing.T) {
 		UpScript: "/up", DownScript: "/down", XParam: &x, ScriptTimeout: 5 * time.Second, GARPCount: 6,
 		GARPInterval: 7 * time.Millisecond, Line: 9, NoConflictDetect: true,
 		MoreAddrs: []netip.Prefix{netip.MustParsePrefix("2001:db8::100/128")}, Demote: 8,
-		Peers: []netip.Addr{netip.MustParseAddr("198.51.100.2")}}
+		Peers: []netip.Addr{netip.MustParseAddr("198.51.100.2")}, Auth: &group.AuthConfig{}}
 	c := g.GroupConfig()
 	v := reflect.ValueOf(c)
 	for i := 0; i < v.NumField(); i++ {
@@ -32,7 +34,7 @@ func TestGroupConfig(t *testing.T) {
 	if c.Interface != "eth0" || c.Src != g.SrcIP || c.Mcast != g.McastIP || c.VHID != 7 || string(c.Password) != "pw" ||
 		c.Addr != g.Addr || c.AddrArg != g.AddrArg || c.AdvBase != 2 || c.AdvSkew != 3 || c.DeadRatio != 4 ||
 		c.UpScript != "/up" || c.DownScript != "/down" || c.XParam != &x || c.ScriptTimeout != 5*time.Second ||
-		c.GARPCount != 6 || c.GARPInterval != 7*time.Millisecond || len(c.MoreAddrs) != 1 || c.Demote != 8 {
+		c.GARPCount != 6 || c.GARPInterval != 7*time.Millisecond || len(c.MoreAddrs) != 1 || c.Demote != 8 || c.Auth != g.Auth {
 		t.Errorf("%+v", c)
 	}
 }

@@ -87,6 +87,37 @@ var keys = map[string]keyDef{
 	}},
 	// Unicast peers (issue 15).
 	"peer": {anywhere, func(_ *reader, s *settings, v any) string { return setPeers(s, v) }},
+
+	// --auth=hmac-sha256 and its settings (auth.go, docs/AUTH.md).
+	"auth":      {anywhere, func(_ *reader, s *settings, v any) string { return setString(&s.auth, v, AuthName) }},
+	"keyfile":   {anywhere, func(_ *reader, s *settings, v any) string { return setString(&s.keyfile, v, KeyFileName) }},
+	"auth-mode": {anywhere, func(_ *reader, s *settings, v any) string { return setString(&s.authMode, v, authModeName) }},
+	"replay-window": {anywhere, func(_ *reader, s *settings, v any) string {
+		return setReplayWindow(s, v)
+	}},
+	"relax-ttl": {anywhere, func(_ *reader, s *settings, v any) string { return setBool(&s.relaxTTL, v) }},
+}
+
+func authModeName(s string) string {
+	_, msg := AuthMode(s)
+	return msg
+}
+
+func setReplayWindow(s *settings, v any) string {
+	var secs float64
+	switch n := v.(type) {
+	case int64:
+		secs = float64(n)
+	case float64:
+		secs = n
+	default:
+		return wrongType("a number of seconds", v)
+	}
+	d, msg := ReplayWindow(secs)
+	if msg == "" {
+		s.replayWindow.val, s.replayWindow.set = d, true
+	}
+	return msg
 }
 
 // LogFormat checks the log-format and --log-format setting: "text" or
@@ -200,6 +231,10 @@ type settings struct {
 	syncGroup                    setting[string]
 	noConflictDetect             setting[bool]
 	peers                        setting[[]netip.Addr]
+	// --auth=hmac-sha256 (auth.go)
+	auth, keyfile, authMode setting[string]
+	replayWindow            setting[time.Duration]
+	relaxTTL                setting[bool]
 
 	lines map[string]int // every key written in the table, valid or not, and its line
 }

@@ -58,13 +58,22 @@ var (
 		"Unix time at which the group became MASTER; only while it is MASTER.")
 	descConflicts = desc("ucarp_address_conflicts_total",
 		"Claims of the group's address by another MAC (ARP, Neighbour Discovery) heard while MASTER; a series per address of the group.", "address")
+	// --auth=hmac-sha256 (docs/AUTH.md); only for groups that run it.
+	descAuthAdverts = desc("ucarp_auth_adverts_total",
+		"Adverts that passed the plain CARP checks, by the result of --auth=hmac-sha256 (verified, absent, replay, bad-mac, ...) and action (accepted, dropped).",
+		"result", "action")
+	descAuthMode = desc("ucarp_auth_mode",
+		"The group's --auth-mode: 1 for the current one, 0 for the others.", "mode")
 )
+
+// authModes are the values of ucarp_auth_mode's label.
+var authModes = []string{"receive-only", "permissive", "enforce"}
 
 // Describe sends the descriptions of every series.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descTransitions, descSent, descSendErrors,
 		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp, descMaintenance,
-		descProbeLatency, descDemotionSource, descAddress, descConflicts} {
+		descProbeLatency, descDemotionSource, descAddress, descConflicts, descAuthAdverts, descAuthMode} {
 		ch <- d
 	}
 }
@@ -123,6 +132,21 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, src := range sortedKeys(g.Timing.Demotions) {
 			gauge(descDemotionSource, float64(g.Timing.Demotions[src]), src)
+		}
+		if a := g.Auth; a != nil {
+			for _, mode := range authModes {
+				v := 0.0
+				if mode == a.Mode {
+					v = 1
+				}
+				gauge(descAuthMode, v, mode)
+			}
+			for _, r := range sortedKeys(a.Accepted) {
+				counter(descAuthAdverts, a.Accepted[r], r, "accepted")
+			}
+			for _, r := range sortedKeys(a.Dropped) {
+				counter(descAuthAdverts, a.Dropped[r], r, "dropped")
+			}
 		}
 		if m := g.Maintenance; m != nil {
 			for _, p := range []string{MaintHandingOff, MaintWaitingAnnouncement, MaintHandedOff, MaintNoPeer, MaintBackup, MaintOff} {

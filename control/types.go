@@ -58,6 +58,9 @@ type Group struct {
 	// sends its adverts of their family to them and hears no one else.
 	// Absent for a multicast group.
 	UnicastPeers []netip.Addr `json:"unicast_peers,omitempty"`
+	// Auth is present when the group runs --auth=hmac-sha256
+	// (docs/AUTH.md): its mode, keys and verdicts.
+	Auth *Auth `json:"auth,omitempty"`
 }
 
 // Conflict is another host's claim of a MASTER's address: an ARP
@@ -66,6 +69,27 @@ type Conflict struct {
 	Address netip.Addr `json:"address"`
 	MAC     string     `json:"mac"`
 	Time    time.Time  `json:"time"`
+}
+
+// Auth is the state of a group's --auth=hmac-sha256.
+type Auth struct {
+	// Mode is receive-only, permissive or enforce.
+	Mode string `json:"mode"`
+	// SendKey is the id of the key that signs, absent in receive-only
+	// (which sends plain adverts); Keys every id accepted, in the key
+	// file's order.
+	SendKey      *int    `json:"send_key,omitempty"`
+	Keys         []uint8 `json:"keys"`
+	ReplayWindow float64 `json:"replay_window_s"`
+	// Senders is how many senders' last sequences are remembered.
+	Senders int `json:"senders"`
+	// Accepted and Dropped count the adverts that passed the plain CARP
+	// checks by result (verified, absent, malformed, bad-version,
+	// unknown-key, bad-mac, replay, stale, future); results never seen
+	// may be absent. A result other than verified among the accepted is
+	// what enforce would drop.
+	Accepted map[string]uint64 `json:"accepted"`
+	Dropped  map[string]uint64 `json:"dropped"`
 }
 
 // Phases of Maintenance (group.MaintPhase's names).

@@ -223,6 +223,10 @@ func (d *Group) send6(h carp.Header) error {
 	}
 	p := carp.NewPacket6(d.src6, carp.GroupIPv6, h)
 	d.buf, _ = p.AppendBinary(d.buf[:0])
+	var err error
+	if d.buf, err = d.ext.sealIPv6(d.buf, time.Now()); err != nil {
+		return err
+	}
 	return d.conn6.WritePacket(d.buf)
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/carpauth"
 	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
@@ -74,6 +75,9 @@ type Config struct {
 	ScriptTimeout time.Duration
 	GARPCount     int
 	GARPInterval  time.Duration
+	// Auth is --auth=hmac-sha256 and its options; nil is --auth=carp,
+	// plain CARP (see auth.go).
+	Auth *AuthConfig
 	// AlignAdverts puts a MASTER's adverts on the grid that groups with
 	// the same interval share (carp.Config.Align): for many groups in one
 	// process. ucarp's command line leaves it off.
@@ -238,6 +242,7 @@ type Group struct {
 	m    *carp.Machine
 	auth *carp.Auth      // the loop's, to sign
 	val  *carp.Validator // the reader's (an Auth is not safe for concurrent use)
+	ext  *authState      // --auth: the signer (the loop's) and verifier (the reader's)
 	vips *vipSet
 	// garp are the announcement's frames, a gratuitous ARP or a Neighbour
 	// Advertisement per address; garpNext is the next of a round spread
@@ -343,13 +348,16 @@ func New(cfg Config, x Deps) (*Group, error) {
 	dm := &Group{deps: d, m: m, auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
 		rx: make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
 		claims: make(chan vip.Claim, 4),
-		buf:    make([]byte, 0, carp.Packet6Len)}
+		buf:    make([]byte, 0, carp.Packet6Len+carpauth.TrailerLen)}
 	dm.readAuth6 = readAuth6
 	dm.val6.Store(carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6))
 	if err := c.checkPeers(d.src6); err != nil {
 		return nil, err
 	}
 	dm.setPeers(c)
+	if dm.ext, err = newAuthState(c); err != nil {
+		return nil, err
+	}
 	if d.addrs != nil {
 		dm.vips = newVIPSet(d.addrs, c, vipLifetime(c))
 	}
@@ -401,12 +409,21 @@ func (d *Group) Reconfigure(cfg Config) error {
 		if err = cfg.checkPeers(d.src6); err != nil {
 			return
 		}
+		if a := cfg.Auth; a != nil && (a.Keys == nil || a.Mode == carpauth.Off || a.Mode > carpauth.Enforce) {
+			err = errAuthConfig // before anything changes
+			return
+		}
 		now := time.Now()
 		var out []carp.Action
 		if out, err = d.m.Reconfigure(now, machineConfig(&cfg, d.addrs != nil, d.random, d.src6), d.out[:0]); err != nil {
 			return
 		}
 		c := cfg
+		if err = d.ext.configure(&c); err != nil {
+			// Checked before the machine's change by the caller's
+			// validation; a failure here leaves the old keys.
+			return
+		}
 		d.cfg = &c
 		d.setPeers(&c)
 		d.runner.setTimeout(c.ScriptTimeout)
@@ -561,9 +578,15 @@ func (d *Group) deliver(pkt []byte) bool {
 	} else if drop = d.val.Check(pkt, &r.hdr); drop.Accepted() {
 		r.src = carp.Source(pkt)
 	}
+	if drop.Reason == carp.DropBadTTL && d.ext.relaxTTL.Load() {
+		drop = d.anyTTL(pkt, &r)
+	}
 	if !drop.Accepted() {
 		d.drops[drop.Reason].Add(1)
 		d.logDrop(drop)
+		return true
+	}
+	if d.checkAuth(pkt) {
 		return true
 	}
 	if d.shared {
@@ -1083,5 +1106,5 @@ func (d *Group) statsLine() string {
 	return line + fmt.Sprintf(", gratuitous ARPs %d (errors %d), transitions %d, scripts %d (failed %d, timed out %d)"+
 		", steps superseded %d, adverts of lesser masters %d (answered %d)",
 		s.garps, s.garpErrors, s.transitions, s.scripts, s.scriptFails, s.scriptTOs,
-		d.effects.superseded, s.nonPreferred, s.answered)
+		d.effects.superseded, s.nonPreferred, s.answered) + d.authStatsLine()
 }

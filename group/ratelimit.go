@@ -81,4 +81,5 @@ func (d *Group) flushLimits() {
 				n, carp.DropReason(r), flushEvery)
 		}
 	}
+	d.flushAuthLimits()
 }

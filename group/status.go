@@ -97,6 +97,8 @@ type Status struct {
 	// UnicastPeers are the configured unicast peers (Config.Peers); none:
 	// multicast.
 	UnicastPeers []netip.Addr
+	// Auth is --auth's state: the mode, the key ids and the verdicts.
+	Auth AuthStatus
 }
 
 // Status returns a snapshot of the group.
@@ -117,6 +119,7 @@ func (d *Group) status() Status {
 		Transitions:  slices.Clone(d.transitions),
 		Maintenance:  d.maint.Maintenance,
 		UnicastPeers: slices.Clone(c.Peers),
+		Auth:         d.authStatus(),
 	}
 	s.Addrs, s.AddrState = d.addrStatus()
 	for i, n := range d.conf.count {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
 )
@@ -72,13 +73,21 @@ func (d *Group) send4(h carp.Header) error {
 	if len(peers) == 0 {
 		p := carp.NewPacket(d.cfg.Src, d.cfg.Mcast, uint16(d.random()), h)
 		d.buf, _ = p.AppendBinary(d.buf[:0])
+		var err error
+		if d.buf, err = d.ext.sealIPv4(d.buf, time.Now()); err != nil {
+			return err
+		}
 		return d.conn.WritePacket(d.buf)
 	}
 	var first error
 	for _, peer := range peers {
 		p := carp.NewPacket(d.cfg.Src, peer, uint16(d.random()), h)
 		d.buf, _ = p.AppendBinary(d.buf[:0])
-		if err := d.conn.WritePacket(d.buf); err != nil && first == nil {
+		var err error
+		if d.buf, err = d.ext.sealIPv4(d.buf, time.Now()); err == nil {
+			err = d.conn.WritePacket(d.buf)
+		}
+		if err != nil && first == nil {
 			first = err
 		}
 	}
@@ -112,7 +121,11 @@ func (d *Group) sendPeers6(h carp.Header, peers []netip.Addr) error {
 		}
 		p := carp.NewPacket6(src, peer.WithZone(""), h)
 		d.buf, _ = p.AppendBinary(d.buf[:0])
-		if err := d.conn6.WritePacket(d.buf); err != nil && first == nil {
+		var err error
+		if d.buf, err = d.ext.sealIPv6(d.buf, time.Now()); err == nil {
+			err = d.conn6.WritePacket(d.buf)
+		}
+		if err != nil && first == nil {
 			first = err
 		}
 	}

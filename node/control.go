@@ -40,9 +40,24 @@ func (n *Node) Status() []control.Group {
 		if st.Maintenance.On || st.Maintenance.Phase != group.MaintOff {
 			g.Maintenance = wireMaintenance(st.Maintenance, n.isPersistent(g.Name))
 		}
+		g.Auth = wireAuth(st.Auth)
 		out = append(out, g)
 	}
 	return out
+}
+
+// wireAuth is the control plane's view of --auth; nil for plain CARP.
+func wireAuth(a group.AuthStatus) *control.Auth {
+	if a.Mode == "" || a.Mode == "off" {
+		return nil
+	}
+	w := &control.Auth{Mode: a.Mode, Keys: slices.Clone(a.KeyIDs), ReplayWindow: a.Window.Seconds(), Senders: a.Senders,
+		Accepted: maps.Clone(a.Accepted), Dropped: maps.Clone(a.Dropped)}
+	if a.KeyID >= 0 {
+		id := a.KeyID
+		w.SendKey = &id
+	}
+	return w
 }
 
 func stateName(s carp.State) string {
@@ -257,6 +272,40 @@ func maintText(m group.Maintenance, now time.Time) string {
 	return ""
 }
 
+// authText says what --auth=hmac-sha256 does for the group, and what it
+// dropped or would drop.
+func authText(a group.AuthStatus) string {
+	if a.Mode == "" || a.Mode == "off" {
+		return ""
+	}
+	t := fmt.Sprintf("Adverts are checked by --auth=hmac-sha256 in %s mode", a.Mode)
+	switch a.Mode {
+	case "enforce":
+		t += " (only verified adverts count)"
+	default:
+		t += " (every advert counts; failures are only counted)"
+	}
+	var dropped, failed uint64
+	for r, n := range a.Dropped {
+		if r != "verified" {
+			dropped += n
+		}
+	}
+	for r, n := range a.Accepted {
+		if r != "verified" && r != "absent" {
+			failed += n
+		}
+	}
+	t += fmt.Sprintf(": %d verified", a.Accepted["verified"])
+	if dropped > 0 {
+		t += fmt.Sprintf(", %d dropped (replays, forgeries or plain adverts)", dropped)
+	}
+	if failed > 0 {
+		t += fmt.Sprintf(", %d accepted that enforce would drop (a key or clock mistake?)", failed)
+	}
+	return t + "."
+}
+
 // dropHints say what a drop reason usually means.
 var dropHints = map[string]string{
 	carp.DropBadDigest.String():   "a different password (or vhid, or virtual address) on the peer?",
@@ -345,6 +394,9 @@ func explainWhy(name string, s group.Status, now time.Time, why whyDemoted) stri
 		}
 		fmt.Fprintf(&b, " Another host claimed its addresses %d times while it was MASTER (split brain, or an address configured by hand): last %s at %s, %v ago; each claim was answered with an announcement.",
 			n, c.Addr, c.MAC, now.Sub(c.Time).Round(time.Second))
+	}
+	if t := authText(s.Auth); t != "" {
+		b.WriteString(" " + t)
 	}
 	if len(s.Counters.Dropped) > 0 {
 		reasons := slices.SortedFunc(maps.Keys(s.Counters.Dropped), func(a, b string) int {

@@ -314,7 +314,10 @@ func (n *Node) Apply(specs []Spec) error {
 			n.dem.respec(m.g, s)
 			continue
 		case ok && s.ManageVIP == m.spec.ManageVIP && m.g.Reconfigure(s.Config) == nil:
-			m.spec = s // changed in place
+			m.ifc.mu.Lock()
+			m.spec = s       // changed in place
+			m.ifc.refilter() // --relax-ttl may have changed
+			m.ifc.mu.Unlock()
 			n.dem.respec(m.g, s)
 			continue
 		}
@@ -722,10 +725,14 @@ func (ifc *iface) refilter() {
 		return
 	}
 	vhids := make([]uint8, 0, len(ifc.vhids))
-	for v := range ifc.vhids {
+	anyTTL := false // a group with --relax-ttl: the TTL is left to the groups
+	for v, m := range ifc.vhids {
 		vhids = append(vhids, v)
+		if a := m.spec.Config.Auth; a != nil && a.RelaxTTL {
+			anyTTL = true
+		}
 	}
-	if err := ifc.filter.SetFilter(carp.SocketFilter(vhids)); err != nil {
+	if err := ifc.filter.SetFilter(carp.SocketFilterTTL(vhids, anyTTL)); err != nil {
 		ifc.log.Warn("the kernel cannot drop what no group here accepts", "err", err)
 	}
 }

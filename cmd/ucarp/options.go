@@ -63,6 +63,12 @@ var optionTable = []option{
 	{long: "lock-memory", ext: true},
 	{long: "no-conflict-detect", ext: true},
 	{long: "peer", hasArg: true, ext: true},
+	// --auth=hmac-sha256 and its settings (docs/AUTH.md).
+	{long: "auth", hasArg: true, ext: true},
+	{long: "keyfile", hasArg: true, ext: true},
+	{long: "auth-mode", hasArg: true, ext: true},
+	{long: "replay-window", hasArg: true, ext: true},
+	{long: "relax-ttl", ext: true},
 }
 
 // config is the validated command line: the group it configures, as a
@@ -88,6 +94,9 @@ type config struct {
 	probes []health.Spec
 	// tuning is --realtime and --lock-memory.
 	tuning tuning
+	// auth is --auth, --keyfile, --auth-mode, --replay-window and
+	// --relax-ttl, as written: validate turns them into Group.Auth.
+	auth conffile.AuthSettings
 }
 
 // parseResult says how parsing ended: with a config, or with an exit code.
@@ -331,6 +340,34 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				return fail
 			}
 			c.GARPInterval = time.Duration(ms) * time.Millisecond
+		case "auth":
+			if msg := conffile.AuthName(v); msg != "" {
+				log.Errorf("Invalid auth: %s", msg)
+				return fail
+			}
+			c.auth.Auth = v
+		case "keyfile":
+			if v == "" {
+				log.Errorf("Invalid key file: must not be empty")
+				return fail
+			}
+			c.auth.KeyFile = v
+		case "auth-mode":
+			if _, msg := conffile.AuthMode(v); msg != "" {
+				log.Errorf("Invalid auth mode: %s", msg)
+				return fail
+			}
+			c.auth.Mode = v
+		case "replay-window":
+			secs, err := strconv.ParseFloat(v, 64)
+			d, msg := conffile.ReplayWindow(secs)
+			if err != nil || msg != "" {
+				log.Errorf("Invalid replay window: [%s] (seconds, 1 to %d)", v, conffile.MaxReplayWindow)
+				return fail
+			}
+			c.auth.Window = d
+		case "relax-ttl":
+			c.auth.RelaxTTL = true
 		}
 	}
 	if gerr == nil && !addVIPs(c, vips, log) {
@@ -429,6 +466,15 @@ func validate(c *config, log *logger) parseResult {
 		log.Errorf("Invalid peer: %s", msg)
 		return fail
 	}
+	ac, key, msg := c.auth.Build()
+	if msg != "" {
+		if key == "keyfile" && c.auth.KeyFile == "" {
+			key = "auth"
+		}
+		log.Errorf("Invalid --%s: %s", key, msg)
+		return fail
+	}
+	c.Auth = ac
 	if c.ManagesVIP() && c.UpScript == "" && c.DownScript == "" {
 		log.Infof("No up or down script: the daemon adds and removes %s on %s itself", c.Addr, c.Interface)
 	}

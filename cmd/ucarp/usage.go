@@ -72,6 +72,12 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
     address (a split brain: logged, counted and announced again)
 --peer=<ip>: send the adverts of its family to this unicast peer instead of
     the multicast group, and hear no one else (repeatable; IPv4 or IPv6)
+--auth=carp|hmac-sha256: plain CARP (default), or adverts signed with
+    HMAC-SHA256 and a sequence against replays, between ucarp-go daemons
+--keyfile=<file>|credential:<name>: the keys of hmac-sha256 (mode 0600)
+--auth-mode=receive-only|permissive|enforce: the rollout stage (default enforce)
+--replay-window=<seconds>: how stale an advert may be (default 10)
+--relax-ttl: accept adverts of any TTL (only with hmac-sha256 in enforce)
 --version: print the version and exit
 `
 

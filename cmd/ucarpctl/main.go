@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -269,6 +270,9 @@ func (c *cli) status(args []string) error {
 			}
 			fmt.Fprintf(c.stdout, "%s: address conflicts %d, last %s claimed by %s at %s\n", g.Name, n, k.Address, k.MAC, since(k.Time))
 		}
+		if g.Auth != nil {
+			fmt.Fprintf(c.stdout, "%s: %s\n", g.Name, authLine(g.Auth))
+		}
 	}
 	for _, g := range all {
 		if len(g.UnicastPeers) > 0 {
@@ -285,6 +289,33 @@ func unicastPeers(ps []netip.Addr) string {
 		s[i] = p.String()
 	}
 	return strings.Join(s, ", ")
+}
+
+// authLine says how a group runs --auth=hmac-sha256: its mode, its keys
+// and the verdicts on the adverts it heard.
+func authLine(a *control.Auth) string {
+	var ids []string
+	for _, id := range a.Keys {
+		ids = append(ids, strconv.Itoa(int(id)))
+	}
+	s := fmt.Sprintf("auth hmac-sha256 %s, keys %s", a.Mode, strings.Join(ids, " "))
+	if a.SendKey != nil {
+		s += fmt.Sprintf(" (signing with %d)", *a.SendKey)
+	} else {
+		s += " (sending plain adverts)"
+	}
+	s += fmt.Sprintf(", replay window %gs; adverts", a.ReplayWindow)
+	counts := func(what string, m map[string]uint64) string {
+		var parts []string
+		for _, r := range slices.Sorted(maps.Keys(m)) {
+			parts = append(parts, fmt.Sprintf("%s %d", r, m[r]))
+		}
+		if len(parts) == 0 {
+			return " " + what + " none"
+		}
+		return " " + what + " " + strings.Join(parts, ", ")
+	}
+	return s + counts("accepted:", a.Accepted) + ";" + counts("dropped:", a.Dropped)
 }
 
 func since(t time.Time) string {
