@@ -100,6 +100,9 @@ type Group struct {
 	AdvertInterval uint16
 	VRRPChecksum   vrrp.ChecksumForm
 	NoPreempt      bool
+	// PreemptDelay (preempt-delay, seconds) keeps a vrrp3 group from
+	// preempting for that long after it starts.
+	PreemptDelay time.Duration
 }
 
 // Defaults of a vrrp3 group.
@@ -617,6 +620,7 @@ func (r *reader) vrrp3(g *Group, s, def *settings, line func(string) int) {
 	g.Priority = s.priority.or(def.priority).or(setting[uint8]{DefaultPriority, true}).val
 	g.AdvertInterval = s.advertInterval.or(def.advertInterval).or(setting[uint16]{DefaultAdvertInterval, true}).val
 	g.VRRPChecksum = s.checksum.or(def.checksum).val
+	g.PreemptDelay = s.preemptDelay.or(def.preemptDelay).val
 	p := s.preempt.or(def.preempt)
 	g.NoPreempt = p.set && !p.val
 	g.Preempt = false

@@ -15,6 +15,6 @@ func (g Group) GroupConfig() group.Config {
 		XParam: g.XParam, NoMcast: g.NoMcast, Shutdown: g.Shutdown, IgnoreIfState: g.IgnoreIfState,
 		ScriptTimeout: g.ScriptTimeout, GARPCount: g.GARPCount, GARPInterval: g.GARPInterval,
 		Protocol: g.Protocol, Priority: g.Priority, AdvertInterval: g.AdvertInterval, Checksum: g.VRRPChecksum,
-		NoPreempt: g.NoPreempt,
+		NoPreempt: g.NoPreempt, PreemptDelay: g.PreemptDelay,
 	}
 }

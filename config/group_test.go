@@ -21,7 +21,8 @@ func TestGroupConfig(t *testing.T) {
 		UpScript: "/up", DownScript: "/down", XParam: &x, ScriptTimeout: 5 * time.Second, GARPCount: 6,
 		GARPInterval: 7 * time.Millisecond, Line: 9,
 		MoreAddrs: []netip.Prefix{netip.MustParsePrefix("2001:db8::100/128")}, Demote: 8,
-		Protocol: group.ProtocolVRRP3, Priority: 200, AdvertInterval: 50, VRRPChecksum: vrrp.ChecksumMessageOnly, NoPreempt: true}
+		Protocol: group.ProtocolVRRP3, Priority: 200, AdvertInterval: 50, VRRPChecksum: vrrp.ChecksumMessageOnly, NoPreempt: true,
+		PreemptDelay: time.Minute}
 	c := g.GroupConfig()
 	v := reflect.ValueOf(c)
 	for i := 0; i < v.NumField(); i++ {
@@ -37,7 +38,7 @@ func TestGroupConfig(t *testing.T) {
 		c.UpScript != "/up" || c.DownScript != "/down" || c.XParam != &x || c.ScriptTimeout != 5*time.Second ||
 		c.GARPCount != 6 || c.GARPInterval != 7*time.Millisecond || len(c.MoreAddrs) != 1 || c.Demote != 8 ||
 		c.Protocol != group.ProtocolVRRP3 || c.Priority != 200 || c.AdvertInterval != 50 ||
-		c.Checksum != vrrp.ChecksumMessageOnly || !c.NoPreempt {
+		c.Checksum != vrrp.ChecksumMessageOnly || !c.NoPreempt || c.PreemptDelay != time.Minute {
 		t.Errorf("%+v", c)
 	}
 }

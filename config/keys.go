@@ -94,6 +94,35 @@ var keys = map[string]keyDef{
 	"priority":        {anywhere, func(_ *reader, s *settings, v any) string { return setUint8(&s.priority, v, 1) }},
 	"advert-interval": {anywhere, func(_ *reader, s *settings, v any) string { return setAdvertInterval(s, v) }},
 	"vrrp-checksum":   {anywhere, func(_ *reader, s *settings, v any) string { return setChecksum(s, v) }},
+	"preempt-delay":   {anywhere, func(_ *reader, s *settings, v any) string { return setPreemptDelay(s, v) }},
+}
+
+// MaxPreemptDelay bounds preempt-delay and --preempt-delay, in seconds.
+const MaxPreemptDelay = 3600
+
+// PreemptDelay checks preempt-delay and --preempt-delay: 0 to an hour.
+func PreemptDelay(secs float64) (time.Duration, string) {
+	if !(secs >= 0) || secs > MaxPreemptDelay {
+		return 0, fmt.Sprintf("%v is out of range 0-%d (seconds)", secs, MaxPreemptDelay)
+	}
+	return time.Duration(secs * float64(time.Second)), ""
+}
+
+func setPreemptDelay(s *settings, v any) string {
+	var secs float64
+	switch n := v.(type) {
+	case int64:
+		secs = float64(n)
+	case float64:
+		secs = n
+	default:
+		return wrongType("a number of seconds", v)
+	}
+	d, msg := PreemptDelay(secs)
+	if msg == "" {
+		s.preemptDelay = setting[time.Duration]{d, true}
+	}
+	return msg
 }
 
 // ParseProtocol reads protocol and --protocol: "carp" or "vrrp3".
@@ -275,6 +304,7 @@ type settings struct {
 	priority                     setting[uint8]
 	advertInterval               setting[uint16]
 	checksum                     setting[vrrp.ChecksumForm]
+	preemptDelay                 setting[time.Duration]
 
 	lines map[string]int // every key written in the table, valid or not, and its line
 }

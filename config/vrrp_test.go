@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/vrrp"
@@ -36,9 +37,10 @@ func TestVRRP3Good(t *testing.T) {
 			return ""
 		}},
 		{"every key", vrrpMinimal + "[[group]]\nvrid = 51\naddr = \"192.0.2.100\"\npriority = 255\nadvert-interval = 4095\n" +
-			"vrrp-checksum = \"message-only\"\npreempt = false\n", func(f *File) string {
+			"vrrp-checksum = \"message-only\"\npreempt = false\npreempt-delay = 30\n", func(f *File) string {
 			g := f.Groups[0]
-			if g.VHID != 51 || g.Priority != 255 || g.AdvertInterval != 4095 || g.VRRPChecksum != vrrp.ChecksumMessageOnly || !g.NoPreempt {
+			if g.VHID != 51 || g.Priority != 255 || g.AdvertInterval != 4095 || g.VRRPChecksum != vrrp.ChecksumMessageOnly || !g.NoPreempt ||
+				g.PreemptDelay != 30*time.Second || g.GroupConfig().PreemptDelay != 30*time.Second {
 				return "keys"
 			}
 			return ""
@@ -98,6 +100,8 @@ func TestVRRP3Errors(t *testing.T) {
 			[]string{`u.conf:6: group #1 (eth0 vrrp3 vhid 1): vrrp-checksum: "v2" is not a checksum form: pseudo-header or message-only`}},
 		{"the same router twice", vrrpMinimal + "[[group]]\nvhid = 1\naddr = \"192.0.2.100\"\n[[group]]\nvrid = 1\naddr = \"192.0.2.101\"\n",
 			[]string{"u.conf:7: group #2 (eth0 vrrp3 vhid 1): the same interface and vhid as the group at line 4"}},
+		{"preempt-delay", vrrpMinimal + "[[group]]\nvhid = 1\npreempt-delay = -1\naddr = \"192.0.2.100\"\n",
+			[]string{"u.conf:6: group #1 (eth0 vrrp3 vhid 1): preempt-delay: -1 is out of range 0-3600 (seconds)"}},
 		{"a misspelt key", vrrpMinimal + "[[group]]\nvhid = 1\npriorty = 5\naddr = \"192.0.2.100\"\n", nil},
 		{"no vhid nor vrid", vrrpMinimal + "[[group]]\naddr = \"192.0.2.100\"\n",
 			[]string{"u.conf:4: group #1: vhid: missing: the virtual host id, 1-255"}},

@@ -94,8 +94,10 @@ type Config struct {
 	// Checksum is the form of the IPv4 adverts' checksum that a VRRPv3
 	// group sends; it accepts both.
 	Checksum vrrp.ChecksumForm
-	// NoPreempt turns VRRPv3's Preempt_Mode off.
-	NoPreempt bool
+	// NoPreempt turns VRRPv3's Preempt_Mode off; PreemptDelay keeps it
+	// off for that long after the start (vrrp.Config.PreemptDelay).
+	NoPreempt    bool
+	PreemptDelay time.Duration
 }
 
 // scriptArgs are the arguments ucarp passes to its scripts.

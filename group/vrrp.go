@@ -63,7 +63,8 @@ func (c *Config) IPv6() bool { return c.Protocol == ProtocolVRRP3 && c.Addr.Addr
 // vrrpConfig is the vrrp.Machine's part of c; src is the primary address
 // (the IPv6 link-local address for an IPv6 virtual router).
 func vrrpConfig(c *Config, src netip.Addr) vrrp.Config {
-	return vrrp.Config{VRID: c.VHID, Priority: c.Priority, Interval: c.AdvertInterval, NoPreempt: c.NoPreempt, Src: src}
+	return vrrp.Config{VRID: c.VHID, Priority: c.Priority, Interval: c.AdvertInterval, NoPreempt: c.NoPreempt,
+		PreemptDelay: c.PreemptDelay, Src: src}
 }
 
 // vrrpAdvertEvent carries a VRRPv3 advert in a carp.Event: the priority

@@ -165,6 +165,12 @@ type Config struct {
 	// has it): a BACKUP then accepts a master of lower priority instead
 	// of taking over from it.
 	NoPreempt bool
+	// PreemptDelay keeps Preempt_Mode off for that long after the
+	// router starts (keepalived's preempt_delay): a router that boots
+	// accepts the running master first, and takes over from one of lower
+	// priority only at its first advert after the delay. RFC 9568 has no
+	// such delay; 0 is none.
+	PreemptDelay time.Duration
 	// Src is this router's primary address, the source of its adverts,
 	// which breaks ties between masters of equal priority.
 	Src netip.Addr
@@ -204,6 +210,8 @@ type Machine struct {
 	// Master_Adver_Interval came from a master's advert.
 	adverFrom time.Time
 	learned   bool
+	// started is when the router last left INIT, for PreemptDelay.
+	started time.Time
 }
 
 // NewMachine returns a machine in state INIT.
@@ -280,6 +288,7 @@ func (m *Machine) startup(now time.Time, out []Action) []Action {
 		return m.becomeMaster(now, ReasonOwner, out)
 	}
 	m.masterAdver, m.learned = m.cfg.Interval, false
+	m.started = now
 	out = m.transition(Backup, ReasonStartup, out)
 	return m.armDown(now, false, out)
 }
@@ -310,7 +319,7 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 			// The master leaves: wait Skew_Time only, so that the backup
 			// of highest priority goes first.
 			out = m.armDown(now, true, out)
-		case m.cfg.NoPreempt || ev.Priority >= m.priority:
+		case m.cfg.NoPreempt || ev.Priority >= m.priority || now.Before(m.started.Add(m.cfg.PreemptDelay)):
 			m.masterAdver, m.learned = ev.Interval, true
 			out = m.armDown(now, false, out)
 		}

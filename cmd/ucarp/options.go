@@ -68,6 +68,7 @@ var optionTable = []option{
 	{long: "advert-interval", hasArg: true, ext: true},
 	{long: "vrrp-checksum", hasArg: true, ext: true},
 	{long: "no-preempt", ext: true},
+	{long: "preempt-delay", hasArg: true, ext: true},
 }
 
 // config is the validated command line: the group it configures, as a
@@ -348,6 +349,14 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 			c.VRRPChecksum = form
 		case "no-preempt":
 			c.NoPreempt = true
+		case "preempt-delay":
+			secs, err := strconv.ParseFloat(v, 64)
+			d, msg := conffile.PreemptDelay(secs)
+			if err != nil || msg != "" {
+				log.Errorf("Invalid preempt delay: [%s] (seconds, 0 to %d)", v, conffile.MaxPreemptDelay)
+				return fail
+			}
+			c.PreemptDelay = d
 		case "garp-interval":
 			ms, err := strconv.Atoi(v)
 			if err != nil || ms < 1 || ms > 60000 {
@@ -422,8 +431,8 @@ func validate(c *config, log *logger) parseResult {
 	if c.Protocol == group.ProtocolVRRP3 {
 		return validateVRRP3(c, log)
 	}
-	if c.Priority != 0 || c.AdvertInterval != 0 || c.NoPreempt || c.VRRPChecksum != 0 {
-		log.Errorf("--priority, --advert-interval, --vrrp-checksum and --no-preempt go with --protocol=vrrp3")
+	if c.Priority != 0 || c.AdvertInterval != 0 || c.NoPreempt || c.VRRPChecksum != 0 || c.PreemptDelay != 0 {
+		log.Errorf("--priority, --advert-interval, --vrrp-checksum, --no-preempt and --preempt-delay go with --protocol=vrrp3")
 		return fail
 	}
 	switch {

@@ -76,6 +76,8 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --vrrp-checksum=pseudo-header|message-only: vrrp3: the IPv4 checksum form
     sent (default pseudo-header; both are accepted)
 --no-preempt: vrrp3: do not take over from a master of lower priority
+--preempt-delay=<seconds>: vrrp3: do not take over from one for that long
+    after the start (default 0)
 --version: print the version and exit
 `
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/vrrp"
@@ -23,6 +24,7 @@ func TestVRRP3Options(t *testing.T) {
 		form      vrrp.ChecksumForm
 		noPreempt bool
 		warn      string
+		delay     time.Duration
 	}
 	for _, tc := range []struct {
 		args []string
@@ -32,6 +34,7 @@ func TestVRRP3Options(t *testing.T) {
 		{[]string{"--protocol=vrrp3", "--priority=200", "--advert-interval=1", "--vrrp-checksum=message-only", "--no-preempt"},
 			&want{prio: 200, interval: 1, form: vrrp.ChecksumMessageOnly, noPreempt: true}},
 		{[]string{"--protocol=vrrp3", "--priority=255", "--advert-interval=4095", "-P"}, &want{prio: 255, interval: 4095}},
+		{[]string{"--protocol=vrrp3", "--preempt-delay=2.5"}, &want{prio: 100, interval: 100, delay: 2500 * time.Millisecond}},
 		{[]string{"--protocol=vrrp3", "-p", "secret"}, &want{prio: 100, interval: 100, warn: "no authentication"}},
 		{[]string{"--protocol=vrrp3", "--vip=2001:db8::1"}, nil},
 		{[]string{"--protocol=vrrp3", "--priority=0"}, nil},
@@ -39,6 +42,9 @@ func TestVRRP3Options(t *testing.T) {
 		{[]string{"--protocol=vrrp3", "--advert-interval=0"}, nil},
 		{[]string{"--protocol=vrrp3", "--advert-interval=4096"}, nil},
 		{[]string{"--protocol=vrrp3", "--vrrp-checksum=v2"}, nil},
+		{[]string{"--protocol=vrrp3", "--preempt-delay=-1"}, nil},
+		{[]string{"--protocol=vrrp3", "--preempt-delay=3601"}, nil},
+		{[]string{"-p", "secret", "--preempt-delay=5"}, nil},
 		{[]string{"--protocol=vrrp2"}, nil},
 		{[]string{"-p", "secret", "--priority=200"}, nil}, // CARP
 		{[]string{"-p", "secret", "--no-preempt"}, nil},
@@ -58,6 +64,9 @@ func TestVRRP3Options(t *testing.T) {
 		if c.Protocol != group.ProtocolVRRP3 || c.Priority != w.prio || c.AdvertInterval != w.interval ||
 			c.VRRPChecksum != w.form || c.NoPreempt != w.noPreempt || c.Preempt {
 			t.Errorf("%q: %+v", tc.args, c.Group)
+		}
+		if c.PreemptDelay != w.delay {
+			t.Errorf("%q: preempt delay %v, want %v", tc.args, c.PreemptDelay, w.delay)
 		}
 		if gc := c.GroupConfig(); gc.Protocol != group.ProtocolVRRP3 || gc.Priority != w.prio || gc.AdvertInterval != w.interval {
 			t.Errorf("%q: GroupConfig %+v", tc.args, gc)
