@@ -17,5 +17,7 @@ func (g Group) GroupConfig() group.Config {
 		NoConflictDetect: g.NoConflictDetect,
 		Peers:            g.Peers,
 		Auth:             g.Auth,
+		Protocol:         g.Protocol, Priority: g.Priority, AdvertInterval: g.AdvertInterval, Checksum: g.VRRPChecksum,
+		NoPreempt: g.NoPreempt, PreemptDelay: g.PreemptDelay,
 	}
 }

@@ -64,6 +64,13 @@ var (
 		"result", "action")
 	descAuthMode = desc("ucarp_auth_mode",
 		"The group's --auth-mode: 1 for the current one, 0 for the others.", "mode")
+
+	// VRRPv3 (issue 18): a series per VRRPv3 group only, so that a CARP
+	// group's series stay as they were.
+	descProtocol = desc("ucarp_group_protocol",
+		"The protocol of a VRRPv3 group: 1 with its protocol label (vrrp3).", "protocol")
+	descPriority = desc("ucarp_vrrp_priority",
+		"The priority a VRRPv3 group advertises now: its configured priority lowered by its demotion.")
 )
 
 // authModes are the values of ucarp_auth_mode's label.
@@ -73,7 +80,8 @@ var authModes = []string{"receive-only", "permissive", "enforce"}
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descTransitions, descSent, descSendErrors,
 		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp, descMaintenance,
-		descProbeLatency, descDemotionSource, descAddress, descConflicts, descAuthAdverts, descAuthMode} {
+		descProbeLatency, descDemotionSource, descAddress, descConflicts, descAuthAdverts, descAuthMode,
+		descProtocol, descPriority} {
 		ch <- d
 	}
 }
@@ -159,6 +167,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if g.State == StateMaster && !g.Since.IsZero() {
 			gauge(descMasterSince, float64(g.Since.UnixNano())/1e9)
+		}
+		if g.Protocol != "" && g.Protocol != ProtocolCARP {
+			gauge(descProtocol, 1, g.Protocol)
+			gauge(descPriority, float64(g.Timing.Priority))
 		}
 	}
 }

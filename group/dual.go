@@ -258,7 +258,16 @@ func (d *Group) SetSrc6(src netip.Addr) error {
 		}
 		now := time.Now()
 		var out []carp.Action
-		if out, err = d.m.Reconfigure(now, machineConfig(d.cfg, d.addrs != nil, d.random, src), d.out[:0]); err != nil {
+		if d.vm != nil {
+			prim := d.cfg.Src
+			if d.cfg.IPv6() {
+				prim = src
+			}
+			out, err = d.vm.Reconfigure(now, d.cfg, d.addrs != nil, prim, d.out[:0])
+		} else {
+			out, err = d.cm.Reconfigure(now, machineConfig(d.cfg, d.addrs != nil, d.random, src), d.out[:0])
+		}
+		if err != nil {
 			return
 		}
 		d.src6 = src

@@ -17,11 +17,11 @@ import (
 	"github.com/ucarp-go/ucarp/vip/viptest"
 )
 
-// status is the status of tn's group vhid.
-func (tn *testNode) status(t *testing.T, vhid uint8) group.Status {
+// groupStatus is the status of tn's group vhid.
+func (tn *testNode) groupStatus(t *testing.T, vhid uint8) group.Status {
 	t.Helper()
 	tn.mu.Lock()
-	m := tn.groups[ID{"eth0", vhid}]
+	m := tn.groups[ID{Interface: "eth0", VHID: vhid}]
 	tn.mu.Unlock()
 	if m == nil {
 		t.Fatalf("no group %d", vhid)
@@ -109,7 +109,7 @@ func TestUnicastPeersIPv4(t *testing.T) {
 		wantHolders(t, "1 | ", a, b)
 		onlyTo(t, "A", adverts(&lan, a.host), b.src)
 		for _, tn := range []*testNode{a, b} {
-			st := tn.status(t, 1)
+			st := tn.groupStatus(t, 1)
 			if n := st.Counters.Dropped[carp.DropNotPeer.String()]; n != 20 {
 				t.Fatalf("%s dropped %d adverts as not-peer, want 20 (%v)", tn.src, n, st.Counters.Dropped)
 			}
@@ -133,7 +133,7 @@ func TestUnicastPeersIPv4(t *testing.T) {
 		wantHolders(t, "1 | ", a, b)
 
 		// A reload that lists the third host on B: in place, no transition.
-		before := b.status(t, 1)
+		before := b.groupStatus(t, 1)
 		sb.Config.Peers = []netip.Addr{a.src, thirdAddr}
 		if err := b.Apply([]Spec{sb}); err != nil {
 			t.Fatal(err)
@@ -147,7 +147,7 @@ func TestUnicastPeersIPv4(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 		synctest.Wait()
-		after := b.status(t, 1)
+		after := b.groupStatus(t, 1)
 		if after.Counters.Transitions != before.Counters.Transitions || after.State != before.State {
 			t.Fatalf("the reload made a transition: %v -> %v", before.Transitions, after.Transitions)
 		}
@@ -165,10 +165,10 @@ func TestUnicastPeersIPv4(t *testing.T) {
 		if err := b.Apply([]Spec{sb}); err != nil {
 			t.Fatal(err)
 		}
-		drops := b.status(t, 1).Counters.Dropped[carp.DropNotPeer.String()]
+		drops := b.groupStatus(t, 1).Counters.Dropped[carp.DropNotPeer.String()]
 		conn.WritePacket(pkt)
 		synctest.Wait()
-		if n := b.status(t, 1).Counters.Dropped[carp.DropNotPeer.String()]; n != drops+1 {
+		if n := b.groupStatus(t, 1).Counters.Dropped[carp.DropNotPeer.String()]; n != drops+1 {
 			t.Fatalf("not-peer drops %d, want %d", n, drops+1)
 		}
 		wantHolders(t, "1 | ", a, b)
@@ -242,7 +242,7 @@ func TestUnicastPeersIPv6(t *testing.T) {
 				if len(held(a, vips...)) != 1 || len(held(b, vips...)) != 0 {
 					t.Fatalf("after A's return: A holds %v, B %v\nlogs B:\n%s", held(a, vips...), held(b, vips...), b.logs)
 				}
-				if n := a.status(t, 1).Counters.Dropped[carp.DropNotPeer.String()]; n != 0 {
+				if n := a.groupStatus(t, 1).Counters.Dropped[carp.DropNotPeer.String()]; n != 0 {
 					t.Fatalf("A dropped %d adverts as not-peer", n)
 				}
 			})

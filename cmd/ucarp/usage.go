@@ -78,6 +78,16 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --auth-mode=receive-only|permissive|enforce: the rollout stage (default enforce)
 --replay-window=<seconds>: how stale an advert may be (default 10)
 --relax-ttl: accept adverts of any TTL (only with hmac-sha256 in enforce)
+--protocol=carp|vrrp3: the group's protocol (default carp); vrrp3 is VRRPv3
+    (RFC 9568), without a password, its addresses all IPv4 or all IPv6
+--priority=<n>: vrrp3: the priority (1-254, default 100; 255: address owner)
+--advert-interval=<cs>: vrrp3: advertisement interval in centiseconds
+    (1-4095, default 100)
+--vrrp-checksum=pseudo-header|message-only: vrrp3: the IPv4 checksum form
+    sent (default pseudo-header; both are accepted)
+--no-preempt: vrrp3: do not take over from a master of lower priority
+--preempt-delay=<seconds>: vrrp3: do not take over from one for that long
+    after the start (default 0)
 --version: print the version and exit
 `
 
