@@ -102,6 +102,8 @@ func TestVRRP3Errors(t *testing.T) {
 			[]string{"u.conf:7: group #2 (eth0 vrrp3 vhid 1): the same interface and vhid as the group at line 4"}},
 		{"preempt-delay", vrrpMinimal + "[[group]]\nvhid = 1\npreempt-delay = -1\naddr = \"192.0.2.100\"\n",
 			[]string{"u.conf:6: group #1 (eth0 vrrp3 vhid 1): preempt-delay: -1 is out of range 0-3600 (seconds)"}},
+		{"unicast peers", vrrpMinimal + "[[group]]\nvhid = 1\npeer = \"192.0.2.2\"\naddr = \"192.0.2.100\"\n",
+			[]string{"u.conf:6: group #1 (eth0 vrrp3 vhid 1): peer: unicast peers are not supported for a vrrp3 group (CARP only, for now)"}},
 		{"a misspelt key", vrrpMinimal + "[[group]]\nvhid = 1\npriorty = 5\naddr = \"192.0.2.100\"\n", nil},
 		{"no vhid nor vrid", vrrpMinimal + "[[group]]\naddr = \"192.0.2.100\"\n",
 			[]string{"u.conf:4: group #1: vhid: missing: the virtual host id, 1-255"}},

@@ -556,6 +556,15 @@ func validateVRRP3(c *config, log *logger) parseResult {
 			return fail
 		}
 	}
+	// Unicast peers and --auth are CARP's here (as in config files).
+	if len(c.Peers) > 0 {
+		log.Errorf("Invalid peer: unicast peers are not supported with --protocol=vrrp3 (CARP only, for now)")
+		return fail
+	}
+	if c.auth.Auth == conffile.AuthHMAC || c.auth.KeyFile != "" || c.auth.RelaxTTL {
+		log.Errorf("Invalid --auth: hmac-sha256 and its settings are CARP's extension, not for --protocol=vrrp3")
+		return fail
+	}
 	if len(c.Password) > 0 {
 		log.Warnf("VRRPv3 has no authentication: the password is not used")
 	}

@@ -46,6 +46,9 @@ func TestVRRP3Options(t *testing.T) {
 		{[]string{"--protocol=vrrp3", "--preempt-delay=3601"}, nil},
 		{[]string{"-p", "secret", "--preempt-delay=5"}, nil},
 		{[]string{"--protocol=vrrp2"}, nil},
+		{[]string{"--protocol=vrrp3", "--peer=198.51.100.2"}, nil}, // peers and --auth are CARP's
+		{[]string{"--protocol=vrrp3", "--auth=hmac-sha256"}, nil},
+		{[]string{"--protocol=vrrp3", "--relax-ttl"}, nil},
 		{[]string{"-p", "secret", "--priority=200"}, nil}, // CARP
 		{[]string{"-p", "secret", "--no-preempt"}, nil},
 	} {
