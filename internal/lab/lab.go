@@ -300,6 +300,7 @@ func (l *Lab) killProcs() {
 	l.mu.Unlock()
 	for _, p := range procs {
 		p.Kill()
+		removeCrashDir(p)
 	}
 }
 
