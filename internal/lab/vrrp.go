@@ -6,12 +6,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/net/ipv4"
 
 	"github.com/ucarp-go/ucarp/vrrp"
 )
@@ -207,3 +211,126 @@ func HaveBinary(path string) error {
 
 // joinLines joins lines with newlines and a final one.
 func joinLines(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
+
+// OursVRRPArgs is the command line of our daemon bin on h for router v
+// (issue 18's options: --protocol=vrrp3, --priority, --advert-interval in
+// centiseconds, --vip for each address, --no-preempt, and
+// --vrrp-checksum=message-only for v.ChecksumAsV2), and extra after it.
+// The source address is h's IPv4 address, as for CARP; IPv6 addresses go
+// with their /64.
+func OursVRRPArgs(bin string, h *Host, v VRRP, extra ...string) []string {
+	v = v.withDefaults()
+	args := []string{bin, "--protocol=vrrp3", "--interface=" + h.IfName, "--srcip=" + h.Addr.String(),
+		"--vhid=" + strconv.Itoa(v.VRID), "--priority=" + strconv.Itoa(v.Priority),
+		"--advert-interval=" + strconv.Itoa(v.Interval)}
+	for _, a := range v.Addrs {
+		if a.Is6() {
+			args = append(args, "--vip="+a.String()+"/64")
+		} else {
+			args = append(args, "--vip="+a.String())
+		}
+	}
+	if v.NoPreempt {
+		args = append(args, "--no-preempt")
+	}
+	if v.ChecksumAsV2 {
+		args = append(args, "--vrrp-checksum=message-only")
+	}
+	return append(args, extra...)
+}
+
+// StartOursVRRP starts our daemon bin on h as VRRPv3 router v.
+func (h *Host) StartOursVRRP(name, bin string, v VRRP, extra ...string) (*Proc, error) {
+	if err := v.withDefaults().check(); err != nil {
+		return nil, err
+	}
+	return h.Start(name, OursVRRPArgs(bin, h, v, extra...)...)
+}
+
+// Die is a host's death for a VRRP test: every process in its namespace
+// killed by PID (no priority-0 advert), and what it served gone with it
+// (addrs removed from eth0, FRR's macvlans deleted), as when a machine
+// loses power.
+func (h *Host) Die(addrs ...netip.Addr) {
+	h.KillAll()
+	for _, a := range addrs {
+		bits := "/32"
+		if a.Is6() {
+			bits = "/128"
+		}
+		for i := 0; i < 4 && h.HasAddrAny(a); i++ {
+			// Ours may have added it with another prefix length.
+			out, _ := h.Exec("ip", "-o", "addr", "show", "dev", h.IfName)
+			pfx := a.String() + bits
+			for _, w := range strings.Fields(out) {
+				if p, err := netip.ParsePrefix(w); err == nil && p.Addr() == a {
+					pfx = w
+				}
+			}
+			h.Exec("ip", "addr", "del", pfx, "dev", h.IfName)
+		}
+	}
+	out, _ := h.Exec("ip", "-o", "link", "show", "type", "macvlan")
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && strings.HasPrefix(f[1], "vrrp") {
+			name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+			h.lab.ipn(h.NS, "link", "del", name)
+		}
+	}
+}
+
+// HasAddrAny reports whether address a, of either family, is on eth0.
+func (h *Host) HasAddrAny(a netip.Addr) bool {
+	if a.Is6() {
+		return h.HasAddr6(a)
+	}
+	return h.HasAddr(a)
+}
+
+// SendVRRP sends n VRRPv3 adverts a from h (IPv4, from h's address to
+// 224.0.0.18, TOS 0xc0, TTL 255) with the checksum in form, every
+// interval: a forged or foreign router. It returns when the last is sent.
+func (h *Host) SendVRRP(a vrrp.Advert, form vrrp.ChecksumForm, n int, interval time.Duration) error {
+	var rc *ipv4.RawConn
+	err := h.Do(func() error {
+		c, err := net.ListenPacket("ip4:112", "0.0.0.0")
+		if err != nil {
+			return err
+		}
+		if rc, err = ipv4.NewRawConn(c); err != nil {
+			c.Close()
+			return err
+		}
+		ifi, err := net.InterfaceByName(h.IfName)
+		if err == nil {
+			err = rc.SetMulticastInterface(ifi)
+		}
+		if err == nil {
+			err = rc.SetMulticastLoopback(false)
+		}
+		if err != nil {
+			rc.Close()
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("lab: VRRP sender in %s: %w", h.Name, err)
+	}
+	defer rc.Close()
+	msg, err := a.Marshal(h.Addr, vrrp.GroupIPv4, form)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			time.Sleep(interval)
+		}
+		hdr := &ipv4.Header{Version: 4, Len: ipv4.HeaderLen, TOS: vrrp.TOS, TotalLen: ipv4.HeaderLen + len(msg),
+			TTL: vrrp.TTL, Protocol: vrrp.IPProtocol, Src: h.Addr.AsSlice(), Dst: vrrp.GroupIPv4.AsSlice()}
+		if err := rc.WriteTo(hdr, msg, nil); err != nil {
+			return fmt.Errorf("lab: sending a VRRP advert from %s: %w", h.Name, err)
+		}
+	}
+	return nil
+}
