@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ucarp-go/ucarp/vrrp"
 )
 
 func needPeers(t *testing.T) {
@@ -218,4 +220,35 @@ func TestCaptureFRR(t *testing.T) {
 	if err := os.WriteFile(out, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSendVRRP checks the crafted-advert sender against keepalived
+// 2.2.7, master at priority 200: adverts of priority 250 in the
+// pseudo-header form (keepalived's) make it back off; in the message-only
+// form (RFC 9568's for IPv4) it refuses them as "Invalid VRRPv3 checksum"
+// and keeps the address.
+func TestSendVRRP(t *testing.T) {
+	needPeers(t)
+	l := newVRRPLab(t, false)
+	h1 := l.Hosts[0]
+	v := VRRP{VRID: 9, Priority: 200, Interval: 20}
+	k, err := h1.StartKeepalived("keepalived", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHolders(t, l, VIP, 10*time.Second, h1.Name)
+	a := vrrp.Advert{Version: 3, Type: 1, VRID: 9, Priority: 250, MaxAdvertInterval: 20, Addrs: []netip.Addr{VIP}}
+	if err := l.Observer.SendVRRP(a, vrrp.ChecksumMessageOnly, 10, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if n := k.Count("Invalid VRRPv3 checksum"); n < 5 || !h1.HoldsVRRP(VIP) {
+		t.Fatalf("keepalived: %d invalid checksums, holds the VIP: %v", n, h1.HoldsVRRP(VIP))
+	}
+	done := make(chan error, 1)
+	go func() { done <- l.Observer.SendVRRP(a, vrrp.ChecksumPseudoHeader, 10, 200*time.Millisecond) }()
+	waitHolders(t, l, VIP, 3*time.Second)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitHolders(t, l, VIP, 5*time.Second, h1.Name)
 }
