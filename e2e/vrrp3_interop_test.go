@@ -170,10 +170,24 @@ func vrrpPair(t *testing.T, pref, other vrrpImpl, ipv6 bool) {
 	holdVRRP(t, l, vip, 2*time.Second, hp)
 
 	// Graceful leave: the preferred one's priority-0 advert hands over
-	// within the backup's Skew_Time.
+	// within the backup's Skew_Time. The time is the backup's: when it
+	// serves, whether or not the leaving one (keepalived takes its time)
+	// has let go yet.
 	leaveAt := time.Now()
+	served := make(chan time.Time, 1)
+	go func() {
+		var at time.Time
+		if lab.Eventually(10*time.Second, func() bool { return ho.HoldsVRRP(vip) }) {
+			at = time.Now()
+		}
+		served <- at
+	}()
 	rp.leave()
-	servedAt := waitVRRPHolders(t, l, vip, 10*time.Second, ho)
+	waitVRRPHolders(t, l, vip, 10*time.Second, ho)
+	servedAt := <-served
+	if servedAt.IsZero() {
+		t.Fatalf("%s never served after %s left", other.name, pref.name)
+	}
 	var zero *lab.VRRPAdvert
 	for _, a := range lab.VRRPAdverts(capture.Frames()) {
 		if a.Advert.Priority == 0 && a.At.After(leaveAt.Add(-time.Second)) {
