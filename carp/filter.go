@@ -89,3 +89,51 @@ func vhidRanges(vhids []uint8) [][2]uint8 {
 	}
 	return rs
 }
+
+// SocketFilterVRRP is SocketFilter for an interface that also carries
+// VRRPv3 groups (IPv4): it keeps, besides what SocketFilter keeps for
+// vhids, the VRRPv3 packets (version 3, IPv4, TTL 255) of the virtual
+// routers vrids, whatever their length (an advert of one address is 12
+// bytes, under CARP's 36); their checks are the group's. With no vrid it
+// is SocketFilter(vhids), instruction for instruction.
+func SocketFilterVRRP(vhids, vrids []uint8) []bpf.Instruction {
+	carp := SocketFilter(vhids)
+	if len(vrids) == 0 {
+		return carp
+	}
+	drop := bpf.RetConstant{Val: 0}
+	// SocketFilter's common prefix: IPv4, TTL 255, X = header length.
+	const common = 11
+	p := slices.Clone(carp[:common])
+	rest := carp[common:]
+	p = append(p,
+		bpf.LoadIndirect{Off: 0, Size: 1},
+		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: Version << 4, SkipTrue: 3},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 3 << 4, SkipFalse: 1},
+		bpf.Jump{Skip: uint32(len(rest)) + 1},
+		drop)
+	p = append(p, rest...)
+	p = append(p, bpf.LoadIndirect{Off: 1, Size: 1})
+	p = append(p, vhidTests(vrids)...)
+	return append(p, drop)
+}
+
+// vhidTests accepts the packet if A is one of vhids, else falls through.
+func vhidTests(vhids []uint8) []bpf.Instruction {
+	accept := bpf.RetConstant{Val: 0xffff}
+	var p []bpf.Instruction
+	for _, r := range vhidRanges(vhids) {
+		if r[0] == r[1] {
+			p = append(p,
+				bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(r[0]), SkipFalse: 1},
+				accept)
+			continue
+		}
+		p = append(p,
+			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(r[0]), SkipFalse: 2},
+			bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: uint32(r[1]), SkipTrue: 1},
+			accept)
+	}
+	return p
+}

@@ -76,6 +76,20 @@ const (
 	ReasonCarrierLost // carrier-lost
 	// ReasonShutdown: the daemon is stopping.
 	ReasonShutdown // shutdown
+
+	// The reasons of a VRRPv3 group (vrrp.Reason) that CARP has no word
+	// for; the machines share this vocabulary in logs, CARP_REASON and
+	// the control plane. A CARP machine never gives them.
+
+	// ReasonOwner: a VRRPv3 address owner (priority 255) is MASTER at once.
+	ReasonOwner // owner
+	// ReasonMasterLeft: Skew_Time after the VRRPv3 master's priority-0 advert.
+	ReasonMasterLeft // master-left
+	// ReasonHigherPriority: a VRRPv3 master of higher priority was heard.
+	ReasonHigherPriority // higher-priority
+	// ReasonHigherAddress: a VRRPv3 master of equal priority and higher
+	// primary address was heard.
+	ReasonHigherAddress // higher-address
 )
 
 // EventKind is the kind of an Event.

@@ -35,7 +35,11 @@ func TestNames(t *testing.T) {
 		{ReasonDemote, "demote"},
 		{ReasonCarrierLost, "carrier-lost"},
 		{ReasonShutdown, "shutdown"},
-		{Reason(9), "Reason(9)"},
+		{ReasonOwner, "owner"},
+		{ReasonMasterLeft, "master-left"},
+		{ReasonHigherPriority, "higher-priority"},
+		{ReasonHigherAddress, "higher-address"},
+		{Reason(13), "Reason(13)"},
 
 		{EventKind(0), "EventKind(0)"},
 		{EventStart, "start"},

@@ -56,13 +56,20 @@ var (
 		"Whether the group's address is on its interface: 1 configured, 0 not; a series per address of the group.", "address")
 	descMasterSince = desc("ucarp_master_since_seconds",
 		"Unix time at which the group became MASTER; only while it is MASTER.")
+
+	// VRRPv3 (issue 18): a series per VRRPv3 group only, so that a CARP
+	// group's series stay as they were.
+	descProtocol = desc("ucarp_group_protocol",
+		"The protocol of a VRRPv3 group: 1 with its protocol label (vrrp3).", "protocol")
+	descPriority = desc("ucarp_vrrp_priority",
+		"The priority a VRRPv3 group advertises now: its configured priority lowered by its demotion.")
 )
 
 // Describe sends the descriptions of every series.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descTransitions, descSent, descSendErrors,
 		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp, descMaintenance,
-		descProbeLatency, descDemotionSource, descAddress} {
+		descProbeLatency, descDemotionSource, descAddress, descProtocol, descPriority} {
 		ch <- d
 	}
 }
@@ -132,6 +139,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if g.State == StateMaster && !g.Since.IsZero() {
 			gauge(descMasterSince, float64(g.Since.UnixNano())/1e9)
+		}
+		if g.Protocol != "" && g.Protocol != ProtocolCARP {
+			gauge(descProtocol, 1, g.Protocol)
+			gauge(descPriority, float64(g.Timing.Priority))
 		}
 	}
 }

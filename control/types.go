@@ -17,9 +17,11 @@ const (
 // ucarp_state and for tables.
 var States = []string{StateInit, StateBackup, StateMaster}
 
-// ProtocolCARP is the only value of Group.Protocol today; "vrrp" comes
-// with the VRRPv3 groups.
-const ProtocolCARP = "carp"
+// Values of Group.Protocol: CARP, or VRRPv3 (RFC 9568).
+const (
+	ProtocolCARP  = "carp"
+	ProtocolVRRP3 = "vrrp3"
+)
 
 // Group is what the API says about one redundancy group.
 type Group struct {
@@ -128,6 +130,13 @@ type Timing struct {
 	Demotion   int            `json:"demotion"`
 	Demotions  map[string]int `json:"demotions"`
 	DeadTimeMS int64          `json:"dead_time_ms"`
+	// A VRRPv3 group's: the priority it advertises now (its configured
+	// one lowered by Demotion, never to 0), its Advertisement_Interval
+	// and its master's as learned, in centiseconds. DeadTimeMS is then
+	// Master_Down_Interval.
+	Priority              uint8  `json:"priority,omitempty"`
+	AdvertIntervalCS      uint16 `json:"advert_interval_cs,omitempty"`
+	MasterAdverIntervalCS uint16 `json:"master_adver_interval_cs,omitempty"`
 }
 
 // Peer is another host heard on the group: the fields of its last valid
@@ -139,6 +148,9 @@ type Peer struct {
 	Demote   uint8      `json:"demote"`
 	LastSeen time.Time  `json:"last_seen"`
 	Counter  uint64     `json:"counter"`
+	// A VRRPv3 peer's priority and interval (centiseconds).
+	Priority   uint8  `json:"priority,omitempty"`
+	IntervalCS uint16 `json:"interval_cs,omitempty"`
 }
 
 // Counters are the counters that SIGUSR1 logs, since the group started.

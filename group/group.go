@@ -18,6 +18,7 @@ import (
 	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
+	"github.com/ucarp-go/ucarp/vrrp"
 )
 
 // Daemon timers beyond the machine's own (carp.Timer values come first).
@@ -78,6 +79,23 @@ type Config struct {
 	// the same interval share (carp.Config.Align): for many groups in one
 	// process. ucarp's command line leaves it off.
 	AlignAdverts bool
+
+	// Protocol is the group's protocol: CARP (the default, ucarp's), or
+	// VRRPv3 (RFC 9568), whose group has its addresses of one family and
+	// uses the settings below instead of the password, advbase, advskew,
+	// deadratio, demote and preempt.
+	Protocol Protocol
+	// Priority is VRRPv3's priority, 1-254, or 255 for the owner of the
+	// addresses; 0 means 100.
+	Priority uint8
+	// AdvertInterval is VRRPv3's Advertisement_Interval in centiseconds,
+	// 1-4095; 0 means 100.
+	AdvertInterval uint16
+	// Checksum is the form of the IPv4 adverts' checksum that a VRRPv3
+	// group sends; it accepts both.
+	Checksum vrrp.ChecksumForm
+	// NoPreempt turns VRRPv3's Preempt_Mode off.
+	NoPreempt bool
 }
 
 // scriptArgs are the arguments ucarp passes to its scripts.
@@ -182,6 +200,8 @@ type received struct {
 	hdr carp.Header
 	src netip.Addr
 	err error
+	// vrrp is a VRRPv3 group's advert (vrrpAdvertEvent).
+	vrrp carp.Event
 }
 
 // stats are the loop's counters, reported on SIGUSR1; the reader keeps the
@@ -210,11 +230,23 @@ type Exit struct {
 // that runs Run; the other methods post into that loop.
 type Group struct {
 	deps
-	m    *carp.Machine
-	auth *carp.Auth      // the loop's, to sign
-	val  *carp.Validator // the reader's (an Auth is not safe for concurrent use)
-	val6 *carp.Validator6
-	vips *vipSet
+	m  machine
+	cm *carp.Machine // m, for a CARP group
+	vm *vrrpMachine  // m, for a VRRPv3 group
+	// A VRRPv3 group's reader's: its decoders and its drops by reason
+	// (vrrpDropName); and the addresses its adverts carry.
+	vadv   vrrp.Advert
+	vpkt   vrrp.Packet
+	vdrops [numVRRPDrops]atomic.Uint64
+	vaddrs []netip.Addr
+	// foreign counts a CARP group's packets of protocol 112 that are no
+	// CARP adverts: VRRPv2 (the same first byte, another length) or
+	// anything else of version 2 but CARP's length.
+	foreign atomic.Uint64
+	auth    *carp.Auth      // the loop's, to sign
+	val     *carp.Validator // the reader's (an Auth is not safe for concurrent use)
+	val6    *carp.Validator6
+	vips    *vipSet
 	// garp are the announcement's frames, a gratuitous ARP or a Neighbour
 	// Advertisement per address; garpNext is the next of a round spread
 	// over the interval (announceStep).
@@ -289,9 +321,23 @@ func New(cfg Config, x Deps) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := carp.NewMachine(machineConfig(c, d.addrs != nil, d.random, d.src6))
-	if err != nil {
-		return nil, err
+	var m machine
+	var cm *carp.Machine
+	var vm *vrrpMachine
+	if c.Protocol == ProtocolVRRP3 {
+		src := c.Src
+		if c.IPv6() {
+			src = d.src6
+		}
+		if vm, err = newVRRPMachine(c, d.addrs != nil, src); err != nil {
+			return nil, err
+		}
+		m = vm
+	} else {
+		if cm, err = carp.NewMachine(machineConfig(c, d.addrs != nil, d.random, d.src6)); err != nil {
+			return nil, err
+		}
+		m = cm
 	}
 	readAuth, err := carp.NewAuth(c.Password, c.VHID, c.hashed())
 	if err != nil {
@@ -301,7 +347,7 @@ func New(cfg Config, x Deps) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	dm := &Group{deps: d, m: m, auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
+	dm := &Group{deps: d, m: m, cm: cm, vm: vm, vaddrs: vrrpAddrs(c), auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
 		val6: carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6),
 		rx:   make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
 		claims: make(chan vip.Claim, 4),
@@ -356,7 +402,20 @@ func (d *Group) Reconfigure(cfg Config) error {
 		}
 		now := time.Now()
 		var out []carp.Action
-		if out, err = d.m.Reconfigure(now, machineConfig(&cfg, d.addrs != nil, d.random, d.src6), d.out[:0]); err != nil {
+		if cfg.Protocol != old.Protocol {
+			err = ErrIdentity
+			return
+		}
+		if d.vm != nil {
+			src := cfg.Src
+			if cfg.IPv6() {
+				src = d.src6
+			}
+			out, err = d.vm.Reconfigure(now, &cfg, d.addrs != nil, src, d.out[:0])
+		} else {
+			out, err = d.cm.Reconfigure(now, machineConfig(&cfg, d.addrs != nil, d.random, d.src6), d.out[:0])
+		}
+		if err != nil {
 			return
 		}
 		c := cfg
@@ -499,7 +558,15 @@ const rxQueueLen = 16
 func (d *Group) deliver(pkt []byte) bool {
 	var r received
 	var drop carp.Drop
-	if len(pkt) > 0 && pkt[0]>>4 == 6 {
+	if d.vm != nil {
+		if why := d.checkVRRP(pkt, &r); why >= 0 {
+			d.vdrops[why].Add(1)
+			return true
+		}
+	} else if isForeign(pkt) {
+		d.foreign.Add(1)
+		return true
+	} else if len(pkt) > 0 && pkt[0]>>4 == 6 {
 		drop = d.check6(pkt, &r)
 	} else if drop = d.val.Check(pkt, &r.hdr); drop.Accepted() {
 		r.src = carp.Source(pkt)
@@ -618,7 +685,12 @@ func (d *Group) feed(ev carp.Event) {
 func (d *Group) apply(now time.Time, a carp.Action) {
 	switch a.Kind {
 	case carp.ActionSendAdvert:
-		err := d.send(a.Advert)
+		var err error
+		if d.vm != nil {
+			err = d.sendVRRP(a)
+		} else {
+			err = d.send(a.Advert)
+		}
 		d.pending = append(d.pending, carp.SendResultEvent(err != nil))
 	case carp.ActionArmTimer:
 		d.deadlines[a.Timer] = a.At
@@ -733,6 +805,7 @@ func (d *Group) scriptJob(a carp.Action) (scriptJob, bool) {
 			"CARP_VIP=" + d.cfg.Addr.Addr().String(),
 			"CARP_VIPS=" + d.cfg.vipsEnv(),
 			"CARP_REASON=" + a.Reason.String(),
+			"CARP_PROTOCOL=" + d.cfg.Protocol.String(),
 		},
 	}, true
 }
@@ -865,6 +938,11 @@ func (d *Group) onPacket(r received) {
 	}
 	d.stats.valid++
 	now := time.Now()
+	if d.vm != nil {
+		d.heardVRRP(now, r.src, r.vrrp)
+		d.feed(r.vrrp)
+		return
+	}
 	d.heard(now, r.src, &r.hdr)
 	d.feed(carp.AdvertEvent(r.src, &r.hdr))
 	d.maintAdvert(now, r)
@@ -1004,6 +1082,10 @@ func (d *Group) statsLine() string {
 		dropped += n
 		drops = append(drops, fmt.Sprintf("queue full %d", n))
 	}
+	d.vrrpDrops(func(name string, n uint64) {
+		dropped += n
+		drops = append(drops, fmt.Sprintf("%s %d", name, n))
+	})
 	// What the socket dropped itself (FreeBSD: packets of another
 	// interface, which a socket bound to one never sees on Linux).
 	if dc, ok := d.conn.(platform.DropCounter); ok {

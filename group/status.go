@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/vrrp"
 )
 
 // AddrState says whether a group's address is on its interface.
@@ -41,6 +42,9 @@ type Peer struct {
 	Demote   uint8
 	Counter  uint64
 	LastSeen time.Time
+	// Priority and Interval (centiseconds) are a VRRPv3 peer's.
+	Priority uint8
+	Interval uint16
 }
 
 // Transition is a change of state.
@@ -88,6 +92,13 @@ type Status struct {
 	Counters    Counters
 	// Maintenance is SetMaintenance's state.
 	Maintenance Maintenance
+	// Protocol is the group's protocol. A VRRPv3 group has Priority, the
+	// priority it advertises now (demotion included), and AdvertInterval
+	// and MasterAdverInterval (its master's, as learned), in centiseconds;
+	// its DeadTime is Master_Down_Interval.
+	Protocol                            Protocol
+	Priority                            uint8
+	AdvertInterval, MasterAdverInterval uint16
 }
 
 // Status returns a snapshot of the group.
@@ -121,6 +132,15 @@ func (d *Group) status() Status {
 	}
 	if n := d.queueFull.Load(); n > 0 {
 		s.Counters.Dropped["queue full"] = n
+	}
+	d.vrrpDrops(func(name string, n uint64) { s.Counters.Dropped[name] = n })
+	s.Protocol = c.Protocol
+	if d.vm != nil {
+		s.Priority = d.vm.Priority()
+		s.AdvertInterval = d.vm.m.Config().Interval
+		s.MasterAdverInterval = d.vm.m.MasterAdverInterval()
+		s.DeadTime = vrrp.MasterDownInterval(s.Priority, s.MasterAdverInterval)
+		s.AdvBase, s.AdvSkew = 0, 0
 	}
 	return s
 }

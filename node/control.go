@@ -20,6 +20,12 @@ func (s Spec) GroupName() string {
 	if s.Name != "" {
 		return s.Name
 	}
+	if s.Config.Protocol == group.ProtocolVRRP3 {
+		if s.Config.IPv6() {
+			return fmt.Sprintf("%s-vrrp3-%d-ipv6", s.Config.Interface, s.Config.VHID)
+		}
+		return fmt.Sprintf("%s-vrrp3-%d", s.Config.Interface, s.Config.VHID)
+	}
 	return fmt.Sprintf("%s-%d", s.Config.Interface, s.Config.VHID)
 }
 
@@ -57,11 +63,12 @@ func stateName(s carp.State) string {
 
 func wireGroup(spec Spec, s group.Status) control.Group {
 	g := control.Group{
-		Name: spec.GroupName(), Interface: s.Interface, VHID: s.VHID, Protocol: control.ProtocolCARP,
+		Name: spec.GroupName(), Interface: s.Interface, VHID: s.VHID, Protocol: s.Protocol.String(),
 		State: stateName(s.State), Since: s.Since, Reason: s.Reason.String(),
 		Addresses: wireAddrs(s),
 		Timing: control.Timing{AdvBase: s.AdvBase, AdvSkew: s.AdvSkew, Demotion: s.Demotion,
-			Demotions: map[string]int{}, DeadTimeMS: s.DeadTime.Milliseconds()},
+			Demotions: map[string]int{}, DeadTimeMS: s.DeadTime.Milliseconds(),
+			Priority: s.Priority, AdvertIntervalCS: s.AdvertInterval, MasterAdverIntervalCS: s.MasterAdverInterval},
 		Peers:       []control.Peer{},
 		Transitions: []control.Transition{},
 		Probes:      []control.Probe{},
@@ -78,7 +85,7 @@ func wireGroup(spec Spec, s group.Status) control.Group {
 	maps.Copy(g.Timing.Demotions, s.Demotions)
 	for _, p := range s.Peers {
 		g.Peers = append(g.Peers, control.Peer{Source: p.Source, AdvBase: p.AdvBase, AdvSkew: p.AdvSkew,
-			Demote: p.Demote, LastSeen: p.LastSeen, Counter: p.Counter})
+			Demote: p.Demote, LastSeen: p.LastSeen, Counter: p.Counter, Priority: p.Priority, IntervalCS: p.Interval})
 	}
 	for _, t := range s.Transitions {
 		g.Transitions = append(g.Transitions, control.Transition{Time: t.Time, From: stateName(t.From),
@@ -264,6 +271,9 @@ var dropHints = map[string]string{
 }
 
 func explainWhy(name string, s group.Status, now time.Time, why whyDemoted) string {
+	if s.Protocol == group.ProtocolVRRP3 {
+		return explainVRRP(name, s, now)
+	}
 	var b strings.Builder
 	own := int(s.AdvSkew) + s.Demotion
 	if s.AdvBase == carp.BowOut {
@@ -397,4 +407,48 @@ func (n *Node) publishTransition(s Spec, tr group.Transition) {
 	n.events.Publish(control.Event{Time: tr.Time, Kind: control.EventTransition, Group: s.GroupName(),
 		Interface: s.Config.Interface, VHID: s.Config.VHID, From: stateName(tr.From), To: stateName(tr.To),
 		Reason: tr.Reason.String()})
+}
+
+// explainVRRP is explainWhy for a VRRPv3 group: its priority against the
+// best peer's, as RFC 9568 elects.
+func explainVRRP(name string, s group.Status, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s vrrp3 vhid %d) is %s", name, s.Interface, s.VHID, stateName(s.State))
+	if !s.Since.IsZero() {
+		fmt.Fprintf(&b, " since %s (%v ago), reason %s", s.Since.Format(time.RFC3339), now.Sub(s.Since).Round(time.Second), s.Reason)
+	}
+	b.WriteString(".")
+	if t := addrsText(s); t != "" {
+		b.WriteString(" " + t)
+	}
+	fmt.Fprintf(&b, " It advertises priority %d every %d cs", s.Priority, s.AdvertInterval)
+	if s.Demotion > 0 {
+		fmt.Fprintf(&b, ", lowered by a demotion of %d", s.Demotion)
+	}
+	fmt.Fprintf(&b, "; as BACKUP it takes over after %v without an advert.", s.DeadTime)
+	var best *group.Peer
+	for i := range s.Peers {
+		p := &s.Peers[i]
+		if now.Sub(p.LastSeen) > s.DeadTime || p.Priority == 0 {
+			continue
+		}
+		if best == nil || p.Priority > best.Priority || p.Priority == best.Priority && p.Source.Compare(best.Source) > 0 {
+			best = p
+		}
+	}
+	if best == nil {
+		b.WriteString(" No master is heard.")
+		return b.String()
+	}
+	fmt.Fprintf(&b, " The master heard, %s, advertises priority %d every %d cs, last %v ago: ", best.Source,
+		best.Priority, best.Interval, now.Sub(best.LastSeen).Round(time.Second))
+	switch {
+	case best.Priority > s.Priority:
+		b.WriteString("a higher priority, so it wins the election.")
+	case best.Priority < s.Priority:
+		b.WriteString("a lower priority, so this host wins the election (as BACKUP it takes over unless preempt is off).")
+	default:
+		b.WriteString("the same priority: the higher primary address wins.")
+	}
+	return b.String()
 }

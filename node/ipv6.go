@@ -128,7 +128,13 @@ func (ifc *iface) read6(conn platform.IPConn) {
 			continue
 		}
 		ifc.mu.RLock()
-		m := ifc.vhids[b[carp.IPv6HeaderLen+1]]
+		k := vkey{vhid: b[carp.IPv6HeaderLen+1]}
+		if b[carp.IPv6HeaderLen]>>4 == 3 {
+			if vm := ifc.vhids[vkey{group.ProtocolVRRP3, true, k.vhid}]; vm != nil {
+				k = vkey{group.ProtocolVRRP3, true, k.vhid}
+			}
+		}
+		m := ifc.vhids[k]
 		ifc.mu.RUnlock()
 		if m == nil {
 			ifc.unknown.Add(1)

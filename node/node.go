@@ -23,13 +23,37 @@ import (
 	"github.com/ucarp-go/ucarp/vip"
 )
 
-// ID identifies a group in a node: its interface and vhid.
+// ID identifies a group in a node: its interface and vhid, and for a
+// VRRPv3 group its protocol and family (a VRRPv3 virtual router is of one
+// family: IPv4 VRID 1 and IPv6 VRID 1 are two, beside CARP's vhid 1).
 type ID struct {
 	Interface string
 	VHID      uint8
+	Protocol  group.Protocol
+	IPv6      bool
 }
 
-func (id ID) String() string { return fmt.Sprintf("%s vhid %d", id.Interface, id.VHID) }
+// String formats id as "eth0 vhid 3", "eth0 vrrp3 vhid 3" or "eth0 vrrp3
+// vhid 3 ipv6".
+func (id ID) String() string {
+	if id.Protocol == group.ProtocolCARP {
+		return fmt.Sprintf("%s vhid %d", id.Interface, id.VHID)
+	}
+	s := fmt.Sprintf("%s %s vhid %d", id.Interface, id.Protocol, id.VHID)
+	if id.IPv6 {
+		s += " ipv6"
+	}
+	return s
+}
+
+// vkey is a group's key on its interface (ID without the interface).
+type vkey struct {
+	proto group.Protocol
+	ipv6  bool
+	vhid  uint8
+}
+
+func (id ID) key() vkey { return vkey{id.Protocol, id.IPv6, id.VHID} }
 
 // Spec is one group that a node runs: its configuration, and whether the
 // node manages its virtual address (else its scripts do).
@@ -58,7 +82,10 @@ type Spec struct {
 }
 
 // ID is the spec's identity.
-func (s Spec) ID() ID { return ID{s.Config.Interface, s.Config.VHID} }
+func (s Spec) ID() ID {
+	c := &s.Config
+	return ID{Interface: c.Interface, VHID: c.VHID, Protocol: c.Protocol, IPv6: c.IPv6()}
+}
 
 // Deps wires a node to the system; tests give platformtest's hosts.
 type Deps struct {
@@ -206,7 +233,7 @@ type iface struct {
 	stop  chan struct{}
 	wg    sync.WaitGroup
 	mu    sync.RWMutex
-	vhids map[uint8]*member
+	vhids map[vkey]*member
 	// filter, when the socket takes one and the node filters (not
 	// Deps.Unclaimed), has the kernel drop what none of vhids can accept
 	// (carp.SocketFilter); set each time vhids changes, under mu.
@@ -433,7 +460,7 @@ func (n *Node) start(s Spec) error {
 	if s.ManageVIP {
 		if n.deps.Lock != nil {
 			if err := n.step(s, StepLock, sys, func() (err error) {
-				m.lock, err = n.deps.Lock(fmt.Sprintf("ucarp-go/%d/%d", sys.Interface().Index, c.VHID))
+				m.lock, err = n.deps.Lock(lockName(sys.Interface().Index, s.ID()))
 				return err
 			}); err != nil {
 				return err
@@ -516,7 +543,7 @@ func (n *Node) start(s Spec) error {
 		n.dem.record(g, group.DemotionMaintenance, maintLevel(true)) // startMaintenance's
 	}
 	ifc.mu.Lock()
-	ifc.vhids[c.VHID] = m
+	ifc.vhids[s.ID().key()] = m
 	ifc.refilter()
 	ifc.mu.Unlock()
 	go func() {
@@ -551,8 +578,8 @@ func (m *member) closeLock() {
 // remove forgets a group whose Run has returned.
 func (n *Node) remove(m *member) {
 	m.ifc.mu.Lock()
-	if m.ifc.vhids[m.spec.Config.VHID] == m {
-		delete(m.ifc.vhids, m.spec.Config.VHID)
+	if k := m.spec.ID().key(); m.ifc.vhids[k] == m {
+		delete(m.ifc.vhids, k)
 		m.ifc.refilter()
 	}
 	m.ifc.mu.Unlock()
@@ -567,7 +594,7 @@ func (n *Node) remove(m *member) {
 // groups of s's interface, and keeps it.
 func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 	c := s.Config
-	ifc := &iface{name: c.Interface, os: sys, opts: ipOptions(c), stop: make(chan struct{}), vhids: map[uint8]*member{}}
+	ifc := &iface{name: c.Interface, os: sys, opts: ipOptions(c), stop: make(chan struct{}), vhids: map[vkey]*member{}}
 	defer func() {
 		if err != nil {
 			ifc.close()
@@ -690,11 +717,16 @@ func (ifc *iface) refilter() {
 	if ifc.filter == nil {
 		return
 	}
-	vhids := make([]uint8, 0, len(ifc.vhids))
-	for v := range ifc.vhids {
-		vhids = append(vhids, v)
+	var vhids, vrids []uint8
+	for k := range ifc.vhids {
+		switch {
+		case k.proto == group.ProtocolCARP:
+			vhids = append(vhids, k.vhid)
+		case !k.ipv6:
+			vrids = append(vrids, k.vhid)
+		}
 	}
-	if err := ifc.filter.SetFilter(carp.SocketFilter(vhids)); err != nil {
+	if err := ifc.filter.SetFilter(carp.SocketFilterVRRP(vhids, vrids)); err != nil {
 		ifc.log.Warn("the kernel cannot drop what no group here accepts", "err", err)
 	}
 }
@@ -766,7 +798,14 @@ func (ifc *iface) read(unclaimed bool) {
 		var m *member
 		if ok {
 			ifc.mu.RLock()
-			m = ifc.vhids[vhid]
+			m = ifc.vhids[vkey{vhid: vhid}]
+			if v := b[(b[0]&0x0f)*4]; v>>4 == 3 {
+				// VRRPv3: the group of this VRID if there is one; else
+				// the CARP group of the vhid counts it, as before.
+				if vm := ifc.vhids[vkey{group.ProtocolVRRP3, false, vhid}]; vm != nil {
+					m = vm
+				}
+			}
 			ifc.mu.RUnlock()
 		}
 		if m != nil {
@@ -878,7 +917,14 @@ func (n *Node) members() []*member {
 		if c := cmpString(a.spec.Config.Interface, b.spec.Config.Interface); c != 0 {
 			return c
 		}
-		return int(a.spec.Config.VHID) - int(b.spec.Config.VHID)
+		if c := int(a.spec.Config.VHID) - int(b.spec.Config.VHID); c != 0 {
+			return c
+		}
+		ka, kb := a.spec.ID().key(), b.spec.ID().key()
+		if ka.proto != kb.proto {
+			return int(ka.proto) - int(kb.proto)
+		}
+		return map[bool]int{false: 0, true: 1}[ka.ipv6] - map[bool]int{false: 0, true: 1}[kb.ipv6]
 	})
 	return ms
 }
@@ -941,4 +987,18 @@ func (f *sharedFrames) WriteFrame(b []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.FrameConn.WriteFrame(b)
+}
+
+// lockName is the name of the lock of group id on the interface of index
+// ifindex: ucarp-go/IFINDEX/VHID for CARP, with the protocol and family
+// between for VRRPv3.
+func lockName(ifindex int, id ID) string {
+	if id.Protocol == group.ProtocolCARP {
+		return fmt.Sprintf("ucarp-go/%d/%d", ifindex, id.VHID)
+	}
+	fam := "ipv4"
+	if id.IPv6 {
+		fam = "ipv6"
+	}
+	return fmt.Sprintf("ucarp-go/%d/%s-%s/%d", ifindex, id.Protocol, fam, id.VHID)
 }

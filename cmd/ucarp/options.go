@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	conffile "github.com/ucarp-go/ucarp/config"
+	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/health"
 	"github.com/ucarp-go/ucarp/internal/syserr"
 	"io"
@@ -61,6 +62,12 @@ var optionTable = []option{
 	{long: "vip", hasArg: true, ext: true},
 	{long: "realtime", optArg: true, ext: true},
 	{long: "lock-memory", ext: true},
+	// VRRPv3 (issue 18).
+	{long: "protocol", hasArg: true, ext: true},
+	{long: "priority", hasArg: true, ext: true},
+	{long: "advert-interval", hasArg: true, ext: true},
+	{long: "vrrp-checksum", hasArg: true, ext: true},
+	{long: "no-preempt", ext: true},
 }
 
 // config is the validated command line: the group it configures, as a
@@ -311,6 +318,36 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				return fail
 			}
 			c.control.metrics = v
+		case "protocol":
+			proto, msg := conffile.ParseProtocol(v)
+			if msg != "" {
+				log.Errorf("Invalid protocol: [%s] (carp or vrrp3)", v)
+				return fail
+			}
+			c.Protocol = proto
+		case "priority":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 255 {
+				log.Errorf("Invalid priority: [%s] (1 to 254; 255 for the owner of the addresses)", v)
+				return fail
+			}
+			c.Priority = uint8(n)
+		case "advert-interval":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || conffile.AdvertInterval(n) != "" {
+				log.Errorf("Invalid advertisement interval: [%s] (centiseconds, 1 to 4095)", v)
+				return fail
+			}
+			c.AdvertInterval = uint16(n)
+		case "vrrp-checksum":
+			form, msg := conffile.ParseChecksum(v)
+			if msg != "" {
+				log.Errorf("Invalid VRRP checksum form: [%s] (pseudo-header or message-only)", v)
+				return fail
+			}
+			c.VRRPChecksum = form
+		case "no-preempt":
+			c.NoPreempt = true
 		case "garp-interval":
 			ms, err := strconv.Atoi(v)
 			if err != nil || ms < 1 || ms > 60000 {
@@ -382,6 +419,13 @@ func validate(c *config, log *logger) parseResult {
 		c.Interface = name
 		log.Infof("Using [%s] as a network interface", name)
 	}
+	if c.Protocol == group.ProtocolVRRP3 {
+		return validateVRRP3(c, log)
+	}
+	if c.Priority != 0 || c.AdvertInterval != 0 || c.NoPreempt || c.VRRPChecksum != 0 {
+		log.Errorf("--priority, --advert-interval, --vrrp-checksum and --no-preempt go with --protocol=vrrp3")
+		return fail
+	}
 	switch {
 	case c.VHID == 0:
 		log.Errorf("You must supply a valid virtual host id")
@@ -411,6 +455,51 @@ func validate(c *config, log *logger) parseResult {
 	}
 	if c.AdvBase == 255 && c.AdvSkew == 255 {
 		log.Warnf("advbase 255 with advskew 255 is the bow-out advert: every peer will take over from this node at once")
+	}
+	if c.ManagesVIP() && c.UpScript == "" && c.DownScript == "" {
+		log.Infof("No up or down script: the daemon adds and removes %s on %s itself", c.Addr, c.Interface)
+	}
+	return parseResult{cfg: c}
+}
+
+// validateVRRP3 checks the command line of a VRRPv3 group: ucarp's checks
+// that apply (interface, vhid, source, address), one family of addresses,
+// and a warning for what has no effect.
+func validateVRRP3(c *config, log *logger) parseResult {
+	fail := parseResult{exit: 1, done: true}
+	switch {
+	case c.VHID == 0:
+		log.Errorf("You must supply a valid virtual host id")
+		return fail
+	case !c.SrcIP.IsValid() || c.SrcIP.IsUnspecified():
+		log.Errorf("You must supply a persistent source address")
+		return fail
+	case !c.Addr.IsValid() || c.Addr.Addr().IsUnspecified():
+		log.Errorf("You must supply a virtual host address")
+		return fail
+	}
+	for _, p := range c.MoreAddrs {
+		if p.Addr().Is6() != c.Addr.Addr().Is6() {
+			log.Errorf("A VRRPv3 virtual router is IPv4 or IPv6: give the addresses of one family, and run a second group with the same vhid for the other")
+			return fail
+		}
+	}
+	if len(c.Password) > 0 {
+		log.Warnf("VRRPv3 has no authentication: the password is not used")
+	}
+	if c.Priority == 0 {
+		c.Priority = conffile.DefaultPriority
+	}
+	if c.AdvertInterval == 0 {
+		c.AdvertInterval = conffile.DefaultAdvertInterval
+	}
+	// -P is CARP's; VRRPv3 preempts unless --no-preempt.
+	c.Preempt = false
+	if c.UpScript == "" {
+		log.Warnf("Warning: no script called when going up")
+	}
+	if c.DownScript == "" {
+		log.Warnf("Warning: no script called when going down")
 	}
 	if c.ManagesVIP() && c.UpScript == "" && c.DownScript == "" {
 		log.Infof("No up or down script: the daemon adds and removes %s on %s itself", c.Addr, c.Interface)

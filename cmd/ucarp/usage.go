@@ -68,6 +68,14 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --log-format=text|json: console lines as ucarp's (default) or JSON objects
 --realtime[=<priority>]: SCHED_RR for the daemon (default 10; needs CAP_SYS_NICE)
 --lock-memory: lock the daemon's memory in RAM (needs CAP_IPC_LOCK)
+--protocol=carp|vrrp3: the group's protocol (default carp); vrrp3 is VRRPv3
+    (RFC 9568), without a password, its addresses all IPv4 or all IPv6
+--priority=<n>: vrrp3: the priority (1-254, default 100; 255: address owner)
+--advert-interval=<cs>: vrrp3: advertisement interval in centiseconds
+    (1-4095, default 100)
+--vrrp-checksum=pseudo-header|message-only: vrrp3: the IPv4 checksum form
+    sent (default pseudo-header; both are accepted)
+--no-preempt: vrrp3: do not take over from a master of lower priority
 --version: print the version and exit
 `
 

@@ -251,8 +251,8 @@ func (c *cli) status(args []string) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "GROUP\tINTERFACE\tVHID\tSTATE\tSINCE\tREASON\tADDRESSES\tPEERS\tDEMOTION\tPROBES")
 	for _, g := range all {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, g.Interface, g.VHID, g.State,
-			since(g.Since), dash(g.Reason), addresses(g.Addresses), peers(g.Peers), demotion(g.Timing), probes(g.Probes))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, g.Interface, vhidText(g.Group), g.State,
+			since(g.Since), dash(g.Reason), addresses(g.Addresses), peers(g.Peers), demotionText(g.Group), probes(g.Probes))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -263,6 +263,24 @@ func (c *cli) status(args []string) error {
 		}
 	}
 	return nil
+}
+
+// vhidText is the VHID column: the vhid, and a VRRPv3 group's protocol
+// ("51 vrrp3").
+func vhidText(g control.Group) string {
+	if g.Protocol == "" || g.Protocol == control.ProtocolCARP {
+		return strconv.Itoa(int(g.VHID))
+	}
+	return fmt.Sprintf("%d %s", g.VHID, g.Protocol)
+}
+
+// demotionText is the DEMOTION column, with a VRRPv3 group's advertised
+// priority after it.
+func demotionText(g control.Group) string {
+	if g.Protocol == "" || g.Protocol == control.ProtocolCARP {
+		return demotion(g.Timing)
+	}
+	return fmt.Sprintf("%s (priority %d)", demotion(g.Timing), g.Timing.Priority)
 }
 
 func since(t time.Time) string {
