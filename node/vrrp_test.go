@@ -363,3 +363,40 @@ func TestVRRP3Reload(t *testing.T) {
 		}
 	})
 }
+
+// TestVRRP3BothFamilies: the IPv4 and the IPv6 virtual router of one VRID
+// run side by side, each electing on its own adverts: A wins IPv4, B
+// wins IPv6, whose adverts come from its link-local address.
+func TestVRRP3BothFamilies(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
+		six := func(tn *testNode, prio uint8) Spec {
+			s := tn.vspec(1, prio)
+			p := netip.MustParsePrefix("2001:db8::100/128")
+			s.Config.Addr, s.Config.AddrArg = p, p.Addr().String()
+			return s
+		}
+		startNodes(t, a, b, []Spec{a.vspec(1, 200), six(a, 100)}, []Spec{b.vspec(1, 100), six(b, 200)})
+		defer b.Stop(syscall.SIGTERM)
+		defer a.Stop(syscall.SIGTERM)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		v6 := netip.MustParseAddr("2001:db8::100")
+		if !a.holds(1) || b.holds(1) || a.host.Addrs().Has(v6) || !b.host.Addrs().Has(v6) {
+			t.Fatalf("IPv4 A %v B %v, IPv6 A %v B %v", a.holds(1), b.holds(1), a.host.Addrs().Has(v6), b.host.Addrs().Has(v6))
+		}
+		g6 := a.status(t, "eth0-vrrp3-1-ipv6")
+		if len(g6.Peers) != 1 || !g6.Peers[0].Source.Is6() || !g6.Peers[0].Source.IsLinkLocalUnicast() || g6.Peers[0].Priority != 200 {
+			t.Errorf("A's IPv6 router heard %+v, want B's link-local address at priority 200", g6.Peers)
+		}
+		if g4 := b.status(t, "eth0-vrrp3-1"); len(g4.Peers) != 1 || g4.Peers[0].Source != a.src {
+			t.Errorf("B's IPv4 router heard %+v, want A", g4.Peers)
+		}
+		for _, g := range []control.Group{g6, a.status(t, "eth0-vrrp3-1")} {
+			if len(g.Counters.Dropped) != 0 {
+				t.Errorf("%s dropped %v", g.Name, g.Counters.Dropped)
+			}
+		}
+	})
+}
