@@ -96,13 +96,13 @@ func needPeer(bins ...string) func(t *testing.T) {
 	}
 }
 
-// vrrpHolders names the hosts that serve a.
-func vrrpHolders(l *lab.Lab, a netip.Addr) []string { return names(l.VRRPHolders(a)) }
+// vrrpServers names the hosts that serve a.
+func vrrpServers(l *lab.Lab, a netip.Addr) []string { return names(l.VRRPHolders(a)) }
 
-func waitVRRPHolders(t *testing.T, l *lab.Lab, a netip.Addr, timeout time.Duration, want ...*lab.Host) time.Time {
+func waitServers(t *testing.T, l *lab.Lab, a netip.Addr, timeout time.Duration, want ...*lab.Host) time.Time {
 	t.Helper()
-	if !lab.Eventually(timeout, func() bool { return slices.Equal(vrrpHolders(l, a), names(want)) }) {
-		t.Fatalf("%v served by %v after %v, want %v", a, vrrpHolders(l, a), timeout, names(want))
+	if !lab.Eventually(timeout, func() bool { return slices.Equal(vrrpServers(l, a), names(want)) }) {
+		t.Fatalf("%v served by %v after %v, want %v", a, vrrpServers(l, a), timeout, names(want))
 	}
 	return time.Now()
 }
@@ -166,8 +166,8 @@ func vrrpPair(t *testing.T, pref, other vrrpImpl, ipv6 bool) {
 	// preferred one comes; either way the preferred one ends up serving.
 	other.start(t, ho, other.name, vo)
 	rp := pref.start(t, hp, pref.name, vp)
-	waitVRRPHolders(t, l, vip, 15*time.Second, hp)
-	holdVRRP(t, l, vip, 2*time.Second, hp)
+	waitServers(t, l, vip, 15*time.Second, hp)
+	holdServers(t, l, vip, 2*time.Second, hp)
 
 	// Graceful leave: the preferred one's priority-0 advert hands over
 	// within the backup's Skew_Time. The time is the backup's: when it
@@ -183,7 +183,7 @@ func vrrpPair(t *testing.T, pref, other vrrpImpl, ipv6 bool) {
 		served <- at
 	}()
 	rp.leave()
-	waitVRRPHolders(t, l, vip, 10*time.Second, ho)
+	waitServers(t, l, vip, 10*time.Second, ho)
 	servedAt := <-served
 	if servedAt.IsZero() {
 		t.Fatalf("%s never served after %s left", other.name, pref.name)
@@ -208,23 +208,23 @@ func vrrpPair(t *testing.T, pref, other vrrpImpl, ipv6 bool) {
 
 	// Return: the preferred one preempts.
 	pref.start(t, hp, pref.name+"-again", vp)
-	waitVRRPHolders(t, l, vip, 15*time.Second, hp)
-	holdVRRP(t, l, vip, time.Second, hp)
+	waitServers(t, l, vip, 15*time.Second, hp)
+	holdServers(t, l, vip, time.Second, hp)
 
 	// Death: no priority-0 advert; the other waits out its
 	// Master_Down_Interval after the last advert.
 	died := time.Now()
 	hp.Die(vip)
-	servedAt = waitVRRPHolders(t, l, vip, 15*time.Second, ho)
+	servedAt = waitServers(t, l, vip, 15*time.Second, ho)
 	t.Logf("death of %s's host: %s serves %v later (Master_Down_Interval %v)", pref.name, other.name,
 		servedAt.Sub(died).Round(time.Millisecond), masterDown(otherPrio))
 }
 
-// holdVRRP checks that exactly want serve a during d.
-func holdVRRP(t *testing.T, l *lab.Lab, a netip.Addr, d time.Duration, want ...*lab.Host) {
+// holdServers checks that exactly want serve a during d.
+func holdServers(t *testing.T, l *lab.Lab, a netip.Addr, d time.Duration, want ...*lab.Host) {
 	t.Helper()
 	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if got := vrrpHolders(l, a); !slices.Equal(got, names(want)) {
+		if got := vrrpServers(l, a); !slices.Equal(got, names(want)) {
 			t.Fatalf("%v served by %v, want %v", a, got, names(want))
 		}
 	}
@@ -258,7 +258,7 @@ func TestVRRP3ChecksumDialect(t *testing.T) {
 
 	// Ours alone, in the default form.
 	p := start3(t, h1, "ours", v)
-	waitVRRPHolders(t, l, lab.VIP, 10*time.Second, h1)
+	waitServers(t, l, lab.VIP, 10*time.Second, h1)
 	checkForm(t, capture, h1.Addr, vrrp.ChecksumPseudoHeader)
 
 	// Crafted adverts of a better router, in each form, are heard.
@@ -273,11 +273,11 @@ func TestVRRP3ChecksumDialect(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		waitVRRPHolders(t, l, lab.VIP, 5*time.Second, h1)
+		waitServers(t, l, lab.VIP, 5*time.Second, h1)
 	}
 	p.Signal(syscall.SIGTERM)
 	p.Wait(10 * time.Second)
-	waitVRRPHolders(t, l, lab.VIP, 5*time.Second)
+	waitServers(t, l, lab.VIP, 5*time.Second)
 
 	// keepalived as the preferred router; ours in each form as backup.
 	kv := v
@@ -286,16 +286,16 @@ func TestVRRP3ChecksumDialect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitVRRPHolders(t, l, lab.VIP, 10*time.Second, h2)
+	waitServers(t, l, lab.VIP, 10*time.Second, h2)
 	ov := v
 	ov.ChecksumAsV2 = true
 	since := time.Now()
 	start3(t, h1, "ours-message-only", ov)
 	// Ours hears keepalived (it accepts both forms) and stays backup;
 	// keepalived 2.2.7 counts ours' message-only adverts as bad.
-	holdVRRP(t, l, lab.VIP, time.Second, h2)
+	holdServers(t, l, lab.VIP, time.Second, h2)
 	k.Stop(10 * time.Second)
-	waitVRRPHolders(t, l, lab.VIP, 5*time.Second, h1)
+	waitServers(t, l, lab.VIP, 5*time.Second, h1)
 	if !lab.Eventually(2*time.Second, func() bool { return len(formsFrom(capture, h1.Addr, since, vrrp.ChecksumMessageOnly)) > 0 }) {
 		t.Fatalf("ours with --vrrp-checksum=message-only sent no message-only advert")
 	}
@@ -323,7 +323,7 @@ func TestVRRP3ChecksumDialect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	holdVRRP(t, l, lab.VIP, 3*time.Second, h1)
+	holdServers(t, l, lab.VIP, 3*time.Second, h1)
 	if n := k2.Count("Invalid VRRPv3 checksum"); n > 0 {
 		t.Errorf("keepalived with v3_checksum_as_v2 refused %d of ours' message-only adverts", n)
 	}
