@@ -187,3 +187,25 @@ ucarp_address_configured{address="203.0.113.20/24",interface="eth1",name="db",vh
 		t.Errorf("lint: %v %v", n, err)
 	}
 }
+
+// TestCollectorVRRP3: a VRRPv3 group has its protocol and priority
+// series; a CARP group has neither (its series are as before).
+func TestCollectorVRRP3(t *testing.T) {
+	v := controltest.Group("eth0-vrrp3-51", "eth0", 51, control.StateMaster)
+	v.Protocol, v.Timing.Priority = control.ProtocolVRRP3, 150
+	c := control.NewCollector(controltest.New(v, controltest.Group("db", "eth1", 20, control.StateBackup)))
+	const want = `
+# HELP ucarp_group_protocol The protocol of a VRRPv3 group: 1 with its protocol label (vrrp3).
+# TYPE ucarp_group_protocol gauge
+ucarp_group_protocol{interface="eth0",name="eth0-vrrp3-51",protocol="vrrp3",vhid="51"} 1
+# HELP ucarp_vrrp_priority The priority a VRRPv3 group advertises now: its configured priority lowered by its demotion.
+# TYPE ucarp_vrrp_priority gauge
+ucarp_vrrp_priority{interface="eth0",name="eth0-vrrp3-51",vhid="51"} 150
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_group_protocol", "ucarp_vrrp_priority"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.CollectAndLint(c); err != nil || len(n) > 0 {
+		t.Errorf("lint: %v %v", n, err)
+	}
+}

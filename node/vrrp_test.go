@@ -318,6 +318,13 @@ func TestVRRP3Demotion(t *testing.T) {
 		if p := a.status(t, "eth0-vrrp3-1").Timing.Priority; p != 150 {
 			t.Errorf("A advertises priority %d, want 150", p)
 		}
+		text, err := a.Explain("eth0-vrrp3-1")
+		if err != nil || !strings.Contains(text, "eth0-vrrp3-1 (eth0 vrrp3 vhid 1) is BACKUP") ||
+			!strings.Contains(text, "It advertises priority 150 every 100 cs, lowered by a demotion of 50") ||
+			!strings.Contains(text, "The master heard, 198.51.100.12, advertises priority 180 every 100 cs") ||
+			!strings.Contains(text, "a higher priority, so it wins the election.") {
+			t.Errorf("explain: %q, %v", text, err)
+		}
 		if err := a.Demote("eth0-vrrp3-1", 255); err != nil {
 			t.Fatal(err)
 		}

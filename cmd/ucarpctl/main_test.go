@@ -508,3 +508,16 @@ func TestStatusDualStack(t *testing.T) {
 		}
 	}
 }
+
+// TestVRRP3Columns: a VRRPv3 group's VHID column names its protocol and
+// its DEMOTION column its priority; a CARP group's stay as they were.
+func TestVRRP3Columns(t *testing.T) {
+	carpG := control.Group{VHID: 10, Protocol: control.ProtocolCARP, Timing: control.Timing{Demotion: 5}}
+	v := control.Group{VHID: 51, Protocol: control.ProtocolVRRP3, Timing: control.Timing{Demotion: 50, Priority: 150}}
+	if a, b := vhidText(carpG), demotionText(carpG); a != "10" || b != "5" {
+		t.Errorf("CARP: %q %q", a, b)
+	}
+	if a, b := vhidText(v), demotionText(v); a != "51 vrrp3" || b != "50 (priority 150)" {
+		t.Errorf("VRRPv3: %q %q", a, b)
+	}
+}
