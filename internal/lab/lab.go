@@ -309,6 +309,7 @@ func (l *Lab) killProcs() {
 	l.mu.Unlock()
 	for _, p := range procs {
 		p.Kill()
+		removeCrashDir(p)
 	}
 }
 

@@ -134,7 +134,11 @@ func main() {
 	if *fastOn && (*onlySc == "" || strings.Contains(","+*onlySc+",", ",fast,")) {
 		fast = fastBench(l, rng)
 	}
-	table := render(impls, res, fails) + hardPictures() + fast + goBenchmarks()
+	vrrp3 := ""
+	if *vrrp3On && (*onlySc == "" || strings.Contains(","+*onlySc+",", ",vrrp3,")) {
+		vrrp3 = vrrp3Bench(l, rng)
+	}
+	table := render(impls, res, fails) + hardPictures() + fast + vrrp3 + goBenchmarks()
 	fmt.Print(table)
 	if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
