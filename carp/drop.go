@@ -55,6 +55,10 @@ const (
 	// DropBadDigest: the HMAC does not match: other password, vhid or
 	// virtual address. WARNING.
 	DropBadDigest // bad-digest
+	// DropNotPeer: a group with unicast peers (--peer) got an advert
+	// from a source that is not one of them. WARNING. (BSD kernels check
+	// no source; ours is stricter: bsd-carp-spec §5.3.)
+	DropNotPeer // not-peer
 
 	// NumDropReasons is the number of reasons, DropNone included, for
 	// arrays of counters indexed by reason.
@@ -69,6 +73,7 @@ var dropLevels = [...]Level{
 	DropOtherGroup:  LevelDebug,
 	DropBadChecksum: LevelWarning,
 	DropBadDigest:   LevelWarning,
+	DropNotPeer:     LevelWarning,
 	NumDropReasons:  LevelNone,
 }
 
@@ -91,6 +96,8 @@ type Drop struct {
 	HeaderLen int
 	// Dst is the destination, for DropOtherGroup.
 	Dst netip.Addr
+	// Src is the source, for DropNotPeer.
+	Src netip.Addr
 	// Want and Got are the first bytes of the expected and received
 	// digests, for DropBadDigest.
 	Want, Got [4]byte
@@ -116,6 +123,8 @@ func (d Drop) String() string {
 		return fmt.Sprintf("Ignoring vhid: [%d]", d.Value)
 	case DropOtherGroup:
 		return fmt.Sprintf("Ignoring different multicast ip: [%s]", d.Dst)
+	case DropNotPeer:
+		return fmt.Sprintf("Ignoring advert from [%s]: not a configured peer", d.Src)
 	case DropBadChecksum:
 		return "Bad IP checksum"
 	case DropBadDigest:

@@ -42,12 +42,13 @@ func _() {
 	_ = x[DropOtherGroup-9]
 	_ = x[DropBadChecksum-10]
 	_ = x[DropBadDigest-11]
-	_ = x[NumDropReasons-12]
+	_ = x[DropNotPeer-12]
+	_ = x[NumDropReasons-13]
 }
 
-const _DropReason_name = "acceptedtoo-shortown-sourcenot-ipv4not-carpbogus-sizebad-ttlbad-versionother-vhidother-groupbad-checksumbad-digestNumDropReasons"
+const _DropReason_name = "acceptedtoo-shortown-sourcenot-ipv4not-carpbogus-sizebad-ttlbad-versionother-vhidother-groupbad-checksumbad-digestnot-peerNumDropReasons"
 
-var _DropReason_index = [...]uint8{0, 8, 17, 27, 35, 43, 53, 60, 71, 81, 92, 104, 114, 128}
+var _DropReason_index = [...]uint8{0, 8, 17, 27, 35, 43, 53, 60, 71, 81, 92, 104, 114, 122, 136}
 
 func (i DropReason) String() string {
 	idx := int(i) - 0

@@ -46,7 +46,7 @@ func TestDemoteByte(t *testing.T) {
 	}
 	stepDown := []string{"send 1/100 #51", "WARNING Switching to state: BACKUP (preferred-master)", "script down MASTER->BACKUP preferred-master",
 		"stop advert", "arm master-down @7.390625s", "WARNING Preferred master advertised: going back to BACKUP state"}
-	reassert := []string{"announce", "WARNING Non-preferred master advertising: reasserting control of VIP with another gratuitous arp"}
+	reassert := []string{"announce", "send 1/100 #51", "WARNING Non-preferred master advertising: reasserting control of VIP with another gratuitous arp"}
 	t.Run("master hears a slower, less demoted master: step down", func(t *testing.T) {
 		run(t, master(t, 1), []step{{"4s", demoted(advert("198.51.100.12", 1, 200, 50), 0), stepDown, Backup}})
 	})
@@ -105,7 +105,7 @@ func TestIPv6TieBreak(t *testing.T) {
 	}
 	stepDown := []string{"send 1/100 #51", "WARNING Switching to state: BACKUP (preferred-master)", "script down MASTER->BACKUP preferred-master",
 		"stop advert", "arm master-down @7.390625s", "WARNING Preferred master advertised: going back to BACKUP state"}
-	reassert := []string{"announce", "WARNING Non-preferred master advertising: reasserting control of VIP with another gratuitous arp"}
+	reassert := []string{"announce", "send 1/100 #51", "WARNING Non-preferred master advertising: reasserting control of VIP with another gratuitous arp"}
 	run(t, master(t, "fe80::12"), []step{{"4s", advert("fe80::11", 1, 100, 50), stepDown, Backup}})
 	run(t, master(t, "fe80::11"), []step{{"4s", advert("fe80::12", 1, 100, 50), reassert, Master}})
 	run(t, master(t, "fe80::11"), []step{{"4s", advert("fe80::11", 1, 100, 50), nil, Master}})

@@ -28,7 +28,13 @@ import (
 // group's settings or more than a socket filter can compute. The packets
 // the filter drops are counted nowhere. With no vhid, every packet is
 // dropped.
-func SocketFilter(vhids []uint8) []bpf.Instruction {
+func SocketFilter(vhids []uint8) []bpf.Instruction { return SocketFilterTTL(vhids, false) }
+
+// SocketFilterTTL is SocketFilter, without the test of the TTL when anyTTL
+// is set: for an interface with a group that accepts adverts of any TTL
+// (--relax-ttl, which needs --auth=hmac-sha256 in enforce mode). The other
+// groups of the interface still drop them, in Check.
+func SocketFilterTTL(vhids []uint8, anyTTL bool) []bpf.Instruction {
 	var (
 		drop   = bpf.RetConstant{Val: 0}
 		accept = bpf.RetConstant{Val: 0xffff} // the whole packet
@@ -39,10 +45,15 @@ func SocketFilter(vhids []uint8) []bpf.Instruction {
 		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 4 << 4, SkipTrue: 1},
 		drop,
-		// TTL 255.
-		bpf.LoadAbsolute{Off: 8, Size: 1},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: TTL, SkipTrue: 1},
-		drop,
+	}
+	if !anyTTL {
+		p = append(p,
+			// TTL 255.
+			bpf.LoadAbsolute{Off: 8, Size: 1},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: TTL, SkipTrue: 1},
+			drop)
+	}
+	p = append(p,
 		// X = the IPv4 header's length, at least 20.
 		bpf.LoadMemShift{Off: 0},
 		bpf.TXA{},
@@ -59,7 +70,7 @@ func SocketFilter(vhids []uint8) []bpf.Instruction {
 		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: Version << 4, SkipTrue: 1},
 		drop,
-	}
+	)
 	p = append(p, checksumTest(drop)...)
 	p = append(p,
 		// One of vhids: a run of consecutive vhids is one range test, and
@@ -135,4 +146,57 @@ func vhidRanges(vhids []uint8) [][2]uint8 {
 		rs = append(rs, [2]uint8{v, v})
 	}
 	return rs
+}
+
+// SocketFilterVRRP is SocketFilter for an interface that also carries
+// VRRPv3 groups (IPv4): it keeps, besides what SocketFilter keeps for
+// vhids, the VRRPv3 packets (version 3, IPv4, TTL 255) of the virtual
+// routers vrids, whatever their length (an advert of one address is 12
+// bytes, under CARP's 36); their checks are the group's. With no vrid it
+// is SocketFilter(vhids), instruction for instruction. anyTTL leaves out
+// the test of the TTL, for both protocols, as in SocketFilterTTL.
+func SocketFilterVRRP(vhids, vrids []uint8, anyTTL bool) []bpf.Instruction {
+	carp := SocketFilterTTL(vhids, anyTTL)
+	if len(vrids) == 0 {
+		return carp
+	}
+	drop := bpf.RetConstant{Val: 0}
+	// SocketFilter's common prefix: IPv4, TTL 255 (unless anyTTL), X =
+	// header length.
+	common := 11
+	if anyTTL {
+		common = 8
+	}
+	p := slices.Clone(carp[:common])
+	rest := carp[common:]
+	p = append(p,
+		bpf.LoadIndirect{Off: 0, Size: 1},
+		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: Version << 4, SkipTrue: 3},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 3 << 4, SkipFalse: 1},
+		bpf.Jump{Skip: uint32(len(rest)) + 1},
+		drop)
+	p = append(p, rest...)
+	p = append(p, bpf.LoadIndirect{Off: 1, Size: 1})
+	p = append(p, vhidTests(vrids)...)
+	return append(p, drop)
+}
+
+// vhidTests accepts the packet if A is one of vhids, else falls through.
+func vhidTests(vhids []uint8) []bpf.Instruction {
+	accept := bpf.RetConstant{Val: 0xffff}
+	var p []bpf.Instruction
+	for _, r := range vhidRanges(vhids) {
+		if r[0] == r[1] {
+			p = append(p,
+				bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(r[0]), SkipFalse: 1},
+				accept)
+			continue
+		}
+		p = append(p,
+			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(r[0]), SkipFalse: 2},
+			bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: uint32(r[1]), SkipTrue: 1},
+			accept)
+	}
+	return p
 }

@@ -151,6 +151,35 @@ func FuzzSocketFilter(f *testing.F) {
 	})
 }
 
+// TestSocketFilterAnyTTL: with anyTTL (--relax-ttl) the TTL is left to
+// Check; everything else is filtered as before.
+func TestSocketFilterAnyTTL(t *testing.T) {
+	vm, err := bpf.NewVM(SocketFilterTTL([]uint8{1}, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		edit func(p *Packet)
+		keep bool
+	}{
+		{"TTL 255", nil, true},
+		{"TTL 64", func(p *Packet) { p.TTL = 64 }, true},
+		{"TTL 1", func(p *Packet) { p.TTL = 1 }, true},
+		{"TTL 64, another vhid", func(p *Packet) { p.TTL = 64; p.Header.VHID = 2 }, false},
+		{"TTL 64, CARP version 3", func(p *Packet) { p.TTL = 64; p.Header.Version = 3 }, false},
+	} {
+		pkt := advertFrom(t, tt.edit, nil)
+		n, err := vm.Run(pkt)
+		if err != nil || (n != 0) != tt.keep || n != 0 && n < len(pkt) {
+			t.Errorf("%s: kept %d bytes of %d (%v), want %v", tt.name, n, len(pkt), err, tt.keep)
+		}
+	}
+	if got, want := len(SocketFilterTTL([]uint8{1}, false)), len(SocketFilter([]uint8{1})); got != want {
+		t.Errorf("SocketFilterTTL(false) has %d instructions, SocketFilter %d", got, want)
+	}
+}
+
 // TestSocketFilterChecksum: on random adverts of vhid 1 whose checksums
 // add up, the filter keeps each; with any one bit of the 56 bytes that
 // the checksums cover flipped (but the fields it tests first), it drops

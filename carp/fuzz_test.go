@@ -87,6 +87,19 @@ func FuzzValidator(f *testing.F) {
 	vip := netip.MustParseAddr("10.1.1.252")
 	auth, _ := NewAuth([]byte("secret"), 10, []netip.Addr{vip})
 	v := NewValidator(netip.MustParseAddr("10.1.1.2"), netip.MustParseAddr("224.0.0.18"), 10, auth)
+	// The same in unicast mode, with one peer (peers.go).
+	peer := netip.MustParseAddr("10.1.1.3")
+	auth2, _ := NewAuth([]byte("secret"), 10, []netip.Addr{vip})
+	vu := NewValidator(netip.MustParseAddr("10.1.1.2"), netip.MustParseAddr("224.0.0.18"), 10, auth2)
+	vu.SetPeers([]netip.Addr{peer})
+	// Seeds: the peer's valid advert to the group and to this host.
+	for _, dst := range []string{"224.0.0.18", "10.1.1.2"} {
+		h := Header{Version: Version, Type: 1, VHID: 10, AdvBase: 1, AuthLen: 7, Counter: 1}
+		auth.Sign(&h)
+		p := NewPacket(peer, netip.MustParseAddr(dst), 1, h)
+		b, _ := p.MarshalBinary()
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var h Header
 		d := v.Check(b, &h)
@@ -94,6 +107,20 @@ func FuzzValidator(f *testing.F) {
 			t.Fatalf("unknown reason %d", d.Reason)
 		}
 		_ = d.String()
+		var hu Header
+		du := vu.Check(b, &hu)
+		if du.Reason >= NumDropReasons {
+			t.Fatalf("unicast: unknown reason %d", du.Reason)
+		}
+		_ = du.String()
+		switch {
+		case du.Accepted() && Source(b) != peer:
+			t.Fatalf("unicast: accepted from %v, not a peer", Source(b))
+		case d.Accepted() && Source(b) == peer && !du.Accepted():
+			t.Fatalf("unicast: a peer's advert to the group refused: %v", du)
+		case d.Accepted() && Source(b) != peer && du.Reason != DropNotPeer:
+			t.Fatalf("unicast: a non-peer's advert: %v, want not-peer", du)
+		}
 		if !d.Accepted() {
 			return
 		}

@@ -76,6 +76,20 @@ const (
 	ReasonCarrierLost // carrier-lost
 	// ReasonShutdown: the daemon is stopping.
 	ReasonShutdown // shutdown
+
+	// The reasons of a VRRPv3 group (vrrp.Reason) that CARP has no word
+	// for; the machines share this vocabulary in logs, CARP_REASON and
+	// the control plane. A CARP machine never gives them.
+
+	// ReasonOwner: a VRRPv3 address owner (priority 255) is MASTER at once.
+	ReasonOwner // owner
+	// ReasonMasterLeft: Skew_Time after the VRRPv3 master's priority-0 advert.
+	ReasonMasterLeft // master-left
+	// ReasonHigherPriority: a VRRPv3 master of higher priority was heard.
+	ReasonHigherPriority // higher-priority
+	// ReasonHigherAddress: a VRRPv3 master of equal priority and higher
+	// primary address was heard.
+	ReasonHigherAddress // higher-address
 )
 
 // EventKind is the kind of an Event.
@@ -183,8 +197,9 @@ type Action struct {
 	From   State
 	To     State
 	Reason Reason
-	// ActionLog; and ActionAnnounce with MsgNonPreferredMaster when it
-	// answers the advert of a master that this one outranks.
+	// ActionLog; and ActionAnnounce and ActionSendAdvert with
+	// MsgNonPreferredMaster when they answer the advert of a master that
+	// this one outranks (the caller may rate-limit both).
 	Level Level
 	Msg   Message
 	Arg   int
@@ -660,6 +675,12 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 			// An answer, which the caller may rate-limit with its line:
 			// anyone who captured an advert can make as many.
 			out = append(out, Action{Kind: ActionAnnounce, Msg: MsgNonPreferredMaster})
+			// And this node's advert at once, not at the next tick, so
+			// that the other master steps down now (as keepalived answers
+			// a lower priority). Off the schedule: the advert timer and
+			// the delayed ARP's count of adverts stay as they are.
+			out = append(out, Action{Kind: ActionSendAdvert, Advert: m.header(m.cfg.AdvBase, m.localSkew()),
+				Msg: MsgNonPreferredMaster})
 			m.delayedARP = delayedARPAdverts
 			out = m.log(LevelWarning, MsgNonPreferredMaster, out)
 		}

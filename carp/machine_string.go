@@ -59,11 +59,15 @@ func _() {
 	_ = x[ReasonDemote-6]
 	_ = x[ReasonCarrierLost-7]
 	_ = x[ReasonShutdown-8]
+	_ = x[ReasonOwner-9]
+	_ = x[ReasonMasterLeft-10]
+	_ = x[ReasonHigherPriority-11]
+	_ = x[ReasonHigherAddress-12]
 }
 
-const _Reason_name = "nonestartmaster-downpreemptmaster-timing-outpreferred-masterdemotecarrier-lostshutdown"
+const _Reason_name = "nonestartmaster-downpreemptmaster-timing-outpreferred-masterdemotecarrier-lostshutdownownermaster-lefthigher-priorityhigher-address"
 
-var _Reason_index = [...]uint8{0, 4, 9, 20, 27, 44, 60, 66, 78, 86}
+var _Reason_index = [...]uint8{0, 4, 9, 20, 27, 44, 60, 66, 78, 86, 91, 102, 117, 131}
 
 func (i Reason) String() string {
 	idx := int(i) - 0

@@ -242,7 +242,7 @@ func TestMasterHearsAdvert(t *testing.T) {
 			"WARNING Preferred master advertised: going back to BACKUP state",
 		}
 	}
-	reassert := []string{"announce", "WARNING Non-preferred master advertising: reasserting control of VIP with another gratuitous arp"}
+	reassert := []string{"announce", "send 1/100 #51", "WARNING Non-preferred master advertising: reasserting control of VIP with another gratuitous arp"}
 
 	t.Run("faster master: one more advert, then BACKUP", func(t *testing.T) {
 		run(t, master(t, "198.51.100.11", 100), []step{{"4s", advert("198.51.100.12", 1, 0, 50), stepDown(51), Backup}})
@@ -250,8 +250,8 @@ func TestMasterHearsAdvert(t *testing.T) {
 	t.Run("slower master: reassert with a gratuitous ARP, again two adverts later", func(t *testing.T) {
 		run(t, master(t, "198.51.100.11", 100), []step{
 			{"4s", advert("198.51.100.12", 1, 200, 50), reassert, Master},
-			{"4.78125s", TimerEvent(TimerAdvert), []string{"send 1/100 #51", "arm advert @6.171875s"}, Master},
-			{"6.171875s", TimerEvent(TimerAdvert), []string{"send 1/100 #52", "announce", "arm advert @7.5625s"}, Master},
+			{"4.78125s", TimerEvent(TimerAdvert), []string{"send 1/100 #52", "arm advert @6.171875s"}, Master},
+			{"6.171875s", TimerEvent(TimerAdvert), []string{"send 1/100 #53", "announce", "arm advert @7.5625s"}, Master},
 		})
 	})
 	// Equal intervals: the lower address wins, as ucarp compares it on x86,

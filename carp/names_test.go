@@ -35,7 +35,11 @@ func TestNames(t *testing.T) {
 		{ReasonDemote, "demote"},
 		{ReasonCarrierLost, "carrier-lost"},
 		{ReasonShutdown, "shutdown"},
-		{Reason(9), "Reason(9)"},
+		{ReasonOwner, "owner"},
+		{ReasonMasterLeft, "master-left"},
+		{ReasonHigherPriority, "higher-priority"},
+		{ReasonHigherAddress, "higher-address"},
+		{Reason(13), "Reason(13)"},
 
 		{EventKind(0), "EventKind(0)"},
 		{EventStart, "start"},
@@ -83,7 +87,8 @@ func TestNames(t *testing.T) {
 		{DropOtherGroup, "other-group"},
 		{DropBadChecksum, "bad-checksum"},
 		{DropBadDigest, "bad-digest"},
-		{DropReason(13), "DropReason(13)"},
+		{DropNotPeer, "not-peer"},
+		{DropReason(14), "DropReason(14)"},
 		{DropReason(200), "DropReason(200)"},
 
 		{Message(0), "Message(0)"},

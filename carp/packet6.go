@@ -118,6 +118,7 @@ type Validator6 struct {
 	group netip.Addr
 	vhid  uint8
 	auth  *Auth
+	peers peerFilter
 }
 
 // NewValidator6 returns a Validator6 for the IPv6 adverts of vhid sent to
@@ -136,7 +137,9 @@ func NewValidator6(src, group netip.Addr, vhid uint8, auth *Auth) *Validator6 {
 //  3. hop limit not 255: DropBadTTL (both kernels in multicast mode)
 //  4. CARP version not 2: DropBadVersion
 //  5. another vhid: DropOtherVHID
-//  6. a destination other than the group, when dst is known: DropOtherGroup
+//  6. a destination other than the group, when dst is known: DropOtherGroup;
+//     with peers (SetPeers), first a source that is not one of them:
+//     DropNotPeer, and then a unicast destination passes too
 //  7. the 36 bytes do not sum to zero (no pseudo-header): DropBadChecksum
 //  8. a digest that matches neither form of Auth: DropBadDigest
 //
@@ -160,8 +163,8 @@ func (v *Validator6) Check(b []byte, src, dst netip.Addr, hopLimit int, h *Heade
 	if b[1] != v.vhid {
 		return Drop{Reason: DropOtherVHID, Value: int(b[1])}
 	}
-	if dst.IsValid() && dst.WithZone("") != v.group {
-		return Drop{Reason: DropOtherGroup, Dst: dst}
+	if d, ok := v.peers.check(src, dst, v.group); !ok {
+		return d
 	}
 	if Checksum(b[:HeaderLen]) != 0 {
 		return Drop{Reason: DropBadChecksum}

@@ -10,6 +10,7 @@ type Validator struct {
 	group [4]byte
 	vhid  uint8
 	auth  *Auth
+	peers peerFilter
 }
 
 // NewValidator returns a Validator for the adverts of vhid sent to group,
@@ -29,7 +30,9 @@ func NewValidator(src, group netip.Addr, vhid uint8, auth *Auth) *Validator {
 //  5. TTL not 255: "Bad TTL" (WARNING)
 //  6. CARP version not 2: "Bad version" (WARNING)
 //  7. another vhid: "Ignoring vhid" (DEBUG)
-//  8. another destination than our group: "Ignoring different multicast ip" (DEBUG)
+//  8. another destination than our group: "Ignoring different multicast ip" (DEBUG);
+//     with peers (SetPeers), first a source that is not one of them:
+//     DropNotPeer (WARNING), and then a unicast destination passes too
 //  9. the IPv4 header and the 36 CARP bytes do not sum to zero: "Bad IP checksum" (WARNING)
 //  10. wrong HMAC: "Bad digest" (WARNING)
 //
@@ -64,8 +67,8 @@ func (v *Validator) Check(b []byte, h *Header) Drop {
 	if ch[1] != v.vhid {
 		return Drop{Reason: DropOtherVHID, Value: int(ch[1])}
 	}
-	if dst := [4]byte(b[16:20]); dst != v.group {
-		return Drop{Reason: DropOtherGroup, Dst: netip.AddrFrom4(dst)}
+	if d, ok := v.peers.check(netip.AddrFrom4([4]byte(b[12:16])), netip.AddrFrom4([4]byte(b[16:20])), netip.AddrFrom4(v.group)); !ok {
+		return d
 	}
 	if Checksum(b[:hl+HeaderLen]) != 0 {
 		return Drop{Reason: DropBadChecksum}

@@ -8,7 +8,7 @@ import (
 )
 
 func TestDecide(t *testing.T) {
-	failures := []Result{ResultMalformed, ResultBadVersion, ResultUnknownKey, ResultBadMAC, ResultReplay, ResultStale}
+	failures := []Result{ResultMalformed, ResultBadVersion, ResultUnknownKey, ResultBadMAC, ResultReplay, ResultStale, ResultFuture}
 	for _, m := range []Mode{Off, ReceiveOnly, Permissive, Enforce} {
 		t.Run(m.String(), func(t *testing.T) {
 			if got := Decide(m, false, ResultAbsent); got != (Verdict{Drop: m == Enforce, Result: ResultAbsent}) {
@@ -156,7 +156,7 @@ func TestCounters(t *testing.T) {
 
 // TestResultNames keeps the metric labels stable and distinct.
 func TestResultNames(t *testing.T) {
-	want := []string{"verified", "absent", "malformed", "bad-version", "unknown-key", "bad-mac", "replay", "stale"}
+	want := []string{"verified", "absent", "malformed", "bad-version", "unknown-key", "bad-mac", "replay", "stale", "future"}
 	if len(want) != int(NumResults) {
 		t.Fatalf("%d names for %d results", len(want), NumResults)
 	}

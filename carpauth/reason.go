@@ -35,6 +35,11 @@ const (
 	// ResultStale: the sequence is older than the replay window allows:
 	// an advert captured earlier and held back.
 	ResultStale // stale
+	// ResultFuture: the first advert of a sender (or the first after it
+	// was silent for longer than the window) carries a sequence further
+	// ahead of the receiver's wall clock than the window: a sender
+	// whose clock runs fast, or an advert made to outlive its capture.
+	ResultFuture // future
 
 	// NumResults is the number of results, for arrays of counters.
 	NumResults
@@ -49,6 +54,7 @@ var resultNames = [...]string{
 	ResultBadMAC:     "bad-mac",
 	ResultReplay:     "replay",
 	ResultStale:      "stale",
+	ResultFuture:     "future",
 }
 
 // String is the result's short name: a metric label value.

@@ -48,21 +48,28 @@ type sender struct {
 // sequence q, received at now (the receiver's time.Now, whose monotonic
 // reading measures elapsed time) with window W:
 //
+//   - always, if S was heard before: q > last, the last sequence accepted
+//     from S (else ResultReplay). last is kept however long S is silent,
+//     so that the adverts of a master that died are replays forever, not
+//     only while it is remembered as active;
 //   - S unknown, or silent for more than W (a restarted sender, or a
-//     restarted receiver): accept if q >= wall(now) - W, the only use of
-//     the receiver's wall clock; a sequence ahead of it is accepted, since
-//     only a key holder can make one and a sender whose clock runs ahead
-//     is no attack.
-//   - S known: accept if q > last (else ResultReplay) and
-//     q >= base + (now - at) - W (else ResultStale), where (base, at) is the
-//     advert of S that arrived most on time: the sender's sequence must
-//     keep pace with the receiver's monotonic clock, give or take W.
+//     restarted receiver): wall(now) - W <= q (else ResultStale) and
+//     q <= wall(now) + W (else ResultFuture), the only use of the
+//     receiver's wall clock. Without the upper bound, an advert whose
+//     sequence ran ahead of the receiver's clock (a fast sender clock, or
+//     a sender's track ahead after a backward step) could be replayed,
+//     after its sender went quiet, for as long as it was ahead;
+//   - S known and active: q >= base + (now - at) - W (else ResultStale),
+//     where (base, at) is the advert of S that arrived most on time: the
+//     sender's sequence must keep pace with the receiver's monotonic
+//     clock, give or take W.
 //
-// A step of the receiver's wall clock changes nothing for known senders;
-// a step of the sender's is absorbed by Sequence. What a replay can still
-// do is bounded by W: an advert held back by less than W can be delivered
-// late once; a receiver that has just started can be fed adverts captured
-// less than W before, until the sender's next advert.
+// A step of the receiver's wall clock changes nothing for known, active
+// senders; a step of the sender's is absorbed by Sequence. What a replay
+// can still do is bounded by W: an advert held back by less than W can
+// be delivered late once, if the receiver did not hear it; a receiver
+// that has just started (or that evicted S, see MaxSenders) can be fed
+// adverts captured less than W before, until the sender's next advert.
 type Verifier struct {
 	mu      sync.Mutex
 	mode    Mode
@@ -120,6 +127,24 @@ func (v *Verifier) SetKeys(kr *Keyring) {
 	for _, k := range kr.Keys() {
 		v.keys[k.ID] = hmac.New(sha256.New, k.Secret)
 	}
+}
+
+// SetWindow changes the window (a reload; DefaultWindow if 0) and keeps
+// the replay state.
+func (v *Verifier) SetWindow(w time.Duration) {
+	if w <= 0 {
+		w = DefaultWindow
+	}
+	v.mu.Lock()
+	v.window = w
+	v.mu.Unlock()
+}
+
+// Window is the replay window.
+func (v *Verifier) Window() time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.window
 }
 
 // SetMode changes the mode (a reload) and keeps the replay state.
@@ -215,19 +240,27 @@ func (v *Verifier) verify(src, dst netip.Addr, carpHdr, rest []byte, now instant
 // sequence q from the sender e (nil if unknown).
 func (v *Verifier) fresh(e *sender, q uint64, now instant) Result {
 	w := uint64(v.window)
+	if e != nil && q <= e.last {
+		return ResultReplay
+	}
 	if e == nil || v.idle(e, now) {
 		if behind(q, now.wall, w) {
 			return ResultStale
 		}
+		if ahead(q, now.wall, w) {
+			return ResultFuture
+		}
 		return ResultVerified
-	}
-	if q <= e.last {
-		return ResultReplay
 	}
 	if behind(q, e.base+since(e.at, now), w) {
 		return ResultStale
 	}
 	return ResultVerified
+}
+
+// ahead reports whether q is more than w above ref, without overflow.
+func ahead(q, ref, w uint64) bool {
+	return q > ref && q-ref > w
 }
 
 // behind reports whether q is more than w below ref, without the
@@ -259,11 +292,14 @@ func (v *Verifier) remember(src netip.Addr, q uint64, now instant) {
 	}
 }
 
-// makeRoom makes room for one more sender: it forgets the senders silent
-// for more than the window and, if the table is still full, the one
-// heard from least recently. Forgetting is safe: a forgotten sender is
-// judged by the rule for unknown senders, which bounds replays by the
-// window all the same.
+// makeRoom makes room for one more sender: if the table is full, it
+// forgets the one heard from least recently. Senders that are merely
+// silent are kept, with their last sequence, for as long as there is
+// room: a dead master's adverts stay replays. Only verified adverts, made
+// by a key holder, add senders, so the cap is reached only by a key
+// holder sending from many addresses; a sender forgotten then is judged
+// by the rule for unknown senders, which bounds its replays by the window
+// around the receiver's wall clock.
 func (v *Verifier) makeRoom(now instant) {
 	if len(v.senders) < v.max {
 		return
@@ -271,15 +307,11 @@ func (v *Verifier) makeRoom(now instant) {
 	var oldest netip.Addr
 	var oldestSeen time.Duration
 	for a, e := range v.senders {
-		if v.idle(e, now) {
-			delete(v.senders, a)
-			continue
-		}
 		if !oldest.IsValid() || e.seen.mono < oldestSeen {
 			oldest, oldestSeen = a, e.seen.mono
 		}
 	}
-	if len(v.senders) >= v.max && oldest.IsValid() {
+	if oldest.IsValid() {
 		delete(v.senders, oldest)
 	}
 }

@@ -235,7 +235,7 @@ func TestFreshness(t *testing.T) {
 		{"first advert on time", []step{{srcA, seq(0), at(0, 0), ResultVerified}}},
 		{"first advert as old as the window", []step{{srcA, seq(0), at(w, 0), ResultVerified}}},
 		{"first advert older than the window", []step{{srcA, seq(0), at(w+1, 0), ResultStale}}},
-		{"first advert from a clock an hour ahead", []step{{srcA, seq(h), at(0, 0), ResultVerified}}},
+		{"first advert from a clock an hour ahead", []step{{srcA, seq(h), at(0, 0), ResultFuture}}},
 		{"the same advert twice", []step{
 			{srcA, seq(0), at(0, 0), ResultVerified},
 			{srcA, seq(0), at(0, 1), ResultReplay}}},
@@ -278,11 +278,13 @@ func TestFreshness(t *testing.T) {
 			{srcA, seq(s), at(w, w), ResultVerified},
 			{srcA, seq(2 * s), at(2*s+w-s, 2*s+w-s), ResultVerified},
 			{srcA, seq(3 * s), at(3*s+w+s, 3*s+w+s), ResultStale}}},
-		{"a sender restarts with a lower sequence after more than the window", []step{
-			{srcA, seq(h), at(0, 0), ResultVerified},
-			{srcA, seq(20 * s), at(20*s, 20*s), ResultVerified}}},
+		{"a sender restarts with a lower sequence after more than the window: still a replay", []step{
+			{srcA, seq(0), at(0, 0), ResultVerified},
+			{srcA, seq(h), at(s, s), ResultVerified},
+			{srcA, seq(20 * s), at(20*s, 20*s), ResultReplay}}},
 		{"a lower sequence within the window is a replay", []step{
-			{srcA, seq(h), at(0, 0), ResultVerified},
+			{srcA, seq(0), at(0, 0), ResultVerified},
+			{srcA, seq(h), at(s, s), ResultVerified},
 			{srcA, seq(5 * s), at(5*s, 5*s), ResultReplay}}},
 		{"after the receiver restarts: a capture from twice the window ago", []step{
 			{srcA, seq(0), at(2*w, 0), ResultStale}}},
@@ -292,9 +294,10 @@ func TestFreshness(t *testing.T) {
 		{"receiver clock an hour ahead at its start", []step{
 			{srcA, seq(0), at(h, 0), ResultStale}}},
 		{"the top of the range", []step{
-			{srcA, ^uint64(0) - 1, at(0, 0), ResultVerified},
-			{srcA, ^uint64(0), at(s, s), ResultVerified},
-			{srcA, ^uint64(0), at(2*s, 2*s), ResultReplay}}},
+			{srcA, seq(0), at(0, 0), ResultVerified},
+			{srcA, ^uint64(0) - 1, at(s, s), ResultVerified},
+			{srcA, ^uint64(0), at(2*s, 2*s), ResultVerified},
+			{srcA, ^uint64(0), at(3*s, 3*s), ResultReplay}}},
 		{"before 1970", []step{
 			{srcA, 0, instant{0, 0}, ResultVerified},
 			{srcA, 0, instant{0, 1}, ResultReplay}}},
@@ -385,18 +388,25 @@ func TestSenderCap(t *testing.T) {
 	if got := send(0, seq(0), at(0, 101)); got.Result != ResultVerified {
 		t.Errorf("sender 0: %+v", got)
 	}
-	// Senders silent for more than the window go first: after 2w, one
-	// new sender leaves only itself.
+	// Silent senders are kept with their last sequence (a dead master's
+	// adverts stay replays): after 2w, a new sender evicts only the one
+	// heard from least recently (97; 0 came back at 101).
 	if got := send(200, seq(2*w), at(2*w, 2*w)); got.Result != ResultVerified {
 		t.Fatalf("sender 200: %+v", got)
 	}
-	if v.Senders() != 1 {
-		t.Errorf("%d senders remembered, want 1", v.Senders())
+	if v.Senders() != 4 {
+		t.Errorf("%d senders remembered, want 4", v.Senders())
+	}
+	if got := send(98, seq(0), at(2*w, 2*w+1)); got.Result != ResultReplay {
+		t.Errorf("sender 98, silent for 2w, replayed: %+v", got)
+	}
+	if got := send(97, seq(2*w), at(2*w, 2*w+2)); got.Result != ResultVerified {
+		t.Errorf("sender 97, evicted, on time: %+v", got)
 	}
 	// A forged advert (bad MAC) from a new source is not remembered.
 	pkt := sealed(t, sg, src(201), seq(2*w))
 	pkt[len(pkt)-1] ^= 1
-	if got := v.check(src(201), group, pkt[20:], at(2*w, 2*w)); got.Result != ResultBadMAC || v.Senders() != 1 {
+	if got := v.check(src(201), group, pkt[20:], at(2*w, 2*w)); got.Result != ResultBadMAC || v.Senders() != 4 {
 		t.Errorf("forged: %+v, %d senders", got, v.Senders())
 	}
 }
@@ -515,4 +525,90 @@ func TestConcurrentReload(t *testing.T) {
 		}
 	}
 	<-done
+}
+
+// TestReplayAfterMasterDies is the attack a review found: the master's
+// adverts are captured, the master dies, and once it has been silent for
+// longer than the window the captures are replayed at the backup. A
+// receiver that forgets a quiet sender, and that accepts a first
+// sequence ahead of its own clock, takes them (the master's clock ran
+// ahead, or its sequence did after a backward step): the backup is held
+// down by a dead master. Every replay must be refused, however long the
+// master has been silent.
+func TestReplayAfterMasterDies(t *testing.T) {
+	const w = 10 * time.Second
+	s, m := time.Second, time.Minute
+	for _, ahead := range []time.Duration{0, w / 2, w, 5 * m} {
+		t.Run("master ahead by "+ahead.String(), func(t *testing.T) {
+			kr := keyring(t, key(1, 1))
+			sg, v := newSigner(t, kr), newVerifier(t, kr, Config{Mode: Enforce, Window: w})
+			var captured [][]byte
+			for i := range 10 {
+				// The first advert is on time; then the master's
+				// sequence runs ahead (a fast clock that NTP stepped
+				// back: Sequence keeps its track), which a known
+				// sender may.
+				d := time.Duration(i) * s
+				q := seq(d)
+				if i > 0 {
+					q = seq(d + ahead)
+				}
+				pkt := sealed(t, sg, srcA, q)
+				captured = append(captured, pkt)
+				if got := v.check(srcA, group, pkt[20:], at(d, d)); got.Result != ResultVerified {
+					t.Fatalf("live advert %d: %+v", i, got)
+				}
+			}
+			// The master died after its last advert at 9s. Replay every
+			// capture at every second for the next ten minutes.
+			for after := s; after <= 10*m; after += s {
+				now := at(9*s+after, 9*s+after)
+				for i, pkt := range captured {
+					if got := v.check(srcA, group, pkt[20:], now); !got.Drop {
+						t.Fatalf("capture %d replayed %v after the master died: %+v", i, after, got)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFirstAdvertAhead: the first advert of a sender (or the first after
+// it went quiet) must be within the window of the receiver's wall clock,
+// on either side.
+func TestFirstAdvertAhead(t *testing.T) {
+	const w = 10 * time.Second
+	s := time.Second
+	for _, tt := range []struct {
+		name  string
+		steps []step
+	}{
+		{"as far ahead as the window", []step{{srcA, seq(w), at(0, 0), ResultVerified}}},
+		{"further ahead than the window", []step{{srcA, seq(w + 1), at(0, 0), ResultFuture}}},
+		{"an hour ahead", []step{{srcA, seq(time.Hour), at(0, 0), ResultFuture}}},
+		{"ahead after going quiet", []step{
+			{srcA, seq(0), at(0, 0), ResultVerified},
+			{srcA, seq(2*w + w + s), at(2*w, 2*w), ResultFuture},
+			{srcA, seq(2*w + s), at(2*w, 2*w+1), ResultVerified}}},
+		{"a restarted sender, on time, after going quiet", []step{
+			{srcA, seq(0), at(0, 0), ResultVerified},
+			{srcA, seq(30 * s), at(30*s, 30*s), ResultVerified}}},
+		{"a sender whose sequence ran ahead, restarted: a replay until it passes the last", []step{
+			{srcA, seq(0), at(0, 0), ResultVerified},
+			{srcA, seq(s + 30*s), at(s, s), ResultVerified},
+			{srcA, seq(2*w + s), at(2*w+s, 2*w+s), ResultReplay},
+			{srcA, seq(40 * s), at(40*s, 40*s), ResultVerified}}},
+		{"the top of the range is future", []step{{srcA, ^uint64(0), at(0, 0), ResultFuture}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			kr := keyring(t, key(1, 1))
+			sg, v := newSigner(t, kr), newVerifier(t, kr, Config{Mode: Enforce, Window: w})
+			for i, st := range tt.steps {
+				got := v.check(st.src, group, sealed(t, sg, st.src, st.q)[20:], st.now)
+				if got.Result != st.want || got.Drop != (st.want != ResultVerified) {
+					t.Fatalf("step %d: %+v, want %v", i, got, st.want)
+				}
+			}
+		})
+	}
 }

@@ -16,18 +16,33 @@ import (
 	toml "github.com/pelletier/go-toml/v2"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/carpauth"
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/health"
+	"github.com/ucarp-go/ucarp/vrrp"
 )
 
-// ID identifies a group in a process: one vhid per interface.
+// ID identifies a group in a process: one vhid per interface, protocol
+// and, for VRRPv3, family.
 type ID struct {
 	Interface string
 	VHID      uint8
+	Protocol  group.Protocol
+	IPv6      bool
 }
 
-// String formats id as "eth0 vhid 3".
-func (id ID) String() string { return fmt.Sprintf("%s vhid %d", id.Interface, id.VHID) }
+// String formats id as "eth0 vhid 3", or "eth0 vrrp3 vhid 3" (and
+// " ipv6").
+func (id ID) String() string {
+	if id.Protocol == group.ProtocolCARP {
+		return fmt.Sprintf("%s vhid %d", id.Interface, id.VHID)
+	}
+	s := fmt.Sprintf("%s %s vhid %d", id.Interface, id.Protocol, id.VHID)
+	if id.IPv6 {
+		s += " ipv6"
+	}
+	return s
+}
 
 // Group is one validated CARP group: what the command line configures for
 // one process, with the same names, defaults and meaning.
@@ -73,11 +88,45 @@ type Group struct {
 	// SyncGroup (sync-group) names the sync group whose members fail
 	// over together, in this process and in the others of the host.
 	SyncGroup string
-	Line      int // the line of the file that opens the group
+	// NoConflictDetect (no-conflict-detect) turns off the watch for other
+	// hosts that claim a MASTER's addresses.
+	NoConflictDetect bool
+	// Peers (peer, --peer) are the unicast peers: the adverts of their
+	// family go to them instead of the multicast group, and only theirs
+	// are heard (CheckPeers).
+	Peers []netip.Addr
+	// Auth is auth = "hmac-sha256" with keyfile, auth-mode,
+	// replay-window and relax-ttl, the keys loaded (auth.go); nil for
+	// plain CARP.
+	Auth *group.AuthConfig
+	Line int // the line of the file that opens the group
+
+	// Protocol (protocol) is "carp" (the default) or "vrrp3". A vrrp3
+	// group has its addresses of one family, needs no pass, and uses
+	// Priority (priority, 1-255, default 100; 255 is the address owner),
+	// AdvertInterval (advert-interval, centiseconds, 1-4095, default
+	// 100), VRRPChecksum (vrrp-checksum) and NoPreempt (preempt = false)
+	// instead of advbase, advskew, deadratio, demote and pass.
+	Protocol       group.Protocol
+	Priority       uint8
+	AdvertInterval uint16
+	VRRPChecksum   vrrp.ChecksumForm
+	NoPreempt      bool
+	// PreemptDelay (preempt-delay, seconds) keeps a vrrp3 group from
+	// preempting for that long after it starts.
+	PreemptDelay time.Duration
 }
 
+// Defaults of a vrrp3 group.
+const (
+	DefaultPriority       = vrrp.DefaultPriority
+	DefaultAdvertInterval = vrrp.DefaultInterval
+)
+
 // ID returns the group's identity.
-func (g Group) ID() ID { return ID{g.Interface, g.VHID} }
+func (g Group) ID() ID {
+	return ID{Interface: g.Interface, VHID: g.VHID, Protocol: g.Protocol, IPv6: g.Protocol == group.ProtocolVRRP3 && g.Addr.Addr().Is6()}
+}
 
 // ManagesVIP reports whether the daemon adds and removes the address
 // itself: as manage-vip says, or, when it is not written, when the group
@@ -142,6 +191,9 @@ type File struct {
 	// Probes are the [probe.NAME] tables, sorted by name.
 	Probes []health.Spec
 	Groups []Group
+	// Warnings are what is valid but has no effect (pass in a vrrp3
+	// group), formatted as errors are; the daemon logs them.
+	Warnings []*Error
 }
 
 // ReadFileFunc reads a password file: its contents (at least the first
@@ -225,7 +277,14 @@ func Parse(path string, data []byte, readFile ReadFileFunc) (*File, error) {
 	if err := toml.Unmarshal(data, &doc); err != nil {
 		return nil, syntaxError(path, err)
 	}
-	r := &reader{path: path, ix: indexLines(data), readFile: readFile, passfiles: map[string]passfile{}}
+	r := &reader{path: path, ix: indexLines(data), readFile: readFile, passfiles: map[string]passfile{}, loadKeys: LoadKeyFile}
+	if readFile == nil {
+		// No files read (a fuzzer, a test of the syntax): no key files
+		// either.
+		r.loadKeys = func(name string) (*carpauth.Keyring, error) {
+			return nil, fmt.Errorf("cannot read %s: no way to read files", name)
+		}
+	}
 	f := r.file(doc)
 	if len(r.errs) > 0 {
 		slices.SortStableFunc(r.errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
@@ -235,6 +294,7 @@ func Parse(path string, data []byte, readFile ReadFileFunc) (*File, error) {
 		}
 		return nil, errors.Join(errs...)
 	}
+	f.Warnings = r.warns
 	return f, nil
 }
 
@@ -257,11 +317,21 @@ type reader struct {
 	readFile  ReadFileFunc
 	passfiles map[string]passfile // each file is read once, however many groups name it
 	errs      []*Error
+	// loadKeys reads a keyfile (LoadKeyFile; each group's, at every
+	// parse: a reload reads the keys again).
+	loadKeys func(string) (*carpauth.Keyring, error)
+	warns    []*Error
 }
 
 type passfile struct {
 	password []byte
 	msg      string
+}
+
+// warnf records something that works but that the user should hear of
+// (File.Warnings).
+func (r *reader) warnf(line int, key, format string, args ...any) {
+	r.warns = append(r.warns, &Error{File: r.path, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (r *reader) errorf(line int, group, key, format string, args ...any) *Error {
@@ -289,7 +359,7 @@ func (r *reader) file(doc map[string]any) *File {
 	byID := map[ID]*Group{}
 	byName := map[string]*Group{}
 	for i, t := range tables {
-		first := len(r.errs)
+		first, firstWarn := len(r.errs), len(r.warns)
 		s := r.table(t, i)
 		g := r.group(i, s, def)
 		if id, ok := groupID(s, def); ok {
@@ -318,6 +388,9 @@ func (r *reader) file(doc map[string]any) *File {
 		f.Groups = append(f.Groups, g)
 		label := groupLabel(i, s, def)
 		for _, e := range r.errs[first:] {
+			e.Group = label
+		}
+		for _, e := range r.warns[firstWarn:] {
 			e.Group = label
 		}
 	}
@@ -381,6 +454,8 @@ func (r *reader) table(m map[string]any, i int) *settings {
 			}
 			r.errorf(p, "", key, "pass and passfile are both written: keep one")
 		case k == "pass" && m["passfile"] != nil:
+		case k == "vrid" && m["vhid"] != nil:
+			r.errorf(line, "", k, "vhid and vrid are both written: vrid is vhid's other name, keep one")
 		default:
 			if msg := def.set(r, s, m[k]); msg != "" {
 				r.errorf(line, "", k, "%s", msg)
@@ -479,14 +554,19 @@ func (r *reader) group(i int, s, def *settings) Group {
 		}
 	}
 	missing("interface", "every group names its interface")
-	missing("vhid", "the virtual host id, 1-255")
-	if !written("pass") && !written("passfile") {
+	proto := s.protocol.or(def.protocol).val
+	vrrp3 := proto == group.ProtocolVRRP3
+	if !written("vrid") {
+		missing("vhid", "the virtual host id, 1-255")
+	}
+	if !vrrp3 && !written("pass") && !written("passfile") {
 		r.errorf(gl, "", "pass", "missing: write pass or passfile")
 	}
 	missing("srcip", "this host's own address, the source of its adverts")
 	missing("addr", "the virtual address")
 
 	g := Group{
+		Protocol:             proto,
 		Name:                 s.name.val,
 		Interface:            s.iface.or(def.iface).val,
 		SrcIP:                s.src.or(def.src).val,
@@ -510,6 +590,7 @@ func (r *reader) group(i int, s, def *settings) Group {
 		SyncGroup:            s.syncGroup.or(def.syncGroup).val,
 		Line:                 gl,
 		HoldDownUntilHealthy: s.holdDownUntilHealthy.or(def.holdDownUntilHealthy).val,
+		NoConflictDetect:     s.noConflictDetect.or(def.noConflictDetect).val,
 	}
 	// pass and passfile are one setting: either, in a group, overrides
 	// either at the top.
@@ -529,11 +610,41 @@ func (r *reader) group(i int, s, def *settings) Group {
 		g.MoreAddrs = def.moreAddrs
 	}
 	g.Demote = s.demote.or(def.demote).val
+	if p := s.peers.or(def.peers); p.set {
+		g.Peers = p.val
+		if msg := CheckPeers(g); msg != "" {
+			r.errorf(line("peer"), "", "peer", "%s", msg)
+		}
+	}
 	if x := s.xparam.or(def.xparam); x.set {
 		g.XParam = &x.val
 	}
 	if m := s.manage.or(def.manage); m.set {
 		g.ManageVIP = &m.val
+	}
+	as := AuthSettings{Auth: s.auth.or(def.auth).val, KeyFile: s.keyfile.or(def.keyfile).val,
+		Mode: s.authMode.or(def.authMode).val, Window: s.replayWindow.or(def.replayWindow).val,
+		RelaxTTL: s.relaxTTL.or(def.relaxTTL).val, LoadKeys: r.loadKeys}
+	if as.Auth != AuthHMAC && def.auth.val == AuthHMAC {
+		// A group that writes auth = "carp" under a top that enables
+		// the extension: the top's other settings are not its.
+		as.KeyFile, as.Mode, as.Window, as.RelaxTTL = s.keyfile.val, s.authMode.val, s.replayWindow.val, s.relaxTTL.val
+	}
+	if ac, key, msg := as.Build(); msg != "" {
+		if key == "keyfile" && !written("keyfile") {
+			key = "auth"
+		}
+		at := line(key)
+		if l, ok := def.lines[key]; ok && !s.has(key) {
+			at = l // written at the top, for every group
+		}
+		r.errorf(at, "", key, "%s", msg)
+	} else {
+		g.Auth = ac
+	}
+	if vrrp3 {
+		r.vrrp3(&g, s, def, line)
+		return g
 	}
 	switch {
 	case g.AdvBase == 0 && g.AdvSkew == 0:
@@ -550,6 +661,39 @@ func (r *reader) group(i int, s, def *settings) Group {
 		r.errorf(line(key), "", key, "advbase 255 with advskew 255 is the bow-out advert: every peer would take over from this group at once")
 	}
 	return g
+}
+
+// vrrp3 checks what a vrrp3 group adds: its addresses of one family,
+// and the warnings for keys that have no effect on it.
+func (r *reader) vrrp3(g *Group, s, def *settings, line func(string) int) {
+	g.Priority = s.priority.or(def.priority).or(setting[uint8]{DefaultPriority, true}).val
+	g.AdvertInterval = s.advertInterval.or(def.advertInterval).or(setting[uint16]{DefaultAdvertInterval, true}).val
+	g.VRRPChecksum = s.checksum.or(def.checksum).val
+	g.PreemptDelay = s.preemptDelay.or(def.preemptDelay).val
+	p := s.preempt.or(def.preempt)
+	g.NoPreempt = p.set && !p.val
+	g.Preempt = false
+	fam := g.Addr.Addr().Is6()
+	for _, a := range g.MoreAddrs {
+		if a.Addr().Is6() != fam {
+			r.errorf(line("addr"), "", "addr", "a vrrp3 group's addresses are of one family (a VRRP virtual router is IPv4 or IPv6): "+
+				"make two groups with the same vhid, one per family")
+			break
+		}
+	}
+	// Unicast peers and --auth are CARP's here: a vrrp3 group that
+	// would silently multicast or send unsigned adverts is refused.
+	if len(g.Peers) > 0 {
+		r.errorf(line("peer"), "", "peer", "unicast peers are not supported for a vrrp3 group (CARP only, for now)")
+	}
+	if g.Auth != nil {
+		r.errorf(line("auth"), "", "auth", "auth = \"hmac-sha256\" is CARP's extension; a vrrp3 group cannot use it")
+	}
+	for _, k := range []string{"pass", "passfile"} {
+		if s.has(k) || def.has(k) && !s.has("pass") && !s.has("passfile") {
+			r.warnf(line(k), k, "VRRPv3 has no authentication: %s is not used by a vrrp3 group", k)
+		}
+	}
 }
 
 // groupLabel names group i in messages: `group "web" (eth0 vhid 3)`, or
@@ -574,10 +718,18 @@ func groupID(s, def *settings) (ID, bool) {
 	if !s.has("interface") {
 		iface = def.iface
 	}
-	if !s.has("vhid") {
+	if !s.has("vhid") && !s.has("vrid") {
 		vhid = def.vhid
 	}
-	return ID{iface.val, vhid.val}, iface.set && vhid.set
+	id := ID{Interface: iface.val, VHID: vhid.val, Protocol: s.protocol.or(def.protocol).val}
+	if id.Protocol == group.ProtocolVRRP3 {
+		addr := s.addr
+		if !s.has("addr") {
+			addr = def.addr
+		}
+		id.IPv6 = addr.val.Addr().Is6()
+	}
+	return id, iface.set && vhid.set
 }
 
 // groupLabel0 names a valid group.

@@ -157,6 +157,8 @@ func TestGood(t *testing.T) {
 				return a.HoldDown == 30*time.Second && !a.HoldDownUntilHealthy && a.SyncGroup == "pair" &&
 					b.HoldDown == 2500*time.Millisecond && b.HoldDownUntilHealthy && b.SyncGroup == "db.1"
 			}},
+		{"no-conflict-detect at the top, overridden in a group", minimal + "no-conflict-detect = true\n[[group]]\nvhid = 1\n[[group]]\nvhid = 2\nno-conflict-detect = false\n",
+			func(f *File) bool { return f.Groups[0].NoConflictDetect && !f.Groups[1].NoConflictDetect }},
 		{"advskew alone may be 0 with advbase 1; advbase 0 with advskew 1", minimal + "[[group]]\nvhid = 1\nadvbase = 0\nadvskew = 1\n",
 			func(f *File) bool { return f.Groups[0].AdvBase == 0 && f.Groups[0].AdvSkew == 1 }},
 		{"the same vhid on two interfaces", minimal + "[[group]]\nvhid = 1\n[[group]]\nvhid = 1\ninterface = \"eth1\"\n",

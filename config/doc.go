@@ -53,6 +53,22 @@
 //	hold-down-until-healthy
 //	                boolean  default false: the hold-down ends once the probes are up
 //	sync-group      string   1-64 letters, digits, '.', '_', '-'; default none
+//	no-conflict-detect
+//	                boolean  default false: a MASTER watches for other hosts claiming its addresses
+//	auth            string   carp (default: plain CARP) or hmac-sha256 (docs/AUTH.md)
+//	keyfile         string   with auth = "hmac-sha256": an absolute path (mode 0600)
+//	                         or credential:NAME ($CREDENTIALS_DIRECTORY/NAME)
+//	auth-mode       string   receive-only, permissive or enforce (default)
+//	replay-window   number   seconds, 1-3600, default 10
+//	relax-ttl       boolean  default false: adverts of any TTL; only with enforce
+//	peer            string or array of strings: unicast peers, IPv4 or IPv6
+//	                (a link-local one may carry the interface's %zone); default none
+//
+// A group with peers sends its adverts of a family to each peer of that
+// family instead of to the multicast group, and hears no one else (see
+// group/unicast.go); each peer must be a unicast address of a family the
+// group has an address in, and neither srcip nor one of the group's own
+// addresses.
 //
 // A sync group is named on its members (sync-group = "NAME") rather than
 // listed in a table of its own: the key reads the same in a group, at the

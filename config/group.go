@@ -14,5 +14,10 @@ func (g Group) GroupConfig() group.Config {
 		Preempt: g.Preempt, Neutral: g.Neutral, UpScript: g.UpScript, DownScript: g.DownScript,
 		XParam: g.XParam, NoMcast: g.NoMcast, Shutdown: g.Shutdown, IgnoreIfState: g.IgnoreIfState,
 		ScriptTimeout: g.ScriptTimeout, GARPCount: g.GARPCount, GARPInterval: g.GARPInterval,
+		NoConflictDetect: g.NoConflictDetect,
+		Peers:            g.Peers,
+		Auth:             g.Auth,
+		Protocol:         g.Protocol, Priority: g.Priority, AdvertInterval: g.AdvertInterval, Checksum: g.VRRPChecksum,
+		NoPreempt: g.NoPreempt, PreemptDelay: g.PreemptDelay,
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/ucarp-go/ucarp/group"
+	"github.com/ucarp-go/ucarp/vrrp"
 )
 
 // TestGroupConfig: every setting of a group reaches its group.Config; a
@@ -16,8 +19,11 @@ func TestGroupConfig(t *testing.T) {
 		Addr: netip.MustParsePrefix("198.51.100.100/24"), AddrArg: "198.51.100.100", AdvBase: 2, AdvSkew: 3,
 		DeadRatio: 4, Preempt: true, Neutral: true, NoMcast: true, Shutdown: true, IgnoreIfState: true,
 		UpScript: "/up", DownScript: "/down", XParam: &x, ScriptTimeout: 5 * time.Second, GARPCount: 6,
-		GARPInterval: 7 * time.Millisecond, Line: 9,
-		MoreAddrs: []netip.Prefix{netip.MustParsePrefix("2001:db8::100/128")}, Demote: 8}
+		GARPInterval: 7 * time.Millisecond, Line: 9, NoConflictDetect: true,
+		MoreAddrs: []netip.Prefix{netip.MustParsePrefix("2001:db8::100/128")}, Demote: 8,
+		Peers: []netip.Addr{netip.MustParseAddr("198.51.100.2")}, Auth: &group.AuthConfig{},
+		Protocol: group.ProtocolVRRP3, Priority: 200, AdvertInterval: 50, VRRPChecksum: vrrp.ChecksumMessageOnly, NoPreempt: true,
+		PreemptDelay: time.Minute}
 	c := g.GroupConfig()
 	v := reflect.ValueOf(c)
 	for i := 0; i < v.NumField(); i++ {
@@ -31,7 +37,9 @@ func TestGroupConfig(t *testing.T) {
 	if c.Interface != "eth0" || c.Src != g.SrcIP || c.Mcast != g.McastIP || c.VHID != 7 || string(c.Password) != "pw" ||
 		c.Addr != g.Addr || c.AddrArg != g.AddrArg || c.AdvBase != 2 || c.AdvSkew != 3 || c.DeadRatio != 4 ||
 		c.UpScript != "/up" || c.DownScript != "/down" || c.XParam != &x || c.ScriptTimeout != 5*time.Second ||
-		c.GARPCount != 6 || c.GARPInterval != 7*time.Millisecond || len(c.MoreAddrs) != 1 || c.Demote != 8 {
+		c.GARPCount != 6 || c.GARPInterval != 7*time.Millisecond || len(c.MoreAddrs) != 1 || c.Demote != 8 || c.Auth != g.Auth ||
+		c.Protocol != group.ProtocolVRRP3 || c.Priority != 200 || c.AdvertInterval != 50 ||
+		c.Checksum != vrrp.ChecksumMessageOnly || !c.NoPreempt || c.PreemptDelay != time.Minute {
 		t.Errorf("%+v", c)
 	}
 }

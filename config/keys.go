@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ucarp-go/ucarp/group"
+	"github.com/ucarp-go/ucarp/vrrp"
 )
 
 // scope says where a key may be written.
@@ -82,6 +85,146 @@ var keys = map[string]keyDef{
 		return setString(&s.metricsListen, v, ListenAddr)
 	}},
 	"log-format": {topOnly, func(_ *reader, s *settings, v any) string { return setString(&s.logFormat, v, LogFormat) }},
+	"no-conflict-detect": {anywhere, func(_ *reader, s *settings, v any) string {
+		return setBool(&s.noConflictDetect, v)
+	}},
+	// Unicast peers (issue 15).
+	"peer": {anywhere, func(_ *reader, s *settings, v any) string { return setPeers(s, v) }},
+
+	// --auth=hmac-sha256 and its settings (auth.go, docs/AUTH.md).
+	"auth":      {anywhere, func(_ *reader, s *settings, v any) string { return setString(&s.auth, v, AuthName) }},
+	"keyfile":   {anywhere, func(_ *reader, s *settings, v any) string { return setString(&s.keyfile, v, KeyFileName) }},
+	"auth-mode": {anywhere, func(_ *reader, s *settings, v any) string { return setString(&s.authMode, v, authModeName) }},
+	"replay-window": {anywhere, func(_ *reader, s *settings, v any) string {
+		return setReplayWindow(s, v)
+	}},
+	"relax-ttl": {anywhere, func(_ *reader, s *settings, v any) string { return setBool(&s.relaxTTL, v) }},
+
+	// VRRPv3 (issue 18): protocol, and the settings of a vrrp3 group.
+	// vrid is vhid's synonym (VRRP's word); preempt = false turns a vrrp3
+	// group's Preempt_Mode off (it is on by default).
+	"protocol":        {anywhere, func(_ *reader, s *settings, v any) string { return setProtocol(s, v) }},
+	"vrid":            {anywhere, func(_ *reader, s *settings, v any) string { return setUint8(&s.vhid, v, 1) }},
+	"priority":        {anywhere, func(_ *reader, s *settings, v any) string { return setUint8(&s.priority, v, 1) }},
+	"advert-interval": {anywhere, func(_ *reader, s *settings, v any) string { return setAdvertInterval(s, v) }},
+	"vrrp-checksum":   {anywhere, func(_ *reader, s *settings, v any) string { return setChecksum(s, v) }},
+	"preempt-delay":   {anywhere, func(_ *reader, s *settings, v any) string { return setPreemptDelay(s, v) }},
+}
+
+// MaxPreemptDelay bounds preempt-delay and --preempt-delay, in seconds.
+const MaxPreemptDelay = 3600
+
+// PreemptDelay checks preempt-delay and --preempt-delay: 0 to an hour.
+func PreemptDelay(secs float64) (time.Duration, string) {
+	if !(secs >= 0) || secs > MaxPreemptDelay {
+		return 0, fmt.Sprintf("%v is out of range 0-%d (seconds)", secs, MaxPreemptDelay)
+	}
+	return time.Duration(secs * float64(time.Second)), ""
+}
+
+func setPreemptDelay(s *settings, v any) string {
+	var secs float64
+	switch n := v.(type) {
+	case int64:
+		secs = float64(n)
+	case float64:
+		secs = n
+	default:
+		return wrongType("a number of seconds", v)
+	}
+	d, msg := PreemptDelay(secs)
+	if msg == "" {
+		s.preemptDelay = setting[time.Duration]{d, true}
+	}
+	return msg
+}
+
+// ParseProtocol reads protocol and --protocol: "carp" or "vrrp3".
+func ParseProtocol(v string) (group.Protocol, string) {
+	p, ok := group.ParseProtocol(v)
+	if !ok {
+		return 0, fmt.Sprintf("%q is not a protocol: carp or vrrp3", v)
+	}
+	return p, ""
+}
+
+func setProtocol(s *settings, v any) string {
+	str, ok := v.(string)
+	if !ok {
+		return wrongType("a string", v)
+	}
+	p, msg := ParseProtocol(str)
+	if msg == "" {
+		s.protocol = setting[group.Protocol]{p, true}
+	}
+	return msg
+}
+
+// AdvertInterval checks advert-interval and --advert-interval, in
+// centiseconds: 1 to 4095 (VRRPv3's 12 bits).
+func AdvertInterval(n int64) string {
+	if n < 1 || n > vrrp.MaxInterval {
+		return fmt.Sprintf("%d is out of range 1-%d (centiseconds)", n, vrrp.MaxInterval)
+	}
+	return ""
+}
+
+func setAdvertInterval(s *settings, v any) string {
+	n, ok := v.(int64)
+	if !ok {
+		return wrongType("an integer", v)
+	}
+	if msg := AdvertInterval(n); msg != "" {
+		return msg
+	}
+	s.advertInterval = setting[uint16]{uint16(n), true}
+	return ""
+}
+
+// ParseChecksum reads vrrp-checksum and --vrrp-checksum: the names of
+// vrrp.ChecksumForm, "pseudo-header" (RFC 9568's and keepalived's
+// default) or "message-only" (keepalived's v3_checksum_as_v2).
+func ParseChecksum(v string) (vrrp.ChecksumForm, string) {
+	for f := vrrp.ChecksumForm(0); f < vrrp.NumChecksumForms; f++ {
+		if f.String() == v {
+			return f, ""
+		}
+	}
+	return 0, fmt.Sprintf("%q is not a checksum form: pseudo-header or message-only", v)
+}
+
+func setChecksum(s *settings, v any) string {
+	str, ok := v.(string)
+	if !ok {
+		return wrongType("a string", v)
+	}
+	f, msg := ParseChecksum(str)
+	if msg == "" {
+		s.checksum = setting[vrrp.ChecksumForm]{f, true}
+	}
+	return msg
+}
+
+func authModeName(s string) string {
+	_, msg := AuthMode(s)
+	return msg
+}
+
+func setReplayWindow(s *settings, v any) string {
+	var secs float64
+	switch n := v.(type) {
+	case int64:
+		secs = float64(n)
+	case float64:
+		secs = n
+	default:
+		return wrongType("a number of seconds", v)
+	}
+	d, msg := ReplayWindow(secs)
+	if msg == "" {
+		s.replayWindow.val, s.replayWindow.set = d, true
+	}
+	return msg
 }
 
 // LogFormat checks the log-format and --log-format setting: "text" or
@@ -193,6 +336,17 @@ type settings struct {
 	holdDown                     setting[time.Duration]
 	holdDownUntilHealthy         setting[bool]
 	syncGroup                    setting[string]
+	noConflictDetect             setting[bool]
+	peers                        setting[[]netip.Addr]
+	// --auth=hmac-sha256 (auth.go)
+	auth, keyfile, authMode setting[string]
+	replayWindow            setting[time.Duration]
+	relaxTTL                setting[bool]
+	protocol                setting[group.Protocol]
+	priority                setting[uint8]
+	advertInterval          setting[uint16]
+	checksum                setting[vrrp.ChecksumForm]
+	preemptDelay            setting[time.Duration]
 
 	lines map[string]int // every key written in the table, valid or not, and its line
 }

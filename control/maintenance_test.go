@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/control/controltest"
 )
@@ -69,9 +67,7 @@ ucarp_maintenance{interface="eth0",name="web",phase="no-peer",vhid="10"} 0
 ucarp_maintenance{interface="eth0",name="web",phase="off",vhid="10"} 0
 ucarp_maintenance{interface="eth0",name="web",phase="waiting-announcement",vhid="10"} 0
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_maintenance"); err != nil {
-		t.Fatal(err)
-	}
+	wantMetrics(t, c, want, "ucarp_maintenance")
 }
 
 func TestStatusPageMaintenance(t *testing.T) {

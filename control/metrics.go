@@ -56,13 +56,32 @@ var (
 		"Whether the group's address is on its interface: 1 configured, 0 not; a series per address of the group.", "address")
 	descMasterSince = desc("ucarp_master_since_seconds",
 		"Unix time at which the group became MASTER; only while it is MASTER.")
+	descConflicts = desc("ucarp_address_conflicts_total",
+		"Claims of the group's address by another MAC (ARP, Neighbour Discovery) heard while MASTER; a series per address of the group.", "address")
+	// --auth=hmac-sha256 (docs/AUTH.md); only for groups that run it.
+	descAuthAdverts = desc("ucarp_auth_adverts_total",
+		"Adverts that passed the plain CARP checks, by the result of --auth=hmac-sha256 (verified, absent, replay, bad-mac, ...) and action (accepted, dropped).",
+		"result", "action")
+	descAuthMode = desc("ucarp_auth_mode",
+		"The group's --auth-mode: 1 for the current one, 0 for the others.", "mode")
+
+	// VRRPv3 (issue 18): a series per VRRPv3 group only, so that a CARP
+	// group's series stay as they were.
+	descProtocol = desc("ucarp_group_protocol",
+		"The protocol of a VRRPv3 group: 1 with its protocol label (vrrp3).", "protocol")
+	descPriority = desc("ucarp_vrrp_priority",
+		"The priority a VRRPv3 group advertises now: its configured priority lowered by its demotion.")
 )
+
+// authModes are the values of ucarp_auth_mode's label.
+var authModes = []string{"receive-only", "permissive", "enforce"}
 
 // Describe sends the descriptions of every series.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descTransitions, descSent, descSendErrors,
 		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp, descMaintenance,
-		descProbeLatency, descDemotionSource, descAddress} {
+		descProbeLatency, descDemotionSource, descAddress, descConflicts, descAuthAdverts, descAuthMode,
+		descProtocol, descPriority} {
 		ch <- d
 	}
 }
@@ -103,6 +122,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				v = 1
 			}
 			gauge(descAddress, v, a.Prefix.String())
+			counter(descConflicts, a.Conflicts, a.Prefix.String())
 		}
 		gauge(descDemotion, float64(g.Timing.Demotion))
 		counter(descScripts, k.ScriptsOK, "ok")
@@ -121,6 +141,21 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for _, src := range sortedKeys(g.Timing.Demotions) {
 			gauge(descDemotionSource, float64(g.Timing.Demotions[src]), src)
 		}
+		if a := g.Auth; a != nil {
+			for _, mode := range authModes {
+				v := 0.0
+				if mode == a.Mode {
+					v = 1
+				}
+				gauge(descAuthMode, v, mode)
+			}
+			for _, r := range sortedKeys(a.Accepted) {
+				counter(descAuthAdverts, a.Accepted[r], r, "accepted")
+			}
+			for _, r := range sortedKeys(a.Dropped) {
+				counter(descAuthAdverts, a.Dropped[r], r, "dropped")
+			}
+		}
 		if m := g.Maintenance; m != nil {
 			for _, p := range []string{MaintHandingOff, MaintWaitingAnnouncement, MaintHandedOff, MaintNoPeer, MaintBackup, MaintOff} {
 				v := 0.0
@@ -132,6 +167,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if g.State == StateMaster && !g.Since.IsZero() {
 			gauge(descMasterSince, float64(g.Since.UnixNano())/1e9)
+		}
+		if g.Protocol != "" && g.Protocol != ProtocolCARP {
+			gauge(descProtocol, 1, g.Protocol)
+			gauge(descPriority, float64(g.Timing.Priority))
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ucarp-go/ucarp/control"
@@ -87,6 +88,13 @@ ucarp_transitions_total{interface="eth1",name="db",vhid="20"} 1
 	names := []string{"ucarp_adverts_received_total", "ucarp_adverts_sent_total", "ucarp_demotion", "ucarp_demotion_source",
 		"ucarp_master_since_seconds", "ucarp_packets_dropped_total", "ucarp_probe_latency_seconds", "ucarp_probe_up", "ucarp_scripts_total", "ucarp_state",
 		"ucarp_transitions_total"}
+	wantMetrics(t, c, want, names...)
+}
+
+// wantMetrics compares the series of the metrics names that c collects
+// with want (the exposition format) and lints c's metrics.
+func wantMetrics(t *testing.T, c prometheus.Collector, want string, names ...string) {
+	t.Helper()
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
@@ -180,7 +188,47 @@ ucarp_address_configured{address="2001:db8::a/64",interface="eth0",name="dual",v
 ucarp_address_configured{address="203.0.113.10/32",interface="eth0",name="dual",vhid="10"} 1
 ucarp_address_configured{address="203.0.113.20/24",interface="eth1",name="db",vhid="20"} 0
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_address_configured"); err != nil {
+	wantMetrics(t, c, want, "ucarp_address_configured")
+}
+
+// TestCollectorConflicts: ucarp_address_conflicts_total has a series per
+// address of a group, each with its own count.
+func TestCollectorConflicts(t *testing.T) {
+	g := controltest.DualGroup("dual", "eth0", 10, control.StateMaster)
+	g.Addresses[0].Conflicts = 3
+	g.Addresses[2].Conflicts = 1
+	c := control.NewCollector(controltest.New(g))
+	const want = `
+# HELP ucarp_address_conflicts_total Claims of the group's address by another MAC (ARP, Neighbour Discovery) heard while MASTER; a series per address of the group.
+# TYPE ucarp_address_conflicts_total counter
+ucarp_address_conflicts_total{address="198.51.100.10/24",interface="eth0",name="dual",vhid="10"} 3
+ucarp_address_conflicts_total{address="2001:db8:1::a/128",interface="eth0",name="dual",vhid="10"} 0
+ucarp_address_conflicts_total{address="2001:db8::a/64",interface="eth0",name="dual",vhid="10"} 1
+ucarp_address_conflicts_total{address="203.0.113.10/32",interface="eth0",name="dual",vhid="10"} 0
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_address_conflicts_total"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.CollectAndLint(c); err != nil || len(n) > 0 {
+		t.Errorf("lint: %v %v", n, err)
+	}
+}
+
+// TestCollectorVRRP3: a VRRPv3 group has its protocol and priority
+// series; a CARP group has neither (its series are as before).
+func TestCollectorVRRP3(t *testing.T) {
+	v := controltest.Group("eth0-vrrp3-51", "eth0", 51, control.StateMaster)
+	v.Protocol, v.Timing.Priority = control.ProtocolVRRP3, 150
+	c := control.NewCollector(controltest.New(v, controltest.Group("db", "eth1", 20, control.StateBackup)))
+	const want = `
+# HELP ucarp_group_protocol The protocol of a VRRPv3 group: 1 with its protocol label (vrrp3).
+# TYPE ucarp_group_protocol gauge
+ucarp_group_protocol{interface="eth0",name="eth0-vrrp3-51",protocol="vrrp3",vhid="51"} 1
+# HELP ucarp_vrrp_priority The priority a VRRPv3 group advertises now: its configured priority lowered by its demotion.
+# TYPE ucarp_vrrp_priority gauge
+ucarp_vrrp_priority{interface="eth0",name="eth0-vrrp3-51",vhid="51"} 150
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_group_protocol", "ucarp_vrrp_priority"); err != nil {
 		t.Error(err)
 	}
 	if n, err := testutil.CollectAndLint(c); err != nil || len(n) > 0 {

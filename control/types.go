@@ -17,9 +17,11 @@ const (
 // ucarp_state and for tables.
 var States = []string{StateInit, StateBackup, StateMaster}
 
-// ProtocolCARP is the only value of Group.Protocol today; "vrrp" comes
-// with the VRRPv3 groups.
-const ProtocolCARP = "carp"
+// Values of Group.Protocol: CARP, or VRRPv3 (RFC 9568).
+const (
+	ProtocolCARP  = "carp"
+	ProtocolVRRP3 = "vrrp3"
+)
 
 // Group is what the API says about one redundancy group.
 type Group struct {
@@ -50,6 +52,46 @@ type Group struct {
 	// Maintenance is present while the group is in maintenance, or
 	// finishes a handoff (ucarpctl maintenance).
 	Maintenance *Maintenance `json:"maintenance,omitempty"`
+	// LastConflict is the last time another host claimed one of the
+	// group's addresses while it was MASTER (Address.Conflicts counts
+	// them); absent when none did.
+	LastConflict *Conflict `json:"last_conflict,omitempty"`
+	// UnicastPeers are the configured unicast peers (--peer): the group
+	// sends its adverts of their family to them and hears no one else.
+	// Absent for a multicast group.
+	UnicastPeers []netip.Addr `json:"unicast_peers,omitempty"`
+	// Auth is present when the group runs --auth=hmac-sha256
+	// (docs/AUTH.md): its mode, keys and verdicts.
+	Auth *Auth `json:"auth,omitempty"`
+}
+
+// Conflict is another host's claim of a MASTER's address: an ARP
+// packet or a Neighbour Advertisement for it from another MAC.
+type Conflict struct {
+	Address netip.Addr `json:"address"`
+	MAC     string     `json:"mac"`
+	Time    time.Time  `json:"time"`
+}
+
+// Auth is the state of a group's --auth=hmac-sha256.
+type Auth struct {
+	// Mode is receive-only, permissive or enforce.
+	Mode string `json:"mode"`
+	// SendKey is the id of the key that signs, absent in receive-only
+	// (which sends plain adverts); Keys every id accepted, in the key
+	// file's order.
+	SendKey      *int    `json:"send_key,omitempty"`
+	Keys         []uint8 `json:"keys"`
+	ReplayWindow float64 `json:"replay_window_s"`
+	// Senders is how many senders' last sequences are remembered.
+	Senders int `json:"senders"`
+	// Accepted and Dropped count the adverts that passed the plain CARP
+	// checks by result (verified, absent, malformed, bad-version,
+	// unknown-key, bad-mac, replay, stale, future); results never seen
+	// may be absent. A result other than verified among the accepted is
+	// what enforce would drop.
+	Accepted map[string]uint64 `json:"accepted"`
+	Dropped  map[string]uint64 `json:"dropped"`
 }
 
 // Phases of Maintenance (group.MaintPhase's names).
@@ -114,6 +156,9 @@ type Address struct {
 	Prefix netip.Prefix `json:"address"`
 	// Configured says whether the address is on the interface now.
 	Configured bool `json:"configured"`
+	// Conflicts counts the claims of the address by another MAC heard
+	// while the group was MASTER.
+	Conflicts uint64 `json:"conflicts,omitempty"`
 }
 
 // Timing is what decides the election: the advert interval is
@@ -128,6 +173,13 @@ type Timing struct {
 	Demotion   int            `json:"demotion"`
 	Demotions  map[string]int `json:"demotions"`
 	DeadTimeMS int64          `json:"dead_time_ms"`
+	// A VRRPv3 group's: the priority it advertises now (its configured
+	// one lowered by Demotion, never to 0), its Advertisement_Interval
+	// and its master's as learned, in centiseconds. DeadTimeMS is then
+	// Master_Down_Interval.
+	Priority              uint8  `json:"priority,omitempty"`
+	AdvertIntervalCS      uint16 `json:"advert_interval_cs,omitempty"`
+	MasterAdverIntervalCS uint16 `json:"master_adver_interval_cs,omitempty"`
 }
 
 // Peer is another host heard on the group: the fields of its last valid
@@ -139,6 +191,9 @@ type Peer struct {
 	Demote   uint8      `json:"demote"`
 	LastSeen time.Time  `json:"last_seen"`
 	Counter  uint64     `json:"counter"`
+	// A VRRPv3 peer's priority and interval (centiseconds).
+	Priority   uint8  `json:"priority,omitempty"`
+	IntervalCS uint16 `json:"interval_cs,omitempty"`
 }
 
 // Counters are the counters that SIGUSR1 logs, since the group started.

@@ -187,3 +187,36 @@ func TestGracefulHandoffIPv6(t *testing.T) {
 	}
 	t.Logf("h2 MASTER %v after SIGTERM", took.Sub(stop).Round(time.Microsecond))
 }
+
+// TestDualStackStartsBeforeCarrier: a dual-stack daemon started on an
+// interface that has had no carrier since it came up (so the kernel has
+// made it no IPv6 link-local address yet) starts and waits, then takes
+// its addresses once the cable is plugged, and answers ping -6.
+func TestDualStackStartsBeforeCarrier(t *testing.T) {
+	l := newLab6(t)
+	h := l.Hosts[0]
+	addrs := []string{lab.VIP.String() + "/24", lab.VIP6.String() + "/64"}
+	// Unplugged, and set down and up: the link-local address goes with the
+	// down and is not made again without a carrier.
+	for _, step := range []func() error{h.CutLink, func() error { return h.SetLink(false) }, func() error { return h.SetLink(true) }} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !lab.Eventually(5*time.Second, func() bool { _, err := h.LinkLocal(); return err != nil }) {
+		t.Fatal("h1 still has a link-local address without a carrier")
+	}
+	p := start6(t, h, "ucarp", lab.CARP{}, addrs...)
+	time.Sleep(4 * time.Second) // longer than the dead interval
+	if _, ok := p.Wait(0); ok {
+		t.Fatalf("the daemon exited without a link-local address:\n%s", p.Log())
+	}
+	waitHolding(t, l, time.Second, "h1:- h2:-", addrs...)
+	if err := h.RestoreLink(); err != nil {
+		t.Fatal(err)
+	}
+	waitHolding(t, l, 10*time.Second, "h1:"+lab.VIP.String()+","+lab.VIP6.String()+" h2:-", addrs...)
+	if !lab.Eventually(5*time.Second, func() bool { return l.Observer.Ping6(lab.VIP6, 200*time.Millisecond) }) {
+		t.Fatal("the IPv6 VIP does not answer ping -6 once the cable is back")
+	}
+}

@@ -216,10 +216,17 @@ func announceStep(n int, interval time.Duration) time.Duration {
 }
 
 // send6 sends the advert h, signed, over IPv6 to ff02::12 from the
-// interface's link-local address.
+// interface's link-local address, or to each IPv6 peer (unicast.go).
 func (d *Group) send6(h carp.Header) error {
+	if peers := d.cfg.peers6(); len(peers) > 0 {
+		return d.sendPeers6(h, peers)
+	}
 	p := carp.NewPacket6(d.src6, carp.GroupIPv6, h)
 	d.buf, _ = p.AppendBinary(d.buf[:0])
+	var err error
+	if d.buf, err = d.ext.sealIPv6(d.buf, time.Now()); err != nil {
+		return err
+	}
 	return d.conn6.WritePacket(d.buf)
 }
 
@@ -234,5 +241,48 @@ func (d *Group) check6(pkt []byte, r *received) carp.Drop {
 		return carp.Drop{Reason: carp.DropNotCARP}
 	}
 	r.src = src
-	return d.val6.Check(pkt[carp.IPv6HeaderLen:], src, dst, int(pkt[7]), &r.hdr)
+	return d.val6.Load().Check(pkt[carp.IPv6HeaderLen:], src, dst, int(pkt[7]), &r.hdr)
+}
+
+// SetSrc6 gives the group the interface's IPv6 link-local address, the
+// source of its IPv6 adverts and Neighbour Advertisements: when it comes
+// after New (a group started before the interface had a carrier, hence
+// a link-local address), and each time it changes (removed and added
+// again, a new one after DAD). The election's own-source and tie rules,
+// the validator and the announcements take it at once.
+func (d *Group) SetSrc6(src netip.Addr) error {
+	var err error
+	d.inLoop(func() {
+		if src == d.src6 || d.conn6 == nil {
+			return
+		}
+		now := time.Now()
+		var out []carp.Action
+		if d.vm != nil {
+			prim := d.cfg.Src
+			if d.cfg.IPv6() {
+				prim = src
+			}
+			out, err = d.vm.Reconfigure(now, d.cfg, d.addrs != nil, prim, d.out[:0])
+		} else {
+			out, err = d.cm.Reconfigure(now, machineConfig(d.cfg, d.addrs != nil, d.random, src), d.out[:0])
+		}
+		if err != nil {
+			return
+		}
+		d.src6 = src
+		v6 := carp.NewValidator6(src, carp.GroupIPv6, d.cfg.VHID, d.readAuth6)
+		v6.SetPeers(d.cfg.peers6())
+		d.val6.Store(v6)
+		if d.arp != nil && len(d.mac) == 6 {
+			if garp, aerr := announcements(d.cfg, &d.deps); aerr == nil {
+				d.garp = garp
+			}
+		}
+		for _, a := range out {
+			d.apply(now, a)
+		}
+		d.out = out
+	})
+	return err
 }

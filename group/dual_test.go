@@ -178,8 +178,8 @@ func TestStatusDualStack(t *testing.T) {
 			conn6.Close()
 		}()
 		synctest.Wait()
-		want := []AddrStatus{{p("198.51.100.100/24"), AddrAbsent}, {p("198.51.100.101/32"), AddrAbsent},
-			{p("2001:db8::100/64"), AddrAbsent}, {p("2001:db8::101/128"), AddrAbsent}}
+		want := []AddrStatus{{p("198.51.100.100/24"), AddrAbsent, 0}, {p("198.51.100.101/32"), AddrAbsent, 0},
+			{p("2001:db8::100/64"), AddrAbsent, 0}, {p("2001:db8::101/128"), AddrAbsent, 0}}
 		check := func(when string, state carp.State, set AddrState) {
 			t.Helper()
 			s := g.Status()

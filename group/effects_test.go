@@ -309,7 +309,7 @@ func TestLoopLesserMasterAnswersRateLimited(t *testing.T) {
 		h := startHarness(t, nil)
 		defer h.close()
 		h.at(4 * time.Second) // MASTER since 3.390625 s; ARP at the takeover
-		arps := len(h.arp.times())
+		arps, ads := len(h.arp.times()), len(h.conn.adverts())
 		for i := 0; i < 2000; i++ {
 			h.receive(2, 0, nil) // a master that advertises more slowly
 		}
@@ -317,6 +317,17 @@ func TestLoopLesserMasterAnswersRateLimited(t *testing.T) {
 		answered := len(h.arp.times()) - arps
 		if lines != limitBurst || answered != limitBurst {
 			t.Fatalf("%d log lines and %d gratuitous ARPs for 2,000 adverts, want %d of each", lines, answered, limitBurst)
+		}
+		// Each answer is also this MASTER's advert, at once: the other
+		// master steps down without waiting for the next tick.
+		sent := h.conn.adverts()[ads:]
+		if len(sent) != limitBurst {
+			t.Fatalf("%d adverts answered 2,000 adverts of a lesser master, want %d", len(sent), limitBurst)
+		}
+		for _, a := range sent {
+			if a.at.Sub(h.t0) != 4*time.Second || a.h.AdvBase != 1 || a.h.AdvSkew != 100 {
+				t.Fatalf("answer %+v at %v, want this master's advert at once (4s)", a.h, a.at.Sub(h.t0))
+			}
 		}
 		h.at(15 * time.Second)
 		if !strings.Contains(h.logs.String(), "[WARNING] 1990 more adverts of a non-preferred master left unanswered") {

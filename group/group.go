@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/carpauth"
 	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
+	"github.com/ucarp-go/ucarp/vrrp"
 )
 
 // Daemon timers beyond the machine's own (carp.Timer values come first).
@@ -74,10 +76,40 @@ type Config struct {
 	ScriptTimeout time.Duration
 	GARPCount     int
 	GARPInterval  time.Duration
+	// Auth is --auth=hmac-sha256 and its options; nil is --auth=carp,
+	// plain CARP (see auth.go).
+	Auth *AuthConfig
 	// AlignAdverts puts a MASTER's adverts on the grid that groups with
 	// the same interval share (carp.Config.Align): for many groups in one
 	// process. ucarp's command line leaves it off.
 	AlignAdverts bool
+	// NoConflictDetect turns off the detection of other hosts that claim
+	// the addresses of a MASTER (conflict.go).
+	NoConflictDetect bool
+	// Peers are the unicast peers (--peer, see unicast.go): the adverts
+	// of a family with peers go to each of them instead of to the
+	// multicast group, and only theirs are accepted. A reload changes
+	// them in place.
+	Peers []netip.Addr
+
+	// Protocol is the group's protocol: CARP (the default, ucarp's), or
+	// VRRPv3 (RFC 9568), whose group has its addresses of one family and
+	// uses the settings below instead of the password, advbase, advskew,
+	// deadratio, demote and preempt.
+	Protocol Protocol
+	// Priority is VRRPv3's priority, 1-254, or 255 for the owner of the
+	// addresses; 0 means 100.
+	Priority uint8
+	// AdvertInterval is VRRPv3's Advertisement_Interval in centiseconds,
+	// 1-4095; 0 means 100.
+	AdvertInterval uint16
+	// Checksum is the form of the IPv4 adverts' checksum that a VRRPv3
+	// group sends; it accepts both.
+	Checksum vrrp.ChecksumForm
+	// NoPreempt turns VRRPv3's Preempt_Mode off; PreemptDelay keeps it
+	// off for that long after the start (vrrp.Config.PreemptDelay).
+	NoPreempt    bool
+	PreemptDelay time.Duration
 }
 
 // scriptArgs are the arguments ucarp passes to its scripts.
@@ -124,10 +156,22 @@ type Deps struct {
 	// (platform.ARPListener), with which a maintenance handoff sees the
 	// peer's announcement; nil: the peer's MASTER adverts decide alone.
 	ListenARP func() (platform.FrameReader, error)
+	// WatchClaims, if set, hands ch (without blocking) every claim of one
+	// of addrs by another MAC than the interface's, ARP for IPv4 and
+	// Neighbour Discovery for IPv6, until stop is called: the node's one
+	// listener per interface. A MASTER sees conflicts with it, and a
+	// maintenance handoff the peer's announcement (in place of
+	// ListenARP). err says that some claims cannot be seen.
+	WatchClaims func(addrs []netip.Addr, ch chan<- vip.Claim) (stop func(), err error)
 	// Shared says that Conn is read by the caller, who hands this group
 	// its packets with Deliver (a node, whose reader serves every group
 	// of the interface); else the group reads Conn itself.
 	Shared bool
+	// Source6 picks the source of the unicast adverts to a global IPv6
+	// peer: an address of the interface that is none of the groups'
+	// (the link-local Src6 serves link-local peers); nil or false: such
+	// an advert cannot be sent.
+	Source6 func(peer netip.Addr) (netip.Addr, bool)
 
 	// scripts replaces the script runner (tests).
 	scripts scripts
@@ -152,8 +196,11 @@ type deps struct {
 	notify  func(status string)
 	onTrans func(Transition)
 	shared  bool
-	// listenARP is Deps.ListenARP.
-	listenARP func() (platform.FrameReader, error)
+	// listenARP is Deps.ListenARP, watchClaims Deps.WatchClaims,
+	// source6 Deps.Source6.
+	listenARP   func() (platform.FrameReader, error)
+	watchClaims func(addrs []netip.Addr, ch chan<- vip.Claim) (stop func(), err error)
+	source6     func(peer netip.Addr) (netip.Addr, bool)
 }
 
 // scripts runs the up and down scripts, one at a time, without blocking
@@ -182,6 +229,8 @@ type received struct {
 	hdr carp.Header
 	src netip.Addr
 	err error
+	// vrrp is a VRRPv3 group's advert (vrrpAdvertEvent).
+	vrrp carp.Event
 }
 
 // stats are the loop's counters, reported on SIGUSR1; the reader keeps the
@@ -195,6 +244,8 @@ type stats struct {
 	// Adverts of a master that this MASTER outranks, and how many of them
 	// were answered with a gratuitous ARP (the others were rate-limited).
 	nonPreferred, answered uint64
+	// answerAdverts are the adverts sent at once to such a master.
+	answerAdverts uint64
 }
 
 // Exit is how a group ended: an exit code, or a signal the caller
@@ -210,11 +261,23 @@ type Exit struct {
 // that runs Run; the other methods post into that loop.
 type Group struct {
 	deps
-	m    *carp.Machine
-	auth *carp.Auth      // the loop's, to sign
-	val  *carp.Validator // the reader's (an Auth is not safe for concurrent use)
-	val6 *carp.Validator6
-	vips *vipSet
+	m  machine
+	cm *carp.Machine // m, for a CARP group
+	vm *vrrpMachine  // m, for a VRRPv3 group
+	// A VRRPv3 group's reader's: its decoders and its drops by reason
+	// (vrrpDropName); and the addresses its adverts carry.
+	vadv   vrrp.Advert
+	vpkt   vrrp.Packet
+	vdrops [numVRRPDrops]atomic.Uint64
+	vaddrs []netip.Addr
+	// foreign counts a CARP group's packets of protocol 112 that are no
+	// CARP adverts: VRRPv2 (the same first byte, another length) or
+	// anything else of version 2 but CARP's length.
+	foreign atomic.Uint64
+	auth    *carp.Auth      // the loop's, to sign
+	val     *carp.Validator // the reader's (an Auth is not safe for concurrent use)
+	ext     *authState      // --auth: the signer (the loop's) and verifier (the reader's)
+	vips    *vipSet
 	// garp are the announcement's frames, a gratuitous ARP or a Neighbour
 	// Advertisement per address; garpNext is the next of a round spread
 	// over the interval (announceStep).
@@ -227,6 +290,16 @@ type Group struct {
 	afterLoop sync.Mutex
 	query     chan func() // functions run inside the loop: status queries
 	timer     *time.Timer
+
+	// startMu guards started: SetDemotion before Run records the level
+	// for Run to start with, instead of waiting for the loop.
+	startMu sync.Mutex
+	started bool
+
+	// val6 checks the IPv6 packets on the reader's goroutine; SetSrc6
+	// replaces it (with readAuth6, which only the reader uses).
+	val6      atomic.Pointer[carp.Validator6]
+	readAuth6 *carp.Auth
 
 	// renewed is when the managed address last got its lifetime (an add
 	// or a renewal); zero: renew at the next tick (see renewalDue).
@@ -264,6 +337,8 @@ type Group struct {
 	// claims of the address that its listener reads.
 	maint  maintenance
 	claims chan vip.Claim
+	// conf is the watch of claims while MASTER, and the conflicts seen.
+	conf conflicts
 
 	// The reader's: dropped packets by reason, and the rate limit of their
 	// log lines (also read by the loop's periodic report).
@@ -278,20 +353,37 @@ func New(cfg Config, x Deps) (*Group, error) {
 	c := &cfg
 	d := deps{cfg: c, log: logger{x.Log}, mac: x.MAC, conn: x.Conn, conn6: x.Conn6, src6: x.Src6, arp: x.ARP, addrs: x.Addrs,
 		link: x.Link, addrChg: x.AddrChanged, initial: x.Initial, random: x.Random, runner: x.scripts,
-		ready: x.Ready, notify: x.Notify, onTrans: x.OnTransition, shared: x.Shared, listenARP: x.ListenARP}
+		ready: x.Ready, notify: x.Notify, onTrans: x.OnTransition, shared: x.Shared, listenARP: x.ListenARP,
+		watchClaims: x.WatchClaims, source6: x.Source6}
 	if d.runner == nil {
 		d.runner = newRunner(d.log, c.ScriptTimeout)
 	}
-	if c.families()&carp.FamilyIPv6 != 0 && (d.conn6 == nil || !d.src6.IsValid()) {
-		return nil, errors.New("group: IPv6 addresses need an IPv6 socket and the interface's link-local address")
+	// Without the link-local address yet (no carrier so far), the group
+	// waits for SetSrc6, its caller keeping its link down until then.
+	if c.families()&carp.FamilyIPv6 != 0 && d.conn6 == nil {
+		return nil, errors.New("group: IPv6 addresses need an IPv6 socket")
 	}
 	auth, err := carp.NewAuth(c.Password, c.VHID, c.hashed())
 	if err != nil {
 		return nil, err
 	}
-	m, err := carp.NewMachine(machineConfig(c, d.addrs != nil, d.random, d.src6))
-	if err != nil {
-		return nil, err
+	var m machine
+	var cm *carp.Machine
+	var vm *vrrpMachine
+	if c.Protocol == ProtocolVRRP3 {
+		src := c.Src
+		if c.IPv6() {
+			src = d.src6
+		}
+		if vm, err = newVRRPMachine(c, d.addrs != nil, src); err != nil {
+			return nil, err
+		}
+		m = vm
+	} else {
+		if cm, err = carp.NewMachine(machineConfig(c, d.addrs != nil, d.random, d.src6)); err != nil {
+			return nil, err
+		}
+		m = cm
 	}
 	readAuth, err := carp.NewAuth(c.Password, c.VHID, c.hashed())
 	if err != nil {
@@ -301,11 +393,19 @@ func New(cfg Config, x Deps) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	dm := &Group{deps: d, m: m, auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
-		val6: carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6),
-		rx:   make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
+	dm := &Group{deps: d, m: m, cm: cm, vm: vm, vaddrs: vrrpAddrs(c), auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
+		rx: make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
 		claims: make(chan vip.Claim, 4),
-		buf:    make([]byte, 0, carp.Packet6Len)}
+		buf:    make([]byte, 0, carp.Packet6Len+carpauth.TrailerLen)}
+	dm.readAuth6 = readAuth6
+	dm.val6.Store(carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6))
+	if err := c.checkPeers(d.src6); err != nil {
+		return nil, err
+	}
+	dm.setPeers(c)
+	if dm.ext, err = newAuthState(c); err != nil {
+		return nil, err
+	}
 	if d.addrs != nil {
 		dm.vips = newVIPSet(d.addrs, c, vipLifetime(c))
 	}
@@ -354,13 +454,39 @@ func (d *Group) Reconfigure(cfg Config) error {
 			err = errors.New("group: stopping")
 			return
 		}
+		if err = cfg.checkPeers(d.src6); err != nil {
+			return
+		}
+		if a := cfg.Auth; a != nil && (a.Keys == nil || a.Mode == carpauth.Off || a.Mode > carpauth.Enforce) {
+			err = errAuthConfig // before anything changes
+			return
+		}
 		now := time.Now()
 		var out []carp.Action
-		if out, err = d.m.Reconfigure(now, machineConfig(&cfg, d.addrs != nil, d.random, d.src6), d.out[:0]); err != nil {
+		if cfg.Protocol != old.Protocol {
+			err = ErrIdentity
+			return
+		}
+		if d.vm != nil {
+			src := cfg.Src
+			if cfg.IPv6() {
+				src = d.src6
+			}
+			out, err = d.vm.Reconfigure(now, &cfg, d.addrs != nil, src, d.out[:0])
+		} else {
+			out, err = d.cm.Reconfigure(now, machineConfig(&cfg, d.addrs != nil, d.random, d.src6), d.out[:0])
+		}
+		if err != nil {
 			return
 		}
 		c := cfg
+		if err = d.ext.configure(&c); err != nil {
+			// Checked before the machine's change by the caller's
+			// validation; a failure here leaves the old keys.
+			return
+		}
 		d.cfg = &c
+		d.setPeers(&c)
 		d.runner.setTimeout(c.ScriptTimeout)
 		if d.vips != nil {
 			d.vips = newVIPSet(d.addrs, &c, vipLifetime(&c))
@@ -382,6 +508,11 @@ func (d *Group) Run() *Exit {
 	defer d.timer.Stop()
 	defer close(d.done)
 	defer d.closeListener()
+	defer func() {
+		if d.conf.stop != nil {
+			d.conf.stop()
+		}
+	}()
 	if !d.shared {
 		go d.read(d.conn)
 		if d.conn6 != nil {
@@ -389,6 +520,9 @@ func (d *Group) Run() *Exit {
 		}
 	}
 
+	d.startMu.Lock()
+	d.started = true // from here a demotion is set in the loop
+	d.startMu.Unlock()
 	d.wasUp = d.initial.Up
 	if !d.initial.Up || !d.initial.Running && !d.cfg.IgnoreIfState {
 		if !d.initial.Up {
@@ -397,7 +531,7 @@ func (d *Group) Run() *Exit {
 		d.carrierDown = true
 		d.feed(carp.Event{Kind: carp.EventLinkDown})
 	}
-	if d.demotion > 0 { // StartInMaintenance
+	if d.demotion > 0 { // StartInMaintenance, SetDemotion before Run
 		d.out = d.m.SetDemotion(now, d.demotion, d.out[:0])
 	}
 	d.feed(carp.Event{Kind: carp.EventStart})
@@ -434,8 +568,9 @@ func (d *Group) Run() *Exit {
 		case f := <-d.query:
 			f()
 		case c := <-d.claims:
-			d.maintClaim(time.Now(), c)
+			d.onClaim(time.Now(), c)
 		}
+		d.rewatch()
 	}
 }
 
@@ -499,14 +634,28 @@ const rxQueueLen = 16
 func (d *Group) deliver(pkt []byte) bool {
 	var r received
 	var drop carp.Drop
-	if len(pkt) > 0 && pkt[0]>>4 == 6 {
+	if d.vm != nil {
+		if why := d.checkVRRP(pkt, &r); why >= 0 {
+			d.vdrops[why].Add(1)
+			return true
+		}
+	} else if isForeign(pkt) {
+		d.foreign.Add(1)
+		return true
+	} else if len(pkt) > 0 && pkt[0]>>4 == 6 {
 		drop = d.check6(pkt, &r)
 	} else if drop = d.val.Check(pkt, &r.hdr); drop.Accepted() {
 		r.src = carp.Source(pkt)
 	}
+	if drop.Reason == carp.DropBadTTL && d.ext.relaxTTL.Load() {
+		drop = d.anyTTL(pkt, &r)
+	}
 	if !drop.Accepted() {
 		d.drops[drop.Reason].Add(1)
 		d.logDrop(drop)
+		return true
+	}
+	if d.checkAuth(pkt) {
 		return true
 	}
 	if d.shared {
@@ -618,7 +767,18 @@ func (d *Group) feed(ev carp.Event) {
 func (d *Group) apply(now time.Time, a carp.Action) {
 	switch a.Kind {
 	case carp.ActionSendAdvert:
-		err := d.send(a.Advert)
+		if a.Msg == carp.MsgNonPreferredMaster {
+			if !d.answering {
+				return // rate-limited with the gratuitous ARP before it
+			}
+			d.stats.answerAdverts++
+		}
+		var err error
+		if d.vm != nil {
+			err = d.sendVRRP(a)
+		} else {
+			err = d.send(a.Advert)
+		}
 		d.pending = append(d.pending, carp.SendResultEvent(err != nil))
 	case carp.ActionArmTimer:
 		d.deadlines[a.Timer] = a.At
@@ -660,9 +820,7 @@ func (d *Group) send(h carp.Header) error {
 	fam := d.cfg.families()
 	var err error
 	if fam&carp.FamilyIPv4 != 0 {
-		p := carp.NewPacket(d.cfg.Src, d.cfg.Mcast, uint16(d.random()), h)
-		d.buf, _ = p.AppendBinary(d.buf[:0])
-		err = d.conn.WritePacket(d.buf)
+		err = d.send4(h)
 	}
 	if fam&carp.FamilyIPv6 != 0 {
 		if err6 := d.send6(h); err == nil {
@@ -733,6 +891,7 @@ func (d *Group) scriptJob(a carp.Action) (scriptJob, bool) {
 			"CARP_VIP=" + d.cfg.Addr.Addr().String(),
 			"CARP_VIPS=" + d.cfg.vipsEnv(),
 			"CARP_REASON=" + a.Reason.String(),
+			"CARP_PROTOCOL=" + d.cfg.Protocol.String(),
 		},
 	}, true
 }
@@ -865,6 +1024,11 @@ func (d *Group) onPacket(r received) {
 	}
 	d.stats.valid++
 	now := time.Now()
+	if d.vm != nil {
+		d.heardVRRP(now, r.src, r.vrrp)
+		d.feed(r.vrrp)
+		return
+	}
 	d.heard(now, r.src, &r.hdr)
 	d.feed(carp.AdvertEvent(r.src, &r.hdr))
 	d.maintAdvert(now, r)
@@ -1004,6 +1168,10 @@ func (d *Group) statsLine() string {
 		dropped += n
 		drops = append(drops, fmt.Sprintf("queue full %d", n))
 	}
+	d.vrrpDrops(func(name string, n uint64) {
+		dropped += n
+		drops = append(drops, fmt.Sprintf("%s %d", name, n))
+	})
 	// What the socket dropped itself (FreeBSD: packets of another
 	// interface, which a socket bound to one never sees on Linux).
 	if dc, ok := d.conn.(platform.DropCounter); ok {
@@ -1022,5 +1190,5 @@ func (d *Group) statsLine() string {
 	return line + fmt.Sprintf(", gratuitous ARPs %d (errors %d), transitions %d, scripts %d (failed %d, timed out %d)"+
 		", steps superseded %d, adverts of lesser masters %d (answered %d)",
 		s.garps, s.garpErrors, s.transitions, s.scripts, s.scriptFails, s.scriptTOs,
-		d.effects.superseded, s.nonPreferred, s.answered)
+		d.effects.superseded, s.nonPreferred, s.answered) + d.authStatsLine()
 }

@@ -34,8 +34,9 @@ type fakeConn struct {
 }
 
 type sentPacket struct {
-	at time.Time
-	h  carp.Header
+	at  time.Time
+	h   carp.Header
+	raw []byte // the packet as written
 }
 
 func newFakeConn() *fakeConn {
@@ -61,7 +62,7 @@ func (c *fakeConn) WritePacket(pkt []byte) error {
 	if err := p.UnmarshalBinary(pkt); err != nil {
 		panic(err)
 	}
-	c.sent = append(c.sent, sentPacket{time.Now(), p.Header})
+	c.sent = append(c.sent, sentPacket{time.Now(), p.Header, slices.Clone(pkt)})
 	return nil
 }
 

@@ -170,6 +170,21 @@ func (d *Group) listen() {
 	for len(d.claims) > 0 { // an earlier handoff's
 		<-d.claims
 	}
+	if d.watchClaims != nil && d.cfg.Addr.Addr().Is4() && d.arp != nil {
+		// The node's listener, which rewatch keeps while the handoff
+		// holds the address.
+		d.rewatch()
+		switch {
+		case errors.Is(d.conf.err, ErrNoClaims):
+			m.Note = "announcements cannot be seen here: the peer's MASTER adverts decide"
+			return
+		case d.conf.stop == nil || d.conf.err != nil:
+			m.Note = "no listener for announcements: the peer's MASTER adverts decide"
+			return
+		}
+		m.listening = true
+		return
+	}
 	if d.listenARP == nil || !d.cfg.Addr.Addr().Is4() || d.arp == nil {
 		m.Note = "announcements cannot be seen here: the peer's MASTER adverts decide"
 		return

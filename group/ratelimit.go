@@ -62,6 +62,7 @@ func (d *Group) logDrop(drop carp.Drop) {
 // flushLimits reports the lines left out since the last report; the
 // loop calls it every flushEvery.
 func (d *Group) flushLimits() {
+	d.flushConflicts()
 	var left [carp.NumDropReasons]uint64
 	d.limMu.Lock()
 	for r := range d.limits {
@@ -80,4 +81,5 @@ func (d *Group) flushLimits() {
 				n, carp.DropReason(r), flushEvery)
 		}
 	}
+	d.flushAuthLimits()
 }

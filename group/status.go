@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/vrrp"
 )
 
 // AddrState says whether a group's address is on its interface.
@@ -25,6 +26,9 @@ const (
 type AddrStatus struct {
 	Prefix netip.Prefix
 	State  AddrState
+	// Conflicts counts the claims of the address by another MAC heard
+	// while MASTER (conflict.go).
+	Conflicts uint64
 }
 
 // maxPeers and maxTransitions bound what a group remembers for Status.
@@ -41,6 +45,9 @@ type Peer struct {
 	Demote   uint8
 	Counter  uint64
 	LastSeen time.Time
+	// Priority and Interval (centiseconds) are a VRRPv3 peer's.
+	Priority uint8
+	Interval uint16
 }
 
 // Transition is a change of state.
@@ -88,6 +95,21 @@ type Status struct {
 	Counters    Counters
 	// Maintenance is SetMaintenance's state.
 	Maintenance Maintenance
+	// LastConflict is the last claim of an address by another MAC heard
+	// while MASTER; its Time is zero when there was none.
+	LastConflict Conflict
+	// UnicastPeers are the configured unicast peers (Config.Peers); none:
+	// multicast.
+	UnicastPeers []netip.Addr
+	// Auth is --auth's state: the mode, the key ids and the verdicts.
+	Auth AuthStatus
+	// Protocol is the group's protocol. A VRRPv3 group has Priority, the
+	// priority it advertises now (demotion included), and AdvertInterval
+	// and MasterAdverInterval (its master's, as learned), in centiseconds;
+	// its DeadTime is Master_Down_Interval.
+	Protocol                            Protocol
+	Priority                            uint8
+	AdvertInterval, MasterAdverInterval uint16
 }
 
 // Status returns a snapshot of the group.
@@ -102,13 +124,21 @@ func (d *Group) status() Status {
 	s := Status{
 		Interface: c.Interface, VHID: c.VHID, State: d.m.State(), Since: d.since, Reason: d.reason,
 		Addr: c.Addr, AdvBase: c.AdvBase, AdvSkew: c.AdvSkew, Demotion: d.demotion,
-		Demotions:   maps.Clone(d.demotions),
-		DeadTime:    carp.DeadInterval(c.AdvBase, c.DeadRatio, c.AdvSkew),
-		Peers:       slices.Clone(d.peers),
-		Transitions: slices.Clone(d.transitions),
-		Maintenance: d.maint.Maintenance,
+		Demotions:    maps.Clone(d.demotions),
+		DeadTime:     carp.DeadInterval(c.AdvBase, c.DeadRatio, c.AdvSkew),
+		Peers:        slices.Clone(d.peers),
+		Transitions:  slices.Clone(d.transitions),
+		Maintenance:  d.maint.Maintenance,
+		UnicastPeers: slices.Clone(c.Peers),
+		Auth:         d.authStatus(),
 	}
 	s.Addrs, s.AddrState = d.addrStatus()
+	for i, n := range d.conf.count {
+		if i < len(s.Addrs) {
+			s.Addrs[i].Conflicts = n
+		}
+	}
+	s.LastConflict = d.conf.last
 	st := &d.stats
 	s.Counters = Counters{Sent: st.sent, SendErrors: st.sendErrors, Valid: st.valid,
 		GARPs: st.garps, GARPErrors: st.garpErrors, Transitions: st.transitions,
@@ -121,6 +151,15 @@ func (d *Group) status() Status {
 	}
 	if n := d.queueFull.Load(); n > 0 {
 		s.Counters.Dropped["queue full"] = n
+	}
+	d.vrrpDrops(func(name string, n uint64) { s.Counters.Dropped[name] = n })
+	s.Protocol = c.Protocol
+	if d.vm != nil {
+		s.Priority = d.vm.Priority()
+		s.AdvertInterval = d.vm.m.Config().Interval
+		s.MasterAdverInterval = d.vm.m.MasterAdverInterval()
+		s.DeadTime = vrrp.MasterDownInterval(s.Priority, s.MasterAdverInterval)
+		s.AdvBase, s.AdvSkew = 0, 0
 	}
 	return s
 }
@@ -200,7 +239,15 @@ const (
 // the MASTER from there. The sources are kept apart so that one does not
 // undo another: promoting a group that an operator demoted leaves the
 // demotion of its failing probes. Values out of range are clamped.
+// Before Run it returns at once, and Run starts demoted: a hold-down set
+// then leaves no moment in which the group could preempt undemoted.
 func (d *Group) SetDemotion(source string, level int) int {
+	d.startMu.Lock()
+	if !d.started {
+		defer d.startMu.Unlock()
+		return d.setDemotionLocked(source, level)
+	}
+	d.startMu.Unlock()
 	var total int
 	d.inLoop(func() { total = d.setDemotion(source, level) })
 	return total

@@ -20,6 +20,12 @@ func (s Spec) GroupName() string {
 	if s.Name != "" {
 		return s.Name
 	}
+	if s.Config.Protocol == group.ProtocolVRRP3 {
+		if s.Config.IPv6() {
+			return fmt.Sprintf("%s-vrrp3-%d-ipv6", s.Config.Interface, s.Config.VHID)
+		}
+		return fmt.Sprintf("%s-vrrp3-%d", s.Config.Interface, s.Config.VHID)
+	}
 	return fmt.Sprintf("%s-%d", s.Config.Interface, s.Config.VHID)
 }
 
@@ -40,9 +46,24 @@ func (n *Node) Status() []control.Group {
 		if st.Maintenance.On || st.Maintenance.Phase != group.MaintOff {
 			g.Maintenance = wireMaintenance(st.Maintenance, n.isPersistent(g.Name))
 		}
+		g.Auth = wireAuth(st.Auth)
 		out = append(out, g)
 	}
 	return out
+}
+
+// wireAuth is the control plane's view of --auth; nil for plain CARP.
+func wireAuth(a group.AuthStatus) *control.Auth {
+	if a.Mode == "" || a.Mode == "off" {
+		return nil
+	}
+	w := &control.Auth{Mode: a.Mode, Keys: slices.Clone(a.KeyIDs), ReplayWindow: a.Window.Seconds(), Senders: a.Senders,
+		Accepted: maps.Clone(a.Accepted), Dropped: maps.Clone(a.Dropped)}
+	if a.KeyID >= 0 {
+		id := a.KeyID
+		w.SendKey = &id
+	}
+	return w
 }
 
 func stateName(s carp.State) string {
@@ -57,11 +78,12 @@ func stateName(s carp.State) string {
 
 func wireGroup(spec Spec, s group.Status) control.Group {
 	g := control.Group{
-		Name: spec.GroupName(), Interface: s.Interface, VHID: s.VHID, Protocol: control.ProtocolCARP,
+		Name: spec.GroupName(), Interface: s.Interface, VHID: s.VHID, Protocol: s.Protocol.String(),
 		State: stateName(s.State), Since: s.Since, Reason: s.Reason.String(),
 		Addresses: wireAddrs(s),
 		Timing: control.Timing{AdvBase: s.AdvBase, AdvSkew: s.AdvSkew, Demotion: s.Demotion,
-			Demotions: map[string]int{}, DeadTimeMS: s.DeadTime.Milliseconds()},
+			Demotions: map[string]int{}, DeadTimeMS: s.DeadTime.Milliseconds(),
+			Priority: s.Priority, AdvertIntervalCS: s.AdvertInterval, MasterAdverIntervalCS: s.MasterAdverInterval},
 		Peers:       []control.Peer{},
 		Transitions: []control.Transition{},
 		Probes:      []control.Probe{},
@@ -72,18 +94,22 @@ func wireGroup(spec Spec, s group.Status) control.Group {
 			ScriptsFailed: s.Counters.ScriptsFailed, ScriptsTimedOut: s.Counters.Timeouts,
 		},
 	}
+	if c := s.LastConflict; !c.Time.IsZero() {
+		g.LastConflict = &control.Conflict{Address: c.Addr, MAC: c.MAC, Time: c.Time}
+	}
 	for _, src := range control.DemotionSources {
 		g.Timing.Demotions[src] = 0
 	}
 	maps.Copy(g.Timing.Demotions, s.Demotions)
 	for _, p := range s.Peers {
 		g.Peers = append(g.Peers, control.Peer{Source: p.Source, AdvBase: p.AdvBase, AdvSkew: p.AdvSkew,
-			Demote: p.Demote, LastSeen: p.LastSeen, Counter: p.Counter})
+			Demote: p.Demote, LastSeen: p.LastSeen, Counter: p.Counter, Priority: p.Priority, IntervalCS: p.Interval})
 	}
 	for _, t := range s.Transitions {
 		g.Transitions = append(g.Transitions, control.Transition{Time: t.Time, From: stateName(t.From),
 			To: stateName(t.To), Reason: t.Reason.String()})
 	}
+	g.UnicastPeers = s.UnicastPeers
 	return g
 }
 
@@ -95,7 +121,7 @@ func wireAddrs(s group.Status) []control.Address {
 	}
 	as := make([]control.Address, len(s.Addrs))
 	for i, a := range s.Addrs {
-		as[i] = control.Address{Prefix: a.Prefix, Configured: a.State == group.AddrConfigured}
+		as[i] = control.Address{Prefix: a.Prefix, Configured: a.State == group.AddrConfigured, Conflicts: a.Conflicts}
 	}
 	return as
 }
@@ -253,6 +279,40 @@ func maintText(m group.Maintenance, now time.Time) string {
 	return ""
 }
 
+// authText says what --auth=hmac-sha256 does for the group, and what it
+// dropped or would drop.
+func authText(a group.AuthStatus) string {
+	if a.Mode == "" || a.Mode == "off" {
+		return ""
+	}
+	t := fmt.Sprintf("Adverts are checked by --auth=hmac-sha256 in %s mode", a.Mode)
+	switch a.Mode {
+	case "enforce":
+		t += " (only verified adverts count)"
+	default:
+		t += " (every advert counts; failures are only counted)"
+	}
+	var dropped, failed uint64
+	for r, n := range a.Dropped {
+		if r != "verified" {
+			dropped += n
+		}
+	}
+	for r, n := range a.Accepted {
+		if r != "verified" && r != "absent" {
+			failed += n
+		}
+	}
+	t += fmt.Sprintf(": %d verified", a.Accepted["verified"])
+	if dropped > 0 {
+		t += fmt.Sprintf(", %d dropped (replays, forgeries or plain adverts)", dropped)
+	}
+	if failed > 0 {
+		t += fmt.Sprintf(", %d accepted that enforce would drop (a key or clock mistake?)", failed)
+	}
+	return t + "."
+}
+
 // dropHints say what a drop reason usually means.
 var dropHints = map[string]string{
 	carp.DropBadDigest.String():   "a different password (or vhid, or virtual address) on the peer?",
@@ -264,6 +324,9 @@ var dropHints = map[string]string{
 }
 
 func explainWhy(name string, s group.Status, now time.Time, why whyDemoted) string {
+	if s.Protocol == group.ProtocolVRRP3 {
+		return explainVRRP(name, s, now)
+	}
 	var b strings.Builder
 	own := int(s.AdvSkew) + s.Demotion
 	if s.AdvBase == carp.BowOut {
@@ -334,6 +397,17 @@ func explainWhy(name string, s group.Status, now time.Time, why whyDemoted) stri
 			fmt.Fprintf(&b, " The last peer heard, %s, fell silent %v ago.", gone.Source, now.Sub(gone.LastSeen).Round(time.Second))
 		}
 	}
+	if c := s.LastConflict; !c.Time.IsZero() {
+		var n uint64
+		for _, a := range s.Addrs {
+			n += a.Conflicts
+		}
+		fmt.Fprintf(&b, " Another host claimed its addresses %d times while it was MASTER (split brain, or an address configured by hand): last %s at %s, %v ago; each claim was answered with an announcement.",
+			n, c.Addr, c.MAC, now.Sub(c.Time).Round(time.Second))
+	}
+	if t := authText(s.Auth); t != "" {
+		b.WriteString(" " + t)
+	}
 	if len(s.Counters.Dropped) > 0 {
 		reasons := slices.SortedFunc(maps.Keys(s.Counters.Dropped), func(a, b string) int {
 			return int(s.Counters.Dropped[b]) - int(s.Counters.Dropped[a])
@@ -397,4 +471,48 @@ func (n *Node) publishTransition(s Spec, tr group.Transition) {
 	n.events.Publish(control.Event{Time: tr.Time, Kind: control.EventTransition, Group: s.GroupName(),
 		Interface: s.Config.Interface, VHID: s.Config.VHID, From: stateName(tr.From), To: stateName(tr.To),
 		Reason: tr.Reason.String()})
+}
+
+// explainVRRP is explainWhy for a VRRPv3 group: its priority against the
+// best peer's, as RFC 9568 elects.
+func explainVRRP(name string, s group.Status, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s vrrp3 vhid %d) is %s", name, s.Interface, s.VHID, stateName(s.State))
+	if !s.Since.IsZero() {
+		fmt.Fprintf(&b, " since %s (%v ago), reason %s", s.Since.Format(time.RFC3339), now.Sub(s.Since).Round(time.Second), s.Reason)
+	}
+	b.WriteString(".")
+	if t := addrsText(s); t != "" {
+		b.WriteString(" " + t)
+	}
+	fmt.Fprintf(&b, " It advertises priority %d every %d cs", s.Priority, s.AdvertInterval)
+	if s.Demotion > 0 {
+		fmt.Fprintf(&b, ", lowered by a demotion of %d", s.Demotion)
+	}
+	fmt.Fprintf(&b, "; as BACKUP it takes over after %v without an advert.", s.DeadTime)
+	var best *group.Peer
+	for i := range s.Peers {
+		p := &s.Peers[i]
+		if now.Sub(p.LastSeen) > s.DeadTime || p.Priority == 0 {
+			continue
+		}
+		if best == nil || p.Priority > best.Priority || p.Priority == best.Priority && p.Source.Compare(best.Source) > 0 {
+			best = p
+		}
+	}
+	if best == nil {
+		b.WriteString(" No master is heard.")
+		return b.String()
+	}
+	fmt.Fprintf(&b, " The master heard, %s, advertises priority %d every %d cs, last %v ago: ", best.Source,
+		best.Priority, best.Interval, now.Sub(best.LastSeen).Round(time.Second))
+	switch {
+	case best.Priority > s.Priority:
+		b.WriteString("a higher priority, so it wins the election.")
+	case best.Priority < s.Priority:
+		b.WriteString("a lower priority, so this host wins the election (as BACKUP it takes over unless preempt is off).")
+	default:
+		b.WriteString("the same priority: the higher primary address wins.")
+	}
+	return b.String()
 }

@@ -51,8 +51,7 @@ func TestBackend(t *testing.T) {
 		}
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
+		settle(10 * time.Second)
 		if got := masters(a, b); got != "web,eth0-2 | " {
 			t.Fatalf("masters %q", got)
 		}
@@ -74,8 +73,7 @@ func TestBackend(t *testing.T) {
 		if err := a.Demote("web", 200); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		wantHolders(t, "2 | 1", a, b)
 		if got := masters(a, b); got != "eth0-2 | eth0-1" {
 			t.Fatalf("after demote: masters %q", got)
@@ -86,8 +84,7 @@ func TestBackend(t *testing.T) {
 		if err := a.Promote("web"); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		wantHolders(t, "1,2 | ", a, b)
 		if g := a.Status()[0]; g.Timing.Demotion != 0 || g.Reason != "preempt" || g.State != control.StateMaster {
 			t.Fatalf("promoted: %+v", g)

@@ -87,8 +87,7 @@ func TestProbesMoveGroups(t *testing.T) {
 		if g := a.Status()[0]; g.Timing.Demotion != 255 || len(g.Probes) != 1 || g.Probes[0].State != "unknown" {
 			t.Fatalf("at the start: demotion %d, probes %+v", g.Timing.Demotion, g.Probes)
 		}
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
+		settle(10 * time.Second)
 		wantHolders(t, "1,2 | ", a, b)
 		if got := probeStates(a); got != "eth0-1:web=up eth0-2:web=up " {
 			t.Fatalf("probes %q", got)
@@ -96,8 +95,7 @@ func TestProbesMoveGroups(t *testing.T) {
 
 		// The probe fails: after fall checks both groups go to B.
 		checks.set("web", true)
-		time.Sleep(2*time.Second + 3*time.Second)
-		synctest.Wait()
+		settle(2*time.Second + 3*time.Second)
 		wantHolders(t, " | 1,2", a, b)
 		if logs := a.logs.String(); !strings.Contains(logs, "Probe web (tcp 127.0.0.1:8080) is down: connection refused") ||
 			!strings.Contains(logs, "Probe web (tcp 127.0.0.1:8080) is up") {
@@ -117,8 +115,7 @@ func TestProbesMoveGroups(t *testing.T) {
 
 		// It heals: after rise checks A preempts both back.
 		checks.set("web", false)
-		time.Sleep(2*time.Second + 3*time.Second)
-		synctest.Wait()
+		settle(2*time.Second + 3*time.Second)
 		wantHolders(t, "1,2 | ", a, b)
 		if got := masters(a, b); got != "eth0-1,eth0-2 | " {
 			t.Fatalf("masters %q", got)
@@ -136,8 +133,7 @@ func TestProbesMoveGroups(t *testing.T) {
 			t.Fatalf("after the reload: demotions %d, %d, want 0, 255", gs[0].Timing.Demotion, gs[1].Timing.Demotion)
 		}
 		checks.set("db", true)
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		wantHolders(t, "1 | 2", a, b)
 		if got := probeStates(a); got != "eth0-1:web=up eth0-2:web=up db=down " {
 			t.Fatalf("probes %q", got)
@@ -146,8 +142,7 @@ func TestProbesMoveGroups(t *testing.T) {
 			t.Fatalf("group 1 moved on the reload: %+v", tr)
 		}
 		checks.set("db", false)
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		wantHolders(t, "1,2 | ", a, b)
 
 		// A reload without probes takes their demotion away.
@@ -156,8 +151,7 @@ func TestProbesMoveGroups(t *testing.T) {
 		if err := a.Apply([]Spec{s1, s2}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		wantHolders(t, "2 | 1", a, b)
 		if gs := a.Status(); len(gs[1].Probes) != 0 || gs[1].Timing.Demotion != 0 {
 			t.Fatalf("group 2 without probes: %+v", gs[1])

@@ -82,24 +82,107 @@ func (n *Node) open6(s Spec, sys platform.OS, ifc *iface) (platform.IPConn, neti
 		return nil, netip.Addr{}, nil
 	}
 	if ifc.v6.conn != nil {
+		ifc.mu6.Lock()
+		defer ifc.mu6.Unlock()
 		return ifc.v6.conn, ifc.v6.src, nil
 	}
 	ll, ok := sys.(platform.LinkLocaler)
 	if !ok {
 		return nil, netip.Addr{}, errors.New("node: IPv6 is not supported on this system")
 	}
+	// None before the interface's first carrier: the groups wait for it
+	// (sync6).
 	src, err := ll.LinkLocal()
 	if err != nil {
-		return nil, netip.Addr{}, err
+		src = netip.Addr{}
 	}
 	conn, err := sys.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: src, Group: carp.GroupIPv6})
 	if err != nil {
 		return nil, netip.Addr{}, fmt.Errorf("node: IPv6 socket on %s: %w", s.Config.Interface, err)
 	}
+	ifc.mu6.Lock()
 	ifc.v6 = ipv6Conn{conn: newSharedConn(conn), src: src}
+	ifc.mu6.Unlock()
 	ifc.wg.Add(1)
 	go ifc.read6(ifc.v6.conn)
 	return ifc.v6.conn, src, nil
+}
+
+// gate6 is the link state an IPv6 group sees: no carrier while the
+// interface has no link-local address (the kernel makes none before the
+// first carrier, and DAD or an administrator can take it away), so that
+// it waits as an IPv4 group waits for a carrier.
+func gate6(st platform.LinkState, src netip.Addr) platform.LinkState {
+	if !src.IsValid() {
+		st.Running = false
+	}
+	return st
+}
+
+// onLink hands a link change to every group of the interface, the IPv6
+// ones after sync6 has read the link-local address again.
+func (n *Node) onLink(ifc *iface, st platform.LinkState) {
+	ifc.mu6.Lock()
+	ifc.link = st
+	ifc.mu6.Unlock()
+	n.sync6(ifc)
+	ifc.mu6.Lock()
+	src := ifc.v6.src
+	ifc.mu6.Unlock()
+	ifc.each(func(m *member) {
+		s := st
+		if m.has6 {
+			s = gate6(st, src)
+		}
+		latest(m.link, s)
+		n.dem.setLink(m.g, s)
+	})
+}
+
+// sync6 reads the interface's link-local address again and brings its
+// IPv6 groups up to date: a new address goes to the group (SetSrc6)
+// before the link state that lets it run; one that is gone makes the
+// link look as without a carrier.
+func (n *Node) sync6(ifc *iface) {
+	ifc.mu6.Lock()
+	defer ifc.mu6.Unlock()
+	if ifc.v6.conn == nil {
+		return
+	}
+	var src netip.Addr
+	if ll, ok := ifc.os.(platform.LinkLocaler); ok {
+		if a, err := ll.LinkLocal(); err == nil {
+			src = a
+		}
+	}
+	if src != ifc.v6.src {
+		n.deps.Log.Info(fmt.Sprintf("IPv6 link-local address of %s: %v (was %v)", ifc.name, src, ifc.v6.src), "interface", ifc.name)
+	}
+	ifc.v6.src = src
+	var ms []*member
+	ifc.each(func(m *member) {
+		if m.has6 {
+			ms = append(ms, m)
+		}
+	})
+	for _, m := range ms {
+		ready := m.src6.IsValid()
+		if src.IsValid() && src != m.src6 {
+			if err := m.g.SetSrc6(src); err != nil {
+				n.deps.Log.Warn(fmt.Sprintf("IPv6 link-local address %v: %v", src, err), "interface", ifc.name, "vhid", m.spec.Config.VHID)
+				continue
+			}
+			m.src6 = src
+		}
+		if !src.IsValid() {
+			m.src6 = netip.Addr{}
+		}
+		if ready != src.IsValid() {
+			st := gate6(ifc.link, src)
+			latest(m.link, st)
+			n.dem.setLink(m.g, st)
+		}
+	}
 }
 
 // read6 is read for the IPv6 socket: each packet goes to the group of
@@ -128,7 +211,13 @@ func (ifc *iface) read6(conn platform.IPConn) {
 			continue
 		}
 		ifc.mu.RLock()
-		m := ifc.vhids[b[carp.IPv6HeaderLen+1]]
+		k := vkey{vhid: b[carp.IPv6HeaderLen+1]}
+		if b[carp.IPv6HeaderLen]>>4 == 3 {
+			if vm := ifc.vhids[vkey{group.ProtocolVRRP3, true, k.vhid}]; vm != nil {
+				k = vkey{group.ProtocolVRRP3, true, k.vhid}
+			}
+		}
+		m := ifc.vhids[k]
 		ifc.mu.RUnlock()
 		if m == nil {
 			ifc.unknown.Add(1)

@@ -63,8 +63,7 @@ func TestDualStackFailover(t *testing.T) {
 				defer a.Stop(syscall.SIGTERM)
 				<-a.Ready()
 				<-b.Ready()
-				time.Sleep(10 * time.Second)
-				synctest.Wait()
+				settle(10 * time.Second)
 				if h := held(a, tc.addrs...); !slices.Equal(h, tc.addrs) || len(held(b, tc.addrs...)) != 0 {
 					t.Fatalf("A holds %v, B %v\nlogs A:\n%s", h, held(b, tc.addrs...), a.logs)
 				}
@@ -108,14 +107,12 @@ func TestDualStackFailover(t *testing.T) {
 				}
 
 				a.host.SetLink(true, false) // A loses its carrier: B takes all
-				time.Sleep(5 * time.Second)
-				synctest.Wait()
+				settle(5 * time.Second)
 				if h := held(b, tc.addrs...); !slices.Equal(h, tc.addrs) || len(held(a, tc.addrs...)) != 0 {
 					t.Fatalf("after A's fault: A holds %v, B %v", held(a, tc.addrs...), h)
 				}
 				a.host.SetLink(true, true) // and A, preferred, takes them back
-				time.Sleep(5 * time.Second)
-				synctest.Wait()
+				settle(5 * time.Second)
 				if h := held(a, tc.addrs...); !slices.Equal(h, tc.addrs) || len(held(b, tc.addrs...)) != 0 {
 					t.Fatalf("after A's return: A holds %v, B %v\nlogs B:\n%s", h, held(b, tc.addrs...), b.logs)
 				}
@@ -177,8 +174,7 @@ func TestDualStackStatus(t *testing.T) {
 		defer a.Stop(syscall.SIGTERM)
 		<-a.Ready()
 		<-b.Ready()
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
+		settle(10 * time.Second)
 		for _, tc := range []struct {
 			tn *testNode
 			on bool
@@ -192,6 +188,95 @@ func TestDualStackStatus(t *testing.T) {
 					t.Errorf("%s: address %d is %+v, want %s configured %v", gs[0].State, i, x, addrs[i], tc.on)
 				}
 			}
+		}
+	})
+}
+
+// lastAdvert6 is the source of the last IPv6 advert tn's host sent since
+// from, or the zero Addr.
+func lastAdvert6(lan *platformtest.LAN, tn *testNode, from time.Time) netip.Addr {
+	var src netip.Addr
+	for _, f := range lan.Sent() {
+		if !f.ARP && f.Host == tn.host && f.Data[0]>>4 == 6 && !f.Time.Before(from) {
+			src = netip.AddrFrom16([16]byte(f.Data[8:24]))
+		}
+	}
+	return src
+}
+
+// TestDualStackWaitsForLinkLocal: a dual-stack group started on an
+// interface that never had a carrier (so no link-local address yet)
+// starts and waits, as an IPv4 group waits for the carrier; once the
+// carrier and the address come, it takes its addresses and advertises
+// over IPv6 from that address.
+func TestDualStackWaitsForLinkLocal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		a.host.SetLink(false, false) // no link-local address without a carrier
+		a.host.SetLink(true, false)
+		addrs := []string{"198.51.100.100/32", "2001:db8::100/128"}
+		if err := a.Apply([]Spec{a.dualSpec(0, addrs...)}); err != nil {
+			t.Fatalf("start without a link-local address: %v", err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		settle(10 * time.Second)
+		if h := held(a, addrs...); len(h) != 0 {
+			t.Fatalf("holds %v without a carrier", h)
+		}
+		t0 := time.Now()
+		a.host.SetLink(true, true)
+		settle(5 * time.Second)
+		if h := held(a, addrs...); !slices.Equal(h, addrs) {
+			t.Fatalf("holds %v once the link is up, want %v\nlogs:\n%s", h, addrs, a.logs)
+		}
+		ll, _ := a.host.LinkLocal()
+		if src := lastAdvert6(&lan, a, t0); src != ll {
+			t.Fatalf("IPv6 adverts from %v, want the link-local %v", src, ll)
+		}
+	})
+}
+
+// TestDualStackLinkLocalChanges: when the interface's link-local address
+// changes, the group's IPv6 adverts come from the new one; while it has
+// none, the group gives its addresses up as without a carrier, and takes
+// them again when one comes back.
+func TestDualStackLinkLocalChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		addrs := []string{"198.51.100.100/32", "2001:db8::100/128"}
+		if err := a.Apply([]Spec{a.dualSpec(0, addrs...)}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		settle(5 * time.Second)
+		if h := held(a, addrs...); !slices.Equal(h, addrs) {
+			t.Fatalf("holds %v", h)
+		}
+		next := netip.MustParseAddr("fe80::1:2:3:4")
+		a.host.SetLinkLocal(next)
+		synctest.Wait()
+		t0 := time.Now()
+		settle(3 * time.Second)
+		if src := lastAdvert6(&lan, a, t0); src != next {
+			t.Fatalf("IPv6 adverts from %v after the link-local became %v\nlogs:\n%s", src, next, a.logs)
+		}
+		a.host.SetLinkLocal(netip.Addr{})
+		settle(3 * time.Second)
+		if h := held(a, addrs...); len(h) != 0 {
+			t.Fatalf("holds %v without a link-local address", h)
+		}
+		again := netip.MustParseAddr("fe80::5")
+		a.host.SetLinkLocal(again)
+		settle(5 * time.Second)
+		t1 := time.Now()
+		settle(2 * time.Second)
+		if h := held(a, addrs...); !slices.Equal(h, addrs) {
+			t.Fatalf("holds %v once a link-local address is back", h)
+		}
+		if src := lastAdvert6(&lan, a, t1); src != again {
+			t.Fatalf("IPv6 adverts from %v, want %v", src, again)
 		}
 	})
 }

@@ -33,6 +33,12 @@ func (n *Node) Maintenance(name string, on, persistent bool) error {
 	if err != nil {
 		return err
 	}
+	if on && m.spec.Config.Protocol == group.ProtocolVRRP3 {
+		// The handoff waits for the peer's CARP MASTER adverts; a VRRPv3
+		// group is moved with ucarpctl demote instead (a peer of higher
+		// priority preempts), or stopped (it leaves with priority 0).
+		return fmt.Errorf("%s: maintenance is for CARP groups; demote a vrrp3 group instead: %w", name, control.ErrNotSupported)
+	}
 	st := m.g.SetMaintenance(on)
 	n.dem.record(m.g, group.DemotionMaintenance, maintLevel(st.On))
 	c := m.spec.Config

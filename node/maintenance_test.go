@@ -39,8 +39,7 @@ func maintPair(t *testing.T, lan *platformtest.LAN, withB bool, garpB int, state
 		}
 		<-b.Ready()
 	}
-	time.Sleep(3 * time.Second)
-	synctest.Wait()
+	settle(3 * time.Second)
 	want := "1"
 	nodes := []*testNode{a}
 	if withB {
@@ -48,6 +47,14 @@ func maintPair(t *testing.T, lan *platformtest.LAN, withB bool, garpB int, state
 	}
 	wantHolders(t, want, nodes...)
 	return a, b
+}
+
+// wantUndemotedMaster fails t unless n's group is MASTER, not demoted.
+func wantUndemotedMaster(t *testing.T, n *testNode) {
+	t.Helper()
+	if st := n.Status()[0]; st.State != control.StateMaster || st.Timing.Demotion != 0 {
+		t.Fatalf("%s is %s, demotion %d", n.src, st.State, st.Timing.Demotion)
+	}
 }
 
 // maintOf is the group's maintenance as the control plane says it.
@@ -66,8 +73,7 @@ func watchHolders(t *testing.T, d time.Duration, a, b *testNode) (both time.Dura
 	t.Helper()
 	const step = 10 * time.Millisecond
 	for i := 0; i < int(d/step); i++ {
-		time.Sleep(step)
-		synctest.Wait()
+		settle(step)
 		ha := a.host.Addrs().Has(vipOf(1).Addr())
 		hb := b != nil && b.host.Addrs().Has(vipOf(1).Addr())
 		if !ha && !hb {
@@ -90,9 +96,7 @@ func TestMaintenancePeerAnnounces(t *testing.T) {
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
 		before := len(b.host.ARP())
-		if err := a.Maintenance("eth0-1", true, false); err != nil {
-			t.Fatal(err)
-		}
+		maintenance(t, a, "eth0-1", true, false)
 		both := watchHolders(t, 5*time.Second, a, b)
 		wantHolders(t, " | 1", a, b)
 		m := maintOf(t, a)
@@ -111,8 +115,7 @@ func TestMaintenancePeerAnnounces(t *testing.T) {
 			t.Fatalf("A is %s, demotion %d", st.State, st.Timing.Demotion)
 		}
 		// It stays with B: the demotion keeps A out (A has --preempt).
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
+		settle(10 * time.Second)
 		wantHolders(t, " | 1", a, b)
 		ex, _ := a.Explain("eth0-1")
 		if !strings.Contains(ex, "In maintenance since") || !strings.Contains(ex, "handed off to 198.51.100.12") {
@@ -128,9 +131,7 @@ func TestMaintenanceNoPeer(t *testing.T) {
 		var lan platformtest.LAN
 		a, _ := maintPair(t, &lan, false, 0, "")
 		defer a.Stop(syscall.SIGTERM)
-		if err := a.Maintenance("eth0-1", true, false); err != nil {
-			t.Fatal(err)
-		}
+		maintenance(t, a, "eth0-1", true, false)
 		watchHolders(t, 10*time.Second, a, nil)
 		m := maintOf(t, a)
 		if m == nil || m.Phase != control.MaintNoPeer || m.Note != "no peer took over" {
@@ -147,15 +148,11 @@ func TestMaintenanceNoPeer(t *testing.T) {
 			t.Fatalf("explain: %s", ex)
 		}
 		// Maintenance off: no change of state, the demotion goes.
-		if err := a.Maintenance("eth0-1", false, false); err != nil {
-			t.Fatal(err)
-		}
+		maintenance(t, a, "eth0-1", false, false)
 		if m := maintOf(t, a); m != nil {
 			t.Fatalf("maintenance %+v after off", m)
 		}
-		if st := a.Status()[0]; st.State != control.StateMaster || st.Timing.Demotion != 0 {
-			t.Fatalf("A is %s, demotion %d", st.State, st.Timing.Demotion)
-		}
+		wantUndemotedMaster(t, a)
 	})
 }
 
@@ -168,11 +165,8 @@ func TestMaintenancePeerNeverAnnounces(t *testing.T) {
 		a, b := maintPair(t, &lan, true, 0, "")
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
-		if err := a.Maintenance("eth0-1", true, false); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Second)
-		synctest.Wait()
+		maintenance(t, a, "eth0-1", true, false)
+		settle(time.Second)
 		m := maintOf(t, a)
 		if m == nil || m.Phase != control.MaintWaitingAnnouncement || m.Peer != b.src {
 			t.Fatalf("maintenance %+v, want waiting for B's announcement", m)
@@ -186,8 +180,7 @@ func TestMaintenancePeerNeverAnnounces(t *testing.T) {
 			}
 		}
 		adds := a.host.Addrs().Adds()
-		time.Sleep(time.Second)
-		synctest.Wait()
+		settle(time.Second)
 		if a.host.Addrs().Adds() == adds {
 			t.Fatal("the address kept during the handoff is not renewed")
 		}
@@ -212,17 +205,12 @@ func TestMaintenanceOffDuringWait(t *testing.T) {
 		a, b := maintPair(t, &lan, true, 0, "")
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
-		if err := a.Maintenance("eth0-1", true, false); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Second)
-		synctest.Wait()
+		maintenance(t, a, "eth0-1", true, false)
+		settle(time.Second)
 		if m := maintOf(t, a); m == nil || m.Phase != control.MaintWaitingAnnouncement {
 			t.Fatalf("maintenance %+v, want waiting for B's announcement", m)
 		}
-		if err := a.Maintenance("eth0-1", false, false); err != nil {
-			t.Fatal(err)
-		}
+		maintenance(t, a, "eth0-1", false, false)
 		if m := maintOf(t, a); m == nil || m.On || m.Phase != control.MaintWaitingAnnouncement {
 			t.Fatalf("maintenance %+v, want off with the handoff in flight", m)
 		}
@@ -231,9 +219,7 @@ func TestMaintenanceOffDuringWait(t *testing.T) {
 		if m := maintOf(t, a); m != nil {
 			t.Fatalf("maintenance %+v, want none", m)
 		}
-		if st := a.Status()[0]; st.State != control.StateMaster || st.Timing.Demotion != 0 {
-			t.Fatalf("A is %s, demotion %d", st.State, st.Timing.Demotion)
-		}
+		wantUndemotedMaster(t, a)
 	})
 }
 
@@ -246,18 +232,14 @@ func TestMaintenanceAsBackup(t *testing.T) {
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
 		a.host.SetLink(true, false) // A loses its carrier: B takes over
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		wantHolders(t, " | 1", a, b)
-		if err := a.Maintenance("eth0-1", true, false); err != nil {
-			t.Fatal(err)
-		}
+		maintenance(t, a, "eth0-1", true, false)
 		if m := maintOf(t, a); m == nil || m.Phase != control.MaintBackup {
 			t.Fatalf("maintenance %+v, want backup", m)
 		}
 		a.host.SetLink(true, true)
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
+		settle(10 * time.Second)
 		wantHolders(t, " | 1", a, b)
 	})
 }
@@ -271,11 +253,8 @@ func TestMaintenancePersistent(t *testing.T) {
 		var lan platformtest.LAN
 		a, b := maintPair(t, &lan, true, 1, dir)
 		defer b.Stop(syscall.SIGTERM)
-		if err := a.Maintenance("eth0-1", true, true); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		maintenance(t, a, "eth0-1", true, true)
+		settle(5 * time.Second)
 		wantHolders(t, " | 1", a, b)
 		if m := maintOf(t, a); m == nil || !m.Persistent {
 			t.Fatalf("maintenance %+v, want persistent", m)
@@ -305,8 +284,7 @@ func TestMaintenancePersistent(t *testing.T) {
 			t.Fatal(err)
 		}
 		<-a2.Ready()
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
+		settle(10 * time.Second)
 		wantHolders(t, " | 1", a2, b)
 		m := maintOf(t, a2)
 		if m == nil || !m.On || !m.Persistent || m.Phase != control.MaintBackup || !m.Since.Equal(since) {
@@ -316,14 +294,11 @@ func TestMaintenancePersistent(t *testing.T) {
 			t.Fatalf("logs:\n%s", logs)
 		}
 		// Off forgets it, and the election takes the address back.
-		if err := a2.Maintenance("eth0-1", false, false); err != nil {
-			t.Fatal(err)
-		}
+		maintenance(t, a2, "eth0-1", false, false)
 		if _, err := os.Stat(filepath.Join(dir, MaintenanceDir, "eth0-1")); !os.IsNotExist(err) {
 			t.Fatalf("the file is still there after off: %v", err)
 		}
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
+		settle(10 * time.Second)
 		wantHolders(t, "1 | ", a2, b)
 	})
 }
@@ -355,22 +330,17 @@ func TestMaintenanceCarrierLostDuringWait(t *testing.T) {
 		a, b := maintPair(t, &lan, true, 0, "")
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
-		if err := a.Maintenance("eth0-1", true, false); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(500 * time.Millisecond)
-		synctest.Wait()
+		maintenance(t, a, "eth0-1", true, false)
+		settle(500 * time.Millisecond)
 		wantHolders(t, "1 | 1", a, b)
 		a.host.SetLink(true, false)
-		time.Sleep(2 * time.Second)
-		synctest.Wait()
+		settle(2 * time.Second)
 		wantHolders(t, " | 1", a, b)
 		if m := maintOf(t, a); m == nil || m.Phase != control.MaintHandedOff || !strings.Contains(m.Note, "link went down") {
 			t.Fatalf("maintenance %+v", m)
 		}
 		a.host.SetLink(true, true)
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		wantHolders(t, " | 1", a, b)
 	})
 }

@@ -23,13 +23,37 @@ import (
 	"github.com/ucarp-go/ucarp/vip"
 )
 
-// ID identifies a group in a node: its interface and vhid.
+// ID identifies a group in a node: its interface and vhid, and for a
+// VRRPv3 group its protocol and family (a VRRPv3 virtual router is of one
+// family: IPv4 VRID 1 and IPv6 VRID 1 are two, beside CARP's vhid 1).
 type ID struct {
 	Interface string
 	VHID      uint8
+	Protocol  group.Protocol
+	IPv6      bool
 }
 
-func (id ID) String() string { return fmt.Sprintf("%s vhid %d", id.Interface, id.VHID) }
+// String formats id as "eth0 vhid 3", "eth0 vrrp3 vhid 3" or "eth0 vrrp3
+// vhid 3 ipv6".
+func (id ID) String() string {
+	if id.Protocol == group.ProtocolCARP {
+		return fmt.Sprintf("%s vhid %d", id.Interface, id.VHID)
+	}
+	s := fmt.Sprintf("%s %s vhid %d", id.Interface, id.Protocol, id.VHID)
+	if id.IPv6 {
+		s += " ipv6"
+	}
+	return s
+}
+
+// vkey is a group's key on its interface (ID without the interface).
+type vkey struct {
+	proto group.Protocol
+	ipv6  bool
+	vhid  uint8
+}
+
+func (id ID) key() vkey { return vkey{id.Protocol, id.IPv6, id.VHID} }
 
 // Spec is one group that a node runs: its configuration, and whether the
 // node manages its virtual address (else its scripts do).
@@ -58,7 +82,10 @@ type Spec struct {
 }
 
 // ID is the spec's identity.
-func (s Spec) ID() ID { return ID{s.Config.Interface, s.Config.VHID} }
+func (s Spec) ID() ID {
+	c := &s.Config
+	return ID{Interface: c.Interface, VHID: c.VHID, Protocol: c.Protocol, IPv6: c.IPv6()}
+}
 
 // Deps wires a node to the system; tests give platformtest's hosts.
 type Deps struct {
@@ -192,28 +219,42 @@ type member struct {
 	ready chan struct{} // closed once the group listens
 	ended chan struct{} // closed when its Run has returned
 	exit  *group.Exit
+	// has6: the group has IPv6 addresses; src6, the link-local address
+	// it has (invalid: none yet), under ifc.mu6 (ipv6.go).
+	has6 bool
+	src6 netip.Addr
 }
 
 // iface is an interface that carries groups.
 type iface struct {
-	name  string
-	os    platform.OS
-	opts  platform.IPOptions
-	conn  platform.IPConn // a sharedConn
-	v6    ipv6Conn        // the IPv6 socket, opened for the first group with IPv6 (ipv6.go)
-	arp   *sharedFrames   // nil: no gratuitous ARP
-	addrs *addrCache      // the address table, one listing for all groups
-	stop  chan struct{}
-	wg    sync.WaitGroup
-	mu    sync.RWMutex
-	vhids map[uint8]*member
+	name string
+	os   platform.OS
+	opts platform.IPOptions
+	conn platform.IPConn // a sharedConn
+	v6   ipv6Conn        // the IPv6 socket, opened for the first group with IPv6 (ipv6.go)
+	arp  *sharedFrames   // nil: no gratuitous ARP
+	// claims is the one listener of ARP and Neighbour Discovery that the
+	// groups of the interface share (claims.go); nil without arp.
+	claims *claimHub
+	addrs  *addrCache // the address table, one listing for all groups
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.RWMutex
+	vhids  map[vkey]*member
 	// filter, when the socket takes one and the node filters (not
 	// Deps.Unclaimed), has the kernel drop what none of vhids can accept
 	// (carp.SocketFilter); set each time vhids changes, under mu.
 	filter platform.Filterer
-	log    *slog.Logger
+	// vips are every group's virtual addresses (unicast.go), for the
+	// source of the adverts to a global IPv6 peer.
+	vips atomic.Pointer[map[netip.Addr]bool]
+	log  *slog.Logger
 	// Packets for no group of this node, or too short to name one.
 	unknown, short atomic.Uint64
+
+	// mu6 serializes sync6, and guards v6.src, link and the members' src6.
+	mu6  sync.Mutex
+	link platform.LinkState // the link's last state
 }
 
 // New returns a node with no group; Apply gives it its groups.
@@ -300,7 +341,10 @@ func (n *Node) Apply(specs []Spec) error {
 			n.dem.respec(m.g, s)
 			continue
 		case ok && s.ManageVIP == m.spec.ManageVIP && m.g.Reconfigure(s.Config) == nil:
-			m.spec = s // changed in place
+			m.ifc.mu.Lock()
+			m.spec = s       // changed in place
+			m.ifc.refilter() // --relax-ttl may have changed
+			m.ifc.mu.Unlock()
 			n.dem.respec(m.g, s)
 			continue
 		}
@@ -433,7 +477,7 @@ func (n *Node) start(s Spec) error {
 	if s.ManageVIP {
 		if n.deps.Lock != nil {
 			if err := n.step(s, StepLock, sys, func() (err error) {
-				m.lock, err = n.deps.Lock(fmt.Sprintf("ucarp-go/%d/%d", sys.Interface().Index, c.VHID))
+				m.lock, err = n.deps.Lock(lockName(sys.Interface().Index, s.ID()))
 				return err
 			}); err != nil {
 				return err
@@ -476,6 +520,11 @@ func (n *Node) start(s Spec) error {
 		if err != nil {
 			return err
 		}
+		if conn6 != nil {
+			// No link-local address yet: the group waits as for a carrier.
+			m.has6, m.src6 = true, src6
+			initial = gate6(initial, src6)
+		}
 		gd := group.Deps{
 			Log: log, MAC: sys.Interface().HardwareAddr, Conn: ifc.conn, Conn6: conn6, Src6: src6, ARP: arp, Addrs: addrs,
 			Link: m.link, AddrChanged: m.addrs, Initial: initial, Random: n.deps.Random,
@@ -492,9 +541,10 @@ func (n *Node) start(s Spec) error {
 			},
 			OnTransition: func(tr group.Transition) { n.publishTransition(s, tr) },
 			Shared:       true,
+			Source6:      ifc.source6,
 		}
-		if l, ok := sys.(platform.ARPListener); ok && arp != nil {
-			gd.ListenARP = l.ListenARP
+		if ifc.claims != nil {
+			gd.WatchClaims = ifc.claims.Watch
 		}
 		if g, err = group.New(c, gd); err != nil {
 			return err
@@ -516,17 +566,22 @@ func (n *Node) start(s Spec) error {
 		n.dem.record(g, group.DemotionMaintenance, maintLevel(true)) // startMaintenance's
 	}
 	ifc.mu.Lock()
-	ifc.vhids[c.VHID] = m
+	ifc.vhids[s.ID().key()] = m
 	ifc.refilter()
 	ifc.mu.Unlock()
-	go func() {
-		m.exit = g.Run()
-		close(m.ended)
-	}()
+	// The hold-down is in the group before it runs: no advert it hears
+	// can make it preempt undemoted.
 	if until := n.born.Add(s.HoldDown); s.HoldDown > 0 && time.Now().Before(until) {
 		log.Info(fmt.Sprintf("Hold-down: not taking MASTER from a peer until %s%s", until.Format(time.RFC3339),
 			map[bool]string{true: " or the probes are up", false: ""}[s.HoldDownUntilHealthy]))
 		n.dem.holdDown(g, until, s.HoldDownUntilHealthy, func() { n.endHoldDown(g, "its time is up") })
+	}
+	go func() {
+		m.exit = g.Run()
+		close(m.ended)
+	}()
+	if m.has6 {
+		n.sync6(ifc) // a link-local address that came since open6
 	}
 	return nil
 }
@@ -551,8 +606,8 @@ func (m *member) closeLock() {
 // remove forgets a group whose Run has returned.
 func (n *Node) remove(m *member) {
 	m.ifc.mu.Lock()
-	if m.ifc.vhids[m.spec.Config.VHID] == m {
-		delete(m.ifc.vhids, m.spec.Config.VHID)
+	if k := m.spec.ID().key(); m.ifc.vhids[k] == m {
+		delete(m.ifc.vhids, k)
 		m.ifc.refilter()
 	}
 	m.ifc.mu.Unlock()
@@ -567,7 +622,7 @@ func (n *Node) remove(m *member) {
 // groups of s's interface, and keeps it.
 func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 	c := s.Config
-	ifc := &iface{name: c.Interface, os: sys, opts: ipOptions(c), stop: make(chan struct{}), vhids: map[uint8]*member{}}
+	ifc := &iface{name: c.Interface, os: sys, opts: ipOptions(c), stop: make(chan struct{}), vhids: map[vkey]*member{}}
 	defer func() {
 		if err != nil {
 			ifc.close()
@@ -599,6 +654,7 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 				return err
 			}
 			ifc.arp = &sharedFrames{FrameConn: arp}
+			ifc.claims = newClaimHub(sys)
 			return nil
 		}); err != nil {
 			return nil, err
@@ -615,15 +671,13 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	ifc.link, _ = sys.LinkState()
 	ifc.wg.Add(3)
 	go ifc.read(n.deps.Unclaimed)
 	go func() {
 		defer ifc.wg.Done()
 		for st := range link {
-			ifc.each(func(m *member) {
-				latest(m.link, st)
-				n.dem.setLink(m.g, st)
-			})
+			n.onLink(ifc, st)
 		}
 	}()
 	go func() {
@@ -633,6 +687,9 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 			case ev, ok := <-addrs:
 				if !ok {
 					return
+				}
+				if a := ev.Addr.Prefix.Addr(); ev.Resync || a.Is6() && a.IsLinkLocalUnicast() {
+					n.sync6(ifc) // the link-local address may have changed
 				}
 				// Only the group whose address changed looks, and only
 				// if the table changed: a renewal's event wakes nobody.
@@ -677,6 +734,9 @@ func (ifc *iface) close() {
 		ifc.conn.Close()
 	}
 	ifc.v6.close()
+	if ifc.claims != nil {
+		ifc.claims.close()
+	}
 	if ifc.arp != nil {
 		ifc.arp.Close()
 	}
@@ -687,14 +747,24 @@ func (ifc *iface) close() {
 // filter would have dropped (the groups check every packet), so a
 // failure is logged and the interface goes on.
 func (ifc *iface) refilter() {
+	ifc.setVIPs()
 	if ifc.filter == nil {
 		return
 	}
-	vhids := make([]uint8, 0, len(ifc.vhids))
-	for v := range ifc.vhids {
-		vhids = append(vhids, v)
+	var vhids, vrids []uint8
+	anyTTL := false // a group with --relax-ttl: the TTL is left to the groups
+	for k, m := range ifc.vhids {
+		switch {
+		case k.proto == group.ProtocolCARP:
+			vhids = append(vhids, k.vhid)
+		case !k.ipv6:
+			vrids = append(vrids, k.vhid)
+		}
+		if a := m.spec.Config.Auth; a != nil && a.RelaxTTL {
+			anyTTL = true
+		}
 	}
-	if err := ifc.filter.SetFilter(carp.SocketFilter(vhids)); err != nil {
+	if err := ifc.filter.SetFilter(carp.SocketFilterVRRP(vhids, vrids, anyTTL)); err != nil {
 		ifc.log.Warn("the kernel cannot drop what no group here accepts", "err", err)
 	}
 }
@@ -766,7 +836,14 @@ func (ifc *iface) read(unclaimed bool) {
 		var m *member
 		if ok {
 			ifc.mu.RLock()
-			m = ifc.vhids[vhid]
+			m = ifc.vhids[vkey{vhid: vhid}]
+			if v := b[(b[0]&0x0f)*4]; v>>4 == 3 {
+				// VRRPv3: the group of this VRID if there is one; else
+				// the CARP group of the vhid counts it, as before.
+				if vm := ifc.vhids[vkey{group.ProtocolVRRP3, false, vhid}]; vm != nil {
+					m = vm
+				}
+			}
 			ifc.mu.RUnlock()
 		}
 		if m != nil {
@@ -878,7 +955,14 @@ func (n *Node) members() []*member {
 		if c := cmpString(a.spec.Config.Interface, b.spec.Config.Interface); c != 0 {
 			return c
 		}
-		return int(a.spec.Config.VHID) - int(b.spec.Config.VHID)
+		if c := int(a.spec.Config.VHID) - int(b.spec.Config.VHID); c != 0 {
+			return c
+		}
+		ka, kb := a.spec.ID().key(), b.spec.ID().key()
+		if ka.proto != kb.proto {
+			return int(ka.proto) - int(kb.proto)
+		}
+		return map[bool]int{false: 0, true: 1}[ka.ipv6] - map[bool]int{false: 0, true: 1}[kb.ipv6]
 	})
 	return ms
 }
@@ -941,4 +1025,18 @@ func (f *sharedFrames) WriteFrame(b []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.FrameConn.WriteFrame(b)
+}
+
+// lockName is the name of the lock of group id on the interface of index
+// ifindex: ucarp-go/IFINDEX/VHID for CARP, with the protocol and family
+// between for VRRPv3.
+func lockName(ifindex int, id ID) string {
+	if id.Protocol == group.ProtocolCARP {
+		return fmt.Sprintf("ucarp-go/%d/%d", ifindex, id.VHID)
+	}
+	fam := "ipv4"
+	if id.IPv6 {
+		fam = "ipv6"
+	}
+	return fmt.Sprintf("ucarp-go/%d/%s-%s/%d", ifindex, id.Protocol, fam, id.VHID)
 }

@@ -116,6 +116,23 @@ func holders(nodes ...*testNode) []string {
 	return out
 }
 
+// settle sleeps d on the fake clock and lets every goroutine settle.
+func settle(d time.Duration) {
+	time.Sleep(d)
+	synctest.Wait()
+}
+
+// maintenance puts group name of n in maintenance (on) or out of it, and
+// fails t on an error.
+func maintenance(t *testing.T, n interface {
+	Maintenance(name string, on, persistent bool) error
+}, name string, on, persistent bool) {
+	t.Helper()
+	if err := n.Maintenance(name, on, persistent); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func wantHolders(t *testing.T, want string, nodes ...*testNode) {
 	t.Helper()
 	if got := strings.Join(holders(nodes...), " | "); got != want {
@@ -145,8 +162,7 @@ func TestNodesConverge(t *testing.T) {
 		defer a.Stop(syscall.SIGTERM)
 		<-a.Ready()
 		<-b.Ready()
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
+		settle(10 * time.Second)
 		wantHolders(t, "1,2 | 3", a, b)
 		// One socket per interface carries the three groups: every advert
 		// on the wire comes from a conn of each host's only socket.
@@ -155,12 +171,10 @@ func TestNodesConverge(t *testing.T) {
 		}
 
 		a.host.SetLink(true, false) // A loses its carrier
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		wantHolders(t, " | 1,2,3", a, b)
 		a.host.SetLink(true, true)
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		wantHolders(t, "1,2 | 3", a, b)
 	})
 }
@@ -253,8 +267,7 @@ func TestNodeFilterFollowsGroups(t *testing.T) {
 				v0 = m3.g.Status().Counters.Valid
 			}
 			conn.WritePacket(advert(peerAddr, 3, 0))
-			time.Sleep(100 * time.Millisecond)
-			synctest.Wait()
+			settle(100 * time.Millisecond)
 			read = ifc.unknown.Load() - r0
 			if m3 != nil {
 				read += m3.g.Status().Counters.Valid - v0
@@ -296,8 +309,7 @@ func TestApply(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer a.Stop(syscall.SIGTERM)
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		wantHolders(t, "1,2,3", a)
 		before := map[ID]*group.Group{}
 		for id, m := range a.groups {
@@ -314,8 +326,7 @@ func TestApply(t *testing.T) {
 					t.Fatalf("%s was replaced", id)
 				}
 			}
-			time.Sleep(5 * time.Second)
-			synctest.Wait()
+			settle(5 * time.Second)
 			if n := a.logs.count("Switching to state"); n != masters+3 { // +3: the start's BACKUP lines
 				t.Fatalf("%d transitions, want none new:\n%s", n-masters-3, a.logs)
 			}
@@ -359,8 +370,7 @@ func TestApply(t *testing.T) {
 			if a.groups[changed[1].ID()].g != before[changed[1].ID()] {
 				t.Fatal("a changed advskew replaced the group")
 			}
-			time.Sleep(3 * time.Second)
-			synctest.Wait()
+			settle(3 * time.Second)
 			if a.logs.count("Switching to state") != n {
 				t.Fatalf("a changed advskew made a transition:\n%s", a.logs)
 			}
@@ -373,8 +383,7 @@ func TestApply(t *testing.T) {
 			}
 			synctest.Wait()
 			wantHolders(t, "1,2", a)
-			time.Sleep(4 * time.Second)
-			synctest.Wait()
+			settle(4 * time.Second)
 			wantHolders(t, "1,2,4", a)
 		}
 		{ // one socket setting per interface
@@ -432,8 +441,7 @@ func TestAddressListingsDoNotGrowWithGroups(t *testing.T) {
 		time.Sleep(5 * time.Second) // all MASTER
 		synctest.Wait()
 		before, renewals := listings.Load(), a.host.Addrs().Adds()
-		time.Sleep(10 * time.Second)
-		synctest.Wait()
+		settle(10 * time.Second)
 		renewals = a.host.Addrs().Adds() - renewals
 		if n := listings.Load() - before; n != 0 {
 			t.Fatalf("%d listings of the address table in 10 s for 16 groups, want none", n)
@@ -463,8 +471,7 @@ func TestApplyRestartsEndedGroups(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer a.Stop(syscall.SIGTERM)
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		old := a.groups[specs[0].ID()].g
 		a.host.Remove()
 		synctest.Wait()
@@ -480,8 +487,7 @@ func TestApplyRestartsEndedGroups(t *testing.T) {
 		if a.groups[specs[0].ID()].g == old {
 			t.Fatal("the ended group was kept")
 		}
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		wantHolders(t, "1,2", a)
 	})
 }

@@ -228,8 +228,7 @@ func TestStartWithoutGratuitousARP(t *testing.T) {
 		if want := []string{"eth0 vhid 1 arp true"}; !slices.Equal(told, want) {
 			t.Fatalf("Degraded %q, want %q", told, want)
 		}
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
+		settle(5 * time.Second)
 		wantHolders(t, "1,2", a)
 	})
 }
@@ -263,8 +262,7 @@ func TestDone(t *testing.T) {
 					t.Fatal(err)
 				}
 				done := a.Done(s.ID())
-				time.Sleep(5 * time.Second)
-				synctest.Wait()
+				settle(5 * time.Second)
 				select {
 				case e := <-done:
 					t.Fatalf("ended on its own: %+v", e)

@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ucarp-go/ucarp/control"
@@ -12,6 +14,12 @@ import (
 // DefaultSyncInterval is how often SyncPeers asks the other daemons.
 const DefaultSyncInterval = time.Second
 
+// syncHold is how many intervals the last answer of a daemon counts for
+// once it stops answering: one that misses some polls (busy, slow to
+// answer) does not make the levels it reported go off and on again; one
+// that is gone for longer stops counting.
+const syncHold = 3
+
 // SyncPeers shares the node's sync groups with the other daemons of the
 // host, until ctx is done: every interval, while the node has groups in
 // a sync group, it asks each control socket in dir but self for its sync
@@ -19,7 +27,8 @@ const DefaultSyncInterval = time.Second
 // highest level heard for their name (SetRemoteSync). It pulls only: each
 // daemon answers with its own members' failures, never with what it
 // heard, so a level cannot echo between daemons and outlive its cause. A
-// socket that does not answer within the interval counts for nothing: a
+// socket that does not answer within the interval keeps its last answer
+// for syncHold intervals (see syncMemory), then counts for nothing: a
 // daemon that is gone holds no address and fails nobody; nor does one
 // served by another user than root or this daemon's.
 func (n *Node) SyncPeers(ctx context.Context, dir, self string, interval time.Duration) {
@@ -29,10 +38,13 @@ func (n *Node) SyncPeers(ctx context.Context, dir, self string, interval time.Du
 	self = filepath.Clean(self)
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	mem := syncMemory{hold: syncHold * interval}
 	for {
 		if len(n.dem.localLevels()) > 0 {
-			n.SetRemoteSync(pollSync(dir, self, max(interval/2, 100*time.Millisecond)))
+			sockets, answers := askSync(dir, self, max(interval/2, 100*time.Millisecond))
+			n.SetRemoteSync(mem.update(time.Now(), sockets, answers))
 		} else {
+			mem = syncMemory{hold: mem.hold}
 			n.SetRemoteSync(nil)
 		}
 		select {
@@ -44,6 +56,42 @@ func (n *Node) SyncPeers(ctx context.Context, dir, self string, interval time.Du
 	}
 }
 
+// syncMemory is the last answer of each daemon, and when it came.
+type syncMemory struct {
+	hold time.Duration
+	last map[string]heardSync // by socket
+}
+
+type heardSync struct {
+	levels map[string]int
+	at     time.Time
+}
+
+// update takes a poll at now: the sockets of the directory, and the
+// answers of those that answered. It returns the highest level of each
+// name among the answers that count: this poll's, and a socket's last
+// one for hold after it, while the socket is there (one removed, its
+// daemon is gone).
+func (m *syncMemory) update(now time.Time, sockets []string, answers map[string]map[string]int) map[string]int {
+	if m.last == nil {
+		m.last = map[string]heardSync{}
+	}
+	for p, l := range answers {
+		m.last[p] = heardSync{levels: l, at: now}
+	}
+	levels := map[string]int{}
+	for p, h := range m.last {
+		if !slices.Contains(sockets, p) || now.Sub(h.at) > m.hold {
+			delete(m.last, p)
+			continue
+		}
+		for name, l := range h.levels {
+			levels[name] = max(levels[name], l)
+		}
+	}
+	return levels
+}
+
 // trustedUID says whether a socket served by uid may demote the groups
 // here: root's, or this daemon's own user's. A variable for the tests.
 var trustedUID = func(uid uint32) bool { return uid == 0 || int(uid) == os.Geteuid() }
@@ -51,15 +99,23 @@ var trustedUID = func(uid uint32) bool { return uid == 0 || int(uid) == os.Geteu
 // pollSync asks every socket of dir but self for its sync groups, and
 // returns the highest level of each name.
 func pollSync(dir, self string, timeout time.Duration) map[string]int {
+	_, answers := askSync(dir, self, timeout)
+	return (&syncMemory{}).update(time.Time{}, slices.Collect(maps.Keys(answers)), answers)
+}
+
+// askSync asks every socket of dir but self for its sync groups: it
+// returns the sockets, and the levels of each that answered.
+func askSync(dir, self string, timeout time.Duration) (sockets []string, answers map[string]map[string]int) {
 	paths, err := control.Sockets(dir)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	levels := map[string]int{}
+	answers = map[string]map[string]int{}
 	for _, p := range paths {
 		if filepath.Clean(p) == self {
 			continue
 		}
+		sockets = append(sockets, p)
 		c, err := control.DialTimeout(p, timeout)
 		if err != nil {
 			continue
@@ -76,9 +132,11 @@ func pollSync(dir, self string, timeout time.Duration) map[string]int {
 		if err != nil {
 			continue
 		}
+		levels := map[string]int{}
 		for _, s := range states {
 			levels[s.Name] = max(levels[s.Name], min(max(s.Level, 0), control.MaxDemotion))
 		}
+		answers[p] = levels
 	}
-	return levels
+	return sockets, answers
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -135,5 +136,36 @@ func TestSyncPeersUntrusted(t *testing.T) {
 	trustedUID = trusted
 	if got := pollSync(dir, pb, time.Second); got["s"] != 70 {
 		t.Fatalf("the trusted socket's sync state: %v, want s at 70", got)
+	}
+}
+
+// TestSyncMemory: a daemon that answers only some polls keeps its last
+// levels for the hold (no flapping); one silent for longer, or whose
+// socket is gone, counts for nothing; a new answer replaces the old.
+func TestSyncMemory(t *testing.T) {
+	const a, b = "/run/ucarp/a.sock", "/run/ucarp/b.sock"
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := syncMemory{hold: syncHold * time.Second}
+	both := []string{a, b}
+	for i, tc := range []struct {
+		sockets []string
+		answers map[string]map[string]int
+		want    map[string]int
+	}{
+		{both, map[string]map[string]int{a: {"s": 70}, b: {"s": 20, "t": 5}}, map[string]int{"s": 70, "t": 5}},
+		{both, map[string]map[string]int{b: {"s": 20}}, map[string]int{"s": 70}},               // a missed one: kept
+		{both, map[string]map[string]int{a: {"s": 70}}, map[string]int{"s": 70}},               // b missed one
+		{both, map[string]map[string]int{a: {"s": 10}, b: {"s": 20}}, map[string]int{"s": 20}}, // a's new level
+		{both, map[string]map[string]int{}, map[string]int{"s": 20}},
+		{both, map[string]map[string]int{}, map[string]int{"s": 20}},
+		{both, map[string]map[string]int{}, map[string]int{"s": 20}}, // 3 s since: still
+		{both, map[string]map[string]int{}, map[string]int{}},        // 4 s: gone
+		{both, map[string]map[string]int{a: {"s": 40}}, map[string]int{"s": 40}},
+		{[]string{b}, map[string]map[string]int{}, map[string]int{}}, // a's socket removed: at once
+	} {
+		got := m.update(t0.Add(time.Duration(i)*time.Second), tc.sockets, tc.answers)
+		if !maps.Equal(got, tc.want) {
+			t.Fatalf("poll %d: %v, want %v", i, got, tc.want)
+		}
 	}
 }

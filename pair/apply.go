@@ -199,18 +199,43 @@ func (r *Runner) ensureSetting(ctx context.Context, h *host, s Setting) error {
 	return nil
 }
 
+// removeLine removes the last line that is l.Text, the one ensureLine
+// appended: an earlier copy (with another value of the key between) was
+// there before; CRLF lines and the others are kept as they are.
 func removeLine(l Line) string {
 	f, tmp := Quote(l.File), Quote(l.File+".ucarpctl-tmp")
-	return fmt.Sprintf("grep -vxF %s %s > %s; cat %s > %s && rm -f %s", Quote(l.Text), f, tmp, tmp, f, tmp)
+	return fmt.Sprintf("T=%s awk 'NR == FNR { if ($0 == ENVIRON[\"T\"]) n = FNR; next } FNR != n' %s %s > %s && cat %s > %s; rm -f %s",
+		Quote(l.Text), f, f, tmp, tmp, f, tmp)
 }
 
+// hasLine exits 0 when the file has the line as it is.
 func hasLine(l Line) string { return "grep -qxF " + Quote(l.Text) + " " + Quote(l.File) }
 
+// inEffect exits 0 when a KEY=VALUE line is in effect as sysctl.conf(5)
+// reads it: the last line whose first word sets KEY sets it to VALUE
+// (one after it with another value wins; a commented-out one, or a CRLF
+// one whose value ends in CR, does not count). A line that is no
+// KEY=VALUE must be there as it is.
+func inEffect(l Line) string {
+	k, v, ok := strings.Cut(l.Text, "=")
+	if !ok {
+		return hasLine(l)
+	}
+	return "K=" + Quote(k) + " V=" + Quote(v) + ` awk 'index($1, ENVIRON["K"] "=") == 1 { v = substr($1, length(ENVIRON["K"]) + 2) } END { exit !(v == ENVIRON["V"]) }' ` + Quote(l.File)
+}
+
+// appendLine appends the line, after a newline if the file does not end
+// with one.
+func appendLine(l Line) string {
+	f := Quote(l.File)
+	return "{ [ ! -s " + f + ` ] || [ -z "$(tail -c 1 ` + f + `)" ] || echo; echo ` + Quote(l.Text) + "; } >> " + f
+}
+
 func (r *Runner) ensureLine(ctx context.Context, h *host, l Line) error {
-	if _, err := look(ctx, h, hasLine(l)); err == nil {
+	if _, err := look(ctx, h, inEffect(l)); err == nil {
 		return nil
 	}
-	if err := r.change(ctx, h, "echo "+Quote(l.Text)+" >> "+Quote(l.File), nil); err != nil {
+	if err := r.change(ctx, h, appendLine(l), nil); err != nil {
 		return err
 	}
 	h.changed = append(h.changed, fmt.Sprintf("added %q to %s", l.Text, l.File))
@@ -284,7 +309,18 @@ func (r *Runner) configure(ctx context.Context, h *host) error {
 	active := err == nil && (p.Facts.Installed || p.Kernel)
 	if active {
 		// Undone last: after the old files are back.
-		h.undo = append(h.undo, undo{what: "the restart of " + p.Instance, cmds: p.Restart})
+		revert := p.Revert
+		if revert == nil {
+			revert = p.Restart
+		}
+		h.undo = append(h.undo, undo{what: "the restart of " + p.Instance, cmds: revert})
+	}
+	for _, kv := range p.Sysctls {
+		name, value, _ := strings.Cut(kv, "=")
+		out, err := look(ctx, h, "sysctl -n "+name)
+		if old := strings.TrimSpace(out); err == nil && old != "" && old != value {
+			h.undo = append(h.undo, undo{what: "the live " + name, cmds: []string{"sysctl " + name + "=" + old}})
+		}
 	}
 	if !active && len(p.StopLast) > 0 {
 		// Undone after the files' removal: what Start enabled for every
@@ -516,23 +552,24 @@ func state(ctx context.Context, h *host, vhid int) string {
 	if h.p.Kernel {
 		return ParseIfconfigCARP(out, vhid)
 	}
-	return ParseStatusJSON(out, vhid)
+	return ParseStatusJSON(out, h.p.Facts.Interface, vhid)
 }
 
 // ParseStatusJSON reads "ucarpctl status --json": the state of the group
-// with this vhid.
-func ParseStatusJSON(s string, vhid int) string {
+// with this vhid on the interface (any interface if iface is "").
+func ParseStatusJSON(s, iface string, vhid int) string {
 	var st struct {
 		Groups []struct {
-			VHID  int    `json:"vhid"`
-			State string `json:"state"`
+			Interface string `json:"interface"`
+			VHID      int    `json:"vhid"`
+			State     string `json:"state"`
 		} `json:"groups"`
 	}
 	if json.Unmarshal([]byte(s), &st) != nil {
 		return ""
 	}
 	for _, g := range st.Groups {
-		if g.VHID == vhid {
+		if g.VHID == vhid && (iface == "" || g.Interface == iface) {
 			return g.State
 		}
 	}
@@ -580,8 +617,8 @@ func (r *Runner) failover(ctx context.Context, hosts []*host, master int, o Opti
 	how := "demoted"
 	if !h.p.Kernel {
 		if _, err := look(ctx, h, h.p.MaintenanceProbe); err == nil {
-			v := strconv.Itoa(o.VHID)
-			demote, promote = []string{"ucarpctl maintenance on " + v}, []string{"ucarpctl maintenance off " + v}
+			g := Quote(h.p.Facts.Interface + ":" + strconv.Itoa(o.VHID))
+			demote, promote = []string{"ucarpctl maintenance on " + g}, []string{"ucarpctl maintenance off " + g}
 			how = "in maintenance"
 		} else if !o.Preempt {
 			// Without preempt the BACKUP never takes over from a live,
@@ -665,13 +702,13 @@ func (r *Runner) unpairHost(ctx context.Context, h *host) error {
 		}
 	}
 	for _, s := range p.Settings {
+		if p.Kernel && strings.HasPrefix(s.Name, "ifconfig_") {
+			continue // the aliases: UnpairAliases below
+		}
 		out, _ := look(ctx, h, sysrc(s, "-n", "-q", s.Name)+" || true")
 		old := strings.TrimSuffix(out, "\n")
-		// Ours: the rc.d script's variables, the alias that holds the
-		// vhid (its password is not asked again), or the value pair set.
-		vhid := "vhid " + strings.TrimPrefix(p.Instance, "carp vhid ") + " "
-		ours := strings.HasPrefix(s.Name, "ucarp_") || old == s.Value ||
-			(p.Kernel && strings.Contains(s.Name, "_alias") && strings.Contains(old+" ", vhid))
+		// Ours: the rc.d script's variables, or the value pair set.
+		ours := strings.HasPrefix(s.Name, "ucarp_") || old == s.Value
 		if old == "" || !ours {
 			continue
 		}
@@ -683,6 +720,25 @@ func (r *Runner) unpairHost(ctx context.Context, h *host) error {
 			return err
 		}
 		h.changed = append(h.changed, fmt.Sprintf("removed %s from %s", s.Name, s.File))
+	}
+	for _, s := range p.UnpairAliases {
+		// The others' aliases move down into the places the vhid's
+		// leave, so that none is after a gap.
+		out, _ := look(ctx, h, sysrc(s, "-n", "-q", s.Name)+" || true")
+		if old := strings.TrimSuffix(out, "\n"); old == s.Value {
+			continue
+		}
+		if s.Value == "" {
+			if err := r.change(ctx, h, sysrc(s, "-x", s.Name), nil); err != nil {
+				return err
+			}
+			h.changed = append(h.changed, fmt.Sprintf("removed %s from %s", s.Name, s.File))
+			continue
+		}
+		if err := r.change(ctx, h, sysrc(s, s.Name+"="+s.Value), nil); err != nil {
+			return err
+		}
+		h.changed = append(h.changed, fmt.Sprintf("moved another alias to %s in %s", s.Name, s.File))
 	}
 	for _, l := range p.UnpairLines {
 		if _, err := look(ctx, h, hasLine(l)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ type fake struct {
 	failOn    string   // a command holding this fails
 	cancelOn  string   // a command holding this calls cancel and fails
 	cancel    func()
+	preempt   string // the live net.inet.carp.preempt ("" is 0)
 	files     map[string]File
 	settings  map[string]string // FILE NAME -> value
 	log       []string
@@ -143,12 +145,18 @@ func (f *fake) Run(ctx context.Context, cmd string, stdin []byte) (string, error
 		w := strings.Fields(cmd)
 		_, there := f.settings[w[3]+" "+strings.Trim(w[2], "'")]
 		return ok(there)
-	case strings.HasPrefix(cmd, "echo "):
+	case strings.HasPrefix(cmd, "K="): // inEffect: KEY=VALUE lines only
 		w := strings.Fields(cmd)
-		f.settings[w[3]+" "+strings.Trim(w[1], "'")] = "line"
-	case strings.HasPrefix(cmd, "grep -vxF "):
+		k, v := strings.TrimPrefix(w[0], "K="), strings.TrimPrefix(w[1], "V=")
+		_, there := f.settings[w[len(w)-1]+" "+k+"="+v]
+		return ok(there)
+	case strings.HasPrefix(cmd, "{ [ ! -s "): // appendLine
 		w := strings.Fields(cmd)
-		delete(f.settings, w[3]+" "+strings.Trim(w[2], "'"))
+		f.settings[w[len(w)-1]+" "+strings.Trim(w[len(w)-4], "';")] = "line"
+	case strings.HasPrefix(cmd, "T="): // removeLine
+		w := strings.Fields(cmd)
+		file := w[slices.Index(w, "n'")+1]
+		delete(f.settings, file+" "+strings.Trim(strings.TrimPrefix(w[0], "T="), "'"))
 	case strings.Contains(cmd, "apt-get install"), strings.Contains(cmd, "dnf install"),
 		strings.Contains(cmd, "pkg add"), strings.Contains(cmd, "pkg install"):
 		f.installed = true
@@ -169,7 +177,9 @@ func (f *fake) Run(ctx context.Context, cmd string, stdin []byte) (string, error
 		if !f.active {
 			return "", errExit
 		}
-		return fmt.Sprintf(`{"groups":[{"vhid":10,"state":%q}]}`, f.state()), nil
+		// Another group of the same vhid on another interface, which
+		// pair must not take for its own.
+		return fmt.Sprintf(`{"groups":[{"interface":"eth9","vhid":10,"state":"INIT"},{"interface":%q,"vhid":10,"state":%q}]}`, f.facts().Interface, f.state()), nil
 	case strings.HasPrefix(cmd, "ifconfig ") && !strings.Contains(cmd, "alias"):
 		if !f.active {
 			return "", nil
@@ -187,6 +197,10 @@ func (f *fake) Run(ctx context.Context, cmd string, stdin []byte) (string, error
 			return "", errExit
 		}
 		return strings.Join(names, "\n"), nil
+	case cmd == "sysctl -n net.inet.carp.preempt":
+		return max(f.preempt, "0") + "\n", nil
+	case strings.HasPrefix(cmd, "sysctl net.inet.carp.preempt="):
+		f.preempt = strings.TrimPrefix(cmd, "sysctl net.inet.carp.preempt=")
 	case strings.HasPrefix(cmd, "ucarpctl help"):
 		return ok(f.maint)
 	}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -356,8 +357,8 @@ func TestVerifyFailover(t *testing.T) {
 	r := testRunner(&out)
 	r.VerifyFailover = true
 	hook := &hookSession{fake: a, on: map[string]func(){
-		"ucarpctl demote 10 255": func() { a.master, b.master = false, true },
-		"ucarpctl promote 10":    func() { a.master, b.master = true, false },
+		"ucarpctl demote eth0:10 255": func() { a.master, b.master = false, true },
+		"ucarpctl promote eth0:10":    func() { a.master, b.master = true, false },
 	}}
 	if err := r.Pair(context.Background(), [2]Session{hook, b}, baseOptions()); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
@@ -368,8 +369,8 @@ func TestVerifyFailover(t *testing.T) {
 	// Where ucarpctl has the maintenance verb, it is used.
 	a.maint = true
 	hook.on = map[string]func(){
-		"ucarpctl maintenance on 10":  func() { a.master, b.master = false, true },
-		"ucarpctl maintenance off 10": func() { a.master, b.master = true, false },
+		"ucarpctl maintenance on eth0:10":  func() { a.master, b.master = false, true },
+		"ucarpctl maintenance off eth0:10": func() { a.master, b.master = true, false },
 	}
 	out.Reset()
 	if err := r.Pair(context.Background(), [2]Session{hook, b}, baseOptions()); err != nil {
@@ -386,8 +387,37 @@ func TestVerifyFailover(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "b did not take the address while a was demoted") {
 		t.Fatalf("got %v", err)
 	}
-	if last := a.log[len(a.log)-1]; last != "ucarpctl promote 10" {
+	if last := a.log[len(a.log)-1]; last != "ucarpctl promote eth0:10" {
 		t.Errorf("the last command on a: %q", last)
+	}
+}
+
+// TestVerifyFailoverKernel: in kernel mode only the paired vhid is
+// demoted (not the host's every group through net.inet.carp.demotion),
+// in a way that moves the address with preempt and without.
+func TestVerifyFailoverKernel(t *testing.T) {
+	for _, preempt := range []bool{true, false} {
+		a, b := newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+		var out bytes.Buffer
+		r := testRunner(&out)
+		r.VerifyFailover = true
+		hook := &hookSession{fake: a, on: map[string]func(){
+			"ifconfig vtnet0 vhid 10 advskew 254 state backup": func() { a.master, b.master = false, true },
+			"ifconfig vtnet0 vhid 10 advskew 0":                func() { a.master, b.master = preempt, !preempt },
+		}}
+		o := baseOptions()
+		o.FreeBSDKernel, o.Preempt = true, preempt
+		if err := r.Pair(context.Background(), [2]Session{hook, b}, o); err != nil {
+			t.Fatalf("preempt %v: %v\n%s\n%s", preempt, err, out.String(), strings.Join(a.log, "\n"))
+		}
+		for _, c := range a.log {
+			if strings.Contains(c, "carp.demotion") {
+				t.Errorf("preempt %v: the host's every group is demoted: %s", preempt, c)
+			}
+		}
+		if !strings.Contains(out.String(), "failover: b took the address while a was demoted") {
+			t.Errorf("preempt %v: output:\n%s", preempt, out.String())
+		}
 	}
 }
 
@@ -639,9 +669,10 @@ func TestKernelUnpairKeepsShared(t *testing.T) {
 		if err := testRunner(&bytes.Buffer{}).Pair(context.Background(), [2]Session{a, b}, o); err != nil {
 			t.Fatal(err)
 		}
-		const alias5 = "/etc/rc.conf ifconfig_vtnet0_alias7"
+		const alias5 = "/etc/rc.conf ifconfig_vtnet0_alias1"
+		const vhid5 = "inet vhid 5 advskew 0 pass x alias 203.0.113.50/32"
 		if other {
-			a.settings[alias5] = "inet vhid 5 advskew 0 pass x alias 203.0.113.50/32"
+			a.settings[alias5] = vhid5
 		}
 		var out bytes.Buffer
 		if err := testRunner(&out).Unpair(context.Background(), [2]Session{a, b}, Options{VIPs: o.VIPs, VHID: 10, FreeBSDKernel: true}); err != nil {
@@ -649,11 +680,176 @@ func TestKernelUnpairKeepsShared(t *testing.T) {
 		}
 		_, load := a.settings["/boot/loader.conf carp_load"]
 		_, preempt := a.settings["/etc/sysctl.conf net.inet.carp.preempt=1"]
-		if load != other || preempt != other || a.settings[alias5] == "" && other {
+		// The other group's alias moves down into alias0: no gap.
+		if load != other || preempt != other || other && (a.settings["/etc/rc.conf ifconfig_vtnet0_alias0"] != vhid5 || a.settings[alias5] != "") {
 			t.Errorf("other group %v: carp_load kept %v, preempt kept %v\n%s", other, load, preempt, out.String())
 		}
 		if _, bload := b.settings["/boot/loader.conf carp_load"]; bload {
 			t.Errorf("b has no other group, and kept carp_load")
 		}
+	}
+}
+
+// aliasGap is the first ifconfig_vtnet0_aliasN missing before one that
+// is set in f's rc.conf (FreeBSD's rc ignores every alias after it), or "".
+func aliasGap(f *fake) string {
+	last := -1
+	for k := range f.settings {
+		if n, err := strconv.Atoi(strings.TrimPrefix(k, "/etc/rc.conf ifconfig_vtnet0_alias")); err == nil {
+			last = max(last, n)
+		}
+	}
+	for n := range last {
+		if _, ok := f.settings["/etc/rc.conf ifconfig_vtnet0_alias"+strconv.Itoa(n)]; !ok {
+			return "ifconfig_vtnet0_alias" + strconv.Itoa(n)
+		}
+	}
+	return ""
+}
+
+// TestKernelAliasesNoGap: pairing again with other VIPs, and unpairing
+// with another group's alias after ours, leave the aliases numbered
+// from 0 without a gap.
+func TestKernelAliasesNoGap(t *testing.T) {
+	o := baseOptions()
+	o.FreeBSDKernel = true
+	multiVIP(&o)
+	a, b := newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+	ctx := context.Background()
+	var out bytes.Buffer
+	check := func(what string) {
+		t.Helper()
+		for _, f := range []*fake{a, b} {
+			if gap := aliasGap(f); gap != "" {
+				t.Errorf("%s: %s: %s is missing: %v", what, f.name, gap, f.settings)
+			}
+		}
+	}
+	if err := testRunner(&out).Pair(ctx, [2]Session{a, b}, o); err != nil {
+		t.Fatal(err)
+	}
+	check("pair")
+	later := o
+	later.VIPs = o.VIPs[1:]
+	if err := testRunner(&out).Pair(ctx, [2]Session{a, b}, later); err != nil {
+		t.Fatal(err)
+	}
+	check("pair without the first VIP")
+	const vhid5 = "inet vhid 5 advskew 0 pass x alias 203.0.113.50/32"
+	a.settings["/etc/rc.conf ifconfig_vtnet0_alias2"] = vhid5
+	if err := testRunner(&out).Unpair(ctx, [2]Session{a, b}, Options{VIPs: later.VIPs, VHID: 10, FreeBSDKernel: true}); err != nil {
+		t.Fatal(err)
+	}
+	check("unpair")
+	if got := a.settings["/etc/rc.conf ifconfig_vtnet0_alias0"]; got != vhid5 {
+		t.Errorf("unpair: alias0 is %q, want the other group's", got)
+	}
+}
+
+// TestKernelRollbackLive: in kernel mode the rollback of a host whose
+// vhid ran puts its old aliases up again, not the new ones, and the
+// live preempt back as it was.
+func TestKernelRollbackLive(t *testing.T) {
+	const old = "inet vhid 10 advskew 50 pass old alias 203.0.113.100/32"
+	a, b := newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+	a.active = true
+	a.files = map[string]File{}
+	a.settings = map[string]string{"/etc/rc.conf ifconfig_vtnet0_alias0": old, "/boot/loader.conf carp_load": "YES"}
+	before := snap(a)
+	o := baseOptions()
+	o.FreeBSDKernel = true
+	b.failOn = "ifconfig vtnet0 inet vhid 10 advskew 100"
+	var out bytes.Buffer
+	err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, o)
+	if err == nil || !strings.Contains(err.Error(), "rolled back: both hosts are as they were") {
+		t.Fatalf("got %v\n%s", err, out.String())
+	}
+	if !before.equal(snap(a)) {
+		t.Errorf("a's files are not as they were:\n%+v\n%+v", before, snap(a))
+	}
+	var last string
+	for _, c := range a.log {
+		if strings.HasPrefix(c, "ifconfig vtnet0 inet") {
+			last = c
+		}
+	}
+	if want := "ifconfig vtnet0 inet vhid 10 advskew 50 pass old alias 203.0.113.100/32"; last != want {
+		t.Errorf("the last ifconfig on a is %q, want the old alias %q:\n%s", last, want, strings.Join(a.log, "\n"))
+	}
+	if a.preempt == "1" {
+		t.Errorf("a's live preempt is still 1 after the rollback:\n%s", strings.Join(a.log, "\n"))
+	}
+	// Without the failure, the restart of the running vhid turns the
+	// live preempt on too, not only at the next boot.
+	b.failOn = ""
+	if err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, o); err != nil {
+		t.Fatal(err)
+	}
+	if a.preempt != "1" {
+		t.Errorf("a's live preempt is %q after pair --preempt:\n%s", a.preempt, strings.Join(a.log, "\n"))
+	}
+}
+
+// TestLineCommands runs ensureLine's and the rollback's shell commands
+// with /bin/sh on a real file: the line is added where it is not in
+// effect (no file, no newline at the end, the key set again after it,
+// commented out, CRLF), not where it is, and the rollback takes out only
+// the line added.
+func TestLineCommands(t *testing.T) {
+	const x = "net.inet.carp.preempt=1"
+	for _, tc := range []struct {
+		name, before, added, after string // after: once the line is removed again
+	}{
+		{name: "no file", before: "-", added: x + "\n", after: ""},
+		{name: "other lines", before: "a=1\n", added: "a=1\n" + x + "\n", after: "a=1\n"},
+		{name: "no newline at the end", before: "a=1", added: "a=1\n" + x + "\n", after: "a=1\n"},
+		{name: "there", before: "a=1\n" + x + "\n"},
+		{name: "there with blanks and a comment", before: "  " + x + "\t# on\n"},
+		{name: "set again after", before: x + "\nnet.inet.carp.preempt=0\n", added: x + "\nnet.inet.carp.preempt=0\n" + x + "\n"},
+		{name: "commented out", before: "#" + x + "\n# " + x + "\n", added: "#" + x + "\n# " + x + "\n" + x + "\n"},
+		{name: "another key that begins alike", before: "net.inet.carp.preempt=1x\nxnet.inet.carp.preempt=1\n", added: "net.inet.carp.preempt=1x\nxnet.inet.carp.preempt=1\n" + x + "\n"},
+		{name: "CRLF", before: "a=1\r\n" + x + "\r\n", added: "a=1\r\n" + x + "\r\n" + x + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := Line{File: filepath.Join(t.TempDir(), "sysctl.conf"), Text: x}
+			if tc.before != "-" {
+				if err := os.WriteFile(l.File, []byte(tc.before), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sh := func(cmd string) error { return exec.Command("/bin/sh", "-c", cmd).Run() }
+			read := func() string {
+				b, _ := os.ReadFile(l.File)
+				return string(b)
+			}
+			if tc.added == "" { // in effect: nothing to do
+				if err := sh(inEffect(l)); err != nil {
+					t.Fatalf("%q: the line is in effect, and %s says no", tc.before, inEffect(l))
+				}
+				return
+			}
+			if sh(inEffect(l)) == nil {
+				t.Fatalf("%q: the line is not in effect, and %s says it is", tc.before, inEffect(l))
+			}
+			if err := sh(appendLine(l)); err != nil {
+				t.Fatal(err)
+			}
+			if got := read(); got != tc.added {
+				t.Fatalf("added: %q, want %q", got, tc.added)
+			}
+			if err := sh(inEffect(l)); err != nil {
+				t.Errorf("%q: the line added is not in effect", read())
+			}
+			if err := sh(removeLine(l)); err != nil {
+				t.Fatal(err)
+			}
+			want := tc.after
+			if want == "" && tc.before != "-" {
+				want = tc.before
+			}
+			if got := read(); got != want {
+				t.Errorf("removed: %q, want %q", got, want)
+			}
+		})
 	}
 }

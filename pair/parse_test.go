@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -74,10 +75,14 @@ func TestPickInterface(t *testing.T) {
 }
 
 func TestParseState(t *testing.T) {
-	if s := ParseStatusJSON(`{"groups":[{"vhid":3,"state":"BACKUP"},{"vhid":10,"state":"MASTER"}]}`, 10); s != "MASTER" {
+	if s := ParseStatusJSON(`{"groups":[{"vhid":3,"state":"BACKUP"},{"vhid":10,"state":"MASTER"}]}`, "", 10); s != "MASTER" {
 		t.Errorf("status --json: %q", s)
 	}
-	if s := ParseStatusJSON(`{"groups":[]}`, 10); s != "" {
+	two := `{"groups":[{"interface":"eth1","vhid":10,"state":"MASTER"},{"interface":"eth0","vhid":10,"state":"BACKUP"}]}`
+	if s := ParseStatusJSON(two, "eth0", 10); s != "BACKUP" {
+		t.Errorf("status --json, the vhid on two interfaces: %q", s)
+	}
+	if s := ParseStatusJSON(`{"groups":[]}`, "", 10); s != "" {
 		t.Errorf("no group: %q", s)
 	}
 	ifc := "vtnet0: flags=...\n\tcarp: BACKUP vhid 1 advbase 1 advskew 100\n\tcarp: MASTER vhid 10 advbase 1 advskew 0\n"
@@ -99,25 +104,83 @@ func TestQuote(t *testing.T) {
 	}
 }
 
+// TestKernelAliases: the interface's aliases stay numbered from 0
+// without a gap (FreeBSD's rc stops at the first one missing), after
+// pair and after unpair.
 func TestKernelAliases(t *testing.T) {
-	f := Facts{Interface: "vtnet0", RCConf: map[string]string{
-		"ifconfig_vtnet0_alias0": "inet 203.0.113.50/32",
-		"ifconfig_vtnet0_alias1": "inet vhid 10 advskew 0 pass x alias 203.0.113.100/32",
-		"ifconfig_vtnet0_alias3": "inet6 vhid 10 advskew 0 pass x alias 2001:db8::100/64",
-		"ifconfig_vtnet0_alias4": "inet vhid 10 advskew 0 pass x alias 203.0.113.102/32",
-	}}
+	const (
+		other = "inet 203.0.113.50/32"
+		v100  = "inet vhid 10 advskew 0 pass x alias 203.0.113.100/32"
+		v6    = "inet6 vhid 10 advskew 0 pass x alias 2001:db8::100/64"
+		v102  = "inet vhid 10 advskew 0 pass x alias 203.0.113.102/32"
+		n100  = "inet vhid 10 advskew 0 pass y alias 203.0.113.100/32"
+		n101  = "inet vhid 10 advskew 0 pass y alias 203.0.113.101/32"
+		n6    = "inet6 vhid 10 advskew 0 pass y alias 2001:db8::100/64"
+	)
 	addrs := []netip.Addr{netip.MustParseAddr("203.0.113.100"), netip.MustParseAddr("203.0.113.101"), netip.MustParseAddr("2001:db8::100")}
-	names, stale := kernelAliases(f, "10", addrs)
-	// The aliases that hold an address keep it; a new one takes the first
-	// free number; the one for an address no longer asked for is stale.
-	if want := []string{"ifconfig_vtnet0_alias1", "ifconfig_vtnet0_alias2", "ifconfig_vtnet0_alias3"}; !slices.Equal(names, want) {
-		t.Errorf("names %q, want %q", names, want)
-	}
-	if len(stale) != 1 || stale[0].name != "ifconfig_vtnet0_alias4" || stale[0].addr != netip.MustParseAddr("203.0.113.102") {
-		t.Errorf("stale %+v", stale)
-	}
-	names, stale = kernelAliases(f, "11", addrs[:1])
-	if !slices.Equal(names, []string{"ifconfig_vtnet0_alias2"}) || len(stale) != 0 {
-		t.Errorf("the first free alias: %q %+v", names, stale)
+	for _, tc := range []struct {
+		name         string
+		rc           []string // alias0, alias1, ... ("" for none)
+		n            int      // how many of addrs
+		pair, unpair []string // the layouts after pair and unpair
+		stale        []string
+	}{
+		{name: "empty", n: 1, pair: []string{n100}},
+		{name: "after the others", rc: []string{other, other}, n: 2, pair: []string{other, other, n100, n101}, unpair: []string{other, other}},
+		{
+			name: "each keeps its place, the new one last, the stale one's place taken",
+			rc:   []string{other, v100, v6, v102}, n: 3,
+			pair: []string{other, n100, n6, n101}, unpair: []string{other, "", "", ""},
+			stale: []string{"203.0.113.102"},
+		},
+		{
+			name: "a stale alias before another's moves it down",
+			rc:   []string{v102, other, v100}, n: 1,
+			pair: []string{other, n100, ""}, unpair: []string{other, "", ""},
+			stale: []string{"203.0.113.102"},
+		},
+		{
+			name: "unpair moves the others down",
+			rc:   []string{other, v100, other, v6}, n: 3,
+			pair: []string{other, n100, other, n6, n101}, unpair: []string{other, other, "", ""},
+		},
+		{
+			name: "a gap is closed", rc: []string{other, "", other}, n: 1,
+			pair: []string{other, other, n100}, unpair: []string{other, other, ""},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := Facts{Interface: "vtnet0", RCConf: map[string]string{"ifconfig_vtnet0": "inet 203.0.113.10/24"}}
+			for i, v := range tc.rc {
+				if v != "" {
+					f.RCConf["ifconfig_vtnet0_alias"+strconv.Itoa(i)] = v
+				}
+			}
+			values := []string{n100, n101, n6}[:tc.n]
+			pair, unpair, stale := kernelAliases(f, "10", addrs[:tc.n], values)
+			for _, c := range []struct {
+				what string
+				got  []Setting
+				want []string
+			}{{"pair", pair, tc.pair}, {"unpair", unpair, tc.unpair}} {
+				var got []string
+				for i, s := range c.got {
+					if want := "ifconfig_vtnet0_alias" + strconv.Itoa(i); s.Name != want || s.File != "/etc/rc.conf" {
+						t.Errorf("%s: setting %d is %s in %s, want %s", c.what, i, s.Name, s.File, want)
+					}
+					got = append(got, s.Value)
+				}
+				if !slices.Equal(got, c.want) {
+					t.Errorf("%s:\n got %q\nwant %q", c.what, got, c.want)
+				}
+			}
+			var st []string
+			for _, a := range stale {
+				st = append(st, a.String())
+			}
+			if !slices.Equal(st, tc.stale) {
+				t.Errorf("stale %q, want %q", st, tc.stale)
+			}
+		})
 	}
 }

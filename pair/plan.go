@@ -89,6 +89,13 @@ type Plan struct {
 	Start   []string
 	Restart []string
 	Stop    []string
+	// Revert, when the service ran before, puts back what ran once the
+	// old files and settings are back: Restart where the service reads
+	// them (nil), or kernel mode's old aliases of the vhid.
+	Revert []string
+	// Sysctls (kernel mode) are the live NAME=VALUE that Start and
+	// Restart set: a rollback sets each back to what it was.
+	Sysctls []string
 	// StopLast runs after Stop and the files' removal: it disables what
 	// is shared by every instance when none is left.
 	StopLast []string
@@ -108,6 +115,9 @@ type Plan struct {
 	// vhid, which need carp_load and the preempt line too: Unpair keeps
 	// them.
 	OtherGroups bool
+	// UnpairAliases (kernel mode) are the interface's aliases once the
+	// vhid's are gone, numbered again from 0 (Settings holds pair's).
+	UnpairAliases []Setting
 }
 
 // NewPlan computes the plan of host i (0 or 1) of the pair.
@@ -273,15 +283,17 @@ func linux(p *Plan, f Facts, o Options, vhid, listen string) {
 		p.Stop = []string{"/etc/init.d/ucarp stop " + name}
 		p.StopLast = []string{"ls /etc/ucarp/*.conf >/dev/null 2>&1 || chkconfig --del ucarp"}
 	}
-	ours(p, vhid)
+	ours(p, f.Interface, vhid)
 }
 
-// ours: the status and demotion of our daemon, through ucarpctl.
-func ours(p *Plan, vhid string) {
+// ours: the status and demotion of our daemon, through ucarpctl; the
+// group is named IF:VHID, which no other group of the host matches.
+func ours(p *Plan, iface, vhid string) {
 	p.Status = "ucarpctl status --json"
 	p.MaintenanceProbe = "ucarpctl help | grep -q '^  maintenance'"
-	p.Demote = []string{"ucarpctl demote " + vhid + " 255"}
-	p.Promote = []string{"ucarpctl promote " + vhid}
+	g := Quote(iface + ":" + vhid)
+	p.Demote = []string{"ucarpctl demote " + g + " 255"}
+	p.Promote = []string{"ucarpctl promote " + g}
 }
 
 // tcpdump prints the source of each CARP or VRRP advert of vhid (IP
@@ -329,7 +341,7 @@ func freebsd(p *Plan, f Facts, o Options, vhid, listen string) {
 	p.Start = []string{"service ucarp start"}
 	p.Restart = []string{"service ucarp restart"}
 	p.Stop = []string{"service ucarp stop"}
-	ours(p, vhid)
+	ours(p, f.Interface, vhid)
 }
 
 // moreVIPs are the VIPs after the first, separated by spaces.
@@ -349,11 +361,10 @@ func kernel(p *Plan, f Facts, o Options, vhid, listen string) {
 	p.Kernel = true
 	p.Instance = "carp vhid " + vhid
 	p.Sniff = tcpdump(f.Interface, vhid, listen)
-	names, stale := kernelAliases(f, vhid, o.Addrs())
 	ifc := Quote(f.Interface)
 	p.Settings = []Setting{{File: "/boot/loader.conf", Name: "carp_load", Value: "YES"}}
-	var ups, downs []string
-	for i, v := range o.VIPs {
+	var ups, downs, values []string
+	for _, v := range o.VIPs {
 		fam := "inet"
 		if v.Addr().Is4() {
 			// Without the Handbook's /32 the alias would take the
@@ -366,17 +377,17 @@ func kernel(p *Plan, f Facts, o Options, vhid, listen string) {
 		if o.AdvBase != 1 {
 			carp = fmt.Sprintf("%s vhid %s advbase %d advskew %d pass %s alias %s", fam, vhid, o.AdvBase, p.Skew, o.Password, v)
 		}
-		p.Settings = append(p.Settings, Setting{File: "/etc/rc.conf", Name: names[i], Value: carp})
+		values = append(values, carp)
 		ups = append(ups, "ifconfig "+ifc+" "+strings.Replace(carp, "pass "+o.Password, "pass "+Quote(o.Password), 1))
 		downs = append(downs, kernelDown(ifc, v.Addr()))
 	}
-	// The aliases of this vhid for addresses no longer asked for: "" has
-	// them removed, and their addresses go down with the others.
+	aliases, unpair, stale := kernelAliases(f, vhid, o.Addrs(), values)
+	p.Settings = append(p.Settings, aliases...)
+	p.UnpairAliases = unpair
+	// The addresses of this vhid no longer asked for go down with the
+	// others.
 	for _, a := range stale {
-		p.Settings = append(p.Settings, Setting{File: "/etc/rc.conf", Name: a.name})
-		if a.addr.IsValid() {
-			downs = append(downs, kernelDown(ifc, a.addr))
-		}
+		downs = append(downs, kernelDown(ifc, a))
 	}
 	for k, v := range f.RCConf {
 		w := strings.Fields(v)
@@ -392,16 +403,51 @@ func kernel(p *Plan, f Facts, o Options, vhid, listen string) {
 		p.Lines = []Line{preempt}
 	}
 	p.Active = "ifconfig " + ifc + " | grep -Eq 'carp: [A-Z]+ vhid " + vhid + " '"
-	p.Start = []string{"kldload -n carp"}
+	var sysctl []string
 	if o.Preempt {
-		p.Start = append(p.Start, "sysctl net.inet.carp.preempt=1")
+		p.Sysctls = []string{preempt.Text}
+		sysctl = []string{"sysctl " + preempt.Text}
 	}
-	p.Start = append(p.Start, ups...)
-	p.Restart = append(slices.Clone(downs), ups...)
+	p.Start = slices.Concat([]string{"kldload -n carp"}, sysctl, ups)
+	p.Restart = slices.Concat(sysctl, downs, ups)
 	p.Stop = downs
+	// A rollback takes the new addresses down and puts up the vhid's
+	// old aliases as rc.conf had them, not the new ones.
+	p.Revert = slices.Clone(downs)
+	for _, v := range oldAliases(f, vhid) {
+		p.Revert = append(p.Revert, "ifconfig "+ifc+" "+quotePass(v))
+	}
 	p.Status = "ifconfig " + ifc
-	p.Demote = []string{"sysctl net.inet.carp.demotion=240"}
-	p.Promote = []string{"sysctl net.inet.carp.demotion=-240"}
+	// Only this vhid moves (net.inet.carp.demotion would move every
+	// group of the host): the worst skew, so that the other host does not
+	// give the address back with preempt, and BACKUP, so that it takes
+	// the address without preempt too.
+	p.Demote = []string{"ifconfig " + ifc + " vhid " + vhid + " advskew 254 state backup"}
+	p.Promote = []string{"ifconfig " + ifc + " vhid " + vhid + " advskew " + strconv.Itoa(p.Skew)}
+}
+
+// oldAliases are the values of rc.conf's aliases of the vhid, in their
+// order.
+func oldAliases(f Facts, vhid string) []string {
+	_, old := aliasList(f)
+	var out []string
+	for _, a := range old {
+		if strings.Contains(" "+a.value+" ", " vhid "+vhid+" ") {
+			out = append(out, a.value)
+		}
+	}
+	return out
+}
+
+// quotePass quotes the password of an alias's value for the shell.
+func quotePass(v string) string {
+	w := strings.Fields(v)
+	for i := 0; i+1 < len(w); i++ {
+		if w[i] == "pass" {
+			w[i+1] = Quote(w[i+1])
+		}
+	}
+	return strings.Join(w, " ")
 }
 
 // kernelDown removes one address of the vhid; one that is not there (a
@@ -415,56 +461,68 @@ func kernelDown(ifc string, a netip.Addr) string {
 }
 
 type alias struct {
-	name string
-	addr netip.Addr // invalid if the value names none
+	n           int
+	name, value string
 }
 
-// kernelAliases are the rc.conf variables of the vhid's aliases, one for
-// each of addrs: the one that already holds the address with this vhid,
-// or the first free ifconfig_IF_aliasN; and the stale ones, which hold
-// the vhid for another address.
-func kernelAliases(f Facts, vhid string, addrs []netip.Addr) (names []string, stale []alias) {
-	base := "ifconfig_" + strings.NewReplacer(".", "_", "-", "_").Replace(f.Interface) + "_alias"
-	var used []int
-	held := map[netip.Addr]string{}
-	var ours []alias
+// aliasList is the ifconfig_IF_alias variable name without its number,
+// and the interface's aliases in rc.conf in the order of their numbers.
+func aliasList(f Facts) (base string, old []alias) {
+	base = "ifconfig_" + strings.NewReplacer(".", "_", "-", "_").Replace(f.Interface) + "_alias"
 	for k, v := range f.RCConf {
 		n, err := strconv.Atoi(strings.TrimPrefix(k, base))
-		if !strings.HasPrefix(k, base) || err != nil {
+		if strings.HasPrefix(k, base) && err == nil && n >= 0 && strconv.Itoa(n) == strings.TrimPrefix(k, base) {
+			old = append(old, alias{n, k, v})
+		}
+	}
+	slices.SortFunc(old, func(x, y alias) int { return x.n - y.n })
+	return base, old
+}
+
+// kernelAliases lays out the interface's ifconfig_IF_aliasN variables.
+// FreeBSD's rc reads alias0, alias1, ... and stops at the first one
+// missing, so both layouts are numbered from 0 without a gap: pair's
+// keeps the other aliases in their order, gives each of addrs (whose
+// rc.conf values are values) the alias that held it with this vhid, or
+// one after the others, and drops this vhid's stale aliases; unpair's
+// drops every alias of the vhid. An alias past the end of a layout is
+// set to "" (removed). stale are the addresses of the aliases dropped.
+func kernelAliases(f Facts, vhid string, addrs []netip.Addr, values []string) (pair, unpair []Setting, stale []netip.Addr) {
+	base, old := aliasList(f)
+	ours := func(v string) bool { return strings.Contains(" "+v+" ", " vhid "+vhid+" ") }
+	placed := make([]bool, len(addrs))
+	var pv, uv []string
+	for _, a := range old {
+		if !ours(a.value) {
+			pv, uv = append(pv, a.value), append(uv, a.value)
 			continue
 		}
-		used = append(used, n)
-		if strings.Contains(" "+v+" ", " vhid "+vhid+" ") {
-			a := alias{name: k, addr: aliasAddr(v)}
-			ours = append(ours, a)
-			if a.addr.IsValid() {
-				if old, ok := held[a.addr]; !ok || k < old {
-					held[a.addr] = k
-				}
+		addr := aliasAddr(a.value)
+		if i := slices.Index(addrs, addr); i >= 0 && addr.IsValid() && !placed[i] {
+			placed[i] = true
+			pv = append(pv, values[i])
+		} else if addr.IsValid() && !slices.Contains(addrs, addr) && !slices.Contains(stale, addr) {
+			stale = append(stale, addr)
+		}
+	}
+	for i, done := range placed {
+		if !done {
+			pv = append(pv, values[i])
+		}
+	}
+	layout := func(vals []string) []Setting {
+		var out []Setting
+		for i, v := range vals {
+			out = append(out, Setting{File: "/etc/rc.conf", Name: base + strconv.Itoa(i), Value: v})
+		}
+		for _, a := range old {
+			if a.n >= len(vals) {
+				out = append(out, Setting{File: "/etc/rc.conf", Name: a.name})
 			}
 		}
+		return out
 	}
-	taken := map[string]bool{}
-	n := 0
-	for _, a := range addrs {
-		if k, ok := held[a]; ok {
-			names = append(names, k)
-			taken[k] = true
-			continue
-		}
-		for slices.Contains(used, n) {
-			n++
-		}
-		used = append(used, n)
-		names = append(names, base+strconv.Itoa(n))
-	}
-	for _, a := range ours {
-		if !taken[a.name] {
-			stale = append(stale, a)
-		}
-	}
-	slices.SortFunc(stale, func(x, y alias) int { return strings.Compare(x.name, y.name) })
-	return names, stale
+	return layout(pv), layout(uv), stale
 }
 
 // aliasAddr is the address of an ifconfig_IF_aliasN value: the word

@@ -2,7 +2,6 @@ package platform
 
 import (
 	"net/netip"
-	"slices"
 	"testing"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ucarp-go/ucarp/vip"
-	"github.com/ucarp-go/ucarp/vip/viptest"
 )
 
 // TestFakeAgreesWithKernelIPv6 is TestFakeAgreesWithKernel for IPv6
@@ -18,22 +16,12 @@ import (
 // length, no labels, a delete that needs the prefix length.
 func TestFakeAgreesWithKernelIPv6(t *testing.T) {
 	inThrowawayNamespace(t, func() {
-		sys, err := New("eth0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		kernel := sys.Addresses().(linuxAddrs)
-		fake := viptest.New("eth0")
-		fake.NoProto = kernel.Mark() != vip.MarkProto
+		kernel, fake := kernelAndFake(t)
 		p128 := netip.MustParsePrefix("2001:db8::100/128")
 		p64 := netip.MustParsePrefix("2001:db8::100/64")
 		other := netip.MustParsePrefix("2001:db8::101/128")
 		ours := vip.Address{Prefix: p128, Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 30 * time.Second}
-		for _, o := range []struct {
-			name string
-			do   string // add ("ip addr add"), replace (AddAddress), del
-			a    vip.Address
-		}{
+		agree(t, kernel, fake, []addrOp{
 			{"an administrator's copy: no protocol", "add", vip.Address{Prefix: p128}},
 			{"ours on top: the address is taken", "add", ours},
 			{"replace takes it over in place, no label", "replace", ours},
@@ -46,31 +34,7 @@ func TestFakeAgreesWithKernelIPv6(t *testing.T) {
 			{"replace without a protocol or lifetime clears both", "replace", vip.Address{Prefix: other}},
 			{"replace sets the protocol back and a lifetime", "replace", vip.Address{Prefix: other, Proto: vip.ProtoCARP, Lifetime: 30 * time.Second}},
 			{"delete by address, whatever the protocol", "del", vip.Address{Prefix: other}},
-		} {
-			run := func(s vip.System, add func(vip.Address) error) error {
-				switch o.do {
-				case "add":
-					return add(o.a)
-				case "replace":
-					return s.AddAddress(o.a)
-				}
-				return s.DeleteAddress(o.a)
-			}
-			kerr := run(kernel, kernel.add)
-			ferr := run(fake, fake.Add)
-			if errno(kerr) != errno(ferr) {
-				t.Fatalf("%s: kernel %v, fake %v", o.name, kerr, ferr)
-			}
-			k, err := kernel.Addresses()
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, _ := fake.Addresses()
-			if ks, fs := table(k), table(f); !slices.Equal(ks, fs) {
-				t.Fatalf("%s: kernel %q, fake %q", o.name, ks, fs)
-			}
-			t.Logf("%s: %v: %q", o.name, kerr, table(k))
-		}
+		})
 	})
 }
 

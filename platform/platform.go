@@ -106,6 +106,14 @@ type ARPListener interface {
 	ListenARP() (FrameReader, error)
 }
 
+// NDListener is an OS that can read the Neighbour Solicitations and
+// Advertisements on its interface (Ethernet frames, those it sends
+// included): a MASTER sees with it another host that answers for its IPv6
+// addresses. The Linux OS implements it.
+type NDListener interface {
+	ListenND() (FrameReader, error)
+}
+
 // OS is the operating system's side of the daemon for one interface.
 type OS interface {
 	// Interface is the interface, with its index and MAC.

@@ -512,6 +512,37 @@ func (a *arpReader) ReadFrame(b []byte) (int, error) {
 
 func (a *arpReader) Close() error { return a.c.Close() }
 
+var _ NDListener = (*linuxOS)(nil)
+
+// ndFilter keeps the Neighbour Solicitations and Advertisements of an
+// IPv6 packet socket (next header ICMPv6 right after the IPv6 header, as
+// Neighbour Discovery always is), and drops every other IPv6 packet in
+// the kernel.
+var ndFilter = []bpf.Instruction{
+	bpf.LoadAbsolute{Off: ethLen + 6, Size: 1}, // next header
+	bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 58, SkipTrue: 4},
+	bpf.LoadAbsolute{Off: ethLen + 40, Size: 1}, // ICMPv6 type
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: 135, SkipTrue: 1},
+	bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 136, SkipTrue: 1},
+	bpf.RetConstant{Val: 0xffff},
+	bpf.RetConstant{Val: 0},
+}
+
+// ListenND implements NDListener with a packet socket of IPv6's
+// EtherType whose filter, set before it is bound, keeps only Neighbour
+// Discovery's solicitations and advertisements.
+func (l *linuxOS) ListenND() (FrameReader, error) {
+	prog, err := bpf.Assemble(ndFilter)
+	if err != nil {
+		return nil, fmt.Errorf("platform: ND listener on %s: %w", l.ifi.Name, err)
+	}
+	c, err := packet.Listen(l.ifi, packet.Raw, unix.ETH_P_IPV6, &packet.Config{Filter: prog})
+	if err != nil {
+		return nil, fmt.Errorf("platform: ND listener on %s: %w", l.ifi.Name, err)
+	}
+	return &arpReader{c: c}, nil
+}
+
 // batchConn is the Linux raw IP socket: the raw socket, read a batch at a
 // time with recvmmsg(2). bufs holds the packets of the last wake-up,
 // msgs and iovs describe them to the kernel (built once: a read

@@ -306,13 +306,7 @@ func TestEffectiveSet(t *testing.T) {
 // the daemon's tests use must follow the kernel's rules.
 func TestFakeAgreesWithKernel(t *testing.T) {
 	inThrowawayNamespace(t, func() {
-		sys, err := New("eth0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		kernel := sys.Addresses().(linuxAddrs)
-		fake := viptest.New("eth0")
-		fake.NoProto = kernel.Mark() != vip.MarkProto
+		kernel, fake := kernelAndFake(t)
 		if fake.Mark() != kernel.Mark() {
 			t.Fatalf("marks: fake %v, kernel %v", fake.Mark(), kernel.Mark())
 		}
@@ -320,12 +314,7 @@ func TestFakeAgreesWithKernel(t *testing.T) {
 		p24 := netip.MustParsePrefix("198.51.100.100/24")
 		other := netip.MustParsePrefix("198.51.100.101/32")
 		ours := vip.Address{Prefix: p32, Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 30 * time.Second}
-		type op struct {
-			name string
-			do   string // add ("ip addr add"), replace (AddAddress), del
-			a    vip.Address
-		}
-		for _, o := range []op{
+		agree(t, kernel, fake, []addrOp{
 			{"vip-up's copy: no label, no protocol", "add", vip.Address{Prefix: p32}},
 			{"ours on top: the address is taken", "add", ours},
 			{"same with no label", "add", vip.Address{Prefix: p32, Proto: vip.ProtoCARP}},
@@ -339,32 +328,60 @@ func TestFakeAgreesWithKernel(t *testing.T) {
 			{"replace without a protocol or lifetime clears both, label kept", "replace", vip.Address{Prefix: other, Label: "eth0:x"}},
 			{"replace sets the protocol back and a lifetime", "replace", vip.Address{Prefix: other, Proto: vip.ProtoCARP, Lifetime: 30 * time.Second}},
 			{"delete by address, whatever the protocol", "del", vip.Address{Prefix: other, Label: "eth0:ucarp"}},
-		} {
-			run := func(s vip.System, add func(vip.Address) error) error {
-				switch o.do {
-				case "add":
-					return add(o.a)
-				case "replace":
-					return s.AddAddress(o.a)
-				}
-				return s.DeleteAddress(o.a)
-			}
-			kerr := run(kernel, kernel.add)
-			ferr := run(fake, fake.Add)
-			if errno(kerr) != errno(ferr) {
-				t.Fatalf("%s: kernel %v, fake %v", o.name, kerr, ferr)
-			}
-			k, err := kernel.Addresses()
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, _ := fake.Addresses()
-			if ks, fs := table(k), table(f); !slices.Equal(ks, fs) {
-				t.Fatalf("%s: kernel %q, fake %q", o.name, ks, fs)
-			}
-			t.Logf("%s: %v: %q", o.name, kerr, table(k))
-		}
+		})
 	})
+}
+
+// kernelAndFake are the kernel's address table of eth0 (in a throw-away
+// namespace) and a viptest table with the kernel's mark.
+func kernelAndFake(t *testing.T) (linuxAddrs, *viptest.Addrs) {
+	t.Helper()
+	sys, err := New("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kernel := sys.Addresses().(linuxAddrs)
+	fake := viptest.New("eth0")
+	fake.NoProto = kernel.Mark() != vip.MarkProto
+	return kernel, fake
+}
+
+// addrOp is an address operation of TestFakeAgreesWithKernel.
+type addrOp struct {
+	name string
+	do   string // add ("ip addr add"), replace (AddAddress), del
+	a    vip.Address
+}
+
+// agree runs ops against the kernel and the fake, and fails t at the
+// first whose error (errno) or resulting table differs.
+func agree(t *testing.T, kernel linuxAddrs, fake *viptest.Addrs, ops []addrOp) {
+	t.Helper()
+	for _, o := range ops {
+		run := func(s vip.System, add func(vip.Address) error) error {
+			switch o.do {
+			case "add":
+				return add(o.a)
+			case "replace":
+				return s.AddAddress(o.a)
+			}
+			return s.DeleteAddress(o.a)
+		}
+		kerr := run(kernel, kernel.add)
+		ferr := run(fake, fake.Add)
+		if errno(kerr) != errno(ferr) {
+			t.Fatalf("%s: kernel %v, fake %v", o.name, kerr, ferr)
+		}
+		k, err := kernel.Addresses()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := fake.Addresses()
+		if ks, fs := table(k), table(f); !slices.Equal(ks, fs) {
+			t.Fatalf("%s: kernel %q, fake %q", o.name, ks, fs)
+		}
+		t.Logf("%s: %v: %q", o.name, kerr, table(k))
+	}
 }
 
 // errno is the errno an error carries, 0 for none and -1 for another.

@@ -2,6 +2,7 @@ package vip
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -57,4 +58,55 @@ func UnsolicitedNA(mac net.HardwareAddr, src, target netip.Addr, router bool) ([
 	b = append(b, s[:]...)
 	b = append(b, d[:]...)
 	return append(b, icmp...), nil
+}
+
+// ParseNDClaim reads who claims an IPv6 address in a Neighbour Discovery
+// frame (Ethernet header included, untagged): a Neighbour Advertisement
+// claims its target, a Neighbour Solicitation its source (unless it is
+// the unspecified address of duplicate address detection), each at the
+// MAC of its link-layer address option, else at the frame's source, as
+// neighbours take it (RFC 4861 §7.2.5, §7.2.3). Messages with a hop limit
+// other than 255, which every neighbour drops, and anything else are an
+// error.
+func ParseNDClaim(frame []byte) (Claim, error) {
+	const ipv6Len = 40
+	if len(frame) < ethernetHeaderLen+ipv6Len+4 {
+		return Claim{}, errors.New("vip: neighbour discovery frame: too short")
+	}
+	if binary.BigEndian.Uint16(frame[12:14]) != 0x86dd {
+		return Claim{}, fmt.Errorf("vip: not an IPv6 frame: EtherType %#04x", binary.BigEndian.Uint16(frame[12:14]))
+	}
+	ip := frame[ethernetHeaderLen:]
+	if ip[0]>>4 != 6 || ip[6] != 58 || ip[7] != naHopLimit {
+		return Claim{}, errors.New("vip: not a neighbour discovery message (ICMPv6, hop limit 255)")
+	}
+	n := int(binary.BigEndian.Uint16(ip[4:6]))
+	if n > len(ip)-ipv6Len {
+		return Claim{}, errors.New("vip: neighbour discovery frame: truncated")
+	}
+	msg, err := ndp.ParseMessage(ip[ipv6Len : ipv6Len+n])
+	if err != nil {
+		return Claim{}, fmt.Errorf("vip: neighbour discovery frame: %w", err)
+	}
+	var addr netip.Addr
+	var dir ndp.Direction
+	var opts []ndp.Option
+	switch m := msg.(type) {
+	case *ndp.NeighborAdvertisement:
+		addr, dir, opts = m.TargetAddress, ndp.Target, m.Options
+	case *ndp.NeighborSolicitation:
+		addr, dir, opts = netip.AddrFrom16([16]byte(ip[8:24])), ndp.Source, m.Options
+	default:
+		return Claim{}, errors.New("vip: neither a neighbour advertisement nor a solicitation")
+	}
+	if !addr.Is6() || addr.Is4In6() || addr.IsUnspecified() || addr.IsMulticast() {
+		return Claim{}, fmt.Errorf("vip: neighbour discovery claims no unicast address: %v", addr)
+	}
+	mac := net.HardwareAddr(frame[6:12])
+	for _, o := range opts {
+		if l, ok := o.(*ndp.LinkLayerAddress); ok && l.Direction == dir && len(l.Addr) == 6 {
+			mac = l.Addr
+		}
+	}
+	return Claim{MAC: mac, Addr: addr.WithZone("")}, nil
 }

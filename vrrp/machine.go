@@ -165,6 +165,12 @@ type Config struct {
 	// has it): a BACKUP then accepts a master of lower priority instead
 	// of taking over from it.
 	NoPreempt bool
+	// PreemptDelay keeps Preempt_Mode off for that long after the
+	// router starts (keepalived's preempt_delay): a router that boots
+	// accepts the running master first, and takes over from one of lower
+	// priority only at its first advert after the delay. RFC 9568 has no
+	// such delay; 0 is none.
+	PreemptDelay time.Duration
 	// Src is this router's primary address, the source of its adverts,
 	// which breaks ties between masters of equal priority.
 	Src netip.Addr
@@ -199,6 +205,13 @@ type Machine struct {
 	// so that a priority change can move it.
 	downFrom time.Time
 	downSkew bool
+	// adverFrom is when the last advert was sent, so that Reconfigure
+	// can move the Adver_Timer by a new interval; learned says whether
+	// Master_Adver_Interval came from a master's advert.
+	adverFrom time.Time
+	learned   bool
+	// started is when the router last left INIT, for PreemptDelay.
+	started time.Time
 }
 
 // NewMachine returns a machine in state INIT.
@@ -274,7 +287,8 @@ func (m *Machine) startup(now time.Time, out []Action) []Action {
 	if m.priority == OwnerPriority {
 		return m.becomeMaster(now, ReasonOwner, out)
 	}
-	m.masterAdver = m.cfg.Interval
+	m.masterAdver, m.learned = m.cfg.Interval, false
+	m.started = now
 	out = m.transition(Backup, ReasonStartup, out)
 	return m.armDown(now, false, out)
 }
@@ -305,8 +319,8 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 			// The master leaves: wait Skew_Time only, so that the backup
 			// of highest priority goes first.
 			out = m.armDown(now, true, out)
-		case m.cfg.NoPreempt || ev.Priority >= m.priority:
-			m.masterAdver = ev.Interval
+		case m.cfg.NoPreempt || ev.Priority >= m.priority || now.Before(m.started.Add(m.cfg.PreemptDelay)):
+			m.masterAdver, m.learned = ev.Interval, true
 			out = m.armDown(now, false, out)
 		}
 		// Else a master of lower priority while preempting: the advert is
@@ -361,6 +375,12 @@ func (m *Machine) setPriority(now time.Time, p uint8, out []Action) []Action {
 		return out
 	}
 	m.priority = p
+	return m.moveDown(now, out)
+}
+
+// moveDown moves a BACKUP's running Master_Down_Timer to where its
+// current interval puts it, counted from when it was last set.
+func (m *Machine) moveDown(now time.Time, out []Action) []Action {
 	if m.state == Backup && !m.timers[TimerMasterDown].IsZero() {
 		at := m.downFrom.Add(m.downInterval())
 		if at.Before(now) {
@@ -388,7 +408,7 @@ func (m *Machine) becomeMaster(now time.Time, reason Reason, out []Action) []Act
 // Master_Adver_Interval (RFC 9568 §6.4.3).
 func (m *Machine) becomeBackup(now time.Time, interval uint16, reason Reason, out []Action) []Action {
 	out = m.stop(TimerAdver, out)
-	m.masterAdver = interval
+	m.masterAdver, m.learned = interval, true
 	out = m.transition(Backup, reason, out)
 	return m.armDown(now, false, out)
 }
@@ -396,6 +416,7 @@ func (m *Machine) becomeBackup(now time.Time, interval uint16, reason Reason, ou
 // sendAdvert sends an advert with the current priority and arms the next.
 func (m *Machine) sendAdvert(now time.Time, out []Action) []Action {
 	out = append(out, Action{Kind: ActionSendAdvert, Priority: m.priority, Interval: m.cfg.Interval})
+	m.adverFrom = now
 	return m.setTimer(TimerAdver, now.Add(Centiseconds(m.cfg.Interval)), out)
 }
 
@@ -430,4 +451,54 @@ func (m *Machine) stop(t Timer, out []Action) []Action {
 	}
 	m.timers[t] = time.Time{}
 	return append(out, Action{Kind: ActionStopTimer, Timer: t})
+}
+
+// ErrIdentity is returned by Reconfigure for a change of VRID or primary
+// address, which make another virtual router.
+var ErrIdentity = errors.New("vrrp: the VRID and the primary address cannot change in place")
+
+// Reconfigure changes the settings of a running machine in place (a
+// reload) without changing its state: a new Priority takes effect as
+// EventPriority does (the caller applies its demotion again after), a new
+// Interval from the next advert, which a MASTER sends at the last one
+// plus the new interval if that is sooner; a BACKUP that has heard no
+// master yet counts its Master_Down_Interval with the new interval, one
+// that has keeps the master's. NoPreempt applies from the next advert
+// heard.
+func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action, error) {
+	if cfg.Priority == 0 {
+		cfg.Priority = DefaultPriority
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = DefaultInterval
+	}
+	switch {
+	case cfg.Interval > MaxInterval:
+		return out, errConfInt
+	case cfg.VRID != m.cfg.VRID || cfg.Src != m.cfg.Src:
+		return out, ErrIdentity
+	}
+	old := m.cfg
+	m.cfg = cfg
+	if cfg.Priority != old.Priority {
+		m.priority = cfg.Priority
+	}
+	if cfg.Interval != old.Interval {
+		if m.state == Master && !m.timers[TimerAdver].IsZero() {
+			if at := m.adverFrom.Add(Centiseconds(cfg.Interval)); at.Before(m.timers[TimerAdver]) {
+				out = m.setTimer(TimerAdver, maxTime(at, now), out)
+			}
+		}
+		if !m.learned {
+			m.masterAdver = cfg.Interval
+		}
+	}
+	return m.moveDown(now, out), nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }

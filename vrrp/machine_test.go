@@ -114,6 +114,20 @@ func TestMachine(t *testing.T) {
 			},
 		},
 		{
+			name: "preempt-delay-accepts-a-lower-master-for-a-while",
+			cfg:  Config{PreemptDelay: 5 * time.Second},
+			steps: []step{
+				{"0s", start, []string{"INIT->BACKUP startup", "arm master-down +3.609375s"}, nil},
+				// Within the delay a master of lower priority is accepted
+				// (its interval learned, the timer re-armed)...
+				{"1s", adv(low4, 50, 100), []string{"arm master-down +4.609375s"}, in(Backup)},
+				{"4.9s", adv(low4, 50, 100), []string{"arm master-down +8.509375s"}, in(Backup)},
+				// ...after it, its adverts are discarded and the timer runs out.
+				{"5s", adv(low4, 50, 100), nil, in(Backup)},
+				{"8.509375s", down, []string{"BACKUP->MASTER master-down", "send 100/100", "arm adver +9.509375s", "announce"}, in(Master)},
+			},
+		},
+		{
 			name: "skew-depends-on-priority",
 			cfg:  Config{Priority: 254},
 			steps: []step{
@@ -456,5 +470,34 @@ func TestHandleDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per run", allocs)
+	}
+}
+
+// TestMachineReconfigure: a reload changes priority, interval and
+// preemption in place, never the state; a MASTER's next advert moves
+// sooner for a shorter interval; a BACKUP that heard no master counts its
+// timer with the new interval; VRID and address are its identity.
+func TestMachineReconfigure(t *testing.T) {
+	m, _ := NewMachine(Config{VRID: 1, Src: self4})
+	m.Handle(at("0s"), start, nil)
+	out, err := m.Reconfigure(at("1s"), Config{VRID: 1, Src: self4, Priority: 200, Interval: 50}, nil)
+	var got []string
+	for _, a := range out {
+		got = append(got, render(a))
+	}
+	// Skew 56/256 × 0.5 s, 3 × 0.5 s: from the start, 1.609375 s.
+	if err != nil || m.State() != Backup || m.Priority() != 200 || strings.Join(got, ", ") != "arm master-down +1.609375s" {
+		t.Fatalf("backup: %v %v %d %q", err, m.State(), m.Priority(), got)
+	}
+	m.Handle(at("1.609375s"), down, nil)
+	out, _ = m.Reconfigure(at("1.7s"), Config{VRID: 1, Src: self4, Priority: 200, Interval: 20}, nil)
+	if len(out) != 1 || render(out[0]) != "arm adver +1.809375s" || m.State() != Master {
+		t.Fatalf("master: %v %v", out, m.State())
+	}
+	if _, err := m.Reconfigure(at("2s"), Config{VRID: 2, Src: self4}, nil); !errors.Is(err, ErrIdentity) {
+		t.Errorf("another VRID: %v", err)
+	}
+	if _, err := m.Reconfigure(at("2s"), Config{VRID: 1, Src: self4, Interval: 4096}, nil); err == nil {
+		t.Error("interval 4096 accepted")
 	}
 }

@@ -43,6 +43,13 @@ func specs(f *conffile.File) []node.Spec {
 	return out
 }
 
+// logWarnings logs the file's warnings (conffile.File.Warnings).
+func logWarnings(log *logger, f *conffile.File) {
+	for _, w := range f.Warnings {
+		log.Warnf("%s", w)
+	}
+}
+
 // logErrors logs each line of err as an ERROR.
 func logErrors(log *logger, err error) {
 	for _, line := range strings.Split(err.Error(), "\n") {
@@ -58,6 +65,7 @@ func checkConfig(path string, log *logger, stdout io.Writer) exitPlan {
 		logErrors(log, err)
 		return exitPlan{code: exitConfig}
 	}
+	logWarnings(log, f)
 	fmt.Fprintf(stdout, "%s: %d groups, valid\n", path, len(f.Groups))
 	return exitPlan{}
 }
@@ -76,6 +84,7 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 	}
 	log.SetDebug(f.Debug)
 	log.SetJSON(f.LogFormat == "json")
+	logWarnings(log, f)
 	if f.Facility == "none" {
 		log.SetSyslog(nil)
 	} else {
@@ -107,6 +116,7 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 			n.Publish(control.Event{Time: time.Now(), Kind: control.EventReload, Message: err.Error()})
 			return err
 		}
+		logWarnings(log, f)
 		if err := n.Apply(specs(f)); err != nil {
 			log.eventf(logfield.Reload, levelError, "Reloading %s:", path)
 			logErrors(log, err)

@@ -19,6 +19,8 @@ func FuzzCommandLine(f *testing.F) {
 		{"--int=lo", "--src", "198.51.100.1", "-v10", "-o", "doc.go", "-a", "198.51.100.100/24", "-k", "0x10", "-PzB"},
 		{"-i", "lo", "-s", "198.51.100.1", "-v", "255", "-p", "x", "-a", "198.51.100.100", "-b", "300", "-r", "0"},
 		{"--bogus"}, {"-v", "-1"}, {"-h"}, {"--passfile"}, {"--garp-count=101"}, {"--script-timeout", "1e9"},
+		{"-i", "lo", "-s", "198.51.100.1", "-v", "1", "-p", "x", "-a", "198.51.100.100", "--auth=hmac-sha256", "--keyfile=doc.go",
+			"--auth-mode=permissive", "--replay-window=0.5", "--relax-ttl"},
 	} {
 		f.Add(strings.Join(seed, "\x00"))
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/coreos/go-systemd/v22/journal"
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/control"
+	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/internal/logfield"
 	"github.com/ucarp-go/ucarp/internal/syserr"
 	"github.com/ucarp-go/ucarp/node"
@@ -225,8 +226,13 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 	}
 	// The socket is served without a word unless asked for: ucarp's lines
 	// stay ucarp's.
-	stopControl := serveControl(log, sd.listen, n, cfg.control, control.GroupSocket(cfg.Interface, cfg.VHID), true)
-	stopSync := syncPeers(n, []node.Spec{spec}, cfg.control.socket, control.GroupSocket(cfg.Interface, cfg.VHID))
+	sock := control.GroupSocket(cfg.Interface, cfg.VHID)
+	if cfg.Protocol != group.ProtocolCARP {
+		// IF-vrrp3-VHID.sock: beside a CARP process of the same vhid.
+		sock = filepath.Join(control.Dir, spec.GroupName()+".sock")
+	}
+	stopControl := serveControl(log, sd.listen, n, cfg.control, sock, true)
+	stopSync := syncPeers(n, []node.Spec{spec}, cfg.control.socket, sock)
 	defer stopSync()
 	go handleSignals(n, sigs)
 	end := <-n.Done(spec.ID())

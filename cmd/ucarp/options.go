@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	conffile "github.com/ucarp-go/ucarp/config"
+	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/health"
 	"github.com/ucarp-go/ucarp/internal/syserr"
 	"io"
@@ -61,6 +62,21 @@ var optionTable = []option{
 	{long: "vip", hasArg: true, ext: true},
 	{long: "realtime", optArg: true, ext: true},
 	{long: "lock-memory", ext: true},
+	{long: "no-conflict-detect", ext: true},
+	{long: "peer", hasArg: true, ext: true},
+	// --auth=hmac-sha256 and its settings (docs/AUTH.md).
+	{long: "auth", hasArg: true, ext: true},
+	{long: "keyfile", hasArg: true, ext: true},
+	{long: "auth-mode", hasArg: true, ext: true},
+	{long: "replay-window", hasArg: true, ext: true},
+	{long: "relax-ttl", ext: true},
+	// VRRPv3 (issue 18).
+	{long: "protocol", hasArg: true, ext: true},
+	{long: "priority", hasArg: true, ext: true},
+	{long: "advert-interval", hasArg: true, ext: true},
+	{long: "vrrp-checksum", hasArg: true, ext: true},
+	{long: "no-preempt", ext: true},
+	{long: "preempt-delay", hasArg: true, ext: true},
 }
 
 // config is the validated command line: the group it configures, as a
@@ -86,6 +102,9 @@ type config struct {
 	probes []health.Spec
 	// tuning is --realtime and --lock-memory.
 	tuning tuning
+	// auth is --auth, --keyfile, --auth-mode, --replay-window and
+	// --relax-ttl, as written: validate turns them into Group.Auth.
+	auth conffile.AuthSettings
 }
 
 // parseResult says how parsing ended: with a config, or with an exit code.
@@ -282,6 +301,8 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 			c.HoldDown = d
 		case "hold-down-until-healthy":
 			c.HoldDownUntilHealthy = true
+		case "no-conflict-detect":
+			c.NoConflictDetect = true
 		case "sync-group":
 			if msg := conffile.SyncGroupName(v); msg != "" {
 				log.Errorf("Invalid sync group: %s", msg)
@@ -311,6 +332,53 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				return fail
 			}
 			c.control.metrics = v
+		case "peer":
+			// A unicast peer; repeatable. Checked against the group once
+			// every option is read (validate).
+			a, msg := conffile.ParsePeer(v)
+			if msg != "" {
+				log.Errorf("Invalid peer: %s", msg)
+				return fail
+			}
+			c.Peers = append(c.Peers, a)
+		case "protocol":
+			proto, msg := conffile.ParseProtocol(v)
+			if msg != "" {
+				log.Errorf("Invalid protocol: [%s] (carp or vrrp3)", v)
+				return fail
+			}
+			c.Protocol = proto
+		case "priority":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 255 {
+				log.Errorf("Invalid priority: [%s] (1 to 254; 255 for the owner of the addresses)", v)
+				return fail
+			}
+			c.Priority = uint8(n)
+		case "advert-interval":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || conffile.AdvertInterval(n) != "" {
+				log.Errorf("Invalid advertisement interval: [%s] (centiseconds, 1 to 4095)", v)
+				return fail
+			}
+			c.AdvertInterval = uint16(n)
+		case "vrrp-checksum":
+			form, msg := conffile.ParseChecksum(v)
+			if msg != "" {
+				log.Errorf("Invalid VRRP checksum form: [%s] (pseudo-header or message-only)", v)
+				return fail
+			}
+			c.VRRPChecksum = form
+		case "no-preempt":
+			c.NoPreempt = true
+		case "preempt-delay":
+			secs, err := strconv.ParseFloat(v, 64)
+			d, msg := conffile.PreemptDelay(secs)
+			if err != nil || msg != "" {
+				log.Errorf("Invalid preempt delay: [%s] (seconds, 0 to %d)", v, conffile.MaxPreemptDelay)
+				return fail
+			}
+			c.PreemptDelay = d
 		case "garp-interval":
 			ms, err := strconv.Atoi(v)
 			if err != nil || ms < 1 || ms > 60000 {
@@ -318,6 +386,34 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 				return fail
 			}
 			c.GARPInterval = time.Duration(ms) * time.Millisecond
+		case "auth":
+			if msg := conffile.AuthName(v); msg != "" {
+				log.Errorf("Invalid auth: %s", msg)
+				return fail
+			}
+			c.auth.Auth = v
+		case "keyfile":
+			if v == "" {
+				log.Errorf("Invalid key file: must not be empty")
+				return fail
+			}
+			c.auth.KeyFile = v
+		case "auth-mode":
+			if _, msg := conffile.AuthMode(v); msg != "" {
+				log.Errorf("Invalid auth mode: %s", msg)
+				return fail
+			}
+			c.auth.Mode = v
+		case "replay-window":
+			secs, err := strconv.ParseFloat(v, 64)
+			d, msg := conffile.ReplayWindow(secs)
+			if err != nil || msg != "" {
+				log.Errorf("Invalid replay window: [%s] (seconds, 1 to %d)", v, conffile.MaxReplayWindow)
+				return fail
+			}
+			c.auth.Window = d
+		case "relax-ttl":
+			c.auth.RelaxTTL = true
 		}
 	}
 	if gerr == nil && !addVIPs(c, vips, log) {
@@ -382,6 +478,13 @@ func validate(c *config, log *logger) parseResult {
 		c.Interface = name
 		log.Infof("Using [%s] as a network interface", name)
 	}
+	if c.Protocol == group.ProtocolVRRP3 {
+		return validateVRRP3(c, log)
+	}
+	if c.Priority != 0 || c.AdvertInterval != 0 || c.NoPreempt || c.VRRPChecksum != 0 || c.PreemptDelay != 0 {
+		log.Errorf("--priority, --advert-interval, --vrrp-checksum, --no-preempt and --preempt-delay go with --protocol=vrrp3")
+		return fail
+	}
 	switch {
 	case c.VHID == 0:
 		log.Errorf("You must supply a valid virtual host id")
@@ -411,6 +514,73 @@ func validate(c *config, log *logger) parseResult {
 	}
 	if c.AdvBase == 255 && c.AdvSkew == 255 {
 		log.Warnf("advbase 255 with advskew 255 is the bow-out advert: every peer will take over from this node at once")
+	}
+	if msg := conffile.CheckPeers(c.Group); msg != "" {
+		log.Errorf("Invalid peer: %s", msg)
+		return fail
+	}
+	ac, key, msg := c.auth.Build()
+	if msg != "" {
+		if key == "keyfile" && c.auth.KeyFile == "" {
+			key = "auth"
+		}
+		log.Errorf("Invalid --%s: %s", key, msg)
+		return fail
+	}
+	c.Auth = ac
+	if c.ManagesVIP() && c.UpScript == "" && c.DownScript == "" {
+		log.Infof("No up or down script: the daemon adds and removes %s on %s itself", c.Addr, c.Interface)
+	}
+	return parseResult{cfg: c}
+}
+
+// validateVRRP3 checks the command line of a VRRPv3 group: ucarp's checks
+// that apply (interface, vhid, source, address), one family of addresses,
+// and a warning for what has no effect.
+func validateVRRP3(c *config, log *logger) parseResult {
+	fail := parseResult{exit: 1, done: true}
+	switch {
+	case c.VHID == 0:
+		log.Errorf("You must supply a valid virtual host id")
+		return fail
+	case !c.SrcIP.IsValid() || c.SrcIP.IsUnspecified():
+		log.Errorf("You must supply a persistent source address")
+		return fail
+	case !c.Addr.IsValid() || c.Addr.Addr().IsUnspecified():
+		log.Errorf("You must supply a virtual host address")
+		return fail
+	}
+	for _, p := range c.MoreAddrs {
+		if p.Addr().Is6() != c.Addr.Addr().Is6() {
+			log.Errorf("A VRRPv3 virtual router is IPv4 or IPv6: give the addresses of one family, and run a second group with the same vhid for the other")
+			return fail
+		}
+	}
+	// Unicast peers and --auth are CARP's here (as in config files).
+	if len(c.Peers) > 0 {
+		log.Errorf("Invalid peer: unicast peers are not supported with --protocol=vrrp3 (CARP only, for now)")
+		return fail
+	}
+	if c.auth.Auth == conffile.AuthHMAC || c.auth.KeyFile != "" || c.auth.RelaxTTL {
+		log.Errorf("Invalid --auth: hmac-sha256 and its settings are CARP's extension, not for --protocol=vrrp3")
+		return fail
+	}
+	if len(c.Password) > 0 {
+		log.Warnf("VRRPv3 has no authentication: the password is not used")
+	}
+	if c.Priority == 0 {
+		c.Priority = conffile.DefaultPriority
+	}
+	if c.AdvertInterval == 0 {
+		c.AdvertInterval = conffile.DefaultAdvertInterval
+	}
+	// -P is CARP's; VRRPv3 preempts unless --no-preempt.
+	c.Preempt = false
+	if c.UpScript == "" {
+		log.Warnf("Warning: no script called when going up")
+	}
+	if c.DownScript == "" {
+		log.Warnf("Warning: no script called when going down")
 	}
 	if c.ManagesVIP() && c.UpScript == "" && c.DownScript == "" {
 		log.Infof("No up or down script: the daemon adds and removes %s on %s itself", c.Addr, c.Interface)

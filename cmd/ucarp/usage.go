@@ -68,6 +68,26 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --log-format=text|json: console lines as ucarp's (default) or JSON objects
 --realtime[=<priority>]: SCHED_RR for the daemon (default 10; needs CAP_SYS_NICE)
 --lock-memory: lock the daemon's memory in RAM (needs CAP_IPC_LOCK)
+--no-conflict-detect: as MASTER, do not watch for other hosts claiming the
+    address (a split brain: logged, counted and announced again)
+--peer=<ip>: send the adverts of its family to this unicast peer instead of
+    the multicast group, and hear no one else (repeatable; IPv4 or IPv6)
+--auth=carp|hmac-sha256: plain CARP (default), or adverts signed with
+    HMAC-SHA256 and a sequence against replays, between ucarp-go daemons
+--keyfile=<file>|credential:<name>: the keys of hmac-sha256 (mode 0600)
+--auth-mode=receive-only|permissive|enforce: the rollout stage (default enforce)
+--replay-window=<seconds>: how stale an advert may be (default 10)
+--relax-ttl: accept adverts of any TTL (only with hmac-sha256 in enforce)
+--protocol=carp|vrrp3: the group's protocol (default carp); vrrp3 is VRRPv3
+    (RFC 9568), without a password, its addresses all IPv4 or all IPv6
+--priority=<n>: vrrp3: the priority (1-254, default 100; 255: address owner)
+--advert-interval=<cs>: vrrp3: advertisement interval in centiseconds
+    (1-4095, default 100)
+--vrrp-checksum=pseudo-header|message-only: vrrp3: the IPv4 checksum form
+    sent (default pseudo-header; both are accepted)
+--no-preempt: vrrp3: do not take over from a master of lower priority
+--preempt-delay=<seconds>: vrrp3: do not take over from one for that long
+    after the start (default 0)
 --version: print the version and exit
 `
 

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
@@ -251,8 +253,8 @@ func (c *cli) status(args []string) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "GROUP\tINTERFACE\tVHID\tSTATE\tSINCE\tREASON\tADDRESSES\tPEERS\tDEMOTION\tPROBES")
 	for _, g := range all {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, g.Interface, g.VHID, g.State,
-			since(g.Since), dash(g.Reason), addresses(g.Addresses), peers(g.Peers), demotion(g.Timing), probes(g.Probes))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, g.Interface, vhidText(g.Group), g.State,
+			since(g.Since), dash(g.Reason), addresses(g.Addresses), peers(g.Peers), demotionText(g.Group), probes(g.Probes))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -261,8 +263,77 @@ func (c *cli) status(args []string) error {
 		if g.Maintenance != nil {
 			fmt.Fprintf(c.stdout, "%s: %s\n", g.Name, maintLine(g.Maintenance))
 		}
+		if k := g.LastConflict; k != nil {
+			var n uint64
+			for _, a := range g.Addresses {
+				n += a.Conflicts
+			}
+			fmt.Fprintf(c.stdout, "%s: address conflicts %d, last %s claimed by %s at %s\n", g.Name, n, k.Address, k.MAC, since(k.Time))
+		}
+		if g.Auth != nil {
+			fmt.Fprintf(c.stdout, "%s: %s\n", g.Name, authLine(g.Auth))
+		}
+	}
+	for _, g := range all {
+		if len(g.UnicastPeers) > 0 {
+			fmt.Fprintf(c.stdout, "%s: unicast peers %s\n", g.Name, unicastPeers(g.UnicastPeers))
+		}
 	}
 	return nil
+}
+
+// unicastPeers lists a group's configured unicast peers.
+func unicastPeers(ps []netip.Addr) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// authLine says how a group runs --auth=hmac-sha256: its mode, its keys
+// and the verdicts on the adverts it heard.
+func authLine(a *control.Auth) string {
+	var ids []string
+	for _, id := range a.Keys {
+		ids = append(ids, strconv.Itoa(int(id)))
+	}
+	s := fmt.Sprintf("auth hmac-sha256 %s, keys %s", a.Mode, strings.Join(ids, " "))
+	if a.SendKey != nil {
+		s += fmt.Sprintf(" (signing with %d)", *a.SendKey)
+	} else {
+		s += " (sending plain adverts)"
+	}
+	s += fmt.Sprintf(", replay window %gs; adverts", a.ReplayWindow)
+	counts := func(what string, m map[string]uint64) string {
+		var parts []string
+		for _, r := range slices.Sorted(maps.Keys(m)) {
+			parts = append(parts, fmt.Sprintf("%s %d", r, m[r]))
+		}
+		if len(parts) == 0 {
+			return " " + what + " none"
+		}
+		return " " + what + " " + strings.Join(parts, ", ")
+	}
+	return s + counts("accepted:", a.Accepted) + ";" + counts("dropped:", a.Dropped)
+}
+
+// vhidText is the VHID column: the vhid, and a VRRPv3 group's protocol
+// ("51 vrrp3").
+func vhidText(g control.Group) string {
+	if g.Protocol == "" || g.Protocol == control.ProtocolCARP {
+		return strconv.Itoa(int(g.VHID))
+	}
+	return fmt.Sprintf("%d %s", g.VHID, g.Protocol)
+}
+
+// demotionText is the DEMOTION column, with a VRRPv3 group's advertised
+// priority after it.
+func demotionText(g control.Group) string {
+	if g.Protocol == "" || g.Protocol == control.ProtocolCARP {
+		return demotion(g.Timing)
+	}
+	return fmt.Sprintf("%s (priority %d)", demotion(g.Timing), g.Timing.Priority)
 }
 
 func since(t time.Time) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -506,5 +507,63 @@ func TestStatusDualStack(t *testing.T) {
 		if !strings.Contains(out, w) {
 			t.Errorf("--json lacks %q:\n%s", w, out)
 		}
+	}
+}
+
+// TestStatusConflict: a group whose address another host claimed has a
+// line under the table with the count and the last conflict.
+func TestStatusConflict(t *testing.T) {
+	web := controltest.Group("web", "eth0", 10, control.StateMaster)
+	web.Addresses[0].Conflicts = 3
+	web.LastConflict = &control.Conflict{Address: web.Addresses[0].Prefix.Addr(), MAC: "02:00:00:00:00:66",
+		Time: time.Date(2026, 12, 2, 11, 0, 0, 0, time.UTC)}
+	h := &host{dir: t.TempDir(), node: controltest.New(web)}
+	serve(t, filepath.Join(h.dir, "ucarp.sock"), h.node)
+	code, out, errOut := h.ctl(t, "status")
+	if code != wantOK || errOut != "" {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := regexp.MustCompile(`(?m)^web: address conflicts 3, last 203\.0\.113\.10 claimed by 02:00:00:00:00:66 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`)
+	if !want.MatchString(out) {
+		t.Fatalf("no conflict line:\n%s", out)
+	}
+}
+
+// TestStatusUnicastPeers: a group with unicast peers gets a line that
+// lists them after the table, and they are in the JSON; the table is
+// unchanged, and a multicast group gets no line.
+func TestStatusUnicastPeers(t *testing.T) {
+	web := controltest.Group("web", "eth0", 10, control.StateMaster)
+	web.UnicastPeers = []netip.Addr{netip.MustParseAddr("203.0.113.2"), netip.MustParseAddr("fe80::2%eth0")}
+	dir := t.TempDir()
+	serve(t, filepath.Join(dir, "ucarp.sock"), controltest.New(web, controltest.Group("db", "eth1", 10, control.StateBackup)))
+	h := &host{dir: dir}
+	code, out, errOut := h.ctl(t, "status")
+	if code != wantOK || errOut != "" {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 4 || lines[3] != "web: unicast peers 203.0.113.2, fe80::2%eth0" {
+		t.Fatalf("status:\n%s", out)
+	}
+	code, out, _ = h.ctl(t, "status", "--json")
+	var got struct{ Groups []control.Group }
+	if err := json.Unmarshal([]byte(out), &got); code != wantOK || err != nil || len(got.Groups) != 2 ||
+		!slices.Equal(got.Groups[0].UnicastPeers, web.UnicastPeers) || got.Groups[1].UnicastPeers != nil ||
+		strings.Count(out, `"unicast_peers"`) != 1 {
+		t.Fatalf("status --json: %d %v\n%s", code, err, out)
+	}
+}
+
+// TestVRRP3Columns: a VRRPv3 group's VHID column names its protocol and
+// its DEMOTION column its priority; a CARP group's stay as they were.
+func TestVRRP3Columns(t *testing.T) {
+	carpG := control.Group{VHID: 10, Protocol: control.ProtocolCARP, Timing: control.Timing{Demotion: 5}}
+	v := control.Group{VHID: 51, Protocol: control.ProtocolVRRP3, Timing: control.Timing{Demotion: 50, Priority: 150}}
+	if a, b := vhidText(carpG), demotionText(carpG); a != "10" || b != "5" {
+		t.Errorf("CARP: %q %q", a, b)
+	}
+	if a, b := vhidText(v), demotionText(v); a != "51 vrrp3" || b != "50 (priority 150)" {
+		t.Errorf("VRRPv3: %q %q", a, b)
 	}
 }

@@ -10,6 +10,11 @@
 // and deletes the namespaces; New also removes what a crashed earlier run
 // left behind. Every wait is bounded by a deadline.
 //
+// The VRRPv3 peers of issue 18 run in its hosts too, each with its own
+// files in the lab's directory: keepalived (StartKeepalived) and FRR's
+// zebra and vrrpd on the macvlan that vrrpd needs (StartFRR); ours as a
+// VRRPv3 router is StartOursVRRP, and HoldsVRRP says who serves an address.
+//
 // It needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) and iproute2.
 //
 // Outside Linux the package is empty.

@@ -55,16 +55,7 @@ func (l *Lab) EnableIPv6() error {
 
 // LinkLocal is the link-local address of the host's eth0.
 func (h *Host) LinkLocal() (netip.Addr, error) {
-	nh, err := h.netlink()
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	defer nh.Close()
-	link, err := nh.LinkByName(h.IfName)
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	addrs, err := nh.AddrList(link, netlink.FAMILY_V6)
+	addrs, err := h.addrList(netlink.FAMILY_V6)
 	if err != nil {
 		return netip.Addr{}, err
 	}
@@ -78,16 +69,7 @@ func (h *Host) LinkLocal() (netip.Addr, error) {
 
 // HasAddr6 reports whether the IPv6 address a is on the host's eth0.
 func (h *Host) HasAddr6(a netip.Addr) bool {
-	nh, err := h.netlink()
-	if err != nil {
-		return false
-	}
-	defer nh.Close()
-	link, err := nh.LinkByName(h.IfName)
-	if err != nil {
-		return false
-	}
-	addrs, _ := nh.AddrList(link, netlink.FAMILY_V6)
+	addrs, _ := h.addrList(netlink.FAMILY_V6)
 	for _, x := range addrs {
 		if ip, ok := netip.AddrFromSlice(x.IP); ok && ip == a {
 			return true
@@ -141,8 +123,8 @@ func (h *Host) Ping6(a netip.Addr, wait time.Duration) bool {
 	}
 }
 
-// Neighbour is the link-layer address in h's neighbour cache for a on
-// eth0, nil when there is none. It reads the cache through netlink, in
+// Neighbour is the link-layer address in h's neighbour cache (ARP's for
+// an IPv4 a) for a on eth0, nil when there is none. It reads the cache through netlink, in
 // well under a millisecond, so that a test can poll it closely.
 func (h *Host) Neighbour(a netip.Addr) net.HardwareAddr {
 	nh, err := h.netlink()
@@ -154,7 +136,11 @@ func (h *Host) Neighbour(a netip.Addr) net.HardwareAddr {
 	if err != nil {
 		return nil
 	}
-	ns, err := nh.NeighList(link.Attrs().Index, netlink.FAMILY_V6)
+	family := netlink.FAMILY_V6
+	if a.Is4() {
+		family = netlink.FAMILY_V4
+	}
+	ns, err := nh.NeighList(link.Attrs().Index, family)
 	if err != nil {
 		return nil
 	}

@@ -99,6 +99,10 @@ type Options struct {
 	Interfaces int
 	// Log receives progress lines (nil: silent).
 	Log func(format string, args ...any)
+	// DropMulticast makes the switch drop multicast as many clouds and
+	// hypervisors do (multicast.go): IPv4 multicast, and IPv6 multicast
+	// but neighbour discovery and MLD; broadcast (ARP) passes.
+	DropMulticast bool
 }
 
 // Check returns why the lab cannot run here, or nil.
@@ -169,6 +173,11 @@ func New(o Options) (l *Lab, err error) {
 	}
 	if l.Observer, err = l.addHost("obs", ObserverAddr); err != nil {
 		return nil, err
+	}
+	if o.DropMulticast {
+		if err := l.dropMulticast(); err != nil {
+			return nil, err
+		}
 	}
 	o.Log("lab %s: %d hosts and an observer on bridge br0 (198.51.100.0/24)", name, o.Hosts)
 	return l, nil
@@ -300,6 +309,7 @@ func (l *Lab) killProcs() {
 	l.mu.Unlock()
 	for _, p := range procs {
 		p.Kill()
+		removeCrashDir(p)
 	}
 }
 
@@ -380,16 +390,7 @@ func (h *Host) HasAddr(a netip.Addr) bool { return len(h.Labels(a)) > 0 }
 
 // Labels returns the labels of address a on eth0 (empty when absent).
 func (h *Host) Labels(a netip.Addr) []string {
-	nh, err := h.netlink()
-	if err != nil {
-		return nil
-	}
-	defer nh.Close()
-	link, err := nh.LinkByName(h.IfName)
-	if err != nil {
-		return nil
-	}
-	addrs, _ := nh.AddrList(link, netlink.FAMILY_V4)
+	addrs, _ := h.addrList(netlink.FAMILY_V4)
 	var labels []string
 	for _, x := range addrs {
 		if ip, ok := netip.AddrFromSlice(x.IP.To4()); ok && ip == a {
@@ -397,6 +398,21 @@ func (h *Host) Labels(a netip.Addr) []string {
 		}
 	}
 	return labels
+}
+
+// addrList lists the addresses of family (netlink.FAMILY_V4 or _V6) on
+// the host's eth0.
+func (h *Host) addrList(family int) ([]netlink.Addr, error) {
+	nh, err := h.netlink()
+	if err != nil {
+		return nil, err
+	}
+	defer nh.Close()
+	link, err := nh.LinkByName(h.IfName)
+	if err != nil {
+		return nil, err
+	}
+	return nh.AddrList(link, family)
 }
 
 // CutLink takes the host's bridge port down: the host loses its carrier

@@ -212,3 +212,33 @@ func TestTwoInterfaces(t *testing.T) {
 		}
 	}
 }
+
+// TestAddrLookups: HasAddr and Labels (IPv4), HasAddr6 and LinkLocal
+// (IPv6) see what "ip addr" put on the host's eth0, and nothing else.
+func TestAddrLookups(t *testing.T) {
+	needLab(t)
+	l, err := New(Options{Hosts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if err := l.EnableIPv6(); err != nil {
+		t.Fatal(err)
+	}
+	h := l.Hosts[0]
+	if out, err := h.Exec("ip", "addr", "add", VIP.String()+"/32", "dev", h.IfName, "label", h.IfName+":t"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if out, err := h.Exec("ip", "-6", "addr", "add", VIP6.String()+"/64", "dev", h.IfName, "nodad"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !h.HasAddr(VIP) || fmt.Sprint(h.Labels(VIP)) != "["+h.IfName+":t]" || h.HasAddr(HostAddr(9)) {
+		t.Fatalf("IPv4: HasAddr %v, Labels %v, another %v", h.HasAddr(VIP), h.Labels(VIP), h.HasAddr(HostAddr(9)))
+	}
+	if !h.HasAddr6(VIP6) || h.HasAddr6(VIP6.Next()) {
+		t.Fatalf("IPv6: HasAddr6 %v, another %v", h.HasAddr6(VIP6), h.HasAddr6(VIP6.Next()))
+	}
+	if ll, err := h.LinkLocal(); err != nil || !ll.IsLinkLocalUnicast() {
+		t.Fatalf("LinkLocal: %v %v", ll, err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"syscall"
 	"time"
 
 	"github.com/ucarp-go/ucarp/internal/lab"
@@ -121,131 +120,46 @@ func isNAFor(f lab.Frame, target netip.Addr, mac []byte) bool {
 		bytes.Equal(f.Source(), mac)
 }
 
-func hardFailover6(_ *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, error) {
-	if im.name != "ours" {
-		return nil, errNotOurs
-	}
-	l, err := lab6()
-	if err != nil {
-		return nil, err
-	}
-	defer l.Close()
-	h1, h2 := l.Hosts[0], l.Hosts[1]
-	w2, err := h2.WatchAddr(lab.VIP6)
-	if err != nil {
-		return nil, err
-	}
-	defer w2.Stop()
-	src1, err := h1.LinkLocal()
-	if err != nil {
-		return nil, err
-	}
-	capture, err := l.Capture()
-	if err != nil {
-		return nil, err
-	}
-	p1, p2, err := pair6(l)
-	if err != nil {
-		capture.Stop()
-		return nil, err
-	}
-	ping, err := l.Observer.Ping(lab.VIP6, 20*time.Millisecond)
-	if err != nil {
-		capture.Stop()
-		return nil, err
-	}
-	defer ping.Stop()
-	before := time.Now()
-	if !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
-		capture.Stop()
-		return nil, errors.New("hard6: the VIP does not answer ping -6 before the fault")
-	}
-	randomPoint(rng)
-	h1.CutLink()
-	fault := time.Now()
-	p1.Kill()
-	h1.KillAll()
-	var vipAt, reply time.Time
-	if !lab.Eventually(wait, func() bool {
-		var ok1, ok2 bool
-		vipAt, ok1 = w2.First(true, fault)
-		reply, ok2 = ping.FirstReplyAfter(fault)
-		return ok1 && ok2
-	}) {
-		capture.Stop()
-		return nil, fmt.Errorf("hard6 failover: %w", errTimeout)
-	}
-	time.Sleep(300 * time.Millisecond) // the NA and late replies
-	frames := capture.Stop()
-	m := map[string]float64{
-		"hard6.vip":   seconds(vipAt.Sub(fault)),
-		"hard6.reply": seconds(reply.Sub(fault)),
-		"hard6.lost":  float64(ping.Lost(fault, reply)),
-	}
-	var lastAdvert, na time.Time
-	for _, f := range frames {
-		if f.At.Before(fault) && isCARP6From(f, src1) {
-			lastAdvert = f.At
+// ipv6 is the IPv6-only group's family: a lab of its own, the VIP
+// watched on h2 only, h1's adverts told by its link-local source, NAs.
+var ipv6 = family{
+	suffix: "6", vip: lab.VIP6, announce: "na6",
+	setup: func(*lab.Lab) (*lab.Lab, *lab.AddrWatch, *lab.AddrWatch, func(), error) {
+		l, err := lab6()
+		if err != nil {
+			return nil, nil, nil, nil, err
 		}
-		if na.IsZero() && f.At.After(fault) && isNAFor(f, lab.VIP6, h2.MAC) {
-			na = f.At
+		w2, err := l.Hosts[1].WatchAddr(lab.VIP6)
+		if err != nil {
+			l.Close()
+			return nil, nil, nil, nil, err
 		}
-	}
-	if !lastAdvert.IsZero() {
-		m["hard6.excess"] = 1000 * seconds(vipAt.Sub(lastAdvert.Add(im.deadTime)))
-	}
-	transition := vipAt
-	for _, t := range p2.LogTimes("Switching to state: MASTER") {
-		if t.After(fault) {
-			transition = t
-			break
+		return l, nil, w2, func() { w2.Stop(); l.Close() }, nil
+	},
+	pair: func(l *lab.Lab, _ impl) (*lab.Proc, *lab.Proc, error) { return pair6(l) },
+	advertOf: func(h1 *lab.Host) (func(lab.Frame) bool, error) {
+		src1, err := h1.LinkLocal()
+		if err != nil {
+			return nil, err
 		}
-	}
-	if !na.IsZero() {
-		m["na6"] = 1000 * seconds(na.Sub(transition))
-	}
-	return m, nil
+		return func(f lab.Frame) bool { return isCARP6From(f, src1) }, nil
+	},
+	announcementOf: func(h2 *lab.Host) func(lab.Frame) bool {
+		return func(f lab.Frame) bool { return isNAFor(f, lab.VIP6, h2.MAC) }
+	},
+	replyFirst: true, ping: "ping -6",
 }
 
-func graceful6(_ *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, error) {
+func hardFailover6(l *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, error) {
 	if im.name != "ours" {
 		return nil, errNotOurs
 	}
-	l, err := lab6()
-	if err != nil {
-		return nil, err
+	return hard(l, im, rng, ipv6)
+}
+
+func graceful6(l *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, error) {
+	if im.name != "ours" {
+		return nil, errNotOurs
 	}
-	defer l.Close()
-	w2, err := l.Hosts[1].WatchAddr(lab.VIP6)
-	if err != nil {
-		return nil, err
-	}
-	defer w2.Stop()
-	p1, _, err := pair6(l)
-	if err != nil {
-		return nil, err
-	}
-	ping, err := l.Observer.Ping(lab.VIP6, 20*time.Millisecond)
-	if err != nil {
-		return nil, err
-	}
-	defer ping.Stop()
-	before := time.Now()
-	if !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
-		return nil, errors.New("graceful6: the VIP does not answer ping -6 before the handoff")
-	}
-	randomPoint(rng)
-	term := time.Now()
-	p1.Signal(syscall.SIGTERM)
-	var vipAt time.Time
-	if !lab.Eventually(wait, func() bool { var ok bool; vipAt, ok = w2.First(true, term); return ok }) {
-		return nil, fmt.Errorf("graceful6 handoff: %w", errTimeout)
-	}
-	reply := vipAt
-	lab.Eventually(5*time.Second, func() bool { var ok bool; reply, ok = ping.FirstReplyAfter(vipAt); return ok })
-	time.Sleep(200 * time.Millisecond)
-	return map[string]float64{
-		"graceful6.vip":  1000 * seconds(vipAt.Sub(term)),
-		"graceful6.lost": float64(ping.Lost(term, reply)),
-	}, nil
+	return handoff(l, im, rng, ipv6)
 }

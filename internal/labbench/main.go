@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,7 +134,11 @@ func main() {
 	if *fastOn && (*onlySc == "" || strings.Contains(","+*onlySc+",", ",fast,")) {
 		fast = fastBench(l, rng)
 	}
-	table := render(impls, res, fails) + hardPictures() + fast + goBenchmarks()
+	vrrp3 := ""
+	if *vrrp3On && (*onlySc == "" || strings.Contains(","+*onlySc+",", ",vrrp3,")) {
+		vrrp3 = vrrp3Bench(l, rng)
+	}
+	table := render(impls, res, fails) + hardPictures() + fast + vrrp3 + goBenchmarks()
 	fmt.Print(table)
 	if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -278,28 +283,87 @@ func randomPoint(rng *rand.Rand) { time.Sleep(time.Duration(rng.Int64N(int64(tim
 
 func seconds(d time.Duration) float64 { return d.Seconds() }
 
+// family is what the hard failover and the graceful handoff need of the
+// address family they run over (ipv4 here, ipv6 in ipv6.go): one code
+// path measures both.
+type family struct {
+	suffix   string // of the metrics' and the errors' names: "" or "6"
+	vip      netip.Addr
+	announce string // the metric of the first announcement: garp or na6
+	// setup readies the lab for a run (l, or one of its own) and watches
+	// the VIP on the hosts (w1 may be nil); done undoes it.
+	setup func(l *lab.Lab) (fl *lab.Lab, w1, w2 *lab.AddrWatch, done func(), err error)
+	// pair starts the pair, h1 preferred, and waits until it settles.
+	pair func(l *lab.Lab, im impl) (p1, p2 *lab.Proc, err error)
+	// advertOf tells h1's adverts in the capture; announcementOf h2's
+	// announcements of the VIP.
+	advertOf       func(h1 *lab.Host) (func(lab.Frame) bool, error)
+	announcementOf func(h2 *lab.Host) func(lab.Frame) bool
+	// replyFirst: the VIP must answer the observer's ping before the
+	// fault (ping is the command, for the error).
+	replyFirst bool
+	ping       string
+	draw       bool // draw the hard failover (drawHard)
+}
+
+var ipv4 = family{
+	vip: lab.VIP, announce: "garp",
+	setup: func(l *lab.Lab) (*lab.Lab, *lab.AddrWatch, *lab.AddrWatch, func(), error) {
+		w1, w2, stop, err := fresh(l)
+		return l, w1, w2, stop, err
+	},
+	pair: func(l *lab.Lab, im impl) (*lab.Proc, *lab.Proc, error) { return pair(l, im, role{}) },
+	advertOf: func(h1 *lab.Host) (func(lab.Frame) bool, error) {
+		return func(f lab.Frame) bool { return f.IsCARP() && f.IPv4Source() == h1.Addr }, nil // CARP or VRRP
+	},
+	announcementOf: func(h2 *lab.Host) func(lab.Frame) bool {
+		return func(f lab.Frame) bool { return f.IsGARPFor(lab.VIP) && f.Source().String() == h2.MAC.String() }
+	},
+	ping: "ping", draw: true,
+}
+
 func hardFailover(l *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, error) {
-	h1, h2 := l.Hosts[0], l.Hosts[1]
-	w1, w2, stop, err := fresh(l)
+	return hard(l, im, rng, ipv4)
+}
+
+func graceful(l *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, error) {
+	return handoff(l, im, rng, ipv4)
+}
+
+// hard measures a hard failover over fam: h1, the MASTER, loses its link
+// and dies; how long until h2 holds the VIP and the observer's pings are
+// answered, how far beyond the protocol's bound, and when h2's first
+// announcement left after its MASTER transition.
+func hard(l *lab.Lab, im impl, rng *rand.Rand, fam family) (map[string]float64, error) {
+	l, w1, w2, done, err := fam.setup(l)
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
+	defer done()
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	isAdvert, err := fam.advertOf(h1)
+	if err != nil {
+		return nil, err
+	}
 	capture, err := l.Capture()
 	if err != nil {
 		return nil, err
 	}
-	p1, p2, err := pair(l, im, role{})
+	p1, p2, err := fam.pair(l, im)
 	if err != nil {
 		capture.Stop()
 		return nil, err
 	}
-	ping, err := l.Observer.Ping(lab.VIP, 20*time.Millisecond)
+	ping, err := l.Observer.Ping(fam.vip, 20*time.Millisecond)
 	if err != nil {
 		capture.Stop()
 		return nil, err
 	}
 	defer ping.Stop()
+	if before := time.Now(); fam.replyFirst && !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
+		capture.Stop()
+		return nil, fmt.Errorf("hard%s: the VIP does not answer %s before the fault", fam.suffix, fam.ping)
+	}
 	randomPoint(rng)
 	h1.CutLink()
 	fault := time.Now()
@@ -313,26 +377,28 @@ func hardFailover(l *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, erro
 		return ok1 && ok2
 	}) {
 		capture.Stop()
-		return nil, fmt.Errorf("hard failover: %w", errTimeout)
+		return nil, fmt.Errorf("hard%s failover: %w", fam.suffix, errTimeout)
 	}
-	time.Sleep(300 * time.Millisecond) // let the gratuitous ARP and late replies arrive
+	time.Sleep(300 * time.Millisecond) // let the announcements and late replies arrive
 	frames := capture.Stop()
+	name := "hard" + fam.suffix
 	m := map[string]float64{
-		"hard.vip":   seconds(vipAt.Sub(fault)),
-		"hard.reply": seconds(reply.Sub(fault)),
-		"hard.lost":  float64(ping.Lost(fault, reply)),
+		name + ".vip":   seconds(vipAt.Sub(fault)),
+		name + ".reply": seconds(reply.Sub(fault)),
+		name + ".lost":  float64(ping.Lost(fault, reply)),
 	}
-	var lastAdvert, garp time.Time
+	isAnnouncement := fam.announcementOf(h2)
+	var lastAdvert, announced time.Time
 	for _, f := range frames {
-		if f.IsCARP() && f.IPv4Source() == h1.Addr && f.At.Before(fault) { // CARP or VRRP
+		if f.At.Before(fault) && isAdvert(f) {
 			lastAdvert = f.At
 		}
-		if garp.IsZero() && f.At.After(fault) && f.IsGARPFor(lab.VIP) && f.Source().String() == h2.MAC.String() {
-			garp = f.At
+		if announced.IsZero() && f.At.After(fault) && isAnnouncement(f) {
+			announced = f.At
 		}
 	}
 	if !lastAdvert.IsZero() {
-		m["hard.excess"] = 1000 * seconds(vipAt.Sub(lastAdvert.Add(im.deadTime)))
+		m[name+".excess"] = 1000 * seconds(vipAt.Sub(lastAdvert.Add(im.deadTime)))
 	}
 	// The MASTER transition: the daemon's own log line where it has one
 	// with microseconds; keepalived logs whole seconds, so for it the VIP's
@@ -346,41 +412,50 @@ func hardFailover(l *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, erro
 			}
 		}
 	}
-	if !garp.IsZero() {
-		m["garp"] = 1000 * seconds(garp.Sub(transition))
+	if !announced.IsZero() {
+		m[fam.announce] = 1000 * seconds(announced.Sub(transition))
 	}
-	drawHard(l, im, frames, w1, w2, ping, fault, vipAt)
+	if fam.draw {
+		drawHard(l, im, frames, w1, w2, ping, fault, vipAt)
+	}
 	return m, nil
 }
 
-func graceful(l *lab.Lab, im impl, rng *rand.Rand) (map[string]float64, error) {
-	_, w2, stop, err := fresh(l)
+// handoff measures a graceful handoff over fam: h1, the MASTER, is
+// stopped with SIGTERM; how long until h2 holds the VIP, and how many
+// pings are lost.
+func handoff(l *lab.Lab, im impl, rng *rand.Rand, fam family) (map[string]float64, error) {
+	l, _, w2, done, err := fam.setup(l)
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
-	p1, _, err := pair(l, im, role{})
+	defer done()
+	p1, _, err := fam.pair(l, im)
 	if err != nil {
 		return nil, err
 	}
-	ping, err := l.Observer.Ping(lab.VIP, 20*time.Millisecond)
+	ping, err := l.Observer.Ping(fam.vip, 20*time.Millisecond)
 	if err != nil {
 		return nil, err
 	}
 	defer ping.Stop()
+	if before := time.Now(); fam.replyFirst && !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
+		return nil, fmt.Errorf("graceful%s: the VIP does not answer %s before the handoff", fam.suffix, fam.ping)
+	}
 	randomPoint(rng)
 	term := time.Now()
 	p1.Signal(syscall.SIGTERM)
 	var vipAt time.Time
 	if !lab.Eventually(wait, func() bool { var ok bool; vipAt, ok = w2.First(true, term); return ok }) {
-		return nil, fmt.Errorf("graceful handoff: %w", errTimeout)
+		return nil, fmt.Errorf("graceful%s handoff: %w", fam.suffix, errTimeout)
 	}
 	reply := vipAt
 	lab.Eventually(5*time.Second, func() bool { var ok bool; reply, ok = ping.FirstReplyAfter(vipAt); return ok })
 	time.Sleep(200 * time.Millisecond)
+	name := "graceful" + fam.suffix
 	return map[string]float64{
-		"graceful.vip":  1000 * seconds(vipAt.Sub(term)),
-		"graceful.lost": float64(ping.Lost(term, reply)),
+		name + ".vip":  1000 * seconds(vipAt.Sub(term)),
+		name + ".lost": float64(ping.Lost(term, reply)),
 	}, nil
 }
 

@@ -7,7 +7,10 @@ import (
 	"github.com/ucarp-go/ucarp/platform"
 )
 
-var _ platform.ARPListener = (*Host)(nil)
+var (
+	_ platform.ARPListener = (*Host)(nil)
+	_ platform.NDListener  = (*Host)(nil)
+)
 
 // arpQueueLen bounds the frames an ARP listener holds for its reader.
 const arpQueueLen = 64
@@ -16,6 +19,7 @@ const arpQueueLen = 64
 // EtherType queues. lan.mu guards q and closed.
 type arpListener struct {
 	h      *Host
+	nd     bool // ListenND's: Neighbour Discovery, not ARP
 	q      [][]byte
 	wakeup chan struct{}
 	closed bool
@@ -26,27 +30,52 @@ type arpListener struct {
 // does: it receives every ARP frame written on the host's segment (its
 // island) while its link is up and running, those the host writes itself
 // included; frames beyond a queue of 64 are dropped.
-func (h *Host) ListenARP() (platform.FrameReader, error) {
+func (h *Host) ListenARP() (platform.FrameReader, error) { return h.listen(false) }
+
+// ListenND implements platform.NDListener, as Linux's packet socket of
+// IPv6 with its filter does: it receives the Neighbour Solicitations and
+// Advertisements written on the host's segment, as ListenARP the ARP
+// frames.
+func (h *Host) ListenND() (platform.FrameReader, error) { return h.listen(true) }
+
+func (h *Host) listen(nd bool) (platform.FrameReader, error) {
 	h.lan.mu.Lock()
 	defer h.lan.mu.Unlock()
 	if h.arpErr != nil {
 		return nil, h.arpErr
 	}
-	l := &arpListener{h: h, wakeup: make(chan struct{}, 1), done: make(chan struct{})}
+	l := &arpListener{h: h, nd: nd, wakeup: make(chan struct{}, 1), done: make(chan struct{})}
 	h.arpListeners = append(h.arpListeners, l)
+	h.listens++
 	return l, nil
+}
+
+// Listening is how many ARP and ND listeners of the host are open, and
+// how many were ever opened.
+func (h *Host) Listening() (open, opened int) {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	return len(h.arpListeners), h.listens
+}
+
+// isND reports whether frame is a Neighbour Solicitation or
+// Advertisement (what Linux's filter of ListenND keeps).
+func isND(frame []byte) bool {
+	return len(frame) > 54 && frame[12] == 0x86 && frame[13] == 0xdd && frame[20] == 58 &&
+		(frame[54] == 135 || frame[54] == 136)
 }
 
 // deliverARP queues a copy of frame, which from wrote, on every listener
 // that sees it. lan.mu is held.
 func (l *LAN) deliverARP(from *Host, frame []byte) int {
 	n := 0
+	arp, nd := len(frame) >= 14 && frame[12] == 0x08 && frame[13] == 0x06, isND(frame)
 	for _, r := range l.hosts {
 		if r.island != from.island || !r.state.Up || !r.state.Running || r.state.Gone {
 			continue
 		}
 		for _, al := range r.arpListeners {
-			if al.closed || len(al.q) >= arpQueueLen {
+			if al.closed || len(al.q) >= arpQueueLen || !(al.nd && nd || !al.nd && arp) {
 				continue
 			}
 			al.q = append(al.q, slices.Clone(frame))

@@ -154,7 +154,7 @@ func (c *Conn) WritePacket(pkt []byte) error {
 			continue
 		}
 		joined := dst.IsMulticast() && r.joined(dst)
-		local := !dst.IsMulticast() && dst != limitedBroadcast && r.addrs.Has(dst)
+		local := !dst.IsMulticast() && dst != limitedBroadcast && (r.addrs.Has(dst) || v6 && r.isLinkLocal(dst))
 		if !bcast && !joined && !local { // the NIC's filter
 			continue
 		}
@@ -187,4 +187,12 @@ func (c *Conn) WritePacket(pkt []byte) error {
 // joined reports whether a conn of h joined the group g. lan.mu is held.
 func (h *Host) joined(g netip.Addr) bool {
 	return slices.ContainsFunc(h.conns, func(c *Conn) bool { return !c.o.Broadcast && c.o.Group == g })
+}
+
+// isLinkLocal reports whether a is the host's link-local address (which
+// the kernel makes, and its address table does not list): a unicast
+// packet to it is the host's, as a unicast advert to a link-local peer.
+func (h *Host) isLinkLocal(a netip.Addr) bool {
+	ll, err := h.LinkLocal()
+	return err == nil && a.WithZone("") == ll
 }

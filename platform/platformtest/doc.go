@@ -32,7 +32,8 @@
 //     the others only if the IP layer accepts its destination (a joined
 //     group, a local address, 255.255.255.255).
 //   - A packet to a unicast address reaches the host that has it in its
-//     address table, and every conn of the protocol there.
+//     address table, or as its IPv6 link-local address (Host.LinkLocal),
+//     and every conn of the protocol there.
 //   - The sender's host never gets its own packets (IP_MULTICAST_LOOP off,
 //     PACKET_IGNORE_OUTGOING), from any of its conns.
 //   - A host whose link is down (not IFF_UP) cannot send (ENETDOWN) and

@@ -50,6 +50,7 @@ type Frame struct {
 func (l *LAN) Host(name string, mac net.HardwareAddr, addrs ...netip.Prefix) *Host {
 	h := &Host{lan: l, name: name, mac: slices.Clone(mac), addrs: viptest.New(name),
 		state: platform.LinkState{Up: true, Running: true}}
+	h.ll = h.eui64()
 	for _, p := range addrs {
 		if err := h.addrs.Add(vip.Address{Prefix: p}); err != nil {
 			panic(fmt.Sprintf("platformtest: address %v of %s: %v", p, name, err))
@@ -125,8 +126,13 @@ type Host struct {
 	noRaw     bool
 	noAdmin   bool
 	drops     uint64
+	// ll is the IPv6 link-local address (zero: none), as the kernel
+	// keeps it: made when the link first has a carrier, gone when the
+	// link is set down (see setLink, SetLinkLocal).
+	ll netip.Addr
 	// ListenARP's listeners.
 	arpListeners []*arpListener
+	listens      int // listeners ever opened
 }
 
 var _ platform.OS = (*Host)(nil)
@@ -184,6 +190,16 @@ func (h *Host) setLink(st platform.LinkState) {
 	h.state = st
 	for _, s := range h.linkSubs {
 		s.push(st)
+	}
+	// The kernel makes the link-local address when the link is up with
+	// a carrier, and deletes it when the link is set down.
+	switch {
+	case st.Gone:
+		h.ll = netip.Addr{} // the Resync below tells
+	case st.Up && st.Running && !h.ll.IsValid():
+		h.setLinkLocal(h.eui64())
+	case !st.Up && h.ll.IsValid():
+		h.setLinkLocal(netip.Addr{})
 	}
 	if st.Gone {
 		// The kernel deletes its addresses; the table here stays as it
@@ -482,11 +498,46 @@ func (a *arpConn) Close() error {
 }
 
 // LinkLocal implements platform.LinkLocaler: fe80::/64 with the modified
-// EUI-64 interface identifier of the host's MAC, as the kernel makes it.
+// EUI-64 interface identifier of the host's MAC, as the kernel makes it,
+// once the link has had a carrier while up (an error before, as there is
+// none), or what SetLinkLocal set.
 func (h *Host) LinkLocal() (netip.Addr, error) {
-	if len(h.mac) != 6 {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	if !h.ll.IsValid() {
 		return netip.Addr{}, fmt.Errorf("platformtest: %s has no link-local address", h.name)
 	}
+	return h.ll, nil
+}
+
+// SetLinkLocal changes the link-local address (the zero Addr removes
+// it), as a removal and a new one, or DAD, would, and sends the
+// WatchAddresses subscribers its events.
+func (h *Host) SetLinkLocal(a netip.Addr) {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	h.setLinkLocal(a)
+}
+
+// setLinkLocal is SetLinkLocal with lan.mu held.
+func (h *Host) setLinkLocal(a netip.Addr) {
+	var evs []platform.AddrEvent
+	if h.ll.IsValid() {
+		evs = append(evs, platform.AddrEvent{Addr: vip.Address{Prefix: netip.PrefixFrom(h.ll, 64)}, Deleted: true})
+	}
+	if a.IsValid() {
+		evs = append(evs, platform.AddrEvent{Addr: vip.Address{Prefix: netip.PrefixFrom(a, 64)}})
+	}
+	h.ll = a
+	h.pushAddrs(evs)
+}
+
+// eui64 is the link-local address the kernel makes from the MAC, or
+// none without a 6-byte MAC.
+func (h *Host) eui64() netip.Addr {
+	if len(h.mac) != 6 {
+		return netip.Addr{}
+	}
 	m := h.mac
-	return netip.AddrFrom16([16]byte{0: 0xfe, 1: 0x80, 8: m[0] ^ 2, 9: m[1], 10: m[2], 11: 0xff, 12: 0xfe, 13: m[3], 14: m[4], 15: m[5]}), nil
+	return netip.AddrFrom16([16]byte{0: 0xfe, 1: 0x80, 8: m[0] ^ 2, 9: m[1], 10: m[2], 11: 0xff, 12: 0xfe, 13: m[3], 14: m[4], 15: m[5]})
 }

@@ -775,3 +775,47 @@ func TestCARPInterop(t *testing.T) {
 		cb.Close()
 	})
 }
+
+// TestLinkLocal: as the kernel, a host has a link-local address once its
+// link has been up with a carrier, keeps it through a loss of carrier,
+// loses it when the link is set down; SetLinkLocal changes it, with the
+// address events.
+func TestLinkLocal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 1})
+		eui := netip.MustParseAddr("fe80::ff:fe00:1")
+		has := func(want netip.Addr) {
+			t.Helper()
+			got, err := h.LinkLocal()
+			if got != want || (err == nil) != want.IsValid() {
+				t.Fatalf("LinkLocal() = %v, %v; want %v", got, err, want)
+			}
+		}
+		has(eui)
+		h.SetLink(true, false)
+		has(eui)
+		h.SetLink(false, false)
+		has(netip.Addr{})
+		h.SetLink(true, false)
+		has(netip.Addr{})
+		h.SetLink(true, true)
+		has(eui)
+		done := make(chan struct{})
+		defer close(done)
+		evs, _ := h.WatchAddresses(done)
+		other := netip.MustParseAddr("fe80::7")
+		h.SetLinkLocal(other)
+		has(other)
+		for _, want := range []string{"del fe80::ff:fe00:1/64", "add fe80::7/64"} {
+			ev := <-evs
+			got := "add " + ev.Addr.Prefix.String()
+			if ev.Deleted {
+				got = "del " + ev.Addr.Prefix.String()
+			}
+			if got != want {
+				t.Fatalf("event %q, want %q", got, want)
+			}
+		}
+	})
+}

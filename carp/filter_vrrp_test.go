@@ -1,0 +1,71 @@
+package carp_test
+
+import (
+	"net/netip"
+	"testing"
+
+	"golang.org/x/net/bpf"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/vrrp"
+)
+
+// TestSocketFilterVRRP: with VRRPv3 groups, the VRRPv3 adverts of their
+// VRIDs pass however short, the CARP rules stay for version 2, and with
+// no VRID the program is SocketFilter's.
+func TestSocketFilterVRRP(t *testing.T) {
+	src, dst := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("224.0.0.18")
+	v3 := func(vrid uint8, ttl uint8) []byte {
+		p := vrrp.NewPacket(src, dst, 1, vrrp.Advert{Version: 3, Type: 1, VRID: vrid, Priority: 100,
+			MaxAdvertInterval: 100, Addrs: []netip.Addr{netip.MustParseAddr("198.51.100.100")}}, vrrp.ChecksumPseudoHeader)
+		p.TTL = ttl
+		b, err := p.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cp := func(vhid uint8) []byte {
+		p := carp.NewPacket(src, dst, 1, carp.Header{Version: 2, Type: 1, VHID: vhid, AuthLen: 7})
+		b, err := p.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	short := cp(5)[:carp.IPv4HeaderLen+20]
+	tests := []struct {
+		name         string
+		vhids, vrids []uint8
+		pkt          []byte
+		keep         bool
+	}{
+		{"VRRPv3 of our VRID", []uint8{5}, []uint8{51}, v3(51, 255), true},
+		{"VRRPv3 in a range", nil, []uint8{50, 51, 52}, v3(51, 255), true},
+		{"VRRPv3 of another VRID", []uint8{51}, []uint8{50}, v3(51, 255), false},
+		{"VRRPv3 with TTL 254", nil, []uint8{51}, v3(51, 254), false},
+		{"VRRPv3 without VRRP groups", []uint8{51}, nil, v3(51, 255), false},
+		{"CARP of our vhid", []uint8{5}, []uint8{51}, cp(5), true},
+		{"CARP of a VRID only", []uint8{5}, []uint8{51}, cp(51), false},
+		{"short CARP", []uint8{5}, []uint8{51}, short, false},
+		{"version 1", []uint8{5}, []uint8{5}, func() []byte { b := cp(5); b[carp.IPv4HeaderLen] = 0x11; return b }(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vm, err := bpf.NewVM(carp.SocketFilterVRRP(tt.vhids, tt.vrids, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := vm.Run(tt.pkt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := n != 0; got != tt.keep {
+				t.Errorf("kept %v, want %v", got, tt.keep)
+			}
+		})
+	}
+	if a, b := carp.SocketFilterVRRP([]uint8{1, 2}, nil, false), carp.SocketFilter([]uint8{1, 2}); len(a) != len(b) {
+		t.Errorf("without VRIDs: %d instructions, SocketFilter has %d", len(a), len(b))
+	}
+}

@@ -1,0 +1,136 @@
+package group
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+// Conflict is the last claim of one of the group's addresses by another
+// MAC, heard while MASTER: a split brain, another host that configured
+// the address by hand, a peer that did not hear this one.
+type Conflict struct {
+	Time time.Time
+	Addr netip.Addr
+	MAC  string
+}
+
+// conflicts is the loop's state of the watch of claims (Deps.WatchClaims)
+// and of the conflicts seen.
+type conflicts struct {
+	stop  func() // the watch, while it runs
+	err   error  // what the watch said when it began
+	count []uint64
+	last  Conflict
+	// lim rate-limits the log line and the announcement that answer a
+	// conflict: a host that answers every ARP request, or a flood of
+	// forged replies, costs at most a frame and a line a second.
+	lim rateLimit
+}
+
+// ErrNoClaims is what Deps.WatchClaims wraps when the platform cannot
+// see the claims of a family at all (FreeBSD today): nothing is logged.
+var ErrNoClaims = errors.New("group: claims of addresses cannot be seen here")
+
+// watching says whether the group needs to hear who claims its
+// addresses: as MASTER, to see a conflict; while a handoff keeps the
+// address, to see the peer's announcement.
+func (d *Group) watching() bool {
+	return d.exit == nil && (d.m.State() == carp.Master && !d.cfg.NoConflictDetect || d.maint.holding())
+}
+
+// rewatch starts or stops the watch of claims to match watching. With
+// no watch at all, the group has no listener: idle, it costs nothing.
+func (d *Group) rewatch() {
+	if d.watchClaims == nil {
+		return
+	}
+	switch want := d.watching(); {
+	case want && d.conf.stop == nil:
+		var addrs []netip.Addr
+		for _, p := range d.cfg.addrs() {
+			addrs = append(addrs, p.Addr())
+		}
+		d.conf.stop, d.conf.err = d.watchClaims(addrs, d.claims)
+		if d.conf.err != nil && !d.cfg.NoConflictDetect && !errors.Is(d.conf.err, ErrNoClaims) {
+			d.log.Warnf("Cannot listen for other hosts that claim the group's addresses: %s", d.conf.err)
+		}
+	case !want && d.conf.stop != nil:
+		d.conf.stop()
+		d.conf.stop, d.conf.err = nil, nil
+		for len(d.claims) > 0 {
+			<-d.claims
+		}
+	}
+}
+
+// onClaim routes a claim heard: to a handoff in flight, which waits for
+// the peer's announcement, else to the MASTER as a conflict.
+func (d *Group) onClaim(now time.Time, c vip.Claim) {
+	switch {
+	case d.maint.holding():
+		if c.Addr == d.cfg.Addr.Addr() {
+			d.maintClaim(now, c)
+		}
+	case d.m.State() == carp.Master && d.exit == nil && !d.cfg.NoConflictDetect:
+		d.conflict(now, c)
+	}
+}
+
+// conflict is another host that claims one of the MASTER's addresses:
+// it is counted, logged and answered with the address's announcement at
+// once, so that the neighbours' caches come back to this host.
+func (d *Group) conflict(now time.Time, c vip.Claim) {
+	i := -1
+	for j, p := range d.cfg.addrs() {
+		if p.Addr() == c.Addr {
+			i = j
+		}
+	}
+	if i < 0 || bytes.Equal(c.MAC, d.mac) {
+		return
+	}
+	if len(d.conf.count) != len(d.cfg.addrs()) {
+		d.conf.count = make([]uint64, len(d.cfg.addrs()))
+	}
+	d.conf.count[i]++
+	d.conf.last = Conflict{Time: now, Addr: c.Addr, MAC: c.MAC.String()}
+	if !d.conf.lim.allow(now) {
+		return
+	}
+	d.log.Warnf("Address conflict: %s is also claimed by %s on %s: announcing it again", c.Addr, c.MAC, d.cfg.Interface)
+	if f := d.frameOf(c.Addr); f != nil {
+		if err := d.arp.WriteFrame(f); err != nil {
+			d.stats.garpErrors++
+			d.log.Errorf("write() in garp: %s", strerror(err))
+		} else {
+			d.stats.garps++
+		}
+	}
+}
+
+// frameOf is the announcement of addr among the group's frames.
+func (d *Group) frameOf(addr netip.Addr) []byte {
+	for _, f := range d.garp {
+		c, err := vip.ParseClaim(f)
+		if err != nil {
+			c, err = vip.ParseNDClaim(f)
+		}
+		if err == nil && c.Addr == addr {
+			return f
+		}
+	}
+	return nil
+}
+
+// flushConflicts reports the conflicts left unlogged.
+func (d *Group) flushConflicts() {
+	if n := d.conf.lim.suppressed; n > 0 {
+		d.conf.lim.suppressed = 0
+		d.log.Warnf("%d more address conflicts left unanswered in the last %v (announcement and log line rate-limited)", n, flushEvery)
+	}
+}

@@ -1,0 +1,134 @@
+package group
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/vrrp"
+)
+
+// kinds names the actions as "kind" or "kind:detail" for the table.
+func kinds(as []carp.Action) string {
+	var s []string
+	for _, a := range as {
+		switch a.Kind {
+		case carp.ActionSendAdvert:
+			s = append(s, fmt.Sprintf("send:%d", a.Advert.AdvSkew))
+		case carp.ActionRunScript:
+			s = append(s, "script:"+a.Script.String())
+		case carp.ActionLog:
+			if a.Msg == carp.MsgSwitchState {
+				s = append(s, fmt.Sprintf("state:%s:%s", a.To, a.Reason))
+			} else {
+				s = append(s, "log")
+			}
+		case carp.ActionArmTimer, carp.ActionStopTimer:
+			s = append(s, a.Kind.String()+":"+a.Timer.String())
+		default:
+			s = append(s, a.Kind.String())
+		}
+	}
+	return strings.Join(s, " ")
+}
+
+// TestVRRPMachineActions: what the loop gets from a VRRPv3 group's
+// machine: CARP's scripts and address around each transition, the
+// priority-0 advert of a leaving MASTER (release, SIGUSR2, never on a
+// lost carrier), and a demotion that lowers the priority but never to 0.
+func TestVRRPMachineActions(t *testing.T) {
+	c := &Config{VHID: 51, Priority: 100, AdvertInterval: 100, Protocol: ProtocolVRRP3,
+		Addr: netip.MustParsePrefix("198.51.100.100/32"), DownScript: "/down"}
+	src := netip.MustParseAddr("198.51.100.1")
+	v, err := newVRRPMachine(c, true, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1e9, 0)
+	step := func(name string, at time.Duration, ev carp.Event, want string) {
+		t.Helper()
+		if got := kinds(v.Handle(t0.Add(at), ev, nil)); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
+	step("start", 0, carp.Event{Kind: carp.EventStart},
+		"state:BACKUP:start script:down arm-timer:master-down")
+	step("master down", vrrp.MasterDownInterval(100, 100), carp.TimerEvent(carp.TimerMasterDown),
+		"state:MASTER:master-down add-vip script:up send:100 arm-timer:advert announce")
+	if got := kinds(v.SetDemotion(t0, 300, nil)); got != "" || v.Priority() != 1 {
+		t.Errorf("demotion 300: %q, priority %d, want 1", got, v.Priority())
+	}
+	v.SetDemotion(t0, 0, nil)
+	step("a higher priority", 5*time.Second, vrrpAdvertEvent(netip.MustParseAddr("198.51.100.2"), &vrrp.Advert{Priority: 200, MaxAdvertInterval: 50}),
+		"stop-timer:advert state:BACKUP:higher-priority script:down remove-vip arm-timer:master-down")
+	step("master left", 6*time.Second, vrrpAdvertEvent(netip.MustParseAddr("198.51.100.2"), &vrrp.Advert{Priority: 0, MaxAdvertInterval: 50}),
+		"arm-timer:master-down")
+	step("skew time", 6*time.Second+vrrp.SkewTime(100, 50), carp.TimerEvent(carp.TimerMasterDown),
+		"state:MASTER:master-left add-vip script:up send:100 arm-timer:advert announce")
+	step("SIGUSR2", 7*time.Second, carp.Event{Kind: carp.EventDemote},
+		"stop-timer:advert send:0 state:BACKUP:demote script:down remove-vip log arm-timer:hold")
+	step("an advert while held", 8*time.Second, vrrpAdvertEvent(netip.MustParseAddr("198.51.100.2"), &vrrp.Advert{Priority: 50, MaxAdvertInterval: 100}), "")
+	step("hold over", 10*time.Second, carp.TimerEvent(carp.TimerHold), "log arm-timer:master-down")
+	step("master down again", 20*time.Second, carp.TimerEvent(carp.TimerMasterDown),
+		"state:MASTER:master-down add-vip script:up send:100 arm-timer:advert announce")
+	step("carrier lost", 21*time.Second, carp.Event{Kind: carp.EventLinkDown},
+		"log stop-timer:advert state:BACKUP:carrier-lost script:down remove-vip")
+	step("carrier back", 22*time.Second, carp.Event{Kind: carp.EventLinkUp}, "log arm-timer:master-down")
+	step("master down once more", 30*time.Second, carp.TimerEvent(carp.TimerMasterDown),
+		"state:MASTER:master-down add-vip script:up send:100 arm-timer:advert announce")
+	step("release", 31*time.Second, carp.ReleaseEvent(true), "stop-timer:advert send:0 script:down remove-vip")
+	if v.State() != carp.Init {
+		t.Errorf("state %s after release", v.State())
+	}
+}
+
+// TestVRRPScriptEnvironment: a VRRPv3 group's scripts get CARP_PROTOCOL
+// and its reasons; a CARP group's get CARP_PROTOCOL=carp.
+func TestVRRPScriptEnvironment(t *testing.T) {
+	for _, p := range []Protocol{ProtocolCARP, ProtocolVRRP3} {
+		d := &Group{deps: deps{cfg: &Config{Interface: "eth0", VHID: 51, Protocol: p, UpScript: "/up",
+			Addr: netip.MustParsePrefix("198.51.100.100/32"), AddrArg: "198.51.100.100"}}}
+		job, ok := d.scriptJob(carp.Action{Kind: carp.ActionRunScript, Script: carp.ScriptUp, From: carp.Backup, To: carp.Master,
+			Reason: carp.ReasonMasterLeft})
+		if !ok {
+			t.Fatal("no job")
+		}
+		for _, kv := range []string{"CARP_PROTOCOL=" + p.String(), "CARP_REASON=master-left", "CARP_VHID=51"} {
+			if !slices.Contains(job.env, kv) {
+				t.Errorf("%s: no %s in %q", p, kv, job.env)
+			}
+		}
+	}
+}
+
+// TestIsForeign: VRRPv2 adverts are told from CARP's by length and count.
+func TestIsForeign(t *testing.T) {
+	ip := func(payload []byte) []byte {
+		return append([]byte{0x45, 0, 0, 0, 0, 0, 0, 0, 255, 112, 0, 0, 198, 51, 100, 1, 224, 0, 0, 18}, payload...)
+	}
+	vrrp2 := func(n int) []byte {
+		return ip(append([]byte{0x21, 1, 100, byte(n), 0, 1, 0, 0}, make([]byte, 4*n+8)...))
+	}
+	carpAd := ip(append([]byte{0x21, 1, 0, 7}, make([]byte, 32)...))
+	for _, tc := range []struct {
+		name string
+		pkt  []byte
+		want bool
+	}{
+		{"CARP", carpAd, false},
+		{"CARP with a trailer", append(slices.Clone(carpAd), make([]byte, 20)...), false},
+		{"VRRPv2 of 1 address", vrrp2(1), true},
+		{"VRRPv2 of 5 addresses (36 bytes)", vrrp2(5), true},
+		{"VRRPv2 of 7 addresses (authlen's place)", vrrp2(7), false},
+		{"VRRPv3", ip([]byte{0x31, 1, 100, 1, 0, 100, 0, 0, 198, 51, 100, 100}), false},
+		{"short", ip([]byte{0x21, 1}), false},
+	} {
+		if got := isForeign(tc.pkt); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,277 @@
+package node
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"strings"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ethernet"
+
+	"github.com/ucarp-go/ucarp/platform/platformtest"
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+var intruderMAC = net.HardwareAddr{2, 0, 0, 0, 0, 0x66}
+
+// arpFrame is an ARP packet of op from sender (MAC, IP) to target IP, as
+// a host's kernel sends it.
+func arpFrame(t *testing.T, op arp.Operation, mac net.HardwareAddr, sender, target netip.Addr) []byte {
+	t.Helper()
+	p, err := arp.NewPacket(op, mac, sender, ethernet.Broadcast, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := p.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := ethernet.Frame{Destination: ethernet.Broadcast, Source: mac, EtherType: ethernet.EtherTypeARP, Payload: pb}
+	b, err := f.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// write sends frames from h as its kernel would.
+func write(t *testing.T, h *platformtest.Host, frames ...[]byte) {
+	t.Helper()
+	c, err := h.OpenARP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, f := range frames {
+		if err := c.WriteFrame(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	synctest.Wait()
+}
+
+// announcedAt counts the announcements of addr that h wrote at now.
+func announcedAt(h *platformtest.Host, addr netip.Addr, now time.Time) int {
+	n := 0
+	for _, f := range h.ARP() {
+		c, err := vip.ParseClaim(f.Data)
+		if err != nil {
+			c, err = vip.ParseNDClaim(f.Data)
+		}
+		if err == nil && c.Addr == addr && bytes.Equal(c.MAC, h.Interface().HardwareAddr) && f.Time.Equal(now) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestConflict: a MASTER that hears another MAC claim its address (a
+// gratuitous ARP, an ARP reply) logs it with the MAC, counts it and
+// announces the address again at once; its own frames, a BACKUP's ARP
+// traffic and a probe are no conflict; a flood costs at most the rate
+// limit; and there is no listener while no group is MASTER.
+func TestConflict(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
+		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+		if err := a.Apply([]Spec{a.spec(1, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		sb := b.spec(1, 100)
+		sb.Config.Preempt = true
+		if err := b.Apply([]Spec{sb}); err != nil {
+			t.Fatal(err)
+		}
+		defer b.Stop(syscall.SIGTERM)
+		defer a.Stop(syscall.SIGTERM)
+		<-a.Ready()
+		<-b.Ready()
+		synctest.Wait()
+		if open, opened := a.host.Listening(); open != 0 || opened != 0 {
+			t.Fatalf("BACKUP: %d listeners open, %d opened; want none", open, opened)
+		}
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		wantHolders(t, "1 | ", a, b)
+		if open, _ := a.host.Listening(); open != 1 {
+			t.Fatalf("MASTER: %d listeners open, want 1 (ARP)", open)
+		}
+		if open, opened := b.host.Listening(); open != 0 || opened != 0 {
+			t.Fatalf("B, BACKUP: %d listeners open, %d opened; want none", open, opened)
+		}
+		addr := vipOf(1).Addr()
+
+		// Not conflicts: A's own announcement, B resolving the address
+		// (B's address as sender), a probe (RFC 5227: sender 0.0.0.0).
+		own, _ := vip.GratuitousARP(a.host.Interface().HardwareAddr, addr)
+		write(t, a.host, own)
+		write(t, b.host, arpFrame(t, arp.OperationRequest, b.host.Interface().HardwareAddr, b.src, addr))
+		write(t, intruder, arpFrame(t, arp.OperationRequest, intruderMAC, netip.IPv4Unspecified(), addr))
+		if st := a.Status()[0]; st.Addresses[0].Conflicts != 0 || st.LastConflict != nil || strings.Contains(a.logs.String(), "conflict") {
+			t.Fatalf("conflicts %d, last %+v, with no other host claiming the address\n%s", st.Addresses[0].Conflicts, st.LastConflict, a.logs)
+		}
+
+		// The intruder's gratuitous ARP: logged, counted, answered at once.
+		now := time.Now()
+		before := announcedAt(a.host, addr, now)
+		write(t, intruder, arpFrame(t, arp.OperationRequest, intruderMAC, addr, addr))
+		if !strings.Contains(a.logs.String(), "[WARN] Address conflict: 198.51.100.101 is also claimed by 02:00:00:00:00:66 on eth0: announcing it again") {
+			t.Fatalf("no conflict logged:\n%s", a.logs)
+		}
+		if n := announcedAt(a.host, addr, now) - before; n != 1 {
+			t.Fatalf("%d announcements at once, want 1", n)
+		}
+		st := a.Status()[0]
+		if st.Addresses[0].Conflicts != 1 || st.LastConflict == nil || st.LastConflict.MAC != intruderMAC.String() ||
+			st.LastConflict.Address != addr || !st.LastConflict.Time.Equal(now) {
+			t.Fatalf("conflicts %d, last %+v", st.Addresses[0].Conflicts, st.LastConflict)
+		}
+		if ex, _ := a.Explain("eth0-1"); !strings.Contains(ex, "Another host claimed its addresses 1 times while it was MASTER") ||
+			!strings.Contains(ex, "last 198.51.100.101 at 02:00:00:00:00:66") {
+			t.Fatalf("explain: %s", ex)
+		}
+
+		// A flood of replies: every one counted, the answers rate-limited.
+		time.Sleep(20 * time.Second) // the limit's burst back
+		synctest.Wait()
+		now = time.Now()
+		lines := a.logs.count("Address conflict")
+		reply := arpFrame(t, arp.OperationReply, intruderMAC, addr, b.src)
+		for range 100 {
+			write(t, intruder, reply) // one at a time: a burst beyond the group's queue is not all counted
+		}
+		st = a.Status()[0]
+		if st.Addresses[0].Conflicts != 101 {
+			t.Fatalf("%d conflicts counted, want 101", st.Addresses[0].Conflicts)
+		}
+		if n := announcedAt(a.host, addr, now); n != 10 {
+			t.Fatalf("%d announcements for 100 replies, want 10 (the burst)", n)
+		}
+		if n := a.logs.count("Address conflict") - lines; n != 10 {
+			t.Fatalf("%d lines for 100 replies, want 10", n)
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if !strings.Contains(a.logs.String(), "90 more address conflicts left unanswered") {
+			t.Fatalf("no report of the conflicts left unanswered:\n%s", a.logs)
+		}
+
+		// A gives up MASTER: the listener goes.
+		if err := a.Demote("eth0-1", 200); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		wantHolders(t, " | 1", a, b)
+		if open, _ := a.host.Listening(); open != 0 {
+			t.Fatalf("BACKUP again: %d listeners open, want none", open)
+		}
+		if open, _ := b.host.Listening(); open != 1 {
+			t.Fatalf("B, MASTER: %d listeners open, want 1", open)
+		}
+	})
+}
+
+// TestConflictIPv6: a dual-stack MASTER listens for ARP and Neighbour
+// Discovery (one listener each), and another host's unsolicited NA for
+// its IPv6 address is a conflict, answered with this host's NA at once.
+func TestConflictIPv6(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+		if err := a.Apply([]Spec{a.dualSpec(0, "198.51.100.100/32", "2001:db8::100/64")}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		<-a.Ready()
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		if open, _ := a.host.Listening(); open != 2 {
+			t.Fatalf("dual-stack MASTER: %d listeners open, want 2 (ARP, ND)", open)
+		}
+		addr := netip.MustParseAddr("2001:db8::100")
+		// A neighbour's NA for its own address is none of ours.
+		other, _ := vip.UnsolicitedNA(intruderMAC, netip.MustParseAddr("fe80::66"), netip.MustParseAddr("2001:db8::66"), false)
+		write(t, intruder, other)
+		if st := a.Status()[0]; st.LastConflict != nil {
+			t.Fatalf("conflict %+v from another address", st.LastConflict)
+		}
+		now := time.Now()
+		na, _ := vip.UnsolicitedNA(intruderMAC, netip.MustParseAddr("fe80::66"), addr, false)
+		write(t, intruder, na)
+		st := a.Status()[0]
+		if st.Addresses[1].Conflicts != 1 || st.LastConflict == nil || st.LastConflict.Address != addr ||
+			st.LastConflict.MAC != intruderMAC.String() {
+			t.Fatalf("conflicts %d, last %+v", st.Addresses[1].Conflicts, st.LastConflict)
+		}
+		if n := announcedAt(a.host, addr, now); n != 1 {
+			t.Fatalf("%d neighbour advertisements at once, want 1", n)
+		}
+		if !strings.Contains(a.logs.String(), "Address conflict: 2001:db8::100 is also claimed by 02:00:00:00:00:66 on eth0") {
+			t.Fatalf("logs:\n%s", a.logs)
+		}
+	})
+}
+
+// TestConflictOneListener: the groups of an interface share one
+// listener, however many are MASTER; each sees only its own addresses.
+func TestConflictOneListener(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+		if err := a.Apply([]Spec{a.spec(1, 0), a.spec(2, 0), a.spec(3, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		wantHolders(t, "1,2,3", a)
+		if open, opened := a.host.Listening(); open != 1 || opened != 1 {
+			t.Fatalf("3 MASTERs: %d listeners open, %d opened; want 1", open, opened)
+		}
+		write(t, intruder, arpFrame(t, arp.OperationReply, intruderMAC, vipOf(2).Addr(), a.src))
+		for _, g := range a.Status() {
+			want := uint64(0)
+			if g.VHID == 2 {
+				want = 1
+			}
+			if g.Addresses[0].Conflicts != want {
+				t.Errorf("vhid %d: %d conflicts, want %d", g.VHID, g.Addresses[0].Conflicts, want)
+			}
+		}
+	})
+}
+
+// TestConflictOff: with no-conflict-detect, a MASTER opens no listener
+// and another host's claim is no conflict.
+func TestConflictOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+		s := a.spec(1, 0)
+		s.Config.NoConflictDetect = true
+		if err := a.Apply([]Spec{s}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		wantHolders(t, "1", a)
+		if open, opened := a.host.Listening(); open != 0 || opened != 0 {
+			t.Fatalf("MASTER with no-conflict-detect: %d listeners open, %d opened; want none", open, opened)
+		}
+		write(t, intruder, arpFrame(t, arp.OperationRequest, intruderMAC, vipOf(1).Addr(), vipOf(1).Addr()))
+		if st := a.Status()[0]; st.LastConflict != nil || st.Addresses[0].Conflicts != 0 {
+			t.Fatalf("conflict %+v with detection off", st.LastConflict)
+		}
+	})
+}
