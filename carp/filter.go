@@ -17,13 +17,17 @@ import (
 //     (DropBogusSize);
 //   - a TTL other than 255 (DropBadTTL);
 //   - a CARP version other than 2 (DropBadVersion);
-//   - a vhid not in vhids (DropOtherVHID).
+//   - a vhid not in vhids (DropOtherVHID);
+//   - for an IPv4 header without options, checksums that do not add up
+//     (DropBadChecksum).
 //
-// These are Check's tests 3 to 7, in its order; the destination, the
-// checksum and the digest (tests 8 to 10) are left to Check, as is the
-// own source (test 2): they need the group's settings or more than a
-// socket filter can compute. The packets the filter drops are counted
-// nowhere. With no vhid, every packet is dropped.
+// These are Check's tests 3 to 7, in its order, and its test 9 where the
+// header has no options (a flood of corrupted packets is as cheap as any
+// other: see checksumTest); the destination and the digest (tests 8 and
+// 10) are left to Check, as is the own source (test 2): they need the
+// group's settings or more than a socket filter can compute. The packets
+// the filter drops are counted nowhere. With no vhid, every packet is
+// dropped.
 func SocketFilter(vhids []uint8) []bpf.Instruction { return SocketFilterTTL(vhids, false) }
 
 // SocketFilterTTL is SocketFilter, without the test of the TTL when anyTTL
@@ -66,6 +70,9 @@ func SocketFilterTTL(vhids []uint8, anyTTL bool) []bpf.Instruction {
 		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: Version << 4, SkipTrue: 1},
 		drop,
+	)
+	p = append(p, checksumTest(drop)...)
+	p = append(p,
 		// One of vhids: a run of consecutive vhids is one range test, and
 		// every jump is short, however many ranges there are.
 		bpf.LoadIndirect{Off: 1, Size: 1},
@@ -83,6 +90,46 @@ func SocketFilterTTL(vhids []uint8, anyTTL bool) []bpf.Instruction {
 			accept)
 	}
 	return append(p, drop)
+}
+
+// checksumTest is Check's test 9 for a packet whose IPv4 header has no
+// options (X holds the header's length on entry, and again on exit): the
+// 28 big-endian words of the IPv4 header and the CARP header, whose
+// checksum fields make each part sum to zero, fold to 0xffff in one's
+// complement, as inet.Checksum reckons. A header with options is left to
+// Check. Classic BPF has no loop: one load and add per word, the running
+// sum kept in X.
+func checksumTest(drop bpf.Instruction) []bpf.Instruction {
+	const words = (IPv4HeaderLen + HeaderLen) / 2
+	sum := []bpf.Instruction{
+		bpf.LoadAbsolute{Off: 0, Size: 2},
+		bpf.TAX{},
+	}
+	for i := 1; i < words; i++ {
+		sum = append(sum,
+			bpf.LoadAbsolute{Off: uint32(2 * i), Size: 2},
+			bpf.ALUOpX{Op: bpf.ALUOpAdd},
+			bpf.TAX{})
+	}
+	// The sum is at most 28 * 0xffff: one fold leaves at most 0xffff +
+	// 0x1b. A second would be needed to finish the one's complement sum,
+	// but not to compare it with 0xffff: past 0xffff, it would give 1 to
+	// 0x1c.
+	sum = append(sum,
+		bpf.StoreScratch{Src: bpf.RegA, N: 0},
+		bpf.ALUOpConstant{Op: bpf.ALUOpShiftRight, Val: 16},
+		bpf.TAX{},
+		bpf.LoadScratch{Dst: bpf.RegA, N: 0},
+		bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xffff},
+		bpf.ALUOpX{Op: bpf.ALUOpAdd},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0xffff, SkipTrue: 1},
+		drop)
+	p := []bpf.Instruction{
+		bpf.TXA{},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: IPv4HeaderLen, SkipFalse: uint8(len(sum))},
+	}
+	p = append(p, sum...)
+	return append(p, bpf.LoadMemShift{Off: 0}) // X: the header's length again
 }
 
 // vhidRanges sorts vhids into runs of consecutive values, [first, last].

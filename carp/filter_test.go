@@ -1,6 +1,8 @@
 package carp
 
 import (
+	"encoding/binary"
+	"math/rand/v2"
 	"testing"
 
 	"golang.org/x/net/bpf"
@@ -44,7 +46,7 @@ func TestSocketFilter(t *testing.T) {
 		// What the filter leaves to Check.
 		{name: "a forged digest", vhids: []uint8{1}, edit: func(p *Packet) { p.Header.Digest[0] ^= 1 }, keep: true},
 		{name: "another destination", vhids: []uint8{1}, edit: func(p *Packet) { p.Dst = testPeer }, keep: true},
-		{name: "a bad checksum", vhids: []uint8{1}, raw: func(b []byte) []byte { b[IPv4HeaderLen+6] ^= 1; return b }, keep: true},
+		{name: "a bad checksum behind IP options", vhids: []uint8{1}, edit: withOptions, raw: func(b []byte) []byte { b[len(b)-HeaderLen+6] ^= 1; return b }, keep: true},
 		{name: "another CARP type", vhids: []uint8{1}, edit: func(p *Packet) { p.Header.Type = 5 }, keep: true},
 		// What it drops.
 		{name: "no vhid", vhids: nil},
@@ -62,6 +64,10 @@ func TestSocketFilter(t *testing.T) {
 		{name: "20 CARP bytes", vhids: []uint8{1}, raw: func(b []byte) []byte { return b[:IPv4HeaderLen+20] }},
 		{name: "the IP header alone", vhids: []uint8{1}, raw: func(b []byte) []byte { return b[:IPv4HeaderLen] }},
 		{name: "options and one CARP byte short", vhids: []uint8{1}, edit: withOptions, raw: func(b []byte) []byte { return b[:len(b)-1] }},
+		{name: "a bad checksum", vhids: []uint8{1}, raw: func(b []byte) []byte { b[IPv4HeaderLen+6] ^= 1; return b }},
+		{name: "a bad checksum, one bit of the digest", vhids: []uint8{1}, raw: func(b []byte) []byte { b[len(b)-1] ^= 0x80; return b }},
+		{name: "a bad IP header checksum", vhids: []uint8{1}, raw: func(b []byte) []byte { b[10] ^= 1; return b }},
+		{name: "a bad checksum and trailing bytes", vhids: []uint8{1}, raw: func(b []byte) []byte { b[IPv4HeaderLen+6] ^= 1; return append(b, 0, 0) }},
 		{name: "an empty packet", vhids: []uint8{1}, raw: func([]byte) []byte { return nil }},
 	}
 	for _, tt := range tests {
@@ -120,7 +126,9 @@ func FuzzSocketFilter(f *testing.F) {
 	f.Add(advertFrom(f, func(p *Packet) { p.TTL = 64 }, nil), uint8(1), uint8(1))
 	f.Add(advertFrom(f, func(p *Packet) { p.Header.VHID = 3 }, nil), uint8(1), uint8(2))
 	f.Add(advertFrom(f, nil, func(b []byte) []byte { return b[:30] }), uint8(1), uint8(1))
-	filtered := map[DropReason]bool{DropNotIPv4: true, DropBogusSize: true, DropBadTTL: true, DropBadVersion: true, DropOtherVHID: true}
+	f.Add(advertFrom(f, nil, func(b []byte) []byte { b[IPv4HeaderLen+6] ^= 1; return b }), uint8(1), uint8(1))
+	f.Add(advertFrom(f, func(p *Packet) { p.Options = []byte{1, 1, 1, 0} }, func(b []byte) []byte { b[len(b)-1] ^= 1; return b }), uint8(1), uint8(1))
+	filtered := map[DropReason]bool{DropNotIPv4: true, DropBogusSize: true, DropBadTTL: true, DropBadVersion: true, DropOtherVHID: true, DropBadChecksum: true}
 	f.Fuzz(func(t *testing.T, pkt []byte, a, b uint8) {
 		if len(pkt) > 0 && pkt[0]>>4 == 4 && len(pkt) > 9 {
 			pkt[9] = IPProtocol // the socket's protocol
@@ -133,7 +141,10 @@ func FuzzSocketFilter(f *testing.F) {
 			if d.Accepted() && !keep {
 				t.Fatalf("vhid %d accepts what the filter drops: % x", v, pkt)
 			}
-			if !keep && !filtered[d.Reason] && d.Reason != DropTooShort && d.Reason != DropOwnSource {
+			// A bad checksum is tested before the destination by the
+			// filter, after it by Check.
+			badSum := len(pkt) >= IPv4HeaderLen+HeaderLen && Checksum(pkt[:IPv4HeaderLen+HeaderLen]) != 0
+			if !keep && !filtered[d.Reason] && d.Reason != DropTooShort && d.Reason != DropOwnSource && (d.Reason != DropOtherGroup || !badSum) {
 				t.Fatalf("the filter drops what vhid %d drops as %s: % x", v, d.Reason, pkt)
 			}
 		}
@@ -166,5 +177,43 @@ func TestSocketFilterAnyTTL(t *testing.T) {
 	}
 	if got, want := len(SocketFilterTTL([]uint8{1}, false)), len(SocketFilter([]uint8{1})); got != want {
 		t.Errorf("SocketFilterTTL(false) has %d instructions, SocketFilter %d", got, want)
+	}
+}
+
+// TestSocketFilterChecksum: on random adverts of vhid 1 whose checksums
+// add up, the filter keeps each; with any one bit of the 56 bytes that
+// the checksums cover flipped (but the fields it tests first), it drops
+// it, as Check would.
+func TestSocketFilterChecksum(t *testing.T) {
+	vm, err := bpf.NewVM(SocketFilter([]uint8{1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	pkt := make([]byte, PacketLen)
+	for i := range 2000 {
+		for j := range pkt {
+			pkt[j] = byte(rng.Uint32())
+		}
+		pkt[0], pkt[8], pkt[9] = 0x45, TTL, IPProtocol
+		pkt[IPv4HeaderLen], pkt[IPv4HeaderLen+1] = Version<<4|1, 1
+		binary.BigEndian.PutUint16(pkt[10:], 0)
+		binary.BigEndian.PutUint16(pkt[10:], Checksum(pkt[:IPv4HeaderLen]))
+		binary.BigEndian.PutUint16(pkt[IPv4HeaderLen+6:], 0)
+		binary.BigEndian.PutUint16(pkt[IPv4HeaderLen+6:], Checksum(pkt[IPv4HeaderLen:]))
+		if Checksum(pkt) != 0 {
+			t.Fatalf("test packet: % x", pkt)
+		}
+		if n, err := vm.Run(pkt); err != nil || n == 0 {
+			t.Fatalf("#%d: dropped (%v) with good checksums: % x", i, err, pkt)
+		}
+		bit := rng.IntN(len(pkt) * 8)
+		if k := bit / 8; k == 0 || k == 8 || k == 9 || k == IPv4HeaderLen || k == IPv4HeaderLen+1 {
+			continue // a field tested before the checksum
+		}
+		pkt[bit/8] ^= 1 << (bit % 8)
+		if n, err := vm.Run(pkt); err != nil || n != 0 {
+			t.Fatalf("#%d: kept (%v) with bit %d flipped: % x", i, err, bit, pkt)
+		}
 	}
 }

@@ -38,6 +38,10 @@ var errRefused = errors.New("refused")
 // (see setRealtime).
 const realtimeSweep = time.Second
 
+// releaseDelay is how long after the start the executable's pages are
+// released (see releaseExecutablePages): the start-up's code is done with.
+const releaseDelay = 5 * time.Second
+
 // applyTuning applies t to the whole process. What the kernel refuses (no
 // CAP_SYS_NICE or RLIMIT_RTPRIO, no CAP_IPC_LOCK or RLIMIT_MEMLOCK, a
 // systemd unit with RestrictRealtime=yes) is a warning, logged once: the
@@ -46,6 +50,12 @@ const realtimeSweep = time.Second
 // The returned function stops the realtime sweep.
 func applyTuning(log *logger, t tuning) (stop func()) {
 	stop = func() {}
+	if !t.lockMemory {
+		// mlockall keeps every page in; without it, what the start-up
+		// touched need not stay mapped.
+		tm := time.AfterFunc(releaseDelay, func() { releaseExecutablePages() })
+		stop = func() { tm.Stop() }
+	}
 	if t.lockMemory {
 		if err := lockMemory(); err != nil {
 			log.Warnf("Warning: --lock-memory: the memory stays pageable: %s", err)
@@ -76,5 +86,6 @@ func applyTuning(log *logger, t tuning) (stop func()) {
 			}
 		}
 	}()
-	return func() { once.Do(func() { close(done) }) }
+	stopRelease := stop
+	return func() { stopRelease(); once.Do(func() { close(done) }) }
 }

@@ -746,7 +746,8 @@ Reading the figures:
   netlink request; the manage-vip = false row measures the same groups without address management.
 - The expected interval is the sender's: advbase + advskew/256 as the packet says, so a MASTER at advskew 0
   should advertise every 1.000 s.
-- VmRSS counts the pages of the binary that the process maps, and this kernel maps nearly all of them: most
-  of the RSS is the executable file (clean, shared by every process that runs it), not the heap. The split
-  (RssAnon and RssFile), the socket filter under a flood, and one group's idle cost are in docs/PERF.md.
+- VmRSS counts the pages of the binary that the process maps (clean, shared by every process that runs it):
+  start-up maps most of the file, and the daemon unmaps them 5 s after its start (the pages that run again
+  come back). The split (RssAnon and RssFile), the socket filter under a flood, and one group's idle cost are
+  in docs/PERF.md.
 `

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// releaseExecutablePages unmaps, from this process only, the pages of the
+// executable's code and read-only data that it has mapped so far
+// (madvise(MADV_DONTNEED)), once the daemon is running: most of them were
+// touched once, by the initialisation of every package and the start-up,
+// and the kernel maps a file in 64 KiB windows around each fault, so that
+// nearly all of the 13 MB file counted in the process's RSS (12 of its 14.6
+// MiB). The pages stay in the page cache; the code that runs afterwards
+// maps its own again at a minor fault, without reading the disk.
+//
+// Only read-only mappings of the executable with no anonymous page are
+// released: a private mapping's written pages (the data, or the relocations
+// of a PIE binary that RELRO made read-only) would be lost, not refaulted.
+// It returns how many bytes of mappings were released.
+func releaseExecutablePages() int {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return 0
+	}
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return 0
+	}
+	spans := releasableSpans(f, exe)
+	f.Close()
+	n := 0
+	for _, s := range spans {
+		// By address: the memory is not the Go heap's, and a slice over
+		// it would be no safer.
+		if _, _, e := unix.Syscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_DONTNEED); e == 0 {
+			n += int(s.end - s.start)
+		}
+	}
+	return n
+}
+
+// span is a mapping's address range.
+type span struct{ start, end uintptr }
+
+// releasableSpans reads smaps (/proc/self/smaps) line by line, with little
+// garbage (the file has some 25 lines per mapping): the mappings of the
+// file exe that are neither writable nor hold an anonymous page.
+func releasableSpans(smaps io.Reader, exe string) []span {
+	var out []span
+	var cur span
+	ok := false
+	r := bufio.NewReaderSize(smaps, 4096)
+	for {
+		line, err := r.ReadSlice('\n')
+		if len(line) > 0 && err != bufio.ErrBufferFull {
+			switch c := line[0]; {
+			case '0' <= c && c <= '9' || 'a' <= c && c <= 'f':
+				// A mapping's first line: range, perms, offset, dev, inode, path.
+				if ok {
+					out = append(out, cur)
+				}
+				cur, ok = mappingOf(line, exe)
+			case bytes.HasPrefix(line, []byte("Anonymous:")):
+				// The fields that follow (Size:, Rss:, ...) are in upper case.
+				if !bytes.HasPrefix(bytes.TrimLeft(line[len("Anonymous:"):], " "), []byte("0 ")) {
+					ok = false
+				}
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			// A line longer than the buffer (a long path): skip its rest.
+			for err == bufio.ErrBufferFull {
+				_, err = r.ReadSlice('\n')
+			}
+			ok = false
+			continue
+		}
+		if err != nil {
+			break
+		}
+	}
+	if ok {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// mappingOf reads a mapping's first line in smaps: its range, and whether
+// it is a read-only mapping of the file exe.
+func mappingOf(line []byte, exe string) (span, bool) {
+	line = bytes.TrimRight(line, "\n")
+	var f [5][]byte
+	rest := line
+	for i := range f {
+		rest = bytes.TrimLeft(rest, " ")
+		j := bytes.IndexByte(rest, ' ')
+		if j < 0 {
+			return span{}, false // no path: an anonymous mapping
+		}
+		f[i], rest = rest[:j], rest[j:]
+	}
+	path := bytes.TrimLeft(rest, " ")
+	lo, hi, found := bytes.Cut(f[0], []byte("-"))
+	a, err1 := strconv.ParseUint(string(lo), 16, 64)
+	z, err2 := strconv.ParseUint(string(hi), 16, 64)
+	if !found || err1 != nil || err2 != nil || z <= a {
+		return span{}, false
+	}
+	return span{uintptr(a), uintptr(z)}, bytes.IndexByte(f[1], 'w') < 0 && string(path) == exe
+}
