@@ -142,7 +142,8 @@ func run(bin string) (err error) {
 }
 
 // groups is the second act: config mode, one process per host running
-// three groups from a file, each group electing on its own.
+// three CARP groups and a VRRPv3 one from a file, each group electing on
+// its own.
 func groups(l *lab.Lab, bin string) error {
 	h1, h2 := l.Hosts[0], l.Hosts[1]
 	h1.KillAll()
@@ -150,8 +151,13 @@ func groups(l *lab.Lab, bin string) error {
 	if !lab.Eventually(5*time.Second, func() bool { return !h1.HasAddr(lab.VIP) && !h2.HasAddr(lab.VIP) }) {
 		return fmt.Errorf("the first act's daemons left the VIP behind")
 	}
-	say("second act: config mode, one process per host running three groups from a file; g3 is dual-stack (%s and %s)", groupVIP(3), groupVIP6)
-	write := func(h *lab.Host, skews [3]int) (string, error) {
+	say("second act: config mode, one process per host running three CARP groups and a VRRPv3 one from a file; g3 is dual-stack (%s and %s), v51 is VRRPv3 router 51 (%s), g1 signs its adverts (hmac-sha256)", groupVIP(3), groupVIP6, groupVIP(51))
+	// g1's key, shared by both hosts: a key file must be mode 0600.
+	keyfile := filepath.Join(l.Dir, "g1.keys")
+	if err := os.WriteFile(keyfile, []byte("1 "+strings.Repeat("5a", 32)+"\n"), 0o600); err != nil {
+		return err
+	}
+	write := func(h *lab.Host, skews [3]int, priority int) (string, error) {
 		var b strings.Builder
 		// The lab's hosts share /run: each daemon gets a socket of its own.
 		fmt.Fprintf(&b, "interface = %q\nsrcip = %q\npass = \"carplab\"\npreempt = true\ncontrol = %q\n", h.IfName, h.Addr, sockOf(l, h))
@@ -161,20 +167,27 @@ func groups(l *lab.Lab, bin string) error {
 				addr = fmt.Sprintf("[%q, %q]", groupVIP(i+1), groupVIP6)
 			}
 			fmt.Fprintf(&b, "\n[[group]]\nname = \"g%d\"\nvhid = %d\naddr = %s\nadvskew = %d\n", i+1, i+1, addr, skew)
+			if i == 0 {
+				fmt.Fprintf(&b, "auth = \"hmac-sha256\"\nkeyfile = %q\n", keyfile)
+			}
 		}
+		// The VRRPv3 group has no password: it warns about the top's and
+		// ignores it.
+		fmt.Fprintf(&b, "\n[[group]]\nname = \"v51\"\nprotocol = \"vrrp3\"\nvrid = 51\naddr = %q\npriority = %d\nadvert-interval = %d\n",
+			groupVIP(51), priority, vrrpInterval)
 		path := filepath.Join(l.Dir, h.Name+".conf")
 		return path, os.WriteFile(path, []byte(b.String()), 0o600)
 	}
-	conf1, err := write(h1, [3]int{0, 0, 100})
+	conf1, err := write(h1, [3]int{0, 0, 100}, 200)
 	if err != nil {
 		return err
 	}
-	conf2, err := write(h2, [3]int{100, 100, 0})
+	conf2, err := write(h2, [3]int{100, 100, 0}, 100)
 	if err != nil {
 		return err
 	}
-	say("h1: %s --config=%s   (h1 preferred for groups 1 and 2)", bin, conf1)
-	say("h2: %s --config=%s   (h2 preferred for group 3)", bin, conf2)
+	say("h1: %s --config=%s   (h1 preferred for groups 1 and 2, and v51 with priority 200)", bin, conf1)
+	say("h2: %s --config=%s   (h2 preferred for group 3; priority 100 for v51)", bin, conf2)
 	p1, err := h1.Start("ucarp-config", bin, "--config="+conf1)
 	if err != nil {
 		return err
@@ -182,7 +195,7 @@ func groups(l *lab.Lab, bin string) error {
 	if _, err := h2.Start("ucarp-config", bin, "--config="+conf2); err != nil {
 		return err
 	}
-	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2", 10*time.Second); err != nil {
+	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2 v51:h1", 10*time.Second); err != nil {
 		return err
 	}
 	if err := ctl(l, h1, "status"); err != nil {
@@ -192,7 +205,7 @@ func groups(l *lab.Lab, bin string) error {
 	if err := ctl(l, h1, "demote", "g1", "200"); err != nil {
 		return err
 	}
-	if err := waitGroups(l, "g1:h2 g2:h1 g3:h2", 10*time.Second); err != nil {
+	if err := waitGroups(l, "g1:h2 g2:h1 g3:h2 v51:h1", 10*time.Second); err != nil {
 		return err
 	}
 	if err := ctl(l, h1, "explain", "g1"); err != nil {
@@ -202,38 +215,85 @@ func groups(l *lab.Lab, bin string) error {
 	if err := ctl(l, h1, "promote", "g1"); err != nil {
 		return err
 	}
-	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2", 10*time.Second); err != nil {
+	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2 v51:h1", 10*time.Second); err != nil {
 		return err
 	}
 	say("h1 puts group 2 in maintenance: h2 takes it, and h1 lets the address go only once h2 has announced it")
 	if err := ctl(l, h1, "maintenance", "on", "g2"); err != nil {
 		return err
 	}
-	if err := waitGroups(l, "g1:h1 g2:h2 g3:h2", 10*time.Second); err != nil {
+	if err := waitGroups(l, "g1:h1 g2:h2 g3:h2 v51:h1", 10*time.Second); err != nil {
 		return err
 	}
 	say("...and takes it out of maintenance: h1, preferred and preempting, takes it back")
 	if err := ctl(l, h1, "maintenance", "off", "g2"); err != nil {
 		return err
 	}
-	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2", 10*time.Second); err != nil {
+	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2 v51:h1", 10*time.Second); err != nil {
+		return err
+	}
+	if err := vrrpStep(l); err != nil {
 		return err
 	}
 	say("pulling h1's cable: only h1's groups move...")
 	h1.CutLink()
-	if err := waitGroups(l, "g1:h2 g2:h2 g3:h2", 10*time.Second); err != nil {
+	if err := waitGroups(l, "g1:h2 g2:h2 g3:h2 v51:h2", 10*time.Second); err != nil {
 		return err
 	}
 	h1.RestoreLink()
-	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2", 10*time.Second); err != nil {
+	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2 v51:h1", 10*time.Second); err != nil {
 		return err
 	}
 	say("h1 gives group 2 up in its file (advskew 200) and reloads (SIGHUP): only group 2 moves...")
-	if _, err := write(h1, [3]int{0, 200, 100}); err != nil {
+	if _, err := write(h1, [3]int{0, 200, 100}, 200); err != nil {
 		return err
 	}
 	p1.Signal(syscall.SIGHUP)
-	return waitGroups(l, "g1:h1 g2:h2 g3:h2", 10*time.Second)
+	if err := waitGroups(l, "g1:h1 g2:h2 g3:h2 v51:h1", 10*time.Second); err != nil {
+		return err
+	}
+	say("stopping h1 (SIGTERM): its CARP groups bow out, and v51 sends priority 0, after which h2 waits only its Skew_Time, %s...", skewTime(100))
+	p1.Signal(syscall.SIGTERM)
+	return waitGroups(l, "g1:h2 g2:h2 g3:h2 v51:h2", 5*time.Second)
+}
+
+// vrrpInterval is v51's advert interval in centiseconds.
+const vrrpInterval = 50
+
+// skewTime and masterDown say RFC 9568's Skew_Time and
+// Master_Down_Interval of a v51 backup of the given priority, with the
+// sum written out.
+func skewTime(priority int) string {
+	iv := float64(vrrpInterval) / 100
+	return fmt.Sprintf("(256-%d)/256 × %.1f s = %.2f s", priority, iv, float64(256-priority)/256*iv)
+}
+
+func masterDown(priority int) string {
+	iv := float64(vrrpInterval) / 100
+	return fmt.Sprintf("3 × %.1f s + (256-%d)/256 × %.1f s = %.2f s", iv, priority, iv, 3*iv+float64(256-priority)/256*iv)
+}
+
+// vrrpStep moves the VRRPv3 group v51 from h1 to h2 by demoting it, and
+// back by promoting it: each time the backup takes over when its
+// Master_Down_Interval runs out, as it ignores the adverts of a MASTER of
+// lower priority (Preempt_Mode).
+func vrrpStep(l *lab.Lab) error {
+	h1 := l.Hosts[0]
+	say("the operator demotes v51 on h1 by 150 (priority 200-150 = 50, below h2's 100): h2 ignores adverts of lower priority and takes over when its Master_Down_Interval runs out, %s after h1's last advert at 200...", masterDown(100))
+	if err := ctl(l, h1, "demote", "v51", "150"); err != nil {
+		return err
+	}
+	if err := waitGroups(l, "g1:h1 g2:h1 g3:h2 v51:h2", 10*time.Second); err != nil {
+		return err
+	}
+	if err := ctl(l, h1, "explain", "v51"); err != nil {
+		return err
+	}
+	say("...and promotes it again: h1, at 200, ignores h2's adverts at 100 and takes it back after its own Master_Down_Interval, %s", masterDown(200))
+	if err := ctl(l, h1, "promote", "v51"); err != nil {
+		return err
+	}
+	return waitGroups(l, "g1:h1 g2:h1 g3:h2 v51:h1", 10*time.Second)
 }
 
 // sockOf is the control socket of h's daemon in the second act.
@@ -268,8 +328,8 @@ func groupVIP(vhid int) netip.Addr { return netip.AddrFrom4([4]byte{198, 51, 100
 // waitGroups waits until each group's address is on the host named in
 // want, and says so.
 func waitGroups(l *lab.Lab, want string, timeout time.Duration) error {
-	names := []string{"g1", "g2", "g3"}
-	addrs := []netip.Addr{groupVIP(1), groupVIP(2), groupVIP(3)}
+	names := []string{"g1", "g2", "g3", "v51"}
+	addrs := []netip.Addr{groupVIP(1), groupVIP(2), groupVIP(3), groupVIP(51)}
 	holders := func() string {
 		// g3 counts as held by a host only with both of its addresses.
 		got := l.Holders(names, addrs)
