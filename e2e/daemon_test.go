@@ -81,8 +81,10 @@ func TestScriptsDoNotFreezeTheDaemon(t *testing.T) {
 	if len(adverts) < 4 {
 		t.Fatalf("%d adverts during the script", len(adverts))
 	}
+	// A loop that waits for the script leaves a gap of the script's 4 s;
+	// a loaded machine delays an advert by a fraction of a second.
 	for i := 1; i < 4; i++ {
-		if gap := adverts[i].Sub(adverts[i-1]); gap < 900*time.Millisecond || gap > 1100*time.Millisecond {
+		if gap := adverts[i].Sub(adverts[i-1]); gap < 500*time.Millisecond || gap > 1500*time.Millisecond {
 			t.Fatalf("advert %d came %v after the previous one", i, gap)
 		}
 	}
