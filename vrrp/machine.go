@@ -453,9 +453,9 @@ func (m *Machine) stop(t Timer, out []Action) []Action {
 	return append(out, Action{Kind: ActionStopTimer, Timer: t})
 }
 
-// ErrIdentity is returned by Reconfigure for a change of VRID or primary
-// address, which make another virtual router.
-var ErrIdentity = errors.New("vrrp: the VRID and the primary address cannot change in place")
+// ErrIdentity is returned by Reconfigure for a change of VRID or of the
+// primary address's family, which make another virtual router.
+var ErrIdentity = errors.New("vrrp: the VRID and the address family cannot change in place")
 
 // Reconfigure changes the settings of a running machine in place (a
 // reload) without changing its state: a new Priority takes effect as
@@ -464,7 +464,10 @@ var ErrIdentity = errors.New("vrrp: the VRID and the primary address cannot chan
 // plus the new interval if that is sooner; a BACKUP that has heard no
 // master yet counts its Master_Down_Interval with the new interval, one
 // that has keeps the master's. NoPreempt applies from the next advert
-// heard.
+// heard. A new primary address (Src, of the same family: an IPv6
+// router's new link-local address) takes effect at once, for the adverts
+// sent and the tie between masters of equal priority, state and timers
+// kept.
 func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action, error) {
 	if cfg.Priority == 0 {
 		cfg.Priority = DefaultPriority
@@ -475,7 +478,9 @@ func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action
 	switch {
 	case cfg.Interval > MaxInterval:
 		return out, errConfInt
-	case cfg.VRID != m.cfg.VRID || cfg.Src != m.cfg.Src:
+	case addrLen(cfg.Src, cfg.Src) == 0:
+		return out, errConfAddr
+	case cfg.VRID != m.cfg.VRID || cfg.Src.Is4() != m.cfg.Src.Is4():
 		return out, ErrIdentity
 	}
 	old := m.cfg

@@ -500,4 +500,32 @@ func TestMachineReconfigure(t *testing.T) {
 	if _, err := m.Reconfigure(at("2s"), Config{VRID: 1, Src: self4, Interval: 4096}, nil); err == nil {
 		t.Error("interval 4096 accepted")
 	}
+	if _, err := m.Reconfigure(at("2s"), Config{VRID: 1, Src: netip.MustParseAddr("fe80::1")}, nil); !errors.Is(err, ErrIdentity) {
+		t.Errorf("another family: %v", err)
+	}
+	if _, err := m.Reconfigure(at("2s"), Config{VRID: 1}, nil); err == nil {
+		t.Error("no primary address accepted")
+	}
+}
+
+// TestMachineNewPrimary: a new primary address of the same family (an
+// IPv6 router's new link-local address) changes in place: the state and
+// the timers stay, and the tie between equal priorities uses the new one.
+func TestMachineNewPrimary(t *testing.T) {
+	old, next := netip.MustParseAddr("fe80::9"), netip.MustParseAddr("fe80::1")
+	m, _ := NewMachine(Config{VRID: 1, Src: old})
+	m.Handle(at("0s"), start, nil)
+	m.Handle(at("3.61s"), down, nil)
+	if m.State() != Master {
+		t.Fatalf("state %v", m.State())
+	}
+	out, err := m.Reconfigure(at("3.7s"), Config{VRID: 1, Src: next}, nil)
+	if err != nil || len(out) != 0 || m.State() != Master || m.Config().Src != next {
+		t.Fatalf("new primary: %v %v %v %v", err, out, m.State(), m.Config().Src)
+	}
+	// fe80::5 of equal priority: above the new address, below the old.
+	out = m.Handle(at("3.8s"), Event{Kind: EventAdvert, Src: netip.MustParseAddr("fe80::5"), Priority: DefaultPriority, Interval: 100}, nil)
+	if m.State() != Backup {
+		t.Fatalf("master of fe80::1 kept its place against fe80::5 of equal priority: %v %v", m.State(), out)
+	}
 }
