@@ -97,6 +97,10 @@ type vrrpMachine struct {
 }
 
 func newVRRPMachine(c *Config, manageVIP bool, src netip.Addr) (*vrrpMachine, error) {
+	if !src.IsValid() && !c.IPv6() {
+		// Only an IPv6 router waits for its primary address (SetSrc6).
+		return nil, errors.New("group: a VRRPv3 IPv4 group needs its source address")
+	}
 	m, err := vrrp.NewMachine(vrrpConfig(c, src))
 	if err != nil {
 		return nil, err
@@ -126,7 +130,10 @@ func (v *vrrpMachine) SetDemotion(now time.Time, level int, out []carp.Action) [
 	return v.run(now, vrrp.PriorityEvent(v.priority()), out)
 }
 
-// Reconfigure changes priority, interval and preemption in place.
+// Reconfigure changes priority, interval, preemption and the primary
+// address in place. A group created without its primary address (an
+// IPv6 router before the interface's link-local address, which its
+// caller gives with SetSrc6) starts the election once it has one.
 func (v *vrrpMachine) Reconfigure(now time.Time, c *Config, manageVIP bool, src netip.Addr, out []carp.Action) ([]carp.Action, error) {
 	acts, err := v.m.Reconfigure(now, vrrpConfig(c, src), v.vout[:0])
 	if err != nil {
@@ -134,7 +141,8 @@ func (v *vrrpMachine) Reconfigure(now time.Time, c *Config, manageVIP bool, src 
 	}
 	v.manageVIP, v.downScript, v.neutral = manageVIP, c.DownScript != "", c.Neutral
 	out = v.convert(acts, out)
-	return v.run(now, vrrp.PriorityEvent(v.priority()), out), nil
+	out = v.run(now, vrrp.PriorityEvent(v.priority()), out)
+	return v.restart(now, out), nil
 }
 
 func (v *vrrpMachine) Handle(now time.Time, ev carp.Event, out []carp.Action) []carp.Action {

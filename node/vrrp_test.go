@@ -447,3 +447,39 @@ func TestVRRP3NewLinkLocal(t *testing.T) {
 		}
 	})
 }
+
+// TestVRRP3WaitsForLinkLocal: an IPv6 VRRPv3 group started on an
+// interface without a carrier (so without a link-local address, its
+// primary address) starts and waits; once the carrier and the address
+// come, it joins the election and, of higher priority, takes over.
+func TestVRRP3WaitsForLinkLocal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
+		const vip6 = "2001:db8::100/128"
+		a.host.SetLink(false, false) // no link-local address without a carrier
+		a.host.SetLink(true, false)
+		if err := a.Apply([]Spec{a.vspec6(1, 200, vip6)}); err != nil {
+			t.Fatalf("start without a link-local address: %v", err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		if err := b.Apply([]Spec{b.vspec6(1, 100, vip6)}); err != nil {
+			t.Fatal(err)
+		}
+		defer b.Stop(syscall.SIGTERM)
+		settle(10 * time.Second)
+		if h, hb := held(a, vip6), held(b, vip6); len(h) != 0 || len(hb) != 1 {
+			t.Fatalf("without A's carrier: A holds %v, B %v", h, hb)
+		}
+		t0 := time.Now()
+		a.host.SetLink(true, true)
+		settle(10 * time.Second)
+		if h, hb := held(a, vip6), held(b, vip6); len(h) != 1 || len(hb) != 0 {
+			t.Fatalf("once A's link is up: A holds %v, B %v\nlogs:\n%s", h, hb, a.logs)
+		}
+		ll, _ := a.host.LinkLocal()
+		if src := lastAdvert6(&lan, a, t0); src != ll {
+			t.Fatalf("IPv6 adverts from %v, want the link-local %v", src, ll)
+		}
+	})
+}

@@ -172,7 +172,10 @@ type Config struct {
 	// such delay; 0 is none.
 	PreemptDelay time.Duration
 	// Src is this router's primary address, the source of its adverts,
-	// which breaks ties between masters of equal priority.
+	// which breaks ties between masters of equal priority. It may be
+	// missing (the zero Addr: an IPv6 router on an interface without a
+	// link-local address yet); the machine then stays in INIT, ignoring
+	// EventStartup, until Reconfigure gives it one.
 	Src netip.Addr
 }
 
@@ -227,7 +230,7 @@ func NewMachine(cfg Config) (*Machine, error) {
 		return nil, errVRID
 	case cfg.Interval > MaxInterval:
 		return nil, errConfInt
-	case addrLen(cfg.Src, cfg.Src) == 0:
+	case cfg.Src.IsValid() && addrLen(cfg.Src, cfg.Src) == 0:
 		return nil, errConfAddr
 	}
 	return &Machine{cfg: cfg, priority: cfg.Priority, masterAdver: cfg.Interval}, nil
@@ -265,6 +268,9 @@ func MasterDownInterval(p uint8, interval uint16) time.Duration {
 func (m *Machine) Handle(now time.Time, ev Event, out []Action) []Action {
 	switch ev.Kind {
 	case EventStartup:
+		if !m.cfg.Src.IsValid() {
+			return out // no primary address yet
+		}
 		return m.startup(now, out)
 	case EventShutdown:
 		return m.shutdown(out)
@@ -467,7 +473,8 @@ var ErrIdentity = errors.New("vrrp: the VRID and the address family cannot chang
 // heard. A new primary address (Src, of the same family: an IPv6
 // router's new link-local address) takes effect at once, for the adverts
 // sent and the tie between masters of equal priority, state and timers
-// kept.
+// kept; a machine created without one stays in INIT until the next
+// EventStartup.
 func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action, error) {
 	if cfg.Priority == 0 {
 		cfg.Priority = DefaultPriority
@@ -478,9 +485,9 @@ func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action
 	switch {
 	case cfg.Interval > MaxInterval:
 		return out, errConfInt
-	case addrLen(cfg.Src, cfg.Src) == 0:
-		return out, errConfAddr
-	case cfg.VRID != m.cfg.VRID || cfg.Src.Is4() != m.cfg.Src.Is4():
+	case (cfg.Src.IsValid() || m.cfg.Src.IsValid()) && addrLen(cfg.Src, cfg.Src) == 0:
+		return out, errConfAddr // a primary address is never taken away
+	case cfg.VRID != m.cfg.VRID || m.cfg.Src.IsValid() && cfg.Src.Is4() != m.cfg.Src.Is4():
 		return out, ErrIdentity
 	}
 	old := m.cfg
