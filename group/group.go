@@ -268,6 +268,7 @@ type Group struct {
 	// (vrrpDropName); and the addresses its adverts carry.
 	vadv   vrrp.Advert
 	vpkt   vrrp.Packet
+	vview  atomic.Pointer[vrrpView] // what checkVRRP needs of the loop's state
 	vdrops [numVRRPDrops]atomic.Uint64
 	vaddrs []netip.Addr
 	// foreign counts a CARP group's packets of protocol 112 that are no
@@ -398,6 +399,9 @@ func New(cfg Config, x Deps) (*Group, error) {
 		claims: make(chan vip.Claim, 4),
 		buf:    make([]byte, 0, carp.Packet6Len+carpauth.TrailerLen)}
 	dm.readAuth6 = readAuth6
+	if vm != nil {
+		dm.setVRRPView(c, d.src6)
+	}
 	dm.val6.Store(carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6))
 	if err := c.checkPeers(d.src6); err != nil {
 		return nil, err
@@ -486,6 +490,9 @@ func (d *Group) Reconfigure(cfg Config) error {
 			return
 		}
 		d.cfg = &c
+		if d.vm != nil {
+			d.setVRRPView(&c, d.src6)
+		}
 		d.setPeers(&c)
 		d.runner.setTimeout(c.ScriptTimeout)
 		if d.vips != nil {

@@ -354,9 +354,29 @@ func vrrpDropName(r int) string {
 	return vrrp.DropReason(r).String()
 }
 
+// vrrpView is what the reader's checkVRRP needs of a VRRPv3 group's
+// config and link-local address, which the loop changes (Reconfigure,
+// SetSrc6): the loop stores a new one, the reader loads it.
+type vrrpView struct {
+	vrid uint8
+	ipv6 bool
+	own  netip.Addr // the primary address: the source of the own adverts
+}
+
+// setVRRPView stores the reader's view of c and src6; on the loop, or
+// in New.
+func (d *Group) setVRRPView(c *Config, src6 netip.Addr) {
+	v := &vrrpView{vrid: c.VHID, ipv6: c.IPv6(), own: c.Src}
+	if v.ipv6 {
+		v.own = src6
+	}
+	d.vview.Store(v)
+}
+
 // checkVRRP decodes a VRRPv3 packet (IP header included) for the group.
 func (d *Group) checkVRRP(pkt []byte, r *received) int {
-	v6 := d.cfg.IPv6()
+	view := d.vview.Load()
+	v6 := view.ipv6
 	var a *vrrp.Advert
 	if len(pkt) > 0 && pkt[0]>>4 == 6 {
 		if !v6 {
@@ -378,7 +398,7 @@ func (d *Group) checkVRRP(pkt []byte, r *received) int {
 			return vrrpDropOf(err)
 		}
 		a = &d.vadv
-		if r.src == d.src6 {
+		if r.src == view.own {
 			return vrrpDropOwn
 		}
 	} else {
@@ -390,11 +410,11 @@ func (d *Group) checkVRRP(pkt []byte, r *received) int {
 		}
 		r.src = d.vpkt.Src
 		a = &d.vpkt.Advert
-		if r.src == d.cfg.Src {
+		if r.src == view.own {
 			return vrrpDropOwn
 		}
 	}
-	if a.VRID != d.cfg.VHID {
+	if a.VRID != view.vrid {
 		return vrrpDropOtherVRID
 	}
 	r.vrrp = vrrpAdvertEvent(r.src, a)

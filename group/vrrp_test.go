@@ -3,9 +3,11 @@ package group
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -131,4 +133,42 @@ func TestIsForeign(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// TestVRRPReloadWhileReceiving: the reader checks VRRPv3 adverts with
+// the group's VRID, family and own address while the loop reloads the
+// group (run with -race: it used to read the loop's d.cfg).
+func TestVRRPReloadWhileReceiving(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, func(c *testConfig) {
+			c.Protocol, c.Priority, c.AdvertInterval, c.Password = ProtocolVRRP3, 100, 100, nil
+		})
+		defer h.close()
+		adv := vrrp.Advert{Version: vrrp.Version, Type: vrrp.TypeAdvertisement, VRID: 1, Priority: 50,
+			MaxAdvertInterval: 100, Addrs: []netip.Addr{loopVIP.Addr()}}
+		p := vrrp.NewPacket(loopPeer, defaultGroup, 1, adv, vrrp.ChecksumPseudoHeader)
+		pkt, err := p.AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := h.d.cfg
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range 100 {
+				c := *cfg
+				c.Priority = uint8(100 + i)
+				if err := h.d.Reconfigure(c); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		for range 100 {
+			h.d.Deliver(pkt)
+			runtime.Gosched()
+		}
+		<-done
+		synctest.Wait()
+	})
 }
