@@ -164,10 +164,13 @@ func vrrpPair(t *testing.T, pref, other vrrpImpl, ipv6 bool) {
 
 	// Start-up: the other first, so that it may well be master when the
 	// preferred one comes; either way the preferred one ends up serving.
+	// Ours on --vrrp-checksum=auto sends RFC 9568's IPv4 form until it
+	// hears the peer: when ours is MASTER first, keepalived and FRR,
+	// which require the pseudo-header form, do not hear it and may serve
+	// too, until their first advert makes ours answer in their form.
 	other.start(t, ho, other.name, vo)
 	rp := pref.start(t, hp, pref.name, vp)
-	waitServers(t, l, vip, 15*time.Second, hp)
-	holdServers(t, l, vip, 2*time.Second, hp)
+	settleServers(t, l, vip, 15*time.Second, 2*time.Second, hp)
 
 	// Graceful leave: the preferred one's priority-0 advert hands over
 	// within the backup's Skew_Time. The time is the backup's: when it
@@ -220,6 +223,25 @@ func vrrpPair(t *testing.T, pref, other vrrpImpl, ipv6 bool) {
 		servedAt.Sub(died).Round(time.Millisecond), masterDown(otherPrio))
 }
 
+// settleServers waits until exactly want have served a for hold without
+// a break, for at most timeout.
+func settleServers(t *testing.T, l *lab.Lab, a netip.Addr, timeout, hold time.Duration, want ...*lab.Host) {
+	t.Helper()
+	var since time.Time
+	if !lab.Eventually(timeout, func() bool {
+		if !slices.Equal(vrrpServers(l, a), names(want)) {
+			since = time.Time{}
+			return false
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		return time.Since(since) >= hold
+	}) {
+		t.Fatalf("%v not served by %v alone for %v within %v: now %v", a, names(want), hold, timeout, vrrpServers(l, a))
+	}
+}
+
 // holdServers checks that exactly want serve a during d.
 func holdServers(t *testing.T, l *lab.Lab, a netip.Addr, d time.Duration, want ...*lab.Host) {
 	t.Helper()
@@ -238,12 +260,14 @@ func masterDown(prio int) time.Duration { return 3*vrrp.Centiseconds(vrrpInterva
 
 // TestVRRP3ChecksumDialect: the IPv4 checksum with or without the
 // pseudo-header. Debian's keepalived 2.2.7 has no v3_checksum_as_v2 (it
-// came in 2.2.8), so ours is checked against keepalived in its only form,
-// and against crafted adverts in both: ours, master at priority 200 (it
-// sends the pseudo-header form by default), yields to adverts of priority
-// 250 in either form and takes over again when they stop; with
-// --vrrp-checksum=message-only it sends the other form, which keepalived
-// 2.2.7 refuses ("Invalid VRRPv3 checksum"). When the installed keepalived
+// came in 2.2.8): it sends and requires the pseudo-header form. Ours on
+// the default --vrrp-checksum=auto sends RFC 9568's message-only form
+// alone; paired with keepalived 2.2.7 on its defaults it switches to
+// keepalived's form once it hears it (logged), and the pair ends with
+// one master, ours at priority 200. Ours yields to crafted adverts of
+// priority 250 in either form and takes over again when they stop; with
+// --vrrp-checksum=message-only it keeps that form, which keepalived 2.2.7
+// refuses ("Invalid VRRPv3 checksum"). When the installed keepalived
 // knows v3_checksum_as_v2, ours with message-only must pair with it.
 func TestVRRP3ChecksumDialect(t *testing.T) {
 	needPeer(lab.KeepalivedBin)(t)
@@ -256,10 +280,34 @@ func TestVRRP3ChecksumDialect(t *testing.T) {
 	defer capture.Stop()
 	v := lab.VRRP{VRID: 52, Interval: 20, Priority: prefPrio}
 
-	// Ours alone, in the default form.
+	// Ours alone, in auto: RFC 9568's form.
 	p := start3(t, h1, "ours", v)
 	waitServers(t, l, lab.VIP, 10*time.Second, h1)
-	checkForm(t, capture, h1.Addr, vrrp.ChecksumPseudoHeader)
+	checkForm(t, capture, h1.Addr, vrrp.ChecksumMessageOnly)
+
+	// keepalived 2.2.7 on its defaults, of lower priority: it refuses
+	// ours' message-only adverts and may serve a moment, until ours hears
+	// its pseudo-header adverts and answers in that form.
+	kl := v
+	kl.Priority = otherPrio
+	k0, err := h2.StartKeepalived("keepalived-auto", kl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const switched = "uses the pseudo-header checksum"
+	if !p.WaitLog(switched, 1, 15*time.Second) {
+		t.Fatalf("ours did not switch to keepalived's checksum form:\n%s", p.Log())
+	}
+	since := time.Now()
+	waitServers(t, l, lab.VIP, 10*time.Second, h1)
+	holdServers(t, l, lab.VIP, 3*time.Second, h1)
+	if n := len(formsFrom(capture, h1.Addr, since, vrrp.ChecksumMessageOnly)); n > 0 {
+		t.Errorf("ours sent %d message-only adverts after switching", n)
+	}
+	if n := p.Count(switched); n != 1 {
+		t.Errorf("the switch logged %d times, want once", n)
+	}
+	k0.Stop(10 * time.Second)
 
 	// Crafted adverts of a better router, in each form, are heard.
 	for _, form := range []vrrp.ChecksumForm{vrrp.ChecksumMessageOnly, vrrp.ChecksumPseudoHeader} {
@@ -289,7 +337,7 @@ func TestVRRP3ChecksumDialect(t *testing.T) {
 	waitServers(t, l, lab.VIP, 10*time.Second, h2)
 	ov := v
 	ov.ChecksumAsV2 = true
-	since := time.Now()
+	since = time.Now()
 	start3(t, h1, "ours-message-only", ov)
 	// Ours hears keepalived (it accepts both forms) and stays backup;
 	// keepalived 2.2.7 counts ours' message-only adverts as bad.

@@ -48,6 +48,70 @@ func ParseProtocol(s string) (Protocol, bool) {
 	return 0, false
 }
 
+// ChecksumMode is how a VRRPv3 IPv4 group picks the form of its adverts'
+// checksum (vrrp.ChecksumForm; over IPv6 there is one form). It accepts
+// both forms whatever the mode. The names are those of --vrrp-checksum
+// and the config key.
+type ChecksumMode uint8
+
+// Checksum modes.
+const (
+	// ChecksumAuto sends RFC 9568's IPv4 form, the message alone, until
+	// a valid advert from another router of the group is heard, then the
+	// form that router uses: keepalived 2.2.7 and FRR 8.4 send and
+	// require the pseudo-header form (RFC 5798 as they read it), and
+	// routers that require different forms would both become MASTER.
+	ChecksumAuto ChecksumMode = iota
+	// ChecksumForceMessageOnly always sends the message-only form.
+	ChecksumForceMessageOnly
+	// ChecksumForcePseudoHeader always sends the pseudo-header form.
+	ChecksumForcePseudoHeader
+)
+
+func (m ChecksumMode) String() string {
+	switch m {
+	case ChecksumAuto:
+		return "auto"
+	case ChecksumForceMessageOnly:
+		return "message-only"
+	case ChecksumForcePseudoHeader:
+		return "pseudo-header"
+	}
+	return fmt.Sprintf("ChecksumMode(%d)", uint8(m))
+}
+
+// ParseChecksumMode reads a checksum mode's name.
+func ParseChecksumMode(s string) (ChecksumMode, bool) {
+	for m := ChecksumAuto; m <= ChecksumForcePseudoHeader; m++ {
+		if m.String() == s {
+			return m, true
+		}
+	}
+	return 0, false
+}
+
+// initialForm is the form a group of mode m sends first.
+func (m ChecksumMode) initialForm() vrrp.ChecksumForm {
+	if m == ChecksumForcePseudoHeader {
+		return vrrp.ChecksumPseudoHeader
+	}
+	return vrrp.ChecksumMessageOnly
+}
+
+// learnForm follows, in ChecksumAuto, the checksum form of a valid IPv4
+// advert of another router of the group, logging each switch.
+func (d *Group) learnForm(src netip.Addr, form vrrp.ChecksumForm) {
+	if d.cfg.Checksum != ChecksumAuto || d.cfg.IPv6() || form == d.vform {
+		return
+	}
+	d.vform = form
+	what := "the message-only checksum (RFC 9568)"
+	if form == vrrp.ChecksumPseudoHeader {
+		what = "the pseudo-header checksum (RFC 5798 as keepalived/FRR read it)"
+	}
+	d.log.Infof("VRRPv3 peer %v uses %s: sending that form", src, what)
+}
+
 // machine is what the loop drives: *carp.Machine, or *vrrpMachine.
 type machine interface {
 	Handle(now time.Time, ev carp.Event, out []carp.Action) []carp.Action
@@ -409,6 +473,7 @@ func (d *Group) checkVRRP(pkt []byte, r *received) int {
 			return vrrpDropOf(err)
 		}
 		r.src = d.vpkt.Src
+		r.form = d.vpkt.Form
 		a = &d.vpkt.Advert
 		if r.src == view.own {
 			return vrrpDropOwn
@@ -430,7 +495,7 @@ func vrrpDropOf(err error) int {
 }
 
 // sendVRRP sends a VRRPv3 advert of the group's addresses, in the
-// group's checksum form over IPv4, from the link-local address to
+// group's current checksum form over IPv4 (d.vform), from the link-local address to
 // ff02::12 over IPv6.
 func (d *Group) sendVRRP(a carp.Action) error {
 	d.log.Debugf("-> vrrp_send_advert()")
@@ -449,7 +514,7 @@ func (d *Group) sendVRRP(a carp.Action) error {
 			err = d.conn6.WritePacket(b)
 		}
 	} else {
-		p := vrrp.NewPacket(d.cfg.Src, d.cfg.Mcast, uint16(d.random()), adv, d.cfg.Checksum)
+		p := vrrp.NewPacket(d.cfg.Src, d.cfg.Mcast, uint16(d.random()), adv, d.vform)
 		if d.buf, err = p.AppendBinary(d.buf[:0]); err == nil {
 			err = d.conn.WritePacket(d.buf)
 		}
