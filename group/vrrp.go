@@ -544,9 +544,14 @@ func vrrpAddrs(c *Config) []netip.Addr {
 const foreignName = "vrrpv2-or-foreign"
 
 // isForeign reports whether an IPv4 packet of protocol 112 is a VRRPv2
-// advert rather than CARP's: both begin with 0x21, but a VRRPv2 advert
-// is 16 + 4 × count bytes (count in byte 3, where CARP has its authlen,
-// 7), and a CARP advert 36, or more with a trailer.
+// advert rather than CARP's: both begin with 0x21, and they are told
+// apart by length only. A VRRPv2 advert is 16 + 4 × count bytes (count in
+// byte 3, where CARP has its authlen, 7); a CARP advert is 36 bytes, or
+// 84 with the authentication trailer, and with its 7 in byte 3 would
+// have to be 44 to pass for VRRPv2. Any count goes, 7 included (a VRRPv2
+// advert of 7 addresses is 44 bytes). The socket filter (carp/filter.go)
+// drops every packet shorter than the IPv4 header and 36 bytes before
+// this runs, so the VRRPv2 adverts counted here have 5 addresses or more.
 func isForeign(pkt []byte) bool {
 	if len(pkt) < carp.IPv4HeaderLen || pkt[0]>>4 != 4 {
 		return false
@@ -555,8 +560,7 @@ func isForeign(pkt []byte) bool {
 	if hl < carp.IPv4HeaderLen || len(pkt) < hl+4 || pkt[hl]>>4 != carp.Version {
 		return false
 	}
-	n := pkt[hl+3]
-	return n != carp.AuthLen && len(pkt)-hl == 16+4*int(n)
+	return len(pkt)-hl == 16+4*int(pkt[hl+3])
 }
 
 // heardVRRP keeps the VRRPv3 peer of ev for Status.

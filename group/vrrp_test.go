@@ -107,7 +107,7 @@ func TestVRRPScriptEnvironment(t *testing.T) {
 	}
 }
 
-// TestIsForeign: VRRPv2 adverts are told from CARP's by length and count.
+// TestIsForeign: VRRPv2 adverts are told from CARP's by length alone.
 func TestIsForeign(t *testing.T) {
 	ip := func(payload []byte) []byte {
 		return append([]byte{0x45, 0, 0, 0, 0, 0, 0, 0, 255, 112, 0, 0, 198, 51, 100, 1, 224, 0, 0, 18}, payload...)
@@ -125,7 +125,8 @@ func TestIsForeign(t *testing.T) {
 		{"CARP with a trailer", append(slices.Clone(carpAd), make([]byte, 20)...), false},
 		{"VRRPv2 of 1 address", vrrp2(1), true},
 		{"VRRPv2 of 5 addresses (36 bytes)", vrrp2(5), true},
-		{"VRRPv2 of 7 addresses (authlen's place)", vrrp2(7), false},
+		{"VRRPv2 of 7 addresses (44 bytes, 7 in authlen's place)", vrrp2(7), true},
+		{"VRRPv2 of 17 addresses (84 bytes, CARP's length with a trailer)", vrrp2(17), true},
 		{"VRRPv3", ip([]byte{0x31, 1, 100, 1, 0, 100, 0, 0, 198, 51, 100, 100}), false},
 		{"short", ip([]byte{0x21, 1}), false},
 	} {
