@@ -1,7 +1,10 @@
 package carp_test
 
 import (
+	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"golang.org/x/net/bpf"
@@ -34,38 +37,58 @@ func TestSocketFilterVRRP(t *testing.T) {
 		return b
 	}
 	short := cp(5)[:carp.IPv4HeaderLen+20]
+	ttl := func(b []byte, ttl uint8) []byte {
+		b = slices.Clone(b)
+		b[8] = ttl
+		binary.BigEndian.PutUint16(b[10:12], 0)
+		binary.BigEndian.PutUint16(b[10:12], carp.Checksum(b[:carp.IPv4HeaderLen]))
+		return b
+	}
+	// keep is what the filter keeps with anyTTL false, keepAny with true.
 	tests := []struct {
-		name         string
-		vhids, vrids []uint8
-		pkt          []byte
-		keep         bool
+		name          string
+		vhids, vrids  []uint8
+		pkt           []byte
+		keep, keepAny bool
 	}{
-		{"VRRPv3 of our VRID", []uint8{5}, []uint8{51}, v3(51, 255), true},
-		{"VRRPv3 in a range", nil, []uint8{50, 51, 52}, v3(51, 255), true},
-		{"VRRPv3 of another VRID", []uint8{51}, []uint8{50}, v3(51, 255), false},
-		{"VRRPv3 with TTL 254", nil, []uint8{51}, v3(51, 254), false},
-		{"VRRPv3 without VRRP groups", []uint8{51}, nil, v3(51, 255), false},
-		{"CARP of our vhid", []uint8{5}, []uint8{51}, cp(5), true},
-		{"CARP of a VRID only", []uint8{5}, []uint8{51}, cp(51), false},
-		{"short CARP", []uint8{5}, []uint8{51}, short, false},
-		{"version 1", []uint8{5}, []uint8{5}, func() []byte { b := cp(5); b[carp.IPv4HeaderLen] = 0x11; return b }(), false},
+		{"VRRPv3 of our VRID", []uint8{5}, []uint8{51}, v3(51, 255), true, true},
+		{"VRRPv3 in a range", nil, []uint8{50, 51, 52}, v3(51, 255), true, true},
+		{"VRRPv3 of another VRID", []uint8{51}, []uint8{50}, v3(51, 255), false, false},
+		{"VRRPv3 with TTL 254", nil, []uint8{51}, v3(51, 254), false, true},
+		{"VRRPv3 with TTL 1, another VRID", nil, []uint8{50}, v3(51, 1), false, false},
+		{"VRRPv3 without VRRP groups", []uint8{51}, nil, v3(51, 255), false, false},
+		{"CARP of our vhid", []uint8{5}, []uint8{51}, cp(5), true, true},
+		{"CARP of our vhid with TTL 64", []uint8{5}, []uint8{51}, ttl(cp(5), 64), false, true},
+		{"CARP of a VRID only", []uint8{5}, []uint8{51}, cp(51), false, false},
+		{"CARP of a VRID only with TTL 64", []uint8{5}, []uint8{51}, ttl(cp(51), 64), false, false},
+		{"short CARP", []uint8{5}, []uint8{51}, short, false, false},
+		{"short CARP with TTL 64", []uint8{5}, []uint8{51}, ttl(short, 64), false, false},
+		{"version 1", []uint8{5}, []uint8{5}, func() []byte { b := cp(5); b[carp.IPv4HeaderLen] = 0x11; return b }(), false, false},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			vm, err := bpf.NewVM(carp.SocketFilterVRRP(tt.vhids, tt.vrids, false))
-			if err != nil {
-				t.Fatal(err)
-			}
-			n, err := vm.Run(tt.pkt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := n != 0; got != tt.keep {
-				t.Errorf("kept %v, want %v", got, tt.keep)
-			}
-		})
+	for _, anyTTL := range []bool{false, true} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/anyTTL=%v", tt.name, anyTTL), func(t *testing.T) {
+				vm, err := bpf.NewVM(carp.SocketFilterVRRP(tt.vhids, tt.vrids, anyTTL))
+				if err != nil {
+					t.Fatal(err)
+				}
+				n, err := vm.Run(tt.pkt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := tt.keep
+				if anyTTL {
+					want = tt.keepAny
+				}
+				if got := n != 0; got != want {
+					t.Errorf("kept %v, want %v", got, want)
+				}
+			})
+		}
 	}
-	if a, b := carp.SocketFilterVRRP([]uint8{1, 2}, nil, false), carp.SocketFilter([]uint8{1, 2}); len(a) != len(b) {
-		t.Errorf("without VRIDs: %d instructions, SocketFilter has %d", len(a), len(b))
+	for _, anyTTL := range []bool{false, true} {
+		if a, b := carp.SocketFilterVRRP([]uint8{1, 2}, nil, anyTTL), carp.SocketFilterTTL([]uint8{1, 2}, anyTTL); !slices.Equal(a, b) {
+			t.Errorf("anyTTL=%v without VRIDs: not SocketFilterTTL's program", anyTTL)
+		}
 	}
 }

@@ -110,7 +110,7 @@ type Group struct {
 	Protocol       group.Protocol
 	Priority       uint8
 	AdvertInterval uint16
-	VRRPChecksum   vrrp.ChecksumForm
+	VRRPChecksum   group.ChecksumMode
 	NoPreempt      bool
 	// PreemptDelay (preempt-delay, seconds) keeps a vrrp3 group from
 	// preempting for that long after it starts.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/group"
-	"github.com/ucarp-go/ucarp/vrrp"
 )
 
 // TestGroupConfig: every setting of a group reaches its group.Config; a
@@ -22,7 +21,7 @@ func TestGroupConfig(t *testing.T) {
 		GARPInterval: 7 * time.Millisecond, Line: 9, NoConflictDetect: true,
 		MoreAddrs: []netip.Prefix{netip.MustParsePrefix("2001:db8::100/128")}, Demote: 8,
 		Peers: []netip.Addr{netip.MustParseAddr("198.51.100.2")}, Auth: &group.AuthConfig{},
-		Protocol: group.ProtocolVRRP3, Priority: 200, AdvertInterval: 50, VRRPChecksum: vrrp.ChecksumMessageOnly, NoPreempt: true,
+		Protocol: group.ProtocolVRRP3, Priority: 200, AdvertInterval: 50, VRRPChecksum: group.ChecksumForceMessageOnly, NoPreempt: true,
 		PreemptDelay: time.Minute}
 	c := g.GroupConfig()
 	v := reflect.ValueOf(c)
@@ -39,7 +38,7 @@ func TestGroupConfig(t *testing.T) {
 		c.UpScript != "/up" || c.DownScript != "/down" || c.XParam != &x || c.ScriptTimeout != 5*time.Second ||
 		c.GARPCount != 6 || c.GARPInterval != 7*time.Millisecond || len(c.MoreAddrs) != 1 || c.Demote != 8 || c.Auth != g.Auth ||
 		c.Protocol != group.ProtocolVRRP3 || c.Priority != 200 || c.AdvertInterval != 50 ||
-		c.Checksum != vrrp.ChecksumMessageOnly || !c.NoPreempt || c.PreemptDelay != time.Minute {
+		c.Checksum != group.ChecksumForceMessageOnly || !c.NoPreempt || c.PreemptDelay != time.Minute {
 		t.Errorf("%+v", c)
 	}
 }

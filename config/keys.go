@@ -181,16 +181,16 @@ func setAdvertInterval(s *settings, v any) string {
 	return ""
 }
 
-// ParseChecksum reads vrrp-checksum and --vrrp-checksum: the names of
-// vrrp.ChecksumForm, "pseudo-header" (RFC 9568's and keepalived's
-// default) or "message-only" (keepalived's v3_checksum_as_v2).
-func ParseChecksum(v string) (vrrp.ChecksumForm, string) {
-	for f := vrrp.ChecksumForm(0); f < vrrp.NumChecksumForms; f++ {
-		if f.String() == v {
-			return f, ""
-		}
+// ParseChecksum reads vrrp-checksum and --vrrp-checksum: "auto" (the
+// default: RFC 9568's message-only form until a peer is heard, then the
+// peer's), "message-only" (RFC 9568's IPv4 form, keepalived's
+// v3_checksum_as_v2) or "pseudo-header" (RFC 5798 as keepalived and FRR
+// read it).
+func ParseChecksum(v string) (group.ChecksumMode, string) {
+	if m, ok := group.ParseChecksumMode(v); ok {
+		return m, ""
 	}
-	return 0, fmt.Sprintf("%q is not a checksum form: pseudo-header or message-only", v)
+	return 0, fmt.Sprintf("%q is not a checksum mode: auto, message-only or pseudo-header", v)
 }
 
 func setChecksum(s *settings, v any) string {
@@ -200,7 +200,7 @@ func setChecksum(s *settings, v any) string {
 	}
 	f, msg := ParseChecksum(str)
 	if msg == "" {
-		s.checksum = setting[vrrp.ChecksumForm]{f, true}
+		s.checksum = setting[group.ChecksumMode]{f, true}
 	}
 	return msg
 }
@@ -345,7 +345,7 @@ type settings struct {
 	protocol                setting[group.Protocol]
 	priority                setting[uint8]
 	advertInterval          setting[uint16]
-	checksum                setting[vrrp.ChecksumForm]
+	checksum                setting[group.ChecksumMode]
 	preemptDelay            setting[time.Duration]
 
 	lines map[string]int // every key written in the table, valid or not, and its line

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/group"
-	"github.com/ucarp-go/ucarp/vrrp"
 )
 
 // vrrpMinimal is a file's top for vrrp3 groups: no pass.
@@ -28,7 +27,7 @@ func TestVRRP3Good(t *testing.T) {
 		{"defaults", vrrpMinimal + "[[group]]\nvhid = 51\naddr = \"192.0.2.100\"\n", func(f *File) string {
 			g := f.Groups[0]
 			if g.Protocol != group.ProtocolVRRP3 || g.Priority != 100 || g.AdvertInterval != 100 ||
-				g.VRRPChecksum != vrrp.ChecksumPseudoHeader || g.NoPreempt || g.Preempt || len(g.Password) != 0 {
+				g.VRRPChecksum != group.ChecksumAuto || g.NoPreempt || g.Preempt || len(g.Password) != 0 {
 				return "defaults"
 			}
 			if c := g.GroupConfig(); c.Protocol != group.ProtocolVRRP3 || c.Priority != 100 || c.AdvertInterval != 100 {
@@ -39,7 +38,7 @@ func TestVRRP3Good(t *testing.T) {
 		{"every key", vrrpMinimal + "[[group]]\nvrid = 51\naddr = \"192.0.2.100\"\npriority = 255\nadvert-interval = 4095\n" +
 			"vrrp-checksum = \"message-only\"\npreempt = false\npreempt-delay = 30\n", func(f *File) string {
 			g := f.Groups[0]
-			if g.VHID != 51 || g.Priority != 255 || g.AdvertInterval != 4095 || g.VRRPChecksum != vrrp.ChecksumMessageOnly || !g.NoPreempt ||
+			if g.VHID != 51 || g.Priority != 255 || g.AdvertInterval != 4095 || g.VRRPChecksum != group.ChecksumForceMessageOnly || !g.NoPreempt ||
 				g.PreemptDelay != 30*time.Second || g.GroupConfig().PreemptDelay != 30*time.Second {
 				return "keys"
 			}
@@ -97,7 +96,7 @@ func TestVRRP3Errors(t *testing.T) {
 		{"interval 4096", vrrpMinimal + "[[group]]\nvhid = 1\nadvert-interval = 4096\naddr = \"192.0.2.100\"\n",
 			[]string{"u.conf:6: group #1 (eth0 vrrp3 vhid 1): advert-interval: 4096 is out of range 1-4095 (centiseconds)"}},
 		{"checksum", vrrpMinimal + "[[group]]\nvhid = 1\nvrrp-checksum = \"v2\"\naddr = \"192.0.2.100\"\n",
-			[]string{`u.conf:6: group #1 (eth0 vrrp3 vhid 1): vrrp-checksum: "v2" is not a checksum form: pseudo-header or message-only`}},
+			[]string{`u.conf:6: group #1 (eth0 vrrp3 vhid 1): vrrp-checksum: "v2" is not a checksum mode: auto, message-only or pseudo-header`}},
 		{"the same router twice", vrrpMinimal + "[[group]]\nvhid = 1\naddr = \"192.0.2.100\"\n[[group]]\nvrid = 1\naddr = \"192.0.2.101\"\n",
 			[]string{"u.conf:7: group #2 (eth0 vrrp3 vhid 1): the same interface and vhid as the group at line 4"}},
 		{"preempt-delay", vrrpMinimal + "[[group]]\nvhid = 1\npreempt-delay = -1\naddr = \"192.0.2.100\"\n",

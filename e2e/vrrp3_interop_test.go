@@ -41,6 +41,19 @@ const (
 type vrrpRouter struct {
 	name  string
 	leave func() // graceful: SIGTERM, the master sends priority 0
+	// srcs are the addresses its adverts may come from, read before
+	// it leaves: its host's, and FRR's macvlan's link-local address.
+	srcs []netip.Addr
+}
+
+// hostSrcs are the addresses h's adverts come from: its IPv4 address
+// and, with IPv6 on, its link-local address.
+func hostSrcs(h *lab.Host) []netip.Addr {
+	srcs := []netip.Addr{h.Addr}
+	if ll, err := h.LinkLocal(); err == nil {
+		srcs = append(srcs, ll)
+	}
+	return srcs
 }
 
 // vrrpImpl starts one implementation's router on a host.
@@ -57,7 +70,7 @@ var (
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &vrrpRouter{name: name, leave: func() {
+		return &vrrpRouter{name: name, srcs: hostSrcs(h), leave: func() {
 			p.Signal(syscall.SIGTERM)
 			if _, ok := p.Wait(10 * time.Second); !ok {
 				t.Errorf("%s/%s did not end within 10 s of SIGTERM", h.Name, name)
@@ -70,7 +83,7 @@ var (
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &vrrpRouter{name: name, leave: func() { k.Stop(10 * time.Second) }}
+		return &vrrpRouter{name: name, srcs: hostSrcs(h), leave: func() { k.Stop(10 * time.Second) }}
 	}}
 	frrVRRP = vrrpImpl{name: "frr", need: needPeer(lab.FRRZebra, lab.FRRVrrpd, lab.FRRVtysh), start: func(t *testing.T, h *lab.Host, name string, v lab.VRRP) *vrrpRouter {
 		t.Helper()
@@ -79,7 +92,11 @@ var (
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { f.Stop(time.Second) })
-		return &vrrpRouter{name: name, leave: func() { f.Stop(10 * time.Second) }}
+		srcs := hostSrcs(h)
+		if ll, err := f.MacvlanLinkLocal(); err == nil {
+			srcs = append(srcs, ll)
+		}
+		return &vrrpRouter{name: name, srcs: srcs, leave: func() { f.Stop(10 * time.Second) }}
 	}}
 )
 
@@ -164,10 +181,13 @@ func vrrpPair(t *testing.T, pref, other vrrpImpl, ipv6 bool) {
 
 	// Start-up: the other first, so that it may well be master when the
 	// preferred one comes; either way the preferred one ends up serving.
+	// Ours on --vrrp-checksum=auto sends RFC 9568's IPv4 form until it
+	// hears the peer: when ours is MASTER first, keepalived and FRR,
+	// which require the pseudo-header form, do not hear it and may serve
+	// too, until their first advert makes ours answer in their form.
 	other.start(t, ho, other.name, vo)
 	rp := pref.start(t, hp, pref.name, vp)
-	waitServers(t, l, vip, 15*time.Second, hp)
-	holdServers(t, l, vip, 2*time.Second, hp)
+	settleServers(t, l, vip, 15*time.Second, 2*time.Second, hp)
 
 	// Graceful leave: the preferred one's priority-0 advert hands over
 	// within the backup's Skew_Time. The time is the backup's: when it
@@ -190,7 +210,8 @@ func vrrpPair(t *testing.T, pref, other vrrpImpl, ipv6 bool) {
 	}
 	var zero *lab.VRRPAdvert
 	for _, a := range lab.VRRPAdverts(capture.Frames()) {
-		if a.Advert.Priority == 0 && a.At.After(leaveAt.Add(-time.Second)) {
+		// The leaving router's own, not one the other sends.
+		if a.Advert.Priority == 0 && a.At.After(leaveAt.Add(-time.Second)) && slices.Contains(rp.srcs, a.Src) {
 			zero = &a
 			break
 		}
@@ -216,8 +237,36 @@ func vrrpPair(t *testing.T, pref, other vrrpImpl, ipv6 bool) {
 	died := time.Now()
 	hp.Die(vip)
 	servedAt = waitServers(t, l, vip, 15*time.Second, ho)
+	// The dead master's last advert was at most an interval before its
+	// death: the other serves Master_Down_Interval after that advert.
+	// The margin above is for a loaded machine (and the poll); below, a
+	// takeover more than an interval early is a fault, not slowness.
+	mdi, took := masterDown(otherPrio), servedAt.Sub(died)
+	if took < mdi-vrrp.Centiseconds(vrrpInterval)-100*time.Millisecond || took > mdi+2*time.Second {
+		t.Errorf("death of %s's host: %s serves %v later, want about its Master_Down_Interval %v", pref.name, other.name,
+			took.Round(time.Millisecond), mdi)
+	}
 	t.Logf("death of %s's host: %s serves %v later (Master_Down_Interval %v)", pref.name, other.name,
-		servedAt.Sub(died).Round(time.Millisecond), masterDown(otherPrio))
+		took.Round(time.Millisecond), mdi)
+}
+
+// settleServers waits until exactly want have served a for hold without
+// a break, for at most timeout.
+func settleServers(t *testing.T, l *lab.Lab, a netip.Addr, timeout, hold time.Duration, want ...*lab.Host) {
+	t.Helper()
+	var since time.Time
+	if !lab.Eventually(timeout, func() bool {
+		if !slices.Equal(vrrpServers(l, a), names(want)) {
+			since = time.Time{}
+			return false
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		return time.Since(since) >= hold
+	}) {
+		t.Fatalf("%v not served by %v alone for %v within %v: now %v", a, names(want), hold, timeout, vrrpServers(l, a))
+	}
 }
 
 // holdServers checks that exactly want serve a during d.
@@ -238,12 +287,14 @@ func masterDown(prio int) time.Duration { return 3*vrrp.Centiseconds(vrrpInterva
 
 // TestVRRP3ChecksumDialect: the IPv4 checksum with or without the
 // pseudo-header. Debian's keepalived 2.2.7 has no v3_checksum_as_v2 (it
-// came in 2.2.8), so ours is checked against keepalived in its only form,
-// and against crafted adverts in both: ours, master at priority 200 (it
-// sends the pseudo-header form by default), yields to adverts of priority
-// 250 in either form and takes over again when they stop; with
-// --vrrp-checksum=message-only it sends the other form, which keepalived
-// 2.2.7 refuses ("Invalid VRRPv3 checksum"). When the installed keepalived
+// came in 2.2.8): it sends and requires the pseudo-header form. Ours on
+// the default --vrrp-checksum=auto sends RFC 9568's message-only form
+// alone; paired with keepalived 2.2.7 on its defaults it switches to
+// keepalived's form once it hears it (logged), and the pair ends with
+// one master, ours at priority 200. Ours yields to crafted adverts of
+// priority 250 in either form and takes over again when they stop; with
+// --vrrp-checksum=message-only it keeps that form, which keepalived 2.2.7
+// refuses ("Invalid VRRPv3 checksum"). When the installed keepalived
 // knows v3_checksum_as_v2, ours with message-only must pair with it.
 func TestVRRP3ChecksumDialect(t *testing.T) {
 	needPeer(lab.KeepalivedBin)(t)
@@ -256,10 +307,34 @@ func TestVRRP3ChecksumDialect(t *testing.T) {
 	defer capture.Stop()
 	v := lab.VRRP{VRID: 52, Interval: 20, Priority: prefPrio}
 
-	// Ours alone, in the default form.
+	// Ours alone, in auto: RFC 9568's form.
 	p := start3(t, h1, "ours", v)
 	waitServers(t, l, lab.VIP, 10*time.Second, h1)
-	checkForm(t, capture, h1.Addr, vrrp.ChecksumPseudoHeader)
+	checkForm(t, capture, h1.Addr, vrrp.ChecksumMessageOnly)
+
+	// keepalived 2.2.7 on its defaults, of lower priority: it refuses
+	// ours' message-only adverts and may serve a moment, until ours hears
+	// its pseudo-header adverts and answers in that form.
+	kl := v
+	kl.Priority = otherPrio
+	k0, err := h2.StartKeepalived("keepalived-auto", kl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const switched = "uses the pseudo-header checksum"
+	if !p.WaitLog(switched, 1, 15*time.Second) {
+		t.Fatalf("ours did not switch to keepalived's checksum form:\n%s", p.Log())
+	}
+	since := time.Now()
+	waitServers(t, l, lab.VIP, 10*time.Second, h1)
+	holdServers(t, l, lab.VIP, 3*time.Second, h1)
+	if n := len(formsFrom(capture, h1.Addr, since, vrrp.ChecksumMessageOnly)); n > 0 {
+		t.Errorf("ours sent %d message-only adverts after switching", n)
+	}
+	if n := p.Count(switched); n != 1 {
+		t.Errorf("the switch logged %d times, want once", n)
+	}
+	k0.Stop(10 * time.Second)
 
 	// Crafted adverts of a better router, in each form, are heard.
 	for _, form := range []vrrp.ChecksumForm{vrrp.ChecksumMessageOnly, vrrp.ChecksumPseudoHeader} {
@@ -289,7 +364,7 @@ func TestVRRP3ChecksumDialect(t *testing.T) {
 	waitServers(t, l, lab.VIP, 10*time.Second, h2)
 	ov := v
 	ov.ChecksumAsV2 = true
-	since := time.Now()
+	since = time.Now()
 	start3(t, h1, "ours-message-only", ov)
 	// Ours hears keepalived (it accepts both forms) and stays backup;
 	// keepalived 2.2.7 counts ours' message-only adverts as bad.

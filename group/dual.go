@@ -271,6 +271,9 @@ func (d *Group) SetSrc6(src netip.Addr) error {
 			return
 		}
 		d.src6 = src
+		if d.vm != nil {
+			d.setVRRPView(d.cfg, src)
+		}
 		v6 := carp.NewValidator6(src, carp.GroupIPv6, d.cfg.VHID, d.readAuth6)
 		v6.SetPeers(d.cfg.peers6())
 		d.val6.Store(v6)

@@ -103,9 +103,9 @@ type Config struct {
 	// AdvertInterval is VRRPv3's Advertisement_Interval in centiseconds,
 	// 1-4095; 0 means 100.
 	AdvertInterval uint16
-	// Checksum is the form of the IPv4 adverts' checksum that a VRRPv3
-	// group sends; it accepts both.
-	Checksum vrrp.ChecksumForm
+	// Checksum is how a VRRPv3 IPv4 group picks the form of its
+	// adverts' checksum (ChecksumMode); it accepts both.
+	Checksum ChecksumMode
 	// NoPreempt turns VRRPv3's Preempt_Mode off; PreemptDelay keeps it
 	// off for that long after the start (vrrp.Config.PreemptDelay).
 	NoPreempt    bool
@@ -229,8 +229,10 @@ type received struct {
 	hdr carp.Header
 	src netip.Addr
 	err error
-	// vrrp is a VRRPv3 group's advert (vrrpAdvertEvent).
+	// vrrp is a VRRPv3 group's advert (vrrpAdvertEvent), form its
+	// checksum form (IPv4).
 	vrrp carp.Event
+	form vrrp.ChecksumForm
 }
 
 // stats are the loop's counters, reported on SIGUSR1; the reader keeps the
@@ -268,6 +270,8 @@ type Group struct {
 	// (vrrpDropName); and the addresses its adverts carry.
 	vadv   vrrp.Advert
 	vpkt   vrrp.Packet
+	vview  atomic.Pointer[vrrpView] // what checkVRRP needs of the loop's state
+	vform  vrrp.ChecksumForm        // the loop's: the IPv4 checksum form sent now
 	vdrops [numVRRPDrops]atomic.Uint64
 	vaddrs []netip.Addr
 	// foreign counts a CARP group's packets of protocol 112 that are no
@@ -398,6 +402,10 @@ func New(cfg Config, x Deps) (*Group, error) {
 		claims: make(chan vip.Claim, 4),
 		buf:    make([]byte, 0, carp.Packet6Len+carpauth.TrailerLen)}
 	dm.readAuth6 = readAuth6
+	if vm != nil {
+		dm.setVRRPView(c, d.src6)
+		dm.vform = c.Checksum.initialForm()
+	}
 	dm.val6.Store(carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6))
 	if err := c.checkPeers(d.src6); err != nil {
 		return nil, err
@@ -484,6 +492,12 @@ func (d *Group) Reconfigure(cfg Config) error {
 			// Checked before the machine's change by the caller's
 			// validation; a failure here leaves the old keys.
 			return
+		}
+		if d.vm != nil {
+			d.setVRRPView(&c, d.src6)
+			if c.Checksum != old.Checksum {
+				d.vform = c.Checksum.initialForm()
+			}
 		}
 		d.cfg = &c
 		d.setPeers(&c)
@@ -1026,6 +1040,7 @@ func (d *Group) onPacket(r received) {
 	now := time.Now()
 	if d.vm != nil {
 		d.heardVRRP(now, r.src, r.vrrp)
+		d.learnForm(r.src, r.form)
 		d.feed(r.vrrp)
 		return
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
 	"github.com/ucarp-go/ucarp/vip/viptest"
+	"github.com/ucarp-go/ucarp/vrrp"
 )
 
 // fakeConn is an in-memory advert socket: packets written are recorded
@@ -59,7 +60,8 @@ func (c *fakeConn) WritePacket(pkt []byte) error {
 		return syscall.ENETUNREACH
 	}
 	var p carp.Packet
-	if err := p.UnmarshalBinary(pkt); err != nil {
+	vrrp3 := len(pkt) > carp.IPv4HeaderLen && pkt[carp.IPv4HeaderLen]>>4 == vrrp.Version // kept raw, h zero
+	if err := p.UnmarshalBinary(pkt); err != nil && !vrrp3 {
 		panic(err)
 	}
 	c.sent = append(c.sent, sentPacket{time.Now(), p.Header, slices.Clone(pkt)})

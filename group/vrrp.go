@@ -48,6 +48,70 @@ func ParseProtocol(s string) (Protocol, bool) {
 	return 0, false
 }
 
+// ChecksumMode is how a VRRPv3 IPv4 group picks the form of its adverts'
+// checksum (vrrp.ChecksumForm; over IPv6 there is one form). It accepts
+// both forms whatever the mode. The names are those of --vrrp-checksum
+// and the config key.
+type ChecksumMode uint8
+
+// Checksum modes.
+const (
+	// ChecksumAuto sends RFC 9568's IPv4 form, the message alone, until
+	// a valid advert from another router of the group is heard, then the
+	// form that router uses: keepalived 2.2.7 and FRR 8.4 send and
+	// require the pseudo-header form (RFC 5798 as they read it), and
+	// routers that require different forms would both become MASTER.
+	ChecksumAuto ChecksumMode = iota
+	// ChecksumForceMessageOnly always sends the message-only form.
+	ChecksumForceMessageOnly
+	// ChecksumForcePseudoHeader always sends the pseudo-header form.
+	ChecksumForcePseudoHeader
+)
+
+func (m ChecksumMode) String() string {
+	switch m {
+	case ChecksumAuto:
+		return "auto"
+	case ChecksumForceMessageOnly:
+		return "message-only"
+	case ChecksumForcePseudoHeader:
+		return "pseudo-header"
+	}
+	return fmt.Sprintf("ChecksumMode(%d)", uint8(m))
+}
+
+// ParseChecksumMode reads a checksum mode's name.
+func ParseChecksumMode(s string) (ChecksumMode, bool) {
+	for m := ChecksumAuto; m <= ChecksumForcePseudoHeader; m++ {
+		if m.String() == s {
+			return m, true
+		}
+	}
+	return 0, false
+}
+
+// initialForm is the form a group of mode m sends first.
+func (m ChecksumMode) initialForm() vrrp.ChecksumForm {
+	if m == ChecksumForcePseudoHeader {
+		return vrrp.ChecksumPseudoHeader
+	}
+	return vrrp.ChecksumMessageOnly
+}
+
+// learnForm follows, in ChecksumAuto, the checksum form of a valid IPv4
+// advert of another router of the group, logging each switch.
+func (d *Group) learnForm(src netip.Addr, form vrrp.ChecksumForm) {
+	if d.cfg.Checksum != ChecksumAuto || d.cfg.IPv6() || form == d.vform {
+		return
+	}
+	d.vform = form
+	what := "the message-only checksum (RFC 9568)"
+	if form == vrrp.ChecksumPseudoHeader {
+		what = "the pseudo-header checksum (RFC 5798 as keepalived/FRR read it)"
+	}
+	d.log.Infof("VRRPv3 peer %v uses %s: sending that form", src, what)
+}
+
 // machine is what the loop drives: *carp.Machine, or *vrrpMachine.
 type machine interface {
 	Handle(now time.Time, ev carp.Event, out []carp.Action) []carp.Action
@@ -97,6 +161,10 @@ type vrrpMachine struct {
 }
 
 func newVRRPMachine(c *Config, manageVIP bool, src netip.Addr) (*vrrpMachine, error) {
+	if !src.IsValid() && !c.IPv6() {
+		// Only an IPv6 router waits for its primary address (SetSrc6).
+		return nil, errors.New("group: a VRRPv3 IPv4 group needs its source address")
+	}
 	m, err := vrrp.NewMachine(vrrpConfig(c, src))
 	if err != nil {
 		return nil, err
@@ -126,7 +194,10 @@ func (v *vrrpMachine) SetDemotion(now time.Time, level int, out []carp.Action) [
 	return v.run(now, vrrp.PriorityEvent(v.priority()), out)
 }
 
-// Reconfigure changes priority, interval and preemption in place.
+// Reconfigure changes priority, interval, preemption and the primary
+// address in place. A group created without its primary address (an
+// IPv6 router before the interface's link-local address, which its
+// caller gives with SetSrc6) starts the election once it has one.
 func (v *vrrpMachine) Reconfigure(now time.Time, c *Config, manageVIP bool, src netip.Addr, out []carp.Action) ([]carp.Action, error) {
 	acts, err := v.m.Reconfigure(now, vrrpConfig(c, src), v.vout[:0])
 	if err != nil {
@@ -134,7 +205,8 @@ func (v *vrrpMachine) Reconfigure(now time.Time, c *Config, manageVIP bool, src 
 	}
 	v.manageVIP, v.downScript, v.neutral = manageVIP, c.DownScript != "", c.Neutral
 	out = v.convert(acts, out)
-	return v.run(now, vrrp.PriorityEvent(v.priority()), out), nil
+	out = v.run(now, vrrp.PriorityEvent(v.priority()), out)
+	return v.restart(now, out), nil
 }
 
 func (v *vrrpMachine) Handle(now time.Time, ev carp.Event, out []carp.Action) []carp.Action {
@@ -346,9 +418,29 @@ func vrrpDropName(r int) string {
 	return vrrp.DropReason(r).String()
 }
 
+// vrrpView is what the reader's checkVRRP needs of a VRRPv3 group's
+// config and link-local address, which the loop changes (Reconfigure,
+// SetSrc6): the loop stores a new one, the reader loads it.
+type vrrpView struct {
+	vrid uint8
+	ipv6 bool
+	own  netip.Addr // the primary address: the source of the own adverts
+}
+
+// setVRRPView stores the reader's view of c and src6; on the loop, or
+// in New.
+func (d *Group) setVRRPView(c *Config, src6 netip.Addr) {
+	v := &vrrpView{vrid: c.VHID, ipv6: c.IPv6(), own: c.Src}
+	if v.ipv6 {
+		v.own = src6
+	}
+	d.vview.Store(v)
+}
+
 // checkVRRP decodes a VRRPv3 packet (IP header included) for the group.
 func (d *Group) checkVRRP(pkt []byte, r *received) int {
-	v6 := d.cfg.IPv6()
+	view := d.vview.Load()
+	v6 := view.ipv6
 	var a *vrrp.Advert
 	if len(pkt) > 0 && pkt[0]>>4 == 6 {
 		if !v6 {
@@ -370,7 +462,7 @@ func (d *Group) checkVRRP(pkt []byte, r *received) int {
 			return vrrpDropOf(err)
 		}
 		a = &d.vadv
-		if r.src == d.src6 {
+		if r.src == view.own {
 			return vrrpDropOwn
 		}
 	} else {
@@ -381,12 +473,13 @@ func (d *Group) checkVRRP(pkt []byte, r *received) int {
 			return vrrpDropOf(err)
 		}
 		r.src = d.vpkt.Src
+		r.form = d.vpkt.Form
 		a = &d.vpkt.Advert
-		if r.src == d.cfg.Src {
+		if r.src == view.own {
 			return vrrpDropOwn
 		}
 	}
-	if a.VRID != d.cfg.VHID {
+	if a.VRID != view.vrid {
 		return vrrpDropOtherVRID
 	}
 	r.vrrp = vrrpAdvertEvent(r.src, a)
@@ -402,7 +495,7 @@ func vrrpDropOf(err error) int {
 }
 
 // sendVRRP sends a VRRPv3 advert of the group's addresses, in the
-// group's checksum form over IPv4, from the link-local address to
+// group's current checksum form over IPv4 (d.vform), from the link-local address to
 // ff02::12 over IPv6.
 func (d *Group) sendVRRP(a carp.Action) error {
 	d.log.Debugf("-> vrrp_send_advert()")
@@ -421,7 +514,7 @@ func (d *Group) sendVRRP(a carp.Action) error {
 			err = d.conn6.WritePacket(b)
 		}
 	} else {
-		p := vrrp.NewPacket(d.cfg.Src, d.cfg.Mcast, uint16(d.random()), adv, d.cfg.Checksum)
+		p := vrrp.NewPacket(d.cfg.Src, d.cfg.Mcast, uint16(d.random()), adv, d.vform)
 		if d.buf, err = p.AppendBinary(d.buf[:0]); err == nil {
 			err = d.conn.WritePacket(d.buf)
 		}
@@ -451,9 +544,14 @@ func vrrpAddrs(c *Config) []netip.Addr {
 const foreignName = "vrrpv2-or-foreign"
 
 // isForeign reports whether an IPv4 packet of protocol 112 is a VRRPv2
-// advert rather than CARP's: both begin with 0x21, but a VRRPv2 advert
-// is 16 + 4 × count bytes (count in byte 3, where CARP has its authlen,
-// 7), and a CARP advert 36, or more with a trailer.
+// advert rather than CARP's: both begin with 0x21, and they are told
+// apart by length only. A VRRPv2 advert is 16 + 4 × count bytes (count in
+// byte 3, where CARP has its authlen, 7); a CARP advert is 36 bytes, or
+// 84 with the authentication trailer, and with its 7 in byte 3 would
+// have to be 44 to pass for VRRPv2. Any count goes, 7 included (a VRRPv2
+// advert of 7 addresses is 44 bytes). The socket filter (carp/filter.go)
+// drops every packet shorter than the IPv4 header and 36 bytes before
+// this runs, so the VRRPv2 adverts counted here have 5 addresses or more.
 func isForeign(pkt []byte) bool {
 	if len(pkt) < carp.IPv4HeaderLen || pkt[0]>>4 != 4 {
 		return false
@@ -462,8 +560,7 @@ func isForeign(pkt []byte) bool {
 	if hl < carp.IPv4HeaderLen || len(pkt) < hl+4 || pkt[hl]>>4 != carp.Version {
 		return false
 	}
-	n := pkt[hl+3]
-	return n != carp.AuthLen && len(pkt)-hl == 16+4*int(n)
+	return len(pkt)-hl == 16+4*int(pkt[hl+3])
 }
 
 // heardVRRP keeps the VRRPv3 peer of ev for Status.

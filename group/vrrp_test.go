@@ -3,9 +3,11 @@ package group
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -105,7 +107,7 @@ func TestVRRPScriptEnvironment(t *testing.T) {
 	}
 }
 
-// TestIsForeign: VRRPv2 adverts are told from CARP's by length and count.
+// TestIsForeign: VRRPv2 adverts are told from CARP's by length alone.
 func TestIsForeign(t *testing.T) {
 	ip := func(payload []byte) []byte {
 		return append([]byte{0x45, 0, 0, 0, 0, 0, 0, 0, 255, 112, 0, 0, 198, 51, 100, 1, 224, 0, 0, 18}, payload...)
@@ -123,12 +125,125 @@ func TestIsForeign(t *testing.T) {
 		{"CARP with a trailer", append(slices.Clone(carpAd), make([]byte, 20)...), false},
 		{"VRRPv2 of 1 address", vrrp2(1), true},
 		{"VRRPv2 of 5 addresses (36 bytes)", vrrp2(5), true},
-		{"VRRPv2 of 7 addresses (authlen's place)", vrrp2(7), false},
+		{"VRRPv2 of 7 addresses (44 bytes, 7 in authlen's place)", vrrp2(7), true},
+		{"VRRPv2 of 17 addresses (84 bytes, CARP's length with a trailer)", vrrp2(17), true},
 		{"VRRPv3", ip([]byte{0x31, 1, 100, 1, 0, 100, 0, 0, 198, 51, 100, 100}), false},
 		{"short", ip([]byte{0x21, 1}), false},
 	} {
 		if got := isForeign(tc.pkt); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestVRRPReloadWhileReceiving: the reader checks VRRPv3 adverts with
+// the group's VRID, family and own address while the loop reloads the
+// group (run with -race: it used to read the loop's d.cfg).
+func TestVRRPReloadWhileReceiving(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, func(c *testConfig) {
+			c.Protocol, c.Priority, c.AdvertInterval, c.Password = ProtocolVRRP3, 100, 100, nil
+		})
+		defer h.close()
+		adv := vrrp.Advert{Version: vrrp.Version, Type: vrrp.TypeAdvertisement, VRID: 1, Priority: 50,
+			MaxAdvertInterval: 100, Addrs: []netip.Addr{loopVIP.Addr()}}
+		p := vrrp.NewPacket(loopPeer, defaultGroup, 1, adv, vrrp.ChecksumPseudoHeader)
+		pkt, err := p.AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := h.d.cfg
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range 100 {
+				c := *cfg
+				c.Priority = uint8(100 + i)
+				if err := h.d.Reconfigure(c); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		for range 100 {
+			h.d.Deliver(pkt)
+			runtime.Gosched()
+		}
+		<-done
+		synctest.Wait()
+	})
+}
+
+// TestVRRPChecksumMode: in auto, an IPv4 group sends RFC 9568's
+// message-only checksum until it hears a peer, then the peer's form,
+// logging each switch once; a forced mode keeps its form whatever the
+// peer sends. Every mode accepts both forms.
+func TestVRRPChecksumMode(t *testing.T) {
+	M, P := vrrp.ChecksumMessageOnly, vrrp.ChecksumPseudoHeader
+	for _, tc := range []struct {
+		mode  ChecksumMode
+		first vrrp.ChecksumForm
+		peer  []vrrp.ChecksumForm // the forms of the peer's adverts, in turn
+		after []vrrp.ChecksumForm // the form sent after each
+		logs  int                 // switches logged
+	}{
+		{ChecksumAuto, M, []vrrp.ChecksumForm{P, P, M}, []vrrp.ChecksumForm{P, P, M}, 2},
+		{ChecksumForceMessageOnly, M, []vrrp.ChecksumForm{P, M}, []vrrp.ChecksumForm{M, M}, 0},
+		{ChecksumForcePseudoHeader, P, []vrrp.ChecksumForm{M, P}, []vrrp.ChecksumForm{P, P}, 0},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := startHarness(t, func(c *testConfig) {
+					c.Protocol, c.Priority, c.AdvertInterval, c.Password, c.Checksum = ProtocolVRRP3, 200, 100, nil, tc.mode
+				})
+				defer h.close()
+				lastForm := func() vrrp.ChecksumForm {
+					t.Helper()
+					as := h.conn.adverts()
+					if len(as) == 0 {
+						t.Fatal("no advert sent")
+					}
+					var p vrrp.Packet
+					if err := p.UnmarshalBinary(as[len(as)-1].raw); err != nil {
+						t.Fatal(err)
+					}
+					return p.Form
+				}
+				h.at(5 * time.Second)
+				if h.state() != carp.Master {
+					t.Fatalf("state %v", h.state())
+				}
+				if f := lastForm(); f != tc.first {
+					t.Fatalf("first adverts in %v, want %v", f, tc.first)
+				}
+				at := 5 * time.Second
+				for i, form := range tc.peer {
+					adv := vrrp.Advert{Version: vrrp.Version, Type: vrrp.TypeAdvertisement, VRID: 1, Priority: 50,
+						MaxAdvertInterval: 100, Addrs: []netip.Addr{loopVIP.Addr()}}
+					p := vrrp.NewPacket(loopPeer, defaultGroup, 1, adv, form)
+					pkt, err := p.AppendBinary(nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					h.conn.in <- pkt
+					at += 2 * time.Second
+					h.at(at)
+					if f := lastForm(); f != tc.after[i] {
+						t.Errorf("after a peer's advert in %v: sends %v, want %v", form, f, tc.after[i])
+					}
+				}
+				if n := h.logs.count("VRRPv3 peer 198.51.100.11 uses the"); n != tc.logs {
+					t.Errorf("%d switches logged, want %d:\n%s", n, tc.logs, h.logs)
+				}
+				if h.state() != carp.Master {
+					t.Errorf("state %v: the peer's adverts were not all accepted?", h.state())
+				}
+				var got uint64
+				h.d.vrrpDrops(func(string, uint64) { got++ })
+				if got != 0 {
+					t.Errorf("drops: %d kinds", got)
+				}
+			})
+		})
 	}
 }

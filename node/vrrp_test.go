@@ -407,3 +407,79 @@ func TestVRRP3BothFamilies(t *testing.T) {
 		}
 	})
 }
+
+// vspec6 is an IPv6 VRRPv3 group of the node on eth0 with address addr.
+func (tn *testNode) vspec6(vrid, priority uint8, addr string) Spec {
+	s := tn.vspec(vrid, priority)
+	p := netip.MustParsePrefix(addr)
+	s.Config.Addr, s.Config.AddrArg = p, p.Addr().String()
+	return s
+}
+
+// TestVRRP3NewLinkLocal: when the interface's link-local address changes,
+// an IPv6 VRRPv3 router advertises from the new one (its primary
+// address) and stays MASTER; the peer keeps it as master, not two.
+func TestVRRP3NewLinkLocal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
+		const vip6 = "2001:db8::100/128"
+		startNodes(t, a, b, []Spec{a.vspec6(1, 200, vip6)}, []Spec{b.vspec6(1, 100, vip6)})
+		defer b.Stop(syscall.SIGTERM)
+		defer a.Stop(syscall.SIGTERM)
+		settle(10 * time.Second)
+		if h, hb := held(a, vip6), held(b, vip6); len(h) != 1 || len(hb) != 0 {
+			t.Fatalf("A holds %v, B %v", h, hb)
+		}
+		next := netip.MustParseAddr("fe80::1:2:3:4")
+		a.host.SetLinkLocal(next)
+		synctest.Wait()
+		t0 := time.Now()
+		settle(10 * time.Second)
+		if src := lastAdvert6(&lan, a, t0); src != next {
+			t.Fatalf("IPv6 adverts from %v after the link-local became %v\nlogs:\n%s", src, next, a.logs)
+		}
+		if h, hb := held(a, vip6), held(b, vip6); len(h) != 1 || len(hb) != 0 {
+			t.Fatalf("after the new link-local: A holds %v, B %v", h, hb)
+		}
+		if g := b.status(t, "eth0-vrrp3-1-ipv6"); len(g.Peers) == 0 || g.Peers[len(g.Peers)-1].Source != next {
+			t.Errorf("B heard %+v, want A at %v", g.Peers, next)
+		}
+	})
+}
+
+// TestVRRP3WaitsForLinkLocal: an IPv6 VRRPv3 group started on an
+// interface without a carrier (so without a link-local address, its
+// primary address) starts and waits; once the carrier and the address
+// come, it joins the election and, of higher priority, takes over.
+func TestVRRP3WaitsForLinkLocal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
+		const vip6 = "2001:db8::100/128"
+		a.host.SetLink(false, false) // no link-local address without a carrier
+		a.host.SetLink(true, false)
+		if err := a.Apply([]Spec{a.vspec6(1, 200, vip6)}); err != nil {
+			t.Fatalf("start without a link-local address: %v", err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		if err := b.Apply([]Spec{b.vspec6(1, 100, vip6)}); err != nil {
+			t.Fatal(err)
+		}
+		defer b.Stop(syscall.SIGTERM)
+		settle(10 * time.Second)
+		if h, hb := held(a, vip6), held(b, vip6); len(h) != 0 || len(hb) != 1 {
+			t.Fatalf("without A's carrier: A holds %v, B %v", h, hb)
+		}
+		t0 := time.Now()
+		a.host.SetLink(true, true)
+		settle(10 * time.Second)
+		if h, hb := held(a, vip6), held(b, vip6); len(h) != 1 || len(hb) != 0 {
+			t.Fatalf("once A's link is up: A holds %v, B %v\nlogs:\n%s", h, hb, a.logs)
+		}
+		ll, _ := a.host.LinkLocal()
+		if src := lastAdvert6(&lan, a, t0); src != ll {
+			t.Fatalf("IPv6 adverts from %v, want the link-local %v", src, ll)
+		}
+	})
+}

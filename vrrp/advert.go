@@ -54,8 +54,8 @@ var (
 //
 // RFC 5798 §5.2.8 summed "the entire VRRP message ... and a pseudo-header as
 // defined in Section 8.1 of [RFC2460]"; keepalived (through 2.2.7 its only
-// form, and its default since) and Wireshark read that as a pseudo-header
-// for IPv4 as well. Cisco read it as applying to IPv6 only and sums the
+// form, and its default since), FRR (8.4 has no other) and Wireshark read
+// that as a pseudo-header for IPv4 as well. Cisco read it as applying to IPv6 only and sums the
 // IPv4 message alone, as VRRPv2 did; RFC 9568 §5.2.8 settled on that: "For
 // the IPv4 address family, the checksum calculation only includes the VRRP
 // message". keepalived 2.2.8 added v3_checksum_as_v2 to speak to such
@@ -67,8 +67,8 @@ type ChecksumForm uint8
 const (
 	// ChecksumPseudoHeader sums an IP pseudo-header (source, destination,
 	// protocol 112, length) before the message: the IPv6 form, and the
-	// IPv4 form of RFC 5798 as keepalived reads it. The zero value, as it
-	// is what keepalived sends by default.
+	// IPv4 form of RFC 5798 as keepalived and FRR read it (what they send
+	// by default). Not RFC 9568's IPv4 form.
 	ChecksumPseudoHeader ChecksumForm = iota // pseudo-header
 	// ChecksumMessageOnly sums the VRRP message alone: RFC 9568's IPv4
 	// form, and VRRPv2's. IPv4 only.

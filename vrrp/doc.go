@@ -44,9 +44,11 @@
 //
 // The checksum is the Internet checksum (RFC 1071) of the message, and over
 // IPv6 of a pseudo-header before it (source, destination, length, next
-// header 112). Over IPv4 peers disagree, as ChecksumForm tells: keepalived
-// adds the same pseudo-header (source, destination, 0, 112, length), which
-// RFC 9568 does not. Worked out for the advert of VRID 1, priority 100,
+// header 112). Over IPv4 peers disagree, as ChecksumForm tells: RFC 9568
+// §5.2.8 sums the message alone ("For the IPv4 address family, the
+// checksum calculation only includes the VRRP message"); keepalived 2.2.7
+// and FRR 8.4 add the same pseudo-header (source, destination, 0, 112,
+// length), reading RFC 5798 so, and drop adverts without it. Worked out for the advert of VRID 1, priority 100,
 // interval 100, address 198.51.100.100, from 198.51.100.1 to 224.0.0.18:
 //
 //	message words   3101 6401 0064 0000 c633 6464          sum 0x1bffd

@@ -172,7 +172,10 @@ type Config struct {
 	// such delay; 0 is none.
 	PreemptDelay time.Duration
 	// Src is this router's primary address, the source of its adverts,
-	// which breaks ties between masters of equal priority.
+	// which breaks ties between masters of equal priority. It may be
+	// missing (the zero Addr: an IPv6 router on an interface without a
+	// link-local address yet); the machine then stays in INIT, ignoring
+	// EventStartup, until Reconfigure gives it one.
 	Src netip.Addr
 }
 
@@ -227,7 +230,7 @@ func NewMachine(cfg Config) (*Machine, error) {
 		return nil, errVRID
 	case cfg.Interval > MaxInterval:
 		return nil, errConfInt
-	case addrLen(cfg.Src, cfg.Src) == 0:
+	case cfg.Src.IsValid() && addrLen(cfg.Src, cfg.Src) == 0:
 		return nil, errConfAddr
 	}
 	return &Machine{cfg: cfg, priority: cfg.Priority, masterAdver: cfg.Interval}, nil
@@ -265,6 +268,9 @@ func MasterDownInterval(p uint8, interval uint16) time.Duration {
 func (m *Machine) Handle(now time.Time, ev Event, out []Action) []Action {
 	switch ev.Kind {
 	case EventStartup:
+		if !m.cfg.Src.IsValid() {
+			return out // no primary address yet
+		}
 		return m.startup(now, out)
 	case EventShutdown:
 		return m.shutdown(out)
@@ -453,9 +459,9 @@ func (m *Machine) stop(t Timer, out []Action) []Action {
 	return append(out, Action{Kind: ActionStopTimer, Timer: t})
 }
 
-// ErrIdentity is returned by Reconfigure for a change of VRID or primary
-// address, which make another virtual router.
-var ErrIdentity = errors.New("vrrp: the VRID and the primary address cannot change in place")
+// ErrIdentity is returned by Reconfigure for a change of VRID or of the
+// primary address's family, which make another virtual router.
+var ErrIdentity = errors.New("vrrp: the VRID and the address family cannot change in place")
 
 // Reconfigure changes the settings of a running machine in place (a
 // reload) without changing its state: a new Priority takes effect as
@@ -464,7 +470,11 @@ var ErrIdentity = errors.New("vrrp: the VRID and the primary address cannot chan
 // plus the new interval if that is sooner; a BACKUP that has heard no
 // master yet counts its Master_Down_Interval with the new interval, one
 // that has keeps the master's. NoPreempt applies from the next advert
-// heard.
+// heard. A new primary address (Src, of the same family: an IPv6
+// router's new link-local address) takes effect at once, for the adverts
+// sent and the tie between masters of equal priority, state and timers
+// kept; a machine created without one stays in INIT until the next
+// EventStartup.
 func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action, error) {
 	if cfg.Priority == 0 {
 		cfg.Priority = DefaultPriority
@@ -475,7 +485,9 @@ func (m *Machine) Reconfigure(now time.Time, cfg Config, out []Action) ([]Action
 	switch {
 	case cfg.Interval > MaxInterval:
 		return out, errConfInt
-	case cfg.VRID != m.cfg.VRID || cfg.Src != m.cfg.Src:
+	case (cfg.Src.IsValid() || m.cfg.Src.IsValid()) && addrLen(cfg.Src, cfg.Src) == 0:
+		return out, errConfAddr // a primary address is never taken away
+	case cfg.VRID != m.cfg.VRID || m.cfg.Src.IsValid() && cfg.Src.Is4() != m.cfg.Src.Is4():
 		return out, ErrIdentity
 	}
 	old := m.cfg

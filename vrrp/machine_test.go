@@ -428,7 +428,6 @@ func TestNewMachine(t *testing.T) {
 	}{
 		{"vrid-0", Config{Src: self4}, errVRID},
 		{"interval-4096", Config{VRID: 1, Interval: 4096, Src: self4}, errConfInt},
-		{"no-address", Config{VRID: 1}, errConfAddr},
 		{"mapped-address", Config{VRID: 1, Src: netip.AddrFrom16(self4.As16())}, errConfAddr},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -499,5 +498,58 @@ func TestMachineReconfigure(t *testing.T) {
 	}
 	if _, err := m.Reconfigure(at("2s"), Config{VRID: 1, Src: self4, Interval: 4096}, nil); err == nil {
 		t.Error("interval 4096 accepted")
+	}
+	if _, err := m.Reconfigure(at("2s"), Config{VRID: 1, Src: netip.MustParseAddr("fe80::1")}, nil); !errors.Is(err, ErrIdentity) {
+		t.Errorf("another family: %v", err)
+	}
+	if _, err := m.Reconfigure(at("2s"), Config{VRID: 1}, nil); err == nil {
+		t.Error("no primary address accepted")
+	}
+}
+
+// TestMachineNewPrimary: a new primary address of the same family (an
+// IPv6 router's new link-local address) changes in place: the state and
+// the timers stay, and the tie between equal priorities uses the new one.
+func TestMachineNewPrimary(t *testing.T) {
+	old, next := netip.MustParseAddr("fe80::9"), netip.MustParseAddr("fe80::1")
+	m, _ := NewMachine(Config{VRID: 1, Src: old})
+	m.Handle(at("0s"), start, nil)
+	m.Handle(at("3.61s"), down, nil)
+	if m.State() != Master {
+		t.Fatalf("state %v", m.State())
+	}
+	out, err := m.Reconfigure(at("3.7s"), Config{VRID: 1, Src: next}, nil)
+	if err != nil || len(out) != 0 || m.State() != Master || m.Config().Src != next {
+		t.Fatalf("new primary: %v %v %v %v", err, out, m.State(), m.Config().Src)
+	}
+	// fe80::5 of equal priority: above the new address, below the old.
+	out = m.Handle(at("3.8s"), Event{Kind: EventAdvert, Src: netip.MustParseAddr("fe80::5"), Priority: DefaultPriority, Interval: 100}, nil)
+	if m.State() != Backup {
+		t.Fatalf("master of fe80::1 kept its place against fe80::5 of equal priority: %v %v", m.State(), out)
+	}
+}
+
+// TestMachineNoPrimaryYet: a machine without a primary address stays in
+// INIT, Startup and all, until Reconfigure gives it one; it then starts
+// at the next Startup. An address once given is not taken away.
+func TestMachineNoPrimaryYet(t *testing.T) {
+	m, err := NewMachine(Config{VRID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := m.Handle(at("0s"), start, nil); len(out) != 0 || m.State() != Initialize {
+		t.Fatalf("startup without a primary address: %v %v", out, m.State())
+	}
+	if _, err := m.Reconfigure(at("1s"), Config{VRID: 1, Priority: 50}, nil); err != nil || m.Priority() != 50 {
+		t.Fatalf("reload without a primary address: %v %d", err, m.Priority())
+	}
+	if _, err := m.Reconfigure(at("2s"), Config{VRID: 1, Src: self6}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m.Handle(at("2s"), start, nil); m.State() != Backup {
+		t.Fatalf("startup with a primary address: %v", m.State())
+	}
+	if _, err := m.Reconfigure(at("3s"), Config{VRID: 1}, nil); err == nil {
+		t.Error("primary address taken away")
 	}
 }

@@ -365,7 +365,7 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 		case "vrrp-checksum":
 			form, msg := conffile.ParseChecksum(v)
 			if msg != "" {
-				log.Errorf("Invalid VRRP checksum form: [%s] (pseudo-header or message-only)", v)
+				log.Errorf("Invalid VRRP checksum mode: [%s] (auto, message-only or pseudo-header)", v)
 				return fail
 			}
 			c.VRRPChecksum = form

@@ -83,8 +83,9 @@ const extensionsHelp = `--addr=<ip>/<prefix>: virtual address with a prefix leng
 --priority=<n>: vrrp3: the priority (1-254, default 100; 255: address owner)
 --advert-interval=<cs>: vrrp3: advertisement interval in centiseconds
     (1-4095, default 100)
---vrrp-checksum=pseudo-header|message-only: vrrp3: the IPv4 checksum form
-    sent (default pseudo-header; both are accepted)
+--vrrp-checksum=auto|message-only|pseudo-header: vrrp3: the IPv4 checksum
+    form sent (default auto: message-only until a peer is heard, then the
+    peer's; both are accepted)
 --no-preempt: vrrp3: do not take over from a master of lower priority
 --preempt-delay=<seconds>: vrrp3: do not take over from one for that long
     after the start (default 0)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/group"
-	"github.com/ucarp-go/ucarp/vrrp"
 )
 
 // TestVRRP3Options: --protocol=vrrp3 and its long-only options, their
@@ -21,7 +20,7 @@ func TestVRRP3Options(t *testing.T) {
 	type want struct {
 		prio      uint8
 		interval  uint16
-		form      vrrp.ChecksumForm
+		form      group.ChecksumMode
 		noPreempt bool
 		warn      string
 		delay     time.Duration
@@ -32,7 +31,7 @@ func TestVRRP3Options(t *testing.T) {
 	}{
 		{[]string{"--protocol=vrrp3"}, &want{prio: 100, interval: 100}},
 		{[]string{"--protocol=vrrp3", "--priority=200", "--advert-interval=1", "--vrrp-checksum=message-only", "--no-preempt"},
-			&want{prio: 200, interval: 1, form: vrrp.ChecksumMessageOnly, noPreempt: true}},
+			&want{prio: 200, interval: 1, form: group.ChecksumForceMessageOnly, noPreempt: true}},
 		{[]string{"--protocol=vrrp3", "--priority=255", "--advert-interval=4095", "-P"}, &want{prio: 255, interval: 4095}},
 		{[]string{"--protocol=vrrp3", "--preempt-delay=2.5"}, &want{prio: 100, interval: 100, delay: 2500 * time.Millisecond}},
 		{[]string{"--protocol=vrrp3", "-p", "secret"}, &want{prio: 100, interval: 100, warn: "no authentication"}},
