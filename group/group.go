@@ -246,6 +246,9 @@ type stats struct {
 	nonPreferred, answered uint64
 	// answerAdverts are the adverts sent at once to such a master.
 	answerAdverts uint64
+	// peerSendErrors counts the adverts not sent to one unicast peer
+	// (--peer), each peer apart.
+	peerSendErrors uint64
 }
 
 // Exit is how a group ended: an exit code, or a signal the caller
@@ -313,7 +316,10 @@ type Group struct {
 	// answers rate-limits the gratuitous ARP and the log line with which
 	// a MASTER answers the adverts of a master it outranks; answering is
 	// whether the answer to the advert being handled goes out.
-	answers      rateLimit
+	answers rateLimit
+	// peerLimit limits the lines about a unicast peer that an advert did
+	// not reach (the loop's).
+	peerLimit    rateLimit
 	answering    bool
 	announceLeft int
 	current      uint64 // the number of the last script started

@@ -30,6 +30,7 @@ type fakeConn struct {
 	mu     sync.Mutex
 	sent   []sentPacket
 	fail   bool
+	failTo netip.Addr // the destination that writes fail to (EHOSTDOWN)
 	closed chan struct{}
 }
 
@@ -57,6 +58,9 @@ func (c *fakeConn) WritePacket(pkt []byte) error {
 	defer c.mu.Unlock()
 	if c.fail {
 		return syscall.ENETUNREACH
+	}
+	if c.failTo.IsValid() && len(pkt) >= 20 && netip.AddrFrom4([4]byte(pkt[16:20])) == c.failTo {
+		return syscall.EHOSTDOWN
 	}
 	var p carp.Packet
 	if err := p.UnmarshalBinary(pkt); err != nil {
