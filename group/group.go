@@ -1036,7 +1036,9 @@ func (d *Group) onPacket(r received) {
 		return
 	}
 	d.heard(now, r.src, &r.hdr)
-	d.feed(carp.AdvertEvent(r.src, &r.hdr))
+	ev := carp.AdvertEvent(r.src, &r.hdr)
+	ev.Own = d.own6(r.src)
+	d.feed(ev)
 	d.maintAdvert(now, r)
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -139,6 +140,21 @@ func (d *Group) flushPeerLimit() {
 		d.peerLimit.suppressed = 0
 		d.log.Warnf("%d more adverts not sent to a peer in the last %v (log lines rate-limited)", n, flushEvery)
 	}
+}
+
+// own6 is this host's source toward src when it is a global IPv6 peer
+// (the address its unicast adverts to src come from), for the tie-break
+// of equal masters: src compares itself with what it sees of this host.
+// Unset otherwise (the machine uses Src6).
+func (d *Group) own6(src netip.Addr) netip.Addr {
+	if !src.Is6() || src.IsLinkLocalUnicast() || d.source6 == nil || !slices.ContainsFunc(d.cfg.Peers, netip.Addr.Is6) {
+		return netip.Addr{}
+	}
+	own, ok := d.source6(src.WithZone(""))
+	if !ok {
+		return netip.Addr{}
+	}
+	return own
 }
 
 // errNoSource6 is a global IPv6 peer that no address of the interface

@@ -58,3 +58,29 @@ func TestUnicastOnePeerDown(t *testing.T) {
 		}
 	})
 }
+
+// TestOwn6: the tie-break's own address toward a global IPv6 peer is the
+// source the adverts to it come from; none for a link-local or IPv4
+// sender, or without IPv6 peers.
+func TestOwn6(t *testing.T) {
+	global := netip.MustParseAddr("2001:db8::2")
+	mine := netip.MustParseAddr("2001:db8::1")
+	d := &Group{deps: deps{cfg: &Config{Peers: []netip.Addr{global}},
+		source6: func(p netip.Addr) (netip.Addr, bool) { return mine, p == global }}}
+	for _, tt := range []struct {
+		src, want netip.Addr
+	}{
+		{global, mine},
+		{netip.MustParseAddr("fe80::2"), netip.Addr{}},
+		{loopPeer, netip.Addr{}},
+		{netip.MustParseAddr("2001:db8::3"), netip.Addr{}},
+	} {
+		if got := d.own6(tt.src); got != tt.want {
+			t.Errorf("own6(%v) = %v, want %v", tt.src, got, tt.want)
+		}
+	}
+	d.cfg.Peers = []netip.Addr{loopPeer}
+	if got := d.own6(global); got.IsValid() {
+		t.Errorf("own6 without IPv6 peers: %v", got)
+	}
+}
