@@ -440,6 +440,10 @@ func machineConfig(c *Config, manageVIP bool, random func() uint64, src6 netip.A
 // nomcast, password or address. The caller replaces the group instead.
 var ErrIdentity = errors.New("group: interface, vhid, srcip, mcastip, nomcast, password and address cannot change in place")
 
+// ErrStopping is returned by Reconfigure for a group that is stopping:
+// the caller replaces it.
+var ErrStopping = errors.New("group: stopping")
+
 // Reconfigure changes the settings of the running group in place (a
 // reload): the election's timing and rules through
 // carp.Machine.Reconfigure, which never changes the state by itself and
@@ -457,7 +461,7 @@ func (d *Group) Reconfigure(cfg Config) error {
 			return
 		}
 		if d.exit != nil {
-			err = errors.New("group: stopping")
+			err = ErrStopping
 			return
 		}
 		if err = cfg.checkPeers(d.src6); err != nil {
@@ -481,6 +485,9 @@ func (d *Group) Reconfigure(cfg Config) error {
 			out, err = d.vm.Reconfigure(now, &cfg, d.addrs != nil, src, d.out[:0])
 		} else {
 			out, err = d.cm.Reconfigure(now, machineConfig(&cfg, d.addrs != nil, d.random, d.src6), d.out[:0])
+		}
+		if errors.Is(err, carp.ErrIdentity) || errors.Is(err, vrrp.ErrIdentity) {
+			err = fmt.Errorf("%w: %w", ErrIdentity, err) // the caller replaces the group
 		}
 		if err != nil {
 			return
