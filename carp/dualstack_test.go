@@ -111,3 +111,33 @@ func TestIPv6TieBreak(t *testing.T) {
 	run(t, master(t, "fe80::11"), []step{{"4s", advert("fe80::11", 1, 100, 50), nil, Master}})
 	run(t, master(t, ""), []step{{"4s", advert("fe80::13", 1, 100, 50), stepDown, Backup}})
 }
+
+// TestIPv6TieBreakGlobalPeers: two masters that send unicast adverts to
+// each other from global addresses (--peer 2001:db8::...) compare the
+// peer's global source with their own global source toward it (Own), not
+// with their link-local Src6: exactly one steps down on equal timing.
+func TestIPv6TieBreakGlobalPeers(t *testing.T) {
+	master := func(t *testing.T) *Machine {
+		m := newTestMachine(t, func(c *Config) {
+			c.Families = FamilyIPv6
+			c.Src6 = netip.MustParseAddr("fe80::11")
+		})
+		m.Handle(at("0s"), start, nil)
+		m.Handle(at("3.390625s"), TimerEvent(TimerMasterDown), nil)
+		return m
+	}
+	from := func(src, own string) Event {
+		e := advert(src, 1, 100, 50)
+		e.Own = netip.MustParseAddr(own)
+		return e
+	}
+	stepDown := []string{"send 1/100 #51", "WARNING Switching to state: BACKUP (preferred-master)", "script down MASTER->BACKUP preferred-master",
+		"stop advert", "arm master-down @7.390625s", "WARNING Preferred master advertised: going back to BACKUP state"}
+	reassert := []string{"announce", "send 1/100 #51", "WARNING Non-preferred master advertising: reasserting control of VIP with another gratuitous arp"}
+	// The node at 2001:db8::1 hears 2001:db8::2: it wins and reasserts.
+	run(t, master(t), []step{{"4s", from("2001:db8::2", "2001:db8::1"), reassert, Master}})
+	// The node at 2001:db8::2 hears 2001:db8::1: it steps down.
+	run(t, master(t), []step{{"4s", from("2001:db8::1", "2001:db8::2"), stepDown, Backup}})
+	// Its own global address: neither.
+	run(t, master(t), []step{{"4s", from("2001:db8::1", "2001:db8::1"), nil, Master}})
+}

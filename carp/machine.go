@@ -125,6 +125,11 @@ type Event struct {
 	AdvSkew uint8
 	Demote  uint8 // byte 4, OpenBSD's carp_demote
 	Counter uint64
+	// Own is this node's source toward Src when it is not Src6: the
+	// global address that it sends its unicast adverts to a global IPv6
+	// peer from. The IPv6 tie-break compares Src with the address the
+	// peer sees of this node; unset, Src6.
+	Own netip.Addr
 	// EventTimer: which timer.
 	Timer Timer
 	// EventSendResult: the send failed.
@@ -613,17 +618,32 @@ func (m *Machine) hears(src netip.Addr) bool {
 // wins it against this node. IPv4: ucarp's, on the host-order addresses.
 // IPv6: the lower address wins, and without Src6 the peer, as the BSD
 // kernels give way on equal timing.
-func (m *Machine) peerPreferred(src netip.Addr) bool {
+func (m *Machine) peerPreferred(ev *Event) bool {
+	src := ev.Src
 	if src.Is4() {
 		if !m.cfg.Src.Is4() {
 			return true
 		}
 		return tieBreakKey(src) < m.srcKey
 	}
-	if !m.cfg.Src6.IsValid() {
+	own := m.own6(ev)
+	if !own.IsValid() {
 		return true
 	}
-	return src.WithZone("").Compare(m.cfg.Src6.WithZone("")) < 0
+	return src.WithZone("").Compare(own) < 0
+}
+
+// own6 is this node's IPv6 source as the sender of ev sees it: ev.Own
+// (a global source toward a global unicast peer), else Src6; without
+// zone.
+func (m *Machine) own6(ev *Event) netip.Addr {
+	if ev.Own.Is6() {
+		return ev.Own.WithZone("")
+	}
+	if m.cfg.Src6.IsValid() {
+		return m.cfg.Src6.WithZone("")
+	}
+	return netip.Addr{}
 }
 
 // localSkew is the skew this node advertises and compares with: its own
@@ -661,7 +681,7 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 	switch m.state {
 	case Master:
 		c := local.cmp(remote)
-		peerWins := c == 0 && m.peerPreferred(ev.Src)
+		peerWins := c == 0 && m.peerPreferred(&ev)
 		switch {
 		case ch < my || ch == my && (c > 0 || peerWins):
 			// "To be really sure the new master knows that it has to
@@ -671,7 +691,7 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 			out = m.stop(TimerAdvert, out)
 			out = m.armDead(now, out)
 			out = m.log(LevelWarning, MsgPreferredMaster, out)
-		case ch > my || c < 0 || c == 0 && !peerWins && !m.sameSource(ev.Src):
+		case ch > my || c < 0 || c == 0 && !peerWins && !m.sameSource(&ev):
 			// An answer, which the caller may rate-limit with its line:
 			// anyone who captured an advert can make as many.
 			out = append(out, Action{Kind: ActionAnnounce, Msg: MsgNonPreferredMaster})
@@ -704,11 +724,13 @@ func (m *Machine) advert(now time.Time, ev Event, out []Action) []Action {
 
 // sameSource reports whether src is this node's own address (an equal
 // advert that is neither preferred nor less preferred: ucarp's equal keys).
-func (m *Machine) sameSource(src netip.Addr) bool {
+func (m *Machine) sameSource(ev *Event) bool {
+	src := ev.Src
 	if src.Is4() {
 		return m.cfg.Src.Is4() && tieBreakKey(src) == m.srcKey
 	}
-	return m.cfg.Src6.IsValid() && src.WithZone("") == m.cfg.Src6.WithZone("")
+	own := m.own6(ev)
+	return own.IsValid() && src.WithZone("") == own
 }
 
 func (m *Machine) timer(now time.Time, t Timer, out []Action) []Action {

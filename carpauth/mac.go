@@ -96,35 +96,68 @@ func family(src, dst netip.Addr) (netip.Addr, netip.Addr, bool) {
 // where (base, at) is the last point at which the wall clock was ahead
 // of this track, now - at measured on the monotonic clock. A forward step
 // of the wall clock moves the track forward; a backward step leaves it
-// where it was, running on at the monotonic rate (ahead of the wall clock
-// by the step until the process ends, which a receiver accepts). The
-// brief form max(last+1, wall(now)) would instead stall after a backward
-// step, one nanosecond an advert, and fall behind the receivers' window.
+// where it was, running on at the monotonic rate, ahead of the wall clock
+// by the step while the sender keeps sending. The brief form
+// max(last+1, wall(now)) would instead stall after a backward step, one
+// nanosecond an advert, and fall behind what the receivers expect of a
+// sender they hear.
 //
-// The zero Sequence is ready; it is not safe for concurrent use.
+// After a gap of more than the window between two readings (a BACKUP,
+// which sends nothing, becoming MASTER), the track is dropped and the
+// number is max(last+1, wall(now)): receivers that did not hear the
+// sender for that long compare the advert with their wall clock, and a
+// track left ahead by an old step would make it ResultFuture at a
+// receiver that does not remember the sender. Lead reports how far the
+// last number is ahead of the wall clock, which the caller logs when it
+// exceeds the window.
+//
+// The zero Sequence is ready, with the window DefaultWindow; it is not
+// safe for concurrent use.
 type Sequence struct {
 	clock   epoch
 	last    uint64
 	base    uint64
 	at      instant
+	sent    instant // the reading of the last number
 	started bool
+	window  time.Duration // DefaultWindow if 0
 }
 
 // Next returns the sequence number for an advert sent at now, which must
 // come from time.Now (with its monotonic reading).
 func (s *Sequence) Next(now time.Time) uint64 { return s.next(s.clock.reading(now)) }
 
+// SetWindow sets the gap after which the track is rebased onto the wall
+// clock: the receivers' replay window (DefaultWindow if 0).
+func (s *Sequence) SetWindow(w time.Duration) { s.window = max(w, 0) }
+
 func (s *Sequence) next(now instant) uint64 {
+	w := s.window
+	if w == 0 {
+		w = DefaultWindow
+	}
+	onTrack := s.started && since(s.sent, now) <= uint64(w)
 	track := now.wall
-	if s.started {
+	if onTrack {
 		track = s.base + since(s.at, now)
 	}
-	if !s.started || now.wall > track {
-		s.base, s.at, s.started = now.wall, now, true
+	if !onTrack || now.wall > track {
+		s.base, s.at = now.wall, now
 		track = now.wall
 	}
 	s.last = max(s.last+1, track)
+	s.sent, s.started = now, true
 	return s.last
+}
+
+// Lead is how far the last number is ahead of the wall clock when it was
+// made: 0 on time, the size of a backward step of the wall clock while
+// the sender keeps sending.
+func (s *Sequence) Lead() time.Duration {
+	if !s.started || s.last <= s.sent.wall {
+		return 0
+	}
+	return time.Duration(min(s.last-s.sent.wall, uint64(1<<63-1)))
 }
 
 // Last is the last number Next returned.
@@ -169,6 +202,15 @@ func (s *Signer) SetAddrs(addrs []netip.Addr) error {
 	s.addrs = set
 	return nil
 }
+
+// SetWindow sets the receivers' replay window, which bounds the gap
+// between two adverts over which the sequence keeps its track (see
+// Sequence).
+func (s *Signer) SetWindow(w time.Duration) { s.seq.SetWindow(w) }
+
+// Lead is how far the last sequence sent is ahead of the wall clock (see
+// Sequence.Lead).
+func (s *Signer) Lead() time.Duration { return s.seq.Lead() }
 
 // KeyID is the id of the key that signs.
 func (s *Signer) KeyID() uint8 { return s.key.ID }

@@ -52,17 +52,19 @@ type sender struct {
 //     from S (else ResultReplay). last is kept however long S is silent,
 //     so that the adverts of a master that died are replays forever, not
 //     only while it is remembered as active;
-//   - S unknown, or silent for more than W (a restarted sender, or a
-//     restarted receiver): wall(now) - W <= q (else ResultStale) and
-//     q <= wall(now) + W (else ResultFuture), the only use of the
-//     receiver's wall clock. Without the upper bound, an advert whose
-//     sequence ran ahead of the receiver's clock (a fast sender clock, or
-//     a sender's track ahead after a backward step) could be replayed,
-//     after its sender went quiet, for as long as it was ahead;
-//   - S known and active: q >= base + (now - at) - W (else ResultStale),
-//     where (base, at) is the advert of S that arrived most on time: the
-//     sender's sequence must keep pace with the receiver's monotonic
-//     clock, give or take W.
+//   - S unknown (a restarted receiver, or S evicted): wall(now) - W <= q
+//     (else ResultStale) and q <= wall(now) + W (else ResultFuture).
+//     Without the upper bound, an advert whose sequence ran ahead of the
+//     receiver's clock could be replayed, after its sender went quiet,
+//     for as long as it was ahead;
+//   - S known, active or silent, with track = base + (now - at), where
+//     (base, at) is the advert of S that arrived most on time: ResultStale
+//     only if q < min(wall(now), track) - W, and, when S was silent for
+//     more than W, ResultFuture only if q > max(wall(now), track) + W. The
+//     track follows a sender whose Sequence stayed ahead after a backward
+//     step of its wall clock; the wall clock follows one whose Sequence
+//     rebased onto it after a gap. An active sender may jump ahead (a
+//     forward step of its clock).
 //
 // A step of the receiver's wall clock changes nothing for known, active
 // senders; a step of the sender's is absorbed by Sequence. What a replay
@@ -240,10 +242,7 @@ func (v *Verifier) verify(src, dst netip.Addr, carpHdr, rest []byte, now instant
 // sequence q from the sender e (nil if unknown).
 func (v *Verifier) fresh(e *sender, q uint64, now instant) Result {
 	w := uint64(v.window)
-	if e != nil && q <= e.last {
-		return ResultReplay
-	}
-	if e == nil || v.idle(e, now) {
+	if e == nil {
 		if behind(q, now.wall, w) {
 			return ResultStale
 		}
@@ -252,8 +251,21 @@ func (v *Verifier) fresh(e *sender, q uint64, now instant) Result {
 		}
 		return ResultVerified
 	}
-	if behind(q, e.base+since(e.at, now), w) {
+	if q <= e.last {
+		return ResultReplay
+	}
+	// A known sender, active or quiet: its track or the wall clock,
+	// whichever is more lenient on each side. The track is what the
+	// sender's Sequence keeps after a backward step of its wall clock;
+	// the wall clock is what it rebases onto after a gap. An active
+	// sender may jump ahead (a forward step of its wall clock): only a
+	// quiet one is bounded above.
+	track := e.base + since(e.at, now)
+	if behind(q, min(now.wall, track), w) {
 		return ResultStale
+	}
+	if v.idle(e, now) && ahead(q, max(now.wall, track), w) {
+		return ResultFuture
 	}
 	return ResultVerified
 }

@@ -612,3 +612,97 @@ func TestFirstAdvertAhead(t *testing.T) {
 		})
 	}
 }
+
+// TestSteppedSenderResumes: a sender whose wall clock stepped forward and
+// back while it sent (its Sequence keeps the track, an hour ahead of the
+// wall clock), then went quiet for longer than the window (a BACKUP) and
+// sends again (it became MASTER): a receiver that remembers it accepts
+// its adverts, while every advert captured before stays a replay.
+func TestSteppedSenderResumes(t *testing.T) {
+	const w = 10 * time.Second
+	s, h := time.Second, time.Hour
+	kr := keyring(t, key(1, 1))
+	sg, v := newSigner(t, kr), newVerifier(t, kr, Config{Mode: Enforce, Window: w})
+	var sq Sequence
+	sq.SetWindow(w)
+	var captured [][]byte
+	send := func(sender, recv instant) Verdict {
+		t.Helper()
+		pkt := sealed(t, sg, srcA, sq.next(sender))
+		captured = append(captured, pkt)
+		return v.check(srcA, group, pkt[20:], recv)
+	}
+	for d := time.Duration(0); d < 10*s; d += s {
+		sender := at(d, d)
+		if d == 4*s {
+			sender = at(d+h, d) // the sender's wall clock steps forward, then back
+		}
+		if got := send(sender, at(d, d)); got.Result != ResultVerified {
+			t.Fatalf("advert at %v: %+v", d, got)
+		}
+	}
+	if sq.Lead() < h-s {
+		t.Fatalf("lead %v after the steps, want about an hour", sq.Lead())
+	}
+	old := len(captured)
+	// Quiet for a minute; the captures are replayed meanwhile.
+	for d := 10 * s; d < 70*s; d += s {
+		for i, pkt := range captured {
+			if got := v.check(srcA, group, pkt[20:], at(d, d)); !got.Drop {
+				t.Fatalf("capture %d replayed at %v: %+v", i, d, got)
+			}
+		}
+	}
+	for d := 70 * s; d < 80*s; d += s {
+		if got := send(at(d, d), at(d, d)); got.Result != ResultVerified {
+			t.Fatalf("advert at %v after the gap: %+v (lead %v)", d, got, sq.Lead())
+		}
+	}
+	for i, pkt := range captured[:old] {
+		if got := v.check(srcA, group, pkt[20:], at(80*s, 80*s)); got.Result != ResultReplay {
+			t.Fatalf("capture %d after the sender resumed: %+v", i, got)
+		}
+	}
+}
+
+// TestSequenceRebase: after a gap longer than the window the sequence
+// drops its track for max(last+1, wall); within the window it keeps it.
+func TestSequenceRebase(t *testing.T) {
+	const w = 10 * time.Second
+	s, h := time.Second, time.Hour
+	for _, tt := range []struct {
+		name string
+		at   []instant
+		want []uint64
+	}{
+		{"a backward step, then a gap within the window: the track",
+			[]instant{at(0, 0), at(s-h, s), at(s+w-h, s+w)}, []uint64{seq(0), seq(s), seq(s + w)}},
+		{"a backward step, then a longer gap: the wall clock",
+			[]instant{at(0, 0), at(s-h, s), at(s+w+1-h, s+w+1), at(s+w+2-h, s+w+2)},
+			[]uint64{seq(0), seq(s), seq(s) + 1, seq(s) + 2}},
+		{"a forward step and back, then a longer gap: last+1, never lower",
+			[]instant{at(0, 0), at(s+h, s), at(2*s, 2*s), at(time.Minute, time.Minute)},
+			[]uint64{seq(0), seq(s + h), seq(2*s + h), seq(2*s+h) + 1}},
+		{"a gap on time: the wall clock", []instant{at(0, 0), at(time.Minute, time.Minute)},
+			[]uint64{seq(0), seq(time.Minute)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var sq Sequence
+			sq.SetWindow(w)
+			for i, a := range tt.at {
+				if got := sq.next(a); got != tt.want[i] {
+					t.Fatalf("reading %d: %d, want %d (%+d ns)", i, got, tt.want[i], int64(got-tt.want[i]))
+				}
+			}
+		})
+	}
+	var sq Sequence
+	sq.next(at(0, 0))
+	if sq.Lead() != 0 {
+		t.Errorf("lead %v on time", sq.Lead())
+	}
+	sq.next(at(s-h, s))
+	if sq.Lead() != h {
+		t.Errorf("lead %v after a step back of an hour", sq.Lead())
+	}
+}

@@ -211,6 +211,9 @@ type Counters struct {
 	ScriptsOK       uint64            `json:"scripts_ok"`
 	ScriptsFailed   uint64            `json:"scripts_failed"`
 	ScriptsTimedOut uint64            `json:"scripts_timed_out"`
+	// PeerSendErrors counts the adverts not sent to one unicast peer
+	// (--peer), each peer apart.
+	PeerSendErrors uint64 `json:"peer_send_errors,omitempty"`
 }
 
 // Transition is a change of state, kept in Group.Transitions (the most

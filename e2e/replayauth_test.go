@@ -302,7 +302,24 @@ func TestAuthRolloutAndRotation(t *testing.T) {
 	if gb.Auth.Accepted["verified"] < 20 {
 		t.Fatalf("B verified %d adverts", gb.Auth.Accepted["verified"])
 	}
-	t.Logf("rollout and rotation in %d reloads: transitions %d %d unchanged; B: %v", len(steps), ta, tb, gb.Auth.Accepted)
+	// A hands over (SIGUSR2: a bow-out advert): B's signer, which only the
+	// reloads touched so far, now signs the MASTER's adverts with the new
+	// key, and A, which accepts key 2 alone, verifies them and drops none.
+	va := ga.Auth.Accepted["verified"]
+	a.p.Signal(syscall.SIGUSR2)
+	waitMasters(t, l, 5*time.Second, l.Hosts[1])
+	// Three adverts of B (one every 1.39 s), waited for under load.
+	lab.Eventually(15*time.Second, func() bool { return a.status(t).Auth.Accepted["verified"] >= va+3 })
+	holdMasters(t, l, time.Second, l.Hosts[1])
+	ga, gb = a.status(t), b.status(t)
+	if ga.Auth.Accepted["verified"] < va+3 || len(ga.Auth.Dropped) != 0 || len(ga.Auth.Keys) != 1 || ga.Auth.Keys[0] != 2 {
+		t.Fatalf("A after the handoff verified %d adverts (%d before), auth %+v", ga.Auth.Accepted["verified"], va, ga.Auth)
+	}
+	if gb.Auth.SendKey == nil || *gb.Auth.SendKey != 2 || len(gb.Auth.Dropped) != 0 {
+		t.Fatalf("B after the handoff: auth %+v", gb.Auth)
+	}
+	t.Logf("rollout and rotation in %d reloads: transitions %d %d unchanged; B: %v; after the handoff A: %v",
+		len(steps), ta, tb, gb.Auth.Accepted, ga.Auth.Accepted)
 }
 
 // TestAuthIPv6Pair: an IPv6-only pair with --auth=hmac-sha256 in enforce
@@ -330,4 +347,67 @@ func TestAuthIPv6Pair(t *testing.T) {
 	}
 	p1.Kill()
 	waitHolding(t, l, carp.DeadInterval(1, 3, 100)+2*time.Second, "h1:- h2:"+lab.VIP6.String(), vip6)
+}
+
+// TestAuthRewrittenAtLiveMaster: an advert of the former master (h2),
+// captured and rewritten to advbase 0 advskew 0 (which would beat any
+// master in plain CARP), is replayed at the live MASTER h1 in enforce
+// mode: dropped and counted, no transition, h1 keeps the address.
+func TestAuthRewrittenAtLiveMaster(t *testing.T) {
+	l := newLab(t, 2)
+	auth := fmt.Sprintf("auth = \"hmac-sha256\"\nkeyfile = %q\nauth-mode = \"enforce\"\n", keyFile(t, l, "keys", oldKey))
+	capture, err := l.Capture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2 := startAuthHost(t, l, l.Hosts[1], 100, auth)
+	waitMasters(t, l, 10*time.Second, l.Hosts[1])
+	var captured [][]byte
+	if !lab.Eventually(5*time.Second, func() bool {
+		captured = captured[:0]
+		for _, f := range capture.Frames() {
+			if f.IsCARP() && f.IPv4Source() == l.Hosts[1].Addr {
+				captured = append(captured, ipPacket(f))
+			}
+		}
+		return len(captured) >= 2
+	}) {
+		t.Fatal("fewer than 2 adverts of h2 captured")
+	}
+	capture.Stop()
+	h1 := startAuthHost(t, l, l.Hosts[0], 0, auth)
+	holdMasters(t, l, 2*time.Second, l.Hosts[1])
+	h2.p.Signal(syscall.SIGUSR2) // hands over to h1
+	waitMasters(t, l, 5*time.Second, l.Hosts[0])
+	holdMasters(t, l, 2*time.Second, l.Hosts[0])
+	before := h1.status(t)
+	last := captured[len(captured)-1]
+	pkts := [][]byte{rewriteRaw(last, 0, 0), last}
+	const rate, length = 20, 5 * time.Second
+	done := make(chan error, 1)
+	var sent int
+	go func() {
+		var err error
+		sent, err = replay(l.Observer, pkts, rate, length)
+		done <- err
+	}()
+	holdMasters(t, l, length, l.Hosts[0])
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	holdMasters(t, l, time.Second, l.Hosts[0])
+	var g control.Group
+	if !lab.Eventually(3*time.Second, func() bool {
+		g = h1.status(t)
+		return g.Auth != nil && sum(g.Auth.Dropped)-sum(before.Auth.Dropped) == uint64(sent)
+	}) {
+		t.Fatalf("%d packets replayed; h1's auth before %+v, after %+v", sent, before.Auth, g.Auth)
+	}
+	if g.Counters.Transitions != before.Counters.Transitions || g.State != control.StateMaster {
+		t.Fatalf("h1 %s, transitions %d -> %d", g.State, before.Counters.Transitions, g.Counters.Transitions)
+	}
+	if g.Auth.Dropped["bad-mac"] == 0 || g.Auth.Dropped["replay"] == 0 {
+		t.Fatalf("h1's drops %v: want bad-mac (rewritten) and replay", g.Auth.Dropped)
+	}
+	t.Logf("%d replayed adverts at the live MASTER: %v, no transition", sent, g.Auth.Dropped)
 }

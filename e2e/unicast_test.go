@@ -327,3 +327,28 @@ func TestUnicastPeersConfigReload(t *testing.T) {
 		t.Fatalf("h2 dropped none of h1's adverts as not-peer: %v", g.Counters.Dropped)
 	}
 }
+
+// TestUnicastAuthEnforce: a unicast pair (multicast dropped by the
+// switch) with --auth=hmac-sha256 in enforce mode: the backup verifies
+// every unicast advert of the master and drops none, and takes over when
+// the master dies.
+func TestUnicastAuthEnforce(t *testing.T) {
+	l := newNoMulticastLab(t, false)
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	keys := keyFile(t, l, "keys", oldKey)
+	withAuth := func(c lab.CARP) lab.CARP {
+		c.Extra = append(c.Extra, "--auth=hmac-sha256", "--keyfile="+keys, "--auth-mode=enforce")
+		return c
+	}
+	p1 := start(t, h1, "ucarp", withAuth(unicastCARP(l, h1, 0, h2.Addr)))
+	start(t, h2, "ucarp", withAuth(unicastCARP(l, h2, 100, h1.Addr)))
+	waitMasters(t, l, 15*time.Second, h1)
+	holdMasters(t, l, 4*time.Second, h1)
+	g := group1(t, l, h2)
+	if g.State != control.StateBackup || g.Auth == nil || g.Auth.Mode != "enforce" || g.Auth.Accepted["verified"] < 2 || len(g.Auth.Dropped) != 0 {
+		t.Fatalf("h2: %s, auth %+v", g.State, g.Auth)
+	}
+	p1.Kill()
+	waitMasters(t, l, carp.DeadInterval(1, 3, 100)+3*time.Second, h2)
+	t.Logf("h2 verified %d unicast adverts of h1, took over when it died", g.Auth.Accepted["verified"])
+}

@@ -62,6 +62,9 @@ type authState struct {
 	// The rate limit of the drop lines: the reader's and the flush's.
 	limMu sync.Mutex
 	drops rateLimit
+	// leading is the loop's: the signer's sequence was last seen ahead of
+	// the wall clock by more than the window (logged once a time).
+	leading bool
 }
 
 var errAuthConfig = errors.New("group: --auth=hmac-sha256 needs keys and a mode of receive-only, permissive or enforce")
@@ -101,7 +104,9 @@ func (a *authState) configure(c *Config) error {
 			return err
 		}
 		a.signer = s
+		a.signer.SetWindow(ac.Window)
 	} else {
+		a.signer.SetWindow(ac.Window)
 		a.signer.SetKeys(ac.Keys)
 		if err := a.signer.SetAddrs(c.hashed()); err != nil {
 			return err
@@ -223,6 +228,28 @@ func (d *Group) flushAuthLimits() {
 	if n > 0 {
 		d.log.eventf(logfield.AdvertDrop, []slog.Attr{logfield.Reason("auth")}, slog.LevelWarn,
 			"%d more adverts dropped by --auth-mode=enforce in the last %v (log lines rate-limited)", n, flushEvery)
+	}
+	d.checkLead()
+}
+
+// checkLead warns, once, when the sequence sent is ahead of the wall
+// clock by more than the replay window (the wall clock stepped back while
+// this host sent): receivers that do not remember this host drop its
+// adverts as "future" until the wall clock catches up (docs/AUTH.md).
+func (d *Group) checkLead() {
+	a := d.ext
+	if a.signer == nil || !a.sends {
+		return
+	}
+	lead, w := a.signer.Lead(), a.verifier.Window()
+	switch {
+	case lead > w && !a.leading:
+		a.leading = true
+		d.log.Warnf("--auth=hmac-sha256: the advert sequence is %v ahead of the wall clock (stepped back?), more than --replay-window %v: "+
+			"peers that restart drop this host's adverts as future until the clock catches up", lead.Round(time.Millisecond), w)
+	case lead <= w && a.leading:
+		a.leading = false
+		d.log.Infof("--auth=hmac-sha256: the advert sequence is back within --replay-window of the wall clock")
 	}
 }
 

@@ -265,6 +265,9 @@ func (d *Group) SetSrc6(src netip.Addr) error {
 			}
 			out, err = d.vm.Reconfigure(now, d.cfg, d.addrs != nil, prim, d.out[:0])
 		} else {
+			if perr := d.cfg.checkPeers(src); perr != nil {
+				d.log.Warnf("%s (the interface's link-local address is now %v): a reload with these peers will be refused", perr, src)
+			}
 			out, err = d.cm.Reconfigure(now, machineConfig(d.cfg, d.addrs != nil, d.random, src), d.out[:0])
 		}
 		if err != nil {

@@ -248,6 +248,9 @@ type stats struct {
 	nonPreferred, answered uint64
 	// answerAdverts are the adverts sent at once to such a master.
 	answerAdverts uint64
+	// peerSendErrors counts the adverts not sent to one unicast peer
+	// (--peer), each peer apart.
+	peerSendErrors uint64
 }
 
 // Exit is how a group ended: an exit code, or a signal the caller
@@ -317,7 +320,10 @@ type Group struct {
 	// answers rate-limits the gratuitous ARP and the log line with which
 	// a MASTER answers the adverts of a master it outranks; answering is
 	// whether the answer to the advert being handled goes out.
-	answers      rateLimit
+	answers rateLimit
+	// peerLimit limits the lines about a unicast peer that an advert did
+	// not reach (the loop's).
+	peerLimit    rateLimit
 	answering    bool
 	announceLeft int
 	current      uint64 // the number of the last script started
@@ -442,6 +448,10 @@ func machineConfig(c *Config, manageVIP bool, random func() uint64, src6 netip.A
 // nomcast, password or address. The caller replaces the group instead.
 var ErrIdentity = errors.New("group: interface, vhid, srcip, mcastip, nomcast, password and address cannot change in place")
 
+// ErrStopping is returned by Reconfigure for a group that is stopping:
+// the caller replaces it.
+var ErrStopping = errors.New("group: stopping")
+
 // Reconfigure changes the settings of the running group in place (a
 // reload): the election's timing and rules through
 // carp.Machine.Reconfigure, which never changes the state by itself and
@@ -459,7 +469,7 @@ func (d *Group) Reconfigure(cfg Config) error {
 			return
 		}
 		if d.exit != nil {
-			err = errors.New("group: stopping")
+			err = ErrStopping
 			return
 		}
 		if err = cfg.checkPeers(d.src6); err != nil {
@@ -483,6 +493,9 @@ func (d *Group) Reconfigure(cfg Config) error {
 			out, err = d.vm.Reconfigure(now, &cfg, d.addrs != nil, src, d.out[:0])
 		} else {
 			out, err = d.cm.Reconfigure(now, machineConfig(&cfg, d.addrs != nil, d.random, d.src6), d.out[:0])
+		}
+		if errors.Is(err, carp.ErrIdentity) || errors.Is(err, vrrp.ErrIdentity) {
+			err = fmt.Errorf("%w: %w", ErrIdentity, err) // the caller replaces the group
 		}
 		if err != nil {
 			return
@@ -1045,7 +1058,9 @@ func (d *Group) onPacket(r received) {
 		return
 	}
 	d.heard(now, r.src, &r.hdr)
-	d.feed(carp.AdvertEvent(r.src, &r.hdr))
+	ev := carp.AdvertEvent(r.src, &r.hdr)
+	ev.Own = d.own6(r.src)
+	d.feed(ev)
 	d.maintAdvert(now, r)
 }
 

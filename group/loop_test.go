@@ -31,6 +31,7 @@ type fakeConn struct {
 	mu     sync.Mutex
 	sent   []sentPacket
 	fail   bool
+	failTo netip.Addr // the destination that writes fail to (EHOSTDOWN)
 	closed chan struct{}
 }
 
@@ -58,6 +59,9 @@ func (c *fakeConn) WritePacket(pkt []byte) error {
 	defer c.mu.Unlock()
 	if c.fail {
 		return syscall.ENETUNREACH
+	}
+	if c.failTo.IsValid() && len(pkt) >= 20 && netip.AddrFrom4([4]byte(pkt[16:20])) == c.failTo {
+		return syscall.EHOSTDOWN
 	}
 	var p carp.Packet
 	vrrp3 := len(pkt) > carp.IPv4HeaderLen && pkt[carp.IPv4HeaderLen]>>4 == vrrp.Version // kept raw, h zero

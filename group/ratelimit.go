@@ -82,4 +82,5 @@ func (d *Group) flushLimits() {
 		}
 	}
 	d.flushAuthLimits()
+	d.flushPeerLimit()
 }

@@ -65,6 +65,10 @@ type Counters struct {
 	Dropped                            map[string]uint64
 	GARPs, GARPErrors, Transitions     uint64
 	ScriptsOK, ScriptsFailed, Timeouts uint64
+	// PeerSendErrors counts the adverts not sent to one unicast peer,
+	// each peer apart; an advert that reached another peer is not a
+	// send error.
+	PeerSendErrors uint64
 }
 
 // Status is a snapshot of a group, taken in its loop.
@@ -143,7 +147,7 @@ func (d *Group) status() Status {
 	s.Counters = Counters{Sent: st.sent, SendErrors: st.sendErrors, Valid: st.valid,
 		GARPs: st.garps, GARPErrors: st.garpErrors, Transitions: st.transitions,
 		ScriptsOK: st.scriptsOK, ScriptsFailed: st.scriptFails, Timeouts: st.scriptTOs,
-		Dropped: map[string]uint64{}}
+		PeerSendErrors: st.peerSendErrors, Dropped: map[string]uint64{}}
 	for r := carp.DropReason(1); r < carp.NumDropReasons; r++ {
 		if n := d.drops[r].Load(); n > 0 {
 			s.Counters.Dropped[r.String()] = n

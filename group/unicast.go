@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -66,8 +67,11 @@ func (d *Group) setPeers(c *Config) {
 }
 
 // send4 sends the signed advert h over IPv4: to the multicast group, or
-// to each IPv4 peer. With peers, the error is the first peer's that
-// failed (the others are still sent to).
+// to each IPv4 peer. With peers, the advert failed only if it reached
+// none of them (the error is then the first peer's); a peer that cannot
+// be reached while another can is counted and logged (peerFailed), as
+// OpenBSD does not count EHOSTDOWN from a unicast peer against the
+// master (bsd-carp-spec §5.2).
 func (d *Group) send4(h carp.Header) error {
 	peers := d.cfg.peers4()
 	if len(peers) == 0 {
@@ -79,7 +83,7 @@ func (d *Group) send4(h carp.Header) error {
 		}
 		return d.conn.WritePacket(d.buf)
 	}
-	var first error
+	var fails peerFails
 	for _, peer := range peers {
 		p := carp.NewPacket(d.cfg.Src, peer, uint16(d.random()), h)
 		d.buf, _ = p.AppendBinary(d.buf[:0])
@@ -87,11 +91,70 @@ func (d *Group) send4(h carp.Header) error {
 		if d.buf, err = d.ext.sealIPv4(d.buf, time.Now()); err == nil {
 			err = d.conn.WritePacket(d.buf)
 		}
-		if err != nil && first == nil {
-			first = err
+		fails.add(peer, err)
+	}
+	return d.peerResult(&fails)
+}
+
+// peerFails collects the outcome of sending one advert to each peer of a
+// family.
+type peerFails struct {
+	sent  int
+	first error
+	peers []netip.Addr
+	errs  []error
+}
+
+func (f *peerFails) add(peer netip.Addr, err error) {
+	if err == nil {
+		f.sent++
+		return
+	}
+	if f.first == nil {
+		f.first = err
+	}
+	f.peers = append(f.peers, peer)
+	f.errs = append(f.errs, err)
+}
+
+// peerResult counts the peers that an advert did not reach and returns
+// the advert's error: nil if it reached at least one peer. The lines
+// about the peers are rate-limited; when every peer failed, send logs
+// the failure instead.
+func (d *Group) peerResult(f *peerFails) error {
+	d.stats.peerSendErrors += uint64(len(f.errs))
+	if f.sent == 0 {
+		return f.first
+	}
+	for i, peer := range f.peers {
+		if d.peerLimit.allow(time.Now()) {
+			d.log.Warnf("Cannot send the advert to peer %v (sent to the other peers): %s", peer, strerror(f.errs[i]))
 		}
 	}
-	return first
+	return nil
+}
+
+// flushPeerLimit reports the peer lines left out since the last report.
+func (d *Group) flushPeerLimit() {
+	if n := d.peerLimit.suppressed; n > 0 {
+		d.peerLimit.suppressed = 0
+		d.log.Warnf("%d more adverts not sent to a peer in the last %v (log lines rate-limited)", n, flushEvery)
+	}
+}
+
+// own6 is this host's source toward src when it is a global IPv6 peer
+// (the address its unicast adverts to src come from), for the tie-break
+// of equal masters: src compares itself with what it sees of this host.
+// Unset otherwise (the machine uses Src6).
+func (d *Group) own6(src netip.Addr) netip.Addr {
+	if !src.Is6() || src.IsLinkLocalUnicast() || d.source6 == nil || !slices.ContainsFunc(d.cfg.Peers, netip.Addr.Is6) {
+		return netip.Addr{}
+	}
+	own, ok := d.source6(src.WithZone(""))
+	if !ok {
+		return netip.Addr{}
+	}
+	return own
 }
 
 // errNoSource6 is a global IPv6 peer that no address of the interface
@@ -102,9 +165,9 @@ var errNoSource6 = errors.New("no global IPv6 address on the interface to send f
 // link-local address to a link-local peer (the socket adds the
 // interface's zone), from a global address of the interface
 // (Deps.Source6) to a global one, so that the peer sees the source it
-// lists.
+// lists. As with send4, the advert failed only if no peer was reached.
 func (d *Group) sendPeers6(h carp.Header, peers []netip.Addr) error {
-	var first error
+	var fails peerFails
 	for _, peer := range peers {
 		src := d.src6
 		if !peer.IsLinkLocalUnicast() {
@@ -113,9 +176,7 @@ func (d *Group) sendPeers6(h carp.Header, peers []netip.Addr) error {
 				src, ok = d.source6(peer)
 			}
 			if !ok {
-				if first == nil {
-					first = fmt.Errorf("%w to reach %v", errNoSource6, peer)
-				}
+				fails.add(peer, fmt.Errorf("%w to reach %v", errNoSource6, peer))
 				continue
 			}
 		}
@@ -125,9 +186,7 @@ func (d *Group) sendPeers6(h carp.Header, peers []netip.Addr) error {
 		if d.buf, err = d.ext.sealIPv6(d.buf, time.Now()); err == nil {
 			err = d.conn6.WritePacket(d.buf)
 		}
-		if err != nil && first == nil {
-			first = err
-		}
+		fails.add(peer, err)
 	}
-	return first
+	return d.peerResult(&fails)
 }

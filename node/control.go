@@ -92,6 +92,7 @@ func wireGroup(spec Spec, s group.Status) control.Group {
 			Dropped: s.Counters.Dropped, GratuitousARPs: s.Counters.GARPs, GARPErrors: s.Counters.GARPErrors,
 			Transitions: s.Counters.Transitions, ScriptsOK: s.Counters.ScriptsOK,
 			ScriptsFailed: s.Counters.ScriptsFailed, ScriptsTimedOut: s.Counters.Timeouts,
+			PeerSendErrors: s.Counters.PeerSendErrors,
 		},
 	}
 	if c := s.LastConflict; !c.Time.IsZero() {

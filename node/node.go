@@ -331,6 +331,7 @@ func (n *Node) Apply(specs []Spec) error {
 		}
 	}
 	var stopping []*member
+	var refused []error
 	for id, m := range n.groups {
 		s, ok := want[id]
 		switch {
@@ -340,13 +341,24 @@ func (n *Node) Apply(specs []Spec) error {
 			m.spec = s // only the node's settings changed: probes, sync group, hold-down
 			n.dem.respec(m.g, s)
 			continue
-		case ok && s.ManageVIP == m.spec.ManageVIP && m.g.Reconfigure(s.Config) == nil:
-			m.ifc.mu.Lock()
-			m.spec = s       // changed in place
-			m.ifc.refilter() // --relax-ttl may have changed
-			m.ifc.mu.Unlock()
-			n.dem.respec(m.g, s)
-			continue
+		case ok && s.ManageVIP == m.spec.ManageVIP:
+			err := m.g.Reconfigure(s.Config)
+			if err == nil {
+				m.ifc.mu.Lock()
+				m.spec = s       // changed in place
+				m.ifc.refilter() // --relax-ttl may have changed
+				m.ifc.mu.Unlock()
+				n.dem.respec(m.g, s)
+				continue
+			}
+			if !errors.Is(err, group.ErrIdentity) && !errors.Is(err, group.ErrStopping) {
+				// A config the running group refuses (a peer that is
+				// its own link-local address, known only to it): a new
+				// group would refuse it too, after giving up the
+				// addresses. Keep the group as it runs.
+				refused = append(refused, fmt.Errorf("node: %s: reload refused, the group keeps its settings: %w", id, err))
+				continue
+			}
 		}
 		m.g.Release()
 		stopping = append(stopping, m)
@@ -355,7 +367,7 @@ func (n *Node) Apply(specs []Spec) error {
 		<-m.ended
 		n.remove(m)
 	}
-	var errs []error
+	errs := refused
 	for _, s := range specs {
 		if _, ok := n.groups[s.ID()]; ok {
 			continue

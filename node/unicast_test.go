@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -248,4 +249,57 @@ func TestUnicastPeersIPv6(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestReloadOwnLinkLocalPeer: a reload whose IPv6 peer is this host's own
+// link-local address (which only the running group knows) is refused and
+// keeps the group, its addresses and its settings; a link-local address
+// that becomes a listed peer is logged.
+func TestReloadOwnLinkLocalPeer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		addrs := []string{"198.51.100.100/32", "2001:db8::100/128"}
+		s := a.dualSpec(0, addrs...)
+		if err := a.Apply([]Spec{s}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		settle(5 * time.Second)
+		if h := held(a, addrs...); !slices.Equal(h, addrs) {
+			t.Fatalf("holds %v", h)
+		}
+		a.mu.Lock()
+		before := a.groups[s.ID()].g
+		a.mu.Unlock()
+		ll, _ := a.host.LinkLocal()
+		bad := a.dualSpec(0, addrs...)
+		bad.Config.Peers = []netip.Addr{ll.WithZone("eth0")}
+		if err := a.Apply([]Spec{bad}); err == nil {
+			t.Fatal("a reload with this host's own link-local address as peer is accepted")
+		}
+		settle(5 * time.Second)
+		a.mu.Lock()
+		after := a.groups[s.ID()]
+		a.mu.Unlock()
+		if after == nil || after.g != before || len(after.spec.Config.Peers) != 0 {
+			t.Fatal("the refused reload replaced or changed the group")
+		}
+		if h := held(a, addrs...); !slices.Equal(h, addrs) {
+			t.Fatalf("holds %v after the refused reload\nlogs:\n%s", h, a.logs)
+		}
+
+		// A peer that the link-local address later becomes.
+		peer := netip.MustParseAddr("fe80::1:2:3:4")
+		good := a.dualSpec(0, addrs...)
+		good.Config.Peers = []netip.Addr{peer.WithZone("eth0")}
+		if err := a.Apply([]Spec{good}); err != nil {
+			t.Fatal(err)
+		}
+		a.host.SetLinkLocal(peer)
+		settle(3 * time.Second)
+		if !strings.Contains(a.logs.String(), "this host's own source address") {
+			t.Fatalf("no warning when the link-local address became a peer\nlogs:\n%s", a.logs)
+		}
+	})
 }

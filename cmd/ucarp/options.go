@@ -561,7 +561,7 @@ func validateVRRP3(c *config, log *logger) parseResult {
 		log.Errorf("Invalid peer: unicast peers are not supported with --protocol=vrrp3 (CARP only, for now)")
 		return fail
 	}
-	if c.auth.Auth == conffile.AuthHMAC || c.auth.KeyFile != "" || c.auth.RelaxTTL {
+	if c.auth.Auth == conffile.AuthHMAC || c.auth.KeyFile != "" || c.auth.RelaxTTL || c.auth.Mode != "" || c.auth.Window != 0 {
 		log.Errorf("Invalid --auth: hmac-sha256 and its settings are CARP's extension, not for --protocol=vrrp3")
 		return fail
 	}

@@ -48,6 +48,9 @@ func TestVRRP3Options(t *testing.T) {
 		{[]string{"--protocol=vrrp3", "--peer=198.51.100.2"}, nil}, // peers and --auth are CARP's
 		{[]string{"--protocol=vrrp3", "--auth=hmac-sha256"}, nil},
 		{[]string{"--protocol=vrrp3", "--relax-ttl"}, nil},
+		{[]string{"--protocol=vrrp3", "--keyfile=/etc/ucarp/keys"}, nil},
+		{[]string{"--protocol=vrrp3", "--auth-mode=enforce"}, nil},
+		{[]string{"--protocol=vrrp3", "--replay-window=5"}, nil},
 		{[]string{"-p", "secret", "--priority=200"}, nil}, // CARP
 		{[]string{"-p", "secret", "--no-preempt"}, nil},
 	} {
