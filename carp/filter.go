@@ -35,10 +35,7 @@ func SocketFilter(vhids []uint8) []bpf.Instruction { return SocketFilterTTL(vhid
 // (--relax-ttl, which needs --auth=hmac-sha256 in enforce mode). The other
 // groups of the interface still drop them, in Check.
 func SocketFilterTTL(vhids []uint8, anyTTL bool) []bpf.Instruction {
-	var (
-		drop   = bpf.RetConstant{Val: 0}
-		accept = bpf.RetConstant{Val: 0xffff} // the whole packet
-	)
+	drop := bpf.RetConstant{Val: 0}
 	p := []bpf.Instruction{
 		// IPv4.
 		bpf.LoadAbsolute{Off: 0, Size: 1},
@@ -77,18 +74,7 @@ func SocketFilterTTL(vhids []uint8, anyTTL bool) []bpf.Instruction {
 		// every jump is short, however many ranges there are.
 		bpf.LoadIndirect{Off: 1, Size: 1},
 	)
-	for _, r := range vhidRanges(vhids) {
-		if r[0] == r[1] {
-			p = append(p,
-				bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(r[0]), SkipFalse: 1},
-				accept)
-			continue
-		}
-		p = append(p,
-			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(r[0]), SkipFalse: 2},
-			bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: uint32(r[1]), SkipTrue: 1},
-			accept)
-	}
+	p = append(p, vhidTests(vhids)...)
 	return append(p, drop)
 }
 
@@ -182,7 +168,8 @@ func SocketFilterVRRP(vhids, vrids []uint8, anyTTL bool) []bpf.Instruction {
 	return append(p, drop)
 }
 
-// vhidTests accepts the packet if A is one of vhids, else falls through.
+// vhidTests accepts the packet (whole) if A is one of vhids, else falls
+// through.
 func vhidTests(vhids []uint8) []bpf.Instruction {
 	accept := bpf.RetConstant{Val: 0xffff}
 	var p []bpf.Instruction

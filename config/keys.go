@@ -122,7 +122,11 @@ func PreemptDelay(secs float64) (time.Duration, string) {
 	return time.Duration(secs * float64(time.Second)), ""
 }
 
-func setPreemptDelay(s *settings, v any) string {
+func setPreemptDelay(s *settings, v any) string { return setSeconds(&s.preemptDelay, v, PreemptDelay) }
+
+// setSeconds reads a number of seconds, integer or not, that check
+// turns into a duration or refuses.
+func setSeconds(dst *setting[time.Duration], v any, check func(float64) (time.Duration, string)) string {
 	var secs float64
 	switch n := v.(type) {
 	case int64:
@@ -132,9 +136,9 @@ func setPreemptDelay(s *settings, v any) string {
 	default:
 		return wrongType("a number of seconds", v)
 	}
-	d, msg := PreemptDelay(secs)
+	d, msg := check(secs)
 	if msg == "" {
-		s.preemptDelay = setting[time.Duration]{d, true}
+		*dst = setting[time.Duration]{d, true}
 	}
 	return msg
 }
@@ -210,22 +214,7 @@ func authModeName(s string) string {
 	return msg
 }
 
-func setReplayWindow(s *settings, v any) string {
-	var secs float64
-	switch n := v.(type) {
-	case int64:
-		secs = float64(n)
-	case float64:
-		secs = n
-	default:
-		return wrongType("a number of seconds", v)
-	}
-	d, msg := ReplayWindow(secs)
-	if msg == "" {
-		s.replayWindow.val, s.replayWindow.set = d, true
-	}
-	return msg
-}
+func setReplayWindow(s *settings, v any) string { return setSeconds(&s.replayWindow, v, ReplayWindow) }
 
 // LogFormat checks the log-format and --log-format setting: "text" or
 // "json"; it says what is wrong, or "".
@@ -562,6 +551,30 @@ func SyncGroupName(s string) string {
 	return ""
 }
 
+// stringList reads a key that takes a string or an array of strings;
+// empty is what to say of an empty array.
+func stringList(v any, empty string) ([]string, string) {
+	var strs []string
+	switch x := v.(type) {
+	case string:
+		strs = []string{x}
+	case []any:
+		for _, e := range x {
+			str, ok := e.(string)
+			if !ok {
+				return nil, wrongType("a string or an array of strings", e)
+			}
+			strs = append(strs, str)
+		}
+		if len(strs) == 0 {
+			return nil, empty
+		}
+	default:
+		return nil, wrongType("a string or an array of strings", v)
+	}
+	return strs, ""
+}
+
 func setAddr(dst *setting[netip.Addr], v any, what string) string {
 	str, ok := v.(string)
 	if !ok {
@@ -582,23 +595,9 @@ func setAddr(dst *setting[netip.Addr], v any, what string) string {
 // ADDRESS/PREFIX), or a list of them, the first of which is the scripts'
 // second argument, as written without the prefix length.
 func setVIP(s *settings, v any) string {
-	var strs []string
-	switch x := v.(type) {
-	case string:
-		strs = []string{x}
-	case []any:
-		for _, e := range x {
-			str, ok := e.(string)
-			if !ok {
-				return wrongType("a string or an array of strings", e)
-			}
-			strs = append(strs, str)
-		}
-		if len(strs) == 0 {
-			return "the list of virtual addresses is empty"
-		}
-	default:
-		return wrongType("a string or an array of strings", v)
+	strs, msg := stringList(v, "the list of virtual addresses is empty")
+	if msg != "" {
+		return msg
 	}
 	var all []netip.Prefix
 	var first string

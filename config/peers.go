@@ -25,23 +25,9 @@ func ParsePeer(s string) (netip.Addr, string) {
 }
 
 func setPeers(s *settings, v any) string {
-	var strs []string
-	switch x := v.(type) {
-	case string:
-		strs = []string{x}
-	case []any:
-		for _, e := range x {
-			str, ok := e.(string)
-			if !ok {
-				return wrongType("a string or an array of strings", e)
-			}
-			strs = append(strs, str)
-		}
-		if len(strs) == 0 {
-			return "the list of peers is empty (leave the key out for multicast)"
-		}
-	default:
-		return wrongType("a string or an array of strings", v)
+	strs, msg := stringList(v, "the list of peers is empty (leave the key out for multicast)")
+	if msg != "" {
+		return msg
 	}
 	var peers []netip.Addr
 	for _, str := range strs {
