@@ -24,25 +24,7 @@ import (
 
 // ID identifies a group in a process: one vhid per interface, protocol
 // and, for VRRPv3, family.
-type ID struct {
-	Interface string
-	VHID      uint8
-	Protocol  group.Protocol
-	IPv6      bool
-}
-
-// String formats id as "eth0 vhid 3", or "eth0 vrrp3 vhid 3" (and
-// " ipv6").
-func (id ID) String() string {
-	if id.Protocol == group.ProtocolCARP {
-		return fmt.Sprintf("%s vhid %d", id.Interface, id.VHID)
-	}
-	s := fmt.Sprintf("%s %s vhid %d", id.Interface, id.Protocol, id.VHID)
-	if id.IPv6 {
-		s += " ipv6"
-	}
-	return s
-}
+type ID = group.ID
 
 // Group is one validated CARP group: what the command line configures for
 // one process, with the same names, defaults and meaning.

@@ -120,6 +120,29 @@ type machine interface {
 	Demotion() int
 }
 
+// ID identifies a group in a process: its interface, vhid, protocol and,
+// for VRRPv3, family (IPv4 VRID 1 and IPv6 VRID 1 are two virtual routers,
+// beside CARP's vhid 1). config and node use it as their ID.
+type ID struct {
+	Interface string
+	VHID      uint8
+	Protocol  Protocol
+	IPv6      bool
+}
+
+// String formats id as "eth0 vhid 3", "eth0 vrrp3 vhid 3" or "eth0 vrrp3
+// vhid 3 ipv6".
+func (id ID) String() string {
+	if id.Protocol == ProtocolCARP {
+		return fmt.Sprintf("%s vhid %d", id.Interface, id.VHID)
+	}
+	s := fmt.Sprintf("%s %s vhid %d", id.Interface, id.Protocol, id.VHID)
+	if id.IPv6 {
+		s += " ipv6"
+	}
+	return s
+}
+
 // IPv6 reports whether a VRRPv3 group is an IPv6 virtual router: its
 // addresses are of one family (config checks it), that of the first.
 func (c *Config) IPv6() bool { return c.Protocol == ProtocolVRRP3 && c.Addr.Addr().Is6() }

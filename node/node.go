@@ -26,25 +26,7 @@ import (
 // ID identifies a group in a node: its interface and vhid, and for a
 // VRRPv3 group its protocol and family (a VRRPv3 virtual router is of one
 // family: IPv4 VRID 1 and IPv6 VRID 1 are two, beside CARP's vhid 1).
-type ID struct {
-	Interface string
-	VHID      uint8
-	Protocol  group.Protocol
-	IPv6      bool
-}
-
-// String formats id as "eth0 vhid 3", "eth0 vrrp3 vhid 3" or "eth0 vrrp3
-// vhid 3 ipv6".
-func (id ID) String() string {
-	if id.Protocol == group.ProtocolCARP {
-		return fmt.Sprintf("%s vhid %d", id.Interface, id.VHID)
-	}
-	s := fmt.Sprintf("%s %s vhid %d", id.Interface, id.Protocol, id.VHID)
-	if id.IPv6 {
-		s += " ipv6"
-	}
-	return s
-}
+type ID = group.ID
 
 // vkey is a group's key on its interface (ID without the interface).
 type vkey struct {
@@ -53,7 +35,7 @@ type vkey struct {
 	vhid  uint8
 }
 
-func (id ID) key() vkey { return vkey{id.Protocol, id.IPv6, id.VHID} }
+func keyOf(id ID) vkey { return vkey{id.Protocol, id.IPv6, id.VHID} }
 
 // Spec is one group that a node runs: its configuration, and whether the
 // node manages its virtual address (else its scripts do).
@@ -578,7 +560,7 @@ func (n *Node) start(s Spec) error {
 		n.dem.record(g, group.DemotionMaintenance, maintLevel(true)) // startMaintenance's
 	}
 	ifc.mu.Lock()
-	ifc.vhids[s.ID().key()] = m
+	ifc.vhids[keyOf(s.ID())] = m
 	ifc.refilter()
 	ifc.mu.Unlock()
 	// The hold-down is in the group before it runs: no advert it hears
@@ -618,7 +600,7 @@ func (m *member) closeLock() {
 // remove forgets a group whose Run has returned.
 func (n *Node) remove(m *member) {
 	m.ifc.mu.Lock()
-	if k := m.spec.ID().key(); m.ifc.vhids[k] == m {
+	if k := keyOf(m.spec.ID()); m.ifc.vhids[k] == m {
 		delete(m.ifc.vhids, k)
 		m.ifc.refilter()
 	}
@@ -970,7 +952,7 @@ func (n *Node) members() []*member {
 		if c := int(a.spec.Config.VHID) - int(b.spec.Config.VHID); c != 0 {
 			return c
 		}
-		ka, kb := a.spec.ID().key(), b.spec.ID().key()
+		ka, kb := keyOf(a.spec.ID()), keyOf(b.spec.ID())
 		if ka.proto != kb.proto {
 			return int(ka.proto) - int(kb.proto)
 		}
