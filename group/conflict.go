@@ -3,7 +3,9 @@ package group
 import (
 	"bytes"
 	"errors"
+	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -111,6 +113,27 @@ func (d *Group) conflict(now time.Time, c vip.Claim) {
 			d.stats.garps++
 		}
 	}
+}
+
+// SetMAC gives the group the interface's MAC when it changed under the
+// daemon (`ip link set address`, a bond's fail_over_mac): the
+// announcements carry it from now on, and the claims that carry it are
+// the group's own. A MAC that is not Ethernet's is ignored.
+func (d *Group) SetMAC(mac net.HardwareAddr) {
+	if len(mac) != 6 {
+		return
+	}
+	d.inLoop(func() {
+		if bytes.Equal(mac, d.mac) {
+			return
+		}
+		d.mac = slices.Clone(mac)
+		if d.arp != nil {
+			if garp, err := announcements(d.cfg, &d.deps); err == nil {
+				d.garp = garp
+			}
+		}
+	})
 }
 
 // frameOf is the announcement of addr among the group's frames.

@@ -275,3 +275,58 @@ func TestConflictOff(t *testing.T) {
 		}
 	})
 }
+
+// TestConflictMACChange: after the interface's MAC changes under a
+// MASTER (`ip link set address`, a bond's fail_over_mac), its own frames
+// with the new MAC are no conflict, and an intruder's claim is answered
+// with an announcement of the new MAC, never the old one.
+func TestConflictMACChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+		if err := a.Apply([]Spec{a.dualSpec(0, "198.51.100.100/32", "2001:db8::100/64")}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		<-a.Ready()
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		addr4, addr6 := netip.MustParseAddr("198.51.100.100"), netip.MustParseAddr("2001:db8::100")
+		newMAC := net.HardwareAddr{2, 0, 0, 0, 0, 0x77}
+		a.host.SetMAC(newMAC)
+		synctest.Wait()
+		own4, _ := vip.GratuitousARP(newMAC, addr4)
+		own6, _ := vip.UnsolicitedNA(newMAC, netip.MustParseAddr("fe80::77"), addr6, false)
+		// What another host's listener would hear of A's frames; A's own
+		// listener is the fake's kernel filter's to drop, and the MAC
+		// check's behind it: hand them in as another host's copy would be.
+		write(t, intruder, own4, own6)
+		if st := a.Status()[0]; st.LastConflict != nil || strings.Contains(a.logs.String(), "conflict") {
+			t.Fatalf("conflict %+v from A's own new MAC\n%s", st.LastConflict, a.logs)
+		}
+		for _, addr := range []netip.Addr{addr4, addr6} {
+			now := time.Now()
+			var f []byte
+			if addr.Is4() {
+				f = arpFrame(t, arp.OperationRequest, intruderMAC, addr, addr)
+			} else {
+				f, _ = vip.UnsolicitedNA(intruderMAC, netip.MustParseAddr("fe80::66"), addr, false)
+			}
+			write(t, intruder, f)
+			var macs []string
+			for _, fr := range a.host.ARP() {
+				c, err := vip.ParseClaim(fr.Data)
+				if err != nil {
+					c, err = vip.ParseNDClaim(fr.Data)
+				}
+				if err == nil && c.Addr == addr && fr.Time.Equal(now) {
+					macs = append(macs, c.MAC.String())
+				}
+			}
+			if len(macs) != 1 || macs[0] != newMAC.String() {
+				t.Fatalf("%v: answered with the announcements of %v, want one of %v\n%s", addr, macs, newMAC, a.logs)
+			}
+		}
+	})
+}

@@ -122,6 +122,7 @@ func gate6(st platform.LinkState, src netip.Addr) platform.LinkState {
 // onLink hands a link change to every group of the interface, the IPv6
 // ones after sync6 has read the link-local address again.
 func (n *Node) onLink(ifc *iface, st platform.LinkState) {
+	n.syncMAC(ifc)
 	ifc.mu6.Lock()
 	ifc.link = st
 	ifc.mu6.Unlock()
