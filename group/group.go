@@ -28,6 +28,7 @@ const (
 	timerReconcile                              // the next check of the managed address
 	timerFlush                                  // report rate-limited log lines
 	timerMaint                                  // renew the address a handoff keeps, and its deadline
+	timerClaims                                 // judge the claims held back (conflict.go)
 	numTimers
 )
 
@@ -731,6 +732,8 @@ func (d *Group) fire(now time.Time) {
 			d.deadlines[timerReconcile] = now.Add(d.reconcileInterval())
 		case i == timerMaint:
 			d.maintTimer(now)
+		case i == timerClaims:
+			d.judgeClaims(now)
 		case i == timerFlush:
 			d.flushLimits()
 			d.deadlines[timerFlush] = now.Add(flushEvery)
@@ -941,6 +944,9 @@ func (d *Group) onTransition(from, to carp.State) {
 		d.onTrans(tr)
 	}
 	d.maintTransition(tr.Time, from, to)
+	if to == carp.Master {
+		d.quietFor(tr.Time)
+	}
 	if to != carp.Master {
 		d.announceLeft = 0
 		d.deadlines[timerAnnounce] = time.Time{}
@@ -1024,6 +1030,7 @@ func (d *Group) onPacket(r received) {
 	}
 	d.stats.valid++
 	now := time.Now()
+	d.quietFor(now) // a peer's advert: the election settles who answers
 	if d.vm != nil {
 		d.heardVRRP(now, r.src, r.vrrp)
 		d.feed(r.vrrp)
