@@ -33,9 +33,12 @@ type conflicts struct {
 	// forged replies, costs at most a frame and a line a second.
 	lim rateLimit
 	// quiet is when claims count again, one advert interval after this
-	// host became MASTER or heard a peer's advert: a handover, where the
-	// other MASTER's announcements and the election cross, is no
-	// conflict (quietFor).
+	// host heard a peer's advert (two after a MASTER's demotion): a
+	// handover, where the other MASTER's announcement and the election
+	// cross, is no conflict (quietFor). None after this host becomes
+	// MASTER: an intruder's one claim then would win the neighbours'
+	// caches for good, and the old MASTER's answers go to the askers, not
+	// to this host (the listener drops PACKET_OTHERHOST).
 	quiet time.Time
 	// held are the claims heard as MASTER and not judged yet (claimGrace).
 	held []heldClaim
@@ -58,9 +61,8 @@ const (
 )
 
 // quietFor makes the claims heard until one advert interval from now
-// none of a conflict's: the old MASTER's announcements and kernel's
-// answers when this host just took over, the new MASTER's announcement
-// when it arrives with the advert that makes this host step down.
+// none of a conflict's: the new MASTER's announcement when it arrives
+// with the advert that makes this host step down.
 func (d *Group) quietFor(now time.Time) {
 	iv := d.reconcileInterval()
 	if d.vm != nil && d.cfg.AdvertInterval > 0 {

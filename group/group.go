@@ -944,9 +944,6 @@ func (d *Group) onTransition(from, to carp.State) {
 		d.onTrans(tr)
 	}
 	d.maintTransition(tr.Time, from, to)
-	if to == carp.Master {
-		d.quietFor(tr.Time)
-	}
 	if to != carp.Master {
 		d.announceLeft = 0
 		d.deadlines[timerAnnounce] = time.Time{}
@@ -1030,7 +1027,11 @@ func (d *Group) onPacket(r received) {
 	}
 	d.stats.valid++
 	now := time.Now()
-	d.quietFor(now) // a peer's advert: the election settles who answers
+	if r.src != d.cfg.Src && r.src != d.src6 {
+		// A peer's advert (a raw socket reads this host's own too): the
+		// election settles who answers.
+		d.quietFor(now)
+	}
 	if d.vm != nil {
 		d.heardVRRP(now, r.src, r.vrrp)
 		d.feed(r.vrrp)
