@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -152,14 +153,16 @@ func TestSplitBrainNA(t *testing.T) {
 			case err != nil || c.Addr != lab.VIP6:
 			case claimed.IsZero() && c.MAC.String() == intruder.MAC.String():
 				claimed = f.At
-			case !claimed.IsZero() && answered.IsZero() && c.MAC.String() == h1.MAC.String():
+			case !claimed.IsZero() && answered.IsZero() && c.MAC.String() == h1.MAC.String() && unsolicitedNA(f.Data):
+				// The daemon's announcement, not the kernel's answers
+				// (solicited NAs, its own solicitations from the VIP).
 				answered = f.At
 			}
 		}
 		return !answered.IsZero()
 	})
 	if claimed.IsZero() || answered.IsZero() {
-		t.Fatalf("no neighbour advertisement of h1 after the intruder's (intruder's at %v)", claimed)
+		t.Fatalf("no unsolicited neighbour advertisement of h1 after the intruder's (intruder's at %v)", claimed)
 	}
 	t.Logf("h1 announced the VIP again %v after the intruder's claim", answered.Sub(claimed))
 	if answered.Sub(claimed) > time.Second {
@@ -178,4 +181,21 @@ func TestSplitBrainNA(t *testing.T) {
 	if n := p2.Count("Address conflict"); n != 0 {
 		t.Errorf("the BACKUP logged %d conflicts", n)
 	}
+	if n := p1.Count("Address conflict"); n != 1 {
+		t.Errorf("the MASTER logged %d conflicts, want 1 (one claim)", n)
+	}
+}
+
+// unsolicitedNA reports whether frame is an unsolicited Neighbour
+// Advertisement: ICMPv6 type 136 to ff02::1 with Solicited clear and
+// Override set, as the daemon announces an address (the kernel's answers
+// to solicitations have Solicited set and go to the asker).
+func unsolicitedNA(frame []byte) bool {
+	const eth, ip6 = 14, 40
+	if len(frame) < eth+ip6+24 || frame[12] != 0x86 || frame[13] != 0xdd || frame[eth+6] != 58 || frame[eth+ip6] != 136 {
+		return false
+	}
+	dst := netip.AddrFrom16([16]byte(frame[eth+24 : eth+40]))
+	flags := frame[eth+ip6+4]
+	return dst == netip.MustParseAddr("ff02::1") && flags&0x40 == 0 && flags&0x20 != 0
 }

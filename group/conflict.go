@@ -3,7 +3,9 @@ package group
 import (
 	"bytes"
 	"errors"
+	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -30,6 +32,43 @@ type conflicts struct {
 	// conflict: a host that answers every ARP request, or a flood of
 	// forged replies, costs at most a frame and a line a second.
 	lim rateLimit
+	// quiet is when claims count again, one advert interval after this
+	// host heard a peer's advert (two after a MASTER's demotion): a
+	// handover, where the other MASTER's announcement and the election
+	// cross, is no conflict (quietFor). None after this host becomes
+	// MASTER: an intruder's one claim then would win the neighbours'
+	// caches for good, and the old MASTER's answers go to the askers, not
+	// to this host (the listener drops PACKET_OTHERHOST).
+	quiet time.Time
+	// held are the claims heard as MASTER and not judged yet (claimGrace).
+	held []heldClaim
+}
+
+type heldClaim struct {
+	at time.Time
+	c  vip.Claim
+}
+
+// claimGrace is how long a claim heard as MASTER waits to be judged: the
+// advert of a peer that takes over and its announcement arrive together,
+// but through two readers, the announcement first as often as not; the
+// advert, read by then, makes this host step down and the claim no
+// conflict. maxHeld bounds the claims that wait (a flood is judged at
+// once).
+const (
+	claimGrace = 5 * time.Millisecond
+	maxHeld    = 16
+)
+
+// quietFor makes the claims heard until one advert interval from now
+// none of a conflict's: the new MASTER's announcement when it arrives
+// with the advert that makes this host step down.
+func (d *Group) quietFor(now time.Time) {
+	iv := d.reconcileInterval()
+	if d.vm != nil && d.cfg.AdvertInterval > 0 {
+		iv = max(iv, time.Duration(d.cfg.AdvertInterval)*10*time.Millisecond)
+	}
+	d.conf.quiet = now.Add(iv)
 }
 
 // ErrNoClaims is what Deps.WatchClaims wraps when the platform cannot
@@ -62,6 +101,7 @@ func (d *Group) rewatch() {
 	case !want && d.conf.stop != nil:
 		d.conf.stop()
 		d.conf.stop, d.conf.err = nil, nil
+		d.conf.held, d.deadlines[timerClaims] = nil, time.Time{}
 		for len(d.claims) > 0 {
 			<-d.claims
 		}
@@ -71,13 +111,55 @@ func (d *Group) rewatch() {
 // onClaim routes a claim heard: to a handoff in flight, which waits for
 // the peer's announcement, else to the MASTER as a conflict.
 func (d *Group) onClaim(now time.Time, c vip.Claim) {
+	// The adverts already queued come first: the select of the loop picks
+	// among ready channels at random, and a new MASTER's advert and its
+	// announcement arrive together.
+drain:
+	for range cap(d.rx) {
+		select {
+		case r := <-d.rx:
+			d.onPacket(r)
+		default:
+			break drain
+		}
+	}
 	switch {
 	case d.maint.holding():
 		if c.Addr == d.cfg.Addr.Addr() {
 			d.maintClaim(now, c)
 		}
+	case now.Before(d.conf.quiet):
 	case d.m.State() == carp.Master && d.exit == nil && !d.cfg.NoConflictDetect:
-		d.conflict(now, c)
+		if len(d.conf.held) >= maxHeld {
+			d.conflict(now, c)
+			return
+		}
+		d.conf.held = append(d.conf.held, heldClaim{at: now, c: c})
+		if d.deadlines[timerClaims].IsZero() {
+			d.deadlines[timerClaims] = now.Add(claimGrace)
+		}
+	}
+}
+
+// judgeClaims judges the claims held back, after the adverts read
+// meanwhile: those still heard as MASTER are conflicts.
+func (d *Group) judgeClaims(now time.Time) {
+drain:
+	for range cap(d.rx) {
+		select {
+		case r := <-d.rx:
+			d.onPacket(r)
+		default:
+			break drain
+		}
+	}
+	held := d.conf.held
+	d.conf.held = nil
+	if now.Before(d.conf.quiet) || d.m.State() != carp.Master || d.exit != nil || d.cfg.NoConflictDetect || d.maint.holding() {
+		return
+	}
+	for _, h := range held {
+		d.conflict(h.at, h.c)
 	}
 }
 
@@ -111,6 +193,27 @@ func (d *Group) conflict(now time.Time, c vip.Claim) {
 			d.stats.garps++
 		}
 	}
+}
+
+// SetMAC gives the group the interface's MAC when it changed under the
+// daemon (`ip link set address`, a bond's fail_over_mac): the
+// announcements carry it from now on, and the claims that carry it are
+// the group's own. A MAC that is not Ethernet's is ignored.
+func (d *Group) SetMAC(mac net.HardwareAddr) {
+	if len(mac) != 6 {
+		return
+	}
+	d.inLoop(func() {
+		if bytes.Equal(mac, d.mac) {
+			return
+		}
+		d.mac = slices.Clone(mac)
+		if d.arp != nil {
+			if garp, err := announcements(d.cfg, &d.deps); err == nil {
+				d.garp = garp
+			}
+		}
+	})
 }
 
 // frameOf is the announcement of addr among the group's frames.

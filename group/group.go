@@ -28,6 +28,7 @@ const (
 	timerReconcile                              // the next check of the managed address
 	timerFlush                                  // report rate-limited log lines
 	timerMaint                                  // renew the address a handoff keeps, and its deadline
+	timerClaims                                 // judge the claims held back (conflict.go)
 	numTimers
 )
 
@@ -758,6 +759,8 @@ func (d *Group) fire(now time.Time) {
 			d.deadlines[timerReconcile] = now.Add(d.reconcileInterval())
 		case i == timerMaint:
 			d.maintTimer(now)
+		case i == timerClaims:
+			d.judgeClaims(now)
 		case i == timerFlush:
 			d.flushLimits()
 			d.deadlines[timerFlush] = now.Add(flushEvery)
@@ -1051,6 +1054,11 @@ func (d *Group) onPacket(r received) {
 	}
 	d.stats.valid++
 	now := time.Now()
+	if r.src != d.cfg.Src && r.src != d.src6 {
+		// A peer's advert (a raw socket reads this host's own too): the
+		// election settles who answers.
+		d.quietFor(now)
+	}
 	if d.vm != nil {
 		d.heardVRRP(now, r.src, r.vrrp)
 		d.learnForm(r.src, r.form)

@@ -197,14 +197,14 @@ func (d *Group) listen() {
 			return
 		}
 		m.listener, m.stopRead = l, make(chan struct{})
-		go d.readClaims(l, m.stopRead)
+		go d.readClaims(l, m.stopRead, slices.Clone(d.mac))
 	}
 	m.listening = true
 }
 
-// readClaims hands the loop who claims the group's address, until the
-// listener is closed.
-func (d *Group) readClaims(l platform.FrameReader, stop <-chan struct{}) {
+// readClaims hands the loop who claims the group's address from another
+// MAC than own (the interface's), until the listener is closed.
+func (d *Group) readClaims(l platform.FrameReader, stop <-chan struct{}, own net.HardwareAddr) {
 	b := make([]byte, 1514)
 	want := d.cfg.Addr.Addr()
 	for {
@@ -223,7 +223,7 @@ func (d *Group) readClaims(l platform.FrameReader, stop <-chan struct{}) {
 			continue
 		}
 		c, err := vip.ParseClaim(b[:n])
-		if err != nil || c.Addr != want || bytes.Equal(c.MAC, d.mac) {
+		if err != nil || c.Addr != want || bytes.Equal(c.MAC, own) {
 			continue
 		}
 		c.MAC = slices.Clone(c.MAC)

@@ -265,6 +265,12 @@ func (d *Group) setDemotion(source string, level int) int {
 	}
 	// The machine answers with timer moves only.
 	now := time.Now()
+	if total > d.m.Demotion() && d.m.State() == carp.Master {
+		// A peer is to take over at the next advert: its announcement
+		// is no conflict.
+		d.quietFor(now)
+		d.conf.quiet = d.conf.quiet.Add(d.conf.quiet.Sub(now))
+	}
 	d.out = d.m.SetDemotion(now, total, d.out[:0])
 	for _, a := range d.out {
 		d.apply(now, a)

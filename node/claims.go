@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ucarp-go/ucarp/group"
@@ -23,7 +24,7 @@ import (
 // groups that watch it. Idle, it holds no socket and no goroutine.
 type claimHub struct {
 	listenARP, listenND func() (platform.FrameReader, error) // nil: not supported
-	own                 net.HardwareAddr
+	own                 atomic.Pointer[net.HardwareAddr]     // the interface's MAC
 
 	// mu serializes the opening and closing of the listeners; smu guards
 	// subs, which the readers take alone (a reader being closed under mu
@@ -48,7 +49,8 @@ type claimReader struct {
 }
 
 func newClaimHub(sys platform.OS) *claimHub {
-	h := &claimHub{own: sys.Interface().HardwareAddr, subs: map[*claimSub]struct{}{}}
+	h := &claimHub{subs: map[*claimSub]struct{}{}}
+	h.setOwn(sys.Interface().HardwareAddr)
 	if l, ok := sys.(platform.ARPListener); ok {
 		h.listenARP = l.ListenARP
 	}
@@ -56,6 +58,15 @@ func newClaimHub(sys platform.OS) *claimHub {
 		h.listenND = l.ListenND
 	}
 	return h
+}
+
+// setOwn gives the hub the interface's MAC, when it changed: the claims
+// that carry it are the host's own: frames that come back to the
+// interface (a switch that reflects a bond's broadcasts), which the
+// listeners' kernel filter cannot tell from another host's.
+func (h *claimHub) setOwn(mac net.HardwareAddr) {
+	mac = slices.Clone(mac)
+	h.own.Store(&mac)
 }
 
 // errNoListener says that the platform cannot see the claims of a family.
@@ -164,7 +175,7 @@ func (h *claimHub) read(r *claimReader, parse func([]byte) (vip.Claim, error)) {
 			continue
 		}
 		c, err := parse(b[:n])
-		if err != nil || bytes.Equal(c.MAC, h.own) {
+		if err != nil || bytes.Equal(c.MAC, *h.own.Load()) {
 			continue
 		}
 		c.MAC = slices.Clone(c.MAC)

@@ -23,7 +23,16 @@ import (
 type ipv6Conn struct {
 	conn platform.IPConn // a sharedConn
 	src  netip.Addr
+	// noLL is set while the link runs without a link-local address:
+	// after llWarnAfter the node says so once (warnNoLL).
+	noLL   *time.Timer
+	warned bool
 }
+
+// llWarnAfter is how long a running link may lack a link-local address
+// (DAD takes a second or two) before the node warns that its IPv6 groups
+// wait for one: disable_ipv6=1 or addr_gen_mode=none make none, ever.
+const llWarnAfter = 5 * time.Second
 
 func (v *ipv6Conn) close() {
 	if v.conn != nil {
@@ -122,17 +131,21 @@ func gate6(st platform.LinkState, src netip.Addr) platform.LinkState {
 // onLink hands a link change to every group of the interface, the IPv6
 // ones after sync6 has read the link-local address again.
 func (n *Node) onLink(ifc *iface, st platform.LinkState) {
+	n.syncMAC(ifc)
 	ifc.mu6.Lock()
 	ifc.link = st
 	ifc.mu6.Unlock()
 	n.sync6(ifc)
+	// Each member's own link-local address (m.src6): the interface's
+	// may be one that SetSrc6 refused.
 	ifc.mu6.Lock()
-	src := ifc.v6.src
+	src6 := map[*member]netip.Addr{}
+	ifc.each(func(m *member) { src6[m] = m.src6 })
 	ifc.mu6.Unlock()
 	ifc.each(func(m *member) {
 		s := st
 		if m.has6 {
-			s = gate6(st, src)
+			s = gate6(st, src6[m])
 		}
 		latest(m.link, s)
 		n.dem.setLink(m.g, s)
@@ -159,6 +172,16 @@ func (n *Node) sync6(ifc *iface) {
 		n.deps.Log.Info(fmt.Sprintf("IPv6 link-local address of %s: %v (was %v)", ifc.name, src, ifc.v6.src), "interface", ifc.name)
 	}
 	ifc.v6.src = src
+	switch {
+	case src.IsValid() || !ifc.link.Running || ifc.link.Gone:
+		if ifc.v6.noLL != nil {
+			ifc.v6.noLL.Stop()
+			ifc.v6.noLL = nil
+		}
+		ifc.v6.warned = ifc.v6.warned && !src.IsValid()
+	case ifc.v6.noLL == nil && !ifc.v6.warned:
+		ifc.v6.noLL = time.AfterFunc(llWarnAfter, func() { n.warnNoLL(ifc) })
+	}
 	var ms []*member
 	ifc.each(func(m *member) {
 		if m.has6 {
@@ -183,6 +206,23 @@ func (n *Node) sync6(ifc *iface) {
 			n.dem.setLink(m.g, st)
 		}
 	}
+}
+
+// warnNoLL says, once, that the running link still has no link-local
+// address: its IPv6 groups wait for one, as without a carrier.
+func (n *Node) warnNoLL(ifc *iface) {
+	ifc.mu6.Lock()
+	defer ifc.mu6.Unlock()
+	select {
+	case <-ifc.stop:
+		return
+	default:
+	}
+	if ifc.v6.noLL == nil || ifc.v6.src.IsValid() || ifc.v6.warned {
+		return
+	}
+	ifc.v6.noLL, ifc.v6.warned = nil, true
+	n.deps.Log.Warn(fmt.Sprintf("no IPv6 link-local address on %s: the group waits for one", ifc.name), "interface", ifc.name)
 }
 
 // read6 is read for the IPv6 socket: each packet goes to the group of

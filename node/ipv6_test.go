@@ -280,3 +280,39 @@ func TestDualStackLinkLocalChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestDualStackNoLinkLocalWarns: a running link that never gets a
+// link-local address (disable_ipv6=1, addr_gen_mode=none) keeps a
+// dual-stack group waiting: the node says why, once, after a few
+// seconds, and the group runs when an address comes.
+func TestDualStackNoLinkLocalWarns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		a.host.SetLinkLocal(netip.Addr{})
+		addrs := []string{"198.51.100.100/32", "2001:db8::100/128"}
+		if err := a.Apply([]Spec{a.dualSpec(0, addrs...)}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		const line = "no IPv6 link-local address on eth0: the group waits for one"
+		settle(2 * time.Second)
+		if n := a.logs.count(line); n != 0 {
+			t.Fatalf("warned after 2 s, while DAD may still run:\n%s", a.logs)
+		}
+		settle(30 * time.Second)
+		if h := held(a, addrs...); len(h) != 0 {
+			t.Fatalf("holds %v without a link-local address", h)
+		}
+		a.host.SetLink(true, true) // link messages: still no address
+		settle(30 * time.Second)
+		if n := a.logs.count(line); n != 1 {
+			t.Fatalf("%d warnings, want 1:\n%s", n, a.logs)
+		}
+		a.host.SetLinkLocal(netip.MustParseAddr("fe80::5"))
+		settle(5 * time.Second)
+		if h := held(a, addrs...); !slices.Equal(h, addrs) {
+			t.Fatalf("holds %v once a link-local address came\n%s", h, a.logs)
+		}
+	})
+}

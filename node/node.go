@@ -237,6 +237,8 @@ type iface struct {
 	// mu6 serializes sync6, and guards v6.src, link and the members' src6.
 	mu6  sync.Mutex
 	link platform.LinkState // the link's last state
+	// mac is the interface's MAC read again after a change (mac.go).
+	mac atomic.Pointer[net.HardwareAddr]
 }
 
 // New returns a node with no group; Apply gives it its groups.
@@ -520,7 +522,7 @@ func (n *Node) start(s Spec) error {
 			initial = gate6(initial, src6)
 		}
 		gd := group.Deps{
-			Log: log, MAC: sys.Interface().HardwareAddr, Conn: ifc.conn, Conn6: conn6, Src6: src6, ARP: arp, Addrs: addrs,
+			Log: log, MAC: ifc.hwaddr(), Conn: ifc.conn, Conn6: conn6, Src6: src6, ARP: arp, Addrs: addrs,
 			Link: m.link, AddrChanged: m.addrs, Initial: initial, Random: n.deps.Random,
 			Ready: func(state string) {
 				once.Do(func() { close(m.ready) })

@@ -38,11 +38,11 @@ func (n *Node) SyncPeers(ctx context.Context, dir, self string, interval time.Du
 	self = filepath.Clean(self)
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	mem := syncMemory{hold: syncHold * interval}
+	mem := syncMemory{hold: syncHold}
 	for {
 		if len(n.dem.localLevels()) > 0 {
 			sockets, answers := askSync(dir, self, max(interval/2, 100*time.Millisecond))
-			n.SetRemoteSync(mem.update(time.Now(), sockets, answers))
+			n.SetRemoteSync(mem.update(sockets, answers))
 		} else {
 			mem = syncMemory{hold: mem.hold}
 			n.SetRemoteSync(nil)
@@ -56,32 +56,39 @@ func (n *Node) SyncPeers(ctx context.Context, dir, self string, interval time.Du
 	}
 }
 
-// syncMemory is the last answer of each daemon, and when it came.
+// syncMemory is the last answer of each daemon, and how many polls it
+// missed since. Polls, not the clock: a dial or a read that times out
+// stretches a poll well beyond the interval, and a daemon must not be
+// forgotten because another one was slow.
 type syncMemory struct {
-	hold time.Duration
+	hold int                  // the polls an answer outlives
 	last map[string]heardSync // by socket
 }
 
 type heardSync struct {
 	levels map[string]int
-	at     time.Time
+	missed int // polls since the answer
 }
 
-// update takes a poll at now: the sockets of the directory, and the
-// answers of those that answered. It returns the highest level of each
-// name among the answers that count: this poll's, and a socket's last
-// one for hold after it, while the socket is there (one removed, its
+// update takes a poll: the sockets of the directory, and the answers of
+// those that answered. It returns the highest level of each name among
+// the answers that count: this poll's, and a socket's last one for hold
+// missed polls after it, while the socket is there (one removed, its
 // daemon is gone).
-func (m *syncMemory) update(now time.Time, sockets []string, answers map[string]map[string]int) map[string]int {
+func (m *syncMemory) update(sockets []string, answers map[string]map[string]int) map[string]int {
 	if m.last == nil {
 		m.last = map[string]heardSync{}
 	}
+	for p, h := range m.last {
+		h.missed++
+		m.last[p] = h
+	}
 	for p, l := range answers {
-		m.last[p] = heardSync{levels: l, at: now}
+		m.last[p] = heardSync{levels: l}
 	}
 	levels := map[string]int{}
 	for p, h := range m.last {
-		if !slices.Contains(sockets, p) || now.Sub(h.at) > m.hold {
+		if !slices.Contains(sockets, p) || h.missed > m.hold {
 			delete(m.last, p)
 			continue
 		}
@@ -100,7 +107,7 @@ var trustedUID = func(uid uint32) bool { return uid == 0 || int(uid) == os.Geteu
 // returns the highest level of each name.
 func pollSync(dir, self string, timeout time.Duration) map[string]int {
 	_, answers := askSync(dir, self, timeout)
-	return (&syncMemory{}).update(time.Time{}, slices.Collect(maps.Keys(answers)), answers)
+	return (&syncMemory{}).update(slices.Collect(maps.Keys(answers)), answers)
 }
 
 // askSync asks every socket of dir but self for its sync groups: it

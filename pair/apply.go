@@ -318,7 +318,12 @@ func (r *Runner) configure(ctx context.Context, h *host) error {
 	for _, kv := range p.Sysctls {
 		name, value, _ := strings.Cut(kv, "=")
 		out, err := look(ctx, h, "sysctl -n "+name)
-		if old := strings.TrimSpace(out); err == nil && old != "" && old != value {
+		switch old := strings.TrimSpace(out); {
+		case err != nil && value != "0":
+			// Not there yet (carp.ko not loaded): Start loads the module,
+			// whose default is 0, and sets it.
+			h.undo = append(h.undo, undo{what: "the live " + name, cmds: []string{"sysctl " + name + "=0"}})
+		case err == nil && old != "" && old != value:
 			h.undo = append(h.undo, undo{what: "the live " + name, cmds: []string{"sysctl " + name + "=" + old}})
 		}
 	}

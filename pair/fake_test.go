@@ -32,6 +32,7 @@ type fake struct {
 	cancelOn  string   // a command holding this calls cancel and fails
 	cancel    func()
 	preempt   string // the live net.inet.carp.preempt ("" is 0)
+	unloaded  bool   // carp.ko not loaded yet: its sysctls fail until kldload
 	files     map[string]File
 	settings  map[string]string // FILE NAME -> value
 	log       []string
@@ -197,6 +198,10 @@ func (f *fake) Run(ctx context.Context, cmd string, stdin []byte) (string, error
 			return "", errExit
 		}
 		return strings.Join(names, "\n"), nil
+	case cmd == "sysctl -n net.inet.carp.preempt" && f.unloaded:
+		return "sysctl: unknown oid 'net.inet.carp.preempt'\n", errExit
+	case cmd == "kldload -n carp":
+		f.unloaded = false
 	case cmd == "sysctl -n net.inet.carp.preempt":
 		return max(f.preempt, "0") + "\n", nil
 	case strings.HasPrefix(cmd, "sysctl net.inet.carp.preempt="):

@@ -746,6 +746,39 @@ func TestKernelAliasesNoGap(t *testing.T) {
 	}
 }
 
+// TestKernelRollbackUnloaded: a host whose carp.ko was not loaded
+// (net.inet.carp.preempt unreadable) gets preempt back to 0 on a
+// rollback, and an old alias that rc.conf writes without "alias" is put
+// up again with it (FreeBSD's ifconfig without it replaces the
+// interface's first address).
+func TestKernelRollbackUnloaded(t *testing.T) {
+	const old = "inet 203.0.113.100/32 vhid 10 advskew 50 pass old"
+	a, b := newFake("freebsd", "a", "203.0.113.10", true), newFake("freebsd", "b", "203.0.113.11", false)
+	a.active, a.unloaded = true, true
+	a.files = map[string]File{}
+	a.settings = map[string]string{"/etc/rc.conf ifconfig_vtnet0_alias0": old}
+	o := baseOptions()
+	o.FreeBSDKernel, o.Preempt = true, true
+	b.failOn = "ifconfig vtnet0 inet vhid 10 advskew 100"
+	var out bytes.Buffer
+	err := testRunner(&out).Pair(context.Background(), [2]Session{a, b}, o)
+	if err == nil || !strings.Contains(err.Error(), "rolled back: both hosts are as they were") {
+		t.Fatalf("got %v\n%s", err, out.String())
+	}
+	if a.preempt != "0" {
+		t.Errorf("a's live preempt is %q after the rollback, want 0:\n%s", a.preempt, strings.Join(a.log, "\n"))
+	}
+	var last string
+	for _, c := range a.log {
+		if strings.HasPrefix(c, "ifconfig vtnet0 inet") {
+			last = c
+		}
+	}
+	if want := "ifconfig vtnet0 inet 203.0.113.100/32 vhid 10 advskew 50 pass old alias"; last != want {
+		t.Errorf("the last ifconfig on a is %q, want %q:\n%s", last, want, strings.Join(a.log, "\n"))
+	}
+}
+
 // TestKernelRollbackLive: in kernel mode the rollback of a host whose
 // vhid ran puts its old aliases up again, not the new ones, and the
 // live preempt back as it was.

@@ -415,7 +415,7 @@ func kernel(p *Plan, f Facts, o Options, vhid, listen string) {
 	// old aliases as rc.conf had them, not the new ones.
 	p.Revert = slices.Clone(downs)
 	for _, v := range oldAliases(f, vhid) {
-		p.Revert = append(p.Revert, "ifconfig "+ifc+" "+quotePass(v))
+		p.Revert = append(p.Revert, aliasCommand(ifc, v))
 	}
 	p.Status = "ifconfig " + ifc
 	// Only this vhid moves (net.inet.carp.demotion would move every
@@ -525,15 +525,29 @@ func kernelAliases(f Facts, vhid string, addrs []netip.Addr, values []string) (p
 	return layout(pv), layout(uv), stale
 }
 
-// aliasAddr is the address of an ifconfig_IF_aliasN value: the word
-// after "alias", ADDR or ADDR/PREFIX.
+// aliasCommand is the ifconfig command that puts up an
+// ifconfig_IF_aliasN value as rc does: rc appends "alias" itself, and a
+// value without it run by hand would replace the interface's first
+// address.
+func aliasCommand(ifc, v string) string {
+	w := strings.Fields(v)
+	if !slices.Contains(w, "alias") && !slices.Contains(w, "-alias") {
+		v = strings.TrimSpace(v) + " alias"
+	}
+	return "ifconfig " + ifc + " " + quotePass(v)
+}
+
+// aliasAddr is the address of an ifconfig_IF_aliasN value: its first
+// word that is ADDR or ADDR/PREFIX (the password's word excepted), with
+// "alias" before it or not (rc appends it).
 func aliasAddr(v string) netip.Addr {
 	w := strings.Fields(v)
-	for i := 0; i+1 < len(w); i++ {
-		if w[i] != "alias" {
+	for i := 0; i < len(w); i++ {
+		if w[i] == "pass" {
+			i++
 			continue
 		}
-		s, _, _ := strings.Cut(w[i+1], "/")
+		s, _, _ := strings.Cut(w[i], "/")
 		if a, err := netip.ParseAddr(s); err == nil {
 			return a
 		}

@@ -11,9 +11,14 @@ import (
 )
 
 // TestNDFilter: ListenND's filter keeps Neighbour Solicitations and
-// Advertisements and drops every other IPv6 packet.
+// Advertisements and drops every other IPv6 packet. Its first two
+// instructions, inFilter's test of the packet type (an extension that
+// the VM has not), are left out: e2e's TestSplitBrainMACChange shows them.
 func TestNDFilter(t *testing.T) {
-	vm, err := bpf.NewVM(ndFilter)
+	if _, ok := ndFilter[0].(bpf.LoadExtension); !ok {
+		t.Fatal("ndFilter does not begin with the packet type")
+	}
+	vm, err := bpf.NewVM(ndFilter[2:])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,8 +98,8 @@ type FrameReader interface {
 	Close() error
 }
 
-// ARPListener is an OS that can read the ARP frames on its interface,
-// those it sends included (as a packet socket sees them): a maintenance
+// ARPListener is an OS that can read the ARP frames that its interface
+// receives (broadcast, multicast, to its MAC: never those it sends): a maintenance
 // handoff waits for the peer's gratuitous ARP with it. The Linux OS
 // implements it; elsewhere a handoff waits for the peer's adverts only.
 type ARPListener interface {
@@ -107,11 +107,19 @@ type ARPListener interface {
 }
 
 // NDListener is an OS that can read the Neighbour Solicitations and
-// Advertisements on its interface (Ethernet frames, those it sends
-// included): a MASTER sees with it another host that answers for its IPv6
+// Advertisements that its interface receives (Ethernet frames, as
+// ListenARP): a MASTER sees with it another host that answers for its IPv6
 // addresses. The Linux OS implements it.
 type NDListener interface {
 	ListenND() (FrameReader, error)
+}
+
+// MACReader is an OS that can read its interface's MAC again: it changes
+// under a running daemon (`ip link set address`, a bond's
+// fail_over_mac), and Interface keeps the one of the start. The Linux OS
+// implements it.
+type MACReader interface {
+	HardwareAddr() (net.HardwareAddr, error)
 }
 
 // OS is the operating system's side of the daemon for one interface.

@@ -496,9 +496,14 @@ type arpReader struct {
 var _ ARPListener = (*linuxOS)(nil)
 
 // ListenARP implements ARPListener with a packet socket of ARP's
-// EtherType, which sees what the host sends too.
+// EtherType whose filter, set before it is bound, keeps only what the
+// interface receives (inFilter): never the host's own frames.
 func (l *linuxOS) ListenARP() (FrameReader, error) {
-	c, err := packet.Listen(l.ifi, packet.Raw, unix.ETH_P_ARP, nil)
+	prog, err := bpf.Assemble(inFilter)
+	if err != nil {
+		return nil, fmt.Errorf("platform: ARP listener on %s: %w", l.ifi.Name, err)
+	}
+	c, err := packet.Listen(l.ifi, packet.Raw, unix.ETH_P_ARP, &packet.Config{Filter: prog})
 	if err != nil {
 		return nil, fmt.Errorf("platform: ARP listener on %s: %w", l.ifi.Name, err)
 	}
@@ -512,13 +517,44 @@ func (a *arpReader) ReadFrame(b []byte) (int, error) {
 
 func (a *arpReader) Close() error { return a.c.Close() }
 
-var _ NDListener = (*linuxOS)(nil)
+var (
+	_ NDListener = (*linuxOS)(nil)
+	_ MACReader  = (*linuxOS)(nil)
+)
 
-// ndFilter keeps the Neighbour Solicitations and Advertisements of an
-// IPv6 packet socket (next header ICMPv6 right after the IPv6 header, as
-// Neighbour Discovery always is), and drops every other IPv6 packet in
-// the kernel.
+// HardwareAddr implements MACReader: the interface's MAC now.
+func (l *linuxOS) HardwareAddr() (net.HardwareAddr, error) {
+	ifi, err := net.InterfaceByIndex(l.ifi.Index)
+	if err != nil {
+		return nil, fmt.Errorf("platform: reading the MAC of %s: %w", l.ifi.Name, err)
+	}
+	return ifi.HardwareAddr, nil
+}
+
+// inFilter keeps the frames of a packet socket that the interface
+// received for this host (PACKET_HOST, PACKET_BROADCAST and
+// PACKET_MULTICAST). It drops the frames for other hosts
+// (PACKET_OTHERHOST: a promiscuous interface, a veth, another VLAN's
+// frames on a trunk's parent), which are no claim heard by this host, and
+// the host's own (PACKET_OUTGOING). The kernel hands a packet socket
+// bound to one protocol none of those today (dev_queue_xmit_nit taps
+// only ETH_P_ALL's), but they must never count as another host's claim,
+// whatever MAC they carry (the interface's can change under the daemon):
+// the filter says so where the socket is made.
+var inFilter = []bpf.Instruction{
+	bpf.LoadExtension{Num: bpf.ExtType},
+	bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: unix.PACKET_MULTICAST, SkipTrue: 1},
+	bpf.RetConstant{Val: 0xffff},
+	bpf.RetConstant{Val: 0},
+}
+
+// ndFilter keeps the Neighbour Solicitations and Advertisements that the
+// interface receives (inFilter's packet types) of an IPv6 packet socket
+// (next header ICMPv6 right after the IPv6 header, as Neighbour
+// Discovery always is), and drops every other IPv6 packet in the kernel.
 var ndFilter = []bpf.Instruction{
+	bpf.LoadExtension{Num: bpf.ExtType},
+	bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: unix.PACKET_MULTICAST, SkipTrue: 6},
 	bpf.LoadAbsolute{Off: ethLen + 6, Size: 1}, // next header
 	bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 58, SkipTrue: 4},
 	bpf.LoadAbsolute{Off: ethLen + 40, Size: 1}, // ICMPv6 type

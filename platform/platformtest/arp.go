@@ -1,6 +1,7 @@
 package platformtest
 
 import (
+	"bytes"
 	"net"
 	"slices"
 
@@ -27,9 +28,12 @@ type arpListener struct {
 }
 
 // ListenARP implements platform.ARPListener, as a Linux packet socket
-// does: it receives every ARP frame written on the host's segment (its
-// island) while its link is up and running, those the host writes itself
-// included; frames beyond a queue of 64 are dropped.
+// with Linux's filter does: it receives the ARP frames written on the
+// host's segment (its island) while its link is up and running, those
+// broadcast or multicast and those sent to the host's MAC (packet types
+// HOST, BROADCAST, MULTICAST), never those the host writes itself
+// (OUTGOING) nor those sent to another MAC (OTHERHOST); frames beyond a
+// queue of 64 are dropped.
 func (h *Host) ListenARP() (platform.FrameReader, error) { return h.listen(false) }
 
 // ListenND implements platform.NDListener, as Linux's packet socket of
@@ -71,8 +75,11 @@ func (l *LAN) deliverARP(from *Host, frame []byte) int {
 	n := 0
 	arp, nd := len(frame) >= 14 && frame[12] == 0x08 && frame[13] == 0x06, isND(frame)
 	for _, r := range l.hosts {
-		if r.island != from.island || !r.state.Up || !r.state.Running || r.state.Gone {
+		if r == from || r.island != from.island || !r.state.Up || !r.state.Running || r.state.Gone {
 			continue
+		}
+		if frame[0]&1 == 0 && !bytes.Equal(frame[:6], r.mac) {
+			continue // PACKET_OTHERHOST
 		}
 		for _, al := range r.arpListeners {
 			if al.closed || len(al.q) >= arpQueueLen || !(al.nd && nd || !al.nd && arp) {

@@ -111,6 +111,7 @@ type Host struct {
 	lan   *LAN
 	name  string
 	mac   net.HardwareAddr
+	mac0  net.HardwareAddr // the MAC before SetMAC: Interface's
 	addrs *viptest.Addrs
 
 	// Guarded by lan.mu.
@@ -135,7 +136,10 @@ type Host struct {
 	listens      int // listeners ever opened
 }
 
-var _ platform.OS = (*Host)(nil)
+var (
+	_ platform.OS        = (*Host)(nil)
+	_ platform.MACReader = (*Host)(nil)
+)
 
 // String is the interface's name and MAC.
 func (h *Host) String() string { return h.name + " " + h.mac.String() }
@@ -151,7 +155,11 @@ func (h *Host) Interface() *net.Interface {
 	if h.state.Running {
 		flags |= net.FlagRunning
 	}
-	return &net.Interface{Index: h.index, MTU: 1500, Name: h.name, HardwareAddr: slices.Clone(h.mac), Flags: flags}
+	mac := h.mac
+	if h.mac0 != nil {
+		mac = h.mac0
+	}
+	return &net.Interface{Index: h.index, MTU: 1500, Name: h.name, HardwareAddr: slices.Clone(mac), Flags: flags}
 }
 
 // LinkState implements platform.OS.
@@ -167,6 +175,28 @@ func (h *Host) LinkState() (platform.LinkState, error) {
 // a Broadcast conn fail once with ENETDOWN, as a packet socket does.
 func (h *Host) SetLink(up, running bool) {
 	h.setLink(platform.LinkState{Up: up, Running: running})
+}
+
+// SetMAC changes the interface's MAC (`ip link set address`): what
+// HardwareAddr reads from now on (Interface keeps the first, as the Linux
+// OS does), and every WatchLink subscriber hears a link message, as from
+// the kernel.
+func (h *Host) SetMAC(mac net.HardwareAddr) {
+	h.lan.mu.Lock()
+	if h.mac0 == nil {
+		h.mac0 = h.mac
+	}
+	h.mac = slices.Clone(mac)
+	st := h.state
+	h.lan.mu.Unlock()
+	h.setLink(st)
+}
+
+// HardwareAddr implements platform.MACReader.
+func (h *Host) HardwareAddr() (net.HardwareAddr, error) {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	return slices.Clone(h.mac), nil
 }
 
 // Remove removes the interface: LinkState reports Gone, subscribers get
