@@ -71,7 +71,7 @@ func TestKeepalivedVectors(t *testing.T) {
 			case 0x0800:
 				checkIPv4Vector(t, frame[ethernetHeaderLen:], v.id, v.advert)
 			case 0x86dd:
-				checkIPv6Vector(t, frame[ethernetHeaderLen:], v.advert)
+				checkIPv6Vector(t, frame[ethernetHeaderLen:], v.advert, keepalivedSrc6)
 			default:
 				t.Fatalf("ethertype %x", frame[12:14])
 			}
@@ -110,7 +110,10 @@ func checkIPv4Vector(t *testing.T, pkt []byte, id uint16, want Advert) {
 	}
 }
 
-func checkIPv6Vector(t *testing.T, pkt []byte, want Advert) {
+// checkIPv6Vector checks a captured IPv6 advert from src: its header,
+// the advert decoded, and the same bytes encoded again.
+func checkIPv6Vector(t *testing.T, pkt []byte, want Advert, src6 netip.Addr) {
+	t.Helper()
 	if len(pkt) < ipv6HeaderLen || pkt[0]>>4 != 6 || pkt[6] != IPProtocol || pkt[7] != TTL {
 		t.Fatalf("IPv6 header: %x", pkt[:min(len(pkt), ipv6HeaderLen)])
 	}
@@ -120,7 +123,7 @@ func checkIPv6Vector(t *testing.T, pkt []byte, want Advert) {
 	}
 	src := netip.AddrFrom16([16]byte(pkt[8:24]))
 	dst := netip.AddrFrom16([16]byte(pkt[24:40]))
-	if src != keepalivedSrc6 || dst != GroupIPv6 {
+	if src != src6 || dst != GroupIPv6 {
 		t.Errorf("from %v to %v", src, dst)
 	}
 	var a Advert
