@@ -205,3 +205,38 @@ func TestVRRP3UnicastPeers(t *testing.T) {
 		})
 	}
 }
+
+// TestVRRP3UnicastKeepalived: ours and keepalived with unicast_peer, each
+// listing the other, on the switch that drops multicast (IPv4): ours,
+// preferred, serves and keepalived hears it (one server); ours killed,
+// keepalived takes over; ours back, it preempts. Ours follows
+// keepalived's pseudo-header checksum, computed over the unicast
+// destination.
+func TestVRRP3UnicastKeepalived(t *testing.T) {
+	needPeer(lab.KeepalivedBin)(t)
+	l := newNoMulticastLab(t, false)
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	addr := lab.VIP
+	p1 := startVRRP3Peers(t, l, h1, 200, addr, h2.Addr)
+	k, err := h2.StartKeepalived("keepalived", lab.VRRP{VRID: 51, Priority: 100, Interval: 100,
+		Addrs: []netip.Addr{addr}, UnicastPeers: []netip.Addr{h1.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Stop(10 * time.Second)
+	if !p1.WaitLog("uses the pseudo-header checksum", 1, 15*time.Second) {
+		t.Fatalf("ours did not hear keepalived's unicast adverts:\n%s\nkeepalived:\n%s", p1.Log(), k.Log())
+	}
+	waitServers(t, l, addr, 15*time.Second, h1)
+	holdServers(t, l, addr, 3*time.Second, h1) // keepalived hears ours: one server
+	p1.Kill()
+	killed := time.Now()
+	waitServers(t, l, addr, 15*time.Second, h2)
+	t.Logf("keepalived serves %v after ours was killed", time.Since(killed).Round(time.Millisecond))
+	startVRRP3Peers(t, l, h1, 200, addr, h2.Addr)
+	waitServers(t, l, addr, 15*time.Second, h1)
+	holdServers(t, l, addr, 3*time.Second, h1)
+	if n := group1(t, l, h1).Counters.Dropped["not-peer"]; n != 0 {
+		t.Errorf("ours dropped %d of keepalived's adverts as not-peer", n)
+	}
+}
