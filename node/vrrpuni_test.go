@@ -3,6 +3,7 @@ package node
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -31,7 +32,7 @@ func (tn *testNode) vgroupStatus(t *testing.T, vrid uint8) group.Status {
 // 224.0.0.18, elect the higher priority and fail over both ways. A third
 // router's valid adverts of the same VRID and a higher priority, to the
 // group or to a node, are dropped as not-peer and counted, and change
-// nothing. A sends the pseudo-header checksum, which covers the peer's
+// nothing; a reload lists it on B in place and unlists it. A sends the pseudo-header checksum, which covers the peer's
 // address, and B follows it.
 func TestVRRP3UnicastPeers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -95,6 +96,38 @@ func TestVRRP3UnicastPeers(t *testing.T) {
 			t.Fatalf("masters %q after A's carrier came back, want A\nA:\n%s", got, a.logs)
 		}
 		onlyTo(t, "A", adverts(&lan, a.host), b.src)
+		// A reload that lists the third router on B: in place, its
+		// adverts are heard (B stays BACKUP); unlisted again, dropped again.
+		before := b.vgroupStatus(t, 1)
+		sb.Config.Peers = []netip.Addr{a.src, thirdAddr}
+		if err := b.Apply([]Spec{sb}); err != nil {
+			t.Fatal(err)
+		}
+		tp := vrrp.NewPacket(thirdAddr, b.src, 1, adv, vrrp.ChecksumPseudoHeader)
+		pkt, err := tp.AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.WritePacket(pkt)
+		synctest.Wait()
+		after := b.vgroupStatus(t, 1)
+		if after.Counters.Transitions != before.Counters.Transitions || after.Counters.Dropped["not-peer"] != before.Counters.Dropped["not-peer"] ||
+			!slices.ContainsFunc(after.Peers, func(p group.Peer) bool { return p.Source == thirdAddr }) {
+			t.Fatalf("after the reload: transitions %d -> %d, not-peer %d -> %d, heard %v", before.Counters.Transitions,
+				after.Counters.Transitions, before.Counters.Dropped["not-peer"], after.Counters.Dropped["not-peer"], after.Peers)
+		}
+		sb.Config.Peers = []netip.Addr{a.src}
+		if err := b.Apply([]Spec{sb}); err != nil {
+			t.Fatal(err)
+		}
+		conn.WritePacket(pkt)
+		synctest.Wait()
+		if n := b.vgroupStatus(t, 1).Counters.Dropped["not-peer"]; n != before.Counters.Dropped["not-peer"]+1 {
+			t.Fatalf("not-peer drops %d after the third router was unlisted, want %d", n, before.Counters.Dropped["not-peer"]+1)
+		}
+		if got := vmasters(1, a, b); got != "A" {
+			t.Fatalf("masters %q after the reloads, want A", got)
+		}
 		for _, tn := range []*testNode{a, b} {
 			if c := tn.vgroupStatus(t, 1).Counters; c.SendErrors != 0 || c.Dropped["bad-checksum"] != 0 {
 				t.Errorf("%s: %d send errors, drops %v", tn.src, c.SendErrors, c.Dropped)
