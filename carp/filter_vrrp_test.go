@@ -44,6 +44,13 @@ func TestSocketFilterVRRP(t *testing.T) {
 		binary.BigEndian.PutUint16(b[10:12], carp.Checksum(b[:carp.IPv4HeaderLen]))
 		return b
 	}
+	// unicast is b sent to a peer, 198.51.100.2, rather than to the group
+	// (the filter does not read the destination: nor the checksums).
+	unicast := func(b []byte) []byte {
+		b = slices.Clone(b)
+		copy(b[16:20], []byte{198, 51, 100, 2})
+		return b
+	}
 	// keep is what the filter keeps with anyTTL false, keepAny with true.
 	tests := []struct {
 		name          string
@@ -54,6 +61,7 @@ func TestSocketFilterVRRP(t *testing.T) {
 		{"VRRPv3 of our VRID", []uint8{5}, []uint8{51}, v3(51, 255), true, true},
 		{"VRRPv3 in a range", nil, []uint8{50, 51, 52}, v3(51, 255), true, true},
 		{"VRRPv3 of another VRID", []uint8{51}, []uint8{50}, v3(51, 255), false, false},
+		{"VRRPv3 to a unicast peer", nil, []uint8{51}, unicast(v3(51, 255)), true, true},
 		{"VRRPv3 with TTL 254", nil, []uint8{51}, v3(51, 254), false, true},
 		{"VRRPv3 with TTL 1, another VRID", nil, []uint8{50}, v3(51, 1), false, false},
 		{"VRRPv3 without VRRP groups", []uint8{51}, nil, v3(51, 255), false, false},

@@ -663,10 +663,12 @@ func (r *reader) vrrp3(g *Group, s, def *settings, line func(string) int) {
 			break
 		}
 	}
-	// Unicast peers and --auth are CARP's here: a vrrp3 group that
-	// would silently multicast or send unsigned adverts is refused.
-	if len(g.Peers) > 0 {
-		r.errorf(line("peer"), "", "peer", "unicast peers are not supported for a vrrp3 group (CARP only, for now)")
+	// Unicast peers: an IPv6 virtual router sends from its link-local
+	// address (RFC 9568's primary address, which the routers compare), so
+	// its peers, matched by source, are link-local too. --auth is CARP's:
+	// a vrrp3 group that would send unsigned adverts is refused.
+	if msg := VRRP3Peers(g.Peers); msg != "" {
+		r.errorf(line("peer"), "", "peer", "%s", msg)
 	}
 	if g.Auth != nil {
 		r.errorf(line("auth"), "", "auth", "auth = \"hmac-sha256\" is CARP's extension; a vrrp3 group cannot use it")

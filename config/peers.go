@@ -82,3 +82,16 @@ func CheckPeers(g Group) string {
 	}
 	return strings.Join(msgs, "; ")
 }
+
+// VRRP3Peers says what is wrong with the unicast peers of a vrrp3 group
+// beyond CheckPeers: an IPv6 virtual router's adverts come from its
+// link-local address (its primary address), to its peers' link-local
+// addresses, which are the sources it accepts.
+func VRRP3Peers(peers []netip.Addr) string {
+	for _, p := range peers {
+		if p.Is6() && !p.IsLinkLocalUnicast() {
+			return fmt.Sprintf("peer %s: a vrrp3 IPv6 group's peers are link-local addresses (VRRPv3 adverts come from the link-local address)", p)
+		}
+	}
+	return ""
+}

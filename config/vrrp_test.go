@@ -56,6 +56,13 @@ func TestVRRP3Good(t *testing.T) {
 			}
 			return ""
 		}},
+		{"unicast peers", vrrpMinimal + "[[group]]\nvhid = 1\npeer = [\"192.0.2.2\", \"192.0.2.3\"]\naddr = \"192.0.2.100\"\n" +
+			"[[group]]\nvhid = 1\npeer = \"fe80::2\"\naddr = \"2001:db8::100\"\n", func(f *File) string {
+			if len(f.Groups[0].Peers) != 2 || len(f.Groups[1].Peers) != 1 || len(f.Groups[1].GroupConfig().Peers) != 1 {
+				return "peers"
+			}
+			return ""
+		}},
 		{"preempt = true is the default", vrrpMinimal + "preempt = true\n[[group]]\nvhid = 1\naddr = \"192.0.2.100\"\n", func(f *File) string {
 			if f.Groups[0].NoPreempt || f.Groups[0].Preempt {
 				return "preempt"
@@ -101,8 +108,9 @@ func TestVRRP3Errors(t *testing.T) {
 			[]string{"u.conf:7: group #2 (eth0 vrrp3 vhid 1): the same interface and vhid as the group at line 4"}},
 		{"preempt-delay", vrrpMinimal + "[[group]]\nvhid = 1\npreempt-delay = -1\naddr = \"192.0.2.100\"\n",
 			[]string{"u.conf:6: group #1 (eth0 vrrp3 vhid 1): preempt-delay: -1 is out of range 0-3600 (seconds)"}},
-		{"unicast peers", vrrpMinimal + "[[group]]\nvhid = 1\npeer = \"192.0.2.2\"\naddr = \"192.0.2.100\"\n",
-			[]string{"u.conf:6: group #1 (eth0 vrrp3 vhid 1): peer: unicast peers are not supported for a vrrp3 group (CARP only, for now)"}},
+		{"a global IPv6 peer", vrrpMinimal + "[[group]]\nvhid = 1\npeer = \"2001:db8::2\"\naddr = \"2001:db8::100\"\n",
+			[]string{"u.conf:6: group #1 (eth0 vrrp3 vhid 1 ipv6): peer: peer 2001:db8::2: a vrrp3 IPv6 group's peers are link-local addresses (VRRPv3 adverts come from the link-local address)"}},
+		{"a peer of the other family", vrrpMinimal + "[[group]]\nvhid = 1\npeer = \"fe80::2\"\naddr = \"192.0.2.100\"\n", nil},
 		{"a misspelt key", vrrpMinimal + "[[group]]\nvhid = 1\npriorty = 5\naddr = \"192.0.2.100\"\n", nil},
 		{"no vhid nor vrid", vrrpMinimal + "[[group]]\naddr = \"192.0.2.100\"\n",
 			[]string{"u.conf:4: group #1: vhid: missing: the virtual host id, 1-255"}},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -424,6 +425,7 @@ const (
 	vrrpDropOtherVRID                                   // other-vrid
 	vrrpDropHopLimit                                    // bad-hop-limit (IPv6)
 	vrrpDropFamily                                      // other-family: an IPv4 advert for an IPv6 group or back
+	vrrpDropNotPeer                                     // not-peer: a group with unicast peers heard another router
 	numVRRPDrops
 )
 
@@ -437,6 +439,8 @@ func vrrpDropName(r int) string {
 		return "bad-hop-limit"
 	case vrrpDropFamily:
 		return "other-family"
+	case vrrpDropNotPeer:
+		return "not-peer"
 	}
 	return vrrp.DropReason(r).String()
 }
@@ -448,6 +452,9 @@ type vrrpView struct {
 	vrid uint8
 	ipv6 bool
 	own  netip.Addr // the primary address: the source of the own adverts
+	// peers are the unicast peers without zones: with some, the
+	// adverts of any other source are vrrpDropNotPeer.
+	peers []netip.Addr
 }
 
 // setVRRPView stores the reader's view of c and src6; on the loop, or
@@ -456,6 +463,9 @@ func (d *Group) setVRRPView(c *Config, src6 netip.Addr) {
 	v := &vrrpView{vrid: c.VHID, ipv6: c.IPv6(), own: c.Src}
 	if v.ipv6 {
 		v.own = src6
+	}
+	for _, p := range c.Peers {
+		v.peers = append(v.peers, p.WithZone(""))
 	}
 	d.vview.Store(v)
 }
@@ -505,6 +515,12 @@ func (d *Group) checkVRRP(pkt []byte, r *received) int {
 	if a.VRID != view.vrid {
 		return vrrpDropOtherVRID
 	}
+	// Unicast peers (keepalived's unicast_peer with check_unicast_src):
+	// only the listed routers take part, whatever the destination, the
+	// group or this host (the kernel hands the socket only those).
+	if len(view.peers) > 0 && !slices.Contains(view.peers, r.src.WithZone("")) {
+		return vrrpDropNotPeer
+	}
 	r.vrrp = vrrpAdvertEvent(r.src, a)
 	return -1
 }
@@ -518,29 +534,29 @@ func vrrpDropOf(err error) int {
 }
 
 // sendVRRP sends a VRRPv3 advert of the group's addresses, in the
-// group's current checksum form over IPv4 (d.vform), from the link-local address to
-// ff02::12 over IPv6.
+// group's current checksum form over IPv4 (d.vform), from the link-local
+// address to ff02::12 over IPv6. A group with unicast peers (all of its
+// family: config.CheckPeers) sends the advert to each peer instead, with
+// the same TTL/hop limit 255 and the checksum computed over the peer's
+// address; as with CARP's peers, the advert failed only if it reached
+// none of them.
 func (d *Group) sendVRRP(a carp.Action) error {
 	d.log.Debugf("-> vrrp_send_advert()")
 	adv := vrrp.Advert{Version: vrrp.Version, Type: vrrp.TypeAdvertisement, VRID: d.cfg.VHID,
 		Priority: a.Advert.AdvSkew, MaxAdvertInterval: uint16(a.Advert.Counter), Addrs: d.vaddrs}
-	var err error
+	group := d.cfg.Mcast
 	if d.cfg.IPv6() {
-		b := binary.BigEndian.AppendUint32(d.buf[:0], 6<<28|uint32(vrrp.TOS)<<20)
-		b = binary.BigEndian.AppendUint16(b, uint16(adv.Len(true)))
-		b = append(b, vrrp.IPProtocol, vrrp.TTL)
-		s, t := d.src6.As16(), vrrp.GroupIPv6.As16()
-		b = append(b, s[:]...)
-		b = append(b, t[:]...)
-		if b, err = adv.Append(b, d.src6, vrrp.GroupIPv6, vrrp.ChecksumPseudoHeader); err == nil {
-			d.buf = b
-			err = d.conn6.WritePacket(b)
-		}
+		group = vrrp.GroupIPv6
+	}
+	var err error
+	if len(d.cfg.Peers) == 0 {
+		err = d.writeVRRP(&adv, group)
 	} else {
-		p := vrrp.NewPacket(d.cfg.Src, d.cfg.Mcast, uint16(d.random()), adv, d.vform)
-		if d.buf, err = p.AppendBinary(d.buf[:0]); err == nil {
-			err = d.conn.WritePacket(d.buf)
+		var fails peerFails
+		for _, peer := range d.cfg.Peers {
+			fails.add(peer, d.writeVRRP(&adv, peer.WithZone("")))
 		}
+		err = d.peerResult(&fails)
 	}
 	if err != nil {
 		d.stats.sendErrors++
@@ -549,6 +565,31 @@ func (d *Group) sendVRRP(a carp.Action) error {
 	}
 	d.stats.sent++
 	return nil
+}
+
+// writeVRRP writes adv to dst, a multicast group or a peer: over IPv6
+// from the link-local address (the primary address, which the peers
+// list and compare), over IPv4 from the source address.
+func (d *Group) writeVRRP(adv *vrrp.Advert, dst netip.Addr) error {
+	var err error
+	if d.cfg.IPv6() {
+		b := binary.BigEndian.AppendUint32(d.buf[:0], 6<<28|uint32(vrrp.TOS)<<20)
+		b = binary.BigEndian.AppendUint16(b, uint16(adv.Len(true)))
+		b = append(b, vrrp.IPProtocol, vrrp.TTL)
+		s, t := d.src6.As16(), dst.As16()
+		b = append(b, s[:]...)
+		b = append(b, t[:]...)
+		if b, err = adv.Append(b, d.src6, dst, vrrp.ChecksumPseudoHeader); err == nil {
+			d.buf = b
+			err = d.conn6.WritePacket(b)
+		}
+		return err
+	}
+	p := vrrp.NewPacket(d.cfg.Src, dst, uint16(d.random()), *adv, d.vform)
+	if d.buf, err = p.AppendBinary(d.buf[:0]); err == nil {
+		err = d.conn.WritePacket(d.buf)
+	}
+	return err
 }
 
 // vrrpAddrs are the addresses a VRRPv3 group advertises, in order. Over

@@ -556,9 +556,13 @@ func validateVRRP3(c *config, log *logger) parseResult {
 			return fail
 		}
 	}
-	// Unicast peers and --auth are CARP's here (as in config files).
-	if len(c.Peers) > 0 {
-		log.Errorf("Invalid peer: unicast peers are not supported with --protocol=vrrp3 (CARP only, for now)")
+	// An IPv6 router's peers are link-local; --auth is CARP's (as in config files).
+	msg := conffile.CheckPeers(c.Group)
+	if msg == "" {
+		msg = conffile.VRRP3Peers(c.Peers)
+	}
+	if msg != "" {
+		log.Errorf("Invalid peer: %s", msg)
 		return fail
 	}
 	if c.auth.Auth == conffile.AuthHMAC || c.auth.KeyFile != "" || c.auth.RelaxTTL || c.auth.Mode != "" || c.auth.Window != 0 {

@@ -24,6 +24,7 @@ func TestVRRP3Options(t *testing.T) {
 		noPreempt bool
 		warn      string
 		delay     time.Duration
+		peers     int
 	}
 	for _, tc := range []struct {
 		args []string
@@ -45,7 +46,9 @@ func TestVRRP3Options(t *testing.T) {
 		{[]string{"--protocol=vrrp3", "--preempt-delay=3601"}, nil},
 		{[]string{"-p", "secret", "--preempt-delay=5"}, nil},
 		{[]string{"--protocol=vrrp2"}, nil},
-		{[]string{"--protocol=vrrp3", "--peer=198.51.100.2"}, nil}, // peers and --auth are CARP's
+		{[]string{"--protocol=vrrp3", "--peer=198.51.100.2", "--peer=198.51.100.3"}, &want{prio: 100, interval: 100, peers: 2}},
+		{[]string{"--protocol=vrrp3", "--peer=2001:db8::2"}, nil}, // a peer of the other family
+		{[]string{"--protocol=vrrp3", "--peer=224.0.0.18"}, nil},
 		{[]string{"--protocol=vrrp3", "--auth=hmac-sha256"}, nil},
 		{[]string{"--protocol=vrrp3", "--relax-ttl"}, nil},
 		{[]string{"--protocol=vrrp3", "--keyfile=/etc/ucarp/keys"}, nil},
@@ -69,6 +72,9 @@ func TestVRRP3Options(t *testing.T) {
 		if c.Protocol != group.ProtocolVRRP3 || c.Priority != w.prio || c.AdvertInterval != w.interval ||
 			c.VRRPChecksum != w.form || c.NoPreempt != w.noPreempt || c.Preempt {
 			t.Errorf("%q: %+v", tc.args, c.Group)
+		}
+		if len(c.Peers) != w.peers || len(c.GroupConfig().Peers) != w.peers {
+			t.Errorf("%q: peers %v, want %d", tc.args, c.Peers, w.peers)
 		}
 		if c.PreemptDelay != w.delay {
 			t.Errorf("%q: preempt delay %v, want %v", tc.args, c.PreemptDelay, w.delay)

@@ -55,6 +55,13 @@ func KeepalivedConf(h *Host, v VRRP) string {
 	if v.ChecksumAsV2 {
 		lines = append(lines, "  v3_checksum_as_v2")
 	}
+	if len(v.UnicastPeers) > 0 {
+		lines = append(lines, "  unicast_peer {")
+		for _, p := range v.UnicastPeers {
+			lines = append(lines, "    "+p.String())
+		}
+		lines = append(lines, "  }")
+	}
 	lines = append(lines, "  virtual_ipaddress {")
 	for _, a := range v.Addrs {
 		bits := 32

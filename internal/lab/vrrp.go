@@ -38,6 +38,9 @@ type VRRP struct {
 	// (keepalived's v3_checksum_as_v2, which came in keepalived 2.2.8:
 	// Debian's 2.2.7 refuses it, and StartKeepalived reports so).
 	ChecksumAsV2 bool
+	// UnicastPeers, if any, are keepalived's unicast_peer addresses: its
+	// adverts go to them rather than to the multicast group.
+	UnicastPeers []netip.Addr
 }
 
 func (v VRRP) withDefaults() VRRP {
