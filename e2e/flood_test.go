@@ -32,6 +32,11 @@ func TestFloodRates(t *testing.T) {
 				} else {
 					p1, p2 = pair(t, l, ours(lab.CARP{}), ours(lab.CARP{AdvSkew: 100}))
 				}
+				// The VIP can be seen on h1 before its log line is read:
+				// count the transitions from after that line.
+				if !lab.Eventually(5*time.Second, func() bool { return p1.Count("Switching to state: MASTER") > 0 }) {
+					t.Fatalf("h1 holds the VIP and logged no MASTER line:\n%s", p1.Log())
+				}
 				before := p1.Count("Switching to state") + p2.Count("Switching to state")
 				cpu0, at0 := cpuSeconds(t, p1.Pid()), time.Now()
 				sent, err := l.Observer.Flood(rate, 10*time.Second)
