@@ -192,8 +192,10 @@ func TestConsoleReaderGone(t *testing.T) {
 	w.Close()
 	waitMasters(t, l, 10*time.Second, h)
 	stderr := func() string { b, _ := os.ReadFile(errs.Name()); return string(b) }
-	if d.exited() || !strings.Contains(stderr(), "[WARNING] Switching to state: MASTER") {
-		t.Fatalf("daemon %v, stderr:\n%s", d.cmd.ProcessState, stderr())
+	// The address can be seen a moment before the line is written.
+	if !lab.Eventually(2*time.Second, func() bool { return strings.Contains(stderr(), "[WARNING] Switching to state: MASTER") }) ||
+		d.exited() {
+		t.Fatalf("daemon exited %v, stderr:\n%s", d.exited(), stderr())
 	}
 	syscall.Kill(d.pid(), syscall.SIGUSR1) // answered on the broken stdout
 	holdMasters(t, l, 500*time.Millisecond, h)
