@@ -77,7 +77,7 @@ func TestLoopLateDeadTimerReadsQueuedAdvertFirst(t *testing.T) {
 					time.Sleep(dead - time.Millisecond)
 					h.receive(1, 0, nil)
 				}
-				time.Sleep(start.Add(dead + 2*catchUpMax).Sub(time.Now()))
+				time.Sleep(time.Until(start.Add(dead + 2*catchUpMax)))
 				synctest.Wait()
 				ads := h.conn.adverts()
 				switch {
