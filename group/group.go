@@ -739,6 +739,10 @@ func (d *Group) arm() {
 }
 
 func (d *Group) fire(now time.Time) {
+	if d.deadDue(now) {
+		d.catchUp()
+		now = time.Now()
+	}
 	for i, t := range d.deadlines {
 		if t.IsZero() || t.After(now) {
 			continue
@@ -766,6 +770,80 @@ func (d *Group) fire(now time.Time) {
 			d.deadlines[timerFlush] = now.Add(flushEvery)
 		}
 	}
+}
+
+// deadDue reports whether a dead timer (the master's, IPv4 or IPv6) is
+// due at now: whether the group is about to declare its master gone.
+func (d *Group) deadDue(now time.Time) bool {
+	for _, t := range []carp.Timer{carp.TimerMasterDown, carp.TimerMasterDown6} {
+		if at := d.deadlines[t]; !at.IsZero() && !at.After(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// catchUpMax bounds how long a BACKUP whose dead timer is due waits for
+// its reader to catch up: the 2 MiB socket buffer holds some 2,700
+// packets of a flood, a few milliseconds of the reader's checks.
+const catchUpMax = 10 * time.Millisecond
+
+// catchUp, when the dead timer is due, first takes what has been received
+// already: the adverts waiting for the loop, and, while the reader is
+// behind (packets queued in the socket or in its hands), those it hands
+// on, for catchUpMax at most. A wake-up that comes late (the select picks
+// the timer over adverts queued at the same time; the reader ran behind
+// under load) must not take over from a master whose advert is already
+// here: the advert pushes the dead timer back, and fire finds it no longer
+// due. Under load this was the false failovers' cause (docs/BENCHMARKS.md).
+func (d *Group) catchUp() {
+	limit := time.Now().Add(catchUpMax)
+	var wait *time.Timer
+	defer func() {
+		if wait != nil {
+			wait.Stop()
+		}
+	}()
+	for {
+		behind := d.readerBehind() // before draining: what it hands on after this is in d.rx
+		for drained := false; !drained; {
+			select {
+			case r := <-d.rx:
+				d.onPacket(r)
+			default:
+				drained = true
+			}
+		}
+		if !behind || !d.deadDue(time.Now()) || !time.Now().Before(limit) {
+			return
+		}
+		if wait == nil {
+			wait = time.NewTimer(catchUpStep)
+		} else {
+			wait.Reset(catchUpStep)
+		}
+		select {
+		case r := <-d.rx:
+			d.onPacket(r)
+		case <-wait.C:
+		}
+	}
+}
+
+// catchUpStep is how often catchUp looks at a reader that is behind.
+const catchUpStep = 250 * time.Microsecond
+
+// readerBehind reports whether the readers of the group's sockets (its
+// own, or the node's for a shared socket, which hands each packet on
+// before it reads the next) have packets in hand or queued
+// (platform.Backlogger).
+func (d *Group) readerBehind() bool {
+	for _, c := range []platform.IPConn{d.conn, d.conn6} {
+		if b, ok := c.(platform.Backlogger); ok && b.Backlog() {
+			return true
+		}
+	}
+	return false
 }
 
 // feed hands an event to the machine and carries out its actions. Events

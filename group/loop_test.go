@@ -169,6 +169,7 @@ type testConfig struct {
 	Config
 	manage manageMode
 	debug  bool
+	conn   func(*fakeConn) platform.IPConn // wraps the fake socket (nil: as it is)
 }
 
 func (c *testConfig) managesVIP() bool {
@@ -231,7 +232,11 @@ func startHarnessWith(t *testing.T, edit func(c *testConfig), run scripts) *harn
 		run = newRunner(log, 0)
 	}
 	seq := uint64(0)
-	d, err := New(c.Config, Deps{Log: log.Logger, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 0x0c}, Conn: h.conn, ARP: h.arp,
+	var conn platform.IPConn = h.conn
+	if c.conn != nil {
+		conn = c.conn(h.conn)
+	}
+	d, err := New(c.Config, Deps{Log: log.Logger, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 0x0c}, Conn: conn, ARP: h.arp,
 		Addrs: addrs, Link: h.link, AddrChanged: h.addrChg, Initial: platform.LinkState{Up: true, Running: true},
 		Random: func() uint64 { seq++; return seq }, scripts: run})
 	if err != nil {

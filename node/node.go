@@ -1005,6 +1005,14 @@ type sharedConn struct {
 	mu sync.Mutex
 }
 
+// Backlog passes on the socket's platform.Backlogger: the interface's
+// reader hands each packet to its group before it reads the next, so a
+// group whose dead timer is due can wait for what it has not handed yet.
+func (c *sharedConn) Backlog() bool {
+	b, ok := c.IPConn.(platform.Backlogger)
+	return ok && b.Backlog()
+}
+
 func (c *sharedConn) WritePacket(pkt []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

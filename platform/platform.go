@@ -75,6 +75,15 @@ type IPConn interface {
 	Close() error
 }
 
+// Backlogger is implemented by an IPConn that can tell whether its reader
+// is behind: Backlog reports whether packets wait in the socket, or the
+// reader holds packets it has taken from the socket and not yet come back
+// for more (a batch, or the packet it is checking). Safe to call while
+// another goroutine reads.
+type Backlogger interface {
+	Backlog() bool
+}
+
 // Filterer is implemented by an IPConn whose kernel can drop packets
 // before they are read (Linux): SetFilter attaches prog, a classic BPF
 // socket filter that sees each packet from its IP header on and returns

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mdlayher/ethernet"
@@ -590,6 +591,9 @@ type batchConn struct {
 	msgs [batchSize]mmsghdr
 	n    int
 	next int
+	// busy: from just before a read takes packets from the socket until
+	// the reader comes back and finds the socket empty (Backlog).
+	busy atomic.Bool
 }
 
 const (
@@ -639,8 +643,11 @@ func (ic *batchConn) ReadPacket(b []byte) (int, error) {
 	ic.n, ic.next = 0, 0
 	var rerr error
 	err := ic.sc.Read(func(fd uintptr) bool {
+		ic.busy.Store(true)                        // before the packets leave the socket: Backlog
 		n, err := rawRecvmmsg(int(fd), ic.msgs[:]) // see rawSendto
+		rerr = nil                                 // an EAGAIN before the wait is not this attempt's
 		if err != nil {
+			ic.busy.Store(false)
 			rerr = err
 			return err != unix.EAGAIN
 		}
@@ -658,6 +665,20 @@ func (ic *batchConn) ReadPacket(b []byte) (int, error) {
 	}
 	ic.next = 1
 	return copy(b, ic.bufs[0][:min(int(ic.msgs[0].len), batchBuf)]), nil
+}
+
+// Backlog implements Backlogger: the socket is looked at first, then
+// busy, which was set before any packet left it and is cleared only once
+// the reader has come back for more and found none, so that no packet
+// received before the call escapes both.
+func (ic *batchConn) Backlog() bool {
+	queued := false
+	ic.sc.Control(func(fd uintptr) {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(pfd, 0)
+		queued = err == nil && n > 0 && pfd[0].Revents&unix.POLLIN != 0
+	})
+	return queued || ic.busy.Load()
 }
 
 // SetFilter implements Filterer.

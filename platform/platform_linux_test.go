@@ -540,40 +540,47 @@ func TestBroadcastWriteAddsNoAllocation(t *testing.T) {
 // TestLinuxSocketFilterAndBatch sends packets from peer0 to eth0's raw
 // socket: a filter keeps those whose second payload byte is 7, and more
 // of them than a batch holds all arrive, in order, whole.
+// rawPair opens the raw sockets of eth0 (rx) and peer0 (tx), inside a
+// throwaway namespace, such that tx's packets reach rx.
+func rawPair(t *testing.T) (rx, tx IPConn) {
+	for name, a := range map[string]string{"eth0": "198.51.100.1/24", "peer0": "198.51.100.2/24"} {
+		l, _ := netlink.LinkByName(name)
+		addr, _ := netlink.ParseAddr(a)
+		if err := netlink.AddrAdd(l, addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both ends are in this namespace: eth0 must take packets from
+	// an address of its own host.
+	for _, k := range []string{"all/accept_local", "eth0/accept_local", "all/rp_filter", "eth0/rp_filter"} {
+		v := "1"
+		if strings.HasSuffix(k, "rp_filter") {
+			v = "0"
+		}
+		if err := os.WriteFile("/proc/sys/net/ipv4/conf/"+k, []byte(v), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	group := netip.MustParseAddr("224.0.0.18")
+	open := func(name, src string) IPConn {
+		sys, err := New(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := sys.OpenIP(IPOptions{Protocol: 112, Src: netip.MustParseAddr(src), Group: group})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	return open("eth0", "198.51.100.1"), open("peer0", "198.51.100.2")
+}
+
 func TestLinuxSocketFilterAndBatch(t *testing.T) {
 	inThrowawayNamespace(t, func() {
-		for name, a := range map[string]string{"eth0": "198.51.100.1/24", "peer0": "198.51.100.2/24"} {
-			l, _ := netlink.LinkByName(name)
-			addr, _ := netlink.ParseAddr(a)
-			if err := netlink.AddrAdd(l, addr); err != nil {
-				t.Fatal(err)
-			}
-		}
-		// Both ends are in this namespace: eth0 must take packets from
-		// an address of its own host.
-		for _, k := range []string{"all/accept_local", "eth0/accept_local", "all/rp_filter", "eth0/rp_filter"} {
-			v := "1"
-			if strings.HasSuffix(k, "rp_filter") {
-				v = "0"
-			}
-			if err := os.WriteFile("/proc/sys/net/ipv4/conf/"+k, []byte(v), 0); err != nil {
-				t.Fatal(err)
-			}
-		}
 		group := netip.MustParseAddr("224.0.0.18")
-		open := func(name, src string) IPConn {
-			sys, err := New(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := sys.OpenIP(IPOptions{Protocol: 112, Src: netip.MustParseAddr(src), Group: group})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			return c
-		}
-		rx, tx := open("eth0", "198.51.100.1"), open("peer0", "198.51.100.2")
+		rx, tx := rawPair(t)
 		if err := rx.(Filterer).SetFilter([]bpf.Instruction{
 			bpf.LoadAbsolute{Off: 21, Size: 1},
 			bpf.JumpIf{Cond: bpf.JumpEqual, Val: 7, SkipFalse: 1},
@@ -622,6 +629,59 @@ func TestLinuxSocketFilterAndBatch(t *testing.T) {
 		case p := <-got:
 			t.Fatalf("a packet the filter drops: % x", p)
 		case <-time.After(100 * time.Millisecond):
+		}
+	})
+}
+
+// TestLinuxBacklog: the raw socket's Backlog is true from a packet's
+// arrival until its reader has come back for more and found none.
+func TestLinuxBacklog(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		group := netip.MustParseAddr("224.0.0.18")
+		rx, tx := rawPair(t)
+		b := rx.(Backlogger)
+		eventually := func(want bool, what string) {
+			t.Helper()
+			for deadline := time.Now().Add(5 * time.Second); b.Backlog() != want; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("Backlog not %v within 5 s: %s", want, what)
+				}
+			}
+		}
+		if b.Backlog() {
+			t.Fatal("Backlog with nothing sent")
+		}
+		send := func(k int) {
+			for range k {
+				pkt := make([]byte, 56)
+				pkt[0], pkt[8], pkt[9] = 0x45, 255, 112
+				copy(pkt[12:16], []byte{198, 51, 100, 2})
+				copy(pkt[16:20], group.AsSlice())
+				if err := tx.WritePacket(pkt); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		send(3)
+		eventually(true, "3 packets queued in the socket")
+		buf := make([]byte, 2048)
+		for range 3 {
+			if _, err := rx.ReadPacket(buf); err != nil {
+				t.Fatal(err)
+			}
+			if !b.Backlog() {
+				t.Fatal("no Backlog while the reader holds the packets it read")
+			}
+		}
+		got := make(chan error, 2)
+		go func() { _, err := rx.ReadPacket(buf); got <- err }()
+		eventually(false, "the reader came back and waits")
+		send(1)
+		if err := <-got; err != nil {
+			t.Fatal(err)
+		}
+		if !b.Backlog() {
+			t.Fatal("no Backlog while the reader holds the packet it read")
 		}
 	})
 }
