@@ -49,6 +49,7 @@ func main() {
 		// under a flood of packets). Blocking calls still hand it over.
 		runtime.GOMAXPROCS(1)
 	}
+	setGCPercent(os.Getenv)
 	// A console whose reader has gone must not end the daemon: with
 	// SIGPIPE caught, a write to it fails with EPIPE instead (see guard).
 	// Caught rather than ignored, since scripts would inherit SIG_IGN.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"runtime/debug"
 	"slices"
 	"testing"
 
@@ -43,5 +44,25 @@ func TestTuningOptions(t *testing.T) {
 				t.Errorf("%q: tuning %+v, want %+v", tc.args, res.cfg.tuning, tc.want)
 			}
 		})
+	}
+}
+
+// TestSetGCPercent: the daemon's GOGC applies unless the environment sets
+// one.
+func TestSetGCPercent(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(old) })
+	setGCPercent(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("GOGC unset: GC percent %d, want %d", got, gcPercent)
+	}
+	setGCPercent(func(k string) string {
+		if k == "GOGC" {
+			return "100"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC=100 in the environment: GC percent %d, want it left at 100", got)
 	}
 }

@@ -90,11 +90,13 @@ func ModuleRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// BuildOurs builds the daemon into dir and returns its path.
+// BuildOurs builds the daemon into dir and returns its path: without cgo,
+// as the Makefile and the packages build it.
 func BuildOurs(dir string) (string, error) {
 	bin := filepath.Join(dir, "ucarp")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ucarp")
 	cmd.Dir = ModuleRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("lab: building ucarp: %v\n%s", err, out)
 	}
