@@ -1,7 +1,6 @@
 package node
 
 import (
-	"net"
 	"net/netip"
 	"strings"
 	"syscall"
@@ -12,7 +11,6 @@ import (
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/group"
-	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 	"github.com/ucarp-go/ucarp/vrrp"
 )
@@ -57,18 +55,6 @@ func vmasters(vrid uint8, a, b *testNode) string {
 		s += "B"
 	}
 	return s
-}
-
-func startNodes(t *testing.T, a, b *testNode, sa, sb []Spec) {
-	t.Helper()
-	if err := a.Apply(sa); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Apply(sb); err != nil {
-		t.Fatal(err)
-	}
-	<-a.Ready()
-	<-b.Ready()
 }
 
 // TestVRRP3Converge: two nodes elect the one of higher priority; with
@@ -253,13 +239,7 @@ func TestVRRP3BesideCARP(t *testing.T) {
 		startNodes(t, a, b, []Spec{a.spec(1, 0), a.vspec(1, 100)}, []Spec{b.spec(1, 100), b.vspec(1, 200)})
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
-		peerAddr := netip.MustParseAddr("198.51.100.13")
-		peer := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 13}, netip.PrefixFrom(peerAddr, 24))
-		conn, err := peer.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: peerAddr, Group: mcast})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
+		peerAddr, conn := thirdHost(t, &lan, carp.IPProtocol)
 		for range 10 {
 			time.Sleep(time.Second)
 			conn.WritePacket(vrrp2(peerAddr, 1))
