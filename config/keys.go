@@ -115,9 +115,13 @@ var keys = map[string]keyDef{
 const MaxPreemptDelay = 3600
 
 // PreemptDelay checks preempt-delay and --preempt-delay: 0 to an hour.
-func PreemptDelay(secs float64) (time.Duration, string) {
-	if !(secs >= 0) || secs > MaxPreemptDelay {
-		return 0, fmt.Sprintf("%v is out of range 0-%d (seconds)", secs, MaxPreemptDelay)
+func PreemptDelay(secs float64) (time.Duration, string) { return secondsUpTo(secs, MaxPreemptDelay) }
+
+// secondsUpTo reads a number of seconds from 0 to limit, fractions
+// allowed; it says what is wrong, or "".
+func secondsUpTo(secs float64, limit int) (time.Duration, string) {
+	if !(secs >= 0) || secs > float64(limit) {
+		return 0, fmt.Sprintf("%v is out of range 0-%d (seconds)", secs, limit)
 	}
 	return time.Duration(secs * float64(time.Second)), ""
 }
@@ -499,12 +503,7 @@ const MaxHoldDown = 86400
 // HoldDown reads a hold-down in seconds as the hold-down key and
 // --hold-down take it: a number from 0 to MaxHoldDown, fractions
 // allowed; it says what is wrong, or "".
-func HoldDown(secs float64) (time.Duration, string) {
-	if !(secs >= 0) || secs > MaxHoldDown {
-		return 0, fmt.Sprintf("%v is out of range 0-%d (seconds)", secs, MaxHoldDown)
-	}
-	return time.Duration(secs * float64(time.Second)), ""
-}
+func HoldDown(secs float64) (time.Duration, string) { return secondsUpTo(secs, MaxHoldDown) }
 
 func setHoldDown(s *settings, v any) string { return setSeconds(&s.holdDown, v, HoldDown) }
 
