@@ -19,6 +19,12 @@ import (
 
 var intruderMAC = net.HardwareAddr{2, 0, 0, 0, 0, 0x66}
 
+// addIntruder adds to lan a host (.66) that claims the test nodes'
+// addresses.
+func addIntruder(lan *platformtest.LAN) *platformtest.Host {
+	return lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+}
+
 // arpFrame is an ARP packet of op from sender (MAC, IP) to target IP, as
 // a host's kernel sends it.
 func arpFrame(t *testing.T, op arp.Operation, mac net.HardwareAddr, sender, target netip.Addr) []byte {
@@ -81,7 +87,7 @@ func announcedAt(h *platformtest.Host, addr netip.Addr, now time.Time) int {
 func masterAndIntruder(t *testing.T, lan *platformtest.LAN, specs func(a *testNode) []Spec) (*testNode, *platformtest.Host) {
 	t.Helper()
 	a := newTestNode(lan, 11)
-	intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+	intruder := addIntruder(lan)
 	if err := a.Apply(specs(a)); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +112,7 @@ func TestConflict(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
 		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+		intruder := addIntruder(&lan)
 		sb := b.spec(1, 100)
 		sb.Config.Preempt = true
 		startNodes(t, a, b, []Spec{a.spec(1, 0)}, []Spec{sb})
@@ -333,7 +339,7 @@ func TestConflictNotOnHandover(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
 		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+		intruder := addIntruder(&lan)
 		sb := b.spec(1, 0)
 		sb.Config.Preempt = true
 		sb.Config.GARPCount = 3

@@ -44,6 +44,18 @@ func (tn *testNode) status(t *testing.T, name string) control.Group {
 	return control.Group{}
 }
 
+// vrrpPair starts A (.11) and B (.12) on lan as VRRPv3 routers of VRID
+// 1 with priorities pa and pb, and waits until both are ready; they are
+// stopped when the test ends.
+func vrrpPair(t *testing.T, lan *platformtest.LAN, pa, pb uint8) (a, b *testNode) {
+	t.Helper()
+	a, b = newTestNode(lan, 11), newTestNode(lan, 12)
+	startNodes(t, a, b, []Spec{a.vspec(1, pa)}, []Spec{b.vspec(1, pb)})
+	t.Cleanup(func() { b.Stop(syscall.SIGTERM) })
+	t.Cleanup(func() { a.Stop(syscall.SIGTERM) })
+	return a, b
+}
+
 // vmasters says which of the nodes hold VRRPv3 vrid's address: "A", "B",
 // "AB" or "".
 func vmasters(vrid uint8, a, b *testNode) string {
@@ -73,10 +85,7 @@ func TestVRRP3Converge(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var lan platformtest.LAN
-				a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-				startNodes(t, a, b, []Spec{a.vspec(1, tt.pa)}, []Spec{b.vspec(1, tt.pb)})
-				defer b.Stop(syscall.SIGTERM)
-				defer a.Stop(syscall.SIGTERM)
+				a, b := vrrpPair(t, &lan, tt.pa, tt.pb)
 				time.Sleep(10 * time.Second)
 				synctest.Wait()
 				if got := vmasters(1, a, b); got != tt.want {
@@ -111,10 +120,7 @@ func TestVRRP3Takeover(t *testing.T) {
 	t.Run("death", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var lan platformtest.LAN
-			a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-			startNodes(t, a, b, []Spec{a.vspec(1, 200)}, []Spec{b.vspec(1, 100)})
-			defer b.Stop(syscall.SIGTERM)
-			defer a.Stop(syscall.SIGTERM)
+			a, b := vrrpPair(t, &lan, 200, 100)
 			time.Sleep(10*time.Second + 500*time.Millisecond) // between two of A's adverts
 			synctest.Wait()
 			if got := vmasters(1, a, b); got != "A" {
@@ -278,10 +284,7 @@ func TestVRRP3BesideCARP(t *testing.T) {
 func TestVRRP3Demotion(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-		startNodes(t, a, b, []Spec{a.vspec(1, 200)}, []Spec{b.vspec(1, 180)})
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a, b := vrrpPair(t, &lan, 200, 180)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		if got := vmasters(1, a, b); got != "A" {
@@ -320,10 +323,7 @@ func TestVRRP3Demotion(t *testing.T) {
 func TestVRRP3Reload(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-		startNodes(t, a, b, []Spec{a.vspec(1, 200)}, []Spec{b.vspec(1, 100)})
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a, b := vrrpPair(t, &lan, 200, 100)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		before := a.status(t, "eth0-vrrp3-1")
