@@ -481,20 +481,13 @@ func setGARPInterval(s *settings, v any) string {
 const maxScriptTimeout = 86400 * 365
 
 func setScriptTimeout(s *settings, v any) string {
-	var secs float64
-	switch n := v.(type) {
-	case int64:
-		secs = float64(n)
-	case float64:
-		secs = n
-	default:
-		return wrongType("a number of seconds", v)
-	}
-	if !(secs >= 0) || secs > maxScriptTimeout {
-		return fmt.Sprintf("%v is out of range 0-%d (seconds; 0 for none)", v, maxScriptTimeout)
-	}
-	s.scriptTimeout.val, s.scriptTimeout.set = time.Duration(secs*float64(time.Second)), true
-	return ""
+	return setSeconds(&s.scriptTimeout, v, func(secs float64) (time.Duration, string) {
+		if !(secs >= 0) || secs > maxScriptTimeout {
+			// v as written: an integer is not shown as a float.
+			return 0, fmt.Sprintf("%v is out of range 0-%d (seconds; 0 for none)", v, maxScriptTimeout)
+		}
+		return time.Duration(secs * float64(time.Second)), ""
+	})
 }
 
 // MaxHoldDown bounds the boot hold-down: a day.
