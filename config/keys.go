@@ -115,9 +115,13 @@ var keys = map[string]keyDef{
 const MaxPreemptDelay = 3600
 
 // PreemptDelay checks preempt-delay and --preempt-delay: 0 to an hour.
-func PreemptDelay(secs float64) (time.Duration, string) {
-	if !(secs >= 0) || secs > MaxPreemptDelay {
-		return 0, fmt.Sprintf("%v is out of range 0-%d (seconds)", secs, MaxPreemptDelay)
+func PreemptDelay(secs float64) (time.Duration, string) { return secondsUpTo(secs, MaxPreemptDelay) }
+
+// secondsUpTo reads a number of seconds from 0 to limit, fractions
+// allowed; it says what is wrong, or "".
+func secondsUpTo(secs float64, limit int) (time.Duration, string) {
+	if !(secs >= 0) || secs > float64(limit) {
+		return 0, fmt.Sprintf("%v is out of range 0-%d (seconds)", secs, limit)
 	}
 	return time.Duration(secs * float64(time.Second)), ""
 }
@@ -152,17 +156,7 @@ func ParseProtocol(v string) (group.Protocol, string) {
 	return p, ""
 }
 
-func setProtocol(s *settings, v any) string {
-	str, ok := v.(string)
-	if !ok {
-		return wrongType("a string", v)
-	}
-	p, msg := ParseProtocol(str)
-	if msg == "" {
-		s.protocol = setting[group.Protocol]{p, true}
-	}
-	return msg
-}
+func setProtocol(s *settings, v any) string { return setParsed(&s.protocol, v, ParseProtocol) }
 
 // AdvertInterval checks advert-interval and --advert-interval, in
 // centiseconds: 1 to 4095 (VRRPv3's 12 bits).
@@ -197,17 +191,7 @@ func ParseChecksum(v string) (group.ChecksumMode, string) {
 	return 0, fmt.Sprintf("%q is not a checksum mode: auto, message-only or pseudo-header", v)
 }
 
-func setChecksum(s *settings, v any) string {
-	str, ok := v.(string)
-	if !ok {
-		return wrongType("a string", v)
-	}
-	f, msg := ParseChecksum(str)
-	if msg == "" {
-		s.checksum = setting[group.ChecksumMode]{f, true}
-	}
-	return msg
-}
+func setChecksum(s *settings, v any) string { return setParsed(&s.checksum, v, ParseChecksum) }
 
 func authModeName(s string) string {
 	_, msg := AuthMode(s)
@@ -369,18 +353,28 @@ func wrongType(want string, v any) string {
 	return fmt.Sprintf("must be %s, not %s", want, typeName(v))
 }
 
-func setString(dst *setting[string], v any, check func(string) string) string {
-	s, ok := v.(string)
+// setParsed reads a key whose value is a string that parse turns into
+// the setting's value or refuses with what is wrong.
+func setParsed[T any](dst *setting[T], v any, parse func(string) (T, string)) string {
+	str, ok := v.(string)
 	if !ok {
 		return wrongType("a string", v)
 	}
-	if check != nil {
-		if msg := check(s); msg != "" {
-			return msg
-		}
+	val, msg := parse(str)
+	if msg == "" {
+		*dst = setting[T]{val, true}
 	}
-	dst.val, dst.set = s, true
-	return ""
+	return msg
+}
+
+// setString reads a string that check, when not nil, accepts.
+func setString(dst *setting[string], v any, check func(string) string) string {
+	return setParsed(dst, v, func(s string) (string, string) {
+		if check != nil {
+			return s, check(s)
+		}
+		return s, ""
+	})
 }
 
 func nonEmpty(s string) string {
@@ -487,20 +481,13 @@ func setGARPInterval(s *settings, v any) string {
 const maxScriptTimeout = 86400 * 365
 
 func setScriptTimeout(s *settings, v any) string {
-	var secs float64
-	switch n := v.(type) {
-	case int64:
-		secs = float64(n)
-	case float64:
-		secs = n
-	default:
-		return wrongType("a number of seconds", v)
-	}
-	if !(secs >= 0) || secs > maxScriptTimeout {
-		return fmt.Sprintf("%v is out of range 0-%d (seconds; 0 for none)", v, maxScriptTimeout)
-	}
-	s.scriptTimeout.val, s.scriptTimeout.set = time.Duration(secs*float64(time.Second)), true
-	return ""
+	return setSeconds(&s.scriptTimeout, v, func(secs float64) (time.Duration, string) {
+		if !(secs >= 0) || secs > maxScriptTimeout {
+			// v as written: an integer is not shown as a float.
+			return 0, fmt.Sprintf("%v is out of range 0-%d (seconds; 0 for none)", v, maxScriptTimeout)
+		}
+		return time.Duration(secs * float64(time.Second)), ""
+	})
 }
 
 // MaxHoldDown bounds the boot hold-down: a day.
@@ -509,29 +496,9 @@ const MaxHoldDown = 86400
 // HoldDown reads a hold-down in seconds as the hold-down key and
 // --hold-down take it: a number from 0 to MaxHoldDown, fractions
 // allowed; it says what is wrong, or "".
-func HoldDown(secs float64) (time.Duration, string) {
-	if !(secs >= 0) || secs > MaxHoldDown {
-		return 0, fmt.Sprintf("%v is out of range 0-%d (seconds)", secs, MaxHoldDown)
-	}
-	return time.Duration(secs * float64(time.Second)), ""
-}
+func HoldDown(secs float64) (time.Duration, string) { return secondsUpTo(secs, MaxHoldDown) }
 
-func setHoldDown(s *settings, v any) string {
-	var secs float64
-	switch n := v.(type) {
-	case int64:
-		secs = float64(n)
-	case float64:
-		secs = n
-	default:
-		return wrongType("a number of seconds", v)
-	}
-	d, msg := HoldDown(secs)
-	if msg == "" {
-		s.holdDown.val, s.holdDown.set = d, true
-	}
-	return msg
-}
+func setHoldDown(s *settings, v any) string { return setSeconds(&s.holdDown, v, HoldDown) }
 
 // maxSyncGroupName bounds a sync group's name, which goes on the wire of
 // the control socket.
@@ -576,19 +543,16 @@ func stringList(v any, empty string) ([]string, string) {
 }
 
 func setAddr(dst *setting[netip.Addr], v any, what string) string {
-	str, ok := v.(string)
-	if !ok {
-		return wrongType("a string", v)
-	}
-	a, err := netip.ParseAddr(str)
-	if err != nil || !a.Is4() {
-		return fmt.Sprintf("%q is not an IPv4 address", str)
-	}
-	if a.IsUnspecified() {
-		return fmt.Sprintf("%s cannot be %s", what, str)
-	}
-	dst.val, dst.set = a, true
-	return ""
+	return setParsed(dst, v, func(str string) (netip.Addr, string) {
+		a, err := netip.ParseAddr(str)
+		if err != nil || !a.Is4() {
+			return a, fmt.Sprintf("%q is not an IPv4 address", str)
+		}
+		if a.IsUnspecified() {
+			return a, fmt.Sprintf("%s cannot be %s", what, str)
+		}
+		return a, ""
+	})
 }
 
 // setVIP reads addr: one address as --addr takes it (IPv4 or IPv6, or
@@ -664,17 +628,14 @@ func ParseAddr(v string) (p netip.Prefix, arg string, ok bool) {
 }
 
 func setFacility(s *settings, v any) string {
-	str, ok := v.(string)
-	if !ok {
-		return wrongType("a string", v)
-	}
-	name := strings.ToLower(str)
-	if _, ok := Facility(name); ok || name == "none" {
-		s.facility.val, s.facility.set = name, true
-		return ""
-	}
-	names := slices.Sorted(maps.Keys(facilities))
-	return fmt.Sprintf("unknown syslog facility %q (one of %s, none)", str, strings.Join(names, ", "))
+	return setParsed(&s.facility, v, func(str string) (string, string) {
+		name := strings.ToLower(str)
+		if _, ok := Facility(name); ok || name == "none" {
+			return name, ""
+		}
+		names := slices.Sorted(maps.Keys(facilities))
+		return "", fmt.Sprintf("unknown syslog facility %q (one of %s, none)", str, strings.Join(names, ", "))
+	})
 }
 
 // unknownKey says that key is not a key of the file, with a hint when one

@@ -57,23 +57,7 @@ func TestProbeMovesVIP(t *testing.T) {
 // TestInterfaceProbeMovesVIP: the same with an interface probe on h1's
 // second interface, eth1, set down and up again.
 func TestInterfaceProbeMovesVIP(t *testing.T) {
-	if err := lab.Check(); err != nil {
-		t.Skipf("skipped: %v; CI runs these tests as root", err)
-	}
-	l, err := lab.New(lab.Options{Hosts: 2, Interfaces: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, p := range l.Procs() {
-				t.Logf("---- %s/%s (pid %d) %v\n%s", p.Host.Name, p.Name, p.Pid(), p.Argv, p.Log())
-			}
-		}
-		if err := l.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	l := newLab2(t)
 	h1 := l.Hosts[0]
 	eth1 := h1.Ifs[1].Name
 	set := func(state string) {

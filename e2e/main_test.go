@@ -47,24 +47,7 @@ func run(m *testing.M) int {
 // printed before everything is removed.
 func newLab(t *testing.T, hosts int) *lab.Lab {
 	t.Helper()
-	if err := lab.Check(); err != nil {
-		t.Skipf("skipped: %v; CI runs these tests as root", err)
-	}
-	l, err := lab.New(lab.Options{Hosts: hosts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, p := range l.Procs() {
-				t.Logf("---- %s/%s (pid %d) %v\n%s", p.Host.Name, p.Name, p.Pid(), p.Argv, p.Log())
-			}
-		}
-		if err := l.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return l
+	return lab.NewForTest(t, lab.Options{Hosts: hosts}, false)
 }
 
 // needUcarp skips when Debian's ucarp, the interop peer, is missing;

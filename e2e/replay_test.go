@@ -24,6 +24,23 @@ import (
 // that advert from any source with any interval.
 var forger = netip.MustParseAddr("198.51.100.200")
 
+// replayed is what a replay that ran in the background returned.
+type replayed struct {
+	sent int
+	err  error
+}
+
+// replayAsync runs replay(h, pkts, rate, d) in the background: what it
+// returned comes on the channel when it ends.
+func replayAsync(h *lab.Host, pkts [][]byte, rate int, d time.Duration) <-chan replayed {
+	done := make(chan replayed, 1)
+	go func() {
+		sent, err := replay(h, pkts, rate, d)
+		done <- replayed{sent, err}
+	}()
+	return done
+}
+
 // replay sends pkts (IPv4 packets, header included) from h in turn, at
 // rate per second for d.
 func replay(h *lab.Host, pkts [][]byte, rate int, d time.Duration) (int, error) {

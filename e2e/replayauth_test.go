@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,6 +104,27 @@ func ipPacket(f lab.Frame) []byte {
 	return append([]byte(nil), b...)
 }
 
+// captureAdverts waits until capture holds at least n CARP adverts from
+// src (who, in the message if it does not), stops it and returns them as
+// IP packets.
+func captureAdverts(t *testing.T, capture *lab.Capture, src netip.Addr, n int, who string) [][]byte {
+	t.Helper()
+	var captured [][]byte
+	if !lab.Eventually(5*time.Second, func() bool {
+		captured = captured[:0]
+		for _, f := range capture.Frames() {
+			if f.IsCARP() && f.IPv4Source() == src {
+				captured = append(captured, ipPacket(f))
+			}
+		}
+		return len(captured) >= n
+	}) {
+		t.Fatalf("fewer than %d adverts of %s captured", n, who)
+	}
+	capture.Stop()
+	return captured
+}
+
 // rewriteRaw changes advbase and advskew of a captured advert and fixes the
 // CARP checksum, as an attacker can: plain CARP's HMAC does not cover
 // them. A trailer, if any, stays.
@@ -147,19 +169,7 @@ func testReplayAfterDeath(t *testing.T, withAuth bool) {
 	master := startAuthHost(t, l, l.Hosts[0], 0, auth)
 	backup := startAuthHost(t, l, l.Hosts[1], 100, auth)
 	waitMasters(t, l, 10*time.Second, l.Hosts[0])
-	var captured [][]byte
-	if !lab.Eventually(5*time.Second, func() bool {
-		captured = captured[:0]
-		for _, f := range capture.Frames() {
-			if f.IsCARP() && f.IPv4Source() == l.Hosts[0].Addr {
-				captured = append(captured, ipPacket(f))
-			}
-		}
-		return len(captured) >= 3
-	}) {
-		t.Fatal("fewer than 3 adverts of the master captured")
-	}
-	capture.Stop()
+	captured := captureAdverts(t, capture, l.Hosts[0].Addr, 3, "the master")
 	if want := carp.PacketLen + map[bool]int{false: 0, true: 48}[withAuth]; len(captured[0]) != want {
 		t.Fatalf("captured advert of %d bytes, want %d", len(captured[0]), want)
 	}
@@ -174,13 +184,7 @@ func testReplayAfterDeath(t *testing.T, withAuth bool) {
 	master.p.Kill()
 	died := time.Now()
 	const rate, length = 20, 9 * time.Second
-	done := make(chan error, 1)
-	var sent int
-	go func() {
-		var err error
-		sent, err = replay(l.Observer, pkts, rate, length)
-		done <- err
-	}()
+	done := replayAsync(l.Observer, pkts, rate, length)
 	dead := carp.DeadInterval(1, 3, 100)
 	if withAuth {
 		// On time: the dead interval after the master's last advert,
@@ -194,9 +198,11 @@ func testReplayAfterDeath(t *testing.T, withAuth bool) {
 		time.Sleep(dead + time.Second)
 		holdMasters(t, l, length-dead-2*time.Second)
 	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
+	sent := r.sent
 	if sent < rate*int(length/time.Second)*3/4 {
 		t.Fatalf("only %d packets replayed", sent)
 	}
@@ -362,19 +368,7 @@ func TestAuthRewrittenAtLiveMaster(t *testing.T) {
 	}
 	h2 := startAuthHost(t, l, l.Hosts[1], 100, auth)
 	waitMasters(t, l, 10*time.Second, l.Hosts[1])
-	var captured [][]byte
-	if !lab.Eventually(5*time.Second, func() bool {
-		captured = captured[:0]
-		for _, f := range capture.Frames() {
-			if f.IsCARP() && f.IPv4Source() == l.Hosts[1].Addr {
-				captured = append(captured, ipPacket(f))
-			}
-		}
-		return len(captured) >= 2
-	}) {
-		t.Fatal("fewer than 2 adverts of h2 captured")
-	}
-	capture.Stop()
+	captured := captureAdverts(t, capture, l.Hosts[1].Addr, 2, "h2")
 	h1 := startAuthHost(t, l, l.Hosts[0], 0, auth)
 	holdMasters(t, l, 2*time.Second, l.Hosts[1])
 	h2.p.Signal(syscall.SIGUSR2) // hands over to h1
@@ -384,17 +378,13 @@ func TestAuthRewrittenAtLiveMaster(t *testing.T) {
 	last := captured[len(captured)-1]
 	pkts := [][]byte{rewriteRaw(last, 0, 0), last}
 	const rate, length = 20, 5 * time.Second
-	done := make(chan error, 1)
-	var sent int
-	go func() {
-		var err error
-		sent, err = replay(l.Observer, pkts, rate, length)
-		done <- err
-	}()
+	done := replayAsync(l.Observer, pkts, rate, length)
 	holdMasters(t, l, length, l.Hosts[0])
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
+	sent := r.sent
 	holdMasters(t, l, time.Second, l.Hosts[0])
 	var g control.Group
 	if !lab.Eventually(3*time.Second, func() bool {

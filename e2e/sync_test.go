@@ -25,24 +25,7 @@ var eth1VIP = netip.MustParseAddr("203.0.113.102")
 // printed on failure.
 func newLab2(t *testing.T) *lab.Lab {
 	t.Helper()
-	if err := lab.Check(); err != nil {
-		t.Skipf("skipped: %v; CI runs these tests as root", err)
-	}
-	l, err := lab.New(lab.Options{Hosts: 2, Interfaces: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, p := range l.Procs() {
-				t.Logf("---- %s/%s (pid %d) %v\n%s", p.Host.Name, p.Name, p.Pid(), p.Argv, p.Log())
-			}
-		}
-		if err := l.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return l
+	return lab.NewForTest(t, lab.Options{Hosts: 2, Interfaces: 2}, false)
 }
 
 // hostDir is a directory of h's own for its control sockets: the lab's

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,29 +26,7 @@ import (
 // (IPv4; IPv6 but neighbour discovery and MLD), IPv6 on when ipv6.
 func newNoMulticastLab(t *testing.T, ipv6 bool) *lab.Lab {
 	t.Helper()
-	if err := lab.Check(); err != nil {
-		t.Skipf("skipped: %v; CI runs these tests as root", err)
-	}
-	l, err := lab.New(lab.Options{Hosts: 2, DropMulticast: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, p := range l.Procs() {
-				t.Logf("---- %s/%s (pid %d) %v\n%s", p.Host.Name, p.Name, p.Pid(), p.Argv, p.Log())
-			}
-		}
-		if err := l.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	if ipv6 {
-		if err := l.EnableIPv6(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return l
+	return lab.NewForTest(t, lab.Options{Hosts: 2, DropMulticast: true}, ipv6)
 }
 
 // unicastCARP is ours on h with a control socket in the lab's directory
@@ -80,6 +57,35 @@ func group1(t *testing.T, l *lab.Lab, h *lab.Host) control.Group {
 		t.Fatalf("%s: %d groups", h.Name, len(gs))
 	}
 	return gs[0]
+}
+
+// notPeerDrops checks a replay of valid adverts from the observer, which
+// is no listed peer, sent to h1 and h2 in turn (h1 first): at least 40
+// sent, and each host counted its share as not-peer drops. It returns
+// the hosts' counts.
+func notPeerDrops(t *testing.T, l *lab.Lab, r replayed, h1, h2 *lab.Host) []uint64 {
+	t.Helper()
+	if r.err != nil || r.sent < 40 {
+		t.Fatalf("the observer sent %d adverts: %v", r.sent, r.err)
+	}
+	var counts []uint64
+	for i, hh := range []*lab.Host{h1, h2} {
+		want := uint64(r.sent / 2)
+		if i == 0 {
+			want = uint64((r.sent + 1) / 2)
+		}
+		var got uint64
+		// The last adverts may still be on their way to the reader.
+		lab.Eventually(2*time.Second, func() bool {
+			got = group1(t, l, hh).Counters.Dropped[carp.DropNotPeer.String()]
+			return got == want
+		})
+		if got != want {
+			t.Errorf("%s counted %d not-peer drops, want %d (of %d sent)", hh.Name, got, want, r.sent)
+		}
+		counts = append(counts, got)
+	}
+	return counts
 }
 
 // TestUnicastPeersMulticastCannotElect: with multicast dropped by the
@@ -158,33 +164,12 @@ func TestUnicastPeersIPv4(t *testing.T) {
 		}
 		pkts = append(pkts, b)
 	}
-	var wg sync.WaitGroup
-	var sent int
-	var rerr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sent, rerr = replay(l.Observer, pkts, 20, 4*time.Second)
-	}()
+	done := replayAsync(l.Observer, pkts, 20, 4*time.Second)
 	holdMasters(t, l, 4*time.Second, h1)
-	wg.Wait()
-	if rerr != nil || sent < 40 {
-		t.Fatalf("the observer sent %d adverts: %v", sent, rerr)
-	}
+	r := <-done
+	counts := notPeerDrops(t, l, r, h1, h2)
 	for i, hh := range []*lab.Host{h1, h2} {
-		want := uint64(sent / 2)
-		if i == 0 {
-			want = uint64((sent + 1) / 2)
-		}
-		var got uint64
-		// The last adverts may still be on their way to the reader.
-		lab.Eventually(2*time.Second, func() bool {
-			got = group1(t, l, hh).Counters.Dropped[carp.DropNotPeer.String()]
-			return got == want
-		})
-		if got != want {
-			t.Errorf("%s counted %d not-peer drops, want %d (of %d sent)", hh.Name, got, want, sent)
-		}
+		got := counts[i]
 		out, err := hh.Exec("curl", "-s", "http://127.0.0.1:9342/metrics")
 		var line string
 		for _, x := range strings.Split(out, "\n") {
@@ -200,7 +185,7 @@ func TestUnicastPeersIPv4(t *testing.T) {
 		t.Errorf("h1 did not log the observer's adverts")
 	}
 	v4After, _, _ := l.MulticastDropped()
-	t.Logf("the observer sent %d valid adverts from a non-peer; the switch dropped %d IPv4 multicast packets meanwhile", sent, v4After-v4Before)
+	t.Logf("the observer sent %d valid adverts from a non-peer; the switch dropped %d IPv4 multicast packets meanwhile", r.sent, v4After-v4Before)
 
 	// Failover both ways: kill the master, then restart it.
 	p1.Kill()

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -165,34 +164,9 @@ func TestVRRP3UnicastPeers(t *testing.T) {
 					}
 					pkts = append(pkts, b)
 				}
-				var wg sync.WaitGroup
-				var sent int
-				var rerr error
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					sent, rerr = replay(l.Observer, pkts, 20, 4*time.Second)
-				}()
+				done := replayAsync(l.Observer, pkts, 20, 4*time.Second)
 				vrrpHoldHolders(t, l, addr, 4*time.Second, h1)
-				wg.Wait()
-				if rerr != nil || sent < 40 {
-					t.Fatalf("the observer sent %d adverts: %v", sent, rerr)
-				}
-				for i, hh := range []*lab.Host{h1, h2} {
-					want := uint64(sent / 2)
-					if i == 0 {
-						want = uint64((sent + 1) / 2)
-					}
-					var got uint64
-					// The last adverts may still be on their way to the reader.
-					lab.Eventually(2*time.Second, func() bool {
-						got = group1(t, l, hh).Counters.Dropped["not-peer"]
-						return got == want
-					})
-					if got != want {
-						t.Errorf("%s counted %d not-peer drops, want %d (of %d sent)", hh.Name, got, want, sent)
-					}
-				}
+				notPeerDrops(t, l, <-done, h1, h2)
 				vrrpHoldHolders(t, l, addr, time.Second, h1)
 			}
 			p1.Kill()

@@ -108,21 +108,26 @@ func (d *Group) rewatch() {
 	}
 }
 
+// drainAdverts handles the packets already queued, at most as many as
+// the queue holds.
+func (d *Group) drainAdverts() {
+	for range cap(d.rx) {
+		select {
+		case r := <-d.rx:
+			d.onPacket(r)
+		default:
+			return
+		}
+	}
+}
+
 // onClaim routes a claim heard: to a handoff in flight, which waits for
 // the peer's announcement, else to the MASTER as a conflict.
 func (d *Group) onClaim(now time.Time, c vip.Claim) {
 	// The adverts already queued come first: the select of the loop picks
 	// among ready channels at random, and a new MASTER's advert and its
 	// announcement arrive together.
-drain:
-	for range cap(d.rx) {
-		select {
-		case r := <-d.rx:
-			d.onPacket(r)
-		default:
-			break drain
-		}
-	}
+	d.drainAdverts()
 	switch {
 	case d.maint.holding():
 		if c.Addr == d.cfg.Addr.Addr() {
@@ -144,15 +149,7 @@ drain:
 // judgeClaims judges the claims held back, after the adverts read
 // meanwhile: those still heard as MASTER are conflicts.
 func (d *Group) judgeClaims(now time.Time) {
-drain:
-	for range cap(d.rx) {
-		select {
-		case r := <-d.rx:
-			d.onPacket(r)
-		default:
-			break drain
-		}
-	}
+	d.drainAdverts()
 	held := d.conf.held
 	d.conf.held = nil
 	if now.Before(d.conf.quiet) || d.m.State() != carp.Master || d.exit != nil || d.cfg.NoConflictDetect || d.maint.holding() {

@@ -19,6 +19,12 @@ import (
 
 var intruderMAC = net.HardwareAddr{2, 0, 0, 0, 0, 0x66}
 
+// addIntruder adds to lan a host (.66) that claims the test nodes'
+// addresses.
+func addIntruder(lan *platformtest.LAN) *platformtest.Host {
+	return lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+}
+
 // arpFrame is an ARP packet of op from sender (MAC, IP) to target IP, as
 // a host's kernel sends it.
 func arpFrame(t *testing.T, op arp.Operation, mac net.HardwareAddr, sender, target netip.Addr) []byte {
@@ -75,6 +81,28 @@ func announcedAt(h *platformtest.Host, addr netip.Addr, now time.Time) int {
 	return n
 }
 
+// masterAndIntruder starts node A (.11) with the groups specs gives it
+// on lan, alone but for an intruder host (.66), and lets it become
+// MASTER; A is stopped when the test ends.
+func masterAndIntruder(t *testing.T, lan *platformtest.LAN, specs func(a *testNode) []Spec) (*testNode, *platformtest.Host) {
+	t.Helper()
+	a := newTestNode(lan, 11)
+	intruder := addIntruder(lan)
+	if err := a.Apply(specs(a)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Stop(syscall.SIGTERM) })
+	<-a.Ready()
+	time.Sleep(4 * time.Second)
+	synctest.Wait()
+	return a, intruder
+}
+
+// dualStack is one group of A with an IPv4 and an IPv6 address.
+func dualStack(a *testNode) []Spec {
+	return []Spec{a.dualSpec(0, "198.51.100.100/32", "2001:db8::100/64")}
+}
+
 // TestConflict: a MASTER that hears another MAC claim its address (a
 // gratuitous ARP, an ARP reply) logs it with the MAC, counts it and
 // announces the address again at once; its own frames, a BACKUP's ARP
@@ -84,19 +112,12 @@ func TestConflict(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
 		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
-		if err := a.Apply([]Spec{a.spec(1, 0)}); err != nil {
-			t.Fatal(err)
-		}
+		intruder := addIntruder(&lan)
 		sb := b.spec(1, 100)
 		sb.Config.Preempt = true
-		if err := b.Apply([]Spec{sb}); err != nil {
-			t.Fatal(err)
-		}
+		startNodes(t, a, b, []Spec{a.spec(1, 0)}, []Spec{sb})
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
-		<-a.Ready()
-		<-b.Ready()
 		synctest.Wait()
 		if open, opened := a.host.Listening(); open != 0 || opened != 0 {
 			t.Fatalf("BACKUP: %d listeners open, %d opened; want none", open, opened)
@@ -189,15 +210,7 @@ func TestConflict(t *testing.T) {
 func TestConflictIPv6(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a := newTestNode(&lan, 11)
-		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
-		if err := a.Apply([]Spec{a.dualSpec(0, "198.51.100.100/32", "2001:db8::100/64")}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
-		<-a.Ready()
-		time.Sleep(4 * time.Second)
-		synctest.Wait()
+		a, intruder := masterAndIntruder(t, &lan, dualStack)
 		if open, _ := a.host.Listening(); open != 2 {
 			t.Fatalf("dual-stack MASTER: %d listeners open, want 2 (ARP, ND)", open)
 		}
@@ -230,14 +243,7 @@ func TestConflictIPv6(t *testing.T) {
 func TestConflictOneListener(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a := newTestNode(&lan, 11)
-		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
-		if err := a.Apply([]Spec{a.spec(1, 0), a.spec(2, 0), a.spec(3, 0)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
-		time.Sleep(4 * time.Second)
-		synctest.Wait()
+		a, intruder := masterAndIntruder(t, &lan, func(a *testNode) []Spec { return []Spec{a.spec(1, 0), a.spec(2, 0), a.spec(3, 0)} })
 		wantHolders(t, "1,2,3", a)
 		if open, opened := a.host.Listening(); open != 1 || opened != 1 {
 			t.Fatalf("3 MASTERs: %d listeners open, %d opened; want 1", open, opened)
@@ -260,16 +266,11 @@ func TestConflictOneListener(t *testing.T) {
 func TestConflictOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a := newTestNode(&lan, 11)
-		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
-		s := a.spec(1, 0)
-		s.Config.NoConflictDetect = true
-		if err := a.Apply([]Spec{s}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
-		time.Sleep(4 * time.Second)
-		synctest.Wait()
+		a, intruder := masterAndIntruder(t, &lan, func(a *testNode) []Spec {
+			s := a.spec(1, 0)
+			s.Config.NoConflictDetect = true
+			return []Spec{s}
+		})
 		wantHolders(t, "1", a)
 		if open, opened := a.host.Listening(); open != 0 || opened != 0 {
 			t.Fatalf("MASTER with no-conflict-detect: %d listeners open, %d opened; want none", open, opened)
@@ -288,15 +289,7 @@ func TestConflictOff(t *testing.T) {
 func TestConflictMACChange(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a := newTestNode(&lan, 11)
-		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
-		if err := a.Apply([]Spec{a.dualSpec(0, "198.51.100.100/32", "2001:db8::100/64")}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
-		<-a.Ready()
-		time.Sleep(4 * time.Second)
-		synctest.Wait()
+		a, intruder := masterAndIntruder(t, &lan, dualStack)
 		addr4, addr6 := netip.MustParseAddr("198.51.100.100"), netip.MustParseAddr("2001:db8::100")
 		newMAC := net.HardwareAddr{2, 0, 0, 0, 0, 0x77}
 		a.host.SetMAC(newMAC)
@@ -346,23 +339,16 @@ func TestConflictNotOnHandover(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
 		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-		intruder := lan.Host("eth0", intruderMAC, netip.MustParsePrefix("198.51.100.66/24"))
+		intruder := addIntruder(&lan)
 		sb := b.spec(1, 0)
 		sb.Config.Preempt = true
 		sb.Config.GARPCount = 3
-		if err := b.Apply([]Spec{sb}); err != nil {
-			t.Fatal(err)
-		}
 		sa := a.spec(1, 100)
 		sa.Config.GARPCount = 3
 		sa.Config.Preempt = true
-		if err := a.Apply([]Spec{sa}); err != nil {
-			t.Fatal(err)
-		}
+		startNodes(t, b, a, []Spec{sb}, []Spec{sa})
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
-		<-a.Ready()
-		<-b.Ready()
 		time.Sleep(4 * time.Second)
 		synctest.Wait()
 		wantHolders(t, " | 1", a, b)

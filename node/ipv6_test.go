@@ -53,16 +53,9 @@ func TestDualStackFailover(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var lan platformtest.LAN
 				a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-				if err := a.Apply([]Spec{a.dualSpec(0, tc.addrs...)}); err != nil {
-					t.Fatal(err)
-				}
-				if err := b.Apply([]Spec{b.dualSpec(100, tc.addrs...)}); err != nil {
-					t.Fatal(err)
-				}
+				startNodes(t, a, b, []Spec{a.dualSpec(0, tc.addrs...)}, []Spec{b.dualSpec(100, tc.addrs...)})
 				defer b.Stop(syscall.SIGTERM)
 				defer a.Stop(syscall.SIGTERM)
-				<-a.Ready()
-				<-b.Ready()
 				settle(10 * time.Second)
 				if h := held(a, tc.addrs...); !slices.Equal(h, tc.addrs) || len(held(b, tc.addrs...)) != 0 {
 					t.Fatalf("A holds %v, B %v\nlogs A:\n%s", h, held(b, tc.addrs...), a.logs)
@@ -164,16 +157,9 @@ func TestDualStackStatus(t *testing.T) {
 		addrs := []string{"198.51.100.100/32", "198.51.100.101/24", "2001:db8::100/128", "2001:db8::101/64"}
 		var lan platformtest.LAN
 		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-		if err := a.Apply([]Spec{a.dualSpec(0, addrs...)}); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Apply([]Spec{b.dualSpec(100, addrs...)}); err != nil {
-			t.Fatal(err)
-		}
+		startNodes(t, a, b, []Spec{a.dualSpec(0, addrs...)}, []Spec{b.dualSpec(100, addrs...)})
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
-		<-a.Ready()
-		<-b.Ready()
 		settle(10 * time.Second)
 		for _, tc := range []struct {
 			tn *testNode

@@ -94,6 +94,35 @@ func newTestNode(lan *platformtest.LAN, last byte) *testNode {
 	return &testNode{Node: n, host: h, src: src, logs: logs}
 }
 
+// thirdHost adds a third host to lan, 198.51.100.13 (beside the test
+// nodes' .11 and .12), and returns its address and a raw socket of IP
+// protocol proto joined to the group, closed when the test ends.
+func thirdHost(t *testing.T, lan *platformtest.LAN, proto uint8) (netip.Addr, platform.IPConn) {
+	t.Helper()
+	addr := netip.MustParseAddr("198.51.100.13")
+	h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 13}, netip.PrefixFrom(addr, 24))
+	conn, err := h.OpenIP(platform.IPOptions{Protocol: proto, Src: addr, Group: mcast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return addr, conn
+}
+
+// startNodes applies sa to a, then sb to b, and waits until both are
+// ready.
+func startNodes(t *testing.T, a, b *testNode, sa, sb []Spec) {
+	t.Helper()
+	if err := a.Apply(sa); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Apply(sb); err != nil {
+		t.Fatal(err)
+	}
+	<-a.Ready()
+	<-b.Ready()
+}
+
 // spec is a group of the node on eth0, managing its address.
 func (tn *testNode) spec(vhid, advskew uint8) Spec {
 	return Spec{ManageVIP: true, Config: group.Config{Interface: "eth0", Src: tn.src, Mcast: mcast, VHID: vhid,
@@ -152,16 +181,9 @@ func TestNodesConverge(t *testing.T) {
 		for i := range specsA {
 			specsA[i].Config.Preempt = true
 		}
-		if err := a.Apply(specsA); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Apply(specsB); err != nil {
-			t.Fatal(err)
-		}
+		startNodes(t, a, b, specsA, specsB)
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
-		<-a.Ready()
-		<-b.Ready()
 		settle(10 * time.Second)
 		wantHolders(t, "1,2 | 3", a, b)
 		// One socket per interface carries the three groups: every advert
@@ -197,13 +219,7 @@ func TestNodeDispatch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
 		a := newTestNode(&lan, 11)
-		peerAddr := netip.MustParseAddr("198.51.100.13")
-		peer := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 13}, netip.PrefixFrom(peerAddr, 24))
-		conn, err := peer.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: netip.MustParseAddr("198.51.100.13"), Group: mcast})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
+		peerAddr, conn := thirdHost(t, &lan, carp.IPProtocol)
 		if err := a.Apply([]Spec{a.spec(1, 100), a.spec(2, 100), a.spec(3, 100)}); err != nil {
 			t.Fatal(err)
 		}
@@ -247,13 +263,7 @@ func TestNodeFilterFollowsGroups(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
 		a := newTestNode(&lan, 11)
-		peerAddr := netip.MustParseAddr("198.51.100.13")
-		peer := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 13}, netip.PrefixFrom(peerAddr, 24))
-		conn, err := peer.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: peerAddr, Group: mcast})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
+		peerAddr, conn := thirdHost(t, &lan, carp.IPProtocol)
 		defer a.Stop(syscall.SIGTERM)
 		// send sends one advert of vhid 3 and says how many more packets
 		// reached the node's readers and how many the filter dropped.

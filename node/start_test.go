@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -382,13 +380,7 @@ func TestUnclaimedPackets(t *testing.T) {
 				var lan platformtest.LAN
 				a := newTestNode(&lan, 11)
 				a.deps.Unclaimed = unclaimed
-				peerAddr := netip.MustParseAddr("198.51.100.13")
-				peer := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 13}, netip.PrefixFrom(peerAddr, 24))
-				conn, err := peer.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: peerAddr, Group: mcast})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer conn.Close()
+				peerAddr, conn := thirdHost(t, &lan, carp.IPProtocol)
 				if err := a.Apply([]Spec{a.spec(1, 0)}); err != nil {
 					t.Fatal(err)
 				}

@@ -98,13 +98,7 @@ func TestHoldDownFromTheStart(t *testing.T) {
 	for i := range 200 {
 		synctest.Test(t, func(t *testing.T) {
 			var lan platformtest.LAN
-			peerAddr := netip.MustParseAddr("198.51.100.13")
-			peer := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 13}, netip.PrefixFrom(peerAddr, 24))
-			conn, err := peer.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: peerAddr, Group: mcast})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			peerAddr, conn := thirdHost(t, &lan, carp.IPProtocol)
 			a := newTestNode(&lan, 11)
 			a.deps.Ready = func(ID, string) { conn.WritePacket(advert(peerAddr, 1, 200)) }
 			sa := a.spec(1, 0)

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/group"
-	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 	"github.com/ucarp-go/ucarp/vip"
 	"github.com/ucarp-go/ucarp/vip/viptest"
@@ -73,26 +71,13 @@ func TestUnicastPeersIPv4(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
 		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-		thirdAddr := netip.MustParseAddr("198.51.100.13")
-		third := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 13}, netip.PrefixFrom(thirdAddr, 24))
-		conn, err := third.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: thirdAddr, Group: mcast})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
+		thirdAddr, conn := thirdHost(t, &lan, carp.IPProtocol)
 		sa, sb := a.spec(1, 50), b.spec(1, 100)
 		sa.Config.Preempt, sb.Config.Preempt = true, true
 		sa.Config.Peers, sb.Config.Peers = []netip.Addr{b.src}, []netip.Addr{a.src}
-		if err := a.Apply([]Spec{sa}); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Apply([]Spec{sb}); err != nil {
-			t.Fatal(err)
-		}
+		startNodes(t, a, b, []Spec{sa}, []Spec{sb})
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
-		<-a.Ready()
-		<-b.Ready()
 		// The third host advertises vhid 1 faster than both, to the group
 		// and to each node, with the right password.
 		for range 10 {
@@ -206,16 +191,9 @@ func TestUnicastPeersIPv6(t *testing.T) {
 					pa, pb = pa.WithZone("eth0"), pb.WithZone("eth0")
 				}
 				sa.Config.Peers, sb.Config.Peers = []netip.Addr{pb}, []netip.Addr{pa}
-				if err := a.Apply([]Spec{sa}); err != nil {
-					t.Fatal(err)
-				}
-				if err := b.Apply([]Spec{sb}); err != nil {
-					t.Fatal(err)
-				}
+				startNodes(t, a, b, []Spec{sa}, []Spec{sb})
 				defer b.Stop(syscall.SIGTERM)
 				defer a.Stop(syscall.SIGTERM)
-				<-a.Ready()
-				<-b.Ready()
 				time.Sleep(10 * time.Second)
 				synctest.Wait()
 				if len(held(a, vips...)) != 1 || len(held(b, vips...)) != 0 {

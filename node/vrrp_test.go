@@ -1,7 +1,6 @@
 package node
 
 import (
-	"net"
 	"net/netip"
 	"strings"
 	"syscall"
@@ -12,7 +11,6 @@ import (
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/group"
-	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 	"github.com/ucarp-go/ucarp/vrrp"
 )
@@ -46,6 +44,18 @@ func (tn *testNode) status(t *testing.T, name string) control.Group {
 	return control.Group{}
 }
 
+// vrrpPair starts A (.11) and B (.12) on lan as VRRPv3 routers of VRID
+// 1 with priorities pa and pb, and waits until both are ready; they are
+// stopped when the test ends.
+func vrrpPair(t *testing.T, lan *platformtest.LAN, pa, pb uint8) (a, b *testNode) {
+	t.Helper()
+	a, b = newTestNode(lan, 11), newTestNode(lan, 12)
+	startNodes(t, a, b, []Spec{a.vspec(1, pa)}, []Spec{b.vspec(1, pb)})
+	t.Cleanup(func() { b.Stop(syscall.SIGTERM) })
+	t.Cleanup(func() { a.Stop(syscall.SIGTERM) })
+	return a, b
+}
+
 // vmasters says which of the nodes hold VRRPv3 vrid's address: "A", "B",
 // "AB" or "".
 func vmasters(vrid uint8, a, b *testNode) string {
@@ -57,18 +67,6 @@ func vmasters(vrid uint8, a, b *testNode) string {
 		s += "B"
 	}
 	return s
-}
-
-func startNodes(t *testing.T, a, b *testNode, sa, sb []Spec) {
-	t.Helper()
-	if err := a.Apply(sa); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Apply(sb); err != nil {
-		t.Fatal(err)
-	}
-	<-a.Ready()
-	<-b.Ready()
 }
 
 // TestVRRP3Converge: two nodes elect the one of higher priority; with
@@ -87,10 +85,7 @@ func TestVRRP3Converge(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var lan platformtest.LAN
-				a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-				startNodes(t, a, b, []Spec{a.vspec(1, tt.pa)}, []Spec{b.vspec(1, tt.pb)})
-				defer b.Stop(syscall.SIGTERM)
-				defer a.Stop(syscall.SIGTERM)
+				a, b := vrrpPair(t, &lan, tt.pa, tt.pb)
 				time.Sleep(10 * time.Second)
 				synctest.Wait()
 				if got := vmasters(1, a, b); got != tt.want {
@@ -125,10 +120,7 @@ func TestVRRP3Takeover(t *testing.T) {
 	t.Run("death", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var lan platformtest.LAN
-			a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-			startNodes(t, a, b, []Spec{a.vspec(1, 200)}, []Spec{b.vspec(1, 100)})
-			defer b.Stop(syscall.SIGTERM)
-			defer a.Stop(syscall.SIGTERM)
+			a, b := vrrpPair(t, &lan, 200, 100)
 			time.Sleep(10*time.Second + 500*time.Millisecond) // between two of A's adverts
 			synctest.Wait()
 			if got := vmasters(1, a, b); got != "A" {
@@ -253,13 +245,7 @@ func TestVRRP3BesideCARP(t *testing.T) {
 		startNodes(t, a, b, []Spec{a.spec(1, 0), a.vspec(1, 100)}, []Spec{b.spec(1, 100), b.vspec(1, 200)})
 		defer b.Stop(syscall.SIGTERM)
 		defer a.Stop(syscall.SIGTERM)
-		peerAddr := netip.MustParseAddr("198.51.100.13")
-		peer := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 13}, netip.PrefixFrom(peerAddr, 24))
-		conn, err := peer.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Src: peerAddr, Group: mcast})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
+		peerAddr, conn := thirdHost(t, &lan, carp.IPProtocol)
 		for range 10 {
 			time.Sleep(time.Second)
 			conn.WritePacket(vrrp2(peerAddr, 1))
@@ -298,10 +284,7 @@ func TestVRRP3BesideCARP(t *testing.T) {
 func TestVRRP3Demotion(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-		startNodes(t, a, b, []Spec{a.vspec(1, 200)}, []Spec{b.vspec(1, 180)})
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a, b := vrrpPair(t, &lan, 200, 180)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		if got := vmasters(1, a, b); got != "A" {
@@ -340,10 +323,7 @@ func TestVRRP3Demotion(t *testing.T) {
 func TestVRRP3Reload(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-		startNodes(t, a, b, []Spec{a.vspec(1, 200)}, []Spec{b.vspec(1, 100)})
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a, b := vrrpPair(t, &lan, 200, 100)
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		before := a.status(t, "eth0-vrrp3-1")

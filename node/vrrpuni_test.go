@@ -1,7 +1,6 @@
 package node
 
 import (
-	"net"
 	"net/netip"
 	"slices"
 	"syscall"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/group"
-	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 	"github.com/ucarp-go/ucarp/vrrp"
 )
@@ -38,13 +36,7 @@ func TestVRRP3UnicastPeers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
 		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-		thirdAddr := netip.MustParseAddr("198.51.100.13")
-		third := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 13}, netip.PrefixFrom(thirdAddr, 24))
-		conn, err := third.OpenIP(platform.IPOptions{Protocol: vrrp.IPProtocol, Src: thirdAddr, Group: mcast})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
+		thirdAddr, conn := thirdHost(t, &lan, vrrp.IPProtocol)
 		sa, sb := a.vspec(1, 200), b.vspec(1, 100)
 		sa.Config.Peers, sb.Config.Peers = []netip.Addr{b.src}, []netip.Addr{a.src}
 		// A's checksum covers the destination (the peer), B follows it.

@@ -18,11 +18,7 @@ var (
 
 // frrVectors are the adverts captured from FRR 8.4's vrrpd, with what
 // they carry, hand-checked against the bytes (see the file's header).
-var frrVectors = []struct {
-	key    string
-	id     uint16 // IPv4 ID, chosen by the kernel
-	advert Advert
-}{
+var frrVectors = []vector{
 	{"v4-advert", 0x1f8e, Advert{Version: 3, Type: 1, VRID: 51, Priority: 200, MaxAdvertInterval: 100, Checksum: 0x94f0,
 		Addrs: addrs("198.51.100.100", "203.0.113.10")}},
 	{"v4-leave", 0x20f5, Advert{Version: 3, Type: 1, VRID: 51, Priority: 0, MaxAdvertInterval: 100, Checksum: 0x5cf1,
@@ -38,49 +34,32 @@ var frrVectors = []struct {
 // unlike keepalived) and content, that its checksum is in the
 // pseudo-header form for IPv4 too, and encodes it again to the same bytes.
 func TestFRRVectors(t *testing.T) {
-	for _, v := range frrVectors {
-		t.Run(v.key, func(t *testing.T) {
-			frame := captureLine(t, frrFile, v.key)
-			if !slices.Equal(frame[:6], map[bool][]byte{false: {1, 0, 0x5e, 0, 0, 0x12}, true: {0x33, 0x33, 0, 0, 0, 0x12}}[v.advert.Addrs[0].Is6()]) {
-				t.Errorf("Ethernet destination %x", frame[:6])
-			}
-			switch binary.BigEndian.Uint16(frame[12:14]) {
-			case 0x0800:
-				if !slices.Equal(frame[6:12], frrMAC4) {
-					t.Errorf("Ethernet source %x, want the virtual MAC %x", frame[6:12], frrMAC4)
-				}
-				checkFRRIPv4(t, frame[ethernetHeaderLen:], v.id, v.advert)
-			case 0x86dd:
-				if !slices.Equal(frame[6:12], frrMAC6) {
-					t.Errorf("Ethernet source %x, want the virtual MAC %x", frame[6:12], frrMAC6)
-				}
-				checkFRRIPv6(t, frame[ethernetHeaderLen:], v.advert)
-			default:
-				t.Fatalf("ethertype %x", frame[12:14])
-			}
+	runVectors(t, frrFile, frrVectors,
+		func(t *testing.T, frame []byte, v vector) {
+			checkFRREthernet(t, frame, GroupIPv4, frrMAC4)
+			checkFRRIPv4(t, frame[ethernetHeaderLen:], v.id, v.advert)
+		},
+		func(t *testing.T, frame []byte, v vector) {
+			checkFRREthernet(t, frame, GroupIPv6, frrMAC6)
+			checkFRRIPv6(t, frame[ethernetHeaderLen:], v.advert)
 		})
+}
+
+// checkFRREthernet checks a frame's destination, the MAC of group, and
+// its source, the virtual MAC mac.
+func checkFRREthernet(t *testing.T, frame []byte, group netip.Addr, mac []byte) {
+	t.Helper()
+	if !slices.Equal(frame[:6], map[bool][]byte{false: {1, 0, 0x5e, 0, 0, 0x12}, true: {0x33, 0x33, 0, 0, 0, 0x12}}[group.Is6()]) {
+		t.Errorf("Ethernet destination %x", frame[:6])
+	}
+	if !slices.Equal(frame[6:12], mac) {
+		t.Errorf("Ethernet source %x, want the virtual MAC %x", frame[6:12], mac)
 	}
 }
 
 func checkFRRIPv4(t *testing.T, pkt []byte, id uint16, want Advert) {
-	var p Packet
-	if err := p.UnmarshalBinary(pkt); err != nil {
-		t.Fatal(err)
-	}
 	const dontFragment = 0x4000
-	if p.Src != frrSrc4 || p.Dst != GroupIPv4 || p.TTL != TTL || p.TOS != TOS || p.ID != id || p.Flags != dontFragment {
-		t.Errorf("IPv4 header: %+v", p)
-	}
-	if p.Form != ChecksumPseudoHeader {
-		t.Errorf("checksum form %v, want %v", p.Form, ChecksumPseudoHeader)
-	}
-	if !advertsEqual(p.Advert, want) {
-		t.Errorf("advert\n %+v\nwant\n %+v", p.Advert, want)
-	}
-	again, err := p.MarshalBinary()
-	if err != nil || !slices.Equal(again, pkt) {
-		t.Errorf("re-encoded\n %x, %v\nwant\n %x", again, err, pkt)
-	}
+	checkIPv4Vector(t, pkt, frrSrc4, id, dontFragment, want)
 	// What this package's sender writes for the same advert, in FRR's
 	// form: the same VRRP message, byte for byte.
 	msg, err := want.Marshal(frrSrc4, GroupIPv4, ChecksumPseudoHeader)

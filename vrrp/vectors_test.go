@@ -39,13 +39,35 @@ var (
 	keepalivedSrc6 = netip.MustParseAddr("fe80::ff:fe00:101")
 )
 
+// vector is one advert of a capture file: its line's key, and what it
+// carries.
+type vector struct {
+	key    string
+	id     uint16 // IPv4 ID, chosen by the sender's kernel
+	advert Advert
+}
+
+// runVectors runs a subtest per vector of file: the captured frame goes to
+// v4 or v6 by its ethertype.
+func runVectors(t *testing.T, file string, vs []vector, v4, v6 func(t *testing.T, frame []byte, v vector)) {
+	for _, v := range vs {
+		t.Run(v.key, func(t *testing.T) {
+			frame := captureLine(t, file, v.key)
+			switch binary.BigEndian.Uint16(frame[12:14]) {
+			case 0x0800:
+				v4(t, frame, v)
+			case 0x86dd:
+				v6(t, frame, v)
+			default:
+				t.Fatalf("ethertype %x", frame[12:14])
+			}
+		})
+	}
+}
+
 // keepalivedVectors are the adverts captured from keepalived 2.2.7, with
 // what they carry.
-var keepalivedVectors = []struct {
-	key    string
-	id     uint16 // IPv4 ID
-	advert Advert
-}{
+var keepalivedVectors = []vector{
 	{"v4-advert", 1, Advert{Version: 3, Type: 1, VRID: 51, Priority: 200, MaxAdvertInterval: 100, Checksum: 0x94fa,
 		Addrs: addrs("198.51.100.100", "203.0.113.10")}},
 	{"v4-leave", 9, Advert{Version: 3, Type: 1, VRID: 51, Priority: 0, MaxAdvertInterval: 100, Checksum: 0x5cfb,
@@ -64,27 +86,25 @@ var keepalivedVectors = []struct {
 // carries and that its IPv4 checksum is in keepalived's form (with the
 // pseudo-header), and encodes it again to the very same bytes.
 func TestKeepalivedVectors(t *testing.T) {
-	for _, v := range keepalivedVectors {
-		t.Run(v.key, func(t *testing.T) {
-			frame := captureLine(t, keepalivedFile, v.key)
-			switch binary.BigEndian.Uint16(frame[12:14]) {
-			case 0x0800:
-				checkIPv4Vector(t, frame[ethernetHeaderLen:], v.id, v.advert)
-			case 0x86dd:
-				checkIPv6Vector(t, frame[ethernetHeaderLen:], v.advert, keepalivedSrc6)
-			default:
-				t.Fatalf("ethertype %x", frame[12:14])
-			}
+	runVectors(t, keepalivedFile, keepalivedVectors,
+		func(t *testing.T, frame []byte, v vector) {
+			checkKeepalivedIPv4(t, frame[ethernetHeaderLen:], v.id, v.advert)
+		},
+		func(t *testing.T, frame []byte, v vector) {
+			checkIPv6Vector(t, frame[ethernetHeaderLen:], v.advert, keepalivedSrc6)
 		})
-	}
 }
 
-func checkIPv4Vector(t *testing.T, pkt []byte, id uint16, want Advert) {
+// checkIPv4Vector checks a captured IPv4 advert from src: its header
+// (ID id, flags and fragment offset flags), the advert decoded in the
+// pseudo-header form, and the same bytes encoded again.
+func checkIPv4Vector(t *testing.T, pkt []byte, src netip.Addr, id, flags uint16, want Advert) {
+	t.Helper()
 	var p Packet
 	if err := p.UnmarshalBinary(pkt); err != nil {
 		t.Fatal(err)
 	}
-	if p.Src != keepalivedSrc4 || p.Dst != GroupIPv4 || p.TTL != TTL || p.TOS != TOS || p.ID != id || p.Flags != 0 {
+	if p.Src != src || p.Dst != GroupIPv4 || p.TTL != TTL || p.TOS != TOS || p.ID != id || p.Flags != flags {
 		t.Errorf("IPv4 header: %+v", p)
 	}
 	if p.Form != ChecksumPseudoHeader {
@@ -97,6 +117,12 @@ func checkIPv4Vector(t *testing.T, pkt []byte, id uint16, want Advert) {
 	if err != nil || !slices.Equal(again, pkt) {
 		t.Errorf("re-encoded\n %x, %v\nwant\n %x", again, err, pkt)
 	}
+}
+
+// checkKeepalivedIPv4 checks a captured IPv4 advert of keepalived, which
+// sets no flag, and that this package's sender builds the same bytes.
+func checkKeepalivedIPv4(t *testing.T, pkt []byte, id uint16, want Advert) {
+	checkIPv4Vector(t, pkt, keepalivedSrc4, id, 0, want)
 	// What this package's sender would build for the same advert.
 	q := NewPacket(keepalivedSrc4, GroupIPv4, id, want, ChecksumPseudoHeader)
 	if b, err := q.MarshalBinary(); err != nil || !slices.Equal(b, pkt) {

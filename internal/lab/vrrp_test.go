@@ -26,26 +26,7 @@ func needPeers(t *testing.T) {
 
 func newVRRPLab(t *testing.T, ipv6 bool) *Lab {
 	t.Helper()
-	l, err := New(Options{Hosts: 2, Log: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, p := range l.Procs() {
-				t.Logf("---- %s/%s (pid %d) %v\n%s", p.Host.Name, p.Name, p.Pid(), p.Argv, p.Log())
-			}
-		}
-		if err := l.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	if ipv6 {
-		if err := l.EnableIPv6(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return l
+	return NewForTest(t, Options{Hosts: 2, Log: t.Logf}, ipv6)
 }
 
 func holderNames(l *Lab, a netip.Addr) []string {
