@@ -575,6 +575,7 @@ func (d *Group) Run() *Exit {
 		if d.exit != nil && d.effects.idle() && !d.runner.busy() {
 			return d.exit
 		}
+		d.fireLazy()
 		d.arm()
 		select {
 		case r := <-d.rx:
@@ -717,6 +718,19 @@ func lazy(timer int) time.Duration {
 		return time.Second
 	}
 	return 0
+}
+
+// fireLazy runs a lazy timer that is due at a wake-up of another cause
+// (a BACKUP's is each advert it receives), which then costs it no
+// wake-up of its own: with the second of slack alone, every BACKUP's
+// report woke the process once every flushEvery on its own.
+func (d *Group) fireLazy() {
+	if t := d.deadlines[timerFlush]; !t.IsZero() {
+		if now := time.Now(); !now.Before(t) {
+			d.deadlines[timerFlush] = now.Add(flushEvery)
+			d.flushLimits()
+		}
+	}
 }
 
 // arm sets the loop's timer to the earliest deadline (for a lazy timer,

@@ -750,3 +750,30 @@ func TestDeliverNeverStallsTheSharedReader(t *testing.T) {
 		conn.Close()
 	})
 }
+
+// TestLoopReportAtAnotherWakeUp: the report of the lines left out, a lazy
+// timer, comes at the next wake-up of another cause once it is due (a
+// BACKUP's is each advert it receives), not on a timer of its own a
+// second later, which woke the process once every 10 s per BACKUP.
+func TestLoopReportAtAnotherWakeUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		const report = "more packets dropped as bad-ttl"
+		for s := range 11 {
+			h.at(time.Duration(s)*time.Second + 300*time.Millisecond)
+			h.receive(1, 0, nil) // the MASTER's advert: this group stays BACKUP
+			if s == 0 {
+				for range 3 * limitBurst {
+					h.receive(1, 0, func(p *carp.Packet) { p.TTL = 254 })
+				}
+			}
+			if got, want := strings.Contains(h.logs.String(), report), s == int(flushEvery/time.Second); got != want {
+				t.Fatalf("after the advert at %d.3 s: report %v, want %v\n%s", s, got, want, h.logs)
+			}
+		}
+		if h.state() != carp.Backup {
+			t.Fatalf("state %v", h.state())
+		}
+	})
+}

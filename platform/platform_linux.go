@@ -314,7 +314,9 @@ func (a linuxAddrs) add(v vip.Address) error {
 // AddAddress replaces: it adds the address, or gives the one there v's
 // protocol and lifetime (the kernel keeps its label).
 func (a linuxAddrs) AddAddress(v vip.Address) error {
-	if err := a.rtnl.execute(a.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v), 0, nil); err != nil {
+	// A MASTER's lifetime renewal each advert interval: batched with the
+	// other groups' (rtnl.renew).
+	if err := a.rtnl.renew(a.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v).Serialize()); err != nil {
 		return fmt.Errorf("platform: adding %s to %s: %w", v.Prefix, a.ifi.Name, err)
 	}
 	return nil

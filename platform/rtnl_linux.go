@@ -26,7 +26,12 @@ type rtnl struct {
 	fd   *rtnlFD
 	seq  uint32
 	buf  []byte
+	out  []byte // a batch's datagram (renewBatch)
 	port uint32 // the socket's netlink port, kept when it is opened again
+
+	bmu     sync.Mutex
+	batch   *renewBatch // the renewals waiting for their leader (renew)
+	batches int         // datagrams of renewals sent (r.mu)
 }
 
 type rtnlFD struct{ fd int }
@@ -139,6 +144,134 @@ func (r *rtnl) execute(req *nl.NetlinkRequest, resType uint16, each func(data []
 		done, err := r.parse(r.buf[:n], resType, each)
 		if done || err != nil {
 			return err
+		}
+	}
+}
+
+// renewBatch is the address renewals of one wake-up, sent together.
+type renewBatch struct {
+	msgs [][]byte
+	errs []error
+	done chan struct{}
+}
+
+// maxBatch bounds the messages of one datagram (about 100 bytes each).
+const maxBatch = 64
+
+// renew sends msg, a serialized RTM_NEWADDR request, in one datagram with
+// the other renewals of the same wake-up, and returns the kernel's answer
+// to it.
+//
+// Why: the kernel answers each renewal of an address's lifetime by
+// waking its address-lifetime worker (inet_rtm_newaddr queues
+// check_lifetime at once), which preempts the daemon at the end of the
+// system call: a context switch there and back per renewal, the largest
+// share of a renewal's cost on this kind of machine (docs/PERF.md). The
+// MASTERs of a grid slot renew in the same wake-up; in one datagram the
+// kernel handles them all in one system call, and the daemon is
+// preempted at most once.
+//
+// How: a group commit. The first caller leads: it yields the processor
+// once (runtime.Gosched), so that the other goroutines woken by the same
+// timers run first and queue their renewals behind it, then sends the
+// batch and hands each caller its answer. With GOMAXPROCS=1 (the
+// daemon's setting) the others run before it comes back; otherwise a
+// batch may be smaller, never wrong. A lone caller pays for one Gosched.
+func (r *rtnl) renew(msg []byte) error {
+	r.bmu.Lock()
+	b := r.batch
+	leader := b == nil
+	if leader {
+		b = &renewBatch{done: make(chan struct{})}
+		r.batch = b
+	}
+	i := len(b.msgs)
+	b.msgs = append(b.msgs, msg)
+	if len(b.msgs) == maxBatch {
+		r.batch = nil // full: the next caller leads another
+	}
+	r.bmu.Unlock()
+	if !leader {
+		<-b.done
+		return b.errs[i]
+	}
+	runtime.Gosched()
+	r.bmu.Lock()
+	if r.batch == b {
+		r.batch = nil
+	}
+	r.bmu.Unlock()
+	b.errs = r.sendBatch(b.msgs)
+	close(b.done)
+	return b.errs[0]
+}
+
+// sendBatch sends msgs, requests without NLM_F_ACK, in one datagram and
+// returns the kernel's answer to each. The kernel handles a route request
+// within the sendto that carries it and, without NLM_F_ACK, answers only
+// a failure, queued before sendto returns: so what the socket holds once
+// sendto has returned is every error there is, and a request without one
+// succeeded. Should an answer not fit (ENOBUFS: the kernel could not
+// queue it), every request of the batch fails, since the lost one could
+// be any of them.
+func (r *rtnl) sendBatch(msgs [][]byte) []error {
+	errs := make([]error, len(msgs))
+	failAll := func(err error) []error {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return errs
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.open(); err != nil {
+		return failAll(err)
+	}
+	first := r.seq + 1
+	r.out = r.out[:0]
+	for _, m := range msgs {
+		r.seq++
+		binary.NativeEndian.PutUint16(m[6:], binary.NativeEndian.Uint16(m[6:])&^unix.NLM_F_ACK)
+		binary.NativeEndian.PutUint32(m[8:], r.seq)
+		binary.NativeEndian.PutUint32(m[12:], 0)
+		r.out = append(r.out, m...)
+		for len(r.out)%unix.NLMSG_ALIGNTO != 0 {
+			r.out = append(r.out, 0)
+		}
+	}
+	r.batches++
+	if err := rawSendto(r.fd.fd, r.out, unix.MSG_DONTWAIT, nil, 0); err != nil {
+		r.reset()
+		return failAll(os.NewSyscallError("sendto", err))
+	}
+	for {
+		n, err := rawRecv(r.fd.fd, r.buf)
+		switch err {
+		case nil:
+		case unix.EAGAIN:
+			return errs // every error is in
+		case unix.EINTR:
+			continue
+		default:
+			r.reset()
+			return failAll(os.NewSyscallError("recvfrom", err))
+		}
+		for b := r.buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
+			h := nlHeader(b)
+			l := int(h.Len)
+			if l < unix.NLMSG_HDRLEN || l > len(b) {
+				r.reset()
+				return failAll(errors.New("platform: a malformed netlink answer"))
+			}
+			data := b[unix.NLMSG_HDRLEN:l]
+			b = b[min(nlAlign(l), len(b)):]
+			if i := h.Seq - first; h.Type == unix.NLMSG_ERROR && i < uint32(len(msgs)) && len(data) >= 4 {
+				if e := int32(binary.NativeEndian.Uint32(data)); e != 0 {
+					errs[i] = syscall.Errno(-e)
+				}
+			}
 		}
 	}
 }

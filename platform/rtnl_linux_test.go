@@ -3,10 +3,19 @@ package platform
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/ucarp-go/ucarp/vip"
 )
 
 // nlMsg is a netlink message of typ with seq and payload, padded.
@@ -64,4 +73,88 @@ func TestRTNLParse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRTNLRenewBatch sends renewals to the kernel in one datagram without
+// NLM_F_ACK: each request gets its own answer (a failure among
+// successes is that request's alone), the successes take effect, and
+// renewals made at once by several goroutines go out together.
+func TestRTNLRenewBatch(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		sys, err := New("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := sys.Addresses().(linuxAddrs)
+		a.rtnl.portID() // opens the socket in this namespace
+		gone := linuxAddrs{ifi: &net.Interface{Index: 1 << 30, Name: "gone"}, mark: a.mark, rtnl: a.rtnl}
+		v := func(s string, life time.Duration) vip.Address {
+			return vip.Address{Prefix: netip.MustParsePrefix(s), Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: life}
+		}
+		for _, s := range []string{"198.51.100.1/32", "198.51.100.2/32"} {
+			if err := a.add(v(s, 20*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		newAddr := func(a linuxAddrs, s string) []byte {
+			return a.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v(s, 100*time.Second)).Serialize()
+		}
+		exclusive := a.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, v("198.51.100.2/32", 0)).Serialize()
+		errs := a.rtnl.sendBatch([][]byte{
+			newAddr(a, "198.51.100.1/32"),
+			newAddr(gone, "198.51.100.3/32"),
+			exclusive,
+			newAddr(a, "198.51.100.2/32"),
+			newAddr(a, "198.51.100.4/32"),
+		})
+		want := []syscall.Errno{0, syscall.ENODEV, syscall.EEXIST, 0, 0}
+		for i := range want {
+			if errno(errs[i]) != want[i] {
+				t.Errorf("request %d: %v, want %v", i, errs[i], want[i])
+			}
+		}
+		l, _ := netlink.LinkByName("eth0")
+		kernel, _ := netlink.AddrList(l, netlink.FAMILY_V4)
+		var got []string
+		for _, k := range kernel {
+			got = append(got, fmt.Sprintf("%s %v", k.IPNet, k.ValidLft > 20))
+		}
+		slices.Sort(got)
+		if w := []string{"198.51.100.1/32 true", "198.51.100.2/32 true", "198.51.100.4/32 true"}; !slices.Equal(got, w) {
+			t.Errorf("kernel's table %q, want %q (renewed lifetimes)", got, w)
+		}
+		// The groups of one wake-up, one processor as in the daemon: one
+		// datagram. The one whose interface is gone alone fails.
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		before := a.rtnl.batches
+		start := make(chan struct{})
+		const n = 8
+		res := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				sys := a
+				if i == 5 {
+					sys = gone
+				}
+				res[i] = sys.AddAddress(v(fmt.Sprintf("198.51.100.%d/32", 10+i), 30*time.Second))
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range res {
+			if (i == 5) != (errno(err) == syscall.ENODEV) || i != 5 && err != nil {
+				t.Errorf("renewal %d: %v", i, err)
+			}
+		}
+		if sent := a.rtnl.batches - before; sent >= n/2 {
+			t.Errorf("%d renewals at once took %d datagrams", n, sent)
+		} else {
+			t.Logf("%d renewals at once took %d datagrams", n, sent)
+		}
+		if list, _ := a.Addresses(); len(list) != 3+n-1 {
+			t.Errorf("table %v", table(list))
+		}
+	})
 }
