@@ -168,3 +168,77 @@ func TestVMACPair(t *testing.T) {
 		})
 	}
 }
+
+// TestVMACKeepalived: ours with --vmac and keepalived 2.2.7 with use_vmac,
+// each MASTER in turn: the observer reaches the address at the same
+// virtual MAC whichever holds it, on that host's macvlan.
+func TestVMACKeepalived(t *testing.T) {
+	needPeer(lab.KeepalivedBin)(t)
+	for _, fam := range []string{"ipv4", "ipv6"} {
+		t.Run(fam, func(t *testing.T) {
+			addr := lab.VIP
+			l := newLab(t, 2)
+			if fam == "ipv6" {
+				addr = lab.VIP6
+				if err := l.EnableIPv6(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			vmac, ours := vmacOf(addr)
+			const theirs = "vrrp.51" // keepalived's name for both families
+			h1, h2 := l.Hosts[0], l.Hosts[1]
+			waitOn := func(h *lab.Host, name string) {
+				t.Helper()
+				other, otherName := h2, theirs
+				if h == h2 {
+					other, otherName = h1, ours
+				}
+				if !lab.Eventually(15*time.Second, func() bool {
+					return vmacHolds(h, name, addr) && !vmacHolds(other, otherName, addr) && len(vrrpHolders(l, addr)) == 0
+				}) {
+					t.Fatalf("%s: want it on %s's %s alone", addr, h.Name, name)
+				}
+				if got := observedMAC(t, l, addr); got.String() != vmac.String() {
+					t.Fatalf("%s on %s: the observer reaches it at %s, want %s", addr, h.Name, got, vmac)
+				}
+			}
+			// keepalived 2.2.7 leaves arp_announce as it is: at 0 the
+			// host's ARP requests for the observer name the address with
+			// the base MAC, and the observer takes it (seen here). Ours
+			// sets 2; for keepalived the sysadmin does.
+			if out, err := h2.Exec("sysctl", "-w", "net.ipv4.conf."+h2.IfName+".arp_announce=2"); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			p := startVMAC(t, h1, 200, addr)
+			k, err := h2.StartKeepalived("keepalived", lab.VRRP{VRID: vmacVRID, Priority: 100, Addrs: []netip.Addr{addr}, UseVMAC: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { k.Stop(5 * time.Second) })
+			waitOn(h1, ours)
+			if got := macvlans(h2, theirs); len(got) != 1 || !strings.Contains(got[0], vmac.String()) {
+				t.Fatalf("keepalived's %s: %q, want one with %s", theirs, got, vmac)
+			}
+			// Ours leaves: keepalived serves at the same MAC.
+			p.Signal(syscall.SIGTERM)
+			if _, ok := p.Wait(10 * time.Second); !ok {
+				t.Fatal("ours did not exit on SIGTERM")
+			}
+			waitOn(h2, theirs)
+			// Ours back, as BACKUP under keepalived now preferred: a
+			// restart of keepalived at 250 keeps it MASTER over ours.
+			k.Stop(10 * time.Second)
+			k, err = h2.StartKeepalived("keepalived2", lab.VRRP{VRID: vmacVRID, Priority: 250, Addrs: []netip.Addr{addr}, UseVMAC: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { k.Stop(5 * time.Second) })
+			waitOn(h2, theirs)
+			startVMAC(t, h1, 200, addr)
+			waitOn(h2, theirs)
+			// keepalived leaves: ours serves at the same MAC.
+			k.Stop(10 * time.Second)
+			waitOn(h1, ours)
+		})
+	}
+}
