@@ -78,3 +78,34 @@ func TestVMACNodes(t *testing.T) {
 		}
 	})
 }
+
+// TestVMACReload: a reload that turns the virtual MAC on replaces the
+// group, whose address moves to the new macvlan; turning it off removes
+// the macvlan and puts the address back on the interface.
+func TestVMACReload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		defer a.Stop(syscall.SIGTERM)
+		plain := a.vspec(1, 200)
+		withVMAC := plain
+		withVMAC.Config.VMAC = "vrrp.1"
+		addr := vrrpVIP(1).Addr()
+		step := func(what string, s Spec, onIf, onVMAC bool, vmacs int) {
+			t.Helper()
+			if err := a.Apply([]Spec{s}); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			time.Sleep(10 * time.Second)
+			synctest.Wait()
+			v := a.host.VMAC("vrrp.1")
+			if a.host.Addrs().Has(addr) != onIf || (v != nil && v.Addrs().Has(addr)) != onVMAC || len(a.host.VMACs()) != vmacs {
+				t.Fatalf("%s: on the interface %v, on the macvlan %v, macvlans %v\n%s",
+					what, a.host.Addrs().Has(addr), v != nil && v.Addrs().Has(addr), a.host.VMACs(), a.logs)
+			}
+		}
+		step("start", plain, true, false, 0)
+		step("vmac on", withVMAC, false, true, 1)
+		step("vmac off", plain, true, false, 0)
+	})
+}
