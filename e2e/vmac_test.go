@@ -141,6 +141,11 @@ func TestVMACPair(t *testing.T) {
 			if got := macvlans(h1, name); len(got) != 0 {
 				t.Fatalf("h1's %s is still there after the exit: %q", name, got)
 			}
+			for _, k := range []string{"arp_ignore", "arp_filter", "arp_announce"} {
+				if out, err := h1.Exec("sysctl", "-n", "net.ipv4.conf."+h1.IfName+"."+k); err != nil || strings.TrimSpace(out) != "0" {
+					t.Fatalf("h1's %s after the exit: %q %v, want 0 as before", k, out, err)
+				}
+			}
 			waitVMACHolder(t, l, name, addr, h2)
 			if got := observedMAC(t, l, addr); got.String() != vmac.String() {
 				t.Fatalf("after the failover the observer reaches %s at %s, want %s", addr, got, vmac)
@@ -240,5 +245,28 @@ func TestVMACKeepalived(t *testing.T) {
 			k.Stop(10 * time.Second)
 			waitOn(h1, ours)
 		})
+	}
+}
+
+// TestVMACNameClash: a --vmac name that is an interface but no macvlan
+// of the group's interface stops the start with a clear error, and the
+// interface is left alone.
+func TestVMACNameClash(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	p, err := h.Start("ucarp", oursBin, "--protocol=vrrp3", "--interface="+h.IfName, "--srcip="+h.Addr.String(),
+		"--vhid=51", "--vip="+lab.VIP.String(), "--vmac=lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok := p.Wait(10 * time.Second)
+	if !ok || st.ExitCode() == 0 {
+		t.Fatalf("ours did not fail: %v\n%s", st, p.Log())
+	}
+	if !strings.Contains(p.Log(), "vmac lo: an interface of that name exists and is a device, not a macvlan") {
+		t.Fatalf("no clear error:\n%s", p.Log())
+	}
+	if out, err := h.Exec("ip", "-o", "link", "show", "lo"); err != nil || !strings.Contains(out, "LOOPBACK") {
+		t.Fatalf("lo: %q %v", out, err)
 	}
 }
