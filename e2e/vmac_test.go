@@ -270,3 +270,32 @@ func TestVMACNameClash(t *testing.T) {
 		t.Fatalf("lo: %q %v", out, err)
 	}
 }
+
+// TestVMACCARP: a CARP pair with --vmac uses BSD kernel CARP's virtual
+// MAC, 00:00:5e:00:01:VHID, on carp.VHID, and one MASTER holds it.
+func TestVMACCARP(t *testing.T) {
+	l := newLab(t, 2)
+	start := func(h *lab.Host, skew string) *lab.Proc {
+		p, err := h.Start("ucarp", oursBin, "--interface="+h.IfName, "--srcip="+h.Addr.String(), "--vhid=51", "--pass=secret",
+			"--advskew="+skew, "--preempt", "--vip="+lab.VIP.String(), "--vmac")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p1 := start(l.Hosts[0], "0")
+	start(l.Hosts[1], "100")
+	waitVMACHolder(t, l, "carp.51", lab.VIP, l.Hosts[0])
+	want := "00:00:5e:00:01:33"
+	if got := observedMAC(t, l, lab.VIP); got.String() != want {
+		t.Fatalf("the observer reaches %s at %s, want %s", lab.VIP, got, want)
+	}
+	p1.Signal(syscall.SIGTERM)
+	if _, ok := p1.Wait(10 * time.Second); !ok {
+		t.Fatal("h1 did not exit on SIGTERM")
+	}
+	waitVMACHolder(t, l, "carp.51", lab.VIP, l.Hosts[1])
+	if got := observedMAC(t, l, lab.VIP); got.String() != want {
+		t.Fatalf("after the failover the observer reaches %s at %s, want %s", lab.VIP, got, want)
+	}
+}
