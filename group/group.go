@@ -111,6 +111,11 @@ type Config struct {
 	// off for that long after the start (vrrp.Config.PreemptDelay).
 	NoPreempt    bool
 	PreemptDelay time.Duration
+
+	// VMAC names the group's virtual MAC interface, a macvlan that the
+	// node makes and whose MAC the group sends from ("": none). A
+	// change replaces the group.
+	VMAC string
 }
 
 // scriptArgs are the arguments ucarp passes to its scripts.
@@ -465,7 +470,7 @@ func (d *Group) Reconfigure(cfg Config) error {
 		old := d.cfg
 		if cfg.Interface != old.Interface || cfg.Src != old.Src || cfg.Mcast != old.Mcast || cfg.VHID != old.VHID ||
 			cfg.NoMcast != old.NoMcast || cfg.Addr != old.Addr || !slices.Equal(cfg.MoreAddrs, old.MoreAddrs) ||
-			string(cfg.Password) != string(old.Password) {
+			string(cfg.Password) != string(old.Password) || cfg.VMAC != old.VMAC {
 			err = ErrIdentity
 			return
 		}
