@@ -825,14 +825,7 @@ func (d *Group) catchUp() {
 	}()
 	for {
 		behind := d.readerBehind() // before draining: what it hands on after this is in d.rx
-		for drained := false; !drained; {
-			select {
-			case r := <-d.rx:
-				d.onPacket(r)
-			default:
-				drained = true
-			}
-		}
+		d.drainAdverts()           // at most cap(d.rx): a reader as fast as the loop cannot hold it here
 		if !behind || !d.deadDue(time.Now()) || !time.Now().Before(limit) {
 			return
 		}
