@@ -26,8 +26,8 @@ VERSION     := $(BASE_VERSION)~git$(shell git rev-parse --short HEAD 2>/dev/null
 endif
 ARCH        ?= $(shell $(GO) env GOARCH)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
-# The daemon is built without cgo: static, so that libc and ld.so are not
-# mapped, 1.3 to 1.8 MiB less RSS (docs/PERF.md, Memory). Nothing of
+# The daemon is built without cgo: no libc mapped (make build: static, no
+# ld.so either), 1.3 to 1.8 MiB less RSS (docs/PERF.md, Memory). Nothing of
 # ours uses cgo; what changes is that a --control-group name is looked up
 # in /etc/group alone and a --metrics-listen host name in /etc/hosts and
 # DNS alone (Go's own resolver), not through NSS modules. ucarpctl keeps
@@ -40,6 +40,15 @@ DAEMON_CGO  := CGO_ENABLED=0
 # NEEDED library, only ld.so to relocate it).
 PKG_LDFLAGS := $(LDFLAGS) -linkmode=external -extldflags '-Wl,-z,relro,-z,now'
 PKG_DAEMON_LDFLAGS := $(LDFLAGS) -bindnow
+# Go's internal linker makes a PIE on these architectures only; elsewhere
+# (i386, armhf, riscv64, s390x...) the packaged daemon keeps cgo and the
+# external linker, as ucarpctl.
+ifeq ($(filter $(ARCH),amd64 arm64 ppc64le loong64),)
+PKG_DAEMON_CGO     :=
+PKG_DAEMON_LDFLAGS := $(PKG_LDFLAGS)
+else
+PKG_DAEMON_CGO     := $(DAEMON_CGO)
+endif
 GOBIN       := $(shell $(GO) env GOPATH)/bin
 STATICCHECK := $(GOBIN)/staticcheck
 STRINGER    := $(GOBIN)/stringer
@@ -77,6 +86,9 @@ test: deps lint unit
 # built normally.
 unit:
 	$(GO) test -count=1 -race -timeout 30m ./...
+	# -race turns cgo on; the daemon ships without it: its user and group
+	# lookups (--control-group) are tested as built, too.
+	$(DAEMON_CGO) $(GO) test -count=1 ./control/ ./cmd/ucarp/
 
 deps:
 	@missing=""; for p in $(DEB_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -175,7 +187,7 @@ build/changelog.Debian.gz: packaging/debian/changelog.in
 	sed -e 's/@VERSION@/$(VERSION)/' -e "s/@DATE@/$$(date -R -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s))/" $< | gzip -9n > $@
 
 deb rpm: man build/README.md.gz build/changelog.Debian.gz $(NFPM)
-	$(DAEMON_CGO) $(GO) build -trimpath -buildmode=pie -ldflags "$(PKG_DAEMON_LDFLAGS)" -o bin/ucarp ./cmd/ucarp
+	$(PKG_DAEMON_CGO) $(GO) build -trimpath -buildmode=pie -ldflags "$(PKG_DAEMON_LDFLAGS)" -o bin/ucarp ./cmd/ucarp
 	$(GO) build -trimpath -buildmode=pie -ldflags "$(PKG_LDFLAGS)" -o bin/ucarpctl ./cmd/ucarpctl
 	mkdir -p dist
 	VERSION='$(VERSION)' ARCH='$(ARCH)' $(NFPM) package -f packaging/nfpm.yaml -p $@ -t dist/

@@ -4,6 +4,7 @@ package packaging
 
 import (
 	"bytes"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -238,6 +239,9 @@ func TestDebPackage(t *testing.T) {
 	} else {
 		t.Logf("lintian (no error):\n%s", out)
 	}
+	for _, bin := range []string{"../bin/ucarp", "../bin/ucarpctl"} {
+		checkHardened(t, bin)
+	}
 
 	base := debRoot(t)
 	tmp := t.TempDir()
@@ -364,5 +368,37 @@ func TestConfDirMode(t *testing.T) {
 	}
 	if out := run(t, "rpm", "-qplv", built(t, "*.rpm")); !regexp.MustCompile(`(?m)^drwx------ .* /etc/ucarp$`).MatchString(out) {
 		t.Errorf("rpm: /etc/ucarp is not 0700:\n%s", out)
+	}
+}
+
+// checkHardened fails unless the packaged binary is what Debian asks of a
+// daemon and lintian does not check: a PIE (ET_DYN with an interpreter or
+// a static PIE), full RELRO (PT_GNU_RELRO and BIND_NOW).
+func checkHardened(t *testing.T, path string) {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Type != elf.ET_DYN {
+		t.Errorf("%s: %v, want a PIE (ET_DYN)", path, f.Type)
+	}
+	relro := false
+	for _, p := range f.Progs {
+		relro = relro || p.Type == elf.PT_GNU_RELRO
+	}
+	if !relro {
+		t.Errorf("%s: no PT_GNU_RELRO", path)
+	}
+	now := false
+	if v, err := f.DynValue(elf.DT_FLAGS); err == nil && len(v) > 0 && v[0]&uint64(elf.DF_BIND_NOW) != 0 {
+		now = true
+	}
+	if v, err := f.DynValue(elf.DT_FLAGS_1); err == nil && len(v) > 0 && v[0]&uint64(elf.DF_1_NOW) != 0 {
+		now = true
+	}
+	if !now {
+		t.Errorf("%s: no BIND_NOW (DT_FLAGS or DT_FLAGS_1)", path)
 	}
 }
