@@ -358,21 +358,28 @@ func fastSoak(l *lab.Lab, fi fastImpl, d time.Duration) (r soakResult, err error
 		// can, for the kernel's rtnl lock). The master's last advert on
 		// the wire before: if it is less than the dead time before, the
 		// backup should have heard it.
-		// The first advert of h2's in the second before its address
-		// (which can trail it by 300 ms and more) and after its previous
-		// takeover's first advert.
+		// The first advert of the run of h2's adverts that its address
+		// (which can trail it by 300 ms and more) ends, within the second
+		// before it: walking back from h2's last advert before the
+		// address while they are less than 150 ms apart (h2's interval
+		// as MASTER is 78 ms, keepalived's 20), no further back than its
+		// previous takeover's address.
 		took, from := e.At, e.At.Add(-time.Second)
 		if prev.After(from) {
 			from = prev
 		}
+		prev = e.At
 		found := false
-		for _, a := range ads2 {
-			if a.After(from) && a.Before(e.At) {
-				took, found = a, true
+		for i := len(ads2) - 1; i >= 0; i-- {
+			a := ads2[i]
+			if !a.Before(e.At) {
+				continue
+			}
+			if !a.After(from) || (found && took.Sub(a) >= 150*time.Millisecond) {
 				break
 			}
+			took, found = a, true
 		}
-		prev = took
 		var last time.Time
 		for _, a := range ads1 {
 			if a.Before(took) {
