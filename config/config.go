@@ -97,6 +97,9 @@ type Group struct {
 	// PreemptDelay (preempt-delay, seconds) keeps a vrrp3 group from
 	// preempting for that long after it starts.
 	PreemptDelay time.Duration
+	// VMAC (vmac) is the interface name of the group's virtual MAC, a
+	// macvlan (vmac.go); "" for none.
+	VMAC string
 }
 
 // Defaults of a vrrp3 group.
@@ -340,6 +343,12 @@ func (r *reader) file(doc map[string]any) *File {
 	}
 	byID := map[ID]*Group{}
 	byName := map[string]*Group{}
+	var labels []string
+	defer func() {
+		for i, msg := range CheckVMACs(f.Groups) {
+			r.errorf(f.Groups[i].Line, labels[i], "vmac", "%s", msg)
+		}
+	}()
 	for i, t := range tables {
 		first, firstWarn := len(r.errs), len(r.warns)
 		s := r.table(t, i)
@@ -369,6 +378,7 @@ func (r *reader) file(doc map[string]any) *File {
 		}
 		f.Groups = append(f.Groups, g)
 		label := groupLabel(i, s, def)
+		labels = append(labels, label)
 		for _, e := range r.errs[first:] {
 			e.Group = label
 		}
@@ -623,6 +633,10 @@ func (r *reader) group(i int, s, def *settings) Group {
 		r.errorf(at, "", key, "%s", msg)
 	} else {
 		g.Auth = ac
+	}
+	g.VMAC = s.vmac.or(def.vmac).val
+	if msg := ResolveVMAC(&g); msg != "" {
+		r.errorf(line("vmac"), "", "vmac", "%s", msg)
 	}
 	if vrrp3 {
 		r.vrrp3(&g, s, def, line)

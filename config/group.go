@@ -19,5 +19,6 @@ func (g Group) GroupConfig() group.Config {
 		Auth:             g.Auth,
 		Protocol:         g.Protocol, Priority: g.Priority, AdvertInterval: g.AdvertInterval, Checksum: g.VRRPChecksum,
 		NoPreempt: g.NoPreempt, PreemptDelay: g.PreemptDelay,
+		VMAC: g.VMAC,
 	}
 }

@@ -22,7 +22,7 @@ func TestGroupConfig(t *testing.T) {
 		MoreAddrs: []netip.Prefix{netip.MustParsePrefix("2001:db8::100/128")}, Demote: 8,
 		Peers: []netip.Addr{netip.MustParseAddr("198.51.100.2")}, Auth: &group.AuthConfig{},
 		Protocol: group.ProtocolVRRP3, Priority: 200, AdvertInterval: 50, VRRPChecksum: group.ChecksumForceMessageOnly, NoPreempt: true,
-		PreemptDelay: time.Minute}
+		PreemptDelay: time.Minute, VMAC: "vrrp.7"}
 	c := g.GroupConfig()
 	v := reflect.ValueOf(c)
 	for i := 0; i < v.NumField(); i++ {

@@ -109,6 +109,8 @@ var keys = map[string]keyDef{
 	"advert-interval": {anywhere, func(_ *reader, s *settings, v any) string { return setAdvertInterval(s, v) }},
 	"vrrp-checksum":   {anywhere, func(_ *reader, s *settings, v any) string { return setChecksum(s, v) }},
 	"preempt-delay":   {anywhere, func(_ *reader, s *settings, v any) string { return setPreemptDelay(s, v) }},
+	// The virtual MAC (vmac.go).
+	"vmac": {anywhere, func(_ *reader, s *settings, v any) string { return setVMAC(s, v) }},
 }
 
 // MaxPreemptDelay bounds preempt-delay and --preempt-delay, in seconds.
@@ -320,6 +322,7 @@ type settings struct {
 	advertInterval          setting[uint16]
 	checksum                setting[group.ChecksumMode]
 	preemptDelay            setting[time.Duration]
+	vmac                    setting[string] // "": off; vmacDefault: the default name
 
 	lines map[string]int // every key written in the table, valid or not, and its line
 }

@@ -111,6 +111,11 @@ type Config struct {
 	// off for that long after the start (vrrp.Config.PreemptDelay).
 	NoPreempt    bool
 	PreemptDelay time.Duration
+
+	// VMAC names the group's virtual MAC interface, a macvlan that the
+	// node makes and whose MAC the group sends from ("": none). A
+	// change replaces the group.
+	VMAC string
 }
 
 // scriptArgs are the arguments ucarp passes to its scripts.
@@ -467,7 +472,7 @@ func (d *Group) Reconfigure(cfg Config) error {
 		old := d.cfg
 		if cfg.Interface != old.Interface || cfg.Src != old.Src || cfg.Mcast != old.Mcast || cfg.VHID != old.VHID ||
 			cfg.NoMcast != old.NoMcast || cfg.Addr != old.Addr || !slices.Equal(cfg.MoreAddrs, old.MoreAddrs) ||
-			string(cfg.Password) != string(old.Password) {
+			string(cfg.Password) != string(old.Password) || cfg.VMAC != old.VMAC {
 			err = ErrIdentity
 			return
 		}
@@ -826,14 +831,7 @@ func (d *Group) catchUp() {
 	}()
 	for {
 		behind := d.readerBehind() // before draining: what it hands on after this is in d.rx
-		for drained := false; !drained; {
-			select {
-			case r := <-d.rx:
-				d.onPacket(r)
-			default:
-				drained = true
-			}
-		}
+		d.drainAdverts()           // at most cap(d.rx): a reader as fast as the loop cannot hold it here
 		if !behind || !d.deadDue(time.Now()) || !time.Now().Before(limit) {
 			return
 		}

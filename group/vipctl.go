@@ -17,7 +17,7 @@ func (d *Group) acquire() {
 	case err != nil:
 		d.log.Errorf("Unable to add the virtual address: %s", err)
 	case added:
-		d.log.eventf(logfield.VIPAdded, nil, levelInfo, "Added %s to %s", d.cfg.addrsText(), d.cfg.Interface)
+		d.log.eventf(logfield.VIPAdded, nil, levelInfo, "Added %s to %s", d.cfg.addrsText(), d.cfg.addrIface())
 	}
 	// Acquire gives no fresh lifetime to an address already held: the next
 	// tick renews them all (moving renewed forward would postpone the
@@ -52,9 +52,9 @@ func (d *Group) release() {
 	d.renewed = time.Time{}
 	for _, a := range removed {
 		if d.vips.Ours(a) {
-			d.log.eventf(logfield.VIPRemoved, nil, levelInfo, "Removed %s from %s", a.Prefix, d.cfg.Interface)
+			d.log.eventf(logfield.VIPRemoved, nil, levelInfo, "Removed %s from %s", a.Prefix, d.cfg.addrIface())
 		} else {
-			d.log.Warnf("Removed %s from %s, configured by someone else: only the MASTER may hold the virtual address", a, d.cfg.Interface)
+			d.log.Warnf("Removed %s from %s, configured by someone else: only the MASTER may hold the virtual address", a, d.cfg.addrIface())
 		}
 	}
 	if err != nil {
@@ -96,7 +96,7 @@ func (d *Group) reconcile(tick bool) {
 	case carp.Master:
 		if !st.Held {
 			if !st.Present {
-				d.log.Warnf("Virtual address %s was removed from %s by someone else: adding it back", d.cfg.Addr, d.cfg.Interface)
+				d.log.Warnf("Virtual address %s was removed from %s by someone else: adding it back", d.cfg.Addr, d.cfg.addrIface())
 			}
 			d.acquire()
 			d.announce(time.Now())
@@ -141,4 +141,13 @@ func (d *Group) renewalDue(now time.Time) bool {
 // for putting the address back.
 func (d *Group) reconcileInterval() time.Duration {
 	return max(carp.AdvertInterval(d.cfg.AdvBase, d.cfg.AdvSkew), 100*time.Millisecond)
+}
+
+// addrIface is the interface that holds the addresses: the virtual MAC's
+// macvlan if the group has one, else its interface.
+func (c *Config) addrIface() string {
+	if c.VMAC != "" {
+		return c.VMAC
+	}
+	return c.Interface
 }

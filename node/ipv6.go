@@ -263,6 +263,6 @@ func (ifc *iface) read6(conn platform.IPConn) {
 			ifc.unknown.Add(1)
 			continue
 		}
-		m.g.Deliver(b[:n])
+		m.deliver(b[:n])
 	}
 }

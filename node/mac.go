@@ -39,5 +39,9 @@ func (n *Node) syncMAC(ifc *iface) {
 	if ifc.claims != nil {
 		ifc.claims.setOwn(mac)
 	}
-	ifc.each(func(m *member) { m.g.SetMAC(mac) })
+	ifc.each(func(m *member) {
+		if m.vmac == nil { // a virtual MAC stays
+			m.g.SetMAC(mac)
+		}
+	})
 }

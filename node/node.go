@@ -138,10 +138,14 @@ const (
 	StepStale                      // remove a stale copy of the group's address
 	StepGroup                      // read the link state, make the group
 	StepRun                        // start the group's loop
+	// StepVMAC makes the group's virtual MAC interface (vmac.go), between
+	// StepLock and StepStale.
+	StepVMAC
 )
 
 var stepNames = [...]string{StepInterface: "interface", StepPrivileges: "privileges", StepSocket: "socket",
-	StepARP: "arp", StepWatch: "watch", StepLock: "lock", StepStale: "stale", StepGroup: "group", StepRun: "run"}
+	StepARP: "arp", StepWatch: "watch", StepLock: "lock", StepStale: "stale", StepGroup: "group", StepRun: "run",
+	StepVMAC: "vmac"}
 
 func (s Step) String() string {
 	if s > 0 && int(s) < len(stepNames) {
@@ -205,6 +209,8 @@ type member struct {
 	// it has (invalid: none yet), under ifc.mu6 (ipv6.go).
 	has6 bool
 	src6 netip.Addr
+	// vmac is the group's virtual MAC interface (vmac.go); nil: none.
+	vmac *vmacParts
 }
 
 // iface is an interface that carries groups.
@@ -480,6 +486,16 @@ func (n *Node) start(s Spec) error {
 			}
 		}
 		addrs = ifc.addrs
+		if c.VMAC != "" {
+			if err := n.step(s, StepVMAC, sys, func() (err error) {
+				m.vmac, err = n.openVMAC(s, sys, log)
+				return err
+			}); err != nil {
+				m.closeLock()
+				return err
+			}
+			addrs = m.vmac.addrs
+		}
 		// A copy left by a killed predecessor goes before the first
 		// election; one someone else configured is for the first state.
 		if err := n.step(s, StepStale, sys, func() error {
@@ -495,6 +511,7 @@ func (n *Node) start(s Spec) error {
 			}
 			return nil
 		}); err != nil {
+			m.closeVMAC(log)
 			m.closeLock()
 			return err
 		}
@@ -542,20 +559,37 @@ func (n *Node) start(s Spec) error {
 		if ifc.claims != nil {
 			gd.WatchClaims = ifc.claims.Watch
 		}
+		if v := m.vmac; v != nil {
+			// Sent from the virtual MAC; another host's claim of the
+			// addresses with that MAC cannot be told from ours: no
+			// conflict detection.
+			gd.MAC, gd.ARP, gd.WatchClaims = v.mac, v.arp, nil
+			if v.conn != nil {
+				gd.Conn = v.conn
+			}
+			if v.conn6 != nil {
+				gd.Conn6 = v.conn6
+			}
+		}
 		if g, err = group.New(c, gd); err != nil {
 			return err
 		}
 		n.startMaintenance(s, g)
 		return nil
 	}); err != nil {
+		m.closeVMAC(log)
 		m.closeLock()
 		return err
 	}
 	if err := n.step(s, StepRun, sys, func() error { return nil }); err != nil {
+		m.closeVMAC(log)
 		m.closeLock()
 		return err
 	}
 	m.g = g
+	if m.vmac != nil {
+		m.readVMAC()
+	}
 	n.groups[s.ID()] = m
 	n.dem.add(g, s, initial) // before the link watch sees it
 	if _, kept, _ := n.kept(s.GroupName()); kept {
@@ -574,6 +608,9 @@ func (n *Node) start(s Spec) error {
 	}
 	go func() {
 		m.exit = g.Run()
+		if m.vmac != nil {
+			m.vmac.close(log) // the addresses are gone with the group
+		}
 		close(m.ended)
 	}()
 	if m.has6 {
@@ -843,7 +880,7 @@ func (ifc *iface) read(unclaimed bool) {
 			ifc.mu.RUnlock()
 		}
 		if m != nil {
-			m.g.Deliver(b[:n])
+			m.deliver(b[:n])
 			continue
 		}
 		if ok {
@@ -852,7 +889,7 @@ func (ifc *iface) read(unclaimed bool) {
 			ifc.short.Add(1)
 		}
 		if unclaimed {
-			ifc.each(func(m *member) { m.g.Deliver(b[:n]) })
+			ifc.each(func(m *member) { m.deliver(b[:n]) })
 		}
 	}
 }

@@ -656,6 +656,9 @@ func (ic *batchConn) ReadPacket(b []byte) (int, error) {
 		ic.n = n
 		return true
 	})
+	if err != nil || rerr != nil || ic.n == 0 {
+		ic.busy.Store(false) // nothing in hand: a closed socket or a failed read must not look behind forever
+	}
 	if err != nil {
 		return 0, err
 	}

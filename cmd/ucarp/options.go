@@ -77,6 +77,8 @@ var optionTable = []option{
 	{long: "vrrp-checksum", hasArg: true, ext: true},
 	{long: "no-preempt", ext: true},
 	{long: "preempt-delay", hasArg: true, ext: true},
+	// The virtual MAC (issue 18): --vmac[=IFNAME].
+	{long: "vmac", optArg: true, ext: true},
 }
 
 // config is the validated command line: the group it configures, as a
@@ -371,6 +373,11 @@ func parseCommandLine(prog string, args []string, posix bool, log *logger, stdou
 			c.VRRPChecksum = form
 		case "no-preempt":
 			c.NoPreempt = true
+		case "vmac":
+			if msg := conffile.SetVMAC(&c.Group, v); msg != "" {
+				log.Errorf("Invalid --vmac: %s", msg)
+				return fail
+			}
 		case "preempt-delay":
 			secs, err := strconv.ParseFloat(v, 64)
 			d, msg := conffile.PreemptDelay(secs)
@@ -528,6 +535,10 @@ func validate(c *config, log *logger) parseResult {
 		return fail
 	}
 	c.Auth = ac
+	if msg := conffile.ResolveVMAC(&c.Group); msg != "" {
+		log.Errorf("Invalid --vmac: %s", msg)
+		return fail
+	}
 	if c.ManagesVIP() && c.UpScript == "" && c.DownScript == "" {
 		log.Infof("No up or down script: the daemon adds and removes %s on %s itself", c.Addr, c.Interface)
 	}
@@ -580,6 +591,10 @@ func validateVRRP3(c *config, log *logger) parseResult {
 	}
 	// -P is CARP's; VRRPv3 preempts unless --no-preempt.
 	c.Preempt = false
+	if msg := conffile.ResolveVMAC(&c.Group); msg != "" {
+		log.Errorf("Invalid --vmac: %s", msg)
+		return fail
+	}
 	if c.UpScript == "" {
 		log.Warnf("Warning: no script called when going up")
 	}

@@ -55,6 +55,11 @@ func KeepalivedConf(h *Host, v VRRP) string {
 	if v.ChecksumAsV2 {
 		lines = append(lines, "  v3_checksum_as_v2")
 	}
+	dev := " dev " + h.IfName
+	if v.UseVMAC {
+		lines = append(lines, "  use_vmac")
+		dev = "" // on the vmac
+	}
 	if len(v.UnicastPeers) > 0 {
 		lines = append(lines, "  unicast_peer {")
 		for _, p := range v.UnicastPeers {
@@ -68,7 +73,7 @@ func KeepalivedConf(h *Host, v VRRP) string {
 		if a.Is6() {
 			bits = 128
 		}
-		lines = append(lines, fmt.Sprintf("    %s/%d dev %s", a, bits, h.IfName))
+		lines = append(lines, fmt.Sprintf("    %s/%d%s", a, bits, dev))
 	}
 	lines = append(lines, "  }", "}")
 	return joinLines(lines...)

@@ -41,6 +41,9 @@ type VRRP struct {
 	// UnicastPeers, if any, are keepalived's unicast_peer addresses: its
 	// adverts go to them rather than to the multicast group.
 	UnicastPeers []netip.Addr
+	// UseVMAC gives keepalived's instance use_vmac (its macvlan vrrp.VRID
+	// with the virtual MAC carries the addresses).
+	UseVMAC bool
 }
 
 func (v VRRP) withDefaults() VRRP {

@@ -27,6 +27,10 @@ type Conn struct {
 	drops    uint64
 	filter   *bpf.VM // SetFilter's program, run as the kernel runs it
 	filtered uint64  // the packets it dropped
+
+	// vmac, for a conn of a virtual MAC (vmac.go): its packets leave
+	// from that MAC, and it receives only those from it.
+	vmac net.HardwareAddr
 }
 
 var (
@@ -148,12 +152,20 @@ func (c *Conn) WritePacket(pkt []byte) error {
 		proto, dst = pkt[6], netip.AddrFrom16([16]byte(pkt[24:40]))
 	}
 	bcast := c.o.Broadcast || dst == limitedBroadcast
-	f := Frame{Time: time.Now(), Host: c.h, Data: slices.Clone(pkt)}
+	src := c.h.mac
+	if c.vmac != nil {
+		src = c.vmac
+	}
+	f := Frame{Time: time.Now(), Host: c.h, Data: slices.Clone(pkt), Src: slices.Clone(src)}
 	for _, r := range l.hosts {
 		if r == c.h || r.island != c.h.island || !r.state.Up || !r.state.Running || r.state.Gone {
 			continue
 		}
-		joined := dst.IsMulticast() && r.joined(dst)
+		// As Linux's macvlan_handle_frame: a multicast frame from the
+		// MAC of one of the receiver's macvlans goes to that macvlan
+		// alone, never to the base interface.
+		toVMAC := dst.IsMulticast() && r.hasVMAC(src)
+		joined := dst.IsMulticast() && (r.joined(dst) || toVMAC)
 		local := !dst.IsMulticast() && dst != limitedBroadcast && (r.addrs.Has(dst) || v6 && r.isLinkLocal(dst))
 		if !bcast && !joined && !local { // the NIC's filter
 			continue
@@ -161,6 +173,9 @@ func (c *Conn) WritePacket(pkt []byte) error {
 		ip := joined || local || dst == limitedBroadcast // the IP layer's
 		for _, rc := range r.conns {
 			if rc.o.Protocol != proto || rc.o.Group.Is6() != v6 || !(rc.o.Broadcast || ip) {
+				continue
+			}
+			if toVMAC != (rc.vmac != nil && rc.vmac.String() == src.String()) {
 				continue
 			}
 			if rc.filter != nil {
@@ -186,7 +201,7 @@ func (c *Conn) WritePacket(pkt []byte) error {
 
 // joined reports whether a conn of h joined the group g. lan.mu is held.
 func (h *Host) joined(g netip.Addr) bool {
-	return slices.ContainsFunc(h.conns, func(c *Conn) bool { return !c.o.Broadcast && c.o.Group == g })
+	return slices.ContainsFunc(h.conns, func(c *Conn) bool { return !c.o.Broadcast && c.vmac == nil && c.o.Group == g })
 }
 
 // isLinkLocal reports whether a is the host's link-local address (which

@@ -42,6 +42,9 @@ type Frame struct {
 	ARP       bool      // an Ethernet frame from OpenARP; else an IP packet
 	Data      []byte    // a copy of what was written
 	Delivered int       // the conns that queued a copy
+	// Src is an IP packet's Ethernet source: the host's MAC, or the
+	// virtual MAC of the conn that sent it (vmac.go).
+	Src net.HardwareAddr
 }
 
 // Host adds a host with one interface called name (e.g. "eth0"), the
@@ -134,6 +137,8 @@ type Host struct {
 	// ListenARP's listeners.
 	arpListeners []*arpListener
 	listens      int // listeners ever opened
+	// vmacs are the host's virtual MAC interfaces by name (vmac.go).
+	vmacs map[string]*VMAC
 }
 
 var (

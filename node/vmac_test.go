@@ -1,0 +1,111 @@
+package node
+
+import (
+	"bytes"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ucarp-go/ucarp/platform/platformtest"
+)
+
+// vmacHolds says which of the nodes hold VRRPv3 vrid's address on their
+// macvlan name: "A", "B", "AB" or "".
+func vmacHolds(vrid uint8, name string, a, b *testNode) string {
+	s := ""
+	for i, tn := range []*testNode{a, b} {
+		if v := tn.host.VMAC(name); v != nil && v.Addrs().Has(vrrpVIP(vrid).Addr()) {
+			s += string(rune('A' + i))
+		}
+	}
+	return s
+}
+
+// TestVMACNodes: two nodes whose VRRPv3 group has a virtual MAC: each
+// makes its macvlan at the start; they elect one MASTER (the peer's
+// adverts, from the shared virtual MAC, reach the macvlan alone, as on
+// Linux), which holds the address on its macvlan and not on its
+// interface, and whose adverts and gratuitous ARP leave from the virtual
+// MAC; a group that stops removes its macvlan, and the other takes over.
+func TestVMACNodes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
+		sa, sb := a.vspec(1, 200), b.vspec(1, 100)
+		sa.Config.VMAC, sb.Config.VMAC = "vrrp.1", "vrrp.1"
+		startNodes(t, a, b, []Spec{sa}, []Spec{sb})
+		defer b.Stop(syscall.SIGTERM)
+		const vmac = "00:00:5e:00:01:01"
+		for _, tn := range []*testNode{a, b} {
+			if got := tn.host.VMACs(); len(got) != 1 || got["vrrp.1"] != vmac {
+				t.Fatalf("%s: macvlans %v, want vrrp.1 %s", tn.host, got, vmac)
+			}
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if got := vmacHolds(1, "vrrp.1", a, b); got != "A" || vmasters(1, a, b) != "" {
+			t.Fatalf("on the macvlans %q, on the interfaces %q; want A's macvlan alone\nA:\n%s\nB:\n%s",
+				got, vmasters(1, a, b), a.logs, b.logs)
+		}
+		var adverts, garps int
+		for _, f := range lan.Sent() {
+			if f.Host != a.host {
+				continue
+			}
+			switch {
+			case !f.ARP && f.Src.String() == vmac:
+				adverts++
+			case !f.ARP:
+				t.Fatalf("A sent an advert from %s", f.Src)
+			case bytes.Equal(f.Data[6:12], []byte{0, 0, 0x5e, 0, 1, 1}):
+				garps++
+			default:
+				t.Fatalf("A sent a frame from %x", f.Data[6:12])
+			}
+		}
+		if adverts == 0 || garps == 0 {
+			t.Fatalf("A sent %d adverts and %d gratuitous ARP from the virtual MAC", adverts, garps)
+		}
+		a.Stop(syscall.SIGTERM)
+		if got := a.host.VMACs(); len(got) != 0 {
+			t.Fatalf("A stopped: macvlans %v", got)
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if got := vmacHolds(1, "vrrp.1", a, b); got != "B" {
+			t.Fatalf("on the macvlans %q, want B's\nB:\n%s", got, b.logs)
+		}
+	})
+}
+
+// TestVMACReload: a reload that turns the virtual MAC on replaces the
+// group, whose address moves to the new macvlan; turning it off removes
+// the macvlan and puts the address back on the interface.
+func TestVMACReload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		defer a.Stop(syscall.SIGTERM)
+		plain := a.vspec(1, 200)
+		withVMAC := plain
+		withVMAC.Config.VMAC = "vrrp.1"
+		addr := vrrpVIP(1).Addr()
+		step := func(what string, s Spec, onIf, onVMAC bool, vmacs int) {
+			t.Helper()
+			if err := a.Apply([]Spec{s}); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			time.Sleep(10 * time.Second)
+			synctest.Wait()
+			v := a.host.VMAC("vrrp.1")
+			if a.host.Addrs().Has(addr) != onIf || (v != nil && v.Addrs().Has(addr)) != onVMAC || len(a.host.VMACs()) != vmacs {
+				t.Fatalf("%s: on the interface %v, on the macvlan %v, macvlans %v\n%s",
+					what, a.host.Addrs().Has(addr), v != nil && v.Addrs().Has(addr), a.host.VMACs(), a.logs)
+			}
+		}
+		step("start", plain, true, false, 0)
+		step("vmac on", withVMAC, false, true, 1)
+		step("vmac off", plain, true, false, 0)
+	})
+}
