@@ -114,7 +114,7 @@ func (d *Group) onRenewed(r *renewal) {
 		}
 		return
 	}
-	d.log.Errorf("Unable to renew the virtual address on %s: %s", d.cfg.Interface, errors.Join(errs...))
+	d.log.Errorf("Unable to renew the virtual address on %s: %s", d.cfg.addrIface(), errors.Join(errs...))
 	d.reconcile(false)
 }
 
