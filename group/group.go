@@ -317,6 +317,8 @@ type Group struct {
 	// renewed is when the managed address last got its lifetime (an add
 	// or a renewal); zero: renew at the next tick (see renewalDue).
 	renewed time.Time
+	// renew is the renewal in flight off the loop (renew.go).
+	renew renewer
 
 	deadlines [numTimers]time.Time
 	pending   []carp.Event
@@ -524,6 +526,7 @@ func (d *Group) Reconfigure(cfg Config) error {
 		if d.vips != nil {
 			d.vips = newVIPSet(d.addrs, &c, vipLifetime(&c))
 			d.renewed = time.Time{} // the new lifetime at the next tick
+			d.renew.gen++           // a renewal in flight renews the old set
 		}
 		for _, a := range out {
 			d.apply(now, a)
@@ -578,6 +581,7 @@ func (d *Group) Run() *Exit {
 	}
 	for {
 		if d.exit != nil && d.effects.idle() && !d.runner.busy() {
+			d.dropRenewal()
 			return d.exit
 		}
 		d.fireLazy()
@@ -603,6 +607,8 @@ func (d *Group) Run() *Exit {
 			f()
 		case c := <-d.claims:
 			d.onClaim(time.Now(), c)
+		case r := <-d.renew.done:
+			d.onRenewed(r)
 		}
 		d.rewatch()
 	}

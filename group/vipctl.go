@@ -36,6 +36,7 @@ func (d *Group) tookOver(took []vip.Address) {
 // the MASTER may answer ARP for it. A copy someone else configured is
 // named in a WARNING.
 func (d *Group) release() {
+	d.dropRenewal() // a renewal after the removal would add the address back
 	var removed []vip.Address
 	var err error
 	if d.cfg.Addr.Addr() == d.cfg.Src {
@@ -67,7 +68,8 @@ func (d *Group) release() {
 // copy, its own or one someone else configured ("ip addr add" by an old
 // vip-up script), which would answer ARP beside the MASTER. It waits while
 // transitions are being carried out. On the timer (tick), a MASTER also
-// renews the address's lifetime, taking over a copy someone else added;
+// renews the address's lifetime (off the loop: renew.go), taking over a
+// copy someone else added;
 // never on address events, which the renewal itself causes; and only
 // when it is due (renewalDue).
 func (d *Group) reconcile(tick bool) {
@@ -76,13 +78,10 @@ func (d *Group) reconcile(tick bool) {
 	}
 	var st vip.State
 	var err error
-	if now := time.Now(); tick && d.m.State() == carp.Master && d.renewalDue(now) {
-		var took []vip.Address
-		st, took, err = d.vips.Refresh() // even while a script runs: the address must not expire
-		if err == nil && st.Held {
-			d.renewed = now
-		}
-		d.tookOver(took)
+	if now := time.Now(); tick && d.m.State() == carp.Master && d.renewalDue(now) && !d.renew.inFlight {
+		// Posted, not waited for (renew.go); even while a script runs:
+		// the address must not expire.
+		st, err = d.postRenewal(now)
 	} else {
 		st, err = d.vips.Check()
 	}

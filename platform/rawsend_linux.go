@@ -7,8 +7,8 @@ import (
 )
 
 // The system calls of the daemon's steady state (an advert's sendto, the
-// reads of received adverts and address events, a lifetime renewal's
-// netlink request) are made with RawSyscall. None of them blocks: the
+// reads of received adverts and address events, the reads of netlink
+// answers) are made with RawSyscall. None of them blocks: the
 // sockets are non-blocking (the poller waits for them), and the kernel
 // answers a netlink request before sendto returns. Through
 // syscall.Syscall, the first system call after the process was idle
@@ -28,6 +28,25 @@ func rawSendto(fd int, b []byte, flags int, sa unsafe.Pointer, salen uintptr) er
 		p = unsafe.Pointer(&b[0])
 	}
 	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(p), uintptr(len(b)), uintptr(flags), uintptr(sa), salen)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// rtnlSendto is sendto(2) of a route netlink request, with the
+// scheduler's knowledge (syscall.Syscall). Unlike the other calls here it
+// can block, MSG_DONTWAIT or not: the kernel handles the request in
+// sendto under its rtnl lock, which another process can hold for 100-300
+// ms (network namespaces made or deleted, container runtimes). A raw call
+// kept the P all that time, and with GOMAXPROCS=1 (the daemon's setting)
+// no other goroutine ran: every group's adverts stopped, whichever
+// goroutine had made the request (issue 19). Through Syscall, sysmon
+// hands the P to another thread once the call lasts. The cost, sysmon
+// woken, is paid once per netlink request: a wake-up's renewals go in one
+// datagram (rtnl.renew).
+func rtnlSendto(fd int, b []byte) error {
+	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT, 0, 0)
 	if e != 0 {
 		return e
 	}

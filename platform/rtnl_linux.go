@@ -112,10 +112,11 @@ func (r *rtnl) execute(req *nl.NetlinkRequest, resType uint16, each func(data []
 	req.Seq = r.seq
 	req.Pid = 0
 	// The socket is bound to the kernel (port 0) by connect; see
-	// rawSendto for why these calls are raw. The kernel handles a route
-	// request in sendto and queues its answer before returning, so the
-	// answer is read at once; poll waits only if it is not.
-	if err := rawSendto(r.fd.fd, req.Serialize(), unix.MSG_DONTWAIT, nil, 0); err != nil {
+	// rawSendto for why the reads are raw, rtnlSendto why the send is
+	// not (it waits for the kernel's rtnl lock). The kernel handles a
+	// route request in sendto and queues its answer before returning, so
+	// the answer is read at once; poll waits only if it is not.
+	if err := rtnlSendto(r.fd.fd, req.Serialize()); err != nil {
 		r.reset()
 		return os.NewSyscallError("sendto", err)
 	}
@@ -242,7 +243,7 @@ func (r *rtnl) sendBatch(msgs [][]byte) []error {
 		}
 	}
 	r.batches++
-	if err := rawSendto(r.fd.fd, r.out, unix.MSG_DONTWAIT, nil, 0); err != nil {
+	if err := rtnlSendto(r.fd.fd, r.out); err != nil { // it may wait for the rtnl lock
 		r.reset()
 		return failAll(os.NewSyscallError("sendto", err))
 	}

@@ -234,15 +234,37 @@ func (m *Manager) Acquire() (added bool, took []Address, err error) {
 // as the daemon's; it stays empty where the mark cannot be changed in
 // place (MarkLabel), since then every renewal would report it again.
 func (m *Manager) Refresh() (s State, took []Address, err error) {
+	s, took, renew, err := m.PrepareRenewal()
+	if !renew {
+		return s, nil, err
+	}
+	return s, took, m.Renew()
+}
+
+// PrepareRenewal is Refresh's look, without the renewal: the state found,
+// and whether Renew is to be called (renew: a copy with the managed prefix
+// is there and the address has a lifetime), with the copy someone else
+// configured that the renewal would take over. A caller that renews off
+// its own goroutine (group's MASTER, whose adverts must never wait for
+// the kernel) looks here and calls Renew on another.
+func (m *Manager) PrepareRenewal() (s State, took []Address, renew bool, err error) {
 	s, err = m.Check()
 	if err != nil || !s.Held || m.want.Lifetime == 0 {
-		return s, nil, err
+		return s, nil, false, err
 	}
 	if m.sys.Mark() == MarkProto {
 		took = m.heldForeign(s)
 	}
-	return s, took, m.sys.AddAddress(m.want)
+	return s, took, true, nil
 }
+
+// Renew gives the managed address its lifetime again: an add that
+// replaces the copy there. It only calls the System (safe for concurrent
+// use with the Manager's other methods if the System is). Beware: like
+// "ip addr replace", it adds the address when it is not there (the Linux
+// kernel creates an absent address whatever NLM_F_CREATE says), so a
+// caller must not let a renewal run past a release.
+func (m *Manager) Renew() error { return m.sys.AddAddress(m.want) }
 
 // Release removes every copy of the address from the interface: the
 // daemon's, and any that someone else configured, which would otherwise

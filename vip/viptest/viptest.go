@@ -52,6 +52,14 @@ type Addrs struct {
 	err   error
 	calls []string
 	adds  int
+	gate  *gate // Block's: AddAddress waits for it
+}
+
+// gate holds back AddAddress until opened, then makes it fail with err
+// (nil: go on).
+type gate struct {
+	open chan struct{}
+	err  error
 }
 
 // New returns an empty table for the interface ifname.
@@ -131,6 +139,16 @@ func (f *Addrs) AddAddress(a vip.Address) error {
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "replace "+a.String())
 	f.adds++
+	if g := f.gate; g != nil {
+		// The kernel holding its rtnl lock: the call waits, then does
+		// what it asked (the request is in, whatever the wait).
+		f.mu.Unlock()
+		<-g.open
+		f.mu.Lock()
+		if g.err != nil {
+			return g.err
+		}
+	}
 	if f.err != nil {
 		return f.err
 	}
@@ -141,6 +159,31 @@ func (f *Addrs) AddAddress(a vip.Address) error {
 	}
 	f.list = append(f.list, s)
 	return nil
+}
+
+// Block makes every AddAddress from now on wait until release is called,
+// as a renewal waits while another process holds the kernel's rtnl lock
+// (namespaces being made or deleted); the calls are counted (Adds, Calls)
+// when they start. release(nil) lets them go on and do what they asked;
+// release(err) makes them fail with err, changing nothing. Under
+// testing/synctest, a waiting call is durably blocked.
+func (f *Addrs) Block() (release func(err error)) {
+	g := &gate{open: make(chan struct{})}
+	f.mu.Lock()
+	f.gate = g
+	f.mu.Unlock()
+	var once sync.Once
+	return func(err error) {
+		once.Do(func() {
+			f.mu.Lock()
+			g.err = err
+			if f.gate == g {
+				f.gate = nil
+			}
+			f.mu.Unlock()
+			close(g.open)
+		})
+	}
 }
 
 // DeleteAddress implements vip.System.

@@ -1,0 +1,130 @@
+package group
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/vip"
+)
+
+// A MASTER's renewal of its address's lifetime runs off the loop (issue
+// 19). The kernel handles the request under its rtnl lock, which other
+// processes can hold for 100-300 ms (network namespaces made or deleted,
+// container runtimes): a renewal made in the loop then held the loop, and
+// the adverts behind it went out late, late enough at -b 0 -k 5 (an
+// advert every 19.5 ms) for the backup to take over. The loop now looks
+// at the address (the cache, as on an address event), posts the platform
+// calls to a goroutine and goes on; the result comes back to the loop as
+// an event (onRenewed), where it is applied as reconcile applied
+// Refresh's. At most one renewal is in flight: while it is, the ticks only
+// look (the renewal is due every tick until its result moves renewed).
+//
+// The renewal is an RTM_NEWADDR with NLM_F_REPLACE, which adds the
+// address when it is not there (the kernel ignores a missing
+// NLM_F_CREATE): a renewal that ran after a release would put the address
+// back on a BACKUP. So release, and the end of the loop, wait for the
+// renewal in flight first (dropRenewal); a reload that replaces the
+// address set only makes its result stale (the generation).
+
+// renewal is one posted renewal and, once back, its result.
+type renewal struct {
+	gen    uint64
+	posted time.Time // when the requests were posted: no later than the kernel saw them
+	whole  bool      // every address was held and is being renewed
+	took   [][]vip.Address
+	errs   []error
+}
+
+// renewer is the loop's side of the renewals.
+type renewer struct {
+	inFlight bool
+	gen      uint64 // the current generation; a result of another is stale
+	done     chan *renewal
+}
+
+// postRenewal looks at the addresses as Check does and posts the renewal
+// of those held, when none is in flight; it reports what it found, as
+// Check.
+func (d *Group) postRenewal(now time.Time) (vip.State, error) {
+	var st vip.State
+	var ms []*vip.Manager
+	var took [][]vip.Address
+	whole := true
+	for i, m := range d.vips.ms {
+		one, t, renew, err := m.PrepareRenewal()
+		if err != nil {
+			return st, err // nothing posted: the next tick tries again
+		}
+		d.vips.fold(&st, one, i == 0)
+		if renew {
+			ms = append(ms, m)
+			took = append(took, t)
+		} else {
+			whole = false
+		}
+	}
+	if len(ms) == 0 {
+		return st, nil
+	}
+	if d.renew.done == nil {
+		d.renew.done = make(chan *renewal, 1)
+	}
+	r := &renewal{gen: d.renew.gen, posted: now, whole: whole, took: took, errs: make([]error, len(ms))}
+	d.renew.inFlight = true
+	done := d.renew.done
+	var left atomic.Int32
+	left.Store(int32(len(ms)))
+	// One goroutine per address: the platform sends the renewals that
+	// wait together in one datagram (platform's rtnl.renew), those of
+	// this group's addresses and of the other groups' woken with it.
+	for i, m := range ms {
+		go func() {
+			r.errs[i] = m.Renew()
+			if left.Add(-1) == 0 {
+				done <- r // room for it: one in flight
+			}
+		}()
+	}
+	return st, nil
+}
+
+// onRenewed applies a renewal's result in the loop: the lifetime counts
+// from when it was posted; a copy someone else configured that it marked
+// as the daemon's is named; a failure is logged and the address looked at
+// again (a MASTER adds it back if it is gone). A stale result (a release
+// or reload since, a MASTER no more, a stop) changes nothing.
+func (d *Group) onRenewed(r *renewal) {
+	d.renew.inFlight = false
+	if r.gen != d.renew.gen || d.vips == nil || d.exit != nil || d.m.State() != carp.Master {
+		return
+	}
+	var errs []error
+	for i, err := range r.errs {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		d.tookOver(r.took[i])
+	}
+	if len(errs) == 0 {
+		if r.whole && r.posted.After(d.renewed) {
+			d.renewed = r.posted
+		}
+		return
+	}
+	d.log.Errorf("Unable to renew the virtual address on %s: %s", d.cfg.addrIface(), errors.Join(errs...))
+	d.reconcile(false)
+}
+
+// dropRenewal makes the renewal in flight stale and waits for it to end:
+// before a release, which it could otherwise undo, and before the loop
+// returns. The wait is the kernel's (bounded by the platform's timeout).
+func (d *Group) dropRenewal() {
+	d.renew.gen++
+	if d.renew.inFlight {
+		<-d.renew.done
+		d.renew.inFlight = false
+	}
+}
