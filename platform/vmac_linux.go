@@ -62,7 +62,8 @@ func writeSysctl(fam, ifname, key, val string) error {
 // CreateVMAC implements VMACer: a private-mode macvlan (keepalived's
 // mode: it sees no frame of its siblings), with IPv6 address generation
 // off (no link-local address, so no DAD or router solicitation from the
-// MAC that the group's other hosts share), up.
+// MAC that the group's other hosts share) and Router Advertisements, SLAAC
+// and DAD off (accept_ra, autoconf, dad_transmits 0), up.
 func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 	if len(o.Name) == 0 || len(o.Name) > unix.IFNAMSIZ-1 {
 		return nil, nil, fmt.Errorf("platform: vmac: %q is not an interface name (1-%d bytes)", o.Name, unix.IFNAMSIZ-1)
@@ -111,6 +112,17 @@ func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 	disable6 := "1"
 	if o.IPv6 {
 		disable6 = "0"
+	}
+	// No Router Advertisement taken, no SLAAC address made, no DAD sent:
+	// the macvlan is up on every host of the group, BACKUPs included,
+	// with the MAC they share; an address or route from an RA would be on
+	// all of them, and a frame from a BACKUP's would teach the switch the
+	// virtual MAC at its port. Set before the link is up and before IPv6
+	// is on in it, so that no RA or DAD slips in between.
+	for _, k := range []string{"accept_ra", "autoconf", "dad_transmits"} {
+		if err := writeSysctl("ipv6", o.Name, k, "0"); err != nil && o.IPv6 {
+			return fail(err)
+		}
 	}
 	if err := writeSysctl("ipv6", o.Name, "disable_ipv6", disable6); err != nil && o.IPv6 {
 		return fail(err)
