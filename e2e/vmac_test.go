@@ -123,10 +123,11 @@ func TestVMACPair(t *testing.T) {
 				t.Fatalf("the observer reaches %s at %s, want the virtual MAC %s", addr, got, vmac)
 			}
 			for _, h := range l.Hosts {
-				for k, want := range map[string]string{"ipv4.conf." + h.IfName + ".arp_ignore": "1", "ipv4.conf." + h.IfName + ".arp_filter": "1",
-					"ipv4.conf." + h.IfName + ".arp_announce": "2", "ipv6.conf." + name + ".accept_ra": "0", "ipv6.conf." + name + ".autoconf": "0"} {
-					if out, err := h.Exec("sysctl", "-n", "net."+k); err != nil || strings.TrimSpace(out) != want {
-						t.Errorf("%s: net.%s = %q %v while running, want %s", h.Name, k, out, err, want)
+				// Slashes: the macvlan's name has a dot.
+				for k, want := range map[string]string{"ipv4/conf/" + h.IfName + "/arp_ignore": "1", "ipv4/conf/" + h.IfName + "/arp_filter": "1",
+					"ipv4/conf/" + h.IfName + "/arp_announce": "2", "ipv6/conf/" + name + "/accept_ra": "0", "ipv6/conf/" + name + "/autoconf": "0"} {
+					if out, err := h.Exec("sysctl", "-n", "net/"+k); err != nil || strings.TrimSpace(out) != want {
+						t.Errorf("%s: net/%s = %q %v while running, want %s", h.Name, k, out, err, want)
 					}
 				}
 			}
