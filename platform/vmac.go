@@ -21,7 +21,8 @@ type VMACOptions struct {
 // keepalived's use_vmac (Linux: a private-mode macvlan).
 type VMACer interface {
 	// CreateVMAC makes the macvlan, or takes over the one of the same
-	// name on this interface that a killed daemon left, and sets the
+	// name on this interface that a killed daemon left (the same MAC, in
+	// private mode; any other is refused, left alone), and sets the
 	// sysctls that make the kernel answer ARP for the group's addresses
 	// with the virtual MAC only: notes say what it found and changed,
 	// for the log.

@@ -85,7 +85,12 @@ func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 			return nil, nil, fmt.Errorf("platform: vmac %s: a macvlan of that name exists on another interface (index %d), not on %s",
 				o.Name, mv.ParentIndex, l.ifi.Name)
 		}
-		// Left by a daemon that was killed: replaced, never doubled.
+		// Left by a daemon that was killed: replaced, never doubled. One
+		// with another MAC or mode is someone else's: never destroyed.
+		if mv.HardwareAddr.String() != o.MAC.String() || mv.Mode != netlink.MACVLAN_MODE_PRIVATE {
+			return nil, nil, fmt.Errorf("platform: vmac %s: a macvlan of that name exists on %s with MAC %s in %s mode, not one a previous run left (%s, private): remove it or name the group's with vmac = \"NAME\"",
+				o.Name, l.ifi.Name, mv.HardwareAddr, macvlanMode(mv.Mode), o.MAC)
+		}
 		if err := netlink.LinkDel(old); err != nil {
 			return nil, nil, fmt.Errorf("platform: vmac %s: removing the one a previous run left: %w", o.Name, err)
 		}
@@ -154,6 +159,22 @@ func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 		return fail(err)
 	}
 	return &linuxVMAC{base: l, ifi: ifi, link: link, rtnl: newRTNL()}, notes, nil
+}
+
+func macvlanMode(m netlink.MacvlanMode) string {
+	switch m {
+	case netlink.MACVLAN_MODE_PRIVATE:
+		return "private"
+	case netlink.MACVLAN_MODE_VEPA:
+		return "vepa"
+	case netlink.MACVLAN_MODE_BRIDGE:
+		return "bridge"
+	case netlink.MACVLAN_MODE_PASSTHRU:
+		return "passthru"
+	case netlink.MACVLAN_MODE_SOURCE:
+		return "source"
+	}
+	return fmt.Sprintf("%d", m)
 }
 
 // holdBaseARP sets the base interface's ARP settings for one more

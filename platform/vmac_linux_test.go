@@ -1,7 +1,12 @@
 package platform
 
 import (
+	"net"
+	"strings"
+
 	"testing"
+
+	"github.com/vishvananda/netlink"
 )
 
 // newVMACOS is the linuxOS of eth0 in a throw-away namespace.
@@ -38,6 +43,54 @@ func TestVMACIPv6Quiet(t *testing.T) {
 			if got := mustSysctl(t, "ipv6", "vrrp6.9", k); got != want {
 				t.Errorf("net.ipv6.conf.vrrp6.9.%s = %s, want %s", k, got, want)
 			}
+		}
+	})
+}
+
+// addMacvlan adds a macvlan of eth0, as another program would.
+func addMacvlan(t *testing.T, name, mac string, mode netlink.MacvlanMode) {
+	t.Helper()
+	hw, _ := net.ParseMAC(mac)
+	parent, err := netlink.LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkAdd(&netlink.Macvlan{LinkAttrs: netlink.LinkAttrs{Name: name, ParentIndex: parent.Attrs().Index, HardwareAddr: hw},
+		Mode: mode}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVMACTakeover: a macvlan of the name on the interface is taken over
+// only if it is one a killed daemon left (the group's MAC, private mode);
+// another's is refused and left alone.
+func TestVMACTakeover(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		l := newVMACOS(t)
+		mac := VirtualMAC(9, false)
+		for _, c := range []struct {
+			mac  string
+			mode netlink.MacvlanMode
+		}{{"02:00:00:00:00:09", netlink.MACVLAN_MODE_PRIVATE}, {mac.String(), netlink.MACVLAN_MODE_BRIDGE}} {
+			addMacvlan(t, "vrrp.9", c.mac, c.mode)
+			_, _, err := l.CreateVMAC(VMACOptions{Name: "vrrp.9", MAC: mac})
+			if err == nil || !strings.Contains(err.Error(), "not one a previous run left") {
+				t.Fatalf("%s %v: CreateVMAC over another's macvlan: %v, want a clear error", c.mac, c.mode, err)
+			}
+			old, err := netlink.LinkByName("vrrp.9")
+			if err != nil || old.Attrs().HardwareAddr.String() != c.mac {
+				t.Fatalf("%s: the other's macvlan is gone or changed: %v %v", c.mac, old, err)
+			}
+			netlink.LinkDel(old)
+		}
+		addMacvlan(t, "vrrp.9", mac.String(), netlink.MACVLAN_MODE_PRIVATE)
+		v, notes, err := l.CreateVMAC(VMACOptions{Name: "vrrp.9", MAC: mac})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Close()
+		if !strings.Contains(strings.Join(notes, "\n"), "left by a previous run") {
+			t.Fatalf("notes %q: want the takeover said", notes)
 		}
 	})
 }

@@ -24,8 +24,9 @@ type VMAC struct {
 	addrs *viptest.Addrs
 }
 
-// CreateVMAC implements platform.VMACer: one of the same name is
-// replaced, as Linux's is (never two of a name).
+// CreateVMAC implements platform.VMACer: one of the same name and MAC is
+// replaced, as Linux's is (never two of a name); one of another MAC is
+// refused.
 func (h *Host) CreateVMAC(o platform.VMACOptions) (platform.VMAC, []string, error) {
 	h.lan.mu.Lock()
 	defer h.lan.mu.Unlock()
@@ -39,7 +40,10 @@ func (h *Host) CreateVMAC(o platform.VMACOptions) (platform.VMAC, []string, erro
 	if h.vmacs == nil {
 		h.vmacs = map[string]*VMAC{}
 	}
-	if _, ok := h.vmacs[o.Name]; ok {
+	if old, ok := h.vmacs[o.Name]; ok {
+		if old.ifi.HardwareAddr.String() != o.MAC.String() {
+			return nil, nil, fmt.Errorf("platformtest: vmac %s: a macvlan of that name exists with MAC %s, not one a previous run left", o.Name, old.ifi.HardwareAddr)
+		}
 		notes = append(notes, "Replaced the macvlan "+o.Name+" left by a previous run")
 	}
 	h.lan.index++
