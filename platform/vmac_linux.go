@@ -34,7 +34,8 @@ var sysctlDir = "/proc/sys/net"
 // hosts that the addresses answer: the replies leave through it) name
 // its own address, not the group's with the base MAC, which would teach
 // the LAN the wrong MAC. Changed while a virtual MAC is on the
-// interface, put back when the last goes: baseSettings counts them.
+// interface, put back when the last goes: baseSettings counts this
+// process's, releaseBaseARP looks for other processes'.
 var baseARP = []string{"arp_ignore", "arp_filter", "arp_announce"}
 
 // baseWant is the value of each of baseARP.
@@ -150,12 +151,12 @@ func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 			o.Name+" can be dropped; set it to 2 (loose) or 0 (keepalived sets 0)")
 	}
 	if err := netlink.LinkSetUp(link); err != nil {
-		l.releaseBaseARP()
+		l.releaseBaseARP(o.Name)
 		return fail(err)
 	}
 	ifi, err := net.InterfaceByIndex(link.Attrs().Index)
 	if err != nil {
-		l.releaseBaseARP()
+		l.releaseBaseARP(o.Name)
 		return fail(err)
 	}
 	return &linuxVMAC{base: l, ifi: ifi, link: link, rtnl: newRTNL()}, notes, nil
@@ -212,8 +213,12 @@ func (l *linuxOS) holdBaseARP() ([]string, error) {
 }
 
 // releaseBaseARP puts back what holdBaseARP changed once the last
-// virtual MAC of the interface is gone.
-func (l *linuxOS) releaseBaseARP() []string {
+// virtual MAC of the interface is gone: this process's (counted), and
+// another's (a macvlan of the interface with a virtual MAC, as two
+// daemons of a vhid each make; ours, named own, aside). While another's
+// is there the settings stay as they are, and stay after: that process
+// found them as it needs them and puts nothing back.
+func (l *linuxOS) releaseBaseARP(own string) []string {
 	bs := &baseSettings
 	bs.Lock()
 	defer bs.Unlock()
@@ -224,7 +229,36 @@ func (l *linuxOS) releaseBaseARP() []string {
 	delete(bs.users, idx)
 	saved := bs.saved[idx]
 	delete(bs.saved, idx)
+	if len(saved) == 0 {
+		return nil
+	}
+	if others := otherVMACs(idx, own); len(others) > 0 {
+		return []string{fmt.Sprintf("Left net.ipv4.conf.%s.{%s} as set: the virtual MAC of %s is still on it; put them back by hand when none is",
+			l.ifi.Name, strings.Join(baseARP, ","), strings.Join(others, ", "))}
+	}
 	return restore(l.ifi.Name, saved)
+}
+
+// otherVMACs lists the macvlans of the interface of index parent whose
+// MAC is a virtual MAC (00:00:5e:00:01:xx or 00:00:5e:00:02:xx), but own.
+// If the links cannot be listed, it says so: settings in use are never put
+// back on a guess.
+func otherVMACs(parent int, own string) []string {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return []string{fmt.Sprintf("(unknown: listing the links: %v)", err)}
+	}
+	var names []string
+	for _, link := range links {
+		mv, ok := link.(*netlink.Macvlan)
+		if !ok || mv.ParentIndex != parent || mv.Name == own {
+			continue
+		}
+		if m := mv.HardwareAddr; len(m) == 6 && m[0] == 0 && m[1] == 0 && m[2] == 0x5e && m[3] == 0 && (m[4] == 1 || m[4] == 2) {
+			names = append(names, mv.Name)
+		}
+	}
+	return names
 }
 
 func restore(ifname string, saved map[string]string) []string {
@@ -276,7 +310,7 @@ func (v *linuxVMAC) Close() ([]string, error) {
 		if err != nil {
 			err = fmt.Errorf("platform: vmac %s: %w", v.ifi.Name, err)
 		}
-		notes = v.base.releaseBaseARP()
+		notes = v.base.releaseBaseARP(v.ifi.Name)
 	})
 	return notes, err
 }

@@ -94,3 +94,57 @@ func TestVMACTakeover(t *testing.T) {
 		}
 	})
 }
+
+// TestVMACBaseShared: the base interface's ARP settings are put back at
+// the last virtual MAC on it, counting another process's (a macvlan of
+// the interface with a virtual MAC, as two ucarp of one vhid each make).
+func TestVMACBaseShared(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		l := newVMACOS(t)
+		base := func() string {
+			var s []string
+			for _, k := range baseARP {
+				s = append(s, mustSysctl(t, "ipv4", "eth0", k))
+			}
+			return strings.Join(s, "/")
+		}
+		for _, k := range baseARP {
+			if err := writeSysctl("ipv4", "eth0", k, "0"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Another process's, already up: it left the base at 0/0/0 here
+		// only to see what ours does.
+		addMacvlan(t, "vrrp.7", "00:00:5e:00:01:07", netlink.MACVLAN_MODE_PRIVATE)
+		v, _, err := l.CreateVMAC(VMACOptions{Name: "vrrp.9", MAC: VirtualMAC(9, false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := base(); got != "1/1/2" {
+			t.Fatalf("base while running: %s, want 1/1/2", got)
+		}
+		notes, err := v.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := base(); got != "1/1/2" {
+			t.Fatalf("base after ours went, the other still up: %s (notes %q), want 1/1/2 kept", got, notes)
+		}
+		if !strings.Contains(strings.Join(notes, "\n"), "vrrp.7") {
+			t.Errorf("notes %q: want the one that keeps them named", notes)
+		}
+		// Alone: put back.
+		old, _ := netlink.LinkByName("vrrp.7")
+		netlink.LinkDel(old)
+		for _, k := range baseARP {
+			writeSysctl("ipv4", "eth0", k, "0")
+		}
+		if v, _, err = l.CreateVMAC(VMACOptions{Name: "vrrp.9", MAC: VirtualMAC(9, false)}); err != nil {
+			t.Fatal(err)
+		}
+		v.Close()
+		if got := base(); got != "0/0/0" {
+			t.Fatalf("base after the last went: %s, want 0/0/0 back", got)
+		}
+	})
+}
