@@ -87,6 +87,42 @@ func vmacMAC(c group.Config) net.HardwareAddr {
 	return platform.VirtualMAC(c.VHID, c.Protocol == group.ProtocolVRRP3 && c.IPv6())
 }
 
+// defaultVMACName is the macvlan of vmac = true (config.DefaultVMACName,
+// which node does not import: a test checks they agree).
+func defaultVMACName(c group.Config) string {
+	switch {
+	case c.Protocol == group.ProtocolVRRP3 && c.IPv6():
+		return fmt.Sprintf("vrrp6.%d", c.VHID)
+	case c.Protocol == group.ProtocolVRRP3:
+		return fmt.Sprintf("vrrp.%d", c.VHID)
+	}
+	return fmt.Sprintf("carp.%d", c.VHID)
+}
+
+// removeStaleVMAC removes, for a group without a virtual MAC, the
+// macvlan of the default name with the group's virtual MAC that a
+// killed run with one left (with the addresses on it, which would answer
+// for them beside ours), unless a group of this node uses it.
+func (n *Node) removeStaleVMAC(s Spec, sys platform.OS, log *slog.Logger) error {
+	c := s.Config
+	vm, ok := sys.(platform.VMACer)
+	if !ok || c.VMAC != "" {
+		return nil
+	}
+	name := defaultVMACName(c)
+	for _, m := range n.groups {
+		if m.spec.Config.Interface == c.Interface && m.spec.Config.VMAC == name {
+			return nil
+		}
+	}
+	mac := vmacMAC(c)
+	removed, err := vm.RemoveVMAC(platform.VMACOptions{Name: name, MAC: mac})
+	if removed {
+		log.Warn(fmt.Sprintf("Removed the macvlan %s (%s) left on %s by a previous run with a virtual MAC", name, mac, c.Interface))
+	}
+	return err
+}
+
 // openVMAC makes the group's macvlan and opens its sockets.
 func (n *Node) openVMAC(s Spec, sys platform.OS, log *slog.Logger) (_ *vmacParts, err error) {
 	c := s.Config

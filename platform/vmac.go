@@ -27,6 +27,11 @@ type VMACer interface {
 	// with the virtual MAC only: notes say what it found and changed,
 	// for the log.
 	CreateVMAC(o VMACOptions) (v VMAC, notes []string, err error)
+	// RemoveVMAC removes the macvlan o.Name of this interface if it is
+	// one a killed daemon left (o.MAC, private mode), with what is on it:
+	// for a group started without a virtual MAC. removed is false when
+	// there is none; another one of the name is left alone.
+	RemoveVMAC(o VMACOptions) (removed bool, err error)
 }
 
 // VMAC is a group's virtual MAC interface: its addresses go on it, its

@@ -162,6 +162,26 @@ func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 	return &linuxVMAC{base: l, ifi: ifi, link: link, rtnl: newRTNL()}, notes, nil
 }
 
+// RemoveVMAC implements VMACer.
+func (l *linuxOS) RemoveVMAC(o VMACOptions) (bool, error) {
+	link, err := netlink.LinkByName(o.Name)
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("platform: vmac %s: %w", o.Name, err)
+	}
+	mv, ok := link.(*netlink.Macvlan)
+	if !ok || mv.ParentIndex != l.ifi.Index || mv.HardwareAddr.String() != o.MAC.String() || mv.Mode != netlink.MACVLAN_MODE_PRIVATE {
+		return false, nil
+	}
+	if err := netlink.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
+		return false, fmt.Errorf("platform: vmac %s: removing the one a previous run left: %w", o.Name, err)
+	}
+	return true, nil
+}
+
 func macvlanMode(m netlink.MacvlanMode) string {
 	switch m {
 	case netlink.MACVLAN_MODE_PRIVATE:

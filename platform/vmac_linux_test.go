@@ -148,3 +148,31 @@ func TestVMACBaseShared(t *testing.T) {
 		}
 	})
 }
+
+// TestVMACRemoveLeftover: RemoveVMAC removes the macvlan a run with the
+// group's virtual MAC left, and no other.
+func TestVMACRemoveLeftover(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		l := newVMACOS(t)
+		o := VMACOptions{Name: "vrrp.9", MAC: VirtualMAC(9, false)}
+		if removed, err := l.RemoveVMAC(o); removed || err != nil {
+			t.Fatalf("none there: %v %v", removed, err)
+		}
+		addMacvlan(t, "vrrp.9", "02:00:00:00:00:09", netlink.MACVLAN_MODE_PRIVATE)
+		if removed, err := l.RemoveVMAC(o); removed || err != nil {
+			t.Fatalf("another's: %v %v", removed, err)
+		}
+		old, err := netlink.LinkByName("vrrp.9")
+		if err != nil {
+			t.Fatalf("another's was removed: %v", err)
+		}
+		netlink.LinkDel(old)
+		addMacvlan(t, "vrrp.9", o.MAC.String(), netlink.MACVLAN_MODE_PRIVATE)
+		if removed, err := l.RemoveVMAC(o); !removed || err != nil {
+			t.Fatalf("the leftover: %v %v", removed, err)
+		}
+		if _, err := netlink.LinkByName("vrrp.9"); err == nil {
+			t.Fatal("the leftover is still there")
+		}
+	})
+}

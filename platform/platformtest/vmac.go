@@ -53,6 +53,19 @@ func (h *Host) CreateVMAC(o platform.VMACOptions) (platform.VMAC, []string, erro
 	return v, notes, nil
 }
 
+// RemoveVMAC implements platform.VMACer: the one of the name and MAC
+// goes.
+func (h *Host) RemoveVMAC(o platform.VMACOptions) (bool, error) {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	v, ok := h.vmacs[o.Name]
+	if !ok || v.ifi.HardwareAddr.String() != o.MAC.String() {
+		return false, nil
+	}
+	delete(h.vmacs, o.Name)
+	return true, nil
+}
+
 // VMACs lists the host's virtual MAC interfaces: name to MAC.
 func (h *Host) VMACs() map[string]string {
 	h.lan.mu.Lock()
