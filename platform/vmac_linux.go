@@ -331,6 +331,9 @@ func (v *linuxVMAC) Close() ([]string, error) {
 			err = fmt.Errorf("platform: vmac %s: %w", v.ifi.Name, err)
 		}
 		notes = v.base.releaseBaseARP(v.ifi.Name)
+		v.rtnl.mu.Lock()
+		v.rtnl.reset() // its addresses' netlink socket
+		v.rtnl.mu.Unlock()
 	})
 	return notes, err
 }

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"net"
+	"os"
 	"strings"
 
 	"testing"
@@ -173,6 +174,35 @@ func TestVMACRemoveLeftover(t *testing.T) {
 		}
 		if _, err := netlink.LinkByName("vrrp.9"); err == nil {
 			t.Fatal("the leftover is still there")
+		}
+	})
+}
+
+// TestVMACCloseFDs: Close closes every socket of the virtual MAC, its
+// addresses' netlink socket included.
+func TestVMACCloseFDs(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		l := newVMACOS(t)
+		fds := func() int {
+			ents, err := os.ReadDir("/proc/self/fd")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(ents)
+		}
+		before := fds()
+		v, _, err := l.CreateVMAC(VMACOptions{Name: "vrrp.9", MAC: VirtualMAC(9, false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Addresses().Addresses(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if after := fds(); after != before {
+			t.Fatalf("%d descriptors open after Close, %d before", after, before)
 		}
 	})
 }
