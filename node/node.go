@@ -603,6 +603,7 @@ func (n *Node) start(s Spec) error {
 	m.g = g
 	if m.vmac != nil {
 		m.readVMAC()
+		n.watchVMAC(m, log)
 	}
 	n.groups[s.ID()] = m
 	n.dem.add(g, s, initial) // before the link watch sees it

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -34,6 +35,10 @@ type vmacParts struct {
 	conn  platform.IPConn // the IPv4 adverts (nil for an IPv6 VRRPv3 group)
 	conn6 platform.IPConn // the IPv6 adverts, for a group with IPv6 addresses
 	arp   platform.FrameConn
+	link  <-chan platform.LinkState // the macvlan's
+	// lost: someone else removed the macvlan or set it down; the group
+	// sees its interface gone from then on (onLink).
+	lost atomic.Bool
 	// mu serializes the group's Deliver between the interface's readers
 	// and the macvlan's (deliver).
 	mu      sync.Mutex
@@ -159,7 +164,43 @@ func (n *Node) openVMAC(s Spec, sys platform.OS, log *slog.Logger) (_ *vmacParts
 	if p.arp, err = v.OpenARP(); err != nil {
 		return nil, err
 	}
+	if p.link, err = v.WatchLink(p.stop); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// watchVMAC stops m's group, as its interface gone would, when someone
+// else removes its macvlan or sets it down: its addresses and adverts are
+// on it. The next start (a reload, a restart) makes it again.
+func (n *Node) watchVMAC(m *member, log *slog.Logger) {
+	v := m.vmac
+	v.readers.Add(1)
+	go func() {
+		defer v.readers.Done()
+		for {
+			select {
+			case st, ok := <-v.link:
+				if !ok {
+					return
+				}
+				if st.Up && !st.Gone || v.lost.Swap(true) {
+					continue
+				}
+				what := "set down"
+				if st.Gone {
+					what = "removed"
+				}
+				log.Error(fmt.Sprintf("The virtual MAC interface %s was %s by someone else: this group stops (a reload or restart makes it again)",
+					m.spec.Config.VMAC, what))
+				gone := platform.LinkState{Gone: true}
+				latest(m.link, gone)
+				n.dem.setLink(m.g, gone)
+			case <-v.stop:
+				return
+			}
+		}
+	}()
 }
 
 // close closes the sockets and removes the macvlan.

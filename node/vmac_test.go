@@ -200,3 +200,50 @@ func TestDefaultVMACName(t *testing.T) {
 		}
 	}
 }
+
+// TestVMACLost: a macvlan that someone else removes or sets down stops
+// its group (as its interface gone would), said at ERROR: the addresses
+// are nowhere, and the next start makes it again.
+func TestVMACLost(t *testing.T) {
+	for _, lost := range []platform.LinkState{{Gone: true}, {Up: false}} {
+		synctest.Test(t, func(t *testing.T) {
+			var lan platformtest.LAN
+			a := newTestNode(&lan, 11)
+			defer func() { a.Stop(syscall.SIGTERM) }()
+			s := a.vspec(1, 200)
+			s.Config.VMAC = "vrrp.1"
+			if err := a.Apply([]Spec{s}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(5 * time.Second)
+			synctest.Wait()
+			if vmacHolds(1, "vrrp.1", a, a) == "" {
+				t.Fatalf("not MASTER on its macvlan\n%s", a.logs)
+			}
+			a.host.VMAC("vrrp.1").SetLink(lost)
+			time.Sleep(time.Second)
+			synctest.Wait()
+			done := a.Done(s.ID())
+			synctest.Wait()
+			if !strings.Contains(a.logs.String(), "[ERROR] The virtual MAC interface vrrp.1 was ") {
+				t.Fatalf("%+v: not said at ERROR\n%s", lost, a.logs)
+			}
+			select {
+			case <-done:
+			default:
+				t.Fatalf("%+v: the group runs on\n%s", lost, a.logs)
+			}
+			if got := a.host.VMACs(); len(got) != 0 || a.host.Addrs().Has(vrrpVIP(1).Addr()) {
+				t.Fatalf("%+v: macvlans %v, address on the interface %v", lost, got, a.host.Addrs().Has(vrrpVIP(1).Addr()))
+			}
+			if err := a.Apply([]Spec{s}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(5 * time.Second)
+			synctest.Wait()
+			if vmacHolds(1, "vrrp.1", a, a) == "" {
+				t.Fatalf("%+v: restarted, not MASTER on a new macvlan\n%s", lost, a.logs)
+			}
+		})
+	}
+}

@@ -48,6 +48,9 @@ type VMAC interface {
 	// multicast frame whose source is a local macvlan's MAC to that
 	// macvlan alone, never to the base interface.
 	OpenSend(proto uint8, group netip.Addr) (IPConn, error)
+	// WatchLink reports the macvlan's link state, the current one first,
+	// as OS.WatchLink: someone else may set it down or remove it.
+	WatchLink(done <-chan struct{}) (<-chan LinkState, error)
 	// OpenARP opens the socket of its announcements.
 	OpenARP() (FrameConn, error)
 	// Close removes the macvlan, and puts back the base interface's

@@ -314,6 +314,10 @@ func (v *linuxVMAC) Addresses() vip.System {
 	return linuxAddrs{ifi: v.ifi, mark: addressMark(kernelRelease()), rtnl: v.rtnl}
 }
 
+func (v *linuxVMAC) WatchLink(done <-chan struct{}) (<-chan LinkState, error) {
+	return (&linuxOS{ifi: v.ifi}).WatchLink(done)
+}
+
 func (v *linuxVMAC) OpenARP() (FrameConn, error) {
 	return (&linuxOS{ifi: v.ifi}).OpenARP()
 }
