@@ -308,3 +308,89 @@ func TestVMACCARP(t *testing.T) {
 		t.Fatalf("after the failover the observer reaches %s at %s, want %s", lab.VIP, got, want)
 	}
 }
+
+// startVRID starts ours with --vmac for vrid on h, holding addr.
+func startVRID(t *testing.T, h *lab.Host, vrid int, addr netip.Addr) *lab.Proc {
+	t.Helper()
+	p, err := h.Start("ucarp"+strconv.Itoa(vrid), oursBin, "--protocol=vrrp3", "--interface="+h.IfName, "--srcip="+h.Addr.String(),
+		"--vhid="+strconv.Itoa(vrid), "--priority=100", "--advert-interval=100", "--vip="+addr.String(), "--vmac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestVMACLostLink: a macvlan that someone removes stops ours (exit 2
+// from the command line), said at ERROR.
+func TestVMACLostLink(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	p := startVRID(t, h, vmacVRID, lab.VIP)
+	waitVMACHolder(t, l, "vrrp.51", lab.VIP, h)
+	if out, err := h.Exec("ip", "link", "del", "vrrp.51"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	st, ok := p.Wait(10 * time.Second)
+	if !ok || st.ExitCode() != 2 {
+		t.Fatalf("ours did not exit with 2: %v\n%s", st, p.Log())
+	}
+	if !strings.Contains(p.Log(), "The virtual MAC interface vrrp.51 was set down or removed by someone else") {
+		t.Fatalf("not said:\n%s", p.Log())
+	}
+}
+
+// TestVMACOthersMacvlan: a macvlan of the name with another MAC is
+// someone else's: ours refuses to start and leaves it.
+func TestVMACOthersMacvlan(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	if out, err := h.Exec("ip", "link", "add", "vrrp.51", "link", h.IfName, "address", "02:00:00:00:00:51", "type", "macvlan", "mode", "bridge"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	p := startVRID(t, h, vmacVRID, lab.VIP)
+	st, ok := p.Wait(10 * time.Second)
+	if !ok || st.ExitCode() == 0 {
+		t.Fatalf("ours did not fail: %v\n%s", st, p.Log())
+	}
+	if !strings.Contains(p.Log(), "not one a previous run left") {
+		t.Fatalf("no clear error:\n%s", p.Log())
+	}
+	if got := macvlans(h, "vrrp.51"); len(got) != 1 || !strings.Contains(got[0], "02:00:00:00:00:51") {
+		t.Fatalf("the other's vrrp.51: %q", got)
+	}
+}
+
+// TestVMACTwoDaemons: two of ours on one interface, one vrid each (the
+// classic one process per vhid): the first to exit leaves the base
+// interface's ARP settings to the other's macvlan.
+func TestVMACTwoDaemons(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	base := func() string {
+		var s []string
+		for _, k := range []string{"arp_ignore", "arp_filter", "arp_announce"} {
+			out, _ := h.Exec("sysctl", "-n", "net/ipv4/conf/"+h.IfName+"/"+k)
+			s = append(s, strings.TrimSpace(out))
+		}
+		return strings.Join(s, "/")
+	}
+	if got := base(); got != "0/0/0" {
+		t.Fatalf("base before: %s", got)
+	}
+	other := netip.MustParseAddr("198.51.100.101")
+	p1 := startVRID(t, h, vmacVRID, lab.VIP)
+	waitVMACHolder(t, l, "vrrp.51", lab.VIP, h)
+	startVRID(t, h, vmacVRID+1, other)
+	waitVMACHolder(t, l, "vrrp.52", other, h)
+	p1.Signal(syscall.SIGTERM)
+	if _, ok := p1.Wait(10 * time.Second); !ok {
+		t.Fatal("the first did not exit on SIGTERM")
+	}
+	if got := base(); got != "1/1/2" {
+		t.Fatalf("base after the first exit, the other's vrrp.52 up: %s, want 1/1/2\n%s", got, p1.Log())
+	}
+	if !strings.Contains(p1.Log(), "the virtual MAC of vrrp.52 is still on it") {
+		t.Fatalf("the first did not say why it left them:\n%s", p1.Log())
+	}
+	waitVMACHolder(t, l, "vrrp.52", other, h)
+}

@@ -187,12 +187,10 @@ func (n *Node) watchVMAC(m *member, log *slog.Logger) {
 				if st.Up && !st.Gone || v.lost.Swap(true) {
 					continue
 				}
-				what := "set down"
-				if st.Gone {
-					what = "removed"
-				}
-				log.Error(fmt.Sprintf("The virtual MAC interface %s was %s by someone else: this group stops (a reload or restart makes it again)",
-					m.spec.Config.VMAC, what))
+				// Linux sets a macvlan down before it deletes it: one
+				// message for both.
+				log.Error(fmt.Sprintf("The virtual MAC interface %s was set down or removed by someone else: this group stops (a reload or restart makes it again)",
+					m.spec.Config.VMAC))
 				gone := platform.LinkState{Gone: true}
 				latest(m.link, gone)
 				n.dem.setLink(m.g, gone)
