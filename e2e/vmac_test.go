@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdlayher/ndp"
+
 	"github.com/ucarp-go/ucarp/internal/lab"
 )
 
@@ -393,4 +395,63 @@ func TestVMACTwoDaemons(t *testing.T) {
 		t.Fatalf("the first did not say why it left them:\n%s", p1.Log())
 	}
 	waitVMACHolder(t, l, "vrrp.52", other, h)
+}
+
+// TestVMACRouterAdvert: a Router Advertisement on the LAN (from the
+// observer) gives the hosts' base interfaces a SLAAC address, and their
+// macvlans (the BACKUP's too, with the shared MAC) no address and no
+// route.
+func TestVMACRouterAdvert(t *testing.T) {
+	l := newLab(t, 2)
+	if err := l.EnableIPv6(); err != nil {
+		t.Fatal(err)
+	}
+	_, name := vmacOf(lab.VIP6)
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	startVMAC(t, h1, 200, lab.VIP6)
+	startVMAC(t, h2, 100, lab.VIP6)
+	waitVMACHolder(t, l, name, lab.VIP6, h1)
+	prefix := netip.MustParseAddr("2001:db8:1::")
+	ra := &ndp.RouterAdvertisement{CurrentHopLimit: 64, RouterLifetime: 600 * time.Second, Options: []ndp.Option{
+		&ndp.PrefixInformation{PrefixLength: 64, OnLink: true, AutonomousAddressConfiguration: true,
+			ValidLifetime: 600 * time.Second, PreferredLifetime: 300 * time.Second, Prefix: prefix}}}
+	send := func() error {
+		return l.Observer.Do(func() error {
+			ifi, err := net.InterfaceByName(l.Observer.IfName)
+			if err != nil {
+				return err
+			}
+			c, _, err := ndp.Listen(ifi, ndp.LinkLocal)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return c.WriteTo(ra, nil, netip.MustParseAddr("ff02::1"))
+		})
+	}
+	slaac := func(h *lab.Host, dev string) string {
+		out, _ := h.Exec("ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "global")
+		routes, _ := h.Exec("ip", "-6", "route", "show", "dev", dev)
+		s := ""
+		if strings.Contains(out, "2001:db8:1:") {
+			s += "address "
+		}
+		if strings.Contains(routes, "2001:db8:1::/64") || strings.Contains(routes, "default") {
+			s += "route"
+		}
+		return s
+	}
+	// The RA reaches the hosts: their base interfaces take it.
+	if !lab.Eventually(10*time.Second, func() bool {
+		if err := send(); err != nil {
+			t.Fatal(err)
+		}
+		return slaac(h1, h1.IfName) != "" && slaac(h2, h2.IfName) != ""
+	}) {
+		t.Fatalf("the RA did not reach the hosts' base interfaces: %q %q", slaac(h1, h1.IfName), slaac(h2, h2.IfName))
+	}
+	// The macvlans, processing the same multicast, take nothing.
+	if lab.Eventually(2*time.Second, func() bool { return slaac(h1, name) != "" || slaac(h2, name) != "" }) {
+		t.Fatalf("from the RA: on h1's %s %q, on h2's (BACKUP) %q; want nothing", name, slaac(h1, name), slaac(h2, name))
+	}
 }
