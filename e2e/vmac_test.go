@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdlayher/ndp"
+
 	"github.com/ucarp-go/ucarp/internal/lab"
 )
 
@@ -121,6 +123,15 @@ func TestVMACPair(t *testing.T) {
 			}
 			if got := observedMAC(t, l, addr); got.String() != vmac.String() {
 				t.Fatalf("the observer reaches %s at %s, want the virtual MAC %s", addr, got, vmac)
+			}
+			for _, h := range l.Hosts {
+				// Slashes: the macvlan's name has a dot.
+				for k, want := range map[string]string{"ipv4/conf/" + h.IfName + "/arp_ignore": "1", "ipv4/conf/" + h.IfName + "/arp_filter": "1",
+					"ipv4/conf/" + h.IfName + "/arp_announce": "2", "ipv6/conf/" + name + "/accept_ra": "0", "ipv6/conf/" + name + "/autoconf": "0"} {
+					if out, err := h.Exec("sysctl", "-n", "net/"+k); err != nil || strings.TrimSpace(out) != want {
+						t.Errorf("%s: net/%s = %q %v while running, want %s", h.Name, k, out, err, want)
+					}
+				}
 			}
 			if addr.Is4() {
 				macs, err := l.Observer.WhoHas(addr, 500*time.Millisecond)
@@ -297,5 +308,150 @@ func TestVMACCARP(t *testing.T) {
 	waitVMACHolder(t, l, "carp.51", lab.VIP, l.Hosts[1])
 	if got := observedMAC(t, l, lab.VIP); got.String() != want {
 		t.Fatalf("after the failover the observer reaches %s at %s, want %s", lab.VIP, got, want)
+	}
+}
+
+// startVRID starts ours with --vmac for vrid on h, holding addr.
+func startVRID(t *testing.T, h *lab.Host, vrid int, addr netip.Addr) *lab.Proc {
+	t.Helper()
+	p, err := h.Start("ucarp"+strconv.Itoa(vrid), oursBin, "--protocol=vrrp3", "--interface="+h.IfName, "--srcip="+h.Addr.String(),
+		"--vhid="+strconv.Itoa(vrid), "--priority=100", "--advert-interval=100", "--vip="+addr.String(), "--vmac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestVMACLostLink: a macvlan that someone removes stops ours (exit 2
+// from the command line), said at ERROR.
+func TestVMACLostLink(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	p := startVRID(t, h, vmacVRID, lab.VIP)
+	waitVMACHolder(t, l, "vrrp.51", lab.VIP, h)
+	if out, err := h.Exec("ip", "link", "del", "vrrp.51"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	st, ok := p.Wait(10 * time.Second)
+	if !ok || st.ExitCode() != 2 {
+		t.Fatalf("ours did not exit with 2: %v\n%s", st, p.Log())
+	}
+	if !strings.Contains(p.Log(), "The virtual MAC interface vrrp.51 was set down or removed by someone else") {
+		t.Fatalf("not said:\n%s", p.Log())
+	}
+}
+
+// TestVMACOthersMacvlan: a macvlan of the name with another MAC is
+// someone else's: ours refuses to start and leaves it.
+func TestVMACOthersMacvlan(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	if out, err := h.Exec("ip", "link", "add", "vrrp.51", "link", h.IfName, "address", "02:00:00:00:00:51", "type", "macvlan", "mode", "bridge"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	p := startVRID(t, h, vmacVRID, lab.VIP)
+	st, ok := p.Wait(10 * time.Second)
+	if !ok || st.ExitCode() == 0 {
+		t.Fatalf("ours did not fail: %v\n%s", st, p.Log())
+	}
+	if !strings.Contains(p.Log(), "not one a previous run left") {
+		t.Fatalf("no clear error:\n%s", p.Log())
+	}
+	if got := macvlans(h, "vrrp.51"); len(got) != 1 || !strings.Contains(got[0], "02:00:00:00:00:51") {
+		t.Fatalf("the other's vrrp.51: %q", got)
+	}
+}
+
+// TestVMACTwoDaemons: two of ours on one interface, one vrid each (the
+// classic one process per vhid): the first to exit leaves the base
+// interface's ARP settings to the other's macvlan.
+func TestVMACTwoDaemons(t *testing.T) {
+	l := newLab(t, 1)
+	h := l.Hosts[0]
+	base := func() string {
+		var s []string
+		for _, k := range []string{"arp_ignore", "arp_filter", "arp_announce"} {
+			out, _ := h.Exec("sysctl", "-n", "net/ipv4/conf/"+h.IfName+"/"+k)
+			s = append(s, strings.TrimSpace(out))
+		}
+		return strings.Join(s, "/")
+	}
+	if got := base(); got != "0/0/0" {
+		t.Fatalf("base before: %s", got)
+	}
+	other := netip.MustParseAddr("198.51.100.101")
+	p1 := startVRID(t, h, vmacVRID, lab.VIP)
+	waitVMACHolder(t, l, "vrrp.51", lab.VIP, h)
+	startVRID(t, h, vmacVRID+1, other)
+	waitVMACHolder(t, l, "vrrp.52", other, h)
+	p1.Signal(syscall.SIGTERM)
+	if _, ok := p1.Wait(10 * time.Second); !ok {
+		t.Fatal("the first did not exit on SIGTERM")
+	}
+	if got := base(); got != "1/1/2" {
+		t.Fatalf("base after the first exit, the other's vrrp.52 up: %s, want 1/1/2\n%s", got, p1.Log())
+	}
+	if !strings.Contains(p1.Log(), "the virtual MAC of vrrp.52 is still on it") {
+		t.Fatalf("the first did not say why it left them:\n%s", p1.Log())
+	}
+	waitVMACHolder(t, l, "vrrp.52", other, h)
+}
+
+// TestVMACRouterAdvert: a Router Advertisement on the LAN (from the
+// observer) gives the hosts' base interfaces a SLAAC address, and their
+// macvlans (the BACKUP's too, with the shared MAC) no address and no
+// route.
+func TestVMACRouterAdvert(t *testing.T) {
+	l := newLab(t, 2)
+	if err := l.EnableIPv6(); err != nil {
+		t.Fatal(err)
+	}
+	_, name := vmacOf(lab.VIP6)
+	h1, h2 := l.Hosts[0], l.Hosts[1]
+	startVMAC(t, h1, 200, lab.VIP6)
+	startVMAC(t, h2, 100, lab.VIP6)
+	waitVMACHolder(t, l, name, lab.VIP6, h1)
+	prefix := netip.MustParseAddr("2001:db8:1::")
+	ra := &ndp.RouterAdvertisement{CurrentHopLimit: 64, RouterLifetime: 600 * time.Second, Options: []ndp.Option{
+		&ndp.PrefixInformation{PrefixLength: 64, OnLink: true, AutonomousAddressConfiguration: true,
+			ValidLifetime: 600 * time.Second, PreferredLifetime: 300 * time.Second, Prefix: prefix}}}
+	send := func() error {
+		return l.Observer.Do(func() error {
+			ifi, err := net.InterfaceByName(l.Observer.IfName)
+			if err != nil {
+				return err
+			}
+			c, _, err := ndp.Listen(ifi, ndp.LinkLocal)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return c.WriteTo(ra, nil, netip.MustParseAddr("ff02::1"))
+		})
+	}
+	slaac := func(h *lab.Host, dev string) string {
+		out, _ := h.Exec("ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "global")
+		routes, _ := h.Exec("ip", "-6", "route", "show", "dev", dev)
+		s := ""
+		if strings.Contains(out, "2001:db8:1:") {
+			s += "address "
+		}
+		if strings.Contains(routes, "2001:db8:1::/64") || strings.Contains(routes, "default") {
+			s += "route"
+		}
+		return s
+	}
+	// The RA reaches the hosts: their base interfaces take it.
+	if !lab.Eventually(10*time.Second, func() bool {
+		if err := send(); err != nil {
+			t.Fatal(err)
+		}
+		return slaac(h1, h1.IfName) != "" && slaac(h2, h2.IfName) != ""
+	}) {
+		t.Fatalf("the RA did not reach the hosts' base interfaces: %q %q", slaac(h1, h1.IfName), slaac(h2, h2.IfName))
+	}
+	// The macvlans, processing the same multicast, take nothing.
+	if lab.Eventually(2*time.Second, func() bool { return slaac(h1, name) != "" || slaac(h2, name) != "" }) {
+		t.Fatalf("from the RA: on h1's %s %q, on h2's (BACKUP) %q; want nothing", name, slaac(h1, name), slaac(h2, name))
 	}
 }

@@ -147,6 +147,9 @@ func (n *Node) onLink(ifc *iface, st platform.LinkState) {
 		if m.has6 {
 			s = gate6(st, src6[m])
 		}
+		if m.vmac != nil && m.vmac.lost.Load() {
+			s = platform.LinkState{Gone: true} // its macvlan (watchVMAC)
+		}
 		latest(m.link, s)
 		n.dem.setLink(m.g, s)
 	})

@@ -498,18 +498,32 @@ func (n *Node) start(s Spec) error {
 		}
 		// A copy left by a killed predecessor goes before the first
 		// election; one someone else configured is for the first state.
+		// Both sides: a run with the other vmac setting left its copies
+		// on the interface, or its macvlan with them.
 		if err := n.step(s, StepStale, sys, func() error {
-			for _, p := range append([]netip.Prefix{c.Addr}, c.MoreAddrs...) {
-				mgr := vip.NewManager(addrs, p, staleLabel(c, p), 0)
-				removed, err := mgr.RemoveOurs()
-				if removed {
-					log.Warn(fmt.Sprintf("Removed %s left on %s by a previous run", p, c.Interface))
-				}
-				if err != nil {
-					return err
+			sides := []struct {
+				sys  vip.System
+				name string
+			}{{addrs, c.Interface}}
+			if c.VMAC != "" {
+				sides = []struct {
+					sys  vip.System
+					name string
+				}{{addrs, c.VMAC}, {ifc.addrs, c.Interface}}
+			}
+			for _, side := range sides {
+				for _, p := range append([]netip.Prefix{c.Addr}, c.MoreAddrs...) {
+					mgr := vip.NewManager(side.sys, p, staleLabel(c, p), 0)
+					removed, err := mgr.RemoveOurs()
+					if removed {
+						log.Warn(fmt.Sprintf("Removed %s left on %s by a previous run", p, side.name))
+					}
+					if err != nil {
+						return err
+					}
 				}
 			}
-			return nil
+			return n.removeStaleVMAC(s, sys, log)
 		}); err != nil {
 			m.closeVMAC(log)
 			m.closeLock()
@@ -589,6 +603,7 @@ func (n *Node) start(s Spec) error {
 	m.g = g
 	if m.vmac != nil {
 		m.readVMAC()
+		n.watchVMAC(m, log)
 	}
 	n.groups[s.ID()] = m
 	n.dem.add(g, s, initial) // before the link watch sees it

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -34,6 +35,10 @@ type vmacParts struct {
 	conn  platform.IPConn // the IPv4 adverts (nil for an IPv6 VRRPv3 group)
 	conn6 platform.IPConn // the IPv6 adverts, for a group with IPv6 addresses
 	arp   platform.FrameConn
+	link  <-chan platform.LinkState // the macvlan's
+	// lost: someone else removed the macvlan or set it down; the group
+	// sees its interface gone from then on (onLink).
+	lost atomic.Bool
 	// mu serializes the group's Deliver between the interface's readers
 	// and the macvlan's (deliver).
 	mu      sync.Mutex
@@ -87,6 +92,42 @@ func vmacMAC(c group.Config) net.HardwareAddr {
 	return platform.VirtualMAC(c.VHID, c.Protocol == group.ProtocolVRRP3 && c.IPv6())
 }
 
+// defaultVMACName is the macvlan of vmac = true (config.DefaultVMACName,
+// which node does not import: a test checks they agree).
+func defaultVMACName(c group.Config) string {
+	switch {
+	case c.Protocol == group.ProtocolVRRP3 && c.IPv6():
+		return fmt.Sprintf("vrrp6.%d", c.VHID)
+	case c.Protocol == group.ProtocolVRRP3:
+		return fmt.Sprintf("vrrp.%d", c.VHID)
+	}
+	return fmt.Sprintf("carp.%d", c.VHID)
+}
+
+// removeStaleVMAC removes, for a group without a virtual MAC, the
+// macvlan of the default name with the group's virtual MAC that a
+// killed run with one left (with the addresses on it, which would answer
+// for them beside ours), unless a group of this node uses it.
+func (n *Node) removeStaleVMAC(s Spec, sys platform.OS, log *slog.Logger) error {
+	c := s.Config
+	vm, ok := sys.(platform.VMACer)
+	if !ok || c.VMAC != "" {
+		return nil
+	}
+	name := defaultVMACName(c)
+	for _, m := range n.groups {
+		if m.spec.Config.Interface == c.Interface && m.spec.Config.VMAC == name {
+			return nil
+		}
+	}
+	mac := vmacMAC(c)
+	removed, err := vm.RemoveVMAC(platform.VMACOptions{Name: name, MAC: mac})
+	if removed {
+		log.Warn(fmt.Sprintf("Removed the macvlan %s (%s) left on %s by a previous run with a virtual MAC", name, mac, c.Interface))
+	}
+	return err
+}
+
 // openVMAC makes the group's macvlan and opens its sockets.
 func (n *Node) openVMAC(s Spec, sys platform.OS, log *slog.Logger) (_ *vmacParts, err error) {
 	c := s.Config
@@ -123,7 +164,41 @@ func (n *Node) openVMAC(s Spec, sys platform.OS, log *slog.Logger) (_ *vmacParts
 	if p.arp, err = v.OpenARP(); err != nil {
 		return nil, err
 	}
+	if p.link, err = v.WatchLink(p.stop); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// watchVMAC stops m's group, as its interface gone would, when someone
+// else removes its macvlan or sets it down: its addresses and adverts are
+// on it. The next start (a reload, a restart) makes it again.
+func (n *Node) watchVMAC(m *member, log *slog.Logger) {
+	v := m.vmac
+	v.readers.Add(1)
+	go func() {
+		defer v.readers.Done()
+		for {
+			select {
+			case st, ok := <-v.link:
+				if !ok {
+					return
+				}
+				if st.Up && !st.Gone || v.lost.Swap(true) {
+					continue
+				}
+				// Linux sets a macvlan down before it deletes it: one
+				// message for both.
+				log.Error(fmt.Sprintf("The virtual MAC interface %s was set down or removed by someone else: this group stops (a reload or restart makes it again)",
+					m.spec.Config.VMAC))
+				gone := platform.LinkState{Gone: true}
+				latest(m.link, gone)
+				n.dem.setLink(m.g, gone)
+			case <-v.stop:
+				return
+			}
+		}
+	}()
 }
 
 // close closes the sockets and removes the macvlan.

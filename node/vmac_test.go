@@ -2,12 +2,19 @@ package node
 
 import (
 	"bytes"
+	"net"
+	"net/netip"
+	"strings"
 	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/ucarp-go/ucarp/config"
+	"github.com/ucarp-go/ucarp/group"
+	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
+	"github.com/ucarp-go/ucarp/vip"
 )
 
 // vmacHolds says which of the nodes hold VRRPv3 vrid's address on their
@@ -108,4 +115,135 @@ func TestVMACReload(t *testing.T) {
 		step("vmac on", withVMAC, false, true, 1)
 		step("vmac off", plain, true, false, 0)
 	})
+}
+
+// TestVMACStaleOtherSide: a daemon killed while MASTER without a virtual
+// MAC leaves the address on the interface, one with a virtual MAC leaves
+// its macvlan with the address on it; the next start, with the other
+// setting, removes them before its first election. A macvlan of the
+// default name with another MAC is someone else's: it stays.
+func TestVMACStaleOtherSide(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		defer func() { a.Stop(syscall.SIGTERM) }() // the last node
+		addr := vrrpVIP(1)
+		stale := vip.Address{Prefix: addr, Label: vip.Label("eth0", 1), Proto: vip.ProtoCARP}
+		if err := a.host.Addrs().AddAddress(stale); err != nil {
+			t.Fatal(err)
+		}
+		withVMAC := a.vspec(1, 100)
+		withVMAC.Config.VMAC = "vrrp.1"
+		if err := a.Apply([]Spec{withVMAC}); err != nil {
+			t.Fatal(err)
+		}
+		if a.host.Addrs().Has(addr.Addr()) {
+			t.Fatalf("started with vmac: the address a run without it left is still on the interface\n%s", a.logs)
+		}
+		if !strings.Contains(a.logs.String(), "Removed "+addr.String()+" left on eth0 by a previous run") {
+			t.Fatalf("the removal is not logged:\n%s", a.logs)
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if v := a.host.VMAC("vrrp.1"); v == nil || !v.Addrs().Has(addr.Addr()) || a.host.Addrs().Has(addr.Addr()) {
+			t.Fatalf("MASTER with vmac: want the address on vrrp.1 alone\n%s", a.logs)
+		}
+
+		// Killed as it is, it would leave the macvlan with the address:
+		// made here after a stop; a start without vmac removes it.
+		a.Stop(syscall.SIGTERM)
+		v, _, err := a.host.CreateVMAC(platform.VMACOptions{Name: "vrrp.1", MAC: platform.VirtualMAC(1, false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Addresses().AddAddress(stale); err != nil {
+			t.Fatal(err)
+		}
+		a.Node = New(a.Node.deps)
+		if err := a.Apply([]Spec{a.vspec(1, 100)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := a.host.VMACs(); len(got) != 0 {
+			t.Fatalf("started without vmac: macvlans %v left\n%s", got, a.logs)
+		}
+		if !strings.Contains(a.logs.String(), "Removed the macvlan vrrp.1") {
+			t.Fatalf("the removal is not logged:\n%s", a.logs)
+		}
+		a.Stop(syscall.SIGTERM)
+
+		// Someone else's vrrp.1: left alone.
+		other, _ := net.ParseMAC("02:00:00:00:00:99")
+		if _, _, err := a.host.CreateVMAC(platform.VMACOptions{Name: "vrrp.1", MAC: other}); err != nil {
+			t.Fatal(err)
+		}
+		a.Node = New(a.Node.deps)
+		if err := a.Apply([]Spec{a.vspec(1, 100)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := a.host.VMACs(); got["vrrp.1"] != other.String() {
+			t.Fatalf("someone else's vrrp.1 was removed: %v\n%s", got, a.logs)
+		}
+	})
+}
+
+// TestDefaultVMACName: node's default macvlan name is config's.
+func TestDefaultVMACName(t *testing.T) {
+	for _, c := range []group.Config{
+		{VHID: 7, Addr: vrrpVIP(7)},
+		{VHID: 7, Addr: netip.MustParsePrefix("2001:db8::7/128")},
+		{VHID: 7, Protocol: group.ProtocolVRRP3, Addr: vrrpVIP(7)},
+		{VHID: 7, Protocol: group.ProtocolVRRP3, Addr: netip.MustParsePrefix("2001:db8::7/128")},
+	} {
+		s := Spec{Config: c}
+		if got, want := defaultVMACName(c), config.DefaultVMACName(c.Protocol, s.ID().IPv6, c.VHID); got != want {
+			t.Errorf("%v %v: %s, config says %s", c.Protocol, c.Addr, got, want)
+		}
+	}
+}
+
+// TestVMACLost: a macvlan that someone else removes or sets down stops
+// its group (as its interface gone would), said at ERROR: the addresses
+// are nowhere, and the next start makes it again.
+func TestVMACLost(t *testing.T) {
+	for _, lost := range []platform.LinkState{{Gone: true}, {Up: false}} {
+		synctest.Test(t, func(t *testing.T) {
+			var lan platformtest.LAN
+			a := newTestNode(&lan, 11)
+			defer func() { a.Stop(syscall.SIGTERM) }()
+			s := a.vspec(1, 200)
+			s.Config.VMAC = "vrrp.1"
+			if err := a.Apply([]Spec{s}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(5 * time.Second)
+			synctest.Wait()
+			if vmacHolds(1, "vrrp.1", a, a) == "" {
+				t.Fatalf("not MASTER on its macvlan\n%s", a.logs)
+			}
+			a.host.VMAC("vrrp.1").SetLink(lost)
+			time.Sleep(time.Second)
+			synctest.Wait()
+			done := a.Done(s.ID())
+			synctest.Wait()
+			if !strings.Contains(a.logs.String(), "[ERROR] The virtual MAC interface vrrp.1 was ") {
+				t.Fatalf("%+v: not said at ERROR\n%s", lost, a.logs)
+			}
+			select {
+			case <-done:
+			default:
+				t.Fatalf("%+v: the group runs on\n%s", lost, a.logs)
+			}
+			if got := a.host.VMACs(); len(got) != 0 || a.host.Addrs().Has(vrrpVIP(1).Addr()) {
+				t.Fatalf("%+v: macvlans %v, address on the interface %v", lost, got, a.host.Addrs().Has(vrrpVIP(1).Addr()))
+			}
+			if err := a.Apply([]Spec{s}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(5 * time.Second)
+			synctest.Wait()
+			if vmacHolds(1, "vrrp.1", a, a) == "" {
+				t.Fatalf("%+v: restarted, not MASTER on a new macvlan\n%s", lost, a.logs)
+			}
+		})
+	}
 }

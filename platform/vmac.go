@@ -21,11 +21,17 @@ type VMACOptions struct {
 // keepalived's use_vmac (Linux: a private-mode macvlan).
 type VMACer interface {
 	// CreateVMAC makes the macvlan, or takes over the one of the same
-	// name on this interface that a killed daemon left, and sets the
+	// name on this interface that a killed daemon left (the same MAC, in
+	// private mode; any other is refused, left alone), and sets the
 	// sysctls that make the kernel answer ARP for the group's addresses
 	// with the virtual MAC only: notes say what it found and changed,
 	// for the log.
 	CreateVMAC(o VMACOptions) (v VMAC, notes []string, err error)
+	// RemoveVMAC removes the macvlan o.Name of this interface if it is
+	// one a killed daemon left (o.MAC, private mode), with what is on it:
+	// for a group started without a virtual MAC. removed is false when
+	// there is none; another one of the name is left alone.
+	RemoveVMAC(o VMACOptions) (removed bool, err error)
 }
 
 // VMAC is a group's virtual MAC interface: its addresses go on it, its
@@ -42,6 +48,9 @@ type VMAC interface {
 	// multicast frame whose source is a local macvlan's MAC to that
 	// macvlan alone, never to the base interface.
 	OpenSend(proto uint8, group netip.Addr) (IPConn, error)
+	// WatchLink reports the macvlan's link state, the current one first,
+	// as OS.WatchLink: someone else may set it down or remove it.
+	WatchLink(done <-chan struct{}) (<-chan LinkState, error)
 	// OpenARP opens the socket of its announcements.
 	OpenARP() (FrameConn, error)
 	// Close removes the macvlan, and puts back the base interface's

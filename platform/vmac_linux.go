@@ -34,7 +34,8 @@ var sysctlDir = "/proc/sys/net"
 // hosts that the addresses answer: the replies leave through it) name
 // its own address, not the group's with the base MAC, which would teach
 // the LAN the wrong MAC. Changed while a virtual MAC is on the
-// interface, put back when the last goes: baseSettings counts them.
+// interface, put back when the last goes: baseSettings counts this
+// process's, releaseBaseARP looks for other processes'.
 var baseARP = []string{"arp_ignore", "arp_filter", "arp_announce"}
 
 // baseWant is the value of each of baseARP.
@@ -62,7 +63,8 @@ func writeSysctl(fam, ifname, key, val string) error {
 // CreateVMAC implements VMACer: a private-mode macvlan (keepalived's
 // mode: it sees no frame of its siblings), with IPv6 address generation
 // off (no link-local address, so no DAD or router solicitation from the
-// MAC that the group's other hosts share), up.
+// MAC that the group's other hosts share) and Router Advertisements, SLAAC
+// and DAD off (accept_ra, autoconf, dad_transmits 0), up.
 func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 	if len(o.Name) == 0 || len(o.Name) > unix.IFNAMSIZ-1 {
 		return nil, nil, fmt.Errorf("platform: vmac: %q is not an interface name (1-%d bytes)", o.Name, unix.IFNAMSIZ-1)
@@ -84,7 +86,12 @@ func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 			return nil, nil, fmt.Errorf("platform: vmac %s: a macvlan of that name exists on another interface (index %d), not on %s",
 				o.Name, mv.ParentIndex, l.ifi.Name)
 		}
-		// Left by a daemon that was killed: replaced, never doubled.
+		// Left by a daemon that was killed: replaced, never doubled. One
+		// with another MAC or mode is someone else's: never destroyed.
+		if mv.HardwareAddr.String() != o.MAC.String() || mv.Mode != netlink.MACVLAN_MODE_PRIVATE {
+			return nil, nil, fmt.Errorf("platform: vmac %s: a macvlan of that name exists on %s with MAC %s in %s mode, not one a previous run left (%s, private): remove it or name the group's with vmac = \"NAME\"",
+				o.Name, l.ifi.Name, mv.HardwareAddr, macvlanMode(mv.Mode), o.MAC)
+		}
 		if err := netlink.LinkDel(old); err != nil {
 			return nil, nil, fmt.Errorf("platform: vmac %s: removing the one a previous run left: %w", o.Name, err)
 		}
@@ -112,6 +119,17 @@ func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 	if o.IPv6 {
 		disable6 = "0"
 	}
+	// No Router Advertisement taken, no SLAAC address made, no DAD sent:
+	// the macvlan is up on every host of the group, BACKUPs included,
+	// with the MAC they share; an address or route from an RA would be on
+	// all of them, and a frame from a BACKUP's would teach the switch the
+	// virtual MAC at its port. Set before the link is up and before IPv6
+	// is on in it, so that no RA or DAD slips in between.
+	for _, k := range []string{"accept_ra", "autoconf", "dad_transmits"} {
+		if err := writeSysctl("ipv6", o.Name, k, "0"); err != nil && o.IPv6 {
+			return fail(err)
+		}
+	}
 	if err := writeSysctl("ipv6", o.Name, "disable_ipv6", disable6); err != nil && o.IPv6 {
 		return fail(err)
 	}
@@ -133,15 +151,51 @@ func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 			o.Name+" can be dropped; set it to 2 (loose) or 0 (keepalived sets 0)")
 	}
 	if err := netlink.LinkSetUp(link); err != nil {
-		l.releaseBaseARP()
+		l.releaseBaseARP(o.Name)
 		return fail(err)
 	}
 	ifi, err := net.InterfaceByIndex(link.Attrs().Index)
 	if err != nil {
-		l.releaseBaseARP()
+		l.releaseBaseARP(o.Name)
 		return fail(err)
 	}
 	return &linuxVMAC{base: l, ifi: ifi, link: link, rtnl: newRTNL()}, notes, nil
+}
+
+// RemoveVMAC implements VMACer.
+func (l *linuxOS) RemoveVMAC(o VMACOptions) (bool, error) {
+	link, err := netlink.LinkByName(o.Name)
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("platform: vmac %s: %w", o.Name, err)
+	}
+	mv, ok := link.(*netlink.Macvlan)
+	if !ok || mv.ParentIndex != l.ifi.Index || mv.HardwareAddr.String() != o.MAC.String() || mv.Mode != netlink.MACVLAN_MODE_PRIVATE {
+		return false, nil
+	}
+	if err := netlink.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
+		return false, fmt.Errorf("platform: vmac %s: removing the one a previous run left: %w", o.Name, err)
+	}
+	return true, nil
+}
+
+func macvlanMode(m netlink.MacvlanMode) string {
+	switch m {
+	case netlink.MACVLAN_MODE_PRIVATE:
+		return "private"
+	case netlink.MACVLAN_MODE_VEPA:
+		return "vepa"
+	case netlink.MACVLAN_MODE_BRIDGE:
+		return "bridge"
+	case netlink.MACVLAN_MODE_PASSTHRU:
+		return "passthru"
+	case netlink.MACVLAN_MODE_SOURCE:
+		return "source"
+	}
+	return fmt.Sprintf("%d", m)
 }
 
 // holdBaseARP sets the base interface's ARP settings for one more
@@ -179,8 +233,12 @@ func (l *linuxOS) holdBaseARP() ([]string, error) {
 }
 
 // releaseBaseARP puts back what holdBaseARP changed once the last
-// virtual MAC of the interface is gone.
-func (l *linuxOS) releaseBaseARP() []string {
+// virtual MAC of the interface is gone: this process's (counted), and
+// another's (a macvlan of the interface with a virtual MAC, as two
+// daemons of a vhid each make; ours, named own, aside). While another's
+// is there the settings stay as they are, and stay after: that process
+// found them as it needs them and puts nothing back.
+func (l *linuxOS) releaseBaseARP(own string) []string {
 	bs := &baseSettings
 	bs.Lock()
 	defer bs.Unlock()
@@ -191,7 +249,36 @@ func (l *linuxOS) releaseBaseARP() []string {
 	delete(bs.users, idx)
 	saved := bs.saved[idx]
 	delete(bs.saved, idx)
+	if len(saved) == 0 {
+		return nil
+	}
+	if others := otherVMACs(idx, own); len(others) > 0 {
+		return []string{fmt.Sprintf("Left net.ipv4.conf.%s.{%s} as set: the virtual MAC of %s is still on it; put them back by hand when none is",
+			l.ifi.Name, strings.Join(baseARP, ","), strings.Join(others, ", "))}
+	}
 	return restore(l.ifi.Name, saved)
+}
+
+// otherVMACs lists the macvlans of the interface of index parent whose
+// MAC is a virtual MAC (00:00:5e:00:01:xx or 00:00:5e:00:02:xx), but own.
+// If the links cannot be listed, it says so: settings in use are never put
+// back on a guess.
+func otherVMACs(parent int, own string) []string {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return []string{fmt.Sprintf("(unknown: listing the links: %v)", err)}
+	}
+	var names []string
+	for _, link := range links {
+		mv, ok := link.(*netlink.Macvlan)
+		if !ok || mv.ParentIndex != parent || mv.Name == own {
+			continue
+		}
+		if m := mv.HardwareAddr; len(m) == 6 && m[0] == 0 && m[1] == 0 && m[2] == 0x5e && m[3] == 0 && (m[4] == 1 || m[4] == 2) {
+			names = append(names, mv.Name)
+		}
+	}
+	return names
 }
 
 func restore(ifname string, saved map[string]string) []string {
@@ -227,6 +314,10 @@ func (v *linuxVMAC) Addresses() vip.System {
 	return linuxAddrs{ifi: v.ifi, mark: addressMark(kernelRelease()), rtnl: v.rtnl}
 }
 
+func (v *linuxVMAC) WatchLink(done <-chan struct{}) (<-chan LinkState, error) {
+	return (&linuxOS{ifi: v.ifi}).WatchLink(done)
+}
+
 func (v *linuxVMAC) OpenARP() (FrameConn, error) {
 	return (&linuxOS{ifi: v.ifi}).OpenARP()
 }
@@ -243,7 +334,10 @@ func (v *linuxVMAC) Close() ([]string, error) {
 		if err != nil {
 			err = fmt.Errorf("platform: vmac %s: %w", v.ifi.Name, err)
 		}
-		notes = v.base.releaseBaseARP()
+		notes = v.base.releaseBaseARP(v.ifi.Name)
+		v.rtnl.mu.Lock()
+		v.rtnl.reset() // its addresses' netlink socket
+		v.rtnl.mu.Unlock()
 	})
 	return notes, err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,9 @@ import (
 // group, --vmac=NAME names it; off without it; the bad names and the
 // settings it does not go with are refused with the reason.
 func TestVMACOption(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("a virtual MAC is a Linux macvlan: refused on " + runtime.GOOS)
+	}
 	base := []string{"-i", "eth0", "-v", "51", "-s", "198.51.100.1"}
 	for _, tc := range []struct {
 		args []string

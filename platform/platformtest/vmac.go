@@ -22,10 +22,14 @@ type VMAC struct {
 	h     *Host
 	ifi   net.Interface
 	addrs *viptest.Addrs
+	// lan.mu
+	state    platform.LinkState
+	linkSubs []*sub[platform.LinkState]
 }
 
-// CreateVMAC implements platform.VMACer: one of the same name is
-// replaced, as Linux's is (never two of a name).
+// CreateVMAC implements platform.VMACer: one of the same name and MAC is
+// replaced, as Linux's is (never two of a name); one of another MAC is
+// refused.
 func (h *Host) CreateVMAC(o platform.VMACOptions) (platform.VMAC, []string, error) {
 	h.lan.mu.Lock()
 	defer h.lan.mu.Unlock()
@@ -39,14 +43,31 @@ func (h *Host) CreateVMAC(o platform.VMACOptions) (platform.VMAC, []string, erro
 	if h.vmacs == nil {
 		h.vmacs = map[string]*VMAC{}
 	}
-	if _, ok := h.vmacs[o.Name]; ok {
+	if old, ok := h.vmacs[o.Name]; ok {
+		if old.ifi.HardwareAddr.String() != o.MAC.String() {
+			return nil, nil, fmt.Errorf("platformtest: vmac %s: a macvlan of that name exists with MAC %s, not one a previous run left", o.Name, old.ifi.HardwareAddr)
+		}
 		notes = append(notes, "Replaced the macvlan "+o.Name+" left by a previous run")
 	}
 	h.lan.index++
 	v := &VMAC{h: h, ifi: net.Interface{Name: o.Name, Index: h.lan.index, HardwareAddr: slices.Clone(o.MAC), MTU: 1500,
-		Flags: net.FlagUp | net.FlagBroadcast | net.FlagMulticast}, addrs: viptest.New(o.Name)}
+		Flags: net.FlagUp | net.FlagBroadcast | net.FlagMulticast}, addrs: viptest.New(o.Name),
+		state: platform.LinkState{Up: true, Running: true}}
 	h.vmacs[o.Name] = v
 	return v, notes, nil
+}
+
+// RemoveVMAC implements platform.VMACer: the one of the name and MAC
+// goes.
+func (h *Host) RemoveVMAC(o platform.VMACOptions) (bool, error) {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	v, ok := h.vmacs[o.Name]
+	if !ok || v.ifi.HardwareAddr.String() != o.MAC.String() {
+		return false, nil
+	}
+	delete(h.vmacs, o.Name)
+	return true, nil
 }
 
 // VMACs lists the host's virtual MAC interfaces: name to MAC.
@@ -99,6 +120,35 @@ func (v *VMAC) OpenSend(proto uint8, group netip.Addr) (platform.IPConn, error) 
 		wakeup: make(chan struct{}, 1), closed: make(chan struct{}), vmac: slices.Clone(v.ifi.HardwareAddr)}
 	h.conns = append(h.conns, c)
 	return c, nil
+}
+
+// WatchLink implements platform.VMAC: the current state, then each
+// SetLink.
+func (v *VMAC) WatchLink(done <-chan struct{}) (<-chan platform.LinkState, error) {
+	ch := subscribe(v.h, &v.linkSubs, done)
+	v.h.lan.mu.Lock()
+	defer v.h.lan.mu.Unlock()
+	v.linkSubs[len(v.linkSubs)-1].push(v.state)
+	return ch, nil
+}
+
+// SetLink changes the macvlan's link state as an administrator would
+// (ip link set down, ip link del: Gone removes it) and tells every
+// WatchLink subscriber.
+func (v *VMAC) SetLink(st platform.LinkState) {
+	h := v.h
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	if v.state.Gone {
+		return
+	}
+	v.state = st
+	if st.Gone && h.vmacs[v.ifi.Name] == v {
+		delete(h.vmacs, v.ifi.Name)
+	}
+	for _, s := range v.linkSubs {
+		s.push(st)
+	}
 }
 
 // OpenARP implements platform.VMAC: the host's, the frames carrying
