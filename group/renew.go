@@ -120,7 +120,8 @@ func (d *Group) onRenewed(r *renewal) {
 
 // dropRenewal makes the renewal in flight stale and waits for it to end:
 // before a release, which it could otherwise undo, and before the loop
-// returns. The wait is the kernel's (bounded by the platform's timeout).
+// returns. The wait is the kernel's: as long as another process holds
+// its rtnl lock, as the release's own delete would wait (no timeout).
 func (d *Group) dropRenewal() {
 	d.renew.gen++
 	if d.renew.inFlight {

@@ -8,9 +8,11 @@ import (
 
 // The system calls of the daemon's steady state (an advert's sendto, the
 // reads of received adverts and address events, the reads of netlink
-// answers) are made with RawSyscall. None of them blocks: the
-// sockets are non-blocking (the poller waits for them), and the kernel
-// answers a netlink request before sendto returns. Through
+// answers to requests that are no dump) are made with RawSyscall. None
+// of them blocks: the sockets are non-blocking (the poller waits for
+// them), and the kernel answers a netlink request that is no dump before
+// sendto returns. (A request's sendto and a dump's reads can wait for the
+// kernel's rtnl lock: rtnlSendto, rtnlRecv.) Through
 // syscall.Syscall, the first system call after the process was idle
 // wakes the runtime's sysmon, which then polls every 20 µs for a
 // millisecond, and one that lasts (in the lab a send also carries the
@@ -51,6 +53,20 @@ func rtnlSendto(fd int, b []byte) error {
 		return e
 	}
 	return nil
+}
+
+// rtnlRecv is recvfrom(2) into b with MSG_DONTWAIT, with the scheduler's
+// knowledge, for the answers of a route netlink dump (an address
+// listing): the kernel builds a dump's parts after the first inside
+// recvmsg, under the dump's mutex, which before Linux 6.9 is the rtnl
+// lock (Debian 12's 6.1 among them): it can wait 100-300 ms for another
+// process as rtnlSendto can, and must not hold the only P meanwhile.
+func rtnlRecv(fd int, b []byte) (int, error) {
+	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }
 
 // rawRecv is recvfrom(2) into b with MSG_DONTWAIT, without the

@@ -111,17 +111,18 @@ func (r *rtnl) execute(req *nl.NetlinkRequest, resType uint16, each func(data []
 	r.seq++
 	req.Seq = r.seq
 	req.Pid = 0
-	// The socket is bound to the kernel (port 0) by connect; see
-	// rawSendto for why the reads are raw, rtnlSendto why the send is
-	// not (it waits for the kernel's rtnl lock). The kernel handles a
-	// route request in sendto and queues its answer before returning, so
-	// the answer is read at once; poll waits only if it is not.
+	// The socket is bound to the kernel (port 0) by connect. Neither the
+	// send nor the reads are raw (rtnlSendto, rtnlRecv): the send waits
+	// for the kernel's rtnl lock, and so do a dump's reads after the
+	// first. The kernel handles a route request in sendto and queues its
+	// answer before returning, so the answer is read at once; poll waits
+	// only if it is not.
 	if err := rtnlSendto(r.fd.fd, req.Serialize()); err != nil {
 		r.reset()
 		return os.NewSyscallError("sendto", err)
 	}
 	for {
-		n, err := rawRecv(r.fd.fd, r.buf)
+		n, err := rtnlRecv(r.fd.fd, r.buf)
 		if err == unix.EAGAIN {
 			fds := []unix.PollFd{{Fd: int32(r.fd.fd), Events: unix.POLLIN}}
 			switch k, perr := unix.Poll(fds, int(rtnlTimeout/time.Millisecond)); {
