@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"testing"
@@ -48,6 +49,16 @@ func run(m *testing.M) int {
 func newLab(t *testing.T, hosts int) *lab.Lab {
 	t.Helper()
 	return lab.NewForTest(t, lab.Options{Hosts: hosts}, false)
+}
+
+// familyLab builds a lab for one test of the family fam ("ipv4" or
+// "ipv6": IPv6 on) and returns the family's VIP.
+func familyLab(t *testing.T, hosts int, fam string) (*lab.Lab, netip.Addr) {
+	t.Helper()
+	if fam == "ipv6" {
+		return lab.NewForTest(t, lab.Options{Hosts: hosts}, true), lab.VIP6
+	}
+	return lab.NewForTest(t, lab.Options{Hosts: hosts}, false), lab.VIP
 }
 
 // needUcarp skips when Debian's ucarp, the interop peer, is missing;

@@ -103,14 +103,7 @@ func observedMAC(t *testing.T, l *lab.Lab, addr netip.Addr) net.HardwareAddr {
 func TestVMACPair(t *testing.T) {
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		t.Run(fam, func(t *testing.T) {
-			addr := lab.VIP
-			l := newLab(t, 2)
-			if fam == "ipv6" {
-				addr = lab.VIP6
-				if err := l.EnableIPv6(); err != nil {
-					t.Fatal(err)
-				}
-			}
+			l, addr := familyLab(t, 2, fam)
 			vmac, name := vmacOf(addr)
 			h1, h2 := l.Hosts[0], l.Hosts[1]
 			p1 := startVMAC(t, h1, 200, addr)
@@ -192,14 +185,7 @@ func TestVMACKeepalived(t *testing.T) {
 	needPeer(lab.KeepalivedBin)(t)
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		t.Run(fam, func(t *testing.T) {
-			addr := lab.VIP
-			l := newLab(t, 2)
-			if fam == "ipv6" {
-				addr = lab.VIP6
-				if err := l.EnableIPv6(); err != nil {
-					t.Fatal(err)
-				}
-			}
+			l, addr := familyLab(t, 2, fam)
 			vmac, ours := vmacOf(addr)
 			const theirs = "vrrp.51" // keepalived's name for both families
 			h1, h2 := l.Hosts[0], l.Hosts[1]

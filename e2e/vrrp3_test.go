@@ -66,14 +66,7 @@ func vrrpWaitHolders(t *testing.T, l *lab.Lab, addr netip.Addr, timeout time.Dur
 func TestVRRP3OursFailover(t *testing.T) {
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		t.Run(fam, func(t *testing.T) {
-			addr := lab.VIP
-			l := newLab(t, 2)
-			if fam == "ipv6" {
-				addr = lab.VIP6
-				if err := l.EnableIPv6(); err != nil {
-					t.Fatal(err)
-				}
-			}
+			l, addr := familyLab(t, 2, fam)
 			p1 := startVRRP3(t, l.Hosts[0], 200, addr)
 			p2 := startVRRP3(t, l.Hosts[1], 100, addr)
 			vrrpWaitHolders(t, l, addr, 15*time.Second, l.Hosts[0])
