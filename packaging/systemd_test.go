@@ -9,11 +9,13 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -248,8 +250,14 @@ func TestConfigUnitCommands(t *testing.T) {
 	if code, out := status(cmdline(reload[0], bad, 0)); code == 0 || !strings.Contains(out, bad+":3") {
 		t.Errorf("ExecReload %q on a bad file: exit %d, want a failure that names the line\n%s", reload[0], code, out)
 	}
-	// The main process: a shell that says when HUP reaches it.
-	main := exec.Command("sh", "-c", `trap 'echo HUP; exit 0' HUP; echo up; while :; do sleep 0.1; done`)
+	// The main process: a shell that says when HUP reaches it. A shell
+	// cannot trap a signal that was ignored when it started (a test run
+	// under nohup): caught here, HUP starts out at its default in the
+	// child. The shell ends by itself after 30 s.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	main := exec.Command("sh", "-c", `trap 'echo HUP; exit 0' HUP; echo up; i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; echo timeout`)
 	stdout, _ := main.StdoutPipe()
 	if err := main.Start(); err != nil {
 		t.Fatal(err)
