@@ -39,6 +39,8 @@ func testSplitBrain(t *testing.T, fam string) {
 		// claims returns the MAC a captured frame announces addr for,
 		// "" for none.
 		claims func(f lab.Frame) string
+		// parse reads a frame as the daemon's listener does.
+		parse func(frame []byte) (vipkg.Claim, error)
 	)
 	if fam == "ipv6" {
 		vip6 := addr.String() + "/64"
@@ -47,6 +49,7 @@ func testSplitBrain(t *testing.T, fam string) {
 		waitHolding(t, l, 15*time.Second, "h1:"+addr.String()+" h2:- h3:-", vip6)
 		add = []string{"ip", "-6", "addr", "add", vip6, "dev", intruder.IfName, "nodad"}
 		what = "unsolicited neighbour advertisement"
+		parse = vipkg.ParseNDClaim
 		claims = func(f lab.Frame) string {
 			c, err := vipkg.ParseNDClaim(f.Data)
 			if err != nil || c.Addr != addr {
@@ -65,6 +68,7 @@ func testSplitBrain(t *testing.T, fam string) {
 		waitMasters(t, l, 15*time.Second, h1)
 		add = []string{"ip", "addr", "add", addr.String() + "/24", "dev", intruder.IfName}
 		what = "gratuitous ARP"
+		parse = vipkg.ParseClaim
 		claims = func(f lab.Frame) string {
 			if !f.IsGARPFor(addr) {
 				return ""
@@ -142,8 +146,20 @@ func testSplitBrain(t *testing.T, fam string) {
 	if n := p2.Count("Address conflict"); n != 0 {
 		t.Errorf("the BACKUP logged %d conflicts", n)
 	}
-	if n := p1.Count("Address conflict"); n != 1 {
-		t.Errorf("the MASTER logged %d conflicts, want 1 (one claim)", n)
+	// The MASTER logs the intruder's claim, and any other it hears: the
+	// intruder's kernel, to answer a ping of the observer whose cache it
+	// holds for a moment, asks for the observer's MAC from the VIP (an
+	// ARP request, a neighbour solicitation), more often under load.
+	n := p1.Count("Address conflict")
+	heard := 0
+	for _, f := range capture.Frames() {
+		if c, err := parse(f.Data); err == nil && c.Addr == addr && c.MAC.String() == intruder.MAC.String() {
+			heard++
+		}
+	}
+	t.Logf("the MASTER logged %d conflicts; the intruder sent %d claims", n, heard)
+	if n < 1 || n > heard {
+		t.Errorf("the MASTER logged %d conflicts, want 1 to %d (the intruder's claims on the wire)", n, heard)
 	}
 }
 
