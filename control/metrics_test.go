@@ -3,9 +3,12 @@ package control_test
 import (
 	"bytes"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -233,5 +236,37 @@ ucarp_vrrp_priority{interface="eth0",name="eth0-vrrp3-51",vhid="51"} 150
 	}
 	if n, err := testutil.CollectAndLint(c); err != nil || len(n) > 0 {
 		t.Errorf("lint: %v %v", n, err)
+	}
+}
+
+// TestCollectorDescribes: Describe sends a description of every series
+// Collect can send (a group with every feature on), and nothing else. A
+// registry checks a collected series against the descriptions only when
+// there are some: without this test an empty or short Describe passes.
+func TestCollectorDescribes(t *testing.T) {
+	g := controltest.Group("web", "eth0", 10, control.StateMaster)
+	g.Protocol, g.Timing.Priority = control.ProtocolVRRP3, 150
+	g.Probes = []control.Probe{{Name: "http", Type: "http", State: "up", LastResult: "ok", LatencyMS: 12.5}}
+	g.Auth = &control.Auth{Mode: "enforce", Accepted: map[string]uint64{"verified": 1}, Dropped: map[string]uint64{"replay": 1}}
+	g.Maintenance = &control.Maintenance{On: true, Phase: control.MaintHandedOff}
+	c := control.NewCollector(controltest.New(g))
+
+	name := regexp.MustCompile(`fqName: "([^"]+)"`)
+	described := map[string]bool{}
+	dch := make(chan *prometheus.Desc, 100)
+	c.Describe(dch)
+	close(dch)
+	for d := range dch {
+		described[name.FindStringSubmatch(d.String())[1]] = true
+	}
+	collected := map[string]bool{}
+	mch := make(chan prometheus.Metric, 1000)
+	c.Collect(mch)
+	close(mch)
+	for m := range mch {
+		collected[name.FindStringSubmatch(m.Desc().String())[1]] = true
+	}
+	if !maps.Equal(described, collected) {
+		t.Errorf("described %v\ncollected %v", slices.Sorted(maps.Keys(described)), slices.Sorted(maps.Keys(collected)))
 	}
 }
