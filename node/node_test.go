@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/group"
+	"github.com/ucarp-go/ucarp/internal/syncbuf"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 	"github.com/ucarp-go/ucarp/vip"
@@ -31,24 +30,9 @@ func vipOf(vhid uint8) netip.Prefix {
 }
 
 // logBuf collects "[LEVEL] message attrs" lines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type logBuf struct{ syncbuf.Buffer }
 
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuf) count(s string) int { return strings.Count(l.String(), s) }
+func (l *logBuf) count(s string) int { return l.Count(s) }
 
 type handler struct {
 	w     io.Writer

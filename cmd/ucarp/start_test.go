@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -25,24 +24,6 @@ import (
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 	"github.com/ucarp-go/ucarp/vip"
 )
-
-// syncBuf is a console stream that the daemon's goroutines write.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return lines(s.b.String())
-}
 
 // locks is startDeps.lock: one holder per name.
 type locks struct {
@@ -71,7 +52,7 @@ func (u unlock) Close() error { u(); return nil }
 type daemon struct {
 	host      *platformtest.Host
 	locks     *locks
-	out, errs syncBuf
+	out, errs syncBuffer // the console streams, which the daemon's goroutines write
 	sigs      chan os.Signal
 	plan      chan exitPlan
 }
@@ -111,7 +92,7 @@ func (d *daemon) end(t *testing.T) exitPlan {
 	case p := <-d.plan:
 		return p
 	case <-time.After(time.Minute):
-		t.Fatalf("still running:\nstdout %q\nstderr %q", d.out.lines(), d.errs.lines())
+		t.Fatalf("still running:\nstdout %q\nstderr %q", lines(d.out.String()), lines(d.errs.String()))
 	}
 	return exitPlan{}
 }
@@ -128,10 +109,10 @@ func (d *daemon) check(t *testing.T, stdout, stderr []string) {
 			return g == w
 		})
 	}
-	if got := d.out.lines(); !match(got, stdout) {
+	if got := lines(d.out.String()); !match(got, stdout) {
 		t.Errorf("stdout:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(stdout, "\n"))
 	}
-	if got := d.errs.lines(); !match(got, stderr) {
+	if got := lines(d.errs.String()); !match(got, stderr) {
 		t.Errorf("stderr:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(stderr, "\n"))
 	}
 }

@@ -12,12 +12,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/control/controltest"
+	"github.com/ucarp-go/ucarp/internal/syncbuf"
 )
 
 // The exit codes as documented, not as main.go names them.
@@ -321,22 +321,7 @@ func TestReload(t *testing.T) {
 
 // syncBuffer is a buffer that watch's goroutines may write while the test
 // reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 func TestWatch(t *testing.T) {
 	h := newHost(t)
