@@ -57,40 +57,6 @@ type trackedFrames struct {
 
 func (c trackedFrames) Close() error { c.open.Add(-1); return c.FrameConn.Close() }
 
-// fakeLock is Deps.Lock: one holder per name.
-type fakeLock struct {
-	mu   sync.Mutex
-	held map[string]bool
-}
-
-func (l *fakeLock) lock(name string) (io.Closer, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.held == nil {
-		l.held = map[string]bool{}
-	}
-	if l.held[name] {
-		return nil, fmt.Errorf("%w: %s", platform.ErrLocked, name)
-	}
-	l.held[name] = true
-	return closerFunc(func() error {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		delete(l.held, name)
-		return nil
-	}), nil
-}
-
-func (l *fakeLock) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.held)
-}
-
-type closerFunc func() error
-
-func (f closerFunc) Close() error { return f() }
-
 // TestStartSteps: a group's start takes its steps in order, Deps.Before
 // seeing each; the interface's steps are the first group's only, the
 // lock and the stale copy a managing group's only.
@@ -98,9 +64,9 @@ func TestStartSteps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
 		a := newTestNode(&lan, 11)
-		var locks fakeLock
+		var locks platformtest.Locks
 		var steps []string
-		a.deps.Lock = locks.lock
+		a.deps.Lock = locks.Lock
 		a.deps.CheckPrivileges = true
 		a.deps.Before = func(id ID, step Step, sys platform.OS) error {
 			if (sys == nil) != (step == StepInterface) {
@@ -176,9 +142,9 @@ func TestStartErrors(t *testing.T) {
 				var lan platformtest.LAN
 				a := newTestNode(&lan, 11)
 				var open atomic.Int64
-				var locks fakeLock
+				var locks platformtest.Locks
 				a.deps.Open = func(string) (platform.OS, error) { return trackingOS{a.host, &open}, nil }
-				a.deps.Lock = locks.lock
+				a.deps.Lock = locks.Lock
 				a.deps.CheckPrivileges = true
 				tc.setup(a, a.host)
 				s := a.spec(1, 0)
@@ -199,8 +165,8 @@ func TestStartErrors(t *testing.T) {
 				if tc.step != StepGroup && err.Error() != tc.text || tc.step == StepGroup && !strings.HasPrefix(err.Error(), "node: eth0 vhid 1: carp: ") {
 					t.Errorf("error %q, want %q", err, tc.text)
 				}
-				if len(a.Groups()) != 0 || len(a.ifaces) != 0 || open.Load() != 0 || locks.count() != 0 {
-					t.Errorf("left behind: groups %v, interfaces %d, sockets %d, locks %d", a.Groups(), len(a.ifaces), open.Load(), locks.count())
+				if len(a.Groups()) != 0 || len(a.ifaces) != 0 || open.Load() != 0 || locks.Held() != 0 {
+					t.Errorf("left behind: groups %v, interfaces %d, sockets %d, locks %d", a.Groups(), len(a.ifaces), open.Load(), locks.Held())
 				}
 			})
 		})
