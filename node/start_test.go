@@ -77,10 +77,7 @@ func TestStartSteps(t *testing.T) {
 		}
 		scripted := a.spec(2, 0)
 		scripted.ManageVIP = false
-		if err := a.Apply([]Spec{a.spec(1, 0), scripted}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, a.spec(1, 0), scripted)
 		want := []string{"1:interface", "1:privileges", "1:socket", "1:arp", "1:watch", "1:lock", "1:stale", "1:group", "1:run",
 			"2:privileges", "2:group", "2:run"}
 		if !slices.Equal(steps, want) {
@@ -185,10 +182,7 @@ func TestStartWithoutGratuitousARP(t *testing.T) {
 		a.deps.Degraded = func(id ID, step Step, err error) {
 			told = append(told, fmt.Sprintf("%s %s %v", id, step, errors.Is(err, platform.ErrNoARP)))
 		}
-		if err := a.Apply([]Spec{a.spec(1, 0), a.spec(2, 0)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, a.spec(1, 0), a.spec(2, 0))
 		if want := []string{"eth0 vhid 1 arp true"}; !slices.Equal(told, want) {
 			t.Fatalf("Degraded %q, want %q", told, want)
 		}
@@ -323,10 +317,7 @@ func TestSocketDropsCounted(t *testing.T) {
 		var lan platformtest.LAN
 		a := newTestNode(&lan, 11)
 		a.deps.Open = func(string) (platform.OS, error) { return droppingOS{a.host}, nil }
-		if err := a.Apply([]Spec{a.spec(1, 0)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, a.spec(1, 0))
 		<-a.Ready()
 		a.Report()
 		if a.logs.count("packets dropped 3 (other-interface 3)") != 1 {
@@ -347,10 +338,7 @@ func TestUnclaimedPackets(t *testing.T) {
 				a := newTestNode(&lan, 11)
 				a.deps.Unclaimed = unclaimed
 				peerAddr, conn := thirdHost(t, &lan, carp.IPProtocol)
-				if err := a.Apply([]Spec{a.spec(1, 0)}); err != nil {
-					t.Fatal(err)
-				}
-				defer a.Stop(syscall.SIGTERM)
+				a.run(t, a.spec(1, 0))
 				<-a.Ready()
 				conn.WritePacket(advert(peerAddr, 9, 0))
 				short := advert(peerAddr, 9, 0)[:40]
