@@ -209,12 +209,7 @@ ucarp_address_conflicts_total{address="2001:db8:1::a/128",interface="eth0",name=
 ucarp_address_conflicts_total{address="2001:db8::a/64",interface="eth0",name="dual",vhid="10"} 1
 ucarp_address_conflicts_total{address="203.0.113.10/32",interface="eth0",name="dual",vhid="10"} 0
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_address_conflicts_total"); err != nil {
-		t.Error(err)
-	}
-	if n, err := testutil.CollectAndLint(c); err != nil || len(n) > 0 {
-		t.Errorf("lint: %v %v", n, err)
-	}
+	wantMetrics(t, c, want, "ucarp_address_conflicts_total")
 }
 
 // TestCollectorVRRP3: a VRRPv3 group has its protocol and priority
@@ -231,12 +226,7 @@ ucarp_group_protocol{interface="eth0",name="eth0-vrrp3-51",protocol="vrrp3",vhid
 # TYPE ucarp_vrrp_priority gauge
 ucarp_vrrp_priority{interface="eth0",name="eth0-vrrp3-51",vhid="51"} 150
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_group_protocol", "ucarp_vrrp_priority"); err != nil {
-		t.Error(err)
-	}
-	if n, err := testutil.CollectAndLint(c); err != nil || len(n) > 0 {
-		t.Errorf("lint: %v %v", n, err)
-	}
+	wantMetrics(t, c, want, "ucarp_group_protocol", "ucarp_vrrp_priority")
 }
 
 // TestCollectorDescribes: Describe sends a description of every series
