@@ -9,28 +9,14 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/control"
+	"github.com/ucarp-go/ucarp/control/controltest"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 )
 
 // serveNode serves tn's control socket at path until the test ends.
 func serveNode(t *testing.T, tn *testNode, path string) (stop func()) {
 	t.Helper()
-	ln, err := control.Listen(path, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		control.Serve(ctx, ln, tn, control.Options{})
-	}()
-	stop = func() {
-		cancel()
-		<-done
-	}
-	t.Cleanup(stop)
-	return stop
+	return controltest.Serve(t, path, tn, control.Options{})
 }
 
 // eventually polls cond every 10 ms for at most 5 s.

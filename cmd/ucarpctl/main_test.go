@@ -54,19 +54,7 @@ func newHost(t *testing.T) *host {
 // this process's gid, so that the changing verbs are allowed without root.
 func serve(t *testing.T, path string, b control.Backend) {
 	t.Helper()
-	ln, err := control.Listen(path, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := control.Serve(ctx, ln, b, control.Options{AdminGroup: strconv.Itoa(os.Getegid())}); err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	controltest.Serve(t, path, b, control.Options{AdminGroup: strconv.Itoa(os.Getegid())})
 }
 
 // ctl runs ucarpctl with --dir set to the host's, and returns its exit
