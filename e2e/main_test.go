@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -96,6 +97,21 @@ func names(hs []*lab.Host) []string {
 		s = append(s, h.Name)
 	}
 	return s
+}
+
+// startConfigFile writes conf as h's config file in the lab's directory
+// and starts ours on it (--config=FILE).
+func startConfigFile(t *testing.T, l *lab.Lab, h *lab.Host, conf string) *lab.Proc {
+	t.Helper()
+	path := filepath.Join(l.Dir, h.Name+".conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.Start("ucarp", oursBin, "--config="+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // waitMasters waits until exactly the hosts want hold the VIP.
