@@ -114,6 +114,23 @@ func startConfigFile(t *testing.T, l *lab.Lab, h *lab.Host, conf string) *lab.Pr
 	return p
 }
 
+// pingVIP starts the observer's ping of the VIP every interval, stopped
+// when t ends, and fails t with notAnswered unless the VIP answers within
+// 5 s.
+func pingVIP(t *testing.T, l *lab.Lab, interval time.Duration, notAnswered string) *lab.Pinger {
+	t.Helper()
+	ping, err := l.Observer.Ping(vip, interval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ping.Stop)
+	before := time.Now()
+	if !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
+		t.Fatal(notAnswered)
+	}
+	return ping
+}
+
 // waitMasters waits until exactly the hosts want hold the VIP.
 func waitMasters(t *testing.T, l *lab.Lab, timeout time.Duration, want ...*lab.Host) {
 	t.Helper()
