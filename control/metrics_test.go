@@ -230,9 +230,9 @@ ucarp_vrrp_priority{interface="eth0",name="eth0-vrrp3-51",vhid="51"} 150
 }
 
 // TestCollectorDescribes: Describe sends a description of every series
-// Collect can send (a group with every feature on), and nothing else. A
-// registry checks a collected series against the descriptions only when
-// there are some: without this test an empty or short Describe passes.
+// Collect sends for a group with every feature on. A registry checks a
+// collected series against the descriptions only when there are some:
+// without this test an empty or short Describe passes.
 func TestCollectorDescribes(t *testing.T) {
 	g := controltest.Group("web", "eth0", 10, control.StateMaster)
 	g.Protocol, g.Timing.Priority = control.ProtocolVRRP3, 150
@@ -256,7 +256,12 @@ func TestCollectorDescribes(t *testing.T) {
 	for m := range mch {
 		collected[name.FindStringSubmatch(m.Desc().String())[1]] = true
 	}
-	if !maps.Equal(described, collected) {
-		t.Errorf("described %v\ncollected %v", slices.Sorted(maps.Keys(described)), slices.Sorted(maps.Keys(collected)))
+	if len(collected) < 20 {
+		t.Errorf("only %d series collected: %v", len(collected), slices.Sorted(maps.Keys(collected)))
+	}
+	for name := range collected {
+		if !described[name] {
+			t.Errorf("%s is collected but not described (described: %v)", name, slices.Sorted(maps.Keys(described)))
+		}
 	}
 }
