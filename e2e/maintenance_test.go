@@ -165,15 +165,7 @@ func TestMaintenanceHandoff(t *testing.T) {
 	}
 	time.Sleep(1200 * time.Millisecond) // one more advert: the backup is settled
 
-	ping, err := l.Observer.Ping(lab.VIP, 20*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ping.Stop()
-	before := time.Now()
-	if !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
-		t.Fatal("the VIP does not answer before the handoff")
-	}
+	ping := pingVIP(t, l, 20*time.Millisecond, "the VIP does not answer before the handoff")
 	probe := startTCPProbe(t, l.Observer, 7007, 50*time.Millisecond)
 	time.Sleep(500 * time.Millisecond)
 	if n, f := probe.counts(); n == 0 || len(f) > 0 {
@@ -242,15 +234,7 @@ func TestMaintenanceNoPeer(t *testing.T) {
 	}
 	defer p1.Signal(syscall.SIGTERM)
 	waitMasters(t, l, 10*time.Second, h1)
-	ping, err := l.Observer.Ping(lab.VIP, 20*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ping.Stop()
-	before := time.Now()
-	if !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
-		t.Fatal("the VIP does not answer")
-	}
+	ping := pingVIP(t, l, 20*time.Millisecond, "the VIP does not answer")
 	begin := time.Now()
 	out, err := ctl(h1, ctlBin, sockPath, false, "maintenance", "on")
 	if err == nil || !strings.Contains(out, "no peer took over: staying MASTER") || !strings.Contains(out, "no peer took over h1-") &&
