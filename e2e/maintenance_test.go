@@ -163,7 +163,21 @@ func TestMaintenanceHandoff(t *testing.T) {
 		}
 		echoServer(t, h, 7007)
 	}
-	time.Sleep(1200 * time.Millisecond) // one more advert: the backup is settled
+	// The backup is settled once it has heard the master after both
+	// daemons were up (an advert every second).
+	settled := time.Now()
+	if !lab.Eventually(5*time.Second, func() bool {
+		for _, g := range statusOf(t, h2, ctlBin, sock[h2]) {
+			for _, p := range g.Peers {
+				if g.State == "BACKUP" && p.Source == h1.Addr && p.LastSeen.After(settled) {
+					return true
+				}
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("%s heard no advert of %s as BACKUP: %+v", h2.Name, h1.Name, statusOf(t, h2, ctlBin, sock[h2]))
+	}
 
 	ping := pingVIP(t, l, 20*time.Millisecond, "the VIP does not answer before the handoff")
 	probe := startTCPProbe(t, l.Observer, 7007, 50*time.Millisecond)
