@@ -331,7 +331,8 @@ type Group struct {
 	started bool
 
 	// val6 checks the IPv6 packets on the reader's goroutine; SetSrc6
-	// replaces it (with readAuth6, which only the reader uses).
+	// replaces it (with readAuth6, which only the reader uses). nil (and
+	// readAuth6 too) in a group without an IPv6 socket.
 	val6      atomic.Pointer[carp.Validator6]
 	readAuth6 *carp.Auth
 
@@ -428,20 +429,22 @@ func New(cfg Config, x Deps) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	readAuth6, err := carp.NewAuth(c.Password, c.VHID, c.hashed())
-	if err != nil {
-		return nil, err
-	}
 	dm := &Group{deps: d, m: m, cm: cm, vm: vm, vaddrs: vrrpAddrs(c), auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
 		rx: make(chan queued, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
 		claims: make(chan vip.Claim, 4),
 		buf:    make([]byte, 0, carp.Packet6Len+carpauth.TrailerLen)}
-	dm.readAuth6 = readAuth6
 	if vm != nil {
 		dm.setVRRPView(c, d.src6)
 		dm.vform = c.Checksum.initialForm()
 	}
-	dm.val6.Store(carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6))
+	// Only a group with an IPv6 socket is handed IPv6 packets: one
+	// without has no IPv6 validator (an HMAC state less in each group).
+	if d.conn6 != nil {
+		if dm.readAuth6, err = carp.NewAuth(c.Password, c.VHID, c.hashed()); err != nil {
+			return nil, err
+		}
+		dm.val6.Store(carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, dm.readAuth6))
+	}
 	if err := c.checkPeers(d.src6); err != nil {
 		return nil, err
 	}
