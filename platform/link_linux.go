@@ -63,7 +63,7 @@ func subscribeLinks(done <-chan struct{}, index int, ch chan LinkState) error {
 	go func() {
 		defer close(ch)
 		defer close(stop)
-		buf := make([]byte, linkBufLen)
+		buf := heapBuf(linkBufLen)
 		for {
 			var n int
 			var from unix.Sockaddr
@@ -144,7 +144,7 @@ func linkState(index int) (LinkState, error) {
 	if err := unix.Sendto(fd, getLinkRequest(index), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return LinkState{}, os.NewSyscallError("sendto", err)
 	}
-	buf := make([]byte, linkBufLen)
+	buf := heapBuf(linkBufLen)
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, unix.MSG_TRUNC)
 		if err != nil {
@@ -181,3 +181,26 @@ func linkState(index int) (LinkState, error) {
 		}
 	}
 }
+
+// linkExists reports whether the calling thread's namespace has a link
+// named name (SIOCGIFINDEX); true when it cannot tell, so that the caller
+// asks in full.
+func linkExists(name string) bool {
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return true
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return true
+	}
+	defer unix.Close(fd)
+	return unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr) != unix.ENODEV
+}
+
+// heapBuf returns n bytes on the heap: a make of a constant size that
+// does not escape goes on the goroutine's stack (up to 64 KiB), which
+// then stays that large.
+//
+//go:noinline
+func heapBuf(n int) []byte { return make([]byte, n) }

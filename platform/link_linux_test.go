@@ -67,3 +67,23 @@ func TestLinuxLinkStateGone(t *testing.T) {
 		}
 	})
 }
+
+// TestLinuxLinkExists: a link of the calling thread's namespace exists, a
+// missing one does not (RemoveVMAC then asks nothing more).
+func TestLinuxLinkExists(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		if !linkExists("eth0") || !linkExists("lo") {
+			t.Error("eth0 or lo not found")
+		}
+		if linkExists("nosuch0") {
+			t.Error("nosuch0 found")
+		}
+		sys, err := New("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if removed, err := sys.(VMACer).RemoveVMAC(VMACOptions{Name: "nosuch0"}); removed || err != nil {
+			t.Errorf("RemoveVMAC of a missing link: %v, %v", removed, err)
+		}
+	})
+}
