@@ -234,7 +234,6 @@ type scripts interface {
 type received struct {
 	hdr carp.Header
 	src netip.Addr
-	err error
 	// vrrp is a VRRPv3 group's advert (vrrpAdvertEvent), form its
 	// checksum form (IPv4).
 	vrrp carp.Event
