@@ -384,7 +384,7 @@ type Group struct {
 	drops     [carp.NumDropReasons]atomic.Uint64
 	queueFull atomic.Uint64 // valid adverts dropped: the loop's queue was full
 	limMu     sync.Mutex
-	limits    [carp.NumDropReasons]rateLimit
+	limits    *[carp.NumDropReasons]rateLimit // made at the first drop logged (520 bytes)
 }
 
 // New returns the group for cfg; Run runs it.

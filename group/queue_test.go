@@ -2,7 +2,10 @@ package group
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 	"unsafe"
 
 	"github.com/ucarp-go/ucarp/carp"
@@ -29,4 +32,33 @@ func TestQueuedAdvert(t *testing.T) {
 	if n := unsafe.Sizeof(queued{}); n > 104 {
 		t.Errorf("a queued advert takes %d bytes, want at most 104 (docs/PERF.md, Memory)", n)
 	}
+}
+
+// TestDropLimitsLazy: the rate limits of the drop log lines are made by
+// the first drop logged; a group that drops nothing has none, and one
+// that does logs and reports as before.
+func TestDropLimitsLazy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, func(c *testConfig) { c.debug = false })
+		defer h.close()
+		h.at(2 * time.Second)
+		limits := func() bool { h.d.limMu.Lock(); defer h.d.limMu.Unlock(); return h.d.limits != nil }
+		if limits() {
+			t.Fatal("rate limits made with no drop")
+		}
+		for range 20 {
+			h.receive(1, 0, func(p *carp.Packet) { p.TTL = 254 })
+		}
+		h.at(3 * time.Second)
+		if !limits() {
+			t.Fatal("no rate limits after drops")
+		}
+		if n := h.logs.count("TTL"); n < 10 || n > 14 {
+			t.Fatalf("%d lines of bad TTL, want the burst of 10\n%s", n, h.logs)
+		}
+		h.at(20 * time.Second)
+		if !strings.Contains(h.logs.String(), "more packets dropped as bad-ttl") {
+			t.Fatalf("no report of the lines left out:\n%s", h.logs)
+		}
+	})
 }
