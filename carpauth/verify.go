@@ -77,7 +77,7 @@ type Verifier struct {
 	mode    Mode
 	window  time.Duration
 	max     int
-	keys    [256]hash.Hash
+	keys    []keyMAC // the keyring's, a handful: looked up by id
 	addrs   []byte
 	senders map[netip.Addr]*sender
 	clock   epoch
@@ -125,10 +125,29 @@ func NewVerifier(kr *Keyring, addrs []netip.Addr, c Config) (*Verifier, error) {
 func (v *Verifier) SetKeys(kr *Keyring) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.keys = [256]hash.Hash{}
-	for _, k := range kr.Keys() {
-		v.keys[k.ID] = hmac.New(sha256.New, k.Secret)
+	ks := kr.Keys()
+	v.keys = make([]keyMAC, 0, len(ks))
+	for _, k := range ks {
+		v.keys = append(v.keys, keyMAC{id: k.ID, mac: hmac.New(sha256.New, k.Secret)})
 	}
+}
+
+// keyMAC is one accepted key's HMAC. A slice of them, not an array
+// indexed by id: [256]hash.Hash was 4 KiB in every group, with or without
+// --auth (1 MiB of heap at 256 groups, docs/PERF.md).
+type keyMAC struct {
+	id  uint8
+	mac hash.Hash
+}
+
+// key returns the HMAC of key id, nil if it is not accepted.
+func (v *Verifier) key(id uint8) hash.Hash {
+	for _, k := range v.keys {
+		if k.id == id {
+			return k.mac
+		}
+	}
+	return nil
 }
 
 // SetWindow changes the window (a reload; DefaultWindow if 0) and keeps
@@ -223,7 +242,7 @@ func (v *Verifier) verify(src, dst netip.Addr, carpHdr, rest []byte, now instant
 	case err != nil:
 		return ResultMalformed, netip.Addr{}, 0
 	}
-	mac := v.keys[t.KeyID]
+	mac := v.key(t.KeyID)
 	if mac == nil {
 		return ResultUnknownKey, netip.Addr{}, 0
 	}

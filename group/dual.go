@@ -240,8 +240,12 @@ func (d *Group) check6(pkt []byte, r *received) carp.Drop {
 	if pkt[6] != carp.IPProtocol {
 		return carp.Drop{Reason: carp.DropNotCARP}
 	}
+	v := d.val6.Load()
+	if v == nil {
+		return carp.Drop{Reason: carp.DropNotCARP} // no IPv6 here: not handed any
+	}
 	r.src = src
-	return d.val6.Load().Check(pkt[carp.IPv6HeaderLen:], src, dst, int(pkt[7]), &r.hdr)
+	return v.Check(pkt[carp.IPv6HeaderLen:], src, dst, int(pkt[7]), &r.hdr)
 }
 
 // SetSrc6 gives the group the interface's IPv6 link-local address, the

@@ -260,3 +260,25 @@ func TestVIPSetActsOnEveryAddress(t *testing.T) {
 		t.Fatalf("remove ours: %v %v", ours, err)
 	}
 }
+
+// TestNoIPv6ValidatorWithoutIPv6: a group without an IPv6 socket keeps
+// no IPv6 validator (nor its HMAC state); an IPv6 advert handed to it all
+// the same is dropped and counted, not checked.
+func TestNoIPv6ValidatorWithoutIPv6(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		if h.d.val6.Load() != nil || h.d.readAuth6 != nil {
+			t.Fatal("an IPv4 group made an IPv6 validator")
+		}
+		auth, _ := carp.NewAuth([]byte("carplab"), 1, []netip.Addr{loopVIP.Addr()})
+		hd := carp.Header{Version: 2, Type: 1, VHID: 1, AdvBase: 1, AuthLen: 7, Counter: 100}
+		auth.Sign(&hd)
+		p := carp.NewPacket6(netip.MustParseAddr("fe80::11"), carp.GroupIPv6, hd)
+		b, _ := p.MarshalBinary()
+		h.d.Deliver(b)
+		if n := h.d.drops[carp.DropNotCARP].Load(); n != 1 {
+			t.Errorf("%d IPv6 adverts dropped, want 1", n)
+		}
+	})
+}

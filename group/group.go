@@ -228,17 +228,37 @@ type scripts interface {
 	setTimeout(d time.Duration)
 }
 
-// received is what the reader hands to the loop: a valid advert, or a
-// read error. Dropped packets are counted and logged by the reader itself,
-// so that a flood costs no work in the loop.
+// received is what the reader's checks make of a packet; a valid advert
+// goes to the loop as a queued. Dropped packets are counted and logged by
+// the reader itself, so that a flood costs no work in the loop.
 type received struct {
 	hdr carp.Header
 	src netip.Addr
-	err error
 	// vrrp is a VRRPv3 group's advert (vrrpAdvertEvent), form its
 	// checksum form (IPv4).
 	vrrp carp.Event
 	form vrrp.ChecksumForm
+}
+
+// queued is what the reader hands to the loop: a valid advert as the
+// machine's event (Src its sender as received), or a read error. The
+// loop's queue holds rxQueueLen of them in every group: 104 bytes each,
+// where a received (a header and an event) is 176 (docs/PERF.md, Memory).
+type queued struct {
+	ev   carp.Event
+	err  error
+	form vrrp.ChecksumForm // a VRRPv3 IPv4 advert's checksum form
+}
+
+// queue is the loop's item of the valid advert r; vrrp says that r is a
+// VRRPv3 group's (r.vrrp), else it is a CARP group's (r.hdr).
+func (r *received) queue(vrrp bool) queued {
+	if vrrp {
+		return queued{ev: r.vrrp, form: r.form}
+	}
+	ev := carp.AdvertEvent(r.src, &r.hdr)
+	ev.Src = r.src // as received: onPacket unmaps it for the machine
+	return queued{ev: ev}
 }
 
 // stats are the loop's counters, reported on SIGUSR1; the reader keeps the
@@ -296,7 +316,7 @@ type Group struct {
 	// over the interval (announceStep).
 	garp     [][]byte
 	garpNext int
-	rx       chan received
+	rx       chan queued
 	done     chan struct{} // closed when the loop returns: the reader stops
 	// afterLoop serializes what inLoop runs once the loop has returned,
 	// on its callers' goroutines (health, demoter, status, metrics).
@@ -310,7 +330,8 @@ type Group struct {
 	started bool
 
 	// val6 checks the IPv6 packets on the reader's goroutine; SetSrc6
-	// replaces it (with readAuth6, which only the reader uses).
+	// replaces it (with readAuth6, which only the reader uses). nil (and
+	// readAuth6 too) in a group without an IPv6 socket.
 	val6      atomic.Pointer[carp.Validator6]
 	readAuth6 *carp.Auth
 
@@ -363,7 +384,7 @@ type Group struct {
 	drops     [carp.NumDropReasons]atomic.Uint64
 	queueFull atomic.Uint64 // valid adverts dropped: the loop's queue was full
 	limMu     sync.Mutex
-	limits    [carp.NumDropReasons]rateLimit
+	limits    *[carp.NumDropReasons]rateLimit // made at the first drop logged (520 bytes)
 }
 
 // New returns the group for cfg; Run runs it.
@@ -407,20 +428,22 @@ func New(cfg Config, x Deps) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	readAuth6, err := carp.NewAuth(c.Password, c.VHID, c.hashed())
-	if err != nil {
-		return nil, err
-	}
 	dm := &Group{deps: d, m: m, cm: cm, vm: vm, vaddrs: vrrpAddrs(c), auth: auth, val: carp.NewValidator(c.Src, c.Mcast, c.VHID, readAuth),
-		rx: make(chan received, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
+		rx: make(chan queued, rxQueueLen), done: make(chan struct{}), query: make(chan func()),
 		claims: make(chan vip.Claim, 4),
 		buf:    make([]byte, 0, carp.Packet6Len+carpauth.TrailerLen)}
-	dm.readAuth6 = readAuth6
 	if vm != nil {
 		dm.setVRRPView(c, d.src6)
 		dm.vform = c.Checksum.initialForm()
 	}
-	dm.val6.Store(carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, readAuth6))
+	// Only a group with an IPv6 socket is handed IPv6 packets: one
+	// without has no IPv6 validator (an HMAC state less in each group).
+	if d.conn6 != nil {
+		if dm.readAuth6, err = carp.NewAuth(c.Password, c.VHID, c.hashed()); err != nil {
+			return nil, err
+		}
+		dm.val6.Store(carp.NewValidator6(d.src6, carp.GroupIPv6, c.VHID, dm.readAuth6))
+	}
 	if err := c.checkPeers(d.src6); err != nil {
 		return nil, err
 	}
@@ -638,7 +661,7 @@ func (d *Group) read(conn platform.IPConn) {
 	for {
 		n, err := conn.ReadPacket(b)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) || !d.hand(received{err: err}) {
+			if errors.Is(err, net.ErrClosed) || !d.hand(queued{err: err}) {
 				return
 			}
 			time.Sleep(backoff) // e.g. ENETDOWN while the link is down
@@ -661,7 +684,7 @@ func (d *Group) Deliver(pkt []byte) { d.deliver(pkt) }
 // ReadError hands the group an error that reading its interface's socket
 // returned, when Deps.Shared: the loop counts it and logs it at debug
 // level, as for a socket the group reads itself.
-func (d *Group) ReadError(err error) { d.hand(received{err: err}) }
+func (d *Group) ReadError(err error) { d.hand(queued{err: err}) }
 
 // rxQueueLen is how many valid adverts wait for the loop. The loop takes
 // one in microseconds: a full queue means that many adverts are waiting
@@ -698,9 +721,10 @@ func (d *Group) deliver(pkt []byte) bool {
 	if d.checkAuth(pkt) {
 		return true
 	}
+	q := r.queue(d.vm != nil)
 	if d.shared {
 		select {
-		case d.rx <- r:
+		case d.rx <- q:
 		case <-d.done:
 			return false
 		default:
@@ -708,11 +732,11 @@ func (d *Group) deliver(pkt []byte) bool {
 		}
 		return true
 	}
-	return d.hand(r)
+	return d.hand(q)
 }
 
 // hand passes r to the loop, unless the loop has ended.
-func (d *Group) hand(r received) bool {
+func (d *Group) hand(r queued) bool {
 	select {
 	case d.rx <- r:
 		return true
@@ -1137,7 +1161,7 @@ func (d *Group) announceOnce(now time.Time) {
 	}
 }
 
-func (d *Group) onPacket(r received) {
+func (d *Group) onPacket(r queued) {
 	if r.err != nil {
 		d.stats.readErrors++
 		if d.stats.readErrors == 1 || d.stats.readErrors%1000 == 0 {
@@ -1150,20 +1174,22 @@ func (d *Group) onPacket(r received) {
 	}
 	d.stats.valid++
 	now := time.Now()
-	if r.src != d.cfg.Src && r.src != d.src6 {
+	src := r.ev.Src
+	if src != d.cfg.Src && src != d.src6 {
 		// A peer's advert (a raw socket reads this host's own too): the
 		// election settles who answers.
 		d.quietFor(now)
 	}
 	if d.vm != nil {
-		d.heardVRRP(now, r.src, r.vrrp)
-		d.learnForm(r.src, r.form)
-		d.feed(r.vrrp)
+		d.heardVRRP(now, src, r.ev)
+		d.learnForm(src, r.form)
+		d.feed(r.ev)
 		return
 	}
-	d.heard(now, r.src, &r.hdr)
-	ev := carp.AdvertEvent(r.src, &r.hdr)
-	ev.Own = d.own6(r.src)
+	d.heard(now, src, &r.ev)
+	ev := r.ev
+	ev.Src = src.Unmap()
+	ev.Own = d.own6(src)
 	d.feed(ev)
 	d.maintAdvert(now, r)
 }

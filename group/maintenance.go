@@ -308,26 +308,27 @@ func (d *Group) maintTransition(now time.Time, from, to carp.State) {
 
 // maintAdvert is a valid advert received during a handoff: any but a
 // bow-out comes from a MASTER (a BACKUP is silent).
-func (d *Group) maintAdvert(now time.Time, r received) {
+func (d *Group) maintAdvert(now time.Time, q queued) {
 	m := &d.maint
-	if !m.holding() || r.hdr.AdvBase == carp.BowOut && r.hdr.AdvSkew == carp.BowOut {
+	if !m.holding() || q.ev.AdvBase == carp.BowOut && q.ev.AdvSkew == carp.BowOut {
 		return
 	}
+	src := q.ev.Src
 	// A dual-stack peer sends each advert over both families, from two
 	// sources: counting one family's only keeps the count of its steady
 	// adverts from restarting at every advert.
-	if r.src.Unmap().Is4() != d.cfg.Addr.Addr().Unmap().Is4() {
+	if src.Unmap().Is4() != d.cfg.Addr.Addr().Unmap().Is4() {
 		return
 	}
-	if r.src != m.Peer {
-		m.Peer, m.Adverts = r.src, 0
+	if src != m.Peer {
+		m.Peer, m.Adverts = src, 0
 	}
 	m.Adverts++
 	m.last = now
 	if m.Phase == MaintHandoff {
 		d.setPhase(now, MaintAnnouncement)
 		m.deadline = now.Add(d.announceWait())
-		d.log.Infof("Maintenance: %s is MASTER, waiting for its announcement of %s", r.src, d.cfg.Addr.Addr())
+		d.log.Infof("Maintenance: %s is MASTER, waiting for its announcement of %s", src, d.cfg.Addr.Addr())
 	}
 	if m.Announced {
 		d.handedOff(now, "")

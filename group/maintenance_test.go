@@ -35,7 +35,8 @@ func TestMaintDualStackPeerAdverts(t *testing.T) {
 			if i%2 == 1 {
 				src = ll
 			}
-			h.d.inLoop(func() { h.d.maintAdvert(time.Now(), received{hdr: hd, src: src}) })
+			r := received{hdr: hd, src: src}
+			h.d.inLoop(func() { h.d.maintAdvert(time.Now(), r.queue(false)) })
 		}
 		time.Sleep(2 * time.Second)
 		synctest.Wait()

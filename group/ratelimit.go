@@ -52,6 +52,9 @@ func (d *Group) logDrop(drop carp.Drop) {
 		return
 	}
 	d.limMu.Lock()
+	if d.limits == nil {
+		d.limits = new([carp.NumDropReasons]rateLimit)
+	}
 	ok := d.limits[drop.Reason].allow(time.Now())
 	d.limMu.Unlock()
 	if ok {
@@ -65,8 +68,10 @@ func (d *Group) flushLimits() {
 	d.flushConflicts()
 	var left [carp.NumDropReasons]uint64
 	d.limMu.Lock()
-	for r := range d.limits {
-		left[r], d.limits[r].suppressed = d.limits[r].suppressed, 0
+	if d.limits != nil {
+		for r := range d.limits {
+			left[r], d.limits[r].suppressed = d.limits[r].suppressed, 0
+		}
 	}
 	d.limMu.Unlock()
 	if n := d.answers.suppressed; n > 0 {

@@ -243,3 +243,33 @@ func TestScriptTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestRunnerChannelsLazy: a group without scripts makes no channels for
+// their results (nil channels, which the loop's select leaves alone); the
+// first script makes them, and its result arrives on them.
+func TestRunnerChannelsLazy(t *testing.T) {
+	r, _ := testRunner(t, 0)
+	if r.results() != nil || r.overdue() != nil {
+		t.Fatal("a runner that ran nothing has made its channels")
+	}
+	if n := testing.AllocsPerRun(10, func() { runnerSink = newRunner(logger{}, 0) }); n != 1 {
+		t.Errorf("newRunner: %v allocations, want 1 (the runner)", n)
+	}
+	script := writeScript(t, t.TempDir(), "up.sh", "exit 3\n")
+	if _, started := r.start(scriptJob{path: script}); !started {
+		t.Fatal("not started")
+	}
+	select {
+	case res := <-r.results():
+		if res.state == nil || res.state.ExitCode() != 3 {
+			t.Errorf("result %+v", res)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no script result within 10 s")
+	}
+	if r.overdue() == nil {
+		t.Error("no overdue channel after a start")
+	}
+}
+
+var runnerSink *runner

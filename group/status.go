@@ -206,7 +206,7 @@ func (d *Group) addrStatus() ([]AddrStatus, AddrState) {
 
 // heard records a valid advert from src, keeping at most maxPeers: the
 // peer heard least recently goes first.
-func (d *Group) heard(now time.Time, src netip.Addr, h *carp.Header) {
+func (d *Group) heard(now time.Time, src netip.Addr, h *carp.Event) {
 	p := Peer{Source: src, AdvBase: h.AdvBase, AdvSkew: h.AdvSkew, Demote: h.Demote, Counter: h.Counter, LastSeen: now}
 	if i := slices.IndexFunc(d.peers, func(p Peer) bool { return p.Source == src }); i >= 0 {
 		d.peers = slices.Delete(d.peers, i, i+1)

@@ -63,7 +63,9 @@ func (c *Config) checkPeers(src6 netip.Addr) error {
 // setPeers hands each family's peers to its validator.
 func (d *Group) setPeers(c *Config) {
 	d.val.SetPeers(c.peers4())
-	d.val6.Load().SetPeers(c.peers6())
+	if v := d.val6.Load(); v != nil {
+		v.SetPeers(c.peers6())
+	}
 }
 
 // send4 sends the signed advert h over IPv4: to the multicast group, or

@@ -628,7 +628,7 @@ func isForeign(pkt []byte) bool {
 
 // heardVRRP keeps the VRRPv3 peer of ev for Status.
 func (d *Group) heardVRRP(now time.Time, src netip.Addr, ev carp.Event) {
-	h := carp.Header{AdvSkew: uint8(ev.Counter >> 16)}
+	h := carp.Event{AdvSkew: uint8(ev.Counter >> 16)}
 	d.heard(now, src, &h)
 	d.peers[len(d.peers)-1].Priority = uint8(ev.Counter >> 16)
 	d.peers[len(d.peers)-1].Interval = uint16(ev.Counter)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/packet"
-	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
@@ -44,33 +43,21 @@ func linkStateOf(flags uint32) LinkState {
 }
 
 func (l *linuxOS) LinkState() (LinkState, error) {
-	link, err := netlink.LinkByIndex(l.ifi.Index)
+	st, err := linkState(l.ifi.Index)
 	if err != nil {
-		var lnf netlink.LinkNotFoundError
-		if errors.As(err, &lnf) {
-			return LinkState{Gone: true}, nil
-		}
 		return LinkState{}, fmt.Errorf("platform: reading the state of %s: %w", l.ifi.Name, err)
 	}
-	return linkStateOf(link.Attrs().RawFlags), nil
+	return st, nil
 }
 
 // WatchLink subscribes to rtnetlink link messages. Each subscription
-// starts with the current state (ListExisting), so one renewed after a
+// starts with the current state (an RTM_GETLINK), so one renewed after a
 // loss reports what changed meanwhile.
 func (l *linuxOS) WatchLink(done <-chan struct{}) (<-chan LinkState, error) {
 	out := make(chan LinkState, 16)
-	err := watchNetlink(done, func(ch chan netlink.LinkUpdate) error {
-		return netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{
-			ListExisting:  true,
-			ErrorCallback: func(error) {},
-		})
-	}, func(u netlink.LinkUpdate) bool {
-		if int(u.Index) != l.ifi.Index {
-			return true
-		}
-		st := linkStateOf(u.Flags)
-		st.Gone = u.Header.Type == unix.RTM_DELLINK
+	err := watchNetlink(done, func(ch chan LinkState) error {
+		return subscribeLinks(done, l.ifi.Index, ch)
+	}, func(st LinkState) bool {
 		select {
 		case out <- st:
 			return true

@@ -164,6 +164,13 @@ func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 
 // RemoveVMAC implements VMACer.
 func (l *linuxOS) RemoveVMAC(o VMACOptions) (bool, error) {
+	// Most often there is none: ask by name first (an ioctl), not
+	// through vishvananda/netlink, whose every request receives into a
+	// 64 KiB array on the stack of its caller (the goroutine that starts
+	// the groups, which then keeps 128 KiB of stack: docs/PERF.md).
+	if !linkExists(o.Name) {
+		return false, nil
+	}
 	link, err := netlink.LinkByName(o.Name)
 	var nf netlink.LinkNotFoundError
 	if errors.As(err, &nf) {
