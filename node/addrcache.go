@@ -75,6 +75,9 @@ type addrCache struct {
 	// group, whatever its addresses). It is called on the listing's
 	// goroutine, without c.mu, and must not wait.
 	notify func(all bool, addrs []netip.Addr)
+	// blind: no events come for this table (a group's macvlan); every
+	// look starts a listing, and is served the last one's result.
+	blind bool
 
 	mu    sync.Mutex
 	list  []vip.Address
@@ -106,6 +109,9 @@ func (c *addrCache) prime() {
 // look is the copy as a look sees it, starting a listing if the copy is
 // to be confirmed. c.mu is held.
 func (c *addrCache) look() error {
+	if c.blind {
+		c.stale = true
+	}
 	if (c.stale || !c.known) && !c.listing {
 		c.startListing()
 	}

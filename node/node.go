@@ -488,7 +488,7 @@ func (n *Node) start(s Spec) error {
 		addrs = ifc.addrs
 		if c.VMAC != "" {
 			if err := n.step(s, StepVMAC, sys, func() (err error) {
-				m.vmac, err = n.openVMAC(s, sys, log)
+				m.vmac, err = n.openVMAC(s, sys, log, m.addrs)
 				return err
 			}); err != nil {
 				m.closeLock()
