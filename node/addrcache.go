@@ -40,7 +40,10 @@ import (
 // as an event tells them. A change or resync while it ran makes another
 // listing follow, since this one may not show it. The very first listing
 // (prime, when the node opens the interface, before any group runs) is
-// the only one anybody waits for.
+// the only one anybody waits for. A group's macvlan (vmac.go) has a cache
+// of its own with no events (blind): each look starts a listing if none
+// is in flight and is served the last one's result, a look late; the
+// group is told when a listing changes it.
 //
 // Why a group may act on a stale copy without losing or duplicating the
 // address:
