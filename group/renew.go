@@ -20,6 +20,8 @@ import (
 // an event (onRenewed), where it is applied as reconcile applied
 // Refresh's. At most one renewal is in flight: while it is, the ticks only
 // look (the renewal is due every tick until its result moves renewed).
+// A maintenance handoff, which keeps the address while the machine is
+// BACKUP, renews it the same way (maintTimer).
 //
 // The renewal is an RTM_NEWADDR with NLM_F_REPLACE, which adds the
 // address when it is not there (the kernel ignores a missing
@@ -97,7 +99,8 @@ func (d *Group) postRenewal(now time.Time) (vip.State, error) {
 // or reload since, a MASTER no more, a stop) changes nothing.
 func (d *Group) onRenewed(r *renewal) {
 	d.renew.inFlight = false
-	if r.gen != d.renew.gen || d.vips == nil || d.exit != nil || d.m.State() != carp.Master {
+	holder := d.m.State() == carp.Master || d.maint.holding() // a handoff keeps the address
+	if r.gen != d.renew.gen || d.vips == nil || d.exit != nil || !holder {
 		return
 	}
 	var errs []error
@@ -113,6 +116,10 @@ func (d *Group) onRenewed(r *renewal) {
 			d.renewed = r.posted
 		}
 		return
+	}
+	if d.m.State() != carp.Master {
+		d.log.Errorf("Maintenance: unable to renew %s: %s", d.cfg.Addr, errors.Join(errs...))
+		return // the next tick of the handoff renews again
 	}
 	d.log.Errorf("Unable to renew the virtual address on %s: %s", d.cfg.addrIface(), errors.Join(errs...))
 	d.reconcile(false)
