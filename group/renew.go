@@ -94,22 +94,22 @@ func (d *Group) postRenewal(now time.Time) (vip.State, error) {
 
 // onRenewed applies a renewal's result in the loop: the lifetime counts
 // from when it was posted; a copy someone else configured that it marked
-// as the daemon's is named; a failure is logged and the address looked at
-// again (a MASTER adds it back if it is gone). A stale result (a release
-// or reload since, a MASTER no more, a stop) changes nothing.
+// as the daemon's is named (also when the result is stale); a failure is
+// logged and the address looked at again (a MASTER adds it back if it is
+// gone). A stale result (a release or reload since, a MASTER no more, a
+// stop) changes nothing else.
 func (d *Group) onRenewed(r *renewal) {
 	d.renew.inFlight = false
+	d.noteTakeovers(r)
 	holder := d.m.State() == carp.Master || d.maint.holding() // a handoff keeps the address
 	if r.gen != d.renew.gen || d.vips == nil || d.exit != nil || !holder {
 		return
 	}
 	var errs []error
-	for i, err := range r.errs {
+	for _, err := range r.errs {
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		d.tookOver(r.took[i])
 	}
 	if len(errs) == 0 {
 		if r.whole && r.posted.After(d.renewed) {
@@ -132,7 +132,20 @@ func (d *Group) onRenewed(r *renewal) {
 func (d *Group) dropRenewal() {
 	d.renew.gen++
 	if d.renew.inFlight {
-		<-d.renew.done
+		d.noteTakeovers(<-d.renew.done)
 		d.renew.inFlight = false
+	}
+}
+
+// noteTakeovers names the copies someone else configured that r's
+// successful renewals gave the daemon's mark, whether or not r is stale:
+// what a renewal did to the table stands after a reload or a step-down
+// (whose release waited for it), and no later look would see it (the
+// copy is the daemon's from then on, and a release names it as such).
+func (d *Group) noteTakeovers(r *renewal) {
+	for i, err := range r.errs {
+		if err == nil {
+			d.tookOver(r.took[i])
+		}
 	}
 }
