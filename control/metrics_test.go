@@ -235,3 +235,25 @@ ucarp_vrrp_priority{interface="eth0",name="eth0-vrrp3-51",vhid="51"} 150
 		t.Errorf("lint: %v %v", n, err)
 	}
 }
+
+// TestCollectorVMACLost: a series for a group with a virtual MAC only, 1
+// once someone else took its macvlan away.
+func TestCollectorVMACLost(t *testing.T) {
+	lost := controltest.Group("web", "eth0", 10, control.StateInit)
+	lost.VMAC, lost.VMACLost = "carp.10", true
+	kept := controltest.Group("db", "eth0", 20, control.StateMaster)
+	kept.VMAC = "carp.20"
+	c := control.NewCollector(controltest.New(lost, kept, controltest.Group("plain", "eth1", 30, control.StateBackup)))
+	const want = `
+# HELP ucarp_vmac_lost Whether someone else set the group's virtual MAC interface down or removed it, which stopped the group until a reload or restart: 1 lost, 0 not; only for a group with a virtual MAC.
+# TYPE ucarp_vmac_lost gauge
+ucarp_vmac_lost{interface="eth0",name="db",vhid="20"} 0
+ucarp_vmac_lost{interface="eth0",name="web",vhid="10"} 1
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_vmac_lost"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.CollectAndLint(c); err != nil || len(n) > 0 {
+		t.Errorf("lint: %v %v", n, err)
+	}
+}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -237,13 +238,22 @@ func TestVMACLost(t *testing.T) {
 			if got := a.host.VMACs(); len(got) != 0 || a.host.Addrs().Has(vrrpVIP(1).Addr()) {
 				t.Fatalf("%+v: macvlans %v, address on the interface %v", lost, got, a.host.Addrs().Has(vrrpVIP(1).Addr()))
 			}
+			vmacStatus := func() string {
+				for _, g := range a.Status() {
+					return fmt.Sprintf("%s lost=%v", g.VMAC, g.VMACLost)
+				}
+				return "no group"
+			}
+			if got := vmacStatus(); got != "vrrp.1 lost=true" {
+				t.Fatalf("%+v: status %s, want the macvlan lost", lost, got)
+			}
 			if err := a.Apply([]Spec{s}); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(5 * time.Second)
 			synctest.Wait()
-			if vmacHolds(1, "vrrp.1", a, a) == "" {
-				t.Fatalf("%+v: restarted, not MASTER on a new macvlan\n%s", lost, a.logs)
+			if vmacHolds(1, "vrrp.1", a, a) == "" || vmacStatus() != "vrrp.1 lost=false" {
+				t.Fatalf("%+v: restarted, not MASTER on a new macvlan (status %s)\n%s", lost, vmacStatus(), a.logs)
 			}
 		})
 	}
