@@ -1,10 +1,7 @@
 package control_test
 
 import (
-	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/control/controltest"
@@ -31,7 +28,5 @@ ucarp_auth_mode{interface="eth0",mode="enforce",name="web",vhid="10"} 1
 ucarp_auth_mode{interface="eth0",mode="permissive",name="web",vhid="10"} 0
 ucarp_auth_mode{interface="eth0",mode="receive-only",name="web",vhid="10"} 0
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "ucarp_auth_adverts_total", "ucarp_auth_mode"); err != nil {
-		t.Fatal(err)
-	}
+	wantMetrics(t, c, want, "ucarp_auth_adverts_total", "ucarp_auth_mode")
 }

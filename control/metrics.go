@@ -11,8 +11,14 @@ import (
 // groupLabels label every series of a group.
 var groupLabels = []string{"interface", "vhid", "name"}
 
+// descs are the descriptions desc made, every series': Describe sends
+// them, so that a series added is described without a second list.
+var descs []*prometheus.Desc
+
 func desc(name, help string, extra ...string) *prometheus.Desc {
-	return prometheus.NewDesc(name, help, append(slices.Clone(groupLabels), extra...), nil)
+	d := prometheus.NewDesc(name, help, append(slices.Clone(groupLabels), extra...), nil)
+	descs = append(descs, d)
+	return d
 }
 
 // Collector makes the ucarp_* series from a Backend's Status at each
@@ -80,12 +86,12 @@ var (
 // authModes are the values of ucarp_auth_mode's label.
 var authModes = []string{"receive-only", "permissive", "enforce"}
 
+// maintPhases are the values of ucarp_maintenance's label.
+var maintPhases = []string{MaintHandingOff, MaintWaitingAnnouncement, MaintHandedOff, MaintNoPeer, MaintBackup, MaintOff}
+
 // Describe sends the descriptions of every series.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descTransitions, descSent, descSendErrors,
-		descReceived, descDropped, descGARPs, descDemotion, descScripts, descMasterSince, descProbeUp, descMaintenance,
-		descProbeLatency, descDemotionSource, descAddress, descConflicts, descAuthAdverts, descAuthMode,
-		descProtocol, descPriority, descVMACLost} {
+	for _, d := range descs {
 		ch <- d
 	}
 }
@@ -100,17 +106,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter := func(d *prometheus.Desc, v uint64, extra ...string) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append(labels, extra...)...)
 		}
+		// oneHot is a series a value of d's label: 1 for current, 0 for
+		// the others.
+		oneHot := func(d *prometheus.Desc, values []string, current string) {
+			for _, v := range values {
+				gauge(d, one(v == current), v)
+			}
+		}
 		states := States
 		if !slices.Contains(states, g.State) {
 			states = append(slices.Clone(States), g.State) // a state this package does not know yet
 		}
-		for _, s := range states {
-			v := 0.0
-			if s == g.State {
-				v = 1
-			}
-			gauge(descState, v, s)
-		}
+		oneHot(descState, states, g.State)
 		k := &g.Counters
 		counter(descTransitions, k.Transitions)
 		counter(descSent, k.AdvertsSent)
@@ -121,11 +128,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(descGARPs, k.GratuitousARPs)
 		for _, a := range g.Addresses {
-			v := 0.0
-			if a.Configured {
-				v = 1
-			}
-			gauge(descAddress, v, a.Prefix.String())
+			gauge(descAddress, one(a.Configured), a.Prefix.String())
 			counter(descConflicts, a.Conflicts, a.Prefix.String())
 		}
 		gauge(descDemotion, float64(g.Timing.Demotion))
@@ -133,11 +136,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descScripts, k.ScriptsFailed, "failed")
 		counter(descScripts, k.ScriptsTimedOut, "timed-out")
 		for _, p := range g.Probes {
-			v := 0.0
-			if p.State == "up" {
-				v = 1
-			}
-			gauge(descProbeUp, v, p.Name)
+			gauge(descProbeUp, one(p.State == "up"), p.Name)
 			if p.LastResult != "" {
 				gauge(descProbeLatency, p.LatencyMS/1000, p.Name)
 			}
@@ -146,13 +145,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descDemotionSource, float64(g.Timing.Demotions[src]), src)
 		}
 		if a := g.Auth; a != nil {
-			for _, mode := range authModes {
-				v := 0.0
-				if mode == a.Mode {
-					v = 1
-				}
-				gauge(descAuthMode, v, mode)
-			}
+			oneHot(descAuthMode, authModes, a.Mode)
 			for _, r := range sortedKeys(a.Accepted) {
 				counter(descAuthAdverts, a.Accepted[r], r, "accepted")
 			}
@@ -161,13 +154,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		if m := g.Maintenance; m != nil {
-			for _, p := range []string{MaintHandingOff, MaintWaitingAnnouncement, MaintHandedOff, MaintNoPeer, MaintBackup, MaintOff} {
-				v := 0.0
-				if p == m.Phase {
-					v = 1
-				}
-				gauge(descMaintenance, v, p)
-			}
+			oneHot(descMaintenance, maintPhases, m.Phase)
 		}
 		if g.State == StateMaster && !g.Since.IsZero() {
 			gauge(descMasterSince, float64(g.Since.UnixNano())/1e9)
@@ -177,13 +164,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descPriority, float64(g.Timing.Priority))
 		}
 		if g.VMAC != "" {
-			v := 0.0
-			if g.VMACLost {
-				v = 1
-			}
-			gauge(descVMACLost, v)
+			gauge(descVMACLost, one(g.VMACLost))
 		}
 	}
+}
+
+// one is a gauge's value of b: 1 for true, 0 for false.
+func one(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -32,28 +32,11 @@ func twoGroups() *controltest.Backend {
 func serve(t *testing.T, b control.Backend, opts control.Options, serveFn ...func(context.Context, net.Listener, control.Backend, control.Options) error) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "test.sock")
-	ln, err := control.Listen(path, "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	fn := control.Serve
 	if len(serveFn) > 0 {
 		fn = serveFn[0]
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fn(ctx, ln, b, opts) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("Serve did not return after its context was done")
-		}
-	})
+	controltest.ServeWith(t, path, fn, b, opts)
 	return path
 }
 

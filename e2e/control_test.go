@@ -88,17 +88,8 @@ func TestControlSocket(t *testing.T) {
 	}
 	sock := map[*lab.Host]string{h1: filepath.Join(dir, "h1.sock"), h2: filepath.Join(dir, "h2.sock")}
 	start := func(h *lab.Host, skew int, pass string) *lab.Proc {
-		conf := fmt.Sprintf("interface = %q\nsrcip = %q\npass = %q\npreempt = true\ncontrol = %q\nmetrics-listen = \"127.0.0.1:9342\"\n"+
-			"\n[[group]]\nname = \"g1\"\nvhid = 1\naddr = %q\nadvskew = %d\n", h.IfName, h.Addr, pass, sock[h], groupVIP(1), skew)
-		path := filepath.Join(l.Dir, h.Name+".conf")
-		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		p, err := h.Start("ucarp", oursBin, "--config="+path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return startConfigFile(t, l, h, fmt.Sprintf("interface = %q\nsrcip = %q\npass = %q\npreempt = true\ncontrol = %q\nmetrics-listen = \"127.0.0.1:9342\"\n"+
+			"\n[[group]]\nname = \"g1\"\nvhid = 1\naddr = %q\nadvskew = %d\n", h.IfName, h.Addr, pass, sock[h], groupVIP(1), skew))
 	}
 	p1, p2 := start(h1, 0, "carplab"), start(h2, 100, "carplab")
 	defer p1.Signal(syscall.SIGTERM)
@@ -271,16 +262,8 @@ func TestPrometheusScrape(t *testing.T) {
 	h1, h2 := l.Hosts[0], l.Hosts[1]
 	target := func(h *lab.Host) string { return netip.AddrPortFrom(h.Addr, 9342).String() }
 	for i, h := range []*lab.Host{h1, h2} {
-		conf := fmt.Sprintf("interface = %q\nsrcip = %q\npass = \"carplab\"\ncontrol = \"none\"\nmetrics-listen = %q\n"+
-			"\n[[group]]\nname = \"g1\"\nvhid = 1\naddr = %q\nadvskew = %d\n", h.IfName, h.Addr, target(h), groupVIP(1), 100*i)
-		path := filepath.Join(l.Dir, h.Name+".conf")
-		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		p, err := h.Start("ucarp", oursBin, "--config="+path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := startConfigFile(t, l, h, fmt.Sprintf("interface = %q\nsrcip = %q\npass = \"carplab\"\ncontrol = \"none\"\nmetrics-listen = %q\n"+
+			"\n[[group]]\nname = \"g1\"\nvhid = 1\naddr = %q\nadvskew = %d\n", h.IfName, h.Addr, target(h), groupVIP(1), 100*i))
 		defer p.Signal(syscall.SIGTERM)
 	}
 	promConf := filepath.Join(l.Dir, "prometheus.yml")

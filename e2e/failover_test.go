@@ -52,15 +52,7 @@ func TestHardFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	p1, p2 := pair(t, l, ours(lab.CARP{AdvBase: advbase}), ours(lab.CARP{AdvBase: advbase, AdvSkew: advskew}))
-	ping, err := l.Observer.Ping(vip, 20*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ping.Stop()
-	before := time.Now()
-	if !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
-		t.Fatal("the VIP does not answer before the fault")
-	}
+	ping := pingVIP(t, l, 20*time.Millisecond, "the VIP does not answer before the fault")
 	// The master's cable is pulled and it dies; from then on it can answer nothing.
 	if err := l.Hosts[0].CutLink(); err != nil {
 		t.Fatal(err)

@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -70,15 +68,6 @@ func TestFloodRates(t *testing.T) {
 // settings of lab.CARP's command line, at advskew.
 func startConfig(t *testing.T, l *lab.Lab, h *lab.Host, advskew int) *lab.Proc {
 	t.Helper()
-	conf := fmt.Sprintf("interface = %q\nsrcip = %q\npass = \"carplab\"\n\n[[group]]\nvhid = 1\naddr = %q\nadvskew = %d\n",
-		h.IfName, h.Addr, lab.VIP, advskew)
-	path := filepath.Join(l.Dir, h.Name+".conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p, err := h.Start("ucarp", oursBin, "--config="+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return startConfigFile(t, l, h, fmt.Sprintf("interface = %q\nsrcip = %q\npass = \"carplab\"\n\n[[group]]\nvhid = 1\naddr = %q\nadvskew = %d\n",
+		h.IfName, h.Addr, lab.VIP, advskew))
 }

@@ -50,6 +50,23 @@ func parseJournal(b []byte) (map[string]string, error) {
 	return m, nil
 }
 
+// journalStream is a file to be the daemon's stdout and stderr, as if they
+// were systemd's stream to the journal, and the environment that says so
+// (JOURNAL_STREAM: its device and inode). It is closed when t ends.
+func journalStream(t *testing.T) (*os.File, []string) {
+	t.Helper()
+	stream, err := os.Create(filepath.Join(t.TempDir(), "stream"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stream.Close() })
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(stream.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	return stream, []string{fmt.Sprintf("JOURNAL_STREAM=%d:%d", uint64(st.Dev), uint64(st.Ino))}
+}
+
 // TestJournalNativeFields: under systemd (stdout and stderr are the stream
 // that $JOURNAL_STREAM names, the journal's socket answers), each line goes
 // to the journal once through its native protocol, with the structured
@@ -65,16 +82,7 @@ func TestJournalNativeFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	stream, err := os.Create(filepath.Join(t.TempDir(), "stream"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Close()
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(stream.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{fmt.Sprintf("JOURNAL_STREAM=%d:%d", uint64(st.Dev), uint64(st.Ino))}
+	stream, env := journalStream(t)
 	setup := fmt.Sprintf("mount -t tmpfs none /run && mkdir -p /run/systemd/journal && touch /run/systemd/journal/socket && "+
 		"mount --bind %s /run/systemd/journal/socket && exec \"$@\"", sock)
 	argv := append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c", setup, "sh"},
@@ -141,16 +149,7 @@ func TestJournalctlFields(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	stream, err := os.Create(filepath.Join(t.TempDir(), "stream"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Close()
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(stream.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{fmt.Sprintf("JOURNAL_STREAM=%d:%d", uint64(st.Dev), uint64(st.Ino))}
+	stream, env := journalStream(t)
 	// journald runs in the daemon's process group, which the cleanup kills.
 	setup := fmt.Sprintf("mount -t tmpfs none /run && mkdir -p /run/log/journal && mount --bind %s /run/log/journal && "+
 		"{ %s </dev/null >/dev/null 2>&1 & } && i=0 && "+

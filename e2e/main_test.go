@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -96,6 +97,38 @@ func names(hs []*lab.Host) []string {
 		s = append(s, h.Name)
 	}
 	return s
+}
+
+// startConfigFile writes conf as h's config file in the lab's directory
+// and starts ours on it (--config=FILE).
+func startConfigFile(t *testing.T, l *lab.Lab, h *lab.Host, conf string) *lab.Proc {
+	t.Helper()
+	path := filepath.Join(l.Dir, h.Name+".conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.Start("ucarp", oursBin, "--config="+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// pingVIP starts the observer's ping of the VIP every interval, stopped
+// when t ends, and fails t with notAnswered unless the VIP answers within
+// 5 s.
+func pingVIP(t *testing.T, l *lab.Lab, interval time.Duration, notAnswered string) *lab.Pinger {
+	t.Helper()
+	ping, err := l.Observer.Ping(vip, interval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ping.Stop)
+	before := time.Now()
+	if !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
+		t.Fatal(notAnswered)
+	}
+	return ping
 }
 
 // waitMasters waits until exactly the hosts want hold the VIP.

@@ -163,17 +163,23 @@ func TestMaintenanceHandoff(t *testing.T) {
 		}
 		echoServer(t, h, 7007)
 	}
-	time.Sleep(1200 * time.Millisecond) // one more advert: the backup is settled
+	// The backup is settled once it has heard the master after both
+	// daemons were up (an advert every second).
+	settled := time.Now()
+	if !lab.Eventually(5*time.Second, func() bool {
+		for _, g := range statusOf(t, h2, ctlBin, sock[h2]) {
+			for _, p := range g.Peers {
+				if g.State == "BACKUP" && p.Source == h1.Addr && p.LastSeen.After(settled) {
+					return true
+				}
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("%s heard no advert of %s as BACKUP: %+v", h2.Name, h1.Name, statusOf(t, h2, ctlBin, sock[h2]))
+	}
 
-	ping, err := l.Observer.Ping(lab.VIP, 20*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ping.Stop()
-	before := time.Now()
-	if !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
-		t.Fatal("the VIP does not answer before the handoff")
-	}
+	ping := pingVIP(t, l, 20*time.Millisecond, "the VIP does not answer before the handoff")
 	probe := startTCPProbe(t, l.Observer, 7007, 50*time.Millisecond)
 	time.Sleep(500 * time.Millisecond)
 	if n, f := probe.counts(); n == 0 || len(f) > 0 {
@@ -242,15 +248,7 @@ func TestMaintenanceNoPeer(t *testing.T) {
 	}
 	defer p1.Signal(syscall.SIGTERM)
 	waitMasters(t, l, 10*time.Second, h1)
-	ping, err := l.Observer.Ping(lab.VIP, 20*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ping.Stop()
-	before := time.Now()
-	if !lab.Eventually(5*time.Second, func() bool { return ping.Replied(before) }) {
-		t.Fatal("the VIP does not answer")
-	}
+	ping := pingVIP(t, l, 20*time.Millisecond, "the VIP does not answer")
 	begin := time.Now()
 	out, err := ctl(h1, ctlBin, sockPath, false, "maintenance", "on")
 	if err == nil || !strings.Contains(out, "no peer took over: staying MASTER") || !strings.Contains(out, "no peer took over h1-") &&

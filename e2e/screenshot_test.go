@@ -96,14 +96,7 @@ func TestStatusPageScreenshot(t *testing.T) {
 			}
 			conf += fmt.Sprintf("\n[[group]]\nname = %q\nvhid = %d\naddr = \"%s/24\"\nadvskew = %d\n", g.name, g.vhid, groupVIP(g.vhid), skew)
 		}
-		path := filepath.Join(l.Dir, h.Name+".conf")
-		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		p, err := h.Start("ucarp", oursBin, "--config="+path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := startConfigFile(t, l, h, conf)
 		defer p.Signal(syscall.SIGTERM)
 	}
 	want := map[string]string{}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/carpauth"
-	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 )
 
@@ -34,6 +33,7 @@ func testKeys(t *testing.T, ids ...uint8) *carpauth.Keyring {
 // adverts with the trailer, and keeps every advert it sent for replays.
 type authPeer struct {
 	h      *harness
+	keys   *carpauth.Keyring
 	signer *carpauth.Signer
 	ctr    uint64
 }
@@ -43,7 +43,32 @@ func newAuthPeer(h *harness, kr *carpauth.Keyring) *authPeer {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return &authPeer{h: h, signer: s}
+	return &authPeer{h: h, keys: kr, signer: s}
+}
+
+// startAuthHarness starts the harness's group with --auth-mode=mode and
+// key 1 (edit, if not nil, changes the rest of its AuthConfig), and the
+// peer that signs with the same key. The caller closes the harness.
+func startAuthHarness(t *testing.T, mode carpauth.Mode, edit func(*AuthConfig)) (*harness, *authPeer) {
+	t.Helper()
+	kr := testKeys(t, 1)
+	h := startHarness(t, func(c *testConfig) {
+		c.Auth = authConfig(kr, mode)
+		if edit != nil {
+			edit(c.Auth)
+		}
+	})
+	return h, newAuthPeer(h, kr)
+}
+
+// reconfigureAuth reloads the harness's group with its config but auth.
+func (h *harness) reconfigureAuth(auth *AuthConfig) {
+	h.t.Helper()
+	cfg := *h.d.cfg
+	cfg.Auth = auth
+	if err := h.d.Reconfigure(cfg); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 // advert returns a sealed advert with advskew skew (advbase 1).
@@ -89,10 +114,8 @@ func hasTrailer(raw []byte) (bool, uint8, uint64) {
 // which a verifier with the same key accepts.
 func TestAuthEnforce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		kr := testKeys(t, 1)
-		h := startHarness(t, func(c *testConfig) { c.Auth = authConfig(kr, carpauth.Enforce) })
+		h, peer := startAuthHarness(t, carpauth.Enforce, nil)
 		defer h.close()
-		peer := newAuthPeer(h, kr)
 		var captured [][]byte
 		for i := range 5 {
 			h.at(time.Duration(i) * time.Second)
@@ -148,7 +171,7 @@ func TestAuthEnforce(t *testing.T) {
 			t.Fatalf("%d drop lines (want some, rate-limited)", n)
 		}
 		// What it sends as MASTER: sealed adverts that a peer verifies.
-		v, _ := carpauth.NewVerifier(kr, []netip.Addr{loopVIP.Addr()}, carpauth.Config{Mode: carpauth.Enforce})
+		v, _ := carpauth.NewVerifier(peer.keys, []netip.Addr{loopVIP.Addr()}, carpauth.Config{Mode: carpauth.Enforce})
 		sent := 0
 		for _, a := range h.conn.adverts() {
 			ok, id, _ := hasTrailer(a.raw)
@@ -170,10 +193,8 @@ func TestAuthEnforce(t *testing.T) {
 // (they hold the BACKUP down) but counted as what enforce would drop.
 func TestAuthPermissive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		kr := testKeys(t, 1)
-		h := startHarness(t, func(c *testConfig) { c.Auth = authConfig(kr, carpauth.Permissive) })
+		h, peer := startAuthHarness(t, carpauth.Permissive, nil)
 		defer h.close()
-		peer := newAuthPeer(h, kr)
 		a := peer.advert(0)
 		h.deliver(a)
 		for at := 200 * time.Millisecond; at < 8*time.Second; at += time.Second {
@@ -197,10 +218,8 @@ func TestAuthPermissive(t *testing.T) {
 // trailers it hears.
 func TestAuthReceiveOnly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		kr := testKeys(t, 1)
-		h := startHarness(t, func(c *testConfig) { c.Auth = authConfig(kr, carpauth.ReceiveOnly) })
+		h, peer := startAuthHarness(t, carpauth.ReceiveOnly, nil)
 		defer h.close()
-		peer := newAuthPeer(h, kr)
 		h.deliver(peer.advert(200)) // a lesser peer: it does not hold us
 		h.receive(1, 200, nil)
 		h.at(6 * time.Second)
@@ -285,11 +304,7 @@ func TestAuthReconfigure(t *testing.T) {
 		at := 4 * time.Second
 		var lastSeq uint64
 		for _, st := range steps {
-			cfg := *h.d.cfg
-			cfg.Auth = authConfig(st.kr, st.mode)
-			if err := h.d.Reconfigure(cfg); err != nil {
-				t.Fatal(err)
-			}
+			h.reconfigureAuth(authConfig(st.kr, st.mode))
 			n := len(h.conn.adverts())
 			at += 3 * time.Second
 			h.at(at)
@@ -308,11 +323,7 @@ func TestAuthReconfigure(t *testing.T) {
 		// The replay state survived every reload, key changes included:
 		// the advert heard before is a replay (signed with key 1, which
 		// the host no longer has: first put key 1 back).
-		cfg := *h.d.cfg
-		cfg.Auth = authConfig(k21, carpauth.Enforce)
-		if err := h.d.Reconfigure(cfg); err != nil {
-			t.Fatal(err)
-		}
+		h.reconfigureAuth(authConfig(k21, carpauth.Enforce))
 		h.deliver(heard)
 		if st := h.d.Status().Auth; st.Dropped["replay"] != 1 || st.Senders != 1 {
 			t.Fatalf("after the reloads: %+v", st)
@@ -321,10 +332,7 @@ func TestAuthReconfigure(t *testing.T) {
 			t.Fatalf("%d transitions:\n%s", n, h.logs)
 		}
 		// And back to plain CARP: plain adverts again.
-		cfg.Auth = nil
-		if err := h.d.Reconfigure(cfg); err != nil {
-			t.Fatal(err)
-		}
+		h.reconfigureAuth(nil)
 		n := len(h.conn.adverts())
 		h.at(at + 10*time.Second)
 		for _, a := range h.conn.adverts()[n:] {
@@ -345,13 +353,8 @@ func TestAuthRelaxTTL(t *testing.T) {
 	for _, relax := range []bool{false, true} {
 		t.Run(map[bool]string{false: "strict", true: "relaxed"}[relax], func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				kr := testKeys(t, 1)
-				h := startHarness(t, func(c *testConfig) {
-					c.Auth = authConfig(kr, carpauth.Enforce)
-					c.Auth.RelaxTTL = relax
-				})
+				h, peer := startAuthHarness(t, carpauth.Enforce, func(a *AuthConfig) { a.RelaxTTL = relax })
 				defer h.close()
-				peer := newAuthPeer(h, kr)
 				for at := time.Duration(0); at < 8*time.Second; at += time.Second {
 					h.at(at)
 					a := peer.advert(0)
@@ -393,34 +396,11 @@ func TestAuthIPv6(t *testing.T) {
 
 func testAuthIPv6(t *testing.T, sameKey bool) {
 	var lan platformtest.LAN
-	start := func(mac byte, src netip.Addr, skew uint8, kr *carpauth.Keyring) (*Group, chan struct{}) {
-		h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, mac})
-		open := func(g netip.Addr) platform.IPConn {
-			c, err := h.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Group: g})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}
-		conn, conn6 := open(defaultGroup), open(carp.GroupIPv6)
-		src6, _ := h.LinkLocal()
+	start := func(mac byte, src netip.Addr, skew uint8, kr *carpauth.Keyring) (*Group, <-chan struct{}) {
 		c := Config{Interface: "eth0", Src: src, Mcast: defaultGroup, VHID: 1, Password: []byte("carplab"),
 			Addr: netip.MustParsePrefix("2001:db8::100/128"), AddrArg: "2001:db8::100", AdvBase: 1, AdvSkew: skew, DeadRatio: 3,
 			Auth: authConfig(kr, carpauth.Enforce)}
-		g, err := New(c, Deps{Log: testLog(io.Discard, false).Logger, MAC: net.HardwareAddr{2, 0, 0, 0, 0, mac},
-			Conn: conn, Conn6: conn6, Src6: src6, Initial: platform.LinkState{Up: true, Running: true},
-			Random: func() uint64 { return 1 }, scripts: newRunner(testLog(io.Discard, false), 0)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() {
-			g.Run()
-			conn.Close()
-			conn6.Close()
-			close(done)
-		}()
-		return g, done
+		return startLANGroup(t, lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, mac}), c, nil)
 	}
 	kb := testKeys(t, 1)
 	if !sameKey {

@@ -90,6 +90,41 @@ func TestAnnounceStep(t *testing.T) {
 	}
 }
 
+// openCARP opens h's CARP socket for multicast group g.
+func openCARP(t *testing.T, h *platformtest.Host, g netip.Addr) platform.IPConn {
+	t.Helper()
+	c, err := h.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Group: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// startLANGroup runs a group of c on host h of a platformtest.LAN, over
+// h's own IPv4 and IPv6 sockets, with addrs for its addresses (nil: it
+// manages none) and a fixed random source. When Run returns the sockets
+// are closed, then done.
+func startLANGroup(t *testing.T, h *platformtest.Host, c Config, addrs vip.System) (g *Group, done <-chan struct{}) {
+	t.Helper()
+	conn, conn6 := openCARP(t, h, defaultGroup), openCARP(t, h, carp.GroupIPv6)
+	src6, _ := h.LinkLocal()
+	mac, _ := h.HardwareAddr()
+	g, err := New(c, Deps{Log: testLog(io.Discard, false).Logger, MAC: mac,
+		Conn: conn, Conn6: conn6, Src6: src6, Addrs: addrs, Initial: platform.LinkState{Up: true, Running: true},
+		Random: func() uint64 { return 1 }, scripts: newRunner(testLog(io.Discard, false), 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() {
+		g.Run()
+		conn.Close()
+		conn6.Close()
+		close(stopped)
+	}()
+	return g, stopped
+}
+
 // TestOwnIPv6Reader: a group that reads its sockets itself (not Shared)
 // reads the IPv6 one too: a faster IPv6 master keeps it BACKUP.
 func TestOwnIPv6Reader(t *testing.T) {
@@ -97,26 +132,11 @@ func TestOwnIPv6Reader(t *testing.T) {
 		var lan platformtest.LAN
 		me := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 12})
 		peer := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 11})
-		open := func(h *platformtest.Host, g netip.Addr) platform.IPConn {
-			c, err := h.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Group: g})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}
-		conn, conn6, peer6 := open(me, defaultGroup), open(me, carp.GroupIPv6), open(peer, carp.GroupIPv6)
-		src6, _ := me.LinkLocal()
+		peer6 := openCARP(t, peer, carp.GroupIPv6)
 		peerSrc, _ := peer.LinkLocal()
 		c := Config{Interface: "eth0", Src: loopSrc, Mcast: defaultGroup, VHID: 1, Password: []byte("carplab"),
 			Addr: netip.MustParsePrefix("2001:db8::100/128"), AddrArg: "2001:db8::100", AdvBase: 1, AdvSkew: 100, DeadRatio: 3}
-		g, err := New(c, Deps{Log: testLog(io.Discard, false).Logger, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 12},
-			Conn: conn, Conn6: conn6, Src6: src6, Initial: platform.LinkState{Up: true, Running: true},
-			Random: func() uint64 { return 1 }, scripts: newRunner(testLog(io.Discard, false), 0)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { g.Run(); close(done) }()
+		g, done := startLANGroup(t, me, c, nil)
 		auth, _ := carp.NewAuth([]byte("carplab"), 1, []netip.Addr{c.Addr.Addr()})
 		for i := range 10 {
 			h := carp.Header{Version: 2, Type: 1, VHID: 1, AdvBase: 1, AuthLen: 7, Counter: uint64(100 + i)}
@@ -136,8 +156,6 @@ func TestOwnIPv6Reader(t *testing.T) {
 		}
 		g.Release()
 		<-done
-		conn.Close()
-		conn6.Close()
 		peer6.Close()
 	})
 }
@@ -149,33 +167,15 @@ func TestStatusDualStack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
 		me := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 12})
-		open := func(g netip.Addr) platform.IPConn {
-			c, err := me.OpenIP(platform.IPOptions{Protocol: carp.IPProtocol, Group: g})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}
-		conn, conn6 := open(defaultGroup), open(carp.GroupIPv6)
-		src6, _ := me.LinkLocal()
 		p := netip.MustParsePrefix
 		c := Config{Interface: "eth0", Src: loopSrc, Mcast: defaultGroup, VHID: 1, Password: []byte("carplab"),
 			Addr: p("198.51.100.100/24"), AddrArg: "198.51.100.100",
 			MoreAddrs: []netip.Prefix{p("198.51.100.101/32"), p("2001:db8::100/64"), p("2001:db8::101/128")},
 			AdvBase:   1, AdvSkew: 100, DeadRatio: 3, GARPCount: 1, GARPInterval: time.Second}
-		g, err := New(c, Deps{Log: testLog(io.Discard, false).Logger, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 12},
-			Conn: conn, Conn6: conn6, Src6: src6, Addrs: me.Addresses(), Initial: platform.LinkState{Up: true, Running: true},
-			Random: func() uint64 { return 1 }, scripts: newRunner(testLog(io.Discard, false), 0)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { g.Run(); close(done) }()
+		g, done := startLANGroup(t, me, c, me.Addresses())
 		defer func() {
 			g.Release()
 			<-done
-			conn.Close()
-			conn6.Close()
 		}()
 		synctest.Wait()
 		want := []AddrStatus{{p("198.51.100.100/24"), AddrAbsent, 0}, {p("198.51.100.101/32"), AddrAbsent, 0},

@@ -1,7 +1,6 @@
 package group
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/internal/syncbuf"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
 	"github.com/ucarp-go/ucarp/vip/viptest"
@@ -117,22 +117,10 @@ type harness struct {
 	peer    *carp.Auth
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// syncBuffer collects the group's log lines.
+type syncBuffer struct{ syncbuf.Buffer }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-func (s *syncBuffer) count(sub string) int { return strings.Count(s.String(), sub) }
+func (s *syncBuffer) count(sub string) int { return s.Count(sub) }
 
 // textHandler writes "[LEVEL] message" lines, ucarp's words without the
 // console's timestamp.

@@ -40,11 +40,10 @@ func (p Protocol) String() string {
 
 // ParseProtocol reads a protocol name.
 func ParseProtocol(s string) (Protocol, bool) {
-	switch s {
-	case "carp":
-		return ProtocolCARP, true
-	case "vrrp3":
-		return ProtocolVRRP3, true
+	for p := ProtocolCARP; p <= ProtocolVRRP3; p++ {
+		if p.String() == s {
+			return p, true
+		}
 	}
 	return 0, false
 }

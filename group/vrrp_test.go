@@ -247,3 +247,33 @@ func TestVRRPChecksumMode(t *testing.T) {
 		})
 	}
 }
+
+// TestParseNames checks that ParseProtocol and ParseChecksumMode read
+// back every name String gives (the names of --protocol, --vrrp-checksum
+// and their config keys) and nothing else.
+func TestParseNames(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want Protocol
+	}{{"carp", ProtocolCARP}, {"vrrp3", ProtocolVRRP3}} {
+		if p, ok := ParseProtocol(tc.name); !ok || p != tc.want || p.String() != tc.name {
+			t.Errorf("ParseProtocol(%q) = %v, %v; want %v", tc.name, p, ok, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		want ChecksumMode
+	}{{"auto", ChecksumAuto}, {"message-only", ChecksumForceMessageOnly}, {"pseudo-header", ChecksumForcePseudoHeader}} {
+		if m, ok := ParseChecksumMode(tc.name); !ok || m != tc.want || m.String() != tc.name {
+			t.Errorf("ParseChecksumMode(%q) = %v, %v; want %v", tc.name, m, ok, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "CARP", "vrrp2", "Protocol(2)", "ChecksumMode(3)", "pseudo"} {
+		if p, ok := ParseProtocol(bad); ok {
+			t.Errorf("ParseProtocol(%q) = %v, want an error", bad, p)
+		}
+		if m, ok := ParseChecksumMode(bad); ok {
+			t.Errorf("ParseChecksumMode(%q) = %v, want an error", bad, m)
+		}
+	}
+}

@@ -2,66 +2,33 @@ package health
 
 import (
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+
+	"github.com/ucarp-go/ucarp/internal/netnstest"
 )
 
 // inThrowawayNamespace runs fn on a thread moved into a new, unnamed
 // network namespace holding lo and a veth pair (eth0, peer0), all up, and
-// 203.0.113.10/24 on eth0 with nothing behind peer0. The namespace
-// disappears with its last reference when fn returns. Everything fn does
-// must stay on its thread: no goroutine of its own.
+// 203.0.113.10/24 on eth0 with nothing behind peer0 (netnstest.Run).
+// Everything fn does must stay on its thread: no goroutine of its own.
 func inThrowawayNamespace(t *testing.T, fn func()) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: a throw-away network namespace needs root; CI runs as root")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	defer netns.Set(orig)
-	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0"}, PeerName: "peer0"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []string{"lo", "eth0", "peer0"} {
-		setLink(t, n, true)
-	}
-	eth0, _ := netlink.LinkByName("eth0")
-	addr, _ := netlink.ParseAddr("203.0.113.10/24")
-	if err := netlink.AddrAdd(eth0, addr); err != nil {
-		t.Fatal(err)
-	}
-	fn()
+	netnstest.Run(t, func() {
+		setLink(t, "lo", true)
+		eth0, _ := netlink.LinkByName("eth0")
+		addr, _ := netlink.ParseAddr("203.0.113.10/24")
+		if err := netlink.AddrAdd(eth0, addr); err != nil {
+			t.Fatal(err)
+		}
+		fn()
+	})
 }
 
-func setLink(t *testing.T, name string, up bool) {
-	t.Helper()
-	l, err := netlink.LinkByName(name)
-	if err == nil {
-		if up {
-			err = netlink.LinkSetUp(l)
-		} else {
-			err = netlink.LinkSetDown(l)
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+var setLink = netnstest.SetLink
 
 // The ICMP probe takes an unprivileged datagram socket where
 // ping_group_range allows it, and a raw socket where it does not; both

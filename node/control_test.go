@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -42,15 +41,9 @@ func TestBackend(t *testing.T) {
 		sa.Config.Preempt, sb.Config.Preempt = true, true
 		sa.Name = "web"
 		events, cancel := a.Subscribe()
-		defer cancel()
-		if err := a.Apply([]Spec{sa, a.spec(2, 100)}); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Apply([]Spec{sb}); err != nil {
-			t.Fatal(err)
-		}
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		t.Cleanup(cancel) // after the nodes stop
+		a.run(t, sa, a.spec(2, 100))
+		b.run(t, sb)
 		settle(10 * time.Second)
 		if got := masters(a, b); got != "web,eth0-2 | " {
 			t.Fatalf("masters %q", got)

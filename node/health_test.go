@@ -75,14 +75,8 @@ func TestProbesMoveGroups(t *testing.T) {
 		s1.Config.Preempt, s2.Config.Preempt = true, true
 		b1, b2 := b.spec(1, 100), b.spec(2, 100)
 		b1.Config.Preempt, b2.Config.Preempt = true, true
-		if err := a.Apply([]Spec{s1, s2}); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Apply([]Spec{b1, b2}); err != nil {
-			t.Fatal(err)
-		}
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, s1, s2)
+		b.run(t, b1, b2)
 		// Before two checks, the probe is unknown: the groups are held down.
 		if g := a.Status()[0]; g.Timing.Demotion != 255 || len(g.Probes) != 1 || g.Probes[0].State != "unknown" {
 			t.Fatalf("at the start: demotion %d, probes %+v", g.Timing.Demotion, g.Probes)

@@ -128,10 +128,7 @@ func TestManyAddressesSpreadAnnouncements(t *testing.T) {
 				addrs = append(addrs, netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i)}).String()+"/128")
 			}
 		}
-		if err := a.Apply([]Spec{a.dualSpec(0, addrs...)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, a.dualSpec(0, addrs...))
 		<-a.Ready()
 		time.Sleep(4 * time.Second) // the dead interval, then the first announcement round
 		synctest.Wait()
@@ -232,10 +229,7 @@ func TestDualStackLinkLocalChanges(t *testing.T) {
 		var lan platformtest.LAN
 		a := newTestNode(&lan, 11)
 		addrs := []string{"198.51.100.100/32", "2001:db8::100/128"}
-		if err := a.Apply([]Spec{a.dualSpec(0, addrs...)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, a.dualSpec(0, addrs...))
 		settle(5 * time.Second)
 		if h := held(a, addrs...); !slices.Equal(h, addrs) {
 			t.Fatalf("holds %v", h)
@@ -277,10 +271,7 @@ func TestDualStackNoLinkLocalWarns(t *testing.T) {
 		a := newTestNode(&lan, 11)
 		a.host.SetLinkLocal(netip.Addr{})
 		addrs := []string{"198.51.100.100/32", "2001:db8::100/128"}
-		if err := a.Apply([]Spec{a.dualSpec(0, addrs...)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, a.dualSpec(0, addrs...))
 		const line = "no IPv6 link-local address on eth0: the group waits for one"
 		settle(2 * time.Second)
 		if n := a.logs.count(line); n != 0 {

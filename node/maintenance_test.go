@@ -16,11 +16,12 @@ import (
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 )
 
-// maintPair starts A (advskew 0, --preempt) and B (advskew 100, its
-// gratuitous ARPs garpB) on vhid 1, or A alone when !withB, and waits
-// until A is MASTER.
-func maintPair(t *testing.T, lan *platformtest.LAN, withB bool, garpB int, stateDir string) (a, b *testNode) {
+// maintPair starts, on a LAN of their own, A (advskew 0, --preempt) and
+// B (advskew 100, its gratuitous ARPs garpB) on vhid 1, or A alone when
+// !withB, and waits until A is MASTER. Both stop when t ends (A first).
+func maintPair(t *testing.T, withB bool, garpB int, stateDir string) (a, b *testNode) {
 	t.Helper()
+	lan := &platformtest.LAN{}
 	a = newTestNode(lan, 11)
 	a.deps.StateDir = stateDir
 	sa := a.spec(1, 0)
@@ -44,7 +45,9 @@ func maintPair(t *testing.T, lan *platformtest.LAN, withB bool, garpB int, state
 	nodes := []*testNode{a}
 	if withB {
 		want, nodes = "1 | ", append(nodes, b)
+		t.Cleanup(func() { b.Stop(syscall.SIGTERM) })
 	}
+	t.Cleanup(func() { a.Stop(syscall.SIGTERM) })
 	wantHolders(t, want, nodes...)
 	return a, b
 }
@@ -91,10 +94,7 @@ func watchHolders(t *testing.T, d time.Duration, a, b *testNode) (both time.Dura
 // the address is held by someone at every moment.
 func TestMaintenancePeerAnnounces(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		a, b := maintPair(t, &lan, true, 1, "")
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a, b := maintPair(t, true, 1, "")
 		before := len(b.host.ARP())
 		maintenance(t, a, "eth0-1", true, false)
 		both := watchHolders(t, 5*time.Second, a, b)
@@ -128,9 +128,7 @@ func TestMaintenancePeerAnnounces(t *testing.T) {
 // address go and says so.
 func TestMaintenanceNoPeer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		a, _ := maintPair(t, &lan, false, 0, "")
-		defer a.Stop(syscall.SIGTERM)
+		a, _ := maintPair(t, false, 0, "")
 		maintenance(t, a, "eth0-1", true, false)
 		watchHolders(t, 10*time.Second, a, nil)
 		m := maintOf(t, a)
@@ -161,10 +159,7 @@ func TestMaintenanceNoPeer(t *testing.T) {
 // the wait is over and the peer's adverts are steady, and says so.
 func TestMaintenancePeerNeverAnnounces(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		a, b := maintPair(t, &lan, true, 0, "")
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a, b := maintPair(t, true, 0, "")
 		maintenance(t, a, "eth0-1", true, false)
 		settle(time.Second)
 		m := maintOf(t, a)
@@ -201,10 +196,7 @@ func TestMaintenancePeerNeverAnnounces(t *testing.T) {
 // the host, with --preempt and its demotion gone, takes the address back.
 func TestMaintenanceOffDuringWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		a, b := maintPair(t, &lan, true, 0, "")
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a, b := maintPair(t, true, 0, "")
 		maintenance(t, a, "eth0-1", true, false)
 		settle(time.Second)
 		if m := maintOf(t, a); m == nil || m.Phase != control.MaintWaitingAnnouncement {
@@ -227,10 +219,7 @@ func TestMaintenanceOffDuringWait(t *testing.T) {
 // only demoted: with --preempt it no longer takes the address back.
 func TestMaintenanceAsBackup(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		a, b := maintPair(t, &lan, true, 1, "")
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a, b := maintPair(t, true, 1, "")
 		a.host.SetLink(true, false) // A loses its carrier: B takes over
 		settle(5 * time.Second)
 		wantHolders(t, " | 1", a, b)
@@ -250,9 +239,7 @@ func TestMaintenanceAsBackup(t *testing.T) {
 func TestMaintenancePersistent(t *testing.T) {
 	dir := t.TempDir()
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		a, b := maintPair(t, &lan, true, 1, dir)
-		defer b.Stop(syscall.SIGTERM)
+		a, b := maintPair(t, true, 1, dir)
 		maintenance(t, a, "eth0-1", true, true)
 		settle(5 * time.Second)
 		wantHolders(t, " | 1", a, b)
@@ -307,10 +294,7 @@ func TestMaintenancePersistent(t *testing.T) {
 // directory; the group is in maintenance all the same.
 func TestMaintenanceNotPersistentWithoutStateDir(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		a, b := maintPair(t, &lan, true, 1, "")
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a, _ := maintPair(t, true, 1, "")
 		err := a.Maintenance("eth0-1", true, true)
 		if err == nil || !strings.Contains(err.Error(), "no state directory") {
 			t.Fatalf("Maintenance --persistent without a state directory: %v", err)
@@ -326,10 +310,7 @@ func TestMaintenanceNotPersistentWithoutStateDir(t *testing.T) {
 // hold it beside the peer when the link comes back.
 func TestMaintenanceCarrierLostDuringWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		a, b := maintPair(t, &lan, true, 0, "")
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a, b := maintPair(t, true, 0, "")
 		maintenance(t, a, "eth0-1", true, false)
 		settle(500 * time.Millisecond)
 		wantHolders(t, "1 | 1", a, b)

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/group"
+	"github.com/ucarp-go/ucarp/internal/syncbuf"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 	"github.com/ucarp-go/ucarp/vip"
@@ -31,24 +30,9 @@ func vipOf(vhid uint8) netip.Prefix {
 }
 
 // logBuf collects "[LEVEL] message attrs" lines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type logBuf struct{ syncbuf.Buffer }
 
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuf) count(s string) int { return strings.Count(l.String(), s) }
+func (l *logBuf) count(s string) int { return l.Count(s) }
 
 type handler struct {
 	w     io.Writer
@@ -162,6 +146,15 @@ func maintenance(t *testing.T, n interface {
 	}
 }
 
+// run applies specs to n, which stops when t ends.
+func (n *testNode) run(t *testing.T, specs ...Spec) {
+	t.Helper()
+	if err := n.Apply(specs); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Stop(syscall.SIGTERM) })
+}
+
 func wantHolders(t *testing.T, want string, nodes ...*testNode) {
 	t.Helper()
 	if got := strings.Join(holders(nodes...), " | "); got != want {
@@ -220,10 +213,7 @@ func TestNodeDispatch(t *testing.T) {
 		var lan platformtest.LAN
 		a := newTestNode(&lan, 11)
 		peerAddr, conn := thirdHost(t, &lan, carp.IPProtocol)
-		if err := a.Apply([]Spec{a.spec(1, 100), a.spec(2, 100), a.spec(3, 100)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, a.spec(1, 100), a.spec(2, 100), a.spec(3, 100))
 		for i := 0; i < 10; i++ {
 			conn.WritePacket(advert(peerAddr, 2, 0))
 			conn.WritePacket(advert(peerAddr, 9, 0))
@@ -315,10 +305,7 @@ func TestApply(t *testing.T) {
 		var lan platformtest.LAN
 		a := newTestNode(&lan, 11)
 		specs := []Spec{a.spec(1, 0), a.spec(2, 0), a.spec(3, 0)}
-		if err := a.Apply(specs); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, specs...)
 		settle(5 * time.Second)
 		wantHolders(t, "1,2,3", a)
 		before := map[ID]*group.Group{}
@@ -444,10 +431,7 @@ func TestAddressListingsDoNotGrowWithGroups(t *testing.T) {
 			s.Config.Addr = netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, 100 + v}), 32)
 			specs = append(specs, s)
 		}
-		if err := a.Apply(specs); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, specs...)
 		time.Sleep(5 * time.Second) // all MASTER
 		synctest.Wait()
 		before, renewals := listings.Load(), a.host.Addrs().Adds()
@@ -477,10 +461,7 @@ func TestApplyRestartsEndedGroups(t *testing.T) {
 		var lan platformtest.LAN
 		a := newTestNode(&lan, 11)
 		specs := []Spec{a.spec(1, 0), a.spec(2, 0)}
-		if err := a.Apply(specs); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, specs...)
 		settle(5 * time.Second)
 		old := a.groups[specs[0].ID()].g
 		a.host.Remove()

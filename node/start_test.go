@@ -57,40 +57,6 @@ type trackedFrames struct {
 
 func (c trackedFrames) Close() error { c.open.Add(-1); return c.FrameConn.Close() }
 
-// fakeLock is Deps.Lock: one holder per name.
-type fakeLock struct {
-	mu   sync.Mutex
-	held map[string]bool
-}
-
-func (l *fakeLock) lock(name string) (io.Closer, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.held == nil {
-		l.held = map[string]bool{}
-	}
-	if l.held[name] {
-		return nil, fmt.Errorf("%w: %s", platform.ErrLocked, name)
-	}
-	l.held[name] = true
-	return closerFunc(func() error {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		delete(l.held, name)
-		return nil
-	}), nil
-}
-
-func (l *fakeLock) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.held)
-}
-
-type closerFunc func() error
-
-func (f closerFunc) Close() error { return f() }
-
 // TestStartSteps: a group's start takes its steps in order, Deps.Before
 // seeing each; the interface's steps are the first group's only, the
 // lock and the stale copy a managing group's only.
@@ -98,9 +64,9 @@ func TestStartSteps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
 		a := newTestNode(&lan, 11)
-		var locks fakeLock
+		var locks platformtest.Locks
 		var steps []string
-		a.deps.Lock = locks.lock
+		a.deps.Lock = locks.Lock
 		a.deps.CheckPrivileges = true
 		a.deps.Before = func(id ID, step Step, sys platform.OS) error {
 			if (sys == nil) != (step == StepInterface) {
@@ -111,10 +77,7 @@ func TestStartSteps(t *testing.T) {
 		}
 		scripted := a.spec(2, 0)
 		scripted.ManageVIP = false
-		if err := a.Apply([]Spec{a.spec(1, 0), scripted}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, a.spec(1, 0), scripted)
 		want := []string{"1:interface", "1:privileges", "1:socket", "1:arp", "1:watch", "1:lock", "1:stale", "1:group", "1:run",
 			"2:privileges", "2:group", "2:run"}
 		if !slices.Equal(steps, want) {
@@ -176,9 +139,9 @@ func TestStartErrors(t *testing.T) {
 				var lan platformtest.LAN
 				a := newTestNode(&lan, 11)
 				var open atomic.Int64
-				var locks fakeLock
+				var locks platformtest.Locks
 				a.deps.Open = func(string) (platform.OS, error) { return trackingOS{a.host, &open}, nil }
-				a.deps.Lock = locks.lock
+				a.deps.Lock = locks.Lock
 				a.deps.CheckPrivileges = true
 				tc.setup(a, a.host)
 				s := a.spec(1, 0)
@@ -199,8 +162,8 @@ func TestStartErrors(t *testing.T) {
 				if tc.step != StepGroup && err.Error() != tc.text || tc.step == StepGroup && !strings.HasPrefix(err.Error(), "node: eth0 vhid 1: carp: ") {
 					t.Errorf("error %q, want %q", err, tc.text)
 				}
-				if len(a.Groups()) != 0 || len(a.ifaces) != 0 || open.Load() != 0 || locks.count() != 0 {
-					t.Errorf("left behind: groups %v, interfaces %d, sockets %d, locks %d", a.Groups(), len(a.ifaces), open.Load(), locks.count())
+				if len(a.Groups()) != 0 || len(a.ifaces) != 0 || open.Load() != 0 || locks.Held() != 0 {
+					t.Errorf("left behind: groups %v, interfaces %d, sockets %d, locks %d", a.Groups(), len(a.ifaces), open.Load(), locks.Held())
 				}
 			})
 		})
@@ -219,10 +182,7 @@ func TestStartWithoutGratuitousARP(t *testing.T) {
 		a.deps.Degraded = func(id ID, step Step, err error) {
 			told = append(told, fmt.Sprintf("%s %s %v", id, step, errors.Is(err, platform.ErrNoARP)))
 		}
-		if err := a.Apply([]Spec{a.spec(1, 0), a.spec(2, 0)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, a.spec(1, 0), a.spec(2, 0))
 		if want := []string{"eth0 vhid 1 arp true"}; !slices.Equal(told, want) {
 			t.Fatalf("Degraded %q, want %q", told, want)
 		}
@@ -357,10 +317,7 @@ func TestSocketDropsCounted(t *testing.T) {
 		var lan platformtest.LAN
 		a := newTestNode(&lan, 11)
 		a.deps.Open = func(string) (platform.OS, error) { return droppingOS{a.host}, nil }
-		if err := a.Apply([]Spec{a.spec(1, 0)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, a.spec(1, 0))
 		<-a.Ready()
 		a.Report()
 		if a.logs.count("packets dropped 3 (other-interface 3)") != 1 {
@@ -381,10 +338,7 @@ func TestUnclaimedPackets(t *testing.T) {
 				a := newTestNode(&lan, 11)
 				a.deps.Unclaimed = unclaimed
 				peerAddr, conn := thirdHost(t, &lan, carp.IPProtocol)
-				if err := a.Apply([]Spec{a.spec(1, 0)}); err != nil {
-					t.Fatal(err)
-				}
-				defer a.Stop(syscall.SIGTERM)
+				a.run(t, a.spec(1, 0))
 				<-a.Ready()
 				conn.WritePacket(advert(peerAddr, 9, 0))
 				short := advert(peerAddr, 9, 0)[:40]

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -52,20 +51,14 @@ func TestHoldDownKeepsPeer(t *testing.T) {
 		b := newTestNode(&lan, 12)
 		sb := b.spec(1, 100)
 		sb.Config.Preempt = true
-		if err := b.Apply([]Spec{sb}); err != nil {
-			t.Fatal(err)
-		}
-		defer b.Stop(syscall.SIGTERM)
+		b.run(t, sb)
 		settle(10 * time.Second)
 
 		a := newTestNode(&lan, 11)
 		sa := a.spec(1, 0)
 		sa.Config.Preempt = true
 		sa.HoldDown = 30 * time.Second
-		if err := a.Apply([]Spec{sa}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, sa)
 		wantDemotions(t, a, "eth0-1:hold-down=255")
 		if g := a.Status()[0]; g.HoldDown == nil || !g.HoldDown.Until.Equal(time.Now().Add(30*time.Second)) {
 			t.Fatalf("hold-down %+v", g.HoldDown)
@@ -104,10 +97,7 @@ func TestHoldDownFromTheStart(t *testing.T) {
 			sa := a.spec(1, 0)
 			sa.Config.Preempt = true
 			sa.HoldDown = time.Minute
-			if err := a.Apply([]Spec{sa}); err != nil {
-				t.Fatal(err)
-			}
-			defer a.Stop(syscall.SIGTERM)
+			a.run(t, sa)
 			synctest.Wait()
 			if got := holders(a)[0]; got != "" {
 				t.Fatalf("run %d: took the address from a worse peer at its start, held down:\n%s", i, a.logs)
@@ -126,10 +116,7 @@ func TestHoldDownLoneHost(t *testing.T) {
 		a := newTestNode(&lan, 11)
 		sa := a.spec(1, 0)
 		sa.HoldDown = time.Minute
-		if err := a.Apply([]Spec{sa}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, sa)
 		settle(4 * time.Second)
 		wantHolders(t, "1", a)
 		wantDemotions(t, a, "eth0-1:hold-down=255")
@@ -155,10 +142,7 @@ func TestHoldDownUntilHealthy(t *testing.T) {
 		for _, s := range []*Spec{&s1, &s2, &s3} {
 			s.HoldDown, s.HoldDownUntilHealthy = 30*time.Second, true
 		}
-		if err := a.Apply([]Spec{s1, s2, s3}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, s1, s2, s3)
 		wantDemotions(t, a, "eth0-1:health=255,hold-down=255 eth0-2:health=255,hold-down=255 eth0-3:")
 		time.Sleep(3 * time.Second) // web rises after two checks
 		synctest.Wait()
@@ -251,21 +235,15 @@ func TestSyncGroupCarrier(t *testing.T) {
 		var lan0, lan1 platformtest.LAN
 		a, b := newTwoLinkNode(&lan0, &lan1, 11), newTwoLinkNode(&lan0, &lan1, 12)
 		events, cancel := a.Subscribe()
-		defer cancel()
+		t.Cleanup(cancel) // after the nodes stop
 		specsA := []Spec{a.syncSpec("eth0", 1, 0)}
 		specsB := []Spec{b.syncSpec("eth0", 1, 100)}
 		for v := uint8(2); v <= 5; v++ {
 			specsA = append(specsA, a.syncSpec("eth1", v, 0))
 			specsB = append(specsB, b.syncSpec("eth1", v, 100))
 		}
-		if err := a.Apply(specsA); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Apply(specsB); err != nil {
-			t.Fatal(err)
-		}
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, specsA...)
+		b.run(t, specsB...)
 		settle(10 * time.Second)
 		all := "eth0-1,eth1-2,eth1-3,eth1-4,eth1-5"
 		if got := masters(a.testNode, b.testNode); got != all+" | " {
@@ -332,14 +310,8 @@ func TestSyncGroupNoLoop(t *testing.T) {
 					}
 					specsA, specsB = append(specsA, sa), append(specsB, sb)
 				}
-				if err := a.Apply(specsA); err != nil {
-					t.Fatal(err)
-				}
-				if err := b.Apply(specsB); err != nil {
-					t.Fatal(err)
-				}
-				defer b.Stop(syscall.SIGTERM)
-				defer a.Stop(syscall.SIGTERM)
+				a.run(t, specsA...)
+				b.run(t, specsB...)
 				settle(10 * time.Second)
 				wantHolders(t, "1,2,3,4 | ", a, b)
 
@@ -379,14 +351,8 @@ func TestSyncGroupBetterPeer(t *testing.T) {
 		for _, s := range []*Spec{&a1, &a2, &b1, &b2} {
 			s.Config.Preempt, s.SyncGroup = true, "s"
 		}
-		if err := a.Apply([]Spec{a1, a2}); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Apply([]Spec{b1, b2}); err != nil {
-			t.Fatal(err)
-		}
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, a1, a2)
+		b.run(t, b1, b2)
 		settle(10 * time.Second)
 		wantHolders(t, "1 | 2", a, b)
 		wantQuietMinute(t, a, b)
@@ -403,10 +369,7 @@ func TestSyncGroupReload(t *testing.T) {
 		a := newTestNode(&lan, 11)
 		s1, s2 := a.spec(1, 0), a.spec(2, 0)
 		s1.SyncGroup, s2.SyncGroup = "s", "s"
-		if err := a.Apply([]Spec{s1, s2}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, s1, s2)
 		settle(5 * time.Second)
 		a.Demote("eth0-1", 30)
 		wantDemotions(t, a, "eth0-1:admin=30 eth0-2:sync=30")
@@ -455,14 +418,8 @@ func TestSyncGroupsMany(t *testing.T) {
 			}
 			specsA, specsB = append(specsA, sa), append(specsB, sb)
 		}
-		if err := a.Apply(specsA); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Apply(specsB); err != nil {
-			t.Fatal(err)
-		}
-		defer b.Stop(syscall.SIGTERM)
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, specsA...)
+		b.run(t, specsB...)
 		// where says which node is MASTER of each group: "AAB...".
 		where := func() string {
 			out := []byte(strings.Repeat("-", 28))
@@ -511,10 +468,7 @@ func TestSyncGroupMaintenance(t *testing.T) {
 		a := newTestNode(&lan, 11)
 		s1, s2, s3 := a.spec(1, 0), a.spec(2, 0), a.spec(3, 0)
 		s1.SyncGroup, s2.SyncGroup = "s", "s"
-		if err := a.Apply([]Spec{s1, s2, s3}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, s1, s2, s3)
 		settle(5 * time.Second)
 		maintenance(t, a, "eth0-1", true, false)
 		wantDemotions(t, a, "eth0-1: eth0-2:sync=255 eth0-3:")

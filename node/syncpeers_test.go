@@ -5,33 +5,18 @@ import (
 	"maps"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ucarp-go/ucarp/control"
+	"github.com/ucarp-go/ucarp/control/controltest"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 )
 
 // serveNode serves tn's control socket at path until the test ends.
 func serveNode(t *testing.T, tn *testNode, path string) (stop func()) {
 	t.Helper()
-	ln, err := control.Listen(path, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		control.Serve(ctx, ln, tn, control.Options{})
-	}()
-	stop = func() {
-		cancel()
-		<-done
-	}
-	t.Cleanup(stop)
-	return stop
+	return controltest.Serve(t, path, tn, control.Options{})
 }
 
 // eventually polls cond every 10 ms for at most 5 s.
@@ -61,14 +46,8 @@ func TestSyncPeers(t *testing.T) {
 	sa.SyncGroup = "s"
 	sb1, sb2 := b.spec(2, 0), b.spec(3, 0)
 	sb1.SyncGroup, sb2.SyncGroup = "s", "other"
-	if err := a.Apply([]Spec{sa}); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop(syscall.SIGTERM)
-	if err := b.Apply([]Spec{sb1, sb2}); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Stop(syscall.SIGTERM)
+	a.run(t, sa)
+	b.run(t, sb1, sb2)
 	pa, pb := filepath.Join(dir, "eth0-1.sock"), filepath.Join(dir, "eth0-2.sock")
 	stopA := serveNode(t, a, pa)
 	serveNode(t, b, pb)
@@ -115,14 +94,8 @@ func TestSyncPeersUntrusted(t *testing.T) {
 	a, b := newTestNode(&lan0, 11), newTestNode(&lan1, 12)
 	sa, sb := a.spec(1, 0), b.spec(2, 0)
 	sa.SyncGroup, sb.SyncGroup = "s", "s"
-	if err := a.Apply([]Spec{sa}); err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop(syscall.SIGTERM)
-	if err := b.Apply([]Spec{sb}); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Stop(syscall.SIGTERM)
+	a.run(t, sa)
+	b.run(t, sb)
 	pa, pb := filepath.Join(dir, "eth0-1.sock"), filepath.Join(dir, "eth0-2.sock")
 	serveNode(t, a, pa)
 	serveNode(t, b, pb)

@@ -239,10 +239,7 @@ func TestReloadOwnLinkLocalPeer(t *testing.T) {
 		a := newTestNode(&lan, 11)
 		addrs := []string{"198.51.100.100/32", "2001:db8::100/128"}
 		s := a.dualSpec(0, addrs...)
-		if err := a.Apply([]Spec{s}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
+		a.run(t, s)
 		settle(5 * time.Second)
 		if h := held(a, addrs...); !slices.Equal(h, addrs) {
 			t.Fatalf("holds %v", h)

@@ -188,18 +188,12 @@ func TestVRRP3Preempt(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var lan platformtest.LAN
 			a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
-			if err := b.Apply([]Spec{b.vspec(1, 100)}); err != nil {
-				t.Fatal(err)
-			}
-			defer b.Stop(syscall.SIGTERM)
+			b.run(t, b.vspec(1, 100))
 			time.Sleep(5 * time.Second)
 			synctest.Wait()
 			sa := a.vspec(1, 200)
 			sa.Config.NoPreempt = noPreempt
-			if err := a.Apply([]Spec{sa}); err != nil {
-				t.Fatal(err)
-			}
-			defer a.Stop(syscall.SIGTERM)
+			a.run(t, sa)
 			time.Sleep(10 * time.Second)
 			synctest.Wait()
 			want := "A"
@@ -442,11 +436,8 @@ func TestVRRP3WaitsForLinkLocal(t *testing.T) {
 		if err := a.Apply([]Spec{a.vspec6(1, 200, vip6)}); err != nil {
 			t.Fatalf("start without a link-local address: %v", err)
 		}
-		defer a.Stop(syscall.SIGTERM)
-		if err := b.Apply([]Spec{b.vspec6(1, 100, vip6)}); err != nil {
-			t.Fatal(err)
-		}
-		defer b.Stop(syscall.SIGTERM)
+		t.Cleanup(func() { a.Stop(syscall.SIGTERM) })
+		b.run(t, b.vspec6(1, 100, vip6))
 		settle(10 * time.Second)
 		if h, hb := held(a, vip6), held(b, vip6); len(h) != 0 || len(hb) != 1 {
 			t.Fatalf("without A's carrier: A holds %v, B %v", h, hb)

@@ -65,19 +65,37 @@ func makeTarget(t *testing.T, args ...string) {
 	run(t, "make", append([]string{"-C", "..", "--no-print-directory"}, args...)...)
 }
 
+// renderMan renders the man page file with man's warnings on (a warning
+// fails t), in plain ASCII at 80 columns (MAN_KEEP_FORMATTING set to
+// anything keeps overstrikes).
+func renderMan(t *testing.T, file string) string {
+	t.Helper()
+	need(t, "man")
+	cmd := exec.Command("man", "--warnings", "-l", file)
+	cmd.Env = append(os.Environ(), "MANWIDTH=80", "LC_ALL=C")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || stderr.Len() != 0 {
+		t.Fatalf("man -l %s: %v\n%s", file, err, stderr.String())
+	}
+	return stdout.String()
+}
+
+// mustMention checks that the rendered man page mentions each of words.
+func mustMention(t *testing.T, page string, words ...string) {
+	t.Helper()
+	for _, w := range words {
+		if !strings.Contains(page, w) {
+			t.Errorf("the man page does not mention %s", w)
+		}
+	}
+}
+
 // TestManPage renders ucarp.8 with man's warnings on, and checks that it
 // documents every option of --help, the signals, the scripts' environment
 // and the configuration files.
 func TestManPage(t *testing.T) {
-	need(t, "man")
-	cmd := exec.Command("man", "--warnings", "-l", "ucarp.8")
-	cmd.Env = append(os.Environ(), "MANWIDTH=80", "LC_ALL=C") // plain ASCII; MAN_KEEP_FORMATTING set to anything keeps overstrikes
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil || stderr.Len() != 0 {
-		t.Fatalf("man -l: %v\n%s", err, stderr.String())
-	}
-	page := stdout.String()
+	page := renderMan(t, "ucarp.8")
 	bin := filepath.Join(t.TempDir(), "ucarp")
 	run(t, "go", "build", "-o", bin, "../cmd/ucarp")
 	help, _ := exec.Command(bin, "--help").Output()
@@ -94,28 +112,16 @@ func TestManPage(t *testing.T) {
 			t.Errorf("the man page does not document %s", o)
 		}
 	}
-	for _, s := range []string{"SIGUSR1", "SIGUSR2", "SIGTERM", "SIGHUP", "CARP_STATE", "CARP_PREVIOUS_STATE", "CARP_VHID",
+	mustMention(t, page, "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGHUP", "CARP_STATE", "CARP_PREVIOUS_STATE", "CARP_VHID",
 		"CARP_INTERFACE", "CARP_VIP", "CARP_REASON", "/etc/ucarp/NAME.conf", "vip-common.conf", "if-up.d/ucarp",
-		"/usr/share/ucarp/vip-up", "DIFFERENCES FROM UCARP", "EXIT STATUS"} {
-		if !strings.Contains(page, s) {
-			t.Errorf("the man page does not mention %s", s)
-		}
-	}
+		"/usr/share/ucarp/vip-up", "DIFFERENCES FROM UCARP", "EXIT STATUS")
 }
 
 // TestCtlManPage renders ucarpctl.1 with man's warnings on, and checks
 // that it documents every command and option of ucarpctl's usage, its
 // exit status and its sockets.
 func TestCtlManPage(t *testing.T) {
-	need(t, "man")
-	cmd := exec.Command("man", "--warnings", "-l", "ucarpctl.1")
-	cmd.Env = append(os.Environ(), "MANWIDTH=80", "LC_ALL=C")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil || stderr.Len() != 0 {
-		t.Fatalf("man -l: %v\n%s", err, stderr.String())
-	}
-	page := stdout.String()
+	page := renderMan(t, "ucarpctl.1")
 	bin := filepath.Join(t.TempDir(), "ucarpctl")
 	run(t, "go", "build", "-o", bin, "../cmd/ucarpctl")
 	help, _ := exec.Command(bin, "help").Output()
@@ -137,26 +143,14 @@ func TestCtlManPage(t *testing.T) {
 			t.Errorf("the man page does not document the command %s", v[1])
 		}
 	}
-	for _, s := range []string{"EXIT STATUS", "/run/ucarp/ucarp.sock", "/run/ucarp/IF-VHID.sock", "--control-group", "ucarp(8)"} {
-		if !strings.Contains(page, s) {
-			t.Errorf("the man page does not mention %s", s)
-		}
-	}
+	mustMention(t, page, "EXIT STATUS", "/run/ucarp/ucarp.sock", "/run/ucarp/IF-VHID.sock", "--control-group", "ucarp(8)")
 }
 
 // TestConfManPage renders ucarp.conf.5 with man's warnings on, and checks
 // that it documents every key of the example that the packages install,
 // the unit that runs the file, and where the example is.
 func TestConfManPage(t *testing.T) {
-	need(t, "man")
-	cmd := exec.Command("man", "--warnings", "-l", "ucarp.conf.5")
-	cmd.Env = append(os.Environ(), "MANWIDTH=80", "LC_ALL=C")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil || stderr.Len() != 0 {
-		t.Fatalf("man -l: %v\n%s", err, stderr.String())
-	}
-	page := stdout.String()
+	page := renderMan(t, "ucarp.conf.5")
 	example, err := os.ReadFile(filepath.Join("examples", "ucarp-go.conf"))
 	if err != nil {
 		t.Fatal(err)
@@ -170,12 +164,8 @@ func TestConfManPage(t *testing.T) {
 			t.Errorf("the man page does not document %s, a key of the example", k[1])
 		}
 	}
-	for _, s := range []string{"/etc/ucarp-go.conf", "ucarp-go.service", "systemctl reload", "--check", "SIGHUP",
-		"/usr/share/doc/ucarp-go/examples/ucarp-go.conf"} {
-		if !strings.Contains(page, s) {
-			t.Errorf("the man page does not mention %s", s)
-		}
-	}
+	mustMention(t, page, "/etc/ucarp-go.conf", "ucarp-go.service", "systemctl reload", "--check", "SIGHUP",
+		"/usr/share/doc/ucarp-go/examples/ucarp-go.conf")
 }
 
 // TestRPMPackage builds the .rpm and checks what it provides and replaces.

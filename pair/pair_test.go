@@ -768,15 +768,20 @@ func TestKernelRollbackUnloaded(t *testing.T) {
 	if a.preempt != "0" {
 		t.Errorf("a's live preempt is %q after the rollback, want 0:\n%s", a.preempt, strings.Join(a.log, "\n"))
 	}
-	var last string
-	for _, c := range a.log {
-		if strings.HasPrefix(c, "ifconfig vtnet0 inet") {
-			last = c
-		}
-	}
+	last := lastCommand(a.log, "ifconfig vtnet0 inet")
 	if want := "ifconfig vtnet0 inet 203.0.113.100/32 vhid 10 advskew 50 pass old alias"; last != want {
 		t.Errorf("the last ifconfig on a is %q, want %q:\n%s", last, want, strings.Join(a.log, "\n"))
 	}
+}
+
+// lastCommand is the last command of log that starts with prefix, or "".
+func lastCommand(log []string, prefix string) string {
+	for _, c := range slices.Backward(log) {
+		if strings.HasPrefix(c, prefix) {
+			return c
+		}
+	}
+	return ""
 }
 
 // TestKernelRollbackLive: in kernel mode the rollback of a host whose
@@ -800,12 +805,7 @@ func TestKernelRollbackLive(t *testing.T) {
 	if !before.equal(snap(a)) {
 		t.Errorf("a's files are not as they were:\n%+v\n%+v", before, snap(a))
 	}
-	var last string
-	for _, c := range a.log {
-		if strings.HasPrefix(c, "ifconfig vtnet0 inet") {
-			last = c
-		}
-	}
+	last := lastCommand(a.log, "ifconfig vtnet0 inet")
 	if want := "ifconfig vtnet0 inet vhid 10 advskew 50 pass old alias 203.0.113.100/32"; last != want {
 		t.Errorf("the last ifconfig on a is %q, want the old alias %q:\n%s", last, want, strings.Join(a.log, "\n"))
 	}

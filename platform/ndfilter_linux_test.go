@@ -13,7 +13,7 @@ import (
 // TestNDFilter: ListenND's filter keeps Neighbour Solicitations and
 // Advertisements and drops every other IPv6 packet. Its first two
 // instructions, inFilter's test of the packet type (an extension that
-// the VM has not), are left out: e2e's TestSplitBrainMACChange shows them.
+// the VM has not), are left out: e2e's TestSplitBrainNA runs them in the kernel.
 func TestNDFilter(t *testing.T) {
 	if _, ok := ndFilter[0].(bpf.LoadExtension); !ok {
 		t.Fatal("ndFilter does not begin with the packet type")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,61 +14,20 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/ucarp-go/ucarp/internal/netnstest"
 	"github.com/ucarp-go/ucarp/vip"
 	"github.com/ucarp-go/ucarp/vip/viptest"
 )
 
-// inThrowawayNamespace runs fn on a thread moved into a new, unnamed
-// network namespace holding a veth pair (eth0, peer0), both up. The
-// namespace disappears with its last reference when fn returns.
-func inThrowawayNamespace(t *testing.T, fn func()) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: a throw-away network namespace needs root; CI runs as root")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	defer netns.Set(orig)
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0"}, PeerName: "peer0"}
-	if err := netlink.LinkAdd(veth); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []string{"eth0", "peer0"} {
-		l, _ := netlink.LinkByName(n)
-		netlink.LinkSetUp(l)
-	}
-	fn()
-}
-
-func setLink(t *testing.T, name string, up bool) {
-	t.Helper()
-	l, err := netlink.LinkByName(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if up {
-		err = netlink.LinkSetUp(l)
-	} else {
-		err = netlink.LinkSetDown(l)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-}
+// inThrowawayNamespace runs fn in a new network namespace holding a veth
+// pair (eth0, peer0), both up; setLink sets a link of it up or down.
+var (
+	inThrowawayNamespace = netnstest.Run
+	setLink              = netnstest.SetLink
+)
 
 // nextState waits for the next link state that satisfies ok.
 func nextState(t *testing.T, ch <-chan LinkState, ok func(LinkState) bool) LinkState {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ucarp-go/ucarp/internal/syncbuf"
 )
 
 // stalled is a console that blocks every write until released, as a
@@ -266,21 +268,6 @@ func TestJournalOnce(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that a logger's writer goroutines and the
-// test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a buffer that a logger's writer goroutines and the test
+// can share.
+type syncBuffer = syncbuf.Buffer

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -26,52 +24,11 @@ import (
 	"github.com/ucarp-go/ucarp/vip"
 )
 
-// syncBuf is a console stream that the daemon's goroutines write.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return lines(s.b.String())
-}
-
-// locks is startDeps.lock: one holder per name.
-type locks struct {
-	mu   sync.Mutex
-	held map[string]bool
-}
-
-func (l *locks) lock(name string) (io.Closer, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.held == nil {
-		l.held = map[string]bool{}
-	}
-	if l.held[name] {
-		return nil, fmt.Errorf("%w: %s", platform.ErrLocked, name)
-	}
-	l.held[name] = true
-	return unlock(func() { l.mu.Lock(); delete(l.held, name); l.mu.Unlock() }), nil
-}
-
-type unlock func()
-
-func (u unlock) Close() error { u(); return nil }
-
 // daemon is the command line's daemon started on a platformtest host.
 type daemon struct {
 	host      *platformtest.Host
-	locks     *locks
-	out, errs syncBuf
+	locks     *platformtest.Locks // startDeps.lock
+	out, errs syncBuffer          // the console streams, which the daemon's goroutines write
 	sigs      chan os.Signal
 	plan      chan exitPlan
 }
@@ -79,7 +36,7 @@ type daemon struct {
 var hostAddr = netip.MustParsePrefix("198.51.100.11/24")
 
 func newDaemon(lan *platformtest.LAN) *daemon {
-	return &daemon{host: lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 11}, hostAddr), locks: &locks{},
+	return &daemon{host: lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 11}, hostAddr), locks: &platformtest.Locks{},
 		sigs: make(chan os.Signal, 8), plan: make(chan exitPlan, 1)}
 }
 
@@ -94,7 +51,7 @@ func (d *daemon) start(t *testing.T, args ...string) {
 	}
 	log := newLogger(&d.out, &d.errs, nil)
 	log.SetDebug(res.cfg.debug)
-	sd := startDeps{lock: d.locks.lock, open: func(name string) (platform.OS, error) {
+	sd := startDeps{lock: d.locks.Lock, open: func(name string) (platform.OS, error) {
 		if name != "eth0" {
 			return nil, fmt.Errorf("%w: %s: %w", platform.ErrNoInterface, name, syscall.ENODEV)
 		}
@@ -111,7 +68,7 @@ func (d *daemon) end(t *testing.T) exitPlan {
 	case p := <-d.plan:
 		return p
 	case <-time.After(time.Minute):
-		t.Fatalf("still running:\nstdout %q\nstderr %q", d.out.lines(), d.errs.lines())
+		t.Fatalf("still running:\nstdout %q\nstderr %q", lines(d.out.String()), lines(d.errs.String()))
 	}
 	return exitPlan{}
 }
@@ -128,10 +85,10 @@ func (d *daemon) check(t *testing.T, stdout, stderr []string) {
 			return g == w
 		})
 	}
-	if got := d.out.lines(); !match(got, stdout) {
+	if got := lines(d.out.String()); !match(got, stdout) {
 		t.Errorf("stdout:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(stdout, "\n"))
 	}
-	if got := d.errs.lines(); !match(got, stderr) {
+	if got := lines(d.errs.String()); !match(got, stderr) {
 		t.Errorf("stderr:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(stderr, "\n"))
 	}
 }
@@ -182,7 +139,7 @@ func TestStartRunsAndEnds(t *testing.T) {
 				if d.host.Addrs().Has(netip.MustParseAddr("198.51.100.101")) {
 					t.Error("the address stayed")
 				}
-				if len(d.locks.held) != 0 {
+				if d.locks.Held() != 0 {
 					t.Error("the lock stayed")
 				}
 			})
@@ -221,7 +178,7 @@ func TestStartFailures(t *testing.T) {
 		{name: "arp", setup: func(d *daemon) { d.host.FailOpenARP(fmt.Errorf("packet: %w", syscall.EPERM)) },
 			stdout: []string{"[INFO] Local advertised ethernet address is [02:00:00:00:00:0b]"},
 			stderr: []string{"[ERROR] Unable to open interface [eth0]: Operation not permitted"}},
-		{name: "locked", setup: func(d *daemon) { d.locks.lock("ucarp-go/2/1") },
+		{name: "locked", setup: func(d *daemon) { d.locks.Lock("ucarp-go/2/1") },
 			stdout: []string{"[INFO] Local advertised ethernet address is [02:00:00:00:00:0b]"},
 			stderr: []string{"[ERROR] Another ucarp-go already manages vhid 1 on eth0 (platform: locked by another process: ucarp-go/2/1): not starting"}},
 		{name: "stale copy", setup: func(d *daemon) {
@@ -249,7 +206,7 @@ func TestStartFailures(t *testing.T) {
 					t.Errorf("exit plan %+v, want exit 2", p)
 				}
 				d.check(t, tc.stdout, tc.stderr)
-				if n := len(d.locks.held); n != 0 && tc.name != "locked" {
+				if n := d.locks.Held(); n != 0 && tc.name != "locked" {
 					t.Errorf("%d locks held", n)
 				}
 			})

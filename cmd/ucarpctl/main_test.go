@@ -12,12 +12,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ucarp-go/ucarp/control"
 	"github.com/ucarp-go/ucarp/control/controltest"
+	"github.com/ucarp-go/ucarp/internal/syncbuf"
 )
 
 // The exit codes as documented, not as main.go names them.
@@ -54,19 +54,7 @@ func newHost(t *testing.T) *host {
 // this process's gid, so that the changing verbs are allowed without root.
 func serve(t *testing.T, path string, b control.Backend) {
 	t.Helper()
-	ln, err := control.Listen(path, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := control.Serve(ctx, ln, b, control.Options{AdminGroup: strconv.Itoa(os.Getegid())}); err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	controltest.Serve(t, path, b, control.Options{AdminGroup: strconv.Itoa(os.Getegid())})
 }
 
 // ctl runs ucarpctl with --dir set to the host's, and returns its exit
@@ -321,22 +309,7 @@ func TestReload(t *testing.T) {
 
 // syncBuffer is a buffer that watch's goroutines may write while the test
 // reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 func TestWatch(t *testing.T) {
 	h := newHost(t)

@@ -819,3 +819,29 @@ func TestLinkLocal(t *testing.T) {
 		}
 	})
 }
+
+// TestLocks: one holder per name; closing frees it; other names are
+// independent.
+func TestLocks(t *testing.T) {
+	var l platformtest.Locks
+	a, err := l.Lock("ucarp-go/eth0/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Lock("ucarp-go/eth0/1"); !errors.Is(err, platform.ErrLocked) {
+		t.Fatalf("second holder: %v, want ErrLocked", err)
+	}
+	b, err := l.Lock("ucarp-go/eth0/2")
+	if err != nil || l.Held() != 2 {
+		t.Fatalf("another name: %v, %d held", err, l.Held())
+	}
+	a.Close()
+	b.Close()
+	if l.Held() != 0 {
+		t.Fatalf("%d held after closing", l.Held())
+	}
+	if a, err = l.Lock("ucarp-go/eth0/1"); err != nil {
+		t.Fatalf("after close: %v", err)
+	}
+	a.Close()
+}
