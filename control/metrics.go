@@ -77,6 +77,10 @@ var (
 		"The protocol of a VRRPv3 group: 1 with its protocol label (vrrp3).", "protocol")
 	descPriority = desc("ucarp_vrrp_priority",
 		"The priority a VRRPv3 group advertises now: its configured priority lowered by its demotion.")
+
+	// A group with a virtual MAC only.
+	descVMACLost = desc("ucarp_vmac_lost",
+		"Whether someone else set the group's virtual MAC interface down or removed it, which stopped the group until a reload or restart: 1 lost, 0 not; only for a group with a virtual MAC.")
 )
 
 // authModes are the values of ucarp_auth_mode's label.
@@ -158,6 +162,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if g.Protocol != "" && g.Protocol != ProtocolCARP {
 			gauge(descProtocol, 1, g.Protocol)
 			gauge(descPriority, float64(g.Timing.Priority))
+		}
+		if g.VMAC != "" {
+			gauge(descVMACLost, one(g.VMACLost))
 		}
 	}
 }

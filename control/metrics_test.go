@@ -265,3 +265,20 @@ func TestCollectorDescribes(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectorVMACLost: a series for a group with a virtual MAC only, 1
+// once someone else took its macvlan away.
+func TestCollectorVMACLost(t *testing.T) {
+	lost := controltest.Group("web", "eth0", 10, control.StateInit)
+	lost.VMAC, lost.VMACLost = "carp.10", true
+	kept := controltest.Group("db", "eth0", 20, control.StateMaster)
+	kept.VMAC = "carp.20"
+	c := control.NewCollector(controltest.New(lost, kept, controltest.Group("plain", "eth1", 30, control.StateBackup)))
+	const want = `
+# HELP ucarp_vmac_lost Whether someone else set the group's virtual MAC interface down or removed it, which stopped the group until a reload or restart: 1 lost, 0 not; only for a group with a virtual MAC.
+# TYPE ucarp_vmac_lost gauge
+ucarp_vmac_lost{interface="eth0",name="db",vhid="20"} 0
+ucarp_vmac_lost{interface="eth0",name="web",vhid="10"} 1
+`
+	wantMetrics(t, c, want, "ucarp_vmac_lost")
+}

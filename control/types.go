@@ -63,6 +63,12 @@ type Group struct {
 	// Auth is present when the group runs --auth=hmac-sha256
 	// (docs/AUTH.md): its mode, keys and verdicts.
 	Auth *Auth `json:"auth,omitempty"`
+	// VMAC is the macvlan of a group with a virtual MAC (--vmac);
+	// absent without one. VMACLost says that someone else set it down
+	// or removed it, which stopped the group until a reload or a restart
+	// makes it again.
+	VMAC     string `json:"vmac,omitempty"`
+	VMACLost bool   `json:"vmac_lost,omitempty"`
 }
 
 // Conflict is another host's claim of a MASTER's address: an ARP

@@ -362,8 +362,13 @@ func (d *Group) maintTimer(now time.Time) {
 		d.handedOff(now, "the link went down during the handoff")
 		return
 	}
-	if d.vips != nil {
-		if _, _, err := d.vips.Refresh(); err != nil {
+	if d.vips != nil && !d.renew.inFlight && d.renewalDue(now) {
+		// Off the loop, as a MASTER's (renew.go): while the kernel
+		// holds a renewal, the loop still hears the peer's adverts and
+		// announcement, and goes back to MASTER on time if no peer
+		// takes over. A failure is logged when the result comes back
+		// (onRenewed); the release at the end waits for it (dropRenewal).
+		if _, err := d.postRenewal(now); err != nil {
 			d.log.Errorf("Maintenance: unable to renew %s: %s", d.cfg.Addr, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package group
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -68,5 +69,74 @@ func TestInLoopAfterStopIsSerialized(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+	})
+}
+
+// TestMaintRenewalOffTheLoop: a handoff keeps the address, and renews
+// it; a renewal the kernel holds (its rtnl lock taken by another
+// process) does not hold the loop, which hears the peer's MASTER advert
+// meanwhile. The address is let go only once the renewal is done (it
+// would otherwise put it back).
+func TestMaintRenewalOffTheLoop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		h.at(4 * time.Second)
+		if h.state() != carp.Master {
+			t.Fatalf("state %v", h.state())
+		}
+		if m := h.d.SetMaintenance(true); m.Phase != MaintHandoff {
+			t.Fatalf("maintenance %+v, want handing-off", m)
+		}
+		release, adds := waitRenewalPosted(t, h)
+		defer release(nil)
+		h.receive(1, 0, nil)
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		if h.logs.count("is MASTER, waiting for its announcement") != 1 {
+			t.Fatalf("the peer's advert was not handled while the renewal was held; logs:\n%s", h.logs)
+		}
+		for range 4 { // steady adverts, no announcement: the handoff ends
+			h.receive(1, 0, nil)
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		if !h.addrs.Has(loopVIP.Addr()) || h.addrs.Adds() != adds {
+			t.Fatalf("with the renewal held: address %v, %d more renewals", h.addrs.Has(loopVIP.Addr()), h.addrs.Adds()-adds)
+		}
+		release(nil)
+		for range 4 {
+			h.receive(1, 0, nil)
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		var m Maintenance
+		h.d.inLoop(func() { m = h.d.maint.Maintenance })
+		if m.Phase != MaintHandedOff || h.addrs.Has(loopVIP.Addr()) {
+			t.Fatalf("maintenance %+v, address %v; want handed off, released; logs:\n%s", m, h.addrs.Has(loopVIP.Addr()), h.logs)
+		}
+	})
+}
+
+// TestMaintRenewalFailure: a handoff's renewal that fails is logged as
+// the handoff's when its result comes back, and the next tick renews
+// again; the address stays until the peer has it.
+func TestMaintRenewalFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		h.at(4 * time.Second)
+		h.d.SetMaintenance(true)
+		release, adds := waitRenewalPosted(t, h)
+		release(errors.New("boom"))
+		synctest.Wait()
+		if h.logs.count("[ERROR] Maintenance: unable to renew 198.51.100.100/32: boom") != 1 {
+			t.Fatalf("logs:\n%s", h.logs)
+		}
+		time.Sleep(2 * time.Second) // a tick of the handoff: 1.39 s
+		synctest.Wait()
+		if h.addrs.Adds() == adds || !h.addrs.Has(loopVIP.Addr()) {
+			t.Fatalf("not renewed again after the failure; logs:\n%s", h.logs)
+		}
 	})
 }

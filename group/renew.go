@@ -20,6 +20,8 @@ import (
 // an event (onRenewed), where it is applied as reconcile applied
 // Refresh's. At most one renewal is in flight: while it is, the ticks only
 // look (the renewal is due every tick until its result moves renewed).
+// A maintenance handoff, which keeps the address while the machine is
+// BACKUP, renews it the same way (maintTimer).
 //
 // The renewal is an RTM_NEWADDR with NLM_F_REPLACE, which adds the
 // address when it is not there (the kernel ignores a missing
@@ -92,27 +94,32 @@ func (d *Group) postRenewal(now time.Time) (vip.State, error) {
 
 // onRenewed applies a renewal's result in the loop: the lifetime counts
 // from when it was posted; a copy someone else configured that it marked
-// as the daemon's is named; a failure is logged and the address looked at
-// again (a MASTER adds it back if it is gone). A stale result (a release
-// or reload since, a MASTER no more, a stop) changes nothing.
+// as the daemon's is named (also when the result is stale); a failure is
+// logged and the address looked at again (a MASTER adds it back if it is
+// gone). A stale result (a release or reload since, a MASTER no more, a
+// stop) changes nothing else.
 func (d *Group) onRenewed(r *renewal) {
 	d.renew.inFlight = false
-	if r.gen != d.renew.gen || d.vips == nil || d.exit != nil || d.m.State() != carp.Master {
+	d.noteTakeovers(r)
+	holder := d.m.State() == carp.Master || d.maint.holding() // a handoff keeps the address
+	if r.gen != d.renew.gen || d.vips == nil || d.exit != nil || !holder {
 		return
 	}
 	var errs []error
-	for i, err := range r.errs {
+	for _, err := range r.errs {
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		d.tookOver(r.took[i])
 	}
 	if len(errs) == 0 {
 		if r.whole && r.posted.After(d.renewed) {
 			d.renewed = r.posted
 		}
 		return
+	}
+	if d.m.State() != carp.Master {
+		d.log.Errorf("Maintenance: unable to renew %s: %s", d.cfg.Addr, errors.Join(errs...))
+		return // the next tick of the handoff renews again
 	}
 	d.log.Errorf("Unable to renew the virtual address on %s: %s", d.cfg.addrIface(), errors.Join(errs...))
 	d.reconcile(false)
@@ -125,7 +132,20 @@ func (d *Group) onRenewed(r *renewal) {
 func (d *Group) dropRenewal() {
 	d.renew.gen++
 	if d.renew.inFlight {
-		<-d.renew.done
+		d.noteTakeovers(<-d.renew.done)
 		d.renew.inFlight = false
+	}
+}
+
+// noteTakeovers names the copies someone else configured that r's
+// successful renewals gave the daemon's mark, whether or not r is stale:
+// what a renewal did to the table stands after a reload or a step-down
+// (whose release waited for it), and no later look would see it (the
+// copy is the daemon's from then on, and a release names it as such).
+func (d *Group) noteTakeovers(r *renewal) {
+	for i, err := range r.errs {
+		if err == nil {
+			d.tookOver(r.took[i])
+		}
 	}
 }

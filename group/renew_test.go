@@ -167,3 +167,51 @@ func TestLoopRenewalStaleAfterReload(t *testing.T) {
 		}
 	})
 }
+
+// plantForeign puts, behind the group's back (no event), a copy of the
+// address that someone else configured in place of the daemon's: the
+// next renewal takes it over.
+func plantForeign(h *harness) {
+	h.addrs.DeleteAddress(vip.Address{Prefix: loopVIP})
+	h.addrs.Add(vip.Address{Prefix: loopVIP, Label: "eth0"})
+}
+
+const takenOver = "Virtual address 198.51.100.100 was on eth0, configured by someone else (198.51.100.100/32 label eth0): taken over"
+
+// TestLoopRenewalTakeoverNamedWhenStale: a renewal that took over a copy
+// someone else configured names it, even when its result comes back
+// stale: after a step-down, whose release waited for it, and after a
+// reload. Without the warning, the next look would see the daemon's copy
+// only, and the release remove it as the daemon's.
+func TestLoopRenewalTakeoverNamedWhenStale(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		stale func(h *harness)
+	}{
+		{"step-down", func(h *harness) { h.receive(0, 1, nil) }},
+		{"reload", func(h *harness) {
+			cfg := *h.d.cfg
+			cfg.DeadRatio = 200
+			if err := h.d.Reconfigure(cfg); err != nil {
+				h.t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := fastMaster(t)
+				defer h.close()
+				plantForeign(h)
+				release, _ := waitRenewalPosted(t, h)
+				defer release(nil)
+				tt.stale(h)
+				time.Sleep(10 * time.Millisecond)
+				release(nil)
+				synctest.Wait()
+				if h.logs.count(takenOver) != 1 {
+					t.Fatalf("the takeover was named %d times, want once; logs:\n%s", h.logs.count(takenOver), h.logs)
+				}
+			})
+		})
+	}
+}

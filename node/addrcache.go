@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"sync"
@@ -11,43 +12,180 @@ import (
 
 // addrCache is an interface's address table as its groups see it, kept
 // in memory: listed once, then kept up to date by the kernel's address
-// events (apply) and by the renewals made through it, and listed again
-// only when events may have been missed or after an address was added or
-// removed through it. With many groups, each MASTER renews its address's
-// lifetime every advert interval: a listing per renewal, or per group per
-// event, was most of the daemon's idle cost (quadratic in the groups).
+// events (apply) and by the changes made through it, and listed again
+// only when events may have been missed (a resync) or after an address
+// was added or removed through it. With many groups, each MASTER renews
+// its address's lifetime every advert interval: a listing per renewal, or
+// per group per event, was most of the daemon's idle cost (quadratic in
+// the groups).
 //
 // Like any table kept from a listing and events, it can lag the kernel
 // for the time an event takes to arrive; every change ends with its
 // event, after which it is right again, and the group the address
 // belongs to looks at it again.
+//
+// # No group waits for a listing (issue 19)
+//
+// The kernel answers a listing under its rtnl lock, which other processes
+// hold for 100-300 ms (network namespaces made or deleted): a group whose
+// look listed the table waited that long, and a MASTER among them missed
+// its adverts. So a look never lists: it is served the copy (the last
+// listing, with every event and every change of the daemon's since), and
+// when that copy is to be confirmed (stale: after a change of the
+// daemon's, or a resync), one listing runs on a goroutine of its own, at
+// most one per interface. Its result replaces the copy, with the events
+// and changes seen while it ran applied again on top (they may be later
+// than what it shows; applying one that it shows already changes
+// nothing), and the groups whose addresses it changed are told (notify),
+// as an event tells them. A change or resync while it ran makes another
+// listing follow, since this one may not show it. The very first listing
+// (prime, when the node opens the interface, before any group runs) is
+// the only one anybody waits for. A group's macvlan (vmac.go) has a cache
+// of its own with no events (blind): each look starts a listing if none
+// is in flight and is served the last one's result, a look late; the
+// group is told when a listing changes it.
+//
+// Why a group may act on a stale copy without losing or duplicating the
+// address:
+//   - A change of the daemon's that succeeded is put in the copy when it
+//     returns (an addition or renewal as the kernel keeps it, a deletion
+//     removed), so after its own add or delete a group sees what it did,
+//     not the table before it: a MASTER that has just added its address
+//     does not find it "removed by someone else" and add it again, a
+//     BACKUP that has just removed it does not remove it again. (A
+//     change of the daemon's makes no event on Linux, so without this the
+//     copy would lack it until the listing.)
+//   - What the copy can still get wrong is a change of someone else's
+//     that raced with one of the daemon's (its event applied before the
+//     daemon's change was put in the copy), or that a resync says was
+//     missed. The confirming listing is made after the change returned,
+//     so it shows the race's outcome, and the groups of every address
+//     whose copy it corrects are told and look again: a MASTER adds back
+//     an address that went, a BACKUP removes one that came. Until then
+//     the group is where it was before this change: it used to wait for
+//     the listing and act once it came, it now acts when it comes, and
+//     sends its adverts meanwhile. In the other direction (the copy shows
+//     an address that is not there, or lacks one that is), a MASTER
+//     re-adds an address that is there (a replace, which keeps it: no
+//     blink), a BACKUP's delete fails (logged): neither moves the VIP.
+//   - A look whose listing failed gets the error (as when it listed
+//     itself), and takes no action; after the next listing that
+//     succeeds, every group is told.
 type addrCache struct {
 	sys vip.System
+	// notify, when set, tells the groups of an interface that a listing
+	// made off their loops changed the copies of addrs (all: every
+	// group, whatever its addresses). It is called on the listing's
+	// goroutine, without c.mu, and must not wait.
+	notify func(all bool, addrs []netip.Addr)
+	// blind: no events come for this table (a group's macvlan); every
+	// look starts a listing, and is served the last one's result.
+	blind bool
 
 	mu    sync.Mutex
 	list  []vip.Address
-	valid bool
-	lists int // listings made, for tests
+	known bool  // list holds a listing (and what followed it)
+	stale bool  // a change or resync since the last listing began: list again
+	err   error // the last listing's failure, until one succeeds
+	// listing: one is in flight; seen records the events and changes
+	// applied meanwhile, to apply again on its result.
+	listing bool
+	seen    []platform.AddrEvent
+	lists   int // listings made, for tests
 }
 
-// load lists the table if it is not known. c.mu is held.
-func (c *addrCache) load() error {
-	if c.valid {
-		return nil
-	}
+// prime makes the first listing, waiting for it: when the node opens the
+// interface, before any group runs. A failure is kept for the first look,
+// which starts another listing.
+func (c *addrCache) prime() {
 	list, err := c.sys.Addresses()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err != nil {
-		return err
+		c.err, c.stale = err, true
+		return
 	}
-	c.list, c.valid = list, true
+	c.list, c.known, c.stale, c.err = list, true, false, nil
 	c.lists++
+}
+
+// look is the copy as a look sees it, starting a listing if the copy is
+// to be confirmed. c.mu is held.
+func (c *addrCache) look() error {
+	if c.blind {
+		c.stale = true
+	}
+	if (c.stale || !c.known) && !c.listing {
+		c.startListing()
+	}
+	switch {
+	case c.err != nil:
+		return c.err
+	case !c.known:
+		return errListing
+	}
 	return nil
+}
+
+// errListing is a look's answer before the first listing is in (a cache
+// not primed).
+var errListing = errors.New("node: the address table is being listed")
+
+// startListing lists the table on a goroutine of its own. c.mu is held.
+func (c *addrCache) startListing() {
+	c.listing, c.stale, c.seen = true, false, c.seen[:0]
+	go c.relist()
+}
+
+// confirm has a listing confirm the copy: now, or after the one in
+// flight, which may not show what came meanwhile. c.mu is held.
+func (c *addrCache) confirm() {
+	c.stale = true
+	if !c.listing {
+		c.startListing()
+	}
+}
+
+// relist is the listing of startListing.
+func (c *addrCache) relist() {
+	list, err := c.sys.Addresses()
+	c.mu.Lock()
+	c.listing = false
+	if err != nil {
+		// The next look lists again (as when it listed itself).
+		c.err, c.stale = err, true
+		c.mu.Unlock()
+		return
+	}
+	for _, ev := range c.seen { // later than the listing, or shown by it already
+		list, _ = applyTo(list, ev)
+	}
+	c.seen = c.seen[:0]
+	all := c.err != nil || !c.known
+	changed := diff(c.list, list)
+	c.list, c.known, c.err = list, true, nil
+	c.lists++
+	if c.stale { // a change or resync while it ran: it may not show it
+		c.startListing()
+	}
+	notify := c.notify
+	c.mu.Unlock()
+	if notify != nil && (all || len(changed) > 0) {
+		notify(all, changed)
+	}
+}
+
+// record keeps ev for the listing in flight, if any. c.mu is held.
+func (c *addrCache) record(ev platform.AddrEvent) {
+	if c.listing {
+		c.seen = append(c.seen, ev)
+	}
 }
 
 func (c *addrCache) Addresses() ([]vip.Address, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.load(); err != nil {
+	if err := c.look(); err != nil {
 		return nil, err
 	}
 	return slices.Clone(c.list), nil
@@ -57,7 +195,7 @@ func (c *addrCache) Addresses() ([]vip.Address, error) {
 func (c *addrCache) Find(a netip.Addr) ([]vip.Address, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.load(); err != nil {
+	if err := c.look(); err != nil {
 		return nil, err
 	}
 	var out []vip.Address
@@ -69,25 +207,50 @@ func (c *addrCache) Find(a netip.Addr) ([]vip.Address, error) {
 	return out, nil
 }
 
-// AddAddress adds or renews a. A renewal gives the address there a's
-// protocol and lifetime and keeps its label, as the kernel does; an
-// addition, or a failure, makes the next look list the table again.
+// AddAddress adds or renews a. A renewal of an address the copy holds
+// gives it a's protocol and lifetime and keeps its label, as the kernel
+// does; an addition is put in the copy and confirmed by a listing; a
+// failure (the outcome unknown) is left to a listing.
 func (c *addrCache) AddAddress(a vip.Address) error {
 	err := c.sys.AddAddress(a)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	i := c.index(a.Prefix)
+	if i < 0 && c.known && a.Prefix.Addr().Is6() {
+		// The kernel knows an IPv6 address by the address alone, and
+		// renews it in place whatever the prefix length asked.
+		i = slices.IndexFunc(c.list, func(b vip.Address) bool { return b.Prefix.Addr() == a.Prefix.Addr() })
+	}
 	if err != nil || i < 0 {
-		c.valid = false
+		c.confirm()
+	}
+	if err != nil || !c.known {
 		return err
 	}
-	c.list[i].Proto, c.list[i].Lifetime = a.Proto, a.Lifetime
+	if i < 0 {
+		c.list = append(c.list, a)
+		i = len(c.list) - 1
+	} else {
+		c.list[i].Proto, c.list[i].Lifetime = a.Proto, a.Lifetime
+	}
+	c.record(platform.AddrEvent{Addr: c.list[i]})
 	return nil
 }
 
+// DeleteAddress removes a: once done, from the copy too, confirmed by a
+// listing (the kernel may have removed more: the secondaries of a
+// primary, which make no event of the daemon's).
 func (c *addrCache) DeleteAddress(a vip.Address) error {
-	defer c.invalidate()
-	return c.sys.DeleteAddress(a)
+	err := c.sys.DeleteAddress(a)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.confirm()
+	if err == nil && c.known {
+		ev := platform.AddrEvent{Addr: a, Deleted: true}
+		c.list, _ = applyTo(c.list, ev)
+		c.record(ev)
+	}
+	return err
 }
 
 func (c *addrCache) Mark() vip.Mark { return c.sys.Mark() }
@@ -95,41 +258,69 @@ func (c *addrCache) Mark() vip.Mark { return c.sys.Mark() }
 // index is where p is in the table, or -1 (also when the table is not
 // known). c.mu is held.
 func (c *addrCache) index(p netip.Prefix) int {
-	if !c.valid {
+	if !c.known {
 		return -1
 	}
 	return slices.IndexFunc(c.list, func(b vip.Address) bool { return b.Prefix == p })
 }
 
+// applyTo applies ev to list: an address added or changed, or deleted
+// (the one of its prefix: the kernel keeps at most one of each). changed
+// is false when list held it already, lifetime aside, or never had what
+// was deleted. A resync changes nothing here.
+func applyTo(list []vip.Address, ev platform.AddrEvent) (_ []vip.Address, changed bool) {
+	if ev.Resync {
+		return list, false
+	}
+	i := slices.IndexFunc(list, func(b vip.Address) bool { return b.Prefix == ev.Addr.Prefix })
+	switch {
+	case ev.Deleted && i >= 0:
+		return slices.Delete(list, i, i+1), true
+	case ev.Deleted:
+		return list, false
+	case i >= 0:
+		old := list[i]
+		list[i] = ev.Addr
+		old.Lifetime = ev.Addr.Lifetime
+		return list, old != ev.Addr
+	}
+	return append(list, ev.Addr), true
+}
+
+// diff lists the addresses whose copies differ between two tables,
+// lifetimes aside.
+func diff(before, after []vip.Address) []netip.Addr {
+	key := func(a vip.Address) vip.Address { a.Lifetime = 0; return a }
+	in := func(as []vip.Address, a vip.Address) bool {
+		return slices.ContainsFunc(as, func(b vip.Address) bool { return key(b) == key(a) })
+	}
+	var out []netip.Addr
+	for _, pair := range [2][2][]vip.Address{{before, after}, {after, before}} {
+		for _, a := range pair[0] {
+			if x := a.Prefix.Addr(); !in(pair[1], a) && !slices.Contains(out, x) {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
 // apply brings the table up to date with a kernel event. changed is false
 // when the event only says what the table holds already, lifetime aside:
 // the event of a renewal made through the cache, which no group needs to
-// look at.
+// look at. A resync (events were missed) makes a listing confirm the
+// copy, and tells every group (changed), as before it listed.
 func (c *addrCache) apply(ev platform.AddrEvent) (changed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch i := c.index(ev.Addr.Prefix); {
-	case !c.valid:
-	case ev.Resync:
-		c.valid = false
-	case ev.Deleted && i >= 0:
-		c.list = slices.Delete(c.list, i, i+1)
-	case ev.Deleted:
-		return false
-	case i >= 0:
-		old := c.list[i]
-		c.list[i] = ev.Addr
-		old.Lifetime = ev.Addr.Lifetime
-		return old != ev.Addr
-	default:
-		c.list = append(c.list, ev.Addr)
+	if ev.Resync {
+		c.confirm()
+		return true
 	}
-	return true
-}
-
-// invalidate makes the next look list the table again.
-func (c *addrCache) invalidate() {
-	c.mu.Lock()
-	c.valid = false
-	c.mu.Unlock()
+	if !c.known {
+		return true
+	}
+	c.record(ev)
+	c.list, changed = applyTo(c.list, ev)
+	return changed
 }

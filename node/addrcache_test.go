@@ -6,10 +6,13 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 	"github.com/ucarp-go/ucarp/vip"
@@ -30,6 +33,7 @@ func TestAddrCacheFollowsTheTable(t *testing.T) {
 		defer close(done)
 		events, _ := h.WatchAddresses(done)
 		c := &addrCache{sys: h.Addresses()}
+		c.prime()
 		go func() {
 			for ev := range events {
 				c.apply(ev)
@@ -78,7 +82,7 @@ func TestAddrCacheFollowsTheTable(t *testing.T) {
 				h.ChangeAddresses(func(a *viptest.Addrs) { a.Flush() })
 			}
 			synctest.Wait()
-			want, _ := h.Addrs().Addresses()
+			want, _ := h.Addrs().Snapshot()
 			got, err := c.Addresses()
 			if err != nil {
 				t.Fatal(err)
@@ -103,6 +107,7 @@ func TestAddrCacheApplyChanged(t *testing.T) {
 	p := netip.MustParsePrefix("198.51.100.100/32")
 	ours := vip.Address{Prefix: p, Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 3 * time.Second}
 	c := &addrCache{sys: viptest.New("eth0")}
+	c.prime()
 	if err := c.AddAddress(ours); err != nil { // an addition: the cache lists again
 		t.Fatal(err)
 	}
@@ -125,10 +130,252 @@ func TestAddrCacheApplyChanged(t *testing.T) {
 		{"deleted again", platform.AddrEvent{Addr: ours, Deleted: true}, false},
 		{"added", platform.AddrEvent{Addr: ours}, true},
 		{"resync", platform.AddrEvent{Resync: true}, true},
-		{"anything while not known", platform.AddrEvent{Addr: ours}, true},
+		{"after a resync, the copy is served: what it holds changes nothing", platform.AddrEvent{Addr: renewed}, false},
+		{"after a resync, a deletion", platform.AddrEvent{Addr: ours, Deleted: true}, true},
 	} {
 		if got := c.apply(tt.ev); got != tt.want {
 			t.Errorf("%s: changed %v, want %v", tt.name, got, tt.want)
 		}
 	}
+}
+
+// advertTimes are the times of the CARP adverts of vhid that host sent
+// since from.
+func advertTimes(lan *platformtest.LAN, host *platformtest.Host, vhid uint8, from time.Time) []time.Time {
+	var out []time.Time
+	for _, f := range lan.Sent() {
+		var p carp.Packet
+		if !f.ARP && f.Host == host && !f.Time.Before(from) && p.UnmarshalBinary(f.Data) == nil && p.Header.VHID == vhid {
+			out = append(out, f.Time)
+		}
+	}
+	return out
+}
+
+// TestHeldListingDelaysNoAdvert: a MASTER at -b 0 -k 5 (an advert every
+// 19.5 ms) whose address someone removes adds it back, which makes the
+// interface's table be listed again; the kernel holds that listing for a
+// second (its rtnl lock taken by another process). No advert is late
+// meanwhile: the group is served the copy, which holds the address it
+// added, so it does not add it back again either. Before, the group's
+// next look listed the table itself and waited.
+func TestHeldListingDelaysNoAdvert(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		s := a.spec(1, 5)
+		s.Config.AdvBase = 0
+		if err := a.Apply([]Spec{s}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		settle(5 * time.Second)
+		wantHolders(t, "1", a)
+		addrs := a.host.Addrs()
+		release := addrs.BlockListing()
+		defer release(nil) // before Stop: nothing is left waiting
+		lists := addrs.Listings()
+		start := time.Now()
+		a.host.ChangeAddresses(func(t *viptest.Addrs) { t.DeleteAddress(vip.Address{Prefix: vipOf(1)}) })
+		settle(time.Second)
+		if addrs.Listings() != lists+1 {
+			t.Fatalf("%d listings started while one was held, want 1", addrs.Listings()-lists)
+		}
+		interval := carp.AdvertInterval(0, 5)
+		ads := advertTimes(&lan, a.host, 1, start.Add(-interval))
+		if len(ads) < int(time.Second/interval) {
+			t.Fatalf("%d adverts in the second the listing was held, want %d", len(ads)-1, time.Second/interval)
+		}
+		for i := 1; i < len(ads); i++ {
+			if gap := ads[i].Sub(ads[i-1]); gap > interval {
+				t.Fatalf("advert %d came %v after the one before, want %v", i, gap, interval)
+			}
+		}
+		const readded = "was removed from eth0 by someone else: adding it back"
+		if !addrs.Has(vipOf(1).Addr()) || a.logs.count(readded) != 1 {
+			t.Fatalf("the address: held %v, added back %d times (want once); logs:\n%s",
+				addrs.Has(vipOf(1).Addr()), a.logs.count(readded), a.logs)
+		}
+		release(nil)
+		settle(time.Second)
+		if !addrs.Has(vipOf(1).Addr()) || a.logs.count(readded) != 1 || a.logs.count("[ERROR]") != 0 {
+			t.Fatalf("after the listing: held %v; logs:\n%s", addrs.Has(vipOf(1).Addr()), a.logs)
+		}
+	})
+}
+
+// TestHeldListingBackupLooksAgain: the events of an administrator's
+// "ip addr add" of a BACKUP's address are lost (the kernel's resync);
+// while the listing that follows is held, the group sees the copy
+// without it, and once the listing is back it is told, looks again and
+// removes the address: two hosts must not answer for it.
+func TestHeldListingBackupLooksAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		peer, conn := thirdHost(t, &lan, carp.IPProtocol)
+		if err := a.Apply([]Spec{a.spec(1, 100)}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() { // the MASTER next door
+			for {
+				conn.WritePacket(advert(peer, 1, 0))
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Second):
+				}
+			}
+		}()
+		settle(5 * time.Second)
+		wantHolders(t, "", a)
+		addrs := a.host.Addrs()
+		release := addrs.BlockListing()
+		defer release(nil)
+		a.host.MissAddrEvents(func(t *viptest.Addrs) { t.Add(vip.Address{Prefix: vipOf(1)}) })
+		settle(2 * time.Second)
+		if !addrs.Has(vipOf(1).Addr()) {
+			t.Fatalf("removed before the listing came back; logs:\n%s", a.logs)
+		}
+		release(nil)
+		settle(100 * time.Millisecond)
+		if addrs.Has(vipOf(1).Addr()) || a.logs.count("configured by someone else: only the MASTER may hold the virtual address") != 1 {
+			t.Fatalf("the BACKUP kept the address after the listing; logs:\n%s", a.logs)
+		}
+	})
+}
+
+// TestAddrCacheHeldListings makes random changes to an interface's
+// addresses, as TestAddrCacheFollowsTheTable does, while the kernel holds
+// the listings for random stretches and sometimes loses the events of an
+// administrator's change (a resync). No look ever waits (a look that did
+// would block the bubble for good: synctest reports it), at most one
+// listing is in flight, and once the listings are let go the copy is the
+// table again, with every group told whose address the last listings
+// corrected.
+func TestAddrCacheHeldListings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 1}, netip.MustParsePrefix("198.51.100.1/24"))
+		done := make(chan struct{})
+		defer close(done)
+		events, _ := h.WatchAddresses(done)
+		told := map[netip.Addr]bool{}
+		var mu sync.Mutex
+		c := &addrCache{sys: h.Addresses(), notify: func(all bool, addrs []netip.Addr) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, a := range addrs {
+				told[a] = true
+			}
+		}}
+		c.prime()
+		go func() {
+			for ev := range events {
+				c.apply(ev)
+			}
+		}()
+		rng := rand.New(rand.NewPCG(3, 4))
+		prefix := func() netip.Prefix {
+			return netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(100 + rng.IntN(4))}), []int{24, 32}[rng.IntN(2)])
+		}
+		ours := func(p netip.Prefix) vip.Address {
+			return vip.Address{Prefix: p, Label: "eth0:ucarp", Proto: vip.ProtoCARP}
+		}
+		strip := func(as []vip.Address) string {
+			var out []string
+			for _, a := range as {
+				a.Lifetime = 0
+				out = append(out, a.String())
+			}
+			slices.Sort(out)
+			return fmt.Sprint(out)
+		}
+		peek := func() []vip.Address { // the copy, without a look
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return slices.Clone(c.list)
+		}
+		var release func(error)
+		var held, resyncs int
+		for i := range 3000 {
+			p := prefix()
+			switch rng.IntN(9) {
+			case 0:
+				if release == nil {
+					release = h.Addrs().BlockListing()
+					if rng.IntN(2) == 0 {
+						release = h.Addrs().BlockListingEarly()
+					}
+					break
+				}
+				// What the listings let go change in the copy, they tell.
+				before := peek()
+				mu.Lock()
+				clear(told)
+				mu.Unlock()
+				release(nil)
+				release = nil
+				synctest.Wait()
+				after := peek()
+				mu.Lock()
+				for _, a := range diff(before, after) {
+					if !told[a] {
+						t.Fatalf("step %d: the listing changed %s (%s -> %s) and told no one", i, a, strip(before), strip(after))
+					}
+				}
+				mu.Unlock()
+			case 1, 2:
+				c.AddAddress(ours(p))
+			case 3:
+				c.DeleteAddress(ours(p))
+			case 4:
+				h.ChangeAddresses(func(a *viptest.Addrs) { a.Add(vip.Address{Prefix: p}) })
+			case 5:
+				h.ChangeAddresses(func(a *viptest.Addrs) { a.DeleteAddress(vip.Address{Prefix: p}) })
+			case 6:
+				resyncs++
+				h.MissAddrEvents(func(a *viptest.Addrs) { a.DeleteAddress(vip.Address{Prefix: p}) })
+			case 7:
+				resyncs++
+				h.MissAddrEvents(func(a *viptest.Addrs) { a.Add(vip.Address{Prefix: p}) })
+			case 8:
+				h.ChangeAddresses(func(a *viptest.Addrs) { a.Flush() })
+			}
+			if rng.IntN(2) == 0 {
+				if _, err := c.Find(p.Addr()); err != nil { // never waits
+					t.Fatalf("step %d: %v", i, err)
+				}
+			}
+			synctest.Wait()
+			c.mu.Lock()
+			if c.listing && release != nil {
+				held++
+			}
+			c.mu.Unlock()
+			if release != nil {
+				continue
+			}
+			// Without a look (a BACKUP looks only when told): the
+			// copy is confirmed, and right.
+			want, _ := h.Addrs().Snapshot()
+			c.mu.Lock()
+			got, stale, listing := slices.Clone(c.list), c.stale, c.listing
+			c.mu.Unlock()
+			if g, w := strip(got), strip(want); g != w || stale || listing {
+				t.Fatalf("step %d, no listing held: cache %s (stale %v, listing %v), table %s", i, g, stale, listing, w)
+			}
+		}
+		if release != nil {
+			release(nil)
+			synctest.Wait()
+		}
+		if held < 100 || resyncs < 100 {
+			t.Fatalf("only %d steps with a listing held, %d resyncs", held, resyncs)
+		}
+		t.Logf("%d steps with a listing held, %d resyncs, %d listings", held, resyncs, c.lists)
+	})
 }

@@ -47,6 +47,9 @@ func (n *Node) Status() []control.Group {
 			g.Maintenance = wireMaintenance(st.Maintenance, n.isPersistent(g.Name))
 		}
 		g.Auth = wireAuth(st.Auth)
+		if m.vmac != nil {
+			g.VMAC, g.VMACLost = m.spec.Config.VMAC, m.vmac.lost.Load()
+		}
 		out = append(out, g)
 	}
 	return out

@@ -488,7 +488,7 @@ func (n *Node) start(s Spec) error {
 		addrs = ifc.addrs
 		if c.VMAC != "" {
 			if err := n.step(s, StepVMAC, sys, func() (err error) {
-				m.vmac, err = n.openVMAC(s, sys, log)
+				m.vmac, err = n.openVMAC(s, sys, log, m.addrs)
 				return err
 			}); err != nil {
 				m.closeLock()
@@ -688,7 +688,15 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	ifc.addrs = &addrCache{sys: sys.Addresses()}
+	ifc.addrs = &addrCache{sys: sys.Addresses(), notify: func(all bool, addrs []netip.Addr) {
+		// A listing made off the groups' loops corrected the copy:
+		// the groups of what it changed look again (addrcache.go).
+		ifc.each(func(m *member) {
+			if all || slices.ContainsFunc(addrs, m.manages) {
+				signal(m.addrs)
+			}
+		})
+	}}
 	if len(sys.Interface().HardwareAddr) == 6 {
 		if err := n.step(s, StepARP, sys, func() error {
 			arp, err := sys.OpenARP()
@@ -719,6 +727,9 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	// The one listing waited for (no group runs yet), once subscribed:
+	// the events from here on come after it.
+	ifc.addrs.prime()
 	ifc.link, _ = sys.LinkState()
 	ifc.wg.Add(3)
 	go ifc.read(n.deps.Unclaimed)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,8 +129,9 @@ func (n *Node) removeStaleVMAC(s Spec, sys platform.OS, log *slog.Logger) error 
 	return err
 }
 
-// openVMAC makes the group's macvlan and opens its sockets.
-func (n *Node) openVMAC(s Spec, sys platform.OS, log *slog.Logger) (_ *vmacParts, err error) {
+// openVMAC makes the group's macvlan and opens its sockets; changed is
+// signalled when a listing of its addresses changes them.
+func (n *Node) openVMAC(s Spec, sys platform.OS, log *slog.Logger, changed chan struct{}) (_ *vmacParts, err error) {
 	c := s.Config
 	vm, ok := sys.(platform.VMACer)
 	if !ok {
@@ -150,7 +152,12 @@ func (n *Node) openVMAC(s Spec, sys platform.OS, log *slog.Logger) (_ *vmacParts
 		}
 	}()
 	log.Info(fmt.Sprintf("Virtual MAC %s on %s (macvlan of %s)", p.mac, c.VMAC, c.Interface))
-	p.addrs = v.Addresses()
+	// The macvlan's addresses make no event here: its table is listed
+	// at every look, off the group's loop (addrCache.blind), and the
+	// group told when a listing changes it.
+	cache := &addrCache{sys: v.Addresses(), blind: true, notify: func(bool, []netip.Addr) { signal(changed) }}
+	cache.prime()
+	p.addrs = cache
 	if !c.IPv6() {
 		if p.conn, err = v.OpenSend(carp.IPProtocol, c.Mcast); err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/ucarp-go/ucarp/carp"
 	"github.com/ucarp-go/ucarp/config"
 	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/platform"
@@ -236,14 +238,69 @@ func TestVMACLost(t *testing.T) {
 			if got := a.host.VMACs(); len(got) != 0 || a.host.Addrs().Has(vrrpVIP(1).Addr()) {
 				t.Fatalf("%+v: macvlans %v, address on the interface %v", lost, got, a.host.Addrs().Has(vrrpVIP(1).Addr()))
 			}
+			vmacStatus := func() string {
+				for _, g := range a.Status() {
+					return fmt.Sprintf("%s lost=%v", g.VMAC, g.VMACLost)
+				}
+				return "no group"
+			}
+			if got := vmacStatus(); got != "vrrp.1 lost=true" {
+				t.Fatalf("%+v: status %s, want the macvlan lost", lost, got)
+			}
 			if err := a.Apply([]Spec{s}); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(5 * time.Second)
 			synctest.Wait()
-			if vmacHolds(1, "vrrp.1", a, a) == "" {
-				t.Fatalf("%+v: restarted, not MASTER on a new macvlan\n%s", lost, a.logs)
+			if vmacHolds(1, "vrrp.1", a, a) == "" || vmacStatus() != "vrrp.1 lost=false" {
+				t.Fatalf("%+v: restarted, not MASTER on a new macvlan (status %s)\n%s", lost, vmacStatus(), a.logs)
 			}
 		})
 	}
+}
+
+// TestVMACHeldListingDelaysNoAdvert: the addresses of a group's macvlan
+// make no event, so its table is listed at each look, but off the
+// group's loop, one listing at a time: a MASTER at -b 0 -k 5 whose
+// listing the kernel holds for a second (its rtnl lock taken by another
+// process) sends every advert on time, and keeps its address.
+func TestVMACHeldListingDelaysNoAdvert(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		s := a.spec(1, 5)
+		s.Config.AdvBase, s.Config.VMAC = 0, "carp.1"
+		if err := a.Apply([]Spec{s}); err != nil {
+			t.Fatal(err)
+		}
+		defer a.Stop(syscall.SIGTERM)
+		settle(5 * time.Second)
+		addrs := a.host.VMAC("carp.1").Addrs()
+		if !addrs.Has(vipOf(1).Addr()) {
+			t.Fatalf("the macvlan does not hold the address; logs:\n%s", a.logs)
+		}
+		release := addrs.BlockListing()
+		defer release(nil)
+		lists := addrs.Listings()
+		start := time.Now()
+		settle(time.Second)
+		if n := addrs.Listings() - lists; n != 1 {
+			t.Fatalf("%d listings started while one was held, want 1", n)
+		}
+		interval := carp.AdvertInterval(0, 5)
+		ads := advertTimes(&lan, a.host, 1, start.Add(-interval))
+		if len(ads) < int(time.Second/interval) {
+			t.Fatalf("%d adverts in the second the listing was held, want %d", len(ads)-1, time.Second/interval)
+		}
+		for i := 1; i < len(ads); i++ {
+			if gap := ads[i].Sub(ads[i-1]); gap > interval {
+				t.Fatalf("advert %d came %v after the one before, want %v", i, gap, interval)
+			}
+		}
+		release(nil)
+		settle(time.Second)
+		if !addrs.Has(vipOf(1).Addr()) || a.logs.count("[ERROR]") != 0 {
+			t.Fatalf("after the listing: held %v; logs:\n%s", addrs.Has(vipOf(1).Addr()), a.logs)
+		}
+	})
 }

@@ -32,6 +32,7 @@ type rtnl struct {
 	bmu     sync.Mutex
 	batch   *renewBatch // the renewals waiting for their leader (renew)
 	batches int         // datagrams of renewals sent (r.mu)
+	resent  int         // renewals sent again alone after an overrun (r.mu)
 }
 
 type rtnlFD struct{ fd int }
@@ -111,13 +112,19 @@ func (r *rtnl) execute(req *nl.NetlinkRequest, resType uint16, each func(data []
 	r.seq++
 	req.Seq = r.seq
 	req.Pid = 0
+	return r.roundTrip(req.Serialize(), resType, each)
+}
+
+// roundTrip sends b, a request whose sequence number is r.seq, and reads
+// the kernel's answer as execute does. r.mu is held, the socket open.
+func (r *rtnl) roundTrip(b []byte, resType uint16, each func(data []byte)) error {
 	// The socket is bound to the kernel (port 0) by connect. Neither the
 	// send nor the reads are raw (rtnlSendto, rtnlRecv): the send waits
 	// for the kernel's rtnl lock, and so do a dump's reads after the
 	// first. The kernel handles a route request in sendto and queues its
 	// answer before returning, so the answer is read at once; poll waits
 	// only if it is not.
-	if err := rtnlSendto(r.fd.fd, req.Serialize()); err != nil {
+	if err := rtnlSendto(r.fd.fd, b); err != nil {
 		r.reset()
 		return os.NewSyscallError("sendto", err)
 	}
@@ -214,8 +221,11 @@ func (r *rtnl) renew(msg []byte) error {
 // a failure, queued before sendto returns: so what the socket holds once
 // sendto has returned is every error there is, and a request without one
 // succeeded. Should an answer not fit (ENOBUFS: the kernel could not
-// queue it), every request of the batch fails, since the lost one could
-// be any of them.
+// queue it, the socket's buffer full of the batch's other errors), the
+// lost one could be any request without an answer: each of those is sent
+// again alone, acknowledged (resend). A renewal is a replace, which does
+// the same thing twice: one that had succeeded gives the lifetime again,
+// a moment later.
 func (r *rtnl) sendBatch(msgs [][]byte) []error {
 	errs := make([]error, len(msgs))
 	failAll := func(err error) []error {
@@ -248,13 +258,23 @@ func (r *rtnl) sendBatch(msgs [][]byte) []error {
 		r.reset()
 		return failAll(os.NewSyscallError("sendto", err))
 	}
+	answered := make([]bool, len(msgs))
+	overrun := false
 	for {
 		n, err := rawRecv(r.fd.fd, r.buf)
 		switch err {
 		case nil:
 		case unix.EAGAIN:
+			if overrun {
+				r.resend(msgs, errs, answered)
+			}
 			return errs // every error is in
 		case unix.EINTR:
+			continue
+		case unix.ENOBUFS:
+			// An answer was dropped; those queued before and after it
+			// are still to be read.
+			overrun = true
 			continue
 		default:
 			r.reset()
@@ -270,11 +290,32 @@ func (r *rtnl) sendBatch(msgs [][]byte) []error {
 			data := b[unix.NLMSG_HDRLEN:l]
 			b = b[min(nlAlign(l), len(b)):]
 			if i := h.Seq - first; h.Type == unix.NLMSG_ERROR && i < uint32(len(msgs)) && len(data) >= 4 {
+				answered[i] = true
 				if e := int32(binary.NativeEndian.Uint32(data)); e != 0 {
 					errs[i] = syscall.Errno(-e)
 				}
 			}
 		}
+	}
+}
+
+// resend sends again, one at a time and acknowledged, the requests of a
+// batch whose answers may have been lost (not answered), and records
+// their answers in errs. r.mu is held.
+func (r *rtnl) resend(msgs [][]byte, errs []error, answered []bool) {
+	for i, m := range msgs {
+		if answered[i] {
+			continue
+		}
+		if err := r.open(); err != nil {
+			errs[i] = err
+			continue
+		}
+		r.seq++
+		binary.NativeEndian.PutUint16(m[6:], binary.NativeEndian.Uint16(m[6:])|unix.NLM_F_ACK)
+		binary.NativeEndian.PutUint32(m[8:], r.seq)
+		r.resent++
+		errs[i] = r.roundTrip(m, 0, nil)
 	}
 }
 

@@ -158,3 +158,50 @@ func TestRTNLRenewBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestRTNLRenewBatchOverrun: a batch whose failures do not all fit in
+// the socket's buffer (the kernel drops an answer and reports ENOBUFS):
+// each request still gets its own answer, the ones whose answers may
+// have been lost being sent again alone; before, every request of the
+// batch failed with ENOBUFS, the successes among them too.
+func TestRTNLRenewBatchOverrun(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		sys, err := New("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := sys.Addresses().(linuxAddrs)
+		a.rtnl.portID() // opens the socket in this namespace
+		// The smallest buffer the kernel allows: a few answers.
+		if err := unix.SetsockoptInt(a.rtnl.fd.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1); err != nil {
+			t.Fatal(err)
+		}
+		gone := linuxAddrs{ifi: &net.Interface{Index: 1 << 30, Name: "gone"}, mark: a.mark, rtnl: a.rtnl}
+		v := func(i int) vip.Address {
+			return vip.Address{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 32),
+				Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 100 * time.Second}
+		}
+		var msgs [][]byte
+		for i := range maxBatch {
+			sys := gone // most fail: ENODEV
+			if i%8 == 7 {
+				sys = a
+			}
+			msgs = append(msgs, sys.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v(i)).Serialize())
+		}
+		errs := a.rtnl.sendBatch(msgs)
+		for i, err := range errs {
+			if want := syscall.ENODEV; i%8 == 7 && err != nil || i%8 != 7 && errno(err) != want {
+				t.Errorf("request %d: %v", i, err)
+			}
+		}
+		if a.rtnl.resent == 0 {
+			t.Fatal("no answer was lost: the buffer was not small enough to test the overrun")
+		}
+		t.Logf("%d of %d requests sent again after the overrun", a.rtnl.resent, maxBatch)
+		list, _ := a.Addresses()
+		if len(list) != maxBatch/8 {
+			t.Errorf("table %v, want the %d addresses of eth0", table(list), maxBatch/8)
+		}
+	})
+}

@@ -273,6 +273,9 @@ func (c *cli) status(args []string) error {
 		if g.Auth != nil {
 			fmt.Fprintf(c.stdout, "%s: %s\n", g.Name, authLine(g.Auth))
 		}
+		if g.VMACLost {
+			fmt.Fprintf(c.stdout, "%s: virtual MAC interface %s set down or removed by someone else: the group stopped (a reload or restart makes it again)\n", g.Name, g.VMAC)
+		}
 	}
 	for _, g := range all {
 		if len(g.UnicastPeers) > 0 {

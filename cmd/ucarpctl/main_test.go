@@ -502,6 +502,25 @@ func TestStatusConflict(t *testing.T) {
 	}
 }
 
+// TestStatusVMACLost: a group whose macvlan someone else took away has
+// a line under the table that says so; one that keeps it has none.
+func TestStatusVMACLost(t *testing.T) {
+	web := controltest.Group("web", "eth0", 10, control.StateInit)
+	web.VMAC, web.VMACLost = "carp.10", true
+	db := controltest.Group("db", "eth0", 20, control.StateMaster)
+	db.VMAC = "carp.20"
+	h := &host{dir: t.TempDir(), node: controltest.New(web, db)}
+	serve(t, filepath.Join(h.dir, "ucarp.sock"), h.node)
+	code, out, errOut := h.ctl(t, "status")
+	if code != wantOK || errOut != "" {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "\nweb: virtual MAC interface carp.10 set down or removed by someone else: the group stopped (a reload or restart makes it again)\n") ||
+		strings.Contains(out, "db: virtual MAC") {
+		t.Fatalf("the lost macvlan's line:\n%s", out)
+	}
+}
+
 // TestStatusUnicastPeers: a group with unicast peers gets a line that
 // lists them after the table, and they are in the JSON; the table is
 // unchanged, and a multicast group gets no line.

@@ -348,9 +348,9 @@ func diffAddrs(before, after []vip.Address) []platform.AddrEvent {
 
 // change runs f on the table and sends the events of what it changed.
 func (h *Host) change(f func()) {
-	before, berr := h.addrs.Addresses()
+	before, berr := h.addrs.Snapshot()
 	f()
-	after, aerr := h.addrs.Addresses()
+	after, aerr := h.addrs.Snapshot()
 	h.lan.mu.Lock()
 	defer h.lan.mu.Unlock()
 	if berr != nil || aerr != nil {
@@ -369,6 +369,16 @@ func (h *Host) Addrs() *viptest.Addrs { return h.addrs }
 // subscribers an event for each address it changed.
 func (h *Host) ChangeAddresses(f func(*viptest.Addrs)) {
 	h.change(func() { f(h.addrs) })
+}
+
+// MissAddrEvents runs f on the address table, as ChangeAddresses does,
+// but its events are lost, as when the kernel's events overran the
+// subscription: the WatchAddresses subscribers get a Resync instead.
+func (h *Host) MissAddrEvents(f func(*viptest.Addrs)) {
+	f(h.addrs)
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	h.pushAddrs([]platform.AddrEvent{{Resync: true}})
 }
 
 // Addresses implements platform.OS: the viptest table of the interface.

@@ -53,13 +53,16 @@ type Addrs struct {
 	calls []string
 	adds  int
 	gate  *gate // Block's: AddAddress waits for it
+	lgate *gate // BlockListing's: Addresses waits for it
+	lists int   // calls of Addresses
 }
 
 // gate holds back AddAddress until opened, then makes it fail with err
 // (nil: go on).
 type gate struct {
-	open chan struct{}
-	err  error
+	open  chan struct{}
+	err   error
+	early bool // BlockListingEarly's
 }
 
 // New returns an empty table for the interface ifname.
@@ -85,6 +88,33 @@ func (f *Addrs) Fail(err error) {
 
 // Addresses implements vip.System.
 func (f *Addrs) Addresses() ([]vip.Address, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lists++
+	if g := f.lgate; g != nil {
+		// The kernel holding its rtnl lock: the listing waits, then
+		// shows the table as it is then (or was, BlockListingEarly).
+		early := slices.Clone(f.list)
+		f.mu.Unlock()
+		<-g.open
+		f.mu.Lock()
+		if g.err != nil {
+			return nil, g.err
+		}
+		if g.early && f.err == nil {
+			return early, nil
+		}
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	return slices.Clone(f.list), nil
+}
+
+// Snapshot is the table as Addresses lists it, without waiting for
+// BlockListing and without being counted: for tests and fakes that look
+// at it.
+func (f *Addrs) Snapshot() ([]vip.Address, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
@@ -184,6 +214,45 @@ func (f *Addrs) Block() (release func(err error)) {
 			close(g.open)
 		})
 	}
+}
+
+// BlockListing makes every Addresses from now on wait until release is
+// called, as a listing waits while another process holds the kernel's
+// rtnl lock; the calls are counted (Listings) when they start.
+// release(nil) lets them go on and list the table as it is then;
+// release(err) makes them fail with err. Under testing/synctest, a
+// waiting call is durably blocked.
+func (f *Addrs) BlockListing() (release func(err error)) { return f.blockListing(false) }
+
+// BlockListingEarly is BlockListing, but a listing let go shows the table
+// as it was when the call began (a dump read before the changes made
+// while it waited).
+func (f *Addrs) BlockListingEarly() (release func(err error)) { return f.blockListing(true) }
+
+func (f *Addrs) blockListing(early bool) (release func(err error)) {
+	g := &gate{open: make(chan struct{}), early: early}
+	f.mu.Lock()
+	f.lgate = g
+	f.mu.Unlock()
+	var once sync.Once
+	return func(err error) {
+		once.Do(func() {
+			f.mu.Lock()
+			g.err = err
+			if f.lgate == g {
+				f.lgate = nil
+			}
+			f.mu.Unlock()
+			close(g.open)
+		})
+	}
+}
+
+// Listings counts the calls of Addresses.
+func (f *Addrs) Listings() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lists
 }
 
 // DeleteAddress implements vip.System.
