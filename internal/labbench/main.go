@@ -803,7 +803,7 @@ var metrics = []metric{
 	{"flood.moves", "11,000 forged packets/s for 10 s: VIP moves", "per run", 0},
 	{"idle.rss", "idle RSS of the MASTER", "MiB", 1},
 	{"idle.cpu", "idle CPU of the MASTER (utime+stime, 10 ms ticks)", "ms per run", 0},
-	{"idle.sched", "idle CPU of the MASTER (schedstat of its threads, ns)", "ms per run", 1},
+	{"idle.sched", "idle CPU of the MASTER (the sum of its threads' schedstat)", "ms per run", 1},
 	{"sub.flaps", "sub-second (-b 0 -k 64), other core busy: false failovers", "per run", 0},
 }
 
