@@ -13,25 +13,29 @@ import (
 )
 
 // LoopTimers are the one-shot timers of the groups' loops, served by one
-// timerfd read through the netpoller with raw system calls. A time.Timer
+// timerfd that the netpoller waits for, set with raw system calls. A time.Timer
 // is a timer of the Go runtime, and the runtime's sysmon thread sleeps
 // only until the next one: with a group's timer a second away, sysmon
 // woke every second (a futex timeout, then a 20 µs nanosleep) beside the
 // loop's own wake-up, two of the idle daemon's three wake-ups a second
 // (docs/PERF.md "A timerfd for the groups' loops"). A timerfd wakes only
-// the poller, and its reads and re-arms are RawSyscalls, which do not wake
-// sysmon either (entersyscall would): with no runtime timer left, sysmon
-// sleeps its full 60 s.
+// the poller, its re-arms are RawSyscalls, which do not wake sysmon
+// either (entersyscall would), and it is never read (see read): with no
+// runtime timer left, sysmon sleeps its full 60 s.
 //
 // One timerfd serves every timer of the process, set to the earliest
 // deadline (a heap): the MASTERs of a grid slot, due at the same time,
-// cost one read and one re-arm, not one each. Re-arming costs a system
-// call, and a BACKUP's dead timer is pushed back by every advert it
-// receives: a deadline moved later only moves in the heap; the timerfd
-// fires at the earlier time and is set then to the earliest deadline left
-// (one read and one re-arm per dead interval instead of one re-arm per
-// advert). A deadline earlier than the timerfd's sets it at once; one at
-// the time it is set for costs nothing.
+// cost one wake-up of the reader and one re-arm, not one each.
+//
+// Re-arming costs a system call, and a BACKUP's dead timer is pushed back
+// by every advert it receives: a deadline moved later only moves in the
+// heap, and the timerfd is set again for the earliest deadline when it is
+// due within a quarter of the time to the deadline being set (a BACKUP at
+// advbase 1: at the third advert of a dead interval of 3.4 s, in the
+// wake-up that the advert causes anyway) or, if no Set comes by then, when
+// it fires: one re-arm per dead interval instead of one per advert, and no
+// wake-up of its own. A deadline earlier than the timerfd's sets it at
+// once; one at the time it is set for costs nothing.
 type LoopTimers struct {
 	fd   int
 	file *os.File
@@ -113,8 +117,15 @@ func (t *loopTimer) Set(at time.Time) {
 	} else {
 		heap.Fix(&s.timers, t.i)
 	}
-	if s.armed.IsZero() || at.Before(s.armed) {
-		s.set(time.Now(), at)
+	now := time.Now()
+	switch {
+	case s.armed.IsZero() || at.Before(s.armed):
+		s.set(now, at)
+	case s.armed.Sub(now) < at.Sub(now)/4 && s.timers[0].at.After(s.armed):
+		// The timerfd is due soon, for nothing: set it now for the
+		// earliest deadline, while the process is awake, rather than
+		// wake it for a re-arm.
+		s.set(now, s.timers[0].at)
 	}
 }
 

@@ -174,3 +174,30 @@ func TestLoopTimersClose(t *testing.T) {
 	}
 	expectNone(t, tm, 20*time.Millisecond)
 }
+
+// A deadline pushed back leaves the timerfd as it is while its time is
+// far, and sets it again once it is near (within a quarter of the time to
+// the new deadline), so that it does not wake the process for nothing.
+func TestLoopTimerPushedBackRearmsWhenNear(t *testing.T) {
+	s := newLoopTimers(t)
+	tm := s.Timer()
+	armed := func() time.Time {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.armed
+	}
+	first := time.Now().Add(time.Hour)
+	tm.Set(first)
+	tm.Set(first.Add(time.Hour)) // an hour left of two: far
+	if got := armed(); !got.Equal(first) {
+		t.Fatalf("timerfd set for %v, want it left at the first deadline", got)
+	}
+	soon := time.Now().Add(50 * time.Millisecond)
+	tm.Set(soon)
+	later := time.Now().Add(time.Hour)
+	tm.Set(later) // 50 ms left of an hour: near
+	if got := armed(); !got.Equal(later) {
+		t.Fatalf("timerfd set for %v, want the new deadline", got)
+	}
+	expectNone(t, tm, 100*time.Millisecond)
+}
