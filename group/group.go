@@ -178,6 +178,11 @@ type Deps struct {
 	// (the link-local Src6 serves link-local peers); nil or false: such
 	// an advert cannot be sent.
 	Source6 func(peer netip.Addr) (netip.Addr, bool)
+	// NewTimer, if set, makes the loop's timer (platform.NewLoopTimer: a
+	// timerfd, which costs the Go runtime no timer, so that an idle
+	// process's sysmon sleeps); nil, or an error, gives a time.Timer,
+	// which testing/synctest's clock drives.
+	NewTimer func() (platform.Timer, error)
 
 	// scripts replaces the script runner (tests).
 	scripts scripts
@@ -207,6 +212,7 @@ type deps struct {
 	listenARP   func() (platform.FrameReader, error)
 	watchClaims func(addrs []netip.Addr, ch chan<- vip.Claim) (stop func(), err error)
 	source6     func(peer netip.Addr) (netip.Addr, bool)
+	newTimer    func() (platform.Timer, error)
 }
 
 // scripts runs the up and down scripts, one at a time, without blocking
@@ -321,8 +327,8 @@ type Group struct {
 	// afterLoop serializes what inLoop runs once the loop has returned,
 	// on its callers' goroutines (health, demoter, status, metrics).
 	afterLoop sync.Mutex
-	query     chan func() // functions run inside the loop: status queries
-	timer     *time.Timer
+	query     chan func()    // functions run inside the loop: status queries
+	timer     platform.Timer // the loop's (loopTimer)
 
 	// startMu guards started: SetDemotion before Run records the level
 	// for Run to start with, instead of waiting for the loop.
@@ -393,7 +399,7 @@ func New(cfg Config, x Deps) (*Group, error) {
 	d := deps{cfg: c, log: logger{x.Log}, mac: x.MAC, conn: x.Conn, conn6: x.Conn6, src6: x.Src6, arp: x.ARP, addrs: x.Addrs,
 		link: x.Link, addrChg: x.AddrChanged, initial: x.Initial, random: x.Random, runner: x.scripts,
 		ready: x.Ready, notify: x.Notify, onTrans: x.OnTransition, shared: x.Shared, listenARP: x.ListenARP,
-		watchClaims: x.WatchClaims, source6: x.Source6}
+		watchClaims: x.WatchClaims, source6: x.Source6, newTimer: x.NewTimer}
 	if d.runner == nil {
 		d.runner = newRunner(d.log, c.ScriptTimeout)
 	}
@@ -563,8 +569,8 @@ func (d *Group) Reconfigure(cfg Config) error {
 // gone. It returns how the process should end.
 func (d *Group) Run() *Exit {
 	now := time.Now()
-	d.timer = time.NewTimer(time.Hour)
-	defer d.timer.Stop()
+	d.timer = d.loopTimer()
+	defer d.timer.Close()
 	defer close(d.done)
 	defer d.closeListener()
 	defer func() {
@@ -612,7 +618,7 @@ func (d *Group) Run() *Exit {
 		select {
 		case r := <-d.rx:
 			d.onPacket(r)
-		case <-d.timer.C:
+		case <-d.timer.C():
 			d.fire(time.Now())
 		case st, ok := <-d.link:
 			if !ok {
@@ -768,6 +774,26 @@ func (d *Group) fireLazy() {
 	}
 }
 
+// loopTimer makes the loop's timer: Deps.NewTimer's, else a time.Timer.
+func (d *Group) loopTimer() platform.Timer {
+	if d.newTimer != nil {
+		t, err := d.newTimer()
+		if err == nil {
+			return t
+		}
+		d.log.Debugf("Loop timer: a time.Timer (%s)", err)
+	}
+	return goTimer{time.NewTimer(time.Hour)}
+}
+
+// goTimer is a time.Timer as a platform.Timer.
+type goTimer struct{ t *time.Timer }
+
+func (g goTimer) C() <-chan time.Time { return g.t.C }
+func (g goTimer) Set(at time.Time)    { g.t.Reset(time.Until(at)) }
+func (g goTimer) Stop()               { g.t.Stop() }
+func (g goTimer) Close() error        { g.t.Stop(); return nil }
+
 // arm sets the loop's timer to the earliest deadline (for a lazy timer,
 // the latest time it may fire).
 func (d *Group) arm() {
@@ -784,7 +810,7 @@ func (d *Group) arm() {
 		d.timer.Stop()
 		return
 	}
-	d.timer.Reset(time.Until(next))
+	d.timer.Set(next)
 }
 
 func (d *Group) fire(now time.Time) {

@@ -158,6 +158,8 @@ type testConfig struct {
 	manage manageMode
 	debug  bool
 	conn   func(*fakeConn) platform.IPConn // wraps the fake socket (nil: as it is)
+	// newTimer is Deps.NewTimer (nil: a time.Timer).
+	newTimer func() (platform.Timer, error)
 }
 
 func (c *testConfig) managesVIP() bool {
@@ -226,7 +228,7 @@ func startHarnessWith(t *testing.T, edit func(c *testConfig), run scripts) *harn
 	}
 	d, err := New(c.Config, Deps{Log: log.Logger, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 0x0c}, Conn: conn, ARP: h.arp,
 		Addrs: addrs, Link: h.link, AddrChanged: h.addrChg, Initial: platform.LinkState{Up: true, Running: true},
-		Random: func() uint64 { seq++; return seq }, scripts: run})
+		Random: func() uint64 { seq++; return seq }, scripts: run, NewTimer: c.newTimer})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,6 +118,10 @@ type Deps struct {
 	// StateDir keeps what outlives the process: the groups in
 	// maintenance with --persistent (MaintenanceDir). "": none.
 	StateDir string
+	// NewTimer makes each group's loop timer (group.Deps.NewTimer:
+	// platform.NewLoopTimer in the daemon); nil: a time.Timer (tests
+	// under testing/synctest).
+	NewTimer func() (platform.Timer, error)
 }
 
 // Step is a step of a group's start, in the order a node takes them;
@@ -569,6 +573,7 @@ func (n *Node) start(s Spec) error {
 			OnTransition: func(tr group.Transition) { n.publishTransition(s, tr) },
 			Shared:       true,
 			Source6:      ifc.source6,
+			NewTimer:     n.deps.NewTimer,
 		}
 		if ifc.claims != nil {
 			gd.WatchClaims = ifc.claims.Watch

@@ -135,7 +135,7 @@ func runConfig(path string, log *logger, sigs <-chan os.Signal) exitPlan {
 		return nil
 	}
 	n = node.New(node.Deps{Log: log.Logger, Open: platform.New, Random: rng.Uint64, Lock: platform.Lock, Reload: reload,
-		StateDir: stateDir()})
+		StateDir: stateDir(), NewTimer: newLoopTimer})
 	if err := n.Apply(specs(f)); err != nil {
 		logErrors(log, err)
 		n.Stop(syscall.SIGTERM)

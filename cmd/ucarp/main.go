@@ -123,9 +123,12 @@ type startDeps struct {
 	lock func(name string) (io.Closer, error)
 	// listen makes the control socket; nil serves none.
 	listen listenControl
+	// newTimer makes the groups' loop timers (newLoopTimer); nil:
+	// time.Timers, which testing/synctest drives.
+	newTimer func() (platform.Timer, error)
 }
 
-var realStartDeps = startDeps{open: platform.New, lock: platform.Lock, listen: realListenControl}
+var realStartDeps = startDeps{open: platform.New, lock: platform.Lock, listen: realListenControl, newTimer: newLoopTimer}
 
 // errDetached stops the start in the caller of -B, once the background
 // daemon has reported how its own start went.
@@ -215,7 +218,8 @@ func start(cfg *config, log *logger, status *statusPipe, sigs chan os.Signal, sd
 			status.ready()
 			sdReady(fmt.Sprintf("%s on %s id %d", state, cfg.Interface, cfg.VHID))
 		},
-		Notify: func(_ node.ID, s string) { sdNotify(s) },
+		Notify:   func(_ node.ID, s string) { sdNotify(s) },
+		NewTimer: sd.newTimer,
 	})
 	spec := node.Spec{Config: cfg.GroupConfig(), ManageVIP: cfg.ManagesVIP(), Probes: cfg.probes,
 		SyncGroup: cfg.SyncGroup, HoldDown: cfg.HoldDown, HoldDownUntilHealthy: cfg.HoldDownUntilHealthy}

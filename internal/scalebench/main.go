@@ -115,7 +115,8 @@ func (sz size) String() string {
 type point struct {
 	size
 	convergence     time.Duration
-	cpu, rss, hwm   [2]float64 // per process: CPU s per minute, MiB
+	cpu, rss, hwm   [2]float64 // per process: CPU s per minute (utime+stime ticks), MiB
+	sched           [2]float64 // per process: CPU s per minute (schedstat of its threads)
 	threads         [2]int
 	intervals       int
 	p50, p99, max   float64 // jitter, ms
@@ -244,9 +245,10 @@ func measure(sz size, doReload bool) (p point, err error) {
 		return p, err
 	}
 	p.load0 = loadavg()
-	var cpu0 [2]float64
+	var cpu0, sched0 [2]float64
 	for i, pr := range procs {
 		cpu0[i] = treeTicks(pr.Pid())
+		sched0[i] = treeSched(pr.Pid())
 	}
 	w0 := time.Now()
 	time.Sleep(*window)
@@ -257,6 +259,7 @@ func measure(sz size, doReload bool) (p point, err error) {
 			return p, fmt.Errorf("%s's daemon exited:\n%s", pr.Host.Name, tail(pr.Log(), 20))
 		}
 		p.cpu[i] = (treeTicks(pr.Pid()) - cpu0[i]) / 100 / elapsed.Minutes()
+		p.sched[i] = (treeSched(pr.Pid()) - sched0[i]) / 1e9 / elapsed.Minutes()
 		for _, pid := range tree(pr.Pid()) { // keepalived: its VRRP child too
 			st := status(pid)
 			p.rss[i] += st["VmRSS"] / 1024
@@ -301,8 +304,8 @@ func measure(sz size, doReload bool) (p point, err error) {
 	p.intervals = len(js)
 	p.p50, p.p99, p.max = quantile(js, 0.50), quantile(js, 0.99), js[len(js)-1]
 	p.framesPerSecond = float64(countAdverts(ads)) / elapsed.Seconds()
-	fmt.Printf("  CPU %.2f / %.2f s/min, RSS %.1f / %.1f MiB, jitter p50 %.2f p99 %.2f max %.2f ms over %d intervals\n",
-		p.cpu[0], p.cpu[1], p.rss[0], p.rss[1], p.p50, p.p99, p.max, p.intervals)
+	fmt.Printf("  CPU %.2f / %.2f s/min (ticks), %.3f / %.3f (schedstat), RSS %.1f / %.1f MiB, jitter p50 %.2f p99 %.2f max %.2f ms over %d intervals\n",
+		p.cpu[0], p.cpu[1], p.sched[0], p.sched[1], p.rss[0], p.rss[1], p.p50, p.p99, p.max, p.intervals)
 	if doReload {
 		r, err := reloadOne(l, procs, confs, gs)
 		if err != nil {
@@ -453,6 +456,16 @@ func treeTicks(pid int) float64 {
 	var t float64
 	for _, p := range tree(pid) {
 		t += lab.CPUTicks(p)
+	}
+	return t
+}
+
+// treeSched is the CPU time of pid and its descendants' live threads, in
+// nanoseconds (schedstat).
+func treeSched(pid int) float64 {
+	var t float64
+	for _, p := range tree(pid) {
+		t += lab.CPUSched(p)
 	}
 	return t
 }
@@ -675,16 +688,17 @@ func render(points []point) string {
 	fmt.Fprintf(&b, "bridge br0, eth1 on br1) and the groups are vhid 1..N/2 on each (N=1: eth0 alone). Odd vhids prefer h1\n")
 	fmt.Fprintf(&b, "(advskew 0 there, 100 on h2), even vhids h2: each process is MASTER of half its groups. advbase 1, deadratio 3,\n")
 	fmt.Fprintf(&b, "preempt, the daemon manages each group's /32 address, no scripts, no syslog. After convergence (every address on\n")
-	fmt.Fprintf(&b, "its preferred host alone) and %v more, the window: CPU (utime+stime of /proc/PID/stat) and VmRSS/VmHWM of\n", settle)
+	fmt.Fprintf(&b, "its preferred host alone) and %v more, the window: CPU (utime+stime of /proc/PID/stat, in 10 ms ticks,\n", settle)
+	fmt.Fprintf(&b, "and the sum of /proc/PID/task/*/schedstat, in ns) and VmRSS/VmHWM of\n")
 	fmt.Fprintf(&b, "each process, and every CARP advert captured on both bridges. Jitter is |interval - (advbase + advskew/256)|\n")
 	fmt.Fprintf(&b, "between successive adverts of one source for one group, over all groups. Targets (issue 13): p99 jitter under\n")
 	fmt.Fprintf(&b, "5 ms, idle CPU under 1 %% of a core (0.6 CPU s per minute), RSS under 20 MiB. A row \"manage-vip = false\" runs\n")
 	fmt.Fprintf(&b, "the same groups with no address management (convergence then judged on the wire): see the notes below.\n\n")
-	b.WriteString("| groups per process | converged | CPU s/min h1 / h2 | % of a core (max) | VmRSS h1 / h2 MiB | VmHWM max MiB | threads | adverts/s on the wire | intervals | jitter p50 / p99 / max ms | transitions in window | load avg before / after |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| groups per process | converged | CPU s/min h1 / h2 (ticks) | CPU s/min h1 / h2 (schedstat) | % of a core (max, ticks) | VmRSS h1 / h2 MiB | VmHWM max MiB | threads | adverts/s on the wire | intervals | jitter p50 / p99 / max ms | transitions in window | load avg before / after |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range points {
-		fmt.Fprintf(&b, "| %v | %.1f s | %.3f / %.3f | %.2f | %.1f / %.1f | %.1f | %d / %d | %.0f | %d | %.2f / %.2f / %.2f | %d | %s / %s |\n",
-			p.size, p.convergence.Seconds(), p.cpu[0], p.cpu[1], 100*max(p.cpu[0], p.cpu[1])/60, p.rss[0], p.rss[1],
+		fmt.Fprintf(&b, "| %v | %.1f s | %.3f / %.3f | %.3f / %.3f | %.2f | %.1f / %.1f | %.1f | %d / %d | %.0f | %d | %.2f / %.2f / %.2f | %d | %s / %s |\n",
+			p.size, p.convergence.Seconds(), p.cpu[0], p.cpu[1], p.sched[0], p.sched[1], 100*max(p.cpu[0], p.cpu[1])/60, p.rss[0], p.rss[1],
 			max(p.hwm[0], p.hwm[1]), p.threads[0], p.threads[1], p.framesPerSecond, p.intervals, p.p50, p.p99, p.max,
 			p.transitions, p.load0, p.load1)
 	}
