@@ -2,9 +2,11 @@ package node
 
 import (
 	"errors"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ucarp-go/ucarp/platform"
 	"github.com/ucarp-go/ucarp/vip"
@@ -69,8 +71,10 @@ import (
 //     re-adds an address that is there (a replace, which keeps it: no
 //     blink), a BACKUP's delete fails (logged): neither moves the VIP.
 //   - A look whose listing failed gets the error (as when it listed
-//     itself), and takes no action; after the next listing that
-//     succeeds, every group is told.
+//     itself), and takes no action; the failure is logged (once until a
+//     listing succeeds) and the listing made again after 1 s, doubling
+//     to 10 s, by itself: a BACKUP looks only when told, so nobody else
+//     would. After the next listing that succeeds, every group is told.
 type addrCache struct {
 	sys vip.System
 	// notify, when set, tells the groups of an interface that a listing
@@ -81,6 +85,11 @@ type addrCache struct {
 	// blind: no events come for this table (a group's macvlan); every
 	// look starts a listing, and is served the last one's result.
 	blind bool
+	// log receives a failed listing's line; stop ends the retries of
+	// failed listings (the interface closed). Both may be nil: no line,
+	// no retry (a look lists again).
+	log  *slog.Logger
+	stop <-chan struct{}
 
 	mu    sync.Mutex
 	list  []vip.Address
@@ -92,7 +101,16 @@ type addrCache struct {
 	listing bool
 	seen    []platform.AddrEvent
 	lists   int // listings made, for tests
+	// retryIn is the wait before a failed listing is made again (0: the
+	// last listing succeeded).
+	retryIn time.Duration
 }
+
+// Retries of a failed listing: after retryFirst, doubling to retryMax.
+const (
+	retryFirst = time.Second
+	retryMax   = 10 * time.Second
+)
 
 // prime makes the first listing, waiting for it: when the node opens the
 // interface, before any group runs. A failure is kept for the first look,
@@ -152,11 +170,21 @@ func (c *addrCache) relist() {
 	c.mu.Lock()
 	c.listing = false
 	if err != nil {
-		// The next look lists again (as when it listed itself).
+		// The next look lists again (as when it listed itself), and so
+		// does the retry: a BACKUP looks only when told.
+		first := c.retryIn == 0
 		c.err, c.stale = err, true
+		c.retryIn = min(max(2*c.retryIn, retryFirst), retryMax)
+		if c.stop != nil {
+			time.AfterFunc(c.retryIn, c.retry)
+		}
 		c.mu.Unlock()
+		if first && c.log != nil {
+			c.log.Error("unable to list the addresses; listing again", "err", err)
+		}
 		return
 	}
+	c.retryIn = 0
 	for _, ev := range c.seen { // later than the listing, or shown by it already
 		list, _ = applyTo(list, ev)
 	}
@@ -172,6 +200,21 @@ func (c *addrCache) relist() {
 	c.mu.Unlock()
 	if notify != nil && (all || len(changed) > 0) {
 		notify(all, changed)
+	}
+}
+
+// retry makes a failed listing again, unless one is under way, one has
+// succeeded since, or the interface is closed.
+func (c *addrCache) retry() {
+	select {
+	case <-c.stop:
+		return
+	default:
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil && !c.listing {
+		c.startListing()
 	}
 }
 
@@ -317,10 +360,10 @@ func (c *addrCache) apply(ev platform.AddrEvent) (changed bool) {
 		c.confirm()
 		return true
 	}
+	c.record(ev) // also before the first listing is in: it may not show ev
 	if !c.known {
 		return true
 	}
-	c.record(ev)
 	c.list, changed = applyTo(c.list, ev)
 	return changed
 }

@@ -693,7 +693,7 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	ifc.addrs = &addrCache{sys: sys.Addresses(), notify: func(all bool, addrs []netip.Addr) {
+	ifc.addrs = &addrCache{sys: sys.Addresses(), log: n.deps.Log.With("interface", c.Interface), stop: ifc.stop, notify: func(all bool, addrs []netip.Addr) {
 		// A listing made off the groups' loops corrected the copy:
 		// the groups of what it changed look again (addrcache.go).
 		ifc.each(func(m *member) {
