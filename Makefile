@@ -133,7 +133,7 @@ lint: $(STATICCHECK) $(STRINGER)
 fuzz:
 	for t in FuzzPacket FuzzHeader FuzzValidator FuzzMachine; do \
 		$(GO) test ./carp -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; done
-	for t in FuzzRoutingMessages FuzzBPFRecords; do \
+	for t in FuzzRoutingMessages FuzzBPFRecords FuzzLinkEvent; do \
 		$(GO) test ./platform -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; done
 	$(GO) test ./cmd/ucarp -run XXX -fuzz '^FuzzCommandLine$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./config -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)

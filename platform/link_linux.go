@@ -119,6 +119,12 @@ func linkEvent(typ uint16, data []byte, index int) (LinkState, bool) {
 	if int(int32(binary.NativeEndian.Uint32(data[4:]))) != index {
 		return LinkState{}, false
 	}
+	if data[0] != unix.AF_UNSPEC {
+		// The bridge's own messages about a port (family AF_BRIDGE): an
+		// RTM_DELLINK when the port leaves its bridge, which is no
+		// removal of the link.
+		return LinkState{}, false
+	}
 	st := linkStateOf(binary.NativeEndian.Uint32(data[8:]))
 	st.Gone = typ == unix.RTM_DELLINK
 	return st, true

@@ -29,6 +29,7 @@ func TestLinkEvent(t *testing.T) {
 		{"removed", unix.RTM_DELLINK, msg(7, unix.IFF_UP), LinkState{Up: true, Gone: true}, true},
 		{"another link", unix.RTM_NEWLINK, msg(8, unix.IFF_UP), LinkState{}, false},
 		{"an address message", unix.RTM_NEWADDR, msg(7, unix.IFF_UP), LinkState{}, false},
+		{"a bridge port leaves its bridge", unix.RTM_DELLINK, append([]byte{unix.AF_BRIDGE}, msg(7, unix.IFF_UP)[1:]...), LinkState{}, false},
 		{"short", unix.RTM_NEWLINK, msg(7, unix.IFF_UP)[:unix.SizeofIfInfomsg-1], LinkState{}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -84,6 +85,16 @@ func TestLinuxLinkExists(t *testing.T) {
 		}
 		if removed, err := sys.(VMACer).RemoveVMAC(VMACOptions{Name: "nosuch0"}); removed || err != nil {
 			t.Errorf("RemoveVMAC of a missing link: %v, %v", removed, err)
+		}
+	})
+}
+
+// FuzzLinkEvent: no link message, however short or strange, makes
+// linkEvent panic, and only a message about the link itself is taken.
+func FuzzLinkEvent(f *testing.F) {
+	f.Fuzz(func(t *testing.T, typ uint16, data []byte) {
+		if _, ok := linkEvent(typ, data, 7); ok && (len(data) < unix.SizeofIfInfomsg || data[0] != unix.AF_UNSPEC || binary.NativeEndian.Uint32(data[4:]) != 7) {
+			t.Errorf("linkEvent took a message that is not link 7's: %x", data)
 		}
 	})
 }
