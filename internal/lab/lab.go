@@ -292,9 +292,19 @@ func killNamespace(ns string) {
 		if len(pids) == 0 || time.Now().After(deadline) {
 			break
 		}
-		for _, p := range pids {
-			if pid, err := strconv.Atoi(p); err == nil {
-				syscall.Kill(pid, syscall.SIGKILL)
+		// Every process is stopped before any is killed: a host dies
+		// without a word. Killed one after the other, a parent can go
+		// first and a child that its death tells (keepalived's VRRP
+		// child, probably) say goodbye before its own SIGKILL comes:
+		// once TestVRRP3Interop saw ours take over keepalived's "dead"
+		// host after its Skew_Time (a priority-0 advert's wait), not its
+		// Master_Down_Interval.
+		// A stopped process acts on no signal but SIGKILL.
+		for _, sig := range []syscall.Signal{syscall.SIGSTOP, syscall.SIGKILL} {
+			for _, p := range pids {
+				if pid, err := strconv.Atoi(p); err == nil {
+					syscall.Kill(pid, sig)
+				}
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
