@@ -71,10 +71,10 @@ import (
 //     re-adds an address that is there (a replace, which keeps it: no
 //     blink), a BACKUP's delete fails (logged): neither moves the VIP.
 //   - A look whose listing failed gets the error (as when it listed
-//     itself), and takes no action; the failure is logged (once until a
-//     listing succeeds) and the listing made again after 1 s, doubling
-//     to 10 s, by itself: a BACKUP looks only when told, so nobody else
-//     would. After the next listing that succeeds, every group is told.
+//     itself), and takes no action; the listing is made again after
+//     1 s, doubling to 10 s, by the cache itself (a BACKUP looks only
+//     when told, so nobody else would), and a retry's failure is logged
+//     (once until a listing succeeds). After the next listing that succeeds, every group is told.
 type addrCache struct {
 	sys vip.System
 	// notify, when set, tells the groups of an interface that a listing
@@ -104,6 +104,9 @@ type addrCache struct {
 	// retryIn is the wait before a failed listing is made again (0: the
 	// last listing succeeded).
 	retryIn time.Duration
+	// retrying: the listing in flight is a retry's; logged: a retry's
+	// failure was logged since the last listing that succeeded.
+	retrying, logged bool
 }
 
 // Retries of a failed listing: after retryFirst, doubling to retryMax.
@@ -172,19 +175,24 @@ func (c *addrCache) relist() {
 	if err != nil {
 		// The next look lists again (as when it listed itself), and so
 		// does the retry: a BACKUP looks only when told.
-		first := c.retryIn == 0
+		// Logged when the cache's own retry fails (once until one
+		// succeeds): a look's listing fails for the looks that follow,
+		// which say so themselves.
+		logIt := c.retrying && !c.logged
+		c.logged = c.logged || logIt
+		c.retrying = false
 		c.err, c.stale = err, true
 		c.retryIn = min(max(2*c.retryIn, retryFirst), retryMax)
 		if c.stop != nil {
 			time.AfterFunc(c.retryIn, c.retry)
 		}
 		c.mu.Unlock()
-		if first && c.log != nil {
+		if logIt && c.log != nil {
 			c.log.Error("unable to list the addresses; listing again", "err", err)
 		}
 		return
 	}
-	c.retryIn = 0
+	c.retryIn, c.retrying, c.logged = 0, false, false
 	for _, ev := range c.seen { // later than the listing, or shown by it already
 		list, _ = applyTo(list, ev)
 	}
@@ -215,6 +223,7 @@ func (c *addrCache) retry() {
 	defer c.mu.Unlock()
 	if c.err != nil && !c.listing {
 		c.startListing()
+		c.retrying = true
 	}
 }
 
