@@ -97,10 +97,12 @@ type addrCache struct {
 	stale bool  // a change or resync since the last listing began: list again
 	err   error // the last listing's failure, until one succeeds
 	// listing: one is in flight; seen records the events and changes
-	// applied meanwhile, to apply again on its result.
-	listing bool
-	seen    []platform.AddrEvent
-	lists   int // listings made, for tests
+	// applied meanwhile, to apply again on its result: each prefix's
+	// last, at most maxSeen (overrun: more came, and its result is
+	// dropped for another listing's).
+	listing, overrun bool
+	seen             []platform.AddrEvent
+	lists            int // listings made, for tests
 	// retryIn is the wait before a failed listing is made again (0: the
 	// last listing succeeded).
 	retryIn time.Duration
@@ -108,6 +110,12 @@ type addrCache struct {
 	// failure was logged since the last listing that succeeded.
 	retrying, logged bool
 }
+
+// maxSeen bounds the events kept for the replay of a listing in flight:
+// one per prefix, so past this many prefixes changed during one listing
+// (a table churning faster than it can be listed) its result is dropped
+// and another listing made.
+const maxSeen = 1024
 
 // Retries of a failed listing: after retryFirst, doubling to retryMax.
 const (
@@ -154,7 +162,7 @@ var errListing = errors.New("node: the address table is being listed")
 
 // startListing lists the table on a goroutine of its own. c.mu is held.
 func (c *addrCache) startListing() {
-	c.listing, c.stale, c.seen = true, false, c.seen[:0]
+	c.listing, c.stale, c.seen, c.overrun = true, false, c.seen[:0], false
 	go c.relist()
 }
 
@@ -193,10 +201,18 @@ func (c *addrCache) relist() {
 		return
 	}
 	c.retryIn, c.retrying, c.logged = 0, false, false
+	if c.overrun {
+		// The events it may lack were too many to keep: the copy (kept
+		// by the events if known) stays until the next listing, which
+		// stale makes at once.
+		c.startListing()
+		c.mu.Unlock()
+		return
+	}
 	for _, ev := range c.seen { // later than the listing, or shown by it already
 		list, _ = applyTo(list, ev)
 	}
-	c.seen = c.seen[:0]
+	c.seen = nil // what a burst of events grew
 	all := c.err != nil || !c.known
 	changed := diff(c.list, list)
 	c.list, c.known, c.err = list, true, nil
@@ -227,11 +243,22 @@ func (c *addrCache) retry() {
 	}
 }
 
-// record keeps ev for the listing in flight, if any. c.mu is held.
+// record keeps ev for the listing in flight, if any, in place of the
+// last of its prefix: applyTo sets or removes a prefix's entry whatever
+// came before. c.mu is held.
 func (c *addrCache) record(ev platform.AddrEvent) {
-	if c.listing {
-		c.seen = append(c.seen, ev)
+	if !c.listing || c.overrun {
+		return
 	}
+	if i := slices.IndexFunc(c.seen, func(s platform.AddrEvent) bool { return s.Addr.Prefix == ev.Addr.Prefix }); i >= 0 {
+		c.seen[i] = ev
+		return
+	}
+	if len(c.seen) == maxSeen {
+		c.seen, c.overrun, c.stale = nil, true, true
+		return
+	}
+	c.seen = append(c.seen, ev)
 }
 
 func (c *addrCache) Addresses() ([]vip.Address, error) {

@@ -379,3 +379,72 @@ func TestAddrCacheHeldListings(t *testing.T) {
 		t.Logf("%d steps with a listing held, %d resyncs, %d listings", held, resyncs, c.lists)
 	})
 }
+
+// TestAddrCacheReplayBounded: while a listing is held, the events kept
+// to replay on its result stay bounded: one per prefix (a replay needs
+// only each prefix's last), and at most maxSeen prefixes, past which the
+// listing's result is dropped for another listing's. Either way the copy
+// is the table once the listings are let go.
+func TestAddrCacheReplayBounded(t *testing.T) {
+	pfx := func(i int) netip.Prefix {
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, byte(100 + i>>8), byte(i)}), 32)
+	}
+	for _, tt := range []struct {
+		name     string
+		prefixes int // distinct prefixes changed while the listing is held
+		most     int // the most events kept at once
+	}{
+		{"few prefixes, many events", 4, 4},
+		{"more prefixes than kept", 3 * maxSeen, maxSeen},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sys := viptest.New("eth0")
+				c := &addrCache{sys: sys}
+				c.prime()
+				release := sys.BlockListingEarly() // shows the table before the events
+				defer release(nil)
+				c.apply(platform.AddrEvent{Resync: true})
+				synctest.Wait()
+				most := 0
+				for i := range 10000 {
+					ev := platform.AddrEvent{Addr: vip.Address{Prefix: pfx(i % tt.prefixes), Label: "eth0"}, Deleted: i/tt.prefixes%2 == 1}
+					if ev.Deleted {
+						sys.DeleteAddress(ev.Addr)
+					} else {
+						sys.Add(ev.Addr)
+					}
+					c.apply(ev)
+					c.mu.Lock()
+					most = max(most, len(c.seen))
+					c.mu.Unlock()
+				}
+				if most > tt.most {
+					t.Errorf("%d events kept for the replay, want at most %d", most, tt.most)
+				}
+				// The copy is right once the held listing is in, whether
+				// its result was used or another listing (held too) is
+				// on its way, and after that one.
+				next := sys.BlockListing()
+				defer next(nil)
+				for _, let := range []func(error){release, next} {
+					let(nil)
+					synctest.Wait()
+					want, _ := sys.Snapshot()
+					c.mu.Lock()
+					got := slices.Clone(c.list)
+					c.mu.Unlock()
+					key := func(a, b vip.Address) int { return a.Prefix.Addr().Compare(b.Prefix.Addr()) }
+					slices.SortFunc(got, key)
+					slices.SortFunc(want, key)
+					if !slices.Equal(got, want) {
+						t.Fatalf("copy of %d addresses, table of %d", len(got), len(want))
+					}
+				}
+				if c.listing || c.stale {
+					t.Fatalf("listing %v, stale %v after the listings", c.listing, c.stale)
+				}
+			})
+		})
+	}
+}
