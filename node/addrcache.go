@@ -70,11 +70,19 @@ import (
 //     an address that is not there, or lacks one that is), a MASTER
 //     re-adds an address that is there (a replace, which keeps it: no
 //     blink), a BACKUP's delete fails (logged): neither moves the VIP.
-//   - A look whose listing failed gets the error (as when it listed
-//     itself), and takes no action; the listing is made again after
-//     1 s, doubling to 10 s, by the cache itself (a BACKUP looks only
-//     when told, so nobody else would), and a retry's failure is logged
-//     (once until a listing succeeds). After the next listing that succeeds, every group is told.
+//   - A failed listing is made again after 1 s, doubling to 10 s, by the
+//     cache itself (a BACKUP looks only when told, so nobody else
+//     would), and a retry's failure is logged (once until a listing
+//     succeeds); looks start no listing meanwhile. After the next
+//     listing that succeeds, every group is told. Until then the looks
+//     are served the copy, which the events and the daemon's changes
+//     keep as before: it is only not confirmed. Acting on it is what the
+//     point above allows, and nothing worse than acting on nothing: a
+//     MASTER goes on renewing its address (had it got the error, its
+//     address would expire while the listings fail, the VIP gone from
+//     every host), and a group starting on the interface is not failed
+//     for it. Only before the first listing that succeeds, when there is
+//     no copy, does a look get the error (as when it listed itself).
 type addrCache struct {
 	sys vip.System
 	// notify, when set, tells the groups of an interface that a listing
@@ -144,17 +152,21 @@ func (c *addrCache) look() error {
 	if c.blind {
 		c.stale = true
 	}
-	if (c.stale || !c.known) && !c.listing {
+	if (c.stale || !c.known) && !c.listing && !c.retryArmed() {
 		c.startListing()
 	}
 	switch {
+	case c.known:
+		return nil
 	case c.err != nil:
 		return c.err
-	case !c.known:
-		return errListing
 	}
-	return nil
+	return errListing
 }
+
+// retryArmed says whether the cache's retry will make a failed listing
+// again, so that a look need not. c.mu is held.
+func (c *addrCache) retryArmed() bool { return c.retryIn > 0 && c.stop != nil }
 
 // errListing is a look's answer before the first listing is in (a cache
 // not primed).
@@ -181,11 +193,11 @@ func (c *addrCache) relist() {
 	c.mu.Lock()
 	c.listing = false
 	if err != nil {
-		// The next look lists again (as when it listed itself), and so
-		// does the retry: a BACKUP looks only when told.
-		// Logged when the cache's own retry fails (once until one
-		// succeeds): a look's listing fails for the looks that follow,
-		// which say so themselves.
+		// Made again by the retry (a BACKUP looks only when told), or
+		// without one by the next look. Logged when the cache's own
+		// retry fails (once until one succeeds): a failure that the
+		// retry mends is not worth a line, and before the first
+		// listing that succeeds the looks get the error and say so.
 		logIt := c.retrying && !c.logged
 		c.logged = c.logged || logIt
 		c.retrying = false

@@ -55,6 +55,7 @@ type Addrs struct {
 	gate  *gate // Block's: AddAddress waits for it
 	lgate *gate // BlockListing's: Addresses waits for it
 	lists int   // calls of Addresses
+	lerr  error // FailListings'
 }
 
 // gate holds back AddAddress until opened, then makes it fail with err
@@ -86,11 +87,23 @@ func (f *Addrs) Fail(err error) {
 	f.err = err
 }
 
+// FailListings makes every later Addresses return err (nil: succeed
+// again), the other calls going on as before: a dump the kernel keeps
+// interrupting (NLM_F_DUMP_INTR) or cannot send (ENOBUFS).
+func (f *Addrs) FailListings(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lerr = err
+}
+
 // Addresses implements vip.System.
 func (f *Addrs) Addresses() ([]vip.Address, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lists++
+	if f.lerr != nil {
+		return nil, f.lerr
+	}
 	if g := f.lgate; g != nil {
 		// The kernel holding its rtnl lock: the listing waits, then
 		// shows the table as it is then (or was, BlockListingEarly).
