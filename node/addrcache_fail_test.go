@@ -2,9 +2,7 @@ package node
 
 import (
 	"errors"
-	"net"
 	"net/netip"
-	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -20,20 +18,11 @@ import (
 // (found by review: the copy lacked the address for good).
 func TestAddrCacheEventDuringFirstListing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 1}, netip.MustParsePrefix("198.51.100.1/24"))
-		done := make(chan struct{})
-		defer close(done)
-		events, _ := h.WatchAddresses(done)
-		c := &addrCache{sys: h.Addresses()}
+		c := &addrCache{}
+		h := watchedCache(t, c)
 		h.Addrs().Fail(errors.New("boom"))
 		c.prime()
 		h.Addrs().Fail(nil)
-		go func() {
-			for ev := range events {
-				c.apply(ev)
-			}
-		}()
 		release := h.Addrs().BlockListingEarly()
 		c.Find(netip.MustParseAddr("198.51.100.100")) // starts the listing
 		synctest.Wait()
@@ -58,26 +47,7 @@ func TestAddrCacheEventDuringFirstListing(t *testing.T) {
 func TestAddrCacheFailedListingRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a := newTestNode(&lan, 11)
-		peer, conn := thirdHost(t, &lan, carp.IPProtocol)
-		if err := a.Apply([]Spec{a.spec(1, 100)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			for {
-				conn.WritePacket(advert(peer, 1, 0))
-				select {
-				case <-stop:
-					return
-				case <-time.After(time.Second):
-				}
-			}
-		}()
-		settle(5 * time.Second)
-		wantHolders(t, "", a)
+		a := backupBehind(t, &lan)
 		addrs := a.host.Addrs()
 		release := addrs.BlockListing()
 		a.host.MissAddrEvents(func(t *viptest.Addrs) { t.Add(vip.Address{Prefix: vipOf(1)}) })

@@ -19,6 +19,24 @@ import (
 	"github.com/ucarp-go/ucarp/vip/viptest"
 )
 
+// watchedCache gives c the address table of eth0 of a new LAN host and
+// applies the host's address events to it, as the node does, until the
+// test ends; the caller primes it.
+func watchedCache(t *testing.T, c *addrCache) *platformtest.Host {
+	var lan platformtest.LAN
+	h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 1}, netip.MustParsePrefix("198.51.100.1/24"))
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	events, _ := h.WatchAddresses(done)
+	c.sys = h.Addresses()
+	go func() {
+		for ev := range events {
+			c.apply(ev)
+		}
+	}()
+	return h
+}
+
 // TestAddrCacheFollowsTheTable makes random changes to an interface's
 // addresses, the daemon's through the cache (additions, renewals,
 // removals) and an administrator's behind its back, each followed by its
@@ -27,18 +45,9 @@ import (
 // additions and removals.
 func TestAddrCacheFollowsTheTable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 1}, netip.MustParsePrefix("198.51.100.1/24"))
-		done := make(chan struct{})
-		defer close(done)
-		events, _ := h.WatchAddresses(done)
-		c := &addrCache{sys: h.Addresses()}
+		c := &addrCache{}
+		h := watchedCache(t, c)
 		c.prime()
-		go func() {
-			for ev := range events {
-				c.apply(ev)
-			}
-		}()
 		rng := rand.New(rand.NewPCG(1, 2))
 		prefix := func() netip.Prefix {
 			return netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(100 + rng.IntN(4))}), []int{24, 32}[rng.IntN(2)])
@@ -212,26 +221,7 @@ func TestHeldListingDelaysNoAdvert(t *testing.T) {
 func TestHeldListingBackupLooksAgain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a := newTestNode(&lan, 11)
-		peer, conn := thirdHost(t, &lan, carp.IPProtocol)
-		if err := a.Apply([]Spec{a.spec(1, 100)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() { // the MASTER next door
-			for {
-				conn.WritePacket(advert(peer, 1, 0))
-				select {
-				case <-stop:
-					return
-				case <-time.After(time.Second):
-				}
-			}
-		}()
-		settle(5 * time.Second)
-		wantHolders(t, "", a)
+		a := backupBehind(t, &lan)
 		addrs := a.host.Addrs()
 		release := addrs.BlockListing()
 		defer release(nil)
@@ -258,26 +248,17 @@ func TestHeldListingBackupLooksAgain(t *testing.T) {
 // corrected.
 func TestAddrCacheHeldListings(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 1}, netip.MustParsePrefix("198.51.100.1/24"))
-		done := make(chan struct{})
-		defer close(done)
-		events, _ := h.WatchAddresses(done)
 		told := map[netip.Addr]bool{}
 		var mu sync.Mutex
-		c := &addrCache{sys: h.Addresses(), notify: func(all bool, addrs []netip.Addr) {
+		c := &addrCache{notify: func(all bool, addrs []netip.Addr) {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, a := range addrs {
 				told[a] = true
 			}
 		}}
+		h := watchedCache(t, c)
 		c.prime()
-		go func() {
-			for ev := range events {
-				c.apply(ev)
-			}
-		}()
 		rng := rand.New(rand.NewPCG(3, 4))
 		prefix := func() netip.Prefix {
 			return netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(100 + rng.IntN(4))}), []int{24, 32}[rng.IntN(2)])

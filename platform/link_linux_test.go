@@ -205,17 +205,7 @@ func TestLinuxLinkRenewedAfterRemoval(t *testing.T) {
 // at all: the daemon cannot open it, only see it grow.)
 func TestLinuxLinkLargeMessage(t *testing.T) {
 	inThrowawayNamespace(t, func() {
-		sys, err := New("eth0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		defer close(done)
-		ch, err := sys.WatchLink(done)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nextState(t, ch, func(st LinkState) bool { return st.Up && st.Running })
+		sys, ch := watchEth0(t)
 		l, err := netlink.LinkByName("eth0")
 		if err != nil {
 			t.Fatal(err)
