@@ -242,7 +242,9 @@ func (d *Group) check6(pkt []byte, r *received) carp.Drop {
 	}
 	v := d.val6.Load()
 	if v == nil {
-		return carp.Drop{Reason: carp.DropNotCARP} // no IPv6 here: not handed any
+		// No link-local address yet (SetSrc6): the node hands IPv6
+		// packets only to groups with IPv6 addresses (node's read6).
+		return carp.Drop{Reason: carp.DropNotCARP}
 	}
 	r.src = src
 	return v.Check(pkt[carp.IPv6HeaderLen:], src, dst, int(pkt[7]), &r.hdr)

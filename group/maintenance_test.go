@@ -12,21 +12,29 @@ import (
 	"github.com/ucarp-go/ucarp/carp"
 )
 
+// handingOff starts a harness, MASTER at 4 s, and puts it in
+// maintenance: it hands off. It stops when the test ends.
+func handingOff(t *testing.T) *harness {
+	t.Helper()
+	h := startHarness(t, nil)
+	t.Cleanup(h.close)
+	h.at(4 * time.Second)
+	if h.state() != carp.Master {
+		t.Fatalf("state %v", h.state())
+	}
+	if m := h.d.SetMaintenance(true); m.Phase != MaintHandoff {
+		t.Fatalf("maintenance %+v, want handing-off", m)
+	}
+	return h
+}
+
 // TestMaintDualStackPeerAdverts: a dual-stack peer sends each MASTER
 // advert from its IPv4 address and from its IPv6 link-local address in
 // turn; with no announcement seen, the handoff still completes once its
 // adverts are steady.
 func TestMaintDualStackPeerAdverts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := startHarness(t, nil)
-		defer h.close()
-		h.at(4 * time.Second)
-		if h.state() != carp.Master {
-			t.Fatalf("state %v", h.state())
-		}
-		if m := h.d.SetMaintenance(true); m.Phase != MaintHandoff {
-			t.Fatalf("maintenance %+v, want handing-off", m)
-		}
+		h := handingOff(t)
 		ll := netip.MustParseAddr("fe80::11")
 		hd := carp.Header{Version: 2, Type: 1, VHID: 1, AdvBase: 1, AdvSkew: 0}
 		for i := 0; i < 6; i++ {
@@ -79,15 +87,7 @@ func TestInLoopAfterStopIsSerialized(t *testing.T) {
 // would otherwise put it back).
 func TestMaintRenewalOffTheLoop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := startHarness(t, nil)
-		defer h.close()
-		h.at(4 * time.Second)
-		if h.state() != carp.Master {
-			t.Fatalf("state %v", h.state())
-		}
-		if m := h.d.SetMaintenance(true); m.Phase != MaintHandoff {
-			t.Fatalf("maintenance %+v, want handing-off", m)
-		}
+		h := handingOff(t)
 		release, adds := waitRenewalPosted(t, h)
 		defer release(nil)
 		h.receive(1, 0, nil)
@@ -123,10 +123,7 @@ func TestMaintRenewalOffTheLoop(t *testing.T) {
 // again; the address stays until the peer has it.
 func TestMaintRenewalFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := startHarness(t, nil)
-		defer h.close()
-		h.at(4 * time.Second)
-		h.d.SetMaintenance(true)
+		h := handingOff(t)
 		release, adds := waitRenewalPosted(t, h)
 		release(errors.New("boom"))
 		synctest.Wait()

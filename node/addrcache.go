@@ -70,11 +70,19 @@ import (
 //     an address that is not there, or lacks one that is), a MASTER
 //     re-adds an address that is there (a replace, which keeps it: no
 //     blink), a BACKUP's delete fails (logged): neither moves the VIP.
-//   - A look whose listing failed gets the error (as when it listed
-//     itself), and takes no action; the listing is made again after
-//     1 s, doubling to 10 s, by the cache itself (a BACKUP looks only
-//     when told, so nobody else would), and a retry's failure is logged
-//     (once until a listing succeeds). After the next listing that succeeds, every group is told.
+//   - A failed listing is made again after 1 s, doubling to 10 s, by the
+//     cache itself (a BACKUP looks only when told, so nobody else
+//     would), and a retry's failure is logged (once until a listing
+//     succeeds); looks start no listing meanwhile. After the next
+//     listing that succeeds, every group is told. Until then the looks
+//     are served the copy, which the events and the daemon's changes
+//     keep as before: it is only not confirmed. Acting on it is what the
+//     point above allows, and nothing worse than acting on nothing: a
+//     MASTER goes on renewing its address (had it got the error, its
+//     address would expire while the listings fail, the VIP gone from
+//     every host), and a group starting on the interface is not failed
+//     for it. Only before the first listing that succeeds, when there is
+//     no copy, does a look get the error (as when it listed itself).
 type addrCache struct {
 	sys vip.System
 	// notify, when set, tells the groups of an interface that a listing
@@ -97,10 +105,12 @@ type addrCache struct {
 	stale bool  // a change or resync since the last listing began: list again
 	err   error // the last listing's failure, until one succeeds
 	// listing: one is in flight; seen records the events and changes
-	// applied meanwhile, to apply again on its result.
-	listing bool
-	seen    []platform.AddrEvent
-	lists   int // listings made, for tests
+	// applied meanwhile, to apply again on its result: each prefix's
+	// last, at most maxSeen (overrun: more came, and its result is
+	// dropped for another listing's).
+	listing, overrun bool
+	seen             []platform.AddrEvent
+	lists            int // listings made, for tests
 	// retryIn is the wait before a failed listing is made again (0: the
 	// last listing succeeded).
 	retryIn time.Duration
@@ -108,6 +118,12 @@ type addrCache struct {
 	// failure was logged since the last listing that succeeded.
 	retrying, logged bool
 }
+
+// maxSeen bounds the events kept for the replay of a listing in flight:
+// one per prefix, so past this many prefixes changed during one listing
+// (a table churning faster than it can be listed) its result is dropped
+// and another listing made.
+const maxSeen = 1024
 
 // Retries of a failed listing: after retryFirst, doubling to retryMax.
 const (
@@ -136,17 +152,21 @@ func (c *addrCache) look() error {
 	if c.blind {
 		c.stale = true
 	}
-	if (c.stale || !c.known) && !c.listing {
+	if (c.stale || !c.known) && !c.listing && !c.retryArmed() {
 		c.startListing()
 	}
 	switch {
+	case c.known:
+		return nil
 	case c.err != nil:
 		return c.err
-	case !c.known:
-		return errListing
 	}
-	return nil
+	return errListing
 }
+
+// retryArmed says whether the cache's retry will make a failed listing
+// again, so that a look need not. c.mu is held.
+func (c *addrCache) retryArmed() bool { return c.retryIn > 0 && c.stop != nil }
 
 // errListing is a look's answer before the first listing is in (a cache
 // not primed).
@@ -154,7 +174,7 @@ var errListing = errors.New("node: the address table is being listed")
 
 // startListing lists the table on a goroutine of its own. c.mu is held.
 func (c *addrCache) startListing() {
-	c.listing, c.stale, c.seen = true, false, c.seen[:0]
+	c.listing, c.stale, c.seen, c.overrun = true, false, c.seen[:0], false
 	go c.relist()
 }
 
@@ -173,11 +193,11 @@ func (c *addrCache) relist() {
 	c.mu.Lock()
 	c.listing = false
 	if err != nil {
-		// The next look lists again (as when it listed itself), and so
-		// does the retry: a BACKUP looks only when told.
-		// Logged when the cache's own retry fails (once until one
-		// succeeds): a look's listing fails for the looks that follow,
-		// which say so themselves.
+		// Made again by the retry (a BACKUP looks only when told), or
+		// without one by the next look. Logged when the cache's own
+		// retry fails (once until one succeeds): a failure that the
+		// retry mends is not worth a line, and before the first
+		// listing that succeeds the looks get the error and say so.
 		logIt := c.retrying && !c.logged
 		c.logged = c.logged || logIt
 		c.retrying = false
@@ -193,10 +213,18 @@ func (c *addrCache) relist() {
 		return
 	}
 	c.retryIn, c.retrying, c.logged = 0, false, false
+	if c.overrun {
+		// The events it may lack were too many to keep: the copy (kept
+		// by the events if known) stays until the next listing, which
+		// stale makes at once.
+		c.startListing()
+		c.mu.Unlock()
+		return
+	}
 	for _, ev := range c.seen { // later than the listing, or shown by it already
 		list, _ = applyTo(list, ev)
 	}
-	c.seen = c.seen[:0]
+	c.seen = nil // what a burst of events grew
 	all := c.err != nil || !c.known
 	changed := diff(c.list, list)
 	c.list, c.known, c.err = list, true, nil
@@ -227,11 +255,22 @@ func (c *addrCache) retry() {
 	}
 }
 
-// record keeps ev for the listing in flight, if any. c.mu is held.
+// record keeps ev for the listing in flight, if any, in place of the
+// last of its prefix: applyTo sets or removes a prefix's entry whatever
+// came before. c.mu is held.
 func (c *addrCache) record(ev platform.AddrEvent) {
-	if c.listing {
-		c.seen = append(c.seen, ev)
+	if !c.listing || c.overrun {
+		return
 	}
+	if i := slices.IndexFunc(c.seen, func(s platform.AddrEvent) bool { return s.Addr.Prefix == ev.Addr.Prefix }); i >= 0 {
+		c.seen[i] = ev
+		return
+	}
+	if len(c.seen) == maxSeen {
+		c.seen, c.overrun, c.stale = nil, true, true
+		return
+	}
+	c.seen = append(c.seen, ev)
 }
 
 func (c *addrCache) Addresses() ([]vip.Address, error) {

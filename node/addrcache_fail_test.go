@@ -2,9 +2,7 @@ package node
 
 import (
 	"errors"
-	"net"
 	"net/netip"
-	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -20,20 +18,11 @@ import (
 // (found by review: the copy lacked the address for good).
 func TestAddrCacheEventDuringFirstListing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 1}, netip.MustParsePrefix("198.51.100.1/24"))
-		done := make(chan struct{})
-		defer close(done)
-		events, _ := h.WatchAddresses(done)
-		c := &addrCache{sys: h.Addresses()}
+		c := &addrCache{}
+		h := watchedCache(t, c)
 		h.Addrs().Fail(errors.New("boom"))
 		c.prime()
 		h.Addrs().Fail(nil)
-		go func() {
-			for ev := range events {
-				c.apply(ev)
-			}
-		}()
 		release := h.Addrs().BlockListingEarly()
 		c.Find(netip.MustParseAddr("198.51.100.100")) // starts the listing
 		synctest.Wait()
@@ -58,26 +47,7 @@ func TestAddrCacheEventDuringFirstListing(t *testing.T) {
 func TestAddrCacheFailedListingRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a := newTestNode(&lan, 11)
-		peer, conn := thirdHost(t, &lan, carp.IPProtocol)
-		if err := a.Apply([]Spec{a.spec(1, 100)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			for {
-				conn.WritePacket(advert(peer, 1, 0))
-				select {
-				case <-stop:
-					return
-				case <-time.After(time.Second):
-				}
-			}
-		}()
-		settle(5 * time.Second)
-		wantHolders(t, "", a)
+		a := backupBehind(t, &lan)
 		addrs := a.host.Addrs()
 		release := addrs.BlockListing()
 		a.host.MissAddrEvents(func(t *viptest.Addrs) { t.Add(vip.Address{Prefix: vipOf(1)}) })
@@ -90,6 +60,95 @@ func TestAddrCacheFailedListingRetried(t *testing.T) {
 		}
 		if n := a.logs.count("unable to list the addresses"); n != 0 {
 			t.Errorf("the failed listing logged %d times, want none (its retry succeeded)", n)
+		}
+	})
+}
+
+// TestListingsFailingCopyServed: while the kernel fails every listing
+// (events missed, so the copy is to be confirmed), the groups are served
+// the copy, kept by the events and the daemon's own changes: a MASTER
+// goes on renewing its address's lifetime (it expired before, the VIP
+// gone from every host) and a group added meanwhile starts (its start
+// failed). The failure is logged once, by the cache's retry; once the
+// listings come back, nothing more is.
+func TestListingsFailingCopyServed(t *testing.T) {
+	const failed = "unable to list the addresses; listing again"
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		a.run(t, a.spec(1, 0))
+		settle(5 * time.Second)
+		wantHolders(t, "1", a)
+		addrs := a.host.Addrs()
+		addrs.FailListings(errors.New("ENOBUFS"))
+		a.host.MissAddrEvents(func(*viptest.Addrs) {})
+		adds, lists := addrs.Adds(), addrs.Listings()
+		settle(20 * time.Second)
+		if n := addrs.Adds() - adds; n < 15 {
+			t.Errorf("%d renewals in 20 s of failed listings, want one a second; logs:\n%s", n, a.logs)
+		}
+		// The retries' (1, 2, 4, 8 s later), not the looks'.
+		if n := addrs.Listings() - lists; n > 5 {
+			t.Errorf("%d listings in 20 s of failures, want the retries' only", n)
+		}
+		if err := a.Apply([]Spec{a.spec(1, 0), a.spec(2, 0)}); err != nil {
+			t.Fatalf("a group added while listings fail: %v", err)
+		}
+		settle(5 * time.Second)
+		wantHolders(t, "1,2", a)
+		if n, m := a.logs.count(failed), a.logs.count("[ERROR]"); n != 1 || m != 1 {
+			t.Errorf("the failed listings logged %d times, %d errors, want 1; logs:\n%s", n, m, a.logs)
+		}
+		addrs.FailListings(nil)
+		lists = addrs.Listings()
+		settle(20 * time.Second)
+		if addrs.Listings() == lists || a.logs.count("[ERROR]") != 1 {
+			t.Errorf("after the listings came back: %d listings; logs:\n%s", addrs.Listings()-lists, a.logs)
+		}
+	})
+}
+
+// backupBehind starts a node on lan with group 1 (advskew 100) and a
+// third host that sends a MASTER's adverts for it every second until
+// the test ends, and waits 5 s: the node is BACKUP.
+func backupBehind(t *testing.T, lan *platformtest.LAN) *testNode {
+	t.Helper()
+	a := newTestNode(lan, 11)
+	peer, conn := thirdHost(t, lan, carp.IPProtocol)
+	a.run(t, a.spec(1, 100))
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		for {
+			conn.WritePacket(advert(peer, 1, 0))
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	settle(5 * time.Second)
+	wantHolders(t, "", a)
+	return a
+}
+
+// TestListingsFailingBackupRemoves: while the kernel fails every
+// listing, a BACKUP whose address an administrator adds (its events
+// come) is served the copy that holds it, and removes it: two hosts must
+// not answer for it. It kept it before, having got the error.
+func TestListingsFailingBackupRemoves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := backupBehind(t, &lan)
+		addrs := a.host.Addrs()
+		addrs.FailListings(errors.New("ENOBUFS"))
+		a.host.MissAddrEvents(func(*viptest.Addrs) {})
+		settle(time.Second)
+		a.host.ChangeAddresses(func(t *viptest.Addrs) { t.Add(vip.Address{Prefix: vipOf(1)}) })
+		settle(time.Second)
+		if addrs.Has(vipOf(1).Addr()) {
+			t.Fatalf("the BACKUP kept the address while listings failed; logs:\n%s", a.logs)
 		}
 	})
 }

@@ -19,6 +19,24 @@ import (
 	"github.com/ucarp-go/ucarp/vip/viptest"
 )
 
+// watchedCache gives c the address table of eth0 of a new LAN host and
+// applies the host's address events to it, as the node does, until the
+// test ends; the caller primes it.
+func watchedCache(t *testing.T, c *addrCache) *platformtest.Host {
+	var lan platformtest.LAN
+	h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 1}, netip.MustParsePrefix("198.51.100.1/24"))
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	events, _ := h.WatchAddresses(done)
+	c.sys = h.Addresses()
+	go func() {
+		for ev := range events {
+			c.apply(ev)
+		}
+	}()
+	return h
+}
+
 // TestAddrCacheFollowsTheTable makes random changes to an interface's
 // addresses, the daemon's through the cache (additions, renewals,
 // removals) and an administrator's behind its back, each followed by its
@@ -27,18 +45,9 @@ import (
 // additions and removals.
 func TestAddrCacheFollowsTheTable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 1}, netip.MustParsePrefix("198.51.100.1/24"))
-		done := make(chan struct{})
-		defer close(done)
-		events, _ := h.WatchAddresses(done)
-		c := &addrCache{sys: h.Addresses()}
+		c := &addrCache{}
+		h := watchedCache(t, c)
 		c.prime()
-		go func() {
-			for ev := range events {
-				c.apply(ev)
-			}
-		}()
 		rng := rand.New(rand.NewPCG(1, 2))
 		prefix := func() netip.Prefix {
 			return netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(100 + rng.IntN(4))}), []int{24, 32}[rng.IntN(2)])
@@ -212,26 +221,7 @@ func TestHeldListingDelaysNoAdvert(t *testing.T) {
 func TestHeldListingBackupLooksAgain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a := newTestNode(&lan, 11)
-		peer, conn := thirdHost(t, &lan, carp.IPProtocol)
-		if err := a.Apply([]Spec{a.spec(1, 100)}); err != nil {
-			t.Fatal(err)
-		}
-		defer a.Stop(syscall.SIGTERM)
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() { // the MASTER next door
-			for {
-				conn.WritePacket(advert(peer, 1, 0))
-				select {
-				case <-stop:
-					return
-				case <-time.After(time.Second):
-				}
-			}
-		}()
-		settle(5 * time.Second)
-		wantHolders(t, "", a)
+		a := backupBehind(t, &lan)
 		addrs := a.host.Addrs()
 		release := addrs.BlockListing()
 		defer release(nil)
@@ -258,26 +248,17 @@ func TestHeldListingBackupLooksAgain(t *testing.T) {
 // corrected.
 func TestAddrCacheHeldListings(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan platformtest.LAN
-		h := lan.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 1}, netip.MustParsePrefix("198.51.100.1/24"))
-		done := make(chan struct{})
-		defer close(done)
-		events, _ := h.WatchAddresses(done)
 		told := map[netip.Addr]bool{}
 		var mu sync.Mutex
-		c := &addrCache{sys: h.Addresses(), notify: func(all bool, addrs []netip.Addr) {
+		c := &addrCache{notify: func(all bool, addrs []netip.Addr) {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, a := range addrs {
 				told[a] = true
 			}
 		}}
+		h := watchedCache(t, c)
 		c.prime()
-		go func() {
-			for ev := range events {
-				c.apply(ev)
-			}
-		}()
 		rng := rand.New(rand.NewPCG(3, 4))
 		prefix := func() netip.Prefix {
 			return netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(100 + rng.IntN(4))}), []int{24, 32}[rng.IntN(2)])
@@ -378,4 +359,73 @@ func TestAddrCacheHeldListings(t *testing.T) {
 		}
 		t.Logf("%d steps with a listing held, %d resyncs, %d listings", held, resyncs, c.lists)
 	})
+}
+
+// TestAddrCacheReplayBounded: while a listing is held, the events kept
+// to replay on its result stay bounded: one per prefix (a replay needs
+// only each prefix's last), and at most maxSeen prefixes, past which the
+// listing's result is dropped for another listing's. Either way the copy
+// is the table once the listings are let go.
+func TestAddrCacheReplayBounded(t *testing.T) {
+	pfx := func(i int) netip.Prefix {
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, byte(100 + i>>8), byte(i)}), 32)
+	}
+	for _, tt := range []struct {
+		name     string
+		prefixes int // distinct prefixes changed while the listing is held
+		most     int // the most events kept at once
+	}{
+		{"few prefixes, many events", 4, 4},
+		{"more prefixes than kept", 3 * maxSeen, maxSeen},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sys := viptest.New("eth0")
+				c := &addrCache{sys: sys}
+				c.prime()
+				release := sys.BlockListingEarly() // shows the table before the events
+				defer release(nil)
+				c.apply(platform.AddrEvent{Resync: true})
+				synctest.Wait()
+				most := 0
+				for i := range 10000 {
+					ev := platform.AddrEvent{Addr: vip.Address{Prefix: pfx(i % tt.prefixes), Label: "eth0"}, Deleted: i/tt.prefixes%2 == 1}
+					if ev.Deleted {
+						sys.DeleteAddress(ev.Addr)
+					} else {
+						sys.Add(ev.Addr)
+					}
+					c.apply(ev)
+					c.mu.Lock()
+					most = max(most, len(c.seen))
+					c.mu.Unlock()
+				}
+				if most > tt.most {
+					t.Errorf("%d events kept for the replay, want at most %d", most, tt.most)
+				}
+				// The copy is right once the held listing is in, whether
+				// its result was used or another listing (held too) is
+				// on its way, and after that one.
+				next := sys.BlockListing()
+				defer next(nil)
+				for _, let := range []func(error){release, next} {
+					let(nil)
+					synctest.Wait()
+					want, _ := sys.Snapshot()
+					c.mu.Lock()
+					got := slices.Clone(c.list)
+					c.mu.Unlock()
+					key := func(a, b vip.Address) int { return a.Prefix.Addr().Compare(b.Prefix.Addr()) }
+					slices.SortFunc(got, key)
+					slices.SortFunc(want, key)
+					if !slices.Equal(got, want) {
+						t.Fatalf("copy of %d addresses, table of %d", len(got), len(want))
+					}
+				}
+				if c.listing || c.stale {
+					t.Fatalf("listing %v, stale %v after the listings", c.listing, c.stale)
+				}
+			})
+		})
+	}
 }

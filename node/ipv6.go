@@ -229,7 +229,10 @@ func (n *Node) warnNoLL(ifc *iface) {
 }
 
 // read6 is read for the IPv6 socket: each packet goes to the group of
-// its vhid (byte 1 of the CARP header, after the 40-byte IPv6 header).
+// its vhid (byte 1 of the CARP header, after the 40-byte IPv6 header),
+// if that group has IPv6 addresses. A group without (the socket is open
+// for another) is not handed the IPv6 adverts of a dual-stack peer of
+// its vhid: they are for no group here, as a packet of an unknown vhid.
 func (ifc *iface) read6(conn platform.IPConn) {
 	defer ifc.wg.Done()
 	b := make([]byte, 2048)
@@ -262,7 +265,7 @@ func (ifc *iface) read6(conn platform.IPConn) {
 		}
 		m := ifc.vhids[k]
 		ifc.mu.RUnlock()
-		if m == nil {
+		if m == nil || !m.has6 {
 			ifc.unknown.Add(1)
 			continue
 		}

@@ -293,3 +293,33 @@ func TestDualStackNoLinkLocalWarns(t *testing.T) {
 		}
 	})
 }
+
+// TestIPv4GroupIgnoresIPv6Adverts: an IPv4-only group on an interface
+// whose IPv6 socket another group opened is not handed a dual-stack
+// peer's IPv6 adverts of its vhid: they are for no group here (the
+// interface counts them), not packets that are "not CARP" (the group
+// counted them so before).
+func TestIPv4GroupIgnoresIPv6Adverts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
+		six := a.spec(2, 100)
+		six.Config.Addr, six.Config.AddrArg = netip.MustParsePrefix("2001:db8::2/128"), "2001:db8::2"
+		startNodes(t, a, b, []Spec{a.spec(1, 100), six}, []Spec{b.dualSpec(0, "198.51.100.101/32", "2001:db8::101/128")})
+		defer b.Stop(syscall.SIGTERM)
+		defer a.Stop(syscall.SIGTERM)
+		settle(10 * time.Second)
+		if n := lastAdvert6(&lan, b, time.Time{}); !n.IsValid() {
+			t.Fatal("B sent no IPv6 advert")
+		}
+		if d := a.groupStatus(t, 1).Counters.Dropped; d["not-carp"] != 0 {
+			t.Errorf("the IPv4 group dropped %v", d)
+		}
+		a.mu.Lock()
+		ifc := a.ifaces["eth0"]
+		a.mu.Unlock()
+		if ifc.unknown.Load() == 0 {
+			t.Error("the interface counted no packet for no group")
+		}
+	})
+}

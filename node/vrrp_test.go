@@ -69,23 +69,38 @@ func vmasters(vrid uint8, a, b *testNode) string {
 	return s
 }
 
-// TestVRRP3Converge: two nodes elect the one of higher priority; with
-// equal priorities, the higher primary address (B, .12).
+// TestVRRP3Converge: two nodes elect the one of higher priority; of two
+// masters of equal priority, the higher primary address (B, .12) stays.
+// The tie-break is between masters only (RFC 9568 §6.4.3): a BACKUP
+// accepts a master of equal priority whatever its address (§6.4.2), so
+// two routers of equal priority that start together elect whichever
+// Master_Down_Timer fires first. The tie case keeps them apart until both
+// are MASTER, as after a partition.
 func TestVRRP3Converge(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		pa, pb uint8
+		split  bool // A and B cannot hear each other for the first 5 s
 		want   string
-		reason string
+		reason string // the backup's, at the end
 	}{
-		{"higher priority wins", 200, 100, "A", "master-down"},
-		{"lower priority loses", 100, 200, "B", "master-down"},
-		{"tie on the primary address", 100, 100, "B", ""},
+		{"higher priority wins", 200, 100, false, "A", "start"},
+		{"lower priority loses", 100, 200, false, "B", "start"},
+		{"tie on the primary address", 100, 100, true, "B", "higher-address"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var lan platformtest.LAN
 				a, b := vrrpPair(t, &lan, tt.pa, tt.pb)
+				if tt.split {
+					lan.Partition(a.host)
+					time.Sleep(5 * time.Second)
+					synctest.Wait()
+					if got := vmasters(1, a, b); got != "AB" {
+						t.Fatalf("masters %q while apart, want AB", got)
+					}
+					lan.Heal(a.host)
+				}
 				time.Sleep(10 * time.Second)
 				synctest.Wait()
 				if got := vmasters(1, a, b); got != tt.want {
@@ -102,6 +117,11 @@ func TestVRRP3Converge(t *testing.T) {
 				}
 				if g := backup.status(t, "eth0-vrrp3-1"); len(g.Peers) != 1 || g.Peers[0].Source != master.src {
 					t.Errorf("the backup's peers %+v, want the master", g.Peers)
+				} else if g.Reason != tt.reason {
+					t.Errorf("the backup's reason %q, want %q", g.Reason, tt.reason)
+				}
+				if g := master.status(t, "eth0-vrrp3-1"); g.Reason != "master-down" {
+					t.Errorf("the master's reason %q, want master-down", g.Reason)
 				}
 				if g := master.status(t, "eth0-vrrp3-1"); tt.pa != tt.pb && len(g.Peers) != 0 {
 					t.Errorf("the master's peers %+v, want none", g.Peers)

@@ -7,13 +7,15 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
 // linkBufLen is the receive buffer of a link subscription: an
 // RTM_NEWLINK event is 1 to 3 KiB (the kernel puts no VF list in
-// events); a larger datagram is taken as a lost event (MSG_TRUNC), after
-// which watchNetlink subscribes again and reads the state afresh.
+// events). A larger message (a link with many alternative names) is read
+// cut short (MSG_TRUNC), which loses nothing: only the ifinfomsg at its
+// start is read (linkDatagram).
 const linkBufLen = 16 << 10
 
 // subscribeLinks subscribes to the kernel's link events of the interface
@@ -32,9 +34,7 @@ func subscribeLinks(done <-chan struct{}, index int, ch chan LinkState) error {
 	if err != nil {
 		return os.NewSyscallError("socket", err)
 	}
-	// ifi_index is where filterEvents looks for ifa_index: after the
-	// netlink header, a family byte, a pad byte and the 16-bit type.
-	if err := filterEvents(fd, index, 0); err != nil {
+	if err := filterLinks(fd, index); err != nil {
 		unix.Close(fd)
 		return err
 	}
@@ -72,29 +72,84 @@ func subscribeLinks(done <-chan struct{}, index int, ch chan LinkState) error {
 				n, from, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_TRUNC|unix.MSG_DONTWAIT)
 				return rerr != unix.EAGAIN
 			})
-			if err != nil || rerr != nil || n > len(buf) {
-				return // closed, an overrun (ENOBUFS), or an event cut short
+			if err != nil || rerr != nil {
+				return // closed, or an overrun (ENOBUFS)
 			}
 			if sa, ok := from.(*unix.SockaddrNetlink); !ok || sa.Pid != 0 {
 				continue // not the kernel's
 			}
-			for b := buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
-				h := nlHeader(b)
-				l := int(h.Len)
-				if l < unix.NLMSG_HDRLEN || l > len(b) {
-					break
+			quit := false
+			err = linkDatagram(buf[:min(n, len(buf))], n > len(buf), index, func(st LinkState) bool {
+				select {
+				case ch <- st:
+				case <-done:
+					quit = true
 				}
-				if st, ok := linkEvent(h.Type, b[unix.NLMSG_HDRLEN:l], index); ok {
-					select {
-					case ch <- st:
-					case <-done:
-						return
-					}
-				}
-				b = b[min(nlAlign(l), len(b)):]
+				return !quit
+			})
+			if quit || err != nil {
+				return // done, or an answer that is no state: subscribe again
 			}
 		}
 	}()
+	return nil
+}
+
+// filterLinks makes the kernel drop, before they reach the socket fd, the
+// link messages of other links (each interface of a node has its
+// subscription), but not the kernel's errors: the answer to the
+// subscription's RTM_GETLINK of a link that has gone (ENODEV) is one.
+// Offsets: nlmsg_type is at 4 in the netlink header; ifi_index at 20,
+// after the 16-byte header, a family byte, a pad byte and the 16-bit
+// type. Both in host byte order, which classic BPF loads big-endian.
+func filterLinks(fd, index int) error {
+	var errType [2]byte
+	binary.NativeEndian.PutUint16(errType[:], unix.NLMSG_ERROR)
+	return attachFilter(fd, []bpf.Instruction{
+		bpf.LoadAbsolute{Off: 4, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(binary.BigEndian.Uint16(errType[:])), SkipTrue: 2},
+		bpf.LoadAbsolute{Off: unix.NLMSG_HDRLEN + 4, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: bpfWord(uint32(index)), SkipFalse: 1},
+		bpf.RetConstant{Val: 0xffffffff},
+		bpf.RetConstant{Val: 0},
+	})
+}
+
+// linkDatagram hands fn, until it returns false, each state of the link
+// index that a datagram of link messages gives: b is what was read of it,
+// cut says that the datagram was longer (MSG_TRUNC). A message cut short
+// still gives its state, which its ifinfomsg at its start holds. The
+// kernel's answer of ENODEV to an RTM_GETLINK is the link Gone; another
+// error answer, or a malformed datagram, is returned.
+func linkDatagram(b []byte, cut bool, index int, fn func(LinkState) bool) error {
+	for len(b) >= unix.NLMSG_HDRLEN {
+		h := nlHeader(b)
+		l := int(h.Len)
+		switch {
+		case l < unix.NLMSG_HDRLEN || l > len(b) && !cut:
+			return errors.New("platform: a malformed netlink message")
+		case l > len(b):
+			l = len(b)
+		}
+		data := b[unix.NLMSG_HDRLEN:l]
+		st, ok := linkEvent(h.Type, data, index)
+		if h.Type == unix.NLMSG_ERROR {
+			if len(data) < 4 {
+				return errors.New("platform: a short netlink error")
+			}
+			switch e := syscall.Errno(-int32(binary.NativeEndian.Uint32(data))); e {
+			case 0: // an acknowledgement
+			case unix.ENODEV:
+				st, ok = LinkState{Gone: true}, true
+			default:
+				return e
+			}
+		}
+		if ok && !fn(st) {
+			return nil
+		}
+		b = b[min(nlAlign(l), len(b)):]
+	}
 	return nil
 }
 
@@ -156,34 +211,16 @@ func linkState(index int) (LinkState, error) {
 		if err != nil {
 			return LinkState{}, os.NewSyscallError("recvfrom", err)
 		}
-		if n > len(buf) {
-			return LinkState{}, errors.New("platform: a link message larger than 16 KiB")
+		var st LinkState
+		found := false
+		if err := linkDatagram(buf[:min(n, len(buf))], n > len(buf), index, func(s LinkState) bool {
+			st, found = s, true
+			return false
+		}); err != nil {
+			return LinkState{}, err
 		}
-		for b := buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
-			h := nlHeader(b)
-			l := int(h.Len)
-			if l < unix.NLMSG_HDRLEN || l > len(b) {
-				return LinkState{}, errors.New("platform: a malformed netlink answer")
-			}
-			data := b[unix.NLMSG_HDRLEN:l]
-			switch h.Type {
-			case unix.NLMSG_ERROR:
-				if len(data) < 4 {
-					return LinkState{}, errors.New("platform: a short netlink error")
-				}
-				switch e := syscall.Errno(-int32(binary.NativeEndian.Uint32(data))); e {
-				case 0:
-				case unix.ENODEV:
-					return LinkState{Gone: true}, nil
-				default:
-					return LinkState{}, e
-				}
-			case unix.RTM_NEWLINK:
-				if st, ok := linkEvent(h.Type, data, index); ok {
-					return st, nil
-				}
-			}
-			b = b[min(nlAlign(l), len(b)):]
+		if found {
+			return st, nil
 		}
 	}
 }

@@ -45,23 +45,32 @@ func nextState(t *testing.T, ch <-chan LinkState, ok func(LinkState) bool) LinkS
 	}
 }
 
+// watchEth0 opens eth0 of the calling thread's namespace and watches its
+// link until the test ends, having read the state at subscription (up
+// and running).
+func watchEth0(t *testing.T) (OS, <-chan LinkState) {
+	t.Helper()
+	sys, err := New("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	ch, err := sys.WatchLink(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextState(t, ch, func(st LinkState) bool { return st.Up && st.Running })
+	return sys, ch
+}
+
 func TestLinuxLinkEvents(t *testing.T) {
 	inThrowawayNamespace(t, func() {
-		sys, err := New("eth0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		sys, ch := watchEth0(t)
 		if _, err := New("nosuch0"); err == nil {
 			t.Fatal("New of a missing interface")
 		}
-		done := make(chan struct{})
-		defer close(done)
-		ch, err := sys.WatchLink(done)
-		if err != nil {
-			t.Fatal(err)
-		}
 		running := func(st LinkState) bool { return st.Up && st.Running }
-		nextState(t, ch, running)  // the state at subscription
 		setLink(t, "peer0", false) // the cable: carrier lost
 		nextState(t, ch, func(st LinkState) bool { return st.Up && !st.Running })
 		if st, _ := sys.LinkState(); !st.Up || st.Running {

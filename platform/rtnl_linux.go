@@ -451,22 +451,29 @@ func subscribeAddrs(done <-chan struct{}, index int, own uint32, ch chan AddrEve
 // and scope. Both are in host byte order, and classic BPF loads words
 // big-endian.
 func filterEvents(fd, index int, own uint32) error {
-	word := func(v uint32) uint32 {
-		var b [4]byte
-		binary.NativeEndian.PutUint32(b[:], v)
-		return binary.BigEndian.Uint32(b[:])
-	}
 	var prog []bpf.Instruction
 	if own != 0 {
 		prog = append(prog,
 			bpf.LoadAbsolute{Off: 12, Size: 4},
-			bpf.JumpIf{Cond: bpf.JumpEqual, Val: word(own), SkipTrue: 3})
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: bpfWord(own), SkipTrue: 3})
 	}
 	prog = append(prog,
 		bpf.LoadAbsolute{Off: unix.NLMSG_HDRLEN + 4, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: word(uint32(index)), SkipFalse: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: bpfWord(uint32(index)), SkipFalse: 1},
 		bpf.RetConstant{Val: 0xffffffff},
 		bpf.RetConstant{Val: 0})
+	return attachFilter(fd, prog)
+}
+
+// bpfWord is v in host byte order as classic BPF loads it (big-endian).
+func bpfWord(v uint32) uint32 {
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], v)
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// attachFilter attaches the classic BPF program prog to the socket fd.
+func attachFilter(fd int, prog []bpf.Instruction) error {
 	raw, err := bpf.Assemble(prog)
 	if err != nil {
 		return err

@@ -55,6 +55,7 @@ type Addrs struct {
 	gate  *gate // Block's: AddAddress waits for it
 	lgate *gate // BlockListing's: Addresses waits for it
 	lists int   // calls of Addresses
+	lerr  error // FailListings'
 }
 
 // gate holds back AddAddress until opened, then makes it fail with err
@@ -86,11 +87,23 @@ func (f *Addrs) Fail(err error) {
 	f.err = err
 }
 
+// FailListings makes every later Addresses return err (nil: succeed
+// again), the other calls going on as before: a dump the kernel keeps
+// interrupting (NLM_F_DUMP_INTR) or cannot send (ENOBUFS).
+func (f *Addrs) FailListings(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lerr = err
+}
+
 // Addresses implements vip.System.
 func (f *Addrs) Addresses() ([]vip.Address, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lists++
+	if f.lerr != nil {
+		return nil, f.lerr
+	}
 	if g := f.lgate; g != nil {
 		// The kernel holding its rtnl lock: the listing waits, then
 		// shows the table as it is then (or was, BlockListingEarly).
@@ -197,24 +210,7 @@ func (f *Addrs) AddAddress(a vip.Address) error {
 // when they start. release(nil) lets them go on and do what they asked;
 // release(err) makes them fail with err, changing nothing. Under
 // testing/synctest, a waiting call is durably blocked.
-func (f *Addrs) Block() (release func(err error)) {
-	g := &gate{open: make(chan struct{})}
-	f.mu.Lock()
-	f.gate = g
-	f.mu.Unlock()
-	var once sync.Once
-	return func(err error) {
-		once.Do(func() {
-			f.mu.Lock()
-			g.err = err
-			if f.gate == g {
-				f.gate = nil
-			}
-			f.mu.Unlock()
-			close(g.open)
-		})
-	}
-}
+func (f *Addrs) Block() (release func(err error)) { return f.block(&f.gate, false) }
 
 // BlockListing makes every Addresses from now on wait until release is
 // called, as a listing waits while another process holds the kernel's
@@ -222,25 +218,28 @@ func (f *Addrs) Block() (release func(err error)) {
 // release(nil) lets them go on and list the table as it is then;
 // release(err) makes them fail with err. Under testing/synctest, a
 // waiting call is durably blocked.
-func (f *Addrs) BlockListing() (release func(err error)) { return f.blockListing(false) }
+func (f *Addrs) BlockListing() (release func(err error)) { return f.block(&f.lgate, false) }
 
 // BlockListingEarly is BlockListing, but a listing let go shows the table
 // as it was when the call began (a dump read before the changes made
 // while it waited).
-func (f *Addrs) BlockListingEarly() (release func(err error)) { return f.blockListing(true) }
+func (f *Addrs) BlockListingEarly() (release func(err error)) { return f.block(&f.lgate, true) }
 
-func (f *Addrs) blockListing(early bool) (release func(err error)) {
+// block sets *at (f.gate or f.lgate) to a new gate, and returns its
+// release: the first call opens it with err, and clears *at unless
+// another gate took its place since.
+func (f *Addrs) block(at **gate, early bool) (release func(err error)) {
 	g := &gate{open: make(chan struct{}), early: early}
 	f.mu.Lock()
-	f.lgate = g
+	*at = g
 	f.mu.Unlock()
 	var once sync.Once
 	return func(err error) {
 		once.Do(func() {
 			f.mu.Lock()
 			g.err = err
-			if f.lgate == g {
-				f.lgate = nil
+			if *at == g {
+				*at = nil
 			}
 			f.mu.Unlock()
 			close(g.open)
