@@ -1081,7 +1081,13 @@ func (c *sharedConn) Backlog() bool {
 	return ok && b.Backlog()
 }
 
+// WritePacket serializes the groups' writes, unless the socket takes
+// them at once and gathers those of a wake-up into one system call
+// (platform.Batcher).
 func (c *sharedConn) WritePacket(pkt []byte) error {
+	if _, ok := c.IPConn.(platform.Batcher); ok {
+		return c.IPConn.WritePacket(pkt)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.IPConn.WritePacket(pkt)

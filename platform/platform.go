@@ -84,6 +84,16 @@ type Backlogger interface {
 	Backlog() bool
 }
 
+// Batcher is implemented by an IPConn whose WritePacket is safe for
+// concurrent use and sends the packets that goroutines woken together
+// write in one system call (Linux's raw IPv4 socket: sendmmsg), each
+// writer still getting its own packet's error. A caller that serializes
+// its writes must not hold its lock across WritePacket: a batch would
+// then hold one packet.
+type Batcher interface {
+	BatchesWrites()
+}
+
 // Filterer is implemented by an IPConn whose kernel can drop packets
 // before they are read (Linux): SetFilter attaches prog, a classic BPF
 // socket filter that sees each packet from its IP header on and returns

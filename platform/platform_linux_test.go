@@ -643,3 +643,147 @@ func TestLinuxBacklog(t *testing.T) {
 		}
 	})
 }
+
+// TestLinuxSendBatch sends batches on the raw socket (sendmmsg): whole,
+// in order, in one system call; a packet that the kernel refuses (longer
+// than the link's MTU: EMSGSIZE) first, in the middle or last fails
+// alone, the others still go out in order, and each packet gets its own
+// answer.
+func TestLinuxSendBatch(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		group := netip.MustParseAddr("224.0.0.18")
+		rx, tx := rawPair(t)
+		got := make(chan []byte, 64)
+		go func() {
+			for {
+				b := make([]byte, 2048)
+				k, err := rx.ReadPacket(b)
+				if err != nil {
+					close(got)
+					return
+				}
+				got <- b[:k]
+			}
+		}()
+		pkt := func(mark byte, size int) []byte {
+			p := make([]byte, size)
+			p[0], p[8], p[9] = 0x45, 255, 112
+			copy(p[12:16], []byte{198, 51, 100, 2})
+			copy(p[16:20], group.AsSlice())
+			p[21] = mark
+			return p
+		}
+		bc := tx.(*batchConn)
+		for _, tc := range []struct {
+			name  string
+			sizes []int // 0: too long for the MTU
+			calls int
+		}{
+			{"all good", []int{56, 60, 56, 64}, 1},
+			{"first fails", []int{0, 56, 60}, 2},
+			{"middle fails", []int{56, 0, 60, 64}, 3},
+			{"last fails", []int{56, 60, 0}, 2},
+			{"two fail", []int{56, 0, 0, 60}, 4},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				var pkts [][]byte
+				var want []byte
+				for i, size := range tc.sizes {
+					mark := byte(10 + i)
+					if size == 0 {
+						pkts = append(pkts, pkt(mark, 1600))
+						continue
+					}
+					pkts = append(pkts, pkt(mark, size))
+					want = append(want, mark)
+				}
+				errs := make([]error, len(pkts))
+				calls := bc.sends
+				bc.wb.fmu.Lock()
+				bc.sendBatch(pkts, errs)
+				bc.wb.fmu.Unlock()
+				if k := bc.sends - calls; k != tc.calls {
+					t.Errorf("%d system calls, want %d", k, tc.calls)
+				}
+				for i, err := range errs {
+					if tooLong := tc.sizes[i] == 0; tooLong != errors.Is(err, unix.EMSGSIZE) || !tooLong && err != nil {
+						t.Errorf("packet %d (size %d): error %v", i, len(pkts[i]), err)
+					}
+				}
+				deadline := time.After(5 * time.Second)
+				for _, m := range want {
+					select {
+					case p := <-got:
+						if p[21] != m || len(p) != len(pkts[m-10]) {
+							t.Fatalf("received packet %d of %d bytes, want packet %d", p[21]-10, len(p), m-10)
+						}
+					case <-deadline:
+						t.Fatalf("packet %d not received within 5 s", m-10)
+					}
+				}
+			})
+		}
+	})
+}
+
+// TestLinuxWritesGathered: the raw socket's writers woken together
+// (GOMAXPROCS=1, as the daemon runs) share one sendmmsg, and all their
+// packets arrive.
+func TestLinuxWritesGathered(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	inThrowawayNamespace(t, func() {
+		group := netip.MustParseAddr("224.0.0.18")
+		rx, tx := rawPair(t)
+		const n = 8
+		start := make(chan struct{})
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				p := make([]byte, 56)
+				p[0], p[8], p[9] = 0x45, 255, 112
+				copy(p[12:16], []byte{198, 51, 100, 2})
+				copy(p[16:20], group.AsSlice())
+				p[21] = byte(i)
+				<-start
+				errs <- tx.WritePacket(p)
+			}()
+		}
+		bc := tx.(*batchConn)
+		close(start)
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		bc.wb.fmu.Lock()
+		calls := bc.sends
+		bc.wb.fmu.Unlock()
+		if calls != 1 {
+			t.Errorf("%d packets written at once took %d system calls, want 1", n, calls)
+		}
+		got := make(chan byte, n)
+		go func() {
+			buf := make([]byte, 2048)
+			for {
+				k, err := rx.ReadPacket(buf)
+				if err != nil {
+					close(got)
+					return
+				}
+				if k == 56 {
+					got <- buf[21]
+				}
+			}
+		}()
+		seen := map[byte]bool{}
+		deadline := time.After(5 * time.Second)
+		for len(seen) < n {
+			select {
+			case i := <-got:
+				seen[i] = true
+			case <-deadline:
+				t.Fatalf("received %d of the %d packets within 5 s", len(seen), n)
+			}
+		}
+	})
+}
