@@ -787,3 +787,64 @@ func TestLinuxWritesGathered(t *testing.T) {
 		}
 	})
 }
+
+// TestLinuxNoLoopback: a raw socket's writes (a batch, sendmmsg) go out
+// of its interface and are not looped back to the host: eth0's own raw
+// socket, which hears the peer's packets, never reads its own.
+func TestLinuxNoLoopback(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		group := netip.MustParseAddr("224.0.0.18")
+		eth0, peer0 := rawPair(t)
+		read := func(c IPConn) <-chan byte {
+			got := make(chan byte, 16)
+			go func() {
+				buf := make([]byte, 2048)
+				for {
+					k, err := c.ReadPacket(buf)
+					if err != nil {
+						close(got)
+						return
+					}
+					if k == 56 {
+						got <- buf[21]
+					}
+				}
+			}()
+			return got
+		}
+		at0, atPeer := read(eth0), read(peer0)
+		send := func(c IPConn, src []byte, mark byte) {
+			p := make([]byte, 56)
+			p[0], p[8], p[9] = 0x45, 255, 112
+			copy(p[12:16], src)
+			copy(p[16:20], group.AsSlice())
+			p[21] = mark
+			if err := c.WritePacket(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send(eth0, []byte{198, 51, 100, 1}, 1)
+		send(peer0, []byte{198, 51, 100, 2}, 2)
+		for _, w := range []struct {
+			at   <-chan byte
+			name string
+			mark byte
+		}{{atPeer, "peer0", 1}, {at0, "eth0", 2}} {
+			select {
+			case m := <-w.at:
+				if m != w.mark {
+					t.Errorf("%s read packet %d first, want %d: a packet looped back", w.name, m, w.mark)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s did not read packet %d within 5 s", w.name, w.mark)
+			}
+		}
+		select {
+		case m := <-at0:
+			t.Errorf("eth0 read packet %d too: a packet looped back", m)
+		case m := <-atPeer:
+			t.Errorf("peer0 read packet %d too: a packet looped back", m)
+		case <-time.After(200 * time.Millisecond):
+		}
+	})
+}
