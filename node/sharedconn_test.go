@@ -45,7 +45,7 @@ type barrierConn struct {
 	all chan struct{}
 }
 
-func (c *barrierConn) BatchesWrites() {}
+func (c *barrierConn) ShareBatches(*platform.WriteBatches) {}
 
 func (c *barrierConn) WritePacket([]byte) error {
 	c.mu.Lock()

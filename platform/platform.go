@@ -91,7 +91,13 @@ type Backlogger interface {
 // its writes must not hold its lock across WritePacket: a batch would
 // then hold one packet.
 type Batcher interface {
-	BatchesWrites()
+	// ShareBatches makes the socket's writes join those of the other
+	// sockets that share w: the packets of a wake-up then go in one
+	// flush, socket by socket in the order of their interfaces' indexes
+	// and each socket's by their payloads' bytes (for CARP, by vhid), so
+	// that the order on the wire does not change from one wake-up to the
+	// next. Call it before the first write.
+	ShareBatches(w *WriteBatches)
 }
 
 // Filterer is implemented by an IPConn whose kernel can drop packets

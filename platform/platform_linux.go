@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -586,9 +587,11 @@ type batchConn struct {
 	// the reader comes back and finds the socket empty (Backlog).
 	busy atomic.Bool
 
-	// The writes: gathered by wb, sent by sendBatch with the arrays
-	// below, filled for each batch (wb flushes one batch at a time).
-	wb    writeBatcher
+	// The writes: gathered by wb (the socket's own, or the process's
+	// after ShareBatches), sent by sendBatch with the arrays below,
+	// filled for each batch under wmu.
+	wb    atomic.Pointer[writeBatcher]
+	wmu   sync.Mutex
 	wmsgs [maxWriteBatch]mmsghdr
 	wiovs [maxWriteBatch]unix.Iovec
 	wsas  [maxWriteBatch]unix.RawSockaddrInet4
@@ -631,14 +634,16 @@ func newBatchConn(ic *ipConn) *batchConn {
 		c.wmsgs[i].hdr.Iov = &c.wiovs[i]
 		c.wmsgs[i].hdr.SetIovlen(1)
 	}
-	c.wb.flush = c.sendBatch
+	c.wb.Store(&writeBatcher{})
 	return c
 }
 
 var _ Batcher = (*batchConn)(nil)
 
-// BatchesWrites implements Batcher.
-func (ic *batchConn) BatchesWrites() {}
+// ShareBatches implements Batcher.
+func (ic *batchConn) ShareBatches(w *WriteBatches) { ic.wb.Store(&w.w) }
+
+func (ic *batchConn) batchIndex() int { return ic.ifi.Index }
 
 // WritePacket implements IPConn, safe for concurrent use: the packets
 // that goroutines woken together write go in one sendmmsg(2) (Batcher).
@@ -646,7 +651,7 @@ func (ic *batchConn) WritePacket(pkt []byte) error {
 	if len(pkt) < ipv4.HeaderLen {
 		return errors.New("platform: packet shorter than an IPv4 header")
 	}
-	return ic.wb.write(pkt)
+	return ic.wb.Load().write(ic, pkt)
 }
 
 // sendBatch sends pkts, whole IPv4 packets in network byte order, each to
@@ -658,6 +663,17 @@ func (ic *batchConn) WritePacket(pkt []byte) error {
 // that the socket cannot take now (EAGAIN) goes the poller's way, which
 // waits, as with a single write.
 func (ic *batchConn) sendBatch(pkts [][]byte, errs []error) {
+	ic.wmu.Lock()
+	defer ic.wmu.Unlock()
+	for len(pkts) > maxWriteBatch {
+		ic.sendBatch1(pkts[:maxWriteBatch], errs[:maxWriteBatch])
+		pkts, errs = pkts[maxWriteBatch:], errs[maxWriteBatch:]
+	}
+	ic.sendBatch1(pkts, errs)
+}
+
+// sendBatch1 is sendBatch of at most maxWriteBatch packets (under wmu).
+func (ic *batchConn) sendBatch1(pkts [][]byte, errs []error) {
 	for i, p := range pkts {
 		copy(ic.wsas[i].Addr[:], p[16:20])
 		ic.wiovs[i].Base = &p[0]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -699,9 +700,7 @@ func TestLinuxSendBatch(t *testing.T) {
 				}
 				errs := make([]error, len(pkts))
 				calls := bc.sends
-				bc.wb.fmu.Lock()
 				bc.sendBatch(pkts, errs)
-				bc.wb.fmu.Unlock()
 				if k := bc.sends - calls; k != tc.calls {
 					t.Errorf("%d system calls, want %d", k, tc.calls)
 				}
@@ -755,9 +754,9 @@ func TestLinuxWritesGathered(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		bc.wb.fmu.Lock()
+		bc.wmu.Lock()
 		calls := bc.sends
-		bc.wb.fmu.Unlock()
+		bc.wmu.Unlock()
 		if calls != 1 {
 			t.Errorf("%d packets written at once took %d system calls, want 1", n, calls)
 		}
