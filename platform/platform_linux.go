@@ -659,9 +659,10 @@ func (ic *batchConn) WritePacket(pkt []byte) error {
 // few sendmmsg(2) as the kernel allows: one, unless a packet fails. The
 // kernel stops at a failed packet and reports only the count of those
 // before it; the next call, from that packet on, fails with its error,
-// which is that packet's, and the rest go in a call after it. A packet
-// that the socket cannot take now (EAGAIN) goes the poller's way, which
-// waits, as with a single write.
+// which is that packet's, and the rest go in a call after it. When the
+// socket cannot take a packet now (EAGAIN), that packet and the rest get
+// errWouldBlock: their writers send them the poller's way, which waits,
+// after the flush (writeBatcher.write).
 func (ic *batchConn) sendBatch(pkts [][]byte, errs []error) {
 	ic.wmu.Lock()
 	defer ic.wmu.Unlock()
@@ -696,8 +697,9 @@ func (ic *batchConn) sendBatch1(pkts [][]byte, errs []error) {
 		ic.sends++
 		switch {
 		case err == unix.EAGAIN || err == nil && n <= 0:
-			errs[i] = ic.pollWrite(pkts[i])
-			i++
+			for ; i < len(pkts); i++ {
+				errs[i] = errWouldBlock
+			}
 		case err != nil:
 			errs[i] = ic.writeError("sendmmsg", pkts[i], err)
 			i++

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"bytes"
+	"errors"
 	"runtime"
 	"slices"
 	"sync"
@@ -22,10 +23,20 @@ type batchWriter interface {
 	// index.
 	batchIndex() int
 	// sendBatch sends pkts in order, in as few system calls as it can,
-	// and sets errs[i], nil on entry, to the error of pkts[i]. Calls are
-	// serialized by the writeBatcher.
+	// and sets errs[i], nil on entry, to the error of pkts[i]: for a
+	// packet that the socket cannot take now, errWouldBlock, and nothing
+	// waits. Calls are serialized by the writeBatcher.
 	sendBatch(pkts [][]byte, errs []error)
+	// pollWrite sends pkt, waiting in the poller while the socket cannot
+	// take it.
+	pollWrite(pkt []byte) error
 }
+
+// errWouldBlock is sendBatch's answer for a packet that the socket
+// cannot take now (its buffer full: a stalled queue). The packet's writer
+// sends it the poller's way after the flush, so that one socket's wait
+// holds up no other socket's packets, nor the next wake-up's batch.
+var errWouldBlock = errors.New("platform: socket buffer full")
 
 // writeBatcher gathers the packets that goroutines woken together write
 // to one or more sockets, so that flush sends them in one system call
@@ -97,7 +108,7 @@ func (w *writeBatcher) write(to batchWriter, pkt []byte) error {
 	w.mu.Unlock()
 	if !leader {
 		<-b.done
-		return b.errs[i]
+		return answer(to, pkt, b.errs[i])
 	}
 	for yields, n := 0, 1; ; yields++ {
 		runtime.Gosched()
@@ -118,7 +129,16 @@ func (w *writeBatcher) write(to batchWriter, pkt []byte) error {
 	w.flush(b)
 	w.fmu.Unlock()
 	close(b.done)
-	return b.errs[0]
+	return answer(to, pkt, b.errs[0])
+}
+
+// answer is the error of a write whose flush answered err: a packet that
+// the socket could not take is sent now, the poller's way.
+func answer(to batchWriter, pkt []byte, err error) error {
+	if err == errWouldBlock {
+		return to.pollWrite(pkt)
+	}
+	return err
 }
 
 // flush sends b's packets in the order of the wire (see writeBatcher),

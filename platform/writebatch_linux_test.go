@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeSocket is a batchWriter that records each flush's packets (their
@@ -15,6 +16,12 @@ import (
 type fakeSocket struct {
 	index int
 	log   *flushLog
+	// full: the socket takes no packet now (errWouldBlock), and
+	// pollWrite waits until release is closed, then records the packet
+	// in polled and fails it as sendBatch would.
+	full    bool
+	release chan struct{}
+	polled  chan byte
 }
 
 // flushLog is what the fake sockets of a test were asked to send: one
@@ -37,11 +44,22 @@ func (f *fakeSocket) sendBatch(pkts [][]byte, errs []error) {
 	s := sent{index: f.index}
 	for i, p := range pkts {
 		s.marks = append(s.marks, p[20])
-		if p[21] == 1 {
+		if f.full {
+			errs[i] = errWouldBlock
+		} else if p[21] == 1 {
 			errs[i] = fmt.Errorf("packet %d failed", p[20])
 		}
 	}
 	f.log.batches = append(f.log.batches, s)
+}
+
+func (f *fakeSocket) pollWrite(p []byte) error {
+	<-f.release
+	f.polled <- p[20]
+	if p[21] == 1 {
+		return fmt.Errorf("packet %d failed", p[20])
+	}
+	return nil
 }
 
 // testPacket is an IPv4 packet of a 20-byte header whose payload starts
@@ -203,5 +221,67 @@ func TestWriteBatcherFull(t *testing.T) {
 	}
 	if total != n || len(log.batches) < 2 {
 		t.Errorf("%d packets in %d flushes, want %d in at least 2", total, len(log.batches), n)
+	}
+}
+
+// A socket that cannot take its packets now (a full buffer: EAGAIN) holds
+// up no other: the packets of the other sockets in the same flush are
+// sent and their writers answered while its writers wait, each then
+// sending its own packet the poller's way and getting that answer.
+func TestWriteBatcherFullSocketHoldsNoOther(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	log := &flushLog{}
+	full := &fakeSocket{index: 1, log: log, full: true, release: make(chan struct{}), polled: make(chan byte, 8)}
+	ok := &fakeSocket{index: 2, log: log}
+	w := &writeBatcher{}
+	start := make(chan struct{})
+	fullDone, okDone := make(chan error, 3), make(chan error, 3)
+	for i := range 3 {
+		go func() {
+			pkt := testPacket(byte(10+i), i == 1)
+			<-start
+			fullDone <- w.write(full, pkt)
+		}()
+		go func() {
+			pkt := testPacket(byte(20+i), false)
+			<-start
+			okDone <- w.write(ok, pkt)
+		}()
+	}
+	close(start)
+	for range 3 {
+		select {
+		case err := <-okDone:
+			if err != nil {
+				t.Errorf("a writer of the other socket: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			close(full.release)
+			t.Fatal("the writers of the other socket waited for the full one's")
+		}
+	}
+	select {
+	case err := <-fullDone:
+		t.Fatalf("a writer of the full socket returned before it could send: %v", err)
+	default:
+	}
+	close(full.release)
+	var failed int
+	for range 3 {
+		if err := <-fullDone; err != nil {
+			if err.Error() != "packet 11 failed" {
+				t.Errorf("a writer of the full socket: %v", err)
+			}
+			failed++
+		}
+	}
+	close(full.polled)
+	var polled []byte
+	for m := range full.polled {
+		polled = append(polled, m)
+	}
+	slices.Sort(polled)
+	if failed != 1 || !slices.Equal(polled, []byte{10, 11, 12}) {
+		t.Errorf("the full socket's writers: %d failed, polled %v; want 1 failed, 10 11 12 polled", failed, polled)
 	}
 }
