@@ -194,6 +194,10 @@ type Node struct {
 	health probing
 	dem    demoter
 	born   time.Time // New's time: the hold-downs count from it
+	// writes gathers the adverts of a wake-up to all the interfaces'
+	// sockets that batch them (platform.Batcher): one flush, in a fixed
+	// order on the wire.
+	writes platform.WriteBatches
 }
 
 // member is a running group.
@@ -684,6 +688,9 @@ func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 	if err := n.step(s, StepSocket, sys, func() error {
 		conn, err := sys.OpenIP(ifc.opts)
 		if err == nil {
+			if b, ok := conn.(platform.Batcher); ok {
+				b.ShareBatches(&n.writes)
+			}
 			ifc.conn = newSharedConn(conn)
 			if f, ok := conn.(platform.Filterer); ok && !n.deps.Unclaimed {
 				ifc.filter, ifc.log = f, n.deps.Log.With("interface", c.Interface)
@@ -1081,7 +1088,13 @@ func (c *sharedConn) Backlog() bool {
 	return ok && b.Backlog()
 }
 
+// WritePacket serializes the groups' writes, unless the socket takes
+// them at once and gathers those of a wake-up into one system call
+// (platform.Batcher).
 func (c *sharedConn) WritePacket(pkt []byte) error {
+	if _, ok := c.IPConn.(platform.Batcher); ok {
+		return c.IPConn.WritePacket(pkt)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.IPConn.WritePacket(pkt)

@@ -92,15 +92,26 @@ func (ic *ipConn) WritePacket(pkt []byte) error {
 	if len(pkt) < ipv4.HeaderLen {
 		return errors.New("platform: packet shorter than an IPv4 header")
 	}
-	hl := int(pkt[0]&0x0f) * 4
 	var ok bool
 	var err error
 	if cerr := ic.sc.Control(func(fd uintptr) { ok, err = fastWrite(int(fd), pkt) }); cerr == nil && ok {
 		if err != nil {
-			return &net.OpError{Op: "write", Net: ic.net, Addr: &net.IPAddr{IP: net.IP(pkt[16:20])}, Err: os.NewSyscallError("sendto", err)}
+			return ic.writeError("sendto", pkt, err)
 		}
 		return nil
 	}
+	return ic.pollWrite(pkt)
+}
+
+// writeError is the error of a failed system call that sent pkt.
+func (ic *ipConn) writeError(call string, pkt []byte, err error) error {
+	return &net.OpError{Op: "write", Net: ic.net, Addr: &net.IPAddr{IP: net.IP(pkt[16:20])}, Err: os.NewSyscallError(call, err)}
+}
+
+// pollWrite sends pkt, an IPv4 packet of at least a header, through
+// x/net/ipv4, which waits in the poller while the socket cannot take it.
+func (ic *ipConn) pollWrite(pkt []byte) error {
+	hl := int(pkt[0]&0x0f) * 4
 	flags := binary.BigEndian.Uint16(pkt[6:8])
 	h := &ipv4.Header{
 		Version:  4,

@@ -84,6 +84,22 @@ type Backlogger interface {
 	Backlog() bool
 }
 
+// Batcher is implemented by an IPConn whose WritePacket is safe for
+// concurrent use and sends the packets that goroutines woken together
+// write in one system call (Linux's raw IPv4 socket: sendmmsg), each
+// writer still getting its own packet's error. A caller that serializes
+// its writes must not hold its lock across WritePacket: a batch would
+// then hold one packet.
+type Batcher interface {
+	// ShareBatches makes the socket's writes join those of the other
+	// sockets that share w: the packets of a wake-up then go in one
+	// flush, socket by socket in the order of their interfaces' indexes
+	// and each socket's by their payloads' bytes (for CARP, by vhid), so
+	// that the order on the wire does not change from one wake-up to the
+	// next. Call it before the first write.
+	ShareBatches(w *WriteBatches)
+}
+
 // Filterer is implemented by an IPConn whose kernel can drop packets
 // before they are read (Linux): SetFilter attaches prog, a classic BPF
 // socket filter that sees each packet from its IP header on and returns

@@ -8,13 +8,16 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/mdlayher/ethernet"
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/net/bpf"
+	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
 	"github.com/ucarp-go/ucarp/vip"
@@ -583,6 +586,16 @@ type batchConn struct {
 	// busy: from just before a read takes packets from the socket until
 	// the reader comes back and finds the socket empty (Backlog).
 	busy atomic.Bool
+
+	// The writes: gathered by wb (the socket's own, or the process's
+	// after ShareBatches), sent by sendBatch with the arrays below,
+	// filled for each batch under wmu.
+	wb    atomic.Pointer[writeBatcher]
+	wmu   sync.Mutex
+	wmsgs [maxWriteBatch]mmsghdr
+	wiovs [maxWriteBatch]unix.Iovec
+	wsas  [maxWriteBatch]unix.RawSockaddrInet4
+	sends int // the system calls that sent packets
 }
 
 const (
@@ -614,7 +627,86 @@ func newBatchConn(ic *ipConn) *batchConn {
 		c.msgs[i].hdr.Iov = &c.iovs[i]
 		c.msgs[i].hdr.SetIovlen(1)
 	}
+	for i := range c.wmsgs {
+		c.wsas[i].Family = unix.AF_INET
+		c.wmsgs[i].hdr.Name = (*byte)(unsafe.Pointer(&c.wsas[i]))
+		c.wmsgs[i].hdr.Namelen = unix.SizeofSockaddrInet4
+		c.wmsgs[i].hdr.Iov = &c.wiovs[i]
+		c.wmsgs[i].hdr.SetIovlen(1)
+	}
+	c.wb.Store(&writeBatcher{})
 	return c
+}
+
+var _ Batcher = (*batchConn)(nil)
+
+// ShareBatches implements Batcher.
+func (ic *batchConn) ShareBatches(w *WriteBatches) { ic.wb.Store(&w.w) }
+
+func (ic *batchConn) batchIndex() int { return ic.ifi.Index }
+
+// WritePacket implements IPConn, safe for concurrent use: the packets
+// that goroutines woken together write go in one sendmmsg(2) (Batcher).
+func (ic *batchConn) WritePacket(pkt []byte) error {
+	if len(pkt) < ipv4.HeaderLen {
+		return errors.New("platform: packet shorter than an IPv4 header")
+	}
+	return ic.wb.Load().write(ic, pkt)
+}
+
+// sendBatch sends pkts, whole IPv4 packets in network byte order, each to
+// its destination address as Linux takes them (see fastWrite), with as
+// few sendmmsg(2) as the kernel allows: one, unless a packet fails. The
+// kernel stops at a failed packet and reports only the count of those
+// before it; the next call, from that packet on, fails with its error,
+// which is that packet's, and the rest go in a call after it. When the
+// socket cannot take a packet now (EAGAIN), that packet and the rest get
+// errWouldBlock: their writers send them the poller's way, which waits,
+// after the flush (writeBatcher.write).
+func (ic *batchConn) sendBatch(pkts [][]byte, errs []error) {
+	ic.wmu.Lock()
+	defer ic.wmu.Unlock()
+	for len(pkts) > maxWriteBatch {
+		ic.sendBatch1(pkts[:maxWriteBatch], errs[:maxWriteBatch])
+		pkts, errs = pkts[maxWriteBatch:], errs[maxWriteBatch:]
+	}
+	ic.sendBatch1(pkts, errs)
+}
+
+// sendBatch1 is sendBatch of at most maxWriteBatch packets (under wmu).
+func (ic *batchConn) sendBatch1(pkts [][]byte, errs []error) {
+	for i, p := range pkts {
+		copy(ic.wsas[i].Addr[:], p[16:20])
+		ic.wiovs[i].Base = &p[0]
+		ic.wiovs[i].SetLen(len(p))
+	}
+	defer func() {
+		for i := range pkts {
+			ic.wiovs[i].Base = nil // the packets are the writers' again
+		}
+	}()
+	for i := 0; i < len(pkts); {
+		var n int
+		var err error
+		if cerr := ic.sc.Control(func(fd uintptr) { n, err = rawSendmmsg(int(fd), ic.wmsgs[i:len(pkts)]) }); cerr != nil {
+			for ; i < len(pkts); i++ {
+				errs[i] = ic.pollWrite(pkts[i]) // closed: its error
+			}
+			return
+		}
+		ic.sends++
+		switch {
+		case err == unix.EAGAIN || err == nil && n <= 0:
+			for ; i < len(pkts); i++ {
+				errs[i] = errWouldBlock
+			}
+		case err != nil:
+			errs[i] = ic.writeError("sendmmsg", pkts[i], err)
+			i++
+		default:
+			i += n
+		}
+	}
 }
 
 // ReadPacket implements IPConn. The socket is bound to the interface and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -649,6 +650,209 @@ func TestLinuxBacklog(t *testing.T) {
 		}
 		if !b.Backlog() {
 			t.Fatal("no Backlog while the reader holds the packet it read")
+		}
+	})
+}
+
+// TestLinuxSendBatch sends batches on the raw socket (sendmmsg): whole,
+// in order, in one system call; a packet that the kernel refuses (longer
+// than the link's MTU: EMSGSIZE) first, in the middle or last fails
+// alone, the others still go out in order, and each packet gets its own
+// answer.
+func TestLinuxSendBatch(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		group := netip.MustParseAddr("224.0.0.18")
+		rx, tx := rawPair(t)
+		got := make(chan []byte, 64)
+		go func() {
+			for {
+				b := make([]byte, 2048)
+				k, err := rx.ReadPacket(b)
+				if err != nil {
+					close(got)
+					return
+				}
+				got <- b[:k]
+			}
+		}()
+		pkt := func(mark byte, size int) []byte {
+			p := make([]byte, size)
+			p[0], p[8], p[9] = 0x45, 255, 112
+			copy(p[12:16], []byte{198, 51, 100, 2})
+			copy(p[16:20], group.AsSlice())
+			p[21] = mark
+			return p
+		}
+		bc := tx.(*batchConn)
+		for _, tc := range []struct {
+			name  string
+			sizes []int // 0: too long for the MTU
+			calls int
+		}{
+			{"all good", []int{56, 60, 56, 64}, 1},
+			{"first fails", []int{0, 56, 60}, 2},
+			{"middle fails", []int{56, 0, 60, 64}, 3},
+			{"last fails", []int{56, 60, 0}, 2},
+			{"two fail", []int{56, 0, 0, 60}, 4},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				var pkts [][]byte
+				var want []byte
+				for i, size := range tc.sizes {
+					mark := byte(10 + i)
+					if size == 0 {
+						pkts = append(pkts, pkt(mark, 1600))
+						continue
+					}
+					pkts = append(pkts, pkt(mark, size))
+					want = append(want, mark)
+				}
+				errs := make([]error, len(pkts))
+				calls := bc.sends
+				bc.sendBatch(pkts, errs)
+				if k := bc.sends - calls; k != tc.calls {
+					t.Errorf("%d system calls, want %d", k, tc.calls)
+				}
+				for i, err := range errs {
+					if tooLong := tc.sizes[i] == 0; tooLong != errors.Is(err, unix.EMSGSIZE) || !tooLong && err != nil {
+						t.Errorf("packet %d (size %d): error %v", i, len(pkts[i]), err)
+					}
+				}
+				deadline := time.After(5 * time.Second)
+				for _, m := range want {
+					select {
+					case p := <-got:
+						if p[21] != m || len(p) != len(pkts[m-10]) {
+							t.Fatalf("received packet %d of %d bytes, want packet %d", p[21]-10, len(p), m-10)
+						}
+					case <-deadline:
+						t.Fatalf("packet %d not received within 5 s", m-10)
+					}
+				}
+			})
+		}
+	})
+}
+
+// TestLinuxWritesGathered: the raw socket's writers woken together
+// (GOMAXPROCS=1, as the daemon runs) share one sendmmsg, and all their
+// packets arrive.
+func TestLinuxWritesGathered(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	inThrowawayNamespace(t, func() {
+		group := netip.MustParseAddr("224.0.0.18")
+		rx, tx := rawPair(t)
+		const n = 8
+		start := make(chan struct{})
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				p := make([]byte, 56)
+				p[0], p[8], p[9] = 0x45, 255, 112
+				copy(p[12:16], []byte{198, 51, 100, 2})
+				copy(p[16:20], group.AsSlice())
+				p[21] = byte(i)
+				<-start
+				errs <- tx.WritePacket(p)
+			}()
+		}
+		bc := tx.(*batchConn)
+		close(start)
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		bc.wmu.Lock()
+		calls := bc.sends
+		bc.wmu.Unlock()
+		if calls != 1 {
+			t.Errorf("%d packets written at once took %d system calls, want 1", n, calls)
+		}
+		got := make(chan byte, n)
+		go func() {
+			buf := make([]byte, 2048)
+			for {
+				k, err := rx.ReadPacket(buf)
+				if err != nil {
+					close(got)
+					return
+				}
+				if k == 56 {
+					got <- buf[21]
+				}
+			}
+		}()
+		seen := map[byte]bool{}
+		deadline := time.After(5 * time.Second)
+		for len(seen) < n {
+			select {
+			case i := <-got:
+				seen[i] = true
+			case <-deadline:
+				t.Fatalf("received %d of the %d packets within 5 s", len(seen), n)
+			}
+		}
+	})
+}
+
+// TestLinuxNoLoopback: a raw socket's writes (a batch, sendmmsg) go out
+// of its interface and are not looped back to the host: eth0's own raw
+// socket, which hears the peer's packets, never reads its own.
+func TestLinuxNoLoopback(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		group := netip.MustParseAddr("224.0.0.18")
+		eth0, peer0 := rawPair(t)
+		read := func(c IPConn) <-chan byte {
+			got := make(chan byte, 16)
+			go func() {
+				buf := make([]byte, 2048)
+				for {
+					k, err := c.ReadPacket(buf)
+					if err != nil {
+						close(got)
+						return
+					}
+					if k == 56 {
+						got <- buf[21]
+					}
+				}
+			}()
+			return got
+		}
+		at0, atPeer := read(eth0), read(peer0)
+		send := func(c IPConn, src []byte, mark byte) {
+			p := make([]byte, 56)
+			p[0], p[8], p[9] = 0x45, 255, 112
+			copy(p[12:16], src)
+			copy(p[16:20], group.AsSlice())
+			p[21] = mark
+			if err := c.WritePacket(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send(eth0, []byte{198, 51, 100, 1}, 1)
+		send(peer0, []byte{198, 51, 100, 2}, 2)
+		for _, w := range []struct {
+			at   <-chan byte
+			name string
+			mark byte
+		}{{atPeer, "peer0", 1}, {at0, "eth0", 2}} {
+			select {
+			case m := <-w.at:
+				if m != w.mark {
+					t.Errorf("%s read packet %d first, want %d: a packet looped back", w.name, m, w.mark)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s did not read packet %d within 5 s", w.name, w.mark)
+			}
+		}
+		select {
+		case m := <-at0:
+			t.Errorf("eth0 read packet %d too: a packet looped back", m)
+		case m := <-atPeer:
+			t.Errorf("peer0 read packet %d too: a packet looped back", m)
+		case <-time.After(200 * time.Millisecond):
 		}
 	})
 }

@@ -112,3 +112,15 @@ func rawRecvmmsg(fd int, msgs []mmsghdr) (int, error) {
 	}
 	return int(n), nil
 }
+
+// rawSendmmsg is sendmmsg(2) of msgs, without the scheduler's knowledge
+// (see rawSendto): the number of packets sent, from the first. As the
+// kernel has it, an error is returned only if the first packet failed;
+// a later failure ends the call with the count of those before it.
+func rawSendmmsg(fd int, msgs []mmsghdr) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
