@@ -611,7 +611,6 @@ func (d *Group) Run() *Exit {
 	for {
 		if d.exit != nil && d.effects.idle() && !d.runner.busy() {
 			d.dropRenewal()
-			d.endRenewals()
 			return d.exit
 		}
 		d.fireLazy()

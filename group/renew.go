@@ -30,26 +30,20 @@ import (
 // renewal in flight first (dropRenewal); a reload that replaces the
 // address set only makes its result stale (the generation).
 
-// renewal is one posted renewal and, once back, its result. One serves
-// the next (renewer.spare): at most one is in flight, and its slices are
-// kept.
+// renewal is one posted renewal and, once back, its result.
 type renewal struct {
 	gen    uint64
 	posted time.Time // when the requests were posted: no later than the kernel saw them
 	whole  bool      // every address was held and is being renewed
-	ms     []*vip.Manager
 	took   [][]vip.Address
 	errs   []error
-	left   atomic.Int32 // renewals not yet back
 }
 
 // renewer is the loop's side of the renewals.
 type renewer struct {
 	inFlight bool
-	gen      uint64        // the current generation; a result of another is stale
-	work     chan *renewal // to the group's renewer goroutine (renewLoop), from the first renewal to the loop's end
+	gen      uint64 // the current generation; a result of another is stale
 	done     chan *renewal
-	spare    *renewal // the last one back
 }
 
 // postRenewal looks at the addresses as Check does and posts the renewal
@@ -57,76 +51,45 @@ type renewer struct {
 // Check.
 func (d *Group) postRenewal(now time.Time) (vip.State, error) {
 	var st vip.State
-	r := d.renew.spare
-	if r == nil {
-		r = &renewal{}
-	}
-	r.ms, r.took, r.errs = r.ms[:0], r.took[:0], r.errs[:0]
+	var ms []*vip.Manager
+	var took [][]vip.Address
 	whole := true
 	for i, m := range d.vips.ms {
 		one, t, renew, err := m.PrepareRenewal()
 		if err != nil {
-			d.renew.spare = r
 			return st, err // nothing posted: the next tick tries again
 		}
 		d.vips.fold(&st, one, i == 0)
 		if renew {
-			r.ms = append(r.ms, m)
-			r.took = append(r.took, t)
-			r.errs = append(r.errs, nil)
+			ms = append(ms, m)
+			took = append(took, t)
 		} else {
 			whole = false
 		}
 	}
-	d.renew.spare = nil
-	if len(r.ms) == 0 {
-		d.renew.spare = r
+	if len(ms) == 0 {
 		return st, nil
 	}
-	if d.renew.work == nil {
-		d.renew.work = make(chan *renewal, 1)
+	if d.renew.done == nil {
 		d.renew.done = make(chan *renewal, 1)
-		go renewLoop(d.renew.work, d.renew.done)
 	}
-	r.gen, r.posted, r.whole = d.renew.gen, now, whole
+	r := &renewal{gen: d.renew.gen, posted: now, whole: whole, took: took, errs: make([]error, len(ms))}
 	d.renew.inFlight = true
-	d.renew.work <- r // room for it: one in flight, the last one taken
+	done := d.renew.done
+	var left atomic.Int32
+	left.Store(int32(len(ms)))
+	// One goroutine per address: the platform sends the renewals that
+	// wait together in one datagram (platform's rtnl.renew), those of
+	// this group's addresses and of the other groups' woken with it.
+	for i, m := range ms {
+		go func() {
+			r.errs[i] = m.Renew()
+			if left.Add(-1) == 0 {
+				done <- r // room for it: one in flight
+			}
+		}()
+	}
 	return st, nil
-}
-
-// renewLoop is a group's renewer: it renews the addresses of each
-// renewal posted on work and sends it back on done, until work is
-// closed. One goroutine for the group's lifetime, not one per renewal
-// (docs/PERF.md, "The renewal without garbage"). The addresses after the
-// first renew on goroutines of their own, so that all of them wait for
-// the kernel together: the platform sends the renewals that wait together
-// in one datagram (platform's rtnl.renew), those of the other groups
-// woken with this one too.
-func renewLoop(work <-chan *renewal, done chan<- *renewal) {
-	for r := range work {
-		r.left.Store(int32(len(r.ms)))
-		for i := 1; i < len(r.ms); i++ {
-			go func() {
-				r.errs[i] = r.ms[i].Renew()
-				if r.left.Add(-1) == 0 {
-					done <- r // room for it: one in flight
-				}
-			}()
-		}
-		r.errs[0] = r.ms[0].Renew()
-		if r.left.Add(-1) == 0 {
-			done <- r
-		}
-	}
-}
-
-// endRenewals ends the group's renewer, once the loop has dropped the
-// renewal in flight (dropRenewal).
-func (d *Group) endRenewals() {
-	if d.renew.work != nil {
-		close(d.renew.work)
-		d.renew.work = nil
-	}
 }
 
 // onRenewed applies a renewal's result in the loop: the lifetime counts
@@ -137,7 +100,6 @@ func (d *Group) endRenewals() {
 // stop) changes nothing else.
 func (d *Group) onRenewed(r *renewal) {
 	d.renew.inFlight = false
-	defer func() { d.renew.spare = r }()
 	d.noteTakeovers(r)
 	holder := d.m.State() == carp.Master || d.maint.holding() // a handoff keeps the address
 	if r.gen != d.renew.gen || d.vips == nil || d.exit != nil || !holder {
@@ -170,10 +132,8 @@ func (d *Group) onRenewed(r *renewal) {
 func (d *Group) dropRenewal() {
 	d.renew.gen++
 	if d.renew.inFlight {
-		r := <-d.renew.done
-		d.noteTakeovers(r)
+		d.noteTakeovers(<-d.renew.done)
 		d.renew.inFlight = false
-		d.renew.spare = r
 	}
 }
 

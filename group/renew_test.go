@@ -219,8 +219,9 @@ func TestLoopRenewalTakeoverNamedWhenStale(t *testing.T) {
 
 // TestLoopRenewalsTogether: a MASTER's renewals of its several addresses
 // wait for the kernel together (one datagram: the platform batches the
-// renewals that wait together), though the group has one renewer; and
-// once let go, each address keeps its lifetime.
+// renewals that wait together), and once let go, each address keeps its
+// lifetime. (It failed with a renewer that renewed them one after the
+// other.)
 func TestLoopRenewalsTogether(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		more := []netip.Prefix{netip.MustParsePrefix("198.51.100.101/32"), netip.MustParsePrefix("198.51.100.102/32")}
@@ -245,7 +246,7 @@ func TestLoopRenewalsTogether(t *testing.T) {
 				t.Fatalf("%s is gone", p)
 			}
 		}
-		// The next renewals, through the same renewer.
+		// The next renewals.
 		adds = h.addrs.Adds()
 		release, _ = waitRenewalPosted(t, h)
 		time.Sleep(10 * time.Millisecond)
