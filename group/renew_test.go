@@ -2,6 +2,7 @@ package group
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -214,4 +215,46 @@ func TestLoopRenewalTakeoverNamedWhenStale(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestLoopRenewalsTogether: a MASTER's renewals of its several addresses
+// wait for the kernel together (one datagram: the platform batches the
+// renewals that wait together), and once let go, each address keeps its
+// lifetime. (It failed with a renewer that renewed them one after the
+// other.)
+func TestLoopRenewalsTogether(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		more := []netip.Prefix{netip.MustParsePrefix("198.51.100.101/32"), netip.MustParsePrefix("198.51.100.102/32")}
+		h := startHarness(t, func(c *testConfig) { c.AdvBase, c.AdvSkew, c.MoreAddrs = 0, 5, more })
+		defer h.close()
+		h.at(5 * time.Second)
+		if h.state() != carp.Master {
+			t.Fatalf("state %v", h.state())
+		}
+		adds := h.addrs.Adds()
+		release, _ := waitRenewalPosted(t, h)
+		time.Sleep(10 * time.Millisecond)
+		synctest.Wait()
+		if n := h.addrs.Adds() - adds; n != 1+len(more) {
+			release(nil)
+			t.Fatalf("%d of the %d renewals waiting together", n, 1+len(more))
+		}
+		release(nil)
+		synctest.Wait()
+		for _, p := range append(more, loopVIP) {
+			if !h.addrs.Has(p.Addr()) {
+				t.Fatalf("%s is gone", p)
+			}
+		}
+		// The next renewals.
+		adds = h.addrs.Adds()
+		release, _ = waitRenewalPosted(t, h)
+		time.Sleep(10 * time.Millisecond)
+		synctest.Wait()
+		if n := h.addrs.Adds() - adds; n != 1+len(more) {
+			release(nil)
+			t.Fatalf("the next time, %d of the %d renewals waiting together", n, 1+len(more))
+		}
+		release(nil)
+	})
 }

@@ -1,10 +1,9 @@
 package platform
 
 import (
+	"encoding/binary"
 	"net/netip"
-	"time"
 
-	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"github.com/ucarp-go/ucarp/vip"
@@ -22,7 +21,7 @@ func familyOf(a netip.Addr) int {
 	return unix.AF_INET6
 }
 
-// addr6Attrs finishes the request for an IPv6 address as "ip -6 addr add
+// appendAddr6Attrs finishes the request for an IPv6 address as "ip -6 addr add
 // ... nodad" builds it. The kernel keeps no label on IPv6 addresses, so
 // none is sent: the protocol marks the daemon's copy (Linux 5.18), or
 // before that the address alone. The address skips duplicate address
@@ -30,20 +29,14 @@ func familyOf(a netip.Addr) int {
 // answers at once: a MASTER that takes it over must not wait a second in
 // the tentative state, and the BACKUP that held it a moment ago would
 // otherwise make it fail DAD. The lifetime rules are IPv4's.
-func addr6Attrs(req *nl.NetlinkRequest, typ uint16, v vip.Address) *nl.NetlinkRequest {
+func appendAddr6Attrs(b []byte, typ uint16, v vip.Address) []byte {
 	if typ == unix.RTM_DELADDR {
-		return req
+		return b
 	}
-	req.AddData(nl.NewRtAttr(unix.IFA_FLAGS, nl.Uint32Attr(unix.IFA_F_NODAD)))
-	if v.Proto != 0 {
-		req.AddData(nl.NewRtAttr(ifaProto, []byte{v.Proto}))
-	}
-	if v.Lifetime > 0 {
-		secs := uint32((v.Lifetime + time.Second - 1) / time.Second)
-		ci := &nl.IfaCacheInfo{IfaCacheinfo: unix.IfaCacheinfo{Prefered: secs, Valid: secs}}
-		req.AddData(nl.NewRtAttr(unix.IFA_CACHEINFO, ci.Serialize()))
-	}
-	return req
+	var f [4]byte
+	binary.NativeEndian.PutUint32(f[:], unix.IFA_F_NODAD)
+	b = appendAttr(b, unix.IFA_FLAGS, f[:])
+	return appendTail(b, v)
 }
 
 // kernelLinkLocal reports whether a is an IPv6 link-local address that the

@@ -12,6 +12,8 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/ucarp-go/ucarp/vip"
 )
 
 // rtnl is a route netlink socket for requests (add, replace, delete and
@@ -26,11 +28,12 @@ type rtnl struct {
 	fd   *rtnlFD
 	seq  uint32
 	buf  []byte
-	out  []byte // a batch's datagram (renewBatch)
 	port uint32 // the socket's netlink port, kept when it is opened again
 
 	bmu     sync.Mutex
+	sent    sync.Cond   // on bmu: a batch was sent (renew)
 	batch   *renewBatch // the renewals waiting for their leader (renew)
+	spare   *renewBatch // a batch whose callers all have their answers, for the next
 	batches int         // datagrams of renewals sent (r.mu)
 	resent  int         // renewals sent again alone after an overrun (r.mu)
 }
@@ -39,6 +42,7 @@ type rtnlFD struct{ fd int }
 
 func newRTNL() *rtnl {
 	r := &rtnl{fd: &rtnlFD{fd: -1}}
+	r.sent.L = &r.bmu
 	runtime.AddCleanup(r, func(f *rtnlFD) {
 		if f.fd >= 0 {
 			unix.Close(f.fd)
@@ -115,6 +119,20 @@ func (r *rtnl) execute(req *nl.NetlinkRequest, resType uint16, each func(data []
 	return r.roundTrip(req.Serialize(), resType, each)
 }
 
+// executeMsg sends msg, one serialized request that expects no data
+// (an addition, a deletion), and returns the kernel's answer as execute.
+func (r *rtnl) executeMsg(msg []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.open(); err != nil {
+		return err
+	}
+	r.seq++
+	binary.NativeEndian.PutUint32(msg[8:], r.seq)
+	binary.NativeEndian.PutUint32(msg[12:], 0)
+	return r.roundTrip(msg, 0, nil)
+}
+
 // roundTrip sends b, a request whose sequence number is r.seq, and reads
 // the kernel's answer as execute does. r.mu is held, the socket open.
 func (r *rtnl) roundTrip(b []byte, resType uint16, each func(data []byte)) error {
@@ -157,19 +175,35 @@ func (r *rtnl) roundTrip(b []byte, resType uint16, each func(data []byte)) error
 	}
 }
 
-// renewBatch is the address renewals of one wake-up, sent together.
+// renewBatch is the address renewals of one wake-up, sent together. Its
+// buffers are kept from one batch to the next (rtnl.spare): a renewal
+// allocates nothing.
 type renewBatch struct {
-	msgs [][]byte
-	errs []error
-	done chan struct{}
+	out     []byte  // the datagram: the requests one after the other
+	offs    []int   // where each request starts in out
+	errs    []error // the kernel's answer to each, once sent
+	sent    bool    // errs is in
+	waiting int     // callers yet to take their answer (rtnl.bmu)
+}
+
+// msg is the i-th request of the batch.
+func (b *renewBatch) msg(i int) []byte {
+	end := len(b.out)
+	if i+1 < len(b.offs) {
+		end = b.offs[i+1]
+	}
+	return b.out[b.offs[i]:end]
 }
 
 // maxBatch bounds the messages of one datagram (about 100 bytes each).
+// At most 64: sendBatch keeps a bit per request in a uint64.
 const maxBatch = 64
 
-// renew sends msg, a serialized RTM_NEWADDR request, in one datagram with
-// the other renewals of the same wake-up, and returns the kernel's answer
-// to it.
+var _ [64 - maxBatch]struct{} // fails to compile if maxBatch > 64
+
+// renew sends the renewal of v on a's interface (an RTM_NEWADDR that
+// replaces) in one datagram with the other renewals of the same wake-up,
+// and returns the kernel's answer to it.
 //
 // Why: the kernel answers each renewal of an address's lifetime by
 // waking its address-lifetime worker (inet_rtm_newaddr queues
@@ -186,89 +220,105 @@ const maxBatch = 64
 // batch and hands each caller its answer. With GOMAXPROCS=1 (the
 // daemon's setting) the others run before it comes back; otherwise a
 // batch may be smaller, never wrong. A lone caller pays for one Gosched.
-func (r *rtnl) renew(msg []byte) error {
+func (r *rtnl) renew(a linuxAddrs, v vip.Address) error {
 	r.bmu.Lock()
 	b := r.batch
 	leader := b == nil
 	if leader {
-		b = &renewBatch{done: make(chan struct{})}
+		if b = r.spare; b != nil {
+			r.spare = nil
+			b.out, b.offs, b.errs, b.sent = b.out[:0], b.offs[:0], b.errs[:0], false
+		} else {
+			b = &renewBatch{}
+		}
 		r.batch = b
 	}
-	i := len(b.msgs)
-	b.msgs = append(b.msgs, msg)
-	if len(b.msgs) == maxBatch {
+	i := len(b.offs)
+	b.offs = append(b.offs, len(b.out))
+	b.out = a.appendAddrRequest(b.out, unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v)
+	b.waiting++
+	if len(b.offs) == maxBatch {
 		r.batch = nil // full: the next caller leads another
 	}
-	r.bmu.Unlock()
-	if !leader {
-		<-b.done
-		return b.errs[i]
+	if leader {
+		r.bmu.Unlock()
+		runtime.Gosched()
+		r.bmu.Lock()
+		if r.batch == b {
+			r.batch = nil
+		}
+		r.bmu.Unlock()
+		r.sendBatch(b) // no one else touches b until sent
+		r.bmu.Lock()
+		b.sent = true
+		r.sent.Broadcast()
 	}
-	runtime.Gosched()
-	r.bmu.Lock()
-	if r.batch == b {
-		r.batch = nil
+	for !b.sent {
+		r.sent.Wait()
+	}
+	err := b.errs[i]
+	if b.waiting--; b.waiting == 0 {
+		r.spare = b
 	}
 	r.bmu.Unlock()
-	b.errs = r.sendBatch(b.msgs)
-	close(b.done)
-	return b.errs[0]
+	return err
 }
 
-// sendBatch sends msgs, requests without NLM_F_ACK, in one datagram and
-// returns the kernel's answer to each. The kernel handles a route request
-// within the sendto that carries it and, without NLM_F_ACK, answers only
-// a failure, queued before sendto returns: so what the socket holds once
-// sendto has returned is every error there is, and a request without one
-// succeeded. Should an answer not fit (ENOBUFS: the kernel could not
-// queue it, the socket's buffer full of the batch's other errors), the
-// lost one could be any request without an answer: each of those is sent
-// again alone, acknowledged (resend). A renewal is a replace, which does
-// the same thing twice: one that had succeeded gives the lifetime again,
-// a moment later.
-func (r *rtnl) sendBatch(msgs [][]byte) []error {
-	errs := make([]error, len(msgs))
-	failAll := func(err error) []error {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
+// sendBatch sends b's requests, without NLM_F_ACK, in one datagram and
+// puts in b.errs the kernel's answer to each. The kernel handles a route
+// request within the sendto that carries it and, without NLM_F_ACK,
+// answers only a failure, queued before sendto returns: so what the
+// socket holds once sendto has returned is every error there is, and a
+// request without one succeeded. Should an answer not fit (ENOBUFS: the
+// kernel could not queue it, the socket's buffer full of the batch's
+// other errors), the lost one could be any request without an answer:
+// each of those is sent again alone, acknowledged (resend). A renewal is
+// a replace, which does the same thing twice: one that had succeeded
+// gives the lifetime again, a moment later.
+func (r *rtnl) sendBatch(b *renewBatch) {
+	n := len(b.offs)
+	b.errs = b.errs[:0]
+	for range n {
+		b.errs = append(b.errs, nil)
+	}
+	failAll := func(err error) {
+		for i := range b.errs {
+			if b.errs[i] == nil {
+				b.errs[i] = err
 			}
 		}
-		return errs
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.open(); err != nil {
-		return failAll(err)
+		failAll(err)
+		return
 	}
 	first := r.seq + 1
-	r.out = r.out[:0]
-	for _, m := range msgs {
+	for i := range n {
+		m := b.msg(i)
 		r.seq++
 		binary.NativeEndian.PutUint16(m[6:], binary.NativeEndian.Uint16(m[6:])&^unix.NLM_F_ACK)
 		binary.NativeEndian.PutUint32(m[8:], r.seq)
 		binary.NativeEndian.PutUint32(m[12:], 0)
-		r.out = append(r.out, m...)
-		for len(r.out)%unix.NLMSG_ALIGNTO != 0 {
-			r.out = append(r.out, 0)
-		}
 	}
 	r.batches++
-	if err := rtnlSendto(r.fd.fd, r.out); err != nil { // it may wait for the rtnl lock
+	if err := rtnlSendto(r.fd.fd, b.out); err != nil { // it may wait for the rtnl lock
 		r.reset()
-		return failAll(os.NewSyscallError("sendto", err))
+		failAll(os.NewSyscallError("sendto", err))
+		return
 	}
-	answered := make([]bool, len(msgs))
+	var answered uint64 // a bit per request: maxBatch is 64
 	overrun := false
 	for {
-		n, err := rawRecv(r.fd.fd, r.buf)
+		k, err := rawRecv(r.fd.fd, r.buf)
 		switch err {
 		case nil:
 		case unix.EAGAIN:
 			if overrun {
-				r.resend(msgs, errs, answered)
+				r.resend(b, answered)
 			}
-			return errs // every error is in
+			return // every error is in
 		case unix.EINTR:
 			continue
 		case unix.ENOBUFS:
@@ -278,44 +328,47 @@ func (r *rtnl) sendBatch(msgs [][]byte) []error {
 			continue
 		default:
 			r.reset()
-			return failAll(os.NewSyscallError("recvfrom", err))
+			failAll(os.NewSyscallError("recvfrom", err))
+			return
 		}
-		for b := r.buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
-			h := nlHeader(b)
+		for p := r.buf[:k]; len(p) >= unix.NLMSG_HDRLEN; {
+			h := nlHeader(p)
 			l := int(h.Len)
-			if l < unix.NLMSG_HDRLEN || l > len(b) {
+			if l < unix.NLMSG_HDRLEN || l > len(p) {
 				r.reset()
-				return failAll(errors.New("platform: a malformed netlink answer"))
+				failAll(errors.New("platform: a malformed netlink answer"))
+				return
 			}
-			data := b[unix.NLMSG_HDRLEN:l]
-			b = b[min(nlAlign(l), len(b)):]
-			if i := h.Seq - first; h.Type == unix.NLMSG_ERROR && i < uint32(len(msgs)) && len(data) >= 4 {
-				answered[i] = true
+			data := p[unix.NLMSG_HDRLEN:l]
+			p = p[min(nlAlign(l), len(p)):]
+			if i := h.Seq - first; h.Type == unix.NLMSG_ERROR && i < uint32(n) && len(data) >= 4 {
+				answered |= 1 << i
 				if e := int32(binary.NativeEndian.Uint32(data)); e != 0 {
-					errs[i] = syscall.Errno(-e)
+					b.errs[i] = syscall.Errno(-e)
 				}
 			}
 		}
 	}
 }
 
-// resend sends again, one at a time and acknowledged, the requests of a
-// batch whose answers may have been lost (not answered), and records
-// their answers in errs. r.mu is held.
-func (r *rtnl) resend(msgs [][]byte, errs []error, answered []bool) {
-	for i, m := range msgs {
-		if answered[i] {
+// resend sends again, one at a time and acknowledged, the requests of
+// batch b whose answers may have been lost (no bit in answered), and
+// records their answers in b.errs. r.mu is held.
+func (r *rtnl) resend(b *renewBatch, answered uint64) {
+	for i := range b.offs {
+		if answered&(1<<i) != 0 {
 			continue
 		}
 		if err := r.open(); err != nil {
-			errs[i] = err
+			b.errs[i] = err
 			continue
 		}
+		m := b.msg(i)
 		r.seq++
 		binary.NativeEndian.PutUint16(m[6:], binary.NativeEndian.Uint16(m[6:])|unix.NLM_F_ACK)
 		binary.NativeEndian.PutUint32(m[8:], r.seq)
 		r.resent++
-		errs[i] = r.roundTrip(m, 0, nil)
+		b.errs[i] = r.roundTrip(m, 0, nil)
 	}
 }
 

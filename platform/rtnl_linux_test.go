@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"github.com/ucarp-go/ucarp/vip"
@@ -75,6 +76,17 @@ func TestRTNLParse(t *testing.T) {
 	}
 }
 
+// sendBatch sends msgs in one batch and returns the kernel's answers.
+func sendBatch(r *rtnl, msgs [][]byte) []error {
+	b := &renewBatch{}
+	for _, m := range msgs {
+		b.offs = append(b.offs, len(b.out))
+		b.out = append(b.out, m...)
+	}
+	r.sendBatch(b)
+	return b.errs
+}
+
 // TestRTNLRenewBatch sends renewals to the kernel in one datagram without
 // NLM_F_ACK: each request gets its own answer (a failure among
 // successes is that request's alone), the successes take effect, and
@@ -97,10 +109,10 @@ func TestRTNLRenewBatch(t *testing.T) {
 			}
 		}
 		newAddr := func(a linuxAddrs, s string) []byte {
-			return a.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v(s, 100*time.Second)).Serialize()
+			return a.appendAddrRequest(nil, unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v(s, 100*time.Second))
 		}
-		exclusive := a.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, v("198.51.100.2/32", 0)).Serialize()
-		errs := a.rtnl.sendBatch([][]byte{
+		exclusive := a.appendAddrRequest(nil, unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, v("198.51.100.2/32", 0))
+		errs := sendBatch(a.rtnl, [][]byte{
 			newAddr(a, "198.51.100.1/32"),
 			newAddr(gone, "198.51.100.3/32"),
 			exclusive,
@@ -187,9 +199,9 @@ func TestRTNLRenewBatchOverrun(t *testing.T) {
 			if i%8 == 7 {
 				sys = a
 			}
-			msgs = append(msgs, sys.addrRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v(i)).Serialize())
+			msgs = append(msgs, sys.appendAddrRequest(nil, unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v(i)))
 		}
-		errs := a.rtnl.sendBatch(msgs)
+		errs := sendBatch(a.rtnl, msgs)
 		for i, err := range errs {
 			if want := syscall.ENODEV; i%8 == 7 && err != nil || i%8 != 7 && errno(err) != want {
 				t.Errorf("request %d: %v", i, err)
@@ -202,6 +214,180 @@ func TestRTNLRenewBatchOverrun(t *testing.T) {
 		list, _ := a.Addresses()
 		if len(list) != maxBatch/8 {
 			t.Errorf("table %v, want the %d addresses of eth0", table(list), maxBatch/8)
+		}
+	})
+}
+
+// BenchmarkRenew is one MASTER's lifetime renewal through the platform
+// (a replace of an address that is there), on a real kernel: its time and
+// its allocations, which were most of the process's garbage.
+func BenchmarkRenew(b *testing.B) {
+	inThrowawayNamespace(b, func() {
+		sys, err := New("eth0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		a := sys.Addresses()
+		v := vip.Address{Prefix: netip.MustParsePrefix("198.51.100.10/32"), Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 3 * time.Second}
+		if err := a.AddAddress(v); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := a.AddAddress(v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// refAddrRequest is the request appendAddrRequest builds, built the way
+// it was before, through vishvananda/netlink's types, as iproute2 builds
+// "ip addr add|replace|del".
+func refAddrRequest(a linuxAddrs, typ uint16, flags int, v vip.Address) []byte {
+	req := nl.NewNetlinkRequest(int(typ), flags|unix.NLM_F_ACK)
+	req.Seq = 0
+	msg := nl.NewIfAddrmsg(familyOf(v.Prefix.Addr()))
+	msg.Index = uint32(a.ifi.Index)
+	msg.Prefixlen = uint8(v.Prefix.Bits())
+	if v.Prefix.Addr().Is6() && typ != unix.RTM_DELADDR {
+		msg.Flags = unix.IFA_F_NODAD
+	}
+	req.AddData(msg)
+	ip := v.Prefix.Addr().AsSlice()
+	req.AddData(nl.NewRtAttr(unix.IFA_LOCAL, ip))
+	req.AddData(nl.NewRtAttr(unix.IFA_ADDRESS, ip))
+	tail := func() {
+		if v.Proto != 0 {
+			req.AddData(nl.NewRtAttr(ifaProto, []byte{v.Proto}))
+		}
+		if v.Lifetime > 0 {
+			secs := uint32((v.Lifetime + time.Second - 1) / time.Second)
+			ci := &nl.IfaCacheInfo{IfaCacheinfo: unix.IfaCacheinfo{Prefered: secs, Valid: secs}}
+			req.AddData(nl.NewRtAttr(unix.IFA_CACHEINFO, ci.Serialize()))
+		}
+	}
+	if v.Prefix.Addr().Is6() {
+		if typ != unix.RTM_DELADDR {
+			req.AddData(nl.NewRtAttr(unix.IFA_FLAGS, nl.Uint32Attr(unix.IFA_F_NODAD)))
+			tail()
+		}
+		return req.Serialize()
+	}
+	if v.Label != "" {
+		req.AddData(nl.NewRtAttr(unix.IFA_LABEL, nl.ZeroTerminated(v.Label)))
+	}
+	if typ == unix.RTM_DELADDR {
+		return req.Serialize()
+	}
+	if v.Prefix.Bits() < 31 {
+		brd := v.Prefix.Masked().Addr().As4()
+		for i, m := range net.CIDRMask(v.Prefix.Bits(), 32) {
+			brd[i] |= ^m
+		}
+		req.AddData(nl.NewRtAttr(unix.IFA_BROADCAST, brd[:]))
+	}
+	tail()
+	return req.Serialize()
+}
+
+// TestAddrRequestBytes: the requests built byte by byte are those the
+// netlink package built, for every kind of address and request, also
+// appended after another (a batch), and a renewal's allocates nothing.
+func TestAddrRequestBytes(t *testing.T) {
+	a := linuxAddrs{ifi: &net.Interface{Index: 7, Name: "eth0"}}
+	var addrs []vip.Address
+	for _, p := range []string{"198.51.100.10/32", "198.51.100.10/31", "198.51.100.10/24", "198.51.100.130/25",
+		"198.51.100.10/13", "203.0.113.9/0", "198.51.100.10/30", "2001:db8::10/128", "2001:db8::10/64"} {
+		for _, label := range []string{"", "eth0:ucarp", "eth0:1", "eth0:abcdefghij"} {
+			for _, proto := range []uint8{0, vip.ProtoCARP} {
+				for _, life := range []time.Duration{0, 3 * time.Second, 2500 * time.Millisecond, 100 * time.Second} {
+					addrs = append(addrs, vip.Address{Prefix: netip.MustParsePrefix(p), Label: label, Proto: proto, Lifetime: life})
+				}
+			}
+		}
+	}
+	kinds := []struct {
+		typ   uint16
+		flags int
+	}{
+		{unix.RTM_NEWADDR, unix.NLM_F_CREATE | unix.NLM_F_REPLACE},
+		{unix.RTM_NEWADDR, unix.NLM_F_CREATE | unix.NLM_F_EXCL},
+		{unix.RTM_DELADDR, 0},
+	}
+	for _, k := range kinds {
+		var batch []byte
+		for _, v := range addrs {
+			want := refAddrRequest(a, k.typ, k.flags, v)
+			if got := a.appendAddrRequest(nil, k.typ, k.flags, v); !slices.Equal(got, want) {
+				t.Errorf("%d %#x %+v:\n got %x\nwant %x", k.typ, k.flags, v, got, want)
+			}
+			off := len(batch)
+			batch = a.appendAddrRequest(batch, k.typ, k.flags, v)
+			if !slices.Equal(batch[off:], want) {
+				t.Errorf("%d %#x %+v appended: %x, want %x", k.typ, k.flags, v, batch[off:], want)
+			}
+		}
+	}
+	v := vip.Address{Prefix: netip.MustParsePrefix("198.51.100.10/32"), Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 3 * time.Second}
+	buf := make([]byte, 0, 256)
+	if n := testing.AllocsPerRun(100, func() {
+		buf = a.appendAddrRequest(buf[:0], unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v)
+	}); n != 0 {
+		t.Errorf("%v allocations per request", n)
+	}
+}
+
+// TestRTNLRenewBatchReuse: the batches' buffers are used again from one
+// wake-up to the next (rtnl.spare); over many rounds of renewals made at
+// once, on one processor and on two (where batches overlap: one is sent
+// while the next fills), each caller still gets its own answer and the
+// kernel its own request.
+func TestRTNLRenewBatchReuse(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		sys, err := New("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := sys.Addresses().(linuxAddrs)
+		a.rtnl.portID() // opens the socket in this namespace, not the callers' threads'
+		gone := linuxAddrs{ifi: &net.Interface{Index: 1 << 30, Name: "gone"}, mark: a.mark, rtnl: a.rtnl}
+		const n = 12
+		for _, procs := range []int{1, 2} {
+			prev := runtime.GOMAXPROCS(procs)
+			for round := range 40 {
+				res := make([]error, n)
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Go(func() {
+						sys := a
+						if (i+round)%3 == 0 {
+							sys = gone // ENODEV: the answer is this caller's
+						}
+						life := time.Duration(10+i) * time.Second
+						res[i] = sys.AddAddress(vip.Address{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)}), 32),
+							Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: life})
+					})
+				}
+				wg.Wait()
+				for i, err := range res {
+					if fails := (i+round)%3 == 0; fails != (errno(err) == syscall.ENODEV) || !fails && err != nil {
+						t.Fatalf("GOMAXPROCS %d, round %d, renewal %d: %v", procs, round, i, err)
+					}
+				}
+			}
+			runtime.GOMAXPROCS(prev)
+		}
+		l, _ := netlink.LinkByName("eth0")
+		kernel, _ := netlink.AddrList(l, netlink.FAMILY_V4)
+		for _, k := range kernel {
+			i := int(k.IP.To4()[3]) - 10
+			if k.ValidLft > 10+i { // each request's own lifetime, not another's
+				t.Errorf("%s: valid %d s, want at most %d", k.IPNet, k.ValidLft, 10+i)
+			}
+		}
+		if len(kernel) != n {
+			t.Errorf("table %v", kernel)
 		}
 	})
 }
