@@ -23,5 +23,9 @@
 // program's second thread is the runtime's sysmon). It needs root. It is a
 // benchmark: it judges nothing.
 //
-//	go run ./internal/idlefloor -ucarp bin/ucarp -ref /tmp/ref/ucarp-main -window 120s -windows 3 -out FILE
+//	go run ./internal/idlefloor -ucarp bin/ucarp -ref BIN -window 120s -windows 3 -out FILE
+//
+// Give it binaries in files that no other process runs: on the VM of
+// docs/PERF.md a file that other sessions' processes were running cost
+// half as much again per wake-up as a copy of it.
 package main
