@@ -5,6 +5,7 @@
 #   make test       (root) every test: unit, end-to-end, interop with Debian's ucarp, lint
 #   make bench      benchmarks
 #   make bench-scale (root) config mode with 1, 16 and 256 groups: docs/SCALE.md
+#   make bench-floor (root) idle CPU of one group beside the floor of a program waking once a second
 #   make install    PREFIX=/usr DESTDIR= BINDIR=$(PREFIX)/sbin CTLBINDIR=$(PREFIX)/bin
 
 GO          ?= go
@@ -65,7 +66,7 @@ FUZZTIME    ?= 30s
 # bridge (unicast peers).
 DEB_DEPS ?= ucarp ifupdown iproute2 util-linux debootstrap lintian rpm man-db systemd prometheus chromium keepalived frr nftables
 
-.PHONY: all build demo test unit lint deps fuzz bench bench-scale clean install uninstall man deb rpm
+.PHONY: all build demo test unit lint deps fuzz bench bench-scale bench-floor clean install uninstall man deb rpm
 
 all: build
 
@@ -158,6 +159,13 @@ bench: build
 bench-scale: build
 	@if [ "$$(id -u)" != 0 ]; then echo "the scale benchmark needs root: sudo make bench-scale"; exit 1; fi
 	$(GO) run ./internal/scalebench -ucarp bin/ucarp -out docs/SCALE.md
+
+# The idle floor (docs/PERF.md "The floor, measured in the tree"): what waking
+# once a second costs here, beside ucarp's and our idle cost, over the same
+# windows. REF=path adds another build of ours (main's, say) beside it.
+bench-floor: build
+	@if [ "$$(id -u)" != 0 ]; then echo "the idle floor benchmark needs root: sudo make bench-floor"; exit 1; fi
+	$(GO) run ./internal/idlefloor -ucarp bin/ucarp $(if $(REF),-ref $(REF))
 
 # Packages: dist/ucarp-go_VERSION-1_ARCH.deb and dist/ucarp-go-VERSION-1.ARCH.rpm,
 # built with nfpm from packaging/nfpm.yaml.

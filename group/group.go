@@ -923,9 +923,12 @@ func (d *Group) feed(ev carp.Event) {
 	}
 	d.feeding = true
 	defer func() { d.feeding = false }()
-	for len(d.pending) > 0 {
-		ev := d.pending[0]
-		d.pending = d.pending[1:]
+	// By index, not by reslicing: the slice walked forward, and append
+	// moved it to a new array each time it reached the end (an
+	// allocation every few adverts). The actions' events are appended
+	// while this runs.
+	for i := 0; i < len(d.pending); i++ {
+		ev := d.pending[i]
 		now := time.Now()
 		before := d.m.State()
 		d.out = d.m.Handle(now, ev, d.out[:0])
@@ -937,6 +940,7 @@ func (d *Group) feed(ev carp.Event) {
 			d.onTransition(before, after)
 		}
 	}
+	d.pending = d.pending[:0] // all fed: the next event goes at the start of the same array
 	d.pump()
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -764,6 +765,31 @@ func TestLoopReportAtAnotherWakeUp(t *testing.T) {
 		}
 		if h.state() != carp.Backup {
 			t.Fatalf("state %v", h.state())
+		}
+	})
+}
+
+// TestFeedReusesItsQueue: feeding the machine events one at a time, as
+// the loop does at each wake-up, allocates nothing. The queue of pending
+// events was consumed by reslicing, which walked it to the end of its
+// array, and append then moved it to a new one every few events (an
+// allocation every few adverts of an idle MASTER or BACKUP).
+func TestFeedReusesItsQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, nil)
+		defer h.close()
+		var before, after runtime.MemStats
+		h.d.inLoop(func() {
+			ev := carp.SendResultEvent(false) // a send that went well: nothing to do
+			h.d.feed(ev)                      // the queue's first array
+			runtime.ReadMemStats(&before)
+			for range 1000 {
+				h.d.feed(ev)
+			}
+			runtime.ReadMemStats(&after)
+		})
+		if n := after.Mallocs - before.Mallocs; n != 0 {
+			t.Errorf("%d allocations for 1000 events fed one at a time, want 0", n)
 		}
 	})
 }

@@ -195,8 +195,10 @@ func (s *LoopTimers) deliver(t *loopTimer, now time.Time) {
 // expiry of an earlier setting) goes back to waiting.
 func (s *LoopTimers) read(rc syscall.RawConn) {
 	defer close(s.done)
+	// Made once: a closure made at each wait was an allocation a wake-up.
+	fired := func(uintptr) bool { return s.mayHaveFired() }
 	for {
-		err := rc.Read(func(uintptr) bool { return s.mayHaveFired() })
+		err := rc.Read(fired)
 		if err != nil {
 			s.mu.Lock()
 			closed := s.closed

@@ -201,3 +201,25 @@ func TestLoopTimerPushedBackRearmsWhenNear(t *testing.T) {
 	}
 	expectNone(t, tm, 100*time.Millisecond)
 }
+
+// TestLoopTimerExpiryAllocatesNothing: a timer's round (Set, the
+// reader's wait and wake-up, the delivery) allocates nothing. The reader
+// made a closure for each wait: an allocation per wake-up of an idle
+// daemon (docs/PERF.md "The floor, measured in the tree").
+func TestLoopTimerExpiryAllocatesNothing(t *testing.T) {
+	tm := newLoopTimer(t)
+	guard := time.NewTimer(loopTimerSlack)
+	defer guard.Stop()
+	allocs := testing.AllocsPerRun(20, func() {
+		guard.Reset(loopTimerSlack)
+		tm.Set(time.Now().Add(time.Millisecond))
+		select {
+		case <-tm.C():
+		case <-guard.C:
+			t.Fatalf("did not fire within %v of its deadline", loopTimerSlack)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per expiry, want 0", allocs)
+	}
+}

@@ -601,6 +601,46 @@ func TestLinuxSocketFilterAndBatch(t *testing.T) {
 	})
 }
 
+// TestLinuxReadAllocatesNothing: a read that waits for its packet (a
+// BACKUP's at each advert) allocates nothing beyond the sender's write.
+// ReadPacket made a closure for each wait, which captured its error: two
+// allocations a read, four per advert received (docs/PERF.md "The
+// floor, measured in the tree").
+func TestLinuxReadAllocatesNothing(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		rx, tx := rawPair(t)
+		pkt := make([]byte, 56)
+		pkt[0], pkt[8], pkt[9] = 0x45, 255, 112
+		copy(pkt[12:16], []byte{198, 51, 100, 2})
+		copy(pkt[16:20], []byte{224, 0, 0, 18})
+		buf := make([]byte, 2048)
+		const runs = 50
+		write := testing.AllocsPerRun(runs, func() {
+			if err := tx.WritePacket(pkt); err != nil {
+				t.Fatal(err)
+			}
+		})
+		// runs+1 packets are queued (AllocsPerRun warms up once): read
+		// them, so that each read below waits for its own.
+		for range runs + 1 {
+			if _, err := rx.ReadPacket(buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		both := testing.AllocsPerRun(runs, func() {
+			if err := tx.WritePacket(pkt); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := rx.ReadPacket(buf); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if both > write {
+			t.Errorf("a write and a read: %v allocations, the write alone %v", both, write)
+		}
+	})
+}
+
 // TestLinuxBacklog: the raw socket's Backlog is true from a packet's
 // arrival until its reader has come back for more and found none.
 func TestLinuxBacklog(t *testing.T) {
