@@ -35,10 +35,15 @@ func releaseExecutablePages() int {
 	spans := releasableSpans(f, exe)
 	f.Close()
 	n := 0
-	for _, s := range spans {
+	// The code last (smaps lists it first), and by raw system calls: what
+	// runs after a mapping's release maps its own pages back, each fault
+	// with the 64 KiB around it, and the runtime's entry to and exit from
+	// a system call would be more of it.
+	for i := len(spans) - 1; i >= 0; i-- {
+		s := spans[i]
 		// By address: the memory is not the Go heap's, and a slice over
-		// it would be no safer.
-		if _, _, e := unix.Syscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_DONTNEED); e == 0 {
+		// it would be no safer. madvise(MADV_DONTNEED) does not block.
+		if _, _, e := unix.RawSyscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_DONTNEED); e == 0 {
 			n += int(s.end - s.start)
 		}
 	}
