@@ -61,25 +61,25 @@ const releaseAfterGC = time.Second
 // flood) would otherwise pay it at every collection.
 const releaseGap = 10 * time.Second
 
-// releaseLater calls release releaseDelay after the start, and then
-// releaseAfterGC after each garbage collection that gcs reports, no two
-// closer than releaseGap, until done is closed. The goroutine stays,
+// releaseLater calls release releaseDelay after the start, with the code,
+// and then releaseAfterGC after each garbage collection that gcs reports,
+// without it, no two closer than releaseGap, until done is closed. The goroutine stays,
 // parked, between releases: a goroutine's exit looks its function up in
 // .gopclntab (the runtime's isSystemGoroutine), which mapped three 64 KiB
 // windows of it back right after the release (a time.AfterFunc's
 // goroutine did; see docs/PERF.md, "What one group maps back").
-func releaseLater(done, gcs <-chan struct{}, release func()) {
+func releaseLater(done, gcs <-chan struct{}, release func(code bool)) {
 	tm := time.NewTimer(releaseDelay)
 	defer tm.Stop()
-	pending := true
+	pending, first := true, true
 	var last time.Time
 	for {
 		select {
 		case <-done:
 			return
 		case <-tm.C:
-			release()
-			last, pending = time.Now(), false
+			release(first)
+			last, pending, first = time.Now(), false, false
 		case <-gcs:
 			if !pending {
 				tm.Reset(max(releaseAfterGC, time.Until(last.Add(releaseGap))))
@@ -133,7 +133,7 @@ func applyTuning(log *logger, t tuning) (stop func()) {
 		// touched need not stay mapped.
 		done := make(chan struct{})
 		var once sync.Once
-		go releaseLater(done, gcDone, func() { releaseExecutablePages() })
+		go releaseLater(done, gcDone, func(code bool) { releaseExecutablePages(code) })
 		stop = func() { once.Do(func() { close(done) }) }
 	}
 	if t.lockMemory {

@@ -78,10 +78,11 @@ func TestReleaseSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		var at []time.Duration
+		var code []bool
 		done, gcs := make(chan struct{}), make(chan struct{}, 1)
 		exited := make(chan struct{})
 		go func() {
-			releaseLater(done, gcs, func() { at = append(at, time.Since(start)) })
+			releaseLater(done, gcs, func(c bool) { at, code = append(at, time.Since(start)), append(code, c) })
 			close(exited)
 		}()
 		step := func(d time.Duration) { time.Sleep(d); synctest.Wait() }
@@ -101,6 +102,9 @@ func TestReleaseSchedule(t *testing.T) {
 		want := []time.Duration{releaseDelay, releaseDelay + releaseGap, 26*time.Second + releaseAfterGC}
 		if !slices.Equal(at, want) {
 			t.Fatalf("released at %v, want %v", at, want)
+		}
+		if want := []bool{true, false, false}; !slices.Equal(code, want) {
+			t.Fatalf("released the code %v, want %v (the start-up's, not a collection's)", code, want)
 		}
 		gc() // at 56 s: due at 57, but stopped first
 		close(done)
