@@ -55,11 +55,14 @@ const releaseDelay = 5500 * time.Millisecond
 // little), and the sweep that follows it is done within this time.
 const releaseAfterGC = time.Second
 
-// releaseGap is the least time between two releases: each costs the
-// steady state's own pages, faulted back in some fifty windows of 64 KiB
-// at the next advert, and a daemon that collects often (many groups, a
-// flood) would otherwise pay it at every collection.
-const releaseGap = 10 * time.Second
+// releaseGap is the least time between two releases: each costs 0.5 to
+// 1.5 ms here, and the refaults of the steady state's read-only data at
+// the next adverts. One group collects every 2 minutes (the runtime's
+// forced collection), and each is followed by a release; 256 groups
+// collect every 8 s or so, and a release every 10 s cost them 1, 5 and 7 %
+// more CPU in three scalebench pairs (the noise here is of that order, but
+// their 20 MiB target does not need it).
+const releaseGap = time.Minute
 
 // releaseLater calls release releaseDelay after the start, with the code,
 // and then releaseAfterGC after each garbage collection that gcs reports,

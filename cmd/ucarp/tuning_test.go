@@ -95,18 +95,20 @@ func TestReleaseSchedule(t *testing.T) {
 			t.Fatalf("released at %v, want %v (the start-up's, once)", at, want)
 		}
 		gc() // at 6 s, within releaseGap of the first
-		step(20 * time.Second)
-		gc() // at 26 s, then one more before that release is due
+		second := releaseDelay + releaseGap
+		later := second + releaseGap + 5*time.Second
+		step(later - 6*time.Second)
+		gc() // long after the second: due releaseAfterGC later; one more before that
 		gc()
 		step(30 * time.Second)
-		want := []time.Duration{releaseDelay, releaseDelay + releaseGap, 26*time.Second + releaseAfterGC}
+		want := []time.Duration{releaseDelay, second, later + releaseAfterGC}
 		if !slices.Equal(at, want) {
 			t.Fatalf("released at %v, want %v", at, want)
 		}
 		if want := []bool{true, false, false}; !slices.Equal(code, want) {
 			t.Fatalf("released the code %v, want %v (the start-up's, not a collection's)", code, want)
 		}
-		gc() // at 56 s: due at 57, but stopped first
+		gc() // due within releaseGap, but stopped first
 		close(done)
 		<-exited
 		step(time.Minute)
