@@ -50,6 +50,7 @@ func main() {
 		runtime.GOMAXPROCS(1)
 	}
 	setGCPercent(os.Getenv)
+	watchGC()
 	// A console whose reader has gone must not end the daemon: with
 	// SIGPIPE caught, a write to it fails with EPIPE instead (see guard).
 	// Caught rather than ignored, since scripts would inherit SIG_IGN.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,31 +23,53 @@ import (
 // Only read-only mappings of the executable with no anonymous page are
 // released: a private mapping's written pages (the data, or the relocations
 // of a PIE binary that RELRO made read-only) would be lost, not refaulted.
-// It returns how many bytes of mappings were released.
-func releaseExecutablePages() int {
-	exe, err := os.Readlink("/proc/self/exe")
-	if err != nil {
-		return 0
-	}
-	f, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		return 0
-	}
-	spans := releasableSpans(f, exe)
-	f.Close()
+// Without code, the executable mappings are left alone: after a garbage
+// collection, which maps .gopclntab back and no code that the daemon does
+// not run anyway, that spares the refaults of the steady state's code. It
+// returns how many bytes of mappings were released.
+func releaseExecutablePages(code bool) int {
+	spans := executableSpans()
 	n := 0
-	for _, s := range spans {
+	// The code last (smaps lists it first), and by raw system calls: what
+	// runs after a mapping's release maps its own pages back, each fault
+	// with the 64 KiB around it, and the runtime's entry to and exit from
+	// a system call would be more of it.
+	for i := len(spans) - 1; i >= 0; i-- {
+		s := spans[i]
+		if s.code && !code {
+			continue
+		}
 		// By address: the memory is not the Go heap's, and a slice over
-		// it would be no safer.
-		if _, _, e := unix.Syscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_DONTNEED); e == 0 {
+		// it would be no safer. madvise(MADV_DONTNEED) does not block.
+		if _, _, e := unix.RawSyscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_DONTNEED); e == 0 {
 			n += int(s.end - s.start)
 		}
 	}
 	return n
 }
 
-// span is a mapping's address range.
-type span struct{ start, end uintptr }
+// executableSpans are the mappings releaseExecutablePages may release,
+// read once from /proc/self/smaps (half of a release's cost, some 0.7 ms
+// here): the executable's mappings, and the anonymous pages that the
+// relocation of a PIE left in them, do not change afterwards.
+var executableSpans = sync.OnceValue(func() []span {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return nil
+	}
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	return releasableSpans(f, exe)
+})
+
+// span is a mapping's address range, and whether it is executable.
+type span struct {
+	start, end uintptr
+	code       bool
+}
 
 // releasableSpans reads smaps (/proc/self/smaps) line by line, with little
 // garbage (the file has some 25 lines per mapping): the mappings of the
@@ -112,5 +135,5 @@ func mappingOf(line []byte, exe string) (span, bool) {
 	if !found || err1 != nil || err2 != nil || z <= a {
 		return span{}, false
 	}
-	return span{uintptr(a), uintptr(z)}, bytes.IndexByte(f[1], 'w') < 0 && string(path) == exe
+	return span{uintptr(a), uintptr(z), bytes.IndexByte(f[1], 'x') >= 0}, bytes.IndexByte(f[1], 'w') < 0 && string(path) == exe
 }

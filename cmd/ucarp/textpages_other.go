@@ -3,4 +3,4 @@
 package main
 
 // releaseExecutablePages is not implemented here.
-func releaseExecutablePages() int { return 0 }
+func releaseExecutablePages(code bool) int { return 0 }

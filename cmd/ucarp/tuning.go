@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -40,8 +41,87 @@ var errRefused = errors.New("refused")
 const realtimeSweep = time.Second
 
 // releaseDelay is how long after the start the executable's pages are
-// released (see releaseExecutablePages): the start-up's code is done with.
-const releaseDelay = 5 * time.Second
+// released (see releaseExecutablePages): the start-up's code is done with,
+// and so is a new MASTER's delayed gratuitous ARP (two adverts after its
+// takeover, 3 s after the start at advbase 1). The half second puts the
+// release between two adverts of a lone group, whose timers count from
+// the start too: what runs after the release maps its pages back.
+const releaseDelay = 5500 * time.Millisecond
+
+// releaseAfterGC is how long after a garbage collection they are released
+// again: a collection's scan of the goroutines' stacks reads .gopclntab
+// for every frame, which mapped 1.2 to 1.5 MiB of it back for good (the
+// runtime forces one every 2 minutes, also in a daemon that allocates
+// little), and the sweep that follows it is done within this time.
+const releaseAfterGC = time.Second
+
+// releaseGap is the least time between two releases: each costs 0.5 to
+// 1.5 ms here, and the refaults of the steady state's read-only data at
+// the next adverts. One group collects every 2 minutes (the runtime's
+// forced collection), and each is followed by a release; 256 groups
+// collect every 8 s or so, and a release every 10 s cost them 1, 5 and 7 %
+// more CPU in three scalebench pairs (the noise here is of that order, but
+// their 20 MiB target does not need it).
+const releaseGap = time.Minute
+
+// releaseLater calls release releaseDelay after the start, with the code,
+// and then releaseAfterGC after each garbage collection that gcs reports,
+// without it, no two closer than releaseGap, until done is closed. The goroutine stays,
+// parked, between releases: a goroutine's exit looks its function up in
+// .gopclntab (the runtime's isSystemGoroutine), which mapped three 64 KiB
+// windows of it back right after the release (a time.AfterFunc's
+// goroutine did; see docs/PERF.md, "What one group maps back").
+func releaseLater(done, gcs <-chan struct{}, release func(code bool)) {
+	tm := time.NewTimer(releaseDelay)
+	defer tm.Stop()
+	pending, first := true, true
+	var last time.Time
+	for {
+		select {
+		case <-done:
+			return
+		case <-tm.C:
+			release(first)
+			last, pending, first = time.Now(), false, false
+		case <-gcs:
+			if !pending {
+				tm.Reset(max(releaseAfterGC, time.Until(last.Add(releaseGap))))
+				pending = true
+			}
+		}
+	}
+}
+
+// gcSentinel is an object whose only use is to be collected. It holds a
+// pointer: a small object without one may share its memory with others
+// (the runtime's tiny allocator) and be freed late or never.
+type gcSentinel struct{ _ *byte }
+
+// notifyGC sends on c, without blocking, at the end of every garbage
+// collection, for as long as the process runs: a cleanup on an
+// unreachable object, which arms the next.
+func notifyGC(c chan<- struct{}) {
+	runtime.AddCleanup(&gcSentinel{}, func(c chan<- struct{}) {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+		notifyGC(c)
+	}, c)
+}
+
+// gcDone reports the end of garbage collections to the releases
+// (releaseLater). main sets it; it stays nil in the tests that run the
+// daemon in a testing/synctest bubble, whose goroutines and channels must
+// not be shared with the runtime's cleanups.
+var gcDone <-chan struct{}
+
+// watchGC sets gcDone.
+func watchGC() {
+	c := make(chan struct{}, 1)
+	notifyGC(c)
+	gcDone = c
+}
 
 // applyTuning applies t to the whole process. What the kernel refuses (no
 // CAP_SYS_NICE or RLIMIT_RTPRIO, no CAP_IPC_LOCK or RLIMIT_MEMLOCK, a
@@ -54,8 +134,10 @@ func applyTuning(log *logger, t tuning) (stop func()) {
 	if !t.lockMemory {
 		// mlockall keeps every page in; without it, what the start-up
 		// touched need not stay mapped.
-		tm := time.AfterFunc(releaseDelay, func() { releaseExecutablePages() })
-		stop = func() { tm.Stop() }
+		done := make(chan struct{})
+		var once sync.Once
+		go releaseLater(done, gcDone, func(code bool) { releaseExecutablePages(code) })
+		stop = func() { once.Do(func() { close(done) }) }
 	}
 	if t.lockMemory {
 		if err := lockMemory(); err != nil {

@@ -2,9 +2,12 @@ package main
 
 import (
 	"io"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	conffile "github.com/ucarp-go/ucarp/config"
 )
@@ -64,5 +67,67 @@ func TestSetGCPercent(t *testing.T) {
 	})
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GOGC=100 in the environment: GC percent %d, want it left at 100", got)
+	}
+}
+
+// TestReleaseSchedule: the executable's pages are released releaseDelay
+// after the start, then releaseAfterGC after a collection, never two
+// within releaseGap, one release for collections that come together, and
+// none once stopped.
+func TestReleaseSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var at []time.Duration
+		var code []bool
+		done, gcs := make(chan struct{}), make(chan struct{}, 1)
+		exited := make(chan struct{})
+		go func() {
+			releaseLater(done, gcs, func(c bool) { at, code = append(at, time.Since(start)), append(code, c) })
+			close(exited)
+		}()
+		step := func(d time.Duration) { time.Sleep(d); synctest.Wait() }
+		gc := func() { gcs <- struct{}{}; synctest.Wait() }
+
+		step(2 * time.Second)
+		gc() // before the first release: it is due anyway
+		step(4 * time.Second)
+		if want := []time.Duration{releaseDelay}; !slices.Equal(at, want) {
+			t.Fatalf("released at %v, want %v (the start-up's, once)", at, want)
+		}
+		gc() // at 6 s, within releaseGap of the first
+		second := releaseDelay + releaseGap
+		later := second + releaseGap + 5*time.Second
+		step(later - 6*time.Second)
+		gc() // long after the second: due releaseAfterGC later; one more before that
+		gc()
+		step(30 * time.Second)
+		want := []time.Duration{releaseDelay, second, later + releaseAfterGC}
+		if !slices.Equal(at, want) {
+			t.Fatalf("released at %v, want %v", at, want)
+		}
+		if want := []bool{true, false, false}; !slices.Equal(code, want) {
+			t.Fatalf("released the code %v, want %v (the start-up's, not a collection's)", code, want)
+		}
+		gc() // due within releaseGap, but stopped first
+		close(done)
+		<-exited
+		step(time.Minute)
+		if !slices.Equal(at, want) {
+			t.Fatalf("released at %v after the stop, want %v", at, want)
+		}
+	})
+}
+
+// TestNotifyGC: each garbage collection is reported.
+func TestNotifyGC(t *testing.T) {
+	c := make(chan struct{}, 1)
+	notifyGC(c)
+	for i := range 3 {
+		runtime.GC()
+		select {
+		case <-c:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("collection %d not reported", i+1)
+		}
 	}
 }

@@ -761,7 +761,7 @@ Reading the figures:
 - The expected interval is the sender's: advbase + advskew/256 as the packet says, so a MASTER at advskew 0
   should advertise every 1.000 s.
 - VmRSS counts the pages of the binary that the process maps (clean, shared by every process that runs it):
-  start-up maps most of the file, and the daemon unmaps them 5 s after its start (the pages that run again
-  come back). The split (RssAnon and RssFile), the socket filter under a flood, and one group's idle cost are
+  start-up maps most of the file, and the daemon unmaps them 5.5 s after its start, and its read-only data
+  again after a garbage collection, at most once a minute (the pages that run again come back). The split (RssAnon and RssFile), the socket filter under a flood, and one group's idle cost are
   in docs/PERF.md.
 `
