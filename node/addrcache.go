@@ -45,7 +45,10 @@ import (
 // the only one anybody waits for. A group's macvlan (vmac.go) has a cache
 // of its own with no events (blind): each look starts a listing if none
 // is in flight and is served the last one's result, a look late; the
-// group is told when a listing changes it.
+// group is told when a listing changes it. While its listings fail, a
+// look is served the last listing that succeeded plus the daemon's own
+// changes (no events keep it): a MASTER still renews or re-adds its
+// address, a BACKUP waits, as when the look got the error.
 //
 // Why a group may act on a stale copy without losing or duplicating the
 // address:
@@ -73,7 +76,8 @@ import (
 //   - A failed listing is made again after 1 s, doubling to 10 s, by the
 //     cache itself (a BACKUP looks only when told, so nobody else
 //     would), and a retry's failure is logged (once until a listing
-//     succeeds); looks start no listing meanwhile. After the next
+//     succeeds); looks and changes start no listing meanwhile (one
+//     retry is pending at a time). After the next
 //     listing that succeeds, every group is told. Until then the looks
 //     are served the copy, which the events and the daemon's changes
 //     keep as before: it is only not confirmed. Acting on it is what the
@@ -115,8 +119,12 @@ type addrCache struct {
 	// last listing succeeded).
 	retryIn time.Duration
 	// retrying: the listing in flight is a retry's; logged: a retry's
-	// failure was logged since the last listing that succeeded.
-	retrying, logged bool
+	// failure was logged since the last listing that succeeded;
+	// retryArmed: a retry's timer is set (one at a time: every change
+	// and resync confirms the copy, and each failure of theirs set a
+	// timer of its own, a chain every 10 s that piled up while the
+	// listings failed).
+	retrying, logged, retryArmed bool
 }
 
 // maxSeen bounds the events kept for the replay of a listing in flight:
@@ -152,7 +160,7 @@ func (c *addrCache) look() error {
 	if c.blind {
 		c.stale = true
 	}
-	if (c.stale || !c.known) && !c.listing && !c.retryArmed() {
+	if (c.stale || !c.known) && !c.listing && !c.retryArmed {
 		c.startListing()
 	}
 	switch {
@@ -163,10 +171,6 @@ func (c *addrCache) look() error {
 	}
 	return errListing
 }
-
-// retryArmed says whether the cache's retry will make a failed listing
-// again, so that a look need not. c.mu is held.
-func (c *addrCache) retryArmed() bool { return c.retryIn > 0 && c.stop != nil }
 
 // errListing is a look's answer before the first listing is in (a cache
 // not primed).
@@ -182,7 +186,7 @@ func (c *addrCache) startListing() {
 // flight, which may not show what came meanwhile. c.mu is held.
 func (c *addrCache) confirm() {
 	c.stale = true
-	if !c.listing {
+	if !c.listing && !c.retryArmed { // else the retry lists (stale)
 		c.startListing()
 	}
 }
@@ -203,7 +207,8 @@ func (c *addrCache) relist() {
 		c.retrying = false
 		c.err, c.stale = err, true
 		c.retryIn = min(max(2*c.retryIn, retryFirst), retryMax)
-		if c.stop != nil {
+		if c.stop != nil && !c.retryArmed {
+			c.retryArmed = true
 			time.AfterFunc(c.retryIn, c.retry)
 		}
 		c.mu.Unlock()
@@ -249,6 +254,7 @@ func (c *addrCache) retry() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.retryArmed = false
 	if c.err != nil && !c.listing {
 		c.startListing()
 		c.retrying = true

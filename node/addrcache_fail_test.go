@@ -152,3 +152,37 @@ func TestListingsFailingBackupRemoves(t *testing.T) {
 		}
 	})
 }
+
+// TestListingsFailingOneRetry: while the listings fail, every resync (and
+// every change) asks for the copy to be confirmed; the cache's retry of a
+// failed listing is the one that does it. Each failure used to set a
+// retry timer of its own, so a resync a second while listings failed left
+// a chain of retries every 10 s per resync: 360 listings in the next
+// minute instead of the one chain's 6.
+func TestListingsFailingOneRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a := newTestNode(&lan, 11)
+		a.run(t, a.spec(1, 0))
+		settle(5 * time.Second)
+		wantHolders(t, "1", a)
+		addrs := a.host.Addrs()
+		addrs.FailListings(errors.New("ENOBUFS"))
+		for range 60 { // an event storm: the socket overruns once a second
+			a.host.MissAddrEvents(func(*viptest.Addrs) {})
+			settle(time.Second)
+		}
+		lists := addrs.Listings()
+		settle(60 * time.Second)
+		if n := addrs.Listings() - lists; n > 7 {
+			t.Errorf("%d listings in the minute after the resyncs, want one retry every 10 s", n)
+		}
+		wantHolders(t, "1", a)
+		addrs.FailListings(nil)
+		lists = addrs.Listings()
+		settle(15 * time.Second)
+		if addrs.Listings() == lists {
+			t.Errorf("no listing once they succeed again")
+		}
+	})
+}

@@ -22,8 +22,9 @@ const linkBufLen = 16 << 10
 // index and sends its state to ch: first the state at subscription (an
 // RTM_GETLINK of the index, sent once the subscription is bound, so that
 // no change falls between), then the state after each change. It closes
-// ch when done is closed or the subscription is lost (an overrun, a
-// truncated event), which watchNetlink then renews.
+// ch when done is closed or the subscription is lost (an overrun, an
+// error answer other than ENODEV, which says the link is gone), which
+// watchNetlink then renews.
 //
 // It replaces vishvananda/netlink's LinkSubscribe, whose reader receives
 // into a 64 KiB array on its goroutine's stack: 128 KiB of stack for each
