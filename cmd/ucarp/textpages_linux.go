@@ -73,7 +73,8 @@ type span struct {
 
 // releasableSpans reads smaps (/proc/self/smaps) line by line, with little
 // garbage (the file has some 25 lines per mapping): the mappings of the
-// file exe that are neither writable nor hold an anonymous page.
+// file exe that are neither writable nor hold an anonymous page, in
+// memory or in swap.
 func releasableSpans(smaps io.Reader, exe string) []span {
 	var out []span
 	var cur span
@@ -89,9 +90,13 @@ func releasableSpans(smaps io.Reader, exe string) []span {
 					out = append(out, cur)
 				}
 				cur, ok = mappingOf(line, exe)
-			case bytes.HasPrefix(line, []byte("Anonymous:")):
+			case bytes.HasPrefix(line, []byte("Anonymous:")), bytes.HasPrefix(line, []byte("Swap:")):
 				// The fields that follow (Size:, Rss:, ...) are in upper case.
-				if !bytes.HasPrefix(bytes.TrimLeft(line[len("Anonymous:"):], " "), []byte("0 ")) {
+				// Anonymous counts only the pages in memory: a relocated
+				// RELRO page in swap is one too, whose release would fault
+				// the unrelocated bytes back from the file.
+				field := line[:bytes.IndexByte(line, ':')+1]
+				if !bytes.HasPrefix(bytes.TrimLeft(line[len(field):], " "), []byte("0 ")) {
 					ok = false
 				}
 			}

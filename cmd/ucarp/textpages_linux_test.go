@@ -26,6 +26,10 @@ Anonymous:             0 kB
 Anonymous:           116 kB
 5600000000-5600100000 r--p 00000000 fe:00 9986213                        /usr/sbin/ucarp
 Anonymous:             8 kB
+5600100000-5600118000 r--p 00100000 fe:00 9986213                        /usr/sbin/ucarp
+Anonymous:             0 kB
+Swap:                 96 kB
+SwapPss:              96 kB
 7fc7193cd000-7fc7193f3000 r--p 00000000 fe:00 326269                     /usr/lib/x86_64-linux-gnu/libc.so.6
 Anonymous:             0 kB
 7fc7193f3000-7fc719549000 r-xp 00026000 fe:00 326270                     /opt/my ucarp
@@ -36,7 +40,7 @@ Size:                 64 kB
 	got := releasableSpans(strings.NewReader(smaps), "/usr/sbin/ucarp")
 	want := []span{{0x400000, 0xa11000, true}, {0xa11000, 0x10ce000, false}, {0x7fc719549000, 0x7fc719559000, true}}
 	if !slices.Equal(got, want) {
-		t.Errorf("got %+v, want %+v (the code and read-only data of the executable, not its data, a relocated RELRO page, another file)", got, want)
+		t.Errorf("got %+v, want %+v (the code and read-only data of the executable, not its data, a relocated RELRO page in memory or in swap, another file)", got, want)
 	}
 	if got := releasableSpans(strings.NewReader(smaps), "/opt/my ucarp"); !slices.Equal(got, []span{{0x7fc7193f3000, 0x7fc719549000, true}}) {
 		t.Errorf("a path with a space: got %+v", got)
