@@ -748,8 +748,8 @@ func (ic *batchConn) sendBatch1(pkts [][]byte, errs []error) {
 		var n int
 		var err error
 		if cerr := ic.sc.Control(func(fd uintptr) { n, err = rawSendmmsg(int(fd), ic.wmsgs[i:len(pkts)]) }); cerr != nil {
-			for ; i < len(pkts); i++ {
-				errs[i] = ic.pollWrite(pkts[i]) // closed: its error
+			for ; i < len(pkts); i++ { // closed: its error, without a wait under the locks
+				errs[i] = &net.OpError{Op: "write", Net: ic.net, Addr: &net.IPAddr{IP: net.IP(pkts[i][16:20])}, Err: cerr}
 			}
 			return
 		}
