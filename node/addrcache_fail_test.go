@@ -75,12 +75,7 @@ func TestListingsFailingCopyServed(t *testing.T) {
 	const failed = "unable to list the addresses; listing again"
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a := newTestNode(&lan, 11)
-		a.run(t, a.spec(1, 0))
-		settle(5 * time.Second)
-		wantHolders(t, "1", a)
-		addrs := a.host.Addrs()
-		addrs.FailListings(errors.New("ENOBUFS"))
+		a, addrs := masterFailingListings(t, &lan)
 		a.host.MissAddrEvents(func(*viptest.Addrs) {})
 		adds, lists := addrs.Adds(), addrs.Listings()
 		settle(20 * time.Second)
@@ -153,6 +148,19 @@ func TestListingsFailingBackupRemoves(t *testing.T) {
 	})
 }
 
+// masterFailingListings is a node, MASTER of group 1, whose address
+// table's listings fail from now on.
+func masterFailingListings(t *testing.T, lan *platformtest.LAN) (*testNode, *viptest.Addrs) {
+	t.Helper()
+	a := newTestNode(lan, 11)
+	a.run(t, a.spec(1, 0))
+	settle(5 * time.Second)
+	wantHolders(t, "1", a)
+	addrs := a.host.Addrs()
+	addrs.FailListings(errors.New("ENOBUFS"))
+	return a, addrs
+}
+
 // TestListingsFailingOneRetry: while the listings fail, every resync (and
 // every change) asks for the copy to be confirmed; the cache's retry of a
 // failed listing is the one that does it. Each failure used to set a
@@ -162,12 +170,7 @@ func TestListingsFailingBackupRemoves(t *testing.T) {
 func TestListingsFailingOneRetry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var lan platformtest.LAN
-		a := newTestNode(&lan, 11)
-		a.run(t, a.spec(1, 0))
-		settle(5 * time.Second)
-		wantHolders(t, "1", a)
-		addrs := a.host.Addrs()
-		addrs.FailListings(errors.New("ENOBUFS"))
+		a, addrs := masterFailingListings(t, &lan)
 		for range 60 { // an event storm: the socket overruns once a second
 			a.host.MissAddrEvents(func(*viptest.Addrs) {})
 			settle(time.Second)
