@@ -93,10 +93,10 @@ type System interface {
 type Poster interface {
 	// PostAddress makes the request AddAddress makes, later, and calls
 	// done with its result; it does not wait for the kernel. The requests
-	// are made and done is called on a goroutine of the System's that
-	// serves every request posted to it, one after another: done must not
-	// block, and its caller must not wait, holding a lock that done takes,
-	// for anything that goroutine does.
+	// are made, and done called, on a goroutine of the System's that
+	// serves every request posted to it: done must not block, and nobody
+	// may wait for that goroutine (AddAddress may) holding a lock that a
+	// done takes.
 	PostAddress(a Address, done func(error))
 }
 
