@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 )
 
@@ -320,6 +321,56 @@ func TestIPv4GroupIgnoresIPv6Adverts(t *testing.T) {
 		a.mu.Unlock()
 		if ifc.unknown.Load() == 0 {
 			t.Error("the interface counted no packet for no group")
+		}
+	})
+}
+
+// TestDualStackWaitingCountsIPv6Adverts: a dual-stack group that waits
+// for its interface's link-local address (as without a carrier) checks a
+// peer's IPv6 adverts all the same and counts them as what they are,
+// valid adverts of that peer, as it counts the peer's IPv4 ones: none is
+// a drop ("not-carp" would send an operator looking for a stray protocol
+// on the link), and the peer is listed under its link-local source.
+func TestDualStackWaitingCountsIPv6Adverts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
+		a.host.SetLinkLocal(netip.Addr{}) // and none comes
+		addrs := []string{"198.51.100.100/32", "2001:db8::100/128"}
+		a.run(t, a.dualSpec(0, addrs...))
+		b.run(t, b.dualSpec(100, addrs...))
+		settle(10 * time.Second)
+		if h := held(b, addrs...); !slices.Equal(h, addrs) || len(held(a, addrs...)) != 0 {
+			t.Fatalf("A holds %v, B %v", held(a, addrs...), h)
+		}
+		before := a.groupStatus(t, 1).Counters.Valid
+		t0 := time.Now()
+		settle(5 * time.Second)
+		var v4, v6 uint64
+		for _, f := range lan.Sent() {
+			if f.ARP || f.Host != b.host || f.Time.Before(t0) {
+				continue
+			}
+			switch f.Data[0] >> 4 {
+			case 4:
+				v4++
+			case 6:
+				v6++
+			}
+		}
+		st := a.groupStatus(t, 1)
+		if v6 == 0 || v4 != v6 {
+			t.Fatalf("B sent %d IPv4 and %d IPv6 adverts in 5 s", v4, v6)
+		}
+		if len(st.Counters.Dropped) != 0 {
+			t.Errorf("the waiting group dropped %v", st.Counters.Dropped)
+		}
+		if got := st.Counters.Valid - before; got != v4+v6 {
+			t.Errorf("the waiting group counted %d valid adverts of the %d IPv4 and %d IPv6 that B sent", got, v4, v6)
+		}
+		llB, _ := b.host.LinkLocal()
+		if !slices.ContainsFunc(st.Peers, func(p group.Peer) bool { return p.Source == llB }) {
+			t.Errorf("peers %+v: no %v", st.Peers, llB)
 		}
 	})
 }
