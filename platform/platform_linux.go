@@ -568,7 +568,7 @@ var (
 
 // HardwareAddr implements MACReader: the interface's MAC now.
 func (l *linuxOS) HardwareAddr() (net.HardwareAddr, error) {
-	ifi, err := net.InterfaceByIndex(l.ifi.Index)
+	ifi, err := interfaceByIndex(l.ifi.Index)
 	if err != nil {
 		return nil, fmt.Errorf("platform: reading the MAC of %s: %w", l.ifi.Name, err)
 	}
