@@ -63,22 +63,13 @@ func TestDualStackFailover(t *testing.T) {
 				}
 				// The master's adverts: over IPv6 always, over IPv4 for a
 				// dual-stack group, the same count of each.
-				var v4, v6 int
-				for _, f := range lan.Sent() {
-					if f.ARP || f.Host != a.host {
-						continue
-					}
-					switch f.Data[0] >> 4 {
-					case 4:
-						v4++
-					case 6:
-						v6++
-						if f.Data[7] != 255 || netip.AddrFrom16([16]byte(f.Data[24:40])) != carp.GroupIPv6 {
-							t.Fatalf("IPv6 advert %x", f.Data)
-						}
+				v4, v6s := advertsOf(&lan, a, time.Time{})
+				for _, p := range v6s {
+					if p[7] != 255 || netip.AddrFrom16([16]byte(p[24:40])) != carp.GroupIPv6 {
+						t.Fatalf("IPv6 advert %x", p)
 					}
 				}
-				if v6 == 0 || tc.v4 && v4 != v6 || !tc.v4 && v4 != 0 {
+				if v6 := len(v6s); v6 == 0 || tc.v4 && v4 != v6 || !tc.v4 && v4 != 0 {
 					t.Fatalf("adverts: %d over IPv4, %d over IPv6", v4, v6)
 				}
 				// The announcements: one frame per address, NAs to 33:33:00:00:00:01.
@@ -176,16 +167,31 @@ func TestDualStackStatus(t *testing.T) {
 	})
 }
 
+// advertsOf counts the IPv4 adverts that tn's host sent since from, and
+// returns its IPv6 ones.
+func advertsOf(lan *platformtest.LAN, tn *testNode, from time.Time) (v4 int, v6 [][]byte) {
+	for _, f := range lan.Sent() {
+		if f.ARP || f.Host != tn.host || f.Time.Before(from) {
+			continue
+		}
+		switch f.Data[0] >> 4 {
+		case 4:
+			v4++
+		case 6:
+			v6 = append(v6, f.Data)
+		}
+	}
+	return v4, v6
+}
+
 // lastAdvert6 is the source of the last IPv6 advert tn's host sent since
 // from, or the zero Addr.
 func lastAdvert6(lan *platformtest.LAN, tn *testNode, from time.Time) netip.Addr {
-	var src netip.Addr
-	for _, f := range lan.Sent() {
-		if !f.ARP && f.Host == tn.host && f.Data[0]>>4 == 6 && !f.Time.Before(from) {
-			src = netip.AddrFrom16([16]byte(f.Data[8:24]))
-		}
+	_, v6 := advertsOf(lan, tn, from)
+	if len(v6) == 0 {
+		return netip.Addr{}
 	}
-	return src
+	return netip.AddrFrom16([16]byte(v6[len(v6)-1][8:24]))
 }
 
 // TestDualStackWaitsForLinkLocal: a dual-stack group started on an
@@ -346,18 +352,8 @@ func TestDualStackWaitingCountsIPv6Adverts(t *testing.T) {
 		before := a.groupStatus(t, 1).Counters.Valid
 		t0 := time.Now()
 		settle(5 * time.Second)
-		var v4, v6 uint64
-		for _, f := range lan.Sent() {
-			if f.ARP || f.Host != b.host || f.Time.Before(t0) {
-				continue
-			}
-			switch f.Data[0] >> 4 {
-			case 4:
-				v4++
-			case 6:
-				v6++
-			}
-		}
+		v4, v6s := advertsOf(&lan, b, t0)
+		v6 := len(v6s)
 		st := a.groupStatus(t, 1)
 		if v6 == 0 || v4 != v6 {
 			t.Fatalf("B sent %d IPv4 and %d IPv6 adverts in 5 s", v4, v6)
@@ -365,7 +361,7 @@ func TestDualStackWaitingCountsIPv6Adverts(t *testing.T) {
 		if len(st.Counters.Dropped) != 0 {
 			t.Errorf("the waiting group dropped %v", st.Counters.Dropped)
 		}
-		if got := st.Counters.Valid - before; got != v4+v6 {
+		if got := st.Counters.Valid - before; got != uint64(v4+v6) {
 			t.Errorf("the waiting group counted %d valid adverts of the %d IPv4 and %d IPv6 that B sent", got, v4, v6)
 		}
 		llB, _ := b.host.LinkLocal()

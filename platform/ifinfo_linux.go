@@ -71,18 +71,11 @@ func getLink(index int, name string) (*net.Interface, error) {
 	if index == 0 && (name == "" || len(name) >= unix.IFNAMSIZ || strings.IndexByte(name, 0) >= 0) {
 		return nil, errNoLink // no link has such a name
 	}
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	fd, err := routeRequest(getLinkByRequest(index, name))
 	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
+		return nil, err
 	}
 	defer unix.Close(fd)
-	tv := unix.NsecToTimeval(int64(getLinkTimeout))
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		return nil, os.NewSyscallError("setsockopt SO_RCVTIMEO", err)
-	}
-	if err := unix.Sendto(fd, getLinkByRequest(index, name), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, os.NewSyscallError("sendto", err)
-	}
 	var buf []byte
 	for {
 		b, err := recvDatagram(fd, &buf)
@@ -104,20 +97,13 @@ func getLink(index int, name string) (*net.Interface, error) {
 // leaves out of a dump a link whose message does not fit its datagram:
 // net.Interfaces, which reads a page at a time, never lists such a link.)
 func Interfaces() ([]net.Interface, error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
-	}
-	defer unix.Close(fd)
-	tv := unix.NsecToTimeval(int64(getLinkTimeout))
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		return nil, os.NewSyscallError("setsockopt SO_RCVTIMEO", err)
-	}
 	req := getLinkRequest(0)
 	binary.NativeEndian.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
-	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, os.NewSyscallError("sendto", err)
+	fd, err := routeRequest(req)
+	if err != nil {
+		return nil, err
 	}
+	defer unix.Close(fd)
 	var ifs []net.Interface
 	buf := make([]byte, 32<<10)
 	for {
@@ -150,6 +136,26 @@ func Interfaces() ([]net.Interface, error) {
 			b = b[min(nlAlign(l), len(b)):]
 		}
 	}
+}
+
+// routeRequest sends req on a new route netlink socket of the calling
+// thread's namespace, whose reads wait getLinkTimeout at the most, and
+// returns the socket, which the caller closes.
+func routeRequest(req []byte) (int, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	tv := unix.NsecToTimeval(int64(getLinkTimeout))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		unix.Close(fd)
+		return -1, os.NewSyscallError("setsockopt SO_RCVTIMEO", err)
+	}
+	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return -1, os.NewSyscallError("sendto", err)
+	}
+	return fd, nil
 }
 
 // recvDatagram reads the next datagram of the netlink socket fd whole,

@@ -360,10 +360,7 @@ func TestWriteBatcherNoAllocs(t *testing.T) {
 func TestLinuxWriteNoAllocs(t *testing.T) {
 	inThrowawayNamespace(t, func() {
 		_, tx := rawPair(t)
-		p := make([]byte, 56)
-		p[0], p[8], p[9] = 0x45, 255, 112
-		copy(p[12:16], []byte{198, 51, 100, 2})
-		copy(p[16:20], []byte{224, 0, 0, 18})
+		p := testPacket4([4]byte{198, 51, 100, 2}, 0, 56)
 		if n := testing.AllocsPerRun(100, func() {
 			if err := tx.WritePacket(p); err != nil {
 				t.Fatal(err)
