@@ -146,7 +146,7 @@ func (ic *ip6Conn) WritePacket(pkt []byte) error {
 		IfIndex:      ic.ifi.Index,
 	}
 	to := &net.IPAddr{IP: dst}
-	if dst.IsLinkLocalMulticast() || dst.IsLinkLocalUnicast() {
+	if zoneOnWrite && (dst.IsLinkLocalMulticast() || dst.IsLinkLocalUnicast()) {
 		to.Zone = ic.ifi.Name
 	}
 	if _, err := ic.pc.WriteTo(pkt[ip6HeaderLen:], cm, to); err != nil {
