@@ -3,6 +3,7 @@ package platform
 import (
 	"bytes"
 	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -92,18 +93,19 @@ func waitLinkLocal(t *testing.T, o OS) netip.Addr {
 	}
 }
 
-// TestLinuxIP6WriteLargeLink: an IPv6 write on a link whose message
-// exceeds a page (big0, which Go's net does not list) reaches the other
-// end, and costs what a write on an ordinary link costs: the zone of
-// its link-local destination, by name, made net list every link of the
-// host at each write (67 allocations a write, 9 on eth0).
-func TestLinuxIP6WriteLargeLink(t *testing.T) {
+// TestLinuxIP6LargeLink: IPv6 packets written and read on a link whose
+// message exceeds a page (big0, which Go's net does not list) go through,
+// and cost what they cost on an ordinary link: the zone of a link-local
+// address, a name that net and x/net look up in a list of every link,
+// made them list every link of the host at each write (67 allocations a
+// write, 9 on eth0) and each read (73 allocations a read, 17 on peer0).
+func TestLinuxIP6LargeLink(t *testing.T) {
 	inThrowawayNamespace(t, func() {
 		addLargeLink(t)
 		setLink(t, "big1", true)
 		group := netip.MustParseAddr("ff02::12")
 		allocs := map[string]float64{}
-		for _, pair := range [][2]string{{"eth0", "peer0"}, {"big0", "big1"}} {
+		for _, pair := range [][2]string{{"eth0", "peer0"}, {"big0", "big1"}, {"big1", "big0"}} {
 			a, err := New(pair[0])
 			if err != nil {
 				t.Fatal(err)
@@ -148,10 +150,24 @@ func TestLinuxIP6WriteLargeLink(t *testing.T) {
 			if !bytes.Equal(got[:n], pkt) {
 				t.Fatalf("%s received\n%x\nsent\n%x", pair[1], got[:n], pkt)
 			}
-			allocs[pair[0]] = testing.AllocsPerRun(20, func() { _ = ca.WritePacket(pkt) })
+			allocs[pair[0]+" to "+pair[1]] = testing.AllocsPerRun(20, func() {
+				if err := ca.WritePacket(pkt); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := cb.ReadPacket(got); err != nil {
+					t.Fatal(err)
+				}
+			})
+			// A read of a closed socket says so: the node's reader ends.
+			cb.Close()
+			if _, err := cb.ReadPacket(got); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("%s: a read after Close: %v, want net.ErrClosed", pair[1], err)
+			}
 		}
-		if allocs["big0"] > allocs["eth0"] {
-			t.Errorf("allocations per write: %v on big0, %v on eth0", allocs["big0"], allocs["eth0"])
+		for _, big := range []string{"big0 to big1", "big1 to big0"} {
+			if allocs[big] > allocs["eth0 to peer0"] {
+				t.Errorf("allocations per packet written and read: %v", allocs)
+			}
 		}
 	})
 }
