@@ -99,11 +99,10 @@ func TestLinuxLookupsAsNet(t *testing.T) {
 func TestLinuxLargeLinkLookups(t *testing.T) {
 	inThrowawayNamespace(t, func() {
 		addLargeLink(t)
+		// What this test is about, on this kernel and this Go (a page of
+		// 4 KiB: not where pages are larger, nor once net reads whole).
 		if _, err := net.InterfaceByName("big0"); err == nil {
-			t.Fatal("net.InterfaceByName finds a link of 6 KiB: this test shows nothing here")
-		}
-		if ifs, _ := net.Interfaces(); slices.ContainsFunc(ifs, func(ifi net.Interface) bool { return ifi.Name == "big0" }) {
-			t.Fatal("net.Interfaces lists a link of 6 KiB: this test shows nothing here")
+			t.Log("net.InterfaceByName finds a link of 6 KiB here: ours are checked all the same")
 		}
 		for _, name := range []string{"big0", "eth0"} {
 			sys, err := New(name)
