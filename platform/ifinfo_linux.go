@@ -129,9 +129,11 @@ func Interfaces() ([]net.Interface, error) {
 					return ifs, nil
 				}
 			case unix.RTM_NEWLINK:
-				if ifi, ok := decodeLink(data); ok {
-					ifs = append(ifs, *ifi)
+				ifi, ok := decodeLink(data)
+				if !ok {
+					return nil, errMalformed // as net's dump fails on it
 				}
+				ifs = append(ifs, *ifi)
 			}
 			b = b[min(nlAlign(l), len(b)):]
 		}
@@ -210,8 +212,8 @@ func getLinkByRequest(index int, name string) []byte {
 
 // linkAnswer reads a datagram that answers an RTM_GETLINK of the link
 // index or name: done with the link, with errNoLink (ENODEV), or with
-// another error answer or a malformed datagram; not done when the
-// datagram holds no answer.
+// another error answer or a malformed datagram or link message; not done
+// when the datagram holds no answer.
 func linkAnswer(b []byte, index int, name string) (ifi *net.Interface, done bool, err error) {
 	for len(b) >= unix.NLMSG_HDRLEN {
 		h := nlHeader(b)
@@ -233,7 +235,11 @@ func linkAnswer(b []byte, index int, name string) (ifi *net.Interface, done bool
 				return nil, true, e
 			}
 		case unix.RTM_NEWLINK:
-			if ifi, ok := decodeLink(data); ok && (index != 0 && ifi.Index == index || index == 0 && name != "") {
+			ifi, ok := decodeLink(data)
+			if !ok {
+				return nil, true, errMalformed // not a wait for an answer that will not come
+			}
+			if index != 0 && ifi.Index == index || index == 0 && name != "" {
 				return ifi, true, nil
 			}
 		}

@@ -194,7 +194,7 @@ func TestLinkAnswer(t *testing.T) {
 		{"no such link", errorMessage(unix.ENODEV), 7, nil, true, errNoLink},
 		{"refused", errorMessage(unix.EPERM), 7, nil, true, unix.EPERM},
 		{"cut short", eth0[:len(eth0)-4], 7, nil, true, errMalformed},
-		{"attribute too long", linkMessage(7, []byte{200, 0, 3, 0}), 7, nil, false, nil},
+		{"attribute too long", linkMessage(7, []byte{200, 0, 3, 0}), 7, nil, true, errMalformed},
 		{"empty", nil, 7, nil, false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

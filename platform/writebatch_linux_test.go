@@ -370,3 +370,27 @@ func TestLinuxWriteNoAllocs(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteBatcherOverlapOwnAnswer has writers that write again at once,
+// so that a wake-up's batch fills while the last one's writers are still
+// taking their answers: a batch put back for reuse (spare) before every
+// writer has its answer hands one writer another's (the "together" tests
+// wait for every writer between wake-ups, and pass with that bug).
+func TestWriteBatcherOverlapOwnAnswer(t *testing.T) {
+	w := &writeBatcher{}
+	s := &fakeSocket{index: 1, log: &flushLog{}}
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for k := range 1000 {
+				mark := byte(g*16 + k%16)
+				err := w.write(s, testPacket(mark, true))
+				if want := fmt.Sprintf("packet %d failed", mark); err == nil || err.Error() != want {
+					t.Errorf("writer %d: %v, want %s", g, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
