@@ -142,7 +142,8 @@ fuzz:
 
 # Benchmarks: the protocol package, then (as root) the lab benchmark that
 # runs ours, Debian's ucarp and keepalived side by side and writes
-# docs/BENCHMARKS.md and the timelines docs/timeline-*.svg. About 60 minutes
+# docs/BENCHMARKS.md and the timelines docs/timeline-*.svg, then the idle
+# cost of 1, 16 and 256 groups (bench-scale: docs/SCALE.md). About 65 minutes
 # with BENCH_RUNS=10 and BENCH_SOAK=5m (the fast failover's soak per contender).
 BENCH_DEPS ?= ucarp keepalived util-linux stress-ng
 BENCH_RUNS ?= 10
@@ -152,6 +153,7 @@ bench: build
 	@if [ "$$(id -u)" != 0 ]; then echo "the lab benchmark needs root: sudo make bench"; exit 1; fi
 	$(MAKE) deps DEB_DEPS="$(BENCH_DEPS)"
 	$(GO) run ./internal/labbench -ucarp bin/ucarp -runs $(BENCH_RUNS) -soak $(BENCH_SOAK) -out docs/BENCHMARKS.md
+	$(GO) run ./internal/scalebench -ucarp bin/ucarp -out docs/SCALE.md
 
 # Config mode at scale (issue 13): two hosts, one process each with 1, 16
 # and 256 groups, CPU, RSS, advert jitter on the wire, and a reload of the

@@ -242,8 +242,11 @@ func (d *Group) check6(pkt []byte, r *received) carp.Drop {
 	}
 	v := d.val6.Load()
 	if v == nil {
-		// No link-local address yet (SetSrc6): the node hands IPv6
-		// packets only to groups with IPv6 addresses (node's read6).
+		// No IPv6 socket: a group without IPv6 addresses, which the
+		// node hands no IPv6 packet (node's read6). A group that waits
+		// for its link-local address has its validator (New, with no
+		// source yet): it counts a peer's IPv6 adverts as what they
+		// are, as it counts the IPv4 ones while it waits.
 		return carp.Drop{Reason: carp.DropNotCARP}
 	}
 	r.src = src

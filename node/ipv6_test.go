@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ucarp-go/ucarp/carp"
+	"github.com/ucarp-go/ucarp/group"
 	"github.com/ucarp-go/ucarp/platform/platformtest"
 )
 
@@ -62,22 +63,13 @@ func TestDualStackFailover(t *testing.T) {
 				}
 				// The master's adverts: over IPv6 always, over IPv4 for a
 				// dual-stack group, the same count of each.
-				var v4, v6 int
-				for _, f := range lan.Sent() {
-					if f.ARP || f.Host != a.host {
-						continue
-					}
-					switch f.Data[0] >> 4 {
-					case 4:
-						v4++
-					case 6:
-						v6++
-						if f.Data[7] != 255 || netip.AddrFrom16([16]byte(f.Data[24:40])) != carp.GroupIPv6 {
-							t.Fatalf("IPv6 advert %x", f.Data)
-						}
+				v4, v6s := advertsOf(&lan, a, time.Time{})
+				for _, p := range v6s {
+					if p[7] != 255 || netip.AddrFrom16([16]byte(p[24:40])) != carp.GroupIPv6 {
+						t.Fatalf("IPv6 advert %x", p)
 					}
 				}
-				if v6 == 0 || tc.v4 && v4 != v6 || !tc.v4 && v4 != 0 {
+				if v6 := len(v6s); v6 == 0 || tc.v4 && v4 != v6 || !tc.v4 && v4 != 0 {
 					t.Fatalf("adverts: %d over IPv4, %d over IPv6", v4, v6)
 				}
 				// The announcements: one frame per address, NAs to 33:33:00:00:00:01.
@@ -175,16 +167,31 @@ func TestDualStackStatus(t *testing.T) {
 	})
 }
 
+// advertsOf counts the IPv4 adverts that tn's host sent since from, and
+// returns its IPv6 ones.
+func advertsOf(lan *platformtest.LAN, tn *testNode, from time.Time) (v4 int, v6 [][]byte) {
+	for _, f := range lan.Sent() {
+		if f.ARP || f.Host != tn.host || f.Time.Before(from) {
+			continue
+		}
+		switch f.Data[0] >> 4 {
+		case 4:
+			v4++
+		case 6:
+			v6 = append(v6, f.Data)
+		}
+	}
+	return v4, v6
+}
+
 // lastAdvert6 is the source of the last IPv6 advert tn's host sent since
 // from, or the zero Addr.
 func lastAdvert6(lan *platformtest.LAN, tn *testNode, from time.Time) netip.Addr {
-	var src netip.Addr
-	for _, f := range lan.Sent() {
-		if !f.ARP && f.Host == tn.host && f.Data[0]>>4 == 6 && !f.Time.Before(from) {
-			src = netip.AddrFrom16([16]byte(f.Data[8:24]))
-		}
+	_, v6 := advertsOf(lan, tn, from)
+	if len(v6) == 0 {
+		return netip.Addr{}
 	}
-	return src
+	return netip.AddrFrom16([16]byte(v6[len(v6)-1][8:24]))
 }
 
 // TestDualStackWaitsForLinkLocal: a dual-stack group started on an
@@ -320,6 +327,46 @@ func TestIPv4GroupIgnoresIPv6Adverts(t *testing.T) {
 		a.mu.Unlock()
 		if ifc.unknown.Load() == 0 {
 			t.Error("the interface counted no packet for no group")
+		}
+	})
+}
+
+// TestDualStackWaitingCountsIPv6Adverts: a dual-stack group that waits
+// for its interface's link-local address (as without a carrier) checks a
+// peer's IPv6 adverts all the same and counts them as what they are,
+// valid adverts of that peer, as it counts the peer's IPv4 ones: none is
+// a drop ("not-carp" would send an operator looking for a stray protocol
+// on the link), and the peer is listed under its link-local source.
+func TestDualStackWaitingCountsIPv6Adverts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var lan platformtest.LAN
+		a, b := newTestNode(&lan, 11), newTestNode(&lan, 12)
+		a.host.SetLinkLocal(netip.Addr{}) // and none comes
+		addrs := []string{"198.51.100.100/32", "2001:db8::100/128"}
+		a.run(t, a.dualSpec(0, addrs...))
+		b.run(t, b.dualSpec(100, addrs...))
+		settle(10 * time.Second)
+		if h := held(b, addrs...); !slices.Equal(h, addrs) || len(held(a, addrs...)) != 0 {
+			t.Fatalf("A holds %v, B %v", held(a, addrs...), h)
+		}
+		before := a.groupStatus(t, 1).Counters.Valid
+		t0 := time.Now()
+		settle(5 * time.Second)
+		v4, v6s := advertsOf(&lan, b, t0)
+		v6 := len(v6s)
+		st := a.groupStatus(t, 1)
+		if v6 == 0 || v4 != v6 {
+			t.Fatalf("B sent %d IPv4 and %d IPv6 adverts in 5 s", v4, v6)
+		}
+		if len(st.Counters.Dropped) != 0 {
+			t.Errorf("the waiting group dropped %v", st.Counters.Dropped)
+		}
+		if got := st.Counters.Valid - before; got != uint64(v4+v6) {
+			t.Errorf("the waiting group counted %d valid adverts of the %d IPv4 and %d IPv6 that B sent", got, v4, v6)
+		}
+		llB, _ := b.host.LinkLocal()
+		if !slices.ContainsFunc(st.Peers, func(p group.Peer) bool { return p.Source == llB }) {
+			t.Errorf("peers %+v: no %v", st.Peers, llB)
 		}
 	})
 }

@@ -27,6 +27,7 @@ type ip6Conn struct {
 	c   net.PacketConn
 	pc  *ipv6.PacketConn
 	buf [1500]byte
+	rd  ip6Reader // the reads' own state
 }
 
 // ip6HeaderLen is the length of the fixed IPv6 header.
@@ -94,22 +95,25 @@ func (ic *ip6Conn) setup(o IPOptions) error {
 // SO_BINDTODEVICE: the interface of each packet is checked), is skipped.
 func (ic *ip6Conn) ReadPacket(b []byte) (int, error) {
 	for {
-		n, cm, src, err := ic.pc.ReadFrom(ic.buf[:])
+		n, r, err := ic.rd.read(ic)
 		if err != nil {
 			return 0, err
 		}
-		ipa, ok := src.(*net.IPAddr)
-		if cm == nil || !ok || cm.Dst == nil || cm.IfIndex != 0 && cm.IfIndex != ic.ifi.Index {
+		if !r.ok || r.ifindex != 0 && r.ifindex != ic.ifi.Index || n > 0xffff {
 			continue
 		}
-		s, ok1 := netip.AddrFromSlice(ipa.IP.To16())
-		d, ok2 := netip.AddrFromSlice(cm.Dst.To16())
-		if !ok1 || !ok2 || n > 0xffff {
-			continue
-		}
-		h := ip6Header(uint8(cm.TrafficClass), uint16(n), ic.proto(), uint8(cm.HopLimit), s, d)
+		h := ip6Header(uint8(r.tclass), uint16(n), ic.proto(), uint8(r.hops), r.src, r.dst)
 		return copy(b, append(h[:], ic.buf[:n]...)), nil
 	}
+}
+
+// recv6 is what a read of the raw IPv6 socket gives of a packet beside
+// its payload (in ip6Conn.buf): ok when the kernel gave its source and
+// destination.
+type recv6 struct {
+	src, dst              netip.Addr
+	hops, tclass, ifindex int
+	ok                    bool
 }
 
 // proto is the socket's protocol, from its network name.
@@ -146,7 +150,7 @@ func (ic *ip6Conn) WritePacket(pkt []byte) error {
 		IfIndex:      ic.ifi.Index,
 	}
 	to := &net.IPAddr{IP: dst}
-	if dst.IsLinkLocalMulticast() || dst.IsLinkLocalUnicast() {
+	if zoneOnWrite && (dst.IsLinkLocalMulticast() || dst.IsLinkLocalUnicast()) {
 		to.Zone = ic.ifi.Name
 	}
 	if _, err := ic.pc.WriteTo(pkt[ip6HeaderLen:], cm, to); err != nil {

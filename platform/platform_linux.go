@@ -570,7 +570,7 @@ var (
 
 // HardwareAddr implements MACReader: the interface's MAC now.
 func (l *linuxOS) HardwareAddr() (net.HardwareAddr, error) {
-	ifi, err := net.InterfaceByIndex(l.ifi.Index)
+	ifi, err := interfaceByIndex(l.ifi.Index)
 	if err != nil {
 		return nil, fmt.Errorf("platform: reading the MAC of %s: %w", l.ifi.Name, err)
 	}
@@ -649,6 +649,14 @@ type batchConn struct {
 	wiovs [maxWriteBatch]unix.Iovec
 	wsas  [maxWriteBatch]unix.RawSockaddrInet4
 	sends int // the system calls that sent packets
+	// send is the sendmmsg that sendBatch1 hands to RawConn.Control,
+	// made once as recv is (a closure at each call, with the count,
+	// error and index it captured, was five allocations a flush): it
+	// sends wmsgs[sfrom:sto] and leaves its answer in sn and serr.
+	send       func(fd uintptr)
+	sfrom, sto int
+	sn         int
+	serr       error
 
 	// recv is the read that ReadPacket hands to RawConn.Read, made once:
 	// a closure made at each call (it captured the error) was two
@@ -682,6 +690,7 @@ func newBatchConn(ic *ipConn) *batchConn {
 	})
 	c := &batchConn{ipConn: ic}
 	c.recv = c.recvBatch
+	c.send = c.sendmmsg
 	for i := range c.msgs {
 		c.iovs[i].Base = &c.bufs[i][0]
 		c.iovs[i].SetLen(batchBuf)
@@ -747,9 +756,11 @@ func (ic *batchConn) sendBatch1(pkts [][]byte, errs []error) {
 		}
 	}()
 	for i := 0; i < len(pkts); {
-		var n int
-		var err error
-		if cerr := ic.sc.Control(func(fd uintptr) { n, err = rawSendmmsg(int(fd), ic.wmsgs[i:len(pkts)]) }); cerr != nil {
+		ic.sfrom, ic.sto = i, len(pkts)
+		cerr := ic.sc.Control(ic.send)
+		n, err := ic.sn, ic.serr
+		ic.serr = nil
+		if cerr != nil {
 			for ; i < len(pkts); i++ { // closed: its error, without a wait under the locks
 				errs[i] = &net.OpError{Op: "write", Net: ic.net, Addr: &net.IPAddr{IP: net.IP(pkts[i][16:20])}, Err: cerr}
 			}
@@ -768,6 +779,11 @@ func (ic *batchConn) sendBatch1(pkts [][]byte, errs []error) {
 			i += n
 		}
 	}
+}
+
+// sendmmsg is send (under wmu).
+func (ic *batchConn) sendmmsg(fd uintptr) {
+	ic.sn, ic.serr = rawSendmmsg(int(fd), ic.wmsgs[ic.sfrom:ic.sto])
 }
 
 // ReadPacket implements IPConn. The socket is bound to the interface and

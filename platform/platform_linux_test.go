@@ -601,6 +601,37 @@ func TestLinuxSocketFilterAndBatch(t *testing.T) {
 	})
 }
 
+// testPacket4 is a CARP-like IPv4 packet of size bytes from src to
+// 224.0.0.18 (protocol 112, TTL 255), marked by its byte 21.
+func testPacket4(src [4]byte, mark byte, size int) []byte {
+	p := make([]byte, size)
+	p[0], p[8], p[9] = 0x45, 255, 112
+	copy(p[12:16], src[:])
+	copy(p[16:20], []byte{224, 0, 0, 18})
+	p[21] = mark
+	return p
+}
+
+// readMarks reads c until it is closed, and sends on the channel it
+// returns (closed then) the mark of each packet of 56 bytes read.
+func readMarks(c IPConn) <-chan byte {
+	got := make(chan byte, 64)
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			k, err := c.ReadPacket(buf)
+			if err != nil {
+				close(got)
+				return
+			}
+			if k == 56 {
+				got <- buf[21]
+			}
+		}
+	}()
+	return got
+}
+
 // TestLinuxReadAllocatesNothing: a read that waits for its packet (a
 // BACKUP's at each advert) allocates nothing beyond the sender's write.
 // ReadPacket made a closure for each wait, which captured its error: two
@@ -609,10 +640,7 @@ func TestLinuxSocketFilterAndBatch(t *testing.T) {
 func TestLinuxReadAllocatesNothing(t *testing.T) {
 	inThrowawayNamespace(t, func() {
 		rx, tx := rawPair(t)
-		pkt := make([]byte, 56)
-		pkt[0], pkt[8], pkt[9] = 0x45, 255, 112
-		copy(pkt[12:16], []byte{198, 51, 100, 2})
-		copy(pkt[16:20], []byte{224, 0, 0, 18})
+		pkt := testPacket4([4]byte{198, 51, 100, 2}, 0, 56)
 		buf := make([]byte, 2048)
 		const runs = 50
 		write := testing.AllocsPerRun(runs, func() {
@@ -701,7 +729,6 @@ func TestLinuxBacklog(t *testing.T) {
 // answer.
 func TestLinuxSendBatch(t *testing.T) {
 	inThrowawayNamespace(t, func() {
-		group := netip.MustParseAddr("224.0.0.18")
 		rx, tx := rawPair(t)
 		got := make(chan []byte, 64)
 		go func() {
@@ -715,14 +742,7 @@ func TestLinuxSendBatch(t *testing.T) {
 				got <- b[:k]
 			}
 		}()
-		pkt := func(mark byte, size int) []byte {
-			p := make([]byte, size)
-			p[0], p[8], p[9] = 0x45, 255, 112
-			copy(p[12:16], []byte{198, 51, 100, 2})
-			copy(p[16:20], group.AsSlice())
-			p[21] = mark
-			return p
-		}
+		pkt := func(mark byte, size int) []byte { return testPacket4([4]byte{198, 51, 100, 2}, mark, size) }
 		bc := tx.(*batchConn)
 		for _, tc := range []struct {
 			name  string
@@ -780,18 +800,13 @@ func TestLinuxSendBatch(t *testing.T) {
 func TestLinuxWritesGathered(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	inThrowawayNamespace(t, func() {
-		group := netip.MustParseAddr("224.0.0.18")
 		rx, tx := rawPair(t)
 		const n = 8
 		start := make(chan struct{})
 		errs := make(chan error, n)
 		for i := range n {
 			go func() {
-				p := make([]byte, 56)
-				p[0], p[8], p[9] = 0x45, 255, 112
-				copy(p[12:16], []byte{198, 51, 100, 2})
-				copy(p[16:20], group.AsSlice())
-				p[21] = byte(i)
+				p := testPacket4([4]byte{198, 51, 100, 2}, byte(i), 56)
 				<-start
 				errs <- tx.WritePacket(p)
 			}()
@@ -809,20 +824,7 @@ func TestLinuxWritesGathered(t *testing.T) {
 		if calls != 1 {
 			t.Errorf("%d packets written at once took %d system calls, want 1", n, calls)
 		}
-		got := make(chan byte, n)
-		go func() {
-			buf := make([]byte, 2048)
-			for {
-				k, err := rx.ReadPacket(buf)
-				if err != nil {
-					close(got)
-					return
-				}
-				if k == 56 {
-					got <- buf[21]
-				}
-			}
-		}()
+		got := readMarks(rx)
 		seen := map[byte]bool{}
 		deadline := time.After(5 * time.Second)
 		for len(seen) < n {
@@ -841,38 +843,15 @@ func TestLinuxWritesGathered(t *testing.T) {
 // socket, which hears the peer's packets, never reads its own.
 func TestLinuxNoLoopback(t *testing.T) {
 	inThrowawayNamespace(t, func() {
-		group := netip.MustParseAddr("224.0.0.18")
 		eth0, peer0 := rawPair(t)
-		read := func(c IPConn) <-chan byte {
-			got := make(chan byte, 16)
-			go func() {
-				buf := make([]byte, 2048)
-				for {
-					k, err := c.ReadPacket(buf)
-					if err != nil {
-						close(got)
-						return
-					}
-					if k == 56 {
-						got <- buf[21]
-					}
-				}
-			}()
-			return got
-		}
-		at0, atPeer := read(eth0), read(peer0)
-		send := func(c IPConn, src []byte, mark byte) {
-			p := make([]byte, 56)
-			p[0], p[8], p[9] = 0x45, 255, 112
-			copy(p[12:16], src)
-			copy(p[16:20], group.AsSlice())
-			p[21] = mark
-			if err := c.WritePacket(p); err != nil {
+		at0, atPeer := readMarks(eth0), readMarks(peer0)
+		send := func(c IPConn, src [4]byte, mark byte) {
+			if err := c.WritePacket(testPacket4(src, mark, 56)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		send(eth0, []byte{198, 51, 100, 1}, 1)
-		send(peer0, []byte{198, 51, 100, 2}, 2)
+		send(eth0, [4]byte{198, 51, 100, 1}, 1)
+		send(peer0, [4]byte{198, 51, 100, 2}, 2)
 		for _, w := range []struct {
 			at   <-chan byte
 			name string

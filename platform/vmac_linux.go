@@ -154,7 +154,7 @@ func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 		l.releaseBaseARP(o.Name)
 		return fail(err)
 	}
-	ifi, err := net.InterfaceByIndex(link.Attrs().Index)
+	ifi, err := interfaceByIndex(link.Attrs().Index)
 	if err != nil {
 		l.releaseBaseARP(o.Name)
 		return fail(err)

@@ -66,8 +66,10 @@ var errWouldBlock = errors.New("platform: socket buffer full")
 // one second to the next, an advert's place in its wake-up's sends
 // changed too, and so its interval (docs/PERF.md).
 type writeBatcher struct {
-	mu   sync.Mutex
-	open *writeBatch // the batch that takes packets, nil when none
+	mu    sync.Mutex
+	sent  sync.Cond   // on mu: a batch was flushed (its sent is set)
+	open  *writeBatch // the batch that takes packets, nil when none
+	spare *writeBatch // a batch whose writers all have their answers, for the next
 
 	fmu sync.Mutex // one flush at a time; guards the buffers below
 	idx []int      // the batch's packets in the order of the wire
@@ -75,12 +77,30 @@ type writeBatcher struct {
 	oer []error    // their errors
 }
 
-// writeBatch is the packets of one wake-up.
+// writeBatch is the packets of one wake-up. Its buffers are kept from
+// one batch to the next (writeBatcher.spare), as the renewals' are
+// (rtnl.spare): a wake-up's writes allocate nothing.
 type writeBatch struct {
-	to   []batchWriter
-	pkts [][]byte
-	errs []error
-	done chan struct{}
+	to      []batchWriter
+	pkts    [][]byte
+	errs    []error
+	sent    bool // errs is in (writeBatcher.mu)
+	waiting int  // writers yet to take their answer (writeBatcher.mu)
+}
+
+// take returns writer i's answer and, when it is the last writer to take
+// one, keeps the batch for the next wake-up: cleared, so that it holds on
+// to no packet, socket or error. Under w.mu.
+func (w *writeBatcher) take(b *writeBatch, i int) error {
+	err := b.errs[i]
+	if b.waiting--; b.waiting == 0 {
+		clear(b.to)
+		clear(b.pkts)
+		clear(b.errs)
+		b.to, b.pkts, b.errs, b.sent = b.to[:0], b.pkts[:0], b.errs[:0], false
+		w.spare = b
+	}
+	return err
 }
 
 // maxWriteBatch bounds the packets of one flush, of all its sockets
@@ -93,23 +113,35 @@ const maxWriteBatch = 64
 // wake-up, and returns its error.
 func (w *writeBatcher) write(to batchWriter, pkt []byte) error {
 	w.mu.Lock()
+	if w.sent.L == nil {
+		w.sent.L = &w.mu // the zero value is ready to use
+	}
 	b := w.open
 	leader := b == nil
 	if leader {
-		b = &writeBatch{to: make([]batchWriter, 0, 8), pkts: make([][]byte, 0, 8), done: make(chan struct{})}
+		if b = w.spare; b != nil {
+			w.spare = nil
+		} else {
+			b = &writeBatch{to: make([]batchWriter, 0, 8), pkts: make([][]byte, 0, 8)}
+		}
 		w.open = b
 	}
 	i := len(b.pkts)
 	b.to = append(b.to, to)
 	b.pkts = append(b.pkts, pkt)
+	b.waiting++
 	if len(b.pkts) == maxWriteBatch {
 		w.open = nil // full: the next writer leads another
 	}
-	w.mu.Unlock()
 	if !leader {
-		<-b.done
-		return answer(to, pkt, b.errs[i])
+		for !b.sent {
+			w.sent.Wait()
+		}
+		err := w.take(b, i)
+		w.mu.Unlock()
+		return answer(to, pkt, err)
 	}
+	w.mu.Unlock()
 	for yields, n := 0, 1; ; yields++ {
 		runtime.Gosched()
 		w.mu.Lock()
@@ -124,12 +156,17 @@ func (w *writeBatcher) write(to batchWriter, pkt []byte) error {
 		}
 		n = k
 	}
-	b.errs = make([]error, len(b.pkts))
+	// No writer adds to b now, and none reads b.errs before b.sent.
+	b.errs = slices.Grow(b.errs[:0], len(b.pkts))[:len(b.pkts)]
 	w.fmu.Lock()
 	w.flush(b)
 	w.fmu.Unlock()
-	close(b.done)
-	return answer(to, pkt, b.errs[0])
+	w.mu.Lock()
+	b.sent = true
+	w.sent.Broadcast()
+	err := w.take(b, 0)
+	w.mu.Unlock()
+	return answer(to, pkt, err)
 }
 
 // answer is the error of a write whose flush answered err: a packet that

@@ -327,9 +327,11 @@ func newRand() *rand.Rand {
 }
 
 // defaultInterface is what ucarp's pcap_lookupdev returns: the first
-// interface that is up and is not a loopback.
+// interface that is up and is not a loopback. platform's listing reads
+// each link's message whole: net.Interfaces leaves out a link whose
+// message exceeds a page.
 func defaultInterface() (string, error) {
-	ifs, err := net.Interfaces()
+	ifs, err := platform.Interfaces()
 	if err != nil {
 		return "", err
 	}

@@ -9,7 +9,9 @@
 //     floor_linux.go) that wait on a timerfd and send one 36-byte datagram
 //     of IP protocol 112 to 224.0.0.18 a second, and the same that only
 //     receive what such a sender sends (the floor of a BACKUP); Go variants
-//     add, one at a time, what the daemon does per wake-up beyond the floor;
+//     add, one at a time, what the daemon does per wake-up beyond the floor
+//     (rows go+renew and go+rawrenew, not run by default: the renewal of
+//     an address's lifetime that a MASTER managing its address makes);
 //   - Debian's ucarp as a lone MASTER with scripts, and as the BACKUP of a
 //     pair of ucarps;
 //   - ours (-ucarp) as a lone MASTER with scripts, as one managing its

@@ -3,8 +3,10 @@
 package main
 
 import (
+	"encoding/binary"
 	"flag"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"runtime"
@@ -43,13 +45,22 @@ import (
 //	+edge    the sending socket in the netpoller too (ours: the raw socket
 //	         that also receives), whose EPOLLOUT edge after each send is
 //	         one more epoll_pwait
+//	+renew   after each datagram, the renewal of an address's lifetime as
+//	         a MASTER managing its address makes it: one RTM_NEWADDR with
+//	         NLM_F_REPLACE (lifetime 3 s) of 198.51.100.200/32 on the
+//	         interface of -src, sent with a blocking sendto
+//	         (syscall.Syscall: entersyscall, which wakes a sleeping sysmon)
+//	         and its errors read with a raw recvfrom, as platform's rtnl
+//	         does; no subscription, no goroutine
+//	+rawrenew the same sent with a raw sendto (sysmon sleeps; the daemon
+//	         cannot do this, see docs/PERF.md): the kernel's part alone
 //
 // The datagram is 36 bytes of IP protocol 112 to 224.0.0.18 (the size and
 // destination of a CARP advert), multicast TTL 255, no loopback.
 // GOMAXPROCS is 1, as the daemon sets it.
 func floorMain(args []string) {
 	fs := flag.NewFlagSet("floor", flag.ExitOnError)
-	mode := fs.String("mode", "timerfd", "sleep, timerfd[+rearm][+hop][+edge] or recv")
+	mode := fs.String("mode", "timerfd", "sleep, timerfd[+rearm][+hop][+edge][+renew|+rawrenew] or recv")
 	srcS := fs.String("src", "", "the address of the interface to send or receive on")
 	fs.Parse(args)
 	src, err := netip.ParseAddr(*srcS)
@@ -69,6 +80,7 @@ var group = [4]byte{224, 0, 0, 18}
 func runFloor(mode string, src [4]byte) error {
 	base, opts, _ := strings.Cut(mode, "+")
 	var rearm, hop, edge bool
+	renew := 0 // 1: +renew, 2: +rawrenew
 	for o := range strings.SplitSeq(opts, "+") {
 		switch o {
 		case "":
@@ -78,6 +90,10 @@ func runFloor(mode string, src [4]byte) error {
 			hop = true
 		case "edge":
 			edge = true
+		case "renew":
+			renew = 1
+		case "rawrenew":
+			renew = 2
 		default:
 			return fmt.Errorf("unknown mode %q", mode)
 		}
@@ -144,6 +160,13 @@ func runFloor(mode string, src [4]byte) error {
 	}
 	set()
 	fire := send
+	if renew != 0 {
+		ren, err := renewer(src, renew == 2)
+		if err != nil {
+			return err
+		}
+		fire = func() { send(); ren() }
+	}
 	if hop {
 		c := make(chan struct{}, 1)
 		go func() {
@@ -192,6 +215,78 @@ func sender(fd int) func() {
 			uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
 	}
 }
+
+// renewer returns a function that renews the lifetime of floorVIP on the
+// interface that holds src, as the daemon's rtnl does: one request
+// without NLM_F_ACK, then a raw non-blocking read of any error. raw sends
+// with a raw system call.
+func renewer(src [4]byte, raw bool) (func(), error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	index := 0
+	for _, ifi := range ifs {
+		as, _ := ifi.Addrs()
+		for _, a := range as {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && [4]byte(n.IP.To4()) == src {
+				index = ifi.Index
+			}
+		}
+	}
+	if index == 0 {
+		return nil, fmt.Errorf("no interface holds %v", src)
+	}
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("socket: %w", err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	ne := binary.NativeEndian
+	var req []byte
+	req = ne.AppendUint32(req, 0)
+	req = ne.AppendUint16(req, unix.RTM_NEWADDR)
+	req = ne.AppendUint16(req, unix.NLM_F_REQUEST|unix.NLM_F_CREATE|unix.NLM_F_REPLACE)
+	req = ne.AppendUint32(req, 0) // seq
+	req = ne.AppendUint32(req, 0)
+	req = append(req, unix.AF_INET, 32, 0, 0)
+	req = ne.AppendUint32(req, uint32(index))
+	attr := func(typ uint16, v []byte) {
+		req = ne.AppendUint16(req, uint16(4+len(v)))
+		req = ne.AppendUint16(req, typ)
+		req = append(req, v...)
+	}
+	attr(unix.IFA_LOCAL, floorVIP[:])
+	attr(unix.IFA_ADDRESS, floorVIP[:])
+	var ci [16]byte
+	ne.PutUint32(ci[0:], 3) // preferred
+	ne.PutUint32(ci[4:], 3) // valid
+	attr(unix.IFA_CACHEINFO, ci[:])
+	ne.PutUint32(req, uint32(len(req)))
+	buf := make([]byte, 4096)
+	var seq uint32
+	return func() {
+		seq++
+		ne.PutUint32(req[8:], seq)
+		p, n := uintptr(unsafe.Pointer(&req[0])), uintptr(len(req))
+		if raw {
+			unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), p, n, unix.MSG_DONTWAIT, 0, 0)
+		} else {
+			unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), p, n, unix.MSG_DONTWAIT, 0, 0)
+		}
+		for {
+			_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), unix.MSG_DONTWAIT, 0, 0)
+			if e != 0 {
+				return
+			}
+		}
+	}, nil
+}
+
+// floorVIP is the address that +renew renews (TEST-NET-2, the lab's).
+var floorVIP = [4]byte{198, 51, 100, 200}
 
 // receive reads fd's datagrams as they come, waiting in the netpoller.
 func receive(fd int) error {

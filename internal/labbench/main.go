@@ -880,7 +880,10 @@ Reading the table:
   line.
 - *idle CPU*: ours renews the VIP's lifetime once per advert interval (one netlink request), so that a MASTER
   killed with SIGKILL loses the address by itself by the time a peer takes over. ucarp and keepalived leave a
-  killed master's VIP on its interface.
+  killed master's VIP on its interface. The idle cost of 1, 16 and 256 groups in one process (CPU, RSS, advert
+  jitter, keepalived with the same 256 groups beside it) is in docs/SCALE.md, which make bench writes after this
+  file; one group's beside the floor of the machine (what waking once a second costs a C and a Go program) in
+  docs/PERF.md (make bench-floor).
 - *planned handoff*: ours keeps the VIP, answering, until the peer is MASTER and has sent its gratuitous ARP,
   then lets it go (ucarpctl maintenance on); its time includes starting ucarpctl. ucarp's SIGUSR2 drops the
   VIP at once (its down script) and the peer takes over only after its dead time; keepalived hands over once

@@ -1,5 +1,3 @@
-//go:build linux || freebsd
-
 package platform
 
 import (
@@ -8,6 +6,9 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// Interfaces lists the host's interfaces: net.Interfaces.
+func Interfaces() ([]net.Interface, error) { return net.Interfaces() }
 
 // interfaceByName finds the interface called name. An interface that
 // does not exist is ErrNoInterface with ENODEV, the errno that ucarp's
