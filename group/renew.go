@@ -15,11 +15,12 @@ import (
 // container runtimes): a renewal made in the loop then held the loop, and
 // the adverts behind it went out late, late enough at -b 0 -k 5 (an
 // advert every 19.5 ms) for the backup to take over. The loop now looks
-// at the address (the cache, as on an address event), posts the platform
-// calls to a goroutine and goes on; the result comes back to the loop as
-// an event (onRenewed), where it is applied as reconcile applied
-// Refresh's. At most one renewal is in flight: while it is, the ticks only
-// look (the renewal is due every tick until its result moves renewed).
+// at the address (the cache, as on an address event), posts the renewal
+// of each address to the platform (vip.Manager.PostRenewal) and goes on;
+// the result comes back to the loop as an event (onRenewed), where it is
+// applied as reconcile applied Refresh's. At most one renewal is in
+// flight: while it is, the ticks only look (the renewal is due every tick
+// until its result moves renewed).
 // A maintenance handoff, which keeps the address while the machine is
 // BACKUP, renews it the same way (maintTimer).
 //
@@ -30,6 +31,18 @@ import (
 // renewal in flight first (dropRenewal); a reload that replaces the
 // address set only makes its result stale (the generation).
 
+// No goroutine of the group's makes the requests: on Linux the platform's
+// one goroutine for the process (platform's renewer) makes the renewals
+// of every group, those posted in one wake-up in one datagram, and calls
+// each address's done there, the last of which sends the renewal back to
+// the loop (a System that cannot post gets a goroutine per address, as
+// before). A goroutine per address per renewal mapped back, at each
+// renewal, the runtime's tables that the start, the exit and the stack
+// growth of a goroutine read (.gopclntab: about 1.1 MiB of a lone
+// MASTER's resident memory once cmd/ucarp has released the executable's
+// pages; docs/PERF.md, "What one group maps back"); a renewer per group
+// kept a stack per MASTER.
+
 // renewal is one posted renewal and, once back, its result.
 type renewal struct {
 	gen    uint64
@@ -37,6 +50,7 @@ type renewal struct {
 	whole  bool      // every address was held and is being renewed
 	took   [][]vip.Address
 	errs   []error
+	left   atomic.Int32 // answers still to come
 }
 
 // renewer is the loop's side of the renewals.
@@ -76,18 +90,16 @@ func (d *Group) postRenewal(now time.Time) (vip.State, error) {
 	r := &renewal{gen: d.renew.gen, posted: now, whole: whole, took: took, errs: make([]error, len(ms))}
 	d.renew.inFlight = true
 	done := d.renew.done
-	var left atomic.Int32
-	left.Store(int32(len(ms)))
-	// One goroutine per address: the platform sends the renewals that
-	// wait together in one datagram (platform's rtnl.renew), those of
-	// this group's addresses and of the other groups' woken with it.
+	r.left.Store(int32(len(ms)))
+	// All posted before the platform's renewer runs: they go in one
+	// datagram, with those of the other groups woken with this one.
 	for i, m := range ms {
-		go func() {
-			r.errs[i] = m.Renew()
-			if left.Add(-1) == 0 {
-				done <- r // room for it: one in flight
+		m.PostRenewal(func(err error) {
+			r.errs[i] = err
+			if r.left.Add(-1) == 0 {
+				done <- r // room for it: one in flight, and never blocks the renewer
 			}
-		}()
+		})
 	}
 	return st, nil
 }

@@ -3,6 +3,7 @@ package group
 import (
 	"errors"
 	"net/netip"
+	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -256,5 +257,51 @@ func TestLoopRenewalsTogether(t *testing.T) {
 			t.Fatalf("the next time, %d of the %d renewals waiting together", n, 1+len(more))
 		}
 		release(nil)
+	})
+}
+
+// TestLoopRenewalsNoGoroutine: a MASTER's renewals are posted to the
+// System (vip.Poster: on Linux, the platform's one renewer for the
+// process), not made on goroutines of the group's: with eight addresses
+// held by the kernel, the renewals wait on one goroutine (the fake's,
+// which stands for the platform's renewer), not eight; and none is made
+// through the System's AddAddress, which waits. A goroutine per address
+// per renewal mapped back at each renewal the runtime's tables that the
+// release of the executable's pages had dropped (docs/PERF.md, "What one
+// group maps back").
+func TestLoopRenewalsNoGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var more []netip.Prefix
+		for i := range 7 {
+			more = append(more, netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(101 + i)}), 32))
+		}
+		h := startHarness(t, func(c *testConfig) { c.AdvBase, c.AdvSkew, c.MoreAddrs = 0, 5, more })
+		defer h.close()
+		h.at(5 * time.Second)
+		if h.state() != carp.Master {
+			t.Fatalf("state %v", h.state())
+		}
+		for round := range 3 {
+			synctest.Wait()
+			idle := runtime.NumGoroutine()
+			adds, posts := h.addrs.Adds(), h.addrs.Posts()
+			release, _ := waitRenewalPosted(t, h)
+			time.Sleep(10 * time.Millisecond)
+			synctest.Wait()
+			held := runtime.NumGoroutine()
+			release(nil)
+			synctest.Wait()
+			if n := h.addrs.Adds() - adds; n != 1+len(more) || h.addrs.Posts()-posts != n {
+				t.Fatalf("round %d: %d renewals, %d of them posted; want %d, all posted", round, n, h.addrs.Posts()-posts, 1+len(more))
+			}
+			if held-idle > 1 {
+				t.Fatalf("round %d: %d goroutines more while the %d renewals were held, want 1 at most", round, held-idle, 1+len(more))
+			}
+		}
+		for _, p := range append(more, loopVIP) {
+			if !h.addrs.Has(p.Addr()) {
+				t.Fatalf("%s is gone", p)
+			}
+		}
 	})
 }

@@ -308,8 +308,24 @@ func (c *addrCache) Find(a netip.Addr) ([]vip.Address, error) {
 // gives it a's protocol and lifetime and keeps its label, as the kernel
 // does; an addition is put in the copy and confirmed by a listing; a
 // failure (the outcome unknown) is left to a listing.
-func (c *addrCache) AddAddress(a vip.Address) error {
-	err := c.sys.AddAddress(a)
+func (c *addrCache) AddAddress(a vip.Address) error { return c.added(a, c.sys.AddAddress(a)) }
+
+// PostAddress implements vip.Poster: the System's own when it has it (the
+// platform's renewer, one goroutine for every group's renewals), and the
+// copy updated as AddAddress does once the answer is in.
+func (c *addrCache) PostAddress(a vip.Address, done func(error)) {
+	if p, ok := c.sys.(vip.Poster); ok {
+		p.PostAddress(a, func(err error) { done(c.added(a, err)) })
+		return
+	}
+	go func() { done(c.AddAddress(a)) }()
+}
+
+var _ vip.Poster = (*addrCache)(nil) // a group's renewals go through it
+
+// added updates the copy with what adding or renewing a did (err: its
+// failure).
+func (c *addrCache) added(a vip.Address, err error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	i := c.index(a.Prefix)

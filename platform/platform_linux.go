@@ -155,6 +155,8 @@ type linuxAddrs struct {
 	rtnl *rtnl
 }
 
+var _ vip.Poster = linuxAddrs{}
+
 // ifaProto is IFA_PROTO (Linux 5.18), which x/sys/unix does not name:
 // a u8 that says who added the address. Older kernels ignore it.
 const ifaProto = 11
@@ -353,15 +355,15 @@ func (a linuxAddrs) add(v vip.Address) error {
 }
 
 // AddAddress replaces: it adds the address, or gives the one there v's
-// protocol and lifetime (the kernel keeps its label).
-func (a linuxAddrs) AddAddress(v vip.Address) error {
-	// A MASTER's lifetime renewal each advert interval: batched with the
-	// other groups' (rtnl.renew).
-	if err := a.rtnl.renew(a, v); err != nil {
-		return fmt.Errorf("platform: adding %s to %s: %w", v.Prefix, a.ifi.Name, err)
-	}
-	return nil
-}
+// protocol and lifetime (the kernel keeps its label). It is made by the
+// renewer, batched with the renewals of the same wake-up (rtnl.post), and
+// waits for it.
+func (a linuxAddrs) AddAddress(v vip.Address) error { return a.rtnl.renew(a, v) }
+
+// PostAddress implements vip.Poster: AddAddress's request, made by the
+// process's renewer with the other renewals of the same wake-up, in one
+// datagram (rtnl.post); done gets the answer on the renewer's goroutine.
+func (a linuxAddrs) PostAddress(v vip.Address, done func(error)) { a.rtnl.post(a, v, done) }
 
 func (a linuxAddrs) DeleteAddress(v vip.Address) error {
 	if err := a.rtnl.executeMsg(a.appendAddrRequest(nil, unix.RTM_DELADDR, 0, v)); err != nil {

@@ -46,7 +46,7 @@ func rawSendto(fd int, b []byte, flags int, sa unsafe.Pointer, salen uintptr) er
 // goroutine had made the request (issue 19). Through Syscall, sysmon
 // hands the P to another thread once the call lasts. The cost, sysmon
 // woken, is paid once per netlink request: a wake-up's renewals go in one
-// datagram (rtnl.renew).
+// datagram (rtnl.post).
 func rtnlSendto(fd int, b []byte) error {
 	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT, 0, 0)
 	if e != 0 {

@@ -3,9 +3,12 @@ package platform
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"net/netip"
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,8 +24,9 @@ import (
 // receive buffer. vishvananda/netlink opens a socket and allocates a
 // 64 KiB buffer for every request; with a MASTER renewing its address's
 // lifetime every second, hundreds of groups made that garbage most of the
-// daemon's idle cost. One request at a time; the socket opens on first
-// use and closes when the rtnl is collected.
+// daemon's idle cost. One request at a time; the socket opens when the
+// rtnl is made (newRTNL), or failing that on first use, and closes when
+// the rtnl is collected.
 type rtnl struct {
 	mu   sync.Mutex
 	fd   *rtnlFD
@@ -31,9 +35,8 @@ type rtnl struct {
 	port uint32 // the socket's netlink port, kept when it is opened again
 
 	bmu     sync.Mutex
-	sent    sync.Cond   // on bmu: a batch was sent (renew)
-	batch   *renewBatch // the renewals waiting for their leader (renew)
-	spare   *renewBatch // a batch whose callers all have their answers, for the next
+	pending *renewBatch // the renewals posted since the renewer took the last (post)
+	spare   *renewBatch // a batch sent and answered, for the next
 	batches int         // datagrams of renewals sent (r.mu)
 	resent  int         // renewals sent again alone after an overrun (r.mu)
 }
@@ -42,12 +45,18 @@ type rtnlFD struct{ fd int }
 
 func newRTNL() *rtnl {
 	r := &rtnl{fd: &rtnlFD{fd: -1}}
-	r.sent.L = &r.bmu
 	runtime.AddCleanup(r, func(f *rtnlFD) {
 		if f.fd >= 0 {
 			unix.Close(f.fd)
 		}
 	}, r.fd)
+	// Opened here, on the caller's thread, in its network namespace: the
+	// renewals are sent by the renewer, whose thread could be any
+	// (tests move threads into namespaces of their own). A failure is
+	// the first request's.
+	r.mu.Lock()
+	r.open()
+	r.mu.Unlock()
 	return r
 }
 
@@ -175,15 +184,21 @@ func (r *rtnl) roundTrip(b []byte, resType uint16, each func(data []byte)) error
 	}
 }
 
-// renewBatch is the address renewals of one wake-up, sent together. Its
-// buffers are kept from one batch to the next (rtnl.spare): a renewal
-// allocates nothing.
+// renewBatch is the address renewals of one wake-up, sent together
+// (datagrams of maxBatch requests at most). Its buffers are kept from one
+// batch to the next (rtnl.spare): a renewal allocates nothing.
 type renewBatch struct {
-	out     []byte  // the datagram: the requests one after the other
-	offs    []int   // where each request starts in out
-	errs    []error // the kernel's answer to each, once sent
-	sent    bool    // errs is in
-	waiting int     // callers yet to take their answer (rtnl.bmu)
+	out  []byte      // the requests one after the other
+	offs []int       // where each request starts in out
+	errs []error     // the kernel's answer to each, once sent
+	reqs []renewDone // who waits for each answer
+}
+
+// renewDone is who posted a renewal, and what its answer is about.
+type renewDone struct {
+	done   func(error)
+	prefix netip.Prefix
+	ifname string
 }
 
 // msg is the i-th request of the batch.
@@ -201,12 +216,35 @@ const maxBatch = 64
 
 var _ [64 - maxBatch]struct{} // fails to compile if maxBatch > 64
 
-// renew sends the renewal of v on a's interface (an RTM_NEWADDR that
-// replaces) in one datagram with the other renewals of the same wake-up,
-// and returns the kernel's answer to it.
+// renewer is the process's goroutine for the address renewals (renewLoop),
+// the one for every rtnl (every interface, every virtual MAC's macvlan),
+// started by the first renewal and kept for the process's life. One for
+// the process rather than one per rtnl: the kernel's rtnl lock, which is
+// what a renewal waits for, is one for the whole kernel, so that handles'
+// renewals made on goroutines of their own would wait for it one after
+// the other anyway; one stack, whatever the number of interfaces; and the
+// goroutine keeps no rtnl reachable between its wake-ups (a handle's
+// socket is still closed when the handle is collected).
 //
-// Why: the kernel answers each renewal of an address's lifetime by
-// waking its address-lifetime worker (inet_rtm_newaddr queues
+// Why a goroutine that stays: a goroutine per renewal, as before, made the
+// runtime read its tables (.gopclntab) at each start, exit and stack
+// growth, pages of the executable that a lone MASTER otherwise leaves
+// unmapped after cmd/ucarp releases them (docs/PERF.md, "What one group
+// maps back").
+var renewer struct {
+	mu     sync.Mutex
+	queued []*rtnl       // the handles with renewals posted, in the order of their first
+	wake   chan struct{} // to renewLoop, which makes it at the first renewal
+	posts  atomic.Uint64 // renewals posted, to every handle
+}
+
+// post queues the renewal of v on a's interface (an RTM_NEWADDR that
+// replaces) and returns; the renewer sends it with the other renewals
+// posted in the same wake-up, in one datagram, and calls done with the
+// kernel's answer, on its goroutine.
+//
+// Why one datagram: the kernel answers each renewal of an address's
+// lifetime by waking its address-lifetime worker (inet_rtm_newaddr queues
 // check_lifetime at once), which preempts the daemon at the end of the
 // system call: a context switch there and back per renewal, the largest
 // share of a renewal's cost on this kind of machine (docs/PERF.md). The
@@ -214,77 +252,139 @@ var _ [64 - maxBatch]struct{} // fails to compile if maxBatch > 64
 // kernel handles them all in one system call, and the daemon is
 // preempted at most once.
 //
-// How: a group commit. The first caller leads: it yields the processor
-// once (runtime.Gosched), so that the other goroutines woken by the same
-// timers run first and queue their renewals behind it, then sends the
-// batch and hands each caller its answer. With GOMAXPROCS=1 (the
-// daemon's setting) the others run before it comes back; otherwise a
-// batch may be smaller, never wrong. A lone caller pays for one Gosched.
-func (r *rtnl) renew(a linuxAddrs, v vip.Address) error {
+// How: the first renewal posted to a handle queues it for the renewer and
+// wakes it. Before it takes what was posted, the renewer yields the
+// processor (runtime.Gosched), so that the other goroutines woken by the
+// same timers run first and post theirs, until a yield finds that nothing
+// more was posted, and at least twice (one time in 61 the scheduler lets
+// a yielded goroutine back in before those already waiting, never twice
+// in a row), as the adverts' write batch does. With GOMAXPROCS=1 (the
+// daemon's setting) the others run while it yields; otherwise a batch may
+// be smaller, never wrong. No poster waits for the renewer: while the
+// kernel holds it (its rtnl lock taken by another process), the renewals
+// posted meanwhile wait for the next batch, and their groups go on.
+func (r *rtnl) post(a linuxAddrs, v vip.Address, done func(error)) {
 	r.bmu.Lock()
-	b := r.batch
-	leader := b == nil
-	if leader {
+	b := r.pending
+	first := b == nil
+	if first {
 		if b = r.spare; b != nil {
 			r.spare = nil
-			b.out, b.offs, b.errs, b.sent = b.out[:0], b.offs[:0], b.errs[:0], false
 		} else {
 			b = &renewBatch{}
 		}
-		r.batch = b
+		r.pending = b
 	}
-	i := len(b.offs)
 	b.offs = append(b.offs, len(b.out))
 	b.out = a.appendAddrRequest(b.out, unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v)
-	b.waiting++
-	if len(b.offs) == maxBatch {
-		r.batch = nil // full: the next caller leads another
-	}
-	if leader {
-		r.bmu.Unlock()
-		runtime.Gosched()
-		r.bmu.Lock()
-		if r.batch == b {
-			r.batch = nil
-		}
-		r.bmu.Unlock()
-		r.sendBatch(b) // no one else touches b until sent
-		r.bmu.Lock()
-		b.sent = true
-		r.sent.Broadcast()
-	}
-	for !b.sent {
-		r.sent.Wait()
-	}
-	err := b.errs[i]
-	if b.waiting--; b.waiting == 0 {
-		r.spare = b
-	}
+	b.reqs = append(b.reqs, renewDone{done: done, prefix: v.Prefix, ifname: a.ifi.Name})
+	renewer.posts.Add(1)
 	r.bmu.Unlock()
-	return err
+	if !first {
+		return // queued already, and not taken yet
+	}
+	renewer.mu.Lock()
+	if renewer.wake == nil {
+		renewer.wake = make(chan struct{}, 1)
+		go renewLoop(renewer.wake)
+	}
+	renewer.queued = append(renewer.queued, r)
+	renewer.mu.Unlock()
+	select {
+	case renewer.wake <- struct{}{}:
+	default: // awake already: it looks at the queue again before it sleeps
+	}
 }
 
-// sendBatch sends b's requests, without NLM_F_ACK, in one datagram and
-// puts in b.errs the kernel's answer to each. The kernel handles a route
-// request within the sendto that carries it and, without NLM_F_ACK,
-// answers only a failure, queued before sendto returns: so what the
-// socket holds once sendto has returned is every error there is, and a
-// request without one succeeded. Should an answer not fit (ENOBUFS: the
+// renew is post for a caller that waits for the answer.
+func (r *rtnl) renew(a linuxAddrs, v vip.Address) error {
+	ch := make(chan error, 1)
+	r.post(a, v, func(err error) { ch <- err })
+	return <-ch
+}
+
+// renewLoop is the renewer: at each wake-up, once the other goroutines
+// of the wake-up have run, it sends the renewals posted to each handle
+// queued, until none is left.
+func renewLoop(wake <-chan struct{}) {
+	var hs []*rtnl
+	for range wake {
+		for n, yields := renewer.posts.Load(), 0; ; yields++ {
+			runtime.Gosched()
+			if m := renewer.posts.Load(); m != n || yields == 0 {
+				n = m
+				continue
+			}
+			break
+		}
+		for {
+			renewer.mu.Lock()
+			hs = append(hs, renewer.queued...)
+			clear(renewer.queued)
+			renewer.queued = renewer.queued[:0]
+			renewer.mu.Unlock()
+			if len(hs) == 0 {
+				break
+			}
+			for _, r := range hs {
+				r.flush()
+			}
+			clear(hs) // no handle kept reachable while asleep
+			hs = hs[:0]
+		}
+	}
+}
+
+// flush sends the renewals posted to r, in datagrams of maxBatch at
+// most, and hands each poster its answer.
+func (r *rtnl) flush() {
+	r.bmu.Lock()
+	b := r.pending
+	r.pending = nil
+	r.bmu.Unlock()
+	if b == nil {
+		return
+	}
+	for lo := 0; lo < len(b.offs); lo += maxBatch {
+		r.sendBatch(b, lo, min(lo+maxBatch, len(b.offs)))
+	}
+	for i, q := range b.reqs {
+		err := b.errs[i]
+		if err != nil {
+			err = fmt.Errorf("platform: adding %s to %s: %w", q.prefix, q.ifname, err)
+		}
+		q.done(err)
+	}
+	clear(b.reqs) // the posters' callbacks
+	clear(b.errs)
+	b.out, b.offs, b.errs, b.reqs = b.out[:0], b.offs[:0], b.errs[:0], b.reqs[:0]
+	r.bmu.Lock()
+	r.spare = b
+	r.bmu.Unlock()
+}
+
+// sendBatch sends b's requests lo to hi (at most maxBatch), without
+// NLM_F_ACK, in one datagram and puts in b.errs the kernel's answer to
+// each. The kernel handles a route request within the sendto that carries
+// it and, without NLM_F_ACK, answers only a failure, queued before sendto
+// returns: so what the socket holds once sendto has returned is every
+// error there is, and a request without one succeeded. Should an answer not fit (ENOBUFS: the
 // kernel could not queue it, the socket's buffer full of the batch's
 // other errors), the lost one could be any request without an answer:
 // each of those is sent again alone, acknowledged (resend). A renewal is
 // a replace, which does the same thing twice: one that had succeeded
 // gives the lifetime again, a moment later.
-func (r *rtnl) sendBatch(b *renewBatch) {
-	n := len(b.offs)
-	b.errs = b.errs[:0]
-	for range n {
+func (r *rtnl) sendBatch(b *renewBatch, lo, hi int) {
+	for len(b.errs) < hi {
 		b.errs = append(b.errs, nil)
 	}
+	errs := b.errs[lo:hi]
+	clear(errs)
+	n := hi - lo
 	failAll := func(err error) {
-		for i := range b.errs {
-			if b.errs[i] == nil {
-				b.errs[i] = err
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
 			}
 		}
 	}
@@ -295,7 +395,7 @@ func (r *rtnl) sendBatch(b *renewBatch) {
 		return
 	}
 	first := r.seq + 1
-	for i := range n {
+	for i := lo; i < hi; i++ {
 		m := b.msg(i)
 		r.seq++
 		binary.NativeEndian.PutUint16(m[6:], binary.NativeEndian.Uint16(m[6:])&^unix.NLM_F_ACK)
@@ -303,7 +403,11 @@ func (r *rtnl) sendBatch(b *renewBatch) {
 		binary.NativeEndian.PutUint32(m[12:], 0)
 	}
 	r.batches++
-	if err := rtnlSendto(r.fd.fd, b.out); err != nil { // it may wait for the rtnl lock
+	end := len(b.out)
+	if hi < len(b.offs) {
+		end = b.offs[hi]
+	}
+	if err := rtnlSendto(r.fd.fd, b.out[b.offs[lo]:end]); err != nil { // it may wait for the rtnl lock
 		r.reset()
 		failAll(os.NewSyscallError("sendto", err))
 		return
@@ -316,7 +420,7 @@ func (r *rtnl) sendBatch(b *renewBatch) {
 		case nil:
 		case unix.EAGAIN:
 			if overrun {
-				r.resend(b, answered)
+				r.resend(b, lo, hi, answered)
 			}
 			return // every error is in
 		case unix.EINTR:
@@ -344,19 +448,20 @@ func (r *rtnl) sendBatch(b *renewBatch) {
 			if i := h.Seq - first; h.Type == unix.NLMSG_ERROR && i < uint32(n) && len(data) >= 4 {
 				answered |= 1 << i
 				if e := int32(binary.NativeEndian.Uint32(data)); e != 0 {
-					b.errs[i] = syscall.Errno(-e)
+					errs[i] = syscall.Errno(-e)
 				}
 			}
 		}
 	}
 }
 
-// resend sends again, one at a time and acknowledged, the requests of
-// batch b whose answers may have been lost (no bit in answered), and
-// records their answers in b.errs. r.mu is held.
-func (r *rtnl) resend(b *renewBatch, answered uint64) {
-	for i := range b.offs {
-		if answered&(1<<i) != 0 {
+// resend sends again, one at a time and acknowledged, the requests lo
+// to hi of batch b whose answers may have been lost (no bit in answered,
+// whose bit 0 is lo's), and records their answers in b.errs. r.mu is
+// held.
+func (r *rtnl) resend(b *renewBatch, lo, hi int, answered uint64) {
+	for i := lo; i < hi; i++ {
+		if answered&(1<<(i-lo)) != 0 {
 			continue
 		}
 		if err := r.open(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"sync"
 	"syscall"
@@ -83,7 +84,7 @@ func sendBatch(r *rtnl, msgs [][]byte) []error {
 		b.offs = append(b.offs, len(b.out))
 		b.out = append(b.out, m...)
 	}
-	r.sendBatch(b)
+	r.sendBatch(b, 0, len(msgs))
 	return b.errs
 }
 
@@ -219,24 +220,104 @@ func TestRTNLRenewBatchOverrun(t *testing.T) {
 }
 
 // BenchmarkRenew is one MASTER's lifetime renewal through the platform
-// (a replace of an address that is there), on a real kernel: its time and
-// its allocations, which were most of the process's garbage.
+// (a replace of an address that is there, posted to the renewer as a
+// group posts it), on a real kernel: its time and its allocations, which
+// were most of the process's garbage.
 func BenchmarkRenew(b *testing.B) {
 	inThrowawayNamespace(b, func() {
 		sys, err := New("eth0")
 		if err != nil {
 			b.Fatal(err)
 		}
-		a := sys.Addresses()
+		a := sys.Addresses().(linuxAddrs)
 		v := vip.Address{Prefix: netip.MustParsePrefix("198.51.100.10/32"), Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 3 * time.Second}
 		if err := a.AddAddress(v); err != nil {
 			b.Fatal(err)
 		}
+		res := make(chan error, 1)
+		done := func(err error) { res <- err }
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := a.AddAddress(v); err != nil {
+			a.PostAddress(v, done)
+			if err := <-res; err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+}
+
+// TestRTNLPostOneRenewer: the renewals posted in one wake-up, from one
+// goroutine as a group posts its addresses' or from several, go out in one
+// datagram (more than maxBatch in several), each poster gets its own
+// answer, and no goroutine is made for them: the process's one renewer
+// makes them all, and stays. A goroutine per renewal mapped back, at each
+// renewal, the runtime's tables that the release of the executable's
+// pages had dropped (docs/PERF.md, "What one group maps back").
+func TestRTNLPostOneRenewer(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		sys, err := New("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := sys.Addresses().(linuxAddrs)
+		a.rtnl.portID() // opens the socket in this namespace
+		gone := linuxAddrs{ifi: &net.Interface{Index: 1 << 30, Name: "gone"}, mark: a.mark, rtnl: a.rtnl}
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // the daemon's
+		v := func(i int) vip.Address {
+			return vip.Address{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)}), 32),
+				Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: time.Duration(10+i%50) * time.Second}
+		}
+		created := func() uint64 {
+			s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+			metrics.Read(s)
+			return s[0].Value.Uint64()
+		}
+		// round posts n renewals from this goroutine, every third on the
+		// interface that is gone, and checks each answer and the datagrams.
+		round := func(n int) {
+			t.Helper()
+			res := make([]error, n)
+			left := make(chan struct{}, n)
+			before := a.rtnl.batches
+			for i := range n {
+				sys := a
+				if i%3 == 1 {
+					sys = gone
+				}
+				sys.PostAddress(v(i), func(err error) { res[i] = err; left <- struct{}{} })
+			}
+			for range n {
+				<-left
+			}
+			for i, err := range res {
+				if fails := i%3 == 1; fails != (errno(err) == syscall.ENODEV) || !fails && err != nil {
+					t.Fatalf("renewal %d of %d: %v", i, n, err)
+				}
+			}
+			if sent, want := a.rtnl.batches-before, (n+maxBatch-1)/maxBatch; sent != want {
+				t.Fatalf("%d renewals posted at once took %d datagrams, want %d", n, sent, want)
+			}
+		}
+		round(12)    // the renewer starts, if no test started it before
+		runtime.GC() // and the collector's workers
+		from := created()
+		for range 40 {
+			round(12)
+		}
+		round(2*maxBatch + 5)
+		if n := created() - from; n != 0 {
+			t.Errorf("%d goroutines made for %d renewals", n, 40*12+2*maxBatch+5)
+		}
+		l, _ := netlink.LinkByName("eth0")
+		kernel, _ := netlink.AddrList(l, netlink.FAMILY_V4)
+		for _, k := range kernel {
+			i := int(k.IP.To4()[3]) - 10
+			if k.ValidLft > 10+i%50 { // each request's own lifetime, not another's
+				t.Errorf("%s: valid %d s, want at most %d", k.IPNet, k.ValidLft, 10+i%50)
+			}
+		}
+		if want := 2*maxBatch + 5 - (2*maxBatch+5+1)/3; len(kernel) != want {
+			t.Errorf("%d addresses in the kernel's table, want %d", len(kernel), want)
 		}
 	})
 }

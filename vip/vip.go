@@ -87,6 +87,19 @@ type System interface {
 	Mark() Mark
 }
 
+// Poster is a System that renews an address without its caller waiting
+// for the kernel (issue 19): a MASTER's loop posts its renewals and goes
+// on. Manager.PostRenewal uses it where a System has it.
+type Poster interface {
+	// PostAddress makes the request AddAddress makes, later, and calls
+	// done with its result; it does not wait for the kernel. The requests
+	// are made, and done called, on a goroutine of the System's that
+	// serves every request posted to it: done must not block, and nobody
+	// may wait for that goroutine (AddAddress may) holding a lock that a
+	// done takes.
+	PostAddress(a Address, done func(error))
+}
+
 // Finder is a System that can list the copies of one address without
 // listing the whole table (a table kept in memory): Manager uses it where
 // a System has it.
@@ -265,6 +278,20 @@ func (m *Manager) PrepareRenewal() (s State, took []Address, renew bool, err err
 // kernel creates an absent address whatever NLM_F_CREATE says), so a
 // caller must not let a renewal run past a release.
 func (m *Manager) Renew() error { return m.sys.AddAddress(m.want) }
+
+// PostRenewal is Renew without the wait: it posts the renewal to the
+// System (Poster) and returns, and done gets its result on the System's
+// goroutine. A System that cannot post gets a goroutine of its own for
+// this renewal, which ends with it. The same warning as Renew's: the
+// caller must not let a renewal run past a release, so it waits for done
+// before releasing.
+func (m *Manager) PostRenewal(done func(error)) {
+	if p, ok := m.sys.(Poster); ok {
+		p.PostAddress(m.want, done)
+		return
+	}
+	go func() { done(m.Renew()) }()
+}
 
 // Release removes every copy of the address from the interface: the
 // daemon's, and any that someone else configured, which would otherwise

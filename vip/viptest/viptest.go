@@ -56,6 +56,17 @@ type Addrs struct {
 	lgate *gate // BlockListing's: Addresses waits for it
 	lists int   // calls of Addresses
 	lerr  error // FailListings'
+
+	posted  []posted // PostAddress's requests not yet made
+	posts   int      // calls of PostAddress
+	serving bool     // a goroutine makes the posted requests (serve)
+}
+
+// posted is a request of PostAddress, with the gate it waits for.
+type posted struct {
+	a    vip.Address
+	g    *gate
+	done func(error)
 }
 
 // gate holds back AddAddress until opened, then makes it fail with err
@@ -192,6 +203,11 @@ func (f *Addrs) AddAddress(a vip.Address) error {
 			return g.err
 		}
 	}
+	return f.replace(a)
+}
+
+// replace makes AddAddress's change. f.mu is held.
+func (f *Addrs) replace(a vip.Address) error {
 	if f.err != nil {
 		return f.err
 	}
@@ -204,10 +220,69 @@ func (f *Addrs) AddAddress(a vip.Address) error {
 	return nil
 }
 
-// Block makes every AddAddress from now on wait until release is called,
-// as a renewal waits while another process holds the kernel's rtnl lock
-// (namespaces being made or deleted); the calls are counted (Adds, Calls)
-// when they start. release(nil) lets them go on and do what they asked;
+// PostAddress implements vip.Poster as platform's Linux System does: it
+// counts the request at once (Adds, Calls, Posts) and returns; the request
+// is made later on a goroutine of the table's, which makes, in one go, every
+// request posted before it got to them: those Block holds wait together,
+// on that one goroutine, then each does what AddAddress would have done
+// and gets its answer (done), in the order posted. The goroutine ends
+// when no request is left, so that a testing/synctest bubble can end
+// (the platform's stays for the process's life).
+func (f *Addrs) PostAddress(a vip.Address, done func(error)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "replace "+a.String())
+	f.adds++
+	f.posts++
+	f.posted = append(f.posted, posted{a: a, g: f.gate, done: done})
+	if !f.serving {
+		f.serving = true
+		go f.serve()
+	}
+}
+
+// serve makes the posted requests until none is left.
+func (f *Addrs) serve() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for len(f.posted) > 0 {
+		ps := f.posted
+		f.posted = nil
+		f.mu.Unlock()
+		for _, p := range ps {
+			if p.g != nil {
+				<-p.g.open // the kernel holding its rtnl lock
+			}
+		}
+		errs := make([]error, len(ps))
+		f.mu.Lock()
+		for i, p := range ps {
+			if p.g != nil && p.g.err != nil {
+				errs[i] = p.g.err // as Block's release(err): nothing changed
+			} else {
+				errs[i] = f.replace(p.a)
+			}
+		}
+		f.mu.Unlock()
+		for i, p := range ps {
+			p.done(errs[i])
+		}
+		f.mu.Lock()
+	}
+	f.serving = false
+}
+
+// Posts counts the calls of PostAddress (renewals posted).
+func (f *Addrs) Posts() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.posts
+}
+
+// Block makes every AddAddress and every request posted (PostAddress)
+// from now on wait until release is called, as a renewal waits while
+// another process holds the kernel's rtnl lock (namespaces being made or
+// deleted); the calls are counted (Adds, Calls) when they start. release(nil) lets them go on and do what they asked;
 // release(err) makes them fail with err, changing nothing. Under
 // testing/synctest, a waiting call is durably blocked.
 func (f *Addrs) Block() (release func(err error)) { return f.block(&f.gate, false) }
