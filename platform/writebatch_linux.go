@@ -46,10 +46,10 @@ var errWouldBlock = errors.New("platform: socket buffer full")
 // wake-up, one system call each; on a paravirtualised machine a system
 // call is tens of microseconds before it does anything (docs/PERF.md).
 //
-// How: a group commit, as the renewals' (rtnl.renew). The first writer
-// leads: it yields the processor (runtime.Gosched), so that the other
-// goroutines woken by the same timers run first and queue their packets
-// behind it, until a yield finds that the batch did not grow, and at
+// How: a group commit (the renewals, rtnl.post, are gathered the same
+// way by the process's one renewer). The first writer leads: it yields
+// the processor (runtime.Gosched), so that the other goroutines woken by
+// the same timers run first and queue their packets behind it, until a yield finds that the batch did not grow, and at
 // least twice (one time in 61 the scheduler lets a yielded goroutine back
 // in before those already waiting, never twice in a row); then it
 // flushes the batch and hands each writer its answer. With GOMAXPROCS=1
