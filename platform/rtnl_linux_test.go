@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -249,7 +250,7 @@ func BenchmarkRenew(b *testing.B) {
 // TestRTNLPostOneRenewer: the renewals posted in one wake-up, from one
 // goroutine as a group posts its addresses' or from several, go out in one
 // datagram (more than maxBatch in several), each poster gets its own
-// answer, and no goroutine is made for them: the process's one renewer
+// answer, and no goroutine is made for them: the handle's one renewer
 // makes them all, and stays. A goroutine per renewal mapped back, at each
 // renewal, the runtime's tables that the release of the executable's
 // pages had dropped (docs/PERF.md, "What one group maps back").
@@ -469,6 +470,52 @@ func TestRTNLRenewBatchReuse(t *testing.T) {
 		}
 		if len(kernel) != n {
 			t.Errorf("table %v", kernel)
+		}
+	})
+}
+
+// TestRTNLRenewalsOfTwoHandles: two handles that share a renewer, one
+// renewal posted to each in the same wake-up, on one processor as in the
+// daemon: the renewer sends both handles' and each poster gets its
+// answer. (A renewer that flushed only the first handle of a wake-up
+// passed every other test, and left the second's posters waiting for
+// ever.)
+func TestRTNLRenewalsOfTwoHandles(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		var rs Renewals
+		var addrs []linuxAddrs
+		for _, name := range []string{"eth0", "peer0"} {
+			sys, err := New(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sys.(Renewer).ShareRenewals(&rs)
+			addrs = append(addrs, sys.Addresses().(linuxAddrs))
+		}
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // the daemon's
+		for round := range 3 {
+			res := make(chan string, len(addrs))
+			for i, a := range addrs {
+				v := vip.Address{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)}), 32),
+					Label: a.ifi.Name + ":ucarp", Proto: vip.ProtoCARP, Lifetime: 30 * time.Second}
+				a.PostAddress(v, func(err error) { res <- fmt.Sprintf("%s: %v", a.ifi.Name, err) })
+			}
+			deadline := time.After(20 * time.Second) // a renewal takes milliseconds, even loaded
+			for range addrs {
+				select {
+				case got := <-res:
+					if !strings.HasSuffix(got, ": <nil>") {
+						t.Errorf("round %d: %s", round, got)
+					}
+				case <-deadline:
+					t.Fatalf("round %d: a renewal posted to each of two handles in one wake-up got no answer within 20 s", round)
+				}
+			}
+		}
+		for _, a := range addrs {
+			if list, err := a.Addresses(); err != nil || len(list) != 1 {
+				t.Errorf("%s's addresses %v (%v), want one", a.ifi.Name, table(list), err)
+			}
 		}
 	})
 }
