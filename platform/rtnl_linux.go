@@ -34,6 +34,11 @@ type rtnl struct {
 	buf  []byte
 	port uint32 // the socket's netlink port, kept when it is opened again
 
+	// ns is the network namespace of the thread that made the rtnl
+	// (newRTNL), zero when unknown: the socket is opened again only on a
+	// thread of that namespace (open).
+	ns netNS
+
 	// renewals is the renewer of the rtnl's renewals (post): the one
 	// shared with the other interfaces' (share), or else one of its own,
 	// made at its first renewal.
@@ -64,18 +69,53 @@ func newRTNL(rs *renewer) *rtnl {
 	// renewals are sent by the renewer, whose thread could be any
 	// (tests move threads into namespaces of their own). A failure is
 	// the first request's.
+	runtime.LockOSThread()
+	r.ns = threadNetNS()
 	r.mu.Lock()
 	r.open()
 	r.mu.Unlock()
+	runtime.UnlockOSThread()
 	return r
 }
+
+// netNS is a network namespace: the device and inode of its
+// /proc/thread-self/ns/net.
+type netNS struct{ dev, ino uint64 }
+
+// threadNetNS is the network namespace of the calling thread (the caller
+// keeps its goroutine on it), zero when unknown.
+func threadNetNS() netNS {
+	var st unix.Stat_t
+	if unix.Stat("/proc/thread-self/ns/net", &st) != nil {
+		return netNS{}
+	}
+	return netNS{uint64(st.Dev), st.Ino}
+}
+
+// errOtherNetNS is the answer of an rtnl whose socket, closed after an
+// error, would be opened again on a thread of another network namespace
+// than the one it was made in: its requests would go to that
+// namespace's interfaces and addresses.
+var errOtherNetNS = errors.New("platform: netlink handle of another network namespace")
 
 // rtnlTimeout bounds the wait for the kernel's answer.
 const rtnlTimeout = 5 * time.Second
 
+// open opens the socket if it is closed (reset), on the calling thread,
+// if that thread is in the rtnl's network namespace: the caller may be
+// the renewer, whose thread need not be in the namespace of the thread
+// that made the rtnl (newRTNL).
 func (r *rtnl) open() error {
 	if r.fd.fd >= 0 {
 		return nil
+	}
+	// The same thread from the check to the socket's creation.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if r.ns != (netNS{}) {
+		if ns := threadNetNS(); ns != (netNS{}) && ns != r.ns {
+			return errOtherNetNS
+		}
 	}
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -470,6 +471,63 @@ func TestRTNLRenewBatchReuse(t *testing.T) {
 		}
 		if len(kernel) != n {
 			t.Errorf("table %v", kernel)
+		}
+	})
+}
+
+// TestRTNLReopenOnlyInItsNamespace: a handle whose socket was closed
+// after an error (reset) is not opened again by the renewer while the
+// renewer's thread is in another network namespace than the one the
+// handle was made in: the renewal fails with errOtherNetNS and no socket
+// is opened; a request from a thread of the handle's namespace opens it
+// again, and the renewer then uses it. Before, the renewer opened it in
+// its own thread's namespace (the host's), whose kernel answered the
+// renewal for an interface 1<<30 with ENODEV, and the handle's later
+// requests went to the host's tables.
+func TestRTNLReopenOnlyInItsNamespace(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		sys, err := New("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := sys.Addresses().(linuxAddrs)
+		if a.rtnl.portID() == 0 {
+			t.Fatal("no socket")
+		}
+		gone := linuxAddrs{ifi: &net.Interface{Index: 1 << 30, Name: "gone"}, mark: a.mark, rtnl: a.rtnl}
+		v := func(s string) vip.Address {
+			return vip.Address{Prefix: netip.MustParsePrefix(s), Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 30 * time.Second}
+		}
+		a.rtnl.mu.Lock()
+		a.rtnl.reset() // as after an error
+		a.rtnl.mu.Unlock()
+		// This goroutine keeps its thread (in the test's namespace): the
+		// renewer runs on another, in the host's.
+		res := make(chan error, 1)
+		gone.PostAddress(v("198.51.100.1/32"), func(err error) { res <- err })
+		select {
+		case err := <-res:
+			if !errors.Is(err, errOtherNetNS) {
+				t.Errorf("renewal posted after a reset: %v, want %v", err, errOtherNetNS)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("no answer to the renewal within 20 s")
+		}
+		a.rtnl.mu.Lock()
+		fd := a.rtnl.fd.fd
+		a.rtnl.mu.Unlock()
+		if fd >= 0 {
+			t.Fatalf("the renewer opened a socket (%d) on its thread, in another namespace", fd) // and would add to its tables
+		}
+		// From this thread it opens, in the test's namespace.
+		if a.rtnl.portID() == 0 {
+			t.Fatal("the socket did not open again on the handle's thread")
+		}
+		if err := a.AddAddress(v("198.51.100.1/32")); err != nil {
+			t.Errorf("renewal once opened again: %v", err)
+		}
+		if list, err := a.Addresses(); err != nil || len(list) != 1 {
+			t.Errorf("eth0's addresses %v (%v), want 198.51.100.1/32", table(list), err)
 		}
 	})
 }
