@@ -32,7 +32,7 @@ import (
 // address set only makes its result stale (the generation).
 
 // No goroutine of the group's makes the requests: on Linux the platform's
-// one goroutine for the process (platform's renewer) makes the renewals
+// one goroutine for the node (platform.Renewals) makes the renewals
 // of every group, those posted in one wake-up in one datagram, and calls
 // each address's done there, the last of which sends the renewal back to
 // the loop (a System that cannot post gets a goroutine per address, as

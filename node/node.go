@@ -198,6 +198,9 @@ type Node struct {
 	// sockets that batch them (platform.Batcher): one flush, in a fixed
 	// order on the wire.
 	writes platform.WriteBatches
+	// renewals sends the address renewals of all the interfaces and
+	// their virtual MACs (platform.Renewer): one goroutine for the node.
+	renewals platform.Renewals
 }
 
 // member is a running group.
@@ -680,6 +683,9 @@ func (n *Node) remove(m *member) {
 func (n *Node) open(s Spec, sys platform.OS) (_ *iface, err error) {
 	c := s.Config
 	ifc := &iface{name: c.Interface, os: sys, opts: ipOptions(c), stop: make(chan struct{}), vhids: map[vkey]*member{}}
+	if r, ok := sys.(platform.Renewer); ok {
+		r.ShareRenewals(&n.renewals) // before its addresses' first renewal, and its virtual MACs'
+	}
 	defer func() {
 		if err != nil {
 			ifc.close()

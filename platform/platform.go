@@ -100,6 +100,17 @@ type Batcher interface {
 	ShareBatches(w *WriteBatches)
 }
 
+// Renewer is implemented by an OS whose address renewals
+// (vip.Poster.PostAddress) are sent by a goroutine that gathers those of
+// a wake-up (Linux: Renewals).
+type Renewer interface {
+	// ShareRenewals makes the renewals of the interface's addresses, and
+	// of the virtual MACs made on it afterwards, go to rs's renewer, one
+	// goroutine for all the handles that share it. Call it before the
+	// first renewal.
+	ShareRenewals(rs *Renewals)
+}
+
 // Filterer is implemented by an IPConn whose kernel can drop packets
 // before they are read (Linux): SetFilter attaches prog, a classic BPF
 // socket filter that sees each packet from its IP header on and returns

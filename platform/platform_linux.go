@@ -35,8 +35,15 @@ func New(ifname string) (OS, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &linuxOS{ifi: ifi, rtnl: newRTNL()}, nil
+	return &linuxOS{ifi: ifi, rtnl: newRTNL(nil)}, nil
 }
+
+var _ Renewer = (*linuxOS)(nil)
+
+// ShareRenewals implements Renewer: the renewals of the interface's
+// addresses, and of the virtual MACs made on it afterwards, go to rs's
+// renewer.
+func (l *linuxOS) ShareRenewals(rs *Renewals) { l.rtnl.share(rs) }
 
 func (l *linuxOS) Interface() *net.Interface { return l.ifi }
 
@@ -361,7 +368,7 @@ func (a linuxAddrs) add(v vip.Address) error {
 func (a linuxAddrs) AddAddress(v vip.Address) error { return a.rtnl.renew(a, v) }
 
 // PostAddress implements vip.Poster: AddAddress's request, made by the
-// process's renewer with the other renewals of the same wake-up, in one
+// renewer (Renewals) with the other renewals of the same wake-up, in one
 // datagram (rtnl.post); done gets the answer on the renewer's goroutine.
 func (a linuxAddrs) PostAddress(v vip.Address, done func(error)) { a.rtnl.post(a, v, done) }
 

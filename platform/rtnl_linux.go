@@ -34,6 +34,16 @@ type rtnl struct {
 	buf  []byte
 	port uint32 // the socket's netlink port, kept when it is opened again
 
+	// ns is the network namespace of the thread that made the rtnl
+	// (newRTNL), zero when unknown: the socket is opened again only on a
+	// thread of that namespace (open).
+	ns netNS
+
+	// renewals is the renewer of the rtnl's renewals (post): the one
+	// shared with the other interfaces' (share), or else one of its own,
+	// made at its first renewal.
+	renewals atomic.Pointer[renewer]
+
 	bmu     sync.Mutex
 	pending *renewBatch // the renewals posted since the renewer took the last (post)
 	spare   *renewBatch // a batch sent and answered, for the next
@@ -43,8 +53,13 @@ type rtnl struct {
 
 type rtnlFD struct{ fd int }
 
-func newRTNL() *rtnl {
+// newRTNL makes an rtnl whose renewals go to rs; nil: a renewer of its
+// own.
+func newRTNL(rs *renewer) *rtnl {
 	r := &rtnl{fd: &rtnlFD{fd: -1}}
+	if rs != nil {
+		r.renewals.Store(rs)
+	}
 	runtime.AddCleanup(r, func(f *rtnlFD) {
 		if f.fd >= 0 {
 			unix.Close(f.fd)
@@ -54,18 +69,53 @@ func newRTNL() *rtnl {
 	// renewals are sent by the renewer, whose thread could be any
 	// (tests move threads into namespaces of their own). A failure is
 	// the first request's.
+	runtime.LockOSThread()
+	r.ns = threadNetNS()
 	r.mu.Lock()
 	r.open()
 	r.mu.Unlock()
+	runtime.UnlockOSThread()
 	return r
 }
+
+// netNS is a network namespace: the device and inode of its
+// /proc/thread-self/ns/net.
+type netNS struct{ dev, ino uint64 }
+
+// threadNetNS is the network namespace of the calling thread (the caller
+// keeps its goroutine on it), zero when unknown.
+func threadNetNS() netNS {
+	var st unix.Stat_t
+	if unix.Stat("/proc/thread-self/ns/net", &st) != nil {
+		return netNS{}
+	}
+	return netNS{uint64(st.Dev), st.Ino}
+}
+
+// errOtherNetNS is the answer of an rtnl whose socket, closed after an
+// error, would be opened again on a thread of another network namespace
+// than the one it was made in: its requests would go to that
+// namespace's interfaces and addresses.
+var errOtherNetNS = errors.New("platform: netlink handle of another network namespace")
 
 // rtnlTimeout bounds the wait for the kernel's answer.
 const rtnlTimeout = 5 * time.Second
 
+// open opens the socket if it is closed (reset), on the calling thread,
+// if that thread is in the rtnl's network namespace: the caller may be
+// the renewer, whose thread need not be in the namespace of the thread
+// that made the rtnl (newRTNL).
 func (r *rtnl) open() error {
 	if r.fd.fd >= 0 {
 		return nil
+	}
+	// The same thread from the check to the socket's creation.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if r.ns != (netNS{}) {
+		if ns := threadNetNS(); ns != (netNS{}) && ns != r.ns {
+			return errOtherNetNS
+		}
 	}
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {
@@ -216,26 +266,65 @@ const maxBatch = 64
 
 var _ [64 - maxBatch]struct{} // fails to compile if maxBatch > 64
 
-// renewer is the process's goroutine for the address renewals (renewLoop),
-// the one for every rtnl (every interface, every virtual MAC's macvlan),
-// started by the first renewal and kept for the process's life. One for
-// the process rather than one per rtnl: the kernel's rtnl lock, which is
-// what a renewal waits for, is one for the whole kernel, so that handles'
-// renewals made on goroutines of their own would wait for it one after
-// the other anyway; one stack, whatever the number of interfaces; and the
-// goroutine keeps no rtnl reachable between its wake-ups (a handle's
-// socket is still closed when the handle is collected).
+// Renewals is a renewer: a goroutine that sends the address renewals
+// (post) of the handles that share it (Renewer.ShareRenewals: a node's
+// interfaces and their virtual MACs' macvlans), started by the first
+// renewal and kept from then on. Its zero value is ready to use. A
+// handle that was given none (platform tests, tools) makes one of its
+// own at its first renewal.
+//
+// One for the node rather than one per handle: the kernel's rtnl lock,
+// which is what a renewal waits for, is one for the whole kernel, so that
+// handles' renewals made on goroutines of their own would wait for it
+// one after the other anyway; one stack, whatever the number of
+// interfaces; and the goroutine keeps no handle reachable between its
+// wake-ups (a handle's socket is still closed when the handle is
+// collected). The other side of it: one renewer serves every interface,
+// so a handle whose kernel stops answering (a listing polling its 5 s
+// timeout, a resend) delays the other interfaces' renewals too; the rtnl
+// lock is the kernel's anyway.
 //
 // Why a goroutine that stays: a goroutine per renewal, as before, made the
 // runtime read its tables (.gopclntab) at each start, exit and stack
 // growth, pages of the executable that a lone MASTER otherwise leaves
 // unmapped after cmd/ucarp releases them (docs/PERF.md, "What one group
-// maps back").
-var renewer struct {
+// maps back"). It need not stop: asleep, it holds its stack and its
+// queue (a few words), no handle, no socket, not the node; a daemon has
+// one, for as long as its node; a tool or a test that makes handles of
+// their own keeps one per handle that renewed, as many as it made.
+type Renewals struct {
+	r atomic.Pointer[renewer] // made at the first share
+}
+
+// renewer is a Renewals' goroutine and its queue, apart so that the
+// goroutine keeps no more than this reachable (not the Renewals' node).
+type renewer struct {
 	mu     sync.Mutex
 	queued []*rtnl       // the handles with renewals posted, in the order of their first
-	wake   chan struct{} // to renewLoop, which makes it at the first renewal
+	wake   chan struct{} // to loop, which post makes at the first renewal
 	posts  atomic.Uint64 // renewals posted, to every handle
+}
+
+// renewer is rs's renewer, made now if need be.
+func (rs *Renewals) renewer() *renewer {
+	if q := rs.r.Load(); q != nil {
+		return q
+	}
+	rs.r.CompareAndSwap(nil, new(renewer))
+	return rs.r.Load()
+}
+
+// share makes r's renewals go to rs's renewer from its next renewal on.
+func (r *rtnl) share(rs *Renewals) { r.renewals.Store(rs.renewer()) }
+
+// renewer is r's renewer: the one it shares, or its own, made now if need
+// be.
+func (r *rtnl) renewer() *renewer {
+	if q := r.renewals.Load(); q != nil {
+		return q
+	}
+	r.renewals.CompareAndSwap(nil, new(renewer))
+	return r.renewals.Load()
 }
 
 // post queues the renewal of v on a's interface (an RTM_NEWADDR that
@@ -278,20 +367,21 @@ func (r *rtnl) post(a linuxAddrs, v vip.Address, done func(error)) {
 	b.offs = append(b.offs, len(b.out))
 	b.out = a.appendAddrRequest(b.out, unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_REPLACE, v)
 	b.reqs = append(b.reqs, renewDone{done: done, prefix: v.Prefix, ifname: a.ifi.Name})
-	renewer.posts.Add(1)
+	rs := r.renewer()
+	rs.posts.Add(1)
 	r.bmu.Unlock()
 	if !first {
 		return // queued already, and not taken yet
 	}
-	renewer.mu.Lock()
-	if renewer.wake == nil {
-		renewer.wake = make(chan struct{}, 1)
-		go renewLoop(renewer.wake)
+	rs.mu.Lock()
+	if rs.wake == nil {
+		rs.wake = make(chan struct{}, 1)
+		go rs.loop(rs.wake)
 	}
-	renewer.queued = append(renewer.queued, r)
-	renewer.mu.Unlock()
+	rs.queued = append(rs.queued, r)
+	rs.mu.Unlock()
 	select {
-	case renewer.wake <- struct{}{}:
+	case rs.wake <- struct{}{}:
 	default: // awake already: it looks at the queue again before it sleeps
 	}
 }
@@ -303,26 +393,26 @@ func (r *rtnl) renew(a linuxAddrs, v vip.Address) error {
 	return <-ch
 }
 
-// renewLoop is the renewer: at each wake-up, once the other goroutines
-// of the wake-up have run, it sends the renewals posted to each handle
-// queued, until none is left.
-func renewLoop(wake <-chan struct{}) {
+// loop is the renewer: at each wake-up, once the other goroutines of the
+// wake-up have run, it sends the renewals posted to each handle queued,
+// until none is left.
+func (rs *renewer) loop(wake <-chan struct{}) {
 	var hs []*rtnl
 	for range wake {
-		for n, yields := renewer.posts.Load(), 0; ; yields++ {
+		for n, yields := rs.posts.Load(), 0; ; yields++ {
 			runtime.Gosched()
-			if m := renewer.posts.Load(); m != n || yields == 0 {
+			if m := rs.posts.Load(); m != n || yields == 0 {
 				n = m
 				continue
 			}
 			break
 		}
 		for {
-			renewer.mu.Lock()
-			hs = append(hs, renewer.queued...)
-			clear(renewer.queued)
-			renewer.queued = renewer.queued[:0]
-			renewer.mu.Unlock()
+			rs.mu.Lock()
+			hs = append(hs, rs.queued...)
+			clear(rs.queued)
+			rs.queued = rs.queued[:0]
+			rs.mu.Unlock()
 			if len(hs) == 0 {
 				break
 			}

@@ -2,12 +2,14 @@ package platform
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"runtime"
 	"runtime/metrics"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -249,7 +251,7 @@ func BenchmarkRenew(b *testing.B) {
 // TestRTNLPostOneRenewer: the renewals posted in one wake-up, from one
 // goroutine as a group posts its addresses' or from several, go out in one
 // datagram (more than maxBatch in several), each poster gets its own
-// answer, and no goroutine is made for them: the process's one renewer
+// answer, and no goroutine is made for them: the handle's one renewer
 // makes them all, and stays. A goroutine per renewal mapped back, at each
 // renewal, the runtime's tables that the release of the executable's
 // pages had dropped (docs/PERF.md, "What one group maps back").
@@ -469,6 +471,109 @@ func TestRTNLRenewBatchReuse(t *testing.T) {
 		}
 		if len(kernel) != n {
 			t.Errorf("table %v", kernel)
+		}
+	})
+}
+
+// TestRTNLReopenOnlyInItsNamespace: a handle whose socket was closed
+// after an error (reset) is not opened again by the renewer while the
+// renewer's thread is in another network namespace than the one the
+// handle was made in: the renewal fails with errOtherNetNS and no socket
+// is opened; a request from a thread of the handle's namespace opens it
+// again, and the renewer then uses it. Before, the renewer opened it in
+// its own thread's namespace (the host's), whose kernel answered the
+// renewal for an interface 1<<30 with ENODEV, and the handle's later
+// requests went to the host's tables.
+func TestRTNLReopenOnlyInItsNamespace(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		sys, err := New("eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := sys.Addresses().(linuxAddrs)
+		if a.rtnl.portID() == 0 {
+			t.Fatal("no socket")
+		}
+		gone := linuxAddrs{ifi: &net.Interface{Index: 1 << 30, Name: "gone"}, mark: a.mark, rtnl: a.rtnl}
+		v := func(s string) vip.Address {
+			return vip.Address{Prefix: netip.MustParsePrefix(s), Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 30 * time.Second}
+		}
+		a.rtnl.mu.Lock()
+		a.rtnl.reset() // as after an error
+		a.rtnl.mu.Unlock()
+		// This goroutine keeps its thread (in the test's namespace): the
+		// renewer runs on another, in the host's.
+		res := make(chan error, 1)
+		gone.PostAddress(v("198.51.100.1/32"), func(err error) { res <- err })
+		select {
+		case err := <-res:
+			if !errors.Is(err, errOtherNetNS) {
+				t.Errorf("renewal posted after a reset: %v, want %v", err, errOtherNetNS)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("no answer to the renewal within 20 s")
+		}
+		a.rtnl.mu.Lock()
+		fd := a.rtnl.fd.fd
+		a.rtnl.mu.Unlock()
+		if fd >= 0 {
+			t.Fatalf("the renewer opened a socket (%d) on its thread, in another namespace", fd) // and would add to its tables
+		}
+		// From this thread it opens, in the test's namespace.
+		if a.rtnl.portID() == 0 {
+			t.Fatal("the socket did not open again on the handle's thread")
+		}
+		if err := a.AddAddress(v("198.51.100.1/32")); err != nil {
+			t.Errorf("renewal once opened again: %v", err)
+		}
+		if list, err := a.Addresses(); err != nil || len(list) != 1 {
+			t.Errorf("eth0's addresses %v (%v), want 198.51.100.1/32", table(list), err)
+		}
+	})
+}
+
+// TestRTNLRenewalsOfTwoHandles: two handles that share a renewer, one
+// renewal posted to each in the same wake-up, on one processor as in the
+// daemon: the renewer sends both handles' and each poster gets its
+// answer. (A renewer that flushed only the first handle of a wake-up
+// passed every other test, and left the second's posters waiting for
+// ever.)
+func TestRTNLRenewalsOfTwoHandles(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		var rs Renewals
+		var addrs []linuxAddrs
+		for _, name := range []string{"eth0", "peer0"} {
+			sys, err := New(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sys.(Renewer).ShareRenewals(&rs)
+			addrs = append(addrs, sys.Addresses().(linuxAddrs))
+		}
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // the daemon's
+		for round := range 3 {
+			res := make(chan string, len(addrs))
+			for i, a := range addrs {
+				v := vip.Address{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)}), 32),
+					Label: a.ifi.Name + ":ucarp", Proto: vip.ProtoCARP, Lifetime: 30 * time.Second}
+				a.PostAddress(v, func(err error) { res <- fmt.Sprintf("%s: %v", a.ifi.Name, err) })
+			}
+			deadline := time.After(20 * time.Second) // a renewal takes milliseconds, even loaded
+			for range addrs {
+				select {
+				case got := <-res:
+					if !strings.HasSuffix(got, ": <nil>") {
+						t.Errorf("round %d: %s", round, got)
+					}
+				case <-deadline:
+					t.Fatalf("round %d: a renewal posted to each of two handles in one wake-up got no answer within 20 s", round)
+				}
+			}
+		}
+		for _, a := range addrs {
+			if list, err := a.Addresses(); err != nil || len(list) != 1 {
+				t.Errorf("%s's addresses %v (%v), want one", a.ifi.Name, table(list), err)
+			}
 		}
 	})
 }

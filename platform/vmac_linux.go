@@ -159,7 +159,7 @@ func (l *linuxOS) CreateVMAC(o VMACOptions) (VMAC, []string, error) {
 		l.releaseBaseARP(o.Name)
 		return fail(err)
 	}
-	return &linuxVMAC{base: l, ifi: ifi, link: link, rtnl: newRTNL()}, notes, nil
+	return &linuxVMAC{base: l, ifi: ifi, link: link, rtnl: newRTNL(l.rtnl.renewer())}, notes, nil
 }
 
 // RemoveVMAC implements VMACer.

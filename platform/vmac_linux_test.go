@@ -218,3 +218,28 @@ func TestVMACCloseFDs(t *testing.T) {
 		}
 	})
 }
+
+// TestVMACSharesRenewals: a virtual MAC's address renewals go to the
+// renewer of the interface it is made on, the node's (ShareRenewals) or
+// else the interface's own: one goroutine for both, not one more per
+// virtual MAC.
+func TestVMACSharesRenewals(t *testing.T) {
+	inThrowawayNamespace(t, func() {
+		var rs Renewals
+		for _, shared := range []*Renewals{&rs, nil} {
+			l := newVMACOS(t)
+			if shared != nil {
+				l.ShareRenewals(shared)
+			}
+			v, _, err := l.CreateVMAC(VMACOptions{Name: "vrrp.9", MAC: VirtualMAC(9, false)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := v.(*linuxVMAC).rtnl.renewals.Load(), l.rtnl.renewals.Load()
+			v.Close()
+			if got == nil || got != want || shared != nil && got != shared.r.Load() {
+				t.Errorf("given %p: the virtual MAC's renewer %p, the interface's %p; want one for both", shared, got, want)
+			}
+		}
+	})
+}

@@ -47,7 +47,7 @@ var errWouldBlock = errors.New("platform: socket buffer full")
 // call is tens of microseconds before it does anything (docs/PERF.md).
 //
 // How: a group commit (the renewals, rtnl.post, are gathered the same
-// way by the process's one renewer). The first writer leads: it yields
+// way by the node's one renewer, Renewals). The first writer leads: it yields
 // the processor (runtime.Gosched), so that the other goroutines woken by
 // the same timers run first and queue their packets behind it, until a yield finds that the batch did not grow, and at
 // least twice (one time in 61 the scheduler lets a yielded goroutine back
