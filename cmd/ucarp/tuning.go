@@ -102,11 +102,14 @@ type gcSentinel struct{ _ *byte }
 // unreachable object, which arms the next.
 func notifyGC(c chan<- struct{}) {
 	runtime.AddCleanup(&gcSentinel{}, func(c chan<- struct{}) {
+		// Armed again before the report: a collection that its reader
+		// starts at once must find the next sentinel (made after the
+		// report, it could be made during that collection, and live).
+		notifyGC(c)
 		select {
 		case c <- struct{}{}:
 		default:
 		}
-		notifyGC(c)
 	}, c)
 }
 
