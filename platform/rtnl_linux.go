@@ -289,9 +289,11 @@ var _ [64 - maxBatch]struct{} // fails to compile if maxBatch > 64
 // growth, pages of the executable that a lone MASTER otherwise leaves
 // unmapped after cmd/ucarp releases them (docs/PERF.md, "What one group
 // maps back"). It need not stop: asleep, it holds its stack and its
-// queue (a few words), no handle, no socket, not the node; a daemon has
-// one, for as long as its node; a tool or a test that makes handles of
-// their own keeps one per handle that renewed, as many as it made.
+// queue (a few words), no handle, no socket, not the node. But it stays
+// for the process's life, also past its node's: a daemon, which makes one
+// node, has one; a program that makes node after node, or handles of their
+// own that renew (tools, tests), keeps one per node or handle, as many as
+// it made.
 type Renewals struct {
 	r atomic.Pointer[renewer] // made at the first share
 }

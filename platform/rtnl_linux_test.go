@@ -300,7 +300,7 @@ func TestRTNLPostOneRenewer(t *testing.T) {
 				t.Fatalf("%d renewals posted at once took %d datagrams, want %d", n, sent, want)
 			}
 		}
-		round(12)    // the renewer starts, if no test started it before
+		round(12)    // the handle's renewer starts
 		runtime.GC() // and the collector's workers
 		from := created()
 		for range 40 {
@@ -494,6 +494,9 @@ func TestRTNLReopenOnlyInItsNamespace(t *testing.T) {
 		if a.rtnl.portID() == 0 {
 			t.Fatal("no socket")
 		}
+		if threadNetNS() == (netNS{}) {
+			t.Skip("no /proc/thread-self/ns/net: the namespace is unknown, and the check skipped")
+		}
 		gone := linuxAddrs{ifi: &net.Interface{Index: 1 << 30, Name: "gone"}, mark: a.mark, rtnl: a.rtnl}
 		v := func(s string) vip.Address {
 			return vip.Address{Prefix: netip.MustParsePrefix(s), Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: 30 * time.Second}
@@ -549,6 +552,9 @@ func TestRTNLRenewalsOfTwoHandles(t *testing.T) {
 			}
 			sys.(Renewer).ShareRenewals(&rs)
 			addrs = append(addrs, sys.Addresses().(linuxAddrs))
+		}
+		if addrs[0].rtnl.renewals.Load() != addrs[1].rtnl.renewals.Load() || addrs[0].rtnl.renewals.Load() == nil {
+			t.Fatal("the two handles do not share one renewer") // the test would be of two renewers
 		}
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // the daemon's
 		for round := range 3 {
