@@ -1,17 +1,11 @@
 package node
 
 import (
-	"fmt"
-	"log/slog"
-	"net"
-	"net/netip"
 	"sync"
 	"testing"
 	"testing/synctest"
-	"time"
 
 	"github.com/ucarp-go/ucarp/platform"
-	"github.com/ucarp-go/ucarp/platform/platformtest"
 )
 
 // renewingOS records the renewers it is told to share, as Linux's
@@ -34,30 +28,9 @@ func (r renewingOS) ShareRenewals(rs *platform.Renewals) {
 // the process").
 func TestInterfacesShareOneRenewals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var lan0, lan1 platformtest.LAN
 		var mu sync.Mutex
 		var shared []*platform.Renewals
-		hosts := map[string]platform.OS{
-			"eth0": lan0.Host("eth0", net.HardwareAddr{2, 0, 0, 0, 0, 11}, netip.MustParsePrefix("198.51.100.11/24")),
-			"eth1": lan1.Host("eth1", net.HardwareAddr{2, 0, 0, 0, 1, 11}, netip.MustParsePrefix("203.0.113.11/24")),
-		}
-		logs := &logBuf{}
-		seq := uint64(11) << 32
-		n := New(Deps{
-			Random: func() uint64 { seq++; return seq },
-			Log:    slog.New(handler{w: logs}),
-			Open: func(name string) (platform.OS, error) {
-				if h, ok := hosts[name]; ok {
-					return renewingOS{h, &mu, &shared}, nil
-				}
-				return nil, fmt.Errorf("no interface %s", name)
-			},
-		})
-		tn := &testNode{Node: n, src: netip.MustParseAddr("198.51.100.11"), logs: logs}
-		s0, s1 := tn.spec(1, 0), tn.spec(2, 0)
-		s1.Config.Interface, s1.Config.Src = "eth1", netip.MustParseAddr("203.0.113.11")
-		tn.run(t, s0, s1)
-		settle(5 * time.Second)
+		logs := runTwoInterfaces(t, func(h platform.OS) platform.OS { return renewingOS{h, &mu, &shared} })
 		mu.Lock()
 		defer mu.Unlock()
 		if len(shared) != 2 || shared[0] == nil || shared[0] != shared[1] {
