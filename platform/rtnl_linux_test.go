@@ -96,13 +96,7 @@ func sendBatch(r *rtnl, msgs [][]byte) []error {
 // renewals made at once by several goroutines go out together.
 func TestRTNLRenewBatch(t *testing.T) {
 	inThrowawayNamespace(t, func() {
-		sys, err := New("eth0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := sys.Addresses().(linuxAddrs)
-		a.rtnl.portID() // opens the socket in this namespace
-		gone := linuxAddrs{ifi: &net.Interface{Index: 1 << 30, Name: "gone"}, mark: a.mark, rtnl: a.rtnl}
+		a, gone := eth0AndGone(t)
 		v := func(s string, life time.Duration) vip.Address {
 			return vip.Address{Prefix: netip.MustParsePrefix(s), Label: "eth0:ucarp", Proto: vip.ProtoCARP, Lifetime: life}
 		}
@@ -257,13 +251,7 @@ func BenchmarkRenew(b *testing.B) {
 // pages had dropped (docs/PERF.md, "What one group maps back").
 func TestRTNLPostOneRenewer(t *testing.T) {
 	inThrowawayNamespace(t, func() {
-		sys, err := New("eth0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := sys.Addresses().(linuxAddrs)
-		a.rtnl.portID() // opens the socket in this namespace
-		gone := linuxAddrs{ifi: &net.Interface{Index: 1 << 30, Name: "gone"}, mark: a.mark, rtnl: a.rtnl}
+		a, gone := eth0AndGone(t)
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // the daemon's
 		v := func(i int) vip.Address {
 			return vip.Address{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)}), 32),
@@ -428,13 +416,7 @@ func TestAddrRequestBytes(t *testing.T) {
 // kernel its own request.
 func TestRTNLRenewBatchReuse(t *testing.T) {
 	inThrowawayNamespace(t, func() {
-		sys, err := New("eth0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := sys.Addresses().(linuxAddrs)
-		a.rtnl.portID() // opens the socket in this namespace, not the callers' threads'
-		gone := linuxAddrs{ifi: &net.Interface{Index: 1 << 30, Name: "gone"}, mark: a.mark, rtnl: a.rtnl}
+		a, gone := eth0AndGone(t) // the socket opened in this namespace, not the callers' threads'
 		const n = 12
 		for _, procs := range []int{1, 2} {
 			prev := runtime.GOMAXPROCS(procs)
@@ -582,4 +564,18 @@ func TestRTNLRenewalsOfTwoHandles(t *testing.T) {
 			}
 		}
 	})
+}
+
+// eth0AndGone are the address tables of eth0 in the test's namespace, its
+// netlink socket opened there, and of an interface that does not exist
+// (index 1<<30) on the same handle, whose requests the kernel refuses.
+func eth0AndGone(t *testing.T) (a, gone linuxAddrs) {
+	t.Helper()
+	sys, err := New("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = sys.Addresses().(linuxAddrs)
+	a.rtnl.portID() // opens the socket in this namespace
+	return a, linuxAddrs{ifi: &net.Interface{Index: 1 << 30, Name: "gone"}, mark: a.mark, rtnl: a.rtnl}
 }
