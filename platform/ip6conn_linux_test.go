@@ -28,17 +28,7 @@ func TestIP6Conn(t *testing.T) {
 			t.Fatal(err)
 		}
 		group := netip.MustParseAddr("ff02::12")
-		src := waitLinkLocal(t, a)
-		ca, err := a.OpenIP(IPOptions{Protocol: 112, Src: src, Group: group})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ca.Close()
-		cb, err := b.OpenIP(IPOptions{Protocol: 112, Src: waitLinkLocal(t, b), Group: group})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cb.Close()
+		src, ca, cb := openPair6(t, a, b, group)
 		igmp6, _ := os.ReadFile("/proc/thread-self/net/igmp6") // this thread is in the namespace
 		if !strings.Contains(string(igmp6), "peer0") || !strings.Contains(string(igmp6), "ff020000000000000000000000000012") {
 			t.Fatalf("ff02::12 not joined:\n%s", igmp6)
@@ -114,17 +104,7 @@ func TestLinuxIP6LargeLink(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			src := waitLinkLocal(t, a)
-			ca, err := a.OpenIP(IPOptions{Protocol: 112, Src: src, Group: group})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ca.Close()
-			cb, err := b.OpenIP(IPOptions{Protocol: 112, Src: waitLinkLocal(t, b), Group: group})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cb.Close()
+			src, ca, cb := openPair6(t, a, b, group)
 			h := ip6Header(0, 36, 112, 255, src, group)
 			pkt := append(h[:], bytes.Repeat([]byte{0x21}, 36)...)
 			deadline := time.Now().Add(5 * time.Second)
@@ -170,4 +150,23 @@ func TestLinuxIP6LargeLink(t *testing.T) {
 			}
 		}
 	})
+}
+
+// openPair6 opens a protocol-112 IPv6 socket on a and on b, each from its
+// link-local address and in group, closed when the test ends, and returns
+// a's source with them.
+func openPair6(t *testing.T, a, b OS, group netip.Addr) (src netip.Addr, ca, cb IPConn) {
+	t.Helper()
+	src = waitLinkLocal(t, a)
+	ca, err := a.OpenIP(IPOptions{Protocol: 112, Src: src, Group: group})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ca.Close() })
+	cb, err = b.OpenIP(IPOptions{Protocol: 112, Src: waitLinkLocal(t, b), Group: group})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cb.Close() })
+	return src, ca, cb
 }
