@@ -36,17 +36,7 @@ func TestIP6Conn(t *testing.T) {
 		payload := bytes.Repeat([]byte{0x21}, 36)
 		h := ip6Header(0, 36, 112, 255, src, group)
 		pkt := append(h[:], payload...)
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			err := ca.WritePacket(pkt)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.EINVAL) || time.Now().After(deadline) {
-				t.Fatal(err)
-			}
-			time.Sleep(20 * time.Millisecond) // the link-local is still tentative
-		}
+		writeOnceReady(t, ca, pkt)
 		got := make([]byte, 1500)
 		done := make(chan struct{})
 		var n int
@@ -107,17 +97,7 @@ func TestLinuxIP6LargeLink(t *testing.T) {
 			src, ca, cb := openPair6(t, a, b, group)
 			h := ip6Header(0, 36, 112, 255, src, group)
 			pkt := append(h[:], bytes.Repeat([]byte{0x21}, 36)...)
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				err := ca.WritePacket(pkt)
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.EINVAL) || time.Now().After(deadline) {
-					t.Fatalf("%s: %v", pair[0], err)
-				}
-				time.Sleep(20 * time.Millisecond) // the link-local is still tentative
-			}
+			writeOnceReady(t, ca, pkt)
 			got := make([]byte, 1500)
 			done := make(chan struct{})
 			var n int
@@ -169,4 +149,22 @@ func openPair6(t *testing.T, a, b OS, group netip.Addr) (src netip.Addr, ca, cb 
 	}
 	t.Cleanup(func() { cb.Close() })
 	return src, ca, cb
+}
+
+// writeOnceReady writes pkt on c, again every 20 ms for 5 s at the most
+// while the kernel refuses it because the link-local source is still
+// tentative.
+func writeOnceReady(t *testing.T, c IPConn, pkt []byte) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := c.WritePacket(pkt)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.EINVAL) || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
